@@ -1,0 +1,108 @@
+/**
+ * Structured JSON logging for every Tidemark process.
+ *
+ * Contract:
+ * - One JSON object per line (pino), level names as strings, ISO timestamps.
+ * - Secrets never reach a sink: any key named like a credential is censored wherever it appears
+ *   (see {@link SECRET_KEYS}), and connection strings are masked by {@link maskSecretsInText}.
+ * - PHI never reaches a sink: callers register the PHI column names of their tables with
+ *   {@link createLogger}'s `phiColumns`; values under those keys are censored at any depth we know of.
+ *   The pipeline's own rule is stronger still: row values are never logged at all. Redaction is the
+ *   safety net, not the mechanism.
+ * - Correlation: child loggers carry `table`, `window`, `workflowId`, `activityId` where known.
+ */
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Keys whose values are credentials. Matched case-sensitively as written and in lower case. */
+export const SECRET_KEYS = [
+  'password',
+  'passwd',
+  'secret',
+  'clientSecret',
+  'apiKey',
+  'accessKey',
+  'accountKey',
+  'connectionString',
+  'token',
+  'accessToken',
+  'authorization',
+  'sasToken',
+] as const;
+
+const CENSOR = '[redacted]';
+
+/** Correlation fields attached to log lines of one unit of work. */
+export interface LogContext {
+  table?: string;
+  window?: number | string;
+  workflowId?: string;
+  activityId?: string;
+  runId?: string;
+  [key: string]: unknown;
+}
+
+export interface CreateLoggerOptions {
+  /** Process or component name, e.g. `worker`, `cli`, `stack`. */
+  name: string;
+  /** Minimum level; defaults to `TIDEMARK_LOG_LEVEL` or `info`. */
+  level?: string;
+  /** Column names configured as PHI across all tables; their values are censored if they ever appear. */
+  phiColumns?: readonly string[];
+  /** Where to write; defaults to stdout. Tests pass a stream to capture lines. */
+  destination?: NodeJS.WritableStream;
+}
+
+function redactPaths(keys: readonly string[]): string[] {
+  const paths = new Set<string>();
+  for (const key of keys) {
+    const quoted = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key.replace(/"/g, '\\"')}"]`;
+    const dot = quoted.startsWith('[') ? '' : '.';
+    // pino's redaction needs explicit depths; four levels cover config, errors and row-shaped objects.
+    paths.add(quoted);
+    paths.add(`*${dot}${quoted}`);
+    paths.add(`*.*${dot}${quoted}`);
+    paths.add(`*.*.*${dot}${quoted}`);
+  }
+  return [...paths];
+}
+
+/** Creates the root logger of a process. */
+export function createLogger(options: CreateLoggerOptions): Logger {
+  const secretKeys = [...SECRET_KEYS, ...SECRET_KEYS.map((k) => k.toLowerCase())];
+  const keys = [...new Set([...secretKeys, ...(options.phiColumns ?? [])])];
+  const config: LoggerOptions = {
+    name: options.name,
+    level: options.level ?? process.env.TIDEMARK_LOG_LEVEL ?? 'info',
+    redact: { paths: redactPaths(keys), censor: CENSOR },
+    formatters: { level: (label) => ({ level: label }) },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    base: { pid: process.pid },
+    serializers: { err: serializeError },
+  };
+  return options.destination ? pino(config, options.destination) : pino(config);
+}
+
+/** A child logger carrying correlation fields. */
+export function withContext(logger: Logger, context: LogContext): Logger {
+  return logger.child(context);
+}
+
+/**
+ * Masks credentials embedded in free text (connection strings, URLs with SAS tokens, `password=` pairs).
+ * Used on error messages from drivers and SDKs before they are logged or returned.
+ */
+export function maskSecretsInText(text: string): string {
+  return text
+    .replace(/(AccountKey|SharedAccessSignature|Password|Pwd|ClientSecret)=([^;&\s"']+)/gi, `$1=${CENSOR}`)
+    .replace(/([?&](?:sig|se|sp|sv|st|skoid|sktid)=)[^&\s"']+/gi, `$1${CENSOR}`)
+    .replace(/(Bearer\s+)[A-Za-z0-9._~+/-]+=*/g, `$1${CENSOR}`);
+}
+
+function serializeError(err: unknown): unknown {
+  const serialized = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  if (typeof serialized.message === 'string') serialized.message = maskSecretsInText(serialized.message);
+  if (typeof serialized.stack === 'string') serialized.stack = maskSecretsInText(serialized.stack);
+  return serialized;
+}
