@@ -26,7 +26,7 @@ export default tseslint.config(
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O modules.
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: nodeBuiltins.map((name) => ({
@@ -35,8 +35,9 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              group: ['**/activities/*', '!**/activities/index.js'],
-              message: 'Import activities as types only (import type).',
+              group: ['**/activities/*', '!**/activities/contracts.js'],
+              allowTypeImports: true,
+              message: 'Import activities as types only (import type); shared constants live in activities/contracts.ts.',
             },
             { group: ['mssql', 'tedious', '@azure/*', 'pino', '@duckdb/*'], message: 'Workflow code must not do I/O.' },
           ],

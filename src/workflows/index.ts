@@ -1,0 +1,3 @@
+/** The workflows the worker registers. Workflow code only: deterministic, no I/O. */
+export { tableSyncWorkflow, tableSyncWorkflowId } from './table-sync.js';
+export { snapshotWorkflow } from './snapshot.js';

@@ -1,0 +1,16 @@
+/** Signals and queries of the table-sync workflow, in one place for workflows, CLI and tests. */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { TableSyncStatus } from '../state/table-sync-state.js';
+
+export interface PauseSignalArgs {
+  /** Cancel the in-flight window now (it is retried with the same bounds on resume) instead of finishing it. */
+  now?: boolean;
+  reason?: string;
+}
+
+/** Pause a table (for an OLTP incident): effective at the next window boundary, or at once with `now`. */
+export const pauseSignal = defineSignal<[PauseSignalArgs]>('pause');
+/** Resume a paused table, or a stopped one after the operator fixed the cause. */
+export const resumeSignal = defineSignal<[]>('resume');
+/** State, last committed window and its positions, lag, rows/s, paused, last error. */
+export const statusQuery = defineQuery<TableSyncStatus>('status');

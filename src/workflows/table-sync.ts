@@ -1,0 +1,196 @@
+/**
+ * tableSyncWorkflow — one per table, ID `table-sync/<db>.<schema>.<table>`.
+ *
+ * A forever loop: plan window → extract + stage → validate → commit manifest → advance watermark → wait for
+ * the next cadence. Deterministic and thin: every decision that needs the outside world is an activity.
+ *
+ * Exactly-once rests on three facts: a window's bounds are fixed (and kept in this workflow's state) before
+ * anything is read, so every retry of window N reads the same range; staged files carry the attempt in their
+ * names, so no attempt can replace another's; the manifest is created with If-None-Match: * and is the only
+ * commit point, so a retry of a committed window is a no-op.
+ */
+import {
+  ActivityCancellationType,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { ACTIVITY_RETRY } from './retry.js';
+import type { TableSyncActivities, TableRef } from '../activities/contracts.js';
+import { FailureType } from '../activities/contracts.js';
+import {
+  initialSnapshot,
+  TableSyncState,
+  type TableSyncMode,
+  type TableSyncSnapshot,
+} from '../state/table-sync-state.js';
+import { pauseSignal, resumeSignal, statusQuery } from './messages.js';
+import { STATE_KEY, STRATEGY_KEY, TABLE_KEY } from './search-attributes.js';
+import { snapshotWorkflow } from './snapshot.js';
+
+export interface TableSyncWorkflowInput {
+  /** The table, on first start; ignored when `snapshot` is given. */
+  table: TableRef;
+  /** Carried state on continue-as-new (or a restart from a recorded watermark). */
+  snapshot?: TableSyncSnapshot;
+  /** Seconds between windows when caught up (default 900, minimum 60). */
+  cadenceSeconds?: number;
+  /** Continue-as-new after this many windows in one run even if Temporal does not suggest it yet. */
+  maxWindowsPerRun?: number;
+  /** Activity timeouts, overridable by tests. */
+  timeouts?: { extractStartToCloseSeconds?: number; heartbeatSeconds?: number };
+}
+
+export const tableSyncWorkflowId = (tableId: string): string => `table-sync/${tableId}`;
+
+export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<void> {
+  const cadenceMs = Math.max(60, input.cadenceSeconds ?? 900) * 1000;
+  const state = new TableSyncState(input.snapshot ?? initialSnapshot(input.table));
+  const table = state.table;
+  const short: ActivityOptions = { startToCloseTimeout: '5m', retry: ACTIVITY_RETRY };
+  const acts = proxyActivities<TableSyncActivities>(short);
+  const extract = proxyActivities<TableSyncActivities>({
+    startToCloseTimeout: `${input.timeouts?.extractStartToCloseSeconds ?? 3600}s`,
+    // A pause-now cancel reaches the activity with its next heartbeat (≤ 80% of this timeout).
+    heartbeatTimeout: `${input.timeouts?.heartbeatSeconds ?? 30}s`,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: ACTIVITY_RETRY,
+  });
+
+  let inFlight: CancellationScope | undefined;
+  setHandler(pauseSignal, ({ now }) => {
+    state.pauseRequested = true;
+    if (now) inFlight?.cancel();
+  });
+  setHandler(resumeSignal, () => {
+    state.pauseRequested = false;
+    if (state.mode === 'paused' || state.mode === 'stopped') state.setMode('running');
+  });
+  setHandler(statusQuery, () => state.status());
+
+  let shownMode: TableSyncMode | undefined;
+  const showMode = () => {
+    if (shownMode === state.mode) return;
+    shownMode = state.mode;
+    upsertSearchAttributes([
+      { key: TABLE_KEY, value: table.id },
+      { key: STRATEGY_KEY, value: table.strategy },
+      { key: STATE_KEY, value: state.mode },
+    ]);
+  };
+
+  /** One window: returns 'empty' when nothing changed, else 'committed'. */
+  const syncOneWindow = async (): Promise<'empty' | 'committed'> => {
+    let window = state.pendingWindow;
+    if (!window) {
+      const plan = await acts.planWindow({ table, lastPosition: state.position, seq: state.nextSeq });
+      if (!plan.window) {
+        state.observedLag(plan.lagSeconds);
+        return 'empty';
+      }
+      window = plan.window;
+      state.planned(window, plan.lagSeconds);
+    }
+    const started = Date.now();
+    const attempt = state.nextAttempt();
+    const extracted = await extract.extractWindow({ table, window, attempt });
+    const validation = await acts.validateWindow({ table, window, extract: extracted });
+    const commit = await acts.commitManifest({ table, window, extract: extracted, validation });
+    await acts.advanceWatermark({ table, seq: window.seq, position: window.to, manifestPath: commit.manifestPath });
+    state.committed(window, extracted.rows, commit.manifestPath, new Date().toISOString(), Date.now() - started);
+    return 'committed';
+  };
+
+  const reseed = async (reason: string) => {
+    state.setMode('reseeding');
+    showMode();
+    const started = Date.now();
+    const result = await executeChild(snapshotWorkflow, {
+      workflowId: `snapshot/${table.id}/${state.nextSeq}`,
+      args: [{ table, reason, firstSeq: state.nextSeq }],
+    });
+    state.reseeded(result, new Date().toISOString(), Date.now() - started);
+  };
+
+  let windowsThisRun = 0;
+  for (;;) {
+    if (state.pauseRequested && state.mode === 'running') state.setMode('paused');
+    showMode();
+    if (state.mode === 'paused' || state.mode === 'stopped') {
+      await condition(() => state.mode === 'running');
+      continue;
+    }
+
+    let outcome: 'empty' | 'committed' | 'interrupted' = 'interrupted';
+    try {
+      if (state.position === null) {
+        await reseed('initial load');
+        continue;
+      }
+      inFlight = new CancellationScope();
+      outcome = await inFlight.run(syncOneWindow);
+    } catch (err) {
+      if (isCancellation(err) && state.pauseRequested) {
+        // Paused now: the pending window keeps its bounds and is retried on resume under a new attempt.
+        continue;
+      }
+      const type = failureType(err);
+      if (type === FailureType.ChangeLogGap) {
+        state.failed(failureMessage(err));
+        await reseed(failureMessage(err));
+        continue;
+      }
+      if (
+        type === FailureType.IncompatibleSchemaChange ||
+        type === FailureType.Config ||
+        type === FailureType.Prerequisite ||
+        type === FailureType.WindowConflict
+      ) {
+        // Not a crash loop: the table waits, visibly stopped, until an operator fixes the cause and resumes it.
+        state.stop(`${type}: ${failureMessage(err)}`);
+        continue;
+      }
+      throw err;
+    } finally {
+      inFlight = undefined;
+    }
+
+    if (outcome === 'committed') windowsThisRun += 1;
+    if (
+      workflowInfo().continueAsNewSuggested ||
+      (input.maxWindowsPerRun !== undefined && windowsThisRun >= input.maxWindowsPerRun)
+    ) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof tableSyncWorkflow>({ ...input, snapshot: state.snapshot });
+    }
+    // Catching up (a window was committed): go straight on. Caught up: wait for the cadence or a pause.
+    if (outcome === 'empty') await condition(() => state.pauseRequested, cadenceMs);
+  }
+}
+
+function failureType(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (e instanceof ApplicationFailure) return e.type ?? undefined;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function failureMessage(err: unknown): string {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (e instanceof ApplicationFailure) return e.message;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,127 @@
+/**
+ * In-memory stand-ins for the table-sync and snapshot activities, for workflow tests on the time-skipping
+ * server. They model what matters to the workflow — positions, window bounds, commit-once manifests, a
+ * watermark — and can inject the failures the workflow must act on. Real activities are tested against the
+ * simulator and Azurite elsewhere.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { SnapshotActivities, TableSyncActivities, WindowPlan } from '../../src/activities/contracts.js';
+import { FailureType } from '../../src/activities/contracts.js';
+
+const pos = (n: number) => n.toString(16).padStart(20, '0');
+const num = (p: string | null) => (p === null ? 0 : parseInt(p, 16));
+
+export interface FakeLake {
+  /** Committed manifests by sequence: the window bounds that became visible. */
+  manifests: Map<number, { kind: 'changes' | 'snapshot'; from: string | null; to: string; rows: number }>;
+  watermark: string | null;
+  extractAttempts: { seq: number; attempt: number }[];
+}
+
+export interface FakeSource {
+  /** The source's newest position; tests move it to simulate changes. */
+  maxPosition: number;
+  /** Positions below this are gone (CDC cleanup): a window starting below it is a gap. */
+  minPosition: number;
+  /** When set, the next extraction fails with this failure type once. */
+  failNextExtract?: string;
+  /** Extractions block until this resolves (to hold a window in flight). */
+  extractGate?: Promise<void>;
+  snapshotRows: number;
+  snapshotChunks: number;
+}
+
+export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncActivities & SnapshotActivities {
+  const commit = (window: WindowPlan, rows: number) => {
+    const existing = lake.manifests.get(window.seq);
+    if (existing) {
+      if (existing.from !== window.from || existing.to !== window.to) {
+        throw ApplicationFailure.nonRetryable(
+          `window ${window.seq} already committed with other bounds`,
+          FailureType.WindowConflict,
+        );
+      }
+      return { manifestPath: `_manifests/${window.seq}.json`, alreadyCommitted: true };
+    }
+    lake.manifests.set(window.seq, { kind: window.kind, from: window.from, to: window.to, rows });
+    return { manifestPath: `_manifests/${window.seq}.json`, alreadyCommitted: false };
+  };
+  return {
+    planWindow({ lastPosition, seq }) {
+      const last = num(lastPosition);
+      if (last < source.minPosition - 1) {
+        return Promise.reject(
+          ApplicationFailure.nonRetryable(
+            `position ${last} is below the source's minimum ${source.minPosition}`,
+            FailureType.ChangeLogGap,
+          ),
+        );
+      }
+      if (source.maxPosition <= last) return Promise.resolve({ window: null, lagSeconds: 0 });
+      return Promise.resolve({
+        window: {
+          seq,
+          kind: 'changes',
+          from: lastPosition,
+          to: pos(source.maxPosition),
+          plannedAt: new Date().toISOString(),
+        },
+        lagSeconds: 1,
+      });
+    },
+    async extractWindow({ window, attempt }) {
+      lake.extractAttempts.push({ seq: window.seq, attempt });
+      if (source.extractGate) {
+        const gate = source.extractGate;
+        const ctx = Context.current();
+        const beat = setInterval(() => ctx.heartbeat({ seq: window.seq }), 100);
+        try {
+          await Promise.race([gate, ctx.cancelled]);
+        } finally {
+          clearInterval(beat);
+        }
+      }
+      if (source.failNextExtract) {
+        const type = source.failNextExtract;
+        source.failNextExtract = undefined;
+        throw ApplicationFailure.nonRetryable(`injected ${type}`, type);
+      }
+      const rows = num(window.to) - num(window.from);
+      return {
+        files: [{ path: `data/${window.seq}-${attempt}.parquet`, rows, bytes: rows * 10, md5: 'x' }],
+        rows,
+        opCounts: { c: rows },
+        schemaVersion: 1,
+        durationMs: 5,
+      };
+    },
+    validateWindow: ({ extract }) => Promise.resolve({ controlTotals: { rows: String(extract.rows) } }),
+    commitManifest: ({ window, extract }) => Promise.resolve(commit(window, extract.rows)),
+    advanceWatermark({ position }) {
+      lake.watermark = position;
+      return Promise.resolve({ position });
+    },
+    planSnapshot() {
+      const chunks = Array.from({ length: source.snapshotChunks }, (_, i) => ({
+        index: i,
+        after: i === 0 ? null : String(i),
+        upTo: i === source.snapshotChunks - 1 ? null : String(i + 1),
+      }));
+      return Promise.resolve({ position: pos(source.maxPosition), chunks });
+    },
+    snapshotChunk({ seq, chunk, attempt }) {
+      lake.extractAttempts.push({ seq, attempt });
+      const rows = Math.floor(source.snapshotRows / source.snapshotChunks);
+      return Promise.resolve({
+        files: [{ path: `snap/${seq}-${chunk.index}.parquet`, rows, bytes: rows, md5: 'x' }],
+        rows,
+        opCounts: { r: rows },
+        schemaVersion: 1,
+        durationMs: 5,
+        readAt: pos(source.maxPosition),
+      });
+    },
+  };
+}
+
+export const positionOf = pos;

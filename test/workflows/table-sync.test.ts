@@ -1,0 +1,219 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { FailureType } from '../../src/activities/contracts.js';
+import type { TableSyncStatus } from '../../src/state/table-sync-state.js';
+import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/messages.js';
+import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/index.js';
+import { timeSkippingEnv, WORKFLOWS_PATH } from '../support/temporal.js';
+import { fakeActivities, positionOf, type FakeLake, type FakeSource } from './fake-table-activities.js';
+
+const taskQueue = 'table-sync-test';
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let source: FakeSource;
+let lake: FakeLake;
+
+function reset(): void {
+  source = { maxPosition: 10, minPosition: 0, snapshotRows: 300, snapshotChunks: 3 };
+  lake = { manifests: new Map(), watermark: null, extractAttempts: [] };
+}
+
+/** Polls (in real time) until `check` passes; the workflow runs on a worker in this process. */
+async function eventually(check: () => Promise<void> | void, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(50);
+    }
+  }
+}
+
+const status = (h: WorkflowHandle) => h.query(statusQuery) as Promise<TableSyncStatus>;
+
+/** Manifests must form a chain: dense sequence numbers, each changes window starting where the last ended. */
+function assertManifestChain(): void {
+  const seqs = [...lake.manifests.keys()].sort((a, b) => a - b);
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: seqs.length }, (_, i) => i + 1),
+    'dense sequence numbers',
+  );
+  let last: string | null = null;
+  for (const seq of seqs) {
+    const m = lake.manifests.get(seq)!;
+    if (m.kind === 'changes') assert.equal(m.from, last, `window ${seq} starts where the previous ended`);
+    last = m.to;
+  }
+}
+
+describe('tableSyncWorkflow on the time-skipping server', () => {
+  before(async () => {
+    env = await timeSkippingEnv();
+    reset();
+    // Activities delegate to the current `source`/`lake`, which each test replaces.
+    const names = Object.keys(fakeActivities(source, lake)) as (keyof ReturnType<typeof fakeActivities>)[];
+    const acts = Object.fromEntries(
+      names.map((name) => [
+        name,
+        (input: never) => (fakeActivities(source, lake)[name] as (i: never) => unknown)(input),
+      ]),
+    );
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: acts,
+    });
+    running = worker.run();
+  });
+
+  after(async () => {
+    worker.shutdown();
+    await running;
+    await env.teardown();
+  });
+
+  const start = async (name: string, extra: Record<string, unknown> = {}) => {
+    reset();
+    return env.client.workflow.start(tableSyncWorkflow, {
+      taskQueue,
+      workflowId: tableSyncWorkflowId(`Claims.dbo.${name}`),
+      args: [{ table: { id: `Claims.dbo.${name}`, strategy: 'cdc' }, cadenceSeconds: 60, ...extra }],
+    });
+  };
+
+  test('loads the table first, then commits one window per change, each starting where the last ended', async () => {
+    const h = await start('Loop');
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    assert.equal(lake.watermark, positionOf(10), 'after the snapshot the watermark is the position read before it');
+    assert.deepEqual(
+      [...lake.manifests.values()].map((m) => m.kind),
+      ['snapshot', 'snapshot', 'snapshot'],
+    );
+
+    source.maxPosition = 25;
+    await env.sleep(61_000);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(25)));
+    source.maxPosition = 40;
+    await env.sleep(61_000);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(40)));
+
+    const s = await status(h);
+    assert.equal(s.mode, 'running');
+    assert.equal(s.lastCommitted?.seq, 5);
+    assert.equal(s.lastCommitted?.from, positionOf(25));
+    assert.equal(s.rowsCommitted, 300 + 15 + 15);
+    assertManifestChain();
+    assert.equal(lake.watermark, positionOf(40));
+    await h.terminate();
+  });
+
+  test('pause takes effect at a window boundary; resume catches up', async () => {
+    const h = await start('Pause');
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    await h.signal(pauseSignal, { reason: 'OLTP incident' });
+    await eventually(async () => assert.equal((await status(h)).mode, 'paused'));
+    source.maxPosition = 50;
+    await env.sleep(300_000);
+    assert.equal((await status(h)).lastCommitted?.seq, 3, 'nothing is read while paused');
+    const { searchAttributes } = await h.describe();
+    assert.deepEqual(searchAttributes.TidemarkState, ['paused'], 'the Web UI can filter paused tables');
+
+    await h.signal(resumeSignal);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(50)));
+    assertManifestChain();
+    await h.terminate();
+  });
+
+  test('pause now cancels the in-flight window; on resume it is retried with the same bounds under a new attempt', async () => {
+    // Cancellation reaches an activity with its next heartbeat, throttled to 80% of the heartbeat timeout.
+    const h = await start('PauseNow', { timeouts: { heartbeatSeconds: 2 } });
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    let open!: () => void;
+    source.extractGate = new Promise<void>((r) => (open = r));
+    source.maxPosition = 30;
+    await env.sleep(61_000);
+    await eventually(() => assert.ok(lake.extractAttempts.some((a) => a.seq === 4)));
+    await h.signal(pauseSignal, { now: true });
+    await eventually(async () => assert.equal((await status(h)).mode, 'paused'));
+    assert.equal(lake.manifests.has(4), false, 'the cancelled window did not commit');
+
+    source.maxPosition = 45; // more changes while paused: window 4 must still end at 30
+    source.extractGate = undefined;
+    open();
+    await h.signal(resumeSignal);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(45)));
+    assert.equal(lake.manifests.get(4)?.to, positionOf(30), 'window 4 kept the bounds it was planned with');
+    assert.deepEqual(
+      lake.extractAttempts.filter((a) => a.seq === 4).map((a) => a.attempt),
+      [1, 2],
+    );
+    assertManifestChain();
+    await h.terminate();
+  });
+
+  test('continues as new when asked, carrying the watermark and counters', async () => {
+    const h = await start('ContinueAsNew', { maxWindowsPerRun: 2 });
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    for (const p of [20, 30, 40]) {
+      source.maxPosition = p;
+      await env.sleep(61_000);
+      await eventually(async () =>
+        assert.equal((await env.client.workflow.getHandle(h.workflowId).query(statusQuery)).position, positionOf(p)),
+      );
+    }
+    const latest = env.client.workflow.getHandle(h.workflowId);
+    const desc = await latest.describe();
+    assert.notEqual(desc.runId, h.firstExecutionRunId, 'a new run was started');
+    const s = await latest.query(statusQuery);
+    assert.equal(s.windowsCommitted, 6, 'counters survive continue-as-new');
+    assert.equal(s.lastCommitted?.seq, 6);
+    assertManifestChain();
+    await latest.terminate();
+  });
+
+  test('a change-log gap starts a re-seed, and sync resumes after it', async () => {
+    const h = await start('Gap');
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    source.maxPosition = 100;
+    source.minPosition = 60; // cleanup passed the watermark (10)
+    await env.sleep(61_000);
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 6));
+    assert.deepEqual(
+      [4, 5, 6].map((s) => lake.manifests.get(s)?.kind),
+      ['snapshot', 'snapshot', 'snapshot'],
+    );
+    assert.equal((await status(h)).position, positionOf(100));
+    assert.match((await status(h)).lastError ?? '', /below the source's minimum/);
+    await h.terminate();
+  });
+
+  test('an incompatible schema change stops the table with its reason instead of crash-looping', async () => {
+    const h = await start('Schema');
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    source.failNextExtract = FailureType.IncompatibleSchemaChange;
+    source.maxPosition = 20;
+    await env.sleep(61_000);
+    await eventually(async () => assert.equal((await status(h)).mode, 'stopped'));
+    const s = await status(h);
+    assert.match(s.stoppedReason ?? '', /IncompatibleSchemaChangeError/);
+    const attempts = lake.extractAttempts.length;
+    await env.sleep(3_600_000);
+    assert.equal(lake.extractAttempts.length, attempts, 'a stopped table does not retry by itself');
+    assert.deepEqual((await h.describe()).searchAttributes.TidemarkState, ['stopped']);
+
+    await h.signal(resumeSignal);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(20)));
+    assertManifestChain();
+    await h.terminate();
+  });
+});
