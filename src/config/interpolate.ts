@@ -36,15 +36,28 @@ export function interpolate(tree: unknown, env: Env): InterpolationResult {
   const interpolated = new Map<string, string[]>();
   const issues: RawIssue[] = [];
 
+  // YAML aliases can make the tree circular (`a: &x [*x]`); `open` holds the nodes being visited.
+  const open = new Set<object>();
   const visit = (node: unknown, path: ConfigPath): unknown => {
     if (typeof node === 'string') return interpolateString(node, path);
-    if (Array.isArray(node)) return node.map((item, i) => visit(item, [...path, i]));
-    if (node !== null && typeof node === 'object') {
+    if (node === null || typeof node !== 'object') return node;
+    if (open.has(node)) {
+      issues.push({
+        path,
+        message: 'a YAML alias refers to a value that contains it',
+        fix: 'remove the circular `&anchor` / `*alias`',
+      });
+      return null;
+    }
+    open.add(node);
+    try {
+      if (Array.isArray(node)) return node.map((item, i) => visit(item, [...path, i]));
       const out: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(node)) out[key] = visit(value, [...path, key]);
       return out;
+    } finally {
+      open.delete(node);
     }
-    return node;
   };
 
   const interpolateString = (text: string, path: ConfigPath): string => {

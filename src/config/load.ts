@@ -32,16 +32,21 @@ export interface LoadOptions {
 export function parseConfig(text: string, env: Env, options: ParseOptions = {}): ParseResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    // Syntax errors make the structure unreliable, so they are reported alone.
+  const [syntax] = doc.errors;
+  if (syntax !== undefined) {
+    // Syntax errors make the structure unreliable, and after the first they mostly echo it: report the
+    // first, with its line, and say how many followed.
+    const more = doc.errors.length - 1;
     return {
       ok: false,
-      errors: doc.errors.map((error) => ({
-        path: '(file)',
-        message: `YAML syntax: ${firstLine(error.message)}`,
-        fix: 'fix the YAML at this line (indentation, a missing `:`, an unclosed quote or bracket, a repeated key)',
-        ...(error.linePos?.[0] ? { line: error.linePos[0].line } : {}),
-      })),
+      errors: [
+        {
+          path: '(file)',
+          message: `YAML syntax: ${firstLine(syntax.message)}${more > 0 ? ` (and ${more} more YAML error${more === 1 ? '' : 's'} after it)` : ''}`,
+          fix: 'fix the YAML at this line: indentation, a missing `:`, an unclosed quote or bracket, a repeated key; inside `{ }` or `[ ]`, quote values that contain `${…}`',
+          line: lineCounter.linePos(syntax.pos[0]).line,
+        },
+      ],
     };
   }
 

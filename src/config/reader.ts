@@ -73,6 +73,9 @@ export class ObjectReader {
     readonly present: boolean,
   ) {}
 
+  /** Keys suggested for unknown keys ("did you mean"): not reported again as missing. */
+  private readonly misspelled = new Set<string>();
+
   /** Path of one of this map's keys. */
   at(key: string): ConfigPath {
     return [...this.path, key];
@@ -107,6 +110,7 @@ export class ObjectReader {
         continue;
       }
       const guess = closest(key, allowed);
+      if (guess !== undefined && !this.has(guess)) this.misspelled.add(guess);
       this.checker.report(
         this.at(key),
         `unknown key \`${key}\``,
@@ -120,6 +124,8 @@ export class ObjectReader {
   /** Reports a missing required key; returns true when it is missing. */
   private missing(key: string, options: FieldOptions): boolean {
     if (this.has(key)) return false;
+    // `hots:` already reported as "did you mean `host`": one mistake, one issue.
+    if (this.misspelled.has(key)) return true;
     if (this.present || this.path.length === 0) {
       this.checker.report(this.at(key), `missing: ${options.what}`, `add \`${key}: ${options.example}\``);
     }
@@ -303,7 +309,7 @@ export class ObjectReader {
     const fallback: Secret = { kind: 'value', value: '', fromEnv: [] };
     const fix = `write \`${key}: \${${options.envExample}}\` (and set ${options.envExample}), or a Key Vault reference \`${key}: { keyVault: { vaultUrl: https://<vault>.vault.azure.net, secretName: <name> } }\``;
     if (!this.has(key)) {
-      if (options.required && (this.present || this.path.length === 0)) {
+      if (options.required && (this.present || this.path.length === 0) && !this.misspelled.has(key)) {
         this.checker.report(this.at(key), `missing: ${options.what}`, fix);
       }
       return options.required ? fallback : undefined;
