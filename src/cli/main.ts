@@ -8,7 +8,7 @@
  * Exit codes: 0 done; 1 unexpected failure (logged as JSON on stderr, secrets masked); 2 the operator's
  * input (usage or config) is wrong and nothing was started. Config errors are never retried.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, formatIssues } from '../config/index.js';
@@ -113,7 +113,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run only as the entry point. Compare real paths: Node resolves symlinks for the main module's URL but
+// not in argv[1], and a mismatch here would make `tidemark` silently do nothing.
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
   process.exitCode = await main(process.argv.slice(2), io);
 }
