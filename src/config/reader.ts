@@ -126,7 +126,7 @@ export class ObjectReader {
     if (this.has(key)) return false;
     // `hots:` already reported as "did you mean `host`": one mistake, one issue.
     if (this.misspelled.has(key)) return true;
-    if (this.present || this.path.length === 0) {
+    if (this.present) {
       this.checker.report(this.at(key), `missing: ${options.what}`, `add \`${key}: ${options.example}\``);
     }
     return true;
@@ -309,7 +309,7 @@ export class ObjectReader {
     const fallback: Secret = { kind: 'value', value: '', fromEnv: [] };
     const fix = `write \`${key}: \${${options.envExample}}\` (and set ${options.envExample}), or a Key Vault reference \`${key}: { keyVault: { vaultUrl: https://<vault>.vault.azure.net, secretName: <name> } }\``;
     if (!this.has(key)) {
-      if (options.required && (this.present || this.path.length === 0) && !this.misspelled.has(key)) {
+      if (options.required && this.present && !this.misspelled.has(key)) {
         this.checker.report(this.at(key), `missing: ${options.what}`, fix);
       }
       return options.required ? fallback : undefined;
@@ -369,7 +369,7 @@ export class ObjectReader {
   /** A list; reports anything else. Returns the items with their paths. */
   list(key: string, options: FieldOptions & { required?: true }): Array<{ node: unknown; path: ConfigPath }> {
     if (!this.has(key)) {
-      if (options.required) this.missing(key, options);
+      if (options.required) this.missing(key, { ...options, example: `[${options.example}]` });
       return [];
     }
     const value = this.raw(key);

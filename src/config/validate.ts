@@ -89,7 +89,7 @@ const checkHost: StringCheck = (host) => {
     return { message: 'is a URL, not a host name', fix: 'write only the host name, e.g. `host: sql01.corp.example`' };
   if (host.includes('\\'))
     return { message: 'names an instance', fix: "write the host only and give the instance's TCP port in `port`" };
-  if (/[\s/,;]/.test(host) || /^[^[]*:\d+$/.test(host))
+  if (/[\s/,;]/.test(host) || /^[^:[]+:\d+$/.test(host))
     return { message: 'is not a host name', fix: 'write the host name or address only; the port goes in `port`' };
   return undefined;
 };
@@ -160,7 +160,7 @@ export function validateDocument(checker: Checker, root: unknown, paths: PathOpt
   if (root === undefined || root === null) {
     checker.report([], 'the config is empty', 'start from tidemark.example.yaml');
   }
-  const doc = checker.object([], root ?? {}, 'the Tidemark config');
+  const doc = checker.object([], root ?? undefined, 'the Tidemark config');
   doc.allow(['version', 'source', 'sink', 'temporal', 'tables', 'nightly', 'privacy']);
 
   if (doc.has('version') && doc.raw('version') !== 1) {
@@ -171,7 +171,7 @@ export function validateDocument(checker: Checker, root: unknown, paths: PathOpt
     );
   }
   const requireSection = (key: string, what: string): unknown => {
-    if (!doc.has(key) && root !== undefined && root !== null) {
+    if (!doc.has(key) && doc.present) {
       checker.report(doc.at(key), `missing section: ${what}`, `add a \`${key}:\` section (see tidemark.example.yaml)`);
     }
     return doc.raw(key);

@@ -81,8 +81,11 @@ test('a repeated key is an error, not a silent override', () => {
 });
 
 test('an empty file says where to start', () => {
-  const issues = invalid('');
-  assert.match(issueAt(issues, '(root)').fix, /tidemark\.example\.yaml/);
+  for (const text of ['', '# only a comment\n', '~\n']) {
+    const issues = invalid(text);
+    assert.equal(issues.length, 1, JSON.stringify(issues));
+    assert.match(issueAt(issues, '(root)').fix, /tidemark\.example\.yaml/);
+  }
 });
 
 test('a missing section and a missing required key are reported at their paths', () => {
@@ -212,7 +215,9 @@ test('table names are schema-qualified and listed once', () => {
 
 test('tables must be a non-empty list', () => {
   assert.match(issueAt(invalid(variant((d) => (d.tables = []))), 'tables').message, /no tables/);
-  assert.match(issueAt(invalid(variant((d) => (d.tables = 'dbo.Claims' as never))), 'tables').message, /a list/);
+  const notAList = issueAt(invalid(variant((d) => (d.tables = 'dbo.Claims' as never))), 'tables');
+  assert.match(notAList.message, /a list/);
+  assert.match(notAList.fix, /tables: \[\{ name: dbo\.Claims/);
 });
 
 test('a secret written literally in the file is refused without echoing it', () => {
@@ -284,6 +289,24 @@ test('encryption off or an unverified certificate is refused except for a loopba
       d.source.trustServerCertificate = true;
     }),
   );
+});
+
+test('a document that is not a map is one issue, not one per missing section', () => {
+  const issues = invalid('- a\n- b\n');
+  assert.deepEqual(
+    issues.map((i) => i.path),
+    ['(root)'],
+  );
+});
+
+test('loopback IPv6 is a host, not host:port', () => {
+  const config = valid(
+    variant((d) => {
+      d.source.host = '::1';
+      d.source.encrypt = false;
+    }),
+  );
+  assert.equal(config.source.host, '::1');
 });
 
 test('source host must be a host, not a URL or host:port', () => {
