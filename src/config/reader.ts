@@ -121,6 +121,34 @@ export class ObjectReader {
     }
   }
 
+  /**
+   * A map whose allowed keys depend on a discriminator (`type`, `strategy`): reads the discriminator,
+   * then reports unknown keys, explaining keys that belong to another variant. Undefined when the
+   * discriminator is missing or wrong (already reported).
+   */
+  variant<T extends string>(
+    key: string,
+    variants: Readonly<Record<T, readonly string[]>>,
+    what: string,
+  ): T | undefined {
+    const names = Object.keys(variants) as T[];
+    const keysOf = (name: T): readonly string[] => variants[name];
+    const all = [...new Set(names.flatMap(keysOf))];
+    const chosen = this.oneOf(key, names, { what, required: true });
+    if (chosen === undefined) {
+      this.allow([key, ...all]);
+      return undefined;
+    }
+    const elsewhere: Record<string, string> = {};
+    for (const other of all) {
+      if (keysOf(chosen).includes(other)) continue;
+      const users = names.filter((name) => keysOf(name).includes(other));
+      elsewhere[other] = `it is used by ${what} ${users.join(', ')}, not ${chosen}`;
+    }
+    this.allow([key, ...keysOf(chosen)], elsewhere);
+    return chosen;
+  }
+
   /** Reports a missing required key; returns true when it is missing. */
   private missing(key: string, options: FieldOptions): boolean {
     if (this.has(key)) return false;

@@ -384,8 +384,7 @@ function readSource(o: ObjectReader, paths: PathOptions): SourceConfig {
   };
 }
 
-const AUTH_TYPES = ['sql-login', 'entra-default', 'entra-managed-identity', 'entra-service-principal'] as const;
-const AUTH_KEYS: Readonly<Record<(typeof AUTH_TYPES)[number], readonly string[]>> = {
+const AUTH_KEYS: Readonly<Record<SourceAuth['type'], readonly string[]>> = {
   'sql-login': ['user', 'password'],
   'entra-default': [],
   'entra-managed-identity': ['clientId'],
@@ -404,17 +403,8 @@ function readSourceAuth(source: ObjectReader): SourceAuth {
     return fallback;
   }
   const o = source.checker.object(source.at('auth'), source.raw('auth'), 'the source auth section');
-  const type = o.oneOf('type', AUTH_TYPES, { what: 'auth type', required: true });
-  if (type === undefined) {
-    o.allow(['type', ...new Set(Object.values(AUTH_KEYS).flat())]);
-    return fallback;
-  }
-  const elsewhere: Record<string, string> = {};
-  for (const [other, keys] of Object.entries(AUTH_KEYS)) {
-    for (const key of keys)
-      if (!AUTH_KEYS[type].includes(key)) elsewhere[key] ??= `it is used by auth type ${other}, not ${type}`;
-  }
-  o.allow(['type', ...AUTH_KEYS[type]], elsewhere);
+  const type = o.variant('type', AUTH_KEYS, 'auth type');
+  if (type === undefined) return fallback;
   switch (type) {
     case 'sql-login':
       return {
@@ -779,18 +769,8 @@ function readCapture(table: ObjectReader): CaptureConfig {
     typeof raw === 'string' ? { strategy: raw } : raw,
     'the capture section',
   );
-  const strategy = o.oneOf('strategy', STRATEGIES, { what: 'capture strategy', required: true });
-  if (strategy === undefined) {
-    o.allow(['strategy', ...new Set(Object.values(CAPTURE_PARAMETERS).flat())]);
-    return fallback;
-  }
-  const elsewhere: Record<string, string> = {};
-  for (const key of new Set(Object.values(CAPTURE_PARAMETERS).flat())) {
-    if (CAPTURE_PARAMETERS[strategy].includes(key)) continue;
-    const users = STRATEGIES.filter((s) => CAPTURE_PARAMETERS[s].includes(key));
-    elsewhere[key] = `it is a parameter of ${users.join(', ')}, not of ${strategy}`;
-  }
-  o.allow(['strategy', ...CAPTURE_PARAMETERS[strategy]], elsewhere);
+  const strategy = o.variant('strategy', CAPTURE_PARAMETERS, 'capture strategy');
+  if (strategy === undefined) return fallback;
   const column = (what: string, example: string): string =>
     o.requiredString('column', { what, example, check: checkSqlName });
   switch (strategy) {

@@ -172,7 +172,7 @@ test('each strategy takes its own parameters, with defaults', () => {
 test('a parameter of another strategy is refused, naming the strategies that take it', () => {
   const issues = invalid(variant((d) => (d.tables[0]!.capture = { strategy: 'cdc', column: 'RowVer' })));
   const issue = issueAt(issues, 'tables[0].capture.column');
-  assert.match(issue.message, /parameter of rowversion, updated_at, identity, not of cdc/);
+  assert.match(issue.message, /used by capture strategy rowversion, updated_at, identity, not cdc/);
 });
 
 test('missing capture and strategy parameters point at the exact key', () => {
@@ -267,7 +267,7 @@ test('Entra ID auth variants take their own keys', () => {
   const issues = invalid(
     variant((d) => (d.source.auth = { type: 'entra-managed-identity', user: 'x', clientId: 'nope' })),
   );
-  assert.match(issueAt(issues, 'source.auth.user').message, /used by auth type sql-login/);
+  assert.match(issueAt(issues, 'source.auth.user').message, /used by auth type sql-login, not entra-managed-identity/);
   assert.match(issueAt(issues, 'source.auth.clientId').message, /not a GUID/);
   const missing = invalid(variant((d) => (d.source.auth = { type: 'entra-service-principal' })));
   for (const key of ['tenantId', 'clientId', 'clientSecret']) issueAt(missing, `source.auth.${key}`);
