@@ -57,12 +57,7 @@ export async function snapshotWorkflow(input: SnapshotWorkflowInput): Promise<Re
       staged.delete(nextToCommit);
       const validation = await acts.validateWindow({ table, window: ready.window, extract: ready.extract });
       const commit = await acts.commitManifest({ table, window: ready.window, extract: ready.extract, validation });
-      await acts.advanceWatermark({
-        table,
-        seq: ready.window.seq,
-        position: plan.position,
-        manifestPath: commit.manifestPath,
-      });
+      lastManifest = commit.manifestPath;
       rows += ready.extract.rows;
       nextToCommit += 1;
     }

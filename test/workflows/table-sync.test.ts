@@ -37,7 +37,7 @@ async function eventually(check: () => Promise<void> | void, timeoutMs = 20_000)
   }
 }
 
-const status = (h: WorkflowHandle) => h.query(statusQuery) as Promise<TableSyncStatus>;
+const status = (h: WorkflowHandle): Promise<TableSyncStatus> => h.query(statusQuery);
 
 /** Manifests must form a chain: dense sequence numbers, each changes window starting where the last ended. */
 function assertManifestChain(): void {
