@@ -30,6 +30,7 @@ const CP1252_HIGH = [
 const CP1252_ENCODE = new Map<number, number>(CP1252_HIGH.map((cp, i) => [cp, 0x80 + i]));
 const QUESTION_MARK = 0x3f;
 const NON_ASCII = /[\u0080-\uffff]/;
+const SHORT_STRING = 32;
 
 /** Byte length of `s` in code page 1252 (one byte per UTF-16 unit; SQL Server stores '?' for the unmappable). */
 export function cp1252Length(s: string): number {
@@ -38,7 +39,21 @@ export function cp1252Length(s: string): number {
 
 /** Writes `s` as code page 1252 at `offset`; returns the number of bytes written. */
 export function writeCp1252(buf: Buffer, offset: number, s: string): number {
+  const n = s.length;
+  if (n <= SHORT_STRING) {
+    // Short strings (codes, flags, names): a plain loop beats Buffer#write's per-call overhead.
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return writeCp1252Slow(buf, offset, s);
+      buf[offset + i] = c;
+    }
+    return n;
+  }
   if (!NON_ASCII.test(s)) return buf.write(s, offset, 'latin1');
+  return writeCp1252Slow(buf, offset, s);
+}
+
+function writeCp1252Slow(buf: Buffer, offset: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     buf[offset + i] = c < 0x80 || (c >= 0xa0 && c <= 0xff) ? c : (CP1252_ENCODE.get(c) ?? QUESTION_MARK);

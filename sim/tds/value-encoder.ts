@@ -235,8 +235,18 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
         encode: (w, v) => {
           if (typeof v !== 'bigint') throw typeError(type, v);
           w.ensure(9);
-          w.buf[w.pos] = 8;
-          w.pos = w.buf.writeBigInt64LE(v, w.pos + 1);
+          const buf = w.buf;
+          const pos = w.pos;
+          buf[pos] = 8;
+          const n = Number(v);
+          if (Number.isSafeInteger(n)) {
+            // One bigint→number conversion instead of the four bigint operations of writeBigInt64LE.
+            buf.writeUInt32LE(n >>> 0, pos + 1);
+            buf.writeInt32LE(Math.floor(n / TWO32), pos + 5);
+          } else {
+            buf.writeBigInt64LE(v, pos + 1);
+          }
+          w.pos = pos + 9;
         },
       };
     case 'decimal':
@@ -349,8 +359,20 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
           const s = stringOf(type, v);
           const n = s.length * 2;
           w.ensure(2 + n);
-          w.buf.writeUInt16LE(n, w.pos);
-          w.pos += 2 + w.buf.write(s, w.pos + 2, 'ucs2');
+          const buf = w.buf;
+          const pos = w.pos;
+          buf.writeUInt16LE(n, pos);
+          if (s.length <= 32) {
+            // Short strings: a plain loop beats Buffer#write's per-call overhead.
+            for (let i = 0, at = pos + 2; i < s.length; i++, at += 2) {
+              const c = s.charCodeAt(i);
+              buf[at] = c & 0xff;
+              buf[at + 1] = c >>> 8;
+            }
+          } else {
+            buf.write(s, pos + 2, 'ucs2');
+          }
+          w.pos = pos + 2 + n;
         },
       };
     }
