@@ -168,6 +168,11 @@ describe('TDS server with mssql', () => {
           if (signal.aborted) return;
           yield { kind: 'done' };
         },
+        'engine bug': async function* () {
+          await Promise.resolve();
+          yield { kind: 'done', rowCount: 1n };
+          throw new TypeError('boom');
+        },
         'echo params': async function* () {
           await Promise.resolve();
           yield { kind: 'done', rowCount: 0n };
@@ -456,6 +461,44 @@ describe('TDS server with mssql', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  test('an engine failure becomes an ERROR token; the connection stays usable', async () => {
+    const pool = await new sql.ConnectionPool(config(server.port)).connect();
+    try {
+      await assert.rejects(pool.request().query('engine bug'), (err: sql.RequestError) => {
+        assert.equal(err.number, 50000);
+        assert.match(err.message, /internal error: boom/);
+        return true;
+      });
+      const r = await pool.request().query('select 1 as x');
+      assert.deepEqual(r.recordset, [{ x: 1 }]);
+    } finally {
+      await pool.close();
+    }
+    assert.equal(
+      serverErrors
+        .splice(0)
+        .map((e) => e.message)
+        .join(),
+      'boom',
+    );
+  });
+
+  test('a negotiated packet size of 8192 carries large rows; closing the client closes the session', async () => {
+    const pool = await new sql.ConnectionPool(config(server.port, {}, { packetSize: 8192 })).connect();
+    let spid: number | undefined;
+    try {
+      const r = await pool.request().query('select all types');
+      assert.equal(r.recordset.length, 2);
+      assert.deepEqual((r.recordset[0] as Record<string, unknown>).c_varbinary_max, BIG_BINARY);
+      spid = engine.sessions.at(-1)?.spid;
+    } finally {
+      await pool.close();
+    }
+    const session = engine.sessions.find((x) => x.spid === spid);
+    for (let i = 0; i < 50 && !session?.closed; i++) await sleep(10);
+    assert.equal(session?.closed, true);
   });
 
   test('no protocol errors were reported by the server', () => {
