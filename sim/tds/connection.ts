@@ -13,6 +13,7 @@ import {
   type EnvChange,
   type ExecEvent,
   type LoginRequest,
+  type LoginResult,
   type Session,
   SqlError,
 } from '../engine/api.js';
@@ -35,7 +36,13 @@ import { MessageWriter } from './message-writer.js';
 import { type IncomingMessage, MessageAssembler, framePackets } from './packet.js';
 import { buildPreloginResponse, negotiateEncryption, readPrelogin } from './prelogin.js';
 import { ProtocolError } from './reader.js';
-import { type AllHeaders, readRpcRequest, readSqlBatch, readTransactionManagerRequest } from './requests.js';
+import {
+  type AllHeaders,
+  RpcParameterError,
+  readRpcRequest,
+  readSqlBatch,
+  readTransactionManagerRequest,
+} from './requests.js';
 import { TlsBridge } from './tls.js';
 import {
   writeAttentionAck,
@@ -69,6 +76,13 @@ export interface ConnectionOptions {
   secureContext?: tls.SecureContext;
   onRequest?: (info: TdsRequestInfo) => void;
   onError?: (err: Error) => void;
+}
+
+/** A failure after part of a row was sent: the response cannot be completed. */
+class FatalStreamError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('row encoding failed after part of the row was sent');
+  }
 }
 
 type QueueItem = { kind: 'message'; message: IncomingMessage; cancelled: boolean } | { kind: 'attention' };
@@ -274,7 +288,12 @@ export class TdsConnection {
       readOnlyIntent: login.readOnlyIntent,
       clientProcessId: login.clientPid,
     };
-    const result = await this.options.engine.login(request);
+    let result: LoginResult;
+    try {
+      result = await this.options.engine.login(request);
+    } catch (err) {
+      result = { kind: 'error', error: err instanceof SqlError ? err : this.internalError(err) };
+    }
     const w = this.writer;
     const server = this.options.serverName;
     w.begin();
@@ -344,7 +363,13 @@ export class TdsConnection {
           );
         }
         case PACKET_TYPE.RPC_REQUEST: {
-          const req = readRpcRequest(m.payload);
+          let req;
+          try {
+            req = readRpcRequest(m.payload);
+          } catch (err) {
+            if (!(err instanceof RpcParameterError)) throw err;
+            return await this.respond(() => failWith(parameterError(err)), controller.signal, 'rpc', reset);
+          }
           this.observe('rpc', req.headers, { procName: req.procName });
           return await this.respond(
             () => session.executeRpc(req.procName, req.params, controller.signal),
@@ -433,7 +458,17 @@ export class TdsConnection {
               ev.columns.map((c) => c.name),
             );
             for (const row of ev.rows) {
-              writeRow(w, plans, row);
+              const rowStart = w.pos;
+              const sentBefore = w.sentInMessage;
+              try {
+                writeRow(w, plans, row);
+              } catch (err) {
+                // Drop the half-written row so the token stream stays well formed; if part of it already
+                // left in a packet, the stream cannot be repaired and the connection is closed.
+                if (w.sentInMessage !== sentBefore) throw new FatalStreamError(err);
+                w.pos = rowStart;
+                throw err;
+              }
               if (w.pos >= w.highWater) {
                 w.flushFull();
                 if (w.needsDrain) {
@@ -471,6 +506,7 @@ export class TdsConnection {
         if (signal.aborted) break;
       }
     } catch (err) {
+      if (err instanceof FatalStreamError) throw err.cause;
       if (!signal.aborted) {
         flushPending(true);
         const e = err instanceof SqlError ? err : this.internalError(err);
@@ -564,6 +600,21 @@ export class TdsConnection {
   private report(err: unknown): void {
     this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
   }
+}
+
+/**
+ * SQL Server answers an undecodable parameter with error 8016 (severity 16); a type SQL Server knows but the
+ * simulator lacks is reported as the simulator's limitation instead of pretending the client erred.
+ */
+function parameterError(err: RpcParameterError): SqlError {
+  if (err.cause.sqlServerType) return new SqlError(50000, 16, 1, err.message);
+  return new SqlError(
+    8016,
+    16,
+    2,
+    `The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect. ` +
+      `Parameter ${err.ordinal} ("${err.paramName}"): ${err.cause.message}`,
+  );
 }
 
 async function* failWith(error: SqlError): AsyncIterable<ExecEvent> {

@@ -15,7 +15,7 @@ import {
   readU8,
   readUsVarChar,
 } from './reader.js';
-import { readTypeInfo, readValue } from './value-decoder.js';
+import { UnsupportedTypeError, readTypeInfo, readValue } from './value-decoder.js';
 
 /** The headers of a request that the simulator uses. */
 export interface AllHeaders {
@@ -62,6 +62,21 @@ export function readSqlBatch(buf: Buffer): SqlBatchRequest {
   return { headers: h.value, sql: buf.toString('ucs2', h.offset) };
 }
 
+/**
+ * An RPC parameter whose type cannot be decoded. The rest of the message cannot be parsed either (its length
+ * rules are unknown), but the message is complete, so the connection survives and the client gets an error.
+ */
+export class RpcParameterError extends Error {
+  constructor(
+    readonly ordinal: number,
+    readonly paramName: string,
+    override readonly cause: UnsupportedTypeError,
+  ) {
+    super(cause.message);
+    this.name = 'RpcParameterError';
+  }
+}
+
 /** A decoded RPC request (one RPCReqBatch; batched RPCs are not used by tedious). */
 export interface RpcRequest {
   headers: AllHeaders;
@@ -100,7 +115,13 @@ export function readRpcRequest(buf: Buffer): RpcRequest {
     if (b === 0x80 || b === 0xfe || b === 0xff) throw new ProtocolError('batched RPC requests are not supported');
     const name = readBVarChar(buf, at);
     const status = readU8(buf, name.offset);
-    const info = readTypeInfo(buf, status.offset);
+    let info;
+    try {
+      info = readTypeInfo(buf, status.offset);
+    } catch (err) {
+      if (err instanceof UnsupportedTypeError) throw new RpcParameterError(params.length + 1, name.value, err);
+      throw err;
+    }
     const value = readValue(buf, info.offset, info.value);
     params.push({
       name: name.value,

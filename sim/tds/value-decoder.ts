@@ -9,6 +9,34 @@ import { type Read, ProtocolError, readBytes, readU16LE, readU32LE, readU64LE, r
 import { DAYS_0001_TO_1900, TICKS_PER_MINUTE, TICKS_PER_UNIT, datetimeUnitsToTicks, timeLength } from './temporal.js';
 import { readGuid } from './value-encoder.js';
 
+/** TDS type ids of SQL Server types the simulator does not implement (2.2.5.4): refused, not misread. */
+const KNOWN_UNSUPPORTED: Readonly<Record<number, string>> = {
+  [DATA_TYPE.TEXT]: 'text',
+  [DATA_TYPE.NTEXT]: 'ntext',
+  [DATA_TYPE.IMAGE]: 'image',
+  [DATA_TYPE.XML]: 'xml',
+  [DATA_TYPE.UDT]: 'CLR UDT',
+  [DATA_TYPE.SSVARIANT]: 'sql_variant',
+  [DATA_TYPE.TVP]: 'table-valued',
+};
+
+/** A parameter of a type the simulator cannot decode; the request is answered with an error, not a disconnect. */
+export class UnsupportedTypeError extends Error {
+  /** SQL Server type name when SQL Server knows the type (and only the simulator lacks it). */
+  readonly sqlServerType: string | undefined;
+
+  constructor(readonly typeId: number) {
+    const known = KNOWN_UNSUPPORTED[typeId];
+    super(
+      known
+        ? `The SQL Server simulator does not support ${known} parameters.`
+        : `Data type 0x${typeId.toString(16).toUpperCase().padStart(2, '0')} is unknown.`,
+    );
+    this.name = 'UnsupportedTypeError';
+    this.sqlServerType = known;
+  }
+}
+
 /** A decoded TYPE_INFO. */
 export interface TypeInfo {
   id: number;
@@ -150,7 +178,7 @@ export function readTypeInfo(buf: Buffer, offset: number): Read<TypeInfo> {
       break;
     }
     default:
-      throw new ProtocolError(`unsupported parameter type 0x${id.toString(16).padStart(2, '0')}`);
+      throw new UnsupportedTypeError(id);
   }
   return { value: info, offset: at };
 }

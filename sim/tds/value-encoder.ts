@@ -206,6 +206,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
       return {
         typeInfo: Buffer.from([DATA_TYPE.INTN, 1]),
         encode: (w, v) => {
+          if (typeof v !== 'bigint') throw typeError(type, v);
           w.ensure(2);
           w.buf[w.pos] = 1;
           w.pos = w.buf.writeUInt8(Number(v), w.pos + 1);
@@ -215,6 +216,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
       return {
         typeInfo: Buffer.from([DATA_TYPE.INTN, 2]),
         encode: (w, v) => {
+          if (typeof v !== 'bigint') throw typeError(type, v);
           w.ensure(3);
           w.buf[w.pos] = 2;
           w.pos = w.buf.writeInt16LE(Number(v), w.pos + 1);
@@ -224,6 +226,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
       return {
         typeInfo: Buffer.from([DATA_TYPE.INTN, 4]),
         encode: (w, v) => {
+          if (typeof v !== 'bigint') throw typeError(type, v);
           w.ensure(5);
           w.buf[w.pos] = 4;
           w.pos = w.buf.writeInt32LE(Number(v), w.pos + 1);
@@ -304,17 +307,19 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
         ? {
             typeInfo: Buffer.from([DATA_TYPE.FLTN, 4]),
             encode: (w, v) => {
+              if (typeof v !== 'number') throw typeError(type, v);
               w.ensure(5);
               w.buf[w.pos] = 4;
-              w.pos = w.buf.writeFloatLE(v as number, w.pos + 1);
+              w.pos = w.buf.writeFloatLE(v, w.pos + 1);
             },
           }
         : {
             typeInfo: Buffer.from([DATA_TYPE.FLTN, 8]),
             encode: (w, v) => {
+              if (typeof v !== 'number') throw typeError(type, v);
               w.ensure(9);
               w.buf[w.pos] = 8;
-              w.pos = w.buf.writeDoubleLE(v as number, w.pos + 1);
+              w.pos = w.buf.writeDoubleLE(v, w.pos + 1);
             },
           };
     }
@@ -424,6 +429,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
         typeInfo: Buffer.from([DATA_TYPE.DATEN]),
         encode: (w, v) => {
           const d = v as SqlDate;
+          if (d.kind !== 'date') throw typeError(type, v);
           w.ensure(4);
           w.buf[w.pos] = 3;
           w.pos = w.buf.writeUIntLE(d.days, w.pos + 1, 3);
@@ -437,6 +443,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
         typeInfo: Buffer.from([DATA_TYPE.TIMEN, scale]),
         encode: (w, v) => {
           const t = v as SqlTime;
+          if (t.kind !== 'time') throw typeError(type, v);
           w.ensure(len + 1);
           w.buf[w.pos] = len;
           writeTimeUnits(w.buf, w.pos + 1, Math.round(Number(t.ticks) / per), len);
@@ -452,6 +459,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
         typeInfo: Buffer.from([DATA_TYPE.DATETIME2N, scale]),
         encode: (w, v) => {
           const t = v as SqlDateTime;
+          if (t.kind !== 'datetime') throw typeError(type, v);
           w.ensure(len + 4);
           const buf = w.buf;
           buf[w.pos] = len + 3;
@@ -469,6 +477,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
         typeInfo: Buffer.from([DATA_TYPE.DATETIMEOFFSETN, scale]),
         encode: (w, v) => {
           const t = v as SqlDateTimeOffset;
+          if (t.kind !== 'datetimeoffset') throw typeError(type, v);
           w.ensure(len + 6);
           const buf = w.buf;
           buf[w.pos] = len + 5;
@@ -484,6 +493,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
         typeInfo: Buffer.from([DATA_TYPE.DATETIMN, 8]),
         encode: (w, v) => {
           const t = v as SqlDateTime;
+          if (t.kind !== 'datetime') throw typeError(type, v);
           let days = t.days - DAYS_0001_TO_1900;
           let units = ticksToDatetimeUnits(Number(t.ticks));
           if (units >= DATETIME_UNITS_PER_DAY) {
@@ -501,6 +511,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
         typeInfo: Buffer.from([DATA_TYPE.DATETIMN, 4]),
         encode: (w, v) => {
           const t = v as SqlDateTime;
+          if (t.kind !== 'datetime') throw typeError(type, v);
           let days = t.days - DAYS_0001_TO_1900;
           let minutes = Math.round(Number(t.ticks) / TICKS_PER_MINUTE);
           if (minutes >= 1440) {

@@ -168,6 +168,7 @@ describe('TDS server with mssql', () => {
           if (signal.aborted) return;
           yield { kind: 'done' };
         },
+        'bad row': resultSet([{ name: 'n', type: { name: 'int' }, nullable: false }], [[1n], ['not a number'], [3n]]),
         'engine bug': async function* () {
           await Promise.resolve();
           yield { kind: 'done', rowCount: 1n };
@@ -483,6 +484,41 @@ describe('TDS server with mssql', () => {
         .join(),
       'boom',
     );
+  });
+
+  test('a value that does not fit its column type fails the statement, not the stream', async () => {
+    const pool = await new sql.ConnectionPool(config(server.port)).connect();
+    try {
+      await assert.rejects(pool.request().query('bad row'), (err: sql.RequestError) => {
+        assert.equal(err.number, 50000);
+        return true;
+      });
+      const r = await pool.request().query('select 1 as x');
+      assert.deepEqual(r.recordset, [{ x: 1 }]);
+    } finally {
+      await pool.close();
+    }
+    serverErrors.splice(0);
+  });
+
+  test('a parameter type the simulator lacks (TVP) is refused with an error; the connection stays usable', async () => {
+    const pool = await new sql.ConnectionPool(config(server.port)).connect();
+    try {
+      const req = pool.request();
+      const tvp = new sql.Table('dbo.Ids');
+      tvp.columns.add('id', sql.Int);
+      tvp.rows.add(1);
+      req.input('ids', tvp);
+      await assert.rejects(req.query('echo params'), (err: sql.RequestError) => {
+        assert.equal(err.number, 50000);
+        assert.match(err.message, /does not support table-valued parameters/);
+        return true;
+      });
+      const r = await pool.request().query('select 1 as x');
+      assert.deepEqual(r.recordset, [{ x: 1 }]);
+    } finally {
+      await pool.close();
+    }
   });
 
   test('a negotiated packet size of 8192 carries large rows; closing the client closes the session', async () => {
