@@ -112,7 +112,8 @@ export class TdsConnection {
     private readonly options: ConnectionOptions,
   ) {
     this.out = socket;
-    this.writer = new MessageWriter({ write: (chunk) => this.out.write(chunk) });
+    // After close, output is dropped instead of written to a destroyed stream.
+    this.writer = new MessageWriter({ write: (chunk) => this.phase === 'closed' || this.out.write(chunk) });
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SqlValue } from '../../../../sim/engine/api.js';
 import { type IncomingMessage, MessageAssembler } from '../../../../sim/tds/packet.js';
 import { type TdsServer, startTdsServer } from '../../../../sim/tds/server.js';
@@ -75,6 +76,7 @@ class RawClient {
 }
 
 let engine: ScriptedEngine;
+let pulled = 0;
 let server: TdsServer;
 
 before(async () => {
@@ -85,6 +87,24 @@ before(async () => {
         await Promise.resolve();
         yield { kind: 'resultSet', columns: [{ name: 'x', type: { name: 'int' }, nullable: false }], rows: [[1n]] };
         yield { kind: 'done', rowCount: 1n };
+      },
+      'counted rows': async function* (_call, signal) {
+        await Promise.resolve();
+        function* rows(): Iterable<SqlValue[]> {
+          for (let i = 0n; !signal.aborted; i++) {
+            pulled++;
+            yield [i, 'padding padding padding padding'];
+          }
+        }
+        yield {
+          kind: 'resultSet',
+          columns: [
+            { name: 'i', type: { name: 'bigint' }, nullable: false },
+            { name: 's', type: { name: 'varchar', length: 40 }, nullable: false },
+          ],
+          rows: rows(),
+        };
+        yield { kind: 'done', rowCount: 0n };
       },
       'endless rows': async function* (_call, signal) {
         await Promise.resolve();
@@ -181,6 +201,30 @@ test('ATTENTION during a streamed result ends the response, then one DONE(ATTN) 
     client.send(packet(0x01, 0x01, batch('select 1')));
     const next = await client.next();
     assert.deepEqual(next.payload.subarray(-13), hex('fd 10 00 00 00 01 00 00 00 00 00 00 00'));
+  } finally {
+    client.socket.destroy();
+  }
+});
+
+test('backpressure: rows are pulled lazily and pulling stops while the client does not read', async () => {
+  const client = await RawClient.connect(server.port);
+  try {
+    await client.login();
+    pulled = 0;
+    client.socket.pause();
+    client.send(packet(0x01, 0x01, batch('counted rows')));
+    await sleep(300);
+    const first = pulled;
+    await sleep(300);
+    const second = pulled;
+    assert.ok(first > 0, 'rows were pulled');
+    assert.equal(second, first, 'no rows pulled while the socket is full');
+    client.socket.resume();
+    await sleep(100);
+    assert.ok(pulled > second, 'pulling resumes when the client reads');
+    client.send(packet(0x06, 0x01, Buffer.alloc(0)));
+    await client.next();
+    assert.deepEqual((await client.next()).payload, DONE_ATTN);
   } finally {
     client.socket.destroy();
   }
