@@ -537,6 +537,25 @@ describe('TDS server with mssql', () => {
     assert.equal(session?.closed, true);
   });
 
+  test('many concurrent connections each get their own answers', async () => {
+    const pools = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        new sql.ConnectionPool({ ...config(server.port), pool: { max: 5, min: 0 } }).connect(),
+      ),
+    );
+    try {
+      const results = await Promise.all(
+        pools.flatMap((pool) => Array.from({ length: 10 }, () => pool.request().query('select all types'))),
+      );
+      for (const r of results) {
+        assert.equal(r.recordset.length, 2);
+        assert.equal((r.recordset[0] as Record<string, unknown>).c_nvarchar_max, LONG_NTEXT);
+      }
+    } finally {
+      await Promise.all(pools.map((p) => p.close()));
+    }
+  });
+
   test('no protocol errors were reported by the server', () => {
     assert.deepEqual(serverErrors, []);
   });
