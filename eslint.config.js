@@ -37,7 +37,8 @@ export default tseslint.config(
             {
               group: ['**/activities/*', '!**/activities/contracts.js'],
               allowTypeImports: true,
-              message: 'Import activities as types only (import type); shared constants live in activities/contracts.ts.',
+              message:
+                'Import activities as types only (import type); shared constants live in activities/contracts.ts.',
             },
             { group: ['mssql', 'tedious', '@azure/*', 'pino', '@duckdb/*'], message: 'Workflow code must not do I/O.' },
           ],
