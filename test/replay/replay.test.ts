@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { WORKFLOWS_PATH } from '../support/temporal.js';
+
+/** Recorded by test/replay/record-histories.ts from real runs on the time-skipping server. */
+const load = (name: string): { events: Record<string, unknown>[] } =>
+  JSON.parse(readFileSync(new URL(`./histories/${name}.json`, import.meta.url), 'utf8')) as {
+    events: Record<string, unknown>[];
+  };
+
+for (const name of ['table-sync', 'snapshot']) {
+  test(`today's workflow code replays the recorded ${name} history`, async () => {
+    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, load(name), `${name}-replay`);
+  });
+}
+
+test('a history the code would not produce fails replay with a determinism error', async () => {
+  const history = load('table-sync');
+  // Alter what the workflow did: the first activity it scheduled becomes one it never schedules there.
+  const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes);
+  assert.ok(scheduled, 'the recorded history schedules activities');
+  const attrs = scheduled.activityTaskScheduledEventAttributes as { activityType: { name: string } };
+  assert.notEqual(attrs.activityType.name, 'commitManifest');
+  attrs.activityType.name = 'commitManifest';
+  await assert.rejects(
+    Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, 'altered'),
+    DeterminismViolationError,
+  );
+});
