@@ -128,8 +128,21 @@ export interface ReseedOutput {
   rows: number;
 }
 
+export interface ReadWatermarkInput {
+  table: TableRef;
+}
+
+/** Where the lake says a table stands: its manifests are the truth (the watermark pointer is rebuilt from them). */
+export interface ReadWatermarkOutput {
+  /** The last committed position, or null when the table has never been loaded. */
+  position: string | null;
+  /** The last committed manifest sequence (0 when none). */
+  lastSeq: number;
+}
+
 /** The activities a table's sync calls. Implemented by `createActivities(deps)`. */
 export interface TableSyncActivities {
+  readWatermark(input: ReadWatermarkInput): Promise<ReadWatermarkOutput>;
   planWindow(input: PlanWindowInput): Promise<PlanWindowOutput>;
   extractWindow(input: ExtractWindowInput): Promise<ExtractWindowOutput>;
   validateWindow(input: ValidateWindowInput): Promise<ValidateWindowOutput>;

@@ -100,6 +100,12 @@ export class TableSyncState {
     return this.s.table;
   }
 
+  /** On a fresh start: the lake's last committed position and manifest sequence. */
+  restored(position: string | null, lastSeq: number): void {
+    this.s.position = position;
+    this.s.nextSeq = lastSeq + 1;
+  }
+
   /** Fixes the bounds of the next window; they stay fixed until it commits. */
   planned(window: WindowPlan, lagSeconds: number | null): void {
     if (window.seq !== this.s.nextSeq)

@@ -54,10 +54,10 @@ export const tableSyncWorkflowId = (tableId: string): string => `table-sync/${ta
 
 export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<void> {
   const cadenceMs = Math.max(60, input.cadenceSeconds ?? 900) * 1000;
-  const state = new TableSyncState(input.snapshot ?? initialSnapshot(input.table));
-  const table = state.table;
   const short: ActivityOptions = { startToCloseTimeout: '5m', retry: ACTIVITY_RETRY };
   const acts = proxyActivities<TableSyncActivities>(short);
+  const state = new TableSyncState(input.snapshot ?? initialSnapshot(input.table));
+  const table = state.table;
   const extract = proxyActivities<TableSyncActivities>({
     startToCloseTimeout: `${input.timeouts?.extractStartToCloseSeconds ?? 3600}s`,
     // A pause-now cancel reaches the activity with its next heartbeat (≤ 80% of this timeout).
@@ -76,6 +76,13 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
     if (state.mode === 'paused' || state.mode === 'stopped') state.setMode('running');
   });
   setHandler(statusQuery, () => state.status());
+
+  if (!input.snapshot) {
+    // A fresh start (not a continue-as-new) resumes from the lake, whose manifests are the truth: a table whose
+    // workflow was terminated and started again must not load itself a second time.
+    const mark = await acts.readWatermark({ table });
+    state.restored(mark.position, mark.lastSeq);
+  }
 
   let shownMode: TableSyncMode | undefined;
   const showMode = () => {

@@ -47,6 +47,10 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
     return { manifestPath: `_manifests/${window.seq}.json`, alreadyCommitted: false };
   };
   return {
+    readWatermark() {
+      const seqs = [...lake.manifests.keys()];
+      return Promise.resolve({ position: lake.watermark, lastSeq: seqs.length ? Math.max(...seqs) : 0 });
+    },
     planWindow({ lastPosition, seq }) {
       const last = num(lastPosition);
       if (last < source.minPosition - 1) {

@@ -197,6 +197,29 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     await h.terminate();
   });
 
+  test('a table started again after its workflow ended resumes from the lake instead of loading itself twice', async () => {
+    const h = await start('Restart');
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    source.maxPosition = 20;
+    await env.sleep(61_000);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(20)));
+    await h.terminate();
+
+    source.maxPosition = 35;
+    const again = await env.client.workflow.start(tableSyncWorkflow, {
+      taskQueue,
+      workflowId: h.workflowId,
+      args: [{ table: { id: 'Claims.dbo.Restart', strategy: 'cdc' }, cadenceSeconds: 60 }],
+    });
+    await eventually(async () => assert.equal((await status(again)).position, positionOf(35)));
+    const s = await status(again);
+    assert.equal(s.lastCommitted?.seq, 5, 'the restarted run continued the sequence');
+    assert.equal(s.lastCommitted?.from, positionOf(20));
+    assert.equal([...lake.manifests.values()].filter((m) => m.kind === 'snapshot').length, 3, 'no second load');
+    assertManifestChain();
+    await again.terminate();
+  });
+
   test('an incompatible schema change stops the table with its reason instead of crash-looping', async () => {
     const h = await start('Schema');
     await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
