@@ -15,6 +15,8 @@ export const EXIT = {
   failure: 1,
   /** The operator's input is wrong (usage or config): fix it and run again; nothing was started. */
   invalidInput: 2,
+  /** Done, but something needs attention: a table is stopped, not running, or a verification found differences. */
+  attention: 3,
 } as const;
 
 /** Where a verb writes and what it may read; tests pass their own. */

@@ -9,7 +9,7 @@ import { TIDEMARK_SEARCH_ATTRIBUTES } from '../../scripts/stack/temporal.js';
 import { temporalTestServerBinary } from './stack.js';
 
 let runtimeInstalled = false;
-function quietRuntime(): void {
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger('WARN') });

@@ -1,0 +1,43 @@
+/**
+ * `tidemark start [--table NAME] [--config FILE]`: starts the table-sync workflow of every configured table
+ * (or one). A table whose workflow already runs is left alone; a table started again resumes from the lake.
+ */
+import { EXIT, type CliCommand } from './command.js';
+import { parseFlags } from './support/flags.js';
+import { loadOperatorConfig, selectTables, tableRef, temporalClient } from './support/operator-context.js';
+
+export const command: CliCommand = {
+  summary: 'start syncing every configured table (or one); tables already running are left alone',
+  usage: 'tidemark start [--table SCHEMA.TABLE] [--config FILE]',
+  async run(args, io) {
+    const { values } = parseFlags(args, { table: { type: 'string' }, config: { type: 'string' } });
+    const config = await loadOperatorConfig(io, values.config);
+    if (typeof config === 'number') return config;
+    const tables = selectTables(config, values.table);
+    const { tableSyncWorkflow, tableSyncWorkflowId } = await import('../workflows/table-sync.js');
+    const { TABLE_KEY, STRATEGY_KEY, STATE_KEY } = await import('../workflows/search-attributes.js');
+    const { client, close } = await temporalClient(config);
+    try {
+      for (const table of tables) {
+        const ref = tableRef(config, table);
+        const workflowId = tableSyncWorkflowId(ref.id);
+        const handle = await client.workflow.start(tableSyncWorkflow, {
+          taskQueue: config.temporal.taskQueue,
+          workflowId,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [{ table: ref, cadenceSeconds: Math.round(table.cadence.ms / 1000) }],
+          typedSearchAttributes: [
+            { key: TABLE_KEY, value: ref.id },
+            { key: STRATEGY_KEY, value: ref.strategy },
+            { key: STATE_KEY, value: 'running' },
+          ],
+          memo: { table: ref.id, strategy: ref.strategy, cadence: table.cadence.text },
+        });
+        io.stdout.write(`${ref.id}: ${workflowId} (run ${handle.firstExecutionRunId})\n`);
+      }
+    } finally {
+      await close();
+    }
+    return EXIT.ok;
+  },
+};
