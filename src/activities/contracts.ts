@@ -23,13 +23,13 @@ export type CaptureStrategyName = 'cdc' | 'change_tracking' | 'rowversion' | 'up
 export interface WindowPlan {
   /** Window sequence number: the manifest sequence it commits as. Dense, starting at 1. */
   seq: number;
-  /** `changes`: log events in (from, to]; `snapshot`: the rows of `keyRange` as read at position `to`. */
-  kind: 'changes' | 'snapshot';
-  /** Exclusive lower bound (the previous window's `to`); null for snapshot windows. */
+  /** `changes`: log events in (from, to]; a job kind: the events of one chunk of that job, read at `to`. */
+  kind: 'changes' | JobKind;
+  /** Exclusive lower bound (the previous window's `to`); null for job chunks. */
   from: string | null;
-  /** Inclusive upper bound read from the source at planning time; for a snapshot chunk, the position it was read at. */
+  /** Inclusive upper bound read from the source at planning time; for a job chunk, the position it was read at. */
   to: string;
-  /** Snapshot windows only: the key range the chunk covers. */
+  /** Job chunks only: the key range the chunk covers. */
   keyRange?: KeyRange;
   /** Read from the source when the window was planned (ISO-8601). */
   plannedAt: string;
@@ -110,31 +110,13 @@ export interface AdvanceWatermarkOutput {
   position: string;
 }
 
-export interface ReseedInput {
-  table: TableRef;
-  /** Why the re-seed runs (e.g. the gap's description), for the audit trail. */
-  reason: string;
-}
-
-export interface ReseedOutput {
-  /** The source position the snapshot was read at: incremental sync resumes after it. */
-  position: string;
-  /** The last manifest sequence the snapshot committed. */
-  lastSeq: number;
-  /** Its manifest path. */
-  lastManifestPath: string;
-  /** Windows (chunks) committed. */
-  windows: number;
-  rows: number;
-}
-
 export interface ReadWatermarkInput {
   table: TableRef;
 }
 
 /** Where the lake says a table stands: its manifests are the truth (the watermark pointer is rebuilt from them). */
 export interface ReadWatermarkOutput {
-  /** The last committed position, or null when the table has never been loaded. */
+  /** The position incremental sync resumes from, or null when the table has no complete load yet. */
   position: string | null;
   /** The last committed manifest sequence (0 when none). */
   lastSeq: number;
@@ -165,41 +147,81 @@ export const FailureType = {
 /** Types never retried by Temporal's retry policy: retrying cannot fix them. */
 export const NON_RETRYABLE_FAILURE_TYPES: string[] = Object.values(FailureType);
 
-/** A key range of a snapshot: `(after, upTo]` in key order; opaque encoded key tuples, null = open end. */
+/** A key range of a chunked job: `(after, upTo]` in key order; opaque encoded key tuples, null = open end. */
 export interface KeyRange {
   index: number;
   after: string | null;
   upTo: string | null;
 }
 
-export interface PlanSnapshotInput {
+/**
+ * A chunked job over a table's key space. Each runs as its own workflow, started by the table's sync at a
+ * window boundary (the table-sync workflow is the only writer of a table's manifest sequence):
+ * - `snapshot`: initial load or re-seed: every row as an `r` event; incremental sync resumes after it;
+ * - `backfill`: rows whose business date is in [from, to] as `r` events at a recorded position;
+ * - `sweep`: the late-update sweep: per-chunk checksums source vs lake over the last `days` days' key range,
+ *   re-extracting only chunks that differ;
+ * - `reconcile`: delete reconciliation: key-set diff per chunk → `d` tombstones for keys gone from the source.
+ */
+export type JobSpec =
+  | { kind: 'snapshot'; reason: string }
+  | { kind: 'backfill'; from: string; to: string }
+  | { kind: 'sweep'; days: number }
+  | { kind: 'reconcile' };
+
+export type JobKind = JobSpec['kind'];
+
+/** A job asked of a table's sync (by the CLI or a schedule); `id` makes the job's workflow ID. */
+export interface JobRequest {
+  id: string;
+  job: JobSpec;
+}
+
+export interface PlanChunksInput {
   table: TableRef;
-  reason: string;
+  job: JobSpec;
   /** Target rows per chunk. */
   chunkRows: number;
 }
 
-export interface PlanSnapshotOutput {
-  /** The source position read before any chunk: incremental sync resumes after it. */
+export interface PlanChunksOutput {
+  /** The source position read before any chunk (for a snapshot: where incremental sync resumes after it). */
   position: string;
   chunks: KeyRange[];
 }
 
-export interface SnapshotChunkInput {
+export interface RunChunkInput {
   table: TableRef;
-  /** The window sequence this chunk commits as. */
-  seq: number;
+  job: JobSpec;
   chunk: KeyRange;
+  /** Unique to (job, chunk): part of staged file names with the attempt, so no attempt replaces another's. */
+  stagingKey: string;
   attempt: number;
 }
 
-/** A chunk's extraction: staged files plus the position its rows were read at (their `_position`). */
-export interface SnapshotChunkOutput extends ExtractWindowOutput {
-  readAt: string;
+/** A chunk's work: rows compared/read, and the staged events to commit (none when the chunk matched). */
+export interface RunChunkOutput {
+  /** Source rows read for this chunk (the sweep's and reconciliation's cost, reported). */
+  sourceRowsRead: number;
+  /** null when there is nothing to commit (a sweep chunk whose checksums match, no deleted keys). */
+  staged: (ExtractWindowOutput & { readAt: string }) | null;
 }
 
-/** The activities a snapshot (initial load or re-seed) calls, besides validate/commit/advance. */
-export interface SnapshotActivities {
-  planSnapshot(input: PlanSnapshotInput): Promise<PlanSnapshotOutput>;
-  snapshotChunk(input: SnapshotChunkInput): Promise<SnapshotChunkOutput>;
+/** The activities a chunked job calls, besides validate/commit. */
+export interface ChunkedJobActivities {
+  planChunks(input: PlanChunksInput): Promise<PlanChunksOutput>;
+  runChunk(input: RunChunkInput): Promise<RunChunkOutput>;
+}
+
+export interface JobOutput {
+  kind: JobKind;
+  /** The source position read before the first chunk. */
+  position: string;
+  /** The last manifest sequence committed (firstSeq − 1 when nothing was committed). */
+  lastSeq: number;
+  lastManifestPath: string | null;
+  windows: number;
+  rows: number;
+  sourceRowsRead: number;
+  chunks: number;
 }

@@ -2,9 +2,20 @@
  * The state of one table's sync, kept apart from Temporal's signal/query wiring so it can be unit-tested and
  * carried through continue-as-new as plain data. Pure: no I/O, no clocks (times come in as arguments).
  */
-import type { ReseedOutput, TableRef, WindowPlan } from '../activities/contracts.js';
+import type { JobOutput, JobRequest, TableRef, WindowPlan } from '../activities/contracts.js';
 
 export type TableSyncMode = 'running' | 'paused' | 'stopped' | 'reseeding';
+
+/** A job's outcome, as the status query reports it. */
+export interface JobRecord {
+  id: string;
+  kind: string;
+  state: 'queued' | 'running' | 'done';
+  windows?: number;
+  rows?: number;
+  sourceRowsRead?: number;
+  finishedAt?: string;
+}
 
 /** The last window that became visible in the lake. */
 export interface CommittedWindow {
@@ -37,6 +48,10 @@ export interface TableSyncSnapshot {
   stoppedReason: string | null;
   windowsCommitted: number;
   rowsCommitted: number;
+  /** Jobs asked of this table and not yet run, in order. */
+  queuedJobs: JobRequest[];
+  /** The most recent jobs (queued, running, done), newest last, at most 20. */
+  jobs: JobRecord[];
 }
 
 export function initialSnapshot(table: TableRef, position: string | null = null, nextSeq = 1): TableSyncSnapshot {
@@ -53,6 +68,8 @@ export function initialSnapshot(table: TableRef, position: string | null = null,
     stoppedReason: null,
     windowsCommitted: 0,
     rowsCommitted: 0,
+    queuedJobs: [],
+    jobs: [],
   };
 }
 
@@ -70,6 +87,7 @@ export interface TableSyncStatus {
   stoppedReason: string | null;
   windowsCommitted: number;
   rowsCommitted: number;
+  jobs: JobRecord[];
 }
 
 export class TableSyncState {
@@ -144,25 +162,80 @@ export class TableSyncState {
     this.s.lastError = null;
   }
 
-  /** A re-seed committed snapshot windows up to `lastSeq` and read at `position`: incremental sync resumes there. */
-  reseeded(result: ReseedOutput, committedAt: string, durationMs: number): void {
-    const { position, lastSeq } = result;
-    this.s.lastCommitted = {
-      seq: lastSeq,
-      from: null,
-      to: position,
-      rows: result.rows,
-      manifestPath: result.lastManifestPath,
-      committedAt,
-      rowsPerSecond: durationMs > 0 ? Math.round((result.rows * 1000) / durationMs) : result.rows,
-    };
-    this.s.windowsCommitted += result.windows;
-    this.s.rowsCommitted += result.rows;
-    this.s.position = position;
-    this.s.nextSeq = lastSeq + 1;
+  /** Queues a job (ignored when a job with that id is queued, running or done already: signals may repeat). */
+  requestJob(request: JobRequest): void {
+    if (this.s.jobs.some((j) => j.id === request.id)) return;
+    this.s.queuedJobs.push(request);
+    this.record({ id: request.id, kind: request.job.kind, state: 'queued' });
+  }
+
+  get queuedJobs(): readonly JobRequest[] {
+    return this.s.queuedJobs;
+  }
+
+  /** Takes the first queued job of this kind (a re-seed jumps the queue). */
+  startNextJobOfKind(kind: string): JobRequest | undefined {
+    const i = this.s.queuedJobs.findIndex((j) => j.job.kind === kind);
+    if (i < 0) return undefined;
+    const [request] = this.s.queuedJobs.splice(i, 1);
+    if (request) this.record({ id: request.id, kind: request.job.kind, state: 'running' });
+    return request;
+  }
+
+  /** A planned window that will never commit (a re-seed replaces it); its sequence number is free again. */
+  discardPendingWindow(): void {
     this.s.pendingWindow = null;
     this.s.pendingAttempts = 0;
-    this.s.mode = 'running';
+  }
+
+  /** Takes the next queued job and marks it running. */
+  startNextJob(): JobRequest | undefined {
+    const next = this.s.queuedJobs.shift();
+    if (next) this.record({ id: next.id, kind: next.job.kind, state: 'running' });
+    return next;
+  }
+
+  /**
+   * A job committed windows `nextSeq … result.lastSeq`. A snapshot moves the position to where it read
+   * (incremental sync resumes after it); other jobs leave the position alone.
+   */
+  jobDone(id: string, result: JobOutput, finishedAt: string, durationMs: number): void {
+    if (result.windows > 0 && result.lastManifestPath) {
+      this.s.lastCommitted = {
+        seq: result.lastSeq,
+        from: null,
+        to: result.position,
+        rows: result.rows,
+        manifestPath: result.lastManifestPath,
+        committedAt: finishedAt,
+        rowsPerSecond: durationMs > 0 ? Math.round((result.rows * 1000) / durationMs) : result.rows,
+      };
+    }
+    this.s.windowsCommitted += result.windows;
+    this.s.rowsCommitted += result.rows;
+    this.s.nextSeq = result.lastSeq + 1;
+    if (result.kind === 'snapshot') {
+      this.s.position = result.position;
+      this.s.pendingWindow = null;
+      this.s.pendingAttempts = 0;
+      if (this.s.mode === 'reseeding') this.s.mode = 'running';
+    }
+    this.record({
+      id,
+      kind: result.kind,
+      state: 'done',
+      windows: result.windows,
+      rows: result.rows,
+      sourceRowsRead: result.sourceRowsRead,
+      finishedAt,
+    });
+  }
+
+  private record(job: JobRecord): void {
+    const i = this.s.jobs.findIndex((j) => j.id === job.id);
+    if (i >= 0) this.s.jobs.splice(i, 1);
+    this.s.jobs.push(job);
+    if (this.s.jobs.length > 20) this.s.jobs.splice(0, this.s.jobs.length - 20);
   }
 
   setMode(mode: TableSyncMode): void {
@@ -194,6 +267,7 @@ export class TableSyncState {
       stoppedReason: this.s.stoppedReason,
       windowsCommitted: this.s.windowsCommitted,
       rowsCommitted: this.s.rowsCommitted,
+      jobs: this.s.jobs,
     };
   }
 }

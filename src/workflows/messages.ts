@@ -1,5 +1,6 @@
 /** Signals and queries of the table-sync workflow, in one place for workflows, CLI and tests. */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { JobRequest } from '../activities/contracts.js';
 import type { TableSyncStatus } from '../state/table-sync-state.js';
 
 export interface PauseSignalArgs {
@@ -14,3 +15,5 @@ export const pauseSignal = defineSignal<[PauseSignalArgs]>('pause');
 export const resumeSignal = defineSignal<[]>('resume');
 /** State, last committed window and its positions, lag, rows/s, paused, last error. */
 export const statusQuery = defineQuery<TableSyncStatus>('status');
+/** Ask a table to run a job (backfill, sweep, reconciliation, re-seed) at its next window boundary. */
+export const requestJobSignal = defineSignal<[JobRequest]>('requestJob');

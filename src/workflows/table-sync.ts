@@ -25,7 +25,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { ACTIVITY_RETRY } from './retry.js';
-import type { TableSyncActivities, TableRef } from '../activities/contracts.js';
+import type { JobRequest, TableSyncActivities, TableRef } from '../activities/contracts.js';
 import { FailureType } from '../activities/contracts.js';
 import {
   initialSnapshot,
@@ -33,9 +33,9 @@ import {
   type TableSyncMode,
   type TableSyncSnapshot,
 } from '../state/table-sync-state.js';
-import { pauseSignal, resumeSignal, statusQuery } from './messages.js';
+import { pauseSignal, requestJobSignal, resumeSignal, statusQuery } from './messages.js';
 import { STATE_KEY, STRATEGY_KEY, TABLE_KEY } from './search-attributes.js';
-import { snapshotWorkflow } from './snapshot.js';
+import { JOB_WORKFLOWS, jobWorkflowId } from './chunked-jobs.js';
 
 export interface TableSyncWorkflowInput {
   /** The table, on first start; ignored when `snapshot` is given. */
@@ -76,6 +76,7 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
     if (state.mode === 'paused' || state.mode === 'stopped') state.setMode('running');
   });
   setHandler(statusQuery, () => state.status());
+  setHandler(requestJobSignal, (request) => state.requestJob(request));
 
   if (!input.snapshot) {
     // A fresh start (not a continue-as-new) resumes from the lake, whose manifests are the truth: a table whose
@@ -117,15 +118,33 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
     return 'committed';
   };
 
+  /** Runs a job as a child workflow taking the next sequence numbers, then moves the watermark past it. */
+  const runJob = async (request: JobRequest) => {
+    const started = Date.now();
+    const firstSeq = state.nextSeq;
+    const workflow = JOB_WORKFLOWS[request.job.kind];
+    const result = await executeChild(workflow, {
+      workflowId: jobWorkflowId(table.id, request.job.kind, request.id),
+      args: [{ table, job: request.job, firstSeq }],
+    });
+    state.jobDone(request.id, result, new Date().toISOString(), Date.now() - started);
+    if (result.windows > 0 && result.lastManifestPath && state.position !== null) {
+      await acts.advanceWatermark({
+        table,
+        seq: result.lastSeq,
+        position: state.position,
+        manifestPath: result.lastManifestPath,
+      });
+    }
+  };
+
   const reseed = async (reason: string) => {
     state.setMode('reseeding');
     showMode();
-    const started = Date.now();
-    const result = await executeChild(snapshotWorkflow, {
-      workflowId: `snapshot/${table.id}/${state.nextSeq}`,
-      args: [{ table, reason, firstSeq: state.nextSeq }],
-    });
-    state.reseeded(result, new Date().toISOString(), Date.now() - started);
+    state.discardPendingWindow();
+    state.requestJob({ id: `reseed-${state.nextSeq}`, job: { kind: 'snapshot', reason } });
+    const request = state.startNextJobOfKind('snapshot');
+    if (request) await runJob(request);
   };
 
   let windowsThisRun = 0;
@@ -141,6 +160,13 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
     try {
       if (state.position === null) {
         await reseed('initial load');
+        continue;
+      }
+      // Jobs (backfill, sweep, reconciliation) run between windows: never while a planned window is pending,
+      // whose sequence number is already taken.
+      if (!state.pendingWindow && state.queuedJobs.length > 0) {
+        const request = state.startNextJob();
+        if (request) await runJob(request);
         continue;
       }
       inFlight = new CancellationScope();
@@ -179,8 +205,8 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
       await condition(allHandlersFinished);
       await continueAsNew<typeof tableSyncWorkflow>({ ...input, snapshot: state.snapshot });
     }
-    // Catching up (a window was committed): go straight on. Caught up: wait for the cadence or a pause.
-    if (outcome === 'empty') await condition(() => state.pauseRequested, cadenceMs);
+    // Catching up (a window was committed): go straight on. Caught up: wait for the cadence, a pause or a job.
+    if (outcome === 'empty') await condition(() => state.pauseRequested || state.queuedJobs.length > 0, cadenceMs);
   }
 }
 

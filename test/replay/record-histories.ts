@@ -48,7 +48,7 @@ await worker.runUntil(async () => {
   await env.sleep(61_000);
   const history = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
   writeFileSync(new URL('./histories/table-sync.json', import.meta.url), pretty(historyToJSON(history)));
-  const snapshot = await env.client.workflow.getHandle(`snapshot/${'Claims.dbo.Replay'}/1`).fetchHistory();
+  const snapshot = await env.client.workflow.getHandle('snapshot/Claims.dbo.Replay/reseed-1').fetchHistory();
   writeFileSync(new URL('./histories/snapshot.json', import.meta.url), pretty(historyToJSON(snapshot)));
   await env.client.workflow.getHandle(handle.workflowId).terminate();
 });

@@ -5,7 +5,7 @@
  * simulator and Azurite elsewhere.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { SnapshotActivities, TableSyncActivities, WindowPlan } from '../../src/activities/contracts.js';
+import type { ChunkedJobActivities, TableSyncActivities, WindowPlan } from '../../src/activities/contracts.js';
 import { FailureType } from '../../src/activities/contracts.js';
 
 const pos = (n: number) => n.toString(16).padStart(20, '0');
@@ -13,9 +13,12 @@ const num = (p: string | null) => (p === null ? 0 : parseInt(p, 16));
 
 export interface FakeLake {
   /** Committed manifests by sequence: the window bounds that became visible. */
-  manifests: Map<number, { kind: 'changes' | 'snapshot'; from: string | null; to: string; rows: number }>;
+  manifests: Map<
+    number,
+    { kind: WindowPlan['kind']; from: string | null; to: string; rows: number; keyRange?: string }
+  >;
   watermark: string | null;
-  extractAttempts: { seq: number; attempt: number }[];
+  extractAttempts: { seq: number; attempt: number; stagingKey?: string }[];
 }
 
 export interface FakeSource {
@@ -29,9 +32,13 @@ export interface FakeSource {
   extractGate?: Promise<void>;
   snapshotRows: number;
   snapshotChunks: number;
+  /** Chunks of a backfill, sweep or reconciliation (default 3). */
+  jobChunks?: number;
+  /** Sweep/reconcile chunks that find nothing to commit (checksums match, no key gone). */
+  unchangedChunks?: Set<number>;
 }
 
-export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncActivities & SnapshotActivities {
+export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncActivities & ChunkedJobActivities {
   const commit = (window: WindowPlan, rows: number) => {
     const existing = lake.manifests.get(window.seq);
     if (existing) {
@@ -43,7 +50,13 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       }
       return { manifestPath: `_manifests/${window.seq}.json`, alreadyCommitted: true };
     }
-    lake.manifests.set(window.seq, { kind: window.kind, from: window.from, to: window.to, rows });
+    lake.manifests.set(window.seq, {
+      kind: window.kind,
+      from: window.from,
+      to: window.to,
+      rows,
+      keyRange: window.keyRange ? `${window.keyRange.after}..${window.keyRange.upTo}` : undefined,
+    });
     return { manifestPath: `_manifests/${window.seq}.json`, alreadyCommitted: false };
   };
   return {
@@ -105,24 +118,33 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       lake.watermark = position;
       return Promise.resolve({ position });
     },
-    planSnapshot() {
-      const chunks = Array.from({ length: source.snapshotChunks }, (_, i) => ({
+    planChunks({ job }) {
+      const n = job.kind === 'snapshot' ? source.snapshotChunks : (source.jobChunks ?? 3);
+      const chunks = Array.from({ length: n }, (_, i) => ({
         index: i,
         after: i === 0 ? null : String(i),
-        upTo: i === source.snapshotChunks - 1 ? null : String(i + 1),
+        upTo: i === n - 1 ? null : String(i + 1),
       }));
       return Promise.resolve({ position: pos(source.maxPosition), chunks });
     },
-    snapshotChunk({ seq, chunk, attempt }) {
-      lake.extractAttempts.push({ seq, attempt });
-      const rows = Math.floor(source.snapshotRows / source.snapshotChunks);
+    runChunk({ job, chunk, stagingKey, attempt }) {
+      lake.extractAttempts.push({ seq: -1, attempt, stagingKey });
+      const n = job.kind === 'snapshot' ? source.snapshotChunks : (source.jobChunks ?? 3);
+      const rows = Math.floor(source.snapshotRows / n);
+      if ((job.kind === 'sweep' || job.kind === 'reconcile') && source.unchangedChunks?.has(chunk.index)) {
+        return Promise.resolve({ sourceRowsRead: rows, staged: null });
+      }
+      const op = job.kind === 'reconcile' ? 'd' : 'r';
       return Promise.resolve({
-        files: [{ path: `snap/${seq}-${chunk.index}.parquet`, rows, bytes: rows, md5: 'x' }],
-        rows,
-        opCounts: { r: rows },
-        schemaVersion: 1,
-        durationMs: 5,
-        readAt: pos(source.maxPosition),
+        sourceRowsRead: rows,
+        staged: {
+          files: [{ path: `jobs/${stagingKey}/a${attempt}.parquet`, rows, bytes: rows, md5: 'x' }],
+          rows,
+          opCounts: { [op]: rows },
+          schemaVersion: 1,
+          durationMs: 5,
+          readAt: pos(source.maxPosition),
+        },
       });
     },
   };

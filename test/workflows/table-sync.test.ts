@@ -6,7 +6,7 @@ import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { FailureType } from '../../src/activities/contracts.js';
 import type { TableSyncStatus } from '../../src/state/table-sync-state.js';
-import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/messages.js';
+import { pauseSignal, requestJobSignal, resumeSignal, statusQuery } from '../../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/index.js';
 import { timeSkippingEnv, WORKFLOWS_PATH } from '../support/temporal.js';
 import { fakeActivities, positionOf, type FakeLake, type FakeSource } from './fake-table-activities.js';
@@ -218,6 +218,40 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     assert.equal([...lake.manifests.values()].filter((m) => m.kind === 'snapshot').length, 3, 'no second load');
     assertManifestChain();
     await again.terminate();
+  });
+
+  test('jobs run between windows, take the next sequence numbers densely, and leave the position alone', async () => {
+    const h = await start('Jobs');
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    source.unchangedChunks = new Set([1]); // the sweep finds chunk 1 identical in source and lake
+    await h.signal(requestJobSignal, { id: 'bf-1', job: { kind: 'backfill', from: '2026-11-01', to: '2026-11-14' } });
+    await h.signal(requestJobSignal, { id: 'sw-1', job: { kind: 'sweep', days: 30 } });
+    await h.signal(requestJobSignal, { id: 'sw-1', job: { kind: 'sweep', days: 30 } }); // a repeated signal
+    await eventually(async () => {
+      const s = await status(h);
+      assert.deepEqual(
+        s.jobs.map((j) => [j.id, j.kind, j.state, j.windows]),
+        [
+          ['reseed-1', 'snapshot', 'done', 3],
+          ['bf-1', 'backfill', 'done', 3],
+          ['sw-1', 'sweep', 'done', 2],
+        ],
+      );
+    });
+    const s = await status(h);
+    assert.equal(s.position, positionOf(10), 'jobs do not move the incremental position');
+    assert.equal(s.lastCommitted?.seq, 8);
+    assert.deepEqual(
+      [4, 5, 6, 7, 8].map((seq) => lake.manifests.get(seq)?.kind),
+      ['backfill', 'backfill', 'backfill', 'sweep', 'sweep'],
+    );
+    assert.equal(lake.manifests.get(8)?.keyRange, '2..null', 'the unchanged chunk took no sequence number');
+
+    source.maxPosition = 20; // incremental sync continues after the jobs
+    await env.sleep(61_000);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(20)));
+    assert.equal(lake.manifests.get(9)?.from, positionOf(10));
+    await h.terminate();
   });
 
   test('an incompatible schema change stops the table with its reason instead of crash-looping', async () => {
