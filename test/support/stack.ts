@@ -14,6 +14,11 @@ export const ENV_TEMPORAL = 'TIDEMARK_TEST_TEMPORAL_ADDRESS';
 export const ENV_TEMPORAL_TEST_SERVER = 'TIDEMARK_TEST_TEMPORAL_TEST_SERVER';
 
 const owned: SpawnedService[] = [];
+/** Servers this test process started itself must not keep it alive once its tests are done. */
+function own(service: SpawnedService): void {
+  service.child.unref();
+  owned.push(service);
+}
 process.once('exit', () => {
   for (const s of owned) s.child.kill('SIGTERM');
 });
@@ -25,7 +30,7 @@ export async function azuriteForTests(): Promise<string> {
   const fromEnv = process.env[ENV_AZURITE];
   if (fromEnv) return fromEnv;
   const port = await freePort();
-  owned.push(await startAzurite({ host: '127.0.0.1', port, logFile: join(logDir(), 'azurite.log'), detached: false }));
+  own(await startAzurite({ host: '127.0.0.1', port, logFile: join(logDir(), 'azurite.log'), detached: false }));
   process.env[ENV_AZURITE] = azuriteConnectionString('127.0.0.1', port);
   return process.env[ENV_AZURITE];
 }
@@ -36,7 +41,7 @@ export async function temporalForTests(): Promise<string> {
   if (fromEnv) return fromEnv;
   const { temporal } = ensureTemporalBinaries(join(process.cwd(), '.tidemark'));
   const port = await freePort();
-  owned.push(
+  own(
     await startTemporalDevServer({
       binary: temporal,
       host: '127.0.0.1',
