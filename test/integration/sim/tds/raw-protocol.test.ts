@@ -1,0 +1,187 @@
+/**
+ * Protocol edges the `mssql` driver cannot be made to produce on demand, driven from a raw socket with
+ * hand-built packets: a request cancelled while being sent (IGNORE|EOM), ATTENTION after a complete response,
+ * ATTENTION in the middle of a streamed result, a request split over several packets.
+ */
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { after, before, test } from 'node:test';
+import type { SqlValue } from '../../../../sim/engine/api.js';
+import { type IncomingMessage, MessageAssembler } from '../../../../sim/tds/packet.js';
+import { type TdsServer, startTdsServer } from '../../../../sim/tds/server.js';
+import { hex } from '../../../unit/sim/tds/hex.js';
+import { ScriptedEngine } from './scripted-engine.js';
+
+const PRELOGIN = hex(`00 00 10 00 06  01 00 16 00 01  04 00 17 00 01  ff  13 02 00 00 00 00  02  00`);
+// LOGIN7 for user 'sa', password 'a', database 'db' (layout as in test/unit/sim/tds/requests.test.ts).
+const LOGIN7 = hex(`
+  7d 00 00 00  04 00 00 74  00 10 00 00  00 00 00 00  34 12 00 00  00 00 00 00  f0 00 00 10
+  00 00 00 00  09 04 00 00
+  5e 00 01 00  60 00 02 00  64 00 01 00  66 00 03 00  6c 00 00 00  6c 00 04 00  70 00 01 00
+  72 00 00 00  72 00 02 00  01 02 03 04 05 06  76 00 00 00  76 00 00 00  76 00 00 00  00 00 00 00
+  68 00  73 00 61 00  b3 a5  61 00 70 00 70 00  76 00 00 00  6e 00  64 00 62 00
+  0a 01 00 00 00 01 ff`);
+const NO_TX_HEADERS = hex('16 00 00 00 12 00 00 00 02 00 00 00 00 00 00 00 00 00 01 00 00 00');
+const DONE_FINAL = hex('fd 00 00 00 00 00 00 00 00 00 00 00 00');
+const DONE_ATTN = hex('fd 20 00 00 00 00 00 00 00 00 00 00 00');
+
+/** One packet: type, status, big-endian length, SPID 0, packet id, window 0 (2.2.3.1). */
+function packet(type: number, status: number, payload: Buffer, id = 1): Buffer {
+  const header = Buffer.from([type, status, 0, 0, 0, 0, id, 0]);
+  header.writeUInt16BE(payload.length + 8, 2);
+  return Buffer.concat([header, payload]);
+}
+
+function batch(sql: string): Buffer {
+  return Buffer.concat([NO_TX_HEADERS, Buffer.from(sql, 'ucs2')]);
+}
+
+class RawClient {
+  private readonly assembler = new MessageAssembler();
+  private readonly messages: IncomingMessage[] = [];
+  private waiter: (() => void) | undefined;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.messages.push(...this.assembler.push(chunk));
+      this.waiter?.();
+    });
+  }
+
+  static async connect(port: number): Promise<RawClient> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    return new RawClient(socket);
+  }
+
+  send(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  async next(): Promise<IncomingMessage> {
+    while (this.messages.length === 0) await new Promise<void>((resolve) => (this.waiter = resolve));
+    return this.messages.shift() as IncomingMessage;
+  }
+
+  async login(): Promise<void> {
+    this.send(packet(0x12, 0x01, PRELOGIN));
+    const prelogin = await this.next();
+    assert.equal(prelogin.type, 0x04);
+    this.send(packet(0x10, 0x01, LOGIN7));
+    const login = await this.next();
+    assert.ok(login.payload.includes(hex('ad 32 00 01 74 00 00 04')), 'LOGINACK for TDS 7.4');
+    assert.deepEqual(login.payload.subarray(-13), DONE_FINAL);
+  }
+}
+
+let engine: ScriptedEngine;
+let server: TdsServer;
+
+before(async () => {
+  engine = new ScriptedEngine({
+    users: { sa: 'a' },
+    statements: {
+      'select 1': async function* () {
+        await Promise.resolve();
+        yield { kind: 'resultSet', columns: [{ name: 'x', type: { name: 'int' }, nullable: false }], rows: [[1n]] };
+        yield { kind: 'done', rowCount: 1n };
+      },
+      'endless rows': async function* (_call, signal) {
+        await Promise.resolve();
+        function* rows(): Iterable<SqlValue[]> {
+          for (let i = 0n; !signal.aborted; i++) yield [i];
+        }
+        yield { kind: 'resultSet', columns: [{ name: 'i', type: { name: 'bigint' }, nullable: false }], rows: rows() };
+        yield { kind: 'done', rowCount: 0n };
+      },
+    },
+  });
+  server = await startTdsServer({ engine, port: 0 });
+});
+
+after(async () => {
+  await server.stop();
+});
+
+test('a request ended with IGNORE|EOM runs nothing and gets an ordinary DONE, no attention acknowledgement', async () => {
+  const client = await RawClient.connect(server.port);
+  try {
+    await client.login();
+    const before = engine.calls.length;
+    client.send(packet(0x01, 0x00, batch('select 1'), 1));
+    client.send(packet(0x01, 0x03, Buffer.alloc(0), 2));
+    const response = await client.next();
+    assert.deepEqual(response.payload, DONE_FINAL);
+    assert.equal(engine.calls.length, before);
+    // The connection carries on; the next response is the next request's, not an acknowledgement.
+    client.send(packet(0x01, 0x01, batch('select 1')));
+    const next = await client.next();
+    assert.deepEqual(next.payload.subarray(-13), hex('fd 10 00 00 00 01 00 00 00 00 00 00 00'));
+  } finally {
+    client.socket.destroy();
+  }
+});
+
+test('a request split over several packets is assembled', async () => {
+  const client = await RawClient.connect(server.port);
+  try {
+    await client.login();
+    const payload = batch('select 1');
+    client.send(packet(0x01, 0x00, payload.subarray(0, 10), 1));
+    client.send(packet(0x01, 0x01, payload.subarray(10), 2));
+    const response = await client.next();
+    assert.deepEqual(
+      response.payload,
+      hex('81 01 00 00 00 00 00 08 00 26 04 01 78 00  d1 04 01 00 00 00  fd 10 00 00 00 01 00 00 00 00 00 00 00'),
+    );
+  } finally {
+    client.socket.destroy();
+  }
+});
+
+test('ATTENTION after a complete response is acknowledged by a message holding only DONE(ATTN)', async () => {
+  const client = await RawClient.connect(server.port);
+  try {
+    await client.login();
+    client.send(packet(0x01, 0x01, batch('select 1')));
+    await client.next();
+    client.send(packet(0x06, 0x01, Buffer.alloc(0)));
+    const ack = await client.next();
+    assert.deepEqual(ack.payload, DONE_ATTN);
+  } finally {
+    client.socket.destroy();
+  }
+});
+
+test('ATTENTION during a streamed result ends the response, then one DONE(ATTN) message follows', async () => {
+  const client = await RawClient.connect(server.port);
+  try {
+    await client.login();
+    let packets = 0;
+    let sentAttention = false;
+    let firstHeader: Buffer | undefined;
+    client.socket.on('data', (chunk: Buffer) => {
+      firstHeader ??= Buffer.from(chunk.subarray(0, 8));
+      if (++packets === 3 && !sentAttention) {
+        sentAttention = true;
+        client.send(packet(0x06, 0x01, Buffer.alloc(0)));
+      }
+    });
+    client.send(packet(0x01, 0x01, batch('endless rows')));
+    const response = await client.next();
+    assert.ok(sentAttention);
+    // Full packets of the negotiated size (LOGIN7 asked for 4096), the session's SPID, no EOM.
+    const spid = engine.sessions.at(-1)?.spid ?? 0;
+    assert.deepEqual(firstHeader, Buffer.from([0x04, 0x00, 0x10, 0x00, spid >> 8, spid & 0xff, 0x01, 0x00]));
+    assert.equal(response.payload[0], 0x81);
+    assert.ok(response.payload.length > 4096);
+    assert.equal(response.payload.subarray(-13)[0], 0xfd);
+    const ack = await client.next();
+    assert.deepEqual(ack.payload, DONE_ATTN);
+    client.send(packet(0x01, 0x01, batch('select 1')));
+    const next = await client.next();
+    assert.deepEqual(next.payload.subarray(-13), hex('fd 10 00 00 00 01 00 00 00 00 00 00 00'));
+  } finally {
+    client.socket.destroy();
+  }
+});
