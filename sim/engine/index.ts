@@ -11,7 +11,7 @@ import {
   type Session,
   type SqlValue,
 } from './api.js';
-import { Database, norm, type Login, type Table } from './catalog.js';
+import { Database, norm, type Column, type Login, type Table } from './catalog.js';
 import type { CommittedTransaction } from './commit-log.js';
 import type { FunctionDef } from './functions.js';
 import type { Txn, ReadView, RowRecord } from './mvcc.js';
@@ -19,7 +19,10 @@ import type { VirtualTable } from './query.js';
 import type { SessionContext } from './session-context.js';
 import { SessionImpl, type ProcedureHandler, type SessionHost } from './session.js';
 import type { StatementStats } from './accounting.js';
-import { vacuumRecord } from './table-store.js';
+import { insertRow, nextIdentity, vacuumRecord } from './table-store.js';
+import { Txn as TxnClass } from './mvcc.js';
+import { assignValue } from './dml.js';
+import { convertValue } from './values.js';
 
 export type { ProcedureHandler } from './session.js';
 export type { CommittedTransaction } from './commit-log.js';
@@ -60,6 +63,11 @@ export interface EngineAdmin {
   createLogin(spec: LoginSpec): Login;
   /** Runs a batch as `sa` (or the given login) in `database`, collecting all events. Throws on the first error. */
   execute(sql: string, opts?: { database?: string; login?: string; throwOnError?: boolean }): Promise<AdminResult>;
+  /**
+   * Loads rows into a table in one transaction without SQL parsing (seed and benchmarks): values are given
+   * for `columns` in order, converted with INSERT rules; identity, rowversion and defaults are applied.
+   */
+  bulkInsert(database: string, table: string, columns: string[], rows: SqlValue[][]): Promise<number>;
   /** Accounting of statements (all sessions, or one). */
   statementStats(spid?: number): StatementStats[];
   /** Live sessions. */
@@ -105,6 +113,7 @@ class EngineImpl implements SimEngine, SessionHost {
       database: (name) => this.database(name),
       createLogin: (spec) => this.createLogin(spec),
       execute: (sql, o) => this.adminExecute(sql, o),
+      bulkInsert: (db, t, cols, rows) => this.bulkInsert(db, t, cols, rows),
       statementStats: (spid) =>
         [...this.sessionsById.values()]
           .filter((s) => spid === undefined || s.spid === spid)
@@ -288,6 +297,53 @@ class EngineImpl implements SimEngine, SessionHost {
   }
 
   // --- admin
+  private async bulkInsert(
+    database: string,
+    tableName: string,
+    columns: string[],
+    rows: SqlValue[][],
+  ): Promise<number> {
+    const db = this.database(database);
+    if (!db) throw new Error(`no database ${database}`);
+    const parts = tableName.split('.');
+    const table = db
+      .schema(parts.length > 1 ? (parts[0] ?? 'dbo') : 'dbo')
+      ?.tables.get(norm(parts[parts.length - 1] ?? ''));
+    if (!table) throw new Error(`no table ${tableName}`);
+    const cols = columns.map((c) => {
+      const col = table.column(c);
+      if (!col) throw new Error(`no column ${c}`);
+      return col;
+    });
+    const login = this.logins.get('sa') as Login;
+    const session = new SessionImpl(this.nextSpid++, this, db, login, 'tidemark-sim-bulk', 'localhost', false);
+    const txn = new TxnClass(session.isolation, session.spid, true);
+    this.begin(txn);
+    const wc = { txn, session, signal: new AbortController().signal };
+    try {
+      for (const src of rows) {
+        const values = new Array<SqlValue>(table.nextSlot).fill(null);
+        const given = new Map<Column, SqlValue>();
+        cols.forEach((c, i) => given.set(c, src[i] ?? null));
+        for (const col of table.columns) {
+          if (col.isRowversion) continue;
+          if (col.identity && !given.has(col)) {
+            values[col.slot] = convertValue(nextIdentity(table), { name: 'bigint' }, col.type);
+            continue;
+          }
+          const v = given.has(col) ? (given.get(col) ?? null) : null;
+          values[col.slot] = assignValue(v, col.type, col, table, 'INSERT');
+        }
+        await insertRow(table, values, wc);
+      }
+      this.commit(txn);
+    } catch (e) {
+      this.rollback(txn);
+      throw e;
+    }
+    return rows.length;
+  }
+
   private async adminExecute(
     sql: string,
     o: { database?: string; login?: string; throwOnError?: boolean } = {},
