@@ -3,7 +3,7 @@
  * case-insensitively (the default collation is case-insensitive, so catalog names are too).
  */
 import type { SqlType, SqlValue } from './api.js';
-import type { Expr } from './ast.js';
+import type { Expr, Statement } from './ast.js';
 import type { CommittedTransaction } from './commit-log.js';
 import { OrderedIndex } from './ordered-index.js';
 import type { RowRecord } from './mvcc.js';
@@ -180,6 +180,8 @@ export class Database {
   readonly users = new Map<string, DatabaseUser>();
   readonly createDate = new Date();
   readonly commitListeners: ((t: CommittedTransaction) => void)[] = [];
+  /** Called after DDL on a table of this database (part 2: CDC ddl_history, Change Tracking on TRUNCATE). */
+  readonly ddlListeners: ((e: { statement: Statement; table: Table; spid: number }) => void)[] = [];
   readonly extensions = new Map<string, unknown>();
   private nextSchemaId = 5;
   isReadOnly = false;

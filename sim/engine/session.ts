@@ -155,9 +155,26 @@ export class SessionImpl implements Session, SessionContext {
     yield { kind: 'done' };
   }
 
+  /** Registers a statement's read view (it holds back version pruning) until the statement ends or the session closes. */
+  private trackView(view: ReadView): () => void {
+    const release = this.engine.registerView(view);
+    let done = false;
+    const unregister = (): void => {
+      if (done) return;
+      done = true;
+      this.openViews.delete(unregister);
+      release();
+    };
+    this.openViews.add(unregister);
+    return unregister;
+  }
+
+  private readonly openViews = new Set<() => void>();
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const release of [...this.openViews]) release();
     if (this.txn) {
       this.engine.rollback(this.txn);
       this.txn = undefined;
@@ -494,7 +511,7 @@ export class SessionImpl implements Session, SessionContext {
         const plan = planner.planSelect(stmt);
         const stats = this.newStats(ps.text);
         const rt = this.runtime(frame, signal, stats);
-        const unregister = this.engine.registerView(rt.view);
+        const unregister = this.trackView(rt.view);
         try {
           if (plan.assignments) {
             let n = 0;
@@ -528,7 +545,7 @@ export class SessionImpl implements Session, SessionContext {
         const n = await this.withWriteTxn(async (txn) => {
           const rt = this.runtime(frame, signal, stats, txn);
           if (txn.implicit && this.isolation === IsolationLevel.Snapshot) txn.snapshotSeq = rt.view.seq;
-          const unregister = this.engine.registerView(rt.view);
+          const unregister = this.trackView(rt.view);
           try {
             const dc: DmlContext = { planner, bc, rt, wc: { txn, session: this, signal } };
             if (stmt.kind === 'insert') return await executeInsert(stmt, dc);
@@ -544,7 +561,7 @@ export class SessionImpl implements Session, SessionContext {
         return undefined;
       }
       case 'createTable':
-        createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE'));
+        this.ddlEvent(stmt, createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE')));
         yield this.done();
         return undefined;
       case 'dropTable':
@@ -552,7 +569,7 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done();
         return undefined;
       case 'truncateTable':
-        truncateTable(stmt, this.ddlContext(frame, bc, signal, 'TRUNCATE TABLE'));
+        this.ddlEvent(stmt, truncateTable(stmt, this.ddlContext(frame, bc, signal, 'TRUNCATE TABLE')));
         yield this.done();
         return undefined;
       case 'createIndex':
@@ -563,10 +580,38 @@ export class SessionImpl implements Session, SessionContext {
         dropIndex(stmt, this.ddlContext(frame, bc, signal, 'DROP INDEX'));
         yield this.done();
         return undefined;
-      case 'alterTable':
-        alterTable(stmt, this.ddlContext(frame, bc, signal, 'ALTER TABLE'));
+      case 'alterTable': {
+        if (stmt.action.kind === 'raw') {
+          // ALTER TABLE … ENABLE CHANGE_TRACKING and other options part 2 implements.
+          const handler = this.engine.procedure('__statement_alter_table');
+          if (!handler) throw unsupported(`ALTER TABLE ${stmt.action.words.slice(0, 3).join(' ')}`);
+          const t = this.findTable(stmt.table);
+          if (!t) throw sqlError(4902, stmt.table.join('.'));
+          yield* handler(
+            this,
+            [
+              {
+                name: '@table',
+                type: { name: 'nvarchar', length: 776 },
+                value: `${t.schema.name}.${t.name}`,
+                output: false,
+              },
+              {
+                name: '@words',
+                type: { name: 'nvarchar', length: -1 },
+                value: stmt.action.words.join(' '),
+                output: false,
+              },
+            ],
+            signal,
+          );
+          yield this.done();
+          return undefined;
+        }
+        this.ddlEvent(stmt, alterTable(stmt, this.ddlContext(frame, bc, signal, 'ALTER TABLE')));
         yield this.done();
         return undefined;
+      }
       case 'createSchema': {
         if (this.database.schema(stmt.name)) throw sqlError(2714, stmt.name);
         this.database.addSchema(stmt.name);
@@ -640,7 +685,7 @@ export class SessionImpl implements Session, SessionContext {
         const c = compile(e, bc(new Scope()));
         const stats = this.newStats(ps.text);
         const rt = this.runtime(frame, signal, stats);
-        const unregister = this.engine.registerView(rt.view);
+        const unregister = this.trackView(rt.view);
         try {
           this.assign(frame, stmt.name, c.eval([], rt.ctx), c.type);
         } finally {
@@ -693,7 +738,7 @@ export class SessionImpl implements Session, SessionContext {
       case 'if': {
         const cond = compile(stmt.cond, bc(new Scope()));
         const rt = this.runtime(frame, signal, this.newStats(ps.text));
-        const unregister = this.engine.registerView(rt.view);
+        const unregister = this.trackView(rt.view);
         let v: SqlValue;
         try {
           v = cond.eval([], rt.ctx);
@@ -909,7 +954,12 @@ export class SessionImpl implements Session, SessionContext {
     }
   }
 
-  private *alterDatabase(stmt: Statement & { kind: 'alterDatabase' }): Generator<ExecEvent> {
+  /** Tells DDL listeners (CDC ddl_history, CT truncation: part 2) what changed. */
+  private ddlEvent(stmt: Statement, table: Table): void {
+    for (const l of table.database.ddlListeners) l({ statement: stmt, table, spid: this.spid });
+  }
+
+  private async *alterDatabase(stmt: Statement & { kind: 'alterDatabase' }): AsyncGenerator<ExecEvent> {
     const db = stmt.name ? this.engine.database(stmt.name) : this.database;
     if (!db) throw sqlError(5011, stmt.name);
     const w = stmt.words;
@@ -922,7 +972,18 @@ export class SessionImpl implements Session, SessionContext {
       yield this.done();
       return;
     }
-    throw unsupported(`ALTER DATABASE ${text.slice(0, 40)}`);
+    // ALTER DATABASE … SET CHANGE_TRACKING and other options part 2 implements.
+    const handler = this.engine.procedure('__statement_alter_database');
+    if (!handler) throw unsupported(`ALTER DATABASE ${text.slice(0, 40)}`);
+    yield* handler(
+      this,
+      [
+        { name: '@database', type: { name: 'nvarchar', length: 128 }, value: db.name, output: false },
+        { name: '@words', type: { name: 'nvarchar', length: -1 }, value: text, output: false },
+      ],
+      new AbortController().signal,
+    );
+    yield this.done();
   }
 
   private async *execProc(
