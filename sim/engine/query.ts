@@ -12,6 +12,7 @@ import {
   compile,
   exprKey,
   coerce,
+  combinedType,
   commonType,
   type BindContext,
   type ColumnInfo,
@@ -894,6 +895,26 @@ export class QueryPlanner {
       });
       const binding = scope.add(ref.alias, [[ref.alias]], cols);
       return { binding, open: (rt, _prefix, outer) => plan.run(rt, outer) };
+    }
+    if (ref.kind === 'values') {
+      const bc = this.bindContext(prior);
+      const compiled = ref.rows.map((r) => r.map((e) => compile(e, bc)));
+      const width = ref.columnAliases.length;
+      if (compiled.some((r) => r.length !== width)) throw sqlError(8158, ref.alias);
+      const types = ref.columnAliases.map((_, i) => combinedType(compiled.map((r) => r[i] as Compiled)));
+      const coerced = compiled.map((r) => r.map((c, i) => coerce(c, types[i] as SqlType)));
+      const cols: ColumnInfo[] = ref.columnAliases.map((name, i) => ({
+        name,
+        type: types[i] as SqlType,
+        nullable: true,
+      }));
+      const binding = scope.add(ref.alias, [[ref.alias]], cols);
+      return {
+        binding,
+        open: function* (rt, prefix) {
+          for (const r of coerced) yield r.map((c) => c.eval(prefix, rt.ctx));
+        },
+      };
     }
     if (ref.kind === 'function') {
       const bc = this.bindContext(prior);

@@ -188,3 +188,17 @@ test('unsupported syntax fails loudly instead of answering wrongly', async () =>
   assert.equal((await run(s, 'WITH x AS (SELECT 1 AS a) SELECT a FROM x')).errors[0]?.number, 40517);
   assert.equal((await run(s, 'SELECT * FROM dbo.Claims FULL JOIN dbo.Lines ON 1 = 1')).errors[0]?.number, 40517);
 });
+
+test('table value constructors and INSERT … SELECT from them', async () => {
+  const s = await setup();
+  const r = await run(
+    s,
+    `INSERT INTO dbo.Lines (claim_id, line_no, amt) SELECT c.claim_id, v.n, v.n * 1.5 FROM dbo.Claims c CROSS JOIN (VALUES (7), (8)) AS v(n) WHERE c.claim_id = 3;
+     SELECT line_no, amt FROM dbo.Lines WHERE claim_id = 3 ORDER BY line_no;`,
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(rows(r.sets), [
+    ['7', '10.50'],
+    ['8', '12.00'],
+  ]);
+});
