@@ -327,6 +327,7 @@ const ERRORS: Record<number, ErrorSpec> = {
     text: "'%s' has more columns than were specified in the column list.",
     abortsBatch: true,
   },
+  8154: { severity: 16, state: 1, text: "The table '%s' is ambiguous.", abortsBatch: true },
   8155: { severity: 16, state: 2, text: "No column name was specified for column %s of '%s'.", abortsBatch: true },
   8101: {
     severity: 16,

@@ -202,3 +202,27 @@ test('table value constructors and INSERT … SELECT from them', async () => {
     ['8', '12.00'],
   ]);
 });
+
+test('UPDATE … FROM and DELETE … FROM with joins', async () => {
+  const s = await setup();
+  const u = await run(
+    s,
+    "UPDATE l SET amt = l.amt + c.total FROM dbo.Lines AS l INNER JOIN dbo.Claims AS c ON c.claim_id = l.claim_id WHERE c.member = 'ann'",
+  );
+  assert.deepEqual(u.errors, []);
+  assert.deepEqual(u.counts, [2n]);
+  assert.deepEqual(
+    rows((await run(s, 'SELECT claim_id, line_no, amt FROM dbo.Lines ORDER BY claim_id, line_no')).sets),
+    [
+      ['1', '1', '40.00'],
+      ['1', '2', '50.00'],
+      ['2', '1', '5.50'],
+    ],
+  );
+  const d = await run(
+    s,
+    "DELETE l FROM dbo.Lines l JOIN dbo.Claims c ON c.claim_id = l.claim_id WHERE c.member = 'bob'",
+  );
+  assert.deepEqual(d.counts, [1n]);
+  assert.equal(await scalar(s, 'SELECT COUNT(*) FROM dbo.Lines'), 2n);
+});
