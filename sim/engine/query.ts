@@ -1027,6 +1027,10 @@ export class QueryPlanner {
         ];
     const binding = scope.add(alias, quals, tableColumns(table));
     const hints = new Set(ref.hints);
+    // Lock hints whose point is blocking: readers here never take locks, so honouring them silently would change
+    // concurrency semantics. Refuse instead (NOLOCK, READPAST, ROWLOCK, INDEX, … are fine).
+    for (const h of ['UPDLOCK', 'XLOCK', 'HOLDLOCK', 'SERIALIZABLE', 'REPEATABLEREAD', 'TABLOCKX'])
+      if (hints.has(h)) throw unsupported(`table hint ${h} on a read`);
     const bc = this.bindContext(scope);
     const { preds, keysets } = sargs(conjuncts, bc, binding, this.bindContext(prior));
     const access = chooseAccess(table, binding, preds, keysets, orderBy, bc);

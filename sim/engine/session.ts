@@ -126,7 +126,12 @@ export class SessionImpl implements Session, SessionContext {
 
   // eslint-disable-next-line @typescript-eslint/require-await -- the contract is an async iterable
   async *beginTransaction(isolation: IsolationLevel, _name: string): AsyncGenerator<ExecEvent> {
-    if (isolation !== IsolationLevel.NoChange) this.isolation = isolation;
+    try {
+      if (isolation !== IsolationLevel.NoChange) this.isolation = checkedIsolation(isolation);
+    } catch (e) {
+      yield* this.errorEvents(e, 1);
+      return;
+    }
     yield* this.tsqlBegin();
     yield { kind: 'done' };
   }
@@ -699,7 +704,7 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done();
         return undefined;
       case 'setIsolation':
-        this.isolation = ISOLATION_BY_NAME[stmt.level] ?? IsolationLevel.ReadCommitted;
+        this.isolation = checkedIsolation(ISOLATION_BY_NAME[stmt.level] ?? IsolationLevel.ReadCommitted);
         yield this.done();
         return undefined;
       case 'beginTran':
@@ -1018,6 +1023,16 @@ export class SessionImpl implements Session, SessionContext {
   get isolationLevel(): number {
     return this.isolation;
   }
+}
+
+/**
+ * REPEATABLE READ and SERIALIZABLE need range and read locks the simulator does not take; accepting them would
+ * silently give READ COMMITTED results, so they are refused (40517).
+ */
+function checkedIsolation(level: IsolationLevel): IsolationLevel {
+  if (level === IsolationLevel.RepeatableRead) throw unsupported('REPEATABLE READ isolation');
+  if (level === IsolationLevel.Serializable) throw unsupported('SERIALIZABLE isolation');
+  return level;
 }
 
 function columnMeta(c: ColumnInfo): ColumnMeta {
