@@ -1,6 +1,7 @@
 /** The syntax tree the parser produces and the binder consumes. Names are kept as written. */
 import type { SqlType, SqlValue } from './api.js';
 
+/** A scalar or predicate expression as written. */
 export type Expr =
   | { kind: 'literal'; value: SqlValue; type: SqlType }
   | { kind: 'column'; parts: string[] }
@@ -23,6 +24,7 @@ export type Expr =
   | { kind: 'cast'; operand: Expr; type: SqlType; style?: Expr; fn: 'CAST' | 'CONVERT' | 'TRY_CAST' | 'TRY_CONVERT' }
   | { kind: 'case'; operand?: Expr; whens: { when: Expr; then: Expr }[]; else?: Expr };
 
+/** One item of a select list. */
 export interface SelectItem {
   expr: Expr;
   alias?: string;
@@ -32,6 +34,7 @@ export interface SelectItem {
   text: string;
 }
 
+/** One item of a FROM clause. */
 export type TableRef =
   | { kind: 'table'; name: string[]; alias?: string; hints: string[] }
   | { kind: 'join'; type: 'inner' | 'left' | 'right' | 'full' | 'cross'; left: TableRef; right: TableRef; on?: Expr }
@@ -47,11 +50,13 @@ export interface RawTableFunction {
   columns?: string[];
 }
 
+/** One ORDER BY item. */
 export interface OrderItem {
   expr: Expr;
   desc: boolean;
 }
 
+/** A SELECT (with its UNION ALL branches, ORDER BY, OFFSET/FETCH and OPTION hints). */
 export interface SelectStmt {
   kind: 'select';
   distinct: boolean;
@@ -69,6 +74,7 @@ export interface SelectStmt {
   options: string[];
 }
 
+/** A column definition of CREATE TABLE / ALTER TABLE. */
 export interface ColumnDef {
   name: string;
   type: SqlType;
@@ -81,6 +87,7 @@ export interface ColumnDef {
   rowguidcol?: boolean;
 }
 
+/** A PRIMARY KEY or UNIQUE constraint. */
 export interface KeyConstraint {
   kind: 'primaryKey' | 'unique';
   name?: string;
@@ -88,6 +95,7 @@ export interface KeyConstraint {
   columns: { name: string; desc: boolean }[];
 }
 
+/** What an ALTER TABLE does. */
 export type AlterAction =
   | { kind: 'addColumns'; columns: ColumnDef[]; constraints: KeyConstraint[] }
   | { kind: 'alterColumn'; column: ColumnDef }
@@ -95,6 +103,7 @@ export type AlterAction =
   | { kind: 'dropConstraint'; name: string }
   | { kind: 'raw'; words: string[] };
 
+/** Any statement of the supported subset. */
 export type Statement =
   | SelectStmt
   | {

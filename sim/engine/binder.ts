@@ -24,6 +24,7 @@ export interface EvalCtx {
   runtime?: unknown;
 }
 
+/** A column of a bound source or result: name, type and nullability. */
 export interface ColumnInfo {
   name: string;
   type: SqlType;
@@ -32,6 +33,7 @@ export interface ColumnInfo {
   isRowversion?: boolean;
 }
 
+/** A FROM source bound into a scope: its names and its columns' positions in the flat row. */
 export interface ScopeSource {
   /** Exposed name: alias, or table name. */
   alias: string;
@@ -41,6 +43,7 @@ export interface ScopeSource {
   offset: number;
 }
 
+/** The FROM sources visible to an expression, with a parent scope for correlated subqueries. */
 export class Scope {
   readonly sources: ScopeSource[] = [];
   width = 0;
@@ -81,6 +84,7 @@ export interface GroupBinding {
   aggs: { ast: string; def: AggregateDef; arg?: Compiled; distinct: boolean; type: SqlType }[];
 }
 
+/** Everything the binder needs to resolve names and types. */
 export interface BindContext {
   scope: Scope;
   varTypes: Map<string, SqlType>;

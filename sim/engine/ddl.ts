@@ -17,6 +17,7 @@ import { typeToString } from './types.js';
 import { convertValue, valueToString } from './values.js';
 import type { EvalCtx } from './binder.js';
 
+/** What DDL needs from the session: the current database, binding and name resolution. */
 export interface DdlContext {
   database: Database;
   defaultSchema: string;
