@@ -151,7 +151,6 @@ function checkNoDuplicates(t: Table, ix: Index): void {
 
 export function createTable(stmt: Statement & { kind: 'createTable' }, ddl: DdlContext): Table {
   const { db, schema, name } = ddl.resolveName(stmt.name);
-  if (name.startsWith('#')) throw unsupported('temporary tables');
   const sch = db.schema(schema);
   if (!sch) throw sqlError(2760, schema);
   if (sch.tables.has(norm(name))) throw sqlError(2714, name);

@@ -1017,7 +1017,8 @@ export class QueryPlanner {
         },
       };
     }
-    const alias = ref.alias ?? table.name;
+    // The exposed name is the name as written (a #temp table's stored name is mangled).
+    const alias = ref.alias ?? ref.name[ref.name.length - 1] ?? table.name;
     const quals = ref.alias
       ? []
       : [

@@ -175,11 +175,14 @@ export class SessionImpl implements Session, SessionContext {
   }
 
   private readonly openViews = new Set<() => void>();
+  /** #temp tables this session created: dropped when it closes. */
+  private readonly tempTables = new Set<Table>();
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const release of [...this.openViews]) release();
+    for (const t of this.tempTables) t.schema.tables.delete(norm(t.name));
     if (this.txn) {
       this.engine.rollback(this.txn);
       this.txn = undefined;
@@ -356,6 +359,16 @@ export class SessionImpl implements Session, SessionContext {
 
   resolveName(parts: string[]): { db: Database; schema: string; name: string } {
     const name = parts[parts.length - 1] ?? '';
+    if (name.startsWith('#')) {
+      // Temporary tables live in tempdb; #local names are private to the session (mangled with the spid, as
+      // SQL Server does), ##global names are shared.
+      const tempdb = this.engine.database('tempdb') as Database;
+      return {
+        db: tempdb,
+        schema: 'dbo',
+        name: name.startsWith('##') ? name : `${name}${'_'.repeat(8)}${String(this.spid).padStart(12, '0')}`,
+      };
+    }
     const schema = (parts.length >= 2 ? parts[parts.length - 2] : '') || 'dbo';
     const dbName = parts.length >= 3 ? parts[parts.length - 3] : '';
     if (parts.length > 4) throw sqlError(117, parts.join('.'));
@@ -565,12 +578,16 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done(n);
         return undefined;
       }
-      case 'createTable':
-        this.ddlEvent(stmt, createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE')));
+      case 'createTable': {
+        const temp = isTempName(stmt.name);
+        const t = createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE', temp));
+        if (temp && !t.name.startsWith('##')) this.tempTables.add(t);
+        else this.ddlEvent(stmt, t);
         yield this.done();
         return undefined;
+      }
       case 'dropTable':
-        dropTables(stmt, this.ddlContext(frame, bc, signal, 'DROP TABLE'));
+        dropTables(stmt, this.ddlContext(frame, bc, signal, 'DROP TABLE', stmt.names.every(isTempName)));
         yield this.done();
         return undefined;
       case 'truncateTable':
@@ -865,8 +882,15 @@ export class SessionImpl implements Session, SessionContext {
     return newStatementStats(this.spid, text);
   }
 
-  private ddlContext(frame: Frame, bc: (s: Scope) => BindContext, signal: AbortSignal, what = 'ALTER'): DdlContext {
-    if (!this.engine.canAlter(this, this.database)) throw sqlError(262, what, this.database.name);
+  private ddlContext(
+    frame: Frame,
+    bc: (s: Scope) => BindContext,
+    signal: AbortSignal,
+    what = 'ALTER',
+    temp = false,
+  ): DdlContext {
+    // Anyone may create and change temporary tables; other DDL needs db_owner or db_ddladmin.
+    if (!temp && !this.engine.canAlter(this, this.database)) throw sqlError(262, what, this.database.name);
     const rt = this.runtime(frame, signal, this.scratchStats(''));
     return {
       database: this.database,
@@ -1033,6 +1057,10 @@ function checkedIsolation(level: IsolationLevel): IsolationLevel {
   if (level === IsolationLevel.RepeatableRead) throw unsupported('REPEATABLE READ isolation');
   if (level === IsolationLevel.Serializable) throw unsupported('SERIALIZABLE isolation');
   return level;
+}
+
+function isTempName(parts: string[]): boolean {
+  return (parts[parts.length - 1] ?? '').startsWith('#');
 }
 
 function columnMeta(c: ColumnInfo): ColumnMeta {

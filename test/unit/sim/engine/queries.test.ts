@@ -226,3 +226,43 @@ test('UPDATE … FROM and DELETE … FROM with joins', async () => {
   assert.deepEqual(d.counts, [1n]);
   assert.equal(await scalar(s, 'SELECT COUNT(*) FROM dbo.Lines'), 2n);
 });
+
+test('#temp tables are private to the session and dropped when it closes; anyone may create them', async () => {
+  const e = engineWithClaims();
+  e.admin.createLogin({
+    name: 'reader',
+    password: 'pw',
+    defaultDatabase: 'Claims',
+    databases: [{ name: 'Claims', roles: ['db_datareader'] }],
+  });
+  const a = await connect(e);
+  const b = await connect(e);
+  const r = await run(
+    a,
+    'CREATE TABLE #k (id int PRIMARY KEY); INSERT INTO #k VALUES (1), (2); SELECT #k.id FROM #k ORDER BY id;',
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(rows(r.sets), [['1'], ['2']]);
+  assert.equal((await run(b, 'SELECT * FROM #k')).errors[0]?.number, 208);
+  await run(b, "CREATE TABLE #k (x varchar(3)); INSERT INTO #k VALUES ('b')");
+  assert.equal(await scalar(a, 'SELECT COUNT(*) FROM #k'), 2n);
+  a.close();
+  const a2 = await connect(e);
+  assert.equal((await run(a2, 'SELECT * FROM #k')).errors[0]?.number, 208);
+  const login = await e.login({
+    userName: 'reader',
+    password: 'pw',
+    database: 'Claims',
+    appName: '',
+    hostName: '',
+    readOnlyIntent: false,
+    clientProcessId: 0,
+  });
+  if (login.kind !== 'session') throw new Error('login');
+  const rr = await run(
+    login.session,
+    'CREATE TABLE #mine (id int); INSERT INTO #mine VALUES (5); SELECT id FROM #mine; DROP TABLE #mine;',
+  );
+  assert.deepEqual(rr.errors, []);
+  assert.deepEqual(rows(rr.sets), [['5']]);
+});
