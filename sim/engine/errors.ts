@@ -218,6 +218,12 @@ const ERRORS: Record<number, ErrorSpec> = {
     text: "The number '%s' is out of the range for numeric representation (maximum precision 38).",
     abortsBatch: true,
   },
+  1038: {
+    severity: 15,
+    state: 5,
+    text: 'An object or column name is missing or empty. For SELECT INTO statements, verify each column has a name. For other statements, look for empty alias names. Aliases defined as "" or [] are not allowed. Change the alias to a valid name.',
+    abortsBatch: true,
+  },
   1060: {
     severity: 15,
     state: 1,

@@ -702,7 +702,7 @@ export class QueryPlanner {
   }
 
   planSelect(s: SelectStmt, opts: PlanOptions = {}): SelectPlan {
-    if (s.into) throw unsupported('SELECT INTO');
+    if (s.into) throw unsupported('SELECT INTO in a subquery');
     if (s.unionAll && s.unionAll.length) return this.planUnion(s, opts);
     if (s.top?.percent) throw unsupported('TOP PERCENT');
     if (s.top?.withTies) throw unsupported('TOP WITH TIES');

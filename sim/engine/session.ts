@@ -30,7 +30,7 @@ import { QueryPlanner, type Permission, type Resolver, type Runtime, type Virtua
 import type { EngineCore, SessionContext, SessionOptions } from './session-context.js';
 import { MAX_STATS_PER_SESSION, newStatementStats, type StatementStats } from './accounting.js';
 import { systemView } from './system-views.js';
-import { AbortedError } from './table-store.js';
+import { AbortedError, insertRow } from './table-store.js';
 import { convertValue, textOf } from './values.js';
 
 /** What a session needs from the engine beyond EngineCore. */
@@ -526,6 +526,10 @@ export class SessionImpl implements Session, SessionContext {
     const bc = (scope: Scope): BindContext => this.bindContextFor(frame, planner, scope);
     switch (stmt.kind) {
       case 'select': {
+        if (stmt.into) {
+          yield* this.selectInto(stmt, ps, frame, bc, planner, signal);
+          return undefined;
+        }
         const plan = planner.planSelect(stmt);
         const stats = this.newStats(ps.text);
         const rt = this.runtime(frame, signal, stats);
@@ -981,6 +985,64 @@ export class SessionImpl implements Session, SessionContext {
           throw unsupported(`SET ${opt}`);
       }
     }
+  }
+
+  /**
+   * SELECT … INTO: creates the table from the result's columns (names, types, nullability; a rowversion column
+   * stays a rowversion column and keeps the selected values) and inserts the rows in one statement.
+   */
+  private async *selectInto(
+    stmt: Statement & { kind: 'select' },
+    ps: ParsedStatement,
+    frame: Frame,
+    bc: (s: Scope) => BindContext,
+    planner: QueryPlanner,
+    signal: AbortSignal,
+  ): AsyncGenerator<ExecEvent> {
+    const into = stmt.into as string[];
+    const plan = planner.planSelect({ ...stmt, into: undefined });
+    if (plan.assignments) throw sqlError(141);
+    const names = new Set<string>();
+    for (const c of plan.columns) {
+      if (!c.name) throw sqlError(1038);
+      if (names.has(c.name.toLowerCase())) throw sqlError(2705, c.name, into[into.length - 1] ?? '');
+      names.add(c.name.toLowerCase());
+    }
+    const temp = isTempName(into);
+    const table = createTable(
+      {
+        kind: 'createTable',
+        name: into,
+        columns: plan.columns.map((c) => ({
+          name: c.name,
+          type: c.type,
+          nullable: c.type.name === 'rowversion' ? false : c.nullable,
+        })),
+        constraints: [],
+      },
+      this.ddlContext(frame, bc, signal, 'CREATE TABLE', temp),
+    );
+    if (temp && !table.name.startsWith('##')) this.tempTables.add(table);
+    const stats = this.newStats(ps.text);
+    const n = await this.withWriteTxn(async (txn) => {
+      const rt = this.runtime(frame, signal, stats, txn);
+      const unregister = this.trackView(rt.view);
+      try {
+        let count = 0;
+        for (const row of [...plan.run(rt)]) {
+          const values = new Array<SqlValue>(table.nextSlot).fill(null);
+          table.columns.forEach((col, i) => (values[col.slot] = row[i] ?? null));
+          await insertRow(table, values, { txn, session: this, signal }, true);
+          count++;
+        }
+        return count;
+      } finally {
+        unregister();
+      }
+    });
+    stats.rowsReturned = n;
+    this.rowCount = BigInt(n);
+    yield this.done(n);
   }
 
   /** Tells DDL listeners (CDC ddl_history, CT truncation: part 2) what changed. */

@@ -244,7 +244,13 @@ export function removeAllEntries(table: Table, rec: RowRecord): void {
 }
 
 /** Inserts a fully formed row (defaults, identity applied by the caller); assigns the rowversion. */
-export async function insertRow(table: Table, values: SqlValue[], wc: WriteContext): Promise<RowRecord> {
+export async function insertRow(
+  table: Table,
+  values: SqlValue[],
+  wc: WriteContext,
+  /** SELECT INTO copies rowversion values as they are (SQL Server documents the duplicates this creates). */
+  keepRowversion = false,
+): Promise<RowRecord> {
   const txn = wc.txn;
   const rv = table.rowversionColumn;
   const cl = table.clustered;
@@ -271,7 +277,8 @@ export async function insertRow(table: Table, values: SqlValue[], wc: WriteConte
       if (again !== existing) continue;
       if (again && lockHolder(again, txn)) continue;
     }
-    if (rv) values[rv.slot] = nextRowversion(table, txn);
+    if (rv && !(keepRowversion && values[rv.slot] !== null && values[rv.slot] !== undefined))
+      values[rv.slot] = nextRowversion(table, txn);
     let rec: RowRecord;
     if (existing) {
       rec = existing;

@@ -266,3 +266,24 @@ test('#temp tables are private to the session and dropped when it closes; anyone
   assert.deepEqual(rr.errors, []);
   assert.deepEqual(rows(rr.sets), [['5']]);
 });
+
+test('SELECT … INTO creates the table; rowversion values are copied, so they can repeat', async () => {
+  const s = await setup();
+  await run(s, 'CREATE TABLE dbo.R (id int PRIMARY KEY, rv rowversion); INSERT INTO dbo.R (id) VALUES (1), (2);');
+  const r = await run(
+    s,
+    'SELECT id, rv INTO #copy FROM dbo.R; SELECT COUNT(*) FROM #copy c JOIN dbo.R r ON r.rv = c.rv;',
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.counts.slice(0, 1), [2n]);
+  assert.deepEqual(rows(r.sets), [['2']]);
+  const c = await run(
+    s,
+    'SELECT claim_id, SUM(amt) AS total INTO dbo.Totals FROM dbo.Lines GROUP BY claim_id; SELECT claim_id, total FROM dbo.Totals ORDER BY claim_id',
+  );
+  assert.deepEqual(rows(c.sets), [
+    ['1', '30.00'],
+    ['2', '5.50'],
+  ]);
+  assert.equal((await run(s, 'SELECT 1 INTO #noname')).errors[0]?.number, 1038);
+});
