@@ -24,6 +24,13 @@ export type Expr =
   | { kind: 'cast'; operand: Expr; type: SqlType; style?: Expr; fn: 'CAST' | 'CONVERT' | 'TRY_CAST' | 'TRY_CONVERT' }
   | { kind: 'case'; operand?: Expr; whens: { when: Expr; then: Expr }[]; else?: Expr };
 
+/** A common table expression. */
+export interface CommonTableExpr {
+  name: string;
+  columns?: string[];
+  select: SelectStmt;
+}
+
 /** One item of a select list. */
 export interface SelectItem {
   expr: Expr;
@@ -71,6 +78,8 @@ export interface SelectStmt {
   offset?: Expr;
   fetch?: Expr;
   unionAll?: SelectStmt[];
+  /** WITH name [(columns)] AS (select), …: non-recursive common table expressions visible to this statement. */
+  ctes?: CommonTableExpr[];
   options: string[];
 }
 

@@ -435,6 +435,12 @@ const ERRORS: Record<number, ErrorSpec> = {
     abortsBatch: true,
   },
   214: { severity: 16, state: 2, text: "Procedure expects parameter '%s' of type 'ntext/nchar/nvarchar'." },
+  239: {
+    severity: 16,
+    state: 1,
+    text: "Duplicate common table expression name '%s' was specified.",
+    abortsBatch: true,
+  },
   262: { severity: 14, state: 1, text: "%s permission denied in database '%s'." },
   628: { severity: 16, state: 0, text: 'Cannot issue SAVE TRANSACTION when there is no active transaction.' },
   1801: { severity: 16, state: 3, text: "Database '%s' already exists. Choose a different database name." },

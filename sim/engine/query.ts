@@ -6,7 +6,7 @@
  * accounting.
  */
 import type { SqlType, SqlValue } from './api.js';
-import type { Expr, OrderItem, SelectStmt, TableRef } from './ast.js';
+import type { CommonTableExpr, Expr, OrderItem, SelectStmt, TableRef } from './ast.js';
 import {
   Scope,
   compile,
@@ -547,6 +547,9 @@ export interface PlanOptions {
 }
 
 export class QueryPlanner {
+  /** Common table expressions in scope (by lower-case name) while planning a statement that defines them. */
+  private ctes = new Map<string, CommonTableExpr>();
+
   constructor(private readonly resolver: Resolver) {}
 
   private bindContext(scope: Scope): BindContext {
@@ -702,6 +705,22 @@ export class QueryPlanner {
   }
 
   planSelect(s: SelectStmt, opts: PlanOptions = {}): SelectPlan {
+    if (s.ctes?.length) {
+      const saved = this.ctes;
+      this.ctes = new Map(saved);
+      try {
+        const names = new Set<string>();
+        for (const c of s.ctes) {
+          if (names.has(c.name.toLowerCase())) throw sqlError(239, c.name);
+          names.add(c.name.toLowerCase());
+          if (referencesName(c.select, c.name)) throw unsupported('recursive common table expressions');
+          this.ctes.set(c.name.toLowerCase(), c);
+        }
+        return this.planSelect({ ...s, ctes: undefined }, opts);
+      } finally {
+        this.ctes = saved;
+      }
+    }
     if (s.into) throw unsupported('SELECT INTO in a subquery');
     if (s.unionAll && s.unionAll.length) return this.planUnion(s, opts);
     if (s.top?.percent) throw unsupported('TOP PERCENT');
@@ -994,6 +1013,16 @@ export class QueryPlanner {
       };
     }
     if (ref.kind !== 'table') throw new Error('unexpected join');
+    const cte = ref.name.length === 1 ? this.ctes.get((ref.name[0] ?? '').toLowerCase()) : undefined;
+    if (cte) {
+      return this.source(
+        { kind: 'derived', select: cte.select, alias: ref.alias ?? cte.name, columnAliases: cte.columns },
+        scope,
+        prior,
+        conjuncts,
+        orderBy,
+      );
+    }
     const table = this.resolver.table(ref.name);
     if (table) this.resolver.authorize(table, 'SELECT');
     if (!table) {
@@ -1055,6 +1084,24 @@ export class QueryPlanner {
       },
     };
   }
+}
+
+/** Whether a SELECT mentions a table named `name` anywhere in its FROM clauses (recursive CTE detection). */
+function referencesName(s: SelectStmt, name: string): boolean {
+  const lower = name.toLowerCase();
+  const inRef = (r: TableRef): boolean => {
+    switch (r.kind) {
+      case 'table':
+        return r.name.length === 1 && (r.name[0] ?? '').toLowerCase() === lower;
+      case 'join':
+        return inRef(r.left) || inRef(r.right);
+      case 'derived':
+        return referencesName(r.select, name);
+      default:
+        return false;
+    }
+  };
+  return s.from.some(inRef) || (s.unionAll ?? []).some((u) => referencesName(u, name));
 }
 
 function mapEntries(it: Iterable<IndexEntry>): Iterable<RowRecord> {

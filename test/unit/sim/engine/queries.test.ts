@@ -185,7 +185,11 @@ test('ALTER TABLE ADD, ALTER COLUMN, DROP COLUMN keep existing rows', async () =
 test('unsupported syntax fails loudly instead of answering wrongly', async () => {
   const s = await setup();
   assert.equal((await run(s, 'SELECT ROW_NUMBER() OVER (ORDER BY claim_id) FROM dbo.Claims')).errors[0]?.number, 40517);
-  assert.equal((await run(s, 'WITH x AS (SELECT 1 AS a) SELECT a FROM x')).errors[0]?.number, 40517);
+  assert.equal((await run(s, 'WITH x AS (SELECT 1 AS a) DELETE FROM dbo.Lines')).errors[0]?.number, 40517);
+  assert.equal(
+    (await run(s, 'WITH r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r) SELECT n FROM r')).errors[0]?.number,
+    40517,
+  );
   assert.equal((await run(s, 'SELECT * FROM dbo.Claims FULL JOIN dbo.Lines ON 1 = 1')).errors[0]?.number, 40517);
 });
 
@@ -286,4 +290,21 @@ test('SELECT … INTO creates the table; rowversion values are copied, so they c
     ['2', '5.50'],
   ]);
   assert.equal((await run(s, 'SELECT 1 INTO #noname')).errors[0]?.number, 1038);
+});
+
+test('common table expressions (non-recursive), with column lists, in SELECT and INSERT … SELECT', async () => {
+  const s = await setup();
+  const r = await run(
+    s,
+    `WITH totals (claim_id, s) AS (SELECT claim_id, SUM(amt) FROM dbo.Lines GROUP BY claim_id),
+          big AS (SELECT claim_id FROM totals WHERE s > 10)
+     SELECT c.member, t.s FROM dbo.Claims c JOIN totals t ON t.claim_id = c.claim_id WHERE c.claim_id IN (SELECT claim_id FROM big)`,
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(rows(r.sets), [['ann', '30.00']]);
+  const i = await run(
+    s,
+    "WITH x AS (SELECT 9 AS claim_id) INSERT INTO dbo.Claims (claim_id, member, total) SELECT claim_id, 'zed', 0 FROM x; SELECT member FROM dbo.Claims WHERE claim_id = 9",
+  );
+  assert.deepEqual(rows(i.sets), [['zed']]);
 });
