@@ -20,9 +20,15 @@ export type Expr =
   | { kind: 'between'; operand: Expr; low: Expr; high: Expr; negated: boolean }
   | { kind: 'exists'; subquery: SelectStmt }
   | { kind: 'subquery'; select: SelectStmt }
-  | { kind: 'call'; name: string[]; args: Expr[]; distinct?: boolean; star?: boolean; over?: boolean }
+  | { kind: 'call'; name: string[]; args: Expr[]; distinct?: boolean; star?: boolean; over?: WindowSpec }
   | { kind: 'cast'; operand: Expr; type: SqlType; style?: Expr; fn: 'CAST' | 'CONVERT' | 'TRY_CAST' | 'TRY_CONVERT' }
   | { kind: 'case'; operand?: Expr; whens: { when: Expr; then: Expr }[]; else?: Expr };
+
+/** OVER (PARTITION BY … ORDER BY …) of a ranking function. */
+export interface WindowSpec {
+  partitionBy: Expr[];
+  orderBy: OrderItem[];
+}
 
 /** A common table expression. */
 export interface CommonTableExpr {

@@ -299,6 +299,18 @@ const ERRORS: Record<number, ErrorSpec> = {
   },
   4060: { severity: 11, state: 1, text: 'Cannot open database "%s" requested by the login. The login failed.' },
   4104: { severity: 16, state: 1, text: 'The multi-part identifier "%s" could not be bound.', abortsBatch: true },
+  4108: {
+    severity: 15,
+    state: 1,
+    text: 'Windowed functions can only appear in the SELECT or ORDER BY clauses.',
+    abortsBatch: true,
+  },
+  4112: {
+    severity: 15,
+    state: 1,
+    text: "The function '%s' must have an OVER clause with ORDER BY.",
+    abortsBatch: true,
+  },
   4121: {
     severity: 16,
     state: 1,

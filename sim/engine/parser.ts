@@ -1505,7 +1505,22 @@ class Parser {
         while (this.acceptOp(','));
       }
       this.expectOp(')');
-      if (this.isKw('OVER')) throw sqlError(40517, 'OVER (window functions)');
+      if (this.acceptKw('OVER')) {
+        this.expectOp('(');
+        const partitionBy: Expr[] = [];
+        const orderBy: OrderItem[] = [];
+        if (this.acceptKw('PARTITION', 'BY')) {
+          do partitionBy.push(this.expr());
+          while (this.acceptOp(','));
+        }
+        if (this.acceptKw('ORDER', 'BY')) {
+          do orderBy.push(this.orderItem());
+          while (this.acceptOp(','));
+        }
+        if (this.isKw('ROWS') || this.isKw('RANGE')) throw sqlError(40517, 'window frames');
+        this.expectOp(')');
+        call.over = { partitionBy, orderBy };
+      }
       if (this.isKw('WITHIN')) throw sqlError(40517, 'WITHIN GROUP');
       return call;
     }

@@ -21,6 +21,7 @@ import {
   type GroupBinding,
   type ScopeSource,
   type SubqueryPlan,
+  type WindowBinding,
 } from './binder.js';
 import type { Column, Database, Index, IndexEntry, Table } from './catalog.js';
 import type { TableAccess, StatementStats } from './accounting.js';
@@ -740,7 +741,8 @@ export class QueryPlanner {
         aggs: [],
       };
     }
-    const outBc: BindContext = group ? { ...bc, group } : bc;
+    const windows: WindowBinding = { base: 0, defs: [] };
+    const outBc: BindContext = group ? { ...bc, group, windows } : { ...bc, windows };
 
     // Projection
     const items: { compiled: Compiled; name: string; assign?: string; key?: string }[] = [];
@@ -780,7 +782,7 @@ export class QueryPlanner {
     }
     const assigning = items.filter((i) => i.assign).length;
     if (assigning && assigning !== items.length) throw sqlError(141);
-    const having = s.having ? compile(s.having, outBc) : undefined;
+    const having = s.having ? compile(s.having, { ...outBc, windows: undefined }) : undefined;
 
     // ORDER BY: aliases, ordinals, or expressions (hidden columns).
     const orderSlots: { slot: number; desc: boolean }[] = [];
@@ -818,6 +820,7 @@ export class QueryPlanner {
       orderSlots.push({ slot, desc: o.desc });
     }
     if (s.distinct && hidden.length) throw sqlError(145);
+    windows.base = group ? group.keys.length + group.aggs.length : scope.width;
 
     const first = joins[0];
     const orderDelivered =
@@ -865,6 +868,7 @@ export class QueryPlanner {
         // 2. grouping
         if (group) rows = groupRows(rows, group, ctx, s.groupBy.length === 0);
         if (having) rows = filterRows(rows, having, ctx);
+        if (windows.defs.length) rows = applyWindows([...rows], windows, ctx);
         // 3. projection (+ hidden order keys)
         const proj: Iterable<SqlValue[]> = project(rows, items.map((i) => i.compiled).concat(hidden), ctx);
         let out: Iterable<SqlValue[]> = proj;
@@ -1161,6 +1165,72 @@ function* joinRows(joins: JoinNode[], rt: Runtime, width: number, outer: SqlValu
   yield* level(0);
 }
 
+/** Computes ranking functions over the whole row set (partitioned and ordered per definition), in place. */
+function applyWindows(rows: SqlValue[][], w: WindowBinding, ctx: EvalCtx): SqlValue[][] {
+  const cmp = (x: SqlValue, y: SqlValue): number =>
+    x === null ? (y === null ? 0 : -1) : y === null ? 1 : compareValues(x, y);
+  w.defs.forEach((d, k) => {
+    const keyed = rows.map((r, i) => ({
+      r,
+      i,
+      p: d.partition.map((c) => c.eval(r, ctx)),
+      o: d.order.map((o) => o.c.eval(r, ctx)),
+    }));
+    const cmpP = (a: (typeof keyed)[number], b: (typeof keyed)[number]): number => {
+      for (let j = 0; j < a.p.length; j++) {
+        const c = cmp(a.p[j] ?? null, b.p[j] ?? null);
+        if (c) return c;
+      }
+      return 0;
+    };
+    const cmpO = (a: (typeof keyed)[number], b: (typeof keyed)[number]): number => {
+      for (let j = 0; j < a.o.length; j++) {
+        const c = cmp(a.o[j] ?? null, b.o[j] ?? null);
+        if (c) return d.order[j]?.desc ? -c : c;
+      }
+      return 0;
+    };
+    keyed.sort((a, b) => cmpP(a, b) || cmpO(a, b) || a.i - b.i);
+    let start = 0;
+    while (start < keyed.length) {
+      let end = start + 1;
+      while (
+        end < keyed.length &&
+        cmpP(keyed[start] as (typeof keyed)[number], keyed[end] as (typeof keyed)[number]) === 0
+      )
+        end++;
+      const size = end - start;
+      const tiles = d.fn === 'NTILE' ? Number(d.arg?.eval((keyed[start] as (typeof keyed)[number]).r, ctx) ?? 1) : 1;
+      if (d.fn === 'NTILE' && !(tiles > 0)) throw sqlError(8115, 'expression', 'ntile');
+      let rank = 1;
+      let dense = 1;
+      for (let j = start; j < end; j++) {
+        const cur = keyed[j] as (typeof keyed)[number];
+        const n = j - start + 1;
+        if (j > start && cmpO(keyed[j - 1] as (typeof keyed)[number], cur) !== 0) {
+          rank = n;
+          dense++;
+        }
+        let v: number;
+        if (d.fn === 'ROW_NUMBER') v = n;
+        else if (d.fn === 'RANK') v = rank;
+        else if (d.fn === 'DENSE_RANK') v = dense;
+        else {
+          // NTILE: the first (size % tiles) groups get one extra row.
+          const base = Math.floor(size / tiles);
+          const extra = size % tiles;
+          const idx = n - 1;
+          const big = extra * (base + 1);
+          v = idx < big ? Math.floor(idx / (base + 1)) + 1 : extra + Math.floor((idx - big) / Math.max(base, 1)) + 1;
+        }
+        cur.r[w.base + k] = BigInt(v);
+      }
+      start = end;
+    }
+  });
+  return rows;
+}
+
 function* filterRows(rows: Iterable<SqlValue[]>, pred: Compiled, ctx: EvalCtx): Generator<SqlValue[]> {
   const ev = pred.eval;
   for (const r of rows) if (ev(r, ctx) === true) yield r;
@@ -1235,6 +1305,7 @@ function containsAggregate(e: Expr): boolean {
   switch (e.kind) {
     case 'call':
       if (
+        !e.over &&
         e.name.length === 1 &&
         ['COUNT', 'COUNT_BIG', 'SUM', 'AVG', 'MIN', 'MAX', 'CHECKSUM_AGG'].includes((e.name[0] ?? '').toUpperCase())
       )

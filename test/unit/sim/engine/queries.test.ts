@@ -184,7 +184,7 @@ test('ALTER TABLE ADD, ALTER COLUMN, DROP COLUMN keep existing rows', async () =
 
 test('unsupported syntax fails loudly instead of answering wrongly', async () => {
   const s = await setup();
-  assert.equal((await run(s, 'SELECT ROW_NUMBER() OVER (ORDER BY claim_id) FROM dbo.Claims')).errors[0]?.number, 40517);
+  assert.equal((await run(s, 'SELECT SUM(total) OVER (ORDER BY claim_id) FROM dbo.Claims')).errors[0]?.number, 40517);
   assert.equal((await run(s, 'WITH x AS (SELECT 1 AS a) DELETE FROM dbo.Lines')).errors[0]?.number, 40517);
   assert.equal(
     (await run(s, 'WITH r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r) SELECT n FROM r')).errors[0]?.number,
@@ -307,4 +307,40 @@ test('common table expressions (non-recursive), with column lists, in SELECT and
     "WITH x AS (SELECT 9 AS claim_id) INSERT INTO dbo.Claims (claim_id, member, total) SELECT claim_id, 'zed', 0 FROM x; SELECT member FROM dbo.Claims WHERE claim_id = 9",
   );
   assert.deepEqual(rows(i.sets), [['zed']]);
+});
+
+test('ranking functions: ROW_NUMBER, RANK, DENSE_RANK, NTILE with PARTITION BY', async () => {
+  const s = await setup();
+  await run(s, 'INSERT INTO dbo.Lines VALUES (2, 2, 5.50), (2, 3, 1.00), (3, 1, 7.00)');
+  const r = await run(
+    s,
+    `SELECT claim_id, line_no,
+            ROW_NUMBER() OVER (PARTITION BY claim_id ORDER BY amt DESC, line_no) AS rn,
+            RANK() OVER (ORDER BY amt DESC) AS rk,
+            DENSE_RANK() OVER (ORDER BY amt DESC) AS drk,
+            NTILE(4) OVER (ORDER BY claim_id, line_no) AS tile
+     FROM dbo.Lines ORDER BY claim_id, line_no`,
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(rows(r.sets), [
+    ['1', '1', '2', '2', '2', '1'],
+    ['1', '2', '1', '1', '1', '1'],
+    ['2', '1', '1', '4', '4', '2'],
+    ['2', '2', '2', '4', '4', '2'],
+    ['2', '3', '3', '6', '5', '3'],
+    ['3', '1', '1', '3', '3', '4'],
+  ]);
+  const latest = await run(
+    s,
+    'SELECT claim_id, line_no FROM (SELECT claim_id, line_no, ROW_NUMBER() OVER (PARTITION BY claim_id ORDER BY line_no DESC) AS rn FROM dbo.Lines) x WHERE rn = 1 ORDER BY claim_id',
+  );
+  assert.deepEqual(rows(latest.sets), [
+    ['1', '2'],
+    ['2', '3'],
+    ['3', '1'],
+  ]);
+  assert.equal(
+    (await run(s, 'SELECT claim_id FROM dbo.Lines WHERE ROW_NUMBER() OVER (ORDER BY claim_id) = 1')).errors[0]?.number,
+    4108,
+  );
 });
