@@ -131,6 +131,7 @@ export type Statement =
       exec?: Statement;
       defaultValues?: boolean;
       top?: Expr;
+      output?: SelectItem[];
     }
   | {
       kind: 'update';
@@ -140,8 +141,17 @@ export type Statement =
       where?: Expr;
       top?: Expr;
       options: string[];
+      output?: SelectItem[];
     }
-  | { kind: 'delete'; target: TableRef; from: TableRef[]; where?: Expr; top?: Expr; options: string[] }
+  | {
+      kind: 'delete';
+      target: TableRef;
+      from: TableRef[];
+      where?: Expr;
+      top?: Expr;
+      options: string[];
+      output?: SelectItem[];
+    }
   | { kind: 'createTable'; name: string[]; columns: ColumnDef[]; constraints: KeyConstraint[] }
   | { kind: 'dropTable'; names: string[][]; ifExists: boolean }
   | { kind: 'truncateTable'; name: string[] }

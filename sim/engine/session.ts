@@ -22,7 +22,7 @@ import { Scope, compile, coerce, type BindContext, type ColumnInfo, type EvalCtx
 import type { Database, Login, Table } from './catalog.js';
 import { norm } from './catalog.js';
 import { alterTable, createIndex, createTable, dropIndex, dropTables, truncateTable, type DdlContext } from './ddl.js';
-import { executeDelete, executeInsert, executeUpdate, type DmlContext } from './dml.js';
+import { executeDelete, executeInsert, executeUpdate, type DmlContext, type OutputCollector } from './dml.js';
 import { EngineError, sqlError, unsupported } from './errors.js';
 import { Txn, type ReadView } from './mvcc.js';
 import { parseBatch, parseParamDeclarations } from './parser.js';
@@ -564,21 +564,26 @@ export class SessionImpl implements Session, SessionContext {
       case 'update':
       case 'delete': {
         const stats = this.newStats(ps.text);
+        let output: OutputCollector | undefined;
         const n = await this.withWriteTxn(async (txn) => {
           const rt = this.runtime(frame, signal, stats, txn);
           if (txn.implicit && this.isolation === IsolationLevel.Snapshot) txn.snapshotSeq = rt.view.seq;
           const unregister = this.trackView(rt.view);
           try {
             const dc: DmlContext = { planner, bc, rt, wc: { txn, session: this, signal } };
-            if (stmt.kind === 'insert') return await executeInsert(stmt, dc);
-            if (stmt.kind === 'update') return await executeUpdate(stmt, dc);
-            return await executeDelete(stmt, dc);
+            let count: number;
+            if (stmt.kind === 'insert') count = await executeInsert(stmt, dc);
+            else if (stmt.kind === 'update') count = await executeUpdate(stmt, dc);
+            else count = await executeDelete(stmt, dc);
+            output = dc.output;
+            return count;
           } finally {
             unregister();
           }
         });
         stats.rowsReturned = n;
         this.rowCount = BigInt(n);
+        if (output) yield { kind: 'resultSet', columns: output.columns.map(columnMeta), rows: output.rows };
         yield this.done(n);
         return undefined;
       }
