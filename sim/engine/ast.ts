@@ -184,6 +184,7 @@ export type Statement =
   | { kind: 'if'; cond: Expr; then: Statement; else?: Statement }
   | { kind: 'while'; cond: Expr; body: Statement }
   | { kind: 'block'; body: Statement[] }
+  | { kind: 'tryCatch'; tryBody: Statement[]; catchBody: Statement[] }
   | { kind: 'print'; expr: Expr }
   | { kind: 'throw'; number?: Expr; message?: Expr; state?: Expr }
   | { kind: 'raiserror'; message: Expr; severity: Expr; state: Expr; args: Expr[] }

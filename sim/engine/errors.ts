@@ -386,6 +386,12 @@ const ERRORS: Record<number, ErrorSpec> = {
     state: 1,
     text: "The parameterized query '%s' expects the parameter '%s', which was not supplied.",
   },
+  10704: {
+    severity: 15,
+    state: 1,
+    text: 'To rethrow an error, a THROW statement must be used inside a CATCH block. Insert the THROW statement inside a CATCH block, or add error parameters to the THROW statement.',
+    abortsBatch: true,
+  },
   10742: { severity: 16, state: 1, text: 'The offset specified in a OFFSET clause may not be negative.' },
   10744: {
     severity: 16,

@@ -1222,8 +1222,14 @@ class Parser {
       }
       return { kind: 'beginTran', name };
     }
-    if (this.isKw('DISTRIBUTED') || this.isKw('TRY') || this.isKw('CATCH'))
-      throw sqlError(40517, `BEGIN ${this.t.text.toUpperCase()}`);
+    if (this.acceptKw('TRY')) {
+      const tryBody = this.blockUntil('TRY');
+      this.acceptOp(';');
+      if (!this.acceptKw('BEGIN', 'CATCH')) this.fail();
+      const catchBody = this.blockUntil('CATCH');
+      return { kind: 'tryCatch', tryBody, catchBody };
+    }
+    if (this.isKw('DISTRIBUTED') || this.isKw('CATCH')) throw sqlError(40517, `BEGIN ${this.t.text.toUpperCase()}`);
     const body: Statement[] = [];
     for (;;) {
       while (this.acceptOp(';'));
@@ -1232,6 +1238,17 @@ class Parser {
       body.push(this.statement());
     }
     return { kind: 'block', body };
+  }
+
+  /** Statements up to END <word> (TRY/CATCH blocks). */
+  private blockUntil(word: string): Statement[] {
+    const body: Statement[] = [];
+    for (;;) {
+      while (this.acceptOp(';'));
+      if (this.acceptKw('END', word)) return body;
+      if (this.t.kind === 'eof') this.fail();
+      body.push(this.statement());
+    }
   }
 
   private exec(): Statement {

@@ -95,6 +95,9 @@ export class SessionImpl implements Session, SessionContext {
     implicitTransactions: false,
   };
   readonly stats: StatementStats[] = [];
+  readonly errorContext: SqlError[] = [];
+  /** Depth of enclosing TRY blocks: errors propagate to the CATCH instead of becoming messages. */
+  private tryDepth = 0;
   private savepoints = new Map<string, { writes: number; changes: number }>();
   private identityInsertTable: Table | undefined;
   closed = false;
@@ -292,7 +295,8 @@ export class SessionImpl implements Session, SessionContext {
   ): AsyncGenerator<ExecEvent, Control> {
     try {
       const ctl = yield* this.exec(stmt, ps, frame, signal);
-      if (stmt.kind !== 'if' && stmt.kind !== 'while' && stmt.kind !== 'block') this.lastError = 0;
+      if (stmt.kind !== 'if' && stmt.kind !== 'while' && stmt.kind !== 'block' && stmt.kind !== 'tryCatch')
+        this.lastError = 0;
       return ctl;
     } catch (e) {
       if (e instanceof AbortedError) return 'abort';
@@ -301,6 +305,7 @@ export class SessionImpl implements Session, SessionContext {
         return 'abort';
       }
       this.lastError = e.sqlError.number;
+      if (this.tryDepth > 0 && e.sqlError.severity > 10) throw e; // handled by the enclosing CATCH
       const doomed = e.rollsBack || (this.options.xactAbort && e.sqlError.severity >= 11);
       if (doomed && this.txn) {
         const descriptor = this.txn.descriptor;
@@ -800,6 +805,50 @@ export class SessionImpl implements Session, SessionContext {
         }
         return undefined;
       }
+      case 'tryCatch': {
+        let caught: EngineError | undefined;
+        this.tryDepth++;
+        try {
+          for (const st of stmt.tryBody) {
+            if (signal.aborted) return 'abort';
+            const ctl = yield* this.runOne(st, { ...ps, stmt: st }, frame, signal);
+            if (ctl) return ctl;
+          }
+        } catch (e) {
+          if (!(e instanceof EngineError)) throw e;
+          caught = e;
+        } finally {
+          this.tryDepth--;
+        }
+        if (!caught) return undefined;
+        if (caught.rollsBack && this.txn) {
+          const descriptor = this.txn.descriptor;
+          this.engine.rollback(this.txn);
+          this.txn = undefined;
+          this.tranCount = 0;
+          yield { kind: 'envChange', change: { type: 'rollbackTransaction', descriptor } };
+        }
+        this.errorContext.push(
+          new SqlError(
+            caught.sqlError.number,
+            caught.sqlError.severity,
+            caught.sqlError.state,
+            caught.sqlError.message,
+            caught.sqlError.procName,
+            ps.line,
+          ),
+        );
+        try {
+          for (const st of stmt.catchBody) {
+            if (signal.aborted) return 'abort';
+            const ctl = yield* this.runOne(st, { ...ps, stmt: st }, frame, signal);
+            if (ctl) return ctl;
+          }
+        } finally {
+          this.errorContext.pop();
+        }
+        return undefined;
+      }
       case 'break':
         return 'break';
       case 'continue':
@@ -824,7 +873,12 @@ export class SessionImpl implements Session, SessionContext {
         return undefined;
       }
       case 'throw': {
-        if (!stmt.number || !stmt.message || !stmt.state) throw unsupported('THROW without arguments outside CATCH');
+        if (!stmt.number || !stmt.message || !stmt.state) {
+          // THROW; re-raises the error being handled.
+          const cur = this.errorContext[this.errorContext.length - 1];
+          if (!cur) throw sqlError(10704);
+          throw new EngineError(cur, true, false);
+        }
         const rt = this.runtime(frame, signal, this.scratchStats(ps.text));
         const num = Number(compile(stmt.number, bc(new Scope())).eval([], rt.ctx));
         const msg = textOf(compile(stmt.message, bc(new Scope())).eval([], rt.ctx));
