@@ -995,7 +995,10 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
   ERROR_LINE: niladic(T.int, (ctx) => errorField(ctx, (e) => BigInt(e.lineNumber)), true),
   ERROR_MESSAGE: niladic(NV(4000), (ctx) => errorField(ctx, (e) => e.message), true),
   ERROR_PROCEDURE: niladic(NV(128), (ctx) => errorField(ctx, (e) => e.procName || null), true),
-  XACT_STATE: niladic(T.smallint, (ctx) => (ctx.session.txn && !ctx.session.txn.implicit ? 1n : 0n)),
+  XACT_STATE: niladic(T.smallint, (ctx) => {
+    const t = ctx.session.txn;
+    return t && !t.implicit ? (t.doomed ? -1n : 1n) : 0n;
+  }),
   MIN_ACTIVE_ROWVERSION: niladic(T.binary(8), (ctx) => rowversionBytes(minActiveRowversion(ctx))),
   // @@globals
   '@@VERSION': niladic(NV(300), () => VERSION_TEXT),

@@ -207,6 +207,18 @@ export class SessionImpl implements Session, SessionContext {
     }
     const frame: Frame = { vars: new Map(), varTypes: new Map() };
     yield* this.runStatements(parsed, frame, signal);
+    yield* this.endOfBatch();
+  }
+
+  /** An uncommittable transaction does not survive the batch (3998), as in SQL Server. */
+  private *endOfBatch(): Generator<ExecEvent> {
+    if (!this.txn?.doomed) return;
+    const descriptor = this.txn.descriptor;
+    this.engine.rollback(this.txn);
+    this.txn = undefined;
+    this.tranCount = 0;
+    yield { kind: 'envChange', change: { type: 'rollbackTransaction', descriptor } };
+    yield* this.errorEvents(sqlError(3998), 1);
   }
 
   private async *runRpc(procName: string, params: RpcParam[], signal: AbortSignal): AsyncGenerator<ExecEvent> {
@@ -233,6 +245,7 @@ export class SessionImpl implements Session, SessionContext {
       yield* this.errorEvents(e, 1);
       status = 0;
     }
+    yield* this.endOfBatch();
     yield { kind: 'returnStatus', value: status };
   }
 
@@ -444,6 +457,7 @@ export class SessionImpl implements Session, SessionContext {
   /** Runs `fn` in the explicit transaction, or in an autocommit transaction committed at the end. */
   private async withWriteTxn<T>(fn: (txn: Txn) => Promise<T>): Promise<T> {
     const explicit = this.txn;
+    if (explicit?.doomed) throw sqlError(3930);
     const txn = explicit ?? new Txn(this.isolation, this.spid, true);
     if (!explicit) this.engine.begin(txn);
     const writeMark = txn.writes.length;
@@ -482,6 +496,7 @@ export class SessionImpl implements Session, SessionContext {
 
   private *tsqlCommit(all = false): Generator<ExecEvent> {
     if (!this.txn || this.tranCount === 0) throw sqlError(3902);
+    if (this.txn.doomed) throw sqlError(3930);
     if (this.tranCount > 1 && !all) {
       this.tranCount--;
       return;
@@ -821,6 +836,7 @@ export class SessionImpl implements Session, SessionContext {
           this.tryDepth--;
         }
         if (!caught) return undefined;
+        if (this.txn && !caught.rollsBack && this.options.xactAbort) this.txn.doomed = true;
         if (caught.rollsBack && this.txn) {
           const descriptor = this.txn.descriptor;
           this.engine.rollback(this.txn);

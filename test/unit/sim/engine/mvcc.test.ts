@@ -180,3 +180,23 @@ test('TRY/CATCH: the error goes to CATCH with ERROR_NUMBER() etc.; THROW; re-rai
   );
   assert.deepEqual(custom.sets[0], [[50001n, 'custom', 3n]]);
 });
+
+test('XACT_ABORT ON inside TRY dooms the transaction: XACT_STATE() = -1, writes fail with 3930, the batch end rolls back (3998)', async () => {
+  const e = engineWithClaims();
+  const a = await connect(e);
+  await run(a, 'CREATE TABLE dbo.T (id int PRIMARY KEY)');
+  const r = await run(
+    a,
+    `SET XACT_ABORT ON; BEGIN TRAN; INSERT INTO dbo.T VALUES (1);
+     BEGIN TRY INSERT INTO dbo.T VALUES (1); END TRY
+     BEGIN CATCH SELECT XACT_STATE(); END CATCH;
+     INSERT INTO dbo.T VALUES (2);`,
+  );
+  assert.deepEqual(r.sets[0], [[-1n]]);
+  assert.deepEqual(
+    r.errors.map((x) => x.number),
+    [3930],
+  );
+  const end = await run(a, 'SELECT @@TRANCOUNT, (SELECT COUNT(*) FROM dbo.T)');
+  assert.deepEqual(end.sets[0], [[0n, 0n]]);
+});
