@@ -354,8 +354,6 @@ function resolveObjectId(ctx: EvalCtx, name: string): number | null {
     for (const c of tb.columns)
       if (c.default && c.default.name.toLowerCase() === tname.toLowerCase()) return c.default.objectId;
   }
-  const ext = ctx.session.engine.extraFunctions.get('__OBJECT_ID__');
-  void ext;
   return null;
 }
 

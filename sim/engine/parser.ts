@@ -381,14 +381,14 @@ class Parser {
       first.unionAll = [];
       while (this.acceptKw('UNION')) {
         if (!this.acceptKw('ALL')) throw sqlError(40517, 'UNION without ALL');
-        first.unionAll.push(this.selectCore(true));
+        first.unionAll.push(this.selectCore());
       }
     }
     this.orderAndOptions(first);
     return first;
   }
 
-  private selectCore(inUnion = false): SelectStmt {
+  private selectCore(): SelectStmt {
     if (this.acceptOp('(')) {
       const inner = this.selectStatement();
       this.expectOp(')');
@@ -428,7 +428,6 @@ class Parser {
       while (this.acceptOp(','));
     }
     if (this.acceptKw('HAVING')) s.having = this.expr();
-    void inUnion;
     return s;
   }
 
