@@ -241,7 +241,8 @@ function candidates(
   const cols = table.columns;
   for (const rec of plan.candidates(dc.rt)) {
     if (recs.length >= limit) break;
-    const v = visibleVersion(rec, dc.rt.view);
+    // Writers never read dirty: READ UNCOMMITTED affects reads only.
+    const v = visibleVersion(rec, { ...dc.rt.view, dirty: false, readPast: false });
     if (!v || v.deleted) continue;
     const row = cols.map((c) => v.values[c.slot] ?? c.missingValue);
     if (plan.filter && plan.filter.eval(row, dc.rt.ctx) !== true) continue;

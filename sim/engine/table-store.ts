@@ -322,6 +322,8 @@ export async function lockForWrite(table: Table, rec: RowRecord, wc: WriteContex
     await waitForLock(holder, wc);
   }
   const t = rec.txn;
+  // A row whose only version was an insert that rolled back has left the table.
+  if (t !== null && t.state === 'aborted') return false;
   if (wc.txn.snapshotSeq !== undefined && t !== null && t !== wc.txn && t.commitSeq > wc.txn.snapshotSeq)
     throw sqlError(3960, `${table.schema.name}.${table.name}`, table.database.name);
   return !rec.deleted;
