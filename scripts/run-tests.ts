@@ -81,6 +81,13 @@ async function main(): Promise<number> {
   }
 }
 
+// Ctrl-C or a CI timeout: stop the servers this run started before exiting.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void stopStack().finally(() => process.exit(130));
+  });
+}
+
 main().then(
   (code) => process.exit(code),
   async (err: unknown) => {

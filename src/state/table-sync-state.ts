@@ -94,6 +94,8 @@ export class TableSyncState {
   private s: TableSyncSnapshot;
   /** Set by the pause signal; the mode changes at the next window boundary (or at once when `now`). */
   pauseRequested = false;
+  /** Set by the sync-now signal: end the current cadence wait and plan a window at once. */
+  wakeRequested = false;
 
   constructor(snapshot: TableSyncSnapshot) {
     this.s = clone(snapshot);

@@ -11,6 +11,8 @@ export interface PauseSignalArgs {
 
 /** Pause a table (for an OLTP incident): effective at the next window boundary, or at once with `now`. */
 export const pauseSignal = defineSignal<[PauseSignalArgs]>('pause');
+/** Plan the next window now instead of at the end of the cadence wait (operators; tests). */
+export const syncNowSignal = defineSignal<[]>('syncNow');
 /** Resume a paused table, or a stopped one after the operator fixed the cause. */
 export const resumeSignal = defineSignal<[]>('resume');
 /** State, last committed window and its positions, lag, rows/s, paused, last error. */

@@ -33,7 +33,7 @@ import {
   type TableSyncMode,
   type TableSyncSnapshot,
 } from '../state/table-sync-state.js';
-import { pauseSignal, requestJobSignal, resumeSignal, statusQuery } from './messages.js';
+import { pauseSignal, requestJobSignal, resumeSignal, statusQuery, syncNowSignal } from './messages.js';
 import { STATE_KEY, STRATEGY_KEY, TABLE_KEY } from './search-attributes.js';
 import { JOB_WORKFLOWS, jobWorkflowId } from './chunked-jobs.js';
 
@@ -77,6 +77,9 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
   });
   setHandler(statusQuery, () => state.status());
   setHandler(requestJobSignal, (request) => state.requestJob(request));
+  setHandler(syncNowSignal, () => {
+    state.wakeRequested = true;
+  });
 
   if (!input.snapshot) {
     // A fresh start (not a continue-as-new) resumes from the lake, whose manifests are the truth: a table whose
@@ -206,7 +209,10 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
       await continueAsNew<typeof tableSyncWorkflow>({ ...input, snapshot: state.snapshot });
     }
     // Catching up (a window was committed): go straight on. Caught up: wait for the cadence, a pause or a job.
-    if (outcome === 'empty') await condition(() => state.pauseRequested || state.queuedJobs.length > 0, cadenceMs);
+    if (outcome === 'empty') {
+      await condition(() => state.pauseRequested || state.wakeRequested || state.queuedJobs.length > 0, cadenceMs);
+      state.wakeRequested = false;
+    }
   }
 }
 

@@ -6,7 +6,13 @@ import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { FailureType } from '../../src/activities/contracts.js';
 import type { TableSyncStatus } from '../../src/state/table-sync-state.js';
-import { pauseSignal, requestJobSignal, resumeSignal, statusQuery } from '../../src/workflows/messages.js';
+import {
+  pauseSignal,
+  requestJobSignal,
+  resumeSignal,
+  statusQuery,
+  syncNowSignal,
+} from '../../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/index.js';
 import { timeSkippingEnv, WORKFLOWS_PATH } from '../support/temporal.js';
 import { fakeActivities, positionOf, type FakeLake, type FakeSource } from './fake-table-activities.js';
@@ -141,7 +147,8 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     let open!: () => void;
     source.extractGate = new Promise<void>((r) => (open = r));
     source.maxPosition = 30;
-    await env.sleep(61_000);
+    // Woken by signal, not by skipping time: the test server does not skip time while an activity runs.
+    await h.signal(syncNowSignal);
     await eventually(() => assert.ok(lake.extractAttempts.some((a) => a.seq === 4)));
     await h.signal(pauseSignal, { now: true });
     await eventually(async () => assert.equal((await status(h)).mode, 'paused'));
@@ -264,7 +271,7 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     const s = await status(h);
     assert.match(s.stoppedReason ?? '', /IncompatibleSchemaChangeError/);
     const attempts = lake.extractAttempts.length;
-    await env.sleep(3_600_000);
+    await env.sleep(600_000);
     assert.equal(lake.extractAttempts.length, attempts, 'a stopped table does not retry by itself');
     assert.deepEqual((await h.describe()).searchAttributes.TidemarkState, ['stopped']);
 
