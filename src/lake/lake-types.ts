@@ -86,8 +86,18 @@ export class LakeValueError extends Error {
   }
 }
 
-/** Event columns every row of the change log carries, ahead of the table's own columns. */
-export const EVENT_COLUMNS = ['_op', '_pos', '_commit_ts', '_window_id', '_extracted_at'] as const;
+/**
+ * Event columns every row of the change log carries, ahead of the table's own columns: the change kind, the
+ * source position (fixed-width lowercase hex: string order is position order), when the change entered the
+ * source's log (UTC, null where unknown), the window's sequence number, and when it was extracted (UTC).
+ */
+export const EVENT_LAKE_COLUMNS: readonly LakeColumn[] = [
+  { name: '_op', type: { kind: 'string', maxLength: 1 }, nullable: false },
+  { name: '_pos', type: { kind: 'string', maxLength: 64 }, nullable: false },
+  { name: '_commit_ts', type: { kind: 'timestamp', fractionalDigits: 6 }, nullable: true },
+  { name: '_window_id', type: { kind: 'int64' }, nullable: false },
+  { name: '_extracted_at', type: { kind: 'timestamp', fractionalDigits: 6 }, nullable: false },
+];
 
 /** The kind of change: create, update, delete (tombstone), read (snapshot, backfill or sweep). */
 export type ChangeOp = 'c' | 'u' | 'd' | 'r';

@@ -57,12 +57,15 @@ test('maxBufferedRows bounds memory across partitions by flushing the fullest ea
 test('inexact or mistyped values are refused with the column named', async () => {
   const w = await ParquetWriter.create({ columns, dir: tempDir() });
   try {
-    await assert.rejects(w.append('a', [1, '1']), (e: unknown) => e instanceof LakeValueError && e.column === 'id');
     await assert.rejects(
-      w.append('a', [1n, 1.5]),
+      async () => w.append('a', [1, '1']),
+      (e: unknown) => e instanceof LakeValueError && e.column === 'id',
+    );
+    await assert.rejects(
+      async () => w.append('a', [1n, 1.5]),
       (e: unknown) => e instanceof LakeValueError && e.column === 'amount',
     );
-    await assert.rejects(w.append('a', [null, '1']), /non-nullable/);
+    await assert.rejects(async () => w.append('a', [null, '1']), /non-nullable/);
   } finally {
     w.close();
   }
