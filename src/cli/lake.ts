@@ -8,6 +8,7 @@
  * where you may see the data.
  */
 import { parseArgs } from 'node:util';
+import type { CliCommand } from './command.js';
 import { AzureBlobStore } from '../lake/blob-store.js';
 import { TableLayout } from '../lake/layout.js';
 import { LakeReader } from '../lake/reader.js';
@@ -90,3 +91,9 @@ export async function runLakeCommand(
     return 1;
   }
 }
+
+export const command: CliCommand = {
+  summary: 'ad-hoc SQL over a table in the lake (views: changes, latest, op_counts); output may contain PHI',
+  usage: USAGE.replace(/^usage: /, ''),
+  run: (args, io) => runLakeCommand(args, io.stdout, io.stderr),
+};
