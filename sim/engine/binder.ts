@@ -65,6 +65,8 @@ export interface Compiled {
   column?: { source: ScopeSource; index: number };
   /** Column name a result column gets when the expression is a bare column. */
   name?: string;
+  /** The untyped NULL literal: it takes the type of whatever it is combined with. */
+  nullLiteral?: boolean;
 }
 
 /** A compiled subquery the binder can run per evaluation. */
@@ -92,7 +94,14 @@ export interface BindContext {
 const BOOL: SqlType = { name: 'bit' };
 
 export function literal(value: SqlValue, type: SqlType): Compiled {
-  return { type, nullable: value === null, eval: () => value, constant: true };
+  return { type, nullable: value === null, eval: () => value, constant: true, nullLiteral: value === null };
+}
+
+/** The result type of CASE/COALESCE-like combinations: highest precedence, ignoring untyped NULLs. */
+export function combinedType(cs: Compiled[]): SqlType {
+  const typed = cs.filter((c) => !c.nullLiteral);
+  if (typed.length === 0) return { name: 'int' };
+  return typed.map((c) => c.type).reduce((a, b) => commonType(a, b));
 }
 
 function isNullLiteral(e: Expr): boolean {
@@ -530,11 +539,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         then: compile(w.then, bc),
       }));
       const elseC = e.else ? compile(e.else, bc) : literal(null, { name: 'int' });
-      const results = [...whens.map((w) => w.then), elseC];
-      const rt = results
-        .filter((r, i) => !(i === results.length - 1 && !e.else))
-        .map((r) => r.type)
-        .reduce((a, b) => commonType(a, b));
+      const rt = combinedType([...whens.map((w) => w.then), elseC]);
       const thenC = whens.map((w) => coerce(w.then, rt));
       const elseCC = coerce(elseC, rt);
       return {

@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { SqlType, SqlValue } from './api.js';
 import type { Expr } from './ast.js';
 import type { BindContext, Compiled, EvalCtx } from './binder.js';
-import { coerce, commonType, literal } from './binder.js';
+import { coerce, combinedType, literal } from './binder.js';
 import {
   DATETIME_EPOCH_DAYS,
   TICKS_PER_DAY,
@@ -373,7 +373,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     };
   }),
   COALESCE: lazy([1, 255], (args) => {
-    const t = args.map((a) => a.type).reduce((p, q) => commonType(p, q));
+    const t = combinedType(args);
     const cs = args.map((a) => coerce(a, t));
     return {
       type: t,
@@ -403,7 +403,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     };
   }),
   IIF: lazy([3, 3], ([c, a, b]) => {
-    const t = commonType((a as Compiled).type, (b as Compiled).type);
+    const t = combinedType([a as Compiled, b as Compiled]);
     const x = coerce(a as Compiled, t);
     const y = coerce(b as Compiled, t);
     const cond = c as Compiled;

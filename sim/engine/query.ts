@@ -670,7 +670,7 @@ export class QueryPlanner {
     const outBc: BindContext = group ? { ...bc, group } : bc;
 
     // Projection
-    const items: { compiled: Compiled; name: string; assign?: string }[] = [];
+    const items: { compiled: Compiled; name: string; assign?: string; key?: string }[] = [];
     for (const it of s.items) {
       if (it.expr.kind === 'star') {
         if (group) throw sqlError(8120, '*');
@@ -702,6 +702,7 @@ export class QueryPlanner {
           compiled.name ??
           (it.expr.kind === 'column' ? (it.expr.parts[it.expr.parts.length - 1] ?? '') : ''),
         assign: it.assignTo,
+        key: exprKey(it.expr),
       });
     }
     const assigning = items.filter((i) => i.assign).length;
@@ -727,7 +728,14 @@ export class QueryPlanner {
       }
       if (slot < 0) {
         const c = compile(o.expr, outBc);
-        const same = items.findIndex((it) => it.compiled === c);
+        const okey = exprKey(o.expr);
+        const same = items.findIndex(
+          (it) =>
+            it.key === okey ||
+            (c.column !== undefined &&
+              it.compiled.column?.source === c.column.source &&
+              it.compiled.column.index === c.column.index),
+        );
         if (same >= 0) slot = same;
         else {
           hidden.push(c);
