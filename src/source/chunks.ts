@@ -12,7 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import sql from 'mssql';
-import type { LakeValue } from '../lake/lake-types.js';
+import { unscaledToDecimalText, type LakeValue } from '../lake/lake-types.js';
+import { EPOCH_TICKS, ticksToText } from './strategies/updated-at.js';
 import type { QueryParam, SourceConnection } from './connection.js';
 import { findColumn, tableReaders, type DiscoveredColumn, type TableDiscovery } from './discovery.js';
 import { TableNotFoundError } from './errors.js';
@@ -108,9 +109,18 @@ function keyParam(name: string, col: DiscoveredColumn, v: LakeValue): QueryParam
     case 'uuid':
       return { name, type: sql.UniqueIdentifier, value: v };
     case 'decimal':
-      return { name, type: sql.VarChar(50), value: typeof v === 'string' ? v : String(v) };
+      return {
+        name,
+        type: sql.VarChar(50),
+        value: typeof v === 'object' && v !== null && 'unscaled' in v ? unscaledToDecimalText(v.unscaled, v.scale) : v,
+      };
+    case 'date':
+      return { name, type: sql.VarChar(10), value: new Date(Number(v) * 86_400_000).toISOString().slice(0, 10) };
+    case 'timestamp':
+      // nanoseconds since 1970 → the style-121 text SQL Server converts implicitly (exact to 100 ns).
+      return { name, type: sql.VarChar(27), value: ticksToText((v as bigint) / 100n + EPOCH_TICKS) };
     default:
-      return { name, type: sql.NVarChar(100), value: String(v) };
+      throw new TableNotFoundError('', `key column '${col.name}' of type ${col.sqlType} cannot bound a keyset chunk`);
   }
 }
 
@@ -177,7 +187,7 @@ export async function* readChunk(
   let ok = false;
   try {
     const q = (t: string) =>
-      conn.query('chunk.position', t, [], tx ? { transaction: tx } : {}) as Promise<Record<string, unknown>[]>;
+      conn.query<Record<string, unknown>>('chunk.position', t, [], tx ? { transaction: tx } : {});
     summary.position = await opts.positioner.atStart(q);
     summary.queries += 2;
     for await (const b of conn.stream('chunk.read', text, params, {
@@ -188,7 +198,12 @@ export async function* readChunk(
       summary.rowsRead += b.rows.length;
       const rows = b.rows.map((raw) => {
         const values = decodeRow(readers, raw);
-        return { op: 'r' as const, pos: opts.positioner.rowPos(summary.position, values, readers), commitTs: null, values };
+        return {
+          op: 'r' as const,
+          pos: opts.positioner.rowPos(summary.position, values, readers),
+          commitTs: null,
+          values,
+        };
       });
       const last = rows[rows.length - 1];
       if (last) summary.lastKey = keyIdx.map((i) => last.values[i] ?? null);

@@ -60,7 +60,7 @@ export interface UpdatedAtOptions extends StrategyOptions {
 
 const TICKS_PER_MS = 10_000n;
 /** Ticks between 0001-01-01 and 1970-01-01. */
-const EPOCH_TICKS = 621_355_968_000_000_000n;
+export const EPOCH_TICKS = 621_355_968_000_000_000n;
 const TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/;
 
 /** `YYYY-MM-DD hh:mm:ss[.fffffff]` → 100 ns ticks since 0001-01-01. */
