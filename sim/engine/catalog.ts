@@ -162,6 +162,8 @@ export class Database {
   readonly users = new Map<string, DatabaseUser>();
   readonly createDate = new Date();
   readonly commitListeners: ((t: CommittedTransaction) => void)[] = [];
+  /** Part 2 hook: consumers of DDL on this database's tables (CDC ddl_history, Change Tracking TRUNCATE). */
+  readonly ddlListeners: ((e: DdlEvent) => void)[] = [];
   readonly extensions = new Map<string, unknown>();
   private nextSchemaId = 5;
   isReadOnly = false;
@@ -204,6 +206,18 @@ export class Database {
       if (i >= 0) this.commitListeners.splice(i, 1);
     };
   }
+}
+
+/** Part 2 hook: a DDL statement that completed on a table (published after the catalog changed). */
+export interface DdlEvent {
+  table: Table;
+  kind: 'alterTable' | 'truncateTable' | 'dropTable';
+  /** ALTER TABLE: the action (addColumns, alterColumn, dropColumns, …). */
+  action?: string;
+  /** ALTER COLUMN: the column and its type before the change. */
+  column?: { name: string; before: SqlType; after: SqlType };
+  /** The statement's source text (ddl_history.ddl_command). */
+  text: string;
 }
 
 export interface Login {
