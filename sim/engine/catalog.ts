@@ -7,6 +7,7 @@ import type { Expr } from './ast.js';
 import type { CommittedTransaction } from './commit-log.js';
 import { OrderedIndex } from './ordered-index.js';
 import type { RowRecord } from './mvcc.js';
+import { RowCodec } from './row-codec.js';
 
 export const norm = (s: string): string => s.toLowerCase();
 
@@ -107,6 +108,23 @@ export class Table {
     return this.columns.find((c) => c.identity);
   }
 
+  private codecCache: RowCodec | undefined;
+
+  /** The packing layout of the current columns (rebuilt after DDL). */
+  get codec(): RowCodec {
+    if (!this.codecCache || this.codecCache.width !== this.nextSlot) {
+      const types: (SqlType | undefined)[] = new Array<SqlType | undefined>(this.nextSlot).fill(undefined);
+      for (const c of this.columns) types[c.slot] = c.type;
+      this.codecCache = new RowCodec(types);
+    }
+    return this.codecCache;
+  }
+
+  /** Call after a column's type changed: packed rows keep their own codec, new packs use the new layout. */
+  invalidateCodec(): void {
+    this.codecCache = undefined;
+  }
+
   /** Rebuilds the record ordering (CREATE TABLE, adding/dropping a clustered key). */
   resetRecordOrder(): void {
     const cl = this.clustered;
@@ -114,7 +132,7 @@ export class Table {
     if (cl) {
       const slots = cl.keyColumns.map((k) => k.column.slot);
       this.records = new OrderedIndex<RowRecord>(
-        (r) => slots.map((s) => r.values[s] ?? null),
+        (r) => slots.map((s) => r.slot(s)),
         cl.keyColumns.map((k) => k.desc),
       );
     } else {

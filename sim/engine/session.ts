@@ -26,7 +26,7 @@ import { executeDelete, executeInsert, executeUpdate, type DmlContext } from './
 import { EngineError, sqlError, unsupported } from './errors.js';
 import { Txn, type ReadView } from './mvcc.js';
 import { parseBatch, parseParamDeclarations } from './parser.js';
-import { QueryPlanner, type Resolver, type Runtime, type VirtualTable } from './query.js';
+import { QueryPlanner, type Permission, type Resolver, type Runtime, type VirtualTable } from './query.js';
 import type { EngineCore, SessionContext, SessionOptions } from './session-context.js';
 import { MAX_STATS_PER_SESSION, newStatementStats, type StatementStats } from './accounting.js';
 import { systemView } from './system-views.js';
@@ -42,6 +42,10 @@ export interface SessionHost extends EngineCore {
   procedure(name: string): ProcedureHandler | undefined;
   tableFunction(parts: string[], session: Session & SessionContext, args: unknown): VirtualTable | undefined;
   canAccess(login: Login, db: Database): boolean;
+  /** The permission hook: may this session do `action` on `table`? */
+  authorize(session: SessionImpl, table: Table, action: Permission): boolean;
+  /** May this session run DDL in `db`? */
+  canAlter(session: SessionImpl, db: Database): boolean;
   removeSession(s: SessionImpl): void;
 }
 
@@ -315,6 +319,10 @@ export class SessionImpl implements Session, SessionContext {
       table: (parts) => this.findTable(parts),
       virtualTable: (parts) => systemView(parts, this),
       tableFunction: (parts, ref, bc) => this.engine.tableFunction(parts, this, { ref, bc }),
+      authorize: (table, action) => {
+        if (!this.engine.authorize(this, table, action))
+          throw sqlError(229, action, table.name, table.database.name, table.schema.name);
+      },
     };
   }
 
@@ -536,25 +544,25 @@ export class SessionImpl implements Session, SessionContext {
         return undefined;
       }
       case 'createTable':
-        createTable(stmt, this.ddlContext(frame, bc, signal));
+        createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE'));
         yield this.done();
         return undefined;
       case 'dropTable':
-        dropTables(stmt, this.ddlContext(frame, bc, signal));
+        dropTables(stmt, this.ddlContext(frame, bc, signal, 'DROP TABLE'));
         yield this.done();
         return undefined;
       case 'truncateTable': {
-        const t = truncateTable(stmt, this.ddlContext(frame, bc, signal));
+        const t = truncateTable(stmt, this.ddlContext(frame, bc, signal, 'TRUNCATE TABLE'));
         publishDdl({ table: t, kind: 'truncateTable', text: ps.text }); // part 2 hook (Change Tracking)
         yield this.done();
         return undefined;
       }
       case 'createIndex':
-        createIndex(stmt, this.ddlContext(frame, bc, signal));
+        createIndex(stmt, this.ddlContext(frame, bc, signal, 'CREATE INDEX'));
         yield this.done();
         return undefined;
       case 'dropIndex':
-        dropIndex(stmt, this.ddlContext(frame, bc, signal));
+        dropIndex(stmt, this.ddlContext(frame, bc, signal, 'DROP INDEX'));
         yield this.done();
         return undefined;
       case 'alterTable': {
@@ -574,7 +582,7 @@ export class SessionImpl implements Session, SessionContext {
         const before =
           stmt.action.kind === 'alterColumn' ? this.findTable(stmt.table)?.column(stmt.action.column.name) : undefined;
         const beforeType = before ? { ...before.type } : undefined;
-        const t = alterTable(stmt, this.ddlContext(frame, bc, signal));
+        const t = alterTable(stmt, this.ddlContext(frame, bc, signal, 'ALTER TABLE'));
         // part 2 hook: CDC records the DDL in ddl_history when its capture scan reaches it.
         publishDdl({
           table: t,
@@ -834,7 +842,8 @@ export class SessionImpl implements Session, SessionContext {
     return newStatementStats(this.spid, text);
   }
 
-  private ddlContext(frame: Frame, bc: (s: Scope) => BindContext, signal: AbortSignal): DdlContext {
+  private ddlContext(frame: Frame, bc: (s: Scope) => BindContext, signal: AbortSignal, what = 'ALTER'): DdlContext {
+    if (!this.engine.canAlter(this, this.database)) throw sqlError(262, what, this.database.name);
     const rt = this.runtime(frame, signal, this.scratchStats(''));
     return {
       database: this.database,

@@ -323,9 +323,13 @@ export class CdcDatabase {
         if (cc && ctCol) {
           const to = changeTableType(e.column.after);
           for (const rec of inst.changeTable.records.all())
-            for (let v: RowVersion | null = rec; v; v = v.prev)
-              v.values[ctCol.slot] = convertValue(v.values[ctCol.slot] ?? null, ctCol.type, to);
+            for (let v: RowVersion | null = rec; v; v = v.prev) {
+              const vals = v.values; // packed rows decode to a fresh array: assign it back
+              vals[ctCol.slot] = convertValue(vals[ctCol.slot] ?? null, ctCol.type, to);
+              v.values = vals;
+            }
           ctCol.type = to;
+          inst.changeTable.invalidateCodec();
           cc.typeName = to.name;
           required = true;
           await updateWhere(
