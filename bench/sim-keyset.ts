@@ -1,9 +1,10 @@
 /**
- * `npm run bench:sim -- --rows 5000000 --read 1000000 --page 10000`: loads the seeded ClaimLines table into an
- * in-process simulator, then reads it with `mssql` by keyset paging (the extractor's access pattern) and as one
- * streamed result, printing rows/s, load time and heap use. The client runs in this process too, so the
- * numbers are a lower bound for a separate client process.
+ * `npm run bench:sim -- --rows 5000000 --read 1000000 --page 10000 [--child]`: loads the seeded ClaimLines table
+ * into a simulator, then reads it with `mssql` by keyset paging (the extractor's access pattern) and as one
+ * streamed result, printing rows/s, load time and heap use. By default the simulator runs in this process (the
+ * client shares its CPU: a lower bound); `--child` runs it as a separate process like the real pipeline.
  */
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import sql from 'mssql';
 import { SIM_CREDENTIALS, startSimulator } from '../sim/index.js';
@@ -13,6 +14,7 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     read: { type: 'string', default: '500000' },
     page: { type: 'string', default: '10000' },
+    child: { type: 'boolean', default: false },
   },
 });
 const rows = Number(values.rows);
@@ -20,23 +22,62 @@ const toRead = Math.min(Number(values.read), rows);
 const page = Number(values.page);
 
 const t0 = performance.now();
-const sim = await startSimulator({ port: 0, seed: 42, seedRows: rows });
-const loadMs = performance.now() - t0;
-global.gc?.();
-const heapMb = process.memoryUsage().heapUsed / 1e6;
-console.log(
-  JSON.stringify({
-    step: 'load',
-    rows,
-    seconds: +(loadMs / 1000).toFixed(1),
-    rowsPerSec: Math.round(rows / (loadMs / 1000)),
-    heapMb: Math.round(heapMb),
-  }),
-);
+let address: { host: string; port: number };
+let stop: () => Promise<void>;
+if (values.child) {
+  // The simulator as its own process (sim/cli.ts), as the pipeline runs it.
+  const args = [
+    '--max-old-space-size=12288',
+    '--import',
+    'tsx',
+    'sim/cli.ts',
+    '--port',
+    '0',
+    '--seed',
+    '42',
+    '--rows',
+    String(rows),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+  });
+  address = JSON.parse(line) as { host: string; port: number };
+  stop = () => {
+    child.kill('SIGTERM');
+    return Promise.resolve();
+  };
+  const seconds = +((performance.now() - t0) / 1000).toFixed(1);
+  console.log(JSON.stringify({ step: 'load', rows, mode: 'child', seconds }));
+} else {
+  const sim = await startSimulator({ port: 0, seed: 42, seedRows: rows });
+  address = sim;
+  stop = () => sim.stop();
+  const loadMs = performance.now() - t0;
+  global.gc?.();
+  const heapMb = Math.round(process.memoryUsage().heapUsed / 1e6);
+  const rowsPerSec = Math.round(rows / (loadMs / 1000));
+  console.log(
+    JSON.stringify({
+      step: 'load',
+      rows,
+      mode: 'in-process',
+      seconds: +(loadMs / 1000).toFixed(1),
+      rowsPerSec,
+      heapMb,
+    }),
+  );
+}
 
 const pool = await new sql.ConnectionPool({
-  server: sim.host,
-  port: sim.port,
+  server: address.host,
+  port: address.port,
   user: SIM_CREDENTIALS.extractor.user,
   password: SIM_CREDENTIALS.extractor.password,
   database: 'Claims',
@@ -96,4 +137,4 @@ console.log(
   }),
 );
 await pool.close();
-await sim.stop();
+await stop();

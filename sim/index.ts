@@ -5,6 +5,7 @@
 import { createEngine, type LoginSpec, type SimEngine } from './engine/index.js';
 import { startTdsServer, type TlsMaterial } from './tds/server.js';
 import { seedClaimLines } from './seed.js';
+import { cdcAdmin, type CdcJobOptions } from './engine/cdc/index.js';
 
 /** The built-in logins (test-only credentials). */
 export const SIM_CREDENTIALS = {
@@ -28,6 +29,12 @@ export interface SimulatorOptions {
   seedRows?: number;
   /** Extra logins. */
   logins?: LoginSpec[];
+  /**
+   * CDC job settings (defaults: capture polls every 5 s, retention 4320 min). `autoStart: false` leaves the
+   * capture job idle so tests drive scans with `EXEC sys.sp_cdc_scan` / `sim.run_cdc_capture` or
+   * `cdcAdmin(sim.engine).runCapture()`.
+   */
+  cdc?: Partial<CdcJobOptions>;
 }
 
 /** A running simulator. */
@@ -43,6 +50,7 @@ export interface Simulator {
 /** Starts an engine with databases `master` and `Claims`, the `sa` and `tidemark_extractor` logins, and a TDS endpoint. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const engine = createEngine();
+  if (options.cdc) cdcAdmin(engine).configure(options.cdc);
   engine.admin.createDatabase('Claims');
   engine.admin.createLogin({
     name: SIM_CREDENTIALS.extractor.user,
@@ -55,10 +63,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     await seedClaimLines(engine, { seed: options.seed, rows: options.seedRows ?? 10_000 });
   else if (options.seed) await options.seed(engine);
   const server = await startTdsServer({ engine, port: options.port ?? 0, host: options.host, tls: options.tls });
-  const sim: Simulator = { host: server.host, port: server.port, engine, stop: () => server.stop() };
+  const sim: Simulator = {
+    host: server.host,
+    port: server.port,
+    engine,
+    stop: () => {
+      cdcAdmin(engine).stopAll();
+      return server.stop();
+    },
+  };
   if (server.certificate) sim.certificate = server.certificate;
   return sim;
 }
 
-export { createEngine };
+export { createEngine, cdcAdmin };
 export type { SimEngine, LoginSpec };

@@ -7,6 +7,7 @@ import type { Expr } from './ast.js';
 import type { CommittedTransaction } from './commit-log.js';
 import { OrderedIndex } from './ordered-index.js';
 import type { RowRecord } from './mvcc.js';
+import { RowCodec } from './row-codec.js';
 
 export const norm = (s: string): string => s.toLowerCase();
 
@@ -107,6 +108,23 @@ export class Table {
     return this.columns.find((c) => c.identity);
   }
 
+  private codecCache: RowCodec | undefined;
+
+  /** The packing layout of the current columns (rebuilt after DDL). */
+  get codec(): RowCodec {
+    if (!this.codecCache || this.codecCache.width !== this.nextSlot) {
+      const types: (SqlType | undefined)[] = new Array<SqlType | undefined>(this.nextSlot).fill(undefined);
+      for (const c of this.columns) types[c.slot] = c.type;
+      this.codecCache = new RowCodec(types);
+    }
+    return this.codecCache;
+  }
+
+  /** Call after a column's type changed: packed rows keep their own codec, new packs use the new layout. */
+  invalidateCodec(): void {
+    this.codecCache = undefined;
+  }
+
   /** Rebuilds the record ordering (CREATE TABLE, adding/dropping a clustered key). */
   resetRecordOrder(): void {
     const cl = this.clustered;
@@ -114,7 +132,7 @@ export class Table {
     if (cl) {
       const slots = cl.keyColumns.map((k) => k.column.slot);
       this.records = new OrderedIndex<RowRecord>(
-        (r) => slots.map((s) => r.values[s] ?? null),
+        (r) => slots.map((s) => r.slot(s)),
         cl.keyColumns.map((k) => k.desc),
       );
     } else {
@@ -162,6 +180,8 @@ export class Database {
   readonly users = new Map<string, DatabaseUser>();
   readonly createDate = new Date();
   readonly commitListeners: ((t: CommittedTransaction) => void)[] = [];
+  /** Part 2 hook: consumers of DDL on this database's tables (CDC ddl_history, Change Tracking TRUNCATE). */
+  readonly ddlListeners: ((e: DdlEvent) => void)[] = [];
   readonly extensions = new Map<string, unknown>();
   private nextSchemaId = 5;
   isReadOnly = false;
@@ -204,6 +224,18 @@ export class Database {
       if (i >= 0) this.commitListeners.splice(i, 1);
     };
   }
+}
+
+/** Part 2 hook: a DDL statement that completed on a table (published after the catalog changed). */
+export interface DdlEvent {
+  table: Table;
+  kind: 'alterTable' | 'truncateTable' | 'dropTable';
+  /** ALTER TABLE: the action (addColumns, alterColumn, dropColumns, …). */
+  action?: string;
+  /** ALTER COLUMN: the column and its type before the change. */
+  column?: { name: string; before: SqlType; after: SqlType };
+  /** The statement's source text (ddl_history.ddl_command). */
+  text: string;
 }
 
 export interface Login {

@@ -261,7 +261,12 @@ function dependentIndex(t: Table, col: Column): Index | undefined {
 
 /** Applies `f` to the values of every version of every row (ALTER TABLE rewrites). */
 function rewriteRows(t: Table, f: (values: SqlValue[], rec: RowRecord) => void): void {
-  for (const rec of t.records.all()) for (let v: RowVersion | null = rec; v; v = v.prev) f(v.values, rec);
+  for (const rec of t.records.all())
+    for (let v: RowVersion | null = rec; v; v = v.prev) {
+      const vals = v.values; // packed rows decode to a fresh array: assign it back
+      f(vals, rec);
+      v.values = vals;
+    }
 }
 
 export function alterTable(stmt: Statement & { kind: 'alterTable' }, ddl: DdlContext): Table {
@@ -290,7 +295,11 @@ export function alterTable(stmt: Statement & { kind: 'alterTable' }, ddl: DdlCon
             const v = t.identityNext ?? col.identity.seed;
             t.identityNext = v + col.identity.increment;
             t.identityLast = v;
-            for (let ver: RowVersion | null = rec; ver; ver = ver.prev) ver.values[col.slot] = v;
+            for (let ver: RowVersion | null = rec; ver; ver = ver.prev) {
+              const vals = ver.values;
+              vals[col.slot] = v;
+              ver.values = vals;
+            }
           }
         }
         if (col.isRowversion) {
@@ -298,7 +307,11 @@ export function alterTable(stmt: Statement & { kind: 'alterTable' }, ddl: DdlCon
             db.dbts += 1n;
             const b = Buffer.alloc(8);
             b.writeBigUInt64BE(db.dbts);
-            for (let ver: RowVersion | null = rec; ver; ver = ver.prev) ver.values[col.slot] = b;
+            for (let ver: RowVersion | null = rec; ver; ver = ver.prev) {
+              const vals = ver.values;
+              vals[col.slot] = b;
+              ver.values = vals;
+            }
           }
         }
       }
@@ -332,6 +345,7 @@ export function alterTable(stmt: Statement & { kind: 'alterTable' }, ddl: DdlCon
       for (const [values, nv] of converted) values[col.slot] = nv;
       col.missingValue = convertValue(col.missingValue, col.type, a.column.type);
       col.type = a.column.type;
+      t.invalidateCodec();
       col.nullable = newNullable || (a.column.nullable === undefined && col.nullable);
       if (a.column.nullable === undefined) col.nullable = true;
       break;

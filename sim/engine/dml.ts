@@ -78,7 +78,7 @@ function defaultValue(col: Column, dc: DmlContext): { value: SqlValue; type: Sql
 export async function executeInsert(stmt: Statement & { kind: 'insert' }, dc: DmlContext): Promise<number> {
   if (stmt.exec) throw unsupported('INSERT … EXEC');
   if (stmt.top) throw unsupported('INSERT TOP');
-  const table = dc.planner.resolveTable(stmt.table);
+  const table = dc.planner.resolveTable(stmt.table, 'INSERT');
   dc.rt.onDataAccess(table.database);
   let targets: Column[];
   if (stmt.columns) {
@@ -197,7 +197,10 @@ function candidates(
 function targetTable(ref: Statement & { kind: 'update' | 'delete' }, dc: DmlContext): { table: Table; alias?: string } {
   if (ref.target.kind !== 'table') throw unsupported('DML target');
   if (ref.from.length) throw unsupported(`${ref.kind.toUpperCase()} … FROM`);
-  return { table: dc.planner.resolveTable(ref.target.name), alias: ref.target.alias };
+  return {
+    table: dc.planner.resolveTable(ref.target.name, ref.kind === 'update' ? 'UPDATE' : 'DELETE'),
+    alias: ref.target.alias,
+  };
 }
 
 export async function executeUpdate(stmt: Statement & { kind: 'update' }, dc: DmlContext): Promise<number> {

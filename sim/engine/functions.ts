@@ -543,13 +543,22 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     ([n]) => String.fromCharCode(toInt(n ?? 0n)),
   ),
   CONCAT: lazy([2, 254], (args) => {
-    const unicode = args.some((a) => isUnicode(a.type) || !isString(a.type));
-    const cs = args.map(stringArg);
+    // nvarchar when any argument is Unicode, else varchar; (max) only when an argument is (max). The type
+    // decides HASHBYTES(…, CONCAT(…)) bytes, so it must match SQL Server.
+    const unicode = args.some((a) => isUnicode(a.type));
+    const max = args.some((a) => (isString(a.type) || a.type.name === 'varbinary') && a.type.length === -1);
+    const cs = args.map((a) =>
+      isString(a.type) ? a : coerce(a, { name: unicode ? 'nvarchar' : 'varchar', length: -1 }, true),
+    );
+    const limit = unicode ? 4000 : 8000;
     return {
-      type: { name: unicode ? 'nvarchar' : 'varchar', length: -1 },
+      type: { name: unicode ? 'nvarchar' : 'varchar', length: max ? -1 : limit },
       nullable: false,
       constant: cs.every((c) => c.constant),
-      eval: (row, ctx) => cs.map((c) => textOf(c.eval(row, ctx))).join(''),
+      eval: (row, ctx) => {
+        const out = cs.map((c) => textOf(c.eval(row, ctx))).join('');
+        return max || out.length <= limit ? out : out.slice(0, limit);
+      },
     };
   }),
   CONCAT_WS: lazy([3, 254], (args) => {

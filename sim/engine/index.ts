@@ -15,11 +15,12 @@ import { Database, norm, type Column, type Login, type Table } from './catalog.j
 import type { CommittedTransaction } from './commit-log.js';
 import type { FunctionDef } from './functions.js';
 import type { Txn, ReadView, RowRecord } from './mvcc.js';
-import type { VirtualTable } from './query.js';
+import type { Permission, VirtualTable } from './query.js';
 import type { SessionContext } from './session-context.js';
 import { SessionImpl, type ProcedureHandler, type SessionHost } from './session.js';
 import type { StatementStats } from './accounting.js';
-import { insertRow, nextIdentity, vacuumRecord } from './table-store.js';
+import { insertRow, nextIdentity, vacuumRecord, type WriteContext } from './table-store.js';
+import { installExtensions } from './extensions.js';
 import { Txn as TxnClass } from './mvcc.js';
 import { assignValue } from './dml.js';
 import { convertValue } from './values.js';
@@ -75,9 +76,18 @@ export interface EngineAdmin {
   registerProcedure(name: string, handler: ProcedureHandler): void;
   registerFunction(name: string, def: FunctionDef): void;
   registerTableFunction(resolver: TableFunctionResolver): void;
+  /** Replaces the permission decision (return undefined to fall back to the role defaults). */
+  setAuthorizer(fn: (session: SessionImpl, table: Table, action: Permission) => boolean | undefined): void;
   onCommit(database: string, listener: (t: CommittedTransaction) => void): () => void;
   /** The last commit sequence number (LSN of the newest committed transaction). */
   readonly lastCommitSeq: number;
+  /**
+   * Part 2 hook: runs `fn` in one internal transaction (as `sa`, in `database`): the CDC capture and cleanup
+   * jobs write change tables through it. Commits when `fn` resolves, rolls back when it throws.
+   */
+  writeTransaction<T>(database: string, fn: (wc: WriteContext) => Promise<T>): Promise<T>;
+  /** Part 2 hook: state of extensions (CDC, Change Tracking, security), keyed by extension name. */
+  readonly extensions: Map<string, unknown>;
 }
 
 /** The engine as the simulator uses it. */
@@ -123,6 +133,9 @@ class EngineImpl implements SimEngine, SessionHost {
       registerProcedure: (name, h) => this.procedures.set(name.toLowerCase().replace(/^(sys|dbo)\./, ''), h),
       registerFunction: (name, def) => this.extraFunctions.set(name.toUpperCase(), def),
       registerTableFunction: (r) => this.tableFunctions.push(r),
+      setAuthorizer: (fn) => {
+        this.authorizer = fn;
+      },
       onCommit: (db, l) => {
         const d = this.database(db);
         if (!d) throw new Error(`no database ${db}`);
@@ -131,7 +144,27 @@ class EngineImpl implements SimEngine, SessionHost {
       get lastCommitSeq() {
         return lastSeq();
       },
+      writeTransaction: (db, fn) => this.writeTransaction(db, fn),
+      extensions: new Map(),
     };
+    installExtensions(this); // part 2 hook: CDC, Change Tracking, security
+  }
+
+  private async writeTransaction<T>(database: string, fn: (wc: WriteContext) => Promise<T>): Promise<T> {
+    const db = this.database(database);
+    if (!db) throw new Error(`no database ${database}`);
+    const login = this.logins.get('sa') as Login;
+    const session = new SessionImpl(this.nextSpid++, this, db, login, 'tidemark-sim-internal', 'localhost', false);
+    const txn = new TxnClass(session.isolation, session.spid, false);
+    this.begin(txn);
+    try {
+      const r = await fn({ txn, session, signal: new AbortController().signal });
+      this.commit(txn);
+      return r;
+    } catch (e) {
+      this.rollback(txn);
+      throw e;
+    }
   }
 
   // --- catalog
@@ -181,6 +214,33 @@ class EngineImpl implements SimEngine, SessionHost {
     if (['master', 'tempdb', 'msdb'].includes(norm(db.name))) return true;
     for (const u of db.users.values()) if (u.loginName && norm(u.loginName) === norm(login.name)) return true;
     return false;
+  }
+
+  /**
+   * The permission hook. Sysadmin and db_owner may do anything; db_datareader may SELECT, db_datawriter may
+   * INSERT/UPDATE/DELETE. GRANT/DENY, custom roles and column permissions are part 2 (set `authorizer`).
+   */
+  authorizer: ((session: SessionImpl, table: Table, action: Permission) => boolean | undefined) | undefined;
+
+  authorize(session: SessionImpl, table: Table, action: Permission): boolean {
+    const custom = this.authorizer?.(session, table, action);
+    if (custom !== undefined) return custom;
+    if (session.login.sysadmin) return true;
+    const roles = this.userOf(session.login, table.database)?.roles ?? new Set<string>();
+    if (roles.has('db_owner')) return true;
+    if (action === 'SELECT') return roles.has('db_datareader');
+    return roles.has('db_datawriter');
+  }
+
+  canAlter(session: SessionImpl, db: Database): boolean {
+    if (session.login.sysadmin) return true;
+    const roles = this.userOf(session.login, db)?.roles;
+    return !!roles && (roles.has('db_owner') || roles.has('db_ddladmin'));
+  }
+
+  private userOf(login: Login, db: Database): Database['users'] extends Map<string, infer U> ? U | undefined : never {
+    for (const u of db.users.values()) if (u.loginName && norm(u.loginName) === norm(login.name)) return u;
+    return undefined;
   }
 
   // --- Engine

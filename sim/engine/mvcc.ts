@@ -15,6 +15,7 @@
  */
 import type { SqlValue } from './api.js';
 import type { IsolationLevel } from './api.js';
+import type { RowCodec } from './row-codec.js';
 
 /** A row version. The newest version of a row is the row's record (the object indexes point to). */
 export interface RowVersion {
@@ -26,10 +27,56 @@ export interface RowVersion {
   prev: RowVersion | null;
 }
 
-/** A row: the newest version plus identity for heaps. */
-export interface RowRecord extends RowVersion {
-  /** Heap tables: the row id that stands in for a clustered key. */
-  rid: bigint;
+/**
+ * A row: its newest version (the object indexes point to) plus a row id for heaps. When the newest version is
+ * the only one and every reader sees it, it is packed by a RowCodec (see row-codec.ts); `values` then decodes
+ * on each read, so callers that change values must assign the array back (`rec.values = arr`).
+ */
+export class RowRecord implements RowVersion {
+  private unpacked: SqlValue[] | undefined;
+  private packed: Buffer | undefined;
+  private codec: RowCodec | undefined;
+
+  constructor(
+    values: SqlValue[],
+    public deleted: boolean,
+    public txn: Txn | null,
+    public prev: RowVersion | null,
+    /** Heap tables: the row id that stands in for a clustered key. */
+    public rid: bigint,
+  ) {
+    this.unpacked = values;
+  }
+
+  get values(): SqlValue[] {
+    return this.unpacked ?? (this.codec as RowCodec).decode(this.packed as Buffer);
+  }
+
+  set values(v: SqlValue[]) {
+    this.unpacked = v;
+    this.packed = undefined;
+    this.codec = undefined;
+  }
+
+  /** One slot's value without decoding the row. */
+  slot(i: number): SqlValue {
+    if (this.unpacked) return this.unpacked[i] ?? null;
+    return (this.codec as RowCodec).decodeOne(this.packed as Buffer, i);
+  }
+
+  /** Packs the values (a no-op when they do not fit the codec's layout). */
+  pack(codec: RowCodec): void {
+    if (!this.unpacked) return;
+    const p = codec.encode(this.unpacked);
+    if (!p) return;
+    this.packed = p;
+    this.codec = codec;
+    this.unpacked = undefined;
+  }
+
+  get isPacked(): boolean {
+    return this.unpacked === undefined;
+  }
 }
 
 export type TxnState = 'active' | 'committed' | 'aborted';

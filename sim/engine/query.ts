@@ -58,7 +58,11 @@ export interface Resolver {
   /** A table-valued function (part 2: cdc.fn_cdc_get_all_changes_…, CHANGETABLE). */
   tableFunction(parts: string[], ref: TableRef & { kind: 'function' }, bc: BindContext): VirtualTable | undefined;
   varTypes: Map<string, SqlType>;
+  /** Raises 229 when the session may not perform `action` on the table (the permission hook; part 2 extends it). */
+  authorize(table: Table, action: Permission): void;
 }
+
+export type Permission = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
 
 export interface SelectPlan {
   columns: ColumnInfo[];
@@ -568,9 +572,10 @@ export class QueryPlanner {
   }
 
   /** Binds a table reference for UPDATE/DELETE targets and INSERT…SELECT. */
-  resolveTable(parts: string[]): Table {
+  resolveTable(parts: string[], action: Permission = 'SELECT'): Table {
     const t = this.resolver.table(parts);
     if (!t) throw sqlError(208, parts.join('.'));
+    this.resolver.authorize(t, action);
     return t;
   }
 
@@ -921,6 +926,7 @@ export class QueryPlanner {
     }
     if (ref.kind !== 'table') throw new Error('unexpected join');
     const table = this.resolver.table(ref.name);
+    if (table) this.resolver.authorize(table, 'SELECT');
     if (!table) {
       const vt = this.resolver.virtualTable(ref.name);
       if (!vt) throw sqlError(208, ref.name.join('.'));

@@ -19,14 +19,14 @@ import {
 } from './api.js';
 import type { ParsedStatement, Statement } from './ast.js';
 import { Scope, compile, coerce, type BindContext, type ColumnInfo, type EvalCtx } from './binder.js';
-import type { Database, Login, Table } from './catalog.js';
+import type { Database, DdlEvent, Login, Table } from './catalog.js';
 import { norm } from './catalog.js';
 import { alterTable, createIndex, createTable, dropIndex, dropTables, truncateTable, type DdlContext } from './ddl.js';
 import { executeDelete, executeInsert, executeUpdate, type DmlContext } from './dml.js';
 import { EngineError, sqlError, unsupported } from './errors.js';
 import { Txn, type ReadView } from './mvcc.js';
 import { parseBatch, parseParamDeclarations } from './parser.js';
-import { QueryPlanner, type Resolver, type Runtime, type VirtualTable } from './query.js';
+import { QueryPlanner, type Permission, type Resolver, type Runtime, type VirtualTable } from './query.js';
 import type { EngineCore, SessionContext, SessionOptions } from './session-context.js';
 import { MAX_STATS_PER_SESSION, newStatementStats, type StatementStats } from './accounting.js';
 import { systemView } from './system-views.js';
@@ -42,6 +42,10 @@ export interface SessionHost extends EngineCore {
   procedure(name: string): ProcedureHandler | undefined;
   tableFunction(parts: string[], session: Session & SessionContext, args: unknown): VirtualTable | undefined;
   canAccess(login: Login, db: Database): boolean;
+  /** The permission hook: may this session do `action` on `table`? */
+  authorize(session: SessionImpl, table: Table, action: Permission): boolean;
+  /** May this session run DDL in `db`? */
+  canAlter(session: SessionImpl, db: Database): boolean;
   removeSession(s: SessionImpl): void;
 }
 
@@ -315,6 +319,10 @@ export class SessionImpl implements Session, SessionContext {
       table: (parts) => this.findTable(parts),
       virtualTable: (parts) => systemView(parts, this),
       tableFunction: (parts, ref, bc) => this.engine.tableFunction(parts, this, { ref, bc }),
+      authorize: (table, action) => {
+        if (!this.engine.authorize(this, table, action))
+          throw sqlError(229, action, table.name, table.database.name, table.schema.name);
+      },
     };
   }
 
@@ -536,29 +544,56 @@ export class SessionImpl implements Session, SessionContext {
         return undefined;
       }
       case 'createTable':
-        createTable(stmt, this.ddlContext(frame, bc, signal));
+        createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE'));
         yield this.done();
         return undefined;
       case 'dropTable':
-        dropTables(stmt, this.ddlContext(frame, bc, signal));
+        dropTables(stmt, this.ddlContext(frame, bc, signal, 'DROP TABLE'));
         yield this.done();
         return undefined;
-      case 'truncateTable':
-        truncateTable(stmt, this.ddlContext(frame, bc, signal));
+      case 'truncateTable': {
+        const t = truncateTable(stmt, this.ddlContext(frame, bc, signal, 'TRUNCATE TABLE'));
+        publishDdl({ table: t, kind: 'truncateTable', text: ps.text }); // part 2 hook (Change Tracking)
         yield this.done();
         return undefined;
+      }
       case 'createIndex':
-        createIndex(stmt, this.ddlContext(frame, bc, signal));
+        createIndex(stmt, this.ddlContext(frame, bc, signal, 'CREATE INDEX'));
         yield this.done();
         return undefined;
       case 'dropIndex':
-        dropIndex(stmt, this.ddlContext(frame, bc, signal));
+        dropIndex(stmt, this.ddlContext(frame, bc, signal, 'DROP INDEX'));
         yield this.done();
         return undefined;
-      case 'alterTable':
-        alterTable(stmt, this.ddlContext(frame, bc, signal));
+      case 'alterTable': {
+        // part 2 hook: ALTER TABLE … ENABLE/DISABLE CHANGE_TRACKING and other raw actions go to an extension.
+        const rawHandler = stmt.action.kind === 'raw' ? this.engine.procedure('__alter_table_raw') : undefined;
+        if (rawHandler && stmt.action.kind === 'raw') {
+          yield* rawHandler(
+            this,
+            [
+              { type: { name: 'nvarchar', length: -1 }, value: stmt.table.join('.'), output: false },
+              { type: { name: 'nvarchar', length: -1 }, value: stmt.action.words.join(' '), output: false },
+            ],
+            signal,
+          );
+          return undefined;
+        }
+        const before =
+          stmt.action.kind === 'alterColumn' ? this.findTable(stmt.table)?.column(stmt.action.column.name) : undefined;
+        const beforeType = before ? { ...before.type } : undefined;
+        const t = alterTable(stmt, this.ddlContext(frame, bc, signal, 'ALTER TABLE'));
+        // part 2 hook: CDC records the DDL in ddl_history when its capture scan reaches it.
+        publishDdl({
+          table: t,
+          kind: 'alterTable',
+          action: stmt.action.kind,
+          ...(before && beforeType ? { column: { name: before.name, before: beforeType, after: before.type } } : {}),
+          text: ps.text,
+        });
         yield this.done();
         return undefined;
+      }
       case 'createSchema': {
         if (this.database.schema(stmt.name)) throw sqlError(2714, stmt.name);
         this.database.addSchema(stmt.name);
@@ -807,7 +842,8 @@ export class SessionImpl implements Session, SessionContext {
     return newStatementStats(this.spid, text);
   }
 
-  private ddlContext(frame: Frame, bc: (s: Scope) => BindContext, signal: AbortSignal): DdlContext {
+  private ddlContext(frame: Frame, bc: (s: Scope) => BindContext, signal: AbortSignal, what = 'ALTER'): DdlContext {
+    if (!this.engine.canAlter(this, this.database)) throw sqlError(262, what, this.database.name);
     const rt = this.runtime(frame, signal, this.scratchStats(''));
     return {
       database: this.database,
@@ -900,7 +936,7 @@ export class SessionImpl implements Session, SessionContext {
     }
   }
 
-  private *alterDatabase(stmt: Statement & { kind: 'alterDatabase' }): Generator<ExecEvent> {
+  private async *alterDatabase(stmt: Statement & { kind: 'alterDatabase' }): AsyncGenerator<ExecEvent> {
     const db = stmt.name ? this.engine.database(stmt.name) : this.database;
     if (!db) throw sqlError(5011, stmt.name);
     const w = stmt.words;
@@ -911,6 +947,19 @@ export class SessionImpl implements Session, SessionContext {
       else if (m[2] === 'OFF')
         throw unsupported('READ_COMMITTED_SNAPSHOT OFF (the simulator always versions READ COMMITTED)');
       yield this.done();
+      return;
+    }
+    // part 2 hook: SET CHANGE_TRACKING … is handled by an extension.
+    const ext = this.engine.procedure('__alter_database');
+    if (ext) {
+      yield* ext(
+        this,
+        [
+          { type: { name: 'nvarchar', length: 128 }, value: db.name, output: false },
+          { type: { name: 'nvarchar', length: -1 }, value: text, output: false },
+        ],
+        new AbortController().signal,
+      );
       return;
     }
     throw unsupported(`ALTER DATABASE ${text.slice(0, 40)}`);
@@ -948,6 +997,11 @@ export class SessionImpl implements Session, SessionContext {
   get isolationLevel(): number {
     return this.isolation;
   }
+}
+
+/** Part 2 hook: tells the table's database listeners about completed DDL. */
+function publishDdl(e: DdlEvent): void {
+  for (const l of e.table.database.ddlListeners) l(e);
 }
 
 function columnMeta(c: ColumnInfo): ColumnMeta {

@@ -6,6 +6,7 @@
 import type { SqlType, SqlValue } from './api.js';
 import type { ColumnInfo } from './binder.js';
 import type { Database, Table } from './catalog.js';
+import type { RowVersion } from './mvcc.js';
 import type { EngineCore, SessionContext } from './session-context.js';
 import type { Runtime, VirtualTable } from './query.js';
 import { SYSTEM_TYPE_ID, maxLength, typePrecision, typeScale, T } from './types.js';
@@ -72,6 +73,17 @@ function typeName(t: SqlType): string {
 
 function collationOf(t: SqlType): SqlValue {
   return ['char', 'varchar', 'nchar', 'nvarchar'].includes(t.name) ? 'SQL_Latin1_General_CP1_CI_AS' : null;
+}
+
+/** Rows whose newest version is committed and not deleted (what sys.partitions reports, approximately). */
+function committedRowCount(t: Table): number {
+  let k = 0;
+  for (const r of t.records.all()) {
+    let v: RowVersion | null = r;
+    while (v && v.txn !== null && v.txn.state !== 'committed') v = v.prev;
+    if (v && !v.deleted) k++;
+  }
+  return k;
 }
 
 function* tablesOf(db: Database): Generator<Table> {
@@ -460,6 +472,68 @@ const VIEWS: Record<string, ViewDef> = {
           n(x.tranCount),
           true,
         ];
+    },
+  },
+  'sys.partitions': {
+    columns: [
+      col('partition_id', T.bigint),
+      col('object_id', T.int),
+      col('index_id', T.int),
+      col('partition_number', T.int),
+      col('rows', T.bigint, true),
+      col('data_compression', T.tinyint),
+      col('data_compression_desc', NV60, true),
+    ],
+    rows: function* (db) {
+      for (const t of tablesOf(db)) {
+        const rows = committedRowCount(t);
+        const ids = t.clustered ? t.indexes.map((i) => i.indexId) : [0, ...t.indexes.map((i) => i.indexId)];
+        for (const id of ids.sort((a, c) => a - c))
+          yield [n(t.objectId * 1000 + id), n(t.objectId), n(id), 1n, n(rows), 0n, 'NONE'];
+      }
+    },
+  },
+  'sys.dm_db_partition_stats': {
+    columns: [
+      col('partition_id', T.bigint),
+      col('object_id', T.int),
+      col('index_id', T.int),
+      col('partition_number', T.int),
+      col('row_count', T.bigint),
+    ],
+    rows: function* (db) {
+      for (const t of tablesOf(db)) {
+        const rows = committedRowCount(t);
+        const ids = t.clustered ? t.indexes.map((i) => i.indexId) : [0, ...t.indexes.map((i) => i.indexId)];
+        for (const id of ids.sort((a, c) => a - c))
+          yield [n(t.objectId * 1000 + id), n(t.objectId), n(id), 1n, n(rows)];
+      }
+    },
+  },
+  'sys.dm_tran_active_transactions': {
+    server: true,
+    columns: [
+      col('transaction_id', T.bigint),
+      col('name', T.nvarchar(32)),
+      col('transaction_begin_time', T.datetime),
+      col('transaction_type', T.int),
+      col('transaction_state', T.int),
+    ],
+    rows: function* (_db, _s, engine) {
+      for (const t of engine.activeTxns)
+        yield [n(t.id), t.implicit ? 'user_transaction' : 'user_transaction', datetimeOf(t.beginTime), 1n, 2n];
+    },
+  },
+  'sys.dm_tran_session_transactions': {
+    server: true,
+    columns: [
+      col('session_id', T.int),
+      col('transaction_id', T.bigint),
+      col('is_user_transaction', T.bit),
+      col('is_local', T.bit),
+    ],
+    rows: function* (_db, _s, engine) {
+      for (const t of engine.activeTxns) yield [n(t.spid), n(t.id), !t.implicit, true];
     },
   },
   'information_schema.tables': {

@@ -7,7 +7,7 @@ import type { SqlType, SqlValue } from './api.js';
 import type { Index, IndexEntry, Table } from './catalog.js';
 import { OrderedIndex, compareKeys } from './ordered-index.js';
 import { sqlError } from './errors.js';
-import { lockHolder, wouldDeadlock, type RowRecord, type RowVersion, type Txn } from './mvcc.js';
+import { RowRecord, lockHolder, wouldDeadlock, type RowVersion, type Txn } from './mvcc.js';
 import { valueToString } from './values.js';
 import type { SessionContext } from './session-context.js';
 
@@ -280,7 +280,8 @@ export async function insertRow(table: Table, values: SqlValue[], wc: WriteConte
         },
       });
     } else {
-      rec = { values, deleted: false, txn, prev: null, rid: table.nextRid++ };
+      // Only heaps need a row id; a shared 0n keeps clustered rows one BigInt smaller.
+      rec = new RowRecord(values, false, txn, null, table.clustered ? 0n : table.nextRid++);
       table.records.insert(rec);
       const added = addEntries(table, rec, values);
       txn.writes.push({
@@ -404,5 +405,7 @@ export function vacuumRecord(table: Table, rec: RowRecord, minSeq: number): void
   if (rec === v && rec.deleted) {
     removeAllEntries(table, rec);
     table.records.remove(rec);
+    return;
   }
+  if (rec === v && rec.prev === null) rec.pack(table.codec);
 }

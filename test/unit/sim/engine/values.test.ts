@@ -78,3 +78,18 @@ test('HASHBYTES matches SHA-256 of the value bytes', async () => {
   const h = (await scalar(s, "SELECT HASHBYTES('SHA2_256', 'abc')")) as Buffer;
   assert.equal(h.toString('hex'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
 });
+
+test('CONCAT is varchar unless an argument is Unicode, which changes HASHBYTES input bytes', async () => {
+  const s = await connect(engineWithClaims());
+  const v = (await scalar(
+    s,
+    "SELECT HASHBYTES('SHA2_256', CONCAT('a', 1, '|', CAST(2.50 AS decimal(5,2))))",
+  )) as Buffer;
+  const n = (await scalar(
+    s,
+    "SELECT HASHBYTES('SHA2_256', CONCAT(N'a', 1, '|', CAST(2.50 AS decimal(5,2))))",
+  )) as Buffer;
+  const { createHash } = await import('node:crypto');
+  assert.equal(v.toString('hex'), createHash('sha256').update(Buffer.from('a1|2.50', 'latin1')).digest('hex'));
+  assert.equal(n.toString('hex'), createHash('sha256').update(Buffer.from('a1|2.50', 'utf16le')).digest('hex'));
+});
