@@ -46,7 +46,7 @@ function sourceRowsRead(since: number): { rows: number; scans: number } {
 }
 const mark = () => Math.max(0, ...s.sim.engine.admin.statementStats().map((x) => x.statementId));
 
-async function measure(st: CaptureStrategy, last: string | null, change: () => Promise<void>) {
+async function measure(st: CaptureStrategy, last: string | null, change: () => Promise<unknown>) {
   await change();
   const since = mark();
   const w = await poll(st, last);
