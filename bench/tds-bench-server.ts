@@ -24,7 +24,11 @@ const engine = new ScriptedEngine({
     },
   },
 });
-const server = await startTdsServer({ engine, port: 0 });
+const server = await startTdsServer({
+  engine,
+  port: 0,
+  ...(process.argv[3] === 'tls' ? { tls: 'generate' as const } : {}),
+});
 process.stdout.write(JSON.stringify({ port: server.port }) + '\n');
 process.on('SIGTERM', () => {
   if (process.env.TDS_BENCH_CPU) process.stderr.write(`server cpu: ${JSON.stringify(process.cpuUsage())}\n`);

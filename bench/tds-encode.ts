@@ -2,7 +2,7 @@
  * Measures the TDS layer's row encoding rate (claim-line rows into packets, no socket) and, with `--mssql`,
  * the rate at which `mssql` streams the same rows from a TDS server over TCP.
  *
- *   node --import tsx bench/tds-encode.ts [--rows 1000000] [--mssql]
+ *   node --import tsx bench/tds-encode.ts [--rows 1000000] [--mssql [--tls]]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,6 +19,7 @@ const args = process.argv.slice(2);
 const rowsArg = args.indexOf('--rows');
 const ROWS = rowsArg >= 0 ? Number(args[rowsArg + 1]) : 1_000_000;
 const DISTINCT = 10_000;
+const TLS = args.includes('--tls');
 const sample: SqlValue[][] = Array.from({ length: DISTINCT }, (_, i) => claimLineRow(i));
 
 function* rows(n: number): Iterable<SqlValue[]> {
@@ -50,7 +51,7 @@ function encodeOnly(n: number): { rowsPerSecond: number; bytes: number } {
 async function viaMssql(n: number): Promise<number> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL('./tds-bench-server.ts', import.meta.url).pathname, String(n)],
+    ['--import', 'tsx', new URL('./tds-bench-server.ts', import.meta.url).pathname, String(n), TLS ? 'tls' : 'plain'],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -63,7 +64,7 @@ async function viaMssql(n: number): Promise<number> {
       port,
       user: 'sa',
       password: 'Sim-Passw0rd',
-      options: { encrypt: false, trustServerCertificate: true },
+      options: { encrypt: TLS, trustServerCertificate: true },
       arrayRowMode: true,
       requestTimeout: 600_000,
     }).connect();
@@ -99,7 +100,7 @@ console.log(
 if (args.includes('--mssql')) {
   const client = await viaMssql(ROWS);
   console.log(
-    `mssql stream (arrayRowMode): ${Math.round(client).toLocaleString('en')} rows/s; ` +
+    `mssql stream (arrayRowMode${TLS ? ', TLS' : ''}): ${Math.round(client).toLocaleString('en')} rows/s; ` +
       `encode/client ratio ${(encode.rowsPerSecond / client).toFixed(1)}`,
   );
 }

@@ -112,7 +112,8 @@ export class TdsConnection {
     private readonly options: ConnectionOptions,
   ) {
     this.out = socket;
-    this.writer = new MessageWriter({ write: (chunk) => this.out.write(chunk) });
+    // After close, output is dropped instead of written to a destroyed stream.
+    this.writer = new MessageWriter({ write: (chunk) => this.phase === 'closed' || this.out.write(chunk) });
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
@@ -166,7 +167,10 @@ export class TdsConnection {
     if (messages.length > 0) this.wake?.();
   }
 
-  /** ATTENTION (2.2.1.7): stop the running request, cancel queued ones, acknowledge after their responses. */
+  /**
+   * ATTENTION (2.2.1.7, 3.3.5.9): cancel the running request, cancel queued ones, and acknowledge (2.2.2.9) after
+   * their responses — also when no request is running, since the client waits for the acknowledgement.
+   */
   private onAttention(): void {
     this.current?.abort();
     for (const item of this.queue) if (item.kind === 'message') item.cancelled = true;

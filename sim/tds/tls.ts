@@ -73,6 +73,7 @@ export class TlsBridge {
   private flushScheduled = false;
   private secure = false;
   private answered = true;
+  private grew = false;
 
   constructor(context: tls.SecureContext, io: TlsBridgeIo) {
     this.transport = new Duplex({
@@ -108,18 +109,25 @@ export class TlsBridge {
     this.transport.destroy();
   }
 
-  // One server flight is written by OpenSSL within one turn of the event loop; collecting until the next
-  // setImmediate turns it into the single response message the client waits for.
+  // One server flight is written by OpenSSL within one turn of the event loop; collecting until a turn passes
+  // with no new output turns it into the single response message the client waits for.
   private scheduleFlush(io: TlsBridgeIo): void {
+    this.grew = true;
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    const settle = (): void => {
+      if (this.grew) {
+        this.grew = false;
+        setImmediate(settle);
+        return;
+      }
       this.flushScheduled = false;
       const records = Buffer.concat(this.collected);
       this.collected = [];
       io.sendHandshake(records);
       this.answered = true;
       if (this.secure) this.established = true;
-    });
+    };
+    setImmediate(settle);
   }
 }

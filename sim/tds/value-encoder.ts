@@ -22,6 +22,7 @@ import type { MessageWriter } from './message-writer.js';
 import {
   DATETIME_UNITS_PER_DAY,
   DAYS_0001_TO_1900,
+  TICKS_PER_DAY,
   TICKS_PER_MINUTE,
   TICKS_PER_UNIT,
   ticksToDatetimeUnits,
@@ -439,6 +440,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
       const scale = type.scale ?? 7;
       const len = timeLength(scale);
       const per = TICKS_PER_UNIT[scale] as number;
+      const unitsPerDay = TICKS_PER_DAY / per;
       return {
         typeInfo: Buffer.from([DATA_TYPE.TIMEN, scale]),
         encode: (w, v) => {
@@ -446,7 +448,8 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
           if (t.kind !== 'time') throw typeError(type, v);
           w.ensure(len + 1);
           w.buf[w.pos] = len;
-          writeTimeUnits(w.buf, w.pos + 1, Math.round(Number(t.ticks) / per), len);
+          // Extra precision rounds as SQL Server converts; 24:00:00 wraps to midnight like CAST(... AS time(n)).
+          writeTimeUnits(w.buf, w.pos + 1, Math.round(Number(t.ticks) / per) % unitsPerDay, len);
           w.pos += len + 1;
         },
       };
@@ -455,6 +458,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
       const scale = type.scale ?? 7;
       const len = timeLength(scale);
       const per = TICKS_PER_UNIT[scale] as number;
+      const unitsPerDay = TICKS_PER_DAY / per;
       return {
         typeInfo: Buffer.from([DATA_TYPE.DATETIME2N, scale]),
         encode: (w, v) => {
@@ -463,8 +467,11 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
           w.ensure(len + 4);
           const buf = w.buf;
           buf[w.pos] = len + 3;
-          writeTimeUnits(buf, w.pos + 1, Math.round(Number(t.ticks) / per), len);
-          buf.writeUIntLE(t.days, w.pos + 1 + len, 3);
+          const units = Math.round(Number(t.ticks) / per);
+          // Rounding up to 24:00:00 carries into the next day, as SQL Server's conversion does.
+          const carry = units >= unitsPerDay ? 1 : 0;
+          writeTimeUnits(buf, w.pos + 1, units - carry * unitsPerDay, len);
+          buf.writeUIntLE(t.days + carry, w.pos + 1 + len, 3);
           w.pos += len + 4;
         },
       };
@@ -473,6 +480,7 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
       const scale = type.scale ?? 7;
       const len = timeLength(scale);
       const per = TICKS_PER_UNIT[scale] as number;
+      const unitsPerDay = TICKS_PER_DAY / per;
       return {
         typeInfo: Buffer.from([DATA_TYPE.DATETIMEOFFSETN, scale]),
         encode: (w, v) => {
@@ -481,8 +489,10 @@ export function planType(type: SqlType): { typeInfo: Buffer; encode: ValueEncode
           w.ensure(len + 6);
           const buf = w.buf;
           buf[w.pos] = len + 5;
-          writeTimeUnits(buf, w.pos + 1, Math.round(Number(t.ticks) / per), len);
-          buf.writeUIntLE(t.days, w.pos + 1 + len, 3);
+          const units = Math.round(Number(t.ticks) / per);
+          const carry = units >= unitsPerDay ? 1 : 0;
+          writeTimeUnits(buf, w.pos + 1, units - carry * unitsPerDay, len);
+          buf.writeUIntLE(t.days + carry, w.pos + 1 + len, 3);
           buf.writeInt16LE(t.offsetMinutes, w.pos + 4 + len);
           w.pos += len + 6;
         },

@@ -86,7 +86,14 @@ export interface MappingEntry {
 
 type Pending =
   | { kind: 'txn'; entry: CommittedTransaction; changes: PendingChange[] }
-  | { kind: 'ddl'; seq: number; event: DdlEvent; time: Date };
+  | {
+      kind: 'ddl';
+      seq: number;
+      event: DdlEvent;
+      time: Date;
+      /** ALTER COLUMN: the column and its type right after the statement. */
+      altered?: { name: string; type: SqlType };
+    };
 
 interface PendingChange {
   table: Table;
@@ -175,9 +182,15 @@ export class CdcDatabase {
   }
 
   private onDdl(event: DdlEvent): void {
-    if (event.kind !== 'alterTable') return;
+    const st = event.statement;
+    if (st.kind !== 'alterTable') return;
     if (!this.instances.some((i) => i.source === event.table)) return;
-    this.pending.push({ kind: 'ddl', seq: this.engine.admin.lastCommitSeq, event, time: new Date() });
+    const p: Pending = { kind: 'ddl', seq: this.engine.admin.lastCommitSeq, event, time: new Date() };
+    if (st.action.kind === 'alterColumn') {
+      const col = event.table.column(st.action.column.name);
+      if (col) p.altered = { name: col.name, type: { ...col.type } };
+    }
+    this.pending.push(p);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -317,11 +330,12 @@ export class CdcDatabase {
     for (const inst of this.instances) {
       if (inst.source !== e.table || inst.startSeq > p.seq) continue;
       let required = false;
-      if (e.action === 'alterColumn' && e.column) {
-        const cc = inst.columns.find((c) => c.name.toLowerCase() === e.column?.name.toLowerCase());
+      if (p.altered) {
+        const altered = p.altered;
+        const cc = inst.columns.find((c) => c.name.toLowerCase() === altered.name.toLowerCase());
         const ctCol = cc ? inst.changeTable.column(cc.name) : undefined;
         if (cc && ctCol) {
-          const to = changeTableType(e.column.after);
+          const to = changeTableType(altered.type);
           for (const rec of inst.changeTable.records.all())
             for (let v: RowVersion | null = rec; v; v = v.prev) {
               const vals = v.values; // packed rows decode to a fresh array: assign it back
@@ -349,7 +363,7 @@ export class CdcDatabase {
           source_object_id: BigInt(inst.source.objectId),
           object_id: BigInt(inst.changeTable.objectId),
           required_column_update: required,
-          ddl_command: p.event.text,
+          ddl_command: p.event.text ?? '',
           ddl_lsn: lsnToBuffer(this.betweenCommits(p.seq)),
           ddl_time: datetimeOf(p.time).value,
         },

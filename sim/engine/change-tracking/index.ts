@@ -133,13 +133,12 @@ export class CtDatabase {
   private onDdl(e: DdlEvent): void {
     const tt = this.tables.get(e.table);
     if (!tt) return;
-    if (e.kind === 'truncateTable') {
+    if (e.statement.kind === 'truncateTable') {
       // TRUNCATE is not tracked: the table's tracking restarts, so clients must reinitialise (brief §B).
       tt.byKey.clear();
       tt.minValidVersion = this.current;
       tt.cleanupVersion = this.current;
     }
-    if (e.kind === 'dropTable') this.tables.delete(e.table);
   }
 
   /** Removes change information older than the retention; raises min_valid_version past what was removed. */
@@ -276,7 +275,7 @@ function alterTableRaw(ctl: CtController): ProcedureHandler {
       c.tables.delete(table);
       table.extensions.delete('ct.tracked');
     }
-    yield { kind: 'done' };
+    yield* [];
   };
 }
 
@@ -480,8 +479,8 @@ function typeOfArg(v: SqlValue): SqlType {
 export function installChangeTracking(engine: SimEngine): CtController {
   const ctl = new CtController(engine);
   engine.admin.extensions.set('changeTracking', ctl);
-  engine.admin.registerProcedure('__alter_database', alterDatabase(ctl));
-  engine.admin.registerProcedure('__alter_table_raw', alterTableRaw(ctl));
+  engine.admin.registerProcedure('__statement_alter_database', alterDatabase(ctl));
+  engine.admin.registerProcedure('__statement_alter_table', alterTableRaw(ctl));
   const cleanup: ProcedureHandler = async function* (s, args) {
     const c = ctl.of(s.database);
     if (c) {

@@ -537,6 +537,25 @@ describe('TDS server with mssql', () => {
     assert.equal(session?.closed, true);
   });
 
+  test('many concurrent connections each get their own answers', async () => {
+    const pools = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        new sql.ConnectionPool({ ...config(server.port), pool: { max: 5, min: 0 } }).connect(),
+      ),
+    );
+    try {
+      const results = await Promise.all(
+        pools.flatMap((pool) => Array.from({ length: 10 }, () => pool.request().query('select all types'))),
+      );
+      for (const r of results) {
+        assert.equal(r.recordset.length, 2);
+        assert.equal((r.recordset[0] as Record<string, unknown>).c_nvarchar_max, LONG_NTEXT);
+      }
+    } finally {
+      await Promise.all(pools.map((p) => p.close()));
+    }
+  });
+
   test('no protocol errors were reported by the server', () => {
     assert.deepEqual(serverErrors, []);
   });
@@ -548,7 +567,11 @@ describe('TDS server with TLS', () => {
 
   before(async () => {
     engine = new ScriptedEngine({
-      statements: { 'select 1 as x': resultSet([{ name: 'x', type: { name: 'int' }, nullable: false }], [[1n]]) },
+      statements: {
+        'select 1 as x': resultSet([{ name: 'x', type: { name: 'int' }, nullable: false }], [[1n]]),
+        'select all types': resultSet(ALL_TYPES, [FULL_ROW, NULL_ROW]),
+        'endless rows': (_call, signal) => endlessRows(signal),
+      },
     });
     server = await startTdsServer({ engine, port: 0, tls: 'generate' });
   });
@@ -560,6 +583,30 @@ describe('TDS server with TLS', () => {
   test('encrypt with trustServerCertificate', async () => {
     const pool = await new sql.ConnectionPool(config(server.port, {}, { encrypt: true })).connect();
     try {
+      const r = await pool.request().query('select 1 as x');
+      assert.deepEqual(r.recordset, [{ x: 1 }]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('large rows and a cancelled stream inside TLS; the connection stays usable', async () => {
+    const pool = await new sql.ConnectionPool(config(server.port, {}, { encrypt: true })).connect();
+    try {
+      const all = await pool.request().query('select all types');
+      assert.deepEqual((all.recordset[1] as Record<string, unknown>).c_varbinary_max, BIG_BINARY);
+      const req = pool.request();
+      req.stream = true;
+      let rows = 0;
+      const finished = new Promise<(Error & { code?: string }) | undefined>((resolve) => {
+        req.on('row', () => {
+          if (++rows === 5000) req.cancel();
+        });
+        req.on('error', (err: Error) => resolve(err));
+        req.on('done', () => resolve(undefined));
+      });
+      req.query('endless rows').catch(() => undefined);
+      assert.equal((await finished)?.code, 'ECANCEL');
       const r = await pool.request().query('select 1 as x');
       assert.deepEqual(r.recordset, [{ x: 1 }]);
     } finally {

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { after, before, test } from 'node:test';
-import type { SqlValue } from '../../../../sim/engine/api.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type SqlValue, SqlError } from '../../../../sim/engine/api.js';
 import { type IncomingMessage, MessageAssembler } from '../../../../sim/tds/packet.js';
 import { type TdsServer, startTdsServer } from '../../../../sim/tds/server.js';
 import { hex } from '../../../unit/sim/tds/hex.js';
@@ -75,6 +76,7 @@ class RawClient {
 }
 
 let engine: ScriptedEngine;
+let pulled = 0;
 let server: TdsServer;
 
 before(async () => {
@@ -85,6 +87,33 @@ before(async () => {
         await Promise.resolve();
         yield { kind: 'resultSet', columns: [{ name: 'x', type: { name: 'int' }, nullable: false }], rows: [[1n]] };
         yield { kind: 'done', rowCount: 1n };
+      },
+      'three statements': async function* () {
+        await Promise.resolve();
+        yield { kind: 'done', rowCount: 1n };
+        yield { kind: 'done', rowCount: 2n };
+        yield { kind: 'resultSet', columns: [{ name: 'x', type: { name: 'int' }, nullable: false }], rows: [[7n]] };
+        yield { kind: 'done', rowCount: 1n };
+        yield { kind: 'message', error: new SqlError(2627, 14, 1, 'dup', '', 4) };
+        yield { kind: 'done', error: true };
+      },
+      'counted rows': async function* (_call, signal) {
+        await Promise.resolve();
+        function* rows(): Iterable<SqlValue[]> {
+          for (let i = 0n; !signal.aborted; i++) {
+            pulled++;
+            yield [i, 'padding padding padding padding'];
+          }
+        }
+        yield {
+          kind: 'resultSet',
+          columns: [
+            { name: 'i', type: { name: 'bigint' }, nullable: false },
+            { name: 's', type: { name: 'varchar', length: 40 }, nullable: false },
+          ],
+          rows: rows(),
+        };
+        yield { kind: 'done', rowCount: 0n };
       },
       'endless rows': async function* (_call, signal) {
         await Promise.resolve();
@@ -181,6 +210,78 @@ test('ATTENTION during a streamed result ends the response, then one DONE(ATTN) 
     client.send(packet(0x01, 0x01, batch('select 1')));
     const next = await client.next();
     assert.deepEqual(next.payload.subarray(-13), hex('fd 10 00 00 00 01 00 00 00 00 00 00 00'));
+  } finally {
+    client.socket.destroy();
+  }
+});
+
+test('backpressure: rows are pulled lazily and pulling stops while the client does not read', async () => {
+  const client = await RawClient.connect(server.port);
+  try {
+    await client.login();
+    pulled = 0;
+    client.socket.pause();
+    client.send(packet(0x01, 0x01, batch('counted rows')));
+    await sleep(300);
+    const first = pulled;
+    await sleep(300);
+    const second = pulled;
+    assert.ok(first > 0, 'rows were pulled');
+    assert.equal(second, first, 'no rows pulled while the socket is full');
+    client.socket.resume();
+    await sleep(100);
+    assert.ok(pulled > second, 'pulling resumes when the client reads');
+    client.send(packet(0x06, 0x01, Buffer.alloc(0)));
+    await client.next();
+    assert.deepEqual((await client.next()).payload, DONE_ATTN);
+  } finally {
+    client.socket.destroy();
+  }
+});
+
+test('batch: DONE per statement with MORE on all but the last; RPC: DONEINPROC (MORE), RETURNSTATUS, DONEPROC', async () => {
+  const client = await RawClient.connect(server.port);
+  try {
+    await client.login();
+    const results = hex(`
+      81 01 00 00 00 00 00 08 00 26 04 01 78 00  d1 04 07 00 00 00`);
+    // ERROR 2627, state 1, class 14, 'dup', server 'tidemark-sim', proc '', line 4.
+    const error = Buffer.concat([
+      hex('aa 2c 00 43 0a 00 00 01 0e 03 00 64 00 75 00 70 00 0c'),
+      Buffer.from('tidemark-sim', 'ucs2'),
+      hex('00 04 00 00 00'),
+    ]);
+    client.send(packet(0x01, 0x01, batch('three statements')));
+    assert.deepEqual(
+      (await client.next()).payload,
+      Buffer.concat([
+        hex('fd 11 00 00 00 01 00 00 00 00 00 00 00  fd 11 00 00 00 02 00 00 00 00 00 00 00'),
+        results,
+        hex('fd 11 00 00 00 01 00 00 00 00 00 00 00'),
+        error,
+        hex('fd 02 00 00 00 00 00 00 00 00 00 00 00'),
+      ]),
+    );
+    // sp_executesql (ProcID 10) with @statement as nvarchar(4000).
+    const statement = Buffer.from('three statements', 'ucs2');
+    const rpc = Buffer.concat([
+      NO_TX_HEADERS,
+      hex('ff ff 0a 00 00 00  0a 40 00 73 00 74 00 61 00 74 00 65 00 6d 00 65 00 6e 00 74 00 00'),
+      hex('e7 40 1f 09 04 d0 00 34'),
+      Buffer.from([statement.length, 0]),
+      statement,
+    ]);
+    client.send(packet(0x03, 0x01, rpc));
+    assert.deepEqual(
+      (await client.next()).payload,
+      Buffer.concat([
+        hex('ff 11 00 00 00 01 00 00 00 00 00 00 00  ff 11 00 00 00 02 00 00 00 00 00 00 00'),
+        results,
+        hex('ff 11 00 00 00 01 00 00 00 00 00 00 00'),
+        error,
+        hex('ff 03 00 00 00 00 00 00 00 00 00 00 00  79 00 00 00 00  fe 02 00 00 00 00 00 00 00 00 00 00 00'),
+      ]),
+    );
   } finally {
     client.socket.destroy();
   }
