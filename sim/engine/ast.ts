@@ -36,6 +36,7 @@ export type TableRef =
   | { kind: 'table'; name: string[]; alias?: string; hints: string[] }
   | { kind: 'join'; type: 'inner' | 'left' | 'right' | 'full' | 'cross'; left: TableRef; right: TableRef; on?: Expr }
   | { kind: 'derived'; select: SelectStmt; alias: string; columnAliases?: string[] }
+  | { kind: 'values'; rows: Expr[][]; alias: string; columnAliases: string[] }
   | { kind: 'function'; name: string[]; args: Expr[]; alias?: string; raw?: RawTableFunction };
 
 /** CHANGETABLE(CHANGES t, @v) and similar table functions whose arguments are not plain expressions. */

@@ -3,7 +3,7 @@
  * case-insensitively (the default collation is case-insensitive, so catalog names are too).
  */
 import type { SqlType, SqlValue } from './api.js';
-import type { Expr } from './ast.js';
+import type { Expr, Statement } from './ast.js';
 import type { CommittedTransaction } from './commit-log.js';
 import { OrderedIndex } from './ordered-index.js';
 import type { RowRecord } from './mvcc.js';
@@ -180,7 +180,7 @@ export class Database {
   readonly users = new Map<string, DatabaseUser>();
   readonly createDate = new Date();
   readonly commitListeners: ((t: CommittedTransaction) => void)[] = [];
-  /** Part 2 hook: consumers of DDL on this database's tables (CDC ddl_history, Change Tracking TRUNCATE). */
+  /** Called after DDL on a table of this database (part 2: CDC ddl_history, Change Tracking on TRUNCATE). */
   readonly ddlListeners: ((e: DdlEvent) => void)[] = [];
   readonly extensions = new Map<string, unknown>();
   private nextSchemaId = 5;
@@ -226,16 +226,12 @@ export class Database {
   }
 }
 
-/** Part 2 hook: a DDL statement that completed on a table (published after the catalog changed). */
+/** A completed DDL statement on a table, as DDL listeners receive it; `text` is its source (CDC ddl_history). */
 export interface DdlEvent {
+  statement: Statement;
   table: Table;
-  kind: 'alterTable' | 'truncateTable' | 'dropTable';
-  /** ALTER TABLE: the action (addColumns, alterColumn, dropColumns, …). */
-  action?: string;
-  /** ALTER COLUMN: the column and its type before the change. */
-  column?: { name: string; before: SqlType; after: SqlType };
-  /** The statement's source text (ddl_history.ddl_command). */
-  text: string;
+  spid: number;
+  text?: string;
 }
 
 export interface Login {

@@ -196,14 +196,27 @@ function candidates(
 
 function targetTable(ref: Statement & { kind: 'update' | 'delete' }, dc: DmlContext): { table: Table; alias?: string } {
   if (ref.target.kind !== 'table') throw unsupported('DML target');
-  if (ref.from.length) throw unsupported(`${ref.kind.toUpperCase()} … FROM`);
   return {
     table: dc.planner.resolveTable(ref.target.name, ref.kind === 'update' ? 'UPDATE' : 'DELETE'),
     alias: ref.target.alias,
   };
 }
 
+/** Rows of UPDATE/DELETE … FROM: target records with the joined row each was matched with. */
+function joinedCandidates(stmt: Statement & { kind: 'update' | 'delete' }, dc: DmlContext) {
+  if (stmt.target.kind !== 'table') throw unsupported('DML target');
+  if (stmt.top) throw unsupported(`${stmt.kind.toUpperCase()} TOP … FROM`);
+  const plan = dc.planner.planJoinedTarget(stmt.target.name, stmt.from, stmt.where);
+  dc.planner.resolveTable(
+    [plan.table.database.name, plan.table.schema.name, plan.table.name],
+    stmt.kind === 'update' ? 'UPDATE' : 'DELETE',
+  );
+  dc.rt.onDataAccess(plan.table.database);
+  return { ...plan, matched: plan.rows(dc.rt) };
+}
+
 export async function executeUpdate(stmt: Statement & { kind: 'update' }, dc: DmlContext): Promise<number> {
+  if (stmt.from.length) return executeUpdateFrom(stmt, dc);
   const { table, alias } = targetTable(stmt, dc);
   dc.rt.onDataAccess(table.database);
   const { recs, filter, scope } = candidates(table, alias, stmt.where, dc, stmt.top);
@@ -244,7 +257,56 @@ export async function executeUpdate(stmt: Statement & { kind: 'update' }, dc: Dm
   return count;
 }
 
+async function executeUpdateFrom(stmt: Statement & { kind: 'update' }, dc: DmlContext): Promise<number> {
+  const { table, source, scope, matched } = joinedCandidates(stmt, dc);
+  const bc = dc.bc(scope);
+  const sets = stmt.sets.map((s) => {
+    const name = s.column[s.column.length - 1] ?? '';
+    const col = table.column(name);
+    if (!col) throw sqlError(207, name);
+    if (col.identity) throw sqlError(8102, col.name);
+    if (col.isRowversion) throw sqlError(272);
+    const e: Expr =
+      s.expr.kind === 'default'
+        ? (col.default?.expr ?? { kind: 'literal', value: null, type: col.type })
+        : s.op === '='
+          ? s.expr
+          : {
+              kind: 'binary',
+              op: s.op[0] as '+',
+              left: { kind: 'column', parts: [source.alias, col.name] },
+              right: s.expr,
+            };
+    return { col, expr: compile(e, bc) };
+  });
+  const cols = table.columns;
+  let count = 0;
+  for (const { record, row } of matched) {
+    if (!(await lockForWrite(table, record, dc.wc))) continue;
+    // The target's part of the joined row is refreshed from the locked newest version.
+    cols.forEach((c, i) => (row[source.offset + i] = record.values[c.slot] ?? c.missingValue));
+    const next = record.values.slice();
+    while (next.length < table.nextSlot) next.push(null);
+    for (const c of cols) if (next[c.slot] === undefined) next[c.slot] = c.missingValue;
+    for (const { col, expr } of sets)
+      next[col.slot] = assignValue(expr.eval(row, dc.rt.ctx), expr.type, col, table, 'UPDATE');
+    await updateRow(table, record, next, dc.wc);
+    count++;
+  }
+  return count;
+}
+
 export async function executeDelete(stmt: Statement & { kind: 'delete' }, dc: DmlContext): Promise<number> {
+  if (stmt.from.length) {
+    const { table, matched } = joinedCandidates(stmt, dc);
+    let n = 0;
+    for (const { record } of matched) {
+      if (!(await lockForWrite(table, record, dc.wc))) continue;
+      await deleteRow(table, record, dc.wc);
+      n++;
+    }
+    return n;
+  }
   const { table, alias } = targetTable(stmt, dc);
   dc.rt.onDataAccess(table.database);
   const { recs, filter } = candidates(table, alias, stmt.where, dc, stmt.top);

@@ -321,6 +321,13 @@ const ERRORS: Record<number, ErrorSpec> = {
     text: "ALTER TABLE ALTER COLUMN DROP failed because column '%s' does not exist in table '%s'.",
   },
   5074: { severity: 16, state: 1, text: "The %s '%s' is dependent on column '%s'." },
+  8158: {
+    severity: 16,
+    state: 1,
+    text: "'%s' has more columns than were specified in the column list.",
+    abortsBatch: true,
+  },
+  8154: { severity: 16, state: 1, text: "The table '%s' is ambiguous.", abortsBatch: true },
   8155: { severity: 16, state: 2, text: "No column name was specified for column %s of '%s'.", abortsBatch: true },
   8101: {
     severity: 16,

@@ -71,6 +71,12 @@ const EXT_ERRORS: Record<number, Spec> = {
   15023: { severity: 16, state: 1, text: "User, group, or role '%s' already exists in the current database." },
   15025: { severity: 16, state: 1, text: "The server principal '%s' already exists." },
   15007: { severity: 16, state: 1, text: "'%s' is not a valid login or you do not have permission." },
+  // Number is an assumption: no source gives the message of ENABLE CHANGE_TRACKING on a database without it.
+  22100: {
+    severity: 16,
+    state: 1,
+    text: "Cannot enable change tracking on table '%s'. Change tracking must be enabled on database '%s' before it can be enabled on a table.",
+  },
   22104: { severity: 16, state: 1, text: 'A table returned by the CHANGETABLE function must be aliased.' },
   22105: { severity: 16, state: 1, text: "Change tracking is not enabled on table '%s'." },
   22115: {

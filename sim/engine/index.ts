@@ -79,6 +79,8 @@ export interface EngineAdmin {
   /** Replaces the permission decision (return undefined to fall back to the role defaults). */
   setAuthorizer(fn: (session: SessionImpl, table: Table, action: Permission) => boolean | undefined): void;
   onCommit(database: string, listener: (t: CommittedTransaction) => void): () => void;
+  /** DDL on a table (CREATE/ALTER/TRUNCATE TABLE) after it applied. */
+  onDdl(database: string, listener: Database['ddlListeners'][number]): void;
   /** The last commit sequence number (LSN of the newest committed transaction). */
   readonly lastCommitSeq: number;
   /**
@@ -140,6 +142,11 @@ class EngineImpl implements SimEngine, SessionHost {
         const d = this.database(db);
         if (!d) throw new Error(`no database ${db}`);
         return d.onCommit(l);
+      },
+      onDdl: (db, l) => {
+        const d = this.database(db);
+        if (!d) throw new Error(`no database ${db}`);
+        d.ddlListeners.push(l);
       },
       get lastCommitSeq() {
         return lastSeq();

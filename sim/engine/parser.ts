@@ -546,6 +546,27 @@ class Parser {
 
   private tablePrimary(): TableRef {
     if (this.acceptOp('(')) {
+      if (this.acceptKw('VALUES')) {
+        // Table value constructor: (VALUES (…), (…)) AS alias (columns)
+        const rows: Expr[][] = [];
+        do {
+          this.expectOp('(');
+          const row: Expr[] = [];
+          do row.push(this.expr());
+          while (this.acceptOp(','));
+          this.expectOp(')');
+          rows.push(row);
+        } while (this.acceptOp(','));
+        this.expectOp(')');
+        const alias = this.tableAlias();
+        if (!alias) this.fail();
+        const columnAliases: string[] = [];
+        this.expectOp('(');
+        do columnAliases.push(this.ident());
+        while (this.acceptOp(','));
+        this.expectOp(')');
+        return { kind: 'values', rows, alias, columnAliases };
+      }
       if (this.isKw('SELECT') || this.isOp('(')) {
         const select = this.selectStatement();
         this.expectOp(')');

@@ -12,6 +12,7 @@ import {
   compile,
   exprKey,
   coerce,
+  combinedType,
   commonType,
   type BindContext,
   type ColumnInfo,
@@ -623,15 +624,11 @@ export class QueryPlanner {
     };
   }
 
-  planSelect(s: SelectStmt, opts: PlanOptions = {}): SelectPlan {
-    if (s.into) throw unsupported('SELECT INTO');
-    if (s.unionAll && s.unionAll.length) return this.planUnion(s, opts);
-    if (s.top?.percent) throw unsupported('TOP PERCENT');
-    if (s.top?.withTies) throw unsupported('TOP WITH TIES');
+  /** Binds FROM (with access paths chosen from WHERE/ON) and WHERE: the part SELECT and UPDATE/DELETE … FROM share. */
+  private planFrom(from: TableRef[], whereExpr: Expr | undefined, orderBy: OrderItem[] | undefined, opts: PlanOptions) {
     const scope = new Scope(opts.outerScope);
     const joins: JoinNode[] = [];
-    const whereConjuncts = flattenAnd(s.where);
-    // FROM
+    const whereConjuncts = flattenAnd(whereExpr);
     const addRef = (ref: TableRef, type: JoinNode['type'], on?: Expr): void => {
       if (ref.kind === 'join') {
         if (ref.type === 'right' || ref.type === 'full') throw unsupported(`${ref.type.toUpperCase()} OUTER JOIN`);
@@ -648,16 +645,68 @@ export class QueryPlanner {
         type === 'first' || type === 'inner' || type === 'cross'
           ? [...whereConjuncts, ...flattenAnd(on)]
           : flattenAnd(on),
-        joins.length === 0 ? s.orderBy : undefined,
+        joins.length === 0 ? orderBy : undefined,
       );
       joins.push({ source: node, type, on: undefined });
       const j = joins[joins.length - 1] as JoinNode;
       if (on) j.on = compile(on, { ...this.bindContext(scope), noAggregates: true });
     };
-    s.from.forEach((ref, i) => addRef(ref, i === 0 ? 'first' : 'cross'));
+    from.forEach((ref, i) => addRef(ref, i === 0 ? 'first' : 'cross'));
     const bc = this.bindContext(scope);
-    const where = s.where ? compile(s.where, { ...bc, noAggregates: true }) : undefined;
-    if (where && !isBoolean(s.where as Expr)) throw sqlError(4145, 'WHERE');
+    const where = whereExpr ? compile(whereExpr, { ...bc, noAggregates: true }) : undefined;
+    if (where && !isBoolean(whereExpr as Expr)) throw sqlError(4145, 'WHERE');
+    return { scope, joins, where, bc };
+  }
+
+  /**
+   * UPDATE/DELETE … FROM: the joined rows that pass WHERE, each with the target table's record (looked up by its
+   * clustered key) — the first joined row per target row wins, as SQL Server documents for multiple matches.
+   */
+  planJoinedTarget(
+    target: string[],
+    from: TableRef[],
+    whereExpr: Expr | undefined,
+  ): { scope: Scope; table: Table; source: ScopeSource; rows(rt: Runtime): { record: RowRecord; row: SqlValue[] }[] } {
+    const { scope, joins, where } = this.planFrom(from, whereExpr, undefined, {});
+    const last = (target[target.length - 1] ?? '').toLowerCase();
+    const matches = joins.filter(
+      (j) =>
+        j.source.table && (j.source.binding.alias.toLowerCase() === last || j.source.table.name.toLowerCase() === last),
+    );
+    if (matches.length !== 1) throw sqlError(matches.length ? 8154 : 208, target.join('.'));
+    const node = matches[0] as JoinNode;
+    const table = node.source.table as Table;
+    const cl = table.clustered;
+    if (!cl) throw unsupported('UPDATE/DELETE … FROM on a table without a clustered primary key');
+    const src = node.source.binding;
+    const keyIdx = cl.keyColumns.map((k) => table.columns.indexOf(k.column));
+    return {
+      scope,
+      table,
+      source: src,
+      rows: (rt) => {
+        const out: { record: RowRecord; row: SqlValue[] }[] = [];
+        const seen = new Set<RowRecord>();
+        let rows: Iterable<SqlValue[]> = joinRows(joins, rt, scope.width, []);
+        if (where) rows = filterRows(rows, where, rt.ctx);
+        for (const row of rows) {
+          const key = keyIdx.map((i) => row[src.offset + i] ?? null);
+          const record = table.records.first(key);
+          if (!record || seen.has(record)) continue;
+          seen.add(record);
+          out.push({ record, row: row.slice() });
+        }
+        return out;
+      },
+    };
+  }
+
+  planSelect(s: SelectStmt, opts: PlanOptions = {}): SelectPlan {
+    if (s.into) throw unsupported('SELECT INTO');
+    if (s.unionAll && s.unionAll.length) return this.planUnion(s, opts);
+    if (s.top?.percent) throw unsupported('TOP PERCENT');
+    if (s.top?.withTies) throw unsupported('TOP WITH TIES');
+    const { scope, joins, where, bc } = this.planFrom(s.from, s.where, s.orderBy, opts);
 
     // Grouping
     const hasAgg =
@@ -895,6 +944,26 @@ export class QueryPlanner {
       const binding = scope.add(ref.alias, [[ref.alias]], cols);
       return { binding, open: (rt, _prefix, outer) => plan.run(rt, outer) };
     }
+    if (ref.kind === 'values') {
+      const bc = this.bindContext(prior);
+      const compiled = ref.rows.map((r) => r.map((e) => compile(e, bc)));
+      const width = ref.columnAliases.length;
+      if (compiled.some((r) => r.length !== width)) throw sqlError(8158, ref.alias);
+      const types = ref.columnAliases.map((_, i) => combinedType(compiled.map((r) => r[i] as Compiled)));
+      const coerced = compiled.map((r) => r.map((c, i) => coerce(c, types[i] as SqlType)));
+      const cols: ColumnInfo[] = ref.columnAliases.map((name, i) => ({
+        name,
+        type: types[i] as SqlType,
+        nullable: true,
+      }));
+      const binding = scope.add(ref.alias, [[ref.alias]], cols);
+      return {
+        binding,
+        open: function* (rt, prefix) {
+          for (const r of coerced) yield r.map((c) => c.eval(prefix, rt.ctx));
+        },
+      };
+    }
     if (ref.kind === 'function') {
       const bc = this.bindContext(prior);
       const vt = this.resolver.tableFunction(ref.name, ref, bc);
@@ -958,6 +1027,10 @@ export class QueryPlanner {
         ];
     const binding = scope.add(alias, quals, tableColumns(table));
     const hints = new Set(ref.hints);
+    // Lock hints whose point is blocking: readers here never take locks, so honouring them silently would change
+    // concurrency semantics. Refuse instead (NOLOCK, READPAST, ROWLOCK, INDEX, … are fine).
+    for (const h of ['UPDLOCK', 'XLOCK', 'HOLDLOCK', 'SERIALIZABLE', 'REPEATABLEREAD', 'TABLOCKX'])
+      if (hints.has(h)) throw unsupported(`table hint ${h} on a read`);
     const bc = this.bindContext(scope);
     const { preds, keysets } = sargs(conjuncts, bc, binding, this.bindContext(prior));
     const access = chooseAccess(table, binding, preds, keysets, orderBy, bc);

@@ -19,7 +19,7 @@ import {
 } from './api.js';
 import type { ParsedStatement, Statement } from './ast.js';
 import { Scope, compile, coerce, type BindContext, type ColumnInfo, type EvalCtx } from './binder.js';
-import type { Database, DdlEvent, Login, Table } from './catalog.js';
+import type { Database, Login, Table } from './catalog.js';
 import { norm } from './catalog.js';
 import { alterTable, createIndex, createTable, dropIndex, dropTables, truncateTable, type DdlContext } from './ddl.js';
 import { executeDelete, executeInsert, executeUpdate, type DmlContext } from './dml.js';
@@ -126,7 +126,12 @@ export class SessionImpl implements Session, SessionContext {
 
   // eslint-disable-next-line @typescript-eslint/require-await -- the contract is an async iterable
   async *beginTransaction(isolation: IsolationLevel, _name: string): AsyncGenerator<ExecEvent> {
-    if (isolation !== IsolationLevel.NoChange) this.isolation = isolation;
+    try {
+      if (isolation !== IsolationLevel.NoChange) this.isolation = checkedIsolation(isolation);
+    } catch (e) {
+      yield* this.errorEvents(e, 1);
+      return;
+    }
     yield* this.tsqlBegin();
     yield { kind: 'done' };
   }
@@ -155,9 +160,26 @@ export class SessionImpl implements Session, SessionContext {
     yield { kind: 'done' };
   }
 
+  /** Registers a statement's read view (it holds back version pruning) until the statement ends or the session closes. */
+  private trackView(view: ReadView): () => void {
+    const release = this.engine.registerView(view);
+    let done = false;
+    const unregister = (): void => {
+      if (done) return;
+      done = true;
+      this.openViews.delete(unregister);
+      release();
+    };
+    this.openViews.add(unregister);
+    return unregister;
+  }
+
+  private readonly openViews = new Set<() => void>();
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const release of [...this.openViews]) release();
     if (this.txn) {
       this.engine.rollback(this.txn);
       this.txn = undefined;
@@ -494,7 +516,7 @@ export class SessionImpl implements Session, SessionContext {
         const plan = planner.planSelect(stmt);
         const stats = this.newStats(ps.text);
         const rt = this.runtime(frame, signal, stats);
-        const unregister = this.engine.registerView(rt.view);
+        const unregister = this.trackView(rt.view);
         try {
           if (plan.assignments) {
             let n = 0;
@@ -528,7 +550,7 @@ export class SessionImpl implements Session, SessionContext {
         const n = await this.withWriteTxn(async (txn) => {
           const rt = this.runtime(frame, signal, stats, txn);
           if (txn.implicit && this.isolation === IsolationLevel.Snapshot) txn.snapshotSeq = rt.view.seq;
-          const unregister = this.engine.registerView(rt.view);
+          const unregister = this.trackView(rt.view);
           try {
             const dc: DmlContext = { planner, bc, rt, wc: { txn, session: this, signal } };
             if (stmt.kind === 'insert') return await executeInsert(stmt, dc);
@@ -544,19 +566,17 @@ export class SessionImpl implements Session, SessionContext {
         return undefined;
       }
       case 'createTable':
-        createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE'));
+        this.ddlEvent(stmt, createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE')), ps.text);
         yield this.done();
         return undefined;
       case 'dropTable':
         dropTables(stmt, this.ddlContext(frame, bc, signal, 'DROP TABLE'));
         yield this.done();
         return undefined;
-      case 'truncateTable': {
-        const t = truncateTable(stmt, this.ddlContext(frame, bc, signal, 'TRUNCATE TABLE'));
-        publishDdl({ table: t, kind: 'truncateTable', text: ps.text }); // part 2 hook (Change Tracking)
+      case 'truncateTable':
+        this.ddlEvent(stmt, truncateTable(stmt, this.ddlContext(frame, bc, signal, 'TRUNCATE TABLE')), ps.text);
         yield this.done();
         return undefined;
-      }
       case 'createIndex':
         createIndex(stmt, this.ddlContext(frame, bc, signal, 'CREATE INDEX'));
         yield this.done();
@@ -566,31 +586,34 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done();
         return undefined;
       case 'alterTable': {
-        // part 2 hook: ALTER TABLE … ENABLE/DISABLE CHANGE_TRACKING and other raw actions go to an extension.
-        const rawHandler = stmt.action.kind === 'raw' ? this.engine.procedure('__alter_table_raw') : undefined;
-        if (rawHandler && stmt.action.kind === 'raw') {
-          yield* rawHandler(
+        if (stmt.action.kind === 'raw') {
+          // ALTER TABLE … ENABLE CHANGE_TRACKING and other options part 2 implements.
+          const handler = this.engine.procedure('__statement_alter_table');
+          if (!handler) throw unsupported(`ALTER TABLE ${stmt.action.words.slice(0, 3).join(' ')}`);
+          const t = this.findTable(stmt.table);
+          if (!t) throw sqlError(4902, stmt.table.join('.'));
+          yield* handler(
             this,
             [
-              { type: { name: 'nvarchar', length: -1 }, value: stmt.table.join('.'), output: false },
-              { type: { name: 'nvarchar', length: -1 }, value: stmt.action.words.join(' '), output: false },
+              {
+                name: '@table',
+                type: { name: 'nvarchar', length: 776 },
+                value: `${t.schema.name}.${t.name}`,
+                output: false,
+              },
+              {
+                name: '@words',
+                type: { name: 'nvarchar', length: -1 },
+                value: stmt.action.words.join(' '),
+                output: false,
+              },
             ],
             signal,
           );
+          yield this.done();
           return undefined;
         }
-        const before =
-          stmt.action.kind === 'alterColumn' ? this.findTable(stmt.table)?.column(stmt.action.column.name) : undefined;
-        const beforeType = before ? { ...before.type } : undefined;
-        const t = alterTable(stmt, this.ddlContext(frame, bc, signal, 'ALTER TABLE'));
-        // part 2 hook: CDC records the DDL in ddl_history when its capture scan reaches it.
-        publishDdl({
-          table: t,
-          kind: 'alterTable',
-          action: stmt.action.kind,
-          ...(before && beforeType ? { column: { name: before.name, before: beforeType, after: before.type } } : {}),
-          text: ps.text,
-        });
+        this.ddlEvent(stmt, alterTable(stmt, this.ddlContext(frame, bc, signal, 'ALTER TABLE')), ps.text);
         yield this.done();
         return undefined;
       }
@@ -667,7 +690,7 @@ export class SessionImpl implements Session, SessionContext {
         const c = compile(e, bc(new Scope()));
         const stats = this.newStats(ps.text);
         const rt = this.runtime(frame, signal, stats);
-        const unregister = this.engine.registerView(rt.view);
+        const unregister = this.trackView(rt.view);
         try {
           this.assign(frame, stmt.name, c.eval([], rt.ctx), c.type);
         } finally {
@@ -681,7 +704,7 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done();
         return undefined;
       case 'setIsolation':
-        this.isolation = ISOLATION_BY_NAME[stmt.level] ?? IsolationLevel.ReadCommitted;
+        this.isolation = checkedIsolation(ISOLATION_BY_NAME[stmt.level] ?? IsolationLevel.ReadCommitted);
         yield this.done();
         return undefined;
       case 'beginTran':
@@ -720,7 +743,7 @@ export class SessionImpl implements Session, SessionContext {
       case 'if': {
         const cond = compile(stmt.cond, bc(new Scope()));
         const rt = this.runtime(frame, signal, this.newStats(ps.text));
-        const unregister = this.engine.registerView(rt.view);
+        const unregister = this.trackView(rt.view);
         let v: SqlValue;
         try {
           v = cond.eval([], rt.ctx);
@@ -936,6 +959,11 @@ export class SessionImpl implements Session, SessionContext {
     }
   }
 
+  /** Tells DDL listeners (CDC ddl_history, CT truncation: part 2) what changed. */
+  private ddlEvent(stmt: Statement, table: Table, text?: string): void {
+    for (const l of table.database.ddlListeners) l({ statement: stmt, table, spid: this.spid, text });
+  }
+
   private async *alterDatabase(stmt: Statement & { kind: 'alterDatabase' }): AsyncGenerator<ExecEvent> {
     const db = stmt.name ? this.engine.database(stmt.name) : this.database;
     if (!db) throw sqlError(5011, stmt.name);
@@ -949,20 +977,18 @@ export class SessionImpl implements Session, SessionContext {
       yield this.done();
       return;
     }
-    // part 2 hook: SET CHANGE_TRACKING … is handled by an extension.
-    const ext = this.engine.procedure('__alter_database');
-    if (ext) {
-      yield* ext(
-        this,
-        [
-          { type: { name: 'nvarchar', length: 128 }, value: db.name, output: false },
-          { type: { name: 'nvarchar', length: -1 }, value: text, output: false },
-        ],
-        new AbortController().signal,
-      );
-      return;
-    }
-    throw unsupported(`ALTER DATABASE ${text.slice(0, 40)}`);
+    // ALTER DATABASE … SET CHANGE_TRACKING and other options part 2 implements.
+    const handler = this.engine.procedure('__statement_alter_database');
+    if (!handler) throw unsupported(`ALTER DATABASE ${text.slice(0, 40)}`);
+    yield* handler(
+      this,
+      [
+        { name: '@database', type: { name: 'nvarchar', length: 128 }, value: db.name, output: false },
+        { name: '@words', type: { name: 'nvarchar', length: -1 }, value: text, output: false },
+      ],
+      new AbortController().signal,
+    );
+    yield this.done();
   }
 
   private async *execProc(
@@ -999,9 +1025,14 @@ export class SessionImpl implements Session, SessionContext {
   }
 }
 
-/** Part 2 hook: tells the table's database listeners about completed DDL. */
-function publishDdl(e: DdlEvent): void {
-  for (const l of e.table.database.ddlListeners) l(e);
+/**
+ * REPEATABLE READ and SERIALIZABLE need range and read locks the simulator does not take; accepting them would
+ * silently give READ COMMITTED results, so they are refused (40517).
+ */
+function checkedIsolation(level: IsolationLevel): IsolationLevel {
+  if (level === IsolationLevel.RepeatableRead) throw unsupported('REPEATABLE READ isolation');
+  if (level === IsolationLevel.Serializable) throw unsupported('SERIALIZABLE isolation');
+  return level;
 }
 
 function columnMeta(c: ColumnInfo): ColumnMeta {

@@ -397,3 +397,29 @@ test('the capture job harvests on its polling interval; the retention cleanup ra
   assert.ok(Buffer.compare(afterCleanup.min, before.min) > 0);
   return undefined;
 });
+
+test('inside a SNAPSHOT transaction get_max_lsn and the change rows stay as of the snapshot', async () => {
+  const t = uniqueName('cdc_snap');
+  const ci = `dbo_${t}`;
+  await pool.request().batch(`ALTER DATABASE [${database}] SET ALLOW_SNAPSHOT_ISOLATION ON`);
+  await pool.request().batch(`CREATE TABLE dbo.${t} (id int NOT NULL PRIMARY KEY, v int NULL)`);
+  await enableTable(t);
+  await pool.request().batch(`INSERT INTO dbo.${t} VALUES (1, 1)`);
+  await scan();
+  const reader = await target.connect({ database });
+  try {
+    const tx = new sql.Transaction(reader);
+    await tx.begin(sql.ISOLATION_LEVEL.SNAPSHOT);
+    const q = `SELECT sys.fn_cdc_get_max_lsn() AS mx, (SELECT COUNT(*) FROM cdc.${ci}_CT) AS n`;
+    const first = (await new sql.Request(tx).query(q)).recordset[0] as { mx: Buffer; n: number };
+    await pool.request().batch(`INSERT INTO dbo.${t} VALUES (2, 2)`);
+    await scan();
+    const second = (await new sql.Request(tx).query(q)).recordset[0] as { mx: Buffer; n: number };
+    await tx.commit();
+    assert.deepEqual(second, first);
+    const fresh = (await reader.request().query(q)).recordset[0] as { mx: Buffer; n: number };
+    assert.ok(Buffer.compare(fresh.mx, first.mx) > 0 && fresh.n === first.n + 1);
+  } finally {
+    await reader.close();
+  }
+});

@@ -7,11 +7,20 @@ import { randomBytes } from 'node:crypto';
 import sql from 'mssql';
 import { SIM_CREDENTIALS, startSimulator, type Simulator } from '../../sim/index.js';
 
+export interface ConnectOptions {
+  poolMax?: number;
+  requestTimeout?: number;
+  database?: string;
+  /** Another login than the admin one (tests create least-privilege logins). */
+  user?: string;
+  password?: string;
+}
+
 export interface SqlTarget {
   /** 'simulator' or 'mssql' (a real server). */
   kind: 'simulator' | 'mssql';
   /** A new connection pool (size 1 unless told), connected. Close it with `close()`. */
-  connect(opts?: { poolMax?: number; requestTimeout?: number; database?: string }): Promise<sql.ConnectionPool>;
+  connect(opts?: ConnectOptions): Promise<sql.ConnectionPool>;
   /** The simulator, when the target is the simulator (for accounting helpers that do not exist on SQL Server). */
   simulator?: Simulator;
   stop(): Promise<void>;
@@ -32,6 +41,7 @@ export async function startSqlTarget(): Promise<SqlTarget> {
         const pool = new sql.ConnectionPool({
           ...base,
           ...(opts.database ? { database: opts.database } : {}),
+          ...(opts.user ? { user: opts.user, password: opts.password ?? '' } : {}),
           pool: { max: opts.poolMax ?? 1, min: 0 },
           requestTimeout: opts.requestTimeout ?? 15_000,
           options: { ...(base.options ?? {}), trustServerCertificate: true },
@@ -49,8 +59,8 @@ export async function startSqlTarget(): Promise<SqlTarget> {
       const pool = new sql.ConnectionPool({
         server: sim.host,
         port: sim.port,
-        user: SIM_CREDENTIALS.admin.user,
-        password: SIM_CREDENTIALS.admin.password,
+        user: opts.user ?? SIM_CREDENTIALS.admin.user,
+        password: opts.user ? (opts.password ?? '') : SIM_CREDENTIALS.admin.password,
         database: opts.database ?? 'Claims',
         pool: { max: opts.poolMax ?? 1, min: 0 },
         requestTimeout: opts.requestTimeout ?? 15_000,

@@ -68,8 +68,10 @@ export interface CaptureInstance {
   indexColumns: Column[];
   supportsNetChanges: boolean;
   columns: CapturedColumn[];
-  /** Low endpoint (cdc.change_tables.start_lsn). */
+  /** Low endpoint (cdc.change_tables.start_lsn), newest. */
   startLsn: bigint;
+  /** Low endpoints by the commit sequence that set them (enable, cleanups): readers see theirs. */
+  startHistory: { seq: number; lsn: bigint }[];
   /** Commit sequence at creation: only later transactions are captured. */
   startSeq: number;
   createDate: Date;
@@ -77,6 +79,8 @@ export interface CaptureInstance {
 
 export interface MappingEntry {
   lsn: bigint;
+  /** Commit sequence of the scan that wrote it: readers whose view is older do not see it. */
+  seq: number;
   begin: SqlValue;
   end: SqlValue;
   /** Comparable form of `end`: 100 ns ticks since 0001-01-01. */
@@ -86,7 +90,14 @@ export interface MappingEntry {
 
 type Pending =
   | { kind: 'txn'; entry: CommittedTransaction; changes: PendingChange[] }
-  | { kind: 'ddl'; seq: number; event: DdlEvent; time: Date };
+  | {
+      kind: 'ddl';
+      seq: number;
+      event: DdlEvent;
+      time: Date;
+      /** ALTER COLUMN: the column and its type right after the statement. */
+      altered?: { name: string; type: SqlType };
+    };
 
 interface PendingChange {
   table: Table;
@@ -145,6 +156,15 @@ export class CdcDatabase {
     return this.lastPlaceholder;
   }
 
+  /** sys.fn_cdc_get_max_lsn() for a reader whose view is commit sequence `seq`. */
+  maxLsnAt(seq: number): bigint | undefined {
+    for (let i = this.mapping.length - 1; i >= 0; i--) {
+      const m = this.mapping[i];
+      if (m && m.seq <= seq) return m.lsn;
+    }
+    return undefined;
+  }
+
   get maxLsn(): bigint | undefined {
     return this.mapping.length ? this.mapping[this.mapping.length - 1]?.lsn : undefined;
   }
@@ -175,9 +195,15 @@ export class CdcDatabase {
   }
 
   private onDdl(event: DdlEvent): void {
-    if (event.kind !== 'alterTable') return;
+    const st = event.statement;
+    if (st.kind !== 'alterTable') return;
     if (!this.instances.some((i) => i.source === event.table)) return;
-    this.pending.push({ kind: 'ddl', seq: this.engine.admin.lastCommitSeq, event, time: new Date() });
+    const p: Pending = { kind: 'ddl', seq: this.engine.admin.lastCommitSeq, event, time: new Date() };
+    if (st.action.kind === 'alterColumn') {
+      const col = event.table.column(st.action.column.name);
+      if (col) p.altered = { name: col.name, type: { ...col.type } };
+    }
+    this.pending.push(p);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -234,7 +260,9 @@ export class CdcDatabase {
       const batch = this.pending.slice(0, take);
       const drained = take === this.pending.length;
       const newMapping: MappingEntry[] = [];
+      let txn: WriteContext['txn'] | undefined;
       await this.engine.admin.writeTransaction(this.db.name, async (wc) => {
+        txn = wc.txn;
         for (const p of batch) {
           if (p.kind === 'txn') {
             const m = await this.captureTxn(p, wc);
@@ -248,6 +276,7 @@ export class CdcDatabase {
           const now = datetimeOf(new Date());
           const m: MappingEntry = {
             lsn,
+            seq: 0,
             begin: now.value,
             end: now.value,
             endTicks: now.ticks,
@@ -258,6 +287,7 @@ export class CdcDatabase {
         }
       });
       this.pending.splice(0, take);
+      for (const m of newMapping) m.seq = txn?.commitSeq ?? this.engine.admin.lastCommitSeq;
       this.mapping.push(...newMapping);
     });
   }
@@ -306,7 +336,14 @@ export class CdcDatabase {
     const end = datetimeOf(p.entry.commitTime);
     const tranId = Buffer.alloc(10);
     tranId.writeBigUInt64BE(BigInt(p.entry.txnId), 2);
-    const m: MappingEntry = { lsn: commitLsn(seq), begin: begin.value, end: end.value, endTicks: end.ticks, tranId };
+    const m: MappingEntry = {
+      lsn: commitLsn(seq),
+      seq: 0,
+      begin: begin.value,
+      end: end.value,
+      endTicks: end.ticks,
+      tranId,
+    };
     await this.insertMapping(m, wc);
     return m;
   }
@@ -317,11 +354,12 @@ export class CdcDatabase {
     for (const inst of this.instances) {
       if (inst.source !== e.table || inst.startSeq > p.seq) continue;
       let required = false;
-      if (e.action === 'alterColumn' && e.column) {
-        const cc = inst.columns.find((c) => c.name.toLowerCase() === e.column?.name.toLowerCase());
+      if (p.altered) {
+        const altered = p.altered;
+        const cc = inst.columns.find((c) => c.name.toLowerCase() === altered.name.toLowerCase());
         const ctCol = cc ? inst.changeTable.column(cc.name) : undefined;
         if (cc && ctCol) {
-          const to = changeTableType(e.column.after);
+          const to = changeTableType(altered.type);
           for (const rec of inst.changeTable.records.all())
             for (let v: RowVersion | null = rec; v; v = v.prev) {
               const vals = v.values; // packed rows decode to a fresh array: assign it back
@@ -349,7 +387,7 @@ export class CdcDatabase {
           source_object_id: BigInt(inst.source.objectId),
           object_id: BigInt(inst.changeTable.objectId),
           required_column_update: required,
-          ddl_command: p.event.text,
+          ddl_command: p.event.text ?? '',
           ddl_lsn: lsnToBuffer(this.betweenCommits(p.seq)),
           ddl_time: datetimeOf(p.time).value,
         },
@@ -384,7 +422,9 @@ export class CdcDatabase {
   private async lowerBoundTo(watermark: bigint, which: CaptureInstance[]): Promise<void> {
     const wm = lsnToBuffer(watermark);
     const moved: CaptureInstance[] = [];
+    let txn: WriteContext['txn'] | undefined;
     await this.engine.admin.writeTransaction(this.db.name, async (wc) => {
+      txn = wc.txn;
       const view = writerView(wc, this.engine.admin.lastCommitSeq);
       for (const inst of which) {
         if (inst.startLsn >= watermark) continue;
@@ -405,7 +445,10 @@ export class CdcDatabase {
         inclusive: false,
       });
     });
-    for (const inst of moved) inst.startLsn = watermark;
+    for (const inst of moved) {
+      inst.startLsn = watermark;
+      inst.startHistory.push({ seq: txn?.commitSeq ?? this.engine.admin.lastCommitSeq, lsn: watermark });
+    }
     const floor = this.instances.reduce((m, i) => (i.startLsn < m ? i.startLsn : m), watermark);
     this.mapping = this.mapping.filter((m) => m.lsn >= floor);
   }
@@ -476,6 +519,15 @@ function cdcRows(
     { op: 3, mask, values: valuesOf(c.before) },
     { op: 4, mask, values: valuesOf(c.after) },
   ];
+}
+
+/** An instance's low endpoint for a reader whose view is commit sequence `seq` (undefined: not yet visible). */
+export function startLsnAt(inst: CaptureInstance, seq: number): bigint | undefined {
+  for (let i = inst.startHistory.length - 1; i >= 0; i--) {
+    const h = inst.startHistory[i];
+    if (h && h.seq <= seq) return h.lsn;
+  }
+  return undefined;
 }
 
 export const maskBytes = (n: number): number => Math.max(1, Math.ceil(n / 8));

@@ -24,6 +24,7 @@ import {
   changeTableType,
   datetimeOf,
   maskBitSet,
+  startLsnAt,
   type CaptureInstance,
   type CdcJobOptions,
 } from './capture.js';
@@ -277,10 +278,13 @@ function procedures(ctl: CdcController): Record<string, ProcedureHandler> {
           typeName: changeTableType(col.type).name,
         })),
         startLsn: afterCommitLsn(startSeq),
+        startHistory: [],
         startSeq,
         createDate: new Date(),
       };
       await engine.admin.writeTransaction(db.name, async (wc) => {
+        const txn = wc.txn;
+        void txn.done.then(() => inst.startHistory.push({ seq: txn.commitSeq, lsn: inst.startLsn }));
         await insertNamed(
           c.table('change_tables'),
           {
@@ -488,6 +492,11 @@ async function disableInstance(ctl: CdcController, c: CdcDatabase, inst: Capture
 // ---------------------------------------------------------------------------------------------
 // Scalar functions
 
+/** The commit sequence the evaluating statement reads at (its read view). */
+function viewSeq(ctx: EvalCtx): number {
+  return (ctx.runtime as Runtime | undefined)?.view.seq ?? Number.MAX_SAFE_INTEGER;
+}
+
 function cdcOfSession(ctl: CdcController, ctx: EvalCtx): CdcDatabase | undefined {
   return ctl.of(ctx.session.database);
 }
@@ -524,10 +533,11 @@ function functions(ctl: CdcController): Record<string, FunctionDef> {
       const c = cdcOfSession(ctl, ctx);
       const inst = c && typeof ci === 'string' ? c.instance(ci) : undefined;
       if (!inst || !canReadInstance(ctx.session, inst)) return ZERO_LSN;
-      return lsnToBuffer(inst.startLsn);
+      const min = startLsnAt(inst, viewSeq(ctx));
+      return min === undefined ? ZERO_LSN : lsnToBuffer(min);
     }),
     'SYS.FN_CDC_GET_MAX_LSN': scalar([0, 0], T.binary(10), (_v, ctx) => {
-      const max = cdcOfSession(ctl, ctx)?.maxLsn;
+      const max = cdcOfSession(ctl, ctx)?.maxLsnAt(viewSeq(ctx));
       return max === undefined ? null : lsnToBuffer(max);
     }),
     'SYS.FN_CDC_INCREMENT_LSN': scalar([1, 1], T.binary(10), ([v]) => {
@@ -649,10 +659,10 @@ function changeFunction(ctl: CdcController, parts: string[], session: SessionImp
       const to = asLsn(toV ?? null);
       const filter = typeof filterV === 'string' ? filterV.trim().toLowerCase() : null;
       const filters = net ? ['all', 'all with mask', 'all with merge'] : ['all', 'all update old'];
-      const min = inst.startLsn;
-      const max = c.maxLsn;
+      const min = startLsnAt(inst, rt.view.seq);
+      const max = c.maxLsnAt(rt.view.seq);
       if (from === null || to === null || filter === null || !filters.includes(filter)) throw rangeError(net);
-      if (from < min || max === undefined || to > max || from > to) throw rangeError(net);
+      if (min === undefined || from < min || max === undefined || to > max || from > to) throw rangeError(net);
       rt.onDataAccess(inst.source.database);
       return net ? netRows(inst, rt, from, to, filter) : allRows(inst, rt, from, to, filter);
     },

@@ -20,7 +20,7 @@ export interface PermissionEntry {
 
 export interface SecurityState {
   /** Custom roles (lower-case name → display name and principal id). Fixed roles are implicit. */
-  roles: Map<string, { name: string; principalId: number }>;
+  roles: Map<string, { name: string; principalId: number; memberOf?: Set<string> }>;
   entries: PermissionEntry[];
 }
 
@@ -70,8 +70,8 @@ export function principalsOf(s: SessionContext, db: Database = s.database): Set<
     const r = (queue.shift() ?? '').toLowerCase();
     if (out.has(r)) continue;
     out.add(r);
-    const roleUser = db.users.get(r);
-    if (roleUser) queue.push(...roleUser.roles);
+    const role = securityOf(db).roles.get(r);
+    if (role?.memberOf) queue.push(...role.memberOf);
   }
   return out;
 }
@@ -103,6 +103,7 @@ export function hasPermission(
     }
   }
   if (permission === 'SELECT' && table && who.has('db_datareader')) return true;
+  if (['INSERT', 'UPDATE', 'DELETE'].includes(permission) && table && who.has('db_datawriter')) return true;
   if (mine.some((e) => e.state === 'GRANT' && (onDb(e) || (onTable(e) && e.column === undefined)))) return true;
   if (!table || !columns || columns.length === 0) return false;
   const granted = new Set(

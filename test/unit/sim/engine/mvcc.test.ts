@@ -142,3 +142,13 @@ test('commit log: one entry per committed transaction with before/after images i
 function textOf(v: SqlValue[] | null): string {
   return v ? ' ' + v.map((x) => valueText(x)).join(',') : '-';
 }
+
+test('REPEATABLE READ, SERIALIZABLE and blocking read hints are refused rather than silently weakened', async () => {
+  const e = engineWithClaims();
+  const a = await connect(e);
+  await run(a, 'CREATE TABLE dbo.T (id int PRIMARY KEY)');
+  assert.equal((await run(a, 'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE')).errors[0]?.number, 40517);
+  assert.equal((await run(a, 'SELECT * FROM dbo.T WITH (UPDLOCK)')).errors[0]?.number, 40517);
+  assert.equal((await collect(a.beginTransaction(IsolationLevel.RepeatableRead, ''))).errors[0]?.number, 40517);
+  assert.deepEqual((await run(a, 'SELECT * FROM dbo.T WITH (NOLOCK, ROWLOCK)')).errors, []);
+});

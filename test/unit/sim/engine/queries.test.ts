@@ -188,3 +188,41 @@ test('unsupported syntax fails loudly instead of answering wrongly', async () =>
   assert.equal((await run(s, 'WITH x AS (SELECT 1 AS a) SELECT a FROM x')).errors[0]?.number, 40517);
   assert.equal((await run(s, 'SELECT * FROM dbo.Claims FULL JOIN dbo.Lines ON 1 = 1')).errors[0]?.number, 40517);
 });
+
+test('table value constructors and INSERT … SELECT from them', async () => {
+  const s = await setup();
+  const r = await run(
+    s,
+    `INSERT INTO dbo.Lines (claim_id, line_no, amt) SELECT c.claim_id, v.n, v.n * 1.5 FROM dbo.Claims c CROSS JOIN (VALUES (7), (8)) AS v(n) WHERE c.claim_id = 3;
+     SELECT line_no, amt FROM dbo.Lines WHERE claim_id = 3 ORDER BY line_no;`,
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(rows(r.sets), [
+    ['7', '10.50'],
+    ['8', '12.00'],
+  ]);
+});
+
+test('UPDATE … FROM and DELETE … FROM with joins', async () => {
+  const s = await setup();
+  const u = await run(
+    s,
+    "UPDATE l SET amt = l.amt + c.total FROM dbo.Lines AS l INNER JOIN dbo.Claims AS c ON c.claim_id = l.claim_id WHERE c.member = 'ann'",
+  );
+  assert.deepEqual(u.errors, []);
+  assert.deepEqual(u.counts, [2n]);
+  assert.deepEqual(
+    rows((await run(s, 'SELECT claim_id, line_no, amt FROM dbo.Lines ORDER BY claim_id, line_no')).sets),
+    [
+      ['1', '1', '40.00'],
+      ['1', '2', '50.00'],
+      ['2', '1', '5.50'],
+    ],
+  );
+  const d = await run(
+    s,
+    "DELETE l FROM dbo.Lines l JOIN dbo.Claims c ON c.claim_id = l.claim_id WHERE c.member = 'bob'",
+  );
+  assert.deepEqual(d.counts, [1n]);
+  assert.equal(await scalar(s, 'SELECT COUNT(*) FROM dbo.Lines'), 2n);
+});
