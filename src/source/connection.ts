@@ -166,7 +166,7 @@ export class SourceConnection {
       const t0 = Date.now();
       try {
         const r = await this.request(params, opts).query(text);
-        this.throttle.observeLatency(Date.now() - t0);
+        this.throttle.observeLatency(operation, Date.now() - t0);
         return r.recordset as unknown as T[];
       } finally {
         release();
@@ -231,7 +231,7 @@ export class SourceConnection {
     req.on('row', (row: unknown[]) => {
       if (first) {
         first = false;
-        this.throttle.observeLatency(Date.now() - t0);
+        this.throttle.observeLatency(operation, Date.now() - t0);
       }
       current.push(row);
       if (current.length >= batchRows) flush();
@@ -240,7 +240,7 @@ export class SourceConnection {
       failure ??= err;
     });
     req.on('done', () => {
-      if (first) this.throttle.observeLatency(Date.now() - t0);
+      if (first) this.throttle.observeLatency(operation, Date.now() - t0);
       flush();
       done = true;
       signal();

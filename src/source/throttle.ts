@@ -3,8 +3,9 @@
  * source's query latency rises above its recent baseline. Every wait is counted and reported
  * ({@link ThrottleStats}) so a window's summary can say how much it slowed itself down and why.
  *
- * Latency signal: the time from sending a query to its first row (or its completion). The baseline is the
- * median of the last `baselineSamples` samples; a sample above `backoffFactor` × baseline (and above
+ * Latency signal: the time from sending a query to its first row (or its completion), compared per operation
+ * (a metadata query and a window read are not comparable). The baseline is the median of the operation's last
+ * `baselineSamples` samples (at least 5 before it counts); a sample above `backoffFactor` × baseline (and above
  * `minLatencyMs`) counts as "the source is struggling": the rows/s cap is halved (down to `minRowsPerSecond`)
  * and the next query waits `backoffPauseMs`. Each normal sample restores a quarter of the lost rate.
  */
@@ -34,7 +35,7 @@ export interface ThrottleStats {
   backoffs: number;
   /** Time spent in back-off pauses. */
   backoffWaitMs: number;
-  /** Median latency of the recent samples (the baseline), ms. */
+  /** Median latency of the recent samples of the last operation observed (its baseline), ms. */
   baselineLatencyMs: number;
   /** Highest latency seen, ms. */
   maxLatencyMs: number;
@@ -47,7 +48,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export class SourceThrottle {
   private active = 0;
   private readonly waiters: (() => void)[] = [];
-  private readonly samples: number[] = [];
+  private readonly samples = new Map<string, number[]>();
   private rate: number;
   private nextFreeAt = 0;
   private pendingPauseMs = 0;
@@ -99,22 +100,24 @@ export class SourceThrottle {
     };
   }
 
-  /** Records a query latency sample and backs off when it is far above the baseline. */
-  observeLatency(ms: number): void {
+  /** Records a latency sample of `operation` and backs off when it is far above that operation's baseline. */
+  observeLatency(operation: string, ms: number): void {
     this.stats.maxLatencyMs = Math.max(this.stats.maxLatencyMs, ms);
-    const baseline = this.baseline();
-    const enough = this.samples.length >= Math.min(5, this.o.baselineSamples);
+    let samples = this.samples.get(operation);
+    if (!samples) this.samples.set(operation, (samples = []));
+    const baseline = median(samples);
+    const enough = samples.length >= Math.min(5, this.o.baselineSamples);
     if (enough && ms > this.o.minLatencyMs && ms > baseline * this.o.backoffFactor) {
       this.stats.backoffs++;
       this.rate = Math.max(this.o.minRowsPerSecond, Math.floor(this.rate / 2));
       this.pendingPauseMs = this.o.backoffPauseMs;
       // A slow sample does not join the baseline: the baseline is what "normal" looks like.
     } else {
-      this.samples.push(ms);
-      if (this.samples.length > this.o.baselineSamples) this.samples.shift();
+      samples.push(ms);
+      if (samples.length > this.o.baselineSamples) samples.shift();
       this.rate = Math.min(this.o.maxRowsPerSecond, this.rate + Math.ceil((this.o.maxRowsPerSecond - this.rate) / 4));
     }
-    this.stats.baselineLatencyMs = this.baseline();
+    this.stats.baselineLatencyMs = median(samples);
     this.stats.currentRowsPerSecond = this.rate;
   }
 
@@ -132,14 +135,14 @@ export class SourceThrottle {
     }
   }
 
-  private baseline(): number {
-    if (this.samples.length === 0) return 0;
-    const s = [...this.samples].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)] ?? 0;
-  }
-
   /** A copy of the counters. */
   snapshot(): ThrottleStats {
     return { ...this.stats };
   }
+}
+
+function median(samples: readonly number[]): number {
+  if (samples.length === 0) return 0;
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
 }

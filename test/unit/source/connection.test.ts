@@ -138,9 +138,11 @@ test('throttle: N queries at once, rows/s cap, back-off on latency above the bas
   assert.equal(second, false, 'the second query waits for the slot');
   r1();
   (await p)();
-  for (let i = 0; i < 10; i++) th.observeLatency(10);
+  for (let i = 0; i < 10; i++) th.observeLatency('metadata', 1);
+  for (let i = 0; i < 10; i++) th.observeLatency('read', 10);
+  assert.equal(th.stats.backoffs, 0, 'a slower operation is compared with its own baseline');
   assert.equal(th.stats.baselineLatencyMs, 10);
-  th.observeLatency(200);
+  th.observeLatency('read', 200);
   assert.equal(th.stats.backoffs, 1);
   assert.equal(th.stats.currentRowsPerSecond, 500);
   const t0 = Date.now();
@@ -152,6 +154,6 @@ test('throttle: N queries at once, rows/s cap, back-off on latency above the bas
   await th.rows(750);
   assert.ok(Date.now() - t1 >= 400, `waited ${Date.now() - t1} ms`);
   assert.ok(th.stats.rateWaitMs >= 400);
-  th.observeLatency(10);
+  th.observeLatency('read', 10);
   assert.ok(th.stats.currentRowsPerSecond > 500, 'recovers with normal latency');
 });
