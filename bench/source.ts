@@ -107,6 +107,7 @@ try {
     const rate = Math.round(n / secs);
     return { step, rows: n, seconds: +secs.toFixed(2), rowsPerSecond: rate, ...extra };
   };
+  await rawStream('SELECT * FROM dbo.ClaimLines'); // warm-up (JIT, engine row packing)
   const raw = await timed('raw mssql stream (SELECT *)', () => rawStream('SELECT * FROM dbo.ClaimLines'));
   out(raw);
   const list = tableReaders(d)

@@ -4,6 +4,8 @@ import { discoverTable } from '../../../src/source/discovery.js';
 import { CdcStrategy } from '../../../src/source/strategies/cdc.js';
 import { CaptureInstanceDroppedError, ChangeLogGapError } from '../../../src/source/errors.js';
 import type { SourceConnection } from '../../../src/source/connection.js';
+import { SIM_CREDENTIALS } from '../../../sim/index.js';
+import { checkPrerequisites } from '../../../src/source/prerequisites.js';
 import { collect, poll, startSourceSim, type SourceSim } from '../../support/source-sim.js';
 
 let s: SourceSim;
@@ -138,4 +140,28 @@ test('cdc: cleanup past the watermark is a ChangeLogGapError; a dropped instance
       `EXEC sys.sp_cdc_disable_table @source_schema = N'dbo', @source_name = N'cdc_c', @capture_instance = N'all'`,
     );
   await assert.rejects(st.planWindow(w1.position), CaptureInstanceDroppedError);
+});
+
+test('cdc prerequisites: capture job never ran; then clean for a least-privilege reader', async () => {
+  const fresh = await startSourceSim();
+  try {
+    await fresh.admin.request().batch(`CREATE TABLE dbo.cdc_p (id int NOT NULL PRIMARY KEY, v int NULL);
+      EXEC sys.sp_cdc_enable_db;
+      EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'cdc_p', @role_name = NULL;
+      EXEC sys.sp_cdc_stop_job @job_type = N'capture';`);
+    const c = await fresh.connect({
+      user: SIM_CREDENTIALS.extractor.user,
+      password: SIM_CREDENTIALS.extractor.password,
+    });
+    const r = await checkPrerequisites(c, 'dbo', 'cdc_p', { strategy: 'cdc' });
+    assert.deepEqual(
+      r.problems.map((p) => p.code),
+      ['cdc.capture_not_running'],
+    );
+    assert.match(r.problems[0]!.fixSql, /sp_cdc_start_job/);
+    await fresh.admin.request().batch('EXEC sys.sp_cdc_scan @maxtrans = 500, @maxscans = 10, @continuous = 0');
+    assert.deepEqual((await checkPrerequisites(c, 'dbo', 'cdc_p', { strategy: 'cdc' })).problems, []);
+  } finally {
+    await fresh.stop();
+  }
 });

@@ -5,6 +5,7 @@ import { ChangeTrackingStrategy } from '../../../src/source/strategies/change-tr
 import { checkPrerequisites } from '../../../src/source/prerequisites.js';
 import { ChangeLogGapError, PrerequisiteError, ReadableSecondaryError } from '../../../src/source/errors.js';
 import type { SourceConnection } from '../../../src/source/connection.js';
+import { SIM_CREDENTIALS } from '../../../sim/index.js';
 import { collect, poll, startSourceSim, val, type SourceSim } from '../../support/source-sim.js';
 
 let s: SourceSim;
@@ -98,4 +99,19 @@ test('change tracking: retention past the watermark is a ChangeLogGapError; a se
   } finally {
     db.extensions.delete('replica.secondary');
   }
+});
+
+test('change tracking: missing VIEW CHANGE TRACKING is a prerequisite error with its GRANT', async () => {
+  const extractor = await s.connect({
+    user: SIM_CREDENTIALS.extractor.user,
+    password: SIM_CREDENTIALS.extractor.password,
+  });
+  const before = await checkPrerequisites(extractor, 'dbo', 'ct_t', { strategy: 'change_tracking' });
+  const p = before.problems.find((x) => x.code === 'permission.view_change_tracking');
+  assert.ok(p, JSON.stringify(before.problems));
+  assert.equal(p.fixSql, 'GRANT VIEW CHANGE TRACKING ON [dbo].[ct_t] TO [tidemark_extractor];');
+  await s.admin.request().batch(p.fixSql);
+  const after = await checkPrerequisites(extractor, 'dbo', 'ct_t', { strategy: 'change_tracking' });
+  assert.deepEqual(after.problems, []);
+  assert.equal(after.ok, true);
 });
