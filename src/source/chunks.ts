@@ -22,6 +22,7 @@ import { quoteIdent, quoteTable } from './sql-text.js';
 import { decodeRow, mapColumn, type ColumnReader } from './type-mapping.js';
 import { contentHash16, lakeColumns } from './strategies/common.js';
 import type { ChangeBatch, StepStats } from './strategies/types.js';
+import type { SourceThrottle } from './throttle.js';
 import { newStats } from './strategies/types.js';
 
 /** Values of the key columns, in key order, as lake values. */
@@ -76,6 +77,8 @@ export interface ChunkOptions {
   readonly snapshot?: boolean;
   readonly batchRows?: number;
   readonly timeoutMs?: number;
+  /** The table's rows/s limit. */
+  readonly rowLimiter?: SourceThrottle;
 }
 
 /** What a chunk read reports. */
@@ -192,6 +195,7 @@ export async function* readChunk(
     summary.queries += 2;
     for await (const b of conn.stream('chunk.read', text, params, {
       batchRows: opts.batchRows ?? 5000,
+      ...(opts.rowLimiter ? { rowLimiter: opts.rowLimiter } : {}),
       ...(tx ? { transaction: tx } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     })) {

@@ -191,7 +191,12 @@ export class SourceConnection {
     operation: string,
     text: string,
     params: readonly QueryParam[] = [],
-    opts: QueryOptions & { batchRows?: number; maxBufferedBatches?: number } = {},
+    opts: QueryOptions & {
+      batchRows?: number;
+      maxBufferedBatches?: number;
+      /** A per-table rows/s limit on top of the source's (config `limits.maxRowsPerSecond`). */
+      rowLimiter?: SourceThrottle;
+    } = {},
   ): AsyncGenerator<RowBatch> {
     assertNoDirtyReads(text);
     const batchRows = opts.batchRows ?? 5000;
@@ -256,6 +261,7 @@ export class SourceConnection {
             req.resume();
           }
           await this.throttle.rows(next.rows.length);
+          await opts.rowLimiter?.rows(next.rows.length);
           yield next;
           continue;
         }

@@ -240,6 +240,7 @@ export class CdcStrategy implements CaptureStrategy {
     try {
       for await (const b of this.conn.stream('cdc.read', text, params, {
         batchRows: this.options.batchRows ?? 5000,
+        ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
         ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
       })) {
         stats.rowsRead += b.rows.length;

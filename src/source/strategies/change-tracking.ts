@@ -164,6 +164,7 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
         {
           transaction: tx,
           batchRows: this.options.batchRows ?? 5000,
+          ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
           ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
         },
       )) {
