@@ -208,8 +208,13 @@ export class CdcStrategy implements CaptureStrategy {
       const instances = await this.instances();
       const toLsn = parseHex('cdc', window.to, 40).subarray(0, 10).toString('hex').toUpperCase();
       let fromLsn: string;
-      if (window.from === null) fromLsn = instances[0]!.startLsn ?? ZERO_LSN;
-      else {
+      if (window.from === null) {
+        // From the oldest change the instance still holds (its start LSN may be below it after cleanup).
+        const r = await this.conn.query<{ mn: Buffer }>('cdc.min', 'SELECT sys.fn_cdc_get_min_lsn(@ci) AS mn', [
+          { name: 'ci', type: sql.NVarChar(128), value: instances[0]!.name },
+        ]);
+        fromLsn = hex(r[0]!.mn);
+      } else {
         const r = await this.lsnQuery('cdc.increment', 'SELECT sys.fn_cdc_increment_lsn(@l) AS l', [
           { name: 'l', value: window.from.slice(0, 20) },
         ]);
