@@ -241,13 +241,17 @@ export class SourceConnection {
       current.push(row);
       if (current.length >= batchRows) flush();
     });
+    let settle: () => void = () => undefined;
+    const settled = new Promise<void>((r) => (settle = r));
     req.on('error', (err: unknown) => {
       failure ??= err;
+      settle();
     });
     req.on('done', () => {
       if (first) this.throttle.observeLatency(operation, Date.now() - t0);
       flush();
       done = true;
+      settle();
       signal();
     });
     // In stream mode errors arrive as events; the promise only mirrors them.
@@ -270,9 +274,12 @@ export class SourceConnection {
         await new Promise<void>((r) => (wake = r));
       }
     } finally {
-      if (!done) {
+      if (!done && failure === undefined) {
+        // The consumer stopped early: cancel, and wait for the driver to finish the request so the connection
+        // (or the snapshot transaction holding it) is free again before the caller commits or rolls back.
         req.cancel();
         if (paused) req.resume();
+        await Promise.race([settled, new Promise((r) => setTimeout(r, 5000).unref())]);
       }
       release();
     }
