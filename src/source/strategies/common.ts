@@ -71,7 +71,7 @@ export function canonicalValues(values: readonly LakeValue[]): string {
 
 /** The first 16 hex digits of SHA-256 over the canonical values: a content fingerprint (not a secret). */
 export function contentHash16(values: readonly LakeValue[]): string {
-  return createHash('sha256').update(canonicalValues(values)).digest('hex').slice(0, 16).toUpperCase();
+  return createHash('sha256').update(canonicalValues(values)).digest('hex').slice(0, 16);
 }
 
 /** A stable key string of a row's key values (for de-duplication sets). */
