@@ -15,7 +15,14 @@ import sql from 'mssql';
 import type { SourceConfig } from '../config/types.js';
 import { type SecretProvider } from './secrets.js';
 import { SourceThrottle, type ThrottleOptions } from './throttle.js';
-import { DEFAULT_RETRY, toSourceQueryError, withTransientRetry, type RetryPolicy } from './transient.js';
+import {
+  DEFAULT_RETRY,
+  toSourceQueryError,
+  transientReason,
+  withTransientRetry,
+  type RetryPolicy,
+} from './transient.js';
+import { TransientSourceError } from './errors.js';
 
 /** Builds the `mssql` pool configuration. Secrets are resolved here, at connect time, and kept nowhere else. */
 export async function buildPoolConfig(
@@ -269,7 +276,11 @@ export class SourceConnection {
           yield next;
           continue;
         }
-        if (failure !== undefined) throw toSourceQueryError(operation, failure);
+        if (failure !== undefined) {
+          // Not retried here (rows already went to the consumer), but classified, so the step is retried.
+          const reason = transientReason(failure);
+          throw reason ? new TransientSourceError(operation, reason, 1) : toSourceQueryError(operation, failure);
+        }
         if (done) return;
         await new Promise<void>((r) => (wake = r));
       }

@@ -9,7 +9,7 @@ import type { SourceConfig } from '../../../src/config/types.js';
 import { durationOf } from '../../../src/config/duration.js';
 import { SourceConnection } from '../../../src/source/connection.js';
 import { createSecretProvider } from '../../../src/source/secrets.js';
-import { SourceQueryError } from '../../../src/source/errors.js';
+import { SourceQueryError, TransientSourceError } from '../../../src/source/errors.js';
 
 let sim: Simulator;
 let caFile: string;
@@ -80,4 +80,39 @@ test('an untrusted certificate or a wrong password fails with a clear, secret-fr
       return true;
     },
   );
+});
+
+test('a connection lost mid-stream is a retryable TransientSourceError', async () => {
+  const other = await startSimulator({ port: 0, seed: 3, seedRows: 20_000 });
+  const conn = await SourceConnection.open(
+    config({
+      port: other.port,
+      encrypt: false,
+      caFile: undefined,
+      auth: {
+        type: 'sql-login',
+        user: SIM_CREDENTIALS.admin.user,
+        password: { kind: 'value', value: SIM_CREDENTIALS.admin.password, fromEnv: [] },
+      },
+    }),
+    { secrets: createSecretProvider() },
+  );
+  try {
+    await assert.rejects(
+      (async () => {
+        let n = 0;
+        for await (const b of conn.stream('read', 'SELECT * FROM dbo.ClaimLines', [], { batchRows: 100 })) {
+          n += b.rows.length;
+          if (n === 100) void other.stop();
+        }
+      })(),
+      (e: unknown) => {
+        assert.ok(e instanceof TransientSourceError, String(e));
+        assert.equal(e.retryable, true);
+        return true;
+      },
+    );
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
 });
