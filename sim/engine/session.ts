@@ -98,6 +98,8 @@ export class SessionImpl implements Session, SessionContext {
   private savepoints = new Map<string, { writes: number; changes: number }>();
   private identityInsertTable: Table | undefined;
   closed = false;
+  /** Part 2 hook: set on a readable secondary's sessions (sim/engine/replica): reads lag, SNAPSHOT is forced. */
+  replica: { seq(): number } | undefined;
 
   constructor(
     readonly spid: number,
@@ -400,8 +402,9 @@ export class SessionImpl implements Session, SessionContext {
   /** Builds the statement's read view and runtime; `txn` is the write transaction, if any. */
   private runtime(frame: Frame, signal: AbortSignal, stats: StatementStats, txn?: Txn): Runtime {
     const t = txn ?? this.txn;
+    // part 2 hook: a readable secondary reads at its redo point, always under snapshot isolation.
     const view: ReadView = {
-      seq: t?.snapshotSeq ?? this.engine.lastCommitSeq,
+      seq: t?.snapshotSeq ?? (this.replica ? this.replica.seq() : this.engine.lastCommitSeq),
       txn: t,
       dirty: this.isolation === IsolationLevel.ReadUncommitted,
       readPast: false,
@@ -413,6 +416,10 @@ export class SessionImpl implements Session, SessionContext {
       stats,
       signal,
       onDataAccess: (db) => {
+        if (this.replica) {
+          if (t && t.snapshotSeq === undefined) t.snapshotSeq = view.seq;
+          return;
+        }
         if (this.isolation === IsolationLevel.Snapshot) {
           if (!db.allowSnapshotIsolation) throw sqlError(3952, db.name);
           if (t && t.snapshotSeq === undefined) t.snapshotSeq = view.seq;
@@ -546,6 +553,7 @@ export class SessionImpl implements Session, SessionContext {
       case 'insert':
       case 'update':
       case 'delete': {
+        if (this.replica) throw readOnlyDatabase(this.database.name); // part 2 hook: readable secondary
         const stats = this.newStats(ps.text);
         const n = await this.withWriteTxn(async (txn) => {
           const rt = this.runtime(frame, signal, stats, txn);
@@ -866,6 +874,7 @@ export class SessionImpl implements Session, SessionContext {
   }
 
   private ddlContext(frame: Frame, bc: (s: Scope) => BindContext, signal: AbortSignal, what = 'ALTER'): DdlContext {
+    if (this.replica) throw readOnlyDatabase(this.database.name); // part 2 hook: readable secondary
     if (!this.engine.canAlter(this, this.database)) throw sqlError(262, what, this.database.name);
     const rt = this.runtime(frame, signal, this.scratchStats(''));
     return {
@@ -1033,6 +1042,15 @@ function checkedIsolation(level: IsolationLevel): IsolationLevel {
   if (level === IsolationLevel.RepeatableRead) throw unsupported('REPEATABLE READ isolation');
   if (level === IsolationLevel.Serializable) throw unsupported('SERIALIZABLE isolation');
   return level;
+}
+
+/** 3906: DML or DDL on a readable secondary. */
+function readOnlyDatabase(name: string): EngineError {
+  return new EngineError(
+    new SqlError(3906, 16, 1, `Failed to update database "${name}" because the database is read-only.`),
+    false,
+    false,
+  );
 }
 
 function columnMeta(c: ColumnInfo): ColumnMeta {

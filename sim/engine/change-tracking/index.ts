@@ -196,7 +196,7 @@ export function ctAdmin(engine: SimEngine): CtController {
 
 /** Refuses Change Tracking on a readable secondary (22117). */
 export function refuseOnSecondary(s: SessionContext): void {
-  if ((s.database.extensions.get('replica.secondary') as boolean | undefined) === true) throw extError(22117);
+  if (s.replica) throw extError(22117);
 }
 
 function alterDatabase(ctl: CtController): ProcedureHandler {
