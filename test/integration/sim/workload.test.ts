@@ -32,6 +32,7 @@ after(async () => {
 test('the workload is seeded, logs what it did, rotates capture instances and agrees with CDC', async () => {
   const w = new ClaimsWorkload(pool, { seed: 11, rate: 0, longTransactionMs: 100, addColumnAt: [40, 90], widenAt: 60 });
   await w.setup();
+  assert.deepEqual(w.warnings, []);
   await pool.request().batch('EXEC sim.run_cdc_capture');
   await w.run({ operations: 140 });
   await w.drain();
@@ -57,4 +58,8 @@ test('the workload is seeded, logs what it did, rotates capture instances and ag
   );
   const truth = await pool.request().query('SELECT ClaimId, ClaimStatus FROM dbo.Claims ORDER BY ClaimId');
   assert.deepEqual(net.recordset, truth.recordset);
+  // Change Tracking on dbo.Providers sees every provider inserted since it was enabled.
+  const ct = await pool.request().query('SELECT COUNT(*) AS n FROM CHANGETABLE(CHANGES dbo.Providers, 0) AS c');
+  const providers = await pool.request().query('SELECT COUNT(*) AS n FROM dbo.Providers');
+  assert.deepEqual(ct.recordset, providers.recordset);
 });
