@@ -7,6 +7,7 @@ import { startTdsServer, type TlsMaterial } from './tds/server.js';
 import { seedClaimLines } from './seed.js';
 import { cdcAdmin, type CdcJobOptions } from './engine/cdc/index.js';
 import { availabilityGroup, type SecondaryOptions } from './engine/replica/index.js';
+import { ctAdmin } from './engine/change-tracking/index.js';
 
 /** The built-in logins (test-only credentials). */
 export const SIM_CREDENTIALS = {
@@ -94,6 +95,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     engine,
     stop: async () => {
       cdcAdmin(engine).stopAll();
+      ctAdmin(engine).stopAll();
       ag?.clock.stop();
       await secondary?.stop();
       return server.stop();
@@ -113,5 +115,5 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return sim;
 }
 
-export { createEngine, cdcAdmin };
+export { createEngine, cdcAdmin, ctAdmin };
 export type { SimEngine, LoginSpec };

@@ -423,3 +423,37 @@ test('inside a SNAPSHOT transaction get_max_lsn and the change rows stay as of t
     await reader.close();
   }
 });
+
+test('sp_cdc_help_change_data_capture lists the instance; unchanged (max) columns are NULL in the before-image', async () => {
+  const t = uniqueName('cdc_lob');
+  const ci = `dbo_${t}`;
+  await pool
+    .request()
+    .batch(`CREATE TABLE dbo.${t} (id int NOT NULL PRIMARY KEY, small int NULL, doc nvarchar(max) NULL)`);
+  await enableTable(t);
+  const help = await pool
+    .request()
+    .query(`EXEC sys.sp_cdc_help_change_data_capture @source_schema = N'dbo', @source_name = N'${t}'`);
+  const row = help.recordset[0] as {
+    capture_instance: string;
+    captured_column_list: string;
+    index_column_list: string;
+  };
+  assert.equal(row.capture_instance, ci);
+  assert.equal(row.captured_column_list, '[id], [small], [doc]');
+  assert.equal(row.index_column_list, '[id]');
+  await pool.request().batch(`INSERT INTO dbo.${t} VALUES (1, 1, N'long text')`);
+  await pool.request().batch(`UPDATE dbo.${t} SET small = 2 WHERE id = 1`);
+  await pool.request().batch(`DELETE FROM dbo.${t} WHERE id = 1`);
+  await scan();
+  const rows = await allChanges(ci, 'all update old');
+  assert.deepEqual(
+    rows.map((r) => [r.__$operation, r.doc]),
+    [
+      [2, 'long text'],
+      [3, null],
+      [4, 'long text'],
+      [1, 'long text'],
+    ],
+  );
+});

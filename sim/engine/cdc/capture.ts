@@ -515,8 +515,12 @@ function cdcRows(
           : compareValues(a, b) === 0 && typeof a === typeof b;
     if (!same) setMaskBit(mask, cc.ordinal);
   }
+  // (max) columns are NULL in the before-image unless they changed (brief §A.3).
+  const before = valuesOf(c.before);
+  for (const cc of inst.columns)
+    if (cc.source.type.length === -1 && !maskBitSet(mask, cc.ordinal)) before[cc.name] = null;
   return [
-    { op: 3, mask, values: valuesOf(c.before) },
+    { op: 3, mask, values: before },
     { op: 4, mask, values: valuesOf(c.after) },
   ];
 }

@@ -361,6 +361,61 @@ function procedures(ctl: CdcController): Record<string, ProcedureHandler> {
       return 0;
     },
 
+    // sys.sp_cdc_help_change_data_capture [@source_schema, @source_name]: the instances the caller may read.
+    sp_cdc_help_change_data_capture: async function* (s, args) {
+      const c = requireEnabled(ctl, s.database);
+      const a = argsOf(args, ['@source_schema', '@source_name']);
+      const schema = text(a('@source_schema'))?.toLowerCase();
+      const name = text(a('@source_name'))?.toLowerCase();
+      const rows: SqlValue[][] = [];
+      const list = (cols: string[]) => cols.map((n) => `[${n}]`).join(', ');
+      for (const inst of c.instances) {
+        if (schema && inst.source.schema.name.toLowerCase() !== schema) continue;
+        if (name && inst.source.name.toLowerCase() !== name) continue;
+        if (!canReadInstance(s, inst)) continue;
+        const start = startLsnAt(inst, engine.admin.lastCommitSeq);
+        rows.push([
+          inst.source.schema.name,
+          inst.source.name,
+          inst.name,
+          BigInt(inst.changeTable.objectId),
+          BigInt(inst.source.objectId),
+          start === undefined ? null : lsnToBuffer(start),
+          null,
+          inst.supportsNetChanges,
+          null,
+          inst.roleName,
+          inst.indexName,
+          null,
+          datetimeOf(inst.createDate).value,
+          inst.indexColumns.length ? list(inst.indexColumns.map((x) => x.name)) : null,
+          list(inst.columns.map((x) => x.name)),
+        ]);
+      }
+      await Promise.resolve();
+      yield* resultSet(
+        [
+          { name: 'source_schema', type: T.sysname, nullable: false },
+          { name: 'source_table', type: T.sysname, nullable: false },
+          { name: 'capture_instance', type: T.sysname, nullable: false },
+          { name: 'object_id', type: T.int, nullable: false },
+          { name: 'source_object_id', type: T.int, nullable: false },
+          { name: 'start_lsn', type: T.binary(10), nullable: true },
+          { name: 'end_lsn', type: T.binary(10), nullable: true },
+          { name: 'supports_net_changes', type: T.bit, nullable: true },
+          { name: 'has_drop_pending', type: T.bit, nullable: true },
+          { name: 'role_name', type: T.sysname, nullable: true },
+          { name: 'index_name', type: T.sysname, nullable: true },
+          { name: 'filegroup_name', type: T.sysname, nullable: true },
+          { name: 'create_date', type: { name: 'datetime' }, nullable: true },
+          { name: 'index_column_list', type: T.nvarchar(-1), nullable: true },
+          { name: 'captured_column_list', type: T.nvarchar(-1), nullable: true },
+        ],
+        rows,
+      );
+      return 0;
+    },
+
     sp_cdc_get_ddl_history: async function* (s, args) {
       const c = requireEnabled(ctl, s.database);
       const ci = text(argsOf(args, ['@capture_instance'])('@capture_instance')) ?? '';

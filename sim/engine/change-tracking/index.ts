@@ -57,6 +57,16 @@ export class CtDatabase {
   current = 0n;
   readonly tables = new Map<Table, TrackedTable>();
   private unsubscribe: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  /** The auto-cleanup task (AUTO_CLEANUP = ON): every `intervalMs` (SQL Server runs it every 30 minutes). */
+  schedule(intervalMs: number): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (!this.autoCleanup) return;
+    this.timer = setInterval(() => this.cleanup(), intervalMs);
+    this.timer.unref();
+  }
 
   constructor(readonly db: Database) {
     this.unsubscribe.push(db.onCommit((t) => this.onCommit(t)));
@@ -66,6 +76,8 @@ export class CtDatabase {
   }
 
   dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
     for (const u of this.unsubscribe) u();
   }
 
@@ -172,7 +184,15 @@ function keyText(key: SqlValue[]): string {
 /** The CT controller of an engine. */
 export class CtController {
   readonly databases = new Map<Database, CtDatabase>();
+  /** Interval of the auto-cleanup task (default 30 minutes). */
+  cleanupIntervalMs = 30 * 60_000;
   constructor(readonly engine: SimEngine) {}
+  stopAll(): void {
+    for (const c of this.databases.values()) {
+      c.autoCleanup = false;
+      c.schedule(this.cleanupIntervalMs);
+    }
+  }
   of(db: Database): CtDatabase | undefined {
     return this.databases.get(db);
   }
@@ -239,6 +259,7 @@ function alterDatabase(ctl: CtController): ProcedureHandler {
       c.retentionUnits = unit;
       c.retentionMinutes = n * (unit === 'DAYS' ? 1440 : unit === 'HOURS' ? 60 : 1);
     }
+    c.schedule(ctl.cleanupIntervalMs);
   };
 }
 
