@@ -457,3 +457,18 @@ test('sp_cdc_help_change_data_capture lists the instance; unchanged (max) column
     ],
   );
 });
+
+test('sys.dm_cdc_log_scan_sessions reports scans (VIEW DATABASE STATE)', async () => {
+  const t = uniqueName('cdc_dmv');
+  await pool.request().batch(`CREATE TABLE dbo.${t} (id int NOT NULL PRIMARY KEY, v int NULL)`);
+  await enableTable(t);
+  await pool.request().batch(`INSERT INTO dbo.${t} VALUES (1, 1), (2, 2)`);
+  await scan();
+  const r = await pool
+    .request()
+    .query(
+      'SELECT TOP (1) session_id, tran_count, command_count, latency, empty_scan_count FROM sys.dm_cdc_log_scan_sessions WHERE session_id <> 0 ORDER BY session_id DESC',
+    );
+  const row = r.recordset[0] as { tran_count: number; command_count: number; latency: number };
+  assert.ok(row.tran_count >= 1 && row.command_count >= 2 && row.latency >= 0);
+});

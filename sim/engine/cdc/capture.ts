@@ -77,6 +77,19 @@ export interface CaptureInstance {
   createDate: Date;
 }
 
+export interface ScanSession {
+  sessionId: number;
+  start: Date;
+  end: Date;
+  tranCount: number;
+  commandCount: number;
+  schemaChangeCount: number;
+  lastCommitLsn: bigint | undefined;
+  lastCommitTime: Date | undefined;
+  latencySeconds: number;
+  emptyScanCount: number;
+}
+
 export interface MappingEntry {
   lsn: bigint;
   /** Commit sequence of the scan that wrote it: readers whose view is older do not see it. */
@@ -259,6 +272,7 @@ export class CdcDatabase {
       }
       const batch = this.pending.slice(0, take);
       const drained = take === this.pending.length;
+      const started = new Date();
       const newMapping: MappingEntry[] = [];
       let txn: WriteContext['txn'] | undefined;
       await this.engine.admin.writeTransaction(this.db.name, async (wc) => {
@@ -289,6 +303,7 @@ export class CdcDatabase {
       this.pending.splice(0, take);
       for (const m of newMapping) m.seq = txn?.commitSeq ?? this.engine.admin.lastCommitSeq;
       this.mapping.push(...newMapping);
+      this.recordScan(started, batch, newMapping);
     });
   }
 
@@ -394,6 +409,34 @@ export class CdcDatabase {
         wc,
       );
     }
+  }
+
+  /** sys.dm_cdc_log_scan_sessions: the last 32 scan sessions (session 0 aggregates, as documented). */
+  readonly scanSessions: ScanSession[] = [];
+  private scanCount = 0;
+  private emptyScans = 0;
+
+  private recordScan(started: Date, batch: Pending[], mapping: MappingEntry[]): void {
+    const txns = batch.filter((p): p is Pending & { kind: 'txn' } => p.kind === 'txn');
+    const real = mapping.filter((m) => m.tranId.length > 1);
+    const lastTxn = txns[txns.length - 1];
+    if (txns.length === 0) this.emptyScans++;
+    const end = new Date();
+    this.scanSessions.push({
+      sessionId: ++this.scanCount,
+      start: started,
+      end,
+      tranCount: txns.length,
+      commandCount: txns.reduce((n, p) => n + p.changes.length, 0),
+      schemaChangeCount: batch.length - txns.length,
+      lastCommitLsn: real[real.length - 1]?.lsn,
+      lastCommitTime: lastTxn?.entry.commitTime,
+      latencySeconds: lastTxn
+        ? Math.max(0, Math.round((end.getTime() - lastTxn.entry.commitTime.getTime()) / 1000))
+        : 0,
+      emptyScanCount: this.emptyScans,
+    });
+    if (this.scanSessions.length > 32) this.scanSessions.shift();
   }
 
   // ------------------------------------------------------------------------------------------

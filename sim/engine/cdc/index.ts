@@ -27,7 +27,9 @@ import {
   startLsnAt,
   type CaptureInstance,
   type CdcJobOptions,
+  type ScanSession,
 } from './capture.js';
+import { EXTENSION_VIEWS, type ViewDef } from '../system-views.js';
 import { afterCommitLsn, decrementLsn, incrementLsn, lsnFromBuffer, lsnToBuffer } from './lsn.js';
 import { get, insertNamed, deleteWhere, visibleRows, writerView } from './store.js';
 
@@ -814,9 +816,60 @@ function orMask(a: Buffer, b: Buffer): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Install
 
+const DM_CDC_LOG_SCAN_SESSIONS: ViewDef = {
+  columns: [
+    { name: 'session_id', type: T.int, nullable: false },
+    { name: 'start_time', type: { name: 'datetime' }, nullable: true },
+    { name: 'end_time', type: { name: 'datetime' }, nullable: true },
+    { name: 'duration', type: T.int, nullable: true },
+    { name: 'scan_phase', type: T.nvarchar(200), nullable: true },
+    { name: 'error_count', type: T.int, nullable: true },
+    { name: 'tran_count', type: T.bigint, nullable: true },
+    { name: 'command_count', type: T.bigint, nullable: true },
+    { name: 'schema_change_count', type: T.int, nullable: true },
+    { name: 'last_commit_cdc_lsn', type: T.binary(10), nullable: true },
+    { name: 'last_commit_cdc_time', type: { name: 'datetime' }, nullable: true },
+    { name: 'latency', type: T.int, nullable: true },
+    { name: 'empty_scan_count', type: T.int, nullable: true },
+    { name: 'failed_sessions_count', type: T.int, nullable: true },
+  ],
+  rows: function* (db, s, engine) {
+    if (!hasPermission(s, 'VIEW DATABASE STATE')) throw extError(297);
+    const ctl = (engine as unknown as SimEngine).admin.extensions.get('cdc');
+    const c = ctl instanceof CdcController ? ctl.of(db) : undefined;
+    if (!c) return;
+    const all = c.scanSessions;
+    const row = (x: ScanSession, id: number): SqlValue[] => [
+      BigInt(id),
+      datetimeOf(x.start).value,
+      datetimeOf(x.end).value,
+      BigInt(Math.round((x.end.getTime() - x.start.getTime()) / 1000)),
+      'Done',
+      0n,
+      BigInt(x.tranCount),
+      BigInt(x.commandCount),
+      BigInt(x.schemaChangeCount),
+      x.lastCommitLsn === undefined ? null : lsnToBuffer(x.lastCommitLsn),
+      x.lastCommitTime ? datetimeOf(x.lastCommitTime).value : null,
+      BigInt(x.latencySeconds),
+      BigInt(x.emptyScanCount),
+      0n,
+    ];
+    const last = all[all.length - 1];
+    if (last) {
+      const agg = row(last, 0);
+      agg[6] = BigInt(all.reduce((n, x) => n + x.tranCount, 0));
+      agg[7] = BigInt(all.reduce((n, x) => n + x.commandCount, 0));
+      yield agg;
+    }
+    for (const x of all) yield row(x, x.sessionId);
+  },
+};
+
 export function installCdc(engine: SimEngine): CdcController {
   const ctl = new CdcController(engine);
   engine.admin.extensions.set('cdc', ctl);
+  EXTENSION_VIEWS.set('sys.dm_cdc_log_scan_sessions', DM_CDC_LOG_SCAN_SESSIONS);
   for (const [name, h] of Object.entries(procedures(ctl))) engine.admin.registerProcedure(name, h);
   for (const [name, f] of Object.entries(functions(ctl))) engine.admin.registerFunction(name, f);
   engine.admin.registerTableFunction((parts, session) => changeFunction(ctl, parts, session));
