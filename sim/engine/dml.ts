@@ -59,6 +59,7 @@ export function assignValue(
   return convertValue(v, from, t);
 }
 
+/** What DML needs: the planner, binding, the statement runtime and the write context. */
 export interface DmlContext {
   planner: QueryPlanner;
   bc: (scope: Scope) => BindContext;

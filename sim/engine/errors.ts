@@ -218,6 +218,12 @@ const ERRORS: Record<number, ErrorSpec> = {
     text: "The number '%s' is out of the range for numeric representation (maximum precision 38).",
     abortsBatch: true,
   },
+  1038: {
+    severity: 15,
+    state: 5,
+    text: 'An object or column name is missing or empty. For SELECT INTO statements, verify each column has a name. For other statements, look for empty alias names. Aliases defined as "" or [] are not allowed. Change the alias to a valid name.',
+    abortsBatch: true,
+  },
   1060: {
     severity: 15,
     state: 1,
@@ -293,6 +299,18 @@ const ERRORS: Record<number, ErrorSpec> = {
   },
   4060: { severity: 11, state: 1, text: 'Cannot open database "%s" requested by the login. The login failed.' },
   4104: { severity: 16, state: 1, text: 'The multi-part identifier "%s" could not be bound.', abortsBatch: true },
+  4108: {
+    severity: 15,
+    state: 1,
+    text: 'Windowed functions can only appear in the SELECT or ORDER BY clauses.',
+    abortsBatch: true,
+  },
+  4112: {
+    severity: 15,
+    state: 1,
+    text: "The function '%s' must have an OVER clause with ORDER BY.",
+    abortsBatch: true,
+  },
   4121: {
     severity: 16,
     state: 1,
@@ -429,6 +447,12 @@ const ERRORS: Record<number, ErrorSpec> = {
     abortsBatch: true,
   },
   214: { severity: 16, state: 2, text: "Procedure expects parameter '%s' of type 'ntext/nchar/nvarchar'." },
+  239: {
+    severity: 16,
+    state: 1,
+    text: "Duplicate common table expression name '%s' was specified.",
+    abortsBatch: true,
+  },
   262: { severity: 14, state: 1, text: "%s permission denied in database '%s'." },
   628: { severity: 16, state: 0, text: 'Cannot issue SAVE TRANSACTION when there is no active transaction.' },
   1801: { severity: 16, state: 3, text: "Database '%s' already exists. Choose a different database name." },

@@ -36,6 +36,7 @@ import {
   compareValues,
 } from './values.js';
 
+/** A scalar function: its arity and how it binds to a typed evaluator. */
 export interface FunctionDef {
   arity: [number, number];
   star?: boolean;

@@ -233,6 +233,7 @@ class EngineImpl implements SimEngine, SessionHost {
     const custom = this.authorizer?.(session, table, action);
     if (custom !== undefined) return custom;
     if (session.login.sysadmin) return true;
+    if (table.name.startsWith('#') && norm(table.database.name) === 'tempdb') return true;
     const roles = this.userOf(session.login, table.database)?.roles ?? new Set<string>();
     if (roles.has('db_owner')) return true;
     if (action === 'SELECT') return roles.has('db_datareader');

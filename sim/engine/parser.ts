@@ -6,6 +6,7 @@
 import type { SqlType, SqlValue } from './api.js';
 import type {
   AlterAction,
+  CommonTableExpr,
   ColumnDef,
   Expr,
   KeyConstraint,
@@ -199,7 +200,7 @@ class Parser {
       case 'SELECT':
         return this.selectStatement();
       case 'WITH':
-        throw sqlError(40517, 'WITH (common table expression)');
+        return this.withCtes();
       case 'INSERT':
         return this.insert();
       case 'UPDATE':
@@ -337,6 +338,40 @@ class Parser {
       this.i++;
     }
     return words;
+  }
+
+  /** WITH a [(cols)] AS (SELECT …), … followed by SELECT or INSERT … SELECT. */
+  private withCtes(): Statement {
+    this.expectKw('WITH');
+    const ctes: CommonTableExpr[] = [];
+    do {
+      const name = this.ident();
+      let columns: string[] | undefined;
+      if (this.acceptOp('(')) {
+        columns = [];
+        do columns.push(this.ident());
+        while (this.acceptOp(','));
+        this.expectOp(')');
+      }
+      this.expectKw('AS');
+      this.expectOp('(');
+      const select = this.selectStatement();
+      this.expectOp(')');
+      ctes.push({ name, columns, select });
+    } while (this.acceptOp(','));
+    if (this.isKw('SELECT') || this.isOp('(')) {
+      const s = this.selectStatement();
+      s.ctes = ctes;
+      return s;
+    }
+    if (this.isKw('INSERT')) {
+      const ins = this.insert();
+      if (ins.kind === 'insert' && ins.select) {
+        ins.select.ctes = ctes;
+        return ins;
+      }
+    }
+    throw sqlError(40517, 'WITH before UPDATE, DELETE or MERGE');
   }
 
   // --- SELECT
@@ -1470,7 +1505,22 @@ class Parser {
         while (this.acceptOp(','));
       }
       this.expectOp(')');
-      if (this.isKw('OVER')) throw sqlError(40517, 'OVER (window functions)');
+      if (this.acceptKw('OVER')) {
+        this.expectOp('(');
+        const partitionBy: Expr[] = [];
+        const orderBy: OrderItem[] = [];
+        if (this.acceptKw('PARTITION', 'BY')) {
+          do partitionBy.push(this.expr());
+          while (this.acceptOp(','));
+        }
+        if (this.acceptKw('ORDER', 'BY')) {
+          do orderBy.push(this.orderItem());
+          while (this.acceptOp(','));
+        }
+        if (this.isKw('ROWS') || this.isKw('RANGE')) throw sqlError(40517, 'window frames');
+        this.expectOp(')');
+        call.over = { partitionBy, orderBy };
+      }
       if (this.isKw('WITHIN')) throw sqlError(40517, 'WITHIN GROUP');
       return call;
     }

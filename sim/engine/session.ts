@@ -30,7 +30,7 @@ import { QueryPlanner, type Permission, type Resolver, type Runtime, type Virtua
 import type { EngineCore, SessionContext, SessionOptions } from './session-context.js';
 import { MAX_STATS_PER_SESSION, newStatementStats, type StatementStats } from './accounting.js';
 import { systemView } from './system-views.js';
-import { AbortedError } from './table-store.js';
+import { AbortedError, insertRow } from './table-store.js';
 import { convertValue, textOf } from './values.js';
 
 /** What a session needs from the engine beyond EngineCore. */
@@ -177,11 +177,14 @@ export class SessionImpl implements Session, SessionContext {
   }
 
   private readonly openViews = new Set<() => void>();
+  /** #temp tables this session created: dropped when it closes. */
+  private readonly tempTables = new Set<Table>();
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const release of [...this.openViews]) release();
+    for (const t of this.tempTables) t.schema.tables.delete(norm(t.name));
     if (this.txn) {
       this.engine.rollback(this.txn);
       this.txn = undefined;
@@ -358,6 +361,16 @@ export class SessionImpl implements Session, SessionContext {
 
   resolveName(parts: string[]): { db: Database; schema: string; name: string } {
     const name = parts[parts.length - 1] ?? '';
+    if (name.startsWith('#')) {
+      // Temporary tables live in tempdb; #local names are private to the session (mangled with the spid, as
+      // SQL Server does), ##global names are shared.
+      const tempdb = this.engine.database('tempdb') as Database;
+      return {
+        db: tempdb,
+        schema: 'dbo',
+        name: name.startsWith('##') ? name : `${name}${'_'.repeat(8)}${String(this.spid).padStart(12, '0')}`,
+      };
+    }
     const schema = (parts.length >= 2 ? parts[parts.length - 2] : '') || 'dbo';
     const dbName = parts.length >= 3 ? parts[parts.length - 3] : '';
     if (parts.length > 4) throw sqlError(117, parts.join('.'));
@@ -520,6 +533,10 @@ export class SessionImpl implements Session, SessionContext {
     const bc = (scope: Scope): BindContext => this.bindContextFor(frame, planner, scope);
     switch (stmt.kind) {
       case 'select': {
+        if (stmt.into) {
+          yield* this.selectInto(stmt, ps, frame, bc, planner, signal);
+          return undefined;
+        }
         const plan = planner.planSelect(stmt);
         const stats = this.newStats(ps.text);
         const rt = this.runtime(frame, signal, stats);
@@ -553,7 +570,9 @@ export class SessionImpl implements Session, SessionContext {
       case 'insert':
       case 'update':
       case 'delete': {
-        if (this.replica) throw readOnlyDatabase(this.database.name); // part 2 hook: readable secondary
+        // part 2 hook: a readable secondary refuses writes except to temporary tables (tempdb is writable).
+        const target = stmt.kind === 'insert' ? stmt.table : stmt.target.kind === 'table' ? stmt.target.name : [];
+        if (this.replica && !isTempName(target)) throw readOnlyDatabase(this.database.name);
         const stats = this.newStats(ps.text);
         const n = await this.withWriteTxn(async (txn) => {
           const rt = this.runtime(frame, signal, stats, txn);
@@ -573,12 +592,16 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done(n);
         return undefined;
       }
-      case 'createTable':
-        this.ddlEvent(stmt, createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE')), ps.text);
+      case 'createTable': {
+        const temp = isTempName(stmt.name);
+        const t = createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE', temp));
+        if (temp && !t.name.startsWith('##')) this.tempTables.add(t);
+        else this.ddlEvent(stmt, t, ps.text);
         yield this.done();
         return undefined;
+      }
       case 'dropTable':
-        dropTables(stmt, this.ddlContext(frame, bc, signal, 'DROP TABLE'));
+        dropTables(stmt, this.ddlContext(frame, bc, signal, 'DROP TABLE', stmt.names.every(isTempName)));
         yield this.done();
         return undefined;
       case 'truncateTable':
@@ -873,9 +896,16 @@ export class SessionImpl implements Session, SessionContext {
     return newStatementStats(this.spid, text);
   }
 
-  private ddlContext(frame: Frame, bc: (s: Scope) => BindContext, signal: AbortSignal, what = 'ALTER'): DdlContext {
-    if (this.replica) throw readOnlyDatabase(this.database.name); // part 2 hook: readable secondary
-    if (!this.engine.canAlter(this, this.database)) throw sqlError(262, what, this.database.name);
+  private ddlContext(
+    frame: Frame,
+    bc: (s: Scope) => BindContext,
+    signal: AbortSignal,
+    what = 'ALTER',
+    temp = false,
+  ): DdlContext {
+    if (this.replica && !temp) throw readOnlyDatabase(this.database.name); // part 2 hook: readable secondary
+    // Anyone may create and change temporary tables; other DDL needs db_owner or db_ddladmin.
+    if (!temp && !this.engine.canAlter(this, this.database)) throw sqlError(262, what, this.database.name);
     const rt = this.runtime(frame, signal, this.scratchStats(''));
     return {
       database: this.database,
@@ -968,6 +998,64 @@ export class SessionImpl implements Session, SessionContext {
     }
   }
 
+  /**
+   * SELECT … INTO: creates the table from the result's columns (names, types, nullability; a rowversion column
+   * stays a rowversion column and keeps the selected values) and inserts the rows in one statement.
+   */
+  private async *selectInto(
+    stmt: Statement & { kind: 'select' },
+    ps: ParsedStatement,
+    frame: Frame,
+    bc: (s: Scope) => BindContext,
+    planner: QueryPlanner,
+    signal: AbortSignal,
+  ): AsyncGenerator<ExecEvent> {
+    const into = stmt.into as string[];
+    const plan = planner.planSelect({ ...stmt, into: undefined });
+    if (plan.assignments) throw sqlError(141);
+    const names = new Set<string>();
+    for (const c of plan.columns) {
+      if (!c.name) throw sqlError(1038);
+      if (names.has(c.name.toLowerCase())) throw sqlError(2705, c.name, into[into.length - 1] ?? '');
+      names.add(c.name.toLowerCase());
+    }
+    const temp = isTempName(into);
+    const table = createTable(
+      {
+        kind: 'createTable',
+        name: into,
+        columns: plan.columns.map((c) => ({
+          name: c.name,
+          type: c.type,
+          nullable: c.type.name === 'rowversion' ? false : c.nullable,
+        })),
+        constraints: [],
+      },
+      this.ddlContext(frame, bc, signal, 'CREATE TABLE', temp),
+    );
+    if (temp && !table.name.startsWith('##')) this.tempTables.add(table);
+    const stats = this.newStats(ps.text);
+    const n = await this.withWriteTxn(async (txn) => {
+      const rt = this.runtime(frame, signal, stats, txn);
+      const unregister = this.trackView(rt.view);
+      try {
+        let count = 0;
+        for (const row of [...plan.run(rt)]) {
+          const values = new Array<SqlValue>(table.nextSlot).fill(null);
+          table.columns.forEach((col, i) => (values[col.slot] = row[i] ?? null));
+          await insertRow(table, values, { txn, session: this, signal }, true);
+          count++;
+        }
+        return count;
+      } finally {
+        unregister();
+      }
+    });
+    stats.rowsReturned = n;
+    this.rowCount = BigInt(n);
+    yield this.done(n);
+  }
+
   /** Tells DDL listeners (CDC ddl_history, CT truncation: part 2) what changed. */
   private ddlEvent(stmt: Statement, table: Table, text?: string): void {
     for (const l of table.database.ddlListeners) l({ statement: stmt, table, spid: this.spid, text });
@@ -1051,6 +1139,10 @@ function readOnlyDatabase(name: string): EngineError {
     false,
     false,
   );
+}
+
+function isTempName(parts: string[]): boolean {
+  return (parts[parts.length - 1] ?? '').startsWith('#');
 }
 
 function columnMeta(c: ColumnInfo): ColumnMeta {

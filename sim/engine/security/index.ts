@@ -237,6 +237,8 @@ export function installSecurity(engine: SimEngine): void {
   // Ordinary queries: DENY and GRANT on tables and custom roles decide; column grants allow the table
   // (the hook does not know which columns a query reads).
   engine.admin.setAuthorizer((session, table, action) => {
+    // Temporary tables (tempdb #names) follow the engine's rule: their creator may use them.
+    if (table.name.startsWith('#') && table.database.name.toLowerCase() === 'tempdb') return undefined;
     if (hasPermission(session, action, table)) return true;
     const sec = securityOf(table.database);
     return sec.entries.some(
