@@ -13,6 +13,7 @@ import { T } from '../types.js';
 import { sqlError } from '../errors.js';
 import { extError } from '../ext-errors.js';
 import { textOf } from '../values.js';
+import { EXTENSION_VIEWS } from '../system-views.js';
 import {
   FIXED_DATABASE_ROLES,
   hasPermission,
@@ -231,7 +232,57 @@ function functions(): Record<string, FunctionDef> {
   };
 }
 
+const FIXED_ROLE_IDS: Record<string, number> = {
+  public: 0,
+  db_owner: 16384,
+  db_ddladmin: 16387,
+  db_datareader: 16390,
+  db_datawriter: 16391,
+};
+
+/** sys.database_principals and sys.database_role_members: what a prerequisite check reads. */
+function installViews(): void {
+  EXTENSION_VIEWS.set('sys.database_principals', {
+    columns: [
+      { name: 'name', type: T.sysname, nullable: false },
+      { name: 'principal_id', type: T.int, nullable: false },
+      { name: 'type', type: { name: 'char', length: 1 }, nullable: false },
+      { name: 'type_desc', type: T.nvarchar(60), nullable: true },
+      { name: 'default_schema_name', type: T.sysname, nullable: true },
+      { name: 'is_fixed_role', type: T.bit, nullable: false },
+    ],
+    rows: function* (db) {
+      for (const [name, id] of Object.entries(FIXED_ROLE_IDS))
+        yield [name, BigInt(id), 'R', 'DATABASE_ROLE', null, name !== 'public'];
+      for (const r of securityOf(db).roles.values())
+        yield [r.name, BigInt(r.principalId), 'R', 'DATABASE_ROLE', null, false];
+      for (const u of db.users.values()) yield [u.name, BigInt(u.principalId), 'S', 'SQL_USER', u.defaultSchema, false];
+    },
+  });
+  EXTENSION_VIEWS.set('sys.database_role_members', {
+    columns: [
+      { name: 'role_principal_id', type: T.int, nullable: false },
+      { name: 'member_principal_id', type: T.int, nullable: false },
+    ],
+    rows: function* (db) {
+      const sec = securityOf(db);
+      const idOf = (role: string): number | undefined => FIXED_ROLE_IDS[role] ?? sec.roles.get(role)?.principalId;
+      for (const u of db.users.values())
+        for (const r of u.roles) {
+          const id = idOf(r.toLowerCase());
+          if (id !== undefined) yield [BigInt(id), BigInt(u.principalId)];
+        }
+      for (const r of sec.roles.values())
+        for (const parent of r.memberOf ?? []) {
+          const id = idOf(parent.toLowerCase());
+          if (id !== undefined) yield [BigInt(id), BigInt(r.principalId)];
+        }
+    },
+  });
+}
+
 export function installSecurity(engine: SimEngine): void {
+  installViews();
   for (const [n, h] of Object.entries(handlers(engine))) engine.admin.registerProcedure(n, h);
   for (const [n, f] of Object.entries(functions())) engine.admin.registerFunction(n, f);
   // Ordinary queries: DENY and GRANT on tables and custom roles decide; column grants allow the table

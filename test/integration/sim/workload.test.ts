@@ -62,4 +62,24 @@ test('the workload is seeded, logs what it did, rotates capture instances and ag
   const ct = await pool.request().query('SELECT COUNT(*) AS n FROM CHANGETABLE(CHANGES dbo.Providers, 0) AS c');
   const providers = await pool.request().query('SELECT COUNT(*) AS n FROM dbo.Providers');
   assert.deepEqual(ct.recordset, providers.recordset);
+  // The least-privilege extractor login can read every strategy's source after the workload's grants.
+  const ext = await new sql.ConnectionPool({
+    server: sim.host,
+    port: sim.port,
+    user: SIM_CREDENTIALS.extractor.user,
+    password: SIM_CREDENTIALS.extractor.password,
+    database: 'Claims',
+    options: { encrypt: false },
+  }).connect();
+  try {
+    const r = await ext.request().query(
+      `SELECT (SELECT COUNT(*) FROM CHANGETABLE(CHANGES dbo.Providers, 0) AS c) AS ct,
+              (SELECT COUNT(*) FROM cdc.fn_cdc_get_net_changes_dbo_Claims(sys.fn_cdc_get_min_lsn('dbo_Claims'), sys.fn_cdc_get_max_lsn(), N'all')) AS cdc,
+              (SELECT COUNT(*) FROM sys.dm_cdc_log_scan_sessions) AS scans`,
+    );
+    const row = r.recordset[0] as { ct: number; cdc: number; scans: number };
+    assert.ok(row.ct > 0 && row.cdc > 0 && row.scans > 0);
+  } finally {
+    await ext.close();
+  }
 });
