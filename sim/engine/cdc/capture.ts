@@ -272,6 +272,9 @@ export class CdcDatabase {
       }
       const batch = this.pending.slice(0, take);
       const drained = take === this.pending.length;
+      // Every commit up to here is queued (the commit listener runs inside the commit), so a placeholder may
+      // claim this point; commits that land while the scan runs get higher LSNs and stay unharvested.
+      const harvestedUpTo = this.engine.admin.lastCommitSeq;
       const started = new Date();
       const newMapping: MappingEntry[] = [];
       let txn: WriteContext['txn'] | undefined;
@@ -285,7 +288,7 @@ export class CdcDatabase {
         }
         if (newMapping.length === 0 && drained) {
           const max = this.maxLsn ?? 0n;
-          let lsn = this.betweenCommits();
+          let lsn = this.betweenCommits(harvestedUpTo);
           if (lsn <= max) lsn = this.lastPlaceholder = max + 1n;
           const now = datetimeOf(new Date());
           const m: MappingEntry = {
