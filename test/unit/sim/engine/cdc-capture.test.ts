@@ -27,7 +27,7 @@ test('concurrent commits during scans are harvested by a later scan, above the m
     ]);
     const rows = (await x('SELECT __$start_lsn, id FROM cdc.dbo_T_CT')).resultSets[0]?.rows ?? [];
     for (const [lsn, key] of rows) {
-      const k = String(key);
+      const k = typeof key === 'bigint' ? key.toString() : JSON.stringify(key);
       if (seen.has(k)) continue;
       seen.add(k);
       if (m) assert.ok(Buffer.compare(lsn as Buffer, m) > 0, `row ${k} appeared below a max LSN already seen`);
