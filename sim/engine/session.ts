@@ -129,7 +129,7 @@ export class SessionImpl implements Session, SessionContext {
   // eslint-disable-next-line @typescript-eslint/require-await -- the contract is an async iterable
   async *beginTransaction(isolation: IsolationLevel, _name: string): AsyncGenerator<ExecEvent> {
     try {
-      if (isolation !== IsolationLevel.NoChange) this.isolation = checkedIsolation(isolation);
+      if (isolation !== IsolationLevel.NoChange) this.isolation = checkedIsolation(isolation, !!this.replica);
     } catch (e) {
       yield* this.errorEvents(e, 1);
       return;
@@ -735,7 +735,10 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done();
         return undefined;
       case 'setIsolation':
-        this.isolation = checkedIsolation(ISOLATION_BY_NAME[stmt.level] ?? IsolationLevel.ReadCommitted);
+        this.isolation = checkedIsolation(
+          ISOLATION_BY_NAME[stmt.level] ?? IsolationLevel.ReadCommitted,
+          !!this.replica,
+        );
         yield this.done();
         return undefined;
       case 'beginTran':
@@ -1126,7 +1129,9 @@ export class SessionImpl implements Session, SessionContext {
  * REPEATABLE READ and SERIALIZABLE need range and read locks the simulator does not take; accepting them would
  * silently give READ COMMITTED results, so they are refused (40517).
  */
-function checkedIsolation(level: IsolationLevel): IsolationLevel {
+function checkedIsolation(level: IsolationLevel, onSecondary = false): IsolationLevel {
+  // part 2 hook: a readable secondary remaps every level to snapshot (brief §E), so none is refused there.
+  if (onSecondary) return level;
   if (level === IsolationLevel.RepeatableRead) throw unsupported('REPEATABLE READ isolation');
   if (level === IsolationLevel.Serializable) throw unsupported('SERIALIZABLE isolation');
   return level;

@@ -66,7 +66,7 @@ test('without read intent, a read-intent-only secondary refuses the login (978)'
 
 test('on the secondary every transaction is a snapshot, writes fail, data lags by the redo delay', async () => {
   const tx = new sql.Transaction(reader);
-  await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+  await tx.begin(sql.ISOLATION_LEVEL.SERIALIZABLE);
   const q = `SELECT COUNT(*) AS n FROM dbo.${t}`;
   const first = ((await new sql.Request(tx).query(q)).recordset[0] as { n: number }).n;
   await primary.request().batch(`INSERT INTO dbo.${t} VALUES (2, 2)`);
