@@ -472,3 +472,21 @@ test('sys.dm_cdc_log_scan_sessions reports scans (VIEW DATABASE STATE)', async (
   const row = r.recordset[0] as { tran_count: number; command_count: number; latency: number };
   assert.ok(row.tran_count >= 1 && row.command_count >= 2 && row.latency >= 0);
 });
+
+test('the cleanup job retention is readable (msdb.dbo.cdc_jobs, sp_cdc_help_jobs)', async () => {
+  await enableDb();
+  const t = uniqueName('cdc_jobs');
+  await pool.request().batch(`CREATE TABLE dbo.${t} (id int NOT NULL PRIMARY KEY)`);
+  await enableTable(t);
+  const r = await pool
+    .request()
+    .query(`SELECT job_type, retention FROM msdb.dbo.cdc_jobs WHERE database_id = DB_ID() ORDER BY job_type`);
+  const rows = r.recordset as { job_type: string; retention: number | string }[];
+  assert.deepEqual(
+    rows.map((x) => x.job_type.trim()),
+    ['capture', 'cleanup'],
+  );
+  assert.ok(Number(rows[1]?.retention) > 0);
+  const help = await pool.request().query('EXEC sys.sp_cdc_help_jobs');
+  assert.equal(help.recordset.length, 2);
+});

@@ -418,6 +418,29 @@ function procedures(ctl: CdcController): Record<string, ProcedureHandler> {
       return 0;
     },
 
+    // sys.sp_cdc_help_jobs: the capture and cleanup jobs of the current database.
+    sp_cdc_help_jobs: async function* (s) {
+      requireEnabled(ctl, s.database);
+      await Promise.resolve();
+      const cols = CDC_JOB_COLUMNS;
+      const pick = (n: string) => cols.find((c) => c.name === n) as ColumnMeta;
+      yield* resultSet(
+        [
+          pick('job_id'),
+          pick('job_type'),
+          { name: 'job_name', type: T.sysname, nullable: true },
+          ...['maxtrans', 'maxscans', 'continuous', 'pollinginterval', 'retention', 'threshold'].map(pick),
+        ],
+        cdcJobRows(ctl, s.database).map((r) => [
+          r[2] ?? null,
+          r[1] ?? null,
+          `cdc.${s.database.name}_${textOf(r[1] ?? null)}`,
+          ...r.slice(3),
+        ]),
+      );
+      return 0;
+    },
+
     sp_cdc_get_ddl_history: async function* (s, args) {
       const c = requireEnabled(ctl, s.database);
       const ci = text(argsOf(args, ['@capture_instance'])('@capture_instance')) ?? '';
@@ -866,10 +889,53 @@ const DM_CDC_LOG_SCAN_SESSIONS: ViewDef = {
   },
 };
 
+const CDC_JOB_COLUMNS = [
+  { name: 'database_id', type: T.int, nullable: false },
+  { name: 'job_type', type: T.nvarchar(20), nullable: false },
+  { name: 'job_id', type: T.uniqueidentifier, nullable: true },
+  { name: 'maxtrans', type: T.int, nullable: true },
+  { name: 'maxscans', type: T.int, nullable: true },
+  { name: 'continuous', type: T.bit, nullable: true },
+  { name: 'pollinginterval', type: T.bigint, nullable: true },
+  { name: 'retention', type: T.bigint, nullable: true },
+  { name: 'threshold', type: T.bigint, nullable: true },
+];
+
+/** Rows of msdb.dbo.cdc_jobs: the settings in effect (sp_cdc_change_job values apply at the next start). */
+function cdcJobRows(ctl: CdcController, only?: Database): SqlValue[][] {
+  const rows: SqlValue[][] = [];
+  for (const [db, c] of ctl.databases) {
+    if ((only && db !== only) || !c.jobsStarted) continue;
+    const o = c.options;
+    const id = (n: number) =>
+      `00000000-0000-0000-0000-${(db.databaseId * 10 + n).toString(16).padStart(12, '0')}`.toUpperCase();
+    rows.push([
+      BigInt(db.databaseId),
+      'capture',
+      id(1),
+      BigInt(o.maxtrans),
+      BigInt(o.maxscans),
+      true,
+      BigInt(Math.round(o.pollingIntervalMs / 1000)),
+      0n,
+      0n,
+    ]);
+    rows.push([BigInt(db.databaseId), 'cleanup', id(2), 0n, 0n, false, 0n, BigInt(o.retentionMinutes), 5000n]);
+  }
+  return rows;
+}
+
 export function installCdc(engine: SimEngine): CdcController {
   const ctl = new CdcController(engine);
   engine.admin.extensions.set('cdc', ctl);
   EXTENSION_VIEWS.set('sys.dm_cdc_log_scan_sessions', DM_CDC_LOG_SCAN_SESSIONS);
+  EXTENSION_VIEWS.set('dbo.cdc_jobs', {
+    columns: CDC_JOB_COLUMNS,
+    rows: (db, _s, e) => {
+      const c = (e as unknown as SimEngine).admin.extensions.get('cdc');
+      return db.name.toLowerCase() === 'msdb' && c instanceof CdcController ? cdcJobRows(c) : [];
+    },
+  });
   for (const [name, h] of Object.entries(procedures(ctl))) engine.admin.registerProcedure(name, h);
   for (const [name, f] of Object.entries(functions(ctl))) engine.admin.registerFunction(name, f);
   engine.admin.registerTableFunction((parts, session) => changeFunction(ctl, parts, session));
