@@ -9,6 +9,7 @@ import type { SqlValue } from '../api.js';
 import type { SimEngine, ProcedureHandler } from '../index.js';
 import type { FunctionDef } from '../functions.js';
 import type { SessionImpl } from '../session.js';
+import type { VirtualTable } from '../query.js';
 import { T } from '../types.js';
 import { sqlError } from '../errors.js';
 import { extError } from '../ext-errors.js';
@@ -281,8 +282,55 @@ function installViews(): void {
   });
 }
 
+/** sys.fn_my_permissions(securable, class): the caller's effective permissions ('OBJECT', 'DATABASE', 'SERVER'). */
+function fnMyPermissions(parts: string[], session: SessionImpl): VirtualTable | undefined {
+  const name = (parts[parts.length - 1] ?? '').toLowerCase();
+  if (name !== 'fn_my_permissions' || (parts.length > 1 && (parts[parts.length - 2] ?? '').toLowerCase() !== 'sys'))
+    return undefined;
+  void session;
+  return {
+    name: 'fn_my_permissions',
+    columns: [
+      { name: 'entity_name', type: T.sysname, nullable: true },
+      { name: 'subentity_name', type: T.sysname, nullable: true },
+      { name: 'permission_name', type: T.nvarchar(60), nullable: true },
+    ],
+    rows: function* (rt, args) {
+      const s = rt.ctx.session;
+      const securable = args[0] === null || args[0] === undefined ? null : textOf(args[0]);
+      const cls = textOf(args[1] ?? '').toUpperCase();
+      if (cls === 'SERVER') {
+        yield [s.engine.serverName, '', 'CONNECT SQL'];
+        if (s.login.sysadmin)
+          for (const p of ['CONTROL SERVER', 'VIEW SERVER STATE', 'ALTER ANY LOGIN'])
+            yield [s.engine.serverName, '', p];
+        return;
+      }
+      if (cls === 'DATABASE') {
+        const db = s.database;
+        yield [db.name, '', 'CONNECT'];
+        for (const p of ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'EXECUTE', 'VIEW DATABASE STATE'] as PermissionName[])
+          if (hasPermission(s, p)) yield [db.name, '', p];
+        if (isDbOwner(s)) for (const p of ['ALTER', 'CONTROL', 'CREATE TABLE']) yield [db.name, '', p];
+        return;
+      }
+      if (cls !== 'OBJECT' || securable === null) return;
+      const ps = securable.split('.').map((x) => x.replace(/^\[(.*)\]$/, '$1'));
+      const table = s.database
+        .schema(ps.length >= 2 ? (ps[ps.length - 2] ?? 'dbo') : 'dbo')
+        ?.tables.get((ps[ps.length - 1] ?? '').toLowerCase());
+      if (!table) return;
+      for (const p of ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'VIEW CHANGE TRACKING'] as PermissionName[])
+        if (hasPermission(s, p, table)) yield [securable, '', p];
+      for (const c of table.columns)
+        if (hasPermission(s, 'SELECT', table, [c.name])) yield [securable, c.name, 'SELECT'];
+    },
+  };
+}
+
 export function installSecurity(engine: SimEngine): void {
   installViews();
+  engine.admin.registerTableFunction((parts, session) => fnMyPermissions(parts, session));
   for (const [n, h] of Object.entries(handlers(engine))) engine.admin.registerProcedure(n, h);
   for (const [n, f] of Object.entries(functions())) engine.admin.registerFunction(n, f);
   // Ordinary queries: DENY and GRANT on tables and custom roles decide; column grants allow the table
