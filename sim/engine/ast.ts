@@ -131,6 +131,7 @@ export type Statement =
       exec?: Statement;
       defaultValues?: boolean;
       top?: Expr;
+      output?: SelectItem[];
     }
   | {
       kind: 'update';
@@ -140,8 +141,17 @@ export type Statement =
       where?: Expr;
       top?: Expr;
       options: string[];
+      output?: SelectItem[];
     }
-  | { kind: 'delete'; target: TableRef; from: TableRef[]; where?: Expr; top?: Expr; options: string[] }
+  | {
+      kind: 'delete';
+      target: TableRef;
+      from: TableRef[];
+      where?: Expr;
+      top?: Expr;
+      options: string[];
+      output?: SelectItem[];
+    }
   | { kind: 'createTable'; name: string[]; columns: ColumnDef[]; constraints: KeyConstraint[] }
   | { kind: 'dropTable'; names: string[][]; ifExists: boolean }
   | { kind: 'truncateTable'; name: string[] }
@@ -174,6 +184,7 @@ export type Statement =
   | { kind: 'if'; cond: Expr; then: Statement; else?: Statement }
   | { kind: 'while'; cond: Expr; body: Statement }
   | { kind: 'block'; body: Statement[] }
+  | { kind: 'tryCatch'; tryBody: Statement[]; catchBody: Statement[] }
   | { kind: 'print'; expr: Expr }
   | { kind: 'throw'; number?: Expr; message?: Expr; state?: Expr }
   | { kind: 'raiserror'; message: Expr; severity: Expr; state: Expr; args: Expr[] }

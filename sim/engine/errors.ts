@@ -284,6 +284,16 @@ const ERRORS: Record<number, ErrorSpec> = {
   },
   3902: { severity: 16, state: 1, text: 'The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION.' },
   3903: { severity: 16, state: 1, text: 'The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.' },
+  3930: {
+    severity: 16,
+    state: 1,
+    text: 'The current transaction cannot be committed and cannot support operations that write to the log file. Roll back the transaction.',
+  },
+  3998: {
+    severity: 16,
+    state: 1,
+    text: 'Uncommittable transaction is detected at the end of the batch. The transaction is rolled back.',
+  },
   3952: {
     severity: 16,
     state: 1,
@@ -385,6 +395,12 @@ const ERRORS: Record<number, ErrorSpec> = {
     severity: 16,
     state: 1,
     text: "The parameterized query '%s' expects the parameter '%s', which was not supplied.",
+  },
+  10704: {
+    severity: 15,
+    state: 1,
+    text: 'To rethrow an error, a THROW statement must be used inside a CATCH block. Insert the THROW statement inside a CATCH block, or add error parameters to the THROW statement.',
+    abortsBatch: true,
   },
   10742: { severity: 16, state: 1, text: 'The offset specified in a OFFSET clause may not be negative.' },
   10744: {

@@ -178,7 +178,6 @@ class EngineImpl implements SimEngine, SessionHost {
   createDatabase(name: string): Database {
     const db = new Database(name, this.nextDatabaseId++);
     this.databases.set(norm(name), db);
-    for (const l of this.logins.values()) if (l.sysadmin) void l;
     return db;
   }
 

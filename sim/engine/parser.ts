@@ -381,14 +381,14 @@ class Parser {
       first.unionAll = [];
       while (this.acceptKw('UNION')) {
         if (!this.acceptKw('ALL')) throw sqlError(40517, 'UNION without ALL');
-        first.unionAll.push(this.selectCore(true));
+        first.unionAll.push(this.selectCore());
       }
     }
     this.orderAndOptions(first);
     return first;
   }
 
-  private selectCore(inUnion = false): SelectStmt {
+  private selectCore(): SelectStmt {
     if (this.acceptOp('(')) {
       const inner = this.selectStatement();
       this.expectOp(')');
@@ -428,7 +428,6 @@ class Parser {
       while (this.acceptOp(','));
     }
     if (this.acceptKw('HAVING')) s.having = this.expr();
-    void inUnion;
     return s;
   }
 
@@ -720,8 +719,9 @@ class Parser {
       while (this.acceptOp(','));
       this.expectOp(')');
     }
-    if (this.isKw('OUTPUT')) throw sqlError(40517, 'OUTPUT');
-    if (this.acceptKw('DEFAULT', 'VALUES')) return { kind: 'insert', table, hints, columns, defaultValues: true, top };
+    const output = this.outputClause();
+    if (this.acceptKw('DEFAULT', 'VALUES'))
+      return { kind: 'insert', table, hints, columns, defaultValues: true, top, output };
     if (this.acceptKw('VALUES')) {
       const values: Expr[][] = [];
       do {
@@ -732,13 +732,23 @@ class Parser {
         this.expectOp(')');
         values.push(row);
       } while (this.acceptOp(','));
-      return { kind: 'insert', table, hints, columns, values, top };
+      return { kind: 'insert', table, hints, columns, values, top, output };
     }
     if (this.isKw('SELECT') || this.isOp('('))
-      return { kind: 'insert', table, hints, columns, select: this.selectStatement(), top };
+      return { kind: 'insert', table, hints, columns, select: this.selectStatement(), top, output };
     if (this.isKw('EXEC') || this.isKw('EXECUTE'))
-      return { kind: 'insert', table, hints, columns, exec: this.exec(), top };
+      return { kind: 'insert', table, hints, columns, exec: this.exec(), top, output };
     this.fail();
+  }
+
+  /** OUTPUT inserted.…, deleted.… (a result set; OUTPUT … INTO is not supported). */
+  private outputClause(): SelectItem[] | undefined {
+    if (!this.acceptKw('OUTPUT')) return undefined;
+    const items: SelectItem[] = [];
+    do items.push(this.selectItem());
+    while (this.acceptOp(','));
+    if (this.isKw('INTO')) throw sqlError(40517, 'OUTPUT … INTO');
+    return items;
   }
 
   private update(): Statement {
@@ -764,12 +774,12 @@ class Parser {
       const expr = this.isKw('DEFAULT') ? (this.i++, { kind: 'default' as const }) : this.expr();
       sets.push({ column, op: opTok.text, expr });
     } while (this.acceptOp(','));
-    if (this.isKw('OUTPUT')) throw sqlError(40517, 'OUTPUT');
+    const output = this.outputClause();
     const from = this.acceptKw('FROM') ? this.fromList() : [];
     const where = this.acceptKw('WHERE') ? this.expr() : undefined;
     const options: string[] = [];
     this.queryOptions(options);
-    return { kind: 'update', target, sets, from, where, top, options };
+    return { kind: 'update', target, sets, from, where, top, options, output };
   }
 
   private delete(): Statement {
@@ -783,17 +793,17 @@ class Parser {
     this.acceptKw('FROM');
     const name = this.multiName();
     const alias =
-      this.isKw('FROM') || this.isKw('WHERE') || this.isKw('WITH') || this.isKw('OPTION')
+      this.isKw('FROM') || this.isKw('WHERE') || this.isKw('WITH') || this.isKw('OPTION') || this.isKw('OUTPUT')
         ? undefined
         : this.tableAlias();
     const hints = this.tableHints();
     const target: TableRef = { kind: 'table', name, alias, hints };
-    if (this.isKw('OUTPUT')) throw sqlError(40517, 'OUTPUT');
+    const output = this.outputClause();
     const from = this.acceptKw('FROM') ? this.fromList() : [];
     const where = this.acceptKw('WHERE') ? this.expr() : undefined;
     const options: string[] = [];
     this.queryOptions(options);
-    return { kind: 'delete', target, from, where, top, options };
+    return { kind: 'delete', target, from, where, top, options, output };
   }
 
   // --- DDL
@@ -1211,8 +1221,14 @@ class Parser {
       }
       return { kind: 'beginTran', name };
     }
-    if (this.isKw('DISTRIBUTED') || this.isKw('TRY') || this.isKw('CATCH'))
-      throw sqlError(40517, `BEGIN ${this.t.text.toUpperCase()}`);
+    if (this.acceptKw('TRY')) {
+      const tryBody = this.blockUntil('TRY');
+      this.acceptOp(';');
+      if (!this.acceptKw('BEGIN', 'CATCH')) this.fail();
+      const catchBody = this.blockUntil('CATCH');
+      return { kind: 'tryCatch', tryBody, catchBody };
+    }
+    if (this.isKw('DISTRIBUTED') || this.isKw('CATCH')) throw sqlError(40517, `BEGIN ${this.t.text.toUpperCase()}`);
     const body: Statement[] = [];
     for (;;) {
       while (this.acceptOp(';'));
@@ -1221,6 +1237,17 @@ class Parser {
       body.push(this.statement());
     }
     return { kind: 'block', body };
+  }
+
+  /** Statements up to END <word> (TRY/CATCH blocks). */
+  private blockUntil(word: string): Statement[] {
+    const body: Statement[] = [];
+    for (;;) {
+      while (this.acceptOp(';'));
+      if (this.acceptKw('END', word)) return body;
+      if (this.t.kind === 'eof') this.fail();
+      body.push(this.statement());
+    }
   }
 
   private exec(): Statement {

@@ -22,7 +22,7 @@ import { Scope, compile, coerce, type BindContext, type ColumnInfo, type EvalCtx
 import type { Database, Login, Table } from './catalog.js';
 import { norm } from './catalog.js';
 import { alterTable, createIndex, createTable, dropIndex, dropTables, truncateTable, type DdlContext } from './ddl.js';
-import { executeDelete, executeInsert, executeUpdate, type DmlContext } from './dml.js';
+import { executeDelete, executeInsert, executeUpdate, type DmlContext, type OutputCollector } from './dml.js';
 import { EngineError, sqlError, unsupported } from './errors.js';
 import { Txn, type ReadView } from './mvcc.js';
 import { parseBatch, parseParamDeclarations } from './parser.js';
@@ -95,6 +95,9 @@ export class SessionImpl implements Session, SessionContext {
     implicitTransactions: false,
   };
   readonly stats: StatementStats[] = [];
+  readonly errorContext: SqlError[] = [];
+  /** Depth of enclosing TRY blocks: errors propagate to the CATCH instead of becoming messages. */
+  private tryDepth = 0;
   private savepoints = new Map<string, { writes: number; changes: number }>();
   private identityInsertTable: Table | undefined;
   closed = false;
@@ -206,6 +209,18 @@ export class SessionImpl implements Session, SessionContext {
     }
     const frame: Frame = { vars: new Map(), varTypes: new Map() };
     yield* this.runStatements(parsed, frame, signal);
+    yield* this.endOfBatch();
+  }
+
+  /** An uncommittable transaction does not survive the batch (3998), as in SQL Server. */
+  private *endOfBatch(): Generator<ExecEvent> {
+    if (!this.txn?.doomed) return;
+    const descriptor = this.txn.descriptor;
+    this.engine.rollback(this.txn);
+    this.txn = undefined;
+    this.tranCount = 0;
+    yield { kind: 'envChange', change: { type: 'rollbackTransaction', descriptor } };
+    yield* this.errorEvents(sqlError(3998), 1);
   }
 
   private async *runRpc(procName: string, params: RpcParam[], signal: AbortSignal): AsyncGenerator<ExecEvent> {
@@ -232,6 +247,7 @@ export class SessionImpl implements Session, SessionContext {
       yield* this.errorEvents(e, 1);
       status = 0;
     }
+    yield* this.endOfBatch();
     yield { kind: 'returnStatus', value: status };
   }
 
@@ -294,7 +310,8 @@ export class SessionImpl implements Session, SessionContext {
   ): AsyncGenerator<ExecEvent, Control> {
     try {
       const ctl = yield* this.exec(stmt, ps, frame, signal);
-      if (stmt.kind !== 'if' && stmt.kind !== 'while' && stmt.kind !== 'block') this.lastError = 0;
+      if (stmt.kind !== 'if' && stmt.kind !== 'while' && stmt.kind !== 'block' && stmt.kind !== 'tryCatch')
+        this.lastError = 0;
       return ctl;
     } catch (e) {
       if (e instanceof AbortedError) return 'abort';
@@ -303,6 +320,7 @@ export class SessionImpl implements Session, SessionContext {
         return 'abort';
       }
       this.lastError = e.sqlError.number;
+      if (this.tryDepth > 0 && e.sqlError.severity > 10) throw e; // handled by the enclosing CATCH
       const doomed = e.rollsBack || (this.options.xactAbort && e.sqlError.severity >= 11);
       if (doomed && this.txn) {
         const descriptor = this.txn.descriptor;
@@ -446,6 +464,7 @@ export class SessionImpl implements Session, SessionContext {
   /** Runs `fn` in the explicit transaction, or in an autocommit transaction committed at the end. */
   private async withWriteTxn<T>(fn: (txn: Txn) => Promise<T>): Promise<T> {
     const explicit = this.txn;
+    if (explicit?.doomed) throw sqlError(3930);
     const txn = explicit ?? new Txn(this.isolation, this.spid, true);
     if (!explicit) this.engine.begin(txn);
     const writeMark = txn.writes.length;
@@ -484,6 +503,7 @@ export class SessionImpl implements Session, SessionContext {
 
   private *tsqlCommit(all = false): Generator<ExecEvent> {
     if (!this.txn || this.tranCount === 0) throw sqlError(3902);
+    if (this.txn.doomed) throw sqlError(3930);
     if (this.tranCount > 1 && !all) {
       this.tranCount--;
       return;
@@ -574,21 +594,26 @@ export class SessionImpl implements Session, SessionContext {
         const target = stmt.kind === 'insert' ? stmt.table : stmt.target.kind === 'table' ? stmt.target.name : [];
         if (this.replica && !isTempName(target)) throw readOnlyDatabase(this.database.name);
         const stats = this.newStats(ps.text);
+        let output: OutputCollector | undefined;
         const n = await this.withWriteTxn(async (txn) => {
           const rt = this.runtime(frame, signal, stats, txn);
           if (txn.implicit && this.isolation === IsolationLevel.Snapshot) txn.snapshotSeq = rt.view.seq;
           const unregister = this.trackView(rt.view);
           try {
             const dc: DmlContext = { planner, bc, rt, wc: { txn, session: this, signal } };
-            if (stmt.kind === 'insert') return await executeInsert(stmt, dc);
-            if (stmt.kind === 'update') return await executeUpdate(stmt, dc);
-            return await executeDelete(stmt, dc);
+            let count: number;
+            if (stmt.kind === 'insert') count = await executeInsert(stmt, dc);
+            else if (stmt.kind === 'update') count = await executeUpdate(stmt, dc);
+            else count = await executeDelete(stmt, dc);
+            output = dc.output;
+            return count;
           } finally {
             unregister();
           }
         });
         stats.rowsReturned = n;
         this.rowCount = BigInt(n);
+        if (output) yield { kind: 'resultSet', columns: output.columns.map(columnMeta), rows: output.rows };
         yield this.done(n);
         return undefined;
       }
@@ -808,6 +833,51 @@ export class SessionImpl implements Session, SessionContext {
         }
         return undefined;
       }
+      case 'tryCatch': {
+        let caught: EngineError | undefined;
+        this.tryDepth++;
+        try {
+          for (const st of stmt.tryBody) {
+            if (signal.aborted) return 'abort';
+            const ctl = yield* this.runOne(st, { ...ps, stmt: st }, frame, signal);
+            if (ctl) return ctl;
+          }
+        } catch (e) {
+          if (!(e instanceof EngineError)) throw e;
+          caught = e;
+        } finally {
+          this.tryDepth--;
+        }
+        if (!caught) return undefined;
+        if (this.txn && !caught.rollsBack && this.options.xactAbort) this.txn.doomed = true;
+        if (caught.rollsBack && this.txn) {
+          const descriptor = this.txn.descriptor;
+          this.engine.rollback(this.txn);
+          this.txn = undefined;
+          this.tranCount = 0;
+          yield { kind: 'envChange', change: { type: 'rollbackTransaction', descriptor } };
+        }
+        this.errorContext.push(
+          new SqlError(
+            caught.sqlError.number,
+            caught.sqlError.severity,
+            caught.sqlError.state,
+            caught.sqlError.message,
+            caught.sqlError.procName,
+            ps.line,
+          ),
+        );
+        try {
+          for (const st of stmt.catchBody) {
+            if (signal.aborted) return 'abort';
+            const ctl = yield* this.runOne(st, { ...ps, stmt: st }, frame, signal);
+            if (ctl) return ctl;
+          }
+        } finally {
+          this.errorContext.pop();
+        }
+        return undefined;
+      }
       case 'break':
         return 'break';
       case 'continue':
@@ -832,7 +902,12 @@ export class SessionImpl implements Session, SessionContext {
         return undefined;
       }
       case 'throw': {
-        if (!stmt.number || !stmt.message || !stmt.state) throw unsupported('THROW without arguments outside CATCH');
+        if (!stmt.number || !stmt.message || !stmt.state) {
+          // THROW; re-raises the error being handled.
+          const cur = this.errorContext[this.errorContext.length - 1];
+          if (!cur) throw sqlError(10704);
+          throw new EngineError(cur, true, false);
+        }
         const rt = this.runtime(frame, signal, this.scratchStats(ps.text));
         const num = Number(compile(stmt.number, bc(new Scope())).eval([], rt.ctx));
         const msg = textOf(compile(stmt.message, bc(new Scope())).eval([], rt.ctx));

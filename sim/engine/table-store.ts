@@ -51,14 +51,13 @@ export class AbortedError extends Error {
   }
 }
 
-function keyText(values: SqlValue[], table: Table, cols: { column: { slot: number; type: SqlType } }[]): string {
+function keyText(values: SqlValue[], cols: { column: { slot: number; type: SqlType } }[]): string {
   return cols
     .map((k) => {
       const v = values[k.column.slot] ?? null;
       return v === null ? 'NULL' : valueToString(v, k.column.type, Buffer.isBuffer(v) ? 1 : 0);
     })
     .join(', ');
-  void table;
 }
 
 export function indexKey(ix: Index, table: Table, values: SqlValue[], rec: RowRecord): SqlValue[] {
@@ -188,7 +187,7 @@ async function checkUnique(
 }
 
 function duplicateError(table: Table, ix: Index, values: SqlValue[]) {
-  const text = keyText(values, table, ix.keyColumns);
+  const text = keyText(values, ix.keyColumns);
   if (ix.primaryKey || ix.uniqueConstraint) {
     const e = sqlError(2627, ix.name, `${table.schema.name}.${table.name}`, text);
     if (!ix.primaryKey) {
@@ -323,6 +322,8 @@ export async function lockForWrite(table: Table, rec: RowRecord, wc: WriteContex
     await waitForLock(holder, wc);
   }
   const t = rec.txn;
+  // A row whose only version was an insert that rolled back has left the table.
+  if (t !== null && t.state === 'aborted') return false;
   if (wc.txn.snapshotSeq !== undefined && t !== null && t !== wc.txn && t.commitSeq > wc.txn.snapshotSeq)
     throw sqlError(3960, `${table.schema.name}.${table.name}`, table.database.name);
   return !rec.deleted;

@@ -344,3 +344,20 @@ test('ranking functions: ROW_NUMBER, RANK, DENSE_RANK, NTILE with PARTITION BY',
     4108,
   );
 });
+
+test('OUTPUT inserted / deleted returns the affected rows as a result set', async () => {
+  const s = await setup();
+  await run(s, 'CREATE TABLE dbo.O (id int IDENTITY(100, 1) PRIMARY KEY, v varchar(5) NOT NULL, rv rowversion)');
+  const i = await run(s, "INSERT INTO dbo.O (v) OUTPUT inserted.id, inserted.v VALUES ('a'), ('b')");
+  assert.deepEqual(i.errors, []);
+  assert.deepEqual(rows(i.sets), [
+    ['100', 'a'],
+    ['101', 'b'],
+  ]);
+  assert.deepEqual(i.counts, [2n]);
+  const u = await run(s, "UPDATE dbo.O SET v = 'z' OUTPUT deleted.v AS old_v, inserted.v AS new_v WHERE id = 101");
+  assert.deepEqual(rows(u.sets), [['b', 'z']]);
+  const d = await run(s, 'DELETE FROM dbo.O OUTPUT deleted.id WHERE id = 100');
+  assert.deepEqual(rows(d.sets), [['100']]);
+  assert.equal((await run(s, 'DELETE FROM dbo.O OUTPUT deleted.id INTO #x WHERE id = 1')).errors[0]?.number, 40517);
+});
