@@ -18,7 +18,7 @@ import { compareValues, convertValue, textOf } from '../values.js';
 import { UNIX_EPOCH_DAYS, localOffsetMinutes, roundDatetimeTicks } from '../datetime.js';
 import type { RowVersion } from '../mvcc.js';
 import type { WriteContext } from '../table-store.js';
-import { afterCommitLsn, commitLsn, lsnFromBuffer, lsnToBuffer, seqvalLsn } from './lsn.js';
+import { afterCommitLsn, commitLsn, lsnToBuffer, seqvalLsn } from './lsn.js';
 import { deleteWhere, get, insertNamed, updateWhere, writerView } from './store.js';
 
 /** Job settings (sp_cdc_add_job / sp_cdc_change_job defaults, brief §A.6). */
@@ -598,5 +598,3 @@ function fullMask(n: number): Buffer {
   for (let i = 1; i <= n; i++) setMaskBit(m, i);
   return m;
 }
-
-export { lsnFromBuffer };
