@@ -490,3 +490,20 @@ test('the cleanup job retention is readable (msdb.dbo.cdc_jobs, sp_cdc_help_jobs
   const help = await pool.request().query('EXEC sys.sp_cdc_help_jobs');
   assert.equal(help.recordset.length, 2);
 });
+
+test('dropping a tracked table drops its capture instance: the change function is gone (208)', async () => {
+  const t = uniqueName('cdc_drop');
+  const ci = `dbo_${t}`;
+  await pool.request().batch(`CREATE TABLE dbo.${t} (id int NOT NULL PRIMARY KEY, v int NULL)`);
+  await enableTable(t);
+  await pool.request().batch(`DROP TABLE dbo.${t}`);
+  await scan();
+  const e = await sqlError(
+    pool
+      .request()
+      .query(`SELECT * FROM cdc.fn_cdc_get_all_changes_${ci}(0x00000000000000000000, 0x00000000000000000000, N'all')`),
+  );
+  assert.equal(e.number, 208);
+  const r = await pool.request().query(`SELECT COUNT(*) AS n FROM cdc.change_tables WHERE capture_instance = N'${ci}'`);
+  assert.equal((r.recordset[0] as { n: number }).n, 0);
+});

@@ -145,6 +145,8 @@ export class CdcDatabase {
   private unsubscribe: (() => void)[] = [];
   private lastPlaceholder = 0n;
   jobsStarted = false;
+  /** Drops a capture instance whose source table was dropped (set by the procedures module). */
+  dropInstance: ((inst: CaptureInstance) => Promise<void>) | undefined;
   /** sp_cdc_change_job settings not yet applied (they take effect at the next start of the job). */
   pendingOptions: Partial<CdcJobOptions> = {};
 
@@ -263,6 +265,8 @@ export class CdcDatabase {
    */
   scan(limits?: { maxtrans?: number; maxscans?: number }): Promise<void> {
     return this.serial(async () => {
+      // DROP TABLE of a tracked source drops its capture instances (the engine publishes no event for it).
+      for (const inst of this.instances.filter((i) => !sourceExists(i))) await this.dropInstance?.(inst);
       const budget = (limits?.maxtrans ?? this.options.maxtrans) * (limits?.maxscans ?? this.options.maxscans);
       let n = 0;
       let take = 0;
@@ -569,6 +573,11 @@ function cdcRows(
     { op: 3, mask, values: before },
     { op: 4, mask, values: valuesOf(c.after) },
   ];
+}
+
+/** False once the instance's source table has been dropped. */
+export function sourceExists(inst: CaptureInstance): boolean {
+  return inst.source.schema.tables.get(inst.source.name.toLowerCase()) === inst.source;
 }
 
 /** An instance's low endpoint for a reader whose view is commit sequence `seq` (undefined: not yet visible). */

@@ -25,6 +25,7 @@ import {
   datetimeOf,
   maskBitSet,
   startLsnAt,
+  sourceExists,
   type CaptureInstance,
   type CdcJobOptions,
   type ScanSession,
@@ -174,7 +175,9 @@ function procedures(ctl: CdcController): Record<string, ProcedureHandler> {
       db.users.set('cdc', { name: 'cdc', principalId: 5, roles: new Set(['db_owner']), defaultSchema: 'cdc' });
       await engine.admin.execute(METADATA_DDL, { database: db.name });
       db.extensions.set('cdc.enabled', true);
-      ctl.databases.set(db, new CdcDatabase(engine, db, { ...ctl.options }));
+      const c = new CdcDatabase(engine, db, { ...ctl.options });
+      c.dropInstance = (inst) => disableInstance(ctl, c, inst);
+      ctl.databases.set(db, c);
       return 0;
     },
 
@@ -709,7 +712,7 @@ function changeFunction(ctl: CdcController, parts: string[], session: SessionImp
   const db = dbName ? ctl.engine.admin.database(dbName) : session.database;
   const c = db ? ctl.of(db) : undefined;
   const inst = c?.instance(name.slice(net ? NET_PREFIX.length : ALL_PREFIX.length));
-  if (!c || !inst || (net && !inst.supportsNetChanges)) return undefined;
+  if (!c || !inst || (net && !inst.supportsNetChanges) || !sourceExists(inst)) return undefined;
   const captured = inst.columns.map((cc) => {
     const col = inst.changeTable.column(cc.name);
     return { name: cc.name, type: col?.type ?? cc.source.type, nullable: true };
