@@ -330,7 +330,10 @@ function functions(ctl: CtController): Record<string, FunctionDef> {
       refuseOnSecondary(ctx.session);
       const c = ctl.of(ctx.session.database);
       if (!c) return null;
-      (ctx.runtime as Runtime | undefined)?.onDataAccess(ctx.session.database);
+      // Under SNAPSHOT this fixes the transaction's snapshot, so the version and later CHANGETABLE reads
+      // agree (brief §B race 2); 3952 is left to the first table read.
+      if (ctx.session.database.allowSnapshotIsolation || ctx.session.replica)
+        (ctx.runtime as Runtime | undefined)?.onDataAccess(ctx.session.database);
       return c.versionAt(viewSeq(ctx));
     }),
     CHANGE_TRACKING_MIN_VALID_VERSION: scalar([1, 1], T.bigint, ([id], ctx) => {
