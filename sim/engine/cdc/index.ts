@@ -577,7 +577,10 @@ async function disableInstance(ctl: CdcController, c: CdcDatabase, inst: Capture
 
 /** The commit sequence the evaluating statement reads at (its read view). */
 function viewSeq(ctx: EvalCtx): number {
-  return (ctx.runtime as Runtime | undefined)?.view.seq ?? Number.MAX_SAFE_INTEGER;
+  const rt = ctx.runtime as Runtime | undefined;
+  // The LSN functions read cdc tables: that is a data access (fixes a SNAPSHOT; 3952 when not allowed).
+  rt?.onDataAccess(ctx.session.database);
+  return rt?.view.seq ?? Number.MAX_SAFE_INTEGER;
 }
 
 function cdcOfSession(ctl: CdcController, ctx: EvalCtx): CdcDatabase | undefined {
