@@ -935,6 +935,25 @@ export function installCdc(engine: SimEngine): CdcController {
   const ctl = new CdcController(engine);
   engine.admin.extensions.set('cdc', ctl);
   EXTENSION_VIEWS.set('sys.dm_cdc_log_scan_sessions', DM_CDC_LOG_SCAN_SESSIONS);
+  // The simulator's capture never fails, so sys.dm_cdc_errors is always empty (VIEW DATABASE STATE still applies).
+  EXTENSION_VIEWS.set('sys.dm_cdc_errors', {
+    columns: [
+      { name: 'session_id', type: T.int, nullable: false },
+      { name: 'phase_number', type: T.int, nullable: true },
+      { name: 'entry_time', type: { name: 'datetime' }, nullable: true },
+      { name: 'error_number', type: T.int, nullable: true },
+      { name: 'error_severity', type: T.int, nullable: true },
+      { name: 'error_state', type: T.int, nullable: true },
+      { name: 'error_message', type: T.nvarchar(1024), nullable: true },
+      { name: 'start_lsn', type: T.nvarchar(23), nullable: true },
+      { name: 'begin_lsn', type: T.nvarchar(23), nullable: true },
+      { name: 'sequence_value', type: T.nvarchar(23), nullable: true },
+    ],
+    rows: (_db, s) => {
+      if (!hasPermission(s, 'VIEW DATABASE STATE')) throw extError(297);
+      return [];
+    },
+  });
   EXTENSION_VIEWS.set('dbo.cdc_jobs', {
     columns: CDC_JOB_COLUMNS,
     rows: (db, _s, e) => {
