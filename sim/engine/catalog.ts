@@ -188,7 +188,7 @@ export class Database {
   readonly createDate = new Date();
   readonly commitListeners: ((t: CommittedTransaction) => void)[] = [];
   /** Called after DDL on a table of this database (part 2: CDC ddl_history, Change Tracking on TRUNCATE). */
-  readonly ddlListeners: ((e: { statement: Statement; table: Table; spid: number }) => void)[] = [];
+  readonly ddlListeners: ((e: DdlEvent) => void)[] = [];
   readonly extensions = new Map<string, unknown>();
   private nextSchemaId = 5;
   isReadOnly = false;
@@ -231,6 +231,14 @@ export class Database {
       if (i >= 0) this.commitListeners.splice(i, 1);
     };
   }
+}
+
+/** A completed DDL statement on a table, as DDL listeners receive it; `text` is its source (CDC ddl_history). */
+export interface DdlEvent {
+  statement: Statement;
+  table: Table;
+  spid: number;
+  text?: string;
 }
 
 /** A SQL login. */

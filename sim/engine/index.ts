@@ -19,7 +19,8 @@ import type { Permission, VirtualTable } from './query.js';
 import type { SessionContext } from './session-context.js';
 import { SessionImpl, type ProcedureHandler, type SessionHost } from './session.js';
 import type { StatementStats } from './accounting.js';
-import { insertRow, nextIdentity, vacuumRecord } from './table-store.js';
+import { insertRow, nextIdentity, vacuumRecord, type WriteContext } from './table-store.js';
+import { installExtensions } from './extensions.js';
 import { Txn as TxnClass } from './mvcc.js';
 import { assignValue } from './dml.js';
 import { convertValue } from './values.js';
@@ -82,6 +83,13 @@ export interface EngineAdmin {
   onDdl(database: string, listener: Database['ddlListeners'][number]): void;
   /** The last commit sequence number (LSN of the newest committed transaction). */
   readonly lastCommitSeq: number;
+  /**
+   * Part 2 hook: runs `fn` in one internal transaction (as `sa`, in `database`): the CDC capture and cleanup
+   * jobs write change tables through it. Commits when `fn` resolves, rolls back when it throws.
+   */
+  writeTransaction<T>(database: string, fn: (wc: WriteContext) => Promise<T>): Promise<T>;
+  /** Part 2 hook: state of extensions (CDC, Change Tracking, security), keyed by extension name. */
+  readonly extensions: Map<string, unknown>;
 }
 
 /** The engine as the simulator uses it. */
@@ -143,7 +151,27 @@ class EngineImpl implements SimEngine, SessionHost {
       get lastCommitSeq() {
         return lastSeq();
       },
+      writeTransaction: (db, fn) => this.writeTransaction(db, fn),
+      extensions: new Map(),
     };
+    installExtensions(this); // part 2 hook: CDC, Change Tracking, security
+  }
+
+  private async writeTransaction<T>(database: string, fn: (wc: WriteContext) => Promise<T>): Promise<T> {
+    const db = this.database(database);
+    if (!db) throw new Error(`no database ${database}`);
+    const login = this.logins.get('sa') as Login;
+    const session = new SessionImpl(this.nextSpid++, this, db, login, 'tidemark-sim-internal', 'localhost', false);
+    const txn = new TxnClass(session.isolation, session.spid, false);
+    this.begin(txn);
+    try {
+      const r = await fn({ txn, session, signal: new AbortController().signal });
+      this.commit(txn);
+      return r;
+    } catch (e) {
+      this.rollback(txn);
+      throw e;
+    }
   }
 
   // --- catalog

@@ -43,6 +43,8 @@ export interface SessionContext {
   readonly appName: string;
   readonly hostName: string;
   readonly readOnlyIntent: boolean;
+  /** Part 2: set on a readable secondary's sessions (reads at the redo point). */
+  readonly replica?: { seq(): number } | undefined;
   tranCount: number;
   rowCount: bigint;
   lastError: number;

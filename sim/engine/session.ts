@@ -101,6 +101,8 @@ export class SessionImpl implements Session, SessionContext {
   private savepoints = new Map<string, { writes: number; changes: number }>();
   private identityInsertTable: Table | undefined;
   closed = false;
+  /** Part 2 hook: set on a readable secondary's sessions (sim/engine/replica): reads lag, SNAPSHOT is forced. */
+  replica: { seq(): number } | undefined;
 
   constructor(
     readonly spid: number,
@@ -130,7 +132,7 @@ export class SessionImpl implements Session, SessionContext {
   // eslint-disable-next-line @typescript-eslint/require-await -- the contract is an async iterable
   async *beginTransaction(isolation: IsolationLevel, _name: string): AsyncGenerator<ExecEvent> {
     try {
-      if (isolation !== IsolationLevel.NoChange) this.isolation = checkedIsolation(isolation);
+      if (isolation !== IsolationLevel.NoChange) this.isolation = checkedIsolation(isolation, !!this.replica);
     } catch (e) {
       yield* this.errorEvents(e, 1);
       return;
@@ -431,8 +433,9 @@ export class SessionImpl implements Session, SessionContext {
   /** Builds the statement's read view and runtime; `txn` is the write transaction, if any. */
   private runtime(frame: Frame, signal: AbortSignal, stats: StatementStats, txn?: Txn): Runtime {
     const t = txn ?? this.txn;
+    // part 2 hook: a readable secondary reads at its redo point, always under snapshot isolation.
     const view: ReadView = {
-      seq: t?.snapshotSeq ?? this.engine.lastCommitSeq,
+      seq: t?.snapshotSeq ?? (this.replica ? this.replica.seq() : this.engine.lastCommitSeq),
       txn: t,
       dirty: this.isolation === IsolationLevel.ReadUncommitted,
       readPast: false,
@@ -444,6 +447,10 @@ export class SessionImpl implements Session, SessionContext {
       stats,
       signal,
       onDataAccess: (db) => {
+        if (this.replica) {
+          if (t && t.snapshotSeq === undefined) t.snapshotSeq = view.seq;
+          return;
+        }
         if (this.isolation === IsolationLevel.Snapshot) {
           if (!db.allowSnapshotIsolation) throw sqlError(3952, db.name);
           if (t && t.snapshotSeq === undefined) t.snapshotSeq = view.seq;
@@ -583,6 +590,9 @@ export class SessionImpl implements Session, SessionContext {
       case 'insert':
       case 'update':
       case 'delete': {
+        // part 2 hook: a readable secondary refuses writes except to temporary tables (tempdb is writable).
+        const target = stmt.kind === 'insert' ? stmt.table : stmt.target.kind === 'table' ? stmt.target.name : [];
+        if (this.replica && !isTempName(target)) throw readOnlyDatabase(this.database.name);
         const stats = this.newStats(ps.text);
         let output: OutputCollector | undefined;
         const n = await this.withWriteTxn(async (txn) => {
@@ -611,7 +621,7 @@ export class SessionImpl implements Session, SessionContext {
         const temp = isTempName(stmt.name);
         const t = createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE', temp));
         if (temp && !t.name.startsWith('##')) this.tempTables.add(t);
-        else this.ddlEvent(stmt, t);
+        else this.ddlEvent(stmt, t, ps.text);
         yield this.done();
         return undefined;
       }
@@ -620,7 +630,7 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done();
         return undefined;
       case 'truncateTable':
-        this.ddlEvent(stmt, truncateTable(stmt, this.ddlContext(frame, bc, signal, 'TRUNCATE TABLE')));
+        this.ddlEvent(stmt, truncateTable(stmt, this.ddlContext(frame, bc, signal, 'TRUNCATE TABLE')), ps.text);
         yield this.done();
         return undefined;
       case 'createIndex':
@@ -659,7 +669,7 @@ export class SessionImpl implements Session, SessionContext {
           yield this.done();
           return undefined;
         }
-        this.ddlEvent(stmt, alterTable(stmt, this.ddlContext(frame, bc, signal, 'ALTER TABLE')));
+        this.ddlEvent(stmt, alterTable(stmt, this.ddlContext(frame, bc, signal, 'ALTER TABLE')), ps.text);
         yield this.done();
         return undefined;
       }
@@ -750,7 +760,10 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done();
         return undefined;
       case 'setIsolation':
-        this.isolation = checkedIsolation(ISOLATION_BY_NAME[stmt.level] ?? IsolationLevel.ReadCommitted);
+        this.isolation = checkedIsolation(
+          ISOLATION_BY_NAME[stmt.level] ?? IsolationLevel.ReadCommitted,
+          !!this.replica,
+        );
         yield this.done();
         return undefined;
       case 'beginTran':
@@ -968,6 +981,7 @@ export class SessionImpl implements Session, SessionContext {
     what = 'ALTER',
     temp = false,
   ): DdlContext {
+    if (this.replica && !temp) throw readOnlyDatabase(this.database.name); // part 2 hook: readable secondary
     // Anyone may create and change temporary tables; other DDL needs db_owner or db_ddladmin.
     if (!temp && !this.engine.canAlter(this, this.database)) throw sqlError(262, what, this.database.name);
     const rt = this.runtime(frame, signal, this.scratchStats(''));
@@ -1121,8 +1135,8 @@ export class SessionImpl implements Session, SessionContext {
   }
 
   /** Tells DDL listeners (CDC ddl_history, CT truncation: part 2) what changed. */
-  private ddlEvent(stmt: Statement, table: Table): void {
-    for (const l of table.database.ddlListeners) l({ statement: stmt, table, spid: this.spid });
+  private ddlEvent(stmt: Statement, table: Table, text?: string): void {
+    for (const l of table.database.ddlListeners) l({ statement: stmt, table, spid: this.spid, text });
   }
 
   private async *alterDatabase(stmt: Statement & { kind: 'alterDatabase' }): AsyncGenerator<ExecEvent> {
@@ -1190,10 +1204,21 @@ export class SessionImpl implements Session, SessionContext {
  * REPEATABLE READ and SERIALIZABLE need range and read locks the simulator does not take; accepting them would
  * silently give READ COMMITTED results, so they are refused (40517).
  */
-function checkedIsolation(level: IsolationLevel): IsolationLevel {
+function checkedIsolation(level: IsolationLevel, onSecondary = false): IsolationLevel {
+  // part 2 hook: a readable secondary remaps every level to snapshot (brief §E), so none is refused there.
+  if (onSecondary) return level;
   if (level === IsolationLevel.RepeatableRead) throw unsupported('REPEATABLE READ isolation');
   if (level === IsolationLevel.Serializable) throw unsupported('SERIALIZABLE isolation');
   return level;
+}
+
+/** 3906: DML or DDL on a readable secondary. */
+function readOnlyDatabase(name: string): EngineError {
+  return new EngineError(
+    new SqlError(3906, 16, 1, `Failed to update database "${name}" because the database is read-only.`),
+    false,
+    false,
+  );
 }
 
 function isTempName(parts: string[]): boolean {

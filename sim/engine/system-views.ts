@@ -28,9 +28,9 @@ function datetimeOf(d: Date): SqlValue {
   return { kind: 'datetime', days: days + UNIX_EPOCH_DAYS, ticks: roundDatetimeTicks(ticks) };
 }
 
-type RowsFn = (db: Database, s: SessionContext, engine: EngineCore, rt: Runtime) => Iterable<SqlValue[]>;
+export type RowsFn = (db: Database, s: SessionContext, engine: EngineCore, rt: Runtime) => Iterable<SqlValue[]>;
 
-interface ViewDef {
+export interface ViewDef {
   columns: ColumnInfo[];
   rows: RowsFn;
   /** Server-scoped views (sys.databases) ignore the database part of the name. */
@@ -88,6 +88,9 @@ function committedRowCount(t: Table): number {
 function* tablesOf(db: Database): Generator<Table> {
   yield* db.tables();
 }
+
+/** Part 2 hook: catalog views of extensions (sys.change_tracking_tables, …), keyed by `schema.name` lower case. */
+export const EXTENSION_VIEWS = new Map<string, ViewDef>();
 
 const VIEWS: Record<string, ViewDef> = {
   'sys.databases': {
@@ -707,7 +710,7 @@ const VIEWS: Record<string, ViewDef> = {
 export function systemView(parts: string[], session: SessionContext): VirtualTable | undefined {
   if (parts.length < 2) return undefined;
   const key = `${parts[parts.length - 2] ?? ''}.${parts[parts.length - 1] ?? ''}`.toLowerCase();
-  const def = VIEWS[key];
+  const def = VIEWS[key] ?? EXTENSION_VIEWS.get(key); // part 2 hook: views registered by extensions
   if (!def) return undefined;
   const dbName = parts.length >= 3 ? parts[parts.length - 3] : undefined;
   return {
