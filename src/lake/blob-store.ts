@@ -1,0 +1,347 @@
+/**
+ * The one interface the lake writes and reads through, and its Azure implementation on `@azure/storage-blob`.
+ *
+ * Contract (WORM-compatible): the pipeline creates objects with `If-None-Match: *` at their final path and
+ * never overwrites, renames or deletes a committed object. The only replaced object is the watermark pointer
+ * (`replaceIfMatch`, compare-and-swap on the ETag), which lives outside the data files and may be configured in
+ * a separate, non-WORM container. Immutability policies are not relied on (Azurite silently ignores them).
+ *
+ * Every object written carries its MD5 (`Content-MD5` property, base64); every read verifies it when present.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  BlobServiceClient,
+  type ContainerClient,
+  type StoragePipelineOptions,
+  type newPipeline,
+} from '@azure/storage-blob';
+import { DefaultAzureCredential } from '@azure/identity';
+import {
+  BlobAccessDeniedError,
+  BlobAlreadyExistsError,
+  BlobStoreError,
+  ChecksumMismatchError,
+  ConditionNotMetError,
+  ContainerNotFoundError,
+  type BlobOperation,
+} from './errors.js';
+
+/** Result of a write: the new ETag and the MD5 (base64) of the bytes written. */
+export interface BlobWriteResult {
+  readonly etag: string;
+  readonly md5: string;
+  readonly bytes: number;
+}
+
+/** A small object read whole. */
+export interface BlobContent {
+  readonly body: Buffer;
+  readonly etag: string;
+}
+
+/** One entry of a listing. */
+export interface BlobListItem {
+  readonly path: string;
+  readonly bytes: number;
+  readonly etag: string;
+  /** base64 MD5 if the object has one. */
+  readonly md5?: string;
+}
+
+/** Options of writes. */
+export interface BlobPutOptions {
+  readonly contentType?: string;
+}
+
+/**
+ * Blob storage as the lake uses it. Paths are relative to the store's container; no method ever deletes.
+ * Errors are {@link BlobStoreError}s: {@link BlobAlreadyExistsError}, {@link ConditionNotMetError},
+ * {@link ContainerNotFoundError}, {@link BlobAccessDeniedError}, {@link ChecksumMismatchError}, or a base
+ * `BlobStoreError` with `retryable` set for transient failures.
+ */
+export interface BlobStore {
+  /** Where this store points, for messages (no credentials), e.g. `azure:https://acct…/container`. */
+  readonly location: string;
+  /** Creates `path` only if absent (`If-None-Match: *`); throws {@link BlobAlreadyExistsError} otherwise. */
+  putIfAbsent(path: string, body: Uint8Array | string, options?: BlobPutOptions): Promise<BlobWriteResult>;
+  /** Replaces `path` only if its ETag is still `etag`; throws {@link ConditionNotMetError} otherwise. */
+  replaceIfMatch(
+    path: string,
+    body: Uint8Array | string,
+    etag: string,
+    options?: BlobPutOptions,
+  ): Promise<BlobWriteResult>;
+  /** Reads a small object whole (MD5-verified), or `undefined` if it does not exist. */
+  get(path: string): Promise<BlobContent | undefined>;
+  exists(path: string): Promise<boolean>;
+  /** Lists objects whose path starts with `prefix`, in lexicographic order. */
+  list(prefix: string): AsyncIterable<BlobListItem>;
+  /** Streams a local file to `path` if absent (`If-None-Match: *`), storing its MD5. */
+  uploadFileIfAbsent(path: string, localFile: string, options?: BlobPutOptions): Promise<BlobWriteResult>;
+  /** Streams `path` to a local file, verifying the stored MD5. */
+  downloadToFile(path: string, localFile: string): Promise<BlobWriteResult>;
+}
+
+/** How to reach an Azure container. */
+export type AzureBlobStoreConfig = {
+  readonly container: string;
+  /** Encryption scope (customer-managed keys) applied to every write. Azurite ignores it. */
+  readonly encryptionScope?: string;
+  /** SDK retry attempts for transient failures (default 4, the SDK's). */
+  readonly maxTries?: number;
+} & (
+  | { readonly connectionString: string }
+  /** Entra ID: `credential` defaults to `DefaultAzureCredential` (managed identity, workload identity, env, CLI). */
+  | { readonly accountUrl: string; readonly credential?: BlobCredential }
+);
+
+/** A credential the SDK accepts (any `@azure/identity` credential). */
+export type BlobCredential = NonNullable<Parameters<typeof newPipeline>[0]>;
+
+/** MD5 (base64) of a local file, streamed. */
+export async function md5OfFile(path: string): Promise<string> {
+  const hash = createHash('md5');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('base64');
+}
+
+export function md5OfBytes(bytes: Uint8Array): string {
+  return createHash('md5').update(bytes).digest('base64');
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'REQUEST_SEND_ERROR',
+]);
+
+interface SdkErrorShape {
+  statusCode?: number;
+  code?: string;
+  details?: { errorCode?: string };
+  name?: string;
+}
+
+/**
+ * Classifies an SDK error into the lake's taxonomy. The SDK's own message is dropped: it can contain request
+ * URLs; only status and error code are kept.
+ */
+export function classifyBlobError(
+  err: unknown,
+  operation: BlobOperation,
+  path: string,
+  container: string,
+  ifNoneMatch = false,
+): BlobStoreError {
+  if (err instanceof BlobStoreError) return err;
+  const e = (err ?? {}) as SdkErrorShape;
+  const status = e.statusCode;
+  const code = e.details?.errorCode ?? e.code;
+  if (status === 409 && (code === 'BlobAlreadyExists' || ifNoneMatch))
+    return new BlobAlreadyExistsError(operation, path, 409);
+  if (status === 412)
+    return ifNoneMatch
+      ? new BlobAlreadyExistsError(operation, path, 412)
+      : new ConditionNotMetError(operation, path, 412);
+  if (status === 404 && code === 'ContainerNotFound') return new ContainerNotFoundError(operation, path, container);
+  if (status === 401 || status === 403) return new BlobAccessDeniedError(operation, path, status, code);
+  if (e.name === 'CredentialUnavailableError' || e.name === 'AuthenticationError')
+    return new BlobAccessDeniedError(operation, path, 401, e.name);
+  const transient =
+    status === undefined
+      ? code !== undefined && NETWORK_CODES.has(code)
+      : status === 408 || status === 429 || status >= 500;
+  const what = status === undefined ? (code ?? 'network error') : `${status} ${code ?? ''}`.trim();
+  return new BlobStoreError(
+    transient
+      ? `Transient storage failure during ${operation} of ${path} (${what}); retry`
+      : `Storage ${operation} of ${path} failed (${what})`,
+    operation,
+    path,
+    transient,
+    status,
+    code,
+  );
+}
+
+/** Counts bytes and hashes them while streaming. */
+function hashingCounter(): { transform: Transform; result: () => { md5: string; bytes: number } } {
+  const hash = createHash('md5');
+  let bytes = 0;
+  const transform = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  return { transform, result: () => ({ md5: hash.digest('base64'), bytes }) };
+}
+
+const b64 = (u: Uint8Array | undefined): string | undefined => (u ? Buffer.from(u).toString('base64') : undefined);
+
+/** {@link BlobStore} on Azure Blob Storage / ADLS Gen2 (blob endpoint) or Azurite. */
+export class AzureBlobStore implements BlobStore {
+  readonly location: string;
+  private readonly container: ContainerClient;
+  private readonly encryptionScope: string | undefined;
+
+  constructor(config: AzureBlobStoreConfig) {
+    const pipelineOptions: StoragePipelineOptions = { retryOptions: { maxTries: config.maxTries ?? 4 } };
+    const service =
+      'connectionString' in config
+        ? BlobServiceClient.fromConnectionString(config.connectionString, pipelineOptions)
+        : new BlobServiceClient(config.accountUrl, config.credential ?? new DefaultAzureCredential(), pipelineOptions);
+    this.container = service.getContainerClient(config.container);
+    this.encryptionScope = config.encryptionScope;
+    this.location = `azure:${this.container.url.split('?')[0] ?? ''}`;
+  }
+
+  private fail(err: unknown, op: BlobOperation, path: string, ifNoneMatch = false): BlobStoreError {
+    return classifyBlobError(err, op, path, this.container.containerName, ifNoneMatch);
+  }
+
+  /** Creates the container if missing (tests and local stacks; production containers are provisioned). */
+  async ensureContainer(): Promise<void> {
+    try {
+      await this.container.createIfNotExists();
+    } catch (err) {
+      throw this.fail(err, 'container', '');
+    }
+  }
+
+  private async write(
+    path: string,
+    body: Uint8Array | string,
+    conditions: { ifNoneMatch?: string; ifMatch?: string },
+    op: BlobOperation,
+    options: BlobPutOptions | undefined,
+  ): Promise<BlobWriteResult> {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const md5 = createHash('md5').update(bytes).digest();
+    try {
+      const res = await this.container.getBlockBlobClient(path).upload(bytes, bytes.length, {
+        conditions,
+        blobHTTPHeaders: { blobContentMD5: md5, blobContentType: options?.contentType ?? 'application/octet-stream' },
+        encryptionScope: this.encryptionScope,
+      });
+      return { etag: res.etag ?? '', md5: md5.toString('base64'), bytes: bytes.length };
+    } catch (err) {
+      throw this.fail(err, op, path, conditions.ifNoneMatch === '*');
+    }
+  }
+
+  putIfAbsent(path: string, body: Uint8Array | string, options?: BlobPutOptions): Promise<BlobWriteResult> {
+    return this.write(path, body, { ifNoneMatch: '*' }, 'put', options);
+  }
+
+  replaceIfMatch(
+    path: string,
+    body: Uint8Array | string,
+    etag: string,
+    options?: BlobPutOptions,
+  ): Promise<BlobWriteResult> {
+    return this.write(path, body, { ifMatch: etag }, 'replace', options);
+  }
+
+  async get(path: string): Promise<BlobContent | undefined> {
+    try {
+      const blob = this.container.getBlobClient(path);
+      const res = await blob.download();
+      const chunks: Buffer[] = [];
+      for await (const c of res.readableStreamBody as Readable) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      const expected = b64(res.contentMD5) ?? b64(res.blobContentMD5);
+      if (expected !== undefined) {
+        const actual = md5OfBytes(body);
+        if (actual !== expected) throw new ChecksumMismatchError('get', path, expected, actual);
+      }
+      return { body, etag: res.etag ?? '' };
+    } catch (err) {
+      const e = err as SdkErrorShape;
+      if (e.statusCode === 404 && (e.details?.errorCode ?? e.code) !== 'ContainerNotFound') return undefined;
+      throw this.fail(err, 'get', path);
+    }
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await this.container.getBlobClient(path).getProperties();
+      return true;
+    } catch (err) {
+      const e = err as SdkErrorShape;
+      // HEAD responses have no body, so a missing container and a missing blob both arrive as a bare 404.
+      if (e.statusCode === 404) {
+        if (!(await this.containerExists()))
+          throw new ContainerNotFoundError('exists', path, this.container.containerName);
+        return false;
+      }
+      throw this.fail(err, 'exists', path);
+    }
+  }
+
+  private async containerExists(): Promise<boolean> {
+    try {
+      return await this.container.exists();
+    } catch (err) {
+      throw this.fail(err, 'container', '');
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<BlobListItem> {
+    try {
+      for await (const item of this.container.listBlobsFlat({ prefix })) {
+        yield {
+          path: item.name,
+          bytes: item.properties.contentLength ?? 0,
+          etag: item.properties.etag,
+          md5: b64(item.properties.contentMD5),
+        };
+      }
+    } catch (err) {
+      throw this.fail(err, 'list', prefix);
+    }
+  }
+
+  async uploadFileIfAbsent(path: string, localFile: string, options?: BlobPutOptions): Promise<BlobWriteResult> {
+    const md5 = await md5OfFile(localFile);
+    const { size } = await stat(localFile);
+    try {
+      const res = await this.container
+        .getBlockBlobClient(path)
+        .uploadStream(createReadStream(localFile, { highWaterMark: 4 << 20 }), 4 << 20, 4, {
+          conditions: { ifNoneMatch: '*' },
+          blobHTTPHeaders: {
+            blobContentMD5: Buffer.from(md5, 'base64'),
+            blobContentType: options?.contentType ?? 'application/octet-stream',
+          },
+          encryptionScope: this.encryptionScope,
+        });
+      return { etag: res.etag ?? '', md5, bytes: size };
+    } catch (err) {
+      throw this.fail(err, 'upload', path, true);
+    }
+  }
+
+  async downloadToFile(path: string, localFile: string): Promise<BlobWriteResult> {
+    try {
+      const res = await this.container.getBlobClient(path).download();
+      const counter = hashingCounter();
+      await pipeline(res.readableStreamBody as Readable, counter.transform, createWriteStream(localFile));
+      const { md5, bytes } = counter.result();
+      const expected = b64(res.contentMD5) ?? b64(res.blobContentMD5);
+      if (expected !== undefined && expected !== md5) throw new ChecksumMismatchError('download', path, expected, md5);
+      return { etag: res.etag ?? '', md5, bytes };
+    } catch (err) {
+      throw this.fail(err, 'download', path);
+    }
+  }
+}

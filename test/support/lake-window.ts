@@ -1,0 +1,94 @@
+/** Runs the commit protocol's steps for tests, optionally stopping after one, and wraps stores with faults. */
+import {
+  advanceWatermark,
+  commitManifest,
+  stageWindow,
+  validateWindow,
+  type ChangeEvent,
+  type CommitManifestOutput,
+  type LakeTable,
+  type WindowRef,
+} from '../../src/lake/commit.js';
+import type { BlobListItem, BlobPutOptions, BlobStore, BlobWriteResult } from '../../src/lake/blob-store.js';
+import type { SchemaDoc } from '../../src/lake/schema-registry.js';
+
+export const EXTRACTED_AT = 1_764_000_000_000_000_000n; // 2025-11-24T16:00Z
+
+export type Step = 'stage' | 'validate' | 'commit' | 'advance';
+
+export interface RunWindowOptions {
+  readonly stopAfter?: Step;
+  readonly sumColumns?: readonly string[];
+  readonly partRows?: number;
+}
+
+/** Runs stage → validate → commit → advance for one window. */
+export async function runWindow(
+  lake: LakeTable,
+  schema: SchemaDoc,
+  window: WindowRef,
+  attemptId: string,
+  events: readonly ChangeEvent[],
+  options: RunWindowOptions = {},
+): Promise<CommitManifestOutput | undefined> {
+  const staged = await stageWindow({
+    lake,
+    window,
+    attemptId,
+    schema,
+    events,
+    extractedAt: EXTRACTED_AT,
+    partRows: options.partRows,
+  });
+  if (options.stopAfter === 'stage') return undefined;
+  const validated = await validateWindow({ lake, schema, staged, sumColumns: options.sumColumns });
+  if (options.stopAfter === 'validate') return undefined;
+  const committed = await commitManifest({ lake, window, staged, validated, committedBy: `test/${attemptId}` });
+  if (options.stopAfter === 'commit') return committed;
+  await advanceWatermark({ lake, sequence: window.sequence });
+  return committed;
+}
+
+/** Thrown by {@link FaultyStore}: a simulated crash. */
+export class InjectedCrashError extends Error {
+  override readonly name = 'InjectedCrashError';
+}
+
+/** A store that crashes (throws before doing it) at the n-th write (0-based); reads pass through. */
+export class FaultyStore implements BlobStore {
+  writes = 0;
+  constructor(
+    private readonly inner: BlobStore,
+    private readonly crashAtWrite: number,
+  ) {}
+  get location(): string {
+    return this.inner.location;
+  }
+  private gate(): void {
+    if (this.writes++ === this.crashAtWrite) throw new InjectedCrashError(`crash at write ${this.crashAtWrite}`);
+  }
+  putIfAbsent(path: string, body: Uint8Array | string, options?: BlobPutOptions): Promise<BlobWriteResult> {
+    this.gate();
+    return this.inner.putIfAbsent(path, body, options);
+  }
+  replaceIfMatch(path: string, body: Uint8Array | string, etag: string, o?: BlobPutOptions): Promise<BlobWriteResult> {
+    this.gate();
+    return this.inner.replaceIfMatch(path, body, etag, o);
+  }
+  uploadFileIfAbsent(path: string, localFile: string, options?: BlobPutOptions): Promise<BlobWriteResult> {
+    this.gate();
+    return this.inner.uploadFileIfAbsent(path, localFile, options);
+  }
+  get(path: string) {
+    return this.inner.get(path);
+  }
+  exists(path: string) {
+    return this.inner.exists(path);
+  }
+  list(prefix: string): AsyncIterable<BlobListItem> {
+    return this.inner.list(prefix);
+  }
+  downloadToFile(path: string, localFile: string) {
+    return this.inner.downloadToFile(path, localFile);
+  }
+}

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { ParquetWriter } from '../../../src/lake/parquet-writer.js';
+import { LakeValueError, type LakeColumn } from '../../../src/lake/lake-types.js';
+import { tempDir } from '../../support/lake.js';
+
+const columns: LakeColumn[] = [
+  { name: 'id', type: { kind: 'int64' }, nullable: false },
+  { name: 'amount', type: { kind: 'decimal', precision: 19, scale: 4 }, nullable: true },
+];
+
+async function query(sql: string): Promise<Record<string, unknown>[]> {
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    return (await conn.runAndReadAll(sql)).getRowObjectsJson();
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
+test('parts are bounded by partRows, per partition, ZSTD-compressed, and hold every row', async () => {
+  const dir = tempDir();
+  const w = await ParquetWriter.create({ columns, dir, partRows: 1000, maxBufferedRows: 10_000 });
+  for (let i = 0; i < 2500; i++) await w.append(i % 5 === 0 ? 'b' : 'a', [BigInt(i), `${i}.0001`]);
+  const parts = await w.finish();
+  assert.deepEqual(
+    parts.map((p) => [p.partition, p.partIndex, p.rows]),
+    [
+      ['a', 0, 1000],
+      ['a', 1, 1000],
+      ['b', 0, 500],
+    ],
+  );
+  const [row] = await query(
+    `select count(*)::int n, sum(amount)::varchar s, count(distinct id)::int d from read_parquet('${dir}/*.parquet')`,
+  );
+  assert.deepEqual(row, { n: 2500, s: '3123750.2500', d: 2500 });
+  const codecs = await query(`select distinct compression from parquet_metadata('${parts[0]?.localPath ?? ''}')`);
+  assert.deepEqual(codecs, [{ compression: 'ZSTD' }]);
+});
+
+test('maxBufferedRows bounds memory across partitions by flushing the fullest early', async () => {
+  const dir = tempDir();
+  const w = await ParquetWriter.create({ columns, dir, partRows: 1000, maxBufferedRows: 300 });
+  for (let i = 0; i < 900; i++) await w.append(`p${i % 3}`, [BigInt(i), null]);
+  const parts = await w.finish();
+  assert.ok(parts.length >= 3);
+  assert.equal(
+    parts.reduce((n, p) => n + p.rows, 0),
+    900,
+  );
+});
+
+test('inexact or mistyped values are refused with the column named', async () => {
+  const w = await ParquetWriter.create({ columns, dir: tempDir() });
+  try {
+    await assert.rejects(
+      async () => w.append('a', [1, '1']),
+      (e: unknown) => e instanceof LakeValueError && e.column === 'id',
+    );
+    await assert.rejects(
+      async () => w.append('a', [1n, 1.5]),
+      (e: unknown) => e instanceof LakeValueError && e.column === 'amount',
+    );
+    await assert.rejects(async () => w.append('a', [null, '1']), /non-nullable/);
+  } finally {
+    w.close();
+  }
+});
