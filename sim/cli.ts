@@ -1,0 +1,30 @@
+/**
+ * `npm run sim -- --port 14330 --tls generate --seed 42 --rows 100000`: runs the SQL Server simulator until
+ * SIGINT/SIGTERM. Test-only credentials: see sim/README.md.
+ */
+import { parseArgs } from 'node:util';
+import { SIM_CREDENTIALS, startSimulator } from './index.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '14330' },
+    host: { type: 'string', default: '127.0.0.1' },
+    tls: { type: 'string' },
+    seed: { type: 'string' },
+    rows: { type: 'string', default: '10000' },
+  },
+});
+
+const sim = await startSimulator({
+  port: Number(values.port),
+  host: values.host,
+  tls: values.tls === 'generate' ? 'generate' : undefined,
+  seed: values.seed === undefined ? undefined : Number(values.seed),
+  seedRows: Number(values.rows),
+});
+process.stdout.write(
+  `${JSON.stringify({ msg: 'sql server simulator listening', host: sim.host, port: sim.port, tls: !!sim.certificate, admin: SIM_CREDENTIALS.admin.user, extractor: SIM_CREDENTIALS.extractor.user })}\n`,
+);
+const shutdown = (): void => void sim.stop().then(() => process.exit(0));
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,0 +1,209 @@
+/**
+ * An ordered index: a two-level B-tree (a sorted list of sorted leaves) with binary search, appends at the
+ * right edge in O(1) (identity and rowversion keys grow monotonically), and range iteration that survives
+ * concurrent inserts and deletes: an iterator re-seeks from the last key it returned whenever the index
+ * changed under it, so lazily pulled results never skip or repeat an entry.
+ */
+import type { SqlValue } from './api.js';
+import { compareValues } from './values.js';
+
+const LEAF_MAX = 512;
+
+/** Compares key arrays column by column; NULL sorts first; `desc[i]` reverses column i. */
+export function compareKeys(
+  a: readonly SqlValue[],
+  b: readonly SqlValue[],
+  desc?: readonly boolean[],
+  n = b.length,
+): number {
+  for (let i = 0; i < n; i++) {
+    const x = a[i] ?? null;
+    const y = b[i] ?? null;
+    let c: number;
+    if (x === null) c = y === null ? 0 : -1;
+    else if (y === null) c = 1;
+    else if (typeof x === 'bigint' && typeof y === 'bigint') c = x < y ? -1 : x > y ? 1 : 0;
+    else c = compareValues(x, y);
+    if (c !== 0) return desc?.[i] ? -c : c;
+  }
+  return 0;
+}
+
+/** One end of a range: entries whose first `key.length` columns compare to `key` per `inclusive`. */
+export interface Bound {
+  key: SqlValue[];
+  inclusive: boolean;
+}
+
+export class OrderedIndex<E> {
+  private leaves: E[][] = [[]];
+  private count = 0;
+  /** Bumped on every change; iterators compare it to know when to re-seek. */
+  modCount = 0;
+
+  constructor(
+    readonly keyOf: (e: E) => SqlValue[],
+    readonly desc: readonly boolean[] = [],
+  ) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  private cmp(a: readonly SqlValue[], b: readonly SqlValue[], n = b.length): number {
+    return compareKeys(a, b, this.desc, n);
+  }
+
+  /** First leaf whose last entry is ≥ key (prefix comparison), or the last leaf. */
+  private leafFor(key: readonly SqlValue[], strict: boolean): number {
+    let lo = 0;
+    let hi = this.leaves.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const leaf = this.leaves[mid] as E[];
+      const last = leaf[leaf.length - 1];
+      const c = last === undefined ? -1 : this.cmp(this.keyOf(last), key, key.length);
+      if (c < 0 || (strict && c === 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Position of the first entry ≥ key (or > key when strict), as [leaf, index]. */
+  private seek(key: readonly SqlValue[], strict: boolean): [number, number] {
+    const li = this.leafFor(key, strict);
+    const leaf = this.leaves[li] as E[];
+    let lo = 0;
+    let hi = leaf.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const c = this.cmp(this.keyOf(leaf[mid] as E), key, key.length);
+      if (c < 0 || (strict && c === 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    return [li, lo];
+  }
+
+  insert(e: E): void {
+    const key = this.keyOf(e);
+    this.modCount++;
+    this.count++;
+    const lastLeaf = this.leaves[this.leaves.length - 1] as E[];
+    const last = lastLeaf[lastLeaf.length - 1];
+    if (last === undefined || this.cmp(this.keyOf(last), key) <= 0) {
+      // Fast path: appending at the right edge.
+      lastLeaf.push(e);
+      if (lastLeaf.length >= LEAF_MAX * 2) this.leaves.push(lastLeaf.splice(LEAF_MAX));
+      return;
+    }
+    const [li, pos] = this.seek(key, true);
+    const leaf = this.leaves[li] as E[];
+    leaf.splice(pos, 0, e);
+    if (leaf.length >= LEAF_MAX * 2) this.leaves.splice(li + 1, 0, leaf.splice(LEAF_MAX));
+  }
+
+  /** Removes this exact entry (by identity); returns whether it was present. */
+  remove(e: E): boolean {
+    const key = this.keyOf(e);
+    let [li, pos] = this.seek(key, false);
+    for (;;) {
+      const leaf = this.leaves[li];
+      if (!leaf) return false;
+      if (pos >= leaf.length) {
+        li++;
+        pos = 0;
+        continue;
+      }
+      const cur = leaf[pos] as E;
+      if (cur === e) {
+        leaf.splice(pos, 1);
+        this.count--;
+        this.modCount++;
+        if (leaf.length === 0 && this.leaves.length > 1) this.leaves.splice(li, 1);
+        return true;
+      }
+      if (this.cmp(this.keyOf(cur), key) !== 0) return false;
+      pos++;
+    }
+  }
+
+  /** Entries whose key equals `key` on its full length (a unique lookup returns at most one). */
+  *equal(key: SqlValue[]): Generator<E> {
+    yield* this.range({ key, inclusive: true }, { key, inclusive: true });
+  }
+
+  first(key: SqlValue[]): E | undefined {
+    for (const e of this.equal(key)) return e;
+    return undefined;
+  }
+
+  /**
+   * Entries between the bounds in key order (or reverse). Safe against changes between pulls: positions are
+   * re-sought from the last returned key whenever `modCount` moved.
+   */
+  *range(lower?: Bound, upper?: Bound, reverse = false): Generator<E> {
+    if (reverse) {
+      yield* this.reverseRange(lower, upper);
+      return;
+    }
+    let [li, pos] = lower ? this.seek(lower.key, !lower.inclusive) : [0, 0];
+    let seen = this.modCount;
+    let lastKey: SqlValue[] | undefined;
+    for (;;) {
+      if (seen !== this.modCount) {
+        if (lastKey) [li, pos] = this.seek(lastKey, true);
+        seen = this.modCount;
+      }
+      const leaf = this.leaves[li];
+      if (!leaf) return;
+      if (pos >= leaf.length) {
+        li++;
+        pos = 0;
+        continue;
+      }
+      const e = leaf[pos] as E;
+      const key = this.keyOf(e);
+      if (upper) {
+        const c = this.cmp(key, upper.key, upper.key.length);
+        if (c > 0 || (c === 0 && !upper.inclusive)) return;
+      }
+      lastKey = key;
+      pos++;
+      yield e;
+    }
+  }
+
+  private *reverseRange(lower?: Bound, upper?: Bound): Generator<E> {
+    // Position after the last entry ≤ upper (or < upper when exclusive).
+    let li: number;
+    let pos: number;
+    if (upper) [li, pos] = this.seek(upper.key, upper.inclusive);
+    else [li, pos] = [this.leaves.length - 1, (this.leaves[this.leaves.length - 1] as E[]).length];
+    let seen = this.modCount;
+    let lastKey: SqlValue[] | undefined;
+    for (;;) {
+      if (seen !== this.modCount) {
+        if (lastKey) [li, pos] = this.seek(lastKey, false);
+        seen = this.modCount;
+      }
+      pos--;
+      while (pos < 0) {
+        li--;
+        if (li < 0) return;
+        pos = (this.leaves[li] as E[]).length - 1;
+      }
+      const e = (this.leaves[li] as E[])[pos] as E;
+      const key = this.keyOf(e);
+      if (lower) {
+        const c = this.cmp(key, lower.key, lower.key.length);
+        if (c < 0 || (c === 0 && !lower.inclusive)) return;
+      }
+      lastKey = key;
+      yield e;
+    }
+  }
+
+  *all(): Generator<E> {
+    yield* this.range();
+  }
+}

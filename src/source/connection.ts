@@ -1,0 +1,299 @@
+/**
+ * Connections to the source SQL Server: an `mssql` pool built from the typed config (TLS, SQL login or Entra
+ * ID, read-only intent, appName `tidemark`, pool and request timeouts), and {@link SourceConnection}, through
+ * which every query of src/source runs: throttled (slots, rows/s, latency back-off), retried when transient,
+ * guarded against lock-skipping hints, and streamed in batches with backpressure.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  ClientSecretCredential,
+  DefaultAzureCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
+import sql from 'mssql';
+import type { SourceConfig } from '../config/types.js';
+import { type SecretProvider } from './secrets.js';
+import { SourceThrottle, type ThrottleOptions } from './throttle.js';
+import { DEFAULT_RETRY, toSourceQueryError, withTransientRetry, type RetryPolicy } from './transient.js';
+
+/** Builds the `mssql` pool configuration. Secrets are resolved here, at connect time, and kept nowhere else. */
+export async function buildPoolConfig(
+  source: SourceConfig,
+  deps: { secrets: SecretProvider; credential?: (auth: SourceConfig['auth']) => TokenCredential },
+): Promise<sql.config> {
+  const options: sql.IOptions = {
+    encrypt: source.encrypt,
+    trustServerCertificate: source.trustServerCertificate,
+    readOnlyIntent: source.readOnlyIntent,
+    appName: source.appName || 'tidemark',
+    useUTC: true,
+  };
+  if (source.caFile) {
+    const ca = await readFile(source.caFile, 'utf8');
+    (options as Record<string, unknown>).cryptoCredentialsDetails = { ca };
+  }
+  const cfg: sql.config = {
+    server: source.host,
+    port: source.port,
+    database: source.database,
+    connectionTimeout: source.connectTimeout.ms,
+    requestTimeout: source.requestTimeout.ms,
+    pool: { max: source.pool.max, min: source.pool.min, idleTimeoutMillis: source.pool.idleTimeout.ms },
+    options,
+  };
+  const auth = source.auth;
+  if (auth.type === 'sql-login') {
+    cfg.user = auth.user;
+    cfg.password = await deps.secrets.resolve(auth.password);
+  } else {
+    const credential = deps.credential ? deps.credential(auth) : await entraCredential(auth, deps.secrets);
+    (cfg as unknown as Record<string, unknown>).authentication = { type: 'token-credential', options: { credential } };
+  }
+  return cfg;
+}
+
+/** The `@azure/identity` credential for an Entra ID auth setting (tokens for `https://database.windows.net/`). */
+export async function entraCredential(auth: SourceConfig['auth'], secrets: SecretProvider): Promise<TokenCredential> {
+  switch (auth.type) {
+    case 'entra-default':
+      return new DefaultAzureCredential();
+    case 'entra-managed-identity':
+      return auth.clientId
+        ? new ManagedIdentityCredential({ clientId: auth.clientId })
+        : new ManagedIdentityCredential();
+    case 'entra-service-principal':
+      return new ClientSecretCredential(auth.tenantId, auth.clientId, await secrets.resolve(auth.clientSecret));
+    case 'sql-login':
+      throw new Error('a SQL login has no token credential');
+  }
+}
+
+/** A parameter of a source query. */
+export interface QueryParam {
+  readonly name: string;
+  readonly type: sql.ISqlType | (() => sql.ISqlType);
+  readonly value: unknown;
+}
+
+/** Columns of a streamed result as `mssql` describes them (arrayRowMode). */
+export interface ResultColumn {
+  readonly name: string;
+  readonly index: number;
+}
+
+/** One batch of rows of a streamed query: values in SELECT-list order. */
+export interface RowBatch {
+  readonly columns: readonly ResultColumn[];
+  readonly rows: unknown[][];
+}
+
+/** Options of one query. */
+export interface QueryOptions {
+  /** Per-query timeout; the connection's request timeout when absent. */
+  readonly timeoutMs?: number;
+  /** A transaction to run in (snapshot reads); retries are then the caller's business. */
+  readonly transaction?: sql.Transaction;
+}
+
+/** Hints that skip or dirty-read locked rows: the exact rows a watermark must not lose. Never sent. */
+const FORBIDDEN_HINTS = /\b(NOLOCK|READPAST|READUNCOMMITTED)\b|ISOLATION\s+LEVEL\s+READ\s+UNCOMMITTED/i;
+
+/** Refuses SQL with lock-skipping hints (a programming error, caught in tests). */
+export function assertNoDirtyReads(text: string): void {
+  if (FORBIDDEN_HINTS.test(text)) throw new Error('source queries must never use NOLOCK, READPAST or READ UNCOMMITTED');
+}
+
+/**
+ * A pool plus the protections every source query goes through. One per source per worker process; it owns
+ * the pool (close it with {@link close}).
+ */
+export class SourceConnection {
+  readonly throttle: SourceThrottle;
+  constructor(
+    readonly pool: sql.ConnectionPool,
+    throttle: ThrottleOptions | SourceThrottle,
+    readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {
+    this.throttle = throttle instanceof SourceThrottle ? throttle : new SourceThrottle(throttle);
+  }
+
+  /** Opens a pool from the typed config. */
+  static async open(
+    source: SourceConfig,
+    deps: { secrets: SecretProvider; credential?: (auth: SourceConfig['auth']) => TokenCredential },
+    throttle?: Partial<ThrottleOptions>,
+  ): Promise<SourceConnection> {
+    const cfg = await buildPoolConfig(source, deps);
+    const pool = await withTransientRetry('connect', async () => {
+      const p = new sql.ConnectionPool(cfg);
+      try {
+        return await p.connect();
+      } catch (err) {
+        await p.close().catch(() => undefined);
+        throw err;
+      }
+    });
+    return new SourceConnection(pool, {
+      maxConcurrentQueries: source.maxConcurrentQueries,
+      maxRowsPerSecond: Number.MAX_SAFE_INTEGER,
+      ...throttle,
+    });
+  }
+
+  private request(params: readonly QueryParam[], opts: QueryOptions): sql.Request {
+    // mssql 12: `new Request(parent, { requestTimeout })` sets a per-request timeout.
+    const overrides = opts.timeoutMs !== undefined ? { requestTimeout: opts.timeoutMs } : {};
+    const RequestWithOverrides = sql.Request as unknown as new (
+      parent: sql.ConnectionPool | sql.Transaction,
+      o: { requestTimeout?: number },
+    ) => sql.Request;
+    const req = new RequestWithOverrides(opts.transaction ?? this.pool, overrides);
+    for (const p of params) req.input(p.name, p.type, p.value);
+    return req;
+  }
+
+  /** Runs a small query (metadata, bounds) and returns its first result set as objects. */
+  async query<T = Record<string, unknown>>(
+    operation: string,
+    text: string,
+    params: readonly QueryParam[] = [],
+    opts: QueryOptions = {},
+  ): Promise<T[]> {
+    assertNoDirtyReads(text);
+    const run = async () => {
+      const release = await this.throttle.acquire();
+      const t0 = Date.now();
+      try {
+        const r = await this.request(params, opts).query(text);
+        this.throttle.observeLatency(operation, Date.now() - t0);
+        return r.recordset as unknown as T[];
+      } finally {
+        release();
+      }
+    };
+    if (opts.transaction) {
+      try {
+        return await run();
+      } catch (err) {
+        throw toSourceQueryError(operation, err);
+      }
+    }
+    return withTransientRetry(operation, run, this.retry);
+  }
+
+  /**
+   * Streams a query in batches of `batchRows` rows with backpressure: the driver is paused while
+   * `maxBufferedBatches` batches wait for the consumer, so a window is never held in memory. Not retried
+   * (a partly consumed stream cannot be replayed transparently): the step is retried by its activity.
+   */
+  async *stream(
+    operation: string,
+    text: string,
+    params: readonly QueryParam[] = [],
+    opts: QueryOptions & { batchRows?: number; maxBufferedBatches?: number } = {},
+  ): AsyncGenerator<RowBatch> {
+    assertNoDirtyReads(text);
+    const batchRows = opts.batchRows ?? 5000;
+    const maxBuffered = opts.maxBufferedBatches ?? 2;
+    const release = await this.throttle.acquire();
+    const req = this.request(params, opts);
+    req.stream = true;
+    req.arrayRowMode = true;
+    const queue: RowBatch[] = [];
+    let columns: ResultColumn[] = [];
+    let current: unknown[][] = [];
+    let done = false;
+    let failure: unknown;
+    let paused = false;
+    let wake: (() => void) | undefined;
+    const signal = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const t0 = Date.now();
+    let first = true;
+    const flush = () => {
+      if (current.length === 0) return;
+      queue.push({ columns, rows: current });
+      current = [];
+      if (queue.length >= maxBuffered && !paused) {
+        paused = true;
+        req.pause();
+      }
+      signal();
+    };
+    req.on('recordset', (cols: { name: string; index: number }[]) => {
+      flush();
+      columns = cols.map((c) => ({ name: c.name, index: c.index }));
+    });
+    req.on('row', (row: unknown[]) => {
+      if (first) {
+        first = false;
+        this.throttle.observeLatency(operation, Date.now() - t0);
+      }
+      current.push(row);
+      if (current.length >= batchRows) flush();
+    });
+    req.on('error', (err: unknown) => {
+      failure ??= err;
+    });
+    req.on('done', () => {
+      if (first) this.throttle.observeLatency(operation, Date.now() - t0);
+      flush();
+      done = true;
+      signal();
+    });
+    // In stream mode errors arrive as events; the promise only mirrors them.
+    req.query(text).catch(() => undefined);
+    try {
+      for (;;) {
+        const next = queue.shift();
+        if (next) {
+          if (paused && queue.length < maxBuffered) {
+            paused = false;
+            req.resume();
+          }
+          await this.throttle.rows(next.rows.length);
+          yield next;
+          continue;
+        }
+        if (failure !== undefined) throw toSourceQueryError(operation, failure);
+        if (done) return;
+        await new Promise<void>((r) => (wake = r));
+      }
+    } finally {
+      if (!done) {
+        req.cancel();
+        if (paused) req.resume();
+      }
+      release();
+    }
+  }
+
+  /**
+   * Runs `fn` inside a SNAPSHOT transaction (consistent reads at one point in time), committing afterwards.
+   * 3952 (snapshot not allowed) surfaces as a SourceQueryError the caller turns into a prerequisite error.
+   */
+  async inSnapshot<T>(operation: string, fn: (tx: sql.Transaction) => Promise<T>): Promise<T> {
+    const tx = new sql.Transaction(this.pool);
+    try {
+      await tx.begin(sql.ISOLATION_LEVEL.SNAPSHOT);
+    } catch (err) {
+      throw toSourceQueryError(operation, err);
+    }
+    try {
+      const out = await fn(tx);
+      await tx.commit();
+      return out;
+    } catch (err) {
+      await tx.rollback().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

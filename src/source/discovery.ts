@@ -1,0 +1,311 @@
+/**
+ * Discovery: what the source knows about one table — columns and their exact types, the row key (primary key
+ * or a unique index), identity, rowversion and computed columns, indexes that lead with a given column, CDC
+ * status and capture instances, Change Tracking status and retention, snapshot isolation. Read-only catalog
+ * queries; sections the login cannot see (or that do not exist, e.g. the `cdc` schema before CDC is enabled)
+ * come back as "not enabled" rather than failing the whole discovery.
+ */
+import sql from 'mssql';
+import type { SourceConnection } from './connection.js';
+import { TableNotFoundError } from './errors.js';
+import { nstring, quoteTable } from './sql-text.js';
+import { mapColumn, type ColumnReader, type SqlColumnType } from './type-mapping.js';
+
+/** One column of the table. */
+export interface DiscoveredColumn {
+  readonly name: string;
+  /** 1-based column_id. */
+  readonly ordinal: number;
+  readonly type: SqlColumnType;
+  /** `decimal(18,2)`, `nvarchar(max)`, … */
+  readonly sqlType: string;
+  readonly nullable: boolean;
+  readonly identity: boolean;
+  readonly computed: boolean;
+  readonly rowversion: boolean;
+}
+
+/** An index and its key columns in key order. */
+export interface DiscoveredIndex {
+  readonly name: string;
+  readonly unique: boolean;
+  readonly primaryKey: boolean;
+  readonly columns: readonly string[];
+}
+
+/** A CDC capture instance of the table. */
+export interface CaptureInstance {
+  readonly name: string;
+  /** 20 hex digits; null while the low endpoint is not yet set. */
+  readonly startLsn: string | null;
+  readonly createDate: Date;
+  readonly supportsNetChanges: boolean;
+  /** Captured columns in change-table order. */
+  readonly columns: readonly string[];
+  readonly roleName: string | null;
+}
+
+/** Everything discovery found about one table. */
+export interface TableDiscovery {
+  readonly schema: string;
+  readonly table: string;
+  readonly objectId: number;
+  readonly columns: readonly DiscoveredColumn[];
+  /** The row key: PK columns, else the first usable unique index's; empty when the table has neither. */
+  readonly key: readonly string[];
+  readonly keySource: 'primary_key' | 'unique_index' | 'none';
+  readonly indexes: readonly DiscoveredIndex[];
+  readonly identityColumn: string | null;
+  readonly rowversionColumn: string | null;
+  readonly computedColumns: readonly string[];
+  readonly database: {
+    readonly name: string;
+    readonly snapshotIsolation: boolean;
+    readonly readCommittedSnapshot: boolean;
+    readonly cdcEnabled: boolean;
+    readonly changeTracking: { readonly retentionMinutes: number; readonly autoCleanup: boolean } | null;
+  };
+  readonly cdc: { readonly tracked: boolean; readonly instances: readonly CaptureInstance[] };
+  readonly changeTracking: { readonly enabled: boolean; readonly trackColumnsUpdated: boolean };
+}
+
+function sqlTypeText(t: SqlColumnType): string {
+  switch (t.typeName) {
+    case 'decimal':
+    case 'numeric':
+      return `${t.typeName}(${t.precision},${t.scale})`;
+    case 'char':
+    case 'varchar':
+    case 'nchar':
+    case 'nvarchar':
+    case 'binary':
+    case 'varbinary':
+      return `${t.typeName}(${t.maxLength === -1 ? 'max' : t.maxLength})`;
+    case 'time':
+    case 'datetime2':
+    case 'datetimeoffset':
+      return `${t.typeName}(${t.scale})`;
+    case 'timestamp':
+      return 'rowversion';
+    default:
+      return t.typeName;
+  }
+}
+
+interface ColumnRow {
+  name: string;
+  column_id: number;
+  type_name: string;
+  max_length: number;
+  precision: number;
+  scale: number;
+  is_nullable: boolean;
+  is_identity: boolean;
+  is_computed: boolean;
+}
+
+/** Discovers one table. Throws {@link TableNotFoundError} when it does not exist or is not visible. */
+export async function discoverTable(conn: SourceConnection, schema: string, table: string): Promise<TableDiscovery> {
+  const name = `${schema}.${table}`;
+  const ids = await conn.query<{ object_id: number | null }>(
+    'discovery.object',
+    `SELECT OBJECT_ID(${nstring(quoteTable(schema, table))}) AS object_id`,
+  );
+  const objectId = ids[0]?.object_id ?? null;
+  if (objectId === null) throw new TableNotFoundError(name, 'the table does not exist or is not visible to this login');
+
+  const idParam = [{ name: 'id', type: sql.Int, value: objectId }];
+  const colRows = await conn.query<ColumnRow>(
+    'discovery.columns',
+    `SELECT c.name, c.column_id, t.name AS type_name, c.max_length, c.precision, c.scale,
+            c.is_nullable, c.is_identity, c.is_computed
+       FROM sys.columns c JOIN sys.types t ON t.user_type_id = c.system_type_id
+      WHERE c.object_id = @id ORDER BY c.column_id`,
+    idParam,
+  );
+  const columns: DiscoveredColumn[] = colRows.map((r) => {
+    const nChars = r.type_name === 'nchar' || r.type_name === 'nvarchar';
+    const type: SqlColumnType = {
+      typeName: r.type_name === 'rowversion' ? 'timestamp' : r.type_name,
+      maxLength: r.max_length === -1 ? -1 : nChars ? r.max_length / 2 : r.max_length,
+      precision: r.precision,
+      scale: r.scale,
+    };
+    return {
+      name: r.name,
+      ordinal: r.column_id,
+      type,
+      sqlType: sqlTypeText(type),
+      nullable: r.is_nullable,
+      identity: r.is_identity,
+      computed: r.is_computed,
+      rowversion: type.typeName === 'timestamp',
+    };
+  });
+
+  const idxRows = await conn.query<{
+    name: string;
+    index_id: number;
+    is_unique: boolean;
+    is_primary_key: boolean;
+    has_filter: boolean;
+    is_disabled: boolean;
+    column_name: string;
+    key_ordinal: number;
+  }>(
+    'discovery.indexes',
+    `SELECT i.name, i.index_id, i.is_unique, i.is_primary_key, i.has_filter, i.is_disabled,
+            c.name AS column_name, ic.key_ordinal
+       FROM sys.indexes i
+       JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+       JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+      WHERE i.object_id = @id AND ic.key_ordinal > 0
+      ORDER BY i.index_id, ic.key_ordinal`,
+    idParam,
+  );
+  const byId = new Map<number, { i: DiscoveredIndex & { columns: string[] }; usable: boolean }>();
+  for (const r of idxRows) {
+    let e = byId.get(r.index_id);
+    if (!e) {
+      e = {
+        i: { name: r.name, unique: r.is_unique, primaryKey: r.is_primary_key, columns: [] },
+        usable: !r.has_filter && !r.is_disabled,
+      };
+      byId.set(r.index_id, e);
+    }
+    e.i.columns.push(r.column_name);
+  }
+  const indexes = [...byId.values()].filter((e) => e.usable).map((e) => e.i);
+  const nullable = new Set(columns.filter((c) => c.nullable).map((c) => c.name));
+  const pk = indexes.find((i) => i.primaryKey);
+  const uq = indexes.find((i) => i.unique && i.columns.every((c) => !nullable.has(c)));
+  const key = pk?.columns ?? uq?.columns ?? [];
+
+  const dbRows = await conn.query<{
+    name: string;
+    snapshot_isolation_state: number;
+    is_read_committed_snapshot_on: boolean;
+    is_cdc_enabled: boolean;
+  }>(
+    'discovery.database',
+    `SELECT name, snapshot_isolation_state, is_read_committed_snapshot_on, is_cdc_enabled
+       FROM sys.databases WHERE name = DB_NAME()`,
+  );
+  const db = dbRows[0];
+  const cdcEnabled = db?.is_cdc_enabled ?? false;
+
+  let tracked = false;
+  const instances: CaptureInstance[] = [];
+  if (cdcEnabled) {
+    const t = await conn.query<{ is_tracked_by_cdc: boolean }>(
+      'discovery.cdc_tracked',
+      'SELECT is_tracked_by_cdc FROM sys.tables WHERE object_id = @id',
+      idParam,
+    );
+    tracked = t[0]?.is_tracked_by_cdc ?? false;
+    instances.push(...(await discoverCaptureInstances(conn, objectId)));
+  }
+
+  let ctDb: TableDiscovery['database']['changeTracking'] = null;
+  let ctTable = { enabled: false, trackColumnsUpdated: false };
+  try {
+    const r = await conn.query<{
+      retention_period: number;
+      retention_period_units: number;
+      is_auto_cleanup_on: boolean;
+    }>(
+      'discovery.ct_database',
+      'SELECT retention_period, retention_period_units, is_auto_cleanup_on FROM sys.change_tracking_databases WHERE database_id = DB_ID()',
+    );
+    const d = r[0];
+    if (d) {
+      // units: 1 = minutes, 2 = hours, 3 = days
+      const mult = d.retention_period_units === 3 ? 1440 : d.retention_period_units === 2 ? 60 : 1;
+      ctDb = { retentionMinutes: d.retention_period * mult, autoCleanup: d.is_auto_cleanup_on };
+      const t = await conn.query<{ is_track_columns_updated_on: boolean }>(
+        'discovery.ct_table',
+        'SELECT is_track_columns_updated_on FROM sys.change_tracking_tables WHERE object_id = @id',
+        idParam,
+      );
+      if (t[0]) ctTable = { enabled: true, trackColumnsUpdated: t[0].is_track_columns_updated_on };
+    }
+  } catch {
+    // The catalog view is missing or not visible: Change Tracking is reported as not enabled.
+  }
+
+  return {
+    schema,
+    table,
+    objectId,
+    columns,
+    key,
+    keySource: pk ? 'primary_key' : uq ? 'unique_index' : 'none',
+    indexes,
+    identityColumn: columns.find((c) => c.identity)?.name ?? null,
+    rowversionColumn: columns.find((c) => c.rowversion)?.name ?? null,
+    computedColumns: columns.filter((c) => c.computed).map((c) => c.name),
+    database: {
+      name: db?.name ?? '',
+      snapshotIsolation: db?.snapshot_isolation_state === 1,
+      readCommittedSnapshot: db?.is_read_committed_snapshot_on ?? false,
+      cdcEnabled,
+      changeTracking: ctDb,
+    },
+    cdc: { tracked, instances },
+    changeTracking: ctTable,
+  };
+}
+
+/** The table's CDC capture instances, oldest first, with their captured columns. */
+export async function discoverCaptureInstances(conn: SourceConnection, objectId: number): Promise<CaptureInstance[]> {
+  const rows = await conn.query<{
+    capture_instance: string;
+    object_id: number;
+    start_lsn: Buffer | null;
+    create_date: Date;
+    supports_net_changes: boolean;
+    role_name: string | null;
+  }>(
+    'discovery.cdc_instances',
+    `SELECT capture_instance, object_id, start_lsn, create_date, supports_net_changes, role_name
+       FROM cdc.change_tables WHERE source_object_id = @id ORDER BY create_date, capture_instance`,
+    [{ name: 'id', type: sql.Int, value: objectId }],
+  );
+  const out: CaptureInstance[] = [];
+  for (const r of rows) {
+    // captured_columns is keyed by the change table's object_id (see the capture reference, A.2).
+    const cols = await conn.query<{ column_name: string }>(
+      'discovery.cdc_columns',
+      'SELECT column_name FROM cdc.captured_columns WHERE object_id = @ct ORDER BY column_ordinal',
+      [{ name: 'ct', type: sql.Int, value: r.object_id }],
+    );
+    out.push({
+      name: r.capture_instance,
+      startLsn: r.start_lsn ? r.start_lsn.toString('hex').toUpperCase() : null,
+      createDate: r.create_date,
+      supportsNetChanges: r.supports_net_changes,
+      columns: cols.map((c) => c.column_name),
+      roleName: r.role_name,
+    });
+  }
+  return out;
+}
+
+/** Indexes whose leading key column is `column` (what a watermark predicate can seek on). */
+export function indexesLeadingWith(d: TableDiscovery, column: string): DiscoveredIndex[] {
+  return d.indexes.filter((i) => i.columns[0]?.toLowerCase() === column.toLowerCase());
+}
+
+/** A discovered column by name (case-insensitive, as SQL Server's default collation). */
+export function findColumn(d: TableDiscovery, column: string): DiscoveredColumn | undefined {
+  return d.columns.find((c) => c.name.toLowerCase() === column.toLowerCase());
+}
+
+/** Readers for the non-computed columns of the table, in column order (computed ones are derivable). */
+export function tableReaders(d: TableDiscovery, include?: readonly string[]): ColumnReader[] {
+  const name = `${d.schema}.${d.table}`;
+  const wanted = include ? new Set(include.map((c) => c.toLowerCase())) : undefined;
+  return d.columns
+    .filter((c) => !c.computed && (!wanted || wanted.has(c.name.toLowerCase())))
+    .map((c) => mapColumn(name, c.name, c.type));
+}

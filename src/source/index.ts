@@ -1,0 +1,70 @@
+/**
+ * src/source: everything that reads SQL Server. Public API:
+ *
+ * - {@link SourceConnection} (connection.ts): the throttled, retried, streaming pool; `SourceConnection.open`.
+ * - {@link discoverTable} (discovery.ts), {@link checkPrerequisites} / {@link assertPrerequisites}.
+ * - {@link createStrategy}: the table's {@link CaptureStrategy} from its config (planWindow / readWindow).
+ * - Chunk reads and checksums (chunks.ts), the type mapping (type-mapping.ts, docs/type-mapping.md), positions
+ *   (positions.ts), errors (errors.ts).
+ */
+import type { TableConfig } from '../config/types.js';
+import type { SourceConnection } from './connection.js';
+import type { TableDiscovery } from './discovery.js';
+import { CdcStrategy } from './strategies/cdc.js';
+import { ChangeTrackingStrategy } from './strategies/change-tracking.js';
+import { IdentityStrategy } from './strategies/identity.js';
+import { RowversionStrategy } from './strategies/rowversion.js';
+import { UpdatedAtStrategy, type SeenEvents } from './strategies/updated-at.js';
+import type { CaptureStrategy, StrategyOptions } from './strategies/types.js';
+
+export * from './errors.js';
+export { SourceConnection, buildPoolConfig, assertNoDirtyReads } from './connection.js';
+export type { QueryParam, RowBatch, ResultColumn } from './connection.js';
+export { createSecretProvider, type SecretProvider } from './secrets.js';
+export { SourceThrottle, type ThrottleOptions, type ThrottleStats } from './throttle.js';
+export { transientReason, withTransientRetry, TRANSIENT_SQL_NUMBERS, TRANSIENT_DRIVER_CODES } from './transient.js';
+export { discoverTable, type TableDiscovery, type DiscoveredColumn, type CaptureInstance } from './discovery.js';
+export { checkPrerequisites, assertPrerequisites, type PrerequisiteReport } from './prerequisites.js';
+export { mapColumn, type ColumnReader, type SqlColumnType } from './type-mapping.js';
+export { readChunk, nextChunkBoundary, chunkChecksum, snapshotPositioners, type KeyValues } from './chunks.js';
+export type { CaptureStrategy, SourceWindow, ChangeBatch, ChangeRow, StepStats } from './strategies/types.js';
+export { CdcStrategy, ChangeTrackingStrategy, IdentityStrategy, RowversionStrategy, UpdatedAtStrategy };
+export { InMemorySeenEvents, type SeenEvents } from './strategies/updated-at.js';
+
+/** Builds the capture strategy a table's config names. */
+export function createStrategy(
+  conn: SourceConnection,
+  discovery: TableDiscovery,
+  table: TableConfig,
+  extra: { seen?: SeenEvents; snapshot?: boolean; batchRows?: number } = {},
+): CaptureStrategy {
+  const base: StrategyOptions = {
+    queryTimeoutMs: table.limits.queryTimeout.ms,
+    ...(extra.snapshot !== undefined ? { snapshot: extra.snapshot } : {}),
+    ...(extra.batchRows !== undefined ? { batchRows: extra.batchRows } : {}),
+  };
+  const c = table.capture;
+  switch (c.strategy) {
+    case 'cdc':
+      return new CdcStrategy(conn, discovery, {
+        ...base,
+        ...(c.captureInstance ? { captureInstance: c.captureInstance } : {}),
+      });
+    case 'change_tracking':
+      return new ChangeTrackingStrategy(conn, discovery, base);
+    case 'rowversion':
+      return new RowversionStrategy(conn, discovery, c.column, base);
+    case 'updated_at':
+      return new UpdatedAtStrategy(conn, discovery, c.column, {
+        ...base,
+        lookbackMs: c.lookback.ms,
+        safetyLagMs: c.safetyLag.ms,
+        ...(extra.seen ? { seen: extra.seen } : {}),
+      });
+    case 'identity':
+      return new IdentityStrategy(conn, discovery, c.column, {
+        ...base,
+        maxRowsPerWindow: table.limits.maxRowsPerWindow,
+      });
+  }
+}

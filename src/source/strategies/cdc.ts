@@ -1,0 +1,281 @@
+/**
+ * SQL Server CDC: every insert, update and delete in commit order, from `cdc.fn_cdc_get_all_changes_<ci>`.
+ *
+ * Window: `from` = fn_cdc_increment_lsn(last LSN), `to` = fn_cdc_get_max_lsn() read at planning time (one
+ * shared high endpoint). No call is made when max LSN has not moved (an empty window). `from` below the
+ * instance's min LSN means cleanup removed unread changes: a {@link ChangeLogGapError}, never a skip. A NULL
+ * max LSN means the capture job has never run (reported as an empty window with `captureNotRunning`).
+ *
+ * Capture instances: a table has at most two. Changes below the newer instance's `start_lsn` are read from
+ * the older one, the rest from the newer one, so columns added with a new instance start flowing at its start
+ * LSN without an operator (Debezium does the same). Each batch carries its own `columns`, so a window that
+ * spans the switch yields batches of both shapes. A dropped instance (error 208 on its function, or none
+ * left) is a {@link CaptureInstanceDroppedError}.
+ *
+ * Rows: op 2 → `c`, 4 → `u` (after image; `N'all'` leaves out op 3), 1 → `d` (the delete's before image,
+ * key included). `_pos` = 20 hex digits of `__$start_lsn` + 20 of `__$seqval`; a window's `to` is the max LSN
+ * followed by `F`×20 (every change of that LSN). `_commit_ts` = the transaction's `tran_end_time` from
+ * `cdc.lsn_time_mapping` (server-local time, per the docs), as ns since 1970.
+ */
+import sql from 'mssql';
+import type { SourceConnection } from '../connection.js';
+import { discoverCaptureInstances, findColumn, type CaptureInstance, type TableDiscovery } from '../discovery.js';
+import { CaptureInstanceDroppedError, ChangeLogGapError, SourceError, SourcePermissionError } from '../errors.js';
+import { hex, MAX_SEQVAL, parseHex } from '../positions.js';
+import { quoteIdent } from '../sql-text.js';
+import { sqlErrorInfo } from '../transient.js';
+import { dateToEpochNanos, decodeRow, mapColumn, type ColumnReader } from '../type-mapping.js';
+import { lakeColumns } from './common.js';
+import {
+  newStats,
+  type CaptureStrategy,
+  type ChangeBatch,
+  type ChangeRow,
+  type SourceWindow,
+  type StepStats,
+  type StrategyOptions,
+} from './types.js';
+import type { ChangeOp } from '../../lake/lake-types.js';
+
+const ZERO_LSN = '0'.repeat(20);
+const OPS: Record<number, ChangeOp> = { 1: 'd', 2: 'c', 4: 'u' };
+
+/** Options of the CDC strategy. */
+export interface CdcOptions extends StrategyOptions {
+  /** Read only this capture instance (config `captureInstance`); automatic switching when absent. */
+  readonly captureInstance?: string;
+}
+
+/** One instance's part of a window: LSNs [fromLsn, toLsn], both inclusive. */
+interface Segment {
+  readonly instance: CaptureInstance;
+  readonly fromLsn: string;
+  readonly toLsn: string;
+}
+
+export class CdcStrategy implements CaptureStrategy {
+  readonly strategy = 'cdc' as const;
+  columns: CaptureStrategy['columns'];
+  lastPlanStats: StepStats | undefined;
+  lastReadStats: StepStats | undefined;
+  private readonly name: string;
+
+  constructor(
+    private readonly conn: SourceConnection,
+    private readonly d: TableDiscovery,
+    private readonly options: CdcOptions = {},
+  ) {
+    this.name = `${d.schema}.${d.table}`;
+    const newest = d.cdc.instances[d.cdc.instances.length - 1];
+    this.columns = newest ? lakeColumns(d, this.readersFor(newest)) : [];
+  }
+
+  private readersFor(ci: CaptureInstance): ColumnReader[] {
+    const out: ColumnReader[] = [];
+    for (const name of ci.columns) {
+      const c = findColumn(this.d, name);
+      if (c && !c.computed) out.push(mapColumn(this.name, c.name, c.type));
+    }
+    return out;
+  }
+
+  private async instances(): Promise<CaptureInstance[]> {
+    let all = await discoverCaptureInstances(this.conn, this.d.objectId);
+    if (this.options.captureInstance) all = all.filter((i) => i.name === this.options.captureInstance);
+    if (all.length === 0) throw new CaptureInstanceDroppedError(this.name, this.options.captureInstance ?? `(any)`);
+    // Oldest first by start LSN; equal start LSNs keep the newest by create_date (Debezium's rule).
+    all.sort((a, b) =>
+      (a.startLsn ?? '') === (b.startLsn ?? '')
+        ? a.createDate.getTime() - b.createDate.getTime()
+        : (a.startLsn ?? '') < (b.startLsn ?? '')
+          ? -1
+          : 1,
+    );
+    return all.filter((i, k) => all[k + 1]?.startLsn !== i.startLsn || i.startLsn === null);
+  }
+
+  private async lsnQuery(op: string, text: string, params: { name: string; value: string }[] = []) {
+    return this.conn.query<Record<string, Buffer | null | number>>(
+      op,
+      text,
+      params.map((p) => ({ name: p.name, type: sql.VarBinary(10), value: Buffer.from(p.value, 'hex') })),
+      this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {},
+    );
+  }
+
+  /** Splits [fromLsn, toLsn] between the instances (older up to the newer one's start LSN). */
+  private async segments(fromLsn: string, toLsn: string, instances: CaptureInstance[]): Promise<Segment[]> {
+    const out: Segment[] = [];
+    for (let k = 0; k < instances.length; k++) {
+      const ci = instances[k]!;
+      const next = instances[k + 1];
+      const ciStart = ci.startLsn ?? ZERO_LSN;
+      let hi = toLsn;
+      if (next?.startLsn) {
+        if (next.startLsn <= fromLsn) continue; // fully superseded before this window
+        const r = await this.lsnQuery('cdc.decrement', 'SELECT sys.fn_cdc_decrement_lsn(@l) AS l', [
+          { name: 'l', value: next.startLsn },
+        ]);
+        const dec = hex(r[0]!.l as Buffer);
+        if (dec < hi) hi = dec;
+      }
+      const lo = fromLsn > ciStart ? fromLsn : ciStart;
+      if (lo <= hi) out.push({ instance: ci, fromLsn: lo, toLsn: hi });
+      if (hi === toLsn) break;
+    }
+    return out;
+  }
+
+  async planWindow(lastPosition: string | null): Promise<SourceWindow> {
+    const t0 = Date.now();
+    const stats = newStats();
+    const instances = await this.instances();
+    stats.queries += 1 + instances.length;
+    const lastLsn =
+      lastPosition === null ? null : parseHex('cdc', lastPosition, 40).subarray(0, 10).toString('hex').toUpperCase();
+    const first = instances[0]!;
+    const r = await this.lsnQuery(
+      'cdc.plan',
+      `SELECT sys.fn_cdc_get_max_lsn() AS mx, ${
+        lastLsn ? 'sys.fn_cdc_increment_lsn(@last)' : 'CAST(NULL AS binary(10))'
+      } AS nxt`,
+      lastLsn ? [{ name: 'last', value: lastLsn }] : [],
+    ).catch((err: unknown) => {
+      throw this.translate(err, first.name);
+    });
+    stats.queries++;
+    const mins = await this.conn.query<Record<string, Buffer>>(
+      'cdc.plan_min',
+      `SELECT ${instances.map((_i, k) => `sys.fn_cdc_get_min_lsn(@ci${k}) AS mn${k}`).join(', ')}`,
+      instances.map((i, k) => ({ name: `ci${k}`, type: sql.NVarChar(128), value: i.name })),
+    );
+    stats.queries++;
+    const row = r[0]!;
+    const mx = row.mx as Buffer | null;
+    const done = (w: Omit<SourceWindow, 'strategy'>): SourceWindow => {
+      stats.durationMs = Date.now() - t0;
+      this.lastPlanStats = stats;
+      return { strategy: 'cdc', ...w };
+    };
+    if (!mx) {
+      stats.extra.captureNotRunning = 1;
+      return done({ from: lastPosition, to: lastPosition ?? ZERO_LSN + '0'.repeat(20), empty: true, lagSeconds: null });
+    }
+    const maxLsn = hex(mx);
+    const minOf = (k: number) => hex(mins[0]![`mn${k}`]!);
+    const fromLsn = lastLsn ? hex(row.nxt as Buffer) : minOf(0);
+    if (fromLsn > maxLsn)
+      return done({ from: lastPosition, to: lastPosition ?? `${ZERO_LSN}${ZERO_LSN}`, empty: true, lagSeconds: 0 });
+    // Which instance holds `fromLsn`? The newest whose start is at or below it, else the oldest.
+    let k = 0;
+    for (let j = 0; j < instances.length; j++) if ((instances[j]!.startLsn ?? ZERO_LSN) <= fromLsn) k = j;
+    const min = minOf(k);
+    if (min === ZERO_LSN)
+      throw new SourcePermissionError(
+        this.name,
+        229,
+        `cannot read capture instance '${instances[k]!.name}' (fn_cdc_get_min_lsn returned 0x00…: missing SELECT or gating role)`,
+      );
+    if (lastLsn && fromLsn < min)
+      throw new ChangeLogGapError(
+        this.name,
+        'cdc',
+        lastPosition!,
+        min + ZERO_LSN,
+        `capture instance ${instances[k]!.name}`,
+      );
+    const lag = await this.conn
+      .query<{ lag: number | null }>(
+        'cdc.lag',
+        'SELECT DATEDIFF(second, sys.fn_cdc_map_lsn_to_time(@f), sys.fn_cdc_map_lsn_to_time(@t)) AS lag',
+        [
+          { name: 'f', type: sql.VarBinary(10), value: Buffer.from(fromLsn, 'hex') },
+          { name: 't', type: sql.VarBinary(10), value: mx },
+        ],
+      )
+      .then((x) => x[0]?.lag ?? null)
+      .catch(() => null);
+    stats.queries++;
+    return done({ from: lastPosition, to: maxLsn + MAX_SEQVAL, empty: false, lagSeconds: lag });
+  }
+
+  async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
+    const stats = newStats();
+    this.lastReadStats = stats;
+    if (window.empty) return;
+    const t0 = Date.now();
+    try {
+      const instances = await this.instances();
+      const toLsn = parseHex('cdc', window.to, 40).subarray(0, 10).toString('hex').toUpperCase();
+      let fromLsn: string;
+      if (window.from === null) fromLsn = instances[0]!.startLsn ?? ZERO_LSN;
+      else {
+        const r = await this.lsnQuery('cdc.increment', 'SELECT sys.fn_cdc_increment_lsn(@l) AS l', [
+          { name: 'l', value: window.from.slice(0, 20) },
+        ]);
+        fromLsn = hex(r[0]!.l as Buffer);
+      }
+      const segments = await this.segments(fromLsn, toLsn, instances);
+      stats.extra.instanceSegments = segments.length;
+      for (const seg of segments) yield* this.readSegment(seg, window, stats);
+    } finally {
+      stats.durationMs = Date.now() - t0;
+    }
+  }
+
+  private async *readSegment(seg: Segment, window: SourceWindow, stats: StepStats): AsyncGenerator<ChangeBatch> {
+    const readers = this.readersFor(seg.instance);
+    const columns = lakeColumns(this.d, readers);
+    const fn = `cdc.${quoteIdent(`fn_cdc_get_all_changes_${seg.instance.name}`)}`;
+    const text = `SELECT c.__$start_lsn, c.__$seqval, c.__$operation, m.tran_end_time AS __commit_time,
+        ${readers.map((r) => r.selectSql('c')).join(', ')}
+      FROM ${fn}(@from, @to, N'all') AS c
+      LEFT JOIN cdc.lsn_time_mapping AS m ON m.start_lsn = c.__$start_lsn
+      ORDER BY c.__$start_lsn, c.__$seqval, c.__$operation OPTION (MAXDOP 1)`;
+    const params = [
+      { name: 'from', type: sql.VarBinary(10), value: Buffer.from(seg.fromLsn, 'hex') },
+      { name: 'to', type: sql.VarBinary(10), value: Buffer.from(seg.toLsn, 'hex') },
+    ];
+    stats.queries++;
+    try {
+      for await (const b of this.conn.stream('cdc.read', text, params, {
+        batchRows: this.options.batchRows ?? 5000,
+        ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
+      })) {
+        stats.rowsRead += b.rows.length;
+        const rows: ChangeRow[] = [];
+        for (const raw of b.rows) {
+          const op = OPS[raw[2] as number];
+          if (!op) continue;
+          const t = raw[3] as Date | null;
+          rows.push({
+            op,
+            pos: hex(raw[0] as Buffer) + hex(raw[1] as Buffer),
+            commitTs: t ? dateToEpochNanos(t) : null,
+            values: decodeRow(readers, raw, 4),
+          });
+        }
+        stats.rowsEmitted += rows.length;
+        if (rows.length > 0) yield { columns, rows };
+      }
+    } catch (err) {
+      throw this.translate(err, seg.instance.name, window);
+    }
+  }
+
+  private translate(err: unknown, instance: string, window?: SourceWindow): Error {
+    if (err instanceof SourceError && !('sqlErrorNumber' in err)) return err;
+    const n = (err as { sqlErrorNumber?: number }).sqlErrorNumber ?? sqlErrorInfo(err).number;
+    if (n === 208) return new CaptureInstanceDroppedError(this.name, instance);
+    if (n === 313 && window)
+      return new ChangeLogGapError(
+        this.name,
+        'cdc',
+        window.from ?? '',
+        '(above it)',
+        'cleanup ran between planning and reading',
+      );
+    if (n === 229) return new SourcePermissionError(this.name, 229, `SELECT on the change function of '${instance}'`);
+    return err as Error;
+  }
+}

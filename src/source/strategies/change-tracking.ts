@@ -1,0 +1,214 @@
+/**
+ * SQL Server Change Tracking: net changes per key since a version, including deletes, read with the
+ * documented SNAPSHOT pattern (capture reference §B).
+ *
+ * - `planWindow`: in one SNAPSHOT transaction, `to` = CHANGE_TRACKING_CURRENT_VERSION(); a `from` below
+ *   CHANGE_TRACKING_MIN_VALID_VERSION(table) is a {@link ChangeLogGapError} (retention cleanup or TRUNCATE
+ *   passed the watermark: re-seed). Nothing after `from` → empty window.
+ * - `readWindow`: in a new SNAPSHOT transaction, validates `from` again (cleanup may have run since planning),
+ *   then `CHANGETABLE(CHANGES t, @from) AS c LEFT JOIN t` — the outer join keeps deletes, whose non-key
+ *   columns are NULL — limited to `SYS_CHANGE_VERSION <= to`. A row changed again after `to` is left to the
+ *   next window (it then carries its final state), so no change is delivered twice or lost.
+ *
+ * Rows: I → `c`, U → `u`, D → `d` (key only). `_pos` = 20-digit zero-padded SYS_CHANGE_VERSION. CT must be
+ * read on the primary: error 22117 (a readable secondary) becomes a {@link ReadableSecondaryError}; 3952
+ * (snapshot isolation off) a {@link PrerequisiteError}.
+ */
+import sql from 'mssql';
+import type { SourceConnection } from '../connection.js';
+import { tableReaders, type TableDiscovery } from '../discovery.js';
+import {
+  ChangeLogGapError,
+  PrerequisiteError,
+  ReadableSecondaryError,
+  SourceError,
+  SourcePermissionError,
+  TableNotFoundError,
+} from '../errors.js';
+import { pad20, parse20 } from '../positions.js';
+import { nstring, quoteIdent, quoteTable } from '../sql-text.js';
+import { sqlErrorInfo } from '../transient.js';
+import { decodeRow, type ColumnReader } from '../type-mapping.js';
+import type { ChangeOp } from '../../lake/lake-types.js';
+import { lakeColumns } from './common.js';
+import {
+  newStats,
+  type CaptureStrategy,
+  type ChangeBatch,
+  type ChangeRow,
+  type SourceWindow,
+  type StepStats,
+  type StrategyOptions,
+} from './types.js';
+
+const OPS: Record<string, ChangeOp> = { I: 'c', U: 'u', D: 'd' };
+
+export class ChangeTrackingStrategy implements CaptureStrategy {
+  readonly strategy = 'change_tracking' as const;
+  readonly columns;
+  private readonly readers: ColumnReader[];
+  private readonly name: string;
+  lastPlanStats: StepStats | undefined;
+  lastReadStats: StepStats | undefined;
+
+  constructor(
+    private readonly conn: SourceConnection,
+    private readonly d: TableDiscovery,
+    private readonly options: StrategyOptions = {},
+  ) {
+    this.name = `${d.schema}.${d.table}`;
+    if (d.key.length === 0) throw new TableNotFoundError(this.name, 'Change Tracking needs a primary key');
+    this.readers = tableReaders(d);
+    this.columns = lakeColumns(d, this.readers);
+  }
+
+  private async versions(tx: sql.Transaction): Promise<{ cur: bigint; min: bigint }> {
+    const r = await this.conn.query<{ cur: string | null; mn: string | null }>(
+      'ct.versions',
+      `SELECT CHANGE_TRACKING_CURRENT_VERSION() AS cur,
+              CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID(${nstring(quoteTable(this.d.schema, this.d.table))})) AS mn`,
+      [],
+      { transaction: tx },
+    );
+    const row = r[0];
+    if (row?.cur === null || row?.cur === undefined)
+      throw new PrerequisiteError(this.name, [
+        {
+          code: 'ct.db_not_enabled',
+          severity: 'error',
+          message: 'Change Tracking is not enabled on the database.',
+          fixSql: 'ALTER DATABASE CURRENT SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 7 DAYS, AUTO_CLEANUP = ON);',
+        },
+      ]);
+    if (row.mn === null)
+      throw new SourcePermissionError(
+        this.name,
+        0,
+        'CHANGE_TRACKING_MIN_VALID_VERSION is NULL: the table is not tracked or the login lacks VIEW CHANGE TRACKING',
+      );
+    return { cur: BigInt(row.cur), min: BigInt(row.mn) };
+  }
+
+  private async inSnapshot<T>(op: string, fn: (tx: sql.Transaction) => Promise<T>): Promise<T> {
+    try {
+      return await this.conn.inSnapshot(op, fn);
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  async planWindow(lastPosition: string | null): Promise<SourceWindow> {
+    const t0 = Date.now();
+    const stats = newStats();
+    const { cur, min } = await this.inSnapshot('ct.plan', (tx) => this.versions(tx));
+    stats.queries++;
+    const from = lastPosition === null ? min : parse20('change_tracking', lastPosition);
+    if (from < min)
+      throw new ChangeLogGapError(
+        this.name,
+        'change_tracking',
+        pad20(from),
+        pad20(min),
+        'retention cleanup or TRUNCATE',
+      );
+    const empty = cur <= from;
+    stats.durationMs = Date.now() - t0;
+    this.lastPlanStats = stats;
+    return {
+      strategy: 'change_tracking',
+      from: lastPosition,
+      to: empty ? pad20(from) : pad20(cur),
+      empty,
+      lagSeconds: null,
+    };
+  }
+
+  async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
+    const stats = newStats();
+    this.lastReadStats = stats;
+    if (window.empty) return;
+    const t0 = Date.now();
+    const keys = new Set(this.d.key.map((k) => k.toLowerCase()));
+    const list = this.readers.map((r) => r.selectSql(keys.has(r.name.toLowerCase()) ? 'c' : 't')).join(', ');
+    const on = this.d.key.map((k) => `t.${quoteIdent(k)} = c.${quoteIdent(k)}`).join(' AND ');
+    const qt = quoteTable(this.d.schema, this.d.table);
+    const text = `SELECT c.SYS_CHANGE_VERSION, c.SYS_CHANGE_OPERATION, ${list}
+      FROM CHANGETABLE(CHANGES ${qt}, @from) AS c LEFT JOIN ${qt} AS t ON ${on}
+      WHERE c.SYS_CHANGE_VERSION <= @to
+      ORDER BY c.SYS_CHANGE_VERSION OPTION (MAXDOP 1)`;
+    const fromV = window.from === null ? null : parse20('change_tracking', window.from);
+    const toV = parse20('change_tracking', window.to);
+    const tx = new sql.Transaction(this.conn.pool);
+    let ok = false;
+    try {
+      await tx.begin(sql.ISOLATION_LEVEL.SNAPSHOT);
+      const { min } = await this.versions(tx);
+      stats.queries++;
+      const base = fromV ?? min;
+      if (base < min)
+        throw new ChangeLogGapError(
+          this.name,
+          'change_tracking',
+          pad20(base),
+          pad20(min),
+          'cleanup ran after planning',
+        );
+      stats.queries++;
+      for await (const b of this.conn.stream(
+        'ct.read',
+        text,
+        [
+          { name: 'from', type: sql.BigInt, value: base.toString() },
+          { name: 'to', type: sql.BigInt, value: toV.toString() },
+        ],
+        {
+          transaction: tx,
+          batchRows: this.options.batchRows ?? 5000,
+          ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
+        },
+      )) {
+        stats.rowsRead += b.rows.length;
+        const rows: ChangeRow[] = b.rows.map((raw) => ({
+          op: OPS[String(raw[1]).trim()] ?? 'u',
+          pos: pad20(BigInt(raw[0] as string)),
+          commitTs: null,
+          values: decodeRow(this.readers, raw, 2),
+        }));
+        stats.rowsEmitted += rows.length;
+        yield { columns: this.columns, rows };
+      }
+      ok = true;
+    } catch (err) {
+      throw this.translate(err);
+    } finally {
+      if (ok) await tx.commit();
+      else await tx.rollback().catch(() => undefined);
+      stats.durationMs = Date.now() - t0;
+    }
+  }
+
+  private translate(err: unknown): Error {
+    const n = (err as { sqlErrorNumber?: number }).sqlErrorNumber ?? sqlErrorInfo(err).number;
+    if (n === 22117) return new ReadableSecondaryError(this.name);
+    if (n === 3952)
+      return new PrerequisiteError(this.name, [
+        {
+          code: 'ct.snapshot_off',
+          severity: 'error',
+          message: 'Snapshot isolation is off; Change Tracking is read in a SNAPSHOT transaction.',
+          fixSql: 'ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON;',
+        },
+      ]);
+    if (n === 22105)
+      return new PrerequisiteError(this.name, [
+        {
+          code: 'ct.table_not_enabled',
+          severity: 'error',
+          message: `Change Tracking is not enabled on ${this.name}.`,
+          fixSql: `ALTER TABLE ${quoteTable(this.d.schema, this.d.table)} ENABLE CHANGE_TRACKING;`,
+        },
+      ]);
+    if (err instanceof SourceError || err instanceof Error) return err;
+    return new Error(String(err));
+  }
+}

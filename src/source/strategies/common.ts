@@ -1,0 +1,77 @@
+/** Plumbing shared by the strategies: snapshot-or-not streaming, lake columns, hashing of row content. */
+import { createHash } from 'node:crypto';
+import sql from 'mssql';
+import type { LakeColumn, LakeValue } from '../../lake/lake-types.js';
+import type { QueryParam, RowBatch, SourceConnection } from '../connection.js';
+import type { TableDiscovery } from '../discovery.js';
+import type { ColumnReader } from '../type-mapping.js';
+
+/** Lake columns for readers, with nullability from discovery. */
+export function lakeColumns(d: TableDiscovery, readers: readonly ColumnReader[]): LakeColumn[] {
+  return readers.map((r) => ({
+    name: r.name,
+    type: r.lakeType,
+    nullable: d.columns.find((c) => c.name === r.name)?.nullable ?? true,
+  }));
+}
+
+/**
+ * Streams a query, inside a SNAPSHOT transaction when `snapshot` is true (a consistent read that neither
+ * waits on nor blocks OLTP writers), else at the session's READ COMMITTED.
+ */
+export async function* streamRead(
+  conn: SourceConnection,
+  operation: string,
+  text: string,
+  params: readonly QueryParam[],
+  opts: { snapshot: boolean; batchRows: number; timeoutMs?: number },
+): AsyncGenerator<RowBatch> {
+  if (!opts.snapshot) {
+    yield* conn.stream(operation, text, params, {
+      batchRows: opts.batchRows,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    return;
+  }
+  const tx = new sql.Transaction(conn.pool);
+  await tx.begin(sql.ISOLATION_LEVEL.SNAPSHOT);
+  let ok = false;
+  try {
+    yield* conn.stream(operation, text, params, {
+      batchRows: opts.batchRows,
+      transaction: tx,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    ok = true;
+  } finally {
+    if (ok) await tx.commit();
+    else await tx.rollback().catch(() => undefined);
+  }
+}
+
+/** A canonical, type-tagged serialisation of values, for content hashes. */
+export function canonicalValues(values: readonly LakeValue[]): string {
+  return JSON.stringify(values, (_k, v: unknown) => {
+    if (typeof v === 'bigint') return `n:${v}`;
+    if (v instanceof Uint8Array) return `b:${Buffer.from(v).toString('base64')}`;
+    if (v && typeof v === 'object' && 'unscaled' in v) {
+      const d = v as { unscaled: bigint; scale: number };
+      return `d:${d.unscaled}e-${d.scale}`;
+    }
+    if (v && typeof v === 'object' && 'epochNanos' in v) {
+      const t = v as { epochNanos: bigint; offsetMinutes: number };
+      return `t:${t.epochNanos}@${t.offsetMinutes}`;
+    }
+    return v;
+  });
+}
+
+/** The first 16 hex digits of SHA-256 over the canonical values: a content fingerprint (not a secret). */
+export function contentHash16(values: readonly LakeValue[]): string {
+  return createHash('sha256').update(canonicalValues(values)).digest('hex').slice(0, 16).toUpperCase();
+}
+
+/** A stable key string of a row's key values (for de-duplication sets). */
+export function keyString(values: readonly LakeValue[], keyIdx: readonly number[]): string {
+  return canonicalValues(keyIdx.map((i) => values[i] ?? null));
+}

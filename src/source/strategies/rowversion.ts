@@ -1,0 +1,135 @@
+/**
+ * rowversion watermark: window (from, to] with `to` = MIN_ACTIVE_ROWVERSION() − 1, never @@DBTS.
+ *
+ * MIN_ACTIVE_ROWVERSION is the lowest rowversion still held by an uncommitted transaction (or @@DBTS + 1 when
+ * none), so every row version at or below `to` belongs to a committed transaction: an in-flight transaction's
+ * rows land in a later window instead of being passed over (capture reference §C). Sees inserts and updates
+ * (both emitted as `u`: a rowversion cannot tell them apart); deletes need the nightly reconciliation.
+ * `_pos` is the row's own rowversion (16 hex digits).
+ */
+import sql from 'mssql';
+import type { SourceConnection } from '../connection.js';
+import { findColumn, indexesLeadingWith, tableReaders, type TableDiscovery } from '../discovery.js';
+import { rowversionAdd, rowversionPosition } from '../positions.js';
+import { quoteIdent, quoteTable } from '../sql-text.js';
+import { decodeRow, type ColumnReader } from '../type-mapping.js';
+import { TableNotFoundError } from '../errors.js';
+import { lakeColumns, streamRead } from './common.js';
+import {
+  newStats,
+  type CaptureStrategy,
+  type ChangeBatch,
+  type SourceWindow,
+  type StepStats,
+  type StrategyOptions,
+} from './types.js';
+
+const ZERO = '0000000000000000';
+
+export class RowversionStrategy implements CaptureStrategy {
+  readonly strategy = 'rowversion' as const;
+  readonly columns;
+  private readonly readers: ColumnReader[];
+  private readonly rvIndex: number;
+  private readonly rv: string;
+  lastPlanStats: StepStats | undefined;
+  lastReadStats: StepStats | undefined;
+
+  constructor(
+    private readonly conn: SourceConnection,
+    private readonly d: TableDiscovery,
+    column: string,
+    private readonly options: StrategyOptions = {},
+  ) {
+    const c = findColumn(d, column);
+    if (!c || !c.rowversion)
+      throw new TableNotFoundError(`${d.schema}.${d.table}`, `'${column}' is not a rowversion column of the table`);
+    this.rv = c.name;
+    this.readers = tableReaders(d);
+    this.rvIndex = this.readers.findIndex((r) => r.name === c.name);
+    this.columns = lakeColumns(d, this.readers);
+  }
+
+  /** True when an index leads with the rowversion column (otherwise every poll scans). */
+  get indexed(): boolean {
+    return indexesLeadingWith(this.d, this.rv).length > 0;
+  }
+
+  async planWindow(lastPosition: string | null): Promise<SourceWindow> {
+    const t0 = Date.now();
+    const stats = newStats();
+    const from = lastPosition ?? ZERO;
+    const r = await this.conn.query<{ mar: Buffer }>(
+      'rowversion.plan',
+      'SELECT MIN_ACTIVE_ROWVERSION() AS mar',
+      [],
+      this.timeout(),
+    );
+    stats.queries++;
+    const mar = r[0]!.mar;
+    const toBuf = Buffer.alloc(8);
+    toBuf.writeBigUInt64BE(mar.readBigUInt64BE(0) - 1n);
+    const to = rowversionPosition(toBuf);
+    let empty = to <= from;
+    if (!empty) {
+      // One seek: is there any row version in the window at all?
+      const any = await this.conn.query(
+        'rowversion.plan_probe',
+        `SELECT TOP (1) ${quoteIdent(this.rv)} AS rv FROM ${quoteTable(this.d.schema, this.d.table)}
+          WHERE ${quoteIdent(this.rv)} > @from AND ${quoteIdent(this.rv)} <= @to OPTION (MAXDOP 1)`,
+        [
+          { name: 'from', type: sql.VarBinary(8), value: rowversionAdd(from, 0n) },
+          { name: 'to', type: sql.VarBinary(8), value: toBuf },
+        ],
+        this.timeout(),
+      );
+      stats.queries++;
+      stats.rowsRead += any.length;
+      empty = any.length === 0;
+    }
+    stats.durationMs = Date.now() - t0;
+    this.lastPlanStats = stats;
+    return { strategy: 'rowversion', from: lastPosition, to: empty ? from : to, empty, lagSeconds: null };
+  }
+
+  async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
+    const stats = newStats();
+    this.lastReadStats = stats;
+    if (window.empty) return;
+    const t0 = Date.now();
+    const list = this.readers.map((r) => r.selectSql()).join(', ');
+    const text = `SELECT ${list} FROM ${quoteTable(this.d.schema, this.d.table)}
+      WHERE ${quoteIdent(this.rv)} > @from AND ${quoteIdent(this.rv)} <= @to
+      ORDER BY ${quoteIdent(this.rv)} OPTION (MAXDOP 1)`;
+    const params = [
+      { name: 'from', type: sql.VarBinary(8), value: rowversionAdd(window.from ?? ZERO, 0n) },
+      { name: 'to', type: sql.VarBinary(8), value: rowversionAdd(window.to, 0n) },
+    ];
+    stats.queries++;
+    try {
+      for await (const b of streamRead(this.conn, 'rowversion.read', text, params, this.readOpts())) {
+        stats.rowsRead += b.rows.length;
+        const rows = b.rows.map((raw) => {
+          const values = decodeRow(this.readers, raw);
+          return { op: 'u' as const, pos: rowversionPosition(values[this.rvIndex] as Buffer), commitTs: null, values };
+        });
+        stats.rowsEmitted += rows.length;
+        yield { columns: this.columns, rows };
+      }
+    } finally {
+      stats.durationMs = Date.now() - t0;
+    }
+  }
+
+  private timeout() {
+    return this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {};
+  }
+
+  private readOpts() {
+    return {
+      snapshot: this.options.snapshot ?? this.d.database.snapshotIsolation,
+      batchRows: this.options.batchRows ?? 5000,
+      ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
+    };
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The one interface of the five capture strategies. A strategy is built for one table (its discovery and
+ * config) on one {@link SourceConnection}:
+ *
+ * - `planWindow(lastPosition)` reads the window's bounds from the source *before* anything is read, so a retry
+ *   of the read covers the same changes. Nothing changed → `empty: true` (nothing to read or commit).
+ * - `readWindow(window)` streams the window's change rows in batches (an async iterable, pulled by the
+ *   consumer: the driver is paused while the consumer is busy, so a window is never held in memory). Every row
+ *   carries `_op` and `_pos` (see positions.ts) that totally order the events of one key.
+ *
+ * What crosses Temporal from here is the {@link SourceWindow} (positions only) and the stats (counts, timings).
+ */
+import type { ChangeOp, LakeColumn, LakeValue } from '../../lake/lake-types.js';
+import type { CaptureStrategyName } from '../../activities/contracts.js';
+
+/** A window's bounds. `from` exclusive (the previous `to`), `to` inclusive. */
+export interface SourceWindow {
+  readonly strategy: CaptureStrategyName;
+  /** null: from the beginning of what the source holds. */
+  readonly from: string | null;
+  readonly to: string;
+  /** True when nothing changed after `from`: no read, no commit. */
+  readonly empty: boolean;
+  /** Seconds between the newest change the source knows and `from`, when the source can tell. */
+  readonly lagSeconds: number | null;
+}
+
+/** One change event. `values` follow {@link ChangeBatch.columns}. */
+export interface ChangeRow {
+  readonly op: ChangeOp;
+  readonly pos: string;
+  /** Commit time in ns since 1970 (UTC) where the source knows it (CDC), else null. */
+  readonly commitTs: bigint | null;
+  readonly values: LakeValue[];
+}
+
+/** A batch of change rows. */
+export interface ChangeBatch {
+  readonly columns: readonly LakeColumn[];
+  readonly rows: ChangeRow[];
+}
+
+/** Counts and timings of one plan or read. */
+export interface StepStats {
+  /** Rows returned by the source. */
+  rowsRead: number;
+  /** Change rows emitted. */
+  rowsEmitted: number;
+  /** Rows dropped as already emitted (overlap de-duplication). */
+  duplicatesDropped: number;
+  queries: number;
+  durationMs: number;
+  /** Strategy-specific counters (e.g. `gapsOpen`, `gapsAbandoned`, `instanceSwitches`). */
+  extra: Record<string, number>;
+}
+
+/** A capture strategy for one table. */
+export interface CaptureStrategy {
+  readonly strategy: CaptureStrategyName;
+  /** The lake columns of the rows this strategy emits (the table's columns, in order). */
+  readonly columns: readonly LakeColumn[];
+  planWindow(lastPosition: string | null): Promise<SourceWindow>;
+  readWindow(window: SourceWindow): AsyncIterable<ChangeBatch>;
+  /** Stats of the last plan and of the last completed (or abandoned) read. */
+  readonly lastPlanStats: StepStats | undefined;
+  readonly lastReadStats: StepStats | undefined;
+}
+
+/** Options every strategy takes. */
+export interface StrategyOptions {
+  /** Rows per batch; default 5000. */
+  readonly batchRows?: number;
+  /** Per-query timeout, ms. */
+  readonly queryTimeoutMs?: number;
+  /** Read under SNAPSHOT isolation (no blocking on OLTP locks); default: when the database allows it. */
+  readonly snapshot?: boolean;
+}
+
+export function newStats(): StepStats {
+  return { rowsRead: 0, rowsEmitted: 0, duplicatesDropped: 0, queries: 0, durationMs: 0, extra: {} };
+}

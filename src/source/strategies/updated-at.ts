@@ -1,0 +1,229 @@
+/**
+ * `updated_at` watermark: window (from, to] with `to` = source clock − safety lag, each read going back
+ * `lookback` before `from` (overlap) so a row whose transaction committed after the previous read, but whose
+ * `updated_at` was stamped before that read's upper bound, is still found (capture reference §D).
+ *
+ * De-duplication by key + content hash: `_pos` is the row's `updated_at` (20-digit 100 ns ticks since
+ * 0001-01-01) + `.` + 16 hex digits of SHA-256 over the row's values, so a re-read of an unchanged row has the
+ * same (key, `_pos`) as its earlier event. Rows of the overlap (`updated_at <= from`) are emitted only when the
+ * {@link SeenEvents} index does not hold their (key, `_pos`); the extract activity builds that index from the
+ * lake's events of the overlap range. Without an index the overlap is emitted again, as exact duplicates that
+ * "latest event per key by `_pos`" collapses.
+ *
+ * Limits: rows whose writers do not maintain the column, and NULL `updated_at`, are invisible (nightly sweep);
+ * deletes are invisible (nightly reconciliation); a transaction open longer than `lookback + safetyLag` can
+ * still be missed (the sweep catches it). Inserts and updates are both emitted as `u`.
+ */
+import sql from 'mssql';
+import type { SourceConnection } from '../connection.js';
+import { findColumn, tableReaders, type TableDiscovery } from '../discovery.js';
+import { TableNotFoundError, PositionFormatError } from '../errors.js';
+import { pad20 } from '../positions.js';
+import { quoteIdent, quoteTable } from '../sql-text.js';
+import { decodeRow, type ColumnReader } from '../type-mapping.js';
+import { contentHash16, keyString, lakeColumns, streamRead } from './common.js';
+import {
+  newStats,
+  type CaptureStrategy,
+  type ChangeBatch,
+  type SourceWindow,
+  type StepStats,
+  type StrategyOptions,
+} from './types.js';
+
+/** Which events of the overlap have already been emitted: (key string, `_pos`). */
+export interface SeenEvents {
+  has(key: string, pos: string): boolean | Promise<boolean>;
+}
+
+/** A {@link SeenEvents} in memory (tests; small tables). */
+export class InMemorySeenEvents implements SeenEvents {
+  private readonly set = new Set<string>();
+  add(key: string, pos: string): void {
+    this.set.add(`${key}\u0000${pos}`);
+  }
+  has(key: string, pos: string): boolean {
+    return this.set.has(`${key}\u0000${pos}`);
+  }
+}
+
+/** Options of the updated_at strategy. */
+export interface UpdatedAtOptions extends StrategyOptions {
+  /** Overlap re-read before `from`, ms (config `lookback`). */
+  readonly lookbackMs: number;
+  /** Distance of `to` behind the source clock, ms (config `safetyLag`). */
+  readonly safetyLagMs: number;
+  /** Which source clock the writers stamp with: `utc` (SYSUTCDATETIME, default) or `local` (SYSDATETIME). */
+  readonly clock?: 'utc' | 'local';
+  readonly seen?: SeenEvents;
+}
+
+const TICKS_PER_MS = 10_000n;
+/** Ticks between 0001-01-01 and 1970-01-01. */
+export const EPOCH_TICKS = 621_355_968_000_000_000n;
+const TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/;
+
+/** `YYYY-MM-DD hh:mm:ss[.fffffff]` → 100 ns ticks since 0001-01-01. */
+export function textToTicks(text: string): bigint {
+  const m = TEXT.exec(text);
+  if (!m) throw new Error('datetime text is not in style 121');
+  const [, y, mo, d, h, mi, s, frac = ''] = m;
+  const dt = new Date(Date.UTC(2000, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
+  dt.setUTCFullYear(Number(y));
+  return BigInt(dt.getTime()) * TICKS_PER_MS + EPOCH_TICKS + BigInt(frac.padEnd(7, '0'));
+}
+
+/** 100 ns ticks since 0001-01-01 → `YYYY-MM-DD hh:mm:ss.fffffff` (for datetime2(7) parameters). */
+export function ticksToText(ticks: bigint): string {
+  const t = ticks < 0n ? 0n : ticks;
+  const rel = t - EPOCH_TICKS;
+  let ms = rel / TICKS_PER_MS;
+  let sub = rel % TICKS_PER_MS;
+  if (sub < 0n) {
+    sub += TICKS_PER_MS;
+    ms -= 1n;
+  }
+  const dt = new Date(Number(ms));
+  const y = String(dt.getUTCFullYear()).padStart(4, '0');
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const frac = String(dt.getUTCMilliseconds()).padStart(3, '0') + sub.toString().padStart(4, '0');
+  return `${y}-${p2(dt.getUTCMonth() + 1)}-${p2(dt.getUTCDate())} ${p2(dt.getUTCHours())}:${p2(dt.getUTCMinutes())}:${p2(dt.getUTCSeconds())}.${frac}`;
+}
+
+function windowTicks(pos: string): bigint {
+  const m = /^(\d{20})(?:\.[0-9A-F]{16})?$/.exec(pos);
+  if (!m) throw new PositionFormatError('updated_at', pos);
+  return BigInt(m[1]!);
+}
+
+export class UpdatedAtStrategy implements CaptureStrategy {
+  readonly strategy = 'updated_at' as const;
+  readonly columns;
+  private readonly readers: ColumnReader[];
+  private readonly colIndex: number;
+  private readonly keyIdx: number[];
+  private readonly col: string;
+  lastPlanStats: StepStats | undefined;
+  lastReadStats: StepStats | undefined;
+
+  constructor(
+    private readonly conn: SourceConnection,
+    private readonly d: TableDiscovery,
+    column: string,
+    private readonly options: UpdatedAtOptions,
+  ) {
+    const c = findColumn(d, column);
+    if (!c || !['datetime2', 'datetime', 'smalldatetime'].includes(c.type.typeName))
+      throw new TableNotFoundError(
+        `${d.schema}.${d.table}`,
+        `'${column}' must be a datetime2, datetime or smalldatetime column of the table`,
+      );
+    if (d.key.length === 0)
+      throw new TableNotFoundError(`${d.schema}.${d.table}`, 'the table needs a primary key or unique index');
+    this.col = c.name;
+    this.readers = tableReaders(d);
+    this.colIndex = this.readers.findIndex((r) => r.name === c.name);
+    this.keyIdx = d.key.map((k) => this.readers.findIndex((r) => r.name === k));
+    this.columns = lakeColumns(d, this.readers);
+  }
+
+  async planWindow(lastPosition: string | null): Promise<SourceWindow> {
+    const t0 = Date.now();
+    const stats = newStats();
+    const clock = this.options.clock === 'local' ? 'SYSDATETIME()' : 'SYSUTCDATETIME()';
+    const r = await this.conn.query<{ now: string }>(
+      'updated_at.plan',
+      `SELECT CONVERT(varchar(27), ${clock}, 121) AS now`,
+      [],
+      this.timeout(),
+    );
+    stats.queries++;
+    const to = textToTicks(r[0]!.now) - BigInt(this.options.safetyLagMs) * TICKS_PER_MS;
+    const from = lastPosition === null ? null : windowTicks(lastPosition);
+    let empty = from !== null && to <= from;
+    if (!empty) {
+      const any = await this.conn.query(
+        'updated_at.plan_probe',
+        `SELECT TOP (1) 1 AS x FROM ${quoteTable(this.d.schema, this.d.table)}
+          WHERE ${quoteIdent(this.col)} > CAST(@from AS datetime2(7)) AND ${quoteIdent(this.col)} <= CAST(@to AS datetime2(7))
+          OPTION (MAXDOP 1)`,
+        [
+          { name: 'from', type: sql.VarChar(27), value: ticksToText(from ?? 0n) },
+          { name: 'to', type: sql.VarChar(27), value: ticksToText(to) },
+        ],
+        this.timeout(),
+      );
+      stats.queries++;
+      stats.rowsRead += any.length;
+      empty = any.length === 0;
+    }
+    stats.durationMs = Date.now() - t0;
+    this.lastPlanStats = stats;
+    return {
+      strategy: 'updated_at',
+      from: lastPosition,
+      to: empty ? (lastPosition ?? pad20(0n)) : pad20(to),
+      empty,
+      lagSeconds: null,
+    };
+  }
+
+  async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
+    const stats = newStats();
+    this.lastReadStats = stats;
+    if (window.empty) return;
+    const t0 = Date.now();
+    const from = window.from === null ? null : windowTicks(window.from);
+    const lo = from === null ? 0n : from - BigInt(this.options.lookbackMs) * TICKS_PER_MS;
+    const list = this.readers.map((r) => r.selectSql()).join(', ');
+    const c = quoteIdent(this.col);
+    const text = `SELECT ${list} FROM ${quoteTable(this.d.schema, this.d.table)}
+      WHERE ${c} > CAST(@lo AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))
+      ORDER BY ${c} OPTION (MAXDOP 1)`;
+    const params = [
+      { name: 'lo', type: sql.VarChar(27), value: ticksToText(lo) },
+      { name: 'to', type: sql.VarChar(27), value: ticksToText(windowTicks(window.to)) },
+    ];
+    stats.queries++;
+    try {
+      for await (const b of streamRead(this.conn, 'updated_at.read', text, params, this.readOpts())) {
+        stats.rowsRead += b.rows.length;
+        const rows = [];
+        for (const raw of b.rows) {
+          const values = decodeRow(this.readers, raw);
+          const nanos = values[this.colIndex] as bigint;
+          const ticks = nanos / 100n + EPOCH_TICKS;
+          const pos = `${pad20(ticks)}.${contentHash16(values)}`;
+          if (from !== null && ticks <= from && this.options.seen) {
+            if (await this.options.seen.has(keyString(values, this.keyIdx), pos)) {
+              stats.duplicatesDropped++;
+              continue;
+            }
+          }
+          rows.push({ op: 'u' as const, pos, commitTs: null, values });
+        }
+        stats.rowsEmitted += rows.length;
+        if (rows.length > 0) yield { columns: this.columns, rows };
+      }
+    } finally {
+      stats.durationMs = Date.now() - t0;
+    }
+  }
+
+  /** The de-duplication key of an emitted row (what a {@link SeenEvents} index stores with `_pos`). */
+  keyOf(values: readonly unknown[]): string {
+    return keyString(values as never, this.keyIdx);
+  }
+
+  private timeout() {
+    return this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {};
+  }
+
+  private readOpts() {
+    return {
+      snapshot: this.options.snapshot ?? this.d.database.snapshotIsolation,
+      batchRows: this.options.batchRows ?? 5000,
+      ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
+    };
+  }
+}

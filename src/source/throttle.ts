@@ -1,0 +1,148 @@
+/**
+ * OLTP protection for one source: at most N queries at once, a rows/s cap, and automatic back-off when the
+ * source's query latency rises above its recent baseline. Every wait is counted and reported
+ * ({@link ThrottleStats}) so a window's summary can say how much it slowed itself down and why.
+ *
+ * Latency signal: the time from sending a query to its first row (or its completion), compared per operation
+ * (a metadata query and a window read are not comparable). The baseline is the median of the operation's last
+ * `baselineSamples` samples (at least 5 before it counts); a sample above `backoffFactor` × baseline (and above
+ * `minLatencyMs`) counts as "the source is struggling": the rows/s cap is halved (down to `minRowsPerSecond`)
+ * and the next query waits `backoffPauseMs`. Each normal sample restores a quarter of the lost rate.
+ */
+
+/** Settings of a {@link SourceThrottle}. */
+export interface ThrottleOptions {
+  /** Queries against this source at once (per worker process). */
+  readonly maxConcurrentQueries: number;
+  /** Rows read per second at most (all reads of this throttle together). */
+  readonly maxRowsPerSecond: number;
+  readonly minRowsPerSecond?: number;
+  readonly baselineSamples?: number;
+  readonly backoffFactor?: number;
+  readonly minLatencyMs?: number;
+  readonly backoffPauseMs?: number;
+}
+
+/** Counts and timings of a throttle (cumulative). */
+export interface ThrottleStats {
+  queries: number;
+  rows: number;
+  /** Time spent waiting for a query slot. */
+  slotWaitMs: number;
+  /** Time spent waiting to stay under the rows/s cap. */
+  rateWaitMs: number;
+  /** Times the latency rose above the baseline and the throttle backed off. */
+  backoffs: number;
+  /** Time spent in back-off pauses. */
+  backoffWaitMs: number;
+  /** Median latency of the recent samples of the last operation observed (its baseline), ms. */
+  baselineLatencyMs: number;
+  /** Highest latency seen, ms. */
+  maxLatencyMs: number;
+  /** The rows/s cap in force now (below the configured cap while backed off). */
+  currentRowsPerSecond: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class SourceThrottle {
+  private active = 0;
+  private readonly waiters: (() => void)[] = [];
+  private readonly samples = new Map<string, number[]>();
+  private rate: number;
+  private nextFreeAt = 0;
+  private pendingPauseMs = 0;
+  readonly stats: ThrottleStats;
+  private readonly o: Required<ThrottleOptions>;
+
+  constructor(options: ThrottleOptions) {
+    this.o = {
+      minRowsPerSecond: Math.max(1, Math.floor(options.maxRowsPerSecond / 16)),
+      baselineSamples: 20,
+      backoffFactor: 3,
+      minLatencyMs: 50,
+      backoffPauseMs: 2000,
+      ...options,
+    };
+    this.rate = options.maxRowsPerSecond;
+    this.stats = {
+      queries: 0,
+      rows: 0,
+      slotWaitMs: 0,
+      rateWaitMs: 0,
+      backoffs: 0,
+      backoffWaitMs: 0,
+      baselineLatencyMs: 0,
+      maxLatencyMs: 0,
+      currentRowsPerSecond: this.rate,
+    };
+  }
+
+  /** Waits for a query slot (and any back-off pause); call the returned function when the query ends. */
+  async acquire(): Promise<() => void> {
+    const t0 = Date.now();
+    if (this.active >= this.o.maxConcurrentQueries) await new Promise<void>((r) => this.waiters.push(r));
+    this.active++;
+    this.stats.slotWaitMs += Date.now() - t0;
+    if (this.pendingPauseMs > 0) {
+      const p = this.pendingPauseMs;
+      this.pendingPauseMs = 0;
+      await sleep(p);
+      this.stats.backoffWaitMs += p;
+    }
+    this.stats.queries++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.waiters.shift()?.();
+    };
+  }
+
+  /** Records a latency sample of `operation` and backs off when it is far above that operation's baseline. */
+  observeLatency(operation: string, ms: number): void {
+    this.stats.maxLatencyMs = Math.max(this.stats.maxLatencyMs, ms);
+    let samples = this.samples.get(operation);
+    if (!samples) this.samples.set(operation, (samples = []));
+    const baseline = median(samples);
+    const enough = samples.length >= Math.min(5, this.o.baselineSamples);
+    if (enough && ms > this.o.minLatencyMs && ms > baseline * this.o.backoffFactor) {
+      this.stats.backoffs++;
+      this.rate = Math.max(this.o.minRowsPerSecond, Math.floor(this.rate / 2));
+      this.pendingPauseMs = this.o.backoffPauseMs;
+      // A slow sample does not join the baseline: the baseline is what "normal" looks like.
+    } else {
+      samples.push(ms);
+      if (samples.length > this.o.baselineSamples) samples.shift();
+      this.rate = Math.min(this.o.maxRowsPerSecond, this.rate + Math.ceil((this.o.maxRowsPerSecond - this.rate) / 4));
+    }
+    this.stats.baselineLatencyMs = median(samples);
+    this.stats.currentRowsPerSecond = this.rate;
+  }
+
+  /** Accounts `n` rows read and waits as long as the rows/s cap requires. */
+  async rows(n: number): Promise<void> {
+    this.stats.rows += n;
+    const now = Date.now();
+    const start = Math.max(now, this.nextFreeAt);
+    this.nextFreeAt = start + (n * 1000) / this.rate;
+    // Allow a burst of one second's worth before waiting.
+    const wait = this.nextFreeAt - now - 1000;
+    if (wait > 0) {
+      await sleep(wait);
+      this.stats.rateWaitMs += wait;
+    }
+  }
+
+  /** A copy of the counters. */
+  snapshot(): ThrottleStats {
+    return { ...this.stats };
+  }
+}
+
+function median(samples: readonly number[]): number {
+  if (samples.length === 0) return 0;
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}

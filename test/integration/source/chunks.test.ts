@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { chunkChecksum, nextChunkBoundary, readChunk, snapshotPositioners } from '../../../src/source/chunks.js';
+import { discoverTable } from '../../../src/source/discovery.js';
+import type { SourceConnection } from '../../../src/source/connection.js';
+import type { LakeValue } from '../../../src/lake/lake-types.js';
+import { startSourceSim, type SourceSim } from '../../support/source-sim.js';
+
+let s: SourceSim;
+let conn: SourceConnection;
+
+before(async () => {
+  s = await startSourceSim();
+  await s.admin.request().batch(`ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
+    CREATE TABLE dbo.ck_t (claim_id int NOT NULL, line_no smallint NOT NULL, service_date date NOT NULL,
+      note nvarchar(max) NULL, amount decimal(18,2) NULL, rv rowversion NOT NULL, PRIMARY KEY (claim_id, line_no));
+    DECLARE @c int = 1;
+    WHILE @c <= 50 BEGIN
+      INSERT INTO dbo.ck_t (claim_id, line_no, service_date, note, amount) VALUES
+        (@c, 1, DATEADD(day, @c, '2026-01-01'), REPLICATE(N'n', 300), @c * 1.25),
+        (@c, 2, DATEADD(day, @c, '2026-01-01'), NULL, NULL),
+        (@c, 3, DATEADD(day, @c, '2026-01-01'), N'x', 0.01);
+      SET @c += 1;
+    END`);
+  conn = await s.connect();
+});
+after(() => s?.stop());
+
+const positioner = snapshotPositioners.rowversion('rv');
+
+async function readAll(after?: readonly LakeValue[], upTo?: readonly LakeValue[], limit = 1000) {
+  const d = await discoverTable(conn, 'dbo', 'ck_t');
+  const rows = [];
+  const gen = readChunk(conn, d, { limit, positioner, ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
+  for (;;) {
+    const n = await gen.next();
+    if (n.done) return { rows, summary: n.value };
+    rows.push(...n.value.rows);
+  }
+}
+
+test('keyset chunks over a composite key cover every row exactly once', async () => {
+  const d = await discoverTable(conn, 'dbo', 'ck_t');
+  assert.deepEqual(d.key, ['claim_id', 'line_no']);
+  const seen: string[] = [];
+  let after: readonly LakeValue[] | undefined;
+  for (let i = 0; i < 100; i++) {
+    const { rows, summary } = await readAll(after, undefined, 7);
+    if (rows.length === 0) break;
+    seen.push(...rows.map((r) => JSON.stringify(r.values.slice(0, 2))));
+    assert.ok(rows.every((r) => r.op === 'r'));
+    after = summary.lastKey!;
+  }
+  assert.equal(seen.length, 150);
+  assert.equal(new Set(seen).size, 150);
+  const boundary = await nextChunkBoundary(conn, d, [10, 2], 4);
+  assert.deepEqual(boundary, [11, 3]);
+  const { rows } = await readAll([10, 2], boundary);
+  assert.deepEqual(
+    rows.map((r) => r.values.slice(0, 2)),
+    [
+      [10, 3],
+      [11, 1],
+      [11, 2],
+      [11, 3],
+    ],
+  );
+});
+
+test('business-date filter selects a backfill range', async () => {
+  const d = await discoverTable(conn, 'dbo', 'ck_t');
+  const rows = [];
+  for await (const b of readChunk(conn, d, {
+    limit: 1000,
+    positioner,
+    businessDate: { column: 'service_date', from: '2026-01-05', to: '2026-01-08' },
+  }))
+    rows.push(...b.rows);
+  assert.deepEqual([...new Set(rows.map((r) => r.values[0]))], [4, 5, 6]);
+});
+
+test('chunk checksums change with any column (deep inside a long text too) and list keys', async () => {
+  const d = await discoverTable(conn, 'dbo', 'ck_t');
+  const range = { after: [20, 3] as LakeValue[], upTo: [30, 3] as LakeValue[] };
+  const a = await chunkChecksum(conn, d, { ...range, withKeys: true });
+  assert.equal(a.rows, 30);
+  assert.equal(a.keys?.length, 30);
+  assert.deepEqual(a.keys?.[0], [21, 1]);
+  const again = await chunkChecksum(conn, d, range);
+  assert.equal(again.checksum, a.checksum);
+  await s.admin
+    .request()
+    .batch(
+      `UPDATE dbo.ck_t SET note = CONCAT(LEFT(note, 289), N'm', RIGHT(note, 10)) WHERE claim_id = 25 AND line_no = 1`,
+    );
+  const b = await chunkChecksum(conn, d, range);
+  assert.notEqual(b.checksum, a.checksum);
+  // NULL and an empty string are different.
+  await s.admin.request().batch(`UPDATE dbo.ck_t SET note = N'' WHERE claim_id = 26 AND line_no = 2`);
+  const c = await chunkChecksum(conn, d, range);
+  assert.notEqual(c.checksum, b.checksum);
+  await s.admin.request().batch(`DELETE FROM dbo.ck_t WHERE claim_id = 27 AND line_no = 3`);
+  const e = await chunkChecksum(conn, d, { ...range, withKeys: true });
+  assert.equal(e.keys?.length, 29);
+  const other = await chunkChecksum(conn, d, { after: [1, 1], upTo: [2, 1] });
+  assert.notEqual(other.checksum, e.checksum);
+});

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { discoverTable } from '../../../src/source/discovery.js';
+import { IdentityStrategy, parseIdentityPosition } from '../../../src/source/strategies/identity.js';
+import { InMemorySeenEvents, UpdatedAtStrategy } from '../../../src/source/strategies/updated-at.js';
+import type { SourceConnection } from '../../../src/source/connection.js';
+import type { ChangeRow } from '../../../src/source/strategies/types.js';
+import { poll, startSourceSim, val, type SourceSim } from '../../support/source-sim.js';
+
+let s: SourceSim;
+let conn: SourceConnection;
+
+before(async () => {
+  s = await startSourceSim();
+  await s.admin.request().batch(`ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
+    CREATE TABLE dbo.id_t (id bigint IDENTITY(1,1) PRIMARY KEY, note varchar(20) NULL);
+    CREATE TABLE dbo.ua_t (id int NOT NULL PRIMARY KEY, note varchar(20) NULL, updated_at datetime2(7) NOT NULL);
+    CREATE INDEX IX_ua_t_updated_at ON dbo.ua_t (updated_at);`);
+  conn = await s.connect();
+});
+after(() => s?.stop());
+
+test('identity: new rows once each; an uncommitted lower id is fenced, a rolled-back one ages out', async () => {
+  const d = await discoverTable(conn, 'dbo', 'id_t');
+  const st = new IdentityStrategy(conn, d, 'id', { gapTimeoutMs: 3_600_000 });
+  await s.admin.request().batch(`INSERT INTO dbo.id_t (note) VALUES ('a'), ('b')`);
+  const w1 = await poll(st, null);
+  assert.deepEqual(
+    w1.rows.map((r) => val(st, r, 'id')),
+    [1n, 2n],
+  );
+  assert.ok(w1.rows.every((r) => r.op === 'c'));
+
+  // Session A takes id 3 and stays open; B inserts 4 and commits; C takes 5 and rolls back; D inserts 6.
+  const a = await s.session();
+  const txA = a.transaction();
+  await txA.begin();
+  await txA.request().query(`INSERT INTO dbo.id_t (note) VALUES ('in-flight')`);
+  await s.admin.request().batch(`INSERT INTO dbo.id_t (note) VALUES ('four')`);
+  const c = await s.session();
+  const txC = c.transaction();
+  await txC.begin();
+  await txC.request().query(`INSERT INTO dbo.id_t (note) VALUES ('rolled back')`);
+  await txC.rollback();
+  await s.admin.request().batch(`INSERT INTO dbo.id_t (note) VALUES ('six')`);
+
+  const w2 = await poll(st, w1.position);
+  assert.deepEqual(
+    w2.rows.map((r) => val(st, r, 'id')),
+    [4n, 6n],
+  );
+  const p2 = parseIdentityPosition(w2.position!);
+  assert.equal(p2.highWater, 6n);
+  assert.deepEqual(
+    p2.gaps.map((g) => [g.lo, g.hi]),
+    [
+      [3n, 3n],
+      [5n, 5n],
+    ],
+  );
+
+  await txA.commit();
+  const w3 = await poll(st, w2.position);
+  assert.deepEqual(
+    w3.rows.map((r) => val(st, r, 'id')),
+    [3n],
+    'the late commit arrives once',
+  );
+  assert.deepEqual(
+    parseIdentityPosition(w3.position!).gaps.map((g) => [g.lo, g.hi]),
+    [[5n, 5n]],
+  );
+  const w4 = await poll(st, w3.position);
+  assert.equal(w4.window.empty, true);
+
+  // The rolled-back id 5 is abandoned once older than the gap timeout.
+  const aged = new IdentityStrategy(conn, d, 'id', { gapTimeoutMs: 0 });
+  const old = w3.position!.replace(/@(\d+)/, (_m, t: string) => `@${Number(t) - 10}`);
+  const w5 = await aged.planWindow(old);
+  assert.equal(aged.lastPlanStats?.extra.gapsAbandoned, 1);
+  assert.equal(parseIdentityPosition(w5.to).gaps.length, 0);
+  assert.deepEqual((await poll(aged, old)).rows, []);
+  await a.close();
+  await c.close();
+});
+
+test('updated_at: overlap finds a late commit stamped in the past; overlap re-reads are de-duplicated', async () => {
+  const d = await discoverTable(conn, 'dbo', 'ua_t');
+  const seen = new InMemorySeenEvents();
+  const st = new UpdatedAtStrategy(conn, d, 'updated_at', { lookbackMs: 15 * 60_000, safetyLagMs: 0, seen });
+  const remember = (rows: ChangeRow[]) => rows.forEach((r) => seen.add(st.keyOf(r.values), r.pos));
+  await s.admin
+    .request()
+    .batch(
+      `INSERT INTO dbo.ua_t VALUES (1, 'a', DATEADD(second, -5, SYSUTCDATETIME())), (2, 'b', DATEADD(second, -5, SYSUTCDATETIME()))`,
+    );
+  const w1 = await poll(st, null);
+  assert.deepEqual(w1.rows.map((r) => val(st, r, 'id')).sort(), [1, 2]);
+  remember(w1.rows);
+
+  // A transaction stamps updated_at before the window's bound but commits after it was read.
+  const a = await s.session();
+  const tx = a.transaction();
+  await tx.begin();
+  await tx.request().query(`INSERT INTO dbo.ua_t VALUES (3, 'late', DATEADD(second, -2, SYSUTCDATETIME()))`);
+  await s.admin.request().batch(`UPDATE dbo.ua_t SET note = 'b2', updated_at = SYSUTCDATETIME() WHERE id = 2`);
+  await new Promise((r) => setTimeout(r, 20));
+  const w2 = await poll(st, w1.position);
+  assert.deepEqual(
+    w2.rows.map((r) => [val(st, r, 'id'), val(st, r, 'note')]),
+    [[2, 'b2']],
+  );
+  remember(w2.rows);
+  await tx.commit();
+  // A 30-day-late update: an old row touched today.
+  await s.admin.request().batch(`INSERT INTO dbo.ua_t VALUES (4, 'old', DATEADD(day, -30, SYSUTCDATETIME()));
+     UPDATE dbo.ua_t SET note = 'old2', updated_at = SYSUTCDATETIME() WHERE id = 4`);
+  await new Promise((r) => setTimeout(r, 20));
+  const w3 = await poll(st, w2.position);
+  assert.deepEqual(w3.rows.map((r) => [val(st, r, 'id'), val(st, r, 'note')]).sort(), [
+    [3, 'late'],
+    [4, 'old2'],
+  ]);
+  assert.ok((st.lastReadStats?.duplicatesDropped ?? 0) >= 1, 'row 2 was re-read in the overlap and dropped');
+  await a.close();
+});

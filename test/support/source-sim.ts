@@ -1,0 +1,84 @@
+/** A simulator plus source connections for the source tests (real TDS, real mssql). */
+import sql from 'mssql';
+import { SIM_CREDENTIALS, startSimulator, type Simulator, type SimulatorOptions } from '../../sim/index.js';
+import { SourceConnection } from '../../src/source/connection.js';
+import type { ChangeRow, CaptureStrategy, SourceWindow } from '../../src/source/strategies/types.js';
+
+export interface SourceSim {
+  sim: Simulator;
+  /** An admin pool (sa) for setting up tables and running OLTP sessions. */
+  admin: sql.ConnectionPool;
+  /** A source connection as the extractor would have (sa unless `user` given). */
+  connect(opts?: { user?: string; password?: string; poolMax?: number }): Promise<SourceConnection>;
+  /** A dedicated single-connection pool (an OLTP session that can hold a transaction open). */
+  session(): Promise<sql.ConnectionPool>;
+  stop(): Promise<void>;
+}
+
+export async function startSourceSim(options: SimulatorOptions = {}): Promise<SourceSim> {
+  const sim = await startSimulator({ port: 0, ...options });
+  const pools: sql.ConnectionPool[] = [];
+  const conns: SourceConnection[] = [];
+  const pool = async (user: string, password: string, max: number) => {
+    const p = new sql.ConnectionPool({
+      server: sim.host,
+      port: sim.port,
+      user,
+      password,
+      database: 'Claims',
+      pool: { max, min: 0 },
+      requestTimeout: 30_000,
+      options: { encrypt: false, trustServerCertificate: true, appName: 'tidemark' },
+    });
+    return p.connect();
+  };
+  const admin = await pool(SIM_CREDENTIALS.admin.user, SIM_CREDENTIALS.admin.password, 2);
+  pools.push(admin);
+  return {
+    sim,
+    admin,
+    async connect(opts = {}) {
+      const p = await pool(
+        opts.user ?? SIM_CREDENTIALS.admin.user,
+        opts.password ?? SIM_CREDENTIALS.admin.password,
+        opts.poolMax ?? 2,
+      );
+      const c = new SourceConnection(p, { maxConcurrentQueries: 4, maxRowsPerSecond: 10_000_000 });
+      conns.push(c);
+      return c;
+    },
+    async session() {
+      const p = await pool(SIM_CREDENTIALS.admin.user, SIM_CREDENTIALS.admin.password, 1);
+      pools.push(p);
+      return p;
+    },
+    async stop() {
+      for (const c of conns) await c.close().catch(() => undefined);
+      for (const p of pools) await p.close().catch(() => undefined);
+      await sim.stop();
+    },
+  };
+}
+
+/** Reads a whole window into memory (tests only). */
+export async function collect(strategy: CaptureStrategy, window: SourceWindow): Promise<ChangeRow[]> {
+  const out: ChangeRow[] = [];
+  for await (const b of strategy.readWindow(window)) out.push(...b.rows);
+  return out;
+}
+
+/** Plans and reads one window; returns the rows and the new watermark. */
+export async function poll(
+  strategy: CaptureStrategy,
+  last: string | null,
+): Promise<{ rows: ChangeRow[]; position: string | null; window: SourceWindow }> {
+  const window = await strategy.planWindow(last);
+  if (window.empty) return { rows: [], position: last, window };
+  return { rows: await collect(strategy, window), position: window.to, window };
+}
+
+/** Column value of a change row by name. */
+export function val(strategy: CaptureStrategy, row: ChangeRow, column: string): unknown {
+  const i = strategy.columns.findIndex((c) => c.name === column);
+  return row.values[i];
+}

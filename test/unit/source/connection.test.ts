@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import type { SourceConfig } from '../../../src/config/types.js';
+import { durationOf } from '../../../src/config/duration.js';
+import { assertNoDirtyReads, buildPoolConfig } from '../../../src/source/connection.js';
+import { createSecretProvider, SecretUnavailableError } from '../../../src/source/secrets.js';
+import { SourceThrottle } from '../../../src/source/throttle.js';
+import { transientReason, withTransientRetry } from '../../../src/source/transient.js';
+import { SourceQueryError, TransientSourceError } from '../../../src/source/errors.js';
+
+const base: SourceConfig = {
+  host: 'ag-listener.claims.internal',
+  port: 1433,
+  database: 'Claims',
+  auth: { type: 'sql-login', user: 'tidemark', password: { kind: 'value', value: 'pw-from-env', fromEnv: ['TM_PW'] } },
+  encrypt: true,
+  trustServerCertificate: false,
+  readOnlyIntent: true,
+  appName: 'tidemark',
+  connectTimeout: durationOf(15_000),
+  requestTimeout: durationOf(120_000),
+  pool: { max: 4, min: 0, idleTimeout: durationOf(30_000) },
+  maxConcurrentQueries: 4,
+};
+
+test('pool config: TLS with a CA file, read-only intent, appName, timeouts, SQL login password from the provider', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-ca-'));
+  writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const cfg = await buildPoolConfig({ ...base, caFile: join(dir, 'ca.pem') }, { secrets: createSecretProvider() });
+  assert.equal(cfg.server, 'ag-listener.claims.internal');
+  assert.equal(cfg.user, 'tidemark');
+  assert.equal(cfg.password, 'pw-from-env');
+  assert.equal(cfg.options?.encrypt, true);
+  assert.equal(cfg.options?.trustServerCertificate, false);
+  assert.equal(cfg.options?.readOnlyIntent, true);
+  assert.equal(cfg.options?.appName, 'tidemark');
+  assert.match(
+    String((cfg.options as Record<string, { ca?: string }>).cryptoCredentialsDetails?.ca),
+    /BEGIN CERTIFICATE/,
+  );
+  assert.equal(cfg.connectionTimeout, 15_000);
+  assert.equal(cfg.requestTimeout, 120_000);
+  assert.deepEqual(cfg.pool, { max: 4, min: 0, idleTimeoutMillis: 30_000 });
+});
+
+test('Entra ID: a token credential, no password', async () => {
+  const fake: TokenCredential = {
+    getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: 0 } as AccessToken),
+  };
+  const cfg = await buildPoolConfig(
+    { ...base, auth: { type: 'entra-managed-identity' } },
+    { secrets: createSecretProvider(), credential: () => fake },
+  );
+  assert.equal(cfg.password, undefined);
+  assert.deepEqual((cfg as unknown as { authentication: unknown }).authentication, {
+    type: 'token-credential',
+    options: { credential: fake },
+  });
+});
+
+test('Key Vault secrets go through the same provider; failures name the secret, never a value', async () => {
+  let calls = 0;
+  const provider = createSecretProvider({
+    vaultClient: () => ({
+      getSecret: (name: string) => {
+        calls++;
+        if (name === 'missing') return Promise.reject(Object.assign(new Error('nope'), { statusCode: 404 }));
+        return Promise.resolve({ value: 's3cret' });
+      },
+    }),
+  });
+  const ref = { kind: 'keyVault', vaultUrl: 'https://kv.vault.azure.net', secretName: 'sql-password' } as const;
+  assert.equal(await provider.resolve(ref), 's3cret');
+  assert.equal(await provider.resolve(ref), 's3cret');
+  assert.equal(calls, 1, 'cached');
+  await assert.rejects(provider.resolve({ ...ref, secretName: 'missing' }), (e: unknown) => {
+    assert.ok(e instanceof SecretUnavailableError);
+    assert.match(e.message, /'missing' in https:\/\/kv\.vault\.azure\.net could not be read: no such secret/);
+    return true;
+  });
+});
+
+test('transient errors: an explicit list; permanent ones keep only value-free text', async () => {
+  assert.equal(transientReason({ number: 1205 }), 'deadlock victim (1205)');
+  assert.equal(transientReason({ code: 'ESOCKET' }), 'connection reset or refused');
+  assert.equal(
+    transientReason({ originalError: { info: { number: 40613 } } }),
+    'database not currently available (40613)',
+  );
+  assert.equal(transientReason({ number: 229 }), undefined);
+  let n = 0;
+  const out = await withTransientRetry(
+    'q',
+    () => (++n < 3 ? Promise.reject(Object.assign(new Error('deadlock'), { number: 1205 })) : Promise.resolve(42)),
+    { attempts: 4, initialDelayMs: 1, maxDelayMs: 2 },
+  );
+  assert.equal(out, 42);
+  await assert.rejects(
+    withTransientRetry('q', () => Promise.reject(Object.assign(new Error('x'), { number: 1205 })), {
+      attempts: 2,
+      initialDelayMs: 1,
+      maxDelayMs: 1,
+    }),
+    TransientSourceError,
+  );
+  await assert.rejects(
+    withTransientRetry('q', () =>
+      Promise.reject(
+        Object.assign(new Error('Violation of PRIMARY KEY constraint. The duplicate key value is (123-45-6789).'), {
+          number: 2627,
+        }),
+      ),
+    ),
+    (e: unknown) => e instanceof SourceQueryError && !e.message.includes('123-45-6789'),
+  );
+});
+
+test('lock-skipping hints are refused', () => {
+  assert.throws(() => assertNoDirtyReads('SELECT * FROM t WITH (NOLOCK)'));
+  assert.throws(() => assertNoDirtyReads('SELECT * FROM t WITH (READPAST)'));
+  assert.throws(() => assertNoDirtyReads('SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED'));
+  assertNoDirtyReads('SELECT a FROM t OPTION (MAXDOP 1)');
+});
+
+test('throttle: N queries at once, rows/s cap, back-off on latency above the baseline, reported', async () => {
+  const th = new SourceThrottle({ maxConcurrentQueries: 1, maxRowsPerSecond: 1000, backoffPauseMs: 20 });
+  const r1 = await th.acquire();
+  let second = false;
+  const p = th.acquire().then((r) => {
+    second = true;
+    return r;
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(second, false, 'the second query waits for the slot');
+  r1();
+  (await p)();
+  for (let i = 0; i < 10; i++) th.observeLatency('metadata', 1);
+  for (let i = 0; i < 10; i++) th.observeLatency('read', 10);
+  assert.equal(th.stats.backoffs, 0, 'a slower operation is compared with its own baseline');
+  assert.equal(th.stats.baselineLatencyMs, 10);
+  th.observeLatency('read', 200);
+  assert.equal(th.stats.backoffs, 1);
+  assert.equal(th.stats.currentRowsPerSecond, 500);
+  const t0 = Date.now();
+  (await th.acquire())();
+  assert.ok(Date.now() - t0 >= 15, 'the next query paused');
+  assert.ok(th.stats.backoffWaitMs >= 20);
+  // 500 rows/s with a one-second burst: 750 rows wait about half a second.
+  const t1 = Date.now();
+  await th.rows(750);
+  assert.ok(Date.now() - t1 >= 400, `waited ${Date.now() - t1} ms`);
+  assert.ok(th.stats.rateWaitMs >= 400);
+  th.observeLatency('read', 10);
+  assert.ok(th.stats.currentRowsPerSecond > 500, 'recovers with normal latency');
+});
