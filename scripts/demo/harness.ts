@@ -6,6 +6,13 @@
  * the PHI hash key is generated per run.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
+import type { TableRef } from '../../src/activities/contracts.js';
+import type { ActivityDeps } from '../../src/activities/dependencies.js';
+import { verifyTable, type VerifyTableOutput } from '../../src/verify/verify-table.js';
+import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/messages.js';
+import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import sql from 'mssql';
 import { parseConfig, type TidemarkConfig } from '../../src/config/index.js';
 import { SIM_CREDENTIALS, startSimulator, type Simulator } from '../../sim/index.js';
@@ -132,4 +139,46 @@ ${o.tables
   const parsed = parseConfig(yaml, env);
   if (!parsed.ok) throw new Error(`pipeline config: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   return { yaml, env, config: parsed.config };
+}
+
+/** Wakes a table waiting for its cadence (test and demo use): pause, wait until paused, resume. */
+export async function wakeTable(client: Client, tableId: string, timeoutMs = 30_000): Promise<void> {
+  const handle = client.workflow.getHandle(tableSyncWorkflowId(tableId));
+  await handle.signal(pauseSignal, { reason: 'wake' });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const s = await handle.query(statusQuery);
+    if (s.mode === 'paused' || s.mode === 'stopped') break;
+    await sleep(200);
+  }
+  await handle.signal(resumeSignal);
+}
+
+/**
+ * Waits until the lake's latest state of a table equals the source (verify), waking the table between checks.
+ * Returns the last verification (ok or not, at the deadline).
+ */
+export async function waitUntilVerified(
+  deps: ActivityDeps,
+  client: Client,
+  table: TableRef,
+  options: { timeoutMs: number; wake?: boolean; onCheck?: (v: VerifyTableOutput) => void },
+): Promise<VerifyTableOutput> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    let v: VerifyTableOutput | undefined;
+    try {
+      v = await verifyTable(deps, table);
+      options.onCheck?.(v);
+      if (v.ok) return v;
+    } catch {
+      // No schema or manifest yet: the snapshot has not committed.
+    }
+    if (Date.now() > deadline) {
+      if (v) return v;
+      throw new Error(`${table.id}: nothing verifiable in the lake after ${options.timeoutMs} ms`);
+    }
+    if (options.wake ?? true) await wakeTable(client, table.id).catch(() => undefined);
+    await sleep(2000);
+  }
 }
