@@ -62,6 +62,8 @@ export function installRuntimeLogger(logger: Logger): void {
       else if (level === 'WARN') temporalLog.warn(fields, entry.message);
       else temporalLog.debug(fields, entry.message);
     }),
+    // Core (Rust) logs go to the console by default; forward them into the same JSON log instead.
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
   });
 }
 
