@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TableLayout } from '../../../src/lake/layout.js';
+import { registerSchema } from '../../../src/lake/schema-registry.js';
+import { LakeReader } from '../../../src/lake/reader.js';
+import type { LakeColumn } from '../../../src/lake/lake-types.js';
+import { freshStore, tempDir } from '../../support/lake.js';
+import { runWindow } from '../../support/lake-window.js';
+import { pythonWithPyarrow } from '../../support/pyarrow.js';
+
+/** Renders every column of the files as exact text with pyarrow alone (no options). */
+const PY = `
+import json, sys, pyarrow as pa, pyarrow.parquet as pq
+t = pa.concat_tables([pq.read_table(f) for f in sorted(sys.argv[1:])])
+def text(v, typ):
+    if v is None or not v.is_valid: return None
+    if pa.types.is_timestamp(typ) or pa.types.is_time(typ): return str(v.cast(pa.int64()).as_py())
+    if pa.types.is_struct(typ): return {f.name: text(v[f.name], f.type) for f in typ}
+    x = v.as_py()
+    if isinstance(x, (bytes, bytearray)): return x.hex()
+    if hasattr(x, 'hex') and hasattr(x, 'urn'): return str(x)
+    return str(x)
+rows = []
+for i in range(t.num_rows):
+    rows.append({c: text(t.column(c)[i], t.schema.field(c).type) for c in t.column_names})
+rows.sort(key=lambda r: r['_pos'])
+print(json.dumps({'types': {f.name: str(f.type) for f in t.schema}, 'rows': rows}))
+`;
+
+const COLUMNS: LakeColumn[] = [
+  { name: 'id', type: { kind: 'int64' }, nullable: false },
+  { name: 'amount', type: { kind: 'decimal', precision: 38, scale: 4 }, nullable: true },
+  { name: 'paid', type: { kind: 'decimal', precision: 18, scale: 2 }, nullable: true },
+  { name: 'at', type: { kind: 'timestamp', fractionalDigits: 7 }, nullable: true },
+  { name: 'tz', type: { kind: 'timestamptz', fractionalDigits: 7 }, nullable: true },
+  { name: 'raw', type: { kind: 'binary' }, nullable: true },
+  { name: 'g', type: { kind: 'uuid' }, nullable: true },
+  { name: 'note', type: { kind: 'string' }, nullable: true },
+];
+
+test('a second, independent reader (pyarrow, no options) agrees with DuckDB on the committed files', async () => {
+  const python = pythonWithPyarrow();
+  const { store } = await freshStore('pyarrow');
+  const layout = new TableLayout('raw', { db: 'Claims', schema: 'dbo', table: 'Payments' });
+  const lake = { store, layout };
+  const { doc } = await registerSchema(store, layout, { columns: COLUMNS, keyColumns: ['id'] });
+  const at = 1_732_400_000_123_456_700n;
+  await runWindow(lake, doc, { sequence: 1, from: '00', to: '02' }, 'a', [
+    {
+      op: 'c',
+      position: '01',
+      commitTs: 1_732_400_000_123_456_000n,
+      values: [
+        9007199254740993n,
+        '1234567890123456789012345678901234.5678',
+        '0.29',
+        at,
+        { epochNanos: at, offsetMinutes: 330 },
+        Buffer.from('00ff10', 'hex'),
+        '6f9619ff-8b86-d011-b42d-00c04fc964ff',
+        'Zoë',
+      ],
+    },
+    { op: 'd', position: '02', commitTs: null, values: [9007199254740993n, null, null, null, null, null, null, null] },
+  ]);
+  const cacheDir = tempDir();
+  const reader = await LakeReader.open({ lake, cacheDir });
+  let duck;
+  try {
+    duck = await reader.scalars(
+      `SELECT _op, _pos, id::VARCHAR AS id, amount::VARCHAR AS amount, paid::VARCHAR AS paid, epoch_ns("at")::VARCHAR AS "at",
+              epoch_ns(tz.utc)::VARCHAR AS tz_utc, tz.offset_minutes::VARCHAR AS tz_offset, lower(hex(raw)) AS raw,
+              g::VARCHAR AS g, note
+       FROM changes ORDER BY _pos`,
+    );
+  } finally {
+    await reader.close();
+  }
+  const files = readdirSync(cacheDir).map((f) => join(cacheDir, f));
+  const py = JSON.parse(execFileSync(python, ['-c', PY, ...files], { encoding: 'utf8' })) as {
+    types: Record<string, string>;
+    rows: Record<string, unknown>[];
+  };
+  assert.equal(py.types.amount, 'decimal128(38, 4)');
+  assert.equal(py.types.at, 'timestamp[ns]');
+  const fromPy = py.rows.map((r) => {
+    const tz = r.tz as { utc: string; offset_minutes: string } | null;
+    return {
+      _op: r._op,
+      _pos: r._pos,
+      id: r.id,
+      amount: r.amount,
+      paid: r.paid,
+      at: r.at,
+      tz_utc: tz?.utc ?? null,
+      tz_offset: tz?.offset_minutes ?? null,
+      raw: r.raw,
+      g:
+        r.g === null
+          ? null
+          : (r.g as string).replace(
+              /^([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})$/,
+              '$1-$2-$3-$4-$5',
+            ),
+      note: r.note,
+    };
+  });
+  assert.deepEqual(fromPy, duck);
+  assert.equal(duck[0]?.amount, '1234567890123456789012345678901234.5678');
+  assert.equal(duck[0]?.at, at.toString());
+  assert.equal(duck[0]?.id, '9007199254740993');
+});
