@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import sql from 'mssql';
 import { unscaledToDecimalText, type LakeValue } from '../lake/lake-types.js';
-import { EPOCH_TICKS, ticksToText } from './strategies/updated-at.js';
+import { EPOCH_TICKS, textToTicks, ticksToText } from './strategies/updated-at.js';
 import type { QueryParam, SourceConnection } from './connection.js';
 import { findColumn, tableReaders, type DiscoveredColumn, type TableDiscovery } from './discovery.js';
 import { TableNotFoundError } from './errors.js';
@@ -22,6 +22,7 @@ import { quoteIdent, quoteTable } from './sql-text.js';
 import { decodeRow, mapColumn, type ColumnReader } from './type-mapping.js';
 import { contentHash16, lakeColumns } from './strategies/common.js';
 import type { ChangeBatch, StepStats } from './strategies/types.js';
+import type { SourceThrottle } from './throttle.js';
 import { newStats } from './strategies/types.js';
 
 /** Values of the key columns, in key order, as lake values. */
@@ -43,7 +44,7 @@ export const snapshotPositioners = {
     atStart: async (q) => {
       const r = await q('SELECT sys.fn_cdc_get_max_lsn() AS lsn');
       const lsn = r[0]?.lsn as Buffer | null | undefined;
-      return (lsn ? hex(lsn) : '0'.repeat(20)) + 'F'.repeat(20);
+      return (lsn ? hex(lsn) : '0'.repeat(20)) + 'f'.repeat(20);
     },
     rowPos: (start) => start,
   },
@@ -55,12 +56,25 @@ export const snapshotPositioners = {
     },
     rowPos: (start) => start,
   },
+  /**
+   * Identity: the highest id at the read, then the source clock (100 ns ticks): after the insert event of every
+   * key it contains (`pad20(id)` is a prefix-shorter, smaller string), and later reads sort later.
+   */
+  identity: (table: string, column: string): SnapshotPositioner => ({
+    atStart: async (q) => {
+      const r = await q(
+        `SELECT CAST(MAX(${quoteIdent(column)}) AS bigint) AS mx, CONVERT(varchar(27), SYSUTCDATETIME(), 121) AS now FROM ${table}`,
+      );
+      return pad20(BigInt((r[0]?.mx as string | number | null) ?? 0)) + pad20(textToTicks(r[0]?.now as string));
+    },
+    rowPos: (start) => start,
+  }),
   /** rowversion: each row's own rowversion is its exact version. */
   rowversion: (column: string): SnapshotPositioner => ({
     atStart: async () => Promise.resolve(''),
     rowPos: (_s, values, cols) => hex(values[cols.findIndex((c) => c.name === column)] as Buffer),
   }),
-} satisfies Record<string, SnapshotPositioner | ((c: string) => SnapshotPositioner)>;
+} satisfies Record<string, SnapshotPositioner | ((...args: string[]) => SnapshotPositioner)>;
 
 /** Options of {@link readChunk}. */
 export interface ChunkOptions {
@@ -76,6 +90,8 @@ export interface ChunkOptions {
   readonly snapshot?: boolean;
   readonly batchRows?: number;
   readonly timeoutMs?: number;
+  /** The table's rows/s limit. */
+  readonly rowLimiter?: SourceThrottle;
 }
 
 /** What a chunk read reports. */
@@ -192,6 +208,7 @@ export async function* readChunk(
     summary.queries += 2;
     for await (const b of conn.stream('chunk.read', text, params, {
       batchRows: opts.batchRows ?? 5000,
+      ...(opts.rowLimiter ? { rowLimiter: opts.rowLimiter } : {}),
       ...(tx ? { transaction: tx } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     })) {

@@ -15,7 +15,14 @@ import sql from 'mssql';
 import type { SourceConfig } from '../config/types.js';
 import { type SecretProvider } from './secrets.js';
 import { SourceThrottle, type ThrottleOptions } from './throttle.js';
-import { DEFAULT_RETRY, toSourceQueryError, withTransientRetry, type RetryPolicy } from './transient.js';
+import {
+  DEFAULT_RETRY,
+  toSourceQueryError,
+  transientReason,
+  withTransientRetry,
+  type RetryPolicy,
+} from './transient.js';
+import { TransientSourceError } from './errors.js';
 
 /** Builds the `mssql` pool configuration. Secrets are resolved here, at connect time, and kept nowhere else. */
 export async function buildPoolConfig(
@@ -191,7 +198,12 @@ export class SourceConnection {
     operation: string,
     text: string,
     params: readonly QueryParam[] = [],
-    opts: QueryOptions & { batchRows?: number; maxBufferedBatches?: number } = {},
+    opts: QueryOptions & {
+      batchRows?: number;
+      maxBufferedBatches?: number;
+      /** A per-table rows/s limit on top of the source's (config `limits.maxRowsPerSecond`). */
+      rowLimiter?: SourceThrottle;
+    } = {},
   ): AsyncGenerator<RowBatch> {
     assertNoDirtyReads(text);
     const batchRows = opts.batchRows ?? 5000;
@@ -236,13 +248,17 @@ export class SourceConnection {
       current.push(row);
       if (current.length >= batchRows) flush();
     });
+    let settle: () => void = () => undefined;
+    const settled = new Promise<void>((r) => (settle = r));
     req.on('error', (err: unknown) => {
       failure ??= err;
+      settle();
     });
     req.on('done', () => {
       if (first) this.throttle.observeLatency(operation, Date.now() - t0);
       flush();
       done = true;
+      settle();
       signal();
     });
     // In stream mode errors arrive as events; the promise only mirrors them.
@@ -256,17 +272,25 @@ export class SourceConnection {
             req.resume();
           }
           await this.throttle.rows(next.rows.length);
+          await opts.rowLimiter?.rows(next.rows.length);
           yield next;
           continue;
         }
-        if (failure !== undefined) throw toSourceQueryError(operation, failure);
+        if (failure !== undefined) {
+          // Not retried here (rows already went to the consumer), but classified, so the step is retried.
+          const reason = transientReason(failure);
+          throw reason ? new TransientSourceError(operation, reason, 1) : toSourceQueryError(operation, failure);
+        }
         if (done) return;
         await new Promise<void>((r) => (wake = r));
       }
     } finally {
-      if (!done) {
+      if (!done && failure === undefined) {
+        // The consumer stopped early: cancel, and wait for the driver to finish the request so the connection
+        // (or the snapshot transaction holding it) is free again before the caller commits or rolls back.
         req.cancel();
         if (paused) req.resume();
+        await Promise.race([settled, new Promise((r) => setTimeout(r, 5000).unref())]);
       }
       release();
     }

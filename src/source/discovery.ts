@@ -36,7 +36,7 @@ export interface DiscoveredIndex {
 /** A CDC capture instance of the table. */
 export interface CaptureInstance {
   readonly name: string;
-  /** 20 hex digits; null while the low endpoint is not yet set. */
+  /** 20 lowercase hex digits; null while the low endpoint is not yet set. */
   readonly startLsn: string | null;
   readonly createDate: Date;
   readonly supportsNetChanges: boolean;
@@ -281,7 +281,7 @@ export async function discoverCaptureInstances(conn: SourceConnection, objectId:
     );
     out.push({
       name: r.capture_instance,
-      startLsn: r.start_lsn ? r.start_lsn.toString('hex').toUpperCase() : null,
+      startLsn: r.start_lsn ? r.start_lsn.toString('hex') : null,
       createDate: r.create_date,
       supportsNetChanges: r.supports_net_changes,
       columns: cols.map((c) => c.column_name),

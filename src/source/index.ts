@@ -16,6 +16,7 @@ import { IdentityStrategy } from './strategies/identity.js';
 import { RowversionStrategy } from './strategies/rowversion.js';
 import { UpdatedAtStrategy, type SeenEvents } from './strategies/updated-at.js';
 import type { CaptureStrategy, StrategyOptions } from './strategies/types.js';
+import { SourceThrottle } from './throttle.js';
 
 export * from './errors.js';
 export { SourceConnection, buildPoolConfig, assertNoDirtyReads } from './connection.js';
@@ -40,6 +41,11 @@ export function createStrategy(
 ): CaptureStrategy {
   const base: StrategyOptions = {
     queryTimeoutMs: table.limits.queryTimeout.ms,
+    // The table's own rows/s cap; the source-wide slots and back-off live on the connection's throttle.
+    rowLimiter: new SourceThrottle({
+      maxConcurrentQueries: Number.MAX_SAFE_INTEGER,
+      maxRowsPerSecond: table.limits.maxRowsPerSecond,
+    }),
     ...(extra.snapshot !== undefined ? { snapshot: extra.snapshot } : {}),
     ...(extra.batchRows !== undefined ? { batchRows: extra.batchRows } : {}),
   };

@@ -3,18 +3,19 @@
  *
  * | strategy        | row `_pos`                                      | window bound                      |
  * |-----------------|-------------------------------------------------|-----------------------------------|
- * | cdc             | 20 hex start_lsn + 20 hex seqval (40 hex)        | same; `to` = max LSN + `F`×20     |
+ * | cdc             | 20 hex start_lsn + 20 hex seqval (40 hex)        | same; `to` = max LSN + `f`×20     |
  * | change_tracking | 20-digit zero-padded SYS_CHANGE_VERSION          | same (CHANGE_TRACKING_CURRENT_VERSION) |
  * | rowversion      | 16 hex digits of the row's rowversion            | same; `to` = MIN_ACTIVE_ROWVERSION − 1 |
- * | updated_at      | 20-digit 100-ns ticks since 0001-01-01 + `.` + 16 hex content hash | 20-digit ticks |
+ * | updated_at      | 20-digit 100-ns ticks since 0001-01-01 + 16 hex content hash (36) | 20-digit ticks |
  * | identity        | 20-digit zero-padded id                          | 20-digit id, then `~` + gap list  |
  *
- * Hex is upper case. All numeric fields are fixed width, so a plain string comparison orders them.
+ * Row positions are lowercase hex digits only (decimal digits are hex digits too), fixed width per strategy, at
+ * most 64 characters — what the lake's `_pos` column accepts — so a plain string comparison orders them.
  */
 import { PositionFormatError } from './errors.js';
 
 export const LSN_HEX = 20;
-export const MAX_SEQVAL = 'F'.repeat(20);
+export const MAX_SEQVAL = 'f'.repeat(20);
 
 /** 20 zero-padded decimal digits of a non-negative integer. */
 export function pad20(n: bigint): string {
@@ -22,9 +23,9 @@ export function pad20(n: bigint): string {
   return n.toString().padStart(20, '0');
 }
 
-/** Upper-case hex of a buffer. */
+/** Lowercase hex of a buffer. */
 export function hex(b: Buffer): string {
-  return b.toString('hex').toUpperCase();
+  return b.toString('hex');
 }
 
 /** Parses `n` hex digits (exactly). */

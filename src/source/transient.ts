@@ -70,8 +70,19 @@ export function sqlErrorInfo(err: unknown): { number?: number; code?: string; me
   return out;
 }
 
+const TLS_FAILURE =
+  /certificate|self[- ]signed|CERT_|unable to verify|Hostname\/IP does not match|ERR_TLS|wrong version number/i;
+
+/** A TLS verification failure (permanent: retrying cannot fix a certificate), as a short value-free text. */
+export function tlsFailure(err: unknown): string | undefined {
+  const { message } = sqlErrorInfo(err);
+  const m = TLS_FAILURE.exec(message);
+  return m ? message.replace(/\s+/g, ' ').slice(0, 200) : undefined;
+}
+
 /** Why an error is transient, or undefined when it is not. */
 export function transientReason(err: unknown): string | undefined {
+  if (tlsFailure(err)) return undefined;
   const { number, code } = sqlErrorInfo(err);
   if (number !== undefined && TRANSIENT_SQL_NUMBERS.has(number)) return TRANSIENT_SQL_NUMBERS.get(number);
   if (code !== undefined && TRANSIENT_DRIVER_CODES.has(code)) return TRANSIENT_DRIVER_CODES.get(code);
@@ -117,6 +128,21 @@ export async function withTransientRetry<T>(
 /** A permanent driver error as a {@link SourceQueryError}, keeping the server text only when it is value-free. */
 export function toSourceQueryError(operation: string, err: unknown): SourceQueryError {
   const { number, code, message } = sqlErrorInfo(err);
+  const tls = tlsFailure(err);
+  if (tls)
+    return new SourceQueryError(
+      operation,
+      number,
+      code,
+      `TLS: ${tls} — set source.caFile to the CA that signed the server's certificate (or fix the host name)`,
+    );
+  if (code === 'ELOGIN')
+    return new SourceQueryError(
+      operation,
+      number,
+      code,
+      'login failed: check source.auth (user and password, or the Entra identity) and that the login can open the database',
+    );
   const safe = number !== undefined && SAFE_DIAGNOSTIC_NUMBERS.has(number) ? message : undefined;
   return new SourceQueryError(operation, number, code, safe);
 }

@@ -14,7 +14,7 @@
  *
  * Rows: op 2 → `c`, 4 → `u` (after image; `N'all'` leaves out op 3), 1 → `d` (the delete's before image,
  * key included). `_pos` = 20 hex digits of `__$start_lsn` + 20 of `__$seqval`; a window's `to` is the max LSN
- * followed by `F`×20 (every change of that LSN). `_commit_ts` = the transaction's `tran_end_time` from
+ * followed by `f`×20 (every change of that LSN). `_commit_ts` = the transaction's `tran_end_time` from
  * `cdc.lsn_time_mapping` (server-local time, per the docs), as ns since 1970.
  */
 import sql from 'mssql';
@@ -131,8 +131,7 @@ export class CdcStrategy implements CaptureStrategy {
     const stats = newStats();
     const instances = await this.instances();
     stats.queries += 1 + instances.length;
-    const lastLsn =
-      lastPosition === null ? null : parseHex('cdc', lastPosition, 40).subarray(0, 10).toString('hex').toUpperCase();
+    const lastLsn = lastPosition === null ? null : parseHex('cdc', lastPosition, 40).subarray(0, 10).toString('hex');
     const first = instances[0]!;
     const r = await this.lsnQuery(
       'cdc.plan',
@@ -206,10 +205,15 @@ export class CdcStrategy implements CaptureStrategy {
     const t0 = Date.now();
     try {
       const instances = await this.instances();
-      const toLsn = parseHex('cdc', window.to, 40).subarray(0, 10).toString('hex').toUpperCase();
+      const toLsn = parseHex('cdc', window.to, 40).subarray(0, 10).toString('hex');
       let fromLsn: string;
-      if (window.from === null) fromLsn = instances[0]!.startLsn ?? ZERO_LSN;
-      else {
+      if (window.from === null) {
+        // From the oldest change the instance still holds (its start LSN may be below it after cleanup).
+        const r = await this.conn.query<{ mn: Buffer }>('cdc.min', 'SELECT sys.fn_cdc_get_min_lsn(@ci) AS mn', [
+          { name: 'ci', type: sql.NVarChar(128), value: instances[0]!.name },
+        ]);
+        fromLsn = hex(r[0]!.mn);
+      } else {
         const r = await this.lsnQuery('cdc.increment', 'SELECT sys.fn_cdc_increment_lsn(@l) AS l', [
           { name: 'l', value: window.from.slice(0, 20) },
         ]);
@@ -240,6 +244,7 @@ export class CdcStrategy implements CaptureStrategy {
     try {
       for await (const b of this.conn.stream('cdc.read', text, params, {
         batchRows: this.options.batchRows ?? 5000,
+        ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
         ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
       })) {
         stats.rowsRead += b.rows.length;

@@ -5,6 +5,7 @@ import type { LakeColumn, LakeValue } from '../../lake/lake-types.js';
 import type { QueryParam, RowBatch, SourceConnection } from '../connection.js';
 import type { TableDiscovery } from '../discovery.js';
 import type { ColumnReader } from '../type-mapping.js';
+import type { SourceThrottle } from '../throttle.js';
 
 /** Lake columns for readers, with nullability from discovery. */
 export function lakeColumns(d: TableDiscovery, readers: readonly ColumnReader[]): LakeColumn[] {
@@ -24,11 +25,12 @@ export async function* streamRead(
   operation: string,
   text: string,
   params: readonly QueryParam[],
-  opts: { snapshot: boolean; batchRows: number; timeoutMs?: number },
+  opts: { snapshot: boolean; batchRows: number; timeoutMs?: number; rowLimiter?: SourceThrottle },
 ): AsyncGenerator<RowBatch> {
   if (!opts.snapshot) {
     yield* conn.stream(operation, text, params, {
       batchRows: opts.batchRows,
+      ...(opts.rowLimiter ? { rowLimiter: opts.rowLimiter } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     });
     return;
@@ -40,6 +42,7 @@ export async function* streamRead(
     yield* conn.stream(operation, text, params, {
       batchRows: opts.batchRows,
       transaction: tx,
+      ...(opts.rowLimiter ? { rowLimiter: opts.rowLimiter } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     });
     ok = true;
@@ -68,7 +71,7 @@ export function canonicalValues(values: readonly LakeValue[]): string {
 
 /** The first 16 hex digits of SHA-256 over the canonical values: a content fingerprint (not a secret). */
 export function contentHash16(values: readonly LakeValue[]): string {
-  return createHash('sha256').update(canonicalValues(values)).digest('hex').slice(0, 16).toUpperCase();
+  return createHash('sha256').update(canonicalValues(values)).digest('hex').slice(0, 16);
 }
 
 /** A stable key string of a row's key values (for de-duplication sets). */

@@ -279,6 +279,7 @@ export class IdentityStrategy implements CaptureStrategy {
     return {
       snapshot: this.snapshot,
       batchRows: this.options.batchRows ?? 5000,
+      ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
       ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
     };
   }

@@ -129,6 +129,7 @@ export class RowversionStrategy implements CaptureStrategy {
     return {
       snapshot: this.options.snapshot ?? this.d.database.snapshotIsolation,
       batchRows: this.options.batchRows ?? 5000,
+      ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
       ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
     };
   }

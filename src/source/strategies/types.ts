@@ -12,6 +12,7 @@
  */
 import type { ChangeOp, LakeColumn, LakeValue } from '../../lake/lake-types.js';
 import type { CaptureStrategyName } from '../../activities/contracts.js';
+import type { SourceThrottle } from '../throttle.js';
 
 /** A window's bounds. `from` exclusive (the previous `to`), `to` inclusive. */
 export interface SourceWindow {
@@ -74,6 +75,8 @@ export interface StrategyOptions {
   readonly queryTimeoutMs?: number;
   /** Read under SNAPSHOT isolation (no blocking on OLTP locks); default: when the database allows it. */
   readonly snapshot?: boolean;
+  /** The table's rows/s limit (config `limits.maxRowsPerSecond`), on top of the source's. */
+  readonly rowLimiter?: SourceThrottle;
 }
 
 export function newStats(): StepStats {

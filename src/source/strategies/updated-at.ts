@@ -4,7 +4,7 @@
  * `updated_at` was stamped before that read's upper bound, is still found (capture reference §D).
  *
  * De-duplication by key + content hash: `_pos` is the row's `updated_at` (20-digit 100 ns ticks since
- * 0001-01-01) + `.` + 16 hex digits of SHA-256 over the row's values, so a re-read of an unchanged row has the
+ * 0001-01-01) followed by 16 hex digits of SHA-256 over the row's values, so a re-read of an unchanged row has the
  * same (key, `_pos`) as its earlier event. Rows of the overlap (`updated_at <= from`) are emitted only when the
  * {@link SeenEvents} index does not hold their (key, `_pos`); the extract activity builds that index from the
  * lake's events of the overlap range. Without an index the overlap is emitted again, as exact duplicates that
@@ -91,7 +91,7 @@ export function ticksToText(ticks: bigint): string {
 }
 
 function windowTicks(pos: string): bigint {
-  const m = /^(\d{20})(?:\.[0-9A-F]{16})?$/.exec(pos);
+  const m = /^(\d{20})(?:[0-9a-f]{16})?$/.exec(pos);
   if (!m) throw new PositionFormatError('updated_at', pos);
   return BigInt(m[1]!);
 }
@@ -193,7 +193,7 @@ export class UpdatedAtStrategy implements CaptureStrategy {
           const values = decodeRow(this.readers, raw);
           const nanos = values[this.colIndex] as bigint;
           const ticks = nanos / 100n + EPOCH_TICKS;
-          const pos = `${pad20(ticks)}.${contentHash16(values)}`;
+          const pos = `${pad20(ticks)}${contentHash16(values)}`;
           if (from !== null && ticks <= from && this.options.seen) {
             if (await this.options.seen.has(keyString(values, this.keyIdx), pos)) {
               stats.duplicatesDropped++;
@@ -223,6 +223,7 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     return {
       snapshot: this.options.snapshot ?? this.d.database.snapshotIsolation,
       batchRows: this.options.batchRows ?? 5000,
+      ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
       ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
     };
   }

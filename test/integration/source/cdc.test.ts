@@ -69,7 +69,7 @@ test('cdc: inserts, updates, deletes in LSN order; late update; discovery sees t
     w1.rows.map((r) => r.pos),
     sorted,
   );
-  assert.ok(w1.rows.every((r) => /^[0-9A-F]{40}$/.test(r.pos) && typeof r.commitTs === 'bigint'));
+  assert.ok(w1.rows.every((r) => /^[0-9a-f]{40}$/.test(r.pos) && typeof r.commitTs === 'bigint'));
   pos = w1.position;
   const idle = await poll(st, pos);
   assert.deepEqual(idle.rows, []);

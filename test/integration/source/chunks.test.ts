@@ -105,3 +105,15 @@ test('chunk checksums change with any column (deep inside a long text too) and l
   const other = await chunkChecksum(conn, d, { after: [1, 1], upTo: [2, 1] });
   assert.notEqual(other.checksum, e.checksum);
 });
+
+test('a consumer that stops early leaves the connection and its snapshot transaction usable', async () => {
+  const d = await discoverTable(conn, 'dbo', 'ck_t');
+  for (let i = 0; i < 3; i++) {
+    for await (const b of readChunk(conn, d, { limit: 1000, positioner, batchRows: 10, snapshot: true })) {
+      assert.ok(b.rows.length > 0);
+      break;
+    }
+  }
+  const { rows } = await readAll(undefined, undefined, 5);
+  assert.equal(rows.length, 5);
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { discoverTable } from '../../../src/source/discovery.js';
+import { readChunk, snapshotPositioners } from '../../../src/source/chunks.js';
 import { IdentityStrategy, parseIdentityPosition } from '../../../src/source/strategies/identity.js';
 import { InMemorySeenEvents, UpdatedAtStrategy } from '../../../src/source/strategies/updated-at.js';
 import type { SourceConnection } from '../../../src/source/connection.js';
@@ -123,4 +124,19 @@ test('updated_at: overlap finds a late commit stamped in the past; overlap re-re
   ]);
   assert.ok((st.lastReadStats?.duplicatesDropped ?? 0) >= 1, 'row 2 was re-read in the overlap and dropped');
   await a.close();
+});
+
+test('identity snapshot reads sort after every insert event of their keys; positions are lake-valid hex', async () => {
+  const d = await discoverTable(conn, 'dbo', 'id_t');
+  const rows: ChangeRow[] = [];
+  for await (const b of readChunk(conn, d, {
+    limit: 100,
+    positioner: snapshotPositioners.identity('[dbo].[id_t]', 'id'),
+  }))
+    rows.push(...b.rows);
+  assert.ok(rows.length > 0);
+  for (const r of rows) assert.match(r.pos, /^[0-9a-f]{40}$/);
+  const st = new IdentityStrategy(conn, d, 'id');
+  const ids = rows.map((r) => r.values[st.columns.findIndex((c) => c.name === 'id')] as bigint);
+  rows.forEach((r, i) => assert.ok(r.pos > ids[i]!.toString().padStart(20, '0')));
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { discoverTable } from '../../../src/source/discovery.js';
 import { RowversionStrategy } from '../../../src/source/strategies/rowversion.js';
+import { SourceThrottle } from '../../../src/source/throttle.js';
 import type { SourceConnection } from '../../../src/source/connection.js';
 import { poll, startSourceSim, val, type SourceSim } from '../../support/source-sim.js';
 
@@ -24,7 +25,7 @@ test('rowversion: inserts, updates and a 30-day-late update; nothing lost or dup
   await s.admin.request().batch(`INSERT INTO dbo.rv_t (id, note) VALUES (1, 'a'), (2, 'b'), (3, 'c')`);
   const w1 = await poll(st, null);
   assert.deepEqual(w1.rows.map((r) => val(st, r, 'id')).sort(), [1, 2, 3]);
-  assert.ok(w1.rows.every((r) => r.op === 'u' && /^[0-9A-F]{16}$/.test(r.pos)));
+  assert.ok(w1.rows.every((r) => r.op === 'u' && /^[0-9a-f]{16}$/.test(r.pos)));
   const empty = await poll(st, w1.position);
   assert.equal(empty.window.empty, true);
   await s.admin.request().batch(`UPDATE dbo.rv_t SET note = 'late' WHERE id = 1`);
@@ -59,4 +60,21 @@ test('rowversion: an uncommitted lower rowversion is not passed over (MIN_ACTIVE
   const w3 = await poll(st, w2.position);
   assert.equal(w3.window.empty, true, 'no duplicates');
   await oltp.close();
+});
+
+test('rowversion: the table rows/s cap slows the read and reports it; queries carry MAXDOP 1', async () => {
+  await s.admin.request().batch(`DECLARE @i int = 1000;
+    WHILE @i < 4000 BEGIN INSERT INTO dbo.rv_t (id, note) VALUES (@i, 'bulk'); SET @i += 1; END`);
+  const d = await discoverTable(conn, 'dbo', 'rv_t');
+  const limiter = new SourceThrottle({ maxConcurrentQueries: 1, maxRowsPerSecond: 1000 });
+  const st = new RowversionStrategy(conn, d, 'rv', { rowLimiter: limiter, batchRows: 500 });
+  const w = await poll(st, null);
+  assert.ok(w.rows.length >= 3000);
+  assert.equal(limiter.stats.rows, w.rows.length);
+  assert.ok(limiter.stats.rateWaitMs > 0, 'the cap made the read wait');
+  const texts = s.sim.engine.admin
+    .statementStats()
+    .map((x) => x.text)
+    .filter((t) => t.includes('FROM [dbo].[rv_t]'));
+  assert.ok(texts.length > 0 && texts.every((t) => /OPTION \(MAXDOP 1\)/.test(t) && !/NOLOCK|READPAST/i.test(t)));
 });
