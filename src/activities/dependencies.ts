@@ -23,10 +23,9 @@ export interface ActivityDeps {
   close(): Promise<void>;
 }
 
-/** `<db>.<schema>.<table>`: the table's id (workflow ids, lake folder). */
-export function tableIdOf(config: TidemarkConfig, table: TableConfig): string {
-  return `${config.source.database}.${table.schema}.${table.table}`;
-}
+/** `<db>.<schema>.<table>`: the table's id (workflow ids, lake folder); one definition, shared with the CLI. */
+export { tableId as tableIdOf } from '../cli/support/operator-context.js';
+import { tableId as tableIdOf } from '../cli/support/operator-context.js';
 
 /** The configured table with this id, or undefined. */
 export function findTable(config: TidemarkConfig, id: string): TableConfig | undefined {
