@@ -5,7 +5,8 @@
  *   Temporal dev server → Azurite.
  *
  * Starts the stack (scripts/stack), the simulator and its workload, a worker, then `tidemark start` for the
- * demo tables (CDC: dbo.Claims with PHI hashed/dropped; rowversion: dbo.ClaimPayments). Prints progress and the
+ * demo tables (CDC: dbo.Claims with PHI hashed/dropped; rowversion: dbo.ClaimPayments; Change Tracking:
+ * dbo.Providers). Prints progress and the
  * Temporal Web UI URL. After N minutes (default 3) or Ctrl-C it stops the workload, lets the tables catch up,
  * and prints a summary per table: windows committed, rows, freshness p50/p95 (source commit → manifest
  * committed, where the source knows commit times) and the verification (lake latest state vs source: counts,
@@ -41,6 +42,7 @@ function flag(name: string): string | undefined {
 const TABLES: TableRef[] = [
   { id: 'Claims.dbo.Claims', strategy: 'cdc' },
   { id: 'Claims.dbo.ClaimPayments', strategy: 'rowversion' },
+  { id: 'Claims.dbo.Providers', strategy: 'change_tracking' },
 ];
 
 async function main(): Promise<number> {
@@ -69,7 +71,7 @@ async function main(): Promise<number> {
     temporalAddress: stack.temporalAddress,
     taskQueue: 'tidemark-demo',
     container,
-    tables: [CLAIMS_PIPELINE_TABLES.cdc!, CLAIMS_PIPELINE_TABLES.rowversion!],
+    tables: [CLAIMS_PIPELINE_TABLES.cdc!, CLAIMS_PIPELINE_TABLES.rowversion!, CLAIMS_PIPELINE_TABLES.change_tracking!],
     cadence: '1m',
   });
   const demoDir = join(stateDir, 'demo');

@@ -45,6 +45,9 @@ export async function startClaimsSource(
   }).connect();
   const workload = new ClaimsWorkload(admin, { seed: 42, ...options.workload });
   await workload.setup();
+  // The extractor is db_datareader; Change Tracking also needs VIEW CHANGE TRACKING on the table (what the
+  // prerequisite check tells a DBA to grant).
+  await admin.request().batch(`GRANT VIEW CHANGE TRACKING ON dbo.Providers TO [${SIM_CREDENTIALS.extractor.user}]`);
   return {
     sim,
     admin,

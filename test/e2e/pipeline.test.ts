@@ -1,7 +1,7 @@
 /**
  * End to end on the real stack: the simulator with the claims workload → a real worker in this process →
  * the Temporal dev server → Azurite. For CDC (dbo.Claims, with PHI hashed and dropped) and rowversion
- * (dbo.ClaimPayments): the tables are started with `tidemark start`, snapshot, then sync windows while the
+ * (dbo.ClaimPayments) and Change Tracking (dbo.Providers): the tables are started with `tidemark start`, snapshot, then sync windows while the
  * workload inserts, updates and deletes; after each phase the lake's latest state equals the source table
  * exactly (every column, every type) with no duplicate (key, position).
  *
@@ -34,6 +34,7 @@ import {
 const TABLES: TableRef[] = [
   { id: 'Claims.dbo.Claims', strategy: 'cdc' },
   { id: 'Claims.dbo.ClaimPayments', strategy: 'rowversion' },
+  { id: 'Claims.dbo.Providers', strategy: 'change_tracking' },
 ];
 
 let source: ClaimsSource;
@@ -57,7 +58,7 @@ before(async () => {
     temporalAddress,
     taskQueue: `e2e-${randomBytes(4).toString('hex')}`,
     container: `e2e-${randomBytes(4).toString('hex')}`,
-    tables: [CLAIMS_PIPELINE_TABLES.cdc!, CLAIMS_PIPELINE_TABLES.rowversion!],
+    tables: [CLAIMS_PIPELINE_TABLES.cdc!, CLAIMS_PIPELINE_TABLES.rowversion!, CLAIMS_PIPELINE_TABLES.change_tracking!],
   });
   dir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-'));
   await writeFile(join(dir, 'tidemark.yaml'), yaml);

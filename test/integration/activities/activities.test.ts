@@ -31,7 +31,7 @@ before(async () => {
     temporalAddress: '127.0.0.1:1',
     taskQueue: 'unused',
     container: `act-${randomBytes(4).toString('hex')}`,
-    tables: [CLAIMS_PIPELINE_TABLES.cdc!, CLAIMS_PIPELINE_TABLES.rowversion!],
+    tables: [CLAIMS_PIPELINE_TABLES.cdc!, CLAIMS_PIPELINE_TABLES.rowversion!, CLAIMS_PIPELINE_TABLES.change_tracking!],
   });
   deps = await buildDependencies(config, createLogger({ name: 'test', level: 'warn' }), { partRows: 40 });
   acts = createActivities(deps);
@@ -88,6 +88,7 @@ async function syncTable(table: TableRef): Promise<number> {
 for (const [strategy, id] of [
   ['cdc', 'Claims.dbo.Claims'],
   ['rowversion', 'Claims.dbo.ClaimPayments'],
+  ['change_tracking', 'Claims.dbo.Providers'],
 ] as const) {
   test(`${strategy}: snapshot, then windows; the lake's latest state equals the source`, async () => {
     const table: TableRef = { id, strategy };
