@@ -152,7 +152,7 @@ async function main(): Promise<number> {
   for (const { t, v, f, s } of results) {
     say(`  ${t.id} (${t.strategy})`);
     say(
-      `    windows committed: ${v.windows} (this run's workflow: ${s.windowsCommitted}), rows landed: ${s.rowsCommitted}`,
+      `    windows committed: ${s.windowsCommitted} (manifests in the lake: ${v.windows}), rows landed: ${s.rowsCommitted}`,
     );
     say(
       `    freshness (source commit → manifest): p50 ${fmt(f.p50Seconds)}, p95 ${fmt(f.p95Seconds)}` +

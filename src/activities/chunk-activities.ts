@@ -22,6 +22,7 @@ import type {
 } from './contracts.js';
 import type { ActivityDeps } from './dependencies.js';
 import { stageStream } from './window-activities.js';
+import { reconcileChunk } from './reconcile.js';
 import { lakePosition, tableContext, type TableContext } from './table-context.js';
 
 /** Key tuples cross Temporal as JSON with tagged big integers and bytes (keys only, never other columns). */
@@ -87,8 +88,13 @@ async function jobPosition(deps: ActivityDeps, ctx: TableContext): Promise<strin
 export function chunkActivities(deps: ActivityDeps) {
   async function planChunks(input: PlanChunksInput): Promise<PlanChunksOutput> {
     const ctx = await tableContext(deps, input.table);
-    if (input.job.kind === 'sweep' || input.job.kind === 'reconcile')
-      throw unsupported(ctx, `the ${input.job.kind} job`);
+    if (input.job.kind === 'sweep') throw unsupported(ctx, 'the sweep job');
+    if (input.job.kind === 'reconcile') {
+      if (ctx.ref.strategy !== 'rowversion') throw unsupported(ctx, 'the reconcile job');
+      // One chunk: the key-set diff holds the source's key list in memory (see reconcile.ts).
+      const position = await jobPosition(deps, ctx);
+      return { position, chunks: [{ index: 0, after: null, upTo: null, count: 1, jobPosition: position }] };
+    }
     positionerOf(ctx);
     const position = await jobPosition(deps, ctx);
     const boundaries: string[] = [];
@@ -119,6 +125,7 @@ export function chunkActivities(deps: ActivityDeps) {
     const position = chunk.jobPosition;
     if (position === undefined) throw new Error('chunk without a job position (planned by an older planChunks)');
     if (input.firstSeq === undefined) throw new Error('runChunk needs firstSeq (the job workflow passes it)');
+    if (job.kind === 'reconcile') return reconcileChunk(deps, ctx, { ...input, firstSeq: input.firstSeq }, position);
     const businessDate =
       job.kind === 'backfill'
         ? (() => {

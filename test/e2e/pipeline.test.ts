@@ -149,3 +149,16 @@ test('tidemark verify agrees; a 14-day backfill run twice during live changes ke
   }
   await assertConverges('after two backfills');
 });
+
+test('rowversion cannot see deletes: tidemark reconcile writes tombstones and the lake equals the source again', async () => {
+  await source.admin.request().batch('DELETE TOP (4) FROM dbo.ClaimPayments');
+  const before = await tidemark('verify', '--table', 'dbo.ClaimPayments', '--json');
+  assert.equal(before.code, 3, before.out);
+  assert.equal((JSON.parse(before.out) as { extraInLake: number }).extraInLake, 4);
+  const r = await tidemark('reconcile', '--table', 'dbo.ClaimPayments', '--json');
+  assert.equal(r.code, 0, r.out);
+  assert.equal((JSON.parse(r.out) as { rows: number }).rows, 4);
+  await assertConverges('after reconciliation');
+  const again = await tidemark('reconcile', '--table', 'dbo.ClaimPayments', '--json');
+  assert.equal((JSON.parse(again.out) as { rows: number }).rows, 0);
+});
