@@ -4,7 +4,7 @@
  * Messages pass through {@link maskSecretsInText}; the error classes of src/source and src/lake carry positions,
  * names and counts, never row values.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ConfigError } from '../config/config-error.js';
 import { IncompatibleSchemaChangeError, LakeIntegrityError } from '../lake/errors.js';
 import { CaptureInstanceDroppedError, ChangeLogGapError, PrerequisiteError } from '../source/index.js';
@@ -27,13 +27,11 @@ export function failureTypeOf(err: unknown): string | undefined {
 
 /** Converts an error thrown inside an activity into what crosses Temporal. */
 export function toActivityFailure(err: unknown): unknown {
-  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ApplicationFailure || err instanceof CancelledFailure) return err;
   const type = failureTypeOf(err);
   const name = err instanceof Error ? err.name : 'Error';
   const message = maskSecretsInText(err instanceof Error ? err.message : String(err));
   if (type) return ApplicationFailure.create({ type, message, nonRetryable: true });
-  // Cancellation must stay what it is, so Temporal reports the activity as cancelled.
-  if (err instanceof Error && err.name === 'CancelledFailure') return err;
   return ApplicationFailure.create({ type: name, message, nonRetryable: false });
 }
 

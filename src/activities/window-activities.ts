@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import {
   advanceWatermark as lakeAdvanceWatermark,
   commitManifest as lakeCommitManifest,
@@ -297,7 +298,8 @@ export async function stageStream(
   heartbeat(progress);
   try {
     while (!done) {
-      if (cancelled()) throw new Error('Extraction cancelled');
+      // Cancelled (pause now, or the workflow went away): report it as a cancellation, keeping what is staged.
+      if (cancelled()) throw new CancelledFailure('extraction cancelled');
       // One segment: at most segmentRows events, pulled lazily (bounded memory).
       let count = 0;
       let lastPos: string | null = null;

@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, buildDependencies, type ActivityDeps } from '../../../src/activities/index.js';
 import type { Activities } from '../../../src/activities/index.js';
-import type { TableRef, WindowPlan } from '../../../src/activities/contracts.js';
+import type { ExtractWindowOutput, TableRef, WindowPlan } from '../../../src/activities/contracts.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { azuriteForTests } from '../../support/stack.js';
@@ -110,3 +111,44 @@ for (const [strategy, id] of [
     assert.equal(v.sourceChecksum, v.lakeChecksum);
   });
 }
+
+test('an extraction interrupted after staged segments resumes from its heartbeat, reusing what it staged', async () => {
+  const table: TableRef = { id: 'Claims.dbo.Claims', strategy: 'cdc' };
+  await source.workload.run({ operations: 200 });
+  await source.workload.drain();
+  await source.admin.request().batch('EXEC sim.run_cdc_capture');
+  const mark = await acts.readWatermark({ table });
+  const plan = await acts.planWindow({ table, lastPosition: mark.position, seq: mark.lastSeq + 1 });
+  assert.ok(plan.window);
+  const window = plan.window;
+
+  type Extract = Activities['extractWindow'];
+  const extractWindow: Extract = (i) => acts.extractWindow(i);
+  const run = (env: MockActivityEnvironment, i: Parameters<Extract>[0]) =>
+    env.run<[Parameters<Extract>[0]], ExtractWindowOutput, Extract>(extractWindow, i);
+  const first = new MockActivityEnvironment({ attempt: 1 });
+  let last: { segments: number; files: unknown[] } | undefined;
+  first.on('heartbeat', (d: { segments: number; files: unknown[] }) => {
+    last = d;
+    if (d.segments >= 2) first.cancel();
+  });
+  await assert.rejects(run(first, { table, window, attempt: 1 }));
+  assert.ok(last && last.segments >= 2, 'two segments staged before the interruption');
+
+  const resumed = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: last });
+  const extract = await run(resumed, { table, window, attempt: 1 });
+  const full = await run(new MockActivityEnvironment({ attempt: 3 }), { table, window, attempt: 1 });
+  assert.equal(extract.rows, full.rows);
+  assert.deepEqual(extract.opCounts, full.opCounts);
+  for (const f of last.files as { path: string }[])
+    assert.ok(
+      extract.files.some((g) => g.path === f.path),
+      'segments staged before the interruption are reused',
+    );
+
+  const validation = await acts.validateWindow({ table, window, extract });
+  const c = await acts.commitManifest({ table, window, extract, validation });
+  await acts.advanceWatermark({ table, seq: window.seq, position: window.to, manifestPath: c.manifestPath });
+  const v = await verifyTable(deps, table);
+  assert.equal(v.ok, true, JSON.stringify(v));
+});
