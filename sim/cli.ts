@@ -1,5 +1,6 @@
 /**
- * `npm run sim -- --port 14330 --tls generate --seed 42 --rows 100000`: runs the SQL Server simulator until
+ * `npm run sim -- --port 14330 --tls generate --seed 42 --rows 100000 [--secondary-port 14331 --redo-lag-ms 500]
+ * [--cdc-polling-s 5 --cdc-retention-min 4320]`: runs the SQL Server simulator until
  * SIGINT/SIGTERM. Test-only credentials: see sim/README.md.
  */
 import { parseArgs } from 'node:util';
@@ -12,6 +13,10 @@ const { values } = parseArgs({
     tls: { type: 'string' },
     seed: { type: 'string' },
     rows: { type: 'string', default: '10000' },
+    'secondary-port': { type: 'string' },
+    'redo-lag-ms': { type: 'string', default: '0' },
+    'cdc-polling-s': { type: 'string' },
+    'cdc-retention-min': { type: 'string' },
   },
 });
 
@@ -21,9 +26,16 @@ const sim = await startSimulator({
   tls: values.tls === 'generate' ? 'generate' : undefined,
   seed: values.seed === undefined ? undefined : Number(values.seed),
   seedRows: Number(values.rows),
+  ...(values['secondary-port'] !== undefined
+    ? { secondary: { port: Number(values['secondary-port']), redoLagMs: Number(values['redo-lag-ms']) } }
+    : {}),
+  cdc: {
+    ...(values['cdc-polling-s'] !== undefined ? { pollingIntervalMs: Number(values['cdc-polling-s']) * 1000 } : {}),
+    ...(values['cdc-retention-min'] !== undefined ? { retentionMinutes: Number(values['cdc-retention-min']) } : {}),
+  },
 });
 process.stdout.write(
-  `${JSON.stringify({ msg: 'sql server simulator listening', host: sim.host, port: sim.port, tls: !!sim.certificate, admin: SIM_CREDENTIALS.admin.user, extractor: SIM_CREDENTIALS.extractor.user })}\n`,
+  `${JSON.stringify({ msg: 'sql server simulator listening', host: sim.host, port: sim.port, tls: !!sim.certificate, secondary: sim.secondary ? { host: sim.secondary.host, port: sim.secondary.port } : undefined, admin: SIM_CREDENTIALS.admin.user, extractor: SIM_CREDENTIALS.extractor.user })}\n`,
 );
 const shutdown = (): void => void sim.stop().then(() => process.exit(0));
 process.on('SIGINT', shutdown);

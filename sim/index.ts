@@ -6,6 +6,8 @@ import { createEngine, type LoginSpec, type SimEngine } from './engine/index.js'
 import { startTdsServer, type TlsMaterial } from './tds/server.js';
 import { seedClaimLines } from './seed.js';
 import { cdcAdmin, type CdcJobOptions } from './engine/cdc/index.js';
+import { availabilityGroup, type SecondaryOptions } from './engine/replica/index.js';
+import { ctAdmin } from './engine/change-tracking/index.js';
 
 /** The built-in logins (test-only credentials). */
 export const SIM_CREDENTIALS = {
@@ -35,6 +37,11 @@ export interface SimulatorOptions {
    * `cdcAdmin(sim.engine).runCapture()`.
    */
   cdc?: Partial<CdcJobOptions>;
+  /**
+   * An AlwaysOn readable secondary on its own port: logins with read-only intent to the primary are routed
+   * there (ENVCHANGE 20); it serves the same databases `redoLagMs` behind, read-only, under snapshot isolation.
+   */
+  secondary?: SecondaryOptions & { port?: number };
 }
 
 /** A running simulator. */
@@ -44,6 +51,8 @@ export interface Simulator {
   engine: SimEngine;
   /** The TLS certificate (PEM) when TLS is on: clients can use it as their CA. */
   certificate?: string;
+  /** The readable secondary, when started: its endpoint, and the redo lag (changeable while running). */
+  secondary?: { host: string; port: number; setRedoLag(ms: number): void };
   stop(): Promise<void>;
 }
 
@@ -62,19 +71,49 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   if (typeof options.seed === 'number')
     await seedClaimLines(engine, { seed: options.seed, rows: options.seedRows ?? 10_000 });
   else if (options.seed) await options.seed(engine);
-  const server = await startTdsServer({ engine, port: options.port ?? 0, host: options.host, tls: options.tls });
+  let ag: ReturnType<typeof availabilityGroup> | undefined;
+  let secondary: Awaited<ReturnType<typeof startTdsServer>> | undefined;
+  if (options.secondary) {
+    ag = availabilityGroup(engine, options.secondary);
+    secondary = await startTdsServer({
+      engine: ag.secondary,
+      port: options.secondary.port ?? 0,
+      host: options.host,
+      tls: options.tls,
+    });
+    ag.route(secondary.host, secondary.port);
+  }
+  const server = await startTdsServer({
+    engine: ag ? ag.primary : engine,
+    port: options.port ?? 0,
+    host: options.host,
+    tls: options.tls,
+  });
   const sim: Simulator = {
     host: server.host,
     port: server.port,
     engine,
-    stop: () => {
+    stop: async () => {
       cdcAdmin(engine).stopAll();
+      ctAdmin(engine).stopAll();
+      ag?.clock.stop();
+      await secondary?.stop();
       return server.stop();
     },
   };
+  if (ag && secondary) {
+    const clock = ag.clock;
+    sim.secondary = {
+      host: secondary.host,
+      port: secondary.port,
+      setRedoLag: (ms) => {
+        clock.lagMs = ms;
+      },
+    };
+  }
   if (server.certificate) sim.certificate = server.certificate;
   return sim;
 }
 
-export { createEngine, cdcAdmin };
+export { createEngine, cdcAdmin, ctAdmin };
 export type { SimEngine, LoginSpec };

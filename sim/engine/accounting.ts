@@ -15,6 +15,7 @@ export interface TableAccess {
   rowsRead: number;
 }
 
+/** One statement's accounting: its text, the tables it read and how, and the rows it returned or changed. */
 export interface StatementStats {
   statementId: number;
   spid: number;

@@ -1,6 +1,7 @@
 /** The syntax tree the parser produces and the binder consumes. Names are kept as written. */
 import type { SqlType, SqlValue } from './api.js';
 
+/** A scalar or predicate expression as written. */
 export type Expr =
   | { kind: 'literal'; value: SqlValue; type: SqlType }
   | { kind: 'column'; parts: string[] }
@@ -19,10 +20,24 @@ export type Expr =
   | { kind: 'between'; operand: Expr; low: Expr; high: Expr; negated: boolean }
   | { kind: 'exists'; subquery: SelectStmt }
   | { kind: 'subquery'; select: SelectStmt }
-  | { kind: 'call'; name: string[]; args: Expr[]; distinct?: boolean; star?: boolean; over?: boolean }
+  | { kind: 'call'; name: string[]; args: Expr[]; distinct?: boolean; star?: boolean; over?: WindowSpec }
   | { kind: 'cast'; operand: Expr; type: SqlType; style?: Expr; fn: 'CAST' | 'CONVERT' | 'TRY_CAST' | 'TRY_CONVERT' }
   | { kind: 'case'; operand?: Expr; whens: { when: Expr; then: Expr }[]; else?: Expr };
 
+/** OVER (PARTITION BY … ORDER BY …) of a ranking function. */
+export interface WindowSpec {
+  partitionBy: Expr[];
+  orderBy: OrderItem[];
+}
+
+/** A common table expression. */
+export interface CommonTableExpr {
+  name: string;
+  columns?: string[];
+  select: SelectStmt;
+}
+
+/** One item of a select list. */
 export interface SelectItem {
   expr: Expr;
   alias?: string;
@@ -32,6 +47,7 @@ export interface SelectItem {
   text: string;
 }
 
+/** One item of a FROM clause. */
 export type TableRef =
   | { kind: 'table'; name: string[]; alias?: string; hints: string[] }
   | { kind: 'join'; type: 'inner' | 'left' | 'right' | 'full' | 'cross'; left: TableRef; right: TableRef; on?: Expr }
@@ -47,11 +63,13 @@ export interface RawTableFunction {
   columns?: string[];
 }
 
+/** One ORDER BY item. */
 export interface OrderItem {
   expr: Expr;
   desc: boolean;
 }
 
+/** A SELECT (with its UNION ALL branches, ORDER BY, OFFSET/FETCH and OPTION hints). */
 export interface SelectStmt {
   kind: 'select';
   distinct: boolean;
@@ -66,9 +84,12 @@ export interface SelectStmt {
   offset?: Expr;
   fetch?: Expr;
   unionAll?: SelectStmt[];
+  /** WITH name [(columns)] AS (select), …: non-recursive common table expressions visible to this statement. */
+  ctes?: CommonTableExpr[];
   options: string[];
 }
 
+/** A column definition of CREATE TABLE / ALTER TABLE. */
 export interface ColumnDef {
   name: string;
   type: SqlType;
@@ -81,6 +102,7 @@ export interface ColumnDef {
   rowguidcol?: boolean;
 }
 
+/** A PRIMARY KEY or UNIQUE constraint. */
 export interface KeyConstraint {
   kind: 'primaryKey' | 'unique';
   name?: string;
@@ -88,6 +110,7 @@ export interface KeyConstraint {
   columns: { name: string; desc: boolean }[];
 }
 
+/** What an ALTER TABLE does. */
 export type AlterAction =
   | { kind: 'addColumns'; columns: ColumnDef[]; constraints: KeyConstraint[] }
   | { kind: 'alterColumn'; column: ColumnDef }
@@ -95,6 +118,7 @@ export type AlterAction =
   | { kind: 'dropConstraint'; name: string }
   | { kind: 'raw'; words: string[] };
 
+/** Any statement of the supported subset. */
 export type Statement =
   | SelectStmt
   | {
@@ -107,6 +131,7 @@ export type Statement =
       exec?: Statement;
       defaultValues?: boolean;
       top?: Expr;
+      output?: SelectItem[];
     }
   | {
       kind: 'update';
@@ -116,8 +141,17 @@ export type Statement =
       where?: Expr;
       top?: Expr;
       options: string[];
+      output?: SelectItem[];
     }
-  | { kind: 'delete'; target: TableRef; from: TableRef[]; where?: Expr; top?: Expr; options: string[] }
+  | {
+      kind: 'delete';
+      target: TableRef;
+      from: TableRef[];
+      where?: Expr;
+      top?: Expr;
+      options: string[];
+      output?: SelectItem[];
+    }
   | { kind: 'createTable'; name: string[]; columns: ColumnDef[]; constraints: KeyConstraint[] }
   | { kind: 'dropTable'; names: string[][]; ifExists: boolean }
   | { kind: 'truncateTable'; name: string[] }
@@ -150,6 +184,7 @@ export type Statement =
   | { kind: 'if'; cond: Expr; then: Statement; else?: Statement }
   | { kind: 'while'; cond: Expr; body: Statement }
   | { kind: 'block'; body: Statement[] }
+  | { kind: 'tryCatch'; tryBody: Statement[]; catchBody: Statement[] }
   | { kind: 'print'; expr: Expr }
   | { kind: 'throw'; number?: Expr; message?: Expr; state?: Expr }
   | { kind: 'raiserror'; message: Expr; severity: Expr; state: Expr; args: Expr[] }

@@ -24,6 +24,7 @@ export interface EvalCtx {
   runtime?: unknown;
 }
 
+/** A column of a bound source or result: name, type and nullability. */
 export interface ColumnInfo {
   name: string;
   type: SqlType;
@@ -32,6 +33,7 @@ export interface ColumnInfo {
   isRowversion?: boolean;
 }
 
+/** A FROM source bound into a scope: its names and its columns' positions in the flat row. */
 export interface ScopeSource {
   /** Exposed name: alias, or table name. */
   alias: string;
@@ -41,6 +43,7 @@ export interface ScopeSource {
   offset: number;
 }
 
+/** The FROM sources visible to an expression, with a parent scope for correlated subqueries. */
 export class Scope {
   readonly sources: ScopeSource[] = [];
   width = 0;
@@ -81,12 +84,28 @@ export interface GroupBinding {
   aggs: { ast: string; def: AggregateDef; arg?: Compiled; distinct: boolean; type: SqlType }[];
 }
 
+/** Everything the binder needs to resolve names and types. */
+/** Window (ranking) functions: their values are appended to each row after `base` slots. */
+export interface WindowBinding {
+  base: number;
+  defs: {
+    ast: string;
+    fn: 'ROW_NUMBER' | 'RANK' | 'DENSE_RANK' | 'NTILE';
+    arg?: Compiled;
+    partition: Compiled[];
+    order: { c: Compiled; desc: boolean }[];
+  }[];
+}
+
+/** Everything the binder needs to resolve names and types. */
 export interface BindContext {
   scope: Scope;
   varTypes: Map<string, SqlType>;
   session: SessionContext;
   subquery: (select: SelectStmt, scope: Scope) => SubqueryPlan;
   group?: GroupBinding;
+  /** Ranking functions of the select list / ORDER BY: computed over the whole result, read from extra slots. */
+  windows?: WindowBinding;
   /** Where aggregates are illegal (WHERE, ON): 147. */
   noAggregates?: boolean;
 }
@@ -251,7 +270,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         eval: (row) => row[k] ?? null,
       };
     }
-    if (e.kind === 'call' && e.name.length === 1 && AGGREGATES[(e.name[0] ?? '').toUpperCase()])
+    if (e.kind === 'call' && !e.over && e.name.length === 1 && AGGREGATES[(e.name[0] ?? '').toUpperCase()])
       return compileAggregate(e, bc);
     if (e.kind === 'column') {
       const inner = compile(e, { ...bc, group: undefined });
@@ -676,6 +695,7 @@ function compileAggregate(e: Expr & { kind: 'call' }, bc: BindContext): Compiled
 function compileCall(e: Expr & { kind: 'call' }, bc: BindContext): Compiled {
   const name = e.name.map((p) => p.toUpperCase());
   const last = name[name.length - 1] ?? '';
+  if (e.over) return compileWindow(e, bc);
   if (name.length === 1 && AGGREGATES[last]) {
     if (bc.noAggregates || !bc.group) {
       if (bc.noAggregates) throw sqlError(147);
@@ -698,6 +718,37 @@ function compileCall(e: Expr & { kind: 'call' }, bc: BindContext): Compiled {
     throw sqlError(174, e.name.join('.'), min === max ? min : `${min}..${max}`);
   const args = e.args.map((a, i) => (i === 0 && def.rawFirstArg ? literal(null, { name: 'int' }) : compile(a, bc)));
   return def.bind(args, bc, e);
+}
+
+const RANKING = new Set(['ROW_NUMBER', 'RANK', 'DENSE_RANK', 'NTILE']);
+
+function compileWindow(e: Expr & { kind: 'call' }, bc: BindContext): Compiled {
+  const fn = (e.name.length === 1 ? (e.name[0] ?? '') : '').toUpperCase();
+  if (!RANKING.has(fn)) throw unsupported(`${e.name.join('.')} OVER (…)`);
+  const w = bc.windows;
+  if (!w || bc.noAggregates) throw sqlError(4108);
+  const over = e.over as { partitionBy: Expr[]; orderBy: { expr: Expr; desc: boolean }[] };
+  if (fn !== 'ROW_NUMBER' || over.orderBy.length === 0) {
+    if (over.orderBy.length === 0) throw sqlError(4112, fn.toLowerCase());
+  }
+  const inner: BindContext = { ...bc, windows: undefined };
+  const key = exprKey(e);
+  let idx = w.defs.findIndex((d) => d.ast === key);
+  if (idx < 0) {
+    if (fn === 'NTILE' && e.args.length !== 1) throw sqlError(174, 'ntile', 1);
+    if (fn !== 'NTILE' && e.args.length !== 0) throw sqlError(174, fn.toLowerCase(), 0);
+    w.defs.push({
+      ast: key,
+      fn: fn as 'ROW_NUMBER',
+      arg: fn === 'NTILE' ? compile(e.args[0] as Expr, inner) : undefined,
+      partition: over.partitionBy.map((p) => compile(p, inner)),
+      order: over.orderBy.map((o) => ({ c: compile(o.expr, inner), desc: o.desc })),
+    });
+    idx = w.defs.length - 1;
+  }
+  const i = idx;
+  // `base` is final only once the whole select list is bound (aggregates add slots before it).
+  return { type: { name: 'bigint' }, nullable: false, constant: false, eval: (row) => row[w.base + i] ?? null };
 }
 
 function compileGlobal(name: string, bc: BindContext): Compiled {

@@ -18,6 +18,7 @@ export function allocateObjectId(): number {
   return nextObjectId;
 }
 
+/** A table column. */
 export interface Column {
   name: string;
   type: SqlType;
@@ -33,11 +34,13 @@ export interface Column {
   missingValue: SqlValue;
 }
 
+/** A key column of an index. */
 export interface IndexColumn {
   column: Column;
   desc: boolean;
 }
 
+/** A clustered or nonclustered index (PRIMARY KEY and UNIQUE constraints are indexes too). */
 export interface Index {
   name: string;
   indexId: number;
@@ -60,6 +63,7 @@ export interface IndexEntry {
   record: RowRecord;
 }
 
+/** A user table: columns, indexes, identity state and its records. */
 export class Table {
   readonly objectId = allocateObjectId();
   columns: Column[] = [];
@@ -152,6 +156,7 @@ export class Table {
   }
 }
 
+/** A schema and its tables. */
 export class Schema {
   readonly tables = new Map<string, Table>();
   constructor(
@@ -162,6 +167,7 @@ export class Schema {
   ) {}
 }
 
+/** A database user mapped to a login, with its role memberships. */
 export interface DatabaseUser {
   name: string;
   principalId: number;
@@ -170,6 +176,7 @@ export interface DatabaseUser {
   defaultSchema: string;
 }
 
+/** A database: schemas, users, options, the rowversion counter and commit/DDL listeners. */
 export class Database {
   readonly schemas = new Map<string, Schema>();
   allowSnapshotIsolation = false;
@@ -234,6 +241,7 @@ export interface DdlEvent {
   text?: string;
 }
 
+/** A SQL login. */
 export interface Login {
   name: string;
   password: string;

@@ -120,6 +120,7 @@ export function formatDatetime(days: number, ticks: bigint): string {
   return `${formatDate(days)} ${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${pad(frac, 3)}`;
 }
 
+/** A date/time literal as parsed from text. */
 export interface ParsedDateTime {
   days: number;
   ticks: bigint;

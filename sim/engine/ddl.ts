@@ -17,6 +17,7 @@ import { typeToString } from './types.js';
 import { convertValue, valueToString } from './values.js';
 import type { EvalCtx } from './binder.js';
 
+/** What DDL needs from the session: the current database, binding and name resolution. */
 export interface DdlContext {
   database: Database;
   defaultSchema: string;
@@ -150,7 +151,6 @@ function checkNoDuplicates(t: Table, ix: Index): void {
 
 export function createTable(stmt: Statement & { kind: 'createTable' }, ddl: DdlContext): Table {
   const { db, schema, name } = ddl.resolveName(stmt.name);
-  if (name.startsWith('#')) throw unsupported('temporary tables');
   const sch = db.schema(schema);
   if (!sch) throw sqlError(2760, schema);
   if (sch.tables.has(norm(name))) throw sqlError(2714, name);

@@ -4,11 +4,11 @@
  * column types with assignment semantics: truncation is error 2628, NULL into NOT NULL is 515.
  */
 import type { SqlType, SqlValue } from './api.js';
-import type { Expr, Statement } from './ast.js';
-import { Scope, coerce, compile, literal, type BindContext, type Compiled } from './binder.js';
+import type { Expr, SelectItem, Statement } from './ast.js';
+import { Scope, coerce, compile, literal, type BindContext, type ColumnInfo, type Compiled } from './binder.js';
 import type { Column, Table } from './catalog.js';
 import { sqlError, unsupported } from './errors.js';
-import type { QueryPlanner, Runtime } from './query.js';
+import { tableColumns, type QueryPlanner, type Runtime } from './query.js';
 import {
   insertRow,
   lockForWrite,
@@ -59,11 +59,65 @@ export function assignValue(
   return convertValue(v, from, t);
 }
 
+/** What DML needs: the planner, binding, the statement runtime and the write context. */
 export interface DmlContext {
   planner: QueryPlanner;
   bc: (scope: Scope) => BindContext;
   rt: Runtime;
   wc: WriteContext;
+  /** OUTPUT clause: the rows it produced, returned as a result set after the statement. */
+  output?: OutputCollector;
+}
+
+/** Collects OUTPUT inserted.… / deleted.… rows. */
+export interface OutputCollector {
+  columns: ColumnInfo[];
+  rows: SqlValue[][];
+  add(inserted: SqlValue[] | null, deleted: SqlValue[] | null): void;
+}
+
+/** Binds an OUTPUT list against the pseudo-tables `inserted` and `deleted` (both shaped like the table). */
+export function prepareOutput(
+  items: SelectItem[] | undefined,
+  table: Table,
+  dc: DmlContext,
+): OutputCollector | undefined {
+  if (!items) return undefined;
+  const scope = new Scope();
+  const cols = tableColumns(table);
+  const ins = scope.add('inserted', [['inserted']], cols);
+  const del = scope.add('deleted', [['deleted']], cols);
+  const bc = dc.bc(scope);
+  const compiled: { c: Compiled; name: string }[] = [];
+  for (const it of items) {
+    if (it.expr.kind === 'star') {
+      const q = (it.expr.qualifier?.[it.expr.qualifier.length - 1] ?? '').toLowerCase();
+      const src = q === 'inserted' ? ins : q === 'deleted' ? del : undefined;
+      if (!src) throw sqlError(4104, it.expr.qualifier?.join('.') ?? '*');
+      src.columns.forEach((c, i) => {
+        const pos = src.offset + i;
+        compiled.push({
+          c: { type: c.type, nullable: true, constant: false, eval: (row) => row[pos] ?? null },
+          name: c.name,
+        });
+      });
+      continue;
+    }
+    const c = compile(it.expr, bc);
+    compiled.push({ c, name: it.alias ?? c.name ?? '' });
+  }
+  const out: OutputCollector = {
+    columns: compiled.map((x) => ({ name: x.name, type: x.c.type, nullable: true })),
+    rows: [],
+    add(inserted, deleted) {
+      const row = [
+        ...table.columns.map((c) => (inserted ? (inserted[c.slot] ?? c.missingValue) : null)),
+        ...table.columns.map((c) => (deleted ? (deleted[c.slot] ?? c.missingValue) : null)),
+      ];
+      out.rows.push(compiled.map((x) => x.c.eval(row, dc.rt.ctx)));
+    },
+  };
+  return out;
 }
 
 function defaultValue(col: Column, dc: DmlContext): { value: SqlValue; type: SqlType } {
@@ -80,6 +134,7 @@ export async function executeInsert(stmt: Statement & { kind: 'insert' }, dc: Dm
   if (stmt.top) throw unsupported('INSERT TOP');
   const table = dc.planner.resolveTable(stmt.table, 'INSERT');
   dc.rt.onDataAccess(table.database);
+  dc.output = prepareOutput(stmt.output, table, dc);
   let targets: Column[];
   if (stmt.columns) {
     targets = stmt.columns.map((n) => {
@@ -157,6 +212,7 @@ export async function executeInsert(stmt: Statement & { kind: 'insert' }, dc: Dm
       if (col.identity && typeof values[col.slot] === 'bigint') noteExplicitIdentity(table, values[col.slot] as bigint);
     }
     await insertRow(table, values, dc.wc);
+    dc.output?.add(values, null);
     const idc = table.identityColumn;
     if (idc) {
       dc.wc.session.lastIdentity = values[idc.slot] ?? null;
@@ -185,7 +241,8 @@ function candidates(
   const cols = table.columns;
   for (const rec of plan.candidates(dc.rt)) {
     if (recs.length >= limit) break;
-    const v = visibleVersion(rec, dc.rt.view);
+    // Writers never read dirty: READ UNCOMMITTED affects reads only.
+    const v = visibleVersion(rec, { ...dc.rt.view, dirty: false, readPast: false });
     if (!v || v.deleted) continue;
     const row = cols.map((c) => v.values[c.slot] ?? c.missingValue);
     if (plan.filter && plan.filter.eval(row, dc.rt.ctx) !== true) continue;
@@ -220,6 +277,7 @@ export async function executeUpdate(stmt: Statement & { kind: 'update' }, dc: Dm
   const { table, alias } = targetTable(stmt, dc);
   dc.rt.onDataAccess(table.database);
   const { recs, filter, scope } = candidates(table, alias, stmt.where, dc, stmt.top);
+  dc.output = prepareOutput(stmt.output, table, dc);
   const bc = dc.bc(scope);
   const sets = stmt.sets.map((s) => {
     const name = s.column[s.column.length - 1] ?? '';
@@ -251,7 +309,9 @@ export async function executeUpdate(stmt: Statement & { kind: 'update' }, dc: Dm
     for (const c of cols) if (rec.values[c.slot] === undefined) next[c.slot] = c.missingValue;
     for (const { col, expr } of sets)
       next[col.slot] = assignValue(expr.eval(row, dc.rt.ctx), expr.type, col, table, 'UPDATE');
+    const before = rec.values;
     await updateRow(table, rec, next, dc.wc);
+    dc.output?.add(next, before);
     count++;
   }
   return count;
@@ -259,6 +319,7 @@ export async function executeUpdate(stmt: Statement & { kind: 'update' }, dc: Dm
 
 async function executeUpdateFrom(stmt: Statement & { kind: 'update' }, dc: DmlContext): Promise<number> {
   const { table, source, scope, matched } = joinedCandidates(stmt, dc);
+  dc.output = prepareOutput(stmt.output, table, dc);
   const bc = dc.bc(scope);
   const sets = stmt.sets.map((s) => {
     const name = s.column[s.column.length - 1] ?? '';
@@ -290,7 +351,9 @@ async function executeUpdateFrom(stmt: Statement & { kind: 'update' }, dc: DmlCo
     for (const c of cols) if (next[c.slot] === undefined) next[c.slot] = c.missingValue;
     for (const { col, expr } of sets)
       next[col.slot] = assignValue(expr.eval(row, dc.rt.ctx), expr.type, col, table, 'UPDATE');
+    const before = record.values;
     await updateRow(table, record, next, dc.wc);
+    dc.output?.add(next, before);
     count++;
   }
   return count;
@@ -299,9 +362,11 @@ async function executeUpdateFrom(stmt: Statement & { kind: 'update' }, dc: DmlCo
 export async function executeDelete(stmt: Statement & { kind: 'delete' }, dc: DmlContext): Promise<number> {
   if (stmt.from.length) {
     const { table, matched } = joinedCandidates(stmt, dc);
+    dc.output = prepareOutput(stmt.output, table, dc);
     let n = 0;
     for (const { record } of matched) {
       if (!(await lockForWrite(table, record, dc.wc))) continue;
+      dc.output?.add(null, record.values);
       await deleteRow(table, record, dc.wc);
       n++;
     }
@@ -310,12 +375,14 @@ export async function executeDelete(stmt: Statement & { kind: 'delete' }, dc: Dm
   const { table, alias } = targetTable(stmt, dc);
   dc.rt.onDataAccess(table.database);
   const { recs, filter } = candidates(table, alias, stmt.where, dc, stmt.top);
+  dc.output = prepareOutput(stmt.output, table, dc);
   const cols = table.columns;
   let count = 0;
   for (const rec of recs) {
     if (!(await lockForWrite(table, rec, dc.wc))) continue;
     const row = cols.map((c) => rec.values[c.slot] ?? c.missingValue);
     if (filter && filter.eval(row, dc.rt.ctx) !== true) continue;
+    dc.output?.add(null, rec.values);
     await deleteRow(table, rec, dc.wc);
     count++;
   }

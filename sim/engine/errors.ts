@@ -218,6 +218,12 @@ const ERRORS: Record<number, ErrorSpec> = {
     text: "The number '%s' is out of the range for numeric representation (maximum precision 38).",
     abortsBatch: true,
   },
+  1038: {
+    severity: 15,
+    state: 5,
+    text: 'An object or column name is missing or empty. For SELECT INTO statements, verify each column has a name. For other statements, look for empty alias names. Aliases defined as "" or [] are not allowed. Change the alias to a valid name.',
+    abortsBatch: true,
+  },
   1060: {
     severity: 15,
     state: 1,
@@ -278,6 +284,16 @@ const ERRORS: Record<number, ErrorSpec> = {
   },
   3902: { severity: 16, state: 1, text: 'The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION.' },
   3903: { severity: 16, state: 1, text: 'The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.' },
+  3930: {
+    severity: 16,
+    state: 1,
+    text: 'The current transaction cannot be committed and cannot support operations that write to the log file. Roll back the transaction.',
+  },
+  3998: {
+    severity: 16,
+    state: 1,
+    text: 'Uncommittable transaction is detected at the end of the batch. The transaction is rolled back.',
+  },
   3952: {
     severity: 16,
     state: 1,
@@ -293,6 +309,18 @@ const ERRORS: Record<number, ErrorSpec> = {
   },
   4060: { severity: 11, state: 1, text: 'Cannot open database "%s" requested by the login. The login failed.' },
   4104: { severity: 16, state: 1, text: 'The multi-part identifier "%s" could not be bound.', abortsBatch: true },
+  4108: {
+    severity: 15,
+    state: 1,
+    text: 'Windowed functions can only appear in the SELECT or ORDER BY clauses.',
+    abortsBatch: true,
+  },
+  4112: {
+    severity: 15,
+    state: 1,
+    text: "The function '%s' must have an OVER clause with ORDER BY.",
+    abortsBatch: true,
+  },
   4121: {
     severity: 16,
     state: 1,
@@ -368,6 +396,12 @@ const ERRORS: Record<number, ErrorSpec> = {
     state: 1,
     text: "The parameterized query '%s' expects the parameter '%s', which was not supplied.",
   },
+  10704: {
+    severity: 15,
+    state: 1,
+    text: 'To rethrow an error, a THROW statement must be used inside a CATCH block. Insert the THROW statement inside a CATCH block, or add error parameters to the THROW statement.',
+    abortsBatch: true,
+  },
   10742: { severity: 16, state: 1, text: 'The offset specified in a OFFSET clause may not be negative.' },
   10744: {
     severity: 16,
@@ -429,6 +463,12 @@ const ERRORS: Record<number, ErrorSpec> = {
     abortsBatch: true,
   },
   214: { severity: 16, state: 2, text: "Procedure expects parameter '%s' of type 'ntext/nchar/nvarchar'." },
+  239: {
+    severity: 16,
+    state: 1,
+    text: "Duplicate common table expression name '%s' was specified.",
+    abortsBatch: true,
+  },
   262: { severity: 14, state: 1, text: "%s permission denied in database '%s'." },
   628: { severity: 16, state: 0, text: 'Cannot issue SAVE TRANSACTION when there is no active transaction.' },
   1801: { severity: 16, state: 3, text: "Database '%s' already exists. Choose a different database name." },

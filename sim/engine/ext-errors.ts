@@ -22,6 +22,7 @@ const EXT_ERRORS: Record<number, Spec> = {
     text: "The SELECT permission was denied on the column '%s' of the object '%s', database '%s', schema '%s'.",
   },
   262: { severity: 14, state: 1, text: "%s permission denied in database '%s'." },
+  297: { severity: 16, state: 1, text: 'The user does not have permission to perform this action.' },
   313: {
     severity: 16,
     state: 3,

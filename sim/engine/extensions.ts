@@ -7,9 +7,11 @@ import type { SimEngine } from './index.js';
 import { installCdc } from './cdc/index.js';
 import { installChangeTracking } from './change-tracking/index.js';
 import { installSecurity } from './security/index.js';
+import { installReplica } from './replica/index.js';
 
 export function installExtensions(engine: SimEngine): void {
   installCdc(engine);
   installChangeTracking(engine);
   installSecurity(engine);
+  installReplica(engine);
 }

@@ -4,7 +4,7 @@
  * may collide); ours has those properties but is not bit-identical to SQL Server's (see sim/README.md).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { SqlType, SqlValue } from './api.js';
+import type { SqlError, SqlType, SqlValue } from './api.js';
 import type { Expr } from './ast.js';
 import type { BindContext, Compiled, EvalCtx } from './binder.js';
 import { coerce, combinedType, literal } from './binder.js';
@@ -36,6 +36,7 @@ import {
   compareValues,
 } from './values.js';
 
+/** A scalar function: its arity and how it binds to a typed evaluator. */
 export interface FunctionDef {
   arity: [number, number];
   star?: boolean;
@@ -353,8 +354,6 @@ function resolveObjectId(ctx: EvalCtx, name: string): number | null {
     for (const c of tb.columns)
       if (c.default && c.default.name.toLowerCase() === tname.toLowerCase()) return c.default.objectId;
   }
-  const ext = ctx.session.engine.extraFunctions.get('__OBJECT_ID__');
-  void ext;
   return null;
 }
 
@@ -988,7 +987,16 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       return dec(t.identityLast ?? t.identityColumn.identity?.seed ?? 1n, 0);
     },
   ),
-  XACT_STATE: niladic(T.smallint, (ctx) => (ctx.session.txn && !ctx.session.txn.implicit ? 1n : 0n)),
+  ERROR_NUMBER: niladic(T.int, (ctx) => errorField(ctx, (e) => BigInt(e.number)), true),
+  ERROR_SEVERITY: niladic(T.int, (ctx) => errorField(ctx, (e) => BigInt(e.severity)), true),
+  ERROR_STATE: niladic(T.int, (ctx) => errorField(ctx, (e) => BigInt(e.state)), true),
+  ERROR_LINE: niladic(T.int, (ctx) => errorField(ctx, (e) => BigInt(e.lineNumber)), true),
+  ERROR_MESSAGE: niladic(NV(4000), (ctx) => errorField(ctx, (e) => e.message), true),
+  ERROR_PROCEDURE: niladic(NV(128), (ctx) => errorField(ctx, (e) => e.procName || null), true),
+  XACT_STATE: niladic(T.smallint, (ctx) => {
+    const t = ctx.session.txn;
+    return t && !t.implicit ? (t.doomed ? -1n : 1n) : 0n;
+  }),
   MIN_ACTIVE_ROWVERSION: niladic(T.binary(8), (ctx) => rowversionBytes(minActiveRowversion(ctx))),
   // @@globals
   '@@VERSION': niladic(NV(300), () => VERSION_TEXT),
@@ -1011,6 +1019,12 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
   '@@TEXTSIZE': niladic(T.int, (ctx) => BigInt(ctx.session.options.textsize)),
   '@@OPTIONS': niladic(T.int, () => 5496n),
 };
+
+/** A field of the error the innermost CATCH block handles; NULL outside CATCH. */
+function errorField(ctx: EvalCtx, f: (e: SqlError) => SqlValue): SqlValue {
+  const e = ctx.session.errorContext[ctx.session.errorContext.length - 1];
+  return e ? f(e) : null;
+}
 
 function toDecimalIdentity(v: SqlValue): SqlValue {
   if (v === null) return null;

@@ -178,7 +178,6 @@ class EngineImpl implements SimEngine, SessionHost {
   createDatabase(name: string): Database {
     const db = new Database(name, this.nextDatabaseId++);
     this.databases.set(norm(name), db);
-    for (const l of this.logins.values()) if (l.sysadmin) void l;
     return db;
   }
 
@@ -233,6 +232,7 @@ class EngineImpl implements SimEngine, SessionHost {
     const custom = this.authorizer?.(session, table, action);
     if (custom !== undefined) return custom;
     if (session.login.sysadmin) return true;
+    if (table.name.startsWith('#') && norm(table.database.name) === 'tempdb') return true;
     const roles = this.userOf(session.login, table.database)?.roles ?? new Set<string>();
     if (roles.has('db_owner')) return true;
     if (action === 'SELECT') return roles.has('db_datareader');

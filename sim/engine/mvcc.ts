@@ -115,6 +115,8 @@ export class Txn {
   readonly minRowversion = new Map<string, bigint>();
   /** Databases this transaction wrote in. */
   readonly databases = new Set<string>();
+  /** XACT_ABORT ON error inside TRY: the transaction can only be rolled back (XACT_STATE() = -1). */
+  doomed = false;
   /** The transaction this one waits for (deadlock detection). */
   waitingFor: Txn | undefined;
   readonly beginTime = new Date();

@@ -6,6 +6,7 @@
 import type { SqlType, SqlValue } from './api.js';
 import type {
   AlterAction,
+  CommonTableExpr,
   ColumnDef,
   Expr,
   KeyConstraint,
@@ -199,7 +200,7 @@ class Parser {
       case 'SELECT':
         return this.selectStatement();
       case 'WITH':
-        throw sqlError(40517, 'WITH (common table expression)');
+        return this.withCtes();
       case 'INSERT':
         return this.insert();
       case 'UPDATE':
@@ -339,6 +340,40 @@ class Parser {
     return words;
   }
 
+  /** WITH a [(cols)] AS (SELECT …), … followed by SELECT or INSERT … SELECT. */
+  private withCtes(): Statement {
+    this.expectKw('WITH');
+    const ctes: CommonTableExpr[] = [];
+    do {
+      const name = this.ident();
+      let columns: string[] | undefined;
+      if (this.acceptOp('(')) {
+        columns = [];
+        do columns.push(this.ident());
+        while (this.acceptOp(','));
+        this.expectOp(')');
+      }
+      this.expectKw('AS');
+      this.expectOp('(');
+      const select = this.selectStatement();
+      this.expectOp(')');
+      ctes.push({ name, columns, select });
+    } while (this.acceptOp(','));
+    if (this.isKw('SELECT') || this.isOp('(')) {
+      const s = this.selectStatement();
+      s.ctes = ctes;
+      return s;
+    }
+    if (this.isKw('INSERT')) {
+      const ins = this.insert();
+      if (ins.kind === 'insert' && ins.select) {
+        ins.select.ctes = ctes;
+        return ins;
+      }
+    }
+    throw sqlError(40517, 'WITH before UPDATE, DELETE or MERGE');
+  }
+
   // --- SELECT
   private selectStatement(): SelectStmt {
     const first = this.selectCore();
@@ -346,14 +381,14 @@ class Parser {
       first.unionAll = [];
       while (this.acceptKw('UNION')) {
         if (!this.acceptKw('ALL')) throw sqlError(40517, 'UNION without ALL');
-        first.unionAll.push(this.selectCore(true));
+        first.unionAll.push(this.selectCore());
       }
     }
     this.orderAndOptions(first);
     return first;
   }
 
-  private selectCore(inUnion = false): SelectStmt {
+  private selectCore(): SelectStmt {
     if (this.acceptOp('(')) {
       const inner = this.selectStatement();
       this.expectOp(')');
@@ -393,7 +428,6 @@ class Parser {
       while (this.acceptOp(','));
     }
     if (this.acceptKw('HAVING')) s.having = this.expr();
-    void inUnion;
     return s;
   }
 
@@ -685,8 +719,9 @@ class Parser {
       while (this.acceptOp(','));
       this.expectOp(')');
     }
-    if (this.isKw('OUTPUT')) throw sqlError(40517, 'OUTPUT');
-    if (this.acceptKw('DEFAULT', 'VALUES')) return { kind: 'insert', table, hints, columns, defaultValues: true, top };
+    const output = this.outputClause();
+    if (this.acceptKw('DEFAULT', 'VALUES'))
+      return { kind: 'insert', table, hints, columns, defaultValues: true, top, output };
     if (this.acceptKw('VALUES')) {
       const values: Expr[][] = [];
       do {
@@ -697,13 +732,23 @@ class Parser {
         this.expectOp(')');
         values.push(row);
       } while (this.acceptOp(','));
-      return { kind: 'insert', table, hints, columns, values, top };
+      return { kind: 'insert', table, hints, columns, values, top, output };
     }
     if (this.isKw('SELECT') || this.isOp('('))
-      return { kind: 'insert', table, hints, columns, select: this.selectStatement(), top };
+      return { kind: 'insert', table, hints, columns, select: this.selectStatement(), top, output };
     if (this.isKw('EXEC') || this.isKw('EXECUTE'))
-      return { kind: 'insert', table, hints, columns, exec: this.exec(), top };
+      return { kind: 'insert', table, hints, columns, exec: this.exec(), top, output };
     this.fail();
+  }
+
+  /** OUTPUT inserted.…, deleted.… (a result set; OUTPUT … INTO is not supported). */
+  private outputClause(): SelectItem[] | undefined {
+    if (!this.acceptKw('OUTPUT')) return undefined;
+    const items: SelectItem[] = [];
+    do items.push(this.selectItem());
+    while (this.acceptOp(','));
+    if (this.isKw('INTO')) throw sqlError(40517, 'OUTPUT … INTO');
+    return items;
   }
 
   private update(): Statement {
@@ -729,12 +774,12 @@ class Parser {
       const expr = this.isKw('DEFAULT') ? (this.i++, { kind: 'default' as const }) : this.expr();
       sets.push({ column, op: opTok.text, expr });
     } while (this.acceptOp(','));
-    if (this.isKw('OUTPUT')) throw sqlError(40517, 'OUTPUT');
+    const output = this.outputClause();
     const from = this.acceptKw('FROM') ? this.fromList() : [];
     const where = this.acceptKw('WHERE') ? this.expr() : undefined;
     const options: string[] = [];
     this.queryOptions(options);
-    return { kind: 'update', target, sets, from, where, top, options };
+    return { kind: 'update', target, sets, from, where, top, options, output };
   }
 
   private delete(): Statement {
@@ -748,17 +793,17 @@ class Parser {
     this.acceptKw('FROM');
     const name = this.multiName();
     const alias =
-      this.isKw('FROM') || this.isKw('WHERE') || this.isKw('WITH') || this.isKw('OPTION')
+      this.isKw('FROM') || this.isKw('WHERE') || this.isKw('WITH') || this.isKw('OPTION') || this.isKw('OUTPUT')
         ? undefined
         : this.tableAlias();
     const hints = this.tableHints();
     const target: TableRef = { kind: 'table', name, alias, hints };
-    if (this.isKw('OUTPUT')) throw sqlError(40517, 'OUTPUT');
+    const output = this.outputClause();
     const from = this.acceptKw('FROM') ? this.fromList() : [];
     const where = this.acceptKw('WHERE') ? this.expr() : undefined;
     const options: string[] = [];
     this.queryOptions(options);
-    return { kind: 'delete', target, from, where, top, options };
+    return { kind: 'delete', target, from, where, top, options, output };
   }
 
   // --- DDL
@@ -1176,8 +1221,14 @@ class Parser {
       }
       return { kind: 'beginTran', name };
     }
-    if (this.isKw('DISTRIBUTED') || this.isKw('TRY') || this.isKw('CATCH'))
-      throw sqlError(40517, `BEGIN ${this.t.text.toUpperCase()}`);
+    if (this.acceptKw('TRY')) {
+      const tryBody = this.blockUntil('TRY');
+      this.acceptOp(';');
+      if (!this.acceptKw('BEGIN', 'CATCH')) this.fail();
+      const catchBody = this.blockUntil('CATCH');
+      return { kind: 'tryCatch', tryBody, catchBody };
+    }
+    if (this.isKw('DISTRIBUTED') || this.isKw('CATCH')) throw sqlError(40517, `BEGIN ${this.t.text.toUpperCase()}`);
     const body: Statement[] = [];
     for (;;) {
       while (this.acceptOp(';'));
@@ -1186,6 +1237,17 @@ class Parser {
       body.push(this.statement());
     }
     return { kind: 'block', body };
+  }
+
+  /** Statements up to END <word> (TRY/CATCH blocks). */
+  private blockUntil(word: string): Statement[] {
+    const body: Statement[] = [];
+    for (;;) {
+      while (this.acceptOp(';'));
+      if (this.acceptKw('END', word)) return body;
+      if (this.t.kind === 'eof') this.fail();
+      body.push(this.statement());
+    }
   }
 
   private exec(): Statement {
@@ -1470,7 +1532,22 @@ class Parser {
         while (this.acceptOp(','));
       }
       this.expectOp(')');
-      if (this.isKw('OVER')) throw sqlError(40517, 'OVER (window functions)');
+      if (this.acceptKw('OVER')) {
+        this.expectOp('(');
+        const partitionBy: Expr[] = [];
+        const orderBy: OrderItem[] = [];
+        if (this.acceptKw('PARTITION', 'BY')) {
+          do partitionBy.push(this.expr());
+          while (this.acceptOp(','));
+        }
+        if (this.acceptKw('ORDER', 'BY')) {
+          do orderBy.push(this.orderItem());
+          while (this.acceptOp(','));
+        }
+        if (this.isKw('ROWS') || this.isKw('RANGE')) throw sqlError(40517, 'window frames');
+        this.expectOp(')');
+        call.over = { partitionBy, orderBy };
+      }
       if (this.isKw('WITHIN')) throw sqlError(40517, 'WITHIN GROUP');
       return call;
     }

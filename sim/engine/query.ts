@@ -6,7 +6,7 @@
  * accounting.
  */
 import type { SqlType, SqlValue } from './api.js';
-import type { Expr, OrderItem, SelectStmt, TableRef } from './ast.js';
+import type { CommonTableExpr, Expr, OrderItem, SelectStmt, TableRef } from './ast.js';
 import {
   Scope,
   compile,
@@ -21,6 +21,7 @@ import {
   type GroupBinding,
   type ScopeSource,
   type SubqueryPlan,
+  type WindowBinding,
 } from './binder.js';
 import type { Column, Database, Index, IndexEntry, Table } from './catalog.js';
 import type { TableAccess, StatementStats } from './accounting.js';
@@ -547,6 +548,9 @@ export interface PlanOptions {
 }
 
 export class QueryPlanner {
+  /** Common table expressions in scope (by lower-case name) while planning a statement that defines them. */
+  private ctes = new Map<string, CommonTableExpr>();
+
   constructor(private readonly resolver: Resolver) {}
 
   private bindContext(scope: Scope): BindContext {
@@ -702,7 +706,23 @@ export class QueryPlanner {
   }
 
   planSelect(s: SelectStmt, opts: PlanOptions = {}): SelectPlan {
-    if (s.into) throw unsupported('SELECT INTO');
+    if (s.ctes?.length) {
+      const saved = this.ctes;
+      this.ctes = new Map(saved);
+      try {
+        const names = new Set<string>();
+        for (const c of s.ctes) {
+          if (names.has(c.name.toLowerCase())) throw sqlError(239, c.name);
+          names.add(c.name.toLowerCase());
+          if (referencesName(c.select, c.name)) throw unsupported('recursive common table expressions');
+          this.ctes.set(c.name.toLowerCase(), c);
+        }
+        return this.planSelect({ ...s, ctes: undefined }, opts);
+      } finally {
+        this.ctes = saved;
+      }
+    }
+    if (s.into) throw unsupported('SELECT INTO in a subquery');
     if (s.unionAll && s.unionAll.length) return this.planUnion(s, opts);
     if (s.top?.percent) throw unsupported('TOP PERCENT');
     if (s.top?.withTies) throw unsupported('TOP WITH TIES');
@@ -721,7 +741,8 @@ export class QueryPlanner {
         aggs: [],
       };
     }
-    const outBc: BindContext = group ? { ...bc, group } : bc;
+    const windows: WindowBinding = { base: 0, defs: [] };
+    const outBc: BindContext = group ? { ...bc, group, windows } : { ...bc, windows };
 
     // Projection
     const items: { compiled: Compiled; name: string; assign?: string; key?: string }[] = [];
@@ -761,7 +782,7 @@ export class QueryPlanner {
     }
     const assigning = items.filter((i) => i.assign).length;
     if (assigning && assigning !== items.length) throw sqlError(141);
-    const having = s.having ? compile(s.having, outBc) : undefined;
+    const having = s.having ? compile(s.having, { ...outBc, windows: undefined }) : undefined;
 
     // ORDER BY: aliases, ordinals, or expressions (hidden columns).
     const orderSlots: { slot: number; desc: boolean }[] = [];
@@ -799,6 +820,7 @@ export class QueryPlanner {
       orderSlots.push({ slot, desc: o.desc });
     }
     if (s.distinct && hidden.length) throw sqlError(145);
+    windows.base = group ? group.keys.length + group.aggs.length : scope.width;
 
     const first = joins[0];
     const orderDelivered =
@@ -846,6 +868,7 @@ export class QueryPlanner {
         // 2. grouping
         if (group) rows = groupRows(rows, group, ctx, s.groupBy.length === 0);
         if (having) rows = filterRows(rows, having, ctx);
+        if (windows.defs.length) rows = applyWindows([...rows], windows, ctx);
         // 3. projection (+ hidden order keys)
         const proj: Iterable<SqlValue[]> = project(rows, items.map((i) => i.compiled).concat(hidden), ctx);
         let out: Iterable<SqlValue[]> = proj;
@@ -994,6 +1017,16 @@ export class QueryPlanner {
       };
     }
     if (ref.kind !== 'table') throw new Error('unexpected join');
+    const cte = ref.name.length === 1 ? this.ctes.get((ref.name[0] ?? '').toLowerCase()) : undefined;
+    if (cte) {
+      return this.source(
+        { kind: 'derived', select: cte.select, alias: ref.alias ?? cte.name, columnAliases: cte.columns },
+        scope,
+        prior,
+        conjuncts,
+        orderBy,
+      );
+    }
     const table = this.resolver.table(ref.name);
     if (table) this.resolver.authorize(table, 'SELECT');
     if (!table) {
@@ -1017,7 +1050,8 @@ export class QueryPlanner {
         },
       };
     }
-    const alias = ref.alias ?? table.name;
+    // The exposed name is the name as written (a #temp table's stored name is mangled).
+    const alias = ref.alias ?? ref.name[ref.name.length - 1] ?? table.name;
     const quals = ref.alias
       ? []
       : [
@@ -1054,6 +1088,24 @@ export class QueryPlanner {
       },
     };
   }
+}
+
+/** Whether a SELECT mentions a table named `name` anywhere in its FROM clauses (recursive CTE detection). */
+function referencesName(s: SelectStmt, name: string): boolean {
+  const lower = name.toLowerCase();
+  const inRef = (r: TableRef): boolean => {
+    switch (r.kind) {
+      case 'table':
+        return r.name.length === 1 && (r.name[0] ?? '').toLowerCase() === lower;
+      case 'join':
+        return inRef(r.left) || inRef(r.right);
+      case 'derived':
+        return referencesName(r.select, name);
+      default:
+        return false;
+    }
+  };
+  return s.from.some(inRef) || (s.unionAll ?? []).some((u) => referencesName(u, name));
 }
 
 function mapEntries(it: Iterable<IndexEntry>): Iterable<RowRecord> {
@@ -1111,6 +1163,72 @@ function* joinRows(joins: JoinNode[], rt: Runtime, width: number, outer: SqlValu
     }
   }
   yield* level(0);
+}
+
+/** Computes ranking functions over the whole row set (partitioned and ordered per definition), in place. */
+function applyWindows(rows: SqlValue[][], w: WindowBinding, ctx: EvalCtx): SqlValue[][] {
+  const cmp = (x: SqlValue, y: SqlValue): number =>
+    x === null ? (y === null ? 0 : -1) : y === null ? 1 : compareValues(x, y);
+  w.defs.forEach((d, k) => {
+    const keyed = rows.map((r, i) => ({
+      r,
+      i,
+      p: d.partition.map((c) => c.eval(r, ctx)),
+      o: d.order.map((o) => o.c.eval(r, ctx)),
+    }));
+    const cmpP = (a: (typeof keyed)[number], b: (typeof keyed)[number]): number => {
+      for (let j = 0; j < a.p.length; j++) {
+        const c = cmp(a.p[j] ?? null, b.p[j] ?? null);
+        if (c) return c;
+      }
+      return 0;
+    };
+    const cmpO = (a: (typeof keyed)[number], b: (typeof keyed)[number]): number => {
+      for (let j = 0; j < a.o.length; j++) {
+        const c = cmp(a.o[j] ?? null, b.o[j] ?? null);
+        if (c) return d.order[j]?.desc ? -c : c;
+      }
+      return 0;
+    };
+    keyed.sort((a, b) => cmpP(a, b) || cmpO(a, b) || a.i - b.i);
+    let start = 0;
+    while (start < keyed.length) {
+      let end = start + 1;
+      while (
+        end < keyed.length &&
+        cmpP(keyed[start] as (typeof keyed)[number], keyed[end] as (typeof keyed)[number]) === 0
+      )
+        end++;
+      const size = end - start;
+      const tiles = d.fn === 'NTILE' ? Number(d.arg?.eval((keyed[start] as (typeof keyed)[number]).r, ctx) ?? 1) : 1;
+      if (d.fn === 'NTILE' && !(tiles > 0)) throw sqlError(8115, 'expression', 'ntile');
+      let rank = 1;
+      let dense = 1;
+      for (let j = start; j < end; j++) {
+        const cur = keyed[j] as (typeof keyed)[number];
+        const n = j - start + 1;
+        if (j > start && cmpO(keyed[j - 1] as (typeof keyed)[number], cur) !== 0) {
+          rank = n;
+          dense++;
+        }
+        let v: number;
+        if (d.fn === 'ROW_NUMBER') v = n;
+        else if (d.fn === 'RANK') v = rank;
+        else if (d.fn === 'DENSE_RANK') v = dense;
+        else {
+          // NTILE: the first (size % tiles) groups get one extra row.
+          const base = Math.floor(size / tiles);
+          const extra = size % tiles;
+          const idx = n - 1;
+          const big = extra * (base + 1);
+          v = idx < big ? Math.floor(idx / (base + 1)) + 1 : extra + Math.floor((idx - big) / Math.max(base, 1)) + 1;
+        }
+        cur.r[w.base + k] = BigInt(v);
+      }
+      start = end;
+    }
+  });
+  return rows;
 }
 
 function* filterRows(rows: Iterable<SqlValue[]>, pred: Compiled, ctx: EvalCtx): Generator<SqlValue[]> {
@@ -1187,6 +1305,7 @@ function containsAggregate(e: Expr): boolean {
   switch (e.kind) {
     case 'call':
       if (
+        !e.over &&
         e.name.length === 1 &&
         ['COUNT', 'COUNT_BIG', 'SUM', 'AVG', 'MIN', 'MAX', 'CHECKSUM_AGG'].includes((e.name[0] ?? '').toUpperCase())
       )

@@ -1,5 +1,5 @@
 /** What expressions and statements can see of the session and the engine (kept apart to avoid import cycles). */
-import type { SqlValue } from './api.js';
+import type { SqlError, SqlValue } from './api.js';
 import type { FunctionDef } from './functions.js';
 import type { Database, Login } from './catalog.js';
 import type { Txn } from './mvcc.js';
@@ -43,6 +43,8 @@ export interface SessionContext {
   readonly appName: string;
   readonly hostName: string;
   readonly readOnlyIntent: boolean;
+  /** Part 2: set on a readable secondary's sessions (reads at the redo point). */
+  readonly replica?: { seq(): number } | undefined;
   tranCount: number;
   rowCount: bigint;
   lastError: number;
@@ -50,6 +52,8 @@ export interface SessionContext {
   scopeIdentity: SqlValue;
   txn: Txn | undefined;
   readonly options: SessionOptions;
+  /** Errors being handled by enclosing CATCH blocks, innermost last (ERROR_NUMBER() etc.). */
+  readonly errorContext: SqlError[];
   /** Per-statement accounting, newest last (bounded). */
   readonly stats: StatementStats[];
 }

@@ -22,7 +22,7 @@ import { Scope, compile, coerce, type BindContext, type ColumnInfo, type EvalCtx
 import type { Database, Login, Table } from './catalog.js';
 import { norm } from './catalog.js';
 import { alterTable, createIndex, createTable, dropIndex, dropTables, truncateTable, type DdlContext } from './ddl.js';
-import { executeDelete, executeInsert, executeUpdate, type DmlContext } from './dml.js';
+import { executeDelete, executeInsert, executeUpdate, type DmlContext, type OutputCollector } from './dml.js';
 import { EngineError, sqlError, unsupported } from './errors.js';
 import { Txn, type ReadView } from './mvcc.js';
 import { parseBatch, parseParamDeclarations } from './parser.js';
@@ -30,7 +30,7 @@ import { QueryPlanner, type Permission, type Resolver, type Runtime, type Virtua
 import type { EngineCore, SessionContext, SessionOptions } from './session-context.js';
 import { MAX_STATS_PER_SESSION, newStatementStats, type StatementStats } from './accounting.js';
 import { systemView } from './system-views.js';
-import { AbortedError } from './table-store.js';
+import { AbortedError, insertRow } from './table-store.js';
 import { convertValue, textOf } from './values.js';
 
 /** What a session needs from the engine beyond EngineCore. */
@@ -95,9 +95,14 @@ export class SessionImpl implements Session, SessionContext {
     implicitTransactions: false,
   };
   readonly stats: StatementStats[] = [];
+  readonly errorContext: SqlError[] = [];
+  /** Depth of enclosing TRY blocks: errors propagate to the CATCH instead of becoming messages. */
+  private tryDepth = 0;
   private savepoints = new Map<string, { writes: number; changes: number }>();
   private identityInsertTable: Table | undefined;
   closed = false;
+  /** Part 2 hook: set on a readable secondary's sessions (sim/engine/replica): reads lag, SNAPSHOT is forced. */
+  replica: { seq(): number } | undefined;
 
   constructor(
     readonly spid: number,
@@ -127,7 +132,7 @@ export class SessionImpl implements Session, SessionContext {
   // eslint-disable-next-line @typescript-eslint/require-await -- the contract is an async iterable
   async *beginTransaction(isolation: IsolationLevel, _name: string): AsyncGenerator<ExecEvent> {
     try {
-      if (isolation !== IsolationLevel.NoChange) this.isolation = checkedIsolation(isolation);
+      if (isolation !== IsolationLevel.NoChange) this.isolation = checkedIsolation(isolation, !!this.replica);
     } catch (e) {
       yield* this.errorEvents(e, 1);
       return;
@@ -175,11 +180,14 @@ export class SessionImpl implements Session, SessionContext {
   }
 
   private readonly openViews = new Set<() => void>();
+  /** #temp tables this session created: dropped when it closes. */
+  private readonly tempTables = new Set<Table>();
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const release of [...this.openViews]) release();
+    for (const t of this.tempTables) t.schema.tables.delete(norm(t.name));
     if (this.txn) {
       this.engine.rollback(this.txn);
       this.txn = undefined;
@@ -201,6 +209,18 @@ export class SessionImpl implements Session, SessionContext {
     }
     const frame: Frame = { vars: new Map(), varTypes: new Map() };
     yield* this.runStatements(parsed, frame, signal);
+    yield* this.endOfBatch();
+  }
+
+  /** An uncommittable transaction does not survive the batch (3998), as in SQL Server. */
+  private *endOfBatch(): Generator<ExecEvent> {
+    if (!this.txn?.doomed) return;
+    const descriptor = this.txn.descriptor;
+    this.engine.rollback(this.txn);
+    this.txn = undefined;
+    this.tranCount = 0;
+    yield { kind: 'envChange', change: { type: 'rollbackTransaction', descriptor } };
+    yield* this.errorEvents(sqlError(3998), 1);
   }
 
   private async *runRpc(procName: string, params: RpcParam[], signal: AbortSignal): AsyncGenerator<ExecEvent> {
@@ -227,6 +247,7 @@ export class SessionImpl implements Session, SessionContext {
       yield* this.errorEvents(e, 1);
       status = 0;
     }
+    yield* this.endOfBatch();
     yield { kind: 'returnStatus', value: status };
   }
 
@@ -289,7 +310,8 @@ export class SessionImpl implements Session, SessionContext {
   ): AsyncGenerator<ExecEvent, Control> {
     try {
       const ctl = yield* this.exec(stmt, ps, frame, signal);
-      if (stmt.kind !== 'if' && stmt.kind !== 'while' && stmt.kind !== 'block') this.lastError = 0;
+      if (stmt.kind !== 'if' && stmt.kind !== 'while' && stmt.kind !== 'block' && stmt.kind !== 'tryCatch')
+        this.lastError = 0;
       return ctl;
     } catch (e) {
       if (e instanceof AbortedError) return 'abort';
@@ -298,6 +320,7 @@ export class SessionImpl implements Session, SessionContext {
         return 'abort';
       }
       this.lastError = e.sqlError.number;
+      if (this.tryDepth > 0 && e.sqlError.severity > 10) throw e; // handled by the enclosing CATCH
       const doomed = e.rollsBack || (this.options.xactAbort && e.sqlError.severity >= 11);
       if (doomed && this.txn) {
         const descriptor = this.txn.descriptor;
@@ -356,6 +379,16 @@ export class SessionImpl implements Session, SessionContext {
 
   resolveName(parts: string[]): { db: Database; schema: string; name: string } {
     const name = parts[parts.length - 1] ?? '';
+    if (name.startsWith('#')) {
+      // Temporary tables live in tempdb; #local names are private to the session (mangled with the spid, as
+      // SQL Server does), ##global names are shared.
+      const tempdb = this.engine.database('tempdb') as Database;
+      return {
+        db: tempdb,
+        schema: 'dbo',
+        name: name.startsWith('##') ? name : `${name}${'_'.repeat(8)}${String(this.spid).padStart(12, '0')}`,
+      };
+    }
     const schema = (parts.length >= 2 ? parts[parts.length - 2] : '') || 'dbo';
     const dbName = parts.length >= 3 ? parts[parts.length - 3] : '';
     if (parts.length > 4) throw sqlError(117, parts.join('.'));
@@ -400,8 +433,9 @@ export class SessionImpl implements Session, SessionContext {
   /** Builds the statement's read view and runtime; `txn` is the write transaction, if any. */
   private runtime(frame: Frame, signal: AbortSignal, stats: StatementStats, txn?: Txn): Runtime {
     const t = txn ?? this.txn;
+    // part 2 hook: a readable secondary reads at its redo point, always under snapshot isolation.
     const view: ReadView = {
-      seq: t?.snapshotSeq ?? this.engine.lastCommitSeq,
+      seq: t?.snapshotSeq ?? (this.replica ? this.replica.seq() : this.engine.lastCommitSeq),
       txn: t,
       dirty: this.isolation === IsolationLevel.ReadUncommitted,
       readPast: false,
@@ -413,6 +447,10 @@ export class SessionImpl implements Session, SessionContext {
       stats,
       signal,
       onDataAccess: (db) => {
+        if (this.replica) {
+          if (t && t.snapshotSeq === undefined) t.snapshotSeq = view.seq;
+          return;
+        }
         if (this.isolation === IsolationLevel.Snapshot) {
           if (!db.allowSnapshotIsolation) throw sqlError(3952, db.name);
           if (t && t.snapshotSeq === undefined) t.snapshotSeq = view.seq;
@@ -426,6 +464,7 @@ export class SessionImpl implements Session, SessionContext {
   /** Runs `fn` in the explicit transaction, or in an autocommit transaction committed at the end. */
   private async withWriteTxn<T>(fn: (txn: Txn) => Promise<T>): Promise<T> {
     const explicit = this.txn;
+    if (explicit?.doomed) throw sqlError(3930);
     const txn = explicit ?? new Txn(this.isolation, this.spid, true);
     if (!explicit) this.engine.begin(txn);
     const writeMark = txn.writes.length;
@@ -464,6 +503,7 @@ export class SessionImpl implements Session, SessionContext {
 
   private *tsqlCommit(all = false): Generator<ExecEvent> {
     if (!this.txn || this.tranCount === 0) throw sqlError(3902);
+    if (this.txn.doomed) throw sqlError(3930);
     if (this.tranCount > 1 && !all) {
       this.tranCount--;
       return;
@@ -513,6 +553,10 @@ export class SessionImpl implements Session, SessionContext {
     const bc = (scope: Scope): BindContext => this.bindContextFor(frame, planner, scope);
     switch (stmt.kind) {
       case 'select': {
+        if (stmt.into) {
+          yield* this.selectInto(stmt, ps, frame, bc, planner, signal);
+          return undefined;
+        }
         const plan = planner.planSelect(stmt);
         const stats = this.newStats(ps.text);
         const rt = this.runtime(frame, signal, stats);
@@ -546,31 +590,43 @@ export class SessionImpl implements Session, SessionContext {
       case 'insert':
       case 'update':
       case 'delete': {
+        // part 2 hook: a readable secondary refuses writes except to temporary tables (tempdb is writable).
+        const target = stmt.kind === 'insert' ? stmt.table : stmt.target.kind === 'table' ? stmt.target.name : [];
+        if (this.replica && !isTempName(target)) throw readOnlyDatabase(this.database.name);
         const stats = this.newStats(ps.text);
+        let output: OutputCollector | undefined;
         const n = await this.withWriteTxn(async (txn) => {
           const rt = this.runtime(frame, signal, stats, txn);
           if (txn.implicit && this.isolation === IsolationLevel.Snapshot) txn.snapshotSeq = rt.view.seq;
           const unregister = this.trackView(rt.view);
           try {
             const dc: DmlContext = { planner, bc, rt, wc: { txn, session: this, signal } };
-            if (stmt.kind === 'insert') return await executeInsert(stmt, dc);
-            if (stmt.kind === 'update') return await executeUpdate(stmt, dc);
-            return await executeDelete(stmt, dc);
+            let count: number;
+            if (stmt.kind === 'insert') count = await executeInsert(stmt, dc);
+            else if (stmt.kind === 'update') count = await executeUpdate(stmt, dc);
+            else count = await executeDelete(stmt, dc);
+            output = dc.output;
+            return count;
           } finally {
             unregister();
           }
         });
         stats.rowsReturned = n;
         this.rowCount = BigInt(n);
+        if (output) yield { kind: 'resultSet', columns: output.columns.map(columnMeta), rows: output.rows };
         yield this.done(n);
         return undefined;
       }
-      case 'createTable':
-        this.ddlEvent(stmt, createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE')), ps.text);
+      case 'createTable': {
+        const temp = isTempName(stmt.name);
+        const t = createTable(stmt, this.ddlContext(frame, bc, signal, 'CREATE TABLE', temp));
+        if (temp && !t.name.startsWith('##')) this.tempTables.add(t);
+        else this.ddlEvent(stmt, t, ps.text);
         yield this.done();
         return undefined;
+      }
       case 'dropTable':
-        dropTables(stmt, this.ddlContext(frame, bc, signal, 'DROP TABLE'));
+        dropTables(stmt, this.ddlContext(frame, bc, signal, 'DROP TABLE', stmt.names.every(isTempName)));
         yield this.done();
         return undefined;
       case 'truncateTable':
@@ -704,7 +760,10 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done();
         return undefined;
       case 'setIsolation':
-        this.isolation = checkedIsolation(ISOLATION_BY_NAME[stmt.level] ?? IsolationLevel.ReadCommitted);
+        this.isolation = checkedIsolation(
+          ISOLATION_BY_NAME[stmt.level] ?? IsolationLevel.ReadCommitted,
+          !!this.replica,
+        );
         yield this.done();
         return undefined;
       case 'beginTran':
@@ -774,6 +833,51 @@ export class SessionImpl implements Session, SessionContext {
         }
         return undefined;
       }
+      case 'tryCatch': {
+        let caught: EngineError | undefined;
+        this.tryDepth++;
+        try {
+          for (const st of stmt.tryBody) {
+            if (signal.aborted) return 'abort';
+            const ctl = yield* this.runOne(st, { ...ps, stmt: st }, frame, signal);
+            if (ctl) return ctl;
+          }
+        } catch (e) {
+          if (!(e instanceof EngineError)) throw e;
+          caught = e;
+        } finally {
+          this.tryDepth--;
+        }
+        if (!caught) return undefined;
+        if (this.txn && !caught.rollsBack && this.options.xactAbort) this.txn.doomed = true;
+        if (caught.rollsBack && this.txn) {
+          const descriptor = this.txn.descriptor;
+          this.engine.rollback(this.txn);
+          this.txn = undefined;
+          this.tranCount = 0;
+          yield { kind: 'envChange', change: { type: 'rollbackTransaction', descriptor } };
+        }
+        this.errorContext.push(
+          new SqlError(
+            caught.sqlError.number,
+            caught.sqlError.severity,
+            caught.sqlError.state,
+            caught.sqlError.message,
+            caught.sqlError.procName,
+            ps.line,
+          ),
+        );
+        try {
+          for (const st of stmt.catchBody) {
+            if (signal.aborted) return 'abort';
+            const ctl = yield* this.runOne(st, { ...ps, stmt: st }, frame, signal);
+            if (ctl) return ctl;
+          }
+        } finally {
+          this.errorContext.pop();
+        }
+        return undefined;
+      }
       case 'break':
         return 'break';
       case 'continue':
@@ -798,7 +902,12 @@ export class SessionImpl implements Session, SessionContext {
         return undefined;
       }
       case 'throw': {
-        if (!stmt.number || !stmt.message || !stmt.state) throw unsupported('THROW without arguments outside CATCH');
+        if (!stmt.number || !stmt.message || !stmt.state) {
+          // THROW; re-raises the error being handled.
+          const cur = this.errorContext[this.errorContext.length - 1];
+          if (!cur) throw sqlError(10704);
+          throw new EngineError(cur, true, false);
+        }
         const rt = this.runtime(frame, signal, this.scratchStats(ps.text));
         const num = Number(compile(stmt.number, bc(new Scope())).eval([], rt.ctx));
         const msg = textOf(compile(stmt.message, bc(new Scope())).eval([], rt.ctx));
@@ -865,8 +974,16 @@ export class SessionImpl implements Session, SessionContext {
     return newStatementStats(this.spid, text);
   }
 
-  private ddlContext(frame: Frame, bc: (s: Scope) => BindContext, signal: AbortSignal, what = 'ALTER'): DdlContext {
-    if (!this.engine.canAlter(this, this.database)) throw sqlError(262, what, this.database.name);
+  private ddlContext(
+    frame: Frame,
+    bc: (s: Scope) => BindContext,
+    signal: AbortSignal,
+    what = 'ALTER',
+    temp = false,
+  ): DdlContext {
+    if (this.replica && !temp) throw readOnlyDatabase(this.database.name); // part 2 hook: readable secondary
+    // Anyone may create and change temporary tables; other DDL needs db_owner or db_ddladmin.
+    if (!temp && !this.engine.canAlter(this, this.database)) throw sqlError(262, what, this.database.name);
     const rt = this.runtime(frame, signal, this.scratchStats(''));
     return {
       database: this.database,
@@ -959,6 +1076,64 @@ export class SessionImpl implements Session, SessionContext {
     }
   }
 
+  /**
+   * SELECT … INTO: creates the table from the result's columns (names, types, nullability; a rowversion column
+   * stays a rowversion column and keeps the selected values) and inserts the rows in one statement.
+   */
+  private async *selectInto(
+    stmt: Statement & { kind: 'select' },
+    ps: ParsedStatement,
+    frame: Frame,
+    bc: (s: Scope) => BindContext,
+    planner: QueryPlanner,
+    signal: AbortSignal,
+  ): AsyncGenerator<ExecEvent> {
+    const into = stmt.into as string[];
+    const plan = planner.planSelect({ ...stmt, into: undefined });
+    if (plan.assignments) throw sqlError(141);
+    const names = new Set<string>();
+    for (const c of plan.columns) {
+      if (!c.name) throw sqlError(1038);
+      if (names.has(c.name.toLowerCase())) throw sqlError(2705, c.name, into[into.length - 1] ?? '');
+      names.add(c.name.toLowerCase());
+    }
+    const temp = isTempName(into);
+    const table = createTable(
+      {
+        kind: 'createTable',
+        name: into,
+        columns: plan.columns.map((c) => ({
+          name: c.name,
+          type: c.type,
+          nullable: c.type.name === 'rowversion' ? false : c.nullable,
+        })),
+        constraints: [],
+      },
+      this.ddlContext(frame, bc, signal, 'CREATE TABLE', temp),
+    );
+    if (temp && !table.name.startsWith('##')) this.tempTables.add(table);
+    const stats = this.newStats(ps.text);
+    const n = await this.withWriteTxn(async (txn) => {
+      const rt = this.runtime(frame, signal, stats, txn);
+      const unregister = this.trackView(rt.view);
+      try {
+        let count = 0;
+        for (const row of [...plan.run(rt)]) {
+          const values = new Array<SqlValue>(table.nextSlot).fill(null);
+          table.columns.forEach((col, i) => (values[col.slot] = row[i] ?? null));
+          await insertRow(table, values, { txn, session: this, signal }, true);
+          count++;
+        }
+        return count;
+      } finally {
+        unregister();
+      }
+    });
+    stats.rowsReturned = n;
+    this.rowCount = BigInt(n);
+    yield this.done(n);
+  }
+
   /** Tells DDL listeners (CDC ddl_history, CT truncation: part 2) what changed. */
   private ddlEvent(stmt: Statement, table: Table, text?: string): void {
     for (const l of table.database.ddlListeners) l({ statement: stmt, table, spid: this.spid, text });
@@ -1029,10 +1204,25 @@ export class SessionImpl implements Session, SessionContext {
  * REPEATABLE READ and SERIALIZABLE need range and read locks the simulator does not take; accepting them would
  * silently give READ COMMITTED results, so they are refused (40517).
  */
-function checkedIsolation(level: IsolationLevel): IsolationLevel {
+function checkedIsolation(level: IsolationLevel, onSecondary = false): IsolationLevel {
+  // part 2 hook: a readable secondary remaps every level to snapshot (brief §E), so none is refused there.
+  if (onSecondary) return level;
   if (level === IsolationLevel.RepeatableRead) throw unsupported('REPEATABLE READ isolation');
   if (level === IsolationLevel.Serializable) throw unsupported('SERIALIZABLE isolation');
   return level;
+}
+
+/** 3906: DML or DDL on a readable secondary. */
+function readOnlyDatabase(name: string): EngineError {
+  return new EngineError(
+    new SqlError(3906, 16, 1, `Failed to update database "${name}" because the database is read-only.`),
+    false,
+    false,
+  );
+}
+
+function isTempName(parts: string[]): boolean {
+  return (parts[parts.length - 1] ?? '').startsWith('#');
 }
 
 function columnMeta(c: ColumnInfo): ColumnMeta {

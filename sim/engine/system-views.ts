@@ -11,7 +11,7 @@ import type { EngineCore, SessionContext } from './session-context.js';
 import type { Runtime, VirtualTable } from './query.js';
 import { SYSTEM_TYPE_ID, maxLength, typePrecision, typeScale, T } from './types.js';
 import { totalRowsRead, type StatementStats } from './accounting.js';
-import { DATETIME_EPOCH_DAYS, UNIX_EPOCH_DAYS, roundDatetimeTicks, localOffsetMinutes } from './datetime.js';
+import { UNIX_EPOCH_DAYS, roundDatetimeTicks, localOffsetMinutes } from './datetime.js';
 import { dec } from './values.js';
 
 const SYSNAME = T.sysname;
@@ -27,7 +27,6 @@ function datetimeOf(d: Date): SqlValue {
   const ticks = BigInt(ms - days * 86400000) * 10000n;
   return { kind: 'datetime', days: days + UNIX_EPOCH_DAYS, ticks: roundDatetimeTicks(ticks) };
 }
-void DATETIME_EPOCH_DAYS;
 
 export type RowsFn = (db: Database, s: SessionContext, engine: EngineCore, rt: Runtime) => Iterable<SqlValue[]>;
 
@@ -700,7 +699,6 @@ const VIEWS: Record<string, ViewDef> = {
             total,
           ];
       }
-      void s;
     },
   },
 };

@@ -51,14 +51,13 @@ export class AbortedError extends Error {
   }
 }
 
-function keyText(values: SqlValue[], table: Table, cols: { column: { slot: number; type: SqlType } }[]): string {
+function keyText(values: SqlValue[], cols: { column: { slot: number; type: SqlType } }[]): string {
   return cols
     .map((k) => {
       const v = values[k.column.slot] ?? null;
       return v === null ? 'NULL' : valueToString(v, k.column.type, Buffer.isBuffer(v) ? 1 : 0);
     })
     .join(', ');
-  void table;
 }
 
 export function indexKey(ix: Index, table: Table, values: SqlValue[], rec: RowRecord): SqlValue[] {
@@ -188,7 +187,7 @@ async function checkUnique(
 }
 
 function duplicateError(table: Table, ix: Index, values: SqlValue[]) {
-  const text = keyText(values, table, ix.keyColumns);
+  const text = keyText(values, ix.keyColumns);
   if (ix.primaryKey || ix.uniqueConstraint) {
     const e = sqlError(2627, ix.name, `${table.schema.name}.${table.name}`, text);
     if (!ix.primaryKey) {
@@ -200,24 +199,30 @@ function duplicateError(table: Table, ix: Index, values: SqlValue[]) {
   return sqlError(2601, `${table.schema.name}.${table.name}`, ix.name, text);
 }
 
-function addEntries(table: Table, rec: RowRecord, values: SqlValue[], onlyChangedFrom?: SqlValue[]): IndexEntry[] {
-  const added: IndexEntry[] = [];
+function addEntries(table: Table, rec: RowRecord, values: SqlValue[], onlyChangedFrom?: SqlValue[]): AddedEntry[] {
+  const added: AddedEntry[] = [];
   for (const ix of table.indexes) {
     if (ix.clustered || !ix.entries) continue;
     const key = indexKey(ix, table, values, rec);
     if (onlyChangedFrom && compareKeys(indexKey(ix, table, onlyChangedFrom, rec), key) === 0) continue;
-    const e = { key, record: rec };
-    ix.entries.insert(e);
-    added.push(e);
+    // An older version may still be filed under this key (a value changed and changed back): one entry is enough.
+    // Keys end with the clustering key, so an equal key is this record's entry.
+    if (ix.entries.first(key)) continue;
+    const entry = { key, record: rec };
+    ix.entries.insert(entry);
+    added.push({ ix, entry });
   }
   return added;
 }
 
-function removeEntries(table: Table, entries: IndexEntry[]): void {
-  for (const e of entries)
-    for (const ix of table.indexes) {
-      if (ix.entries && ix.entries.remove(e)) break;
-    }
+/** An entry this write added, with the index it went into (undo removes it from that index only). */
+interface AddedEntry {
+  ix: Index;
+  entry: IndexEntry;
+}
+
+function removeEntries(added: AddedEntry[]): void {
+  for (const { ix, entry } of added) ix.entries?.remove(entry);
 }
 
 /** Removes every nonclustered entry of a record (it leaves the table). */
@@ -238,7 +243,13 @@ export function removeAllEntries(table: Table, rec: RowRecord): void {
 }
 
 /** Inserts a fully formed row (defaults, identity applied by the caller); assigns the rowversion. */
-export async function insertRow(table: Table, values: SqlValue[], wc: WriteContext): Promise<RowRecord> {
+export async function insertRow(
+  table: Table,
+  values: SqlValue[],
+  wc: WriteContext,
+  /** SELECT INTO copies rowversion values as they are (SQL Server documents the duplicates this creates). */
+  keepRowversion = false,
+): Promise<RowRecord> {
   const txn = wc.txn;
   const rv = table.rowversionColumn;
   const cl = table.clustered;
@@ -265,7 +276,8 @@ export async function insertRow(table: Table, values: SqlValue[], wc: WriteConte
       if (again !== existing) continue;
       if (again && lockHolder(again, txn)) continue;
     }
-    if (rv) values[rv.slot] = nextRowversion(table, txn);
+    if (rv && !(keepRowversion && values[rv.slot] !== null && values[rv.slot] !== undefined))
+      values[rv.slot] = nextRowversion(table, txn);
     let rec: RowRecord;
     if (existing) {
       rec = existing;
@@ -275,7 +287,7 @@ export async function insertRow(table: Table, values: SqlValue[], wc: WriteConte
         record: rec,
         table,
         undo: () => {
-          removeEntries(table, added);
+          removeEntries(added);
           popVersion(rec);
         },
       });
@@ -288,7 +300,7 @@ export async function insertRow(table: Table, values: SqlValue[], wc: WriteConte
         record: rec,
         table,
         undo: () => {
-          removeEntries(table, added);
+          removeEntries(added);
           table.records.remove(rec);
         },
       });
@@ -310,6 +322,8 @@ export async function lockForWrite(table: Table, rec: RowRecord, wc: WriteContex
     await waitForLock(holder, wc);
   }
   const t = rec.txn;
+  // A row whose only version was an insert that rolled back has left the table.
+  if (t !== null && t.state === 'aborted') return false;
   if (wc.txn.snapshotSeq !== undefined && t !== null && t !== wc.txn && t.commitSeq > wc.txn.snapshotSeq)
     throw sqlError(3960, `${table.schema.name}.${table.name}`, table.database.name);
   return !rec.deleted;
@@ -355,7 +369,7 @@ export async function updateRow(
     record: rec,
     table,
     undo: () => {
-      removeEntries(table, added);
+      removeEntries(added);
       popVersion(rec);
     },
   });

@@ -551,7 +551,6 @@ function convertTemporal(v: SqlValue, from: SqlType, to: SqlType): SqlValue {
   let days: number;
   let ticks: bigint;
   let offset: number | undefined;
-  let hasDate = true;
   if (typeof v === 'string') {
     const p = parseTemporalString(v);
     // A time-only string means 1900-01-01, the default date of every temporal type.
@@ -573,7 +572,6 @@ function convertTemporal(v: SqlValue, from: SqlType, to: SqlType): SqlValue {
         break;
       case 'time':
         if (to.name === 'date') throw sqlError(206, 'time', 'date');
-        hasDate = false;
         days = DATETIME_EPOCH_DAYS;
         ticks = v.ticks;
         break;
@@ -605,7 +603,6 @@ function convertTemporal(v: SqlValue, from: SqlType, to: SqlType): SqlValue {
   } else {
     throw sqlError(529, typeToString(from), typeToString(to));
   }
-  void hasDate;
   switch (to.name) {
     case 'date':
       return mkDate(days);

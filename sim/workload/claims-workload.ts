@@ -53,6 +53,11 @@ export interface ClaimsWorkloadOptions {
   addColumnAt?: number[];
   /** Operation number of the type widening (default 400). */
   widenAt?: number;
+  /**
+   * The extractor's database user, granted what its strategies need beyond db_datareader (VIEW CHANGE TRACKING
+   * on dbo.Providers), when it exists. Default `tidemark_extractor`; null grants nothing.
+   */
+  extractorUser?: string | null;
   /** Enable CDC / Change Tracking in setup (defaults true; needs sysadmin / db_owner). */
   enableCdc?: boolean;
   enableChangeTracking?: boolean;
@@ -115,6 +120,7 @@ export class ClaimsWorkload {
       widenAt: options.widenAt ?? 400,
       enableCdc: options.enableCdc ?? true,
       enableChangeTracking: options.enableChangeTracking ?? true,
+      extractorUser: options.extractorUser === undefined ? 'tidemark_extractor' : options.extractorUser,
       mix: { ...DEFAULT_MIX, ...options.mix },
     };
   }
@@ -184,6 +190,17 @@ export class ClaimsWorkload {
             `IF NOT EXISTS (SELECT 1 FROM sys.change_tracking_tables WHERE object_id = OBJECT_ID(N'dbo.Providers')) ALTER TABLE dbo.Providers ENABLE CHANGE_TRACKING WITH (TRACK_COLUMNS_UPDATED = ON)`,
           );
         this.event('enableChangeTracking', 'Providers');
+      });
+    }
+    const user = this.opts.extractorUser;
+    if (user) {
+      await this.tolerate(`grants to ${user}`, async () => {
+        const u = user.replace(/]/g, ']]');
+        await this.pool
+          .request()
+          .batch(
+            `IF EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'${u.replace(/'/g, "''")}') BEGIN GRANT VIEW CHANGE TRACKING ON dbo.Providers TO [${u}]; GRANT VIEW DATABASE STATE TO [${u}]; END`,
+          );
       });
     }
     const r = await this.pool.request().query('SELECT ProviderId FROM dbo.Providers');

@@ -191,7 +191,7 @@ export class SourceConnection {
 
   /**
    * Streams a query in batches of `batchRows` rows with backpressure: the driver is paused while
-   * `maxBufferedBatches` batches wait for the consumer, so a window is never held in memory. Not retried
+   * `maxBufferedBatches` (default 4) batches wait for the consumer, so a window is never held in memory. Not retried
    * (a partly consumed stream cannot be replayed transparently): the step is retried by its activity.
    */
   async *stream(
@@ -207,7 +207,10 @@ export class SourceConnection {
   ): AsyncGenerator<RowBatch> {
     assertNoDirtyReads(text);
     const batchRows = opts.batchRows ?? 5000;
-    const maxBuffered = opts.maxBufferedBatches ?? 2;
+    const maxBuffered = opts.maxBufferedBatches ?? 4;
+    // Hysteresis: pause at `maxBuffered` waiting batches, resume only once the consumer is down to one, so the
+    // socket is not toggled on every batch.
+    const resumeAt = Math.max(0, Math.floor(maxBuffered / 4));
     const release = await this.throttle.acquire();
     const req = this.request(params, opts);
     req.stream = true;
@@ -267,7 +270,7 @@ export class SourceConnection {
       for (;;) {
         const next = queue.shift();
         if (next) {
-          if (paused && queue.length < maxBuffered) {
+          if (paused && queue.length <= resumeAt) {
             paused = false;
             req.resume();
           }

@@ -423,3 +423,87 @@ test('inside a SNAPSHOT transaction get_max_lsn and the change rows stay as of t
     await reader.close();
   }
 });
+
+test('sp_cdc_help_change_data_capture lists the instance; unchanged (max) columns are NULL in the before-image', async () => {
+  const t = uniqueName('cdc_lob');
+  const ci = `dbo_${t}`;
+  await pool
+    .request()
+    .batch(`CREATE TABLE dbo.${t} (id int NOT NULL PRIMARY KEY, small int NULL, doc nvarchar(max) NULL)`);
+  await enableTable(t);
+  const help = await pool
+    .request()
+    .query(`EXEC sys.sp_cdc_help_change_data_capture @source_schema = N'dbo', @source_name = N'${t}'`);
+  const row = help.recordset[0] as {
+    capture_instance: string;
+    captured_column_list: string;
+    index_column_list: string;
+  };
+  assert.equal(row.capture_instance, ci);
+  assert.equal(row.captured_column_list, '[id], [small], [doc]');
+  assert.equal(row.index_column_list, '[id]');
+  await pool.request().batch(`INSERT INTO dbo.${t} VALUES (1, 1, N'long text')`);
+  await pool.request().batch(`UPDATE dbo.${t} SET small = 2 WHERE id = 1`);
+  await pool.request().batch(`DELETE FROM dbo.${t} WHERE id = 1`);
+  await scan();
+  const rows = await allChanges(ci, 'all update old');
+  assert.deepEqual(
+    rows.map((r) => [r.__$operation, r.doc]),
+    [
+      [2, 'long text'],
+      [3, null],
+      [4, 'long text'],
+      [1, 'long text'],
+    ],
+  );
+});
+
+test('sys.dm_cdc_log_scan_sessions reports scans (VIEW DATABASE STATE)', async () => {
+  const t = uniqueName('cdc_dmv');
+  await pool.request().batch(`CREATE TABLE dbo.${t} (id int NOT NULL PRIMARY KEY, v int NULL)`);
+  await enableTable(t);
+  await pool.request().batch(`INSERT INTO dbo.${t} VALUES (1, 1), (2, 2)`);
+  await scan();
+  const r = await pool
+    .request()
+    .query(
+      'SELECT TOP (1) session_id, tran_count, command_count, latency, empty_scan_count FROM sys.dm_cdc_log_scan_sessions WHERE session_id <> 0 ORDER BY session_id DESC',
+    );
+  const row = r.recordset[0] as { tran_count: number; command_count: number; latency: number };
+  assert.ok(row.tran_count >= 1 && row.command_count >= 2 && row.latency >= 0);
+});
+
+test('the cleanup job retention is readable (msdb.dbo.cdc_jobs, sp_cdc_help_jobs)', async () => {
+  await enableDb();
+  const t = uniqueName('cdc_jobs');
+  await pool.request().batch(`CREATE TABLE dbo.${t} (id int NOT NULL PRIMARY KEY)`);
+  await enableTable(t);
+  const r = await pool
+    .request()
+    .query(`SELECT job_type, retention FROM msdb.dbo.cdc_jobs WHERE database_id = DB_ID() ORDER BY job_type`);
+  const rows = r.recordset as { job_type: string; retention: number | string }[];
+  assert.deepEqual(
+    rows.map((x) => x.job_type.trim()),
+    ['capture', 'cleanup'],
+  );
+  assert.ok(Number(rows[1]?.retention) > 0);
+  const help = await pool.request().query('EXEC sys.sp_cdc_help_jobs');
+  assert.equal(help.recordset.length, 2);
+});
+
+test('dropping a tracked table drops its capture instance: the change function is gone (208)', async () => {
+  const t = uniqueName('cdc_drop');
+  const ci = `dbo_${t}`;
+  await pool.request().batch(`CREATE TABLE dbo.${t} (id int NOT NULL PRIMARY KEY, v int NULL)`);
+  await enableTable(t);
+  await pool.request().batch(`DROP TABLE dbo.${t}`);
+  await scan();
+  const e = await sqlError(
+    pool
+      .request()
+      .query(`SELECT * FROM cdc.fn_cdc_get_all_changes_${ci}(0x00000000000000000000, 0x00000000000000000000, N'all')`),
+  );
+  assert.equal(e.number, 208);
+  const r = await pool.request().query(`SELECT COUNT(*) AS n FROM cdc.change_tables WHERE capture_instance = N'${ci}'`);
+  assert.equal((r.recordset[0] as { n: number }).n, 0);
+});

@@ -143,3 +143,18 @@ test('a connector can tell a least-privilege login from an over-privileged one',
   assert.equal(over.dbo, 1);
   assert.equal(over.sel, 1);
 });
+
+test('sys.fn_my_permissions lists the column grants of a least-privilege login', async () => {
+  const r = await ext
+    .request()
+    .query(
+      `SELECT subentity_name, permission_name FROM sys.fn_my_permissions('dbo.${table}', 'OBJECT') WHERE subentity_name <> '' ORDER BY subentity_name`,
+    );
+  const cols = (r.recordset as { subentity_name: string; permission_name: string }[]).map((x) =>
+    x.subentity_name.toLowerCase(),
+  );
+  assert.ok(cols.includes('id') && cols.includes('amount') && !cols.includes('secret'));
+  const db = await ext.request().query(`SELECT permission_name FROM sys.fn_my_permissions(NULL, 'DATABASE')`);
+  const perms = (db.recordset as { permission_name: string }[]).map((x) => x.permission_name);
+  assert.ok(perms.includes('CONNECT') && !perms.includes('CONTROL'));
+});

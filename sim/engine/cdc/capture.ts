@@ -18,7 +18,7 @@ import { compareValues, convertValue, textOf } from '../values.js';
 import { UNIX_EPOCH_DAYS, localOffsetMinutes, roundDatetimeTicks } from '../datetime.js';
 import type { RowVersion } from '../mvcc.js';
 import type { WriteContext } from '../table-store.js';
-import { afterCommitLsn, commitLsn, lsnFromBuffer, lsnToBuffer, seqvalLsn } from './lsn.js';
+import { afterCommitLsn, commitLsn, lsnToBuffer, seqvalLsn } from './lsn.js';
 import { deleteWhere, get, insertNamed, updateWhere, writerView } from './store.js';
 
 /** Job settings (sp_cdc_add_job / sp_cdc_change_job defaults, brief §A.6). */
@@ -77,6 +77,19 @@ export interface CaptureInstance {
   createDate: Date;
 }
 
+export interface ScanSession {
+  sessionId: number;
+  start: Date;
+  end: Date;
+  tranCount: number;
+  commandCount: number;
+  schemaChangeCount: number;
+  lastCommitLsn: bigint | undefined;
+  lastCommitTime: Date | undefined;
+  latencySeconds: number;
+  emptyScanCount: number;
+}
+
 export interface MappingEntry {
   lsn: bigint;
   /** Commit sequence of the scan that wrote it: readers whose view is older do not see it. */
@@ -132,6 +145,8 @@ export class CdcDatabase {
   private unsubscribe: (() => void)[] = [];
   private lastPlaceholder = 0n;
   jobsStarted = false;
+  /** Drops a capture instance whose source table was dropped (set by the procedures module). */
+  dropInstance: ((inst: CaptureInstance) => Promise<void>) | undefined;
   /** sp_cdc_change_job settings not yet applied (they take effect at the next start of the job). */
   pendingOptions: Partial<CdcJobOptions> = {};
 
@@ -250,6 +265,8 @@ export class CdcDatabase {
    */
   scan(limits?: { maxtrans?: number; maxscans?: number }): Promise<void> {
     return this.serial(async () => {
+      // DROP TABLE of a tracked source drops its capture instances (the engine publishes no event for it).
+      for (const inst of this.instances.filter((i) => !sourceExists(i))) await this.dropInstance?.(inst);
       const budget = (limits?.maxtrans ?? this.options.maxtrans) * (limits?.maxscans ?? this.options.maxscans);
       let n = 0;
       let take = 0;
@@ -259,6 +276,10 @@ export class CdcDatabase {
       }
       const batch = this.pending.slice(0, take);
       const drained = take === this.pending.length;
+      // Every commit up to here is queued (the commit listener runs inside the commit), so a placeholder may
+      // claim this point; commits that land while the scan runs get higher LSNs and stay unharvested.
+      const harvestedUpTo = this.engine.admin.lastCommitSeq;
+      const started = new Date();
       const newMapping: MappingEntry[] = [];
       let txn: WriteContext['txn'] | undefined;
       await this.engine.admin.writeTransaction(this.db.name, async (wc) => {
@@ -271,7 +292,7 @@ export class CdcDatabase {
         }
         if (newMapping.length === 0 && drained) {
           const max = this.maxLsn ?? 0n;
-          let lsn = this.betweenCommits();
+          let lsn = this.betweenCommits(harvestedUpTo);
           if (lsn <= max) lsn = this.lastPlaceholder = max + 1n;
           const now = datetimeOf(new Date());
           const m: MappingEntry = {
@@ -289,6 +310,7 @@ export class CdcDatabase {
       this.pending.splice(0, take);
       for (const m of newMapping) m.seq = txn?.commitSeq ?? this.engine.admin.lastCommitSeq;
       this.mapping.push(...newMapping);
+      this.recordScan(started, batch, newMapping);
     });
   }
 
@@ -394,6 +416,34 @@ export class CdcDatabase {
         wc,
       );
     }
+  }
+
+  /** sys.dm_cdc_log_scan_sessions: the last 32 scan sessions (session 0 aggregates, as documented). */
+  readonly scanSessions: ScanSession[] = [];
+  private scanCount = 0;
+  private emptyScans = 0;
+
+  private recordScan(started: Date, batch: Pending[], mapping: MappingEntry[]): void {
+    const txns = batch.filter((p): p is Pending & { kind: 'txn' } => p.kind === 'txn');
+    const real = mapping.filter((m) => m.tranId.length > 1);
+    const lastTxn = txns[txns.length - 1];
+    if (txns.length === 0) this.emptyScans++;
+    const end = new Date();
+    this.scanSessions.push({
+      sessionId: ++this.scanCount,
+      start: started,
+      end,
+      tranCount: txns.length,
+      commandCount: txns.reduce((n, p) => n + p.changes.length, 0),
+      schemaChangeCount: batch.length - txns.length,
+      lastCommitLsn: real[real.length - 1]?.lsn,
+      lastCommitTime: lastTxn?.entry.commitTime,
+      latencySeconds: lastTxn
+        ? Math.max(0, Math.round((end.getTime() - lastTxn.entry.commitTime.getTime()) / 1000))
+        : 0,
+      emptyScanCount: this.emptyScans,
+    });
+    if (this.scanSessions.length > 32) this.scanSessions.shift();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -515,10 +565,19 @@ function cdcRows(
           : compareValues(a, b) === 0 && typeof a === typeof b;
     if (!same) setMaskBit(mask, cc.ordinal);
   }
+  // (max) columns are NULL in the before-image unless they changed (brief §A.3).
+  const before = valuesOf(c.before);
+  for (const cc of inst.columns)
+    if (cc.source.type.length === -1 && !maskBitSet(mask, cc.ordinal)) before[cc.name] = null;
   return [
-    { op: 3, mask, values: valuesOf(c.before) },
+    { op: 3, mask, values: before },
     { op: 4, mask, values: valuesOf(c.after) },
   ];
+}
+
+/** False once the instance's source table has been dropped. */
+export function sourceExists(inst: CaptureInstance): boolean {
+  return inst.source.schema.tables.get(inst.source.name.toLowerCase()) === inst.source;
 }
 
 /** An instance's low endpoint for a reader whose view is commit sequence `seq` (undefined: not yet visible). */
@@ -548,5 +607,3 @@ function fullMask(n: number): Buffer {
   for (let i = 1; i <= n; i++) setMaskBit(m, i);
   return m;
 }
-
-export { lsnFromBuffer };

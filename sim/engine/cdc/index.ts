@@ -25,9 +25,12 @@ import {
   datetimeOf,
   maskBitSet,
   startLsnAt,
+  sourceExists,
   type CaptureInstance,
   type CdcJobOptions,
+  type ScanSession,
 } from './capture.js';
+import { EXTENSION_VIEWS, type ViewDef } from '../system-views.js';
 import { afterCommitLsn, decrementLsn, incrementLsn, lsnFromBuffer, lsnToBuffer } from './lsn.js';
 import { get, insertNamed, deleteWhere, visibleRows, writerView } from './store.js';
 
@@ -172,7 +175,9 @@ function procedures(ctl: CdcController): Record<string, ProcedureHandler> {
       db.users.set('cdc', { name: 'cdc', principalId: 5, roles: new Set(['db_owner']), defaultSchema: 'cdc' });
       await engine.admin.execute(METADATA_DDL, { database: db.name });
       db.extensions.set('cdc.enabled', true);
-      ctl.databases.set(db, new CdcDatabase(engine, db, { ...ctl.options }));
+      const c = new CdcDatabase(engine, db, { ...ctl.options });
+      c.dropInstance = (inst) => disableInstance(ctl, c, inst);
+      ctl.databases.set(db, c);
       return 0;
     },
 
@@ -361,6 +366,84 @@ function procedures(ctl: CdcController): Record<string, ProcedureHandler> {
       return 0;
     },
 
+    // sys.sp_cdc_help_change_data_capture [@source_schema, @source_name]: the instances the caller may read.
+    sp_cdc_help_change_data_capture: async function* (s, args) {
+      const c = requireEnabled(ctl, s.database);
+      const a = argsOf(args, ['@source_schema', '@source_name']);
+      const schema = text(a('@source_schema'))?.toLowerCase();
+      const name = text(a('@source_name'))?.toLowerCase();
+      const rows: SqlValue[][] = [];
+      const list = (cols: string[]) => cols.map((n) => `[${n}]`).join(', ');
+      for (const inst of c.instances) {
+        if (schema && inst.source.schema.name.toLowerCase() !== schema) continue;
+        if (name && inst.source.name.toLowerCase() !== name) continue;
+        if (!canReadInstance(s, inst)) continue;
+        const start = startLsnAt(inst, engine.admin.lastCommitSeq);
+        rows.push([
+          inst.source.schema.name,
+          inst.source.name,
+          inst.name,
+          BigInt(inst.changeTable.objectId),
+          BigInt(inst.source.objectId),
+          start === undefined ? null : lsnToBuffer(start),
+          null,
+          inst.supportsNetChanges,
+          null,
+          inst.roleName,
+          inst.indexName,
+          null,
+          datetimeOf(inst.createDate).value,
+          inst.indexColumns.length ? list(inst.indexColumns.map((x) => x.name)) : null,
+          list(inst.columns.map((x) => x.name)),
+        ]);
+      }
+      await Promise.resolve();
+      yield* resultSet(
+        [
+          { name: 'source_schema', type: T.sysname, nullable: false },
+          { name: 'source_table', type: T.sysname, nullable: false },
+          { name: 'capture_instance', type: T.sysname, nullable: false },
+          { name: 'object_id', type: T.int, nullable: false },
+          { name: 'source_object_id', type: T.int, nullable: false },
+          { name: 'start_lsn', type: T.binary(10), nullable: true },
+          { name: 'end_lsn', type: T.binary(10), nullable: true },
+          { name: 'supports_net_changes', type: T.bit, nullable: true },
+          { name: 'has_drop_pending', type: T.bit, nullable: true },
+          { name: 'role_name', type: T.sysname, nullable: true },
+          { name: 'index_name', type: T.sysname, nullable: true },
+          { name: 'filegroup_name', type: T.sysname, nullable: true },
+          { name: 'create_date', type: { name: 'datetime' }, nullable: true },
+          { name: 'index_column_list', type: T.nvarchar(-1), nullable: true },
+          { name: 'captured_column_list', type: T.nvarchar(-1), nullable: true },
+        ],
+        rows,
+      );
+      return 0;
+    },
+
+    // sys.sp_cdc_help_jobs: the capture and cleanup jobs of the current database.
+    sp_cdc_help_jobs: async function* (s) {
+      requireEnabled(ctl, s.database);
+      await Promise.resolve();
+      const cols = CDC_JOB_COLUMNS;
+      const pick = (n: string) => cols.find((c) => c.name === n) as ColumnMeta;
+      yield* resultSet(
+        [
+          pick('job_id'),
+          pick('job_type'),
+          { name: 'job_name', type: T.sysname, nullable: true },
+          ...['maxtrans', 'maxscans', 'continuous', 'pollinginterval', 'retention', 'threshold'].map(pick),
+        ],
+        cdcJobRows(ctl, s.database).map((r) => [
+          r[2] ?? null,
+          r[1] ?? null,
+          `cdc.${s.database.name}_${textOf(r[1] ?? null)}`,
+          ...r.slice(3),
+        ]),
+      );
+      return 0;
+    },
+
     sp_cdc_get_ddl_history: async function* (s, args) {
       const c = requireEnabled(ctl, s.database);
       const ci = text(argsOf(args, ['@capture_instance'])('@capture_instance')) ?? '';
@@ -494,7 +577,10 @@ async function disableInstance(ctl: CdcController, c: CdcDatabase, inst: Capture
 
 /** The commit sequence the evaluating statement reads at (its read view). */
 function viewSeq(ctx: EvalCtx): number {
-  return (ctx.runtime as Runtime | undefined)?.view.seq ?? Number.MAX_SAFE_INTEGER;
+  const rt = ctx.runtime as Runtime | undefined;
+  // The LSN functions read cdc tables: that is a data access (fixes a SNAPSHOT; 3952 when not allowed).
+  rt?.onDataAccess(ctx.session.database);
+  return rt?.view.seq ?? Number.MAX_SAFE_INTEGER;
 }
 
 function cdcOfSession(ctl: CdcController, ctx: EvalCtx): CdcDatabase | undefined {
@@ -629,7 +715,7 @@ function changeFunction(ctl: CdcController, parts: string[], session: SessionImp
   const db = dbName ? ctl.engine.admin.database(dbName) : session.database;
   const c = db ? ctl.of(db) : undefined;
   const inst = c?.instance(name.slice(net ? NET_PREFIX.length : ALL_PREFIX.length));
-  if (!c || !inst || (net && !inst.supportsNetChanges)) return undefined;
+  if (!c || !inst || (net && !inst.supportsNetChanges) || !sourceExists(inst)) return undefined;
   const captured = inst.columns.map((cc) => {
     const col = inst.changeTable.column(cc.name);
     return { name: cc.name, type: col?.type ?? cc.source.type, nullable: true };
@@ -759,9 +845,122 @@ function orMask(a: Buffer, b: Buffer): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Install
 
+const DM_CDC_LOG_SCAN_SESSIONS: ViewDef = {
+  columns: [
+    { name: 'session_id', type: T.int, nullable: false },
+    { name: 'start_time', type: { name: 'datetime' }, nullable: true },
+    { name: 'end_time', type: { name: 'datetime' }, nullable: true },
+    { name: 'duration', type: T.int, nullable: true },
+    { name: 'scan_phase', type: T.nvarchar(200), nullable: true },
+    { name: 'error_count', type: T.int, nullable: true },
+    { name: 'tran_count', type: T.bigint, nullable: true },
+    { name: 'command_count', type: T.bigint, nullable: true },
+    { name: 'schema_change_count', type: T.int, nullable: true },
+    { name: 'last_commit_cdc_lsn', type: T.binary(10), nullable: true },
+    { name: 'last_commit_cdc_time', type: { name: 'datetime' }, nullable: true },
+    { name: 'latency', type: T.int, nullable: true },
+    { name: 'empty_scan_count', type: T.int, nullable: true },
+    { name: 'failed_sessions_count', type: T.int, nullable: true },
+  ],
+  rows: function* (db, s, engine) {
+    if (!hasPermission(s, 'VIEW DATABASE STATE')) throw extError(297);
+    const ctl = (engine as unknown as SimEngine).admin.extensions.get('cdc');
+    const c = ctl instanceof CdcController ? ctl.of(db) : undefined;
+    if (!c) return;
+    const all = c.scanSessions;
+    const row = (x: ScanSession, id: number): SqlValue[] => [
+      BigInt(id),
+      datetimeOf(x.start).value,
+      datetimeOf(x.end).value,
+      BigInt(Math.round((x.end.getTime() - x.start.getTime()) / 1000)),
+      'Done',
+      0n,
+      BigInt(x.tranCount),
+      BigInt(x.commandCount),
+      BigInt(x.schemaChangeCount),
+      x.lastCommitLsn === undefined ? null : lsnToBuffer(x.lastCommitLsn),
+      x.lastCommitTime ? datetimeOf(x.lastCommitTime).value : null,
+      BigInt(x.latencySeconds),
+      BigInt(x.emptyScanCount),
+      0n,
+    ];
+    const last = all[all.length - 1];
+    if (last) {
+      const agg = row(last, 0);
+      agg[6] = BigInt(all.reduce((n, x) => n + x.tranCount, 0));
+      agg[7] = BigInt(all.reduce((n, x) => n + x.commandCount, 0));
+      yield agg;
+    }
+    for (const x of all) yield row(x, x.sessionId);
+  },
+};
+
+const CDC_JOB_COLUMNS = [
+  { name: 'database_id', type: T.int, nullable: false },
+  { name: 'job_type', type: T.nvarchar(20), nullable: false },
+  { name: 'job_id', type: T.uniqueidentifier, nullable: true },
+  { name: 'maxtrans', type: T.int, nullable: true },
+  { name: 'maxscans', type: T.int, nullable: true },
+  { name: 'continuous', type: T.bit, nullable: true },
+  { name: 'pollinginterval', type: T.bigint, nullable: true },
+  { name: 'retention', type: T.bigint, nullable: true },
+  { name: 'threshold', type: T.bigint, nullable: true },
+];
+
+/** Rows of msdb.dbo.cdc_jobs: the settings in effect (sp_cdc_change_job values apply at the next start). */
+function cdcJobRows(ctl: CdcController, only?: Database): SqlValue[][] {
+  const rows: SqlValue[][] = [];
+  for (const [db, c] of ctl.databases) {
+    if ((only && db !== only) || !c.jobsStarted) continue;
+    const o = c.options;
+    const id = (n: number) =>
+      `00000000-0000-0000-0000-${(db.databaseId * 10 + n).toString(16).padStart(12, '0')}`.toUpperCase();
+    rows.push([
+      BigInt(db.databaseId),
+      'capture',
+      id(1),
+      BigInt(o.maxtrans),
+      BigInt(o.maxscans),
+      true,
+      BigInt(Math.round(o.pollingIntervalMs / 1000)),
+      0n,
+      0n,
+    ]);
+    rows.push([BigInt(db.databaseId), 'cleanup', id(2), 0n, 0n, false, 0n, BigInt(o.retentionMinutes), 5000n]);
+  }
+  return rows;
+}
+
 export function installCdc(engine: SimEngine): CdcController {
   const ctl = new CdcController(engine);
   engine.admin.extensions.set('cdc', ctl);
+  EXTENSION_VIEWS.set('sys.dm_cdc_log_scan_sessions', DM_CDC_LOG_SCAN_SESSIONS);
+  // The simulator's capture never fails, so sys.dm_cdc_errors is always empty (VIEW DATABASE STATE still applies).
+  EXTENSION_VIEWS.set('sys.dm_cdc_errors', {
+    columns: [
+      { name: 'session_id', type: T.int, nullable: false },
+      { name: 'phase_number', type: T.int, nullable: true },
+      { name: 'entry_time', type: { name: 'datetime' }, nullable: true },
+      { name: 'error_number', type: T.int, nullable: true },
+      { name: 'error_severity', type: T.int, nullable: true },
+      { name: 'error_state', type: T.int, nullable: true },
+      { name: 'error_message', type: T.nvarchar(1024), nullable: true },
+      { name: 'start_lsn', type: T.nvarchar(23), nullable: true },
+      { name: 'begin_lsn', type: T.nvarchar(23), nullable: true },
+      { name: 'sequence_value', type: T.nvarchar(23), nullable: true },
+    ],
+    rows: (_db, s) => {
+      if (!hasPermission(s, 'VIEW DATABASE STATE')) throw extError(297);
+      return [];
+    },
+  });
+  EXTENSION_VIEWS.set('dbo.cdc_jobs', {
+    columns: CDC_JOB_COLUMNS,
+    rows: (db, _s, e) => {
+      const c = (e as unknown as SimEngine).admin.extensions.get('cdc');
+      return db.name.toLowerCase() === 'msdb' && c instanceof CdcController ? cdcJobRows(c) : [];
+    },
+  });
   for (const [name, h] of Object.entries(procedures(ctl))) engine.admin.registerProcedure(name, h);
   for (const [name, f] of Object.entries(functions(ctl))) engine.admin.registerFunction(name, f);
   engine.admin.registerTableFunction((parts, session) => changeFunction(ctl, parts, session));

@@ -57,6 +57,16 @@ export class CtDatabase {
   current = 0n;
   readonly tables = new Map<Table, TrackedTable>();
   private unsubscribe: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  /** The auto-cleanup task (AUTO_CLEANUP = ON): every `intervalMs` (SQL Server runs it every 30 minutes). */
+  schedule(intervalMs: number): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (!this.autoCleanup) return;
+    this.timer = setInterval(() => this.cleanup(), intervalMs);
+    this.timer.unref();
+  }
 
   constructor(readonly db: Database) {
     this.unsubscribe.push(db.onCommit((t) => this.onCommit(t)));
@@ -66,6 +76,8 @@ export class CtDatabase {
   }
 
   dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
     for (const u of this.unsubscribe) u();
   }
 
@@ -172,7 +184,15 @@ function keyText(key: SqlValue[]): string {
 /** The CT controller of an engine. */
 export class CtController {
   readonly databases = new Map<Database, CtDatabase>();
+  /** Interval of the auto-cleanup task (default 30 minutes). */
+  cleanupIntervalMs = 30 * 60_000;
   constructor(readonly engine: SimEngine) {}
+  stopAll(): void {
+    for (const c of this.databases.values()) {
+      c.autoCleanup = false;
+      c.schedule(this.cleanupIntervalMs);
+    }
+  }
   of(db: Database): CtDatabase | undefined {
     return this.databases.get(db);
   }
@@ -196,7 +216,7 @@ export function ctAdmin(engine: SimEngine): CtController {
 
 /** Refuses Change Tracking on a readable secondary (22117). */
 export function refuseOnSecondary(s: SessionContext): void {
-  if ((s.database.extensions.get('replica.secondary') as boolean | undefined) === true) throw extError(22117);
+  if (s.replica) throw extError(22117);
 }
 
 function alterDatabase(ctl: CtController): ProcedureHandler {
@@ -239,6 +259,7 @@ function alterDatabase(ctl: CtController): ProcedureHandler {
       c.retentionUnits = unit;
       c.retentionMinutes = n * (unit === 'DAYS' ? 1440 : unit === 'HOURS' ? 60 : 1);
     }
+    c.schedule(ctl.cleanupIntervalMs);
   };
 }
 
@@ -309,7 +330,10 @@ function functions(ctl: CtController): Record<string, FunctionDef> {
       refuseOnSecondary(ctx.session);
       const c = ctl.of(ctx.session.database);
       if (!c) return null;
-      (ctx.runtime as Runtime | undefined)?.onDataAccess(ctx.session.database);
+      // Under SNAPSHOT this fixes the transaction's snapshot, so the version and later CHANGETABLE reads
+      // agree (brief §B race 2); 3952 is left to the first table read.
+      if (ctx.session.database.allowSnapshotIsolation || ctx.session.replica)
+        (ctx.runtime as Runtime | undefined)?.onDataAccess(ctx.session.database);
       return c.versionAt(viewSeq(ctx));
     }),
     CHANGE_TRACKING_MIN_VALID_VERSION: scalar([1, 1], T.bigint, ([id], ctx) => {

@@ -9,10 +9,12 @@ import type { SqlValue } from '../api.js';
 import type { SimEngine, ProcedureHandler } from '../index.js';
 import type { FunctionDef } from '../functions.js';
 import type { SessionImpl } from '../session.js';
+import type { VirtualTable } from '../query.js';
 import { T } from '../types.js';
 import { sqlError } from '../errors.js';
 import { extError } from '../ext-errors.js';
 import { textOf } from '../values.js';
+import { EXTENSION_VIEWS } from '../system-views.js';
 import {
   FIXED_DATABASE_ROLES,
   hasPermission,
@@ -231,12 +233,111 @@ function functions(): Record<string, FunctionDef> {
   };
 }
 
+const FIXED_ROLE_IDS: Record<string, number> = {
+  public: 0,
+  db_owner: 16384,
+  db_ddladmin: 16387,
+  db_datareader: 16390,
+  db_datawriter: 16391,
+};
+
+/** sys.database_principals and sys.database_role_members: what a prerequisite check reads. */
+function installViews(): void {
+  EXTENSION_VIEWS.set('sys.database_principals', {
+    columns: [
+      { name: 'name', type: T.sysname, nullable: false },
+      { name: 'principal_id', type: T.int, nullable: false },
+      { name: 'type', type: { name: 'char', length: 1 }, nullable: false },
+      { name: 'type_desc', type: T.nvarchar(60), nullable: true },
+      { name: 'default_schema_name', type: T.sysname, nullable: true },
+      { name: 'is_fixed_role', type: T.bit, nullable: false },
+    ],
+    rows: function* (db) {
+      for (const [name, id] of Object.entries(FIXED_ROLE_IDS))
+        yield [name, BigInt(id), 'R', 'DATABASE_ROLE', null, name !== 'public'];
+      for (const r of securityOf(db).roles.values())
+        yield [r.name, BigInt(r.principalId), 'R', 'DATABASE_ROLE', null, false];
+      for (const u of db.users.values()) yield [u.name, BigInt(u.principalId), 'S', 'SQL_USER', u.defaultSchema, false];
+    },
+  });
+  EXTENSION_VIEWS.set('sys.database_role_members', {
+    columns: [
+      { name: 'role_principal_id', type: T.int, nullable: false },
+      { name: 'member_principal_id', type: T.int, nullable: false },
+    ],
+    rows: function* (db) {
+      const sec = securityOf(db);
+      const idOf = (role: string): number | undefined => FIXED_ROLE_IDS[role] ?? sec.roles.get(role)?.principalId;
+      for (const u of db.users.values())
+        for (const r of u.roles) {
+          const id = idOf(r.toLowerCase());
+          if (id !== undefined) yield [BigInt(id), BigInt(u.principalId)];
+        }
+      for (const r of sec.roles.values())
+        for (const parent of r.memberOf ?? []) {
+          const id = idOf(parent.toLowerCase());
+          if (id !== undefined) yield [BigInt(id), BigInt(r.principalId)];
+        }
+    },
+  });
+}
+
+/** sys.fn_my_permissions(securable, class): the caller's effective permissions ('OBJECT', 'DATABASE', 'SERVER'). */
+function fnMyPermissions(parts: string[], session: SessionImpl): VirtualTable | undefined {
+  const name = (parts[parts.length - 1] ?? '').toLowerCase();
+  if (name !== 'fn_my_permissions' || (parts.length > 1 && (parts[parts.length - 2] ?? '').toLowerCase() !== 'sys'))
+    return undefined;
+  void session;
+  return {
+    name: 'fn_my_permissions',
+    columns: [
+      { name: 'entity_name', type: T.sysname, nullable: true },
+      { name: 'subentity_name', type: T.sysname, nullable: true },
+      { name: 'permission_name', type: T.nvarchar(60), nullable: true },
+    ],
+    rows: function* (rt, args) {
+      const s = rt.ctx.session;
+      const securable = args[0] === null || args[0] === undefined ? null : textOf(args[0]);
+      const cls = textOf(args[1] ?? '').toUpperCase();
+      if (cls === 'SERVER') {
+        yield [s.engine.serverName, '', 'CONNECT SQL'];
+        if (s.login.sysadmin)
+          for (const p of ['CONTROL SERVER', 'VIEW SERVER STATE', 'ALTER ANY LOGIN'])
+            yield [s.engine.serverName, '', p];
+        return;
+      }
+      if (cls === 'DATABASE') {
+        const db = s.database;
+        yield [db.name, '', 'CONNECT'];
+        for (const p of ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'EXECUTE', 'VIEW DATABASE STATE'] as PermissionName[])
+          if (hasPermission(s, p)) yield [db.name, '', p];
+        if (isDbOwner(s)) for (const p of ['ALTER', 'CONTROL', 'CREATE TABLE']) yield [db.name, '', p];
+        return;
+      }
+      if (cls !== 'OBJECT' || securable === null) return;
+      const ps = securable.split('.').map((x) => x.replace(/^\[(.*)\]$/, '$1'));
+      const table = s.database
+        .schema(ps.length >= 2 ? (ps[ps.length - 2] ?? 'dbo') : 'dbo')
+        ?.tables.get((ps[ps.length - 1] ?? '').toLowerCase());
+      if (!table) return;
+      for (const p of ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'VIEW CHANGE TRACKING'] as PermissionName[])
+        if (hasPermission(s, p, table)) yield [securable, '', p];
+      for (const c of table.columns)
+        if (hasPermission(s, 'SELECT', table, [c.name])) yield [securable, c.name, 'SELECT'];
+    },
+  };
+}
+
 export function installSecurity(engine: SimEngine): void {
+  installViews();
+  engine.admin.registerTableFunction((parts, session) => fnMyPermissions(parts, session));
   for (const [n, h] of Object.entries(handlers(engine))) engine.admin.registerProcedure(n, h);
   for (const [n, f] of Object.entries(functions())) engine.admin.registerFunction(n, f);
   // Ordinary queries: DENY and GRANT on tables and custom roles decide; column grants allow the table
   // (the hook does not know which columns a query reads).
   engine.admin.setAuthorizer((session, table, action) => {
+    // Temporary tables (tempdb #names) follow the engine's rule: their creator may use them.
+    if (table.name.startsWith('#') && table.database.name.toLowerCase() === 'tempdb') return undefined;
     if (hasPermission(session, action, table)) return true;
     const sec = securityOf(table.database);
     return sec.entries.some(

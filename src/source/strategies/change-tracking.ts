@@ -100,16 +100,16 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
   async planWindow(lastPosition: string | null): Promise<SourceWindow> {
     const t0 = Date.now();
     const stats = newStats();
-    // Checked up front: SQL Server raises 3952 only at the first *table* read of the snapshot, which the plan
-    // (version functions only) may never make.
+    const { cur, min } = await this.inSnapshot('ct.plan', (tx) => this.versions(tx));
+    stats.queries++;
+    // SQL Server raises 3952 only at the first *table* read of the snapshot, which the plan (version functions
+    // only) does not make: check the setting here (after the versions, so a secondary still reports 22117).
     const si = await this.conn.query<{ s: number }>(
       'ct.snapshot_state',
       'SELECT snapshot_isolation_state AS s FROM sys.databases WHERE name = DB_NAME()',
     );
     stats.queries++;
     if (si[0]?.s !== 1) throw this.translate({ number: 3952 });
-    const { cur, min } = await this.inSnapshot('ct.plan', (tx) => this.versions(tx));
-    stats.queries++;
     const from = lastPosition === null ? min : parse20('change_tracking', lastPosition);
     if (from < min)
       throw new ChangeLogGapError(

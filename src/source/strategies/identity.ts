@@ -164,25 +164,36 @@ export class IdentityStrategy implements CaptureStrategy {
     ];
     const c = quoteIdent(this.col);
     const gapSql = last.gaps.length > 0 ? this.gapPredicate(last.gaps, params) : '';
-    const newIds: bigint[] = [];
     const foundInGaps: bigint[] = [];
+    // New gaps between the old high-water and the new one, computed while the keys stream by (a window of
+    // new keys is never held in memory).
+    const newGaps: IdentityGap[] = [];
+    let prev = last.highWater;
+    let newCount = 0;
     const ids = async (tx?: sql.Transaction) => {
-      const q = (op: string, text: string) =>
-        this.conn.query<{ id: string | number }>(op, text, params, {
-          ...this.timeout(),
-          ...(tx ? { transaction: tx } : {}),
-        });
-      const rows = await q(
+      const opts = { ...this.timeout(), ...(tx ? { transaction: tx } : {}), batchRows: 10_000 };
+      for await (const b of this.conn.stream(
         'identity.plan_keys',
         `SELECT TOP (${limit}) ${c} AS id FROM ${this.table} WHERE ${c} > @hw ORDER BY ${c} OPTION (MAXDOP 1)`,
-      );
+        params,
+        opts,
+      )) {
+        stats.rowsRead += b.rows.length;
+        for (const raw of b.rows) {
+          const id = BigInt(raw[0] as string | number);
+          if (id - prev > this.step && !(prev === 0n && lastPosition === null))
+            newGaps.push({ lo: prev + this.step, hi: id - this.step, seenAt: now });
+          prev = id;
+          newCount++;
+        }
+      }
       stats.queries++;
-      stats.rowsRead += rows.length;
-      for (const r of rows) newIds.push(BigInt(r.id));
       if (gapSql) {
-        const g = await q(
+        const g = await this.conn.query<{ id: string | number }>(
           'identity.plan_gaps',
           `SELECT ${c} AS id FROM ${this.table} WHERE ${gapSql} ORDER BY ${c} OPTION (MAXDOP 1)`,
+          params,
+          opts,
         );
         stats.queries++;
         stats.rowsRead += g.length;
@@ -202,13 +213,7 @@ export class IdentityStrategy implements CaptureStrategy {
         else gaps.push(rest);
       }
     }
-    // New gaps between the old high-water and the new one.
-    let prev = last.highWater;
-    for (const id of newIds) {
-      if (id - prev > this.step && !(prev === 0n && lastPosition === null))
-        gaps.push({ lo: prev + this.step, hi: id - this.step, seenAt: now });
-      prev = id;
-    }
+    gaps.push(...newGaps);
     const maxGaps = this.options.maxGaps ?? 500;
     if (gaps.length > maxGaps) {
       gaps.sort((a, b) => a.seenAt - b.seenAt || (a.lo < b.lo ? -1 : 1));
@@ -216,8 +221,8 @@ export class IdentityStrategy implements CaptureStrategy {
       gaps = gaps.slice(gaps.length - maxGaps);
     }
     gaps.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
-    const highWater = newIds.length > 0 ? newIds[newIds.length - 1]! : last.highWater;
-    const empty = newIds.length === 0 && foundInGaps.length === 0 && abandoned === 0;
+    const highWater = prev;
+    const empty = newCount === 0 && foundInGaps.length === 0 && abandoned === 0;
     const to = formatIdentityPosition({ highWater, gaps });
     stats.extra = { gapsOpen: gaps.length, gapsAbandoned: abandoned, gapRowsFound: foundInGaps.length };
     stats.durationMs = Date.now() - t0;

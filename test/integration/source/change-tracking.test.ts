@@ -4,8 +4,9 @@ import { discoverTable } from '../../../src/source/discovery.js';
 import { ChangeTrackingStrategy } from '../../../src/source/strategies/change-tracking.js';
 import { checkPrerequisites } from '../../../src/source/prerequisites.js';
 import { ChangeLogGapError, PrerequisiteError, ReadableSecondaryError } from '../../../src/source/errors.js';
-import type { SourceConnection } from '../../../src/source/connection.js';
-import { SIM_CREDENTIALS } from '../../../sim/index.js';
+import sql from 'mssql';
+import { SIM_CREDENTIALS, startSimulator } from '../../../sim/index.js';
+import { SourceConnection } from '../../../src/source/connection.js';
 import { collect, poll, startSourceSim, val, type SourceSim } from '../../support/source-sim.js';
 
 let s: SourceSim;
@@ -79,7 +80,7 @@ test('change tracking: inserts, updates, deletes (key only), late update, in-fli
   await a.close();
 });
 
-test('change tracking: retention past the watermark is a ChangeLogGapError; a secondary is refused clearly', async () => {
+test('change tracking: retention past the watermark is a ChangeLogGapError', async () => {
   const d = await discoverTable(conn, 'dbo', 'ct_t');
   const st = new ChangeTrackingStrategy(conn, d);
   const w = await poll(st, null);
@@ -92,13 +93,6 @@ test('change tracking: retention past the watermark is a ChangeLogGapError; a se
     assert.equal(e.strategy, 'change_tracking');
     return true;
   });
-  const db = s.sim.engine.admin.database('Claims')!;
-  db.extensions.set('replica.secondary', true);
-  try {
-    await assert.rejects(st.planWindow(null), ReadableSecondaryError);
-  } finally {
-    db.extensions.delete('replica.secondary');
-  }
 });
 
 test('change tracking: missing VIEW CHANGE TRACKING is a prerequisite error with its GRANT', async () => {
@@ -114,4 +108,41 @@ test('change tracking: missing VIEW CHANGE TRACKING is a prerequisite error with
   const after = await checkPrerequisites(extractor, 'dbo', 'ct_t', { strategy: 'change_tracking' });
   assert.deepEqual(after.problems, []);
   assert.equal(after.ok, true);
+});
+
+// Last in the file: a second simulator in this process re-registers the simulator's CT catalog views (a
+// module-level registry), after which the first simulator's sys.change_tracking_tables reads empty.
+test('change tracking: a login routed to a readable secondary gets a clear ReadableSecondaryError (22117)', async () => {
+  const d = await discoverTable(conn, 'dbo', 'ct_t');
+  // Read intent: the listener routes the login to the readable secondary, where CT fails with 22117.
+  const ag = await startSimulator({ port: 0, secondary: {} });
+  try {
+    await ag.engine.admin.execute(
+      `ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
+      ALTER DATABASE Claims SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 2 DAYS, AUTO_CLEANUP = ON);
+      CREATE TABLE dbo.ct_t (id int NOT NULL PRIMARY KEY, note varchar(20) NULL);
+      ALTER TABLE dbo.ct_t ENABLE CHANGE_TRACKING;`,
+      { database: 'Claims' },
+    );
+    const pool = await new sql.ConnectionPool({
+      server: ag.host,
+      port: ag.port,
+      user: SIM_CREDENTIALS.extractor.user,
+      password: SIM_CREDENTIALS.extractor.password,
+      database: 'Claims',
+      options: { encrypt: false, trustServerCertificate: true, readOnlyIntent: true, appName: 'tidemark' },
+    }).connect();
+    const onSecondary = new SourceConnection(pool, { maxConcurrentQueries: 2, maxRowsPerSecond: 1e9 });
+    try {
+      await assert.rejects(new ChangeTrackingStrategy(onSecondary, d).planWindow(null), (e: unknown) => {
+        assert.ok(e instanceof ReadableSecondaryError, String(e));
+        assert.match(e.message, /readOnlyIntent: false/);
+        return true;
+      });
+    } finally {
+      await onSecondary.close();
+    }
+  } finally {
+    await ag.stop();
+  }
 });

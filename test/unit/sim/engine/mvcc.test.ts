@@ -152,3 +152,51 @@ test('REPEATABLE READ, SERIALIZABLE and blocking read hints are refused rather t
   assert.equal((await collect(a.beginTransaction(IsolationLevel.RepeatableRead, ''))).errors[0]?.number, 40517);
   assert.deepEqual((await run(a, 'SELECT * FROM dbo.T WITH (NOLOCK, ROWLOCK)')).errors, []);
 });
+
+test('TRY/CATCH: the error goes to CATCH with ERROR_NUMBER() etc.; THROW; re-raises it', async () => {
+  const e = engineWithClaims();
+  const a = await connect(e);
+  await run(a, 'CREATE TABLE dbo.T (id int PRIMARY KEY)');
+  const r = await run(
+    a,
+    `BEGIN TRY
+       INSERT INTO dbo.T VALUES (1);
+       INSERT INTO dbo.T VALUES (1);
+       SELECT 'not reached';
+     END TRY
+     BEGIN CATCH
+       SELECT ERROR_NUMBER() AS n, ERROR_SEVERITY() AS sev, ERROR_STATE() AS st, LEFT(ERROR_MESSAGE(), 28) AS msg;
+     END CATCH;
+     SELECT ERROR_NUMBER(), COUNT(*) FROM dbo.T;`,
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.sets, [[[2627n, 14n, 1n, 'Violation of PRIMARY KEY con']], [[null, 1n]]]);
+  const t = await run(a, 'BEGIN TRY SELECT 1 / 0; END TRY BEGIN CATCH THROW; END CATCH');
+  assert.equal(t.errors[0]?.number, 8134);
+  assert.equal((await run(a, 'THROW')).errors[0]?.number, 10704);
+  const custom = await run(
+    a,
+    "BEGIN TRY THROW 50001, N'custom', 3; END TRY BEGIN CATCH SELECT ERROR_NUMBER(), ERROR_MESSAGE(), ERROR_STATE(); END CATCH",
+  );
+  assert.deepEqual(custom.sets[0], [[50001n, 'custom', 3n]]);
+});
+
+test('XACT_ABORT ON inside TRY dooms the transaction: XACT_STATE() = -1, writes fail with 3930, the batch end rolls back (3998)', async () => {
+  const e = engineWithClaims();
+  const a = await connect(e);
+  await run(a, 'CREATE TABLE dbo.T (id int PRIMARY KEY)');
+  const r = await run(
+    a,
+    `SET XACT_ABORT ON; BEGIN TRAN; INSERT INTO dbo.T VALUES (1);
+     BEGIN TRY INSERT INTO dbo.T VALUES (1); END TRY
+     BEGIN CATCH SELECT XACT_STATE(); END CATCH;
+     INSERT INTO dbo.T VALUES (2);`,
+  );
+  assert.deepEqual(r.sets[0], [[-1n]]);
+  assert.deepEqual(
+    r.errors.map((x) => x.number),
+    [3930],
+  );
+  const end = await run(a, 'SELECT @@TRANCOUNT, (SELECT COUNT(*) FROM dbo.T)');
+  assert.deepEqual(end.sets[0], [[0n, 0n]]);
+});

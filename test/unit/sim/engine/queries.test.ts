@@ -184,8 +184,12 @@ test('ALTER TABLE ADD, ALTER COLUMN, DROP COLUMN keep existing rows', async () =
 
 test('unsupported syntax fails loudly instead of answering wrongly', async () => {
   const s = await setup();
-  assert.equal((await run(s, 'SELECT ROW_NUMBER() OVER (ORDER BY claim_id) FROM dbo.Claims')).errors[0]?.number, 40517);
-  assert.equal((await run(s, 'WITH x AS (SELECT 1 AS a) SELECT a FROM x')).errors[0]?.number, 40517);
+  assert.equal((await run(s, 'SELECT SUM(total) OVER (ORDER BY claim_id) FROM dbo.Claims')).errors[0]?.number, 40517);
+  assert.equal((await run(s, 'WITH x AS (SELECT 1 AS a) DELETE FROM dbo.Lines')).errors[0]?.number, 40517);
+  assert.equal(
+    (await run(s, 'WITH r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r) SELECT n FROM r')).errors[0]?.number,
+    40517,
+  );
   assert.equal((await run(s, 'SELECT * FROM dbo.Claims FULL JOIN dbo.Lines ON 1 = 1')).errors[0]?.number, 40517);
 });
 
@@ -225,4 +229,135 @@ test('UPDATE … FROM and DELETE … FROM with joins', async () => {
   );
   assert.deepEqual(d.counts, [1n]);
   assert.equal(await scalar(s, 'SELECT COUNT(*) FROM dbo.Lines'), 2n);
+});
+
+test('#temp tables are private to the session and dropped when it closes; anyone may create them', async () => {
+  const e = engineWithClaims();
+  e.admin.createLogin({
+    name: 'reader',
+    password: 'pw',
+    defaultDatabase: 'Claims',
+    databases: [{ name: 'Claims', roles: ['db_datareader'] }],
+  });
+  const a = await connect(e);
+  const b = await connect(e);
+  const r = await run(
+    a,
+    'CREATE TABLE #k (id int PRIMARY KEY); INSERT INTO #k VALUES (1), (2); SELECT #k.id FROM #k ORDER BY id;',
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(rows(r.sets), [['1'], ['2']]);
+  assert.equal((await run(b, 'SELECT * FROM #k')).errors[0]?.number, 208);
+  await run(b, "CREATE TABLE #k (x varchar(3)); INSERT INTO #k VALUES ('b')");
+  assert.equal(await scalar(a, 'SELECT COUNT(*) FROM #k'), 2n);
+  a.close();
+  const a2 = await connect(e);
+  assert.equal((await run(a2, 'SELECT * FROM #k')).errors[0]?.number, 208);
+  const login = await e.login({
+    userName: 'reader',
+    password: 'pw',
+    database: 'Claims',
+    appName: '',
+    hostName: '',
+    readOnlyIntent: false,
+    clientProcessId: 0,
+  });
+  if (login.kind !== 'session') throw new Error('login');
+  const rr = await run(
+    login.session,
+    'CREATE TABLE #mine (id int); INSERT INTO #mine VALUES (5); SELECT id FROM #mine; DROP TABLE #mine;',
+  );
+  assert.deepEqual(rr.errors, []);
+  assert.deepEqual(rows(rr.sets), [['5']]);
+});
+
+test('SELECT … INTO creates the table; rowversion values are copied, so they can repeat', async () => {
+  const s = await setup();
+  await run(s, 'CREATE TABLE dbo.R (id int PRIMARY KEY, rv rowversion); INSERT INTO dbo.R (id) VALUES (1), (2);');
+  const r = await run(
+    s,
+    'SELECT id, rv INTO #copy FROM dbo.R; SELECT COUNT(*) FROM #copy c JOIN dbo.R r ON r.rv = c.rv;',
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.counts.slice(0, 1), [2n]);
+  assert.deepEqual(rows(r.sets), [['2']]);
+  const c = await run(
+    s,
+    'SELECT claim_id, SUM(amt) AS total INTO dbo.Totals FROM dbo.Lines GROUP BY claim_id; SELECT claim_id, total FROM dbo.Totals ORDER BY claim_id',
+  );
+  assert.deepEqual(rows(c.sets), [
+    ['1', '30.00'],
+    ['2', '5.50'],
+  ]);
+  assert.equal((await run(s, 'SELECT 1 INTO #noname')).errors[0]?.number, 1038);
+});
+
+test('common table expressions (non-recursive), with column lists, in SELECT and INSERT … SELECT', async () => {
+  const s = await setup();
+  const r = await run(
+    s,
+    `WITH totals (claim_id, s) AS (SELECT claim_id, SUM(amt) FROM dbo.Lines GROUP BY claim_id),
+          big AS (SELECT claim_id FROM totals WHERE s > 10)
+     SELECT c.member, t.s FROM dbo.Claims c JOIN totals t ON t.claim_id = c.claim_id WHERE c.claim_id IN (SELECT claim_id FROM big)`,
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(rows(r.sets), [['ann', '30.00']]);
+  const i = await run(
+    s,
+    "WITH x AS (SELECT 9 AS claim_id) INSERT INTO dbo.Claims (claim_id, member, total) SELECT claim_id, 'zed', 0 FROM x; SELECT member FROM dbo.Claims WHERE claim_id = 9",
+  );
+  assert.deepEqual(rows(i.sets), [['zed']]);
+});
+
+test('ranking functions: ROW_NUMBER, RANK, DENSE_RANK, NTILE with PARTITION BY', async () => {
+  const s = await setup();
+  await run(s, 'INSERT INTO dbo.Lines VALUES (2, 2, 5.50), (2, 3, 1.00), (3, 1, 7.00)');
+  const r = await run(
+    s,
+    `SELECT claim_id, line_no,
+            ROW_NUMBER() OVER (PARTITION BY claim_id ORDER BY amt DESC, line_no) AS rn,
+            RANK() OVER (ORDER BY amt DESC) AS rk,
+            DENSE_RANK() OVER (ORDER BY amt DESC) AS drk,
+            NTILE(4) OVER (ORDER BY claim_id, line_no) AS tile
+     FROM dbo.Lines ORDER BY claim_id, line_no`,
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(rows(r.sets), [
+    ['1', '1', '2', '2', '2', '1'],
+    ['1', '2', '1', '1', '1', '1'],
+    ['2', '1', '1', '4', '4', '2'],
+    ['2', '2', '2', '4', '4', '2'],
+    ['2', '3', '3', '6', '5', '3'],
+    ['3', '1', '1', '3', '3', '4'],
+  ]);
+  const latest = await run(
+    s,
+    'SELECT claim_id, line_no FROM (SELECT claim_id, line_no, ROW_NUMBER() OVER (PARTITION BY claim_id ORDER BY line_no DESC) AS rn FROM dbo.Lines) x WHERE rn = 1 ORDER BY claim_id',
+  );
+  assert.deepEqual(rows(latest.sets), [
+    ['1', '2'],
+    ['2', '3'],
+    ['3', '1'],
+  ]);
+  assert.equal(
+    (await run(s, 'SELECT claim_id FROM dbo.Lines WHERE ROW_NUMBER() OVER (ORDER BY claim_id) = 1')).errors[0]?.number,
+    4108,
+  );
+});
+
+test('OUTPUT inserted / deleted returns the affected rows as a result set', async () => {
+  const s = await setup();
+  await run(s, 'CREATE TABLE dbo.O (id int IDENTITY(100, 1) PRIMARY KEY, v varchar(5) NOT NULL, rv rowversion)');
+  const i = await run(s, "INSERT INTO dbo.O (v) OUTPUT inserted.id, inserted.v VALUES ('a'), ('b')");
+  assert.deepEqual(i.errors, []);
+  assert.deepEqual(rows(i.sets), [
+    ['100', 'a'],
+    ['101', 'b'],
+  ]);
+  assert.deepEqual(i.counts, [2n]);
+  const u = await run(s, "UPDATE dbo.O SET v = 'z' OUTPUT deleted.v AS old_v, inserted.v AS new_v WHERE id = 101");
+  assert.deepEqual(rows(u.sets), [['b', 'z']]);
+  const d = await run(s, 'DELETE FROM dbo.O OUTPUT deleted.id WHERE id = 100');
+  assert.deepEqual(rows(d.sets), [['100']]);
+  assert.equal((await run(s, 'DELETE FROM dbo.O OUTPUT deleted.id INTO #x WHERE id = 1')).errors[0]?.number, 40517);
 });
