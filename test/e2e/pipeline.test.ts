@@ -162,3 +162,22 @@ test('rowversion cannot see deletes: tidemark reconcile writes tombstones and th
   const again = await tidemark('reconcile', '--table', 'dbo.ClaimPayments', '--json');
   assert.equal((JSON.parse(again.out) as { rows: number }).rows, 0);
 });
+
+test('tidemark schedules creates the nightly schedule; a triggered run reconciles deletes through the table', async () => {
+  const s = await tidemark('schedules');
+  assert.equal(s.code, 0, s.out);
+  assert.match(s.out, /nightly\/Claims\.dbo\.ClaimPayments/);
+  const again = await tidemark('schedules');
+  assert.match(again.out, /updated/);
+  const handle = client.schedule.getHandle('nightly/Claims.dbo.ClaimPayments');
+  try {
+    const d = await handle.describe();
+    assert.equal(d.spec.calendars?.[0]?.hour?.[0]?.start, 1);
+    await source.admin.request().batch('DELETE TOP (2) FROM dbo.ClaimPayments');
+    await handle.trigger();
+    const v = await waitUntilVerified(deps, client, TABLES[1]!, { timeoutMs: 90_000, wake: false });
+    assert.equal(v.ok, true, JSON.stringify(v));
+  } finally {
+    await handle.delete().catch(() => undefined);
+  }
+});
