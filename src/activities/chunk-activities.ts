@@ -165,7 +165,11 @@ export function chunkActivities(deps: ActivityDeps) {
       keyRange: chunk,
       plannedAt: new Date().toISOString(),
     };
-    const staged = await stageStream(deps, ctx, window, input.attempt, batches, () => rowsRead, filter);
+    // Change Tracking: a chunk row read at CURRENT_VERSION() = V would share (key, V) with a change committed at
+    // exactly V that the first windows re-read. `V` + 'f' orders after every change ≤ V and before any change
+    // > V (a longer string with the same 20-digit prefix), so the snapshot row is its own event.
+    const suffix = ctx.ref.strategy === 'change_tracking' ? 'f' : '';
+    const staged = await stageStream(deps, ctx, window, input.attempt, batches, () => rowsRead, filter, suffix);
     return { sourceRowsRead: rowsRead, staged: { ...staged, sourceRowsRead: rowsRead, readAt: position } };
   }
 

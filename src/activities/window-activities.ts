@@ -242,6 +242,8 @@ export async function stageStream(
   batches: AsyncIterable<ChangeBatch>,
   sourceRowsRead: () => number | undefined,
   filter?: (pos: string) => boolean,
+  /** Appended to every row position (Change Tracking snapshot rows: see chunk-activities.ts). */
+  posSuffix = '',
 ): Promise<ExtractWindowOutput> {
   const t0 = Date.now();
   const segmentRows = deps.partRows ?? 200_000;
@@ -278,7 +280,7 @@ export async function stageStream(
         projectors.set(batch.columns, project);
       }
       for (const row of batch.rows) {
-        const pos = lakePosition(row.pos);
+        const pos = lakePosition(row.pos) + posSuffix;
         if (filter && !filter(row.pos)) continue;
         seen++;
         if (skip > 0) {

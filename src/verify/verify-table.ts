@@ -91,7 +91,9 @@ export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<Ve
       );
     else await conn.run(`CREATE VIEW src AS SELECT ${cols} FROM latest WHERE false`);
     const posFilter =
-      position && ref.strategy !== 'rowversion' ? `WHERE _pos <= ${quoteLiteral(lakePosition(position))}` : '';
+      position && ref.strategy !== 'rowversion'
+        ? `WHERE _pos <= ${quoteLiteral(lakePosition(position) + (ref.strategy === 'change_tracking' ? 'f' : ''))}`
+        : '';
     const partition = keys ? `PARTITION BY ${keys}` : '';
     await conn.run(
       `CREATE VIEW lake AS SELECT ${cols} FROM (
