@@ -1,39 +1,186 @@
 /**
- * `npm run demo` — the main job on the embedded stack: the SQL Server simulator seeded with claims data and a
- * live workload → Tidemark on Temporal → Azurite.
+ * `npm run demo [-- --minutes N] [--rate OPS] [--keep-stack]` — the main job on the embedded stack:
  *
- * The pipeline is being built in stages (see the issues). This script runs every stage that exists and says
- * plainly which ones do not exist yet, so a newcomer sees the real state rather than a fake success.
+ *   SQL Server simulator (claims tables, seeded, live workload) → Tidemark worker (in this process) on the
+ *   Temporal dev server → Azurite.
+ *
+ * Starts the stack (scripts/stack), the simulator and its workload, a worker, then `tidemark start` for the
+ * demo tables (CDC: dbo.Claims with PHI hashed/dropped; rowversion: dbo.ClaimPayments; Change Tracking:
+ * dbo.Providers). Prints progress and the
+ * Temporal Web UI URL. After N minutes (default 3) or Ctrl-C it stops the workload, lets the tables catch up,
+ * and prints a summary per table: windows committed, rows, freshness p50/p95 (source commit → manifest
+ * committed, where the source knows commit times) and the verification (lake latest state vs source: counts,
+ * differences, checksums). Then it stops what it started (the stack too, unless it was already running or
+ * `--keep-stack` is given). The generated config is written to `.tidemark/demo/tidemark.demo.yaml`.
  */
-import { existsSync } from 'node:fs';
-import { DEFAULT_STACK_OPTIONS, stackUp } from './stack/stack.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { DEFAULT_STACK_OPTIONS, readStackState, stackDown, stackUp } from './stack/stack.js';
+import { isAlive } from './stack/process.js';
+import { CLAIMS_PIPELINE_TABLES, pipelineConfig, startClaimsSource, waitUntilVerified } from './demo/harness.js';
+import { lakeFreshness } from './demo/freshness.js';
+import { startWorker } from '../src/worker.js';
+import { buildDependencies } from '../src/activities/index.js';
+import { tableContext } from '../src/activities/table-context.js';
+import type { TableRef } from '../src/activities/contracts.js';
+import { main as cli } from '../src/cli/main.js';
+import { createLogger } from '../src/util/logger.js';
+import { statusQuery } from '../src/workflows/messages.js';
+import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-async function main(): Promise<number> {
-  say('Tidemark demo — starting the local stack (Azurite + Temporal dev server) …');
-  const state = await stackUp(DEFAULT_STACK_OPTIONS, say);
-  say(`  Azurite (Blob):   ${state.services.find((s) => s.name === 'azurite')?.endpoint}`);
-  say(`  Temporal:         ${state.temporalAddress}`);
-  say(`  Temporal Web UI:  ${state.temporalUi}`);
+function flag(name: string): string | undefined {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
 
-  const stages: [string, string][] = [
-    ['SQL Server simulator (sim/index.ts)', 'sim/index.ts'],
-    ['claims workload generator (sim/workload)', 'sim/workload/index.ts'],
-    ['source capture strategies (src/source)', 'src/source/index.ts'],
-    ['raw layer writer (src/lake)', 'src/lake/index.ts'],
-    ['table-sync workflow (src/workflows)', 'src/workflows/index.ts'],
-  ];
-  const missing = stages.filter(([, file]) => !existsSync(file));
-  if (missing.length > 0) {
-    say('');
-    say('Not built yet, so the end-to-end run cannot start:');
-    for (const [name] of missing) say(`  - ${name}`);
-    say('The stack keeps running; stop it with: npm run stack:down');
-    return 0;
+const TABLES: TableRef[] = [
+  { id: 'Claims.dbo.Claims', strategy: 'cdc' },
+  { id: 'Claims.dbo.ClaimPayments', strategy: 'rowversion' },
+  { id: 'Claims.dbo.Providers', strategy: 'change_tracking' },
+];
+
+async function main(): Promise<number> {
+  const minutes = Number(flag('--minutes') ?? 3);
+  const rate = Number(flag('--rate') ?? 20);
+  const keepStack = process.argv.includes('--keep-stack');
+  const stateDir = DEFAULT_STACK_OPTIONS.stateDir;
+  const wasRunning = readStackState(stateDir)?.services.some((s) => isAlive(s.pid)) ?? false;
+
+  say('Tidemark demo — starting the local stack (Azurite + Temporal dev server) …');
+  const stack = await stackUp(DEFAULT_STACK_OPTIONS, say);
+  say(`  Azurite (Blob):   ${stack.services.find((s) => s.name === 'azurite')?.endpoint}`);
+  say(`  Temporal:         ${stack.temporalAddress}`);
+  say(`  Temporal Web UI:  ${stack.temporalUi}   ← watch the table-sync workflows here`);
+
+  say('Starting the SQL Server simulator and seeding claims data …');
+  const source = await startClaimsSource({ cdcPollMs: 1000, workload: { seed: 7, rate: 0, longTransactionMs: 1500 } });
+  await source.workload.run({ operations: 500 });
+  await source.workload.drain();
+  say(`  simulator: ${source.sim.host}:${source.sim.port} (database Claims; 500 seed operations)`);
+
+  const container = `demo-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
+  const { yaml, env, config } = pipelineConfig({
+    sourcePort: source.sim.port,
+    azuriteConnectionString: stack.azuriteConnectionString,
+    temporalAddress: stack.temporalAddress,
+    taskQueue: 'tidemark-demo',
+    container,
+    tables: [CLAIMS_PIPELINE_TABLES.cdc!, CLAIMS_PIPELINE_TABLES.rowversion!, CLAIMS_PIPELINE_TABLES.change_tracking!],
+    cadence: '1m',
+  });
+  const demoDir = join(stateDir, 'demo');
+  await mkdir(demoDir, { recursive: true });
+  const configFile = join(demoDir, 'tidemark.demo.yaml');
+  await writeFile(configFile, yaml);
+  Object.assign(process.env, env);
+  say(`  config: ${configFile} (container ${container}, cadence 1m)`);
+
+  const logFile = join(stateDir, 'logs', 'demo-worker.log');
+  await mkdir(join(stateDir, 'logs'), { recursive: true });
+  const logger = createLogger({ name: 'worker', destination: createWriteStream(logFile, { flags: 'a' }) });
+  const deps = await buildDependencies(config, logger);
+  const worker = await startWorker({ config, logger, deps, shutdownGraceTime: '5s' });
+  say(`Worker running in this process (JSON logs: ${logFile}).`);
+
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  const client = new Client({ connection });
+  for (const t of TABLES)
+    await client.workflow
+      .getHandle(tableSyncWorkflowId(t.id))
+      .terminate('a new demo run starts')
+      .catch(() => undefined);
+  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  say('tidemark start:');
+  if ((await cli(['start', '--config', configFile], io)) !== 0) throw new Error('tidemark start failed');
+
+  const stop = new AbortController();
+  process.once('SIGINT', () => {
+    say('\nCtrl-C: stopping the workload and summarising …');
+    stop.abort();
+  });
+  say(`Live workload at ${rate} operations/s for ${minutes} minute(s) (Ctrl-C to stop early) …`);
+  // Paced here (the workload's own rate is fixed at construction; the seed above ran unpaced).
+  const workload = (async () => {
+    const t0 = Date.now();
+    for (let n = 1; !stop.signal.aborted && Date.now() - t0 < minutes * 60_000; n++) {
+      await source.workload.step();
+      const wait = t0 + (n * 1000) / rate - Date.now();
+      if (wait > 0) await sleep(wait);
+    }
+  })().catch((err: unknown) => say(`workload stopped: ${(err as Error).message}`));
+  const started = Date.now();
+  const progress = setInterval(() => {
+    void (async () => {
+      const parts: string[] = [];
+      for (const t of TABLES) {
+        try {
+          const s = await client.workflow.getHandle(tableSyncWorkflowId(t.id)).query(statusQuery);
+          parts.push(
+            `${t.id.split('.').pop()}: ${s.mode}, ${s.windowsCommitted} windows, ${s.rowsCommitted} rows` +
+              (s.lastError ? ` (last error: ${s.lastError.slice(0, 80)})` : ''),
+          );
+        } catch {
+          parts.push(`${t.id}: starting`);
+        }
+      }
+      say(`  [${Math.round((Date.now() - started) / 1000)}s] ${parts.join(' | ')}`);
+    })();
+  }, 15_000);
+  await workload;
+  await source.workload.drain();
+  clearInterval(progress);
+
+  say('Workload stopped; letting every table catch up and verifying the lake against the source …');
+  const results = [];
+  for (const t of TABLES) {
+    const v = await waitUntilVerified(deps, client, t, { timeoutMs: 120_000 });
+    const ctx = await tableContext(deps, t);
+    const f = await lakeFreshness(ctx.lake);
+    const s = await client.workflow.getHandle(tableSyncWorkflowId(t.id)).query(statusQuery);
+    results.push({ t, v, f, s });
   }
-  say('All stages exist; the end-to-end run is wired in by the workflows issue.');
-  return 0;
+
+  say('');
+  say('Summary');
+  const fmt = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(1)}s`);
+  for (const { t, v, f, s } of results) {
+    say(`  ${t.id} (${t.strategy})`);
+    say(
+      `    windows committed: ${s.windowsCommitted} (manifests in the lake: ${v.windows}), rows landed: ${s.rowsCommitted}`,
+    );
+    say(
+      `    freshness (source commit → manifest): p50 ${fmt(f.p50Seconds)}, p95 ${fmt(f.p95Seconds)}` +
+        (f.events ? ` over ${f.events} change events` : ' (source records no commit time for this strategy)'),
+    );
+    say(
+      `    verify at ${v.position || 'quiescence'}: source ${v.sourceRows} rows, lake ${v.lakeRows} rows, missing ${v.missingInLake}, ` +
+        `extra ${v.extraInLake}, different ${v.different}, duplicate events ${v.duplicateEvents} → ${v.ok ? 'OK' : 'DIFFERENT'}`,
+    );
+    say(`    checksums: source ${v.sourceChecksum}, lake ${v.lakeChecksum}`);
+  }
+  say(`  Temporal Web UI: ${stack.temporalUi}`);
+
+  for (const t of TABLES)
+    await client.workflow
+      .getHandle(tableSyncWorkflowId(t.id))
+      .terminate('demo finished')
+      .catch(() => undefined);
+  await connection.close();
+  await worker.stop();
+  await deps.close();
+  await source.stop();
+  if (!wasRunning && !keepStack) {
+    await sleep(100);
+    await stackDown(stateDir);
+    say('Stack stopped (use --keep-stack to keep Azurite and Temporal running).');
+  } else say('The stack keeps running; stop it with: npm run stack:down');
+  return results.every((r) => r.v.ok) ? 0 : 3;
 }
 
 main().then(

@@ -64,6 +64,8 @@ export interface StagedFile {
   bytes: number;
   /** Content MD5 (base64) as stored by Blob Storage. */
   md5: string;
+  /** The partition (`YYYY-MM-DD`, commit date of its events) the file lies in. */
+  commitDate?: string;
 }
 
 export interface ExtractWindowOutput {
@@ -73,6 +75,13 @@ export interface ExtractWindowOutput {
   opCounts: Record<string, number>;
   schemaVersion: number;
   durationMs: number;
+  /** The attempt id in the staged file names (unique per window, workflow attempt and activity attempt). */
+  attemptId?: string;
+  /** Lowest and highest event position (`_pos`) staged, null for an empty window. */
+  minPosition?: string | null;
+  maxPosition?: string | null;
+  /** Source rows read (may exceed `rows`: overlap de-duplication, PHI, filters). */
+  sourceRowsRead?: number;
 }
 
 export interface ValidateWindowInput {
@@ -152,6 +161,10 @@ export interface KeyRange {
   index: number;
   after: string | null;
   upTo: string | null;
+  /** Chunks in the job (so the lake can tell a complete snapshot from an interrupted one). */
+  count?: number;
+  /** The job's position (PlanChunksOutput.position), recorded with the chunk so each chunk window carries it. */
+  jobPosition?: string;
 }
 
 /**
@@ -197,6 +210,8 @@ export interface RunChunkInput {
   /** Unique to (job, chunk): part of staged file names with the attempt, so no attempt replaces another's. */
   stagingKey: string;
   attempt: number;
+  /** The job's first window sequence: chunk `i` stages as window `firstSeq + i` (its files carry `_window_id`). */
+  firstSeq?: number;
 }
 
 /** A chunk's work: rows compared/read, and the staged events to commit (none when the chunk matched). */

@@ -94,6 +94,7 @@ async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> {
         chunk,
         stagingKey: `${jobId}/c${chunk.index}`,
         attempt: 1,
+        firstSeq: input.firstSeq,
       });
       out.sourceRowsRead += result.sourceRowsRead;
       results.set(chunk.index, { chunk, staged: result.staged });

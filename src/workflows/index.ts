@@ -7,3 +7,4 @@ export {
   deleteReconcileWorkflow,
   jobWorkflowId,
 } from './chunked-jobs.js';
+export { nightlyJobsWorkflow } from './nightly.js';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { readConfigFile, formatIssues, type TableConfig, type TidemarkConfig } from '../../config/index.js';
-import { createSecretProvider } from '../../source/secrets.js';
+import { resolveSecret } from '../../config/secrets.js';
 import type { TableRef } from '../../activities/contracts.js';
 import { temporalConnectionSettings } from '../../temporal/connect.js';
 import { EXIT, UsageError, type CliIo } from '../command.js';
@@ -57,8 +57,7 @@ export function selectTables(config: TidemarkConfig, name: string | undefined): 
 }
 
 export async function temporalClient(config: TidemarkConfig): Promise<{ client: Client; close: () => Promise<void> }> {
-  const secrets = createSecretProvider();
-  const settings = await temporalConnectionSettings(config.temporal, (secret) => secrets.resolve(secret));
+  const settings = await temporalConnectionSettings(config.temporal, resolveSecret);
   const connection = await Connection.connect({ ...settings, connectTimeout: '10s' });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   return { client, close: () => connection.close() };

@@ -1,0 +1,69 @@
+/**
+ * The worker's dependencies, built once from the config and shared by every activity: the source connection
+ * pool, the lake's blob store, the logger, and each table's resolved config. Closable (the pool owns sockets).
+ */
+import { AzureBlobStore, type BlobStore } from '../lake/blob-store.js';
+import type { TableConfig, TidemarkConfig } from '../config/types.js';
+import { resolveSecret } from '../config/secrets.js';
+import { SourceConnection, createSecretProvider } from '../source/index.js';
+import type { Logger } from '../util/logger.js';
+
+/** What activities need. Tests may build it by hand (e.g. with another {@link BlobStore}). */
+export interface ActivityDeps {
+  readonly config: TidemarkConfig;
+  readonly source: SourceConnection;
+  readonly store: BlobStore;
+  readonly logger: Logger;
+  /** Key for PHI `hash` rules (HMAC-SHA256); required when any table hashes a column. */
+  readonly phiHashKey?: string;
+  /** Local scratch directory for Parquet parts (default: the OS temp directory). */
+  readonly scratchDir?: string;
+  /** Rows per Parquet part (bounded memory); default 200,000. */
+  readonly partRows?: number;
+  close(): Promise<void>;
+}
+
+/** `<db>.<schema>.<table>`: the table's id (workflow ids, lake folder); one definition, shared with the CLI. */
+export { tableId as tableIdOf } from '../cli/support/operator-context.js';
+import { tableId as tableIdOf } from '../cli/support/operator-context.js';
+
+/** The configured table with this id, or undefined. */
+export function findTable(config: TidemarkConfig, id: string): TableConfig | undefined {
+  return config.tables.find((t) => tableIdOf(config, t) === id);
+}
+
+/** Opens the source pool and the blob store (creating the container when missing: local stacks). */
+export async function buildDependencies(
+  config: TidemarkConfig,
+  logger: Logger,
+  options: { scratchDir?: string; partRows?: number; ensureContainer?: boolean } = {},
+): Promise<ActivityDeps> {
+  const sink = config.sink;
+  const store =
+    sink.auth === 'connectionString'
+      ? new AzureBlobStore({
+          container: sink.container,
+          connectionString: await resolveSecret(sink.connectionString),
+          ...(sink.encryptionScope ? { encryptionScope: sink.encryptionScope } : {}),
+        })
+      : new AzureBlobStore({
+          container: sink.container,
+          accountUrl: sink.accountUrl,
+          ...(sink.encryptionScope ? { encryptionScope: sink.encryptionScope } : {}),
+        });
+  if (options.ensureContainer ?? true) await store.ensureContainer();
+  const source = await SourceConnection.open(config.source, { secrets: createSecretProvider() });
+  const phiHashKey = config.privacy?.hashKey ? await resolveSecret(config.privacy.hashKey) : undefined;
+  return {
+    config,
+    source,
+    store,
+    logger,
+    ...(phiHashKey !== undefined ? { phiHashKey } : {}),
+    ...(options.scratchDir !== undefined ? { scratchDir: options.scratchDir } : {}),
+    ...(options.partRows !== undefined ? { partRows: options.partRows } : {}),
+    close: async () => {
+      await source.close();
+    },
+  };
+}

@@ -1,0 +1,411 @@
+/**
+ * The activities of one incremental window: readWatermark, planWindow, extractWindow, validateWindow,
+ * commitManifest, advanceWatermark — each thin over src/source (capture strategies) and src/lake (the commit
+ * protocol). Everything returned carries positions, paths, counts and timings only.
+ */
+import { randomBytes } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import {
+  advanceWatermark as lakeAdvanceWatermark,
+  commitManifest as lakeCommitManifest,
+  committedSequences,
+  readManifest,
+  stageWindow,
+  validateWindow as lakeValidateWindow,
+  type ChangeEvent,
+  type ControlTotals,
+  type LakeTable,
+  type Manifest,
+  type StageWindowOutput,
+  type WindowRef,
+} from '../lake/commit.js';
+import { CHANGE_OPS, type ChangeOp, type LakeColumn, type LakeValue } from '../lake/lake-types.js';
+import { readSchema, type SchemaDoc } from '../lake/schema-registry.js';
+import { LakeIntegrityError } from '../lake/errors.js';
+import type { ChangeBatch, SourceWindow } from '../source/index.js';
+import type {
+  AdvanceWatermarkInput,
+  AdvanceWatermarkOutput,
+  CommitManifestInput,
+  CommitManifestOutput,
+  ExtractWindowInput,
+  ExtractWindowOutput,
+  PlanWindowInput,
+  PlanWindowOutput,
+  ReadWatermarkInput,
+  ReadWatermarkOutput,
+  StagedFile,
+  TableRef,
+  ValidateWindowInput,
+  ValidateWindowOutput,
+  WindowPlan,
+} from './contracts.js';
+import type { ActivityDeps } from './dependencies.js';
+import { lakePosition, tableContext, type TableContext } from './table-context.js';
+
+/** A chunk window's `from` in its manifest: `<kind>:<index>/<count>` (never a position: those are hex/digits). */
+export function chunkWindowFrom(window: WindowPlan): string {
+  const k = window.keyRange;
+  return `${window.kind}:${k?.index ?? 0}/${k?.count ?? 0}`;
+}
+
+/** The lake's view of a planned window. */
+export function windowRef(window: WindowPlan): WindowRef {
+  return { sequence: window.seq, from: window.from ?? chunkWindowFrom(window), to: window.to };
+}
+
+function parseChunkFrom(from: string): { kind: string; index: number; count: number } | undefined {
+  const m = /^([a-z_]+):(\d+)\/(\d+)$/.exec(from);
+  return m ? { kind: m[1]!, index: Number(m[2]), count: Number(m[3]) } : undefined;
+}
+
+/**
+ * Where the lake says a table stands. Walks the manifest chain backwards: the newest change window gives the
+ * position; a snapshot whose last chunk is committed gives its recorded position; a snapshot without its last
+ * chunk is incomplete (→ null: redo it). Backfill, sweep and reconciliation windows do not move the position.
+ */
+export async function positionFromManifests(lake: LakeTable): Promise<ReadWatermarkOutput> {
+  const chain = await committedSequences(lake);
+  const lastSeq = chain.length;
+  for (let seq = lastSeq; seq >= 1; seq--) {
+    const m = await readManifest(lake, seq);
+    if (!m) break;
+    const chunk = parseChunkFrom(m.window.from);
+    if (!chunk) return { position: m.window.to, lastSeq };
+    if (chunk.kind === 'snapshot')
+      return { position: chunk.count > 0 && chunk.index === chunk.count - 1 ? m.window.to : null, lastSeq };
+  }
+  return { position: null, lastSeq };
+}
+
+export function windowActivities(deps: ActivityDeps) {
+  const log = (ref: TableRef) => deps.logger.child({ table: ref.id });
+
+  async function readWatermark(input: ReadWatermarkInput): Promise<ReadWatermarkOutput> {
+    const ctx = await tableContext(deps, input.table);
+    const out = await positionFromManifests(ctx.lake);
+    log(input.table).info(
+      { lastSeq: out.lastSeq, hasPosition: out.position !== null },
+      'watermark read from manifests',
+    );
+    return out;
+  }
+
+  async function planWindow(input: PlanWindowInput): Promise<PlanWindowOutput> {
+    const ctx = await tableContext(deps, input.table);
+    const w = await ctx.strategy.planWindow(input.lastPosition);
+    if (w.empty) return { window: null, lagSeconds: w.lagSeconds };
+    return {
+      window: {
+        seq: input.seq,
+        kind: 'changes',
+        from: w.from ?? input.lastPosition,
+        to: w.to,
+        plannedAt: new Date().toISOString(),
+      },
+      lagSeconds: w.lagSeconds,
+    };
+  }
+
+  async function extractWindow(input: ExtractWindowInput): Promise<ExtractWindowOutput> {
+    const ctx = await tableContext(deps, input.table);
+    const sw: SourceWindow = {
+      strategy: input.table.strategy,
+      from: input.window.from,
+      to: input.window.to,
+      empty: false,
+      lagSeconds: null,
+    };
+    return stageStream(deps, ctx, input.window, input.attempt, ctx.strategy.readWindow(sw), () =>
+      ctx.strategy.lastReadStats ? ctx.strategy.lastReadStats.rowsRead : undefined,
+    );
+  }
+
+  async function validateWindow(input: ValidateWindowInput): Promise<ValidateWindowOutput> {
+    const ctx = await tableContext(deps, input.table);
+    const schema = await schemaVersion(ctx, input.extract.schemaVersion);
+    const staged = toStageOutput(input.window, input.extract);
+    const v = await lakeValidateWindow({
+      lake: ctx.lake,
+      schema,
+      staged,
+      ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
+    });
+    return { controlTotals: flattenTotals(v.controlTotals) };
+  }
+
+  async function commitManifest(input: CommitManifestInput): Promise<CommitManifestOutput> {
+    const ctx = await tableContext(deps, input.table);
+    let committedBy = 'tidemark';
+    try {
+      const info = Context.current().info;
+      committedBy = `${info.workflowExecution?.workflowId ?? info.workflowType ?? 'workflow'}/${info.activityId}`;
+    } catch {
+      // Outside an activity context (direct calls in tests).
+    }
+    const out = await lakeCommitManifest({
+      lake: ctx.lake,
+      window: windowRef(input.window),
+      staged: toStageOutput(input.window, input.extract),
+      validated: { controlTotals: unflattenTotals(input.validation.controlTotals) },
+      committedBy,
+    });
+    log(input.table).info(
+      { window: input.window.seq, kind: input.window.kind, rows: out.rows, files: out.files, status: out.status },
+      'window committed',
+    );
+    return { manifestPath: out.manifestPath, alreadyCommitted: out.status === 'already-committed' };
+  }
+
+  async function advanceWatermark(input: AdvanceWatermarkInput): Promise<AdvanceWatermarkOutput> {
+    const ctx = await tableContext(deps, input.table);
+    await lakeAdvanceWatermark({ lake: ctx.lake, sequence: input.seq });
+    return { position: input.position };
+  }
+
+  return { readWatermark, planWindow, extractWindow, validateWindow, commitManifest, advanceWatermark };
+}
+
+async function schemaVersion(ctx: TableContext, version: number): Promise<SchemaDoc> {
+  const schema = await readSchema(ctx.lake.store, ctx.lake.layout, version);
+  if (!schema)
+    throw new LakeIntegrityError(
+      `Schema version ${version} is not registered`,
+      ctx.ref.id,
+      ctx.lake.layout.schemasPrefix,
+    );
+  return schema;
+}
+
+/** Heartbeat details of an extraction: what is staged and how far the stream was consumed. No row values. */
+interface ExtractProgress {
+  attemptId: string;
+  schemaVersion: number;
+  segments: number;
+  eventsDone: number;
+  lastPos: string | null;
+  files: StagedFile[];
+  opCounts: Record<ChangeOp, number>;
+  minPosition: string | null;
+  maxPosition: string | null;
+}
+
+function heartbeat(details: ExtractProgress): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // Not in an activity (direct calls).
+  }
+}
+
+function previousProgress(window: WindowPlan): ExtractProgress | undefined {
+  try {
+    const d = Context.current().info.heartbeatDetails as ExtractProgress | undefined;
+    return d && typeof d.attemptId === 'string' && Array.isArray(d.files) ? d : undefined;
+  } catch {
+    void window;
+    return undefined;
+  }
+}
+
+function attemptIdFor(workflowAttempt: number): string {
+  let activityAttempt = 1;
+  try {
+    activityAttempt = Context.current().info.attempt;
+  } catch {
+    // direct call
+  }
+  // Random suffix: a workflow restarted from the lake counts attempts from 1 again; names must still be new.
+  return `${workflowAttempt}-${activityAttempt}-${randomBytes(4).toString('hex')}`;
+}
+
+function cancelled(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Streams change batches into the lake in segments of `partRows` events; each segment is staged (Parquet →
+ * Blob, names unique to this attempt) and recorded in the heartbeat, so a retry after a crash resumes after
+ * the last staged segment instead of re-reading everything — provided the re-read stream yields the same
+ * events in the same order (checked on the position of the last event staged; otherwise it starts over).
+ */
+export async function stageStream(
+  deps: ActivityDeps,
+  ctx: TableContext,
+  window: WindowPlan,
+  workflowAttempt: number,
+  batches: AsyncIterable<ChangeBatch>,
+  sourceRowsRead: () => number | undefined,
+  filter?: (pos: string) => boolean,
+  /** Appended to every row position (Change Tracking snapshot rows: see chunk-activities.ts). */
+  posSuffix = '',
+): Promise<ExtractWindowOutput> {
+  const t0 = Date.now();
+  const segmentRows = deps.partRows ?? 200_000;
+  const schema = await ctx.schemaFor(ctx.strategy.columns);
+  const prior = previousProgress(window);
+  const resume = prior && prior.schemaVersion === schema.version ? prior : undefined;
+  const progress: ExtractProgress = resume ?? {
+    attemptId: attemptIdFor(workflowAttempt),
+    schemaVersion: schema.version,
+    segments: 0,
+    eventsDone: 0,
+    lastPos: null,
+    files: [],
+    opCounts: { c: 0, u: 0, d: 0, r: 0 },
+    minPosition: null,
+    maxPosition: null,
+  };
+  let skip = progress.eventsDone;
+  let seen = 0;
+  const projectors = new WeakMap<readonly LakeColumn[], (v: readonly LakeValue[]) => LakeValue[]>();
+  const known = new Set(schema.columns.map((c) => c.name.toLowerCase()));
+  const dropped = new Set(
+    ctx.config.phi.filter((r) => r.action === 'drop').flatMap((r) => r.columns.map((c) => c.toLowerCase())),
+  );
+
+  async function* events(): AsyncGenerator<ChangeEvent> {
+    for await (const batch of batches) {
+      let project = projectors.get(batch.columns);
+      if (!project) {
+        for (const c of batch.columns)
+          if (!known.has(c.name.toLowerCase()) && !dropped.has(c.name.toLowerCase()))
+            throw new Error(`Source schema of ${ctx.ref.id} changed during the window; retrying with the new schema`);
+        project = ctx.projector(batch.columns, schema);
+        projectors.set(batch.columns, project);
+      }
+      for (const row of batch.rows) {
+        const pos = lakePosition(row.pos) + posSuffix;
+        if (filter && !filter(row.pos)) continue;
+        seen++;
+        if (skip > 0) {
+          skip--;
+          if (skip === 0 && progress.lastPos !== null && pos !== progress.lastPos)
+            throw new Error('Re-read of the window differs from the staged segments; starting the window over');
+          continue;
+        }
+        yield { op: row.op, position: pos, commitTs: row.commitTs, values: project(row.values) };
+      }
+    }
+  }
+
+  const it = events()[Symbol.asyncIterator]();
+  let done = false;
+  let pending: IteratorResult<ChangeEvent> | undefined;
+  heartbeat(progress);
+  try {
+    while (!done) {
+      // Cancelled (pause now, or the workflow went away): report it as a cancellation, keeping what is staged.
+      if (cancelled()) throw new CancelledFailure('extraction cancelled');
+      // One segment: at most segmentRows events, pulled lazily (bounded memory).
+      let count = 0;
+      let lastPos: string | null = null;
+      const byOp: Record<ChangeOp, number> = { c: 0, u: 0, d: 0, r: 0 };
+      const segment: AsyncIterable<ChangeEvent> = {
+        [Symbol.asyncIterator]: () => ({
+          next: async (): Promise<IteratorResult<ChangeEvent>> => {
+            if (count >= segmentRows) return { done: true, value: undefined };
+            const r = pending ?? (await it.next());
+            pending = undefined;
+            if (r.done) {
+              done = true;
+              return r;
+            }
+            count++;
+            lastPos = r.value.position;
+            byOp[r.value.op]++;
+            if (count % 5000 === 0) heartbeat(progress);
+            return r;
+          },
+        }),
+      };
+      if (progress.segments > 0 || !done) {
+        const staged = await stageWindow({
+          lake: ctx.lake,
+          window: windowRef(window),
+          attemptId: `${progress.attemptId}-s${progress.segments}`,
+          schema,
+          events: segment,
+          extractedAt: BigInt(Date.now()) * 1_000_000n,
+          partRows: segmentRows,
+          ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
+        });
+        if (count === 0 && progress.segments > 0) break;
+        progress.segments++;
+        progress.eventsDone += count;
+        if (lastPos !== null) progress.lastPos = lastPos;
+        for (const f of staged.files)
+          progress.files.push({ path: f.path, rows: f.rows, bytes: f.bytes, md5: f.md5, commitDate: f.commitDate });
+        for (const op of CHANGE_OPS) progress.opCounts[op] += byOp[op];
+        if (staged.minPosition !== null && (progress.minPosition === null || staged.minPosition < progress.minPosition))
+          progress.minPosition = staged.minPosition;
+        if (staged.maxPosition !== null && (progress.maxPosition === null || staged.maxPosition > progress.maxPosition))
+          progress.maxPosition = staged.maxPosition;
+        heartbeat(progress);
+        if (count < segmentRows) {
+          // The segment ended because the stream did: check there is nothing left.
+          const r = await it.next();
+          if (r.done) done = true;
+          else pending = r;
+        }
+      }
+    }
+  } finally {
+    await it.return?.(undefined);
+  }
+  const rows = progress.eventsDone;
+  return {
+    files: progress.files,
+    rows,
+    opCounts: { ...progress.opCounts },
+    schemaVersion: schema.version,
+    durationMs: Date.now() - t0,
+    attemptId: progress.attemptId,
+    minPosition: progress.minPosition,
+    maxPosition: progress.maxPosition,
+    sourceRowsRead: sourceRowsRead() ?? seen,
+  };
+}
+
+/** Rebuilds the lake's stage record from what crossed Temporal. */
+export function toStageOutput(window: WindowPlan, extract: ExtractWindowOutput): StageWindowOutput {
+  const byOp: Record<ChangeOp, number> = { c: 0, u: 0, d: 0, r: 0 };
+  for (const op of CHANGE_OPS) byOp[op] = extract.opCounts[op] ?? 0;
+  return {
+    sequence: window.seq,
+    attemptId: extract.attemptId ?? 'unknown',
+    schemaVersion: extract.schemaVersion,
+    files: extract.files.map((f) => ({
+      path: f.path,
+      commitDate: f.commitDate ?? /commit_date=(\d{4}-\d{2}-\d{2})/.exec(f.path)?.[1] ?? '',
+      rows: f.rows,
+      bytes: f.bytes,
+      md5: f.md5,
+    })),
+    extracted: { rows: extract.rows, byOp },
+    minPosition: extract.minPosition ?? null,
+    maxPosition: extract.maxPosition ?? null,
+  };
+}
+
+function flattenTotals(t: ControlTotals): Record<string, string> {
+  const out: Record<string, string> = { rows: String(t.rows) };
+  for (const op of CHANGE_OPS) out[`op.${op}`] = String(t.rowsByOp[op]);
+  for (const [k, v] of Object.entries(t.sums)) if (v !== null) out[`sum.${k}`] = v;
+  return out;
+}
+
+function unflattenTotals(t: Record<string, string>): ControlTotals {
+  const rowsByOp: Record<ChangeOp, number> = { c: 0, u: 0, d: 0, r: 0 };
+  for (const op of CHANGE_OPS) rowsByOp[op] = Number(t[`op.${op}`] ?? 0);
+  const sums: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(t)) if (k.startsWith('sum.')) sums[k.slice(4)] = v;
+  return { rows: Number(t.rows ?? 0), rowsByOp, sums };
+}
+
+export type { Manifest };
