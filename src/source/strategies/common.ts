@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import sql from 'mssql';
 import type { LakeColumn, LakeValue } from '../../lake/lake-types.js';
 import type { QueryParam, RowBatch, SourceConnection } from '../connection.js';
-import type { TableDiscovery } from '../discovery.js';
+import { findColumn, tableReaders, type DiscoveredColumn, type TableDiscovery } from '../discovery.js';
+import { TableNotFoundError } from '../errors.js';
 import type { ColumnReader } from '../type-mapping.js';
 import type { SourceThrottle } from '../throttle.js';
 
@@ -14,6 +15,35 @@ export function lakeColumns(d: TableDiscovery, readers: readonly ColumnReader[])
     type: r.lakeType,
     nullable: d.columns.find((c) => c.name === r.name)?.nullable ?? true,
   }));
+}
+
+/** A watermark column bound to a table: its name, the table's readers, its index among them, lake columns. */
+export interface BoundWatermarkColumn {
+  name: string;
+  readers: ColumnReader[];
+  index: number;
+  columns: LakeColumn[];
+}
+
+/**
+ * Binds the strategy's watermark column (rowversion, identity): throws a {@link TableNotFoundError} saying
+ * `requirement` when the column is missing or `accept` refuses it.
+ */
+export function bindWatermarkColumn(
+  d: TableDiscovery,
+  column: string,
+  accept: (c: DiscoveredColumn) => boolean,
+  requirement: string,
+): BoundWatermarkColumn {
+  const c = findColumn(d, column);
+  if (!c || !accept(c)) throw new TableNotFoundError(`${d.schema}.${d.table}`, `'${column}' ${requirement}`);
+  const readers = tableReaders(d);
+  return {
+    name: c.name,
+    readers,
+    index: readers.findIndex((r) => r.name === c.name),
+    columns: lakeColumns(d, readers),
+  };
 }
 
 /**

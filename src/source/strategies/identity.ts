@@ -28,12 +28,12 @@
  */
 import sql from 'mssql';
 import type { SourceConnection } from '../connection.js';
-import { findColumn, tableReaders, type TableDiscovery } from '../discovery.js';
-import { PositionFormatError, TableNotFoundError } from '../errors.js';
+import type { TableDiscovery } from '../discovery.js';
+import { PositionFormatError } from '../errors.js';
 import { pad20 } from '../positions.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { lakeColumns, streamRead } from './common.js';
+import { bindWatermarkColumn, streamRead } from './common.js';
 import {
   newStats,
   type CaptureStrategy,
@@ -116,13 +116,11 @@ export class IdentityStrategy implements CaptureStrategy {
     column: string,
     private readonly options: IdentityOptions = {},
   ) {
-    const c = findColumn(d, column);
-    if (!c || !c.identity)
-      throw new TableNotFoundError(`${d.schema}.${d.table}`, `'${column}' is not the identity column of the table`);
-    this.col = c.name;
-    this.readers = tableReaders(d);
-    this.idIndex = this.readers.findIndex((r) => r.name === c.name);
-    this.columns = lakeColumns(d, this.readers);
+    const bound = bindWatermarkColumn(d, column, (c) => c.identity, 'is not the identity column of the table');
+    this.col = bound.name;
+    this.readers = bound.readers;
+    this.idIndex = bound.index;
+    this.columns = bound.columns;
   }
 
   private get table() {

@@ -9,12 +9,11 @@
  */
 import sql from 'mssql';
 import type { SourceConnection } from '../connection.js';
-import { findColumn, indexesLeadingWith, tableReaders, type TableDiscovery } from '../discovery.js';
+import { indexesLeadingWith, type TableDiscovery } from '../discovery.js';
 import { rowversionAdd, rowversionPosition } from '../positions.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { TableNotFoundError } from '../errors.js';
-import { lakeColumns, streamRead } from './common.js';
+import { bindWatermarkColumn, streamRead } from './common.js';
 import {
   newStats,
   type CaptureStrategy,
@@ -41,13 +40,11 @@ export class RowversionStrategy implements CaptureStrategy {
     column: string,
     private readonly options: StrategyOptions = {},
   ) {
-    const c = findColumn(d, column);
-    if (!c || !c.rowversion)
-      throw new TableNotFoundError(`${d.schema}.${d.table}`, `'${column}' is not a rowversion column of the table`);
-    this.rv = c.name;
-    this.readers = tableReaders(d);
-    this.rvIndex = this.readers.findIndex((r) => r.name === c.name);
-    this.columns = lakeColumns(d, this.readers);
+    const bound = bindWatermarkColumn(d, column, (c) => c.rowversion, 'is not a rowversion column of the table');
+    this.rv = bound.name;
+    this.readers = bound.readers;
+    this.rvIndex = bound.index;
+    this.columns = bound.columns;
   }
 
   /** True when an index leads with the rowversion column (otherwise every poll scans). */
