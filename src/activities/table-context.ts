@@ -66,7 +66,7 @@ export async function tableContext(deps: ActivityDeps, ref: TableRef): Promise<T
   const discovery = await discoverTable(deps.source, config.schema, config.table);
   const lakeRef: LakeTableRef = { db: deps.config.source.database, schema: config.schema, table: config.table };
   const layout = new TableLayout(deps.config.sink.prefix, lakeRef);
-  const lake: LakeTable = { store: deps.store, layout };
+  const lake: LakeTable = { store: deps.store, layout, ...(deps.stateStore ? { stateStore: deps.stateStore } : {}) };
   const strategy = createStrategy(deps.source, discovery, config, { seen: lakeSeenEvents(lake) });
   const keyColumns = config.key && config.key.length > 0 ? config.key : discovery.key;
 
