@@ -58,6 +58,9 @@ export async function runJobOnTable(
     io.stdout.write(
       `${tableId}: ${job.kind} done — ${result.chunks} chunks, ${result.windows} windows committed ` +
         `(last sequence ${result.lastSeq}), ${result.rows} rows written, ${result.sourceRowsRead} source rows read, ` +
+        (result.chunksCompared !== undefined
+          ? `${result.chunksReextracted ?? 0} of ${result.chunksCompared} chunks differed from the lake (re-extracted), `
+          : '') +
         `in ${Math.round((Date.now() - started) / 1000)}s\n`,
     );
   return EXIT.ok;
