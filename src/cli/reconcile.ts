@@ -6,8 +6,8 @@
  */
 import { EXIT, UsageError, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
-import { runJobOnTable } from './support/job.js';
-import { loadOperatorConfig, selectTables, tableRef, temporalClient } from './support/operator-context.js';
+import { runJobVerb } from './support/job.js';
+import { loadOperatorConfig, selectTables } from './support/operator-context.js';
 
 export const command: CliCommand = {
   summary: 'delete reconciliation of a table (key-set diff → tombstones) as a job of its sync; waits for it',
@@ -29,17 +29,6 @@ export const command: CliCommand = {
       );
       return EXIT.invalidInput;
     }
-    const { client, close } = await temporalClient(config);
-    try {
-      return await runJobOnTable(
-        client,
-        io,
-        tableRef(config, table).id,
-        { kind: 'reconcile' },
-        { json: values.json === true },
-      );
-    } finally {
-      await close();
-    }
+    return runJobVerb(config, io, table, { kind: 'reconcile' }, values.json === true);
   },
 };

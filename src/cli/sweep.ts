@@ -8,8 +8,8 @@
  */
 import { EXIT, UsageError, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
-import { runJobOnTable } from './support/job.js';
-import { loadOperatorConfig, selectTables, tableRef, temporalClient } from './support/operator-context.js';
+import { runJobVerb } from './support/job.js';
+import { loadOperatorConfig, selectTables } from './support/operator-context.js';
 
 /** The sweep period when `--days` is not given (the design's "last 30 days"). */
 export const DEFAULT_SWEEP_DAYS = 30;
@@ -33,17 +33,6 @@ export const command: CliCommand = {
     if (typeof config === 'number') return config;
     const [table] = selectTables(config, values.table);
     if (!table) return EXIT.invalidInput;
-    const { client, close } = await temporalClient(config);
-    try {
-      return await runJobOnTable(
-        client,
-        io,
-        tableRef(config, table).id,
-        { kind: 'sweep', days },
-        { json: values.json === true },
-      );
-    } finally {
-      await close();
-    }
+    return runJobVerb(config, io, table, { kind: 'sweep', days }, values.json === true);
   },
 };
