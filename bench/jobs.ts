@@ -14,7 +14,7 @@ import type { JobSpec, TableRef } from '../src/activities/contracts.js';
 import { createLogger } from '../src/util/logger.js';
 import { pipelineConfig, startClaimsSource } from '../scripts/demo/harness.js';
 import { azuriteForTests } from '../test/support/stack.js';
-import { runJob, type JobRun } from '../test/support/jobs.js';
+import { runJob, type JobRun } from '../test/support/activity-sync.js';
 
 const rows = Number(process.argv[2] ?? 20_000);
 const chunkRows = Number(process.argv[3] ?? 5_000);

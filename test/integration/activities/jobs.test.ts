@@ -16,7 +16,7 @@ import { tableContext } from '../../../src/activities/table-context.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { azuriteForTests } from '../../support/stack.js';
-import { catchUp, runJob } from '../../support/jobs.js';
+import { runJob, syncTableWithActivities } from '../../support/activity-sync.js';
 import {
   CLAIMS_PIPELINE_TABLES,
   pipelineConfig,
@@ -110,9 +110,9 @@ async function duplicateEvents(table: TableRef): Promise<number> {
 }
 
 test('identity, every type: a sweep of an unchanged table re-extracts nothing; a late update is found and fixed', async () => {
-  await runJob(acts, NOTES, { kind: 'snapshot', reason: 'test' });
+  await syncTableWithActivities(acts, NOTES);
   await source.admin.request().batch(`INSERT INTO dbo.Notes (${COLS}) VALUES (${ROW_A}), (${ROW_B})`);
-  await catchUp(acts, NOTES);
+  await syncTableWithActivities(acts, NOTES);
   await assertVerified(NOTES, 'after load');
 
   const clean = await runJob(acts, NOTES, { kind: 'sweep', days: 30 });
@@ -131,7 +131,7 @@ test('identity, every type: a sweep of an unchanged table re-extracts nothing; a
   await source.admin
     .request()
     .batch(`UPDATE dbo.Notes SET d9 = 1.01 WHERE id = 5; UPDATE dbo.Notes SET secret = 'other' WHERE id = 20`);
-  await catchUp(acts, NOTES);
+  await syncTableWithActivities(acts, NOTES);
   const stale = await verifyTable(deps, NOTES);
   assert.equal(stale.different, 2, 'the lake missed both updates');
 
@@ -171,11 +171,10 @@ test('identity: reconciliation per key-range chunk tombstones deleted keys once'
 });
 
 test('updated_at: a write that did not stamp updated_at is found by the sweep', async () => {
-  await runJob(acts, STAMPED, { kind: 'snapshot', reason: 'test' });
-  await catchUp(acts, STAMPED);
+  await syncTableWithActivities(acts, STAMPED);
   await assertVerified(STAMPED, 'after load');
   await source.admin.request().batch(`UPDATE dbo.Stamped SET note = 'late' WHERE id = 3`);
-  await catchUp(acts, STAMPED);
+  await syncTableWithActivities(acts, STAMPED);
   assert.equal((await verifyTable(deps, STAMPED)).different, 1);
   const swept = await runJob(acts, STAMPED, { kind: 'sweep', days: 30 });
   assert.equal(swept.reextracted, 1);
@@ -183,8 +182,7 @@ test('updated_at: a write that did not stamp updated_at is found by the sweep', 
 });
 
 test('cdc: the same backfill twice writes nothing the second time; the watermark keeps the sync position', async () => {
-  await runJob(acts, CLAIMS, { kind: 'snapshot', reason: 'test' });
-  await catchUp(acts, CLAIMS);
+  await syncTableWithActivities(acts, CLAIMS);
   const ctx = await tableContext(deps, CLAIMS);
   const before = (await lakeWatermark(ctx.lake))?.doc.position;
   const job: JobSpec = { kind: 'backfill', from: '2000-01-01', to: '2100-01-01' };
@@ -201,6 +199,6 @@ test('cdc: the same backfill twice writes nothing the second time; the watermark
   assert.equal(mark?.doc.position, before, 'but carries the incremental sync position, not the backfill’s');
   assert.equal((await acts.readWatermark({ table: CLAIMS })).position, before);
   await source.admin.request().batch('EXEC sim.run_cdc_capture');
-  await catchUp(acts, CLAIMS);
+  await syncTableWithActivities(acts, CLAIMS);
   await assertVerified(CLAIMS, 'after backfills and windows');
 });
