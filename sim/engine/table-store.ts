@@ -417,16 +417,12 @@ export function vacuumRecord(table: Table, rec: RowRecord, minSeq: number): void
   }
   if (v === rec) rec.txn = null;
   else v.txn = null;
+  const codec = table.codec;
   if (rec === v && rec.deleted) {
     removeAllEntries(table, rec);
     table.records.remove(rec);
-    return;
-  }
-  if (rec === v && rec.prev === null) {
-    const codec = table.codec;
-    rec.pack(codec);
-    if (codec.slabs.wantsCompaction) compactSlabs(table, codec);
-  }
+  } else if (rec === v && rec.prev === null) rec.pack(codec);
+  if (codec.slabs.wantsCompaction) compactSlabs(table, codec);
 }
 
 /**
