@@ -12,7 +12,8 @@
  * 4. `memory`: the same memory figures and the peak RSS at the end.
  *
  * The rates share two cores with whatever else runs, so compare ratios from one run rather than rates across
- * runs.
+ * runs; `simCpuUsPerRow` (the simulator's CPU time per row served) and `simGcShare` (the part of it spent in
+ * garbage collection) depend much less on the machine's load.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -46,6 +47,22 @@ interface Memory {
   heapBytes: number;
   bufferBytes: number;
   peakRssBytes: number;
+}
+interface Usage {
+  cpuMs: number;
+  gcMs: number;
+}
+
+/** The simulator's CPU and GC time since start. */
+async function simUsage(): Promise<Usage> {
+  child.stdin.write('usage\n');
+  return nextLine<Usage>();
+}
+
+/** The simulator's CPU µs per row served and the share of it spent in GC, between two usage readings. */
+function simCost(a: Usage, b: Usage, n: number): Record<string, number> {
+  const cpu = b.cpuMs - a.cpuMs;
+  return { simCpuUsPerRow: +((cpu * 1000) / n).toFixed(1), simGcShare: +((b.gcMs - a.gcMs) / cpu).toFixed(2) };
 }
 
 /** Memory per stored row: JS heap (objects), buffers outside it (packed row bytes), and both. */
@@ -126,12 +143,14 @@ function streamRows(req: sql.Request, text: string): Promise<{ rows: number; las
 
 try {
   // (2) One streamed result: the rate the client can consume.
+  const u0 = await simUsage();
   const t2 = performance.now();
   const { rows: streamed } = await streamRows(
     pool.request(),
     `SELECT TOP (${toStream}) * FROM dbo.ClaimLines ORDER BY claim_line_id`,
   );
   const streamRate = streamed / ((performance.now() - t2) / 1000);
+  const u1 = await simUsage();
   console.log(
     JSON.stringify({
       step: 'stream',
@@ -139,6 +158,7 @@ try {
       rowsPerSec: Math.round(streamRate),
       simEncodeRowsPerSec: Math.round(server.encodeRowsPerSec),
       ratioToSimEncode: +(streamRate / server.encodeRowsPerSec).toFixed(2),
+      ...simCost(u0, u1, streamed),
     }),
   );
 
@@ -156,6 +176,7 @@ try {
     last = String(r.lastKey);
   }
   const keysetRate = read / ((performance.now() - t1) / 1000);
+  const u2 = await simUsage();
   console.log(
     JSON.stringify({
       step: 'keyset',
@@ -164,6 +185,7 @@ try {
       page,
       rowsPerSec: Math.round(keysetRate),
       ratioToStream: +(keysetRate / streamRate).toFixed(2),
+      ...simCost(u1, u2, read),
     }),
   );
 } finally {

@@ -2,10 +2,13 @@
  * The simulator side of `npm run bench:sim`, run as its own process (as the pipeline runs the simulator):
  * loads the seeded ClaimLines table, measures the simulator's own rate for one streamed result (engine plus
  * TDS row encoding into a discarding writer: no socket, no client), prints one JSON line with the address and
- * those figures, then serves. Each line on stdin is answered with the heap and peak RSS so far.
+ * those figures, then serves. Each line on stdin is answered with the memory so far and the CPU and GC time
+ * used since start: the parent takes differences around each step, which (unlike rates) hardly depend on what
+ * else the machine is running.
  *
  *   node --expose-gc --import tsx bench/sim-server.ts <rows> <encodeRows>
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Session } from '../sim/engine/api.js';
 import { MessageWriter } from '../sim/tds/message-writer.js';
@@ -15,6 +18,17 @@ import { SIM_CREDENTIALS, startSimulator } from '../sim/index.js';
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const encodeRows = Number(process.argv[3] ?? 1_000_000);
+
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
+
+/** CPU (user + system) and GC milliseconds used so far. */
+function usage(): { cpuMs: number; gcMs: number } {
+  const c = process.cpuUsage();
+  return { cpuMs: (c.user + c.system) / 1000, gcMs };
+}
 
 /** JS heap, ArrayBuffer memory outside it (packed rows' slabs) and peak RSS, after a full GC. */
 function memory(): { heapBytes: number; bufferBytes: number; peakRssBytes: number } {
@@ -73,7 +87,8 @@ process.stdout.write(
   `${JSON.stringify({ host: sim.host, port: sim.port, rows, loadSeconds, encodeRowsPerSec, ...afterLoad })}\n`,
 );
 
-createInterface({ input: process.stdin }).on('line', () => {
-  process.stdout.write(`${JSON.stringify(memory())}\n`);
+createInterface({ input: process.stdin }).on('line', (line) => {
+  // 'usage' between steps (no forced GC, so the step's own GC work is what is counted); 'memory' at the end.
+  process.stdout.write(`${JSON.stringify(line === 'usage' ? usage() : { ...memory(), ...usage() })}\n`);
 });
 process.stdin.on('end', () => void sim.stop().then(() => process.exit(0)));
