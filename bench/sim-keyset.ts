@@ -12,8 +12,8 @@
  * 4. `memory`: the same memory figures and the peak RSS at the end.
  *
  * The rates share two cores with whatever else runs, so compare ratios from one run rather than rates across
- * runs; `simCpuUsPerRow` (the simulator's CPU time per row served) and `simGcShare` (the part of it spent in
- * garbage collection) depend much less on the machine's load.
+ * runs; `simCpuUsPerRow` (the simulator's CPU time per row served) depends much less on the machine's load,
+ * and `simBusyShare` says whether the simulator was the bottleneck (see simCost).
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -59,10 +59,18 @@ async function simUsage(): Promise<Usage> {
   return nextLine<Usage>();
 }
 
-/** The simulator's CPU µs per row served and the share of it spent in GC, between two usage readings. */
-function simCost(a: Usage, b: Usage, n: number): Record<string, number> {
+/**
+ * Between two usage readings over `wallMs`: the simulator's CPU µs per row served, its busy share (CPU time over
+ * wall time: well below 1 means it waited for the client, so it was not the bottleneck), and GC pause time per
+ * 1000 rows (wall-clock pauses, so inflated when the machine is oversubscribed).
+ */
+function simCost(a: Usage, b: Usage, n: number, wallMs: number): Record<string, number> {
   const cpu = b.cpuMs - a.cpuMs;
-  return { simCpuUsPerRow: +((cpu * 1000) / n).toFixed(1), simGcShare: +((b.gcMs - a.gcMs) / cpu).toFixed(2) };
+  return {
+    simCpuUsPerRow: +((cpu * 1000) / n).toFixed(1),
+    simBusyShare: +(cpu / wallMs).toFixed(2),
+    simGcMsPer1kRows: +(((b.gcMs - a.gcMs) * 1000) / n).toFixed(2),
+  };
 }
 
 /** Memory per stored row: JS heap (objects), buffers outside it (packed row bytes), and both. */
@@ -149,7 +157,8 @@ try {
     pool.request(),
     `SELECT TOP (${toStream}) * FROM dbo.ClaimLines ORDER BY claim_line_id`,
   );
-  const streamRate = streamed / ((performance.now() - t2) / 1000);
+  const streamMs = performance.now() - t2;
+  const streamRate = streamed / (streamMs / 1000);
   const u1 = await simUsage();
   console.log(
     JSON.stringify({
@@ -158,7 +167,7 @@ try {
       rowsPerSec: Math.round(streamRate),
       simEncodeRowsPerSec: Math.round(server.encodeRowsPerSec),
       ratioToSimEncode: +(streamRate / server.encodeRowsPerSec).toFixed(2),
-      ...simCost(u0, u1, streamed),
+      ...simCost(u0, u1, streamed, streamMs),
     }),
   );
 
@@ -175,7 +184,8 @@ try {
     read += r.rows;
     last = String(r.lastKey);
   }
-  const keysetRate = read / ((performance.now() - t1) / 1000);
+  const keysetMs = performance.now() - t1;
+  const keysetRate = read / (keysetMs / 1000);
   const u2 = await simUsage();
   console.log(
     JSON.stringify({
@@ -185,7 +195,7 @@ try {
       page,
       rowsPerSec: Math.round(keysetRate),
       ratioToStream: +(keysetRate / streamRate).toFixed(2),
-      ...simCost(u1, u2, read),
+      ...simCost(u1, u2, read, keysetMs),
     }),
   );
 } finally {
