@@ -39,6 +39,7 @@ interface ServerInfo {
   port: number;
   loadSeconds: number;
   encodeRowsPerSec: number;
+  encodeCpuUsPerRow: number;
   heapBytes: number;
   bufferBytes: number;
   peakRssBytes: number;
@@ -166,6 +167,7 @@ try {
       rows: streamed,
       rowsPerSec: Math.round(streamRate),
       simEncodeRowsPerSec: Math.round(server.encodeRowsPerSec),
+      simEncodeCpuUsPerRow: +server.encodeCpuUsPerRow.toFixed(1),
       ratioToSimEncode: +(streamRate / server.encodeRowsPerSec).toFixed(2),
       ...simCost(u0, u1, streamed, streamMs),
     }),

@@ -81,10 +81,13 @@ const login = await sim.engine.login({
   clientProcessId: process.pid,
 });
 if (login.kind !== 'session') throw new Error('the bench could not log in to its simulator');
-const encodeRowsPerSec = await encodeRate(login.session, Math.min(encodeRows, rows));
+const n = Math.min(encodeRows, rows);
+const before = usage();
+const encodeRowsPerSec = await encodeRate(login.session, n);
+const encodeCpuUsPerRow = ((usage().cpuMs - before.cpuMs) * 1000) / n;
 login.session.close();
 process.stdout.write(
-  `${JSON.stringify({ host: sim.host, port: sim.port, rows, loadSeconds, encodeRowsPerSec, ...afterLoad })}\n`,
+  `${JSON.stringify({ host: sim.host, port: sim.port, rows, loadSeconds, encodeRowsPerSec, encodeCpuUsPerRow, ...afterLoad })}\n`,
 );
 
 createInterface({ input: process.stdin }).on('line', (line) => {
