@@ -99,10 +99,14 @@ const child = spawn(
   { stdio: ['pipe', 'pipe', 'inherit'] },
 );
 const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+/** The simulator's next JSON line; other output (e.g. `--trace-gc` in BENCH_SIM_NODE_FLAGS) goes to stderr. */
 async function nextLine<T>(): Promise<T> {
-  const r = await lines.next();
-  if (r.done) throw new Error('the simulator process ended early (see its output above)');
-  return JSON.parse(r.value) as T;
+  for (;;) {
+    const r = await lines.next();
+    if (r.done) throw new Error('the simulator process ended early (see its output above)');
+    if (r.value.startsWith('{')) return JSON.parse(r.value) as T;
+    console.error(r.value);
+  }
 }
 
 const mb = (b: number): number => Math.round(b / 1e6);
