@@ -199,6 +199,8 @@ export function truncateTable(stmt: Statement & { kind: 'truncateTable' }, ddl: 
   const t = db.schema(schema)?.tables.get(norm(name));
   if (!t) throw sqlError(4701, stmt.name.join('.'));
   t.records = new OrderedIndex<RowRecord>(t.records.keyOf, t.records.desc);
+  // The old rows' slabs go with them (a reader still pulling them keeps the old codec alive).
+  t.invalidateCodec();
   for (const ix of t.indexes) if (ix.entries) ix.entries = createIndexEntries(ix);
   const idc = t.identityColumn;
   if (idc?.identity) {

@@ -19,6 +19,7 @@ import type { Permission, VirtualTable } from './query.js';
 import type { SessionContext } from './session-context.js';
 import { SessionImpl, type ProcedureHandler, type SessionHost } from './session.js';
 import type { StatementStats } from './accounting.js';
+import type { ViewDef } from './system-views.js';
 import { insertRow, nextIdentity, vacuumRecord, type WriteContext } from './table-store.js';
 import { installExtensions } from './extensions.js';
 import { Txn as TxnClass } from './mvcc.js';
@@ -76,6 +77,8 @@ export interface EngineAdmin {
   registerProcedure(name: string, handler: ProcedureHandler): void;
   registerFunction(name: string, def: FunctionDef): void;
   registerTableFunction(resolver: TableFunctionResolver): void;
+  /** Part 2 hook: a catalog view of an extension, by `schema.name` (this engine only). */
+  registerView(name: string, def: ViewDef): void;
   /** Replaces the permission decision (return undefined to fall back to the role defaults). */
   setAuthorizer(fn: (session: SessionImpl, table: Table, action: Permission) => boolean | undefined): void;
   onCommit(database: string, listener: (t: CommittedTransaction) => void): () => void;
@@ -100,6 +103,7 @@ export interface SimEngine extends Engine {
 class EngineImpl implements SimEngine, SessionHost {
   readonly databases = new Map<string, Database>();
   readonly extraFunctions = new Map<string, FunctionDef>();
+  readonly extensionViews = new Map<string, ViewDef>();
   readonly activeTxns = new Set<Txn>();
   readonly serverName: string;
   readonly version = '15.0.4322.2';
@@ -135,6 +139,7 @@ class EngineImpl implements SimEngine, SessionHost {
       registerProcedure: (name, h) => this.procedures.set(name.toLowerCase().replace(/^(sys|dbo)\./, ''), h),
       registerFunction: (name, def) => this.extraFunctions.set(name.toUpperCase(), def),
       registerTableFunction: (r) => this.tableFunctions.push(r),
+      registerView: (name, def) => this.extensionViews.set(name.toLowerCase(), def),
       setAuthorizer: (fn) => {
         this.authorizer = fn;
       },

@@ -29,13 +29,17 @@ export interface RowVersion {
 
 /**
  * A row: its newest version (the object indexes point to) plus a row id for heaps. When the newest version is
- * the only one and every reader sees it, it is packed by a RowCodec (see row-codec.ts); `values` then decodes
- * on each read, so callers that change values must assign the array back (`rec.values = arr`).
+ * the only one and every reader sees it, it is packed by a RowCodec into the codec's shared slabs (see
+ * row-codec.ts, row-slabs.ts): the record then holds only a slab number and an offset, so a stored row is one
+ * heap object. `values` decodes on each read, so callers that change values must assign the array back
+ * (`rec.values = arr`).
  */
 export class RowRecord implements RowVersion {
   private unpacked: SqlValue[] | undefined;
-  private packed: Buffer | undefined;
   private codec: RowCodec | undefined;
+  /** Where the packed bytes are in `codec.slabs` (small integers, so no heap object per row). */
+  private slabNo = 0;
+  private offset = 0;
 
   constructor(
     values: SqlValue[],
@@ -49,29 +53,43 @@ export class RowRecord implements RowVersion {
   }
 
   get values(): SqlValue[] {
-    return this.unpacked ?? (this.codec as RowCodec).decode(this.packed as Buffer);
+    return this.unpacked ?? (this.codec as RowCodec).decodeAt(this.slabNo, this.offset);
   }
 
   set values(v: SqlValue[]) {
+    if (this.codec) this.codec.free(this.slabNo, this.offset);
     this.unpacked = v;
-    this.packed = undefined;
     this.codec = undefined;
   }
 
   /** One slot's value without decoding the row. */
   slot(i: number): SqlValue {
     if (this.unpacked) return this.unpacked[i] ?? null;
-    return (this.codec as RowCodec).decodeOne(this.packed as Buffer, i);
+    return (this.codec as RowCodec).decodeOneAt(this.slabNo, this.offset, i);
   }
 
   /** Packs the values (a no-op when they do not fit the codec's layout). */
   pack(codec: RowCodec): void {
     if (!this.unpacked) return;
-    const p = codec.encode(this.unpacked);
-    if (!p) return;
-    this.packed = p;
+    if (!codec.pack(this.unpacked)) return;
+    this.slabNo = codec.slabs.lastSlab;
+    this.offset = codec.slabs.lastOffset;
     this.codec = codec;
     this.unpacked = undefined;
+  }
+
+  /** The codec whose slabs hold this row, when packed. */
+  get packedBy(): RowCodec | undefined {
+    return this.codec;
+  }
+
+  /** Compaction: copies the packed bytes into the codec's fresh slabs (see RowSlabs.startCompaction). */
+  movePacked(): void {
+    const c = this.codec;
+    if (!c) return;
+    c.slabs.move(this.slabNo, this.offset, c.packedLength(this.slabNo, this.offset));
+    this.slabNo = c.slabs.lastSlab;
+    this.offset = c.slabs.lastOffset;
   }
 
   get isPacked(): boolean {

@@ -71,6 +71,14 @@ export class OrderedIndex<E> {
 
   /** Position of the first entry ≥ key (or > key when strict), as [leaf, index]. */
   private seek(key: readonly SqlValue[], strict: boolean): [number, number] {
+    // Past the right edge (an insert's duplicate check on an identity key): one comparison instead of a search.
+    const lastLi = this.leaves.length - 1;
+    const lastLeaf = this.leaves[lastLi] as E[];
+    const last = lastLeaf[lastLeaf.length - 1];
+    if (last !== undefined) {
+      const c = this.cmp(this.keyOf(last), key, key.length);
+      if (c < 0 || (strict && c === 0)) return [lastLi, lastLeaf.length];
+    }
     const li = this.leafFor(key, strict);
     const leaf = this.leaves[li] as E[];
     let lo = 0;

@@ -1,11 +1,12 @@
 /**
- * Compact row storage: a committed row version that every reader can see is packed into one Buffer (null
- * bitmap, a u16 offset per slot, then the values), so a large table costs a few heap objects per row instead
- * of one per value — the garbage collector's work scales with object count, and a 5M-row table of BigInts,
- * decimals and temporal objects would otherwise dominate the process. Single columns decode without decoding
- * the row (clustered keys are compared this way).
+ * Compact row storage: a committed row version that every reader can see is packed (null bitmap, a u16 offset
+ * per slot relative to the row's start, then the values) into the codec's shared slabs (row-slabs.ts), so a
+ * large table costs one heap object per row (its record) instead of one per value — the garbage collector's
+ * work scales with object count, and a 5M-row table of BigInts, decimals and temporal objects would otherwise
+ * dominate the process. Single columns decode without decoding the row (clustered keys are compared this way).
  */
 import type { SqlType, SqlValue } from './api.js';
+import { RowSlabs } from './row-slabs.js';
 
 const enum Kind {
   Null = 0,
@@ -66,9 +67,13 @@ function kindOf(t: SqlType | undefined): Kind {
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
-/** Encodes and decodes rows of one table layout (slot → type). */
+/**
+ * Encodes and decodes rows of one table layout (slot → type), and owns the slabs its packed rows live in (rows
+ * packed under an older layout keep their codec, so each codec's slabs hold one layout).
+ */
 export class RowCodec {
   private readonly kinds: Kind[];
+  readonly slabs = new RowSlabs();
 
   constructor(slotTypes: (SqlType | undefined)[]) {
     this.kinds = slotTypes.map(kindOf);
@@ -78,8 +83,44 @@ export class RowCodec {
     return this.kinds.length;
   }
 
-  /** Packs values; returns undefined when a value does not fit the layout (the row then stays unpacked). */
-  encode(values: SqlValue[]): Buffer | undefined {
+  /**
+   * Packs values into the slabs (position in `slabs.lastSlab`/`lastOffset`); returns false when a value does
+   * not fit the layout (the row then stays unpacked).
+   */
+  pack(values: SqlValue[]): boolean {
+    const len = this.encode(values);
+    if (len === undefined) return false;
+    this.slabs.append(scratch, len);
+    return true;
+  }
+
+  /** Bytes of the packed row at (slab, offset). */
+  packedLength(slab: number, offset: number): number {
+    const n = this.kinds.length;
+    return this.slabs.slab(slab).readUInt16LE(offset + ((n + 7) >> 3) + 2 * n);
+  }
+
+  /** Marks the packed row at (slab, offset) dead. */
+  free(slab: number, offset: number): void {
+    this.slabs.free(slab, this.packedLength(slab, offset));
+  }
+
+  /** Values of the packed row at (slab, offset). */
+  decodeAt(slab: number, offset: number): SqlValue[] {
+    const p = this.slabs.slab(slab);
+    const n = this.kinds.length;
+    const out = new Array<SqlValue>(n);
+    for (let i = 0; i < n; i++) out[i] = this.decodeOne(p, i, offset);
+    return out;
+  }
+
+  /** One slot of the packed row at (slab, offset). */
+  decodeOneAt(slab: number, offset: number, i: number): SqlValue {
+    return this.decodeOne(this.slabs.slab(slab), i, offset);
+  }
+
+  /** Encodes values into the scratch buffer; returns the length, or undefined when they do not fit. */
+  private encode(values: SqlValue[]): number | undefined {
     const n = this.kinds.length;
     if (values.length > n) return undefined;
     const bitmapLen = (n + 7) >> 3;
@@ -168,25 +209,16 @@ export class RowCodec {
       }
     }
     b.writeUInt16LE(pos, bitmapLen + 2 * n);
-    const out = Buffer.allocUnsafe(pos);
-    b.copy(out, 0, 0, pos);
-    return out;
+    return pos;
   }
 
-  decode(p: Buffer): SqlValue[] {
-    const n = this.kinds.length;
-    const out = new Array<SqlValue>(n);
-    for (let i = 0; i < n; i++) out[i] = this.decodeOne(p, i);
-    return out;
-  }
-
-  decodeOne(p: Buffer, i: number): SqlValue {
+  private decodeOne(p: Buffer, i: number, base: number): SqlValue {
     const n = this.kinds.length;
     if (i >= n) return null;
-    if ((p[i >> 3] ?? 0) & (1 << (i & 7))) return null;
+    if ((p[base + (i >> 3)] ?? 0) & (1 << (i & 7))) return null;
     const bitmapLen = (n + 7) >> 3;
-    const start = p.readUInt16LE(bitmapLen + 2 * i);
-    const end = p.readUInt16LE(bitmapLen + 2 * (i + 1));
+    const start = base + p.readUInt16LE(base + bitmapLen + 2 * i);
+    const end = base + p.readUInt16LE(base + bitmapLen + 2 * (i + 1));
     switch (this.kinds[i]) {
       case Kind.Bool:
         return p[start] === 1;

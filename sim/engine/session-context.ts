@@ -4,12 +4,18 @@ import type { FunctionDef } from './functions.js';
 import type { Database, Login } from './catalog.js';
 import type { Txn } from './mvcc.js';
 import type { StatementStats } from './accounting.js';
+import type { ViewDef } from './system-views.js';
 
 /** The engine-wide state expressions need. */
 export interface EngineCore {
   readonly databases: Map<string, Database>;
   /** Functions registered by extensions (part 2: CDC/CT functions), keyed by upper-case qualified name. */
   readonly extraFunctions: Map<string, FunctionDef>;
+  /**
+   * Part 2 hook: catalog views registered by extensions (sys.change_tracking_tables, …), keyed by `schema.name`
+   * lower case. Per engine: the views' rows read that engine's extension state.
+   */
+  readonly extensionViews: Map<string, ViewDef>;
   /** Active (uncommitted) transactions, engine-wide. */
   readonly activeTxns: Set<Txn>;
   readonly serverName: string;

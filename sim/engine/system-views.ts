@@ -89,9 +89,6 @@ function* tablesOf(db: Database): Generator<Table> {
   yield* db.tables();
 }
 
-/** Part 2 hook: catalog views of extensions (sys.change_tracking_tables, …), keyed by `schema.name` lower case. */
-export const EXTENSION_VIEWS = new Map<string, ViewDef>();
-
 const VIEWS: Record<string, ViewDef> = {
   'sys.databases': {
     server: true,
@@ -710,7 +707,7 @@ const VIEWS: Record<string, ViewDef> = {
 export function systemView(parts: string[], session: SessionContext): VirtualTable | undefined {
   if (parts.length < 2) return undefined;
   const key = `${parts[parts.length - 2] ?? ''}.${parts[parts.length - 1] ?? ''}`.toLowerCase();
-  const def = VIEWS[key] ?? EXTENSION_VIEWS.get(key); // part 2 hook: views registered by extensions
+  const def = VIEWS[key] ?? session.engine.extensionViews.get(key); // part 2 hook: views registered by extensions
   if (!def) return undefined;
   const dbName = parts.length >= 3 ? parts[parts.length - 3] : undefined;
   return {

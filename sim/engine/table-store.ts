@@ -9,6 +9,7 @@ import { OrderedIndex, compareKeys } from './ordered-index.js';
 import { sqlError } from './errors.js';
 import { RowRecord, lockHolder, wouldDeadlock, type RowVersion, type Txn } from './mvcc.js';
 import { valueToString } from './values.js';
+import type { RowCodec } from './row-codec.js';
 import type { SessionContext } from './session-context.js';
 
 export interface WriteContext {
@@ -416,10 +417,21 @@ export function vacuumRecord(table: Table, rec: RowRecord, minSeq: number): void
   }
   if (v === rec) rec.txn = null;
   else v.txn = null;
+  const codec = table.codec;
   if (rec === v && rec.deleted) {
     removeAllEntries(table, rec);
     table.records.remove(rec);
-    return;
-  }
-  if (rec === v && rec.prev === null) rec.pack(table.codec);
+  } else if (rec === v && rec.prev === null) rec.pack(codec);
+  if (codec.slabs.wantsCompaction) compactSlabs(table, codec);
+}
+
+/**
+ * Copies the table's live packed rows (those of its current layout) into fresh slabs and drops the old ones,
+ * once updates and deletes have left more dead bytes than live ones (see row-slabs.ts). Amortised: each
+ * compaction frees at least as many bytes as it copies.
+ */
+export function compactSlabs(table: Table, codec: RowCodec): void {
+  const firstNew = codec.slabs.startCompaction();
+  for (const rec of table.records.all()) if (rec.packedBy === codec) rec.movePacked();
+  codec.slabs.finishCompaction(firstNew);
 }

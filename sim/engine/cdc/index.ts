@@ -30,7 +30,7 @@ import {
   type CdcJobOptions,
   type ScanSession,
 } from './capture.js';
-import { EXTENSION_VIEWS, type ViewDef } from '../system-views.js';
+import type { ViewDef } from '../system-views.js';
 import { afterCommitLsn, decrementLsn, incrementLsn, lsnFromBuffer, lsnToBuffer } from './lsn.js';
 import { get, insertNamed, deleteWhere, visibleRows, writerView } from './store.js';
 
@@ -934,9 +934,9 @@ function cdcJobRows(ctl: CdcController, only?: Database): SqlValue[][] {
 export function installCdc(engine: SimEngine): CdcController {
   const ctl = new CdcController(engine);
   engine.admin.extensions.set('cdc', ctl);
-  EXTENSION_VIEWS.set('sys.dm_cdc_log_scan_sessions', DM_CDC_LOG_SCAN_SESSIONS);
+  engine.admin.registerView('sys.dm_cdc_log_scan_sessions', DM_CDC_LOG_SCAN_SESSIONS);
   // The simulator's capture never fails, so sys.dm_cdc_errors is always empty (VIEW DATABASE STATE still applies).
-  EXTENSION_VIEWS.set('sys.dm_cdc_errors', {
+  engine.admin.registerView('sys.dm_cdc_errors', {
     columns: [
       { name: 'session_id', type: T.int, nullable: false },
       { name: 'phase_number', type: T.int, nullable: true },
@@ -954,7 +954,7 @@ export function installCdc(engine: SimEngine): CdcController {
       return [];
     },
   });
-  EXTENSION_VIEWS.set('dbo.cdc_jobs', {
+  engine.admin.registerView('dbo.cdc_jobs', {
     columns: CDC_JOB_COLUMNS,
     rows: (db, _s, e) => {
       const c = (e as unknown as SimEngine).admin.extensions.get('cdc');

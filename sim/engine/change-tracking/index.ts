@@ -24,7 +24,6 @@ import { compareValues, convertValue, textOf } from '../values.js';
 import { T } from '../types.js';
 import { sqlError } from '../errors.js';
 import { extError } from '../ext-errors.js';
-import { EXTENSION_VIEWS } from '../system-views.js';
 import { hasPermission } from '../security/permissions.js';
 
 interface Entry {
@@ -520,7 +519,7 @@ export function installChangeTracking(engine: SimEngine): CtController {
   engine.admin.registerProcedure('sp_flush_ct_internal_table_on_demand', cleanup);
   for (const [n, f] of Object.entries(functions(ctl))) engine.admin.registerFunction(n, f);
   engine.admin.registerTableFunction((parts, session, extra) => changeTable(ctl, parts, session, extra));
-  EXTENSION_VIEWS.set('sys.change_tracking_databases', {
+  engine.admin.registerView('sys.change_tracking_databases', {
     server: true,
     columns: [
       { name: 'database_id', type: T.int, nullable: false },
@@ -540,7 +539,7 @@ export function installChangeTracking(engine: SimEngine): CtController {
       }
     },
   });
-  EXTENSION_VIEWS.set('sys.change_tracking_tables', {
+  engine.admin.registerView('sys.change_tracking_tables', {
     columns: [
       { name: 'object_id', type: T.int, nullable: false },
       { name: 'is_track_columns_updated_on', type: T.bit, nullable: false },

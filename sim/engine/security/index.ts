@@ -14,7 +14,6 @@ import { T } from '../types.js';
 import { sqlError } from '../errors.js';
 import { extError } from '../ext-errors.js';
 import { textOf } from '../values.js';
-import { EXTENSION_VIEWS } from '../system-views.js';
 import {
   FIXED_DATABASE_ROLES,
   hasPermission,
@@ -242,8 +241,8 @@ const FIXED_ROLE_IDS: Record<string, number> = {
 };
 
 /** sys.database_principals and sys.database_role_members: what a prerequisite check reads. */
-function installViews(): void {
-  EXTENSION_VIEWS.set('sys.database_principals', {
+function installViews(engine: SimEngine): void {
+  engine.admin.registerView('sys.database_principals', {
     columns: [
       { name: 'name', type: T.sysname, nullable: false },
       { name: 'principal_id', type: T.int, nullable: false },
@@ -260,7 +259,7 @@ function installViews(): void {
       for (const u of db.users.values()) yield [u.name, BigInt(u.principalId), 'S', 'SQL_USER', u.defaultSchema, false];
     },
   });
-  EXTENSION_VIEWS.set('sys.database_role_members', {
+  engine.admin.registerView('sys.database_role_members', {
     columns: [
       { name: 'role_principal_id', type: T.int, nullable: false },
       { name: 'member_principal_id', type: T.int, nullable: false },
@@ -329,7 +328,7 @@ function fnMyPermissions(parts: string[], session: SessionImpl): VirtualTable | 
 }
 
 export function installSecurity(engine: SimEngine): void {
-  installViews();
+  installViews(engine);
   engine.admin.registerTableFunction((parts, session) => fnMyPermissions(parts, session));
   for (const [n, h] of Object.entries(handlers(engine))) engine.admin.registerProcedure(n, h);
   for (const [n, f] of Object.entries(functions())) engine.admin.registerFunction(n, f);

@@ -39,12 +39,44 @@ test('packed rows decode to the exact values, per row and per slot', () => {
     null,
   ];
   const codec = new RowCodec(types);
-  const packed = codec.encode(row);
-  assert.ok(packed);
-  assert.deepEqual(codec.decode(packed), row);
-  row.forEach((v, i) => assert.deepEqual(codec.decodeOne(packed, i), v));
+  assert.ok(codec.pack(row));
+  const at = [codec.slabs.lastSlab, codec.slabs.lastOffset] as const;
+  // A second row in the same slab must not disturb the first (offsets are relative to each row).
+  assert.ok(codec.pack([1n]));
+  assert.equal(codec.slabs.lastSlab, at[0]);
+  assert.deepEqual(codec.decodeAt(...at), row);
+  row.forEach((v, i) => assert.deepEqual(codec.decodeOneAt(...at, i), v));
   // A shorter row (stored before ADD COLUMN) decodes with NULLs in the new slots.
-  assert.deepEqual(codec.decode(codec.encode([1n]) as Buffer).slice(0, 2), [1n, null]);
+  assert.deepEqual(codec.decodeAt(codec.slabs.lastSlab, codec.slabs.lastOffset).slice(0, 2), [1n, null]);
   // A value that does not fit the layout is refused (the row stays unpacked).
-  assert.equal(codec.encode(['not a bigint']), undefined);
+  assert.equal(codec.pack(['not a bigint']), false);
+});
+
+test('slabs: freed rows drop their slab, and compaction keeps memory proportional to live rows', () => {
+  const codec = new RowCodec([{ name: 'bigint' }, { name: 'varchar', length: 8000 }]);
+  const text = 'x'.repeat(4000);
+  const rows: { slab: number; offset: number; id: bigint }[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    codec.pack([BigInt(i), text]);
+    rows.push({ slab: codec.slabs.lastSlab, offset: codec.slabs.lastOffset, id: BigInt(i) });
+  }
+  const full = codec.slabs.allocatedBytes;
+  assert.ok(full >= 10_000 * 4000);
+  // Free two rows of three: most bytes are dead, so a compaction is due.
+  const kept = rows.filter((r, i) => {
+    if (i % 3 === 0) return true;
+    codec.free(r.slab, r.offset);
+    return false;
+  });
+  assert.equal(codec.slabs.wantsCompaction, true);
+  const firstNew = codec.slabs.startCompaction();
+  for (const r of kept) {
+    codec.slabs.move(r.slab, r.offset, codec.packedLength(r.slab, r.offset));
+    r.slab = codec.slabs.lastSlab;
+    r.offset = codec.slabs.lastOffset;
+  }
+  codec.slabs.finishCompaction(firstNew);
+  assert.equal(codec.slabs.wantsCompaction, false);
+  assert.ok(codec.slabs.allocatedBytes < full * 0.45, `${codec.slabs.allocatedBytes} of ${full}`);
+  for (const r of kept) assert.deepEqual(codec.decodeAt(r.slab, r.offset), [r.id, text]);
 });
