@@ -246,7 +246,7 @@ export class IdentityStrategy implements CaptureStrategy {
     if (window.empty) return;
     const t0 = Date.now();
     const first = window.from === null;
-    const from = first ? { highWater: 0n, gaps: [] } : parseIdentityPosition(window.from!);
+    const from = window.from === null ? { highWater: 0n, gaps: [] } : parseIdentityPosition(window.from);
     const to = parseIdentityPosition(window.to);
     const { step, now } = await this.meta();
     stats.queries++;
