@@ -219,9 +219,9 @@ test('identity: a retry that sees a late commit below what was staged starts ove
   const stale = { ...third, resumePosition: '00000000000000000123~3-3@1' };
   const again = await acts.commitManifest({ table, window, extract: stale, validation });
   assert.deepEqual([again.alreadyCommitted, again.resumePosition], [true, third.resumePosition]);
-  await acts.advanceWatermark({ table, seq: 1, position: c.resumePosition!, manifestPath: c.manifestPath });
+  await acts.advanceWatermark({ table, seq: 1, position: c.resumePosition, manifestPath: c.manifestPath });
   assert.deepEqual(await acts.readWatermark({ table }), { position: third.resumePosition, lastSeq: 1 });
-  assert.equal((await acts.planWindow({ table, lastPosition: third.resumePosition!, seq: 2 })).window, null);
+  assert.equal((await acts.planWindow({ table, lastPosition: third.resumePosition, seq: 2 })).window, null);
 
   const reader = await LakeReader.open({ lake: (await tableContext(deps, table)).lake });
   try {
