@@ -209,6 +209,21 @@ interface ExtractProgress {
   digest?: string;
 }
 
+/** Nothing staged yet. */
+function freshProgress(attemptId: string, schemaVersion: number): ExtractProgress {
+  return {
+    attemptId,
+    schemaVersion,
+    segments: 0,
+    eventsDone: 0,
+    lastPos: null,
+    files: [],
+    opCounts: { c: 0, u: 0, d: 0, r: 0 },
+    minPosition: null,
+    maxPosition: null,
+  };
+}
+
 function heartbeat(details: ExtractProgress): void {
   try {
     Context.current().heartbeat(details);
@@ -269,17 +284,7 @@ export async function stageStream(
   const prior = previousProgress(window);
   // Nothing staged yet (or a restart recorded by restartWindow): a fresh attempt id, so no name is written twice.
   const resume = prior && prior.schemaVersion === schema.version && prior.segments > 0 ? prior : undefined;
-  const progress: ExtractProgress = resume ?? {
-    attemptId: attemptIdFor(workflowAttempt),
-    schemaVersion: schema.version,
-    segments: 0,
-    eventsDone: 0,
-    lastPos: null,
-    files: [],
-    opCounts: { c: 0, u: 0, d: 0, r: 0 },
-    minPosition: null,
-    maxPosition: null,
-  };
+  const progress: ExtractProgress = resume ?? freshProgress(attemptIdFor(workflowAttempt), schema.version);
   let skip = progress.eventsDone;
   let seen = 0;
   let resumePosition: string | undefined;
@@ -409,16 +414,7 @@ export async function stageStream(
  * this attempt; it is retried.
  */
 function restartWindow(stale: ExtractProgress): Error {
-  heartbeat({
-    ...stale,
-    segments: 0,
-    eventsDone: 0,
-    lastPos: null,
-    files: [],
-    opCounts: { c: 0, u: 0, d: 0, r: 0 },
-    minPosition: null,
-    maxPosition: null,
-  });
+  heartbeat(freshProgress(stale.attemptId, stale.schemaVersion));
   return new Error('Re-read of the window differs from the staged segments; starting the window over');
 }
 

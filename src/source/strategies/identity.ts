@@ -158,9 +158,9 @@ export class IdentityStrategy implements CaptureStrategy {
 
   /**
    * Fixes the window's bound with one seek: `to` = the highest committed id above the high-water mark, capped
-   * at the lowest new id + (`maxRowsPerWindow` − 1) × increment (`more` when ids lie beyond the cap). `to` carries the old
-   * gaps unchanged: which ids inside the bound are still missing is found by the read. Nothing new, no
-   * previously open gap filled and none aged out → empty.
+   * at the lowest new id + (`maxRowsPerWindow` − 1) × increment (`more` when ids lie beyond the cap). `to`
+   * carries the old gaps unchanged: which ids inside the bound are still missing is found by the read. Nothing
+   * new, no previously open gap filled and none aged out → empty.
    */
   async planWindow(lastPosition: string | null): Promise<SourceWindow> {
     const t0 = Date.now();

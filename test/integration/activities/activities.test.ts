@@ -54,6 +54,11 @@ after(async () => {
   await source?.stop();
 });
 
+type Extract = Activities['extractWindow'];
+/** Runs extractWindow in a mock activity context (attempt, heartbeat details, cancellation). */
+const run = (env: MockActivityEnvironment, i: Parameters<Extract>[0]) =>
+  env.run<[Parameters<Extract>[0]], ExtractWindowOutput, Extract>((input) => acts.extractWindow(input), i);
+
 async function syncTable(table: TableRef): Promise<number> {
   let mark = await acts.readWatermark({ table });
   let seq = mark.lastSeq + 1;
@@ -133,10 +138,6 @@ test('an extraction interrupted after staged segments resumes from its heartbeat
   assert.ok(plan.window);
   const window = plan.window;
 
-  type Extract = Activities['extractWindow'];
-  const extractWindow: Extract = (i) => acts.extractWindow(i);
-  const run = (env: MockActivityEnvironment, i: Parameters<Extract>[0]) =>
-    env.run<[Parameters<Extract>[0]], ExtractWindowOutput, Extract>(extractWindow, i);
   const first = new MockActivityEnvironment({ attempt: 1 });
   let last: { segments: number; files: unknown[] } | undefined;
   first.on('heartbeat', (d: { segments: number; files: unknown[] }) => {
@@ -183,10 +184,6 @@ test('identity: a retry that sees a late commit below what was staged starts ove
   assert.ok(plan.window);
   const window = plan.window;
 
-  type Extract = Activities['extractWindow'];
-  const extractWindow: Extract = (i) => acts.extractWindow(i);
-  const run = (env: MockActivityEnvironment, i: Parameters<Extract>[0]) =>
-    env.run<[Parameters<Extract>[0]], ExtractWindowOutput, Extract>(extractWindow, i);
   type Beat = { segments: number; files: unknown[] };
   const first = new MockActivityEnvironment({ attempt: 1 });
   let beat1: Beat | undefined;
