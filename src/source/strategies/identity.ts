@@ -165,9 +165,10 @@ export class IdentityStrategy implements CaptureStrategy {
   async planWindow(lastPosition: string | null): Promise<SourceWindow> {
     const t0 = Date.now();
     const stats = newStats();
-    const last = lastPosition === null ? { highWater: 0n, gaps: [] } : parseIdentityPosition(lastPosition);
     const { step, now } = await this.meta();
     stats.queries++;
+    if (lastPosition === null) return this.planFromStart(stats, step, now, t0);
+    const last = parseIdentityPosition(lastPosition);
     const limit = BigInt(this.options.maxRowsPerWindow ?? 1_000_000);
     let cap = last.highWater + limit * step;
     const c = quoteIdent(this.col);
@@ -229,6 +230,50 @@ export class IdentityStrategy implements CaptureStrategy {
       empty,
       lagSeconds: null,
       ...(more ? { more } : {}),
+    };
+  }
+
+  /**
+   * From nothing (`planWindow(null)`: where a full load starts, e.g. the snapshot job's position): the highest
+   * committed id and every id missing below it, read as keys only in one snapshot, uncapped. The snapshot's
+   * chunks read later; an id in flight now is a gap here, so incremental sync picks it up when it commits
+   * (the chunk may read it too: its `r` event sorts after the `c`, see chunks.ts). Reads every key once —
+   * once per full load, never per window.
+   */
+  private async planFromStart(stats: StepStats, step: bigint, now: number, t0: number): Promise<SourceWindow> {
+    const c = quoteIdent(this.col);
+    const gaps: IdentityGap[] = [];
+    let prev: bigint | null = null;
+    const keys = async (tx?: sql.Transaction) => {
+      for await (const b of this.conn.stream(
+        'identity.plan_start',
+        `SELECT ${c} AS id FROM ${this.table} ORDER BY ${c} OPTION (MAXDOP 1)`,
+        [],
+        { ...this.timeout(), ...(tx ? { transaction: tx } : {}), batchRows: 10_000 },
+      )) {
+        stats.rowsRead += b.rows.length;
+        for (const raw of b.rows) {
+          const id = BigInt(raw[0] as string | number);
+          if (prev !== null && id - prev > step) gaps.push({ lo: prev + step, hi: id - step, seenAt: now });
+          prev = id;
+        }
+      }
+      stats.queries++;
+    };
+    if (this.snapshot) await this.conn.inSnapshot('identity.plan', keys);
+    else await keys();
+    const maxGaps = this.options.maxGaps ?? 500;
+    const kept = gaps.length > maxGaps ? gaps.slice(gaps.length - maxGaps) : gaps;
+    const top = prev as bigint | null;
+    stats.extra = { gapsOpen: kept.length, gapsAbandoned: gaps.length - kept.length };
+    stats.durationMs = Date.now() - t0;
+    this.lastPlanStats = stats;
+    return {
+      strategy: 'identity',
+      from: null,
+      to: formatIdentityPosition({ highWater: top ?? 0n, gaps: kept }),
+      empty: top === null,
+      lagSeconds: null,
     };
   }
 
