@@ -33,6 +33,11 @@ export interface WindowPlan {
   keyRange?: KeyRange;
   /** Read from the source when the window was planned (ISO-8601). */
   plannedAt: string;
+  /**
+   * The window was capped (`maxRowsPerWindow`) and the source holds more beyond `to`: the sync plans the next
+   * window at once instead of waiting for its cadence. Absent: not capped.
+   */
+  more?: boolean;
 }
 
 export interface PlanWindowInput {
@@ -82,6 +87,11 @@ export interface ExtractWindowOutput {
   maxPosition?: string | null;
   /** Source rows read (may exceed `rows`: overlap de-duplication, PHI, filters). */
   sourceRowsRead?: number;
+  /**
+   * Where the next window starts when the read refined the window's end (identity: the high-water it saw and
+   * the gaps it left open), consistent with exactly the rows this attempt staged. Absent: `window.to`.
+   */
+  resumePosition?: string;
 }
 
 export interface ValidateWindowInput {
@@ -106,6 +116,12 @@ export interface CommitManifestOutput {
   manifestPath: string;
   /** True when this window had already been committed by an earlier attempt (a no-op retry). */
   alreadyCommitted: boolean;
+  /**
+   * Where the next window starts, as the committed manifest records it (for a no-op retry: the position the
+   * earlier attempt's manifest recorded, not this attempt's). The watermark advances to it. Absent (older
+   * workers): `window.to`.
+   */
+  resumePosition?: string;
 }
 
 export interface AdvanceWatermarkInput {

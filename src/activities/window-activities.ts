@@ -3,7 +3,7 @@
  * commitManifest, advanceWatermark — each thin over src/source (capture strategies) and src/lake (the commit
  * protocol). Everything returned carries positions, paths, counts and timings only.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import {
@@ -11,6 +11,7 @@ import {
   commitManifest as lakeCommitManifest,
   committedSequences,
   readManifest,
+  resumePositionOf,
   stageWindow,
   validateWindow as lakeValidateWindow,
   type ChangeEvent,
@@ -50,9 +51,14 @@ export function chunkWindowFrom(window: WindowPlan): string {
   return `${window.kind}:${k?.index ?? 0}/${k?.count ?? 0}`;
 }
 
-/** The lake's view of a planned window. */
-export function windowRef(window: WindowPlan): WindowRef {
-  return { sequence: window.seq, from: window.from ?? chunkWindowFrom(window), to: window.to };
+/** The lake's view of a planned window (with the read's refined end, when committing). */
+export function windowRef(window: WindowPlan, resumePosition?: string): WindowRef {
+  return {
+    sequence: window.seq,
+    from: window.from ?? chunkWindowFrom(window),
+    to: window.to,
+    ...(resumePosition !== undefined ? { resume: resumePosition } : {}),
+  };
 }
 
 function parseChunkFrom(from: string): { kind: string; index: number; count: number } | undefined {
@@ -75,7 +81,7 @@ async function positionAt(lake: LakeTable, lastSeq: number): Promise<ReadWaterma
     const m = await readManifest(lake, seq);
     if (!m) break;
     const chunk = parseChunkFrom(m.window.from);
-    if (!chunk) return { position: m.window.to, lastSeq };
+    if (!chunk) return { position: resumePositionOf(m), lastSeq };
     if (chunk.kind === 'snapshot')
       return { position: chunk.count > 0 && chunk.index === chunk.count - 1 ? m.window.to : null, lastSeq };
   }
@@ -106,6 +112,7 @@ export function windowActivities(deps: ActivityDeps) {
         from: w.from ?? input.lastPosition,
         to: w.to,
         plannedAt: new Date().toISOString(),
+        ...(w.more ? { more: true } : {}),
       },
       lagSeconds: w.lagSeconds,
     };
@@ -149,7 +156,7 @@ export function windowActivities(deps: ActivityDeps) {
     }
     const out = await lakeCommitManifest({
       lake: ctx.lake,
-      window: windowRef(input.window),
+      window: windowRef(input.window, input.extract.resumePosition),
       staged: toStageOutput(input.window, input.extract),
       validated: { controlTotals: unflattenTotals(input.validation.controlTotals) },
       committedBy,
@@ -158,7 +165,11 @@ export function windowActivities(deps: ActivityDeps) {
       { window: input.window.seq, kind: input.window.kind, rows: out.rows, files: out.files, status: out.status },
       'window committed',
     );
-    return { manifestPath: out.manifestPath, alreadyCommitted: out.status === 'already-committed' };
+    return {
+      manifestPath: out.manifestPath,
+      alreadyCommitted: out.status === 'already-committed',
+      resumePosition: out.resumePosition,
+    };
   }
 
   async function advanceWatermark(input: AdvanceWatermarkInput): Promise<AdvanceWatermarkOutput> {
@@ -198,6 +209,28 @@ interface ExtractProgress {
   opCounts: Record<ChangeOp, number>;
   minPosition: string | null;
   maxPosition: string | null;
+  /**
+   * SHA-256 (hex) over the positions of the events staged so far, in order. A resumed attempt skips that many
+   * events of its re-read and reuses the staged segments only if the skipped positions hash the same: a read
+   * that sees more than the interrupted one (identity: a gap committed in between) starts over instead of
+   * leaving a row out. Absent in heartbeats of older workers (then only the last position is compared).
+   */
+  digest?: string;
+}
+
+/** Nothing staged yet. */
+function freshProgress(attemptId: string, schemaVersion: number): ExtractProgress {
+  return {
+    attemptId,
+    schemaVersion,
+    segments: 0,
+    eventsDone: 0,
+    lastPos: null,
+    files: [],
+    opCounts: { c: 0, u: 0, d: 0, r: 0 },
+    minPosition: null,
+    maxPosition: null,
+  };
 }
 
 function heartbeat(details: ExtractProgress): void {
@@ -258,20 +291,14 @@ export async function stageStream(
   const segmentRows = deps.partRows ?? 200_000;
   const schema = await ctx.schemaFor(ctx.strategy.columns);
   const prior = previousProgress(window);
-  const resume = prior && prior.schemaVersion === schema.version ? prior : undefined;
-  const progress: ExtractProgress = resume ?? {
-    attemptId: attemptIdFor(workflowAttempt),
-    schemaVersion: schema.version,
-    segments: 0,
-    eventsDone: 0,
-    lastPos: null,
-    files: [],
-    opCounts: { c: 0, u: 0, d: 0, r: 0 },
-    minPosition: null,
-    maxPosition: null,
-  };
+  // Nothing staged yet (or a restart recorded by restartWindow): a fresh attempt id, so no name is written twice.
+  const resume = prior && prior.schemaVersion === schema.version && prior.segments > 0 ? prior : undefined;
+  const progress: ExtractProgress = resume ?? freshProgress(attemptIdFor(workflowAttempt), schema.version);
   let skip = progress.eventsDone;
   let seen = 0;
+  let resumePosition: string | undefined;
+  // Hash of the positions staged (or skipped as staged) so far; see ExtractProgress.digest.
+  const digest = createHash('sha256');
   const projectors = new WeakMap<readonly LakeColumn[], (v: readonly LakeValue[]) => LakeValue[]>();
   const known = new Set(schema.columns.map((c) => c.name.toLowerCase()));
   const dropped = new Set(
@@ -280,6 +307,7 @@ export async function stageStream(
 
   async function* events(): AsyncGenerator<ChangeEvent> {
     for await (const batch of batches) {
+      if (batch.resumePosition !== undefined) resumePosition = batch.resumePosition;
       let project = projectors.get(batch.columns);
       if (!project) {
         for (const c of batch.columns)
@@ -294,8 +322,13 @@ export async function stageStream(
         seen++;
         if (skip > 0) {
           skip--;
-          if (skip === 0 && progress.lastPos !== null && pos !== progress.lastPos)
-            throw new Error('Re-read of the window differs from the staged segments; starting the window over');
+          digest.update(pos);
+          if (
+            skip === 0 &&
+            ((progress.lastPos !== null && pos !== progress.lastPos) ||
+              (progress.digest !== undefined && digest.copy().digest('hex') !== progress.digest))
+          )
+            throw restartWindow(progress);
           continue;
         }
         yield { op: row.op, position: pos, commitTs: row.commitTs, values: project(row.values) };
@@ -327,6 +360,7 @@ export async function stageStream(
             }
             count++;
             lastPos = r.value.position;
+            digest.update(lastPos);
             byOp[r.value.op]++;
             if (count % 5000 === 0) heartbeat(progress);
             return r;
@@ -348,6 +382,7 @@ export async function stageStream(
         progress.segments++;
         progress.eventsDone += count;
         if (lastPos !== null) progress.lastPos = lastPos;
+        progress.digest = digest.copy().digest('hex');
         for (const f of staged.files)
           progress.files.push({ path: f.path, rows: f.rows, bytes: f.bytes, md5: f.md5, commitDate: f.commitDate });
         for (const op of CHANGE_OPS) progress.opCounts[op] += byOp[op];
@@ -378,7 +413,18 @@ export async function stageStream(
     minPosition: progress.minPosition,
     maxPosition: progress.maxPosition,
     sourceRowsRead: sourceRowsRead() ?? seen,
+    ...(resumePosition !== undefined ? { resumePosition } : {}),
   };
+}
+
+/**
+ * The re-read differs from what the interrupted attempt staged: record that nothing is reusable in the heartbeat
+ * (so the next attempt starts over under a new attempt id instead of resuming the same segments again) and fail
+ * this attempt; it is retried.
+ */
+function restartWindow(stale: ExtractProgress): Error {
+  heartbeat(freshProgress(stale.attemptId, stale.schemaVersion));
+  return new Error('Re-read of the window differs from the staged segments; starting the window over');
 }
 
 /** Rebuilds the lake's stage record from what crossed Temporal. */

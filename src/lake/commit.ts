@@ -79,6 +79,12 @@ export interface WindowRef {
   /** Lower bound (exclusive) and upper bound (inclusive) positions as planned before reading. */
   readonly from: string;
   readonly to: string;
+  /**
+   * Where the next window starts when the read refined the planned end (identity: the high-water it saw and
+   * the gaps still open), recorded in the manifest with the files of the attempt that read it. Absent: `to`.
+   * Not part of the window's identity: a retry may see more, and the first committed attempt's value wins.
+   */
+  readonly resume?: string;
 }
 
 /** A data file of a window. Paths are relative to the table root. */
@@ -303,7 +309,8 @@ export interface Manifest {
   readonly format: typeof MANIFEST_FORMAT;
   readonly table: string;
   readonly sequence: number;
-  readonly window: { readonly from: string; readonly to: string };
+  /** `resume` (optional, since manifests of older versions lack it): see {@link WindowRef.resume}. */
+  readonly window: { readonly from: string; readonly to: string; readonly resume?: string };
   /** Lowest/highest event position in the files (null for an empty window). */
   readonly positions: { readonly min: string | null; readonly max: string | null };
   readonly attemptId: string;
@@ -334,6 +341,8 @@ export interface CommitManifestOutput {
   readonly attemptId: string;
   readonly rows: number;
   readonly files: number;
+  /** Where the next window starts, as the committed manifest records it (a no-op retry: the earlier attempt's). */
+  readonly resumePosition: string;
 }
 
 function parseManifest(layout: TableLayout, path: string, body: Buffer): Manifest {
@@ -394,7 +403,11 @@ export async function commitManifest(input: CommitManifestInput): Promise<Commit
     format: MANIFEST_FORMAT,
     table: layout.id,
     sequence: window.sequence,
-    window: { from: window.from, to: window.to },
+    window: {
+      from: window.from,
+      to: window.to,
+      ...(window.resume !== undefined && window.resume !== window.to ? { resume: window.resume } : {}),
+    },
     positions: { min: staged.minPosition, max: staged.maxPosition },
     attemptId: staged.attemptId,
     schemaVersion: staged.schemaVersion,
@@ -453,7 +466,13 @@ function summary(status: CommitManifestOutput['status'], m: Manifest, path: stri
     attemptId: m.attemptId,
     rows: m.controlTotals.rows,
     files: m.files.length,
+    resumePosition: resumePositionOf(m),
   };
+}
+
+/** Where the window after `m` starts: the refined end its read recorded, else its planned `to` (older manifests). */
+export function resumePositionOf(m: Manifest): string {
+  return m.window.resume ?? m.window.to;
 }
 
 /** The watermark pointer as stored. */
@@ -546,7 +565,7 @@ export async function advanceWatermark(input: AdvanceWatermarkInput): Promise<Ad
       table: layout.id,
       sequence: head,
       manifest: manifest ? layout.manifestPath(head) : null,
-      position: manifest ? await (input.positionAt?.(head, manifest) ?? manifest.window.to) : null,
+      position: manifest ? await (input.positionAt?.(head, manifest) ?? resumePositionOf(manifest)) : null,
       updatedAt: now().toISOString(),
     };
     const body = `${JSON.stringify(doc, null, 2)}\n`;

@@ -145,7 +145,15 @@ export class TableSyncState {
     return this.s.pendingAttempts;
   }
 
-  committed(window: WindowPlan, rows: number, manifestPath: string, committedAt: string, durationMs: number): void {
+  /** A window committed; the watermark moves to `position` (the read's refined end, default `window.to`). */
+  committed(
+    window: WindowPlan,
+    rows: number,
+    manifestPath: string,
+    committedAt: string,
+    durationMs: number,
+    position: string = window.to,
+  ): void {
     this.s.lastCommitted = {
       seq: window.seq,
       from: window.from,
@@ -155,7 +163,7 @@ export class TableSyncState {
       committedAt,
       rowsPerSecond: durationMs > 0 ? Math.round((rows * 1000) / durationMs) : rows,
     };
-    this.s.position = window.to;
+    this.s.position = position;
     this.s.nextSeq = window.seq + 1;
     this.s.pendingWindow = null;
     this.s.pendingAttempts = 0;

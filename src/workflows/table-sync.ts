@@ -18,6 +18,7 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -51,6 +52,9 @@ export interface TableSyncWorkflowInput {
 }
 
 export const tableSyncWorkflowId = (tableId: string): string => `table-sync/${tableId}`;
+
+/** patched() id: after a committed window that was not capped, wait for the cadence instead of going on. */
+export const WAIT_AFTER_UNCAPPED_WINDOW_PATCH = 'wait-after-uncapped-window';
 
 export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<void> {
   const cadenceMs = Math.max(60, input.cadenceSeconds ?? 900) * 1000;
@@ -99,8 +103,11 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
     ]);
   };
 
-  /** One window: returns 'empty' when nothing changed, else 'committed'. */
-  const syncOneWindow = async (): Promise<'empty' | 'committed'> => {
+  /**
+   * One window: 'empty' when nothing changed; 'more' when it committed a window capped below what the source
+   * already holds (go straight on); 'committed' otherwise.
+   */
+  const syncOneWindow = async (): Promise<'empty' | 'committed' | 'more'> => {
     let window = state.pendingWindow;
     if (!window) {
       const plan = await acts.planWindow({ table, lastPosition: state.position, seq: state.nextSeq });
@@ -116,9 +123,19 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
     const extracted = await extract.extractWindow({ table, window, attempt });
     const validation = await acts.validateWindow({ table, window, extract: extracted });
     const commit = await acts.commitManifest({ table, window, extract: extracted, validation });
-    await acts.advanceWatermark({ table, seq: window.seq, position: window.to, manifestPath: commit.manifestPath });
-    state.committed(window, extracted.rows, commit.manifestPath, new Date().toISOString(), Date.now() - started);
-    return 'committed';
+    // The read may refine the window's end (identity: the gaps it saw); the manifest records where the next
+    // window starts, and a no-op retry returns what the committed attempt recorded.
+    const position = commit.resumePosition ?? window.to;
+    await acts.advanceWatermark({ table, seq: window.seq, position, manifestPath: commit.manifestPath });
+    state.committed(
+      window,
+      extracted.rows,
+      commit.manifestPath,
+      new Date().toISOString(),
+      Date.now() - started,
+      position,
+    );
+    return window.more ? 'more' : 'committed';
   };
 
   /** Runs a job as a child workflow taking the next sequence numbers, then moves the watermark past it. */
@@ -159,7 +176,7 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
       continue;
     }
 
-    let outcome: 'empty' | 'committed' | 'interrupted' = 'interrupted';
+    let outcome: 'empty' | 'committed' | 'more' | 'interrupted' = 'interrupted';
     try {
       if (state.position === null) {
         await reseed('initial load');
@@ -200,7 +217,7 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
       inFlight = undefined;
     }
 
-    if (outcome === 'committed') windowsThisRun += 1;
+    if (outcome === 'committed' || outcome === 'more') windowsThisRun += 1;
     if (
       workflowInfo().continueAsNewSuggested ||
       (input.maxWindowsPerRun !== undefined && windowsThisRun >= input.maxWindowsPerRun)
@@ -208,8 +225,12 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
       await condition(allHandlersFinished);
       await continueAsNew<typeof tableSyncWorkflow>({ ...input, snapshot: state.snapshot });
     }
-    // Catching up (a window was committed): go straight on. Caught up: wait for the cadence, a pause or a job.
-    if (outcome === 'empty') {
+    // Capped by maxRowsPerWindow with more waiting: go straight on. Otherwise wait for the cadence, a pause, a
+    // sync-now or a job. (Before the patch every committed window went straight on, so a continuously written
+    // table ran tiny windows back to back; histories recorded before it replay with that behaviour.)
+    const waitForCadence =
+      outcome === 'empty' || (outcome === 'committed' && patched(WAIT_AFTER_UNCAPPED_WINDOW_PATCH));
+    if (waitForCadence) {
       await condition(() => state.pauseRequested || state.wakeRequested || state.queuedJobs.length > 0, cadenceMs);
       state.wakeRequested = false;
     }

@@ -11,7 +11,8 @@ const load = (name: string): { events: Record<string, unknown>[] } =>
     events: Record<string, unknown>[];
   };
 
-for (const name of ['table-sync', 'snapshot']) {
+// table-sync-before-more: recorded before the wait-after-uncapped-window patch (every window went straight on).
+for (const name of ['table-sync', 'table-sync-before-more', 'table-sync-more', 'snapshot']) {
   test(`today's workflow code replays the recorded ${name} history`, async () => {
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, load(name), `${name}-replay`);
   });

@@ -44,8 +44,10 @@ export async function syncTableWithActivities(
     assert.equal(c.alreadyCommitted, false);
     const again = await acts.commitManifest({ table, window: plan.window, extract, validation });
     assert.equal(again.alreadyCommitted, true);
-    await acts.advanceWatermark({ table, seq, position: plan.window.to, manifestPath: c.manifestPath });
-    position = plan.window.to;
+    assert.equal(again.resumePosition, c.resumePosition);
+    // The read may refine the window's end (identity): the commit says where the next window starts.
+    position = c.resumePosition ?? plan.window.to;
+    await acts.advanceWatermark({ table, seq, position, manifestPath: c.manifestPath });
     seq++;
   }
   return { seq: seq - 1, position };

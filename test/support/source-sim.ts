@@ -62,9 +62,21 @@ export async function startSourceSim(options: SimulatorOptions = {}): Promise<So
 
 /** Reads a whole window into memory (tests only). */
 export async function collect(strategy: CaptureStrategy, window: SourceWindow): Promise<ChangeRow[]> {
-  const out: ChangeRow[] = [];
-  for await (const b of strategy.readWindow(window)) out.push(...b.rows);
-  return out;
+  return (await collectWithResume(strategy, window)).rows;
+}
+
+/** Reads a window; returns its rows and where the next window starts (the read's refined end, else `to`). */
+export async function collectWithResume(
+  strategy: CaptureStrategy,
+  window: SourceWindow,
+): Promise<{ rows: ChangeRow[]; resumePosition: string }> {
+  const rows: ChangeRow[] = [];
+  let resumePosition = window.to;
+  for await (const b of strategy.readWindow(window)) {
+    rows.push(...b.rows);
+    if (b.resumePosition !== undefined) resumePosition = b.resumePosition;
+  }
+  return { rows, resumePosition };
 }
 
 /** Plans and reads one window; returns the rows and the new watermark. */
@@ -74,7 +86,8 @@ export async function poll(
 ): Promise<{ rows: ChangeRow[]; position: string | null; window: SourceWindow }> {
   const window = await strategy.planWindow(last);
   if (window.empty) return { rows: [], position: last, window };
-  return { rows: await collect(strategy, window), position: window.to, window };
+  const read = await collectWithResume(strategy, window);
+  return { rows: read.rows, position: read.resumePosition, window };
 }
 
 /** Column value of a change row by name. */

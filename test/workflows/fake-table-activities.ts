@@ -15,7 +15,7 @@ export interface FakeLake {
   /** Committed manifests by sequence: the window bounds that became visible. */
   manifests: Map<
     number,
-    { kind: WindowPlan['kind']; from: string | null; to: string; rows: number; keyRange?: string }
+    { kind: WindowPlan['kind']; from: string | null; to: string; resume?: string; rows: number; keyRange?: string }
   >;
   watermark: string | null;
   extractAttempts: { seq: number; attempt: number; stagingKey?: string }[];
@@ -36,10 +36,14 @@ export interface FakeSource {
   jobChunks?: number;
   /** Sweep/reconcile chunks that find nothing to commit (checksums match, no key gone). */
   unchangedChunks?: Set<number>;
+  /** Most positions per window (maxRowsPerWindow): a longer window is capped and planned with `more`. */
+  windowCap?: number;
+  /** The read refines the window's end: it resumes this many positions before `to` (identity's open gaps). */
+  resumeShortBy?: number;
 }
 
 export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncActivities & ChunkedJobActivities {
-  const commit = (window: WindowPlan, rows: number) => {
+  const commit = (window: WindowPlan, rows: number, resume?: string) => {
     const existing = lake.manifests.get(window.seq);
     if (existing) {
       if (existing.from !== window.from || existing.to !== window.to) {
@@ -48,16 +52,25 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
           FailureType.WindowConflict,
         );
       }
-      return { manifestPath: `_manifests/${window.seq}.json`, alreadyCommitted: true };
+      return {
+        manifestPath: `_manifests/${window.seq}.json`,
+        alreadyCommitted: true,
+        resumePosition: existing.resume ?? existing.to,
+      };
     }
     lake.manifests.set(window.seq, {
       kind: window.kind,
       from: window.from,
       to: window.to,
+      ...(resume !== undefined ? { resume } : {}),
       rows,
       keyRange: window.keyRange ? `${window.keyRange.after}..${window.keyRange.upTo}` : undefined,
     });
-    return { manifestPath: `_manifests/${window.seq}.json`, alreadyCommitted: false };
+    return {
+      manifestPath: `_manifests/${window.seq}.json`,
+      alreadyCommitted: false,
+      resumePosition: resume ?? window.to,
+    };
   };
   return {
     readWatermark() {
@@ -75,13 +88,15 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
         );
       }
       if (source.maxPosition <= last) return Promise.resolve({ window: null, lagSeconds: 0 });
+      const capped = source.windowCap !== undefined && source.maxPosition - last > source.windowCap;
       return Promise.resolve({
         window: {
           seq,
           kind: 'changes',
           from: lastPosition,
-          to: pos(source.maxPosition),
+          to: pos(capped ? last + source.windowCap! : source.maxPosition),
           plannedAt: new Date().toISOString(),
+          ...(capped ? { more: true } : {}),
         },
         lagSeconds: 1,
       });
@@ -110,10 +125,11 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
         opCounts: { c: rows },
         schemaVersion: 1,
         durationMs: 5,
+        ...(source.resumeShortBy ? { resumePosition: pos(num(window.to) - source.resumeShortBy) } : {}),
       };
     },
     validateWindow: ({ extract }) => Promise.resolve({ controlTotals: { rows: String(extract.rows) } }),
-    commitManifest: ({ window, extract }) => Promise.resolve(commit(window, extract.rows)),
+    commitManifest: ({ window, extract }) => Promise.resolve(commit(window, extract.rows, extract.resumePosition)),
     advanceWatermark({ position }) {
       lake.watermark = position;
       return Promise.resolve({ position });

@@ -13,6 +13,7 @@ import {
   statusQuery,
   syncNowSignal,
 } from '../../src/workflows/messages.js';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/index.js';
 import { timeSkippingEnv, WORKFLOWS_PATH } from '../support/temporal.js';
 import { fakeActivities, positionOf, type FakeLake, type FakeSource } from './fake-table-activities.js';
@@ -57,8 +58,26 @@ function assertManifestChain(): void {
   for (const seq of seqs) {
     const m = lake.manifests.get(seq)!;
     if (m.kind === 'changes') assert.equal(m.from, last, `window ${seq} starts where the previous ended`);
-    last = m.to;
+    last = m.resume ?? m.to;
   }
+}
+
+interface JsonEvent {
+  eventType: string;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+}
+
+/** What the workflow has done so far, from its history: planWindow calls, timers started, waiting on a timer. */
+async function planAndTimerCounts(h: WorkflowHandle): Promise<{ plans: number; timers: number; waiting: boolean }> {
+  const events = (JSON.parse(historyToJSON(await h.fetchHistory())) as { events: JsonEvent[] }).events;
+  const plans = events.filter(
+    (e) =>
+      e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED' &&
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'planWindow',
+  ).length;
+  const timers = events.filter((e) => e.eventType === 'EVENT_TYPE_TIMER_STARTED').length;
+  const last = [...events].reverse().find((e) => !/WORKFLOW_TASK|MARKER_RECORDED/.test(e.eventType));
+  return { plans, timers, waiting: last?.eventType === 'EVENT_TYPE_TIMER_STARTED' };
 }
 
 describe('tableSyncWorkflow on the time-skipping server', () => {
@@ -123,6 +142,54 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     await h.terminate();
   });
 
+  test('a capped window goes straight on to the next; an uncapped one waits for the cadence', async () => {
+    const h = await start('More');
+    source.windowCap = 10;
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 1, timers: 1, waiting: true }));
+
+    // 35 new positions, at most 10 per window: windows 4–6 are capped and run back to back without any time
+    // passing (the time-skipping server is not asked to skip); window 7 is not capped.
+    source.maxPosition = 45;
+    await h.signal(syncNowSignal);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(45)));
+    assert.deepEqual(
+      [4, 5, 6, 7].map((seq) => [lake.manifests.get(seq)?.from, lake.manifests.get(seq)?.to]),
+      [
+        [positionOf(10), positionOf(20)],
+        [positionOf(20), positionOf(30)],
+        [positionOf(30), positionOf(40)],
+        [positionOf(40), positionOf(45)],
+      ],
+    );
+    // After the uncapped window 7 the workflow waits for its cadence: no fifth plan, a second timer.
+    await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 5, timers: 2, waiting: true }));
+
+    source.maxPosition = 50;
+    await env.sleep(61_000);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(50)));
+    await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 6, timers: 3, waiting: true }));
+    assertManifestChain();
+    await h.terminate();
+  });
+
+  test("the watermark moves to the read's refined end, which the commit recorded; the next window starts there", async () => {
+    const h = await start('Resume');
+    source.resumeShortBy = 2;
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    source.maxPosition = 30;
+    await h.signal(syncNowSignal);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(28)));
+    assert.equal(lake.manifests.get(4)?.to, positionOf(30));
+    assert.equal(lake.manifests.get(4)?.resume, positionOf(28));
+    assert.equal(lake.watermark, positionOf(28));
+    await env.sleep(61_000);
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 5));
+    assert.equal(lake.manifests.get(5)?.from, positionOf(28));
+    assertManifestChain();
+    await h.terminate();
+  });
+
   test('pause takes effect at a window boundary; resume catches up', async () => {
     const h = await start('Pause');
     await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
@@ -158,8 +225,10 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     source.extractGate = undefined;
     open();
     await h.signal(resumeSignal);
-    await eventually(async () => assert.equal((await status(h)).position, positionOf(45)));
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(30)));
     assert.equal(lake.manifests.get(4)?.to, positionOf(30), 'window 4 kept the bounds it was planned with');
+    await env.sleep(61_000); // window 4 was not capped: the next one waits for the cadence
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(45)));
     assert.deepEqual(
       lake.extractAttempts.filter((a) => a.seq === 4).map((a) => a.attempt),
       [1, 2],

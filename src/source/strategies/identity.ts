@@ -5,23 +5,24 @@
  * commit after 105 has been read, and a plain `id > @last` loses it for good (capture reference §D). The
  * fence used here is *gap tracking*:
  *
- * - `planWindow` reads the committed ids above the high-water mark (keys only, at most `maxRowsPerWindow`,
- *   under SNAPSHOT when allowed so it neither waits on nor blocks writers) and the ids now present in the
- *   previously open gaps. Every id missing between the old high-water and the new one (the highest id read) is
- *   an *open gap*: an insert still in flight, or one rolled back (identity values are never reused). The new
- *   window's `to` is the new high-water plus the list of open gaps, each with the source time it was first
- *   seen. All bounds are fixed here, before reading.
- * - `readWindow` reads `(from, to]` plus the previous gaps, and emits exactly the ids that were present at
- *   planning time (it skips ids inside the new gap list: a row that committed in between is emitted by the next
- *   window, once), so retries read the same set.
+ * - `planWindow` fixes only the bound, with one seek: the highest committed id above the high-water mark
+ *   (under SNAPSHOT when allowed, so it neither waits on nor blocks writers), capped at the lowest new id +
+ *   (`maxRowsPerWindow` − 1) × increment (a second seek, only when capping; `more` says ids lie beyond it).
+ * - `readWindow` reads `(from, to]` plus the previously open gaps in one statement and emits every row it
+ *   sees. Every id it does not see between the old high-water and the highest id it saw is an *open gap*: an
+ *   insert still in flight, or one rolled back (identity values are never reused). The read ends with the
+ *   refined position (`ChangeBatch.resumePosition`): the new high-water plus the open gaps, each with the
+ *   source time it was first seen. The window commits that position with the files of the attempt that
+ *   produced it, so a retry that sees more (a gap committed in between) is still exactly-once.
  * - A gap open longer than `gapTimeoutMs` (longer than any OLTP transaction; default 1 h) is abandoned as a
  *   rolled-back insert and counted (`gapsAbandoned`); the nightly sweep would still find a row that appears
  *   after that.
  *
  * Why not the alternatives: a lookback re-read of the last N ids relies on transactions finishing within N
  * inserts, which a burst breaks; waiting on row locks under READ COMMITTED blocks the extractor behind OLTP
- * transactions (and does nothing on a readable secondary, where reads are snapshots). The cost: planning reads
- * the new keys once more, so an identity window reads ~2 source rows per new row (narrow key rows).
+ * transactions (and does nothing on a readable secondary, where reads are snapshots). Cost: one source row
+ * per new row, plus one for the plan's seek. (Before: planning read the new keys, then the read read them again
+ * — 2 source rows per new row.)
  *
  * Position: 20-digit zero-padded high-water id, then `~a-b@t,…` for the open gap ranges (t = unix seconds
  * first seen). Row `_pos` = the 20-digit id. Only non-negative ids; the increment comes from discovery.
@@ -83,16 +84,21 @@ export interface IdentityOptions extends StrategyOptions {
   readonly maxGaps?: number;
 }
 
-function inGaps(id: bigint, gaps: readonly IdentityGap[]): boolean {
-  return gaps.some((g) => id >= g.lo && id <= g.hi);
-}
+type QueryParams = { name: string; type: sql.ISqlTypeFactoryWithNoParams; value: unknown }[];
 
-/** The ranges of `gap` not covered by the sorted `present` ids. */
+/** The ranges of `gap` not covered by the ascending `present` ids (binary search: gaps × log(found)). */
 function splitGap(gap: IdentityGap, present: readonly bigint[], step: bigint): IdentityGap[] {
   const out: IdentityGap[] = [];
+  let i = 0;
+  let j = present.length;
+  while (i < j) {
+    const mid = (i + j) >> 1;
+    if (present[mid]! < gap.lo) i = mid + 1;
+    else j = mid;
+  }
   let lo = gap.lo;
-  for (const id of present) {
-    if (id < gap.lo || id > gap.hi) continue;
+  for (; i < present.length && present[i]! <= gap.hi; i++) {
+    const id = present[i]!;
     if (id > lo) out.push({ lo, hi: id - step, seenAt: gap.seenAt });
     lo = id + step;
   }
@@ -106,7 +112,6 @@ export class IdentityStrategy implements CaptureStrategy {
   private readonly readers: ColumnReader[];
   private readonly idIndex: number;
   private readonly col: string;
-  private step = 1n;
   lastPlanStats: StepStats | undefined;
   lastReadStats: StepStats | undefined;
 
@@ -127,10 +132,7 @@ export class IdentityStrategy implements CaptureStrategy {
     return quoteTable(this.d.schema, this.d.table);
   }
 
-  private gapPredicate(
-    gaps: readonly IdentityGap[],
-    params: { name: string; type: sql.ISqlTypeFactoryWithNoParams; value: unknown }[],
-  ): string {
+  private gapPredicate(gaps: readonly IdentityGap[], params: QueryParams): string {
     return gaps
       .map((g, i) => {
         params.push({ name: `glo${i}`, type: sql.BigInt, value: g.lo.toString() });
@@ -140,108 +142,160 @@ export class IdentityStrategy implements CaptureStrategy {
       .join(' OR ');
   }
 
-  async planWindow(lastPosition: string | null): Promise<SourceWindow> {
-    const t0 = Date.now();
-    const stats = newStats();
-    const last = lastPosition === null ? { highWater: 0n, gaps: [] } : parseIdentityPosition(lastPosition);
-    const inc = await this.conn.query<{ increment_value: number | string; now: number }>(
-      'identity.plan_meta',
+  /** The identity increment and the source clock (unix seconds): catalog only, no table rows. */
+  private async meta(): Promise<{ step: bigint; now: number }> {
+    const r = await this.conn.query<{ increment_value: number | string; now: number }>(
+      'identity.meta',
       `SELECT CAST(increment_value AS bigint) AS increment_value, DATEDIFF(second, '1970-01-01', SYSUTCDATETIME()) AS now
          FROM sys.identity_columns WHERE object_id = OBJECT_ID(@t)`,
       [{ name: 't', type: sql.NVarChar(300), value: this.table }],
       this.timeout(),
     );
-    stats.queries++;
-    this.step = BigInt(inc[0]?.increment_value ?? 1);
-    if (this.step <= 0n) this.step = 1n;
-    const now = Number(inc[0]?.now ?? Math.floor(Date.now() / 1000));
+    let step = BigInt(r[0]?.increment_value ?? 1);
+    if (step <= 0n) step = 1n;
+    return { step, now: Number(r[0]?.now ?? Math.floor(Date.now() / 1000)) };
+  }
 
-    const limit = this.options.maxRowsPerWindow ?? 1_000_000;
-    const params: { name: string; type: sql.ISqlTypeFactoryWithNoParams; value: unknown }[] = [
-      { name: 'hw', type: sql.BigInt, value: last.highWater.toString() },
-    ];
+  /**
+   * Fixes the window's bound with one seek: `to` = the highest committed id above the high-water mark, capped
+   * at the lowest new id + (`maxRowsPerWindow` − 1) × increment (`more` when ids lie beyond the cap). `to`
+   * carries the old gaps unchanged: which ids inside the bound are still missing is found by the read. Nothing
+   * new, no previously open gap filled and none aged out → empty.
+   */
+  async planWindow(lastPosition: string | null): Promise<SourceWindow> {
+    const t0 = Date.now();
+    const stats = newStats();
+    const { step, now } = await this.meta();
+    stats.queries++;
+    if (lastPosition === null) return this.planFromStart(stats, step, now, t0);
+    const last = parseIdentityPosition(lastPosition);
+    const limit = BigInt(this.options.maxRowsPerWindow ?? 1_000_000);
+    let cap = last.highWater + limit * step;
     const c = quoteIdent(this.col);
+    const params: QueryParams = [{ name: 'hw', type: sql.BigInt, value: last.highWater.toString() }];
     const gapSql = last.gaps.length > 0 ? this.gapPredicate(last.gaps, params) : '';
-    const foundInGaps: bigint[] = [];
-    // New gaps between the old high-water and the new one, computed while the keys stream by (a window of
-    // new keys is never held in memory).
-    const newGaps: IdentityGap[] = [];
-    let prev = last.highWater;
-    let newCount = 0;
-    const ids = async (tx?: sql.Transaction) => {
-      const opts = { ...this.timeout(), ...(tx ? { transaction: tx } : {}), batchRows: 10_000 };
-      for await (const b of this.conn.stream(
-        'identity.plan_keys',
-        `SELECT TOP (${limit}) ${c} AS id FROM ${this.table} WHERE ${c} > @hw ORDER BY ${c} OPTION (MAXDOP 1)`,
+    let maxId: bigint | null = null;
+    let gapFilled = false;
+    const probe = async (tx?: sql.Transaction) => {
+      const opts = { ...this.timeout(), ...(tx ? { transaction: tx } : {}) };
+      const top = await this.conn.query<{ id: string | number }>(
+        'identity.plan_max',
+        `SELECT TOP (1) ${c} AS id FROM ${this.table} WHERE ${c} > @hw ORDER BY ${c} DESC OPTION (MAXDOP 1)`,
         params,
         opts,
-      )) {
-        stats.rowsRead += b.rows.length;
-        for (const raw of b.rows) {
-          const id = BigInt(raw[0] as string | number);
-          if (id - prev > this.step && !(prev === 0n && lastPosition === null))
-            newGaps.push({ lo: prev + this.step, hi: id - this.step, seenAt: now });
-          prev = id;
-          newCount++;
-        }
-      }
+      );
       stats.queries++;
-      if (gapSql) {
+      stats.rowsRead += top.length;
+      if (top[0]) maxId = BigInt(top[0].id);
+      if (maxId !== null && maxId > last.highWater + limit * step) {
+        // Capped: count the window from the lowest new id (ids may jump far beyond the high-water mark).
+        const low = await this.conn.query<{ id: string | number }>(
+          'identity.plan_min',
+          `SELECT TOP (1) ${c} AS id FROM ${this.table} WHERE ${c} > @hw ORDER BY ${c} OPTION (MAXDOP 1)`,
+          params,
+          opts,
+        );
+        stats.queries++;
+        stats.rowsRead += low.length;
+        if (low[0]) cap = BigInt(low[0].id) + (limit - 1n) * step;
+      }
+      if (maxId === null && gapSql) {
         const g = await this.conn.query<{ id: string | number }>(
           'identity.plan_gaps',
-          `SELECT ${c} AS id FROM ${this.table} WHERE ${gapSql} ORDER BY ${c} OPTION (MAXDOP 1)`,
+          `SELECT TOP (1) ${c} AS id FROM ${this.table} WHERE ${gapSql} OPTION (MAXDOP 1)`,
           params,
           opts,
         );
         stats.queries++;
         stats.rowsRead += g.length;
-        for (const r of g) foundInGaps.push(BigInt(r.id));
+        gapFilled = g.length > 0;
       }
     };
-    if (this.snapshot) await this.conn.inSnapshot('identity.plan', ids);
-    else await ids();
+    if (this.snapshot) await this.conn.inSnapshot('identity.plan', probe);
+    else await probe();
 
-    // Old gaps: what is still missing stays open (or is abandoned when too old).
-    let gaps: IdentityGap[] = [];
-    let abandoned = 0;
-    const timeoutS = (this.options.gapTimeoutMs ?? 3_600_000) / 1000;
-    for (const g of last.gaps) {
-      for (const rest of splitGap(g, foundInGaps, this.step)) {
-        if (now - rest.seenAt > timeoutS) abandoned++;
-        else gaps.push(rest);
-      }
-    }
-    gaps.push(...newGaps);
-    const maxGaps = this.options.maxGaps ?? 500;
-    if (gaps.length > maxGaps) {
-      gaps.sort((a, b) => a.seenAt - b.seenAt || (a.lo < b.lo ? -1 : 1));
-      abandoned += gaps.length - maxGaps;
-      gaps = gaps.slice(gaps.length - maxGaps);
-    }
-    gaps.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
-    const highWater = prev;
-    const empty = newCount === 0 && foundInGaps.length === 0 && abandoned === 0;
-    const to = formatIdentityPosition({ highWater, gaps });
-    stats.extra = { gapsOpen: gaps.length, gapsAbandoned: abandoned, gapRowsFound: foundInGaps.length };
+    const timeoutS = this.gapTimeoutS;
+    const aging = last.gaps.filter((g) => now - g.seenAt > timeoutS).length;
+    const found = maxId as bigint | null;
+    const bound = found === null ? last.highWater : found > cap ? cap : found;
+    const more = found !== null && found > cap;
+    const empty = found === null && !gapFilled && aging === 0;
+    stats.extra = { gapsOpen: last.gaps.length, gapsAging: aging, capped: more ? 1 : 0 };
     stats.durationMs = Date.now() - t0;
     this.lastPlanStats = stats;
     return {
       strategy: 'identity',
       from: lastPosition,
-      to: empty ? (lastPosition ?? pad20(0n)) : to,
+      to: empty ? (lastPosition ?? pad20(0n)) : formatIdentityPosition({ highWater: bound, gaps: last.gaps }),
       empty,
+      lagSeconds: null,
+      ...(more ? { more } : {}),
+    };
+  }
+
+  /**
+   * From nothing (`planWindow(null)`: where a full load starts, e.g. the snapshot job's position): the highest
+   * committed id and every id missing below it, read as keys only in one snapshot, uncapped. The snapshot's
+   * chunks read later; an id in flight now is a gap here, so incremental sync picks it up when it commits
+   * (the chunk may read it too: its `r` event sorts after the `c`, see chunks.ts). Reads every key once —
+   * once per full load, never per window.
+   */
+  private async planFromStart(stats: StepStats, step: bigint, now: number, t0: number): Promise<SourceWindow> {
+    const c = quoteIdent(this.col);
+    const gaps: IdentityGap[] = [];
+    let prev: bigint | null = null;
+    const keys = async (tx?: sql.Transaction) => {
+      for await (const b of this.conn.stream(
+        'identity.plan_start',
+        `SELECT ${c} AS id FROM ${this.table} ORDER BY ${c} OPTION (MAXDOP 1)`,
+        [],
+        { ...this.timeout(), ...(tx ? { transaction: tx } : {}), batchRows: 10_000 },
+      )) {
+        stats.rowsRead += b.rows.length;
+        for (const raw of b.rows) {
+          const id = BigInt(raw[0] as string | number);
+          if (prev !== null && id - prev > step) gaps.push({ lo: prev + step, hi: id - step, seenAt: now });
+          prev = id;
+        }
+      }
+      stats.queries++;
+    };
+    if (this.snapshot) await this.conn.inSnapshot('identity.plan', keys);
+    else await keys();
+    const maxGaps = this.options.maxGaps ?? 500;
+    const kept = gaps.length > maxGaps ? gaps.slice(gaps.length - maxGaps) : gaps;
+    const top = prev as bigint | null;
+    stats.extra = { gapsOpen: kept.length, gapsAbandoned: gaps.length - kept.length };
+    stats.durationMs = Date.now() - t0;
+    this.lastPlanStats = stats;
+    return {
+      strategy: 'identity',
+      from: null,
+      to: formatIdentityPosition({ highWater: top ?? 0n, gaps: kept }),
+      empty: top === null,
       lagSeconds: null,
     };
   }
 
+  /**
+   * Reads `(from, to]` plus the previously open gaps in one statement, in id order, and emits every row it
+   * sees. The ids it does not see become the window's refined end (the last batch's `resumePosition`): the
+   * highest id seen is the new high-water, every id missing below it is an open gap (old gaps keep their first
+   * seen time; new ones get the read's source clock). So an id that commits between the plan and the read —
+   * or between two attempts — is either emitted by this read or listed as a gap in its position: never lost,
+   * never emitted by two windows (the window commits the position of the attempt whose files it commits).
+   */
   async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
     const stats = newStats();
     this.lastReadStats = stats;
     if (window.empty) return;
     const t0 = Date.now();
+    const first = window.from === null;
     const from = window.from === null ? { highWater: 0n, gaps: [] } : parseIdentityPosition(window.from);
     const to = parseIdentityPosition(window.to);
-    const params: { name: string; type: sql.ISqlTypeFactoryWithNoParams; value: unknown }[] = [
+    const { step, now } = await this.meta();
+    stats.queries++;
+    const params: QueryParams = [
       { name: 'hw', type: sql.BigInt, value: from.highWater.toString() },
       { name: 'top', type: sql.BigInt, value: to.highWater.toString() },
     ];
@@ -251,6 +305,10 @@ export class IdentityStrategy implements CaptureStrategy {
     const text = `SELECT ${list} FROM ${this.table} WHERE (${c} > @hw AND ${c} <= @top)${gapSql}
       ORDER BY ${c} OPTION (MAXDOP 1)`;
     stats.queries++;
+    // Gaps are found while the rows stream by: a window is never held in memory, only the ids found in old gaps.
+    const foundInGaps: bigint[] = [];
+    const newGaps: IdentityGap[] = [];
+    let prev = from.highWater;
     try {
       for await (const b of streamRead(this.conn, 'identity.read', text, params, this.readOpts())) {
         stats.rowsRead += b.rows.length;
@@ -258,16 +316,58 @@ export class IdentityStrategy implements CaptureStrategy {
         for (const raw of b.rows) {
           const values = decodeRow(this.readers, raw);
           const id = BigInt(values[this.idIndex] as number | bigint);
-          // Still a gap at planning time: the next window emits it (exactly once).
-          if (inGaps(id, to.gaps)) continue;
+          if (id <= from.highWater) foundInGaps.push(id);
+          else {
+            if (id - prev > step && !(first && prev === 0n))
+              newGaps.push({ lo: prev + step, hi: id - step, seenAt: now });
+            prev = id;
+          }
           rows.push({ op: 'c' as const, pos: pad20(id), commitTs: null, values });
         }
         stats.rowsEmitted += rows.length;
         if (rows.length > 0) yield { columns: this.columns, rows };
       }
+      const resume = this.settleGaps(from.gaps, foundInGaps, newGaps, step, now);
+      stats.extra = { gapsOpen: resume.gaps.length, gapsAbandoned: resume.abandoned, gapRowsFound: foundInGaps.length };
+      yield {
+        columns: this.columns,
+        rows: [],
+        resumePosition: formatIdentityPosition({ highWater: prev, gaps: resume.gaps }),
+      };
     } finally {
       stats.durationMs = Date.now() - t0;
     }
+  }
+
+  /** Old gaps minus the ids found in them (aged-out remainders abandoned), plus the new gaps; at most maxGaps. */
+  private settleGaps(
+    old: readonly IdentityGap[],
+    found: readonly bigint[],
+    fresh: readonly IdentityGap[],
+    step: bigint,
+    now: number,
+  ): { gaps: IdentityGap[]; abandoned: number } {
+    let gaps: IdentityGap[] = [];
+    let abandoned = 0;
+    for (const g of old) {
+      for (const rest of splitGap(g, found, step)) {
+        if (now - rest.seenAt > this.gapTimeoutS) abandoned++;
+        else gaps.push(rest);
+      }
+    }
+    gaps.push(...fresh);
+    const maxGaps = this.options.maxGaps ?? 500;
+    if (gaps.length > maxGaps) {
+      gaps.sort((a, b) => a.seenAt - b.seenAt || (a.lo < b.lo ? -1 : 1));
+      abandoned += gaps.length - maxGaps;
+      gaps = gaps.slice(gaps.length - maxGaps);
+    }
+    gaps.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+    return { gaps, abandoned };
+  }
+
+  private get gapTimeoutS(): number {
+    return (this.options.gapTimeoutMs ?? 3_600_000) / 1000;
   }
 
   private get snapshot(): boolean {

@@ -24,6 +24,11 @@ export interface SourceWindow {
   readonly empty: boolean;
   /** Seconds between the newest change the source knows and `from`, when the source can tell. */
   readonly lagSeconds: number | null;
+  /**
+   * True when the window was capped (`maxRowsPerWindow`) and the source already holds changes beyond `to`:
+   * the next window can be planned at once instead of waiting for the cadence.
+   */
+  readonly more?: boolean;
 }
 
 /** One change event. `values` follow {@link ChangeBatch.columns}. */
@@ -39,6 +44,12 @@ export interface ChangeRow {
 export interface ChangeBatch {
   readonly columns: readonly LakeColumn[];
   readonly rows: ChangeRow[];
+  /**
+   * Set on the last batch (possibly without rows) by a strategy whose read refines the window's end: the
+   * position the next window starts from, consistent with exactly the rows this read emitted (identity: the
+   * high-water seen and the gaps still open). Absent: the window's `to`.
+   */
+  readonly resumePosition?: string;
 }
 
 /** Counts and timings of one plan or read. */

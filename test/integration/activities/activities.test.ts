@@ -11,6 +11,9 @@ import { createActivities, buildDependencies, type ActivityDeps } from '../../..
 import type { Activities } from '../../../src/activities/index.js';
 import type { ExtractWindowOutput, TableRef } from '../../../src/activities/contracts.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';
+import { LakeReader } from '../../../src/lake/reader.js';
+import { tableContext } from '../../../src/activities/table-context.js';
+import sql from 'mssql';
 import { createLogger } from '../../../src/util/logger.js';
 import { azuriteForTests } from '../../support/stack.js';
 import { syncTableWithActivities } from '../../support/activity-sync.js';
@@ -27,13 +30,21 @@ let acts: Activities;
 
 before(async () => {
   source = await startClaimsSource({ workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 100_000 } });
+  await source.admin
+    .request()
+    .batch('CREATE TABLE dbo.IdLines (Id bigint IDENTITY(1,1) NOT NULL PRIMARY KEY, Note varchar(20) NULL)');
   const { config } = pipelineConfig({
     sourcePort: source.sim.port,
     azuriteConnectionString: await azuriteForTests(),
     temporalAddress: '127.0.0.1:1',
     taskQueue: 'unused',
     container: `act-${randomBytes(4).toString('hex')}`,
-    tables: [CLAIMS_PIPELINE_TABLES.cdc!, CLAIMS_PIPELINE_TABLES.rowversion!, CLAIMS_PIPELINE_TABLES.change_tracking!],
+    tables: [
+      CLAIMS_PIPELINE_TABLES.cdc!,
+      CLAIMS_PIPELINE_TABLES.rowversion!,
+      CLAIMS_PIPELINE_TABLES.change_tracking!,
+      { name: 'dbo.IdLines', capture: '{ strategy: identity, column: Id }' },
+    ],
   });
   deps = await buildDependencies(config, createLogger({ name: 'test', level: 'warn' }), { partRows: 40 });
   acts = createActivities(deps);
@@ -43,6 +54,11 @@ after(async () => {
   await deps?.close();
   await source?.stop();
 });
+
+type Extract = Activities['extractWindow'];
+/** Runs extractWindow in a mock activity context (attempt, heartbeat details, cancellation). */
+const run = (env: MockActivityEnvironment, i: Parameters<Extract>[0]) =>
+  env.run<[Parameters<Extract>[0]], ExtractWindowOutput, Extract>((input) => acts.extractWindow(input), i);
 
 const syncTable = async (table: TableRef): Promise<number> => (await syncTableWithActivities(acts, table)).seq;
 
@@ -82,10 +98,6 @@ test('an extraction interrupted after staged segments resumes from its heartbeat
   assert.ok(plan.window);
   const window = plan.window;
 
-  type Extract = Activities['extractWindow'];
-  const extractWindow: Extract = (i) => acts.extractWindow(i);
-  const run = (env: MockActivityEnvironment, i: Parameters<Extract>[0]) =>
-    env.run<[Parameters<Extract>[0]], ExtractWindowOutput, Extract>(extractWindow, i);
   const first = new MockActivityEnvironment({ attempt: 1 });
   let last: { segments: number; files: unknown[] } | undefined;
   first.on('heartbeat', (d: { segments: number; files: unknown[] }) => {
@@ -111,4 +123,70 @@ test('an extraction interrupted after staged segments resumes from its heartbeat
   await acts.advanceWatermark({ table, seq: window.seq, position: window.to, manifestPath: c.manifestPath });
   const v = await verifyTable(deps, table);
   assert.equal(v.ok, true, JSON.stringify(v));
+});
+
+test('identity: a retry that sees a late commit below what was staged starts over; the window commits the position of the attempt it commits, exactly once', async () => {
+  const table: TableRef = { id: 'Claims.dbo.IdLines', strategy: 'identity' };
+  const insert = (n: number) =>
+    source.admin.request().batch(`INSERT INTO dbo.IdLines (Note) SELECT TOP (${n}) 'x' FROM dbo.Claims`);
+  await source.workload.run({ operations: 150 });
+  await source.workload.drain();
+  await source.admin.request().batch(`INSERT INTO dbo.IdLines (Note) VALUES ('a'), ('b')`);
+  // Id 3 is taken by a transaction that stays open while ids 4… commit.
+  const late = new sql.Transaction(source.admin);
+  await late.begin();
+  await late.request().query(`INSERT INTO dbo.IdLines (Note) VALUES ('late')`);
+  await insert(120);
+  const mark = await acts.readWatermark({ table });
+  assert.equal(mark.position, null);
+  // Identity tables have no snapshot job yet: start from high-water 0 (every id is a new row).
+  const plan = await acts.planWindow({ table, lastPosition: '00000000000000000000', seq: 1 });
+  assert.ok(plan.window);
+  const window = plan.window;
+
+  type Beat = { segments: number; files: unknown[] };
+  const first = new MockActivityEnvironment({ attempt: 1 });
+  let beat1: Beat | undefined;
+  first.on('heartbeat', (d: Beat) => {
+    beat1 = d;
+    if (d.segments >= 2) first.cancel();
+  });
+  await assert.rejects(run(first, { table, window, attempt: 1 }));
+  assert.ok(beat1 && beat1.segments >= 2);
+
+  await late.commit(); // id 3 now visible: the re-read no longer matches the 80 events staged
+  const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beat1 });
+  let beat2: Beat | undefined;
+  second.on('heartbeat', (d: Beat) => (beat2 = d));
+  await assert.rejects(run(second, { table, window, attempt: 1 }), /differs from the staged segments/);
+  assert.equal(beat2?.segments, 0, 'the restart is recorded so the next attempt does not resume stale segments');
+
+  const third = await run(new MockActivityEnvironment({ attempt: 3, heartbeatDetails: beat2 }), {
+    table,
+    window,
+    attempt: 1,
+  });
+  assert.equal(third.rows, 123);
+  assert.equal(third.resumePosition, '00000000000000000123', 'id 3 was read: no gap left open');
+  assert.ok((third.sourceRowsRead ?? 0) <= 123 * 1.05);
+  const validation = await acts.validateWindow({ table, window, extract: third });
+  const c = await acts.commitManifest({ table, window, extract: third, validation });
+  assert.equal(c.resumePosition, third.resumePosition);
+  // A no-op retry from an attempt that read less still returns what the committed manifest recorded.
+  const stale = { ...third, resumePosition: '00000000000000000123~3-3@1' };
+  const again = await acts.commitManifest({ table, window, extract: stale, validation });
+  assert.deepEqual([again.alreadyCommitted, again.resumePosition], [true, third.resumePosition]);
+  await acts.advanceWatermark({ table, seq: 1, position: c.resumePosition, manifestPath: c.manifestPath });
+  assert.deepEqual(await acts.readWatermark({ table }), { position: third.resumePosition, lastSeq: 1 });
+  assert.equal((await acts.planWindow({ table, lastPosition: third.resumePosition, seq: 2 })).window, null);
+
+  const reader = await LakeReader.open({ lake: (await tableContext(deps, table)).lake });
+  try {
+    const [n] = await reader.scalars(
+      'SELECT count(*)::INT AS n, count(DISTINCT "Id")::INT AS ids, max("Id")::INT AS top FROM changes',
+    );
+    assert.deepEqual([n?.n, n?.ids, n?.top], [123, 123, 123], 'ids 1…123 each landed once');
+  } finally {
+    await reader.close();
+  }
 });

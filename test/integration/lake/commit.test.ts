@@ -219,3 +219,22 @@ test('the watermark is rebuilt from manifests when missing, and never moves back
   assert.equal(stale.sequence, 2);
   await assert.rejects(advanceWatermark({ lake, sequence: 3 }), LakeIntegrityError);
 });
+
+test("a read's refined end is recorded with the attempt that committed; retries and the watermark return it", async () => {
+  const { lake, schema } = await setup('resume');
+  // Attempt a1 read up to 5 but left 3 open (say); a2, a retry that saw more, would resume elsewhere.
+  const planned = { sequence: 1, from: pos(0), to: pos(9) };
+  const first = await runWindow(lake, schema, { ...planned, resume: 'a1-resume' }, 'a1', WINDOW1);
+  assert.equal(first?.resumePosition, 'a1-resume');
+  const again = await runWindow(lake, schema, { ...planned, resume: 'a2-resume' }, 'a2', WINDOW1);
+  assert.equal(again?.status, 'already-committed', 'the resume position is not part of the window identity');
+  assert.equal(again?.resumePosition, 'a1-resume', 'a no-op retry returns what the committed attempt recorded');
+  assert.deepEqual((await readManifest(lake, 1))?.window, { from: pos(0), to: pos(9), resume: 'a1-resume' });
+  assert.equal((await readWatermark(lake))?.doc.position, 'a1-resume');
+
+  // A window whose read did not refine its end (and manifests written before `resume` existed) resume at `to`.
+  const second = await runWindow(lake, schema, { sequence: 2, from: 'a1-resume', to: pos(13) }, 'b', WINDOW2);
+  assert.equal(second?.resumePosition, pos(13));
+  assert.equal('resume' in ((await readManifest(lake, 2))?.window ?? {}), false);
+  assert.equal((await readWatermark(lake))?.doc.position, pos(13));
+});
