@@ -233,7 +233,15 @@ export function chunkActivities(deps: ActivityDeps) {
     // Change Tracking: a chunk row read at CURRENT_VERSION() = V would share (key, V) with a change committed at
     // exactly V that the first windows re-read. `V` + 'f' orders after every change ≤ V and before any change
     // > V (a longer string with the same 20-digit prefix), so the snapshot row is its own event.
-    const suffix = ctx.ref.strategy === 'change_tracking' ? 'f' : '';
+    // CDC and Change Tracking job positions repeat while the source's log does not move (no capture in between),
+    // yet a later job may read newer rows (a change not captured yet): the job's first manifest sequence, fixed
+    // width, makes each job's rows their own events and orders a later job's after an earlier one's, still
+    // before any change logged after the job's position (its 20-digit prefix is larger).
+    const jobOrder =
+      ctx.ref.strategy === 'cdc' || ctx.ref.strategy === 'change_tracking'
+        ? String(input.firstSeq).padStart(12, '0')
+        : '';
+    const suffix = (ctx.ref.strategy === 'change_tracking' ? 'f' : '') + jobOrder;
     const staged = await stageStream(deps, ctx, window, input.attempt, batches, () => rowsRead, filter, suffix);
     return {
       sourceRowsRead: rowsRead,
