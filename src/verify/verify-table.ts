@@ -46,7 +46,24 @@ export interface VerifyTableOutput {
 
 const noPosition: SnapshotPositioner = { atStart: () => Promise.resolve(''), rowPos: () => '0' };
 
-export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<VerifyTableOutput> {
+/** Where a verification is: the source read (rows so far), then the comparisons (steps done of all). */
+export interface VerifyProgress {
+  stepsDone: number;
+  steps: number;
+  sourceRows: number;
+}
+
+/** The source read counts as one step; then one per comparison query below. */
+const VERIFY_STEPS = 9;
+
+export async function verifyTable(
+  deps: ActivityDeps,
+  ref: TableRef,
+  options: { onProgress?: (p: VerifyProgress) => void } = {},
+): Promise<VerifyTableOutput> {
+  let stepsDone = 0;
+  let sourceRows = 0;
+  const report = () => options.onProgress?.({ stepsDone, steps: VERIFY_STEPS, sourceRows });
   const t0 = Date.now();
   const ctx = await tableContext(deps, ref);
   const positioner =
@@ -63,7 +80,6 @@ export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<Ve
     if (!schema) throw new Error(`${ref.id} has no schema in the lake yet`);
     const writer = await ParquetWriter.create({ columns: schema.columns, dir: scratch, partRows: 1_000_000 });
     let position = '';
-    let sourceRows = 0;
     try {
       let project: ((v: readonly LakeValue[]) => LakeValue[]) | undefined;
       for await (const b of readChunk(deps.source, ctx.discovery, { limit: 2_000_000_000, positioner }, (s) => {
@@ -75,6 +91,7 @@ export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<Ve
           if (flushing) await flushing;
           sourceRows++;
         }
+        report();
       }
     } catch (err) {
       writer.close();
@@ -82,6 +99,8 @@ export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<Ve
     }
     const parts = await writer.finish();
     writer.close();
+    stepsDone += 1;
+    report();
     const conn = reader.connection;
     const cols = schema.columns.map((c) => quoteIdent(c.name)).join(', ');
     const keys = schema.keyColumns.map(quoteIdent).join(', ');
@@ -102,6 +121,8 @@ export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<Ve
     );
     const one = async (sql: string): Promise<string> => {
       const rows = await reader!.scalars(sql);
+      stepsDone += 1;
+      report();
       const first = rows[0];
       return first ? text(Object.values(first)[0]) : '';
     };
