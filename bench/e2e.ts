@@ -273,6 +273,8 @@ async function throughput() {
     const jobMs = snap.jobClosed - snap.jobStarted;
     say(`  initial load: ${snap.rows} rows in ${seconds(loadMs)}s (job workflow ${seconds(jobMs)}s)`);
 
+    // Let the table settle into its cadence wait, so the burst does not overlap the steps after the snapshot.
+    await sleep(5000);
     // The burst: one transaction of BURST updates; done when the table committed that many more rows.
     const before = (await status(p, table)).rowsCommitted;
     t = performance.now();
@@ -294,6 +296,16 @@ async function throughput() {
     const updateMs = committedAt - t;
     say(`  incremental burst: ${BURST} updates committed in the source → in the lake in ${seconds(burstMs)}s`);
     const freshness = await lakeFreshness((await tableContext(p.deps, table)).lake);
+    // Baseline of the incremental path: the same changes read raw from the CDC function (CDC was enabled after
+    // the seed, so the capture instance holds exactly the burst).
+    t = performance.now();
+    const rawCdcRows = await rawStream(
+      sim.admin,
+      `DECLARE @f binary(10) = sys.fn_cdc_get_min_lsn(N'dbo_ClaimLines'), @t binary(10) = sys.fn_cdc_get_max_lsn();
+       SELECT * FROM cdc.fn_cdc_get_all_changes_dbo_ClaimLines(@f, @t, N'all')`,
+    );
+    const rawCdcMs = performance.now() - t;
+    say(`  raw CDC function read of the same changes: ${rawCdcRows} rows in ${seconds(rawCdcMs)}s`);
 
     let verify: VerifyTableOutput | undefined;
     if (!values['skip-verify']) {
@@ -324,6 +336,11 @@ async function throughput() {
         commitToLakeSeconds: seconds(burstMs),
         rowsPerSecond: rate(BURST, burstMs),
         ratioToRaw: ratio(rate(BURST, burstMs)),
+        rawCdcRead: { rows: rawCdcRows, seconds: seconds(rawCdcMs), rowsPerSecond: rate(rawCdcRows, rawCdcMs) },
+        ratioToRawCdcRead:
+          rate(rawCdcRows, rawCdcMs) && rate(BURST, burstMs)
+            ? +(rate(BURST, burstMs)! / rate(rawCdcRows, rawCdcMs)!).toFixed(3)
+            : null,
         freshnessP50Seconds: freshness.p50Seconds,
         freshnessP95Seconds: freshness.p95Seconds,
       },
@@ -462,6 +479,14 @@ async function main(): Promise<void> {
     row(
       `incremental: ${n(a.incremental.changes)} updates, commit → in lake`,
       `${s(a.incremental.commitToLakeSeconds)}, ${n(a.incremental.rowsPerSecond)} rows/s = ${a.incremental.ratioToRaw}× raw`,
+    );
+    row(
+      'incremental vs raw CDC function read',
+      `${a.incremental.ratioToRawCdcRead}× (raw CDC read ${n(a.incremental.rawCdcRead.rowsPerSecond)} rows/s)`,
+    );
+    row(
+      'burst freshness (source commit → manifest)',
+      `p50 ${s(a.incremental.freshnessP50Seconds)}, p95 ${s(a.incremental.freshnessP95Seconds)}`,
     );
     row('verify (lake latest state vs source)', a.verify ? (a.verify.ok ? 'OK' : 'DIFFERENT') : 'skipped');
     row('peak RSS, worker process (A)', `${n(a.peakRssMb.worker)} MiB`);
