@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import sql from 'mssql';
 import { SIM_CREDENTIALS } from '../sim/index.js';
+import { rawStream } from './raw-stream.js';
 import { ClaimsWorkload } from '../sim/workload/index.js';
 import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
 import { CLAIMS_PIPELINE_TABLES, pipelineConfig, type PipelineTable } from '../scripts/demo/harness.js';
@@ -227,21 +228,6 @@ async function terminate(p: Pipeline, tables: TableRef[]): Promise<void> {
       .getHandle(tableSyncWorkflowId(t.id))
       .terminate('benchmark finished')
       .catch(() => undefined);
-}
-
-/** Streams a query through mssql with no decoding (arrayRowMode): the driver's read rate. */
-async function rawStream(pool: sql.ConnectionPool, text: string): Promise<number> {
-  const req = pool.request();
-  req.stream = true;
-  req.arrayRowMode = true;
-  let n = 0;
-  await new Promise<void>((resolve, reject) => {
-    req.on('row', () => void n++);
-    req.on('error', reject);
-    req.on('done', () => resolve());
-    void req.query(text).catch(() => undefined);
-  });
-  return n;
 }
 
 const fmtVerify = (v: VerifyTableOutput) =>
