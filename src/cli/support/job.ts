@@ -110,6 +110,8 @@ export async function runJobOnTable(
   let result: JobOutput;
   try {
     result = await followJob(handle, progress);
+    // The result is the final word (a short job can end before its progress query was ever answered).
+    progress.update({ done: result.chunks, total: result.chunks, rows: result.sourceRowsRead });
     progress.finish('done');
   } catch (err) {
     progress.finish('failed');
