@@ -25,6 +25,7 @@ import { IdentityStrategy } from '../src/source/strategies/identity.js';
 import { RowversionStrategy } from '../src/source/strategies/rowversion.js';
 import { UpdatedAtStrategy } from '../src/source/strategies/updated-at.js';
 import type { CaptureStrategy } from '../src/source/strategies/types.js';
+import { rawStream as rawStreamOn } from './raw-stream.js';
 
 const { values } = parseArgs({
   options: {
@@ -89,20 +90,7 @@ try {
   });
   const d = await discoverTable(conn, 'dbo', 'ClaimLines');
 
-  const rawStream = async (text: string, params: readonly QueryParam[] = []): Promise<number> => {
-    const req = admin.request();
-    for (const p of params) req.input(p.name, p.type, p.value);
-    req.stream = true;
-    req.arrayRowMode = true;
-    let n = 0;
-    await new Promise<void>((resolve, reject) => {
-      req.on('row', () => void n++);
-      req.on('error', reject);
-      req.on('done', () => resolve());
-      void req.query(text).catch(() => undefined);
-    });
-    return n;
-  };
+  const rawStream = (text: string, params: readonly QueryParam[] = []) => rawStreamOn(admin, text, params);
   const timed = async (step: string, fn: () => Promise<number>, extra: Record<string, unknown> = {}) => {
     const s = performance.now();
     const n = await fn();

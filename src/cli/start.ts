@@ -1,6 +1,8 @@
 /**
- * `tidemark start [--table NAME] [--config FILE]`: starts the table-sync workflow of every configured table
- * (or one). A table whose workflow already runs is left alone; a table started again resumes from the lake.
+ * `tidemark start [--table NAME] [--wait] [--json] [--config FILE]`: starts the table-sync workflow of every
+ * configured table (or one). A table whose workflow already runs is left alone; a table started again resumes
+ * from the lake. With `--wait`, waits until each table's initial load has committed, with a progress bar on
+ * stderr (exit 3 when a table stopped instead).
  */
 import { EXIT, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
@@ -8,9 +10,14 @@ import { loadOperatorConfig, selectTables, tableRef, temporalClient } from './su
 
 export const command: CliCommand = {
   summary: 'start syncing every configured table (or one); tables already running are left alone',
-  usage: 'tidemark start [--table SCHEMA.TABLE] [--config FILE]',
+  usage: 'tidemark start [--table SCHEMA.TABLE] [--wait] [--json] [--config FILE]',
   async run(args, io) {
-    const { values } = parseFlags(args, { table: { type: 'string' }, config: { type: 'string' } });
+    const { values } = parseFlags(args, {
+      table: { type: 'string' },
+      wait: { type: 'boolean' },
+      json: { type: 'boolean' },
+      config: { type: 'string' },
+    });
     const config = await loadOperatorConfig(io, values.config);
     if (typeof config === 'number') return config;
     const tables = selectTables(config, values.table);
@@ -33,11 +40,25 @@ export const command: CliCommand = {
           ],
           memo: { table: ref.id, strategy: ref.strategy, cadence: table.cadence.text },
         });
-        io.stdout.write(`${ref.id}: ${workflowId} (run ${handle.firstExecutionRunId})\n`);
+        io.stdout.write(
+          values.json
+            ? `${JSON.stringify({ table: ref.id, workflowId, runId: handle.firstExecutionRunId })}\n`
+            : `${ref.id}: ${workflowId} (run ${handle.firstExecutionRunId})\n`,
+        );
       }
+      if (!values.wait) return EXIT.ok;
+      const { waitForInitialLoad } = await import('./support/job.js');
+      let exit: number = EXIT.ok;
+      for (const table of tables) {
+        const code = await waitForInitialLoad(client, io, tableRef(config, table).id, {
+          json: values.json === true,
+          taskQueue: config.temporal.taskQueue,
+        });
+        if (code !== EXIT.ok) exit = code;
+      }
+      return exit;
     } finally {
       await close();
     }
-    return EXIT.ok;
   },
 };

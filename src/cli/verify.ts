@@ -1,10 +1,12 @@
 /**
  * `tidemark verify [--table NAME] [--json]`: the source against the lake's latest state at one source position
  * (read inside one snapshot): row counts, rows missing/extra/different, duplicate (key, position) events, and a
- * checksum per side. Exit 0 when every table matches, 3 when any differs. Prints counts and checksums only.
+ * checksum per side. Exit 0 when every table matches, 3 when any differs. Prints counts and checksums only;
+ * progress (source rows read, then comparison steps) goes to stderr.
  */
 import { EXIT, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
+import { Progress, progressMode } from './support/progress.js';
 import { loadOperatorConfig, selectTables, tableRef } from './support/operator-context.js';
 
 export const command: CliCommand = {
@@ -28,8 +30,25 @@ export const command: CliCommand = {
     try {
       for (const table of selectTables(config, values.table)) {
         const ref = tableRef(config, table);
-        io.stderr.write(`${ref.id}: verifying …\n`);
-        const v = await verifyTable(deps, ref);
+        const progress = new Progress({
+          stream: io.stderr,
+          label: `${ref.id} verify`,
+          unit: 'steps',
+          mode: progressMode(io.stderr, { json: values.json === true, env: io.env }),
+        });
+        const v = await verifyTable(deps, ref, {
+          onProgress: (p) =>
+            progress.update({
+              done: p.stepsDone,
+              total: p.steps,
+              rows: p.sourceRows,
+              phase: p.stepsDone === 0 ? 'reading the source' : 'comparing',
+            }),
+        }).catch((err: unknown) => {
+          progress.finish('failed');
+          throw err;
+        });
+        progress.finish(v.ok ? 'done' : 'differences found');
         differs ||= !v.ok;
         if (values.json) io.stdout.write(`${JSON.stringify(v)}\n`);
         else

@@ -46,7 +46,35 @@ export interface VerifyTableOutput {
 
 const noPosition: SnapshotPositioner = { atStart: () => Promise.resolve(''), rowPos: () => '0' };
 
-export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<VerifyTableOutput> {
+/** Where a verification is: the source read (rows so far), then the comparisons (steps done of all). */
+export interface VerifyProgress {
+  stepsDone: number;
+  steps: number;
+  sourceRows: number;
+}
+
+/** The source read counts as one step; then one per comparison query below. */
+const VERIFY_STEPS = 9;
+
+/** Passes batches through, telling `onBatch` how many rows each held (progress without touching the rows). */
+async function* countingRows<T extends { rows: readonly unknown[] }>(
+  batches: AsyncIterable<T>,
+  onBatch: (rows: number) => void,
+): AsyncIterable<T> {
+  for await (const b of batches) {
+    yield b;
+    onBatch(b.rows.length);
+  }
+}
+
+export async function verifyTable(
+  deps: ActivityDeps,
+  ref: TableRef,
+  options: { onProgress?: (p: VerifyProgress) => void } = {},
+): Promise<VerifyTableOutput> {
+  let stepsDone = 0;
+  let rowsRead = 0;
+  const report = () => options.onProgress?.({ stepsDone, steps: VERIFY_STEPS, sourceRows: rowsRead });
   const t0 = Date.now();
   const ctx = await tableContext(deps, ref);
   const positioner =
@@ -65,7 +93,19 @@ export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<Ve
     const batches = readChunk(deps.source, ctx.discovery, { limit: 2_000_000_000, positioner }, (s) => {
       position = s.position;
     });
-    const sourceRows = await loadSourceRows(reader, schema, (c) => ctx.projector(c, schema), batches, scratch, 'src');
+    const sourceRows = await loadSourceRows(
+      reader,
+      schema,
+      (c) => ctx.projector(c, schema),
+      countingRows(batches, (n) => {
+        rowsRead += n;
+        report();
+      }),
+      scratch,
+      'src',
+    );
+    stepsDone += 1;
+    report();
     const conn = reader.connection;
     const cols = schema.columns.map((c) => quoteIdent(c.name)).join(', ');
     const keys = schema.keyColumns.map(quoteIdent).join(', ');
@@ -81,6 +121,8 @@ export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<Ve
     );
     const one = async (sql: string): Promise<string> => {
       const rows = await reader!.scalars(sql);
+      stepsDone += 1;
+      report();
       const first = rows[0];
       return first ? text(Object.values(first)[0]) : '';
     };

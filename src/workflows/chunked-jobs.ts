@@ -10,7 +10,7 @@
  * The table-sync workflow starts these as children at a window boundary: it is the only writer of a table's
  * manifest sequence, and it moves the watermark after the job returns.
  */
-import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
   ChunkedJobActivities,
   ExtractWindowOutput,
@@ -21,6 +21,7 @@ import type {
   TableSyncActivities,
   WindowPlan,
 } from '../activities/contracts.js';
+import { jobProgressQuery } from './messages.js';
 import { ACTIVITY_RETRY } from './retry.js';
 
 export interface ChunkedJobInput {
@@ -45,6 +46,18 @@ async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> {
     retry: ACTIVITY_RETRY,
   });
   const { table, job } = input;
+  // Progress for the CLI: a query changes no command, so histories recorded before it replay unchanged.
+  let planned: number | null = null;
+  let chunksDone = 0;
+  let counts: Pick<JobOutput, 'windows' | 'rows' | 'sourceRowsRead'> = { windows: 0, rows: 0, sourceRowsRead: 0 };
+  setHandler(jobProgressQuery, () => ({
+    kind: job.kind,
+    chunks: planned,
+    chunksDone,
+    windows: counts.windows,
+    rows: counts.rows,
+    sourceRowsRead: counts.sourceRowsRead,
+  }));
   const plan = await acts.planChunks({ table, job, chunkRows: input.chunkRows ?? 1_000_000 });
   const out: JobOutput = {
     kind: job.kind,
@@ -56,6 +69,8 @@ async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> {
     sourceRowsRead: 0,
     chunks: plan.chunks.length,
   };
+  planned = plan.chunks.length;
+  counts = out;
 
   // Chunk results by index; `undefined` = not finished, `null` = finished with nothing to commit.
   const results = new Map<number, { chunk: KeyRange; staged: (ExtractWindowOutput & { readAt: string }) | null }>();
@@ -97,6 +112,7 @@ async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> {
         firstSeq: input.firstSeq,
       });
       out.sourceRowsRead += result.sourceRowsRead;
+      chunksDone += 1;
       if (result.compared) {
         out.chunksCompared = (out.chunksCompared ?? 0) + 1;
         out.chunksReextracted = (out.chunksReextracted ?? 0) + (result.compared.differs ? 1 : 0);

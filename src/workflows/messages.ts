@@ -19,3 +19,15 @@ export const resumeSignal = defineSignal<[]>('resume');
 export const statusQuery = defineQuery<TableSyncStatus>('status');
 /** Ask a table to run a job (backfill, sweep, reconciliation, re-seed) at its next window boundary. */
 export const requestJobSignal = defineSignal<[JobRequest]>('requestJob');
+
+/** A chunked job's progress (positions and counts only): chunks planned (null until planned) and done, rows. */
+export interface JobProgress {
+  kind: string;
+  chunks: number | null;
+  chunksDone: number;
+  windows: number;
+  rows: number;
+  sourceRowsRead: number;
+}
+/** Progress of a chunked job workflow (snapshot, backfill, sweep, reconcile), for the CLI's progress bars. */
+export const jobProgressQuery = defineQuery<JobProgress>('progress');

@@ -4,11 +4,14 @@
  * job as a child at its next window boundary); then the job's own workflow is awaited and its result printed.
  */
 import { randomBytes } from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { JobOutput, JobSpec } from '../../activities/contracts.js';
 import type { TableConfig, TidemarkConfig } from '../../config/types.js';
+import type { TableSyncStatus } from '../../state/table-sync-state.js';
 import { EXIT, type CliIo } from '../command.js';
 import { tableRef, temporalClient } from './operator-context.js';
+import { Progress, progressMode, type ProgressOptions } from './progress.js';
 
 /** A job verb's common part: connect to Temporal, run `job` on `table` through its sync, print, disconnect. */
 export async function runJobVerb(
@@ -23,6 +26,51 @@ export async function runJobVerb(
     return await runJobOnTable(client, io, tableRef(config, table).id, job, { json });
   } finally {
     await close();
+  }
+}
+
+/** How often the CLI polls a job's progress query. */
+const POLL_MS = 1000;
+
+const jobDisplay = (io: CliIo, label: string, json: boolean | undefined): ProgressOptions => ({
+  stream: io.stderr,
+  label,
+  unit: 'chunks',
+  mode: progressMode(io.stderr, { json, env: io.env }),
+});
+
+/** Shows a job workflow's progress query (chunks, rows read) on `progress` once; quiet when it cannot answer. */
+async function showJobProgress(handle: WorkflowHandle, progress: Progress): Promise<void> {
+  const { jobProgressQuery } = await import('../../workflows/messages.js');
+  try {
+    const p = await handle.query(jobProgressQuery);
+    progress.update({
+      done: p.chunksDone,
+      total: p.chunks,
+      rows: p.sourceRowsRead,
+      ...(p.chunks === null ? { phase: 'planning chunks' } : {}),
+    });
+  } catch {
+    // A worker without the progress query, or the job just closed: its result tells the rest.
+  }
+}
+
+/** Follows a running job workflow's progress until it ends; resolves to its result. */
+export async function followJob(handle: WorkflowHandle, progress: Progress): Promise<JobOutput> {
+  let polling = false;
+  const poll = () => {
+    if (polling) return;
+    polling = true;
+    void showJobProgress(handle, progress).finally(() => {
+      polling = false;
+    });
+  };
+  poll();
+  const timer = setInterval(poll, POLL_MS);
+  try {
+    return (await handle.result()) as JobOutput;
+  } finally {
+    clearInterval(timer);
   }
 }
 
@@ -58,18 +106,17 @@ export async function runJobOnTable(
     }
     await new Promise((r) => setTimeout(r, 2000));
   }
-  io.stderr.write(`${tableId}: ${job.kind} running …\n`);
-  const ticker = setInterval(() => {
-    io.stderr.write(`  … ${Math.round((Date.now() - started) / 1000)}s\n`);
-  }, 10_000);
+  const progress = new Progress(jobDisplay(io, `${tableId} ${job.kind}`, options.json));
   let result: JobOutput;
   try {
-    result = (await handle.result()) as JobOutput;
+    result = await followJob(handle, progress);
+    // The result is the final word (a short job can end before its progress query was ever answered).
+    progress.update({ done: result.chunks, total: result.chunks, rows: result.sourceRowsRead });
+    progress.finish('done');
   } catch (err) {
+    progress.finish('failed');
     io.stderr.write(`${tableId}: ${job.kind} failed: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.failure;
-  } finally {
-    clearInterval(ticker);
   }
   if (options.json) io.stdout.write(`${JSON.stringify({ table: tableId, job: workflowId, ...result })}\n`);
   else
@@ -82,4 +129,59 @@ export async function runJobOnTable(
         `in ${Math.round((Date.now() - started) / 1000)}s\n`,
     );
   return EXIT.ok;
+}
+
+/**
+ * `start --wait`: waits until a table's initial load has committed (its sync has a watermark), showing the
+ * snapshot job's progress. EXIT.ok when loaded, EXIT.attention when the table stopped or is not running.
+ */
+export async function waitForInitialLoad(
+  client: Client,
+  io: CliIo,
+  tableId: string,
+  options: { json?: boolean; taskQueue: string },
+): Promise<number> {
+  const { statusQuery } = await import('../../workflows/messages.js');
+  const { tableSyncWorkflowId } = await import('../../workflows/table-sync.js');
+  const { jobWorkflowId } = await import('../../workflows/chunked-jobs.js');
+  const progress = new Progress(jobDisplay(io, `${tableId} initial load`, options.json));
+  const sync = client.workflow.getHandle(tableSyncWorkflowId(tableId));
+  const started = Date.now();
+  let hinted = false;
+  for (;;) {
+    let s: TableSyncStatus | undefined;
+    try {
+      s = await sync.query(statusQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        progress.finish('not running');
+        io.stderr.write(
+          `${tableId}: its sync workflow is not running; start it with: tidemark start --table ${tableId}\n`,
+        );
+        return EXIT.attention;
+      }
+      // Not answered yet: no worker has picked the workflow up.
+    }
+    if (s?.mode === 'stopped') {
+      progress.finish('stopped');
+      io.stderr.write(
+        `${tableId}: stopped — ${s.stoppedReason ?? 'no reason recorded'}. Fix the cause, then: tidemark resume --table ${tableId}\n`,
+      );
+      return EXIT.attention;
+    }
+    if (s && s.position !== null && s.mode !== 'reseeding') {
+      progress.finish('loaded');
+      return EXIT.ok;
+    }
+    const job = s?.jobs.find((j) => j.kind === 'snapshot' && j.state === 'running');
+    if (job) await showJobProgress(client.workflow.getHandle(jobWorkflowId(tableId, 'snapshot', job.id)), progress);
+    else progress.update({ phase: s ? 'starting' : 'waiting for a worker' });
+    if (!s && !hinted && Date.now() - started > 30_000) {
+      hinted = true;
+      progress.note(
+        `${tableId}: no worker has answered for 30s — is one running on task queue ${options.taskQueue}? (npm run worker -- --config FILE)`,
+      );
+    }
+    await sleep(POLL_MS);
+  }
 }

@@ -1,0 +1,124 @@
+/**
+ * The long operator verbs report progress on stderr and keep stdout for their results, on the real stack
+ * (simulator → worker in this process → Temporal dev server → Azurite): `start --wait` follows the initial
+ * load, `backfill` follows its job's progress query, `verify` its source read and comparisons. stderr here is
+ * not a terminal, so progress comes as plain lines (no control characters); `--json` turns it off.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Client, Connection } from '@temporalio/client';
+import { startWorker, type RunningWorker } from '../../src/worker.js';
+import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
+import { main as cli } from '../../src/cli/main.js';
+import { createLogger } from '../../src/util/logger.js';
+import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
+import { azuriteForTests, temporalForTests } from '../support/stack.js';
+import {
+  CLAIMS_PIPELINE_TABLES,
+  pipelineConfig,
+  startClaimsSource,
+  type ClaimsSource,
+} from '../../scripts/demo/harness.js';
+
+const TABLE = 'Claims.dbo.Claims';
+let source: ClaimsSource;
+let worker: RunningWorker;
+let deps: ActivityDeps;
+let connection: Connection;
+let dir: string;
+let env: Record<string, string>;
+
+before(async () => {
+  source = await startClaimsSource({
+    cdcPollMs: 500,
+    workload: { rate: 0, longTransactionMs: 200, addColumnAt: [], widenAt: 1_000_000 },
+  });
+  await source.workload.run({ operations: 100 });
+  await source.workload.drain();
+  const temporalAddress = await temporalForTests();
+  const made = pipelineConfig({
+    sourcePort: source.sim.port,
+    azuriteConnectionString: await azuriteForTests(),
+    temporalAddress,
+    taskQueue: `cli-progress-${randomBytes(4).toString('hex')}`,
+    container: `cli-progress-${randomBytes(4).toString('hex')}`,
+    tables: [CLAIMS_PIPELINE_TABLES.cdc!],
+  });
+  env = made.env;
+  dir = await mkdtemp(join(tmpdir(), 'tidemark-cli-progress-'));
+  await writeFile(join(dir, 'tidemark.yaml'), made.yaml);
+  const logger = createLogger({ name: 'e2e', level: 'warn' });
+  deps = await buildDependencies(made.config, logger);
+  worker = await startWorker({ config: made.config, logger, deps, shutdownGraceTime: '2s' });
+  connection = await Connection.connect({ address: temporalAddress });
+});
+
+after(async () => {
+  if (connection)
+    await new Client({ connection }).workflow
+      .getHandle(tableSyncWorkflowId(TABLE))
+      .terminate('test done')
+      .catch(() => undefined);
+  await connection?.close();
+  await worker?.stop();
+  await deps?.close();
+  await source?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs a verb with stdout and stderr kept apart. */
+async function tidemark(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks = { out: [] as string[], err: [] as string[] };
+  out.on('data', (d: Buffer) => chunks.out.push(d.toString()));
+  err.on('data', (d: Buffer) => chunks.err.push(d.toString()));
+  const { TIDEMARK_PROGRESS: _ignored, ...rest } = process.env;
+  const code = await cli([...args, '--config', join(dir, 'tidemark.yaml')], {
+    stdout: out,
+    stderr: err,
+    env: { ...rest, ...env },
+    cwd: dir,
+  });
+  return { code, stdout: chunks.out.join(''), stderr: chunks.err.join('') };
+}
+
+const plain = (text: string) => !text.includes('\r') && !text.includes('\x1b');
+
+test('start --wait follows the initial load and exits 0 once it committed', async () => {
+  const r = await tidemark('start', '--wait');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Claims\.dbo\.Claims: table-sync\/Claims\.dbo\.Claims \(run /);
+  assert.ok(plain(r.stderr));
+  assert.match(r.stderr, /^Claims\.dbo\.Claims initial load .* loaded · .*elapsed$/m);
+
+  // Already loaded, as JSON: stdout is one JSON line per table, stderr carries no progress.
+  const j = await tidemark('start', '--wait', '--json');
+  assert.equal(j.code, 0, j.stderr);
+  assert.equal((JSON.parse(j.stdout) as { table: string }).table, TABLE);
+  assert.equal(j.stderr, '');
+});
+
+test('backfill shows the job chunks done of planned and the rows read, then its result on stdout', async () => {
+  const r = await tidemark('backfill', '--table', 'dbo.Claims', '--from', '2000-01-01', '--to', '2100-01-01');
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(plain(r.stderr));
+  const last = /^Claims\.dbo\.Claims backfill (\d+)\/(\d+) chunks · done · ([\d,]+) rows/m.exec(r.stderr);
+  assert.ok(last, r.stderr);
+  assert.equal(last[1], last[2], 'every chunk done');
+  assert.ok(Number(last[3]!.replace(/,/g, '')) > 0, 'rows read');
+  assert.match(r.stdout, /^Claims\.dbo\.Claims: backfill done — \d+ chunks/);
+});
+
+test('verify shows the source rows read and the comparison steps', async () => {
+  const r = await tidemark('verify', '--table', 'dbo.Claims');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.ok(plain(r.stderr));
+  assert.match(r.stderr, /^Claims\.dbo\.Claims verify 9\/9 steps · done · [\d,]+ rows/m);
+  assert.match(r.stdout, /^Claims\.dbo\.Claims: OK at /);
+});
