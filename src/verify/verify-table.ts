@@ -111,7 +111,9 @@ export async function verifyTable(
     const keys = schema.keyColumns.map(quoteIdent).join(', ');
     const posFilter =
       position && ref.strategy !== 'rowversion'
-        ? `WHERE _pos <= ${quoteLiteral(lakePosition(position) + (ref.strategy === 'change_tracking' ? 'f' : ''))}`
+        ? // 'g' sorts after every hex digit: job rows carry their job's order after the job position (see
+          // chunk-activities.ts), and belong to the state at that position.
+          `WHERE _pos < ${quoteLiteral(lakePosition(position) + (ref.strategy === 'change_tracking' ? 'f' : '') + 'g')}`
         : '';
     const partition = keys ? `PARTITION BY ${keys}` : '';
     await conn.run(
