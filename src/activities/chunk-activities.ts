@@ -24,6 +24,7 @@ import type { ActivityDeps } from './dependencies.js';
 import { stageStream } from './window-activities.js';
 import { reconcileChunk } from './reconcile.js';
 import { lakePosition, tableContext, type TableContext } from './table-context.js';
+import { quoteTable } from '../source/sql-text.js';
 
 /** Key tuples cross Temporal as JSON with tagged big integers and bytes (keys only, never other columns). */
 export function encodeKey(key: KeyValues | null): string | null {
@@ -71,8 +72,10 @@ function positionerOf(ctx: TableContext): SnapshotPositioner {
       return snapshotPositioners.change_tracking;
     case 'rowversion':
       return snapshotPositioners.rowversion(c.column);
-    default:
-      throw unsupported(ctx, 'a chunked read (snapshot, backfill, sweep)');
+    case 'updated_at':
+      return snapshotPositioners.updatedAt(c.column);
+    case 'identity':
+      return snapshotPositioners.identity(quoteTable(ctx.discovery.schema, ctx.discovery.table), c.column);
   }
 }
 
@@ -153,9 +156,10 @@ export function chunkActivities(deps: ActivityDeps) {
         rowsRead = s.rowsRead;
       },
     );
-    // rowversion rows carry their own version: rows changed after the job's position are left to incremental
-    // sync (which reads them with the same position), so no (key, position) lands twice.
-    const limit = ctx.ref.strategy === 'rowversion' ? lakePosition(position) : undefined;
+    // rowversion and updated_at rows carry their own version: rows changed after the job's position are left to
+    // incremental sync (which reads them with the same position), so no (key, position) lands twice.
+    const ownVersion = ctx.ref.strategy === 'rowversion' || ctx.ref.strategy === 'updated_at';
+    const limit = ownVersion ? lakePosition(position) : undefined;
     const filter = limit !== undefined ? (pos: string) => lakePosition(pos) <= limit : undefined;
     const window: WindowPlan = {
       seq: input.firstSeq + chunk.index,

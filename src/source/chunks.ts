@@ -69,6 +69,19 @@ export const snapshotPositioners = {
     },
     rowPos: (start) => start,
   }),
+  /**
+   * updated_at: the position incremental reads give the same row — its `updated_at` ticks + a content hash — so
+   * a snapshot row re-read by the first window's overlap is the same (key, `_pos`) and de-duplicated. A row
+   * with a NULL `updated_at` (invisible to incremental reads) sorts first.
+   */
+  updatedAt: (column: string): SnapshotPositioner => ({
+    atStart: async () => Promise.resolve(''),
+    rowPos: (_s, values, cols) => {
+      const nanos = values[cols.findIndex((c) => c.name.toLowerCase() === column.toLowerCase())];
+      const ticks = typeof nanos === 'bigint' ? nanos / 100n + EPOCH_TICKS : 0n;
+      return `${pad20(ticks)}${contentHash16(values)}`;
+    },
+  }),
   /** rowversion: each row's own rowversion is its exact version. */
   rowversion: (column: string): SnapshotPositioner => ({
     atStart: async () => Promise.resolve(''),
