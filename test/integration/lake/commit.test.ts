@@ -222,7 +222,10 @@ test('the watermark is rebuilt from manifests when missing, and never moves back
 
 test('a tombstone may carry NULL in NOT NULL columns (a Change Tracking delete knows only its key); other events may not', async () => {
   const { store } = await freshStore('tombstone-not-null');
-  const lake: LakeTable = { store, layout: new TableLayout('raw', { db: 'Claims', schema: 'dbo', table: 'Providers' }) };
+  const lake: LakeTable = {
+    store,
+    layout: new TableLayout('raw', { db: 'Claims', schema: 'dbo', table: 'Providers' }),
+  };
   const columns: LakeColumn[] = [
     { name: 'provider_id', type: { kind: 'int64' }, nullable: false },
     { name: 'name', type: { kind: 'string' }, nullable: false },
