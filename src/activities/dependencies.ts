@@ -13,6 +13,8 @@ export interface ActivityDeps {
   readonly config: TidemarkConfig;
   readonly source: SourceConnection;
   readonly store: BlobStore;
+  /** Where `_state/watermark.json` lives when it is not `store` (config `sink.stateContainer`). */
+  readonly stateStore?: BlobStore;
   readonly logger: Logger;
   /** Key for PHI `hash` rules (HMAC-SHA256); required when any table hashes a column. */
   readonly phiHashKey?: string;
@@ -39,25 +41,29 @@ export async function buildDependencies(
   options: { scratchDir?: string; partRows?: number; ensureContainer?: boolean } = {},
 ): Promise<ActivityDeps> {
   const sink = config.sink;
-  const store =
+  const reach =
     sink.auth === 'connectionString'
-      ? new AzureBlobStore({
-          container: sink.container,
-          connectionString: await resolveSecret(sink.connectionString),
-          ...(sink.encryptionScope ? { encryptionScope: sink.encryptionScope } : {}),
-        })
-      : new AzureBlobStore({
-          container: sink.container,
-          accountUrl: sink.accountUrl,
-          ...(sink.encryptionScope ? { encryptionScope: sink.encryptionScope } : {}),
-        });
-  if (options.ensureContainer ?? true) await store.ensureContainer();
+      ? { connectionString: await resolveSecret(sink.connectionString) }
+      : { accountUrl: sink.accountUrl };
+  const storeFor = (container: string): AzureBlobStore =>
+    new AzureBlobStore({
+      container,
+      ...reach,
+      ...(sink.encryptionScope ? { encryptionScope: sink.encryptionScope } : {}),
+    });
+  const store = storeFor(sink.container);
+  const stateStore = sink.stateContainer !== undefined ? storeFor(sink.stateContainer) : undefined;
+  if (options.ensureContainer ?? true) {
+    await store.ensureContainer();
+    await stateStore?.ensureContainer();
+  }
   const source = await SourceConnection.open(config.source, { secrets: createSecretProvider() });
   const phiHashKey = config.privacy?.hashKey ? await resolveSecret(config.privacy.hashKey) : undefined;
   return {
     config,
     source,
     store,
+    ...(stateStore !== undefined ? { stateStore } : {}),
     logger,
     ...(phiHashKey !== undefined ? { phiHashKey } : {}),
     ...(options.scratchDir !== undefined ? { scratchDir: options.scratchDir } : {}),

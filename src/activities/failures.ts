@@ -7,6 +7,7 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ConfigError } from '../config/config-error.js';
 import { IncompatibleSchemaChangeError, LakeIntegrityError } from '../lake/errors.js';
+import { LakeValueError } from '../lake/lake-types.js';
 import { CaptureInstanceDroppedError, ChangeLogGapError, PrerequisiteError } from '../source/index.js';
 import { maskSecretsInText } from '../util/logger.js';
 import { FailureType } from './contracts.js';
@@ -15,6 +16,9 @@ import { FailureType } from './contracts.js';
 export function failureTypeOf(err: unknown): string | undefined {
   if (err instanceof ChangeLogGapError || err instanceof CaptureInstanceDroppedError) return FailureType.ChangeLogGap;
   if (err instanceof IncompatibleSchemaChangeError) return FailureType.IncompatibleSchemaChange;
+  // A value the lake column cannot hold exactly (e.g. a datetime2(7) sentinel beyond 2262) fails the same way on
+  // every retry: the table stops, visibly, instead of retrying forever.
+  if (err instanceof LakeValueError) return FailureType.IncompatibleSchemaChange;
   if (err instanceof ConfigError) return FailureType.Config;
   if (err instanceof PrerequisiteError) return FailureType.Prerequisite;
   if (err instanceof LakeIntegrityError && /already committed for window/.test(err.message))

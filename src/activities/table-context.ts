@@ -3,8 +3,9 @@
  * place in the lake, and the PHI plan (columns dropped or hashed before anything is written).
  *
  * Discovery is refreshed on every planning and extraction (a few catalog queries), so added or widened
- * columns flow into a new schema version without a worker restart. State a strategy keeps between windows
- * (updated_at's overlap de-duplication) lives here, per worker process.
+ * columns flow into a new schema version without a worker restart. No state is kept between windows in the
+ * worker: updated_at's overlap de-duplication asks the lake which positions it already holds, so any worker of
+ * the task queue, after any restart, drops the same rows.
  */
 import { createHmac } from 'node:crypto';
 import type { TableConfig } from '../config/types.js';
@@ -12,10 +13,10 @@ import { TableLayout, type TableRef as LakeTableRef } from '../lake/layout.js';
 import type { LakeTable } from '../lake/commit.js';
 import type { LakeColumn, LakeValue } from '../lake/lake-types.js';
 import { registerSchema, type SchemaDoc } from '../lake/schema-registry.js';
+import { committedPositions } from '../lake/committed-positions.js';
 import {
   createStrategy,
   discoverTable,
-  InMemorySeenEvents,
   type CaptureStrategy,
   type SeenEvents,
   type TableDiscovery,
@@ -41,12 +42,21 @@ export interface TableContext {
   projector(columns: readonly LakeColumn[], schema: SchemaDoc): (values: readonly LakeValue[]) => LakeValue[];
 }
 
-const seenByTable = new Map<string, SeenEvents>();
-
 function configError(message: string): Error {
   return new ConfigError([
     { path: 'tables', message, fix: 'correct the tables section of the configuration and restart the worker' },
   ]);
+}
+
+/** updated_at's overlap index over the lake's committed positions (loaded by the read's `prepare`). */
+function lakeSeenEvents(lake: LakeTable): SeenEvents {
+  let positions = new Set<string>();
+  return {
+    async prepare(low, highExclusive) {
+      positions = (await committedPositions({ lake, low, highExclusive })).positions;
+    },
+    has: (_key, pos) => positions.has(lakePosition(pos)),
+  };
 }
 
 /** Builds the context of a table (fresh discovery). */
@@ -54,15 +64,10 @@ export async function tableContext(deps: ActivityDeps, ref: TableRef): Promise<T
   const config = findTable(deps.config, ref.id);
   if (!config) throw configError(`table ${ref.id} is not in the configuration this worker loaded`);
   const discovery = await discoverTable(deps.source, config.schema, config.table);
-  let seen = seenByTable.get(ref.id);
-  if (!seen) {
-    seen = new InMemorySeenEvents();
-    seenByTable.set(ref.id, seen);
-  }
-  const strategy = createStrategy(deps.source, discovery, config, { seen });
   const lakeRef: LakeTableRef = { db: deps.config.source.database, schema: config.schema, table: config.table };
   const layout = new TableLayout(deps.config.sink.prefix, lakeRef);
-  const lake: LakeTable = { store: deps.store, layout };
+  const lake: LakeTable = { store: deps.store, layout, ...(deps.stateStore ? { stateStore: deps.stateStore } : {}) };
+  const strategy = createStrategy(deps.source, discovery, config, { seen: lakeSeenEvents(lake) });
   const keyColumns = config.key && config.key.length > 0 ? config.key : discovery.key;
 
   const plans = new Map<string, ColumnPlan>();

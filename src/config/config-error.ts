@@ -43,12 +43,14 @@ export class ConfigError extends Error {
 function summarize(issues: readonly ConfigIssue[], file: string | undefined): string {
   const where = file ? ` in ${file}` : '';
   const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-  const paths = issues
-    .slice(0, 5)
-    .map((i) => i.path)
-    .join(', ');
-  const more = issues.length > 5 ? ', …' : '';
-  return `invalid config${where}: ${count} (${paths}${more})`;
+  // The whole message crosses Temporal and reaches `tidemark status`: say what is wrong and how to fix it, not
+  // only where (issues never carry secrets or environment values, see above).
+  const details = issues
+    .slice(0, 3)
+    .map((i) => `${i.path}: ${i.message} (fix: ${i.fix})`)
+    .join('; ');
+  const more = issues.length > 3 ? `; and ${issues.length - 3} more` : '';
+  return `invalid config${where}: ${count}: ${details}${more}`;
 }
 
 /** Renders issues for a terminal: one block per issue, path first, then what is wrong and the fix. */

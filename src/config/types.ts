@@ -140,6 +140,12 @@ export interface SinkCommon {
   readonly container: string;
   /** Path prefix inside the container, without leading or trailing `/`; default `''`. */
   readonly prefix: string;
+  /**
+   * Container for the one mutable object per table, `_state/watermark.json`, when `container` carries a
+   * time-based immutability (WORM) policy that forbids replacing it; default: `container`. The watermark is a
+   * pointer that can always be rebuilt from the manifests, so it needs no immutability of its own.
+   */
+  readonly stateContainer?: string;
   /** Encryption scope applied to every blob written (customer-managed keys); account default when absent. */
   readonly encryptionScope?: string;
 }

@@ -455,7 +455,7 @@ function readSourceAuth(source: ObjectReader): SourceAuth {
 const SINK_AUTH = ['defaultAzureCredential', 'connectionString'] as const;
 
 function readSink(o: ObjectReader): SinkConfig {
-  o.allow(['auth', 'accountUrl', 'connectionString', 'container', 'prefix', 'encryptionScope']);
+  o.allow(['auth', 'accountUrl', 'connectionString', 'container', 'stateContainer', 'prefix', 'encryptionScope']);
   const container = o.requiredString('container', {
     what: 'the container the raw layer is written to',
     example: 'raw',
@@ -472,7 +472,23 @@ function readSink(o: ObjectReader): SinkConfig {
         ? undefined
         : { message: 'is not an encryption scope name', fix: 'use 3–63 letters, digits and hyphens' },
   });
-  const common = { container, prefix, ...(encryptionScope === undefined ? {} : { encryptionScope }) };
+  const stateContainer = o.optionalString('stateContainer', {
+    what: 'the container for the watermark (when the data container is WORM)',
+    example: 'raw-state',
+    check: checkContainer,
+  });
+  if (stateContainer !== undefined && stateContainer === container)
+    o.checker.report(
+      o.at('stateContainer'),
+      'is the same container as `container`',
+      'leave stateContainer out (that is the default), or name a container without an immutability policy',
+    );
+  const common = {
+    container,
+    prefix,
+    ...(stateContainer === undefined ? {} : { stateContainer }),
+    ...(encryptionScope === undefined ? {} : { encryptionScope }),
+  };
 
   // `auth` may be left out when exactly one of accountUrl / connectionString says which it is.
   const hasUrl = o.has('accountUrl');

@@ -271,7 +271,12 @@ export function timestampToUnit(column: string, epochNanos: bigint, fractionalDi
     throw new LakeValueError(column, `timestamp is finer than the column's ${fractionalDigits} fractional digits`);
   if (usesNanoUnit(fractionalDigits)) {
     if (epochNanos <= MIN_EPOCH_NANOS || epochNanos > MAX_EPOCH_NANOS)
-      throw new LakeValueError(column, 'timestamp is outside the nanosecond range 1677-09-21..2262-04-11');
+      throw new LakeValueError(
+        column,
+        'a 7-digit timestamp is outside 1677-09-21..2262-04-11, the range of the nanosecond unit datetime2(7) is ' +
+          'stored in (a 9999-12-31 sentinel is the usual cause); it is refused rather than rounded — see ' +
+          'docs/type-mapping.md, "Timestamps beyond 2262"',
+      );
     return epochNanos;
   }
   return epochNanos / 1000n;

@@ -6,8 +6,9 @@
  * De-duplication by key + content hash: `_pos` is the row's `updated_at` (20-digit 100 ns ticks since
  * 0001-01-01) followed by 16 hex digits of SHA-256 over the row's values, so a re-read of an unchanged row has the
  * same (key, `_pos`) as its earlier event. Rows of the overlap (`updated_at <= from`) are emitted only when the
- * {@link SeenEvents} index does not hold their (key, `_pos`); the extract activity builds that index from the
- * lake's events of the overlap range. Without an index the overlap is emitted again, as exact duplicates that
+ * {@link SeenEvents} index does not hold their (key, `_pos`); the activities give it the lake's committed
+ * positions of the overlap range (src/lake/committed-positions.ts), so the answer does not depend on which worker
+ * reads or whether it restarted. Without an index the overlap is emitted again, as exact duplicates that
  * "latest event per key by `_pos`" collapses.
  *
  * Limits: rows whose writers do not maintain the column, and NULL `updated_at`, are invisible (nightly sweep);
@@ -33,6 +34,11 @@ import {
 
 /** Which events of the overlap have already been emitted: (key string, `_pos`). */
 export interface SeenEvents {
+  /**
+   * Called once per read before any `has`, with the overlap's position range: `[low, highExclusive)` (20-digit
+   * tick prefixes). An index kept outside the process (the lake) loads what it needs here.
+   */
+  prepare?(low: string, highExclusive: string): Promise<void>;
   has(key: string, pos: string): boolean | Promise<boolean>;
 }
 
@@ -175,6 +181,7 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     const t0 = Date.now();
     const from = window.from === null ? null : windowTicks(window.from);
     const lo = from === null ? 0n : from - BigInt(this.options.lookbackMs) * TICKS_PER_MS;
+    if (from !== null && this.options.seen?.prepare) await this.options.seen.prepare(pad20(lo), pad20(from + 1n));
     const list = this.readers.map((r) => r.selectSql()).join(', ');
     const c = quoteIdent(this.col);
     const text = `SELECT ${list} FROM ${quoteTable(this.d.schema, this.d.table)}

@@ -9,10 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, buildDependencies, type ActivityDeps } from '../../../src/activities/index.js';
 import type { Activities } from '../../../src/activities/index.js';
-import type { ExtractWindowOutput, TableRef, WindowPlan } from '../../../src/activities/contracts.js';
+import type { ExtractWindowOutput, TableRef } from '../../../src/activities/contracts.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { azuriteForTests } from '../../support/stack.js';
+import { syncTableWithActivities } from '../../support/activity-sync.js';
 import {
   CLAIMS_PIPELINE_TABLES,
   pipelineConfig,
@@ -49,48 +50,7 @@ after(async () => {
   await source?.stop();
 });
 
-async function syncTable(table: TableRef): Promise<number> {
-  let mark = await acts.readWatermark({ table });
-  let seq = mark.lastSeq + 1;
-  if (mark.position === null) {
-    const job = { kind: 'snapshot' as const, reason: 'test' };
-    const plan = await acts.planChunks({ table, job, chunkRows: 30 });
-    const firstSeq = seq;
-    for (const chunk of plan.chunks) {
-      const r = await acts.runChunk({ table, job, chunk, stagingKey: `t/c${chunk.index}`, attempt: 1, firstSeq });
-      assert.ok(r.staged);
-      const window: WindowPlan = {
-        seq,
-        kind: 'snapshot',
-        from: null,
-        to: r.staged.readAt,
-        keyRange: chunk,
-        plannedAt: '',
-      };
-      const validation = await acts.validateWindow({ table, window, extract: r.staged });
-      const c = await acts.commitManifest({ table, window, extract: r.staged, validation });
-      seq++;
-      await acts.advanceWatermark({ table, seq: window.seq, position: plan.position, manifestPath: c.manifestPath });
-    }
-    mark = await acts.readWatermark({ table });
-    assert.equal(mark.position, plan.position);
-  }
-  let position = mark.position;
-  for (;;) {
-    const plan = await acts.planWindow({ table, lastPosition: position, seq });
-    if (!plan.window) break;
-    const extract = await acts.extractWindow({ table, window: plan.window, attempt: 1 });
-    const validation = await acts.validateWindow({ table, window: plan.window, extract });
-    const c = await acts.commitManifest({ table, window: plan.window, extract, validation });
-    assert.equal(c.alreadyCommitted, false);
-    const again = await acts.commitManifest({ table, window: plan.window, extract, validation });
-    assert.equal(again.alreadyCommitted, true);
-    await acts.advanceWatermark({ table, seq, position: plan.window.to, manifestPath: c.manifestPath });
-    position = plan.window.to;
-    seq++;
-  }
-  return seq - 1;
-}
+const syncTable = async (table: TableRef): Promise<number> => (await syncTableWithActivities(acts, table)).seq;
 
 for (const [strategy, id] of [
   ['cdc', 'Claims.dbo.Claims'],

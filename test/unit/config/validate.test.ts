@@ -363,6 +363,16 @@ test('sink: one of accountUrl / connectionString, https, no SAS in the URL, vali
   assert.match(issueAt(mismatch, 'sink.accountUrl').message, /missing/);
 });
 
+test('sink.stateContainer: a separate container for the watermark (WORM data container); not the same one', () => {
+  const ok = valid(variant((d) => (d.sink.stateContainer = 'raw-state')));
+  assert.equal(ok.sink.stateContainer, 'raw-state');
+  assert.equal(valid(BASE).sink.stateContainer, undefined);
+  const same = invalid(variant((d) => (d.sink.stateContainer = 'raw')));
+  assert.match(issueAt(same, 'sink.stateContainer').fix, /leave stateContainer out/);
+  const bad = invalid(variant((d) => (d.sink.stateContainer = 'Raw_State')));
+  assert.match(issueAt(bad, 'sink.stateContainer').message, /not a valid container name/);
+});
+
 test('a malformed connection string is reported without echoing it', () => {
   const env = { ...ENV, CONN: 'AccountKey=S3CRETKEY;nothing-else' };
   const issues = invalid(BASE, env);

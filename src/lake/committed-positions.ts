@@ -1,0 +1,83 @@
+/**
+ * The event positions (`_pos`) the lake already holds in a position range: what updated_at's overlap re-read
+ * needs to drop rows it emitted before (its `_pos` carries a content hash, so an equal `_pos` is the same row
+ * version). The lake is the index, not worker memory: any worker, after any restart, sees the same set.
+ *
+ * Cost: only the manifests of the newest windows are read, walking back from the newest committed one until a
+ * change window ends below the range (change windows' upper bounds only grow, and no change window holds an event
+ * above its upper bound); only the `_pos` column of their files is read, and only files whose manifest says they
+ * reach into the range.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { readManifest, readWatermark, type LakeTable, type Manifest } from './commit.js';
+import { queryRows, text } from './duckdb.js';
+import { quoteLiteral } from './parquet-writer.js';
+
+export interface CommittedPositionsInput {
+  readonly lake: LakeTable;
+  /** Lowest position of the range (inclusive), in the lake's `_pos` form. */
+  readonly low: string;
+  /** Upper end of the range (exclusive). */
+  readonly highExclusive: string;
+}
+
+export interface CommittedPositionsOutput {
+  readonly positions: Set<string>;
+  /** Manifests read and data files scanned (counts for the window's report). */
+  readonly manifestsRead: number;
+  readonly filesRead: number;
+}
+
+/** A chunk job's window (snapshot, backfill, sweep, reconcile) records `<kind>:<i>/<n>` as its `from`. */
+const isChangeWindow = (m: Manifest): boolean => !/^[a-z_]+:\d+\/\d+$/.test(m.window.from);
+
+/** The newest committed sequence: the watermark's, or later when a commit happened after it was last moved. */
+async function newestSequence(lake: LakeTable): Promise<number> {
+  let seq = (await readWatermark(lake))?.doc.sequence ?? 0;
+  while (await lake.store.exists(lake.layout.manifestPath(seq + 1))) seq++;
+  return seq;
+}
+
+export async function committedPositions(input: CommittedPositionsInput): Promise<CommittedPositionsOutput> {
+  const { lake, low, highExclusive } = input;
+  const files: string[] = [];
+  let manifestsRead = 0;
+  for (let seq = await newestSequence(lake); seq >= 1; seq--) {
+    const m = await readManifest(lake, seq);
+    if (!m) break;
+    manifestsRead++;
+    if (isChangeWindow(m) && m.window.to < low) break;
+    const { min, max } = m.positions;
+    if (min === null || max === null || max < low || min >= highExclusive) continue;
+    files.push(...m.files.map((f) => f.path));
+  }
+  const positions = new Set<string>();
+  if (files.length === 0) return { positions, manifestsRead, filesRead: 0 };
+
+  const dir = await mkdtemp(join(tmpdir(), 'tidemark-positions-'));
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const conn = await instance.connect();
+  try {
+    const locals: string[] = [];
+    for (const [i, path] of files.entries()) {
+      const local = join(dir, `${i}.parquet`);
+      await lake.store.downloadToFile(lake.layout.resolve(path), local);
+      locals.push(local);
+    }
+    const list = locals.map(quoteLiteral).join(', ');
+    const rows = await queryRows(
+      conn,
+      `SELECT DISTINCT _pos FROM read_parquet([${list}])
+        WHERE _pos >= ${quoteLiteral(low)} AND _pos < ${quoteLiteral(highExclusive)}`,
+    );
+    for (const r of rows) positions.add(text(r['_pos']));
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { positions, manifestsRead, filesRead: files.length };
+}

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { toActivityFailure } from '../../../src/activities/failures.js';
+import { FailureType } from '../../../src/activities/contracts.js';
+import { LakeValueError, timestampToUnit } from '../../../src/lake/lake-types.js';
+
+test('a datetime2(7) sentinel beyond 2262 stops the table (non-retryable) with the column named and no value', () => {
+  // 9999-12-31T23:59:59.9999999 as nanoseconds since 1970: the period end of a system-versioned table.
+  const sentinel = 253402300799n * 1_000_000_000n + 999_999_900n;
+  let thrown: unknown;
+  try {
+    timestampToUnit('ValidTo', sentinel, 7);
+  } catch (err) {
+    thrown = err;
+  }
+  assert.ok(thrown instanceof LakeValueError);
+  const failure = toActivityFailure(thrown);
+  assert.ok(failure instanceof ApplicationFailure);
+  assert.equal(failure.type, FailureType.IncompatibleSchemaChange);
+  assert.equal(failure.nonRetryable, true);
+  assert.match(failure.message, /"ValidTo"/);
+  assert.match(failure.message, /docs\/type-mapping\.md/);
+  assert.doesNotMatch(failure.message, /253402300799|23:59:59/); // the value itself never appears
+  // The same value at 6 digits fits the microsecond unit (years 1..9999).
+  assert.equal(timestampToUnit('ValidTo', sentinel - 900n, 6), (sentinel - 900n) / 1000n);
+});
+
+test('an unknown error stays retryable', () => {
+  const failure = toActivityFailure(new Error('socket hang up'));
+  assert.ok(failure instanceof ApplicationFailure);
+  assert.equal(failure.nonRetryable, false);
+});
