@@ -58,7 +58,7 @@ const SEED_OPERATIONS = 150;
 const ADD_COLUMN_AT = 200;
 const WIDEN_AT = 260;
 /** ClaimLines is read at this rate, so a window of a few thousand rows takes seconds (time to kill a worker). */
-const LINES_ROWS_PER_SECOND = 300;
+const LINES_ROWS_PER_SECOND = 200;
 
 let source: ClaimsSource;
 let deps: ActivityDeps;
@@ -70,13 +70,11 @@ let workerEnv: Record<string, string>;
 const workers: WorkerProcess[] = [];
 const quietBundler = new DefaultLogger('WARN');
 
-async function startWorker(name: string, nodeEnv?: string): Promise<WorkerProcess> {
-  const w = await startWorkerProcess({
-    configFile,
-    env: workerEnv,
-    logFile: join(dir, `${name}.log`),
-    ...(nodeEnv ? { nodeEnv } : {}),
-  });
+async function startWorker(
+  name: string,
+  options: { nodeEnv?: string; activityConcurrency?: number } = {},
+): Promise<WorkerProcess> {
+  const w = await startWorkerProcess({ configFile, env: workerEnv, logFile: join(dir, `${name}.log`), ...options });
   workers.push(w);
   return w;
 }
@@ -284,9 +282,10 @@ async function activityRuns(workflowId: string): Promise<ActivityRun[]> {
 test('a worker killed mid-window: two new worker processes finish the window and share the work; the lake equals the source', async () => {
   const [workerA] = workers;
   assert.ok(workerA);
-  // A backlog that takes ClaimLines ~10 s to read at its rows/s limit: 7 copies of every line, as new lines.
+  // A backlog that takes ClaimLines seconds to read at its rows/s limit: 3 copies of every line, as new lines.
+  let backlog = 0;
   for (const offset of [100, 200, 400])
-    await execute(
+    backlog += await execute(
       `INSERT INTO dbo.ClaimLines (ClaimId, LineNumber, ServiceDate, ProcedureCode, Modifier1, Modifier2, DiagnosisCode1,
          DiagnosisCode2, RevenueCode, PlaceOfService, Units, BilledAmount, AllowedAmount, PaidAmount, CopayAmount,
          CoinsuranceAmount, DeductibleAmount, RenderingNpi, LineStatus, IsAdjusted, AdjustmentReason, PricingVersion,
@@ -297,6 +296,7 @@ test('a worker killed mid-window: two new worker processes finish the window and
          NEWID(), ReceivedAt, RemittanceTrace, CreatedAt, SYSUTCDATETIME(), N'copy'
        FROM dbo.ClaimLines WHERE LineNumber < 100`,
     );
+  assert.ok(backlog >= 3 * LINES_ROWS_PER_SECOND, `backlog of ${backlog} lines`);
   await source.workload.run({ operations: 40 });
   await wakeTable(client, LINES.id);
   const committedBefore = await waitForExtraction(LINES, workerA, 120_000);
@@ -306,13 +306,14 @@ test('a worker killed mid-window: two new worker processes finish the window and
   // While no worker runs, the source keeps changing.
   await source.workload.run({ operations: 60 });
   await source.workload.drain();
-  const workerB = await startWorker('worker-b');
+  const workerB = await startWorker('worker-b', { activityConcurrency: 2 });
+  assert.equal(workerB.activityConcurrency, 2);
   // The other one as in production: NODE_ENV=production with the pre-built workflow bundle (what
   // `npm run build:workflows` writes); both run the same workflow code, so either replays the other's histories.
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_SOURCE, logger: quietBundler });
   await mkdir(dirname(WORKFLOW_BUNDLE), { recursive: true });
   await writeFile(WORKFLOW_BUNDLE, code);
-  const workerC = await startWorker('worker-c', 'production');
+  const workerC = await startWorker('worker-c', { nodeEnv: 'production' });
   assert.equal(workerC.bundle, true, 'the production worker loaded the pre-built bundle');
   await assertConverges('after a worker was killed mid-window');
 
@@ -327,6 +328,8 @@ test('a worker killed mid-window: two new worker processes finish the window and
   const identities = new Set<string>();
   for (const t of TABLES) for (const r of await activityRuns(tableSyncWorkflowId(t.id))) identities.add(r.identity);
   assert.ok(identities.has(workerB.identity) && identities.has(workerC.identity), `both new workers ran activities`);
+  // Graceful shutdown: SIGTERM stops polling, lets in-flight tasks finish, exits 0; worker C carries on alone.
+  assert.equal(await workerB.stop(), 0, `worker B's exit code (log: ${workerB.logFile})`);
 });
 
 test('what a strategy cannot see is missing exactly; CDC and Change Tracking carry deletes; rowversion deletes are reconciled', async () => {

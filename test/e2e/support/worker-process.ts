@@ -15,8 +15,9 @@ export interface WorkerProcess {
   /** The identity Temporal records for this worker's tasks (the SDK's default, `pid@host`). */
   readonly identity: string;
   readonly logFile: string;
-  /** Whether it loaded the pre-built workflow bundle (its "worker started" log line). */
+  /** Whether it loaded the pre-built workflow bundle, and its activity slots (its "worker started" log line). */
   readonly bundle: boolean;
+  readonly activityConcurrency: number;
   /** SIGKILL: the host dies mid-task. */
   kill(): Promise<void>;
   /** SIGTERM: graceful shutdown; resolves with the exit code. */
@@ -51,7 +52,8 @@ export async function startWorkerProcess(options: {
   const orphanGuard = () => child.kill('SIGKILL');
   process.once('exit', orphanGuard);
   child.once('exit', () => process.off('exit', orphanGuard));
-  const ready = new Promise<{ bundle?: boolean }>((resolve, reject) => {
+  type Started = { bundle?: boolean; activityConcurrency?: number };
+  const ready = new Promise<Started>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(
       () =>
@@ -71,7 +73,7 @@ export async function startWorkerProcess(options: {
         .find((l) => l.includes('"msg":"worker started"'));
       if (line) {
         clearTimeout(timer);
-        resolve(JSON.parse(line) as { bundle?: boolean });
+        resolve(JSON.parse(line) as Started);
       }
     });
     child.once('exit', (code, signal) => {
@@ -79,7 +81,7 @@ export async function startWorkerProcess(options: {
       reject(new Error(`worker ${child.pid} exited (${code ?? signal}) before it was ready; see ${options.logFile}`));
     });
   });
-  let started: { bundle?: boolean };
+  let started: Started;
   try {
     started = await ready;
   } catch (err) {
@@ -91,6 +93,7 @@ export async function startWorkerProcess(options: {
     identity: `${child.pid}@${hostname()}`,
     logFile: options.logFile,
     bundle: started.bundle === true,
+    activityConcurrency: started.activityConcurrency ?? 0,
     kill: async () => {
       child.kill('SIGKILL');
       await exited(child);
