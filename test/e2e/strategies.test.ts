@@ -21,7 +21,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, decodePendingActivityState } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
@@ -30,11 +29,9 @@ import { buildDependencies, type ActivityDeps } from '../../src/activities/index
 import type { TableRef } from '../../src/activities/contracts.js';
 import { tableContext } from '../../src/activities/table-context.js';
 import { latestSchema } from '../../src/lake/schema-registry.js';
-import { main as cli } from '../../src/cli/main.js';
 import { createLogger } from '../../src/util/logger.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
-import type { VerifyTableOutput } from '../../src/verify/verify-table.js';
 import { azuriteForTests, temporalForTests } from '../support/stack.js';
 import {
   CLAIMS_PIPELINE_TABLES,
@@ -45,6 +42,7 @@ import {
   type ClaimsSource,
 } from '../../scripts/demo/harness.js';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
+import { assertTablesConverge, runTidemark, terminateTableSyncs, verifySummary } from './support/pipeline-helpers.js';
 
 const LINES: TableRef = { id: 'Claims.dbo.ClaimLines', strategy: 'cdc' };
 const PROVIDERS: TableRef = { id: 'Claims.dbo.Providers', strategy: 'change_tracking' };
@@ -133,11 +131,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const t of TABLES)
-    await client?.workflow
-      .getHandle(tableSyncWorkflowId(t.id))
-      .terminate('test done')
-      .catch(() => undefined);
+  await terminateTableSyncs(client, TABLES);
   await connection?.close();
   for (const w of workers) await w.stop().catch(() => undefined);
   await deps?.close();
@@ -145,49 +139,15 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs a `tidemark` verb in this process; `out` is its stdout (what scripts parse), `err` its stderr. */
-async function tidemark(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const collect = () => {
-    const chunks: Buffer[] = [];
-    const stream = new PassThrough();
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-  };
-  const out = collect();
-  const err = collect();
-  const code = await cli([...args, '--config', configFile], {
-    stdout: out.stream,
-    stderr: err.stream,
-    env: process.env,
-    cwd: dir,
-  });
-  return { code, out: out.text(), err: err.text() };
-}
+const tidemark = (...args: string[]) => runTidemark(configFile, dir, args);
 
 async function execute(text: string): Promise<number> {
   const r = await source.admin.request().batch(text);
   return r.rowsAffected.reduce((s, n) => s + n, 0);
 }
 
-function summary(table: TableRef, phase: string, v: VerifyTableOutput) {
-  return {
-    table: table.id,
-    phase,
-    missing: v.missingInLake,
-    extra: v.extraInLake,
-    different: v.different,
-    dups: v.duplicateEvents,
-  };
-}
-
-async function assertConverges(phase: string, tables: TableRef[] = TABLES): Promise<void> {
-  for (const table of tables) {
-    const v = await waitUntilVerified(deps, client, table, { timeoutMs: 150_000 });
-    assert.deepEqual(summary(table, phase, v), { table: table.id, phase, missing: 0, extra: 0, different: 0, dups: 0 });
-    assert.equal(v.sourceChecksum, v.lakeChecksum, `${table.id} ${phase}: checksums`);
-    assert.ok(v.sourceRows > 0, `${table.id} ${phase}: rows`);
-  }
-}
+const assertConverges = (phase: string, tables: TableRef[] = TABLES) =>
+  assertTablesConverge(deps, client, tables, phase, 150_000);
 
 test('initial load of one table per capture strategy: the lake equals the source', async () => {
   await assertConverges('after the initial load');
@@ -366,9 +326,9 @@ test('what a strategy cannot see is missing exactly; CDC and Change Tracking car
     // Wakes the table until its windows are past the changes and the lake shows exactly the expected difference.
     const last = await waitUntilVerified(deps, client, table, {
       timeoutMs: 90_000,
-      until: (v) => isDeepStrictEqual(summary(table, 'invisible changes', v), want),
+      until: (v) => isDeepStrictEqual(verifySummary(table, 'invisible changes', v), want),
     });
-    assert.deepEqual(summary(table, 'invisible changes', last), want);
+    assert.deepEqual(verifySummary(table, 'invisible changes', last), want);
   }
 
   const r = await tidemark('reconcile', '--table', 'dbo.ClaimPayments', '--json');
