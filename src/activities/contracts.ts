@@ -220,6 +220,11 @@ export interface RunChunkOutput {
   sourceRowsRead: number;
   /** null when there is nothing to commit (a sweep chunk whose checksums match, no deleted keys). */
   staged: (ExtractWindowOutput & { readAt: string }) | null;
+  /**
+   * Sweep and backfill: the chunk's source rows against the lake's latest state of the same keys (counts
+   * only). `differs: false` ⇒ the chunk was staged empty (nothing re-extracted).
+   */
+  compared?: { differs: boolean; sourceRows: number; lakeRows: number };
 }
 
 /** The activities a chunked job calls, besides validate/commit. */
@@ -239,4 +244,7 @@ export interface JobOutput {
   rows: number;
   sourceRowsRead: number;
   chunks: number;
+  /** Sweep and backfill: chunks compared with the lake, and those that differed (re-extracted). */
+  chunksCompared?: number;
+  chunksReextracted?: number;
 }

@@ -1,14 +1,19 @@
 /**
- * Delete reconciliation of one chunk, for tables whose capture cannot see deletes: the source's key set
- * (`chunkChecksum` with keys: only keys and hashes leave the server) against the keys of the lake's latest state;
- * each key gone from the source gets a `d` tombstone at the job's position, carrying the last values the lake
- * holds for it (so NOT NULL columns stay non-null, as a CDC delete's before-image would).
+ * Delete reconciliation of one key-range chunk `(after, upTo]`, for tables whose capture cannot see deletes: the
+ * source's keys of the range (keys only, streamed to local Parquet — memory is one batch, whatever the chunk's
+ * size) against the keys of the lake's latest state in the same range; each key gone from the source gets a
+ * `d` tombstone at the job's position, carrying the last values the lake holds for it (so NOT NULL columns stay
+ * non-null, as a CDC delete's before-image would). Keys whose latest event is already a tombstone are not in
+ * the latest state, so they get no second one; a key whose latest event orders at or after the job's position
+ * (changed since it was recorded) is left to the next run.
  *
  * The tombstone file is written by DuckDB straight from the lake's latest rows (values never pass through
  * JavaScript), cast to the registered schema's exact types, and uploaded under an attempt-unique name.
  *
- * Limits today: one chunk per job (the source key list is held in memory), rowversion tables only (their
- * job position orders after every committed row version).
+ * Key ranges are bounded on the lake side in DuckDB's order, which must be SQL Server's for the chunks to mean
+ * the same keys: planChunks makes several chunks only for integer, decimal and date keys
+ * ({@link RANGE_SAFE_KEY_KINDS}); other keys (strings under a collation, uniqueidentifier) reconcile as one
+ * chunk, still with bounded memory on the worker.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,27 +21,61 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { dataFileColumns } from '../lake/commit.js';
-import { duckdbTypeSql } from '../lake/lake-types.js';
+import { duckdbTypeSql, unscaledToDecimalText, type LakeColumn, type LakeValue } from '../lake/lake-types.js';
 import { utcDateOfNanos } from '../lake/layout.js';
 import { ParquetWriter, quoteIdent, quoteLiteral } from '../lake/parquet-writer.js';
 import { LakeReader } from '../lake/reader.js';
-import { chunkChecksum } from '../source/index.js';
+import { readChunkKeys, type KeyValues } from '../source/index.js';
 import type { RunChunkInput, RunChunkOutput } from './contracts.js';
 import type { ActivityDeps } from './dependencies.js';
 import { lakePosition, type TableContext } from './table-context.js';
 
+/** Key column kinds ordered the same way by SQL Server and DuckDB, so a key range means the same keys on both. */
+export const RANGE_SAFE_KEY_KINDS: ReadonlySet<string> = new Set([
+  'uint8',
+  'int16',
+  'int32',
+  'int64',
+  'decimal',
+  'date',
+]);
+
+/** A DuckDB literal of a key value of a range-safe column. */
+function keyLiteral(c: LakeColumn, v: LakeValue): string {
+  if (v === null) return 'NULL';
+  const t = duckdbTypeSql(c.type);
+  switch (c.type.kind) {
+    case 'date':
+      return `CAST(DATE '1970-01-01' + INTERVAL (${Number(v)}) DAY AS DATE)`;
+    case 'decimal': {
+      const d = v as { unscaled: bigint; scale: number } | string;
+      return `CAST(${quoteLiteral(typeof d === 'string' ? d : unscaledToDecimalText(d.unscaled, d.scale))} AS ${t})`;
+    }
+    default:
+      // Integer kinds: a JS number or bigint.
+      return `CAST(${quoteLiteral((v as bigint | number).toString())} AS ${t})`;
+  }
+}
+
+/** `(k1, k2, …) op (v1, v2, …)` for a composite key, as an OR-expansion (op `>` or `<=`). */
+function keyBound(cols: readonly LakeColumn[], key: KeyValues, op: '>' | '<='): string {
+  return cols
+    .map((_c, i) => {
+      const eqs = cols.slice(0, i).map((c, j) => `l.${quoteIdent(c.name)} = ${keyLiteral(c, key[j] ?? null)}`);
+      const last = op === '>' ? '>' : i === cols.length - 1 ? '<=' : '<';
+      return `(${[...eqs, `l.${quoteIdent(cols[i]!.name)} ${last} ${keyLiteral(cols[i]!, key[i] ?? null)}`].join(' AND ')})`;
+    })
+    .join(' OR ');
+}
+
 export async function reconcileChunk(
   deps: ActivityDeps,
   ctx: TableContext,
-  input: RunChunkInput & { firstSeq: number },
+  input: RunChunkInput & { firstSeq: number; range: { after?: KeyValues; upTo?: KeyValues } },
   position: string,
 ): Promise<RunChunkOutput> {
   const t0 = Date.now();
   const seq = input.firstSeq + input.chunk.index;
-  const source = await chunkChecksum(deps.source, ctx.discovery, {
-    withKeys: true,
-    timeoutMs: ctx.config.limits.queryTimeout.ms,
-  });
   const scratch = await mkdtemp(join(deps.scratchDir ?? tmpdir(), 'tidemark-reconcile-'));
   let reader: LakeReader | undefined;
   try {
@@ -49,11 +88,17 @@ export async function reconcileChunk(
       return c;
     });
     const writer = await ParquetWriter.create({ columns: keyColumns, dir: scratch });
+    let sourceRows = 0;
     try {
-      for (const key of source.keys ?? []) {
-        const flushing = writer.append('keys', key);
-        if (flushing) await flushing;
-      }
+      for await (const keys of readChunkKeys(deps.source, ctx.discovery, {
+        ...input.range,
+        timeoutMs: ctx.config.limits.queryTimeout.ms,
+      }))
+        for (const key of keys) {
+          sourceRows++;
+          const flushing = writer.append('keys', key);
+          if (flushing) await flushing;
+        }
     } catch (err) {
       writer.close();
       throw err;
@@ -90,7 +135,12 @@ export async function reconcileChunk(
       )
       .join(', ');
     const on = keyColumns.map((c) => `l.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(' AND ');
-    const query = `SELECT ${select} FROM latest l ANTI JOIN src_keys s ON ${on}`;
+    const range = [
+      ...(input.range.after ? [`(${keyBound(keyColumns, input.range.after, '>')})`] : []),
+      ...(input.range.upTo ? [`(${keyBound(keyColumns, input.range.upTo, '<=')})`] : []),
+      `l._pos < ${quoteLiteral(pos)}`,
+    ].join(' AND ');
+    const query = `SELECT ${select} FROM latest l ANTI JOIN src_keys s ON ${on} WHERE ${range}`;
     const [count] = await reader.scalars(`SELECT count(*)::BIGINT AS n FROM (${query})`);
     const rows = Number(count?.n ?? 0);
     const base = {
@@ -100,10 +150,10 @@ export async function reconcileChunk(
       attemptId,
       minPosition: rows ? pos : null,
       maxPosition: rows ? pos : null,
-      sourceRowsRead: source.rows,
+      sourceRowsRead: sourceRows,
       readAt: position,
     };
-    if (rows === 0) return { sourceRowsRead: source.rows, staged: { ...base, files: [], durationMs: Date.now() - t0 } };
+    if (rows === 0) return { sourceRowsRead: sourceRows, staged: { ...base, files: [], durationMs: Date.now() - t0 } };
     const local = join(scratch, 'tombstones.parquet');
     await conn.run(`COPY (${query}) TO ${quoteLiteral(local)} (FORMAT parquet, COMPRESSION zstd)`);
     const commitDate = utcDateOfNanos(extractedAt);
@@ -113,7 +163,7 @@ export async function reconcileChunk(
     });
     deps.logger.info({ table: ctx.ref.id, window: seq, tombstones: rows }, 'reconciliation staged tombstones');
     return {
-      sourceRowsRead: source.rows,
+      sourceRowsRead: sourceRows,
       staged: {
         ...base,
         files: [{ path, rows, bytes: up.bytes, md5: up.md5, commitDate }],

@@ -66,8 +66,11 @@ function parseChunkFrom(from: string): { kind: string; index: number; count: num
  * chunk is incomplete (→ null: redo it). Backfill, sweep and reconciliation windows do not move the position.
  */
 export async function positionFromManifests(lake: LakeTable): Promise<ReadWatermarkOutput> {
-  const chain = await committedSequences(lake);
-  const lastSeq = chain.length;
+  return positionAt(lake, (await committedSequences(lake)).length);
+}
+
+/** {@link positionFromManifests} as of window `lastSeq` of the chain. */
+async function positionAt(lake: LakeTable, lastSeq: number): Promise<ReadWatermarkOutput> {
   for (let seq = lastSeq; seq >= 1; seq--) {
     const m = await readManifest(lake, seq);
     if (!m) break;
@@ -160,7 +163,13 @@ export function windowActivities(deps: ActivityDeps) {
 
   async function advanceWatermark(input: AdvanceWatermarkInput): Promise<AdvanceWatermarkOutput> {
     const ctx = await tableContext(deps, input.table);
-    await lakeAdvanceWatermark({ lake: ctx.lake, sequence: input.seq });
+    // The pointer carries the sync position the manifests give (a job's chunk windows do not move it), so
+    // `_state/watermark.json` still says where incremental sync stands after a backfill, sweep or reconciliation.
+    await lakeAdvanceWatermark({
+      lake: ctx.lake,
+      sequence: input.seq,
+      positionAt: async (head) => (await positionAt(ctx.lake, head)).position,
+    });
     return { position: input.position };
   }
 

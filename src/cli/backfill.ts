@@ -5,8 +5,8 @@
  */
 import { EXIT, UsageError, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
-import { runJobOnTable } from './support/job.js';
-import { loadOperatorConfig, selectTables, tableRef, temporalClient } from './support/operator-context.js';
+import { runJobVerb } from './support/job.js';
+import { loadOperatorConfig, selectTables } from './support/operator-context.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -33,17 +33,6 @@ export const command: CliCommand = {
       io.stderr.write(`${table.name} has no businessDateColumn in the config: a backfill needs one\n`);
       return EXIT.invalidInput;
     }
-    const { client, close } = await temporalClient(config);
-    try {
-      return await runJobOnTable(
-        client,
-        io,
-        tableRef(config, table).id,
-        { kind: 'backfill', from: values.from, to: values.to },
-        { json: values.json === true },
-      );
-    } finally {
-      await close();
-    }
+    return runJobVerb(config, io, table, { kind: 'backfill', from: values.from, to: values.to }, values.json === true);
   },
 };

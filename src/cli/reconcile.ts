@@ -1,12 +1,13 @@
 /**
  * `tidemark reconcile --table NAME [--json]`: delete reconciliation for a table whose capture cannot see deletes
- * (rowversion today): the source's key set against the lake's latest state → `d` tombstones for keys gone from
- * the source, as a job of the table's sync workflow; waits for it and prints its result.
+ * (rowversion, updated_at, identity): per key-range chunk, the source's key set against the lake's latest state
+ * → `d` tombstones for keys gone from the source, as a job of the table's sync workflow; waits for it and prints
+ * its result. Exit codes: 0 done, 1 the job failed, 2 wrong input (nothing started), 3 the job did not start.
  */
 import { EXIT, UsageError, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
-import { runJobOnTable } from './support/job.js';
-import { loadOperatorConfig, selectTables, tableRef, temporalClient } from './support/operator-context.js';
+import { runJobVerb } from './support/job.js';
+import { loadOperatorConfig, selectTables } from './support/operator-context.js';
 
 export const command: CliCommand = {
   summary: 'delete reconciliation of a table (key-set diff → tombstones) as a job of its sync; waits for it',
@@ -22,23 +23,12 @@ export const command: CliCommand = {
     if (typeof config === 'number') return config;
     const [table] = selectTables(config, values.table);
     if (!table) return EXIT.invalidInput;
-    if (table.capture.strategy !== 'rowversion') {
+    if (table.capture.strategy === 'cdc' || table.capture.strategy === 'change_tracking') {
       io.stderr.write(
-        `${table.name}: reconciliation is implemented for rowversion tables only so far (${table.capture.strategy} sees deletes or is not supported yet)\n`,
+        `${table.name}: ${table.capture.strategy} capture sees deletes, so there is nothing to reconcile (reconcile is for rowversion, updated_at and identity tables)\n`,
       );
       return EXIT.invalidInput;
     }
-    const { client, close } = await temporalClient(config);
-    try {
-      return await runJobOnTable(
-        client,
-        io,
-        tableRef(config, table).id,
-        { kind: 'reconcile' },
-        { json: values.json === true },
-      );
-    } finally {
-      await close();
-    }
+    return runJobVerb(config, io, table, { kind: 'reconcile' }, values.json === true);
   },
 };

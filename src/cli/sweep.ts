@@ -1,21 +1,38 @@
 /**
- * `tidemark sweep --table SCHEMA.TABLE [--days 30] [--config FILE]`: the nightly late-update sweep of a table (per-chunk checksums, re-extract differing chunks).
- *
- * Not available yet: the job's workflow exists (src/workflows/chunked-jobs.ts) but the sweep chunk activity
- * is not implemented, so the verb says so and exits 2 instead of asking a table for a job it would fail (a
- * failed job stops the table until an operator resumes it). Once the activity exists this verb is
- * `runJobOnTable(client, io, id, { kind: 'sweep'… })` like `backfill`.
+ * `tidemark sweep --table SCHEMA.TABLE [--days 30] [--json] [--config FILE]`: the late-update sweep of a table
+ * as a job of its sync workflow: per key-range chunk over the rows that landed in the last `days` days, the
+ * source rows are compared with the lake's latest state (checksums over the same canonical encoding); only
+ * chunks that differ are re-extracted as `r` events. Waits for the job and prints chunks compared / re-extracted
+ * and rows read. Exit codes: 0 done, 1 the job failed, 2 wrong input (nothing started), 3 the job did not start.
+ * The nightly schedules (`tidemark schedules`) run it for identity and updated_at tables.
  */
-import { EXIT, type CliCommand } from './command.js';
+import { EXIT, UsageError, type CliCommand } from './command.js';
+import { parseFlags } from './support/flags.js';
+import { runJobVerb } from './support/job.js';
+import { loadOperatorConfig, selectTables } from './support/operator-context.js';
+
+/** The sweep period when `--days` is not given (the design's "last 30 days"). */
+export const DEFAULT_SWEEP_DAYS = 30;
 
 export const command: CliCommand = {
   summary:
-    'the nightly late-update sweep of a table (per-chunk checksums, re-extract differing chunks) — not implemented yet',
-  usage: 'tidemark sweep --table SCHEMA.TABLE [--days 30] [--config FILE]',
-  run(_args, io) {
-    io.stderr.write(
-      'tidemark sweep: not implemented yet — the sweep chunk activity does not exist (see README, "What is not done")\n',
-    );
-    return Promise.resolve(EXIT.invalidInput);
+    'late-update sweep of a table (compare chunks of the last N days with the lake, re-extract those that differ); waits for it',
+  usage: 'tidemark sweep --table SCHEMA.TABLE [--days 30] [--json] [--config FILE]',
+  async run(args, io) {
+    const { values } = parseFlags(args, {
+      table: { type: 'string' },
+      days: { type: 'string' },
+      json: { type: 'boolean' },
+      config: { type: 'string' },
+    });
+    if (!values.table) throw new UsageError('--table is required');
+    const days = values.days === undefined ? DEFAULT_SWEEP_DAYS : Number(values.days);
+    if (!Number.isInteger(days) || days < 1 || days > 3660)
+      throw new UsageError('--days must be a whole number of days from 1 to 3660');
+    const config = await loadOperatorConfig(io, values.config);
+    if (typeof config === 'number') return config;
+    const [table] = selectTables(config, values.table);
+    if (!table) return EXIT.invalidInput;
+    return runJobVerb(config, io, table, { kind: 'sweep', days }, values.json === true);
   },
 };

@@ -504,6 +504,12 @@ export interface AdvanceWatermarkInput {
   /** The window just committed; the watermark moves at least to it (or further, if later ones are committed). */
   readonly sequence: number;
   readonly now?: () => Date;
+  /**
+   * The sync position the watermark carries when it points at window `head`. Default: that manifest's `to`.
+   * Callers whose manifest chain holds windows that do not move the position (backfill, sweep and
+   * reconciliation chunks) pass the position the chain's newest position-carrying window gives.
+   */
+  readonly positionAt?: (head: number, manifest: Manifest) => Promise<string | null>;
 }
 
 export interface AdvanceWatermarkOutput {
@@ -552,7 +558,7 @@ export async function advanceWatermark(input: AdvanceWatermarkInput): Promise<Ad
       table: layout.id,
       sequence: head,
       manifest: manifest ? layout.manifestPath(head) : null,
-      position: manifest ? manifest.window.to : null,
+      position: manifest ? await (input.positionAt?.(head, manifest) ?? manifest.window.to) : null,
       updatedAt: now().toISOString(),
     };
     const body = `${JSON.stringify(doc, null, 2)}\n`;

@@ -57,37 +57,48 @@ export const snapshotPositioners = {
     rowPos: (start) => start,
   },
   /**
-   * Identity: the highest id at the read, then the source clock (100 ns ticks): after the insert event of every
-   * key it contains (`pad20(id)` is a prefix-shorter, smaller string), and later reads sort later.
+   * Identity: the highest id ever handed out at the read (`IDENT_CURRENT`, which never goes down, unlike `MAX`
+   * when the top row is deleted), then the source clock (100 ns ticks): after the insert event of every key it
+   * contains (`pad20(id)` is a prefix-shorter, smaller string), after every earlier chunk read, and before the
+   * insert event of any id handed out later.
    */
   identity: (table: string, column: string): SnapshotPositioner => ({
     atStart: async (q) => {
       const r = await q(
-        `SELECT CAST(MAX(${quoteIdent(column)}) AS bigint) AS mx, CONVERT(varchar(27), SYSUTCDATETIME(), 121) AS now FROM ${table}`,
+        `SELECT CAST(MAX(${quoteIdent(column)}) AS bigint) AS mx, CAST(IDENT_CURRENT(${quoteLiteralN(table)}) AS bigint) AS cur, CONVERT(varchar(27), SYSUTCDATETIME(), 121) AS now FROM ${table}`,
       );
-      return pad20(BigInt((r[0]?.mx as string | number | null) ?? 0)) + pad20(textToTicks(r[0]?.now as string));
+      const mx = BigInt((r[0]?.mx as string | number | null) ?? 0);
+      const cur = BigInt((r[0]?.cur as string | number | null) ?? 0);
+      return pad20(mx > cur ? mx : cur) + pad20(textToTicks(r[0]?.now as string));
     },
     rowPos: (start) => start,
   }),
   /**
-   * updated_at: the position incremental reads give the same row — its `updated_at` ticks + a content hash — so
-   * a snapshot row re-read by the first window's overlap is the same (key, `_pos`) and de-duplicated. A row
-   * with a NULL `updated_at` (invisible to incremental reads) sorts first.
+   * updated_at: the source clock minus the table's safety lag (the upper bound a window planned now would get),
+   * then `f`×16. updated_at events are `pad20(updated_at) + 16 hex` (strategies/updated-at.ts), so a chunk row
+   * orders after every event a window up to that bound can carry and before any change stamped later; a
+   * transaction stamped inside the lag that commits after the read still orders after the chunk row.
    */
-  updatedAt: (column: string): SnapshotPositioner => ({
-    atStart: async () => Promise.resolve(''),
-    rowPos: (_s, values, cols) => {
-      const nanos = values[cols.findIndex((c) => c.name.toLowerCase() === column.toLowerCase())];
-      const ticks = typeof nanos === 'bigint' ? nanos / 100n + EPOCH_TICKS : 0n;
-      return `${pad20(ticks)}${contentHash16(values)}`;
+  updatedAt: (safetyLagMs: number, clock: 'utc' | 'local' = 'utc'): SnapshotPositioner => ({
+    atStart: async (q) => {
+      const r = await q(
+        `SELECT CONVERT(varchar(27), ${clock === 'local' ? 'SYSDATETIME()' : 'SYSUTCDATETIME()'}, 121) AS now`,
+      );
+      return pad20(textToTicks(r[0]?.now as string) - BigInt(safetyLagMs) * 10_000n) + 'f'.repeat(16);
     },
+    rowPos: (start) => start,
   }),
   /** rowversion: each row's own rowversion is its exact version. */
   rowversion: (column: string): SnapshotPositioner => ({
     atStart: async () => Promise.resolve(''),
     rowPos: (_s, values, cols) => hex(values[cols.findIndex((c) => c.name === column)] as Buffer),
   }),
-} satisfies Record<string, SnapshotPositioner | ((...args: string[]) => SnapshotPositioner)>;
+} satisfies Record<string, SnapshotPositioner | ((...args: never[]) => SnapshotPositioner)>;
+
+/** `N'…'` with quotes doubled (an object name as a string argument, e.g. to IDENT_CURRENT). */
+function quoteLiteralN(text: string): string {
+  return `N'${text.replace(/'/g, "''")}'`;
+}
 
 /** Options of {@link readChunk}. */
 export interface ChunkOptions {
@@ -252,17 +263,19 @@ export async function* readChunk(
   return summary;
 }
 
-/** The key `chunkRows` keys after `after` (inclusive end of the next chunk), or null when fewer remain. */
+/** The key `chunkRows` keys after `after` (inclusive end of the next chunk), or null when fewer remain (up to `upTo`). */
 export async function nextChunkBoundary(
   conn: SourceConnection,
   d: TableDiscovery,
   after: KeyValues | undefined,
   chunkRows: number,
+  /** Inclusive upper end of the key range being chunked (null when fewer than `chunkRows` keys remain). */
+  upTo?: KeyValues,
 ): Promise<KeyValues | null> {
   const cols = keyColumns(d);
   const readers = cols.map((c) => mapColumn('', c.name, c.type));
   const params: QueryParam[] = [];
-  const where = rangeWhere(cols, after, undefined, params);
+  const where = rangeWhere(cols, after, upTo, params);
   const order = cols.map((c) => quoteIdent(c.name)).join(', ');
   const r = await conn.query<Record<string, unknown>>(
     'chunk.boundary',
@@ -274,6 +287,34 @@ export async function nextChunkBoundary(
   const row = r[0];
   if (!row) return null;
   return readers.map((x) => x.decode(row[x.name]));
+}
+
+/**
+ * The keys of `(after, upTo]` in key order, in batches (keys only: delete reconciliation's source side). Reads
+ * one index range; memory is one batch.
+ */
+export async function* readChunkKeys(
+  conn: SourceConnection,
+  d: TableDiscovery,
+  range: { after?: KeyValues; upTo?: KeyValues; timeoutMs?: number; batchRows?: number },
+): AsyncGenerator<KeyValues[]> {
+  const cols = keyColumns(d);
+  const readers = cols.map((c) => mapColumn('', c.name, c.type));
+  const params: QueryParam[] = [];
+  const where = rangeWhere(cols, range.after, range.upTo, params);
+  const text = `SELECT ${readers.map((r) => r.selectSql()).join(', ')} FROM ${quoteTable(d.schema, d.table)}
+    ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY ${cols.map((c) => quoteIdent(c.name)).join(', ')} OPTION (MAXDOP 1)`;
+  for await (const b of conn.stream('chunk.keys', text, params, {
+    batchRows: range.batchRows ?? 5000,
+    ...(range.timeoutMs !== undefined ? { timeoutMs: range.timeoutMs } : {}),
+  }))
+    yield b.rows.map((raw) => decodeRow(readers, raw));
+}
+
+/** The lake type kinds of the key columns (what a key range's bounds are made of). */
+export function keyLakeKinds(d: TableDiscovery): string[] {
+  return keyColumns(d).map((c) => mapColumn('', c.name, c.type).lakeType.kind);
 }
 
 /** The canonical text of a column for hashing: exact, style-fixed, length-prefixed, NULL marked. */

@@ -27,7 +27,15 @@ export { transientReason, withTransientRetry, TRANSIENT_SQL_NUMBERS, TRANSIENT_D
 export { discoverTable, type TableDiscovery, type DiscoveredColumn, type CaptureInstance } from './discovery.js';
 export { checkPrerequisites, assertPrerequisites, type PrerequisiteReport } from './prerequisites.js';
 export { mapColumn, type ColumnReader, type SqlColumnType } from './type-mapping.js';
-export { readChunk, nextChunkBoundary, chunkChecksum, snapshotPositioners, type KeyValues } from './chunks.js';
+export {
+  readChunk,
+  readChunkKeys,
+  keyLakeKinds,
+  nextChunkBoundary,
+  chunkChecksum,
+  snapshotPositioners,
+  type KeyValues,
+} from './chunks.js';
 export type { CaptureStrategy, SourceWindow, ChangeBatch, ChangeRow, StepStats } from './strategies/types.js';
 export { CdcStrategy, ChangeTrackingStrategy, IdentityStrategy, RowversionStrategy, UpdatedAtStrategy };
 export { InMemorySeenEvents, type SeenEvents } from './strategies/updated-at.js';

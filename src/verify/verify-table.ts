@@ -13,7 +13,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ParquetWriter, quoteIdent, quoteLiteral } from '../lake/parquet-writer.js';
+import { quoteIdent, quoteLiteral } from '../lake/parquet-writer.js';
+import { loadSourceRows, rowsChecksumSql } from '../activities/chunk-compare.js';
 import { LakeReader } from '../lake/reader.js';
 import { readChunk, snapshotPositioners } from '../source/index.js';
 import type { SnapshotPositioner } from '../source/chunks.js';
@@ -21,7 +22,6 @@ import type { TableRef } from '../activities/contracts.js';
 import type { ActivityDeps } from '../activities/dependencies.js';
 import { lakePosition, tableContext } from '../activities/table-context.js';
 import { text } from '../lake/duckdb.js';
-import type { LakeValue } from '../lake/lake-types.js';
 
 export interface VerifyTableOutput {
   table: string;
@@ -61,35 +61,14 @@ export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<Ve
     reader = await LakeReader.open({ lake: ctx.lake, cacheDir: join(scratch, 'lake') });
     const schema = reader.schema;
     if (!schema) throw new Error(`${ref.id} has no schema in the lake yet`);
-    const writer = await ParquetWriter.create({ columns: schema.columns, dir: scratch, partRows: 1_000_000 });
     let position = '';
-    let sourceRows = 0;
-    try {
-      let project: ((v: readonly LakeValue[]) => LakeValue[]) | undefined;
-      for await (const b of readChunk(deps.source, ctx.discovery, { limit: 2_000_000_000, positioner }, (s) => {
-        position = s.position;
-      })) {
-        project ??= ctx.projector(b.columns, schema);
-        for (const row of b.rows) {
-          const flushing = writer.append('source', project(row.values));
-          if (flushing) await flushing;
-          sourceRows++;
-        }
-      }
-    } catch (err) {
-      writer.close();
-      throw err;
-    }
-    const parts = await writer.finish();
-    writer.close();
+    const batches = readChunk(deps.source, ctx.discovery, { limit: 2_000_000_000, positioner }, (s) => {
+      position = s.position;
+    });
+    const sourceRows = await loadSourceRows(reader, schema, (c) => ctx.projector(c, schema), batches, scratch, 'src');
     const conn = reader.connection;
     const cols = schema.columns.map((c) => quoteIdent(c.name)).join(', ');
     const keys = schema.keyColumns.map(quoteIdent).join(', ');
-    if (parts.length)
-      await conn.run(
-        `CREATE VIEW src AS SELECT ${cols} FROM read_parquet([${parts.map((p) => quoteLiteral(p.localPath)).join(', ')}])`,
-      );
-    else await conn.run(`CREATE VIEW src AS SELECT ${cols} FROM latest WHERE false`);
     const posFilter =
       position && ref.strategy !== 'rowversion'
         ? `WHERE _pos <= ${quoteLiteral(lakePosition(position) + (ref.strategy === 'change_tracking' ? 'f' : ''))}`
@@ -118,10 +97,7 @@ export async function verifyTable(deps: ActivityDeps, ref: TableRef): Promise<Ve
     const duplicateEvents = await n(
       `SELECT count(*) FROM (SELECT 1 FROM changes GROUP BY ${keys ? `${keys}, ` : ''}_pos HAVING count(*) > 1)`,
     );
-    const checksum = (view: string) =>
-      one(
-        `SELECT coalesce(md5(string_agg(md5(CAST(ROW(${cols}) AS VARCHAR)), '' ORDER BY ${keys || cols})), '') FROM ${view}`,
-      );
+    const checksum = (view: string) => one(rowsChecksumSql(cols, keys, view));
     const sourceChecksum = await checksum('src');
     const lakeChecksum = await checksum('lake');
     const ok = missingInLake === 0 && extraInLake === 0 && different === 0 && duplicateEvents === 0;

@@ -97,6 +97,10 @@ async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> {
         firstSeq: input.firstSeq,
       });
       out.sourceRowsRead += result.sourceRowsRead;
+      if (result.compared) {
+        out.chunksCompared = (out.chunksCompared ?? 0) + 1;
+        out.chunksReextracted = (out.chunksReextracted ?? 0) + (result.compared.differs ? 1 : 0);
+      }
       results.set(chunk.index, { chunk, staged: result.staged });
       committing = committing.then(commitReady);
       await committing;

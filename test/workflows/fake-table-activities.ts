@@ -131,11 +131,17 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       lake.extractAttempts.push({ seq: -1, attempt, stagingKey });
       const n = job.kind === 'snapshot' ? source.snapshotChunks : (source.jobChunks ?? 3);
       const rows = Math.floor(source.snapshotRows / n);
-      if ((job.kind === 'sweep' || job.kind === 'reconcile') && source.unchangedChunks?.has(chunk.index)) {
-        return Promise.resolve({ sourceRowsRead: rows, staged: null });
+      const unchanged = source.unchangedChunks?.has(chunk.index) ?? false;
+      const compared =
+        job.kind === 'sweep' || job.kind === 'backfill'
+          ? { compared: { differs: !unchanged, sourceRows: rows, lakeRows: rows } }
+          : {};
+      if ((job.kind === 'sweep' || job.kind === 'reconcile') && unchanged) {
+        return Promise.resolve({ sourceRowsRead: rows, staged: null, ...compared });
       }
       const op = job.kind === 'reconcile' ? 'd' : 'r';
       return Promise.resolve({
+        ...compared,
         sourceRowsRead: rows,
         staged: {
           files: [{ path: `jobs/${stagingKey}/a${attempt}.parquet`, rows, bytes: rows, md5: 'x' }],

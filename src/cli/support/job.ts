@@ -6,7 +6,25 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { JobOutput, JobSpec } from '../../activities/contracts.js';
+import type { TableConfig, TidemarkConfig } from '../../config/types.js';
 import { EXIT, type CliIo } from '../command.js';
+import { tableRef, temporalClient } from './operator-context.js';
+
+/** A job verb's common part: connect to Temporal, run `job` on `table` through its sync, print, disconnect. */
+export async function runJobVerb(
+  config: TidemarkConfig,
+  io: CliIo,
+  table: TableConfig,
+  job: JobSpec,
+  json: boolean,
+): Promise<number> {
+  const { client, close } = await temporalClient(config);
+  try {
+    return await runJobOnTable(client, io, tableRef(config, table).id, job, { json });
+  } finally {
+    await close();
+  }
+}
 
 export async function runJobOnTable(
   client: Client,
@@ -58,6 +76,9 @@ export async function runJobOnTable(
     io.stdout.write(
       `${tableId}: ${job.kind} done — ${result.chunks} chunks, ${result.windows} windows committed ` +
         `(last sequence ${result.lastSeq}), ${result.rows} rows written, ${result.sourceRowsRead} source rows read, ` +
+        (result.chunksCompared !== undefined
+          ? `${result.chunksReextracted ?? 0} of ${result.chunksCompared} chunks differed from the lake (re-extracted), `
+          : '') +
         `in ${Math.round((Date.now() - started) / 1000)}s\n`,
     );
   return EXIT.ok;
