@@ -337,16 +337,23 @@ test('what a strategy cannot see is missing exactly; CDC and Change Tracking car
   await assertConverges('after reconciling rowversion deletes', [PAYMENTS]);
 });
 
-test(
-  'nightly jobs heal what updated_at and identity cannot see: reconcile writes tombstones, the sweep re-reads late updates',
-  { todo: 'needs tidemark sweep (branch jobs) and reconcile for updated_at / identity tables' },
-  async () => {
-    for (const table of ['dbo.ProviderNotes', 'dbo.EligibilityChecks']) {
-      const r = await tidemark('reconcile', '--table', table, '--json');
-      assert.equal(r.code, 0, r.err);
-      const s = await tidemark('sweep', '--table', table, '--days', '30', '--json');
-      assert.equal(s.code, 0, s.err);
-    }
-    await assertConverges('after the nightly jobs', [NOTES, CHECKS]);
-  },
-);
+test('nightly jobs heal what updated_at and identity cannot see: reconcile writes tombstones, the sweep re-reads late updates', async () => {
+  const expected: Record<string, { tombstones: number }> = {
+    'dbo.ProviderNotes': { tombstones: 2 },
+    'dbo.EligibilityChecks': { tombstones: 2 },
+  };
+  for (const [table, want] of Object.entries(expected)) {
+    const r = await tidemark('reconcile', '--table', table, '--json');
+    assert.equal(r.code, 0, r.err);
+    assert.equal((JSON.parse(r.out) as { rows: number }).rows, want.tombstones, `${table}: tombstones`);
+    const s = await tidemark('sweep', '--table', table, '--days', '30', '--json');
+    assert.equal(s.code, 0, s.err);
+  }
+  await assertConverges('after the nightly jobs', [NOTES, CHECKS]);
+  // A second night finds nothing to do.
+  for (const table of Object.keys(expected)) {
+    const r = await tidemark('reconcile', '--table', table, '--json');
+    assert.equal((JSON.parse(r.out) as { rows: number }).rows, 0, `${table}: nothing to reconcile`);
+  }
+  await assertConverges('after a second night', TABLES);
+});
