@@ -30,7 +30,7 @@ import type { TableRef } from '../../src/activities/contracts.js';
 import { tableContext } from '../../src/activities/table-context.js';
 import { latestSchema } from '../../src/lake/schema-registry.js';
 import { createLogger } from '../../src/util/logger.js';
-import { statusQuery } from '../../src/workflows/messages.js';
+import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { azuriteForTests, temporalForTests } from '../support/stack.js';
 import {
@@ -38,7 +38,6 @@ import {
   pipelineConfig,
   startClaimsSource,
   waitUntilVerified,
-  wakeTable,
   type ClaimsSource,
 } from '../../scripts/demo/harness.js';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
@@ -214,6 +213,14 @@ async function waitForExtraction(table: TableRef, worker: WorkerProcess, timeout
   throw new Error(`${table.id}: no extractWindow ran on ${worker.identity} within ${timeoutMs} ms`);
 }
 
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await sleep(200);
+  }
+}
+
 interface ActivityRun {
   type: string;
   identity: string;
@@ -242,6 +249,10 @@ async function activityRuns(workflowId: string): Promise<ActivityRun[]> {
 test('a worker killed mid-window: two new worker processes finish the window and share the work; the lake equals the source', async () => {
   const [workerA] = workers;
   assert.ok(workerA);
+  // Paused while the backlog is written and captured, so the next window is the whole backlog.
+  const lines = client.workflow.getHandle(tableSyncWorkflowId(LINES.id));
+  await lines.signal(pauseSignal, { reason: 'test: build a backlog' });
+  await waitFor(async () => (await lines.query(statusQuery)).mode === 'paused', 60_000, 'ClaimLines paused');
   // A backlog that takes ClaimLines seconds to read at its rows/s limit: 3 copies of every line, as new lines.
   let backlog = 0;
   for (const offset of [100, 200, 400])
@@ -258,10 +269,18 @@ test('a worker killed mid-window: two new worker processes finish the window and
     );
   assert.ok(backlog >= 3 * LINES_ROWS_PER_SECOND, `backlog of ${backlog} lines`);
   await source.workload.run({ operations: 40 });
-  await wakeTable(client, LINES.id);
+  await source.workload.drain();
+  await execute('EXEC sim.run_cdc_capture'); // the backlog is in the change tables before the window is planned
+  await lines.signal(resumeSignal);
   const committedBefore = await waitForExtraction(LINES, workerA, 120_000);
   await sleep(1500); // some of the window is read and staged
   await workerA.kill();
+  // Killed mid-window: the extraction is still pending on the dead worker (until its heartbeat times out).
+  const pending = (await lines.describe()).raw.pendingActivities ?? [];
+  assert.ok(
+    pending.some((a) => a.activityType?.name === 'extractWindow' && a.lastWorkerIdentity === workerA.identity),
+    'the extraction was still running when worker A was killed',
+  );
 
   // While no worker runs, the source keeps changing.
   await source.workload.run({ operations: 60 });

@@ -64,14 +64,15 @@ export async function startWorkerProcess(options: {
         ),
       options.readyTimeoutMs ?? 90_000,
     );
+    let found = false;
     child.stdout.on('data', (chunk: Buffer) => {
       log.write(chunk);
-      seen = (seen + chunk.toString('utf8')).slice(-8192);
-      const line = seen
-        .split('\n')
-        .slice(0, -1) // complete lines only
-        .find((l) => l.includes('"msg":"worker started"'));
+      if (found) return;
+      const lines = (seen + chunk.toString('utf8')).split('\n');
+      seen = lines.pop() ?? ''; // an incomplete last line waits for the next chunk
+      const line = lines.find((l) => l.includes('"msg":"worker started"'));
       if (line) {
+        found = true;
         clearTimeout(timer);
         resolve(JSON.parse(line) as Started);
       }
