@@ -2,10 +2,11 @@
  * Drives one table through the activities directly (no Temporal), as the workflows would: a snapshot through
  * planChunks/runChunk when the lake has no complete load, then incremental windows until planning finds nothing.
  * Every window is validated, committed (and committed again, which must be a no-op) and moves the watermark.
+ * {@link runJob} runs any chunked job the same way (activity tests and `bench:jobs`).
  */
 import assert from 'node:assert/strict';
 import type { Activities } from '../../src/activities/index.js';
-import type { TableRef, WindowPlan } from '../../src/activities/contracts.js';
+import type { JobSpec, TableRef, WindowPlan } from '../../src/activities/contracts.js';
 
 /**
  * Syncs `table` with `acts`; returns the last committed sequence and position. `initialLoad: 'window'` loads an
@@ -23,27 +24,10 @@ export async function syncTableWithActivities(
     : await acts.readWatermark({ table });
   let seq = mark.lastSeq + 1;
   if (mark.position === null && options.initialLoad !== 'window') {
-    const job = { kind: 'snapshot' as const, reason: 'test' };
-    const plan = await acts.planChunks({ table, job, chunkRows: 30 });
-    const firstSeq = seq;
-    for (const chunk of plan.chunks) {
-      const r = await acts.runChunk({ table, job, chunk, stagingKey: `t/c${chunk.index}`, attempt: 1, firstSeq });
-      assert.ok(r.staged);
-      const window: WindowPlan = {
-        seq,
-        kind: 'snapshot',
-        from: null,
-        to: r.staged.readAt,
-        keyRange: chunk,
-        plannedAt: '',
-      };
-      const validation = await acts.validateWindow({ table, window, extract: r.staged });
-      const c = await acts.commitManifest({ table, window, extract: r.staged, validation });
-      seq++;
-      await acts.advanceWatermark({ table, seq: window.seq, position: plan.position, manifestPath: c.manifestPath });
-    }
+    const load = await runJob(acts, table, { kind: 'snapshot', reason: 'test' }, 30);
+    seq = load.lastSeq + 1;
     mark = await acts.readWatermark({ table });
-    assert.equal(mark.position, plan.position);
+    assert.equal(mark.position, load.position);
   }
   let position = mark.position;
   let first = mark.position === null;
@@ -70,4 +54,59 @@ export async function syncTableWithActivities(
 export interface SyncedTo {
   seq: number;
   position: string | null;
+}
+
+export interface JobRun {
+  chunks: number;
+  compared: number;
+  reextracted: number;
+  rows: number;
+  sourceRowsRead: number;
+  lastSeq: number;
+  /** The job's recorded position. */
+  position: string;
+}
+
+/** Runs one job the way chunked-jobs.ts does (without Temporal), committing every chunk window in order. */
+export async function runJob(acts: Activities, table: TableRef, job: JobSpec, chunkRows = 8): Promise<JobRun> {
+  const mark = await acts.readWatermark({ table });
+  const firstSeq = mark.lastSeq + 1;
+  const plan = await acts.planChunks({ table, job, chunkRows });
+  const out: JobRun = {
+    chunks: plan.chunks.length,
+    compared: 0,
+    reextracted: 0,
+    rows: 0,
+    sourceRowsRead: 0,
+    lastSeq: 0,
+    position: plan.position,
+  };
+  for (const chunk of plan.chunks) {
+    const r = await acts.runChunk({ table, job, chunk, stagingKey: `t/c${chunk.index}`, attempt: 1, firstSeq });
+    out.sourceRowsRead += r.sourceRowsRead;
+    if (r.compared) {
+      out.compared++;
+      if (r.compared.differs) out.reextracted++;
+    }
+    assert.ok(r.staged);
+    const window: WindowPlan = {
+      seq: firstSeq + chunk.index,
+      kind: job.kind,
+      from: null,
+      to: r.staged.readAt,
+      keyRange: chunk,
+      plannedAt: '',
+    };
+    const validation = await acts.validateWindow({ table, window, extract: r.staged });
+    const c = await acts.commitManifest({ table, window, extract: r.staged, validation });
+    out.rows += r.staged.rows;
+    out.lastSeq = window.seq;
+    await acts.advanceWatermark({
+      table,
+      seq: window.seq,
+      position: mark.position ?? '',
+      manifestPath: c.manifestPath,
+    });
+  }
+  return out;
 }

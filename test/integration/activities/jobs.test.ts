@@ -9,13 +9,14 @@ import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { createActivities, buildDependencies, type ActivityDeps } from '../../../src/activities/index.js';
 import type { Activities } from '../../../src/activities/index.js';
-import type { JobSpec, TableRef, WindowPlan } from '../../../src/activities/contracts.js';
+import type { JobSpec, TableRef } from '../../../src/activities/contracts.js';
 import { readWatermark as lakeWatermark } from '../../../src/lake/commit.js';
 import { LakeReader } from '../../../src/lake/reader.js';
 import { tableContext } from '../../../src/activities/table-context.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { azuriteForTests } from '../../support/stack.js';
+import { runJob, syncTableWithActivities } from '../../support/activity-sync.js';
 import {
   CLAIMS_PIPELINE_TABLES,
   pipelineConfig,
@@ -85,75 +86,6 @@ after(async () => {
   await source?.stop();
 });
 
-interface JobRun {
-  chunks: number;
-  compared: number;
-  reextracted: number;
-  rows: number;
-  sourceRowsRead: number;
-  lastSeq: number;
-}
-
-/** Runs one job the way chunked-jobs.ts does, committing every chunk window in order. */
-async function runJob(table: TableRef, job: JobSpec, chunkRows = 8): Promise<JobRun> {
-  const mark = await acts.readWatermark({ table });
-  const firstSeq = mark.lastSeq + 1;
-  const plan = await acts.planChunks({ table, job, chunkRows });
-  const out: JobRun = {
-    chunks: plan.chunks.length,
-    compared: 0,
-    reextracted: 0,
-    rows: 0,
-    sourceRowsRead: 0,
-    lastSeq: 0,
-  };
-  for (const chunk of plan.chunks) {
-    const r = await acts.runChunk({ table, job, chunk, stagingKey: `t/c${chunk.index}`, attempt: 1, firstSeq });
-    out.sourceRowsRead += r.sourceRowsRead;
-    if (r.compared) {
-      out.compared++;
-      if (r.compared.differs) out.reextracted++;
-    }
-    assert.ok(r.staged);
-    const window: WindowPlan = {
-      seq: firstSeq + chunk.index,
-      kind: job.kind,
-      from: null,
-      to: r.staged.readAt,
-      keyRange: chunk,
-      plannedAt: '',
-    };
-    const validation = await acts.validateWindow({ table, window, extract: r.staged });
-    const c = await acts.commitManifest({ table, window, extract: r.staged, validation });
-    out.rows += r.staged.rows;
-    out.lastSeq = window.seq;
-    await acts.advanceWatermark({
-      table,
-      seq: window.seq,
-      position: mark.position ?? '',
-      manifestPath: c.manifestPath,
-    });
-  }
-  return out;
-}
-
-/** Incremental windows until caught up. */
-async function catchUp(table: TableRef): Promise<void> {
-  const mark = await acts.readWatermark({ table });
-  let position = mark.position;
-  let seq = mark.lastSeq + 1;
-  for (;;) {
-    const plan = await acts.planWindow({ table, lastPosition: position, seq });
-    if (!plan.window) return;
-    const extract = await acts.extractWindow({ table, window: plan.window, attempt: 1 });
-    const validation = await acts.validateWindow({ table, window: plan.window, extract });
-    const c = await acts.commitManifest({ table, window: plan.window, extract, validation });
-    await acts.advanceWatermark({ table, seq, position: plan.window.to, manifestPath: c.manifestPath });
-    position = plan.window.to;
-    seq++;
-  }
-}
-
 async function assertVerified(table: TableRef, what: string) {
   const v = await verifyTable(deps, table);
   assert.deepEqual(
@@ -178,12 +110,12 @@ async function duplicateEvents(table: TableRef): Promise<number> {
 }
 
 test('identity, every type: a sweep of an unchanged table re-extracts nothing; a late update is found and fixed', async () => {
-  await runJob(NOTES, { kind: 'snapshot', reason: 'test' });
+  await syncTableWithActivities(acts, NOTES);
   await source.admin.request().batch(`INSERT INTO dbo.Notes (${COLS}) VALUES (${ROW_A}), (${ROW_B})`);
-  await catchUp(NOTES);
+  await syncTableWithActivities(acts, NOTES);
   await assertVerified(NOTES, 'after load');
 
-  const clean = await runJob(NOTES, { kind: 'sweep', days: 30 });
+  const clean = await runJob(acts, NOTES, { kind: 'sweep', days: 30 });
   assert.equal(clean.chunks, 4, '32 ids in chunks of 8');
   assert.deepEqual(
     { compared: clean.compared, reextracted: clean.reextracted, rows: clean.rows },
@@ -199,11 +131,11 @@ test('identity, every type: a sweep of an unchanged table re-extracts nothing; a
   await source.admin
     .request()
     .batch(`UPDATE dbo.Notes SET d9 = 1.01 WHERE id = 5; UPDATE dbo.Notes SET secret = 'other' WHERE id = 20`);
-  await catchUp(NOTES);
+  await syncTableWithActivities(acts, NOTES);
   const stale = await verifyTable(deps, NOTES);
   assert.equal(stale.different, 2, 'the lake missed both updates');
 
-  const swept = await runJob(NOTES, { kind: 'sweep', days: 30 });
+  const swept = await runJob(acts, NOTES, { kind: 'sweep', days: 30 });
   assert.deepEqual(
     { compared: swept.compared, reextracted: swept.reextracted, rows: swept.rows },
     {
@@ -215,53 +147,51 @@ test('identity, every type: a sweep of an unchanged table re-extracts nothing; a
   assert.equal(swept.sourceRowsRead, 32 + 16, 'differing chunks are read twice (compare, then re-extract)');
   await assertVerified(NOTES, 'after the sweep');
 
-  const again = await runJob(NOTES, { kind: 'sweep', days: 30 });
+  const again = await runJob(acts, NOTES, { kind: 'sweep', days: 30 });
   assert.equal(again.reextracted, 0);
   assert.equal(await duplicateEvents(NOTES), 0);
 });
 
 test('identity: the sweep covers only the ids that landed in the last `days` days', async () => {
-  const none = await runJob(NOTES, { kind: 'sweep', days: 0 });
+  const none = await runJob(acts, NOTES, { kind: 'sweep', days: 0 });
   assert.deepEqual({ chunks: none.chunks, read: none.sourceRowsRead }, { chunks: 0, read: 0 });
 });
 
 test('identity: reconciliation per key-range chunk tombstones deleted keys once', async () => {
   await source.admin.request().batch('DELETE FROM dbo.Notes WHERE id IN (2, 17, 31)');
-  const r = await runJob(NOTES, { kind: 'reconcile' });
+  const r = await runJob(acts, NOTES, { kind: 'reconcile' });
   assert.ok(r.chunks >= 4, `chunked by key range (${r.chunks} chunks)`);
   assert.equal(r.rows, 3);
   assert.equal(r.sourceRowsRead, 29, 'the key set of the source, read once');
   await assertVerified(NOTES, 'after reconciliation');
-  const again = await runJob(NOTES, { kind: 'reconcile' });
+  const again = await runJob(acts, NOTES, { kind: 'reconcile' });
   assert.equal(again.rows, 0, 'keys already tombstoned get no second tombstone');
-  const sweep = await runJob(NOTES, { kind: 'sweep', days: 30 });
+  const sweep = await runJob(acts, NOTES, { kind: 'sweep', days: 30 });
   assert.equal(sweep.reextracted, 0, 'deleted keys alone do not make a sweep chunk differ');
 });
 
 test('updated_at: a write that did not stamp updated_at is found by the sweep', async () => {
-  await runJob(STAMPED, { kind: 'snapshot', reason: 'test' });
-  await catchUp(STAMPED);
+  await syncTableWithActivities(acts, STAMPED);
   await assertVerified(STAMPED, 'after load');
   await source.admin.request().batch(`UPDATE dbo.Stamped SET note = 'late' WHERE id = 3`);
-  await catchUp(STAMPED);
+  await syncTableWithActivities(acts, STAMPED);
   assert.equal((await verifyTable(deps, STAMPED)).different, 1);
-  const swept = await runJob(STAMPED, { kind: 'sweep', days: 30 });
+  const swept = await runJob(acts, STAMPED, { kind: 'sweep', days: 30 });
   assert.equal(swept.reextracted, 1);
   await assertVerified(STAMPED, 'after the sweep');
 });
 
 test('cdc: the same backfill twice writes nothing the second time; the watermark keeps the sync position', async () => {
-  await runJob(CLAIMS, { kind: 'snapshot', reason: 'test' });
-  await catchUp(CLAIMS);
+  await syncTableWithActivities(acts, CLAIMS);
   const ctx = await tableContext(deps, CLAIMS);
   const before = (await lakeWatermark(ctx.lake))?.doc.position;
   const job: JobSpec = { kind: 'backfill', from: '2000-01-01', to: '2100-01-01' };
-  const first = await runJob(CLAIMS, job, 50);
+  const first = await runJob(acts, CLAIMS, job, 50);
   assert.equal(first.reextracted, 0, 'a backfill of an up-to-date lake finds nothing different');
   await source.admin.request().batch(`UPDATE TOP (3) dbo.Claims SET ClaimStatus = 'X'`);
-  const second = await runJob(CLAIMS, job, 50);
+  const second = await runJob(acts, CLAIMS, job, 50);
   assert.ok(second.reextracted >= 1 && second.rows > 0, 'a change not yet synced is re-extracted');
-  const third = await runJob(CLAIMS, job, 50);
+  const third = await runJob(acts, CLAIMS, job, 50);
   assert.deepEqual({ reextracted: third.reextracted, rows: third.rows }, { reextracted: 0, rows: 0 });
   assert.equal(await duplicateEvents(CLAIMS), 0);
   const mark = await lakeWatermark(ctx.lake);
@@ -269,6 +199,6 @@ test('cdc: the same backfill twice writes nothing the second time; the watermark
   assert.equal(mark?.doc.position, before, 'but carries the incremental sync position, not the backfill’s');
   assert.equal((await acts.readWatermark({ table: CLAIMS })).position, before);
   await source.admin.request().batch('EXEC sim.run_cdc_capture');
-  await catchUp(CLAIMS);
+  await syncTableWithActivities(acts, CLAIMS);
   await assertVerified(CLAIMS, 'after backfills and windows');
 });
