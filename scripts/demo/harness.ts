@@ -66,6 +66,8 @@ export interface PipelineTable {
   key?: string[];
   businessDateColumn?: string;
   phi?: string;
+  /** A YAML flow mapping, e.g. `{ maxRowsPerSecond: 300 }`. */
+  limits?: string;
 }
 
 /** The claims tables by strategy (the workload writes all of them). */
@@ -82,6 +84,21 @@ export const CLAIMS_PIPELINE_TABLES: Record<string, PipelineTable> = {
     businessDateColumn: 'PaidDate',
   },
   change_tracking: { name: 'dbo.Providers', capture: '{ strategy: change_tracking }' },
+  /** ClaimLines gains columns and has one widened during the workload (a new capture instance each time). */
+  cdc_lines: {
+    name: 'dbo.ClaimLines',
+    capture: '{ strategy: cdc }',
+    key: ['ClaimId', 'LineNumber'],
+    businessDateColumn: 'ServiceDate',
+  },
+  /** A safety lag of 1 s instead of 2 min keeps demo and tests short; the 15-minute lookback is the default. */
+  updated_at: { name: 'dbo.ProviderNotes', capture: '{ strategy: updated_at, column: UpdatedAt, safetyLag: 1s }' },
+  identity: {
+    name: 'dbo.EligibilityChecks',
+    capture: '{ strategy: identity, column: EligibilityCheckId }',
+    businessDateColumn: 'CheckedAt',
+    phi: '[{ columns: [MemberId], action: hash }]',
+  },
 };
 
 export interface PipelineConfigOptions {
@@ -130,7 +147,7 @@ ${o.tables
     capture: ${t.capture}
     cadence: ${o.cadence ?? '1m'}${t.key ? `\n    key: [${t.key.join(', ')}]` : ''}${
       t.businessDateColumn ? `\n    businessDateColumn: ${t.businessDateColumn}` : ''
-    }${t.phi ? `\n    phi: ${t.phi}` : ''}`,
+    }${t.phi ? `\n    phi: ${t.phi}` : ''}${t.limits ? `\n    limits: ${t.limits}` : ''}`,
   )
   .join('\n')}
 `;
@@ -159,13 +176,19 @@ export async function wakeTable(client: Client, tableId: string, timeoutMs = 30_
 
 /**
  * Waits until the lake's latest state of a table equals the source (verify), waking the table between checks.
- * Returns the last verification (ok or not, at the deadline).
+ * Returns the last verification (ok or not, at the deadline). `until` replaces "equals the source" (a test
+ * waiting for an expected difference).
  */
 export async function waitUntilVerified(
   deps: ActivityDeps,
   client: Client,
   table: TableRef,
-  options: { timeoutMs: number; wake?: boolean; onCheck?: (v: VerifyTableOutput) => void },
+  options: {
+    timeoutMs: number;
+    wake?: boolean;
+    onCheck?: (v: VerifyTableOutput) => void;
+    until?: (v: VerifyTableOutput) => boolean;
+  },
 ): Promise<VerifyTableOutput> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
@@ -173,7 +196,7 @@ export async function waitUntilVerified(
     try {
       v = await verifyTable(deps, table);
       options.onCheck?.(v);
-      if (v.ok) return v;
+      if (options.until ? options.until(v) : v.ok) return v;
     } catch {
       // No schema or manifest yet: the snapshot has not committed.
     }

@@ -133,8 +133,16 @@ export async function stageWindow(input: StageWindowInput): Promise<StageWindowO
   const { lake, window, attemptId, schema } = input;
   assertAttemptId(attemptId);
   const scratch = input.scratchDir ?? (await mkdtemp(join(tmpdir(), 'tidemark-stage-')));
+  // A tombstone carries its key; its other columns may be NULL (a Change Tracking delete knows only the key),
+  // whatever the column's nullability. So the writer accepts NULL in non-key columns, and NOT NULL is checked
+  // here for every other event.
+  const keys = new Set(schema.keyColumns.map((k) => k.toLowerCase()));
+  const required = schema.columns.flatMap((c, i) => (c.nullable || keys.has(c.name.toLowerCase()) ? [] : [i]));
   const writer = await ParquetWriter.create({
-    columns: dataFileColumns(schema),
+    columns: [
+      ...EVENT_LAKE_COLUMNS,
+      ...schema.columns.map((c) => (keys.has(c.name.toLowerCase()) ? c : { ...c, nullable: true })),
+    ],
     dir: scratch,
     partRows: input.partRows,
     fileName: (date, part) => `${date}-${part}.parquet`,
@@ -153,6 +161,10 @@ export async function stageWindow(input: StageWindowInput): Promise<StageWindowO
       if (positionWidth === -1) positionWidth = e.position.length;
       else if (e.position.length !== positionWidth)
         throw new LakeValueError('_pos', 'positions of one window must have one fixed width');
+      if (e.op !== 'd')
+        for (const i of required)
+          if ((e.values[i] ?? null) === null)
+            throw new LakeValueError(schema.columns[i]!.name, 'NULL in a non-nullable column');
       if (minPosition === null || e.position < minPosition) minPosition = e.position;
       if (maxPosition === null || e.position > maxPosition) maxPosition = e.position;
       const commitDate = e.commitTs === null ? extractedDate : utcDateOfNanos(e.commitTs);

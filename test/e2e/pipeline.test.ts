@@ -30,6 +30,7 @@ import {
   waitUntilVerified,
   type ClaimsSource,
 } from '../../scripts/demo/harness.js';
+import { assertTablesConverge, runTidemark, terminateTableSyncs } from './support/pipeline-helpers.js';
 
 const TABLES: TableRef[] = [
   { id: 'Claims.dbo.Claims', strategy: 'cdc' },
@@ -75,11 +76,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const t of TABLES)
-    await client?.workflow
-      .getHandle(tableSyncWorkflowId(t.id))
-      .terminate('test done')
-      .catch(() => undefined);
+  await terminateTableSyncs(client, TABLES);
   await connection?.close();
   await worker?.stop();
   await deps?.close();
@@ -87,24 +84,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function assertConverges(phase: string): Promise<void> {
-  for (const table of TABLES) {
-    const v = await waitUntilVerified(deps, client, table, { timeoutMs: 120_000 });
-    assert.deepEqual(
-      {
-        table: table.id,
-        phase,
-        missing: v.missingInLake,
-        extra: v.extraInLake,
-        different: v.different,
-        dups: v.duplicateEvents,
-      },
-      { table: table.id, phase, missing: 0, extra: 0, different: 0, dups: 0 },
-    );
-    assert.equal(v.sourceChecksum, v.lakeChecksum);
-    assert.ok(v.sourceRows > 0);
-  }
-}
+const assertConverges = (phase: string) => assertTablesConverge(deps, client, TABLES, phase, 120_000);
 
 test('snapshot, then live windows with inserts, updates and deletes: the lake equals the source', async () => {
   await assertConverges('after the snapshot');
@@ -118,19 +98,7 @@ test('snapshot, then live windows with inserts, updates and deletes: the lake eq
   assert.ok((status as { windowsCommitted: number }).windowsCommitted >= 2);
 });
 
-async function tidemark(...args: string[]): Promise<{ code: number; out: string }> {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  const err = new PassThrough();
-  const code = await cli([...args, '--config', join(dir, 'tidemark.yaml')], {
-    stdout: out,
-    stderr: err,
-    env: process.env,
-    cwd: dir,
-  });
-  return { code, out: Buffer.concat(chunks).toString('utf8') };
-}
+const tidemark = (...args: string[]) => runTidemark(join(dir, 'tidemark.yaml'), dir, args);
 
 test('tidemark verify agrees; a 14-day backfill run twice during live changes keeps the latest state equal to the source', async () => {
   await assertConverges('before the backfill');

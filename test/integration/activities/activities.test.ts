@@ -44,6 +44,8 @@ before(async () => {
       CLAIMS_PIPELINE_TABLES.rowversion!,
       CLAIMS_PIPELINE_TABLES.change_tracking!,
       { name: 'dbo.IdLines', capture: '{ strategy: identity, column: Id }' },
+      CLAIMS_PIPELINE_TABLES.updated_at!,
+      CLAIMS_PIPELINE_TABLES.identity!,
     ],
   });
   deps = await buildDependencies(config, createLogger({ name: 'test', level: 'warn' }), { partRows: 40 });
@@ -66,6 +68,9 @@ for (const [strategy, id] of [
   ['cdc', 'Claims.dbo.Claims'],
   ['rowversion', 'Claims.dbo.ClaimPayments'],
   ['change_tracking', 'Claims.dbo.Providers'],
+  // updated_at: every window re-reads a 15-minute overlap, which the lake's events de-duplicate (no dups below).
+  ['updated_at', 'Claims.dbo.ProviderNotes'],
+  ['identity', 'Claims.dbo.EligibilityChecks'],
 ] as const) {
   test(`${strategy}: snapshot, then windows; the lake's latest state equals the source`, async () => {
     const table: TableRef = { id, strategy };

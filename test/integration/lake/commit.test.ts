@@ -238,3 +238,38 @@ test("a read's refined end is recorded with the attempt that committed; retries 
   assert.equal('resume' in ((await readManifest(lake, 2))?.window ?? {}), false);
   assert.equal((await readWatermark(lake))?.doc.position, pos(13));
 });
+
+test('a tombstone may carry NULL in NOT NULL columns (a Change Tracking delete knows only its key); other events may not', async () => {
+  const { store } = await freshStore('tombstone-not-null');
+  const lake: LakeTable = {
+    store,
+    layout: new TableLayout('raw', { db: 'Claims', schema: 'dbo', table: 'Providers' }),
+  };
+  const columns: LakeColumn[] = [
+    { name: 'provider_id', type: { kind: 'int64' }, nullable: false },
+    { name: 'name', type: { kind: 'string' }, nullable: false },
+  ];
+  const { doc: schema } = await registerSchema(store, lake.layout, { columns, keyColumns: ['provider_id'] });
+  await runWindow(lake, schema, { sequence: 1, from: pos(0), to: pos(2) }, 'a1', [
+    { op: 'c', position: pos(1), commitTs: DAY1, values: [1n, 'North clinic'] },
+    { op: 'c', position: pos(2), commitTs: DAY1, values: [2n, 'South clinic'] },
+  ]);
+  const r = await runWindow(lake, schema, { sequence: 2, from: pos(2), to: pos(3) }, 'a1', [
+    { op: 'd', position: pos(3), commitTs: DAY1, values: [2n, null] },
+  ]);
+  assert.equal(r?.status, 'committed');
+  const reader = await LakeReader.open({ lake });
+  try {
+    assert.deepEqual(await reader.query('SELECT provider_id::VARCHAR AS id, name FROM latest'), [
+      { id: '1', name: 'North clinic' },
+    ]);
+  } finally {
+    await reader.close();
+  }
+  await assert.rejects(
+    runWindow(lake, schema, { sequence: 3, from: pos(3), to: pos(4) }, 'a1', [
+      { op: 'u', position: pos(4), commitTs: DAY1, values: [1n, null] },
+    ]),
+    (err: Error) => err.name === 'LakeValueError' && /name/.test(err.message) && /non-nullable/.test(err.message),
+  );
+});
