@@ -10,13 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
-import { main as cli } from '../../src/cli/main.js';
 import { createLogger } from '../../src/util/logger.js';
 import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
+import { runTidemark } from './support/pipeline-helpers.js';
 import { azuriteForTests, temporalForTests } from '../support/stack.js';
 import {
   CLAIMS_PIPELINE_TABLES,
@@ -73,19 +72,9 @@ after(async () => {
 
 /** Runs a verb with stdout and stderr kept apart. */
 async function tidemark(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as string[], err: [] as string[] };
-  out.on('data', (d: Buffer) => chunks.out.push(d.toString()));
-  err.on('data', (d: Buffer) => chunks.err.push(d.toString()));
   const { TIDEMARK_PROGRESS: _ignored, ...rest } = process.env;
-  const code = await cli([...args, '--config', join(dir, 'tidemark.yaml')], {
-    stdout: out,
-    stderr: err,
-    env: { ...rest, ...env },
-    cwd: dir,
-  });
-  return { code, stdout: chunks.out.join(''), stderr: chunks.err.join('') };
+  const r = await runTidemark(join(dir, 'tidemark.yaml'), dir, args, { ...rest, ...env });
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 const plain = (text: string) => !text.includes('\r') && !text.includes('\x1b');

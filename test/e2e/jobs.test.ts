@@ -10,15 +10,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
 import type { JobOutput, TableRef } from '../../src/activities/contracts.js';
-import { main as cli } from '../../src/cli/main.js';
 import { createLogger } from '../../src/util/logger.js';
 import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { verifyTable } from '../../src/verify/verify-table.js';
+import { runTidemark } from './support/pipeline-helpers.js';
 import { azuriteForTests, temporalForTests } from '../support/stack.js';
 import { pipelineConfig, startClaimsSource, waitUntilVerified, type ClaimsSource } from '../../scripts/demo/harness.js';
 
@@ -71,21 +70,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function tidemark(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errs: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errs.push(c));
-  const code = await cli([...args, '--config', join(dir, 'tidemark.yaml')], {
-    stdout: out,
-    stderr: err,
-    env: process.env,
-    cwd: dir,
-  });
-  return { code, out: Buffer.concat(chunks).toString('utf8'), err: Buffer.concat(errs).toString('utf8') };
-}
+const tidemark = (...args: string[]) => runTidemark(join(dir, 'tidemark.yaml'), dir, args);
 
 async function converged(phase: string): Promise<void> {
   const v = await waitUntilVerified(deps, client, NOTES, { timeoutMs: 120_000 });

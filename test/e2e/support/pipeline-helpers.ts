@@ -14,6 +14,7 @@ export async function runTidemark(
   configFile: string,
   cwd: string,
   args: string[],
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number; out: string; err: string }> {
   const collect = () => {
     const chunks: Buffer[] = [];
@@ -26,7 +27,7 @@ export async function runTidemark(
   const code = await cli([...args, '--config', configFile], {
     stdout: out.stream,
     stderr: err.stream,
-    env: process.env,
+    env,
     cwd,
   });
   return { code, out: out.text(), err: err.text() };
