@@ -12,6 +12,7 @@
  * small reader keeps the whole behaviour in one readable place and adds no dependency.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { keyColumnPhiProblem } from './phi-key-rule.js';
 import { durationOf } from './duration.js';
 import { type ConfigPath } from './path.js';
 import { type Checker, type ObjectReader, type StringCheck } from './reader.js';
@@ -887,13 +888,11 @@ function readPhi(table: ObjectReader, key: readonly string[]): PhiRule[] {
           'give each column one action',
         );
       } else seen.set(lowered, formatRule(path));
-      if (action === 'drop' && key.some((k) => k.toLowerCase() === lowered)) {
-        o.checker.report(
-          o.at('action'),
-          `${column} is a key column and cannot be dropped: deletes and de-duplication need the key`,
-          'use `action: hash` for key columns that are PHI',
-        );
-      }
+      const keyProblem =
+        action !== undefined && key.some((k) => k.toLowerCase() === lowered)
+          ? keyColumnPhiProblem(column, action)
+          : undefined;
+      if (keyProblem) o.checker.report(o.at('action'), keyProblem.message, keyProblem.fix);
     }
     if (action !== undefined) rules.push({ columns, action });
   }

@@ -441,22 +441,35 @@ test('nightly: time of day, time zone, duration bounds', () => {
   assert.match(issueAt(issues, 'nightly.duration').message, /at most 12h/);
 });
 
-test('PHI policy: actions, one rule per column, key columns cannot be dropped, hashing needs a key', () => {
+test('PHI policy: actions, one rule per column, key columns land as they are, hashing needs a key', () => {
   const config = valid(
     variant((d) => {
       d.tables[0]!.key = 'ClaimId';
       d.tables[0]!.phi = [
-        { columns: ['MemberId', 'ClaimId'], action: 'hash' },
+        { columns: ['MemberId'], action: 'hash' },
         { columns: 'PatientName', action: 'drop' },
+        { columns: 'ClaimId', action: 'keep' },
       ];
       d.privacy = { hashKey: '${HASH}' };
     }),
   );
   assert.deepEqual(config.tables[0]?.key, ['ClaimId']);
   assert.deepEqual(config.tables[0]?.phi, [
-    { columns: ['MemberId', 'ClaimId'], action: 'hash' },
+    { columns: ['MemberId'], action: 'hash' },
     { columns: ['PatientName'], action: 'drop' },
+    { columns: ['ClaimId'], action: 'keep' },
   ]);
+  // config check and the worker apply one rule (src/config/phi-key-rule.ts): before, config check accepted
+  // `hash` on a key column — and suggested it for a dropped one — and the worker then refused the table.
+  const hashedKey = invalid(
+    variant((d) => {
+      d.tables[0]!.key = ['ClaimId'];
+      d.tables[0]!.phi = [{ columns: ['MemberId', 'ClaimId'], action: 'hash' }];
+      d.privacy = { hashKey: '${HASH}' };
+    }),
+  );
+  assert.match(issueAt(hashedKey, 'tables[0].phi[0].action').message, /ClaimId is a key column and cannot be hashed/);
+  assert.doesNotMatch(issueAt(hashedKey, 'tables[0].phi[0].action').fix, /action: hash/);
   const issues = invalid(
     variant((d) => {
       d.tables[0]!.key = ['ClaimId'];
@@ -468,6 +481,7 @@ test('PHI policy: actions, one rule per column, key columns cannot be dropped, h
     }),
   );
   assert.match(issueAt(issues, 'tables[0].phi[0].action').message, /key column and cannot be dropped/);
+  assert.doesNotMatch(issueAt(issues, 'tables[0].phi[0].action').fix, /action: hash/);
   assert.match(issueAt(issues, 'tables[0].phi[1].action').fix, /drop, hash, keep/);
   assert.match(issueAt(issues, 'tables[0].phi[2].columns').message, /already has a PHI rule/);
   assert.match(issueAt(issues, 'privacy').message, /hash PHI columns/);
