@@ -114,6 +114,7 @@ export function windowActivities(deps: ActivityDeps) {
         to: w.to,
         plannedAt: new Date().toISOString(),
         ...(w.more ? { more: true } : {}),
+        ...(w.idle ? { idle: true } : {}),
       },
       lagSeconds: w.lagSeconds,
     };

@@ -55,6 +55,7 @@ export const DEFAULTS = {
   cadence: durationOf(15 * 60_000),
   minCadence: durationOf(60_000),
   maxCadence: durationOf(24 * 3_600_000),
+  idleCommitInterval: durationOf(3_600_000),
   maxRowsPerSecond: 5_000,
   maxRowsPerWindow: 1_000_000,
   updatedAtLookback: durationOf(15 * 60_000),
@@ -706,7 +707,7 @@ function readTables(doc: ObjectReader, source: SourceConfig): TableConfig[] {
 }
 
 function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
-  o.allow(['name', 'capture', 'key', 'cadence', 'businessDateColumn', 'limits', 'phi']);
+  o.allow(['name', 'capture', 'key', 'cadence', 'idleCommitInterval', 'businessDateColumn', 'limits', 'phi']);
   const name = o.requiredString('name', {
     what: 'the table, as schema.table',
     example: 'dbo.Claims',
@@ -720,6 +721,14 @@ function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
     example: '15m',
     fallback: DEFAULTS.cadence,
     min: DEFAULTS.minCadence,
+    max: DEFAULTS.maxCadence,
+  });
+  const idleCommitInterval = o.duration('idleCommitInterval', {
+    what: 'the idle-commit interval (an idle table commits an empty window at most this often)',
+    example: '1h',
+    fallback: DEFAULTS.idleCommitInterval,
+    min: DEFAULTS.minCadence,
+    // Well inside CDC's default 3-day and Change Tracking's default 2-day retention.
     max: DEFAULTS.maxCadence,
   });
   const businessDateColumn = o.optionalString('businessDateColumn', {
@@ -762,6 +771,7 @@ function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
     capture,
     ...(key === undefined ? {} : { key }),
     cadence,
+    idleCommitInterval,
     ...(businessDateColumn === undefined ? {} : { businessDateColumn }),
     limits,
     phi,
