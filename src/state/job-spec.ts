@@ -66,3 +66,15 @@ export function jobSpecProblem(job: JobSpec): string | undefined {
       return `unknown job kind '${String((job as { kind?: unknown }).kind)}'`;
   }
 }
+
+/** A job whose arguments are wrong: never retried (the same arguments fail the same way). */
+export class JobArgumentError extends Error {
+  override readonly name = 'JobArgumentError';
+  readonly retryable = false;
+  constructor(
+    readonly kind: string,
+    readonly problem: string,
+  ) {
+    super(`${kind} job refused: ${problem}`);
+  }
+}
