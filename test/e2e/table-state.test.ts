@@ -107,69 +107,81 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs: number): Promis
   }
 }
 
-test('a table that does not exist, and a PHI hash on a key column: stopped with the reason; start --wait exits 3 at once', async () => {
-  // (The config passed validation — pipelineConfig parses it: without `key:`, config check cannot see that
-  // MemberSsn is the key. With `key: [MemberSsn]` config check refuses it by the same rule: unit tests.)
-  for (const [table, reason] of [
-    [MISSING, /NoSuchTable: the table does not exist or is not visible to this login/],
-    [MEMBERS, /MemberSsn is a key column and cannot be hashed/],
-  ] as const) {
-    const name = table.id.split('.').slice(1).join('.');
+test(
+  'a table that does not exist, and a PHI hash on a key column: stopped with the reason; start --wait exits 3 at once',
+  { timeout: 180_000 },
+  async () => {
+    // (The config passed validation — pipelineConfig parses it: without `key:`, config check cannot see that
+    // MemberSsn is the key. With `key: [MemberSsn]` config check refuses it by the same rule: unit tests.)
+    for (const [table, reason] of [
+      [MISSING, /NoSuchTable: the table does not exist or is not visible to this login/],
+      [MEMBERS, /MemberSsn is a key column and cannot be hashed/],
+    ] as const) {
+      const name = table.id.split('.').slice(1).join('.');
+      const t0 = Date.now();
+      const r = await tidemark('start', '--table', name, '--wait');
+      assert.equal(r.code, 3, r.err);
+      assert.match(r.err, reason);
+      assert.ok(Date.now() - t0 < 60_000, 'start --wait returned instead of spinning');
+      const s = await status(table);
+      assert.equal(s.mode, 'stopped');
+      assert.match(s.stoppedReason ?? '', /^ConfigError: /);
+      assert.match(s.stoppedReason ?? '', reason);
+      assert.equal((await client.workflow.getHandle(tableSyncWorkflowId(table.id)).describe()).status.name, 'RUNNING');
+
+      const resumed = await tidemark('resume', '--table', name);
+      assert.equal(resumed.code, 0, resumed.err);
+      assert.match(resumed.out, reason, 'resume says what is wrong');
+      assert.doesNotMatch(resumed.err, /command failed unexpectedly/);
+    }
+  },
+);
+
+test(
+  'a backfill that fails in SQL Server for good (241) ends failed with its reason; the table goes on syncing',
+  { timeout: 180_000 },
+  async () => {
+    assert.equal((await tidemark('start', '--table', 'dbo.Visits', '--wait')).code, 0);
+    const refused = await tidemark('backfill', '--table', 'dbo.Visits', '--from', '2026-02-30', '--to', '2026-03-01');
+    assert.equal(refused.code, 2, 'a day that does not exist is refused before anything starts');
+
+    // `visited` is varchar: comparing it with a date converts every value, and 'not a date' fails (Msg 241).
+    const r = await tidemark('backfill', '--table', 'dbo.Visits', '--from', '2026-01-01', '--to', '2026-02-01');
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /backfill failed — SourceQueryError: Source query 'chunk\.read' failed \(SQL Server error 241/);
+    assert.doesNotMatch(r.err, /not a date/, 'no row value in the message');
+    const s = await status(VISITS);
+    assert.equal(s.mode, 'running');
+    assert.equal(s.jobs.at(-1)?.kind, 'backfill');
+    assert.equal(s.jobs.at(-1)?.state, 'failed');
+
+    await source.admin.request().batch(`INSERT INTO dbo.Visits (visited) VALUES ('2026-02-02')`);
+    const v = await waitUntilVerified(deps, client, VISITS, { timeoutMs: 120_000 });
+    assert.equal(v.ok, true, 'the table kept syncing after the failed job');
+    assert.equal(v.sourceRows, 4);
+  },
+);
+
+test(
+  'a window read throttled to 15 rows/s for longer than the heartbeat timeout completes',
+  { timeout: 180_000 },
+  async () => {
+    // Started here (not by `tidemark start`) to give it a 2 s heartbeat timeout: a read of 120 rows at 15 rows/s
+    // sleeps ~7 s in the throttle, and before the fix no heartbeat came in between.
+    const handle: WorkflowHandle = await client.workflow.start(tableSyncWorkflow, {
+      taskQueue: deps.config.temporal.taskQueue,
+      workflowId: tableSyncWorkflowId(SLOW.id),
+      args: [{ table: SLOW, cadenceSeconds: 600, timeouts: { heartbeatSeconds: 2 } }],
+    });
+    await eventually(async () => assert.notEqual((await status(SLOW)).position, null), 60_000);
+    await source.admin
+      .request()
+      .batch(`INSERT INTO dbo.Slow (note) VALUES ${Array.from({ length: 120 }, (_v, i) => `('n${i}')`).join(', ')}`);
     const t0 = Date.now();
-    const r = await tidemark('start', '--table', name, '--wait');
-    assert.equal(r.code, 3, r.err);
-    assert.match(r.err, reason);
-    assert.ok(Date.now() - t0 < 60_000, 'start --wait returned instead of spinning');
-    const s = await status(table);
-    assert.equal(s.mode, 'stopped');
-    assert.match(s.stoppedReason ?? '', /^ConfigError: /);
-    assert.match(s.stoppedReason ?? '', reason);
-    assert.equal((await client.workflow.getHandle(tableSyncWorkflowId(table.id)).describe()).status.name, 'RUNNING');
-
-    const resumed = await tidemark('resume', '--table', name);
-    assert.equal(resumed.code, 0, resumed.err);
-    assert.match(resumed.out, reason, 'resume says what is wrong');
-    assert.doesNotMatch(resumed.err, /command failed unexpectedly/);
-  }
-});
-
-test('a backfill that fails in SQL Server for good (241) ends failed with its reason; the table goes on syncing', async () => {
-  assert.equal((await tidemark('start', '--table', 'dbo.Visits', '--wait')).code, 0);
-  const refused = await tidemark('backfill', '--table', 'dbo.Visits', '--from', '2026-02-30', '--to', '2026-03-01');
-  assert.equal(refused.code, 2, 'a day that does not exist is refused before anything starts');
-
-  // `visited` is varchar: comparing it with a date converts every value, and 'not a date' fails (Msg 241).
-  const r = await tidemark('backfill', '--table', 'dbo.Visits', '--from', '2026-01-01', '--to', '2026-02-01');
-  assert.equal(r.code, 1, r.err);
-  assert.match(r.err, /backfill failed — SourceQueryError: Source query 'chunk\.read' failed \(SQL Server error 241/);
-  assert.doesNotMatch(r.err, /not a date/, 'no row value in the message');
-  const s = await status(VISITS);
-  assert.equal(s.mode, 'running');
-  assert.equal(s.jobs.at(-1)?.kind, 'backfill');
-  assert.equal(s.jobs.at(-1)?.state, 'failed');
-
-  await source.admin.request().batch(`INSERT INTO dbo.Visits (visited) VALUES ('2026-02-02')`);
-  const v = await waitUntilVerified(deps, client, VISITS, { timeoutMs: 120_000 });
-  assert.equal(v.ok, true, 'the table kept syncing after the failed job');
-  assert.equal(v.sourceRows, 4);
-});
-
-test('a window read throttled to 15 rows/s for longer than the heartbeat timeout completes', async () => {
-  // Started here (not by `tidemark start`) to give it a 2 s heartbeat timeout: a read of 120 rows at 15 rows/s
-  // sleeps ~7 s in the throttle, and before the fix no heartbeat came in between.
-  const handle: WorkflowHandle = await client.workflow.start(tableSyncWorkflow, {
-    taskQueue: deps.config.temporal.taskQueue,
-    workflowId: tableSyncWorkflowId(SLOW.id),
-    args: [{ table: SLOW, cadenceSeconds: 600, timeouts: { heartbeatSeconds: 2 } }],
-  });
-  await eventually(async () => assert.notEqual((await status(SLOW)).position, null), 60_000);
-  await source.admin
-    .request()
-    .batch(`INSERT INTO dbo.Slow (note) VALUES ${Array.from({ length: 120 }, (_v, i) => `('n${i}')`).join(', ')}`);
-  const t0 = Date.now();
-  await handle.signal(syncNowSignal);
-  await eventually(async () => assert.equal((await status(SLOW)).rowsCommitted, 125), 90_000);
-  assert.ok(Date.now() - t0 > 4000, 'the read really was throttled past the heartbeat timeout');
-  const v = await verifyTable(deps, SLOW);
-  assert.deepEqual([v.ok, v.sourceRows, v.duplicateEvents], [true, 125, 0]);
-});
+    await handle.signal(syncNowSignal);
+    await eventually(async () => assert.equal((await status(SLOW)).rowsCommitted, 125), 90_000);
+    assert.ok(Date.now() - t0 > 4000, 'the read really was throttled past the heartbeat timeout');
+    const v = await verifyTable(deps, SLOW);
+    assert.deepEqual([v.ok, v.sourceRows, v.duplicateEvents], [true, 125, 0]);
+  },
+);

@@ -84,57 +84,61 @@ const maxLsn = async (): Promise<string> => {
   return r.recordset[0]!.mx.toString('hex');
 };
 
-test('an idle CDC table commits at most one empty window per idle-commit interval and shows it is caught up; a later change lands', async () => {
-  const handle = await env.client.workflow.start(tableSyncWorkflow, {
-    taskQueue,
-    workflowId: tableSyncWorkflowId(QUIET.id),
-    args: [{ table: QUIET, cadenceSeconds: 60, idleCommitSeconds: 600 }],
-  });
-  const status = (): Promise<TableSyncStatus> => handle.query(statusQuery);
-  await eventually(async () => assert.notEqual((await status()).position, null), 60_000);
-  const lake = (await tableContext(deps, QUIET)).lake;
-  const loaded = (await committedSequences(lake)).length;
-
-  // 25 cadences of 60 s; before each the capture job has moved the max LSN (placeholders), not the table.
-  for (let cadence = 1; cadence <= 25; cadence++) {
-    const before = await maxLsn();
-    await eventually(async () => assert.notEqual(await maxLsn(), before));
-    const mx = await maxLsn();
-    await env.sleep(61_000);
-    // Caught up to at least that max LSN: recorded as such, or committed in an (empty) window.
-    await eventually(async () => {
-      const s = await status();
-      assert.ok((s.caughtUpTo ?? s.position ?? '') >= mx, `cadence ${cadence}`);
+test(
+  'an idle CDC table commits at most one empty window per idle-commit interval and shows it is caught up; a later change lands',
+  { timeout: 300_000 },
+  async () => {
+    const handle = await env.client.workflow.start(tableSyncWorkflow, {
+      taskQueue,
+      workflowId: tableSyncWorkflowId(QUIET.id),
+      args: [{ table: QUIET, cadenceSeconds: 60, idleCommitSeconds: 600 }],
     });
-  }
-  const sequences = await committedSequences(lake);
-  const idle = await Promise.all(sequences.slice(loaded).map(async (seq) => (await readManifest(lake, seq))!));
-  assert.ok(
-    idle.every((m) => m.controlTotals.rows === 0),
-    'nothing changed in the table',
-  );
-  // 25 idle minutes, 10-minute interval: 2 empty windows (before: 25, one per cadence).
-  assert.ok(idle.length >= 1 && idle.length <= 3, `${idle.length} empty windows in 25 idle cadences`);
-  const s = await status();
-  assert.equal(s.lagSeconds, 0, 'an idle table is caught up');
-  assert.notEqual(s.caughtUpTo ?? null, null);
+    const status = (): Promise<TableSyncStatus> => handle.query(statusQuery);
+    await eventually(async () => assert.notEqual((await status()).position, null), 60_000);
+    const lake = (await tableContext(deps, QUIET)).lake;
+    const loaded = (await committedSequences(lake)).length;
 
-  // A change after idling lands, in a window starting where the last committed one ended.
-  await source.admin.request().batch(`UPDATE dbo.Quiet SET note = 'b2' WHERE id = 2`);
-  const changed = await maxLsn();
-  await eventually(async () => assert.notEqual(await maxLsn(), changed));
-  await env.sleep(61_000);
-  await eventually(async () => {
-    const v = await verifyTable(deps, QUIET);
-    assert.deepEqual([v.ok, v.sourceRows, v.different], [true, 2, 0]);
-  });
-  assert.equal((await status()).caughtUpTo, null, 'a committed window with rows ends the idle record');
-  const chain = await Promise.all(
-    (await committedSequences(lake)).map(async (seq) => (await readManifest(lake, seq))!),
-  );
-  for (let i = loaded; i < chain.length; i++) {
-    const prev = chain[i - 1]!.window;
-    assert.equal(chain[i]!.window.from, prev.resume ?? prev.to, `window ${i + 1} starts where window ${i} ended`);
-  }
-  await handle.terminate();
-});
+    // 25 cadences of 60 s; before each the capture job has moved the max LSN (placeholders), not the table.
+    for (let cadence = 1; cadence <= 25; cadence++) {
+      const before = await maxLsn();
+      await eventually(async () => assert.notEqual(await maxLsn(), before));
+      const mx = await maxLsn();
+      await env.sleep(61_000);
+      // Caught up to at least that max LSN: recorded as such, or committed in an (empty) window.
+      await eventually(async () => {
+        const s = await status();
+        assert.ok((s.caughtUpTo ?? s.position ?? '') >= mx, `cadence ${cadence}`);
+      });
+    }
+    const sequences = await committedSequences(lake);
+    const idle = await Promise.all(sequences.slice(loaded).map(async (seq) => (await readManifest(lake, seq))!));
+    assert.ok(
+      idle.every((m) => m.controlTotals.rows === 0),
+      'nothing changed in the table',
+    );
+    // 25 idle minutes, 10-minute interval: 2 empty windows (before: 25, one per cadence).
+    assert.ok(idle.length >= 1 && idle.length <= 3, `${idle.length} empty windows in 25 idle cadences`);
+    const s = await status();
+    assert.equal(s.lagSeconds, 0, 'an idle table is caught up');
+    assert.notEqual(s.caughtUpTo ?? null, null);
+
+    // A change after idling lands, in a window starting where the last committed one ended.
+    await source.admin.request().batch(`UPDATE dbo.Quiet SET note = 'b2' WHERE id = 2`);
+    const changed = await maxLsn();
+    await eventually(async () => assert.notEqual(await maxLsn(), changed));
+    await env.sleep(61_000);
+    await eventually(async () => {
+      const v = await verifyTable(deps, QUIET);
+      assert.deepEqual([v.ok, v.sourceRows, v.different], [true, 2, 0]);
+    });
+    assert.equal((await status()).caughtUpTo, null, 'a committed window with rows ends the idle record');
+    const chain = await Promise.all(
+      (await committedSequences(lake)).map(async (seq) => (await readManifest(lake, seq))!),
+    );
+    for (let i = loaded; i < chain.length; i++) {
+      const prev = chain[i - 1]!.window;
+      assert.equal(chain[i]!.window.from, prev.resume ?? prev.to, `window ${i + 1} starts where window ${i} ended`);
+    }
+    await handle.terminate();
+  },
+);

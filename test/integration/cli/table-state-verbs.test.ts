@@ -144,42 +144,50 @@ after(async () => {
   await connection.close();
 });
 
-test('start --wait returns exit 3 at once for a table that stopped, with its reason; status shows it; resume says it', async () => {
-  const t0 = Date.now();
-  const r = await run('start', '--table', 'dbo.Missing', '--wait');
-  assert.equal(r.code, 3, r.err);
-  assert.match(r.err, /stopped — ConfigError: injected: no such table\. Fix the cause, then: tidemark resume/);
-  assert.ok(Date.now() - t0 < 20_000, 'it did not spin');
+test(
+  'start --wait returns exit 3 at once for a table that stopped, with its reason; status shows it; resume says it',
+  { timeout: 120_000 },
+  async () => {
+    const t0 = Date.now();
+    const r = await run('start', '--table', 'dbo.Missing', '--wait');
+    assert.equal(r.code, 3, r.err);
+    assert.match(r.err, /stopped — ConfigError: injected: no such table\. Fix the cause, then: tidemark resume/);
+    assert.ok(Date.now() - t0 < 20_000, 'it did not spin');
 
-  const row = await statusOf('Missing');
-  assert.equal(row?.state, 'stopped');
-  assert.match(row?.status?.stoppedReason ?? '', /ConfigError: injected: no such table/);
+    const row = await statusOf('Missing');
+    assert.equal(row?.state, 'stopped');
+    assert.match(row?.status?.stoppedReason ?? '', /ConfigError: injected: no such table/);
 
-  const resumed = await run('resume', '--table', 'dbo.Missing');
-  assert.equal(resumed.code, 0, resumed.err);
-  assert.match(resumed.out, /resume requested; it was stopped — ConfigError: injected: no such table/);
-  // The cause is still there: it stops again, with the reason.
-  await eventually(async () => assert.equal((await statusOf('Missing'))?.state, 'stopped'));
-});
+    const resumed = await run('resume', '--table', 'dbo.Missing');
+    assert.equal(resumed.code, 0, resumed.err);
+    assert.match(resumed.out, /resume requested; it was stopped — ConfigError: injected: no such table/);
+    // The cause is still there: it stops again, with the reason.
+    await eventually(async () => assert.equal((await statusOf('Missing'))?.state, 'stopped'));
+  },
+);
 
-test('resume and backfill on a table whose sync workflow ended say how to start it (exit 3, no stack trace)', async () => {
-  assert.equal((await run('start', '--table', 'dbo.Ended')).code, 0);
-  await client.workflow.getHandle(tableSyncWorkflowId(`${db}.dbo.Ended`)).terminate('operator');
-  for (const verb of [
-    ['resume', '--table', 'dbo.Ended'],
-    ['backfill', '--table', 'dbo.Ended', '--from', '2026-01-01', '--to', '2026-01-02'],
-  ]) {
-    const r = await run(...verb);
-    assert.equal(r.code, 3, `${verb.join(' ')}: ${r.err}`);
-    assert.match(
-      r.err,
-      /its sync workflow is not running \(it ended terminated\); start it with: tidemark start --table/,
-    );
-    assert.doesNotMatch(r.err, /\bat .*\.ts:\d+/, 'no stack trace');
-  }
-});
+test(
+  'resume and backfill on a table whose sync workflow ended say how to start it (exit 3, no stack trace)',
+  { timeout: 120_000 },
+  async () => {
+    assert.equal((await run('start', '--table', 'dbo.Ended')).code, 0);
+    await client.workflow.getHandle(tableSyncWorkflowId(`${db}.dbo.Ended`)).terminate('operator');
+    for (const verb of [
+      ['resume', '--table', 'dbo.Ended'],
+      ['backfill', '--table', 'dbo.Ended', '--from', '2026-01-01', '--to', '2026-01-02'],
+    ]) {
+      const r = await run(...verb);
+      assert.equal(r.code, 3, `${verb.join(' ')}: ${r.err}`);
+      assert.match(
+        r.err,
+        /its sync workflow is not running \(it ended terminated\); start it with: tidemark start --table/,
+      );
+      assert.doesNotMatch(r.err, /\bat .*\.ts:\d+/, 'no stack trace');
+    }
+  },
+);
 
-test('job arguments are checked before anything starts (exit 2)', async () => {
+test('job arguments are checked before anything starts (exit 2)', { timeout: 120_000 }, async () => {
   for (const [args, message] of [
     [['--from', '2026-02-30', '--to', '2026-03-01'], /'2026-02-30' is not a calendar date/],
     [['--from', '2026-03-01', '--to', '2026-03-01'], /not before --to.*--to 2026-03-02/],
@@ -200,21 +208,25 @@ test('job arguments are checked before anything starts (exit 2)', async () => {
   assert.equal(fakeOf('Claims').lake.manifests.size, 0, 'nothing ran');
 });
 
-test('a backfill that fails for good exits 1 with its reason; the table goes on syncing', async () => {
-  assert.equal((await run('start', '--table', 'dbo.Claims', '--wait')).code, 0);
-  const f = fakeOf('Claims');
-  f.source.failChunk = { kind: 'backfill', index: 1, type: 'SourceQueryError' };
-  const r = await run('backfill', '--table', 'dbo.Claims', '--from', '2026-01-01', '--to', '2026-02-01');
-  assert.equal(r.code, 1, r.err);
-  assert.match(
-    r.err,
-    /backfill failed — SourceQueryError: injected SourceQueryError in chunk 1\. The table goes on syncing/,
-  );
-  const row = await statusOf('Claims');
-  assert.equal(row?.state, 'running');
-  assert.equal(row?.status?.jobs.at(-1)?.state, 'failed');
+test(
+  'a backfill that fails for good exits 1 with its reason; the table goes on syncing',
+  { timeout: 120_000 },
+  async () => {
+    assert.equal((await run('start', '--table', 'dbo.Claims', '--wait')).code, 0);
+    const f = fakeOf('Claims');
+    f.source.failChunk = { kind: 'backfill', index: 1, type: 'SourceQueryError' };
+    const r = await run('backfill', '--table', 'dbo.Claims', '--from', '2026-01-01', '--to', '2026-02-01');
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      r.err,
+      /backfill failed — SourceQueryError: injected SourceQueryError in chunk 1\. The table goes on syncing/,
+    );
+    const row = await statusOf('Claims');
+    assert.equal(row?.state, 'running');
+    assert.equal(row?.status?.jobs.at(-1)?.state, 'failed');
 
-  f.source.maxPosition = 30;
-  await client.workflow.getHandle(tableSyncWorkflowId(`${db}.dbo.Claims`)).signal('syncNow');
-  await eventually(async () => assert.equal((await statusOf('Claims'))?.status?.position, positionOf(30)));
-});
+    f.source.maxPosition = 30;
+    await client.workflow.getHandle(tableSyncWorkflowId(`${db}.dbo.Claims`)).signal('syncNow');
+    await eventually(async () => assert.equal((await statusOf('Claims'))?.status?.position, positionOf(30)));
+  },
+);
