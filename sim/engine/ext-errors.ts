@@ -166,6 +166,12 @@ const EXT_ERRORS: Record<number, Spec> = {
     state: 1,
     text: "The source table '%s' contains a column named with a reserved change data capture name ('%s'). Specify a captured column list that excludes this column.",
   },
+  // State is an assumption (the errors page gives severity 16 and the text).
+  22976: {
+    severity: 16,
+    state: 1,
+    text: "Could not alter column '%s' of change table '%s' in response to a data type change in the corresponding column of the source table '%s'. The Change Data Capture meta data for source table '%s' no longer accurately reflects the source table. Refer to previous errors in the current session to identify the cause and correct any associated problems.",
+  },
   22928: {
     severity: 16,
     state: 1,
