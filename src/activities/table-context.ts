@@ -63,7 +63,9 @@ function lakeSeenEvents(lake: LakeTable): SeenEvents {
 export async function tableContext(deps: ActivityDeps, ref: TableRef): Promise<TableContext> {
   const config = findTable(deps.config, ref.id);
   if (!config) throw configError(`table ${ref.id} is not in the configuration this worker loaded`);
-  const discovery = await discoverTable(deps.source, config.schema, config.table);
+  const discovery = await discoverTable(deps.source, config.schema, config.table, {
+    strategy: config.capture.strategy,
+  });
   const lakeRef: LakeTableRef = { db: deps.config.source.database, schema: config.schema, table: config.table };
   const layout = new TableLayout(deps.config.sink.prefix, lakeRef);
   const lake: LakeTable = { store: deps.store, layout, ...(deps.stateStore ? { stateStore: deps.stateStore } : {}) };
