@@ -638,12 +638,16 @@ function functions(ctl: CdcController): Record<string, FunctionDef> {
       const n = asLsn(v ?? null);
       const c = cdcOfSession(ctl, ctx);
       if (n === null || !c) return null;
-      let best: SqlValue = null;
-      for (const m of c.mapping) {
-        if (m.lsn > n) break;
-        best = m.end;
+      // The entry at or before the LSN; the mapping is in LSN order, so a binary search (a connector calls this
+      // once per change row, as Debezium does).
+      let lo = 0;
+      let hi = c.mapping.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((c.mapping[mid]?.lsn ?? 0n) <= n) lo = mid + 1;
+        else hi = mid;
       }
-      return best;
+      return lo > 0 ? (c.mapping[lo - 1]?.end ?? null) : null;
     }),
     'SYS.FN_CDC_MAP_TIME_TO_LSN': scalar([2, 2], T.binary(10), ([op, time], ctx) => {
       const c = cdcOfSession(ctl, ctx);
