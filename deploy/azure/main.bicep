@@ -378,7 +378,6 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
     deleteRetentionPolicy: {
       enabled: true
       days: 30
-      allowPermanentDelete: false
     }
     containerDeleteRetentionPolicy: {
       enabled: true
