@@ -104,7 +104,8 @@ export function windowActivities(deps: ActivityDeps) {
   async function planWindow(input: PlanWindowInput): Promise<PlanWindowOutput> {
     const ctx = await tableContext(deps, input.table);
     const w = await ctx.strategy.planWindow(input.lastPosition);
-    if (w.empty) return { window: null, lagSeconds: w.lagSeconds };
+    const capture = w.captureLatencySeconds !== undefined ? { captureLatencySeconds: w.captureLatencySeconds } : {};
+    if (w.empty) return { window: null, lagSeconds: w.lagSeconds, ...capture };
     return {
       window: {
         seq: input.seq,
@@ -115,6 +116,7 @@ export function windowActivities(deps: ActivityDeps) {
         ...(w.more ? { more: true } : {}),
       },
       lagSeconds: w.lagSeconds,
+      ...capture,
     };
   }
 

@@ -71,12 +71,12 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
   });
 
   let inFlight: CancellationScope | undefined;
-  setHandler(pauseSignal, ({ now }) => {
-    state.pauseRequested = true;
+  setHandler(pauseSignal, ({ now, reason }) => {
+    state.requestPause(reason);
     if (now) inFlight?.cancel();
   });
   setHandler(resumeSignal, () => {
-    state.pauseRequested = false;
+    state.cancelPause();
     if (state.mode === 'paused' || state.mode === 'stopped') state.setMode('running');
   });
   setHandler(statusQuery, () => state.status());
@@ -112,11 +112,11 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
     if (!window) {
       const plan = await acts.planWindow({ table, lastPosition: state.position, seq: state.nextSeq });
       if (!plan.window) {
-        state.observedLag(plan.lagSeconds);
+        state.observedLag(plan.lagSeconds, plan.captureLatencySeconds ?? null);
         return 'empty';
       }
       window = plan.window;
-      state.planned(window, plan.lagSeconds);
+      state.planned(window, plan.lagSeconds, plan.captureLatencySeconds ?? null);
     }
     const started = Date.now();
     const attempt = state.nextAttempt();

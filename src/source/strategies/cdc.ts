@@ -189,10 +189,18 @@ export class CdcStrategy implements CaptureStrategy {
       return done({ from: lastPosition, to: lastPosition ?? ZERO_LSN + '0'.repeat(20), empty: true, lagSeconds: null });
     }
     const maxLsn = hex(mx);
+    const captureLatency = await captureLatencySeconds(this.conn, mx);
+    stats.queries++;
     const minOf = (k: number) => hex(mins[0]![`mn${k}`]!);
     const fromLsn = lastLsn ? hex(row.nxt as Buffer) : minOf(0);
     if (fromLsn > maxLsn)
-      return done({ from: lastPosition, to: lastPosition ?? `${ZERO_LSN}${ZERO_LSN}`, empty: true, lagSeconds: 0 });
+      return done({
+        from: lastPosition,
+        to: lastPosition ?? `${ZERO_LSN}${ZERO_LSN}`,
+        empty: true,
+        lagSeconds: captureLatency,
+        captureLatencySeconds: captureLatency,
+      });
     // Which instance holds `fromLsn`? The newest whose start is at or below it, else the oldest.
     let k = 0;
     for (let j = 0; j < instances.length; j++) if ((instances[j]!.startLsn ?? ZERO_LSN) <= fromLsn) k = j;
@@ -219,7 +227,13 @@ export class CdcStrategy implements CaptureStrategy {
       .then((x) => x[0]?.lag ?? null)
       .catch(() => null);
     stats.queries++;
-    return done({ from: lastPosition, to: maxLsn + MAX_SEQVAL, empty: false, lagSeconds: lag });
+    return done({
+      from: lastPosition,
+      to: maxLsn + MAX_SEQVAL,
+      empty: false,
+      lagSeconds: lagBehindSource(lag, captureLatency),
+      captureLatencySeconds: captureLatency,
+    });
   }
 
   async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
@@ -309,4 +323,37 @@ export class CdcStrategy implements CaptureStrategy {
     }
     return err as Error;
   }
+}
+
+/**
+ * Capture latency: seconds from the newest entry of `cdc.lsn_time_mapping` (the max LSN's `tran_end_time`) to
+ * the source's clock now. `SYSDATETIME()` and `tran_end_time` are both the server's local time, so no time zone
+ * enters the difference, and the worker's clock does not matter. While the capture job runs, this stays below
+ * its polling interval even on an idle database, because an idle scan writes a placeholder mapping row
+ * (`tran_id = 0x00`) that moves the max LSN and its time; when the job stalls it grows with the stall, which a
+ * comparison of positions alone can never show (the table is "caught up" with a max LSN that no longer moves).
+ * Null when the source cannot tell (the query failed): lag is then what the positions say.
+ */
+export async function captureLatencySeconds(conn: SourceConnection, maxLsn: Buffer): Promise<number | null> {
+  return conn
+    .query<{ latency: number | null }>(
+      'cdc.capture_latency',
+      'SELECT DATEDIFF(second, sys.fn_cdc_map_lsn_to_time(@mx), SYSDATETIME()) AS latency',
+      [{ name: 'mx', type: sql.VarBinary(10), value: maxLsn }],
+    )
+    .then((r) => {
+      const s = r[0]?.latency;
+      // A mapping time a hair ahead of SYSDATETIME() (datetime rounds to 1/300 s) is no latency.
+      return s === null || s === undefined ? null : Math.max(0, s);
+    })
+    .catch(() => null);
+}
+
+/**
+ * A table's lag: how far the lake is behind the source's clock = how far its position is behind the newest
+ * captured change, plus how old that change is (the capture latency). Either part may be unknown (null).
+ */
+export function lagBehindSource(behindSeconds: number | null, captureLatency: number | null): number | null {
+  if (behindSeconds === null && captureLatency === null) return null;
+  return Math.max(0, behindSeconds ?? 0) + (captureLatency ?? 0);
 }
