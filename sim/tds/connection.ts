@@ -353,7 +353,13 @@ export class TdsConnection {
     const session = this.session as Session;
     const controller = new AbortController();
     this.current = controller;
-    const reset = (m.status & (PACKET_STATUS.RESETCONNECTION | PACKET_STATUS.RESETCONNECTIONSKIPTRAN)) !== 0;
+    // 2.2.3.1.2: the reset flags count on the first packet of the message (the assembler keeps its status).
+    const reset =
+      m.status & PACKET_STATUS.RESETCONNECTIONSKIPTRAN
+        ? 'keepTransaction'
+        : m.status & PACKET_STATUS.RESETCONNECTION
+          ? 'all'
+          : undefined;
     try {
       switch (m.type) {
         case PACKET_TYPE.SQL_BATCH: {
@@ -431,11 +437,17 @@ export class TdsConnection {
     start: () => AsyncIterable<ExecEvent>,
     signal: AbortSignal,
     mode: 'batch' | 'rpc',
-    reset: boolean,
+    reset: 'all' | 'keepTransaction' | undefined,
   ): Promise<void> {
     const w = this.writer;
     w.begin();
-    if (reset) writeEnvChangeBytes(w, ENVCHANGE_TYPE.RESET_CONNECTION, EMPTY, EMPTY);
+    if (reset) {
+      // The session is reset before the request runs; ENVCHANGE 18 acknowledges it (2.2.7.9), then whatever the
+      // reset changed (a rolled-back transaction).
+      const events = (this.session as Session).reset(reset === 'keepTransaction');
+      writeEnvChangeBytes(w, ENVCHANGE_TYPE.RESET_CONNECTION, EMPTY, EMPTY);
+      for (const ev of events) if (ev.kind === 'envChange') this.writeEnvChange(ev.change);
+    }
     const doneToken = mode === 'rpc' ? TOKEN.DONEINPROC : TOKEN.DONE;
     let pending: { status: number; rowCount: bigint } | undefined;
     let sawReturnStatus = false;
