@@ -53,7 +53,15 @@ export interface SessionHost extends EngineCore {
   /** May this session run DDL in `db`? */
   canAlter(session: SessionImpl, db: Database): boolean;
   removeSession(s: SessionImpl): void;
+  /** Fault injection (sim/faults): may hold a statement back before it runs. */
+  statementHook: StatementHook | undefined;
 }
+
+/**
+ * Called before each statement of a batch or sp_executesql runs, with its text. A returned promise holds the
+ * statement back until it settles (the fault injector's stall); ATTENTION still cancels the wait.
+ */
+export type StatementHook = (session: SessionContext, text: string, signal: AbortSignal) => Promise<void> | undefined;
 
 /** A procedure callable by RPC or EXEC (part 2 registers sys.sp_cdc_*). */
 export type ProcedureHandler = (
@@ -104,6 +112,11 @@ export class SessionImpl implements Session, SessionContext {
   closed = false;
   /** Part 2 hook: set on a readable secondary's sessions (sim/engine/replica): reads lag, SNAPSHOT is forced. */
   replica: { seq(): number } | undefined;
+  /**
+   * Replica hook (sim/engine/replica): may refuse a database of the availability group this session switches to
+   * (USE) or names (db.schema.table) while its replica cannot serve it (983 resolving, 976 not readable).
+   */
+  databaseGate: ((db: Database) => void) | undefined;
 
   constructor(
     readonly spid: number,
@@ -338,6 +351,11 @@ export class SessionImpl implements Session, SessionContext {
   ): AsyncGenerator<ExecEvent, Control> {
     for (const ps of stmts) {
       if (signal.aborted) return 'abort';
+      const hold = this.engine.statementHook?.(this, ps.text, signal);
+      if (hold) {
+        await hold;
+        if (signal.aborted) return 'abort';
+      }
       const ctl = yield* this.runOne(ps.stmt, ps, frame, signal);
       if (ctl) return ctl;
     }
@@ -440,6 +458,7 @@ export class SessionImpl implements Session, SessionContext {
       const d = this.engine.database(dbName);
       if (!d) throw sqlError(208, parts.join('.'));
       if (!this.engine.canAccess(this.login, d)) throw sqlError(916, this.login.name, d.name);
+      this.databaseGate?.(d);
       db = d;
     }
     return { db, schema, name };
@@ -765,6 +784,7 @@ export class SessionImpl implements Session, SessionContext {
         const db = this.engine.database(stmt.database);
         if (!db) throw sqlError(911, stmt.database);
         if (!this.engine.canAccess(this.login, db)) throw sqlError(916, this.login.name, db.name);
+        this.databaseGate?.(db);
         const old = this.database.name;
         this.database = db;
         yield { kind: 'envChange', change: { type: 'database', newValue: db.name, oldValue: old } };
