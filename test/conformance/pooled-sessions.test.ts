@@ -95,7 +95,8 @@ test('the reset-connection flag rolls back the open transaction, drops #temp tab
     assert.equal(reset.temp, null, '#temp tables are dropped');
     assert.equal(reset.isolation, 1, 'MS-TDS 2.2.3.1.2: isolation levels are not reset');
     assert.deepEqual(await ids(), [], 'the insert was rolled back');
-    assert.equal(s.inTransaction(), false, 'the rollback reached tedious (ENVCHANGE 10)');
+    // Whether SQL Server announces that rollback with ENVCHANGE 10 is not documented (the simulator does, see
+    // test/unit/sim/engine/session-reset.test.ts), so tedious's own view is not asserted here.
     // The flag applies to one request only.
     await s.batch('SET NOCOUNT ON');
     assert.equal(((await s.row('SELECT @@OPTIONS AS o')).o as number) & NOCOUNT, NOCOUNT);
