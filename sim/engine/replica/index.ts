@@ -188,7 +188,8 @@ export class AvailabilityGroup {
     };
     const s = this.current;
     if (s.phase === 'resolving') return refuse(extError(983, r.database).sqlError);
-    if (!req.readOnlyIntent) return r;
+    // Routing applies to a login that names the database (a login landing in its default database is served here).
+    if (!req.readOnlyIntent || !req.database) return r;
     // Read-only routing (2.2.7.9 type 20) only to a readable secondary; none: 982.
     const target = this.endpoints.get(s.secondary);
     if (!s.secondaryReadable) return refuse(extError(982, r.database).sqlError);
