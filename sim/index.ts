@@ -150,3 +150,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
 export { createEngine, cdcAdmin, ctAdmin };
 export type { SimEngine, LoginSpec };
+export type {
+  FaultInjector,
+  FaultMatch,
+  FaultStatus,
+  ResetConnectionFault,
+  StallFault,
+  CdcCleanupFault,
+} from './faults/injector.js';
+export type { AgState, FailoverOptions, ReplicaName } from './engine/replica/index.js';
