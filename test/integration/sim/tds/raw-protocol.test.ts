@@ -286,3 +286,35 @@ test('batch: DONE per statement with MORE on all but the last; RPC: DONEINPROC (
     client.socket.destroy();
   }
 });
+
+test('RESETCONNECTION / RESETCONNECTIONSKIPTRAN on the first packet reset the session before the request; the response starts with ENVCHANGE 18', async () => {
+  const client = await RawClient.connect(server.port);
+  try {
+    await client.login();
+    const resetAck = hex('e3 03 00 12 00 00');
+    for (const [status, keepTransaction] of [
+      [0x08, false],
+      [0x10, true],
+    ] as const) {
+      const before = engine.calls.length;
+      // The flag is on the first packet only (2.2.3.1.2); the request's second packet carries EOM.
+      const whole = batch('select 1');
+      client.send(packet(0x01, status, whole.subarray(0, 30), 1));
+      client.send(packet(0x01, 0x01, whole.subarray(30), 2));
+      const response = await client.next();
+      assert.deepEqual(response.payload.subarray(0, resetAck.length), resetAck);
+      assert.deepEqual(engine.calls.slice(before), [
+        { kind: 'reset', keepTransaction },
+        { kind: 'batch', sql: 'select 1' },
+      ]);
+    }
+    // Without the flag nothing is reset.
+    const before = engine.calls.length;
+    client.send(packet(0x01, 0x01, batch('select 1'), 1));
+    const plain = await client.next();
+    assert.notDeepEqual(plain.payload.subarray(0, resetAck.length), resetAck);
+    assert.deepEqual(engine.calls.slice(before), [{ kind: 'batch', sql: 'select 1' }]);
+  } finally {
+    client.socket.destroy();
+  }
+});
