@@ -222,14 +222,19 @@ test('backpressure: rows are pulled lazily and pulling stops while the client do
     pulled = 0;
     client.socket.pause();
     client.send(packet(0x01, 0x01, batch('counted rows')));
-    await sleep(300);
-    const first = pulled;
+    // Wait (up to 10 s, polling) for the socket buffers to fill: on a loaded machine that takes longer than a
+    // fixed sleep. Then the count must stay put while the client reads nothing.
+    let first = -1;
+    for (let waited = 0; waited < 10_000 && (pulled === 0 || pulled !== first); waited += 300) {
+      first = pulled;
+      await sleep(300);
+    }
+    assert.ok(first > 0, 'rows were pulled');
     await sleep(300);
     const second = pulled;
-    assert.ok(first > 0, 'rows were pulled');
     assert.equal(second, first, 'no rows pulled while the socket is full');
     client.socket.resume();
-    await sleep(100);
+    for (let waited = 0; waited < 10_000 && pulled === second; waited += 50) await sleep(50);
     assert.ok(pulled > second, 'pulling resumes when the client reads');
     client.send(packet(0x06, 0x01, Buffer.alloc(0)));
     await client.next();
