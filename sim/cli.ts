@@ -1,7 +1,8 @@
 /**
- * `npm run sim -- --port 14330 --tls generate --seed 42 --rows 100000 [--secondary-port 14331 --redo-lag-ms 500]
- * [--cdc-polling-s 5 --cdc-retention-min 4320]`: runs the SQL Server simulator until
- * SIGINT/SIGTERM. Test-only credentials: see sim/README.md.
+ * `npm run sim -- --port 14330 --tls generate --seed 42 --rows 100000 [--secondary-port 14331 --redo-lag-ms 500
+ * --primary-port 14332] [--cdc-polling-s 5 --cdc-retention-min 4320] [--control-port 14399]`: runs the SQL Server
+ * simulator until SIGINT/SIGTERM. With --control-port the fault hooks listen for HTTP on 127.0.0.1 (sim/README.md
+ * "Fault hooks"); the first stdout line (JSON) names every endpoint. Test-only credentials: see sim/README.md.
  */
 import { parseArgs } from 'node:util';
 import { SIM_CREDENTIALS, startSimulator } from './index.js';
@@ -14,6 +15,8 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     rows: { type: 'string', default: '10000' },
     'secondary-port': { type: 'string' },
+    'primary-port': { type: 'string' },
+    'control-port': { type: 'string' },
     'redo-lag-ms': { type: 'string', default: '0' },
     'cdc-polling-s': { type: 'string' },
     'cdc-retention-min': { type: 'string' },
@@ -27,15 +30,22 @@ const sim = await startSimulator({
   seed: values.seed === undefined ? undefined : Number(values.seed),
   seedRows: Number(values.rows),
   ...(values['secondary-port'] !== undefined
-    ? { secondary: { port: Number(values['secondary-port']), redoLagMs: Number(values['redo-lag-ms']) } }
+    ? {
+        secondary: {
+          port: Number(values['secondary-port']),
+          redoLagMs: Number(values['redo-lag-ms']),
+          ...(values['primary-port'] !== undefined ? { primaryPort: Number(values['primary-port']) } : {}),
+        },
+      }
     : {}),
+  ...(values['control-port'] !== undefined ? { control: { port: Number(values['control-port']) } } : {}),
   cdc: {
     ...(values['cdc-polling-s'] !== undefined ? { pollingIntervalMs: Number(values['cdc-polling-s']) * 1000 } : {}),
     ...(values['cdc-retention-min'] !== undefined ? { retentionMinutes: Number(values['cdc-retention-min']) } : {}),
   },
 });
 process.stdout.write(
-  `${JSON.stringify({ msg: 'sql server simulator listening', host: sim.host, port: sim.port, tls: !!sim.certificate, secondary: sim.secondary ? { host: sim.secondary.host, port: sim.secondary.port } : undefined, admin: SIM_CREDENTIALS.admin.user, extractor: SIM_CREDENTIALS.extractor.user })}\n`,
+  `${JSON.stringify({ msg: 'sql server simulator listening', host: sim.host, port: sim.port, tls: !!sim.certificate, secondary: sim.secondary ? { host: sim.secondary.host, port: sim.secondary.port } : undefined, replicas: sim.ag?.replicas, control: sim.control, admin: SIM_CREDENTIALS.admin.user, extractor: SIM_CREDENTIALS.extractor.user })}\n`,
 );
 const shutdown = (): void => void sim.stop().then(() => process.exit(0));
 process.on('SIGINT', shutdown);

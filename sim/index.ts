@@ -3,11 +3,13 @@
  * (tests); `sim/cli.ts` runs it as a process. Credentials are test-only and documented in sim/README.md.
  */
 import { createEngine, type LoginSpec, type SimEngine } from './engine/index.js';
-import { startTdsServer, type TlsMaterial } from './tds/server.js';
+import { startTdsServer, type TdsServer, type TlsMaterial } from './tds/server.js';
 import { seedClaimLines } from './seed.js';
 import { cdcAdmin, type CdcJobOptions } from './engine/cdc/index.js';
-import { availabilityGroup, type SecondaryOptions } from './engine/replica/index.js';
+import { AvailabilityGroup, type AgState, type ReplicaName, type SecondaryOptions } from './engine/replica/index.js';
 import { ctAdmin } from './engine/change-tracking/index.js';
+import { FaultInjector, type FaultTargets } from './faults/injector.js';
+import { startControlServer, type ControlServer } from './faults/control-server.js';
 
 /** The built-in logins (test-only credentials). */
 export const SIM_CREDENTIALS = {
@@ -38,10 +40,17 @@ export interface SimulatorOptions {
    */
   cdc?: Partial<CdcJobOptions>;
   /**
-   * An AlwaysOn readable secondary on its own port: logins with read-only intent to the primary are routed
-   * there (ENVCHANGE 20); it serves the same databases `redoLagMs` behind, read-only, under snapshot isolation.
+   * An AlwaysOn availability group with a readable secondary on its own port: `port` is then the listener, which
+   * reaches the primary and routes logins with read-only intent to the secondary (ENVCHANGE 20); the secondary
+   * serves the same databases `redoLagMs` behind, read-only, under snapshot isolation. The primary replica gets its
+   * own endpoint too (`primaryPort`), so a failover (`sim.faults.failover()`) can swap the roles.
    */
-  secondary?: SecondaryOptions & { port?: number };
+  secondary?: SecondaryOptions & { port?: number; primaryPort?: number };
+  /**
+   * The HTTP control channel of the fault hooks (sim/faults/control-server.ts) on this port of 127.0.0.1 (0 picks a
+   * free one); off when omitted. In-process callers use `sim.faults` directly.
+   */
+  control?: { port?: number };
 }
 
 /** A running simulator. */
@@ -53,6 +62,15 @@ export interface Simulator {
   certificate?: string;
   /** The readable secondary, when started: its endpoint, and the redo lag (changeable while running). */
   secondary?: { host: string; port: number; setRedoLag(ms: number): void };
+  /**
+   * The availability group, when started with `secondary`: replica A (primary at start; its own endpoint) and B
+   * (the secondary, `secondary.port`), and their current roles.
+   */
+  ag?: { replicas: { name: ReplicaName; host: string; port: number }[]; state(): AgState };
+  /** Fault hooks (sim/README.md "Fault hooks"). */
+  faults: FaultInjector;
+  /** The HTTP control channel, when started with `control`. */
+  control?: { host: string; port: number };
   stop(): Promise<void>;
 }
 
@@ -71,43 +89,58 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   if (typeof options.seed === 'number')
     await seedClaimLines(engine, { seed: options.seed, rows: options.seedRows ?? 10_000 });
   else if (options.seed) await options.seed(engine);
-  let ag: ReturnType<typeof availabilityGroup> | undefined;
-  let secondary: Awaited<ReturnType<typeof startTdsServer>> | undefined;
-  if (options.secondary) {
-    ag = availabilityGroup(engine, options.secondary);
-    secondary = await startTdsServer({
-      engine: ag.secondary,
-      port: options.secondary.port ?? 0,
-      host: options.host,
-      tls: options.tls,
-    });
-    ag.route(secondary.host, secondary.port);
+  const endpoints = new Map<string, TdsServer>();
+  const ag = options.secondary ? new AvailabilityGroup(engine, options.secondary) : undefined;
+  const targets: FaultTargets = { engine, endpoints: () => endpoints };
+  if (ag)
+    targets.ag = {
+      state: () => ag.state(),
+      failover: (o) => ag.failover(o),
+      setSecondaryReadable: (r) => ag.setSecondaryReadable(r),
+    };
+  const faults = new FaultInjector(targets);
+  const serve = (e: Parameters<typeof startTdsServer>[0]['engine'], port: number) =>
+    startTdsServer({ engine: e, port, host: options.host, tls: options.tls, faults: faults.tdsHooks });
+  if (ag && options.secondary) {
+    const b = await serve(ag.replica('B'), options.secondary.port ?? 0);
+    const a = await serve(ag.replica('A'), options.secondary.primaryPort ?? 0);
+    ag.setEndpoint('A', a.host, a.port);
+    ag.setEndpoint('B', b.host, b.port);
+    endpoints.set('A', a);
+    endpoints.set('B', b);
   }
-  const server = await startTdsServer({
-    engine: ag ? ag.primary : engine,
-    port: options.port ?? 0,
-    host: options.host,
-    tls: options.tls,
-  });
+  const server = await serve(ag ? ag.listener : engine, options.port ?? 0);
+  endpoints.set(ag ? 'listener' : 'primary', server);
+  let control: ControlServer | undefined;
+  if (options.control) control = await startControlServer(faults, { port: options.control.port ?? 0 });
   const sim: Simulator = {
     host: server.host,
     port: server.port,
     engine,
+    faults,
     stop: async () => {
+      faults.clear();
+      await control?.stop();
       cdcAdmin(engine).stopAll();
       ctAdmin(engine).stopAll();
-      ag?.clock.stop();
-      await secondary?.stop();
+      ag?.stop();
+      for (const s of endpoints.values()) if (s !== server) await s.stop();
       return server.stop();
     },
   };
-  if (ag && secondary) {
-    const clock = ag.clock;
+  if (control) sim.control = { host: control.host, port: control.port };
+  if (ag) {
+    const replicas = (['A', 'B'] as const).map((name) => {
+      const e = endpoints.get(name) as TdsServer;
+      return { name, host: e.host, port: e.port };
+    });
+    sim.ag = { replicas, state: () => ag.state() };
+    const b = endpoints.get('B') as TdsServer;
     sim.secondary = {
-      host: secondary.host,
-      port: secondary.port,
+      host: b.host,
+      port: b.port,
       setRedoLag: (ms) => {
-        clock.lagMs = ms;
+        ag.clock.lagMs = ms;
       },
     };
   }
@@ -117,3 +150,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
 export { createEngine, cdcAdmin, ctAdmin };
 export type { SimEngine, LoginSpec };
+export type {
+  FaultInjector,
+  FaultMatch,
+  FaultStatus,
+  ResetConnectionFault,
+  StallFault,
+  CdcCleanupFault,
+} from './faults/injector.js';
+export type { AgState, FailoverOptions, ReplicaName } from './engine/replica/index.js';

@@ -7,7 +7,10 @@
  *   NODE_ENV=production and the bundle exists; otherwise bundled at start from src/workflows.
  * - Graceful shutdown on SIGINT/SIGTERM: no new tasks, in-flight activities get `shutdownGraceTime` to finish
  *   (an extraction interrupted later resumes from its heartbeat on another worker).
- * - Logs are JSON (pino); the Temporal Runtime's own logs are routed into it at WARN and above.
+ * - Logs are JSON (pino); the Temporal Runtime's own logs are routed into it at WARN and above, errors (e.g. of a
+ *   failed activity) with their message, credentials masked.
+ * - Setup problems (Temporal or storage unreachable, bad config) end the process with one line that names what
+ *   was tried and what to do, and exit code 1 (2 for config).
  *
  * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency 4]` (or TIDEMARK_CONFIG).
  */
@@ -19,8 +22,8 @@ import { createActivities } from './activities/index.js';
 import { buildDependencies, type ActivityDeps } from './activities/dependencies.js';
 import { loadConfig, phiColumnNames, type TidemarkConfig } from './config/index.js';
 import { resolveSecret } from './config/secrets.js';
-import { temporalConnectionSettings } from './temporal/connect.js';
-import { createLogger, type Logger } from './util/logger.js';
+import { temporalConnectionSettings, temporalUnreachableError } from './temporal/connect.js';
+import { createLogger, withSerializedErrors, type Logger } from './util/logger.js';
 
 export const WORKFLOWS_SOURCE = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const WORKFLOW_BUNDLE = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
@@ -57,7 +60,8 @@ export function installRuntimeLogger(logger: Logger): void {
   Runtime.install({
     logger: new DefaultLogger('WARN', (entry) => {
       const level: LogLevel = entry.level;
-      const fields = { ...(entry.meta ?? {}) };
+      // "Activity failed" carries the error under `error`: log its message (masked), not only its type.
+      const fields = withSerializedErrors(entry.meta);
       if (level === 'ERROR') temporalLog.error(fields, entry.message);
       else if (level === 'WARN') temporalLog.warn(fields, entry.message);
       else temporalLog.debug(fields, entry.message);
@@ -75,7 +79,17 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const ownDeps = !options.deps;
   const deps = options.deps ?? (await buildDependencies(config, logger));
   const settings = await temporalConnectionSettings(config.temporal, resolveSecret);
-  const connection = await NativeConnection.connect(settings);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(settings);
+  } catch (err) {
+    if (ownDeps) await deps.close();
+    throw temporalUnreachableError(err, {
+      address: settings.address,
+      namespace: config.temporal.namespace,
+      tls: settings.tls !== undefined,
+    });
+  }
   const useBundle = process.env.NODE_ENV === 'production' && existsSync(WORKFLOW_BUNDLE);
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   const concurrency = options.activityConcurrency ?? 4;

@@ -1,33 +1,16 @@
 /**
  * `npm run stack:up | stack:down | stack:status` — the local stack (Azurite + Temporal dev server).
- * Options: --azurite-port N, --temporal-port N, --temporal-ui-port N, --state-dir DIR.
+ * Options: --azurite-port N, --temporal-port N, --temporal-ui-port N, --state-dir DIR, --help (see cli-args.ts).
+ * Exit codes: 0 done; 1 the stack could not start or a part is down (the message says what to do); 2 bad
+ * arguments (usage printed); 3 `status`: the stack is not running.
  */
-import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
-import { DEFAULT_STACK_OPTIONS, stackDown, stackStatus, stackUp, type StackOptions } from './stack.js';
+import { stackDown, stackStatus, stackUp, type StackOptions } from './stack.js';
 import { StackStartError } from './process.js';
-
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    'azurite-port': { type: 'string' },
-    'temporal-port': { type: 'string' },
-    'temporal-ui-port': { type: 'string' },
-    'state-dir': { type: 'string' },
-  },
-});
-
-const options: StackOptions = {
-  ...DEFAULT_STACK_OPTIONS,
-  ...(values['state-dir'] ? { stateDir: resolve(values['state-dir']) } : {}),
-  ...(values['azurite-port'] ? { azuritePort: Number(values['azurite-port']) } : {}),
-  ...(values['temporal-port'] ? { temporalPort: Number(values['temporal-port']) } : {}),
-  ...(values['temporal-ui-port'] ? { temporalUiPort: Number(values['temporal-ui-port']) } : {}),
-};
+import { parseStackArgs, STACK_USAGE, type StackVerb } from './cli-args.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-async function main(verb: string | undefined): Promise<number> {
+async function run(verb: StackVerb, options: StackOptions): Promise<number> {
   switch (verb) {
     case 'up': {
       const state = await stackUp(options, say);
@@ -57,13 +40,23 @@ async function main(verb: string | undefined): Promise<number> {
       }
       return services.every((s) => s.running && s.listening) ? 0 : 1;
     }
-    default:
-      say('usage: stack up | down | status  [--azurite-port N] [--temporal-port N] [--temporal-ui-port N]');
-      return 2;
   }
 }
 
-main(positionals[0]).then(
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseStackArgs(argv);
+  if (args.kind === 'help') {
+    process.stdout.write(STACK_USAGE);
+    return 0;
+  }
+  if (args.kind === 'error') {
+    process.stderr.write(`stack: ${args.message}\n\n${STACK_USAGE}`);
+    return 2;
+  }
+  return run(args.verb, args.options);
+}
+
+main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`${err instanceof StackStartError ? err.message : String((err as Error).stack ?? err)}\n`);

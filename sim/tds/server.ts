@@ -4,10 +4,16 @@
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { Engine } from '../engine/api.js';
-import { type TdsRequestInfo, TdsConnection } from './connection.js';
+import { type TdsConnectionInfo, type TdsFaultHooks, type TdsRequestInfo, TdsConnection } from './connection.js';
 import { type TlsMaterial, createTdsSecureContext, generateSelfSignedCertificate } from './tls.js';
 
-export type { TdsRequestInfo } from './connection.js';
+export type {
+  ResponseProbe,
+  TdsConnectionInfo,
+  TdsFaultHooks,
+  TdsRequestContext,
+  TdsRequestInfo,
+} from './connection.js';
 export type { TlsMaterial } from './tls.js';
 
 /** Options of {@link startTdsServer}. */
@@ -29,6 +35,8 @@ export interface TdsServerOptions {
   onRequest?: (info: TdsRequestInfo) => void;
   /** Called with protocol errors and engine failures; default: ignored (the client gets an ERROR token). */
   onError?: (err: Error) => void;
+  /** Fault injection (sim/faults): probes that may reset or pause responses. */
+  faults?: TdsFaultHooks;
 }
 
 /** A running TDS server. */
@@ -37,6 +45,8 @@ export interface TdsServer {
   port: number;
   /** The certificate in use (PEM), when TLS is on: tests pass it to the client as its CA. */
   certificate?: string;
+  /** The logged-in connections (fault injection resets them). */
+  connections(): TdsConnectionInfo[];
   /** Closes every connection and the listener. */
   stop(): Promise<void>;
 }
@@ -56,6 +66,7 @@ export async function startTdsServer(options: TdsServerOptions): Promise<TdsServ
       ...(secureContext ? { secureContext } : {}),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.faults ? { faults: options.faults } : {}),
     });
     connections.add(connection);
     void connection.closed.then(() => connections.delete(connection));
@@ -71,6 +82,7 @@ export async function startTdsServer(options: TdsServerOptions): Promise<TdsServ
   const result: TdsServer = {
     host,
     port: address.port,
+    connections: () => [...connections].flatMap((c) => (c.info ? [c.info] : [])),
     stop: async () => {
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const c of connections) c.close();

@@ -57,8 +57,13 @@ export interface PlanWindowInput {
 export interface PlanWindowOutput {
   /** null when nothing changed since `lastPosition`: no window, wait for the next cadence. */
   window: WindowPlan | null;
-  /** Seconds between the source's newest change and `lastPosition`, when the source can tell. */
+  /**
+   * Seconds the lake is behind the source's clock: from `lastPosition` to the source's newest change, plus (CDC)
+   * the capture latency; null when the source cannot tell.
+   */
   lagSeconds: number | null;
+  /** CDC: seconds since the newest captured change, by the source's clock (grows while capture is stalled). */
+  captureLatencySeconds?: number | null;
 }
 
 export interface ExtractWindowInput {

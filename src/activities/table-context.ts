@@ -15,6 +15,7 @@ import type { LakeColumn, LakeValue } from '../lake/lake-types.js';
 import { registerSchema, type SchemaDoc } from '../lake/schema-registry.js';
 import { committedPositions } from '../lake/committed-positions.js';
 import {
+  contentHashOf,
   createStrategy,
   discoverTable,
   type CaptureStrategy,
@@ -49,14 +50,21 @@ function configError(message: string): Error {
   ]);
 }
 
-/** updated_at's overlap index over the lake's committed positions (loaded by the read's `prepare`). */
+/**
+ * updated_at's overlap index over the lake's committed positions (loaded by the read's `prepare`): the content
+ * hashes of the range's events (the hash covers the key, so the key need not be read) and the highest position.
+ */
 function lakeSeenEvents(lake: LakeTable): SeenEvents {
-  let positions = new Set<string>();
+  let hashes = new Set<string>();
+  let highest: string | null = null;
   return {
     async prepare(low, highExclusive) {
-      positions = (await committedPositions({ lake, low, highExclusive })).positions;
+      const r = await committedPositions({ lake, low, highExclusive });
+      hashes = new Set([...r.positions].map(contentHashOf).filter((h): h is string => h !== undefined));
+      highest = r.highest;
     },
-    has: (_key, pos) => positions.has(lakePosition(pos)),
+    has: (_key, contentHash) => hashes.has(contentHash),
+    highestPosition: () => highest,
   };
 }
 
@@ -64,7 +72,9 @@ function lakeSeenEvents(lake: LakeTable): SeenEvents {
 export async function tableContext(deps: ActivityDeps, ref: TableRef): Promise<TableContext> {
   const config = findTable(deps.config, ref.id);
   if (!config) throw configError(`table ${ref.id} is not in the configuration this worker loaded`);
-  const discovery = await discoverTable(deps.source, config.schema, config.table);
+  const discovery = await discoverTable(deps.source, config.schema, config.table, {
+    strategy: config.capture.strategy,
+  });
   const lakeRef: LakeTableRef = { db: deps.config.source.database, schema: config.schema, table: config.table };
   const layout = new TableLayout(deps.config.sink.prefix, lakeRef);
   const lake: LakeTable = { store: deps.store, layout, ...(deps.stateStore ? { stateStore: deps.stateStore } : {}) };

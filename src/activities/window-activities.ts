@@ -105,7 +105,8 @@ export function windowActivities(deps: ActivityDeps) {
   async function planWindow(input: PlanWindowInput): Promise<PlanWindowOutput> {
     const ctx = await tableContext(deps, input.table);
     const w = await ctx.strategy.planWindow(input.lastPosition);
-    if (w.empty) return { window: null, lagSeconds: w.lagSeconds };
+    const capture = w.captureLatencySeconds !== undefined ? { captureLatencySeconds: w.captureLatencySeconds } : {};
+    if (w.empty) return { window: null, lagSeconds: w.lagSeconds, ...capture };
     return {
       window: {
         seq: input.seq,
@@ -117,6 +118,7 @@ export function windowActivities(deps: ActivityDeps) {
         ...(w.idle ? { idle: true } : {}),
       },
       lagSeconds: w.lagSeconds,
+      ...capture,
     };
   }
 

@@ -5,15 +5,18 @@
  * runs `config-check.ts`. Verbs are found by file name, the longest match of the words first, so
  * engineers add verbs without touching this file or each other's.
  *
- * Exit codes: 0 done; 1 unexpected failure (logged as JSON on stderr, secrets masked); 2 the operator's
- * input (usage or config) is wrong and nothing was started. Config errors are never retried.
+ * Exit codes: 0 done; 1 a failure: Temporal or storage cannot be used as configured (one line saying what was
+ * tried and what to do), else unexpected (logged as JSON on stderr, secrets masked); 2 the operator's input
+ * (usage or config) is wrong and nothing was started. Config errors are never retried.
  */
 import { readdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, formatIssues } from '../config/index.js';
 import { closest } from '../config/suggest.js';
-import { createLogger } from '../util/logger.js';
+import { BlobStoreError } from '../lake/errors.js';
+import { TemporalSetupError } from '../temporal/connect.js';
+import { createLogger, maskSecretsInText } from '../util/logger.js';
 import { EXIT, UsageError, type CliCommand, type CliIo } from './command.js';
 
 const CLI_DIR = dirname(fileURLToPath(import.meta.url));
@@ -104,6 +107,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (error instanceof ConfigError) {
       io.stderr.write(`${formatIssues(error.issues, error.file)}\n`);
       return EXIT.invalidInput;
+    }
+    if (error instanceof TemporalSetupError || error instanceof BlobStoreError) {
+      // The environment, not a bug: the message says what was tried and what to do; a stack trace would not help.
+      io.stderr.write(`tidemark: ${maskSecretsInText(error.message)}\n`);
+      return EXIT.failure;
     }
     createLogger({ name: 'tidemark', destination: io.stderr }).error(
       { err: error, command: verb.words.join(' ') },

@@ -1,21 +1,74 @@
 /**
  * `tidemark status [--table NAME] [--json]`: each table's state, last committed window, lag and rows/s, from
- * its workflow's `status` query. Exit 0 when every table runs; 3 when one is stopped, paused or not started.
+ * its workflow's `status` query. Exit 0 when every table runs; 3 when one is stopped, paused, not started, or
+ * could not answer (no worker).
+ *
+ * The query needs a worker. When none polls the task queue (or none answers within {@link QUERY_TIMEOUT_MS}),
+ * status says so on stderr, names the task queue, namespace and how to start one, and still shows what Temporal
+ * records without a worker: the workflow's execution status and its `TidemarkState` search attribute.
  */
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { EXIT, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
-import { loadOperatorConfig, selectTables, tableRef, temporalClient } from './support/operator-context.js';
+import {
+  configPath,
+  isUnansweredQuery,
+  loadOperatorConfig,
+  noWorkerMessage,
+  selectTables,
+  tableRef,
+  temporalClient,
+  workflowPollers,
+} from './support/operator-context.js';
 import type { TableSyncStatus } from '../state/table-sync-state.js';
+import type { STATE_KEY as STATE_KEY_TYPE } from '../workflows/search-attributes.js';
+
+/** How long status waits for a worker to answer one table's query. */
+export const QUERY_TIMEOUT_MS = 10_000;
 
 export interface TableStatusRow {
   table: string;
   strategy: string;
+  /** The table's mode (from the query), else the workflow's execution status, else `not started`. */
   state: string;
+  /** The workflow's answer to the status query; null when not running or no worker answered. */
   status: TableSyncStatus | null;
+  /** Why `status` is missing for a running workflow (no worker answered), when it is. */
+  note?: string;
+}
+
+const seconds = (s: number | null | undefined): string => (s === null || s === undefined ? '-' : `${s}s`);
+
+/**
+ * What the NOTE column says: why the table stopped, why it is paused, why nothing answered, the last error, or
+ * that an idle table is caught up beyond its committed position.
+ */
+export function statusNote(r: TableStatusRow): string {
+  if (r.note) return r.note;
+  const s = r.status;
+  if (!s) return '';
+  if (s.stoppedReason) return s.stoppedReason;
+  if (s.mode === 'paused') return `paused: ${s.pauseReason ?? '(no reason given)'}`;
+  if (s.pauseReason) return `pause requested: ${s.pauseReason}`;
+  if (s.lastError) return s.lastError;
+  // An idle table: current up to there; its empty windows commit only every idleCommitInterval.
+  if (s.caughtUpTo) return `idle: no change up to ${s.caughtUpTo}`;
+  return '';
 }
 
 export function renderStatusTable(rows: readonly TableStatusRow[]): string {
-  const header = ['TABLE', 'STRATEGY', 'STATE', 'LAST WINDOW', 'POSITION', 'LAG', 'ROWS/S', 'ROWS', 'NOTE'];
+  const header = [
+    'TABLE',
+    'STRATEGY',
+    'STATE',
+    'LAST WINDOW',
+    'POSITION',
+    'LAG',
+    'CAPTURE LAG',
+    'ROWS/S',
+    'ROWS',
+    'NOTE',
+  ];
   const body = rows.map((r) => [
     r.table,
     r.strategy,
@@ -24,10 +77,11 @@ export function renderStatusTable(rows: readonly TableStatusRow[]): string {
       ? `#${r.status.lastCommitted.seq} ${r.status.lastCommitted.committedAt.slice(0, 19)}Z`
       : '-',
     r.status?.position ?? '-',
-    r.status?.lagSeconds === null || r.status?.lagSeconds === undefined ? '-' : `${r.status.lagSeconds}s`,
+    seconds(r.status?.lagSeconds),
+    seconds(r.status?.captureLatencySeconds),
     r.status?.rowsPerSecond === null || r.status?.rowsPerSecond === undefined ? '-' : String(r.status.rowsPerSecond),
     r.status ? String(r.status.rowsCommitted) : '-',
-    r.status?.stoppedReason ?? r.status?.lastError ?? '',
+    statusNote(r),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   return (
@@ -42,6 +96,12 @@ export function renderStatusTable(rows: readonly TableStatusRow[]): string {
   );
 }
 
+/** The state Temporal records without a worker: TidemarkState while running, else the execution status. */
+function recordedState(description: WorkflowExecutionDescription, key: typeof STATE_KEY_TYPE): string {
+  const recorded = description.status.name === 'RUNNING' ? description.typedSearchAttributes.get(key) : undefined;
+  return typeof recorded === 'string' ? recorded : description.status.name.toLowerCase();
+}
+
 export const command: CliCommand = {
   summary: 'show each table: state, last committed window, lag, rows/s (exit 3 if one needs attention)',
   usage: 'tidemark status [--table SCHEMA.TABLE] [--json] [--config FILE]',
@@ -53,33 +113,66 @@ export const command: CliCommand = {
     });
     const config = await loadOperatorConfig(io, values.config);
     if (typeof config === 'number') return config;
+    const tables = selectTables(config, values.table);
     const { statusQuery } = await import('../workflows/messages.js');
     const { tableSyncWorkflowId } = await import('../workflows/table-sync.js');
-    const { client, close } = await temporalClient(config);
+    const { STATE_KEY } = await import('../workflows/search-attributes.js');
+    const temporal = await temporalClient(config);
+    const { client, connection } = temporal;
+    const taskQueue = config.temporal.taskQueue;
     const rows: TableStatusRow[] = [];
+    let unanswered = false;
     try {
-      for (const table of selectTables(config, values.table)) {
+      // No poller at all: do not wait for queries nobody can answer.
+      let workerMayAnswer = (await workflowPollers(temporal, taskQueue)) !== 0;
+      for (const table of tables) {
         const ref = tableRef(config, table);
         const handle = client.workflow.getHandle(tableSyncWorkflowId(ref.id));
-        let status: TableSyncStatus | null = null;
-        let state = 'not started';
+        let description: WorkflowExecutionDescription;
         try {
-          const description = await handle.describe();
-          if (description.status.name === 'RUNNING') {
-            status = await handle.query(statusQuery);
-            state = status.mode;
-          } else {
-            state = description.status.name.toLowerCase();
-          }
+          description = await handle.describe();
         } catch (err) {
           if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+          rows.push({ table: ref.id, strategy: ref.strategy, state: 'not started', status: null });
+          continue;
         }
-        rows.push({ table: ref.id, strategy: ref.strategy, state, status });
+        if (description.status.name !== 'RUNNING') {
+          rows.push({
+            table: ref.id,
+            strategy: ref.strategy,
+            state: recordedState(description, STATE_KEY),
+            status: null,
+          });
+          continue;
+        }
+        if (workerMayAnswer) {
+          try {
+            const status = await connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+              handle.query(statusQuery),
+            );
+            rows.push({ table: ref.id, strategy: ref.strategy, state: status.mode, status });
+            continue;
+          } catch (err) {
+            if (!isUnansweredQuery(err)) throw err;
+            workerMayAnswer = false; // one unanswered query is enough: the other tables share the task queue
+          }
+        }
+        unanswered = true;
+        rows.push({
+          table: ref.id,
+          strategy: ref.strategy,
+          state: recordedState(description, STATE_KEY),
+          status: null,
+          note: `no worker answered; state as recorded in TidemarkState`,
+        });
       }
     } finally {
-      await close();
+      await temporal.close();
     }
+    if (unanswered)
+      io.stderr.write(`tidemark: ${noWorkerMessage(temporal.target, taskQueue, configPath(io, values.config))}\n`);
     io.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : renderStatusTable(rows));
-    return rows.every((r) => r.state === 'running' || r.state === 'reseeding') ? EXIT.ok : EXIT.attention;
+    const allRunning = rows.every((r) => r.status !== null && (r.state === 'running' || r.state === 'reseeding'));
+    return allRunning ? EXIT.ok : EXIT.attention;
   },
 };

@@ -116,12 +116,27 @@ export function md5OfBytes(bytes: Uint8Array): string {
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  'ECONNABORTED',
   'ETIMEDOUT',
   'EPIPE',
   'ENOTFOUND',
   'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
   'REQUEST_SEND_ERROR',
 ]);
+
+/** How messages name an operation. */
+const OPERATION_TEXT: Record<BlobOperation, string> = {
+  put: 'the write',
+  replace: 'the replace',
+  get: 'the read',
+  exists: 'the existence check',
+  list: 'the listing',
+  upload: 'the upload',
+  download: 'the download',
+  container: 'the check',
+};
 
 interface SdkErrorShape {
   statusCode?: number;
@@ -132,7 +147,8 @@ interface SdkErrorShape {
 
 /**
  * Classifies an SDK error into the lake's taxonomy. The SDK's own message is dropped: it can contain request
- * URLs; only status and error code are kept.
+ * URLs; only status and error code are kept. `endpoint` is the account's blob endpoint without any query (a SAS
+ * lives there), named in messages about failures to reach it.
  */
 export function classifyBlobError(
   err: unknown,
@@ -140,6 +156,7 @@ export function classifyBlobError(
   path: string,
   container: string,
   ifNoneMatch = false,
+  endpoint?: string,
 ): BlobStoreError {
   if (err instanceof BlobStoreError) return err;
   const e = (err ?? {}) as SdkErrorShape;
@@ -160,10 +177,16 @@ export function classifyBlobError(
       ? code !== undefined && NETWORK_CODES.has(code)
       : status === 408 || status === 429 || status >= 500;
   const what = status === undefined ? (code ?? 'network error') : `${status} ${code ?? ''}`.trim();
+  const at = endpoint ? ` at ${endpoint}` : '';
+  const subject = `${OPERATION_TEXT[operation]} of ${path ? `${path} in ` : ''}container "${container}"`;
   return new BlobStoreError(
-    transient
-      ? `Transient storage failure during ${operation} of ${path} (${what}); retry`
-      : `Storage ${operation} of ${path} failed (${what})`,
+    status === undefined && transient
+      ? `Cannot reach blob storage${at} (${what}) during ${subject}: check that the storage service runs and is ` +
+          'reachable (local stack: `npm run stack:up`, then `npm run stack:status`) and that the sink config points ' +
+          'at it (`sink.accountUrl`, or BlobEndpoint in the connection string)'
+      : transient
+        ? `Transient storage failure${at} (${what}) during ${subject}; retried`
+        : `Storage failure${at} (${what}) during ${subject}`,
     operation,
     path,
     transient,
@@ -191,6 +214,8 @@ const b64 = (u: Uint8Array | undefined): string | undefined => (u ? Buffer.from(
 /** {@link BlobStore} on Azure Blob Storage / ADLS Gen2 (blob endpoint) or Azurite. */
 export class AzureBlobStore implements BlobStore {
   readonly location: string;
+  /** The account's blob endpoint, without query (never a SAS), for messages. */
+  readonly endpoint: string;
   private readonly container: ContainerClient;
   private readonly encryptionScope: string | undefined;
 
@@ -201,12 +226,13 @@ export class AzureBlobStore implements BlobStore {
         ? BlobServiceClient.fromConnectionString(config.connectionString, pipelineOptions)
         : new BlobServiceClient(config.accountUrl, config.credential ?? new DefaultAzureCredential(), pipelineOptions);
     this.container = service.getContainerClient(config.container);
+    this.endpoint = service.url.split('?')[0]?.replace(/\/$/, '') ?? '';
     this.encryptionScope = config.encryptionScope;
     this.location = `azure:${this.container.url.split('?')[0] ?? ''}`;
   }
 
   private fail(err: unknown, op: BlobOperation, path: string, ifNoneMatch = false): BlobStoreError {
-    return classifyBlobError(err, op, path, this.container.containerName, ifNoneMatch);
+    return classifyBlobError(err, op, path, this.container.containerName, ifNoneMatch, this.endpoint);
   }
 
   /** Creates the container if missing (tests and local stacks; production containers are provisioned). */

@@ -1,7 +1,9 @@
 /**
- * The event positions (`_pos`) the lake already holds in a position range: what updated_at's overlap re-read
- * needs to drop rows it emitted before (its `_pos` carries a content hash, so an equal `_pos` is the same row
- * version). The lake is the index, not worker memory: any worker, after any restart, sees the same set.
+ * The event positions (`_pos`) the lake already holds in a position range, and the highest position it holds at
+ * all: what updated_at's overlap re-read needs to drop rows it emitted before (its `_pos` ends with a content
+ * hash, so an equal hash is the same row version) and to place a row stamped below what the lake holds after it
+ * (src/source/strategies/updated-at.ts). The lake is the index, not worker memory: any worker, after any
+ * restart, sees the same set.
  *
  * Cost: only the manifests of the newest windows are read, walking back from the newest committed one until a
  * change window ends below the range (change windows' upper bounds only grow, and no change window holds an event
@@ -26,6 +28,11 @@ export interface CommittedPositionsInput {
 
 export interface CommittedPositionsOutput {
   readonly positions: Set<string>;
+  /**
+   * The highest `_pos` of any committed window, change or job (from the manifests' position ranges); null when
+   * none holds an event. Every manifest newer than the range is read, so a job committed after it counts.
+   */
+  readonly highest: string | null;
   /** Manifests read and data files scanned (counts for the window's report). */
   readonly manifestsRead: number;
   readonly filesRead: number;
@@ -45,17 +52,19 @@ export async function committedPositions(input: CommittedPositionsInput): Promis
   const { lake, low, highExclusive } = input;
   const files: string[] = [];
   let manifestsRead = 0;
+  let highest: string | null = null;
   for (let seq = await newestSequence(lake); seq >= 1; seq--) {
     const m = await readManifest(lake, seq);
     if (!m) break;
     manifestsRead++;
+    if (m.positions.max !== null && (highest === null || m.positions.max > highest)) highest = m.positions.max;
     if (isChangeWindow(m) && m.window.to < low) break;
     const { min, max } = m.positions;
     if (min === null || max === null || max < low || min >= highExclusive) continue;
     files.push(...m.files.map((f) => f.path));
   }
   const positions = new Set<string>();
-  if (files.length === 0) return { positions, manifestsRead, filesRead: 0 };
+  if (files.length === 0) return { positions, highest, manifestsRead, filesRead: 0 };
 
   const dir = await mkdtemp(join(tmpdir(), 'tidemark-positions-'));
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
@@ -79,5 +88,5 @@ export async function committedPositions(input: CommittedPositionsInput): Promis
     instance.closeSync();
     await rm(dir, { recursive: true, force: true });
   }
-  return { positions, manifestsRead, filesRead: files.length };
+  return { positions, highest, manifestsRead, filesRead: files.length };
 }

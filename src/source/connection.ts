@@ -2,7 +2,8 @@
  * Connections to the source SQL Server: an `mssql` pool built from the typed config (TLS, SQL login or Entra
  * ID, read-only intent, appName `tidemark`, pool and request timeouts), and {@link SourceConnection}, through
  * which every query of src/source runs: throttled (slots, rows/s, latency back-off), retried when transient,
- * guarded against lock-skipping hints, and streamed in batches with backpressure.
+ * guarded against lock-skipping hints, and streamed in batches with backpressure. A permission failure of any
+ * query becomes a SourcePermissionError naming the object and the GRANT that fixes it (permissions.ts).
  */
 import { readFile } from 'node:fs/promises';
 import {
@@ -17,12 +18,14 @@ import { type SecretProvider } from './secrets.js';
 import { SourceThrottle, type ThrottleOptions } from './throttle.js';
 import {
   DEFAULT_RETRY,
+  sqlErrorInfo,
   toSourceQueryError,
   transientReason,
   withTransientRetry,
   type RetryPolicy,
 } from './transient.js';
-import { TransientSourceError } from './errors.js';
+import { SourceError, SourceQueryError, TransientSourceError } from './errors.js';
+import { permissionErrorOf, type SourcePrincipal } from './permissions.js';
 
 /** Builds the `mssql` pool configuration. Secrets are resolved here, at connect time, and kept nowhere else. */
 export async function buildPoolConfig(
@@ -117,6 +120,7 @@ export function assertNoDirtyReads(text: string): void {
  */
 export class SourceConnection {
   readonly throttle: SourceThrottle;
+  private who: SourcePrincipal | undefined;
   constructor(
     readonly pool: sql.ConnectionPool,
     throttle: ThrottleOptions | SourceThrottle,
@@ -146,6 +150,37 @@ export class SourceConnection {
       maxRowsPerSecond: Number.MAX_SAFE_INTEGER,
       ...throttle,
     });
+  }
+
+  /**
+   * The extractor's database user and login (cached after the first call): what a GRANT in an error message
+   * names. Discovery asks first, so the answer is known before any query that can be denied (a permission
+   * failure inside a transaction must not wait for a second connection from a one-connection pool).
+   */
+  async principal(): Promise<SourcePrincipal> {
+    if (this.who) return this.who;
+    const r = await this.pool.request().query('SELECT USER_NAME() AS u, SUSER_NAME() AS l');
+    const row = r.recordset[0] as { u?: string | null; l?: string | null } | undefined;
+    this.who = { user: row?.u ?? null, login: row?.l ?? null };
+    return this.who;
+  }
+
+  /**
+   * The error a failed query surfaces as: a permission failure → SourcePermissionError (never retried); other
+   * source errors unchanged; anything else classified by transient.ts.
+   */
+  private async failure(operation: string, err: unknown, inTransaction: boolean): Promise<Error> {
+    if (err instanceof SourceError && !(err instanceof SourceQueryError)) return err;
+    const info = sqlErrorInfo(err);
+    const number = err instanceof SourceQueryError ? err.sqlErrorNumber : info.number;
+    const text = err instanceof SourceQueryError ? err.diagnostic : info.message;
+    // Outside a transaction the principal can be read now; inside one only the cached answer is used.
+    const who = this.who ?? (inTransaction ? undefined : await this.principal().catch(() => undefined));
+    const denied = permissionErrorOf(operation, number, text, who);
+    if (denied) return denied;
+    if (err instanceof SourceQueryError) return err;
+    const reason = transientReason(err);
+    return reason ? new TransientSourceError(operation, reason, 1) : toSourceQueryError(operation, err);
   }
 
   private request(params: readonly QueryParam[], opts: QueryOptions): sql.Request {
@@ -183,10 +218,17 @@ export class SourceConnection {
       try {
         return await run();
       } catch (err) {
-        throw toSourceQueryError(operation, err);
+        // In a transaction the caller retries (a snapshot cannot be resumed), so nothing is transient here.
+        if (err instanceof SourceError) throw err;
+        const denied = await this.failure(operation, err, true);
+        throw denied instanceof TransientSourceError ? toSourceQueryError(operation, err) : denied;
       }
     }
-    return withTransientRetry(operation, run, this.retry);
+    try {
+      return await withTransientRetry(operation, run, this.retry);
+    } catch (err) {
+      throw await this.failure(operation, err, false);
+    }
   }
 
   /**
@@ -281,8 +323,7 @@ export class SourceConnection {
         }
         if (failure !== undefined) {
           // Not retried here (rows already went to the consumer), but classified, so the step is retried.
-          const reason = transientReason(failure);
-          throw reason ? new TransientSourceError(operation, reason, 1) : toSourceQueryError(operation, failure);
+          throw await this.failure(operation, failure, opts.transaction !== undefined);
         }
         if (done) return;
         await new Promise<void>((r) => (wake = r));
@@ -308,7 +349,7 @@ export class SourceConnection {
     try {
       await tx.begin(sql.ISOLATION_LEVEL.SNAPSHOT);
     } catch (err) {
-      throw toSourceQueryError(operation, err);
+      throw await this.failure(operation, err, false);
     }
     try {
       const out = await fn(tx);

@@ -4,11 +4,20 @@
  * status and capture instances, Change Tracking status and retention, snapshot isolation. Read-only catalog
  * queries; sections the login cannot see (or that do not exist, e.g. the `cdc` schema before CDC is enabled)
  * come back as "not enabled" rather than failing the whole discovery.
+ *
+ * Discovery needs no more than the table's strategy: the CDC sections are read only for a CDC table, and only
+ * through what SQL Server shows a least-privilege reader (`sys.sp_cdc_help_change_data_capture` lists the
+ * instances the caller may read; the `cdc` schema's tables, which need more, are only asked — tolerantly — which
+ * instances exist that it may not read); the Change Tracking sections only for a CT table. So a login with
+ * SELECT on one table discovers that table.
  */
 import sql from 'mssql';
+import type { CaptureStrategyName } from '../activities/contracts.js';
 import type { SourceConnection } from './connection.js';
-import { TableNotFoundError } from './errors.js';
+import { SourceError, TableNotFoundError } from './errors.js';
+import { granteeOf, PERMISSION_SQL_NUMBERS, type SourcePrincipal } from './permissions.js';
 import { nstring, quoteTable } from './sql-text.js';
+import { sqlErrorInfo } from './transient.js';
 import { mapColumn, type ColumnReader, type SqlColumnType } from './type-mapping.js';
 
 /** One column of the table. */
@@ -45,11 +54,20 @@ export interface CaptureInstance {
   readonly roleName: string | null;
 }
 
+/** A capture instance as `cdc.change_tables` lists it (whether or not the login may read it). */
+export interface CaptureInstanceAccess {
+  readonly name: string;
+  /** The gating role; null when the instance has none. */
+  readonly roleName: string | null;
+}
+
 /** Everything discovery found about one table. */
 export interface TableDiscovery {
   readonly schema: string;
   readonly table: string;
   readonly objectId: number;
+  /** Who the extractor is on the source (what a GRANT in an error message names). */
+  readonly principal: SourcePrincipal;
   readonly columns: readonly DiscoveredColumn[];
   /** The row key: PK columns, else the first usable unique index's; empty when the table has neither. */
   readonly key: readonly string[];
@@ -65,7 +83,16 @@ export interface TableDiscovery {
     readonly cdcEnabled: boolean;
     readonly changeTracking: { readonly retentionMinutes: number; readonly autoCleanup: boolean } | null;
   };
-  readonly cdc: { readonly tracked: boolean; readonly instances: readonly CaptureInstance[] };
+  readonly cdc: {
+    readonly tracked: boolean;
+    /** The capture instances this login may read (SELECT on their captured columns, gating role), oldest first. */
+    readonly instances: readonly CaptureInstance[];
+    /**
+     * Instances of the table this login may not read; null when that cannot be told (the login cannot read
+     * `cdc.change_tables`, which only db_owner, db_datareader or an explicit GRANT allow).
+     */
+    readonly unreadable: readonly CaptureInstanceAccess[] | null;
+  };
   readonly changeTracking: { readonly enabled: boolean; readonly trackColumnsUpdated: boolean };
 }
 
@@ -104,15 +131,32 @@ interface ColumnRow {
   is_computed: boolean;
 }
 
+/** Options of {@link discoverTable}. */
+export interface DiscoveryOptions {
+  /** Read only the capture sections this strategy needs (CDC, Change Tracking); all of them when absent. */
+  readonly strategy?: CaptureStrategyName;
+}
+
 /** Discovers one table. Throws {@link TableNotFoundError} when it does not exist or is not visible. */
-export async function discoverTable(conn: SourceConnection, schema: string, table: string): Promise<TableDiscovery> {
+export async function discoverTable(
+  conn: SourceConnection,
+  schema: string,
+  table: string,
+  options: DiscoveryOptions = {},
+): Promise<TableDiscovery> {
   const name = `${schema}.${table}`;
+  const principal = await conn.principal().catch((): SourcePrincipal => ({ user: null, login: null }));
   const ids = await conn.query<{ object_id: number | null }>(
     'discovery.object',
     `SELECT OBJECT_ID(${nstring(quoteTable(schema, table))}) AS object_id`,
   );
   const objectId = ids[0]?.object_id ?? null;
-  if (objectId === null) throw new TableNotFoundError(name, 'the table does not exist or is not visible to this login');
+  if (objectId === null)
+    throw new TableNotFoundError(
+      name,
+      'the table does not exist or is not visible to this login',
+      `GRANT SELECT ON ${quoteTable(schema, table)} TO ${granteeOf(principal)};`,
+    );
 
   const idParam = [{ name: 'id', type: sql.Int, value: objectId }];
   const colRows = await conn.query<ColumnRow>(
@@ -196,47 +240,49 @@ export async function discoverTable(conn: SourceConnection, schema: string, tabl
 
   let tracked = false;
   const instances: CaptureInstance[] = [];
-  if (cdcEnabled) {
-    const t = await conn.query<{ is_tracked_by_cdc: boolean }>(
-      'discovery.cdc_tracked',
-      'SELECT is_tracked_by_cdc FROM sys.tables WHERE object_id = @id',
-      idParam,
-    );
-    tracked = t[0]?.is_tracked_by_cdc ?? false;
-    instances.push(...(await discoverCaptureInstances(conn, objectId)));
+  let unreadable: CaptureInstanceAccess[] | null = [];
+  if (cdcEnabled && (options.strategy === undefined || options.strategy === 'cdc')) {
+    tracked = await isTrackedByCdc(conn, objectId);
+    if (tracked) {
+      instances.push(...(await discoverCaptureInstances(conn, schema, table)));
+      const all = await captureInstanceAccess(conn, objectId);
+      unreadable = all && all.filter((a) => !instances.some((i) => i.name === a.name));
+    }
   }
 
   let ctDb: TableDiscovery['database']['changeTracking'] = null;
   let ctTable = { enabled: false, trackColumnsUpdated: false };
-  try {
-    const r = await conn.query<{
-      retention_period: number;
-      retention_period_units: number;
-      is_auto_cleanup_on: boolean;
-    }>(
-      'discovery.ct_database',
-      'SELECT retention_period, retention_period_units, is_auto_cleanup_on FROM sys.change_tracking_databases WHERE database_id = DB_ID()',
-    );
-    const d = r[0];
-    if (d) {
-      // units: 1 = minutes, 2 = hours, 3 = days
-      const mult = d.retention_period_units === 3 ? 1440 : d.retention_period_units === 2 ? 60 : 1;
-      ctDb = { retentionMinutes: d.retention_period * mult, autoCleanup: d.is_auto_cleanup_on };
-      const t = await conn.query<{ is_track_columns_updated_on: boolean }>(
-        'discovery.ct_table',
-        'SELECT is_track_columns_updated_on FROM sys.change_tracking_tables WHERE object_id = @id',
-        idParam,
+  if (options.strategy === undefined || options.strategy === 'change_tracking')
+    try {
+      const r = await conn.query<{
+        retention_period: number;
+        retention_period_units: number;
+        is_auto_cleanup_on: boolean;
+      }>(
+        'discovery.ct_database',
+        'SELECT retention_period, retention_period_units, is_auto_cleanup_on FROM sys.change_tracking_databases WHERE database_id = DB_ID()',
       );
-      if (t[0]) ctTable = { enabled: true, trackColumnsUpdated: t[0].is_track_columns_updated_on };
+      const d = r[0];
+      if (d) {
+        // units: 1 = minutes, 2 = hours, 3 = days
+        const mult = d.retention_period_units === 3 ? 1440 : d.retention_period_units === 2 ? 60 : 1;
+        ctDb = { retentionMinutes: d.retention_period * mult, autoCleanup: d.is_auto_cleanup_on };
+        const t = await conn.query<{ is_track_columns_updated_on: boolean }>(
+          'discovery.ct_table',
+          'SELECT is_track_columns_updated_on FROM sys.change_tracking_tables WHERE object_id = @id',
+          idParam,
+        );
+        if (t[0]) ctTable = { enabled: true, trackColumnsUpdated: t[0].is_track_columns_updated_on };
+      }
+    } catch {
+      // The catalog view is missing or not visible: Change Tracking is reported as not enabled.
     }
-  } catch {
-    // The catalog view is missing or not visible: Change Tracking is reported as not enabled.
-  }
 
   return {
     schema,
     table,
     objectId,
+    principal,
     columns,
     key,
     keySource: pk ? 'primary_key' : uq ? 'unique_index' : 'none',
@@ -251,44 +297,95 @@ export async function discoverTable(conn: SourceConnection, schema: string, tabl
       cdcEnabled,
       changeTracking: ctDb,
     },
-    cdc: { tracked, instances },
+    cdc: { tracked, instances, unreadable },
     changeTracking: ctTable,
   };
 }
 
-/** The table's CDC capture instances, oldest first, with their captured columns. */
-export async function discoverCaptureInstances(conn: SourceConnection, objectId: number): Promise<CaptureInstance[]> {
-  const rows = await conn.query<{
-    capture_instance: string;
-    object_id: number;
-    start_lsn: Buffer | null;
-    create_date: Date;
-    supports_net_changes: boolean;
-    role_name: string | null;
-  }>(
-    'discovery.cdc_instances',
-    `SELECT capture_instance, object_id, start_lsn, create_date, supports_net_changes, role_name
-       FROM cdc.change_tables WHERE source_object_id = @id ORDER BY create_date, capture_instance`,
+/** Whether the table is tracked by CDC (`sys.tables.is_tracked_by_cdc`; false when CDC is off for the database). */
+export async function isTrackedByCdc(conn: SourceConnection, objectId: number): Promise<boolean> {
+  const t = await conn.query<{ is_tracked_by_cdc: boolean | null }>(
+    'discovery.cdc_tracked',
+    'SELECT is_tracked_by_cdc FROM sys.tables WHERE object_id = @id',
     [{ name: 'id', type: sql.Int, value: objectId }],
   );
-  const out: CaptureInstance[] = [];
-  for (const r of rows) {
-    // captured_columns is keyed by the change table's object_id (see the capture reference, A.2).
-    const cols = await conn.query<{ column_name: string }>(
-      'discovery.cdc_columns',
-      'SELECT column_name FROM cdc.captured_columns WHERE object_id = @ct ORDER BY column_ordinal',
-      [{ name: 'ct', type: sql.Int, value: r.object_id }],
+  return t[0]?.is_tracked_by_cdc ?? false;
+}
+
+/** `[a], [b]` (as `captured_column_list` writes it) → `['a', 'b']`. */
+export function parseColumnList(list: string | null): string[] {
+  const out: string[] = [];
+  for (const m of (list ?? '').matchAll(/\[((?:[^\]]|\]\])*)\]/g)) out.push((m[1] ?? '').replace(/\]\]/g, ']'));
+  return out;
+}
+
+/**
+ * The table's CDC capture instances that this login may read, oldest first, with their captured columns in
+ * change-table order. `sys.sp_cdc_help_change_data_capture` is public and lists exactly the instances whose change
+ * data the caller may read (SELECT on every captured column and membership in the gating role; db_owner sees
+ * all), so this needs no right beyond what reading the changes needs. Empty when the database has CDC off (22901).
+ */
+export async function discoverCaptureInstances(
+  conn: SourceConnection,
+  schema: string,
+  table: string,
+): Promise<CaptureInstance[]> {
+  let rows: {
+    capture_instance: string;
+    start_lsn: Buffer | null;
+    create_date: Date;
+    supports_net_changes: boolean | null;
+    role_name: string | null;
+    captured_column_list: string | null;
+  }[];
+  try {
+    rows = await conn.query(
+      'discovery.cdc_instances',
+      'EXEC sys.sp_cdc_help_change_data_capture @source_schema = @schema, @source_name = @table',
+      [
+        { name: 'schema', type: sql.NVarChar(128), value: schema },
+        { name: 'table', type: sql.NVarChar(128), value: table },
+      ],
     );
-    out.push({
+  } catch (err) {
+    if ((err as { sqlErrorNumber?: number }).sqlErrorNumber === 22901) return [];
+    throw err;
+  }
+  return rows
+    .map((r) => ({
       name: r.capture_instance,
       startLsn: r.start_lsn ? r.start_lsn.toString('hex') : null,
       createDate: r.create_date,
-      supportsNetChanges: r.supports_net_changes,
-      columns: cols.map((c) => c.column_name),
+      supportsNetChanges: r.supports_net_changes ?? false,
+      columns: parseColumnList(r.captured_column_list),
       roleName: r.role_name,
-    });
+    }))
+    .sort(
+      (a, b) => a.createDate.getTime() - b.createDate.getTime() || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
+}
+
+/**
+ * Every capture instance of the table with its gating role, read from `cdc.change_tables` — including those this
+ * login may not read, so an error can name the role to join. Null when the login may not read `cdc.change_tables`
+ * (a least-privilege reader: only db_owner, db_datareader or a GRANT allow it).
+ */
+export async function captureInstanceAccess(
+  conn: SourceConnection,
+  objectId: number,
+): Promise<CaptureInstanceAccess[] | null> {
+  try {
+    const rows = await conn.query<{ capture_instance: string; role_name: string | null }>(
+      'discovery.cdc_roles',
+      'SELECT capture_instance, role_name FROM cdc.change_tables WHERE source_object_id = @id ORDER BY create_date',
+      [{ name: 'id', type: sql.Int, value: objectId }],
+    );
+    return rows.map((r) => ({ name: r.capture_instance, roleName: r.role_name }));
+  } catch (err) {
+    const n = (err as { sqlErrorNumber?: number }).sqlErrorNumber ?? sqlErrorInfo(err).number;
+    if (err instanceof SourceError && n !== undefined && PERMISSION_SQL_NUMBERS.has(n)) return null;
+    throw err;
   }
-  return out;
 }
 
 /** Indexes whose leading key column is `column` (what a watermark predicate can seek on). */

@@ -103,8 +103,13 @@ export class TableNotFoundError extends SourceError {
   constructor(
     readonly table: string,
     readonly detail: string,
+    /** The GRANT that makes the table visible, when the login may be what hides it. */
+    readonly fixSql?: string,
   ) {
-    super(`${table}: ${detail}. Check the table name in the config and that the login can see it (SELECT permission).`);
+    super(
+      `${table}: ${detail}. Check the table name in the config and that the login can see it (SELECT permission)` +
+        (fixSql ? `; if the table exists, a DBA grants it: ${fixSql}` : '.'),
+    );
   }
 }
 
@@ -147,18 +152,32 @@ export class ReadableSecondaryError extends SourceError {
   }
 }
 
-/** Permission problem while reading (229/230/297/300…): says which object, not what data. */
-export class SourcePermissionError extends SourceError {
-  override readonly name = FailureType.Prerequisite;
-  readonly retryable = false;
+/**
+ * The login may not do what a read needs (SQL Server 229/230/262/297/300/916, a CDC instance it cannot read,
+ * missing VIEW CHANGE TRACKING): a {@link PrerequisiteError} with one problem, naming the object (never data) and
+ * the exact statement a DBA runs to fix it. Never retried: a GRANT, not time, fixes it.
+ */
+export class SourcePermissionError extends PrerequisiteError {
   constructor(
-    readonly table: string,
+    /** The object the permission is missing on, e.g. `dbo.Claims` or `cdc.change_tables`. */
+    readonly object: string,
+    /** The SQL Server error number (0 when the source signalled it otherwise, e.g. a NULL from a metadata function). */
     readonly sqlErrorNumber: number,
+    /** Stable problem code, e.g. `permission.select`. */
+    readonly code: string,
+    /** What is missing, for the operator. */
     readonly detail: string,
+    /** The T-SQL that grants it. */
+    readonly fixSql: string,
   ) {
-    super(
-      `${table}: permission denied (SQL Server error ${sqlErrorNumber}): ${detail}. Run the prerequisite check for the GRANTs to apply.`,
-    );
+    super(object, [
+      {
+        code,
+        severity: 'error',
+        message: `permission denied${sqlErrorNumber ? ` (SQL Server error ${sqlErrorNumber})` : ''}: ${detail}`,
+        fixSql,
+      },
+    ]);
   }
 }
 

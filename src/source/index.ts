@@ -38,7 +38,7 @@ export {
 } from './chunks.js';
 export type { CaptureStrategy, SourceWindow, ChangeBatch, ChangeRow, StepStats } from './strategies/types.js';
 export { CdcStrategy, ChangeTrackingStrategy, IdentityStrategy, RowversionStrategy, UpdatedAtStrategy };
-export { InMemorySeenEvents, type SeenEvents } from './strategies/updated-at.js';
+export { InMemorySeenEvents, contentHashOf, type SeenEvents } from './strategies/updated-at.js';
 
 /** Builds the capture strategy a table's config names. */
 export function createStrategy(

@@ -10,6 +10,7 @@
 import type { CaptureConfig } from '../config/types.js';
 import type { SourceConnection } from './connection.js';
 import { discoverTable, findColumn, indexesLeadingWith, type TableDiscovery } from './discovery.js';
+import { cdcNoAccessError, cdcSetupProblems, ctNoAccessError, ctSetupProblems } from './capture-setup.js';
 import { PrerequisiteError, SourceError, type PrerequisiteProblem } from './errors.js';
 import { nstring, quoteIdent, quoteTable } from './sql-text.js';
 import { sqlErrorInfo } from './transient.js';
@@ -74,7 +75,7 @@ export async function checkPrerequisites(
 
   let d: TableDiscovery | undefined;
   try {
-    d = await discoverTable(conn, schema, table);
+    d = await discoverTable(conn, schema, table, { strategy: capture.strategy });
   } catch (err) {
     if (!(err instanceof SourceError)) throw err;
     add('table.missing', 'error', err.message, `GRANT SELECT ON ${qt} TO ${user};`);
@@ -153,10 +154,10 @@ export async function checkPrerequisites(
       watermark(capture.column, 'identity', (c) => c.identity);
       break;
     case 'cdc':
-      await checkCdc(conn, d, capture.captureInstance, user, add, options);
+      await checkCdc(conn, d, capture.captureInstance, add, options);
       break;
     case 'change_tracking':
-      await checkChangeTracking(conn, d, user, add, snapshotFix, db);
+      await checkChangeTracking(conn, d, add, snapshotFix);
       break;
   }
   return { table: name, problems, ok: !problems.some((p) => p.severity === 'error'), discovery: d };
@@ -168,32 +169,20 @@ async function checkCdc(
   conn: SourceConnection,
   d: TableDiscovery,
   instance: string | undefined,
-  user: string,
   add: Add,
   options: PrerequisiteOptions,
 ): Promise<void> {
-  const name = `${d.schema}.${d.table}`;
-  const enableTable = `EXEC sys.sp_cdc_enable_table @source_schema = ${nstring(d.schema)}, @source_name = ${nstring(
-    d.table,
-  )}, @role_name = N'tidemark_cdc_reader', @supports_net_changes = 0; ALTER ROLE [tidemark_cdc_reader] ADD MEMBER ${user};`;
-  if (!d.database.cdcEnabled) {
-    add(
-      'cdc.db_not_enabled',
-      'error',
-      `CDC is not enabled on database ${d.database.name} (needs sysadmin).`,
-      `USE ${quoteIdent(d.database.name)}; EXEC sys.sp_cdc_enable_db;`,
-    );
-    add('cdc.table_not_enabled', 'error', `CDC is not enabled on ${name}.`, enableTable);
+  const setup = cdcSetupProblems(d, instance);
+  if (setup.length > 0) {
+    for (const p of setup) add(p.code, p.severity, p.message, p.fixSql);
     return;
   }
+  const name = `${d.schema}.${d.table}`;
   const instances = instance ? d.cdc.instances.filter((i) => i.name === instance) : d.cdc.instances;
-  if (!d.cdc.tracked || instances.length === 0) {
-    add(
-      'cdc.table_not_enabled',
-      'error',
-      instance ? `Capture instance '${instance}' does not exist for ${name}.` : `CDC is not enabled on ${name}.`,
-      enableTable,
-    );
+  if (instances.length === 0) {
+    // Tracked, but no instance this login may read.
+    const p = cdcNoAccessError(d, d.cdc.unreadable, instance).problems[0]!;
+    add(p.code, p.severity, p.message, p.fixSql);
     return;
   }
   const newest = instances[instances.length - 1]!;
@@ -202,15 +191,10 @@ async function checkCdc(
     `SELECT sys.fn_cdc_get_min_lsn(N'${q(newest.name)}') AS mn, sys.fn_cdc_get_max_lsn() AS mx`,
   );
   const mn = mins[0]?.mn;
-  if (!mn || mn.every((b) => b === 0))
-    add(
-      'cdc.no_access',
-      'error',
-      `The extractor cannot read capture instance '${newest.name}' (SELECT on the captured columns and membership in its gating role are needed).`,
-      `GRANT SELECT ON ${quoteTable(d.schema, d.table)} TO ${user};${
-        newest.roleName ? ` ALTER ROLE ${quoteIdent(newest.roleName)} ADD MEMBER ${user};` : ''
-      }`,
-    );
+  if (!mn || mn.every((b) => b === 0)) {
+    const p = cdcNoAccessError(d, [newest], newest.name).problems[0]!;
+    add(p.code, p.severity, p.message, p.fixSql);
+  }
   const startJob = `EXEC sys.sp_cdc_start_job @job_type = N'capture';  -- and make sure SQL Server Agent is running`;
   const mx = mins[0]?.mx ?? null;
   if (!mx)
@@ -247,27 +231,11 @@ async function checkCdc(
 async function checkChangeTracking(
   conn: SourceConnection,
   d: TableDiscovery,
-  user: string,
   add: Add,
   snapshotFix: string,
-  db: string,
 ): Promise<void> {
-  const name = `${d.schema}.${d.table}`;
   const qt = quoteTable(d.schema, d.table);
-  if (!d.database.changeTracking)
-    add(
-      'ct.db_not_enabled',
-      'error',
-      `Change Tracking is not enabled on database ${d.database.name}.`,
-      `ALTER DATABASE ${db} SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 7 DAYS, AUTO_CLEANUP = ON);`,
-    );
-  if (!d.changeTracking.enabled)
-    add(
-      'ct.table_not_enabled',
-      'error',
-      `Change Tracking is not enabled on ${name}.`,
-      `ALTER TABLE ${qt} ENABLE CHANGE_TRACKING WITH (TRACK_COLUMNS_UPDATED = OFF);`,
-    );
+  for (const p of ctSetupProblems(d)) add(p.code, p.severity, p.message, p.fixSql);
   if (!d.database.snapshotIsolation)
     add(
       'ct.snapshot_off',
@@ -280,13 +248,10 @@ async function checkChangeTracking(
       'prereq.ct_min',
       `SELECT CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID(${nstring(qt)})) AS v`,
     );
-    if (r[0]?.v === null || r[0]?.v === undefined)
-      add(
-        'permission.view_change_tracking',
-        'error',
-        `The extractor lacks VIEW CHANGE TRACKING on ${name}.`,
-        `GRANT VIEW CHANGE TRACKING ON ${qt} TO ${user};`,
-      );
+    if (r[0]?.v === null || r[0]?.v === undefined) {
+      const p = ctNoAccessError(d).problems[0]!;
+      add(p.code, p.severity, p.message, p.fixSql);
+    }
   }
 }
 

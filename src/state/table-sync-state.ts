@@ -46,6 +46,10 @@ export interface TableSyncSnapshot {
   pendingAttempts: number;
   lastCommitted: CommittedWindow | null;
   lagSeconds: number | null;
+  /** CDC: seconds since the newest captured change, by the source's clock (absent in older snapshots). */
+  captureLatencySeconds?: number | null;
+  /** The operator's reason given with a pause that is requested or in effect (absent in older snapshots). */
+  pauseReason?: string | null;
   /** Why the table is stopped, or the last error met (without row values). */
   lastError: string | null;
   stoppedReason: string | null;
@@ -103,7 +107,12 @@ export interface TableSyncStatus {
   paused: boolean;
   position: string | null;
   lastCommitted: CommittedWindow | null;
+  /** Seconds the lake is behind the source's clock, as of the last planning (includes the capture latency). */
   lagSeconds: number | null;
+  /** CDC: seconds since the newest captured change, by the source's clock; null when not known. */
+  captureLatencySeconds: number | null;
+  /** The reason given with `pause --reason`, while a pause is requested or in effect. */
+  pauseReason: string | null;
   rowsPerSecond: number | null;
   lastError: string | null;
   stoppedReason: string | null;
@@ -166,23 +175,39 @@ export class TableSyncState {
     return since === undefined || since === null || nowMs - Date.parse(since) >= intervalMs;
   }
 
-  /** The table is idle and current up to `to`; its window was not committed (see {@link idleWindowDue}). */
-  caughtUp(to: string): void {
+  /**
+   * The table is idle and current up to `to`; its window was not committed (see {@link idleWindowDue}). Its lag
+   * is what the plan says of `to` (CDC: the capture latency; 0 when capture keeps up).
+   */
+  caughtUp(to: string, lagSeconds: number | null, captureLatencySeconds: number | null = null): void {
     this.s.caughtUpTo = to;
-    this.s.lagSeconds = 0;
+    this.observedLag(lagSeconds, captureLatencySeconds);
   }
 
   /** Fixes the bounds of the next window; they stay fixed until it commits. */
-  planned(window: WindowPlan, lagSeconds: number | null): void {
+  planned(window: WindowPlan, lagSeconds: number | null, captureLatencySeconds: number | null = null): void {
     if (window.seq !== this.s.nextSeq)
       throw new Error(`planned window ${window.seq} but the next sequence is ${this.s.nextSeq}`);
     this.s.pendingWindow = window;
     this.s.pendingAttempts = 0;
-    this.s.lagSeconds = lagSeconds;
+    this.observedLag(lagSeconds, captureLatencySeconds);
   }
 
-  observedLag(lagSeconds: number | null): void {
+  observedLag(lagSeconds: number | null, captureLatencySeconds: number | null = null): void {
     this.s.lagSeconds = lagSeconds;
+    this.s.captureLatencySeconds = captureLatencySeconds;
+  }
+
+  /** The pause signal: the mode changes at the next window boundary; the reason is shown until resumed. */
+  requestPause(reason: string | undefined): void {
+    this.pauseRequested = true;
+    this.s.pauseReason = reason ?? null;
+  }
+
+  /** The resume signal clears a requested pause and its reason. */
+  cancelPause(): void {
+    this.pauseRequested = false;
+    this.s.pauseReason = null;
   }
 
   /** Returns the attempt number for the next extraction of the pending window. */
@@ -353,6 +378,8 @@ export class TableSyncState {
       position: this.s.position,
       lastCommitted: this.s.lastCommitted,
       lagSeconds: this.s.lagSeconds,
+      captureLatencySeconds: this.s.captureLatencySeconds ?? null,
+      pauseReason: this.s.pauseReason ?? null,
       rowsPerSecond: this.s.lastCommitted?.rowsPerSecond ?? null,
       lastError: this.s.lastError,
       stoppedReason: this.s.stoppedReason,

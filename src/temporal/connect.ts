@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Secret, TemporalConfig } from '../config/index.js';
+import { maskSecretsInText } from '../util/logger.js';
 
 /** Turns a configured secret into its value (environment or Key Vault). */
 export type SecretResolver = (secret: Secret) => Promise<string>;
@@ -35,4 +36,98 @@ export async function temporalConnectionSettings(
   }
   if (config.apiKey) settings.apiKey = await resolveSecret(config.apiKey);
   return settings;
+}
+
+/**
+ * Temporal cannot be used as configured: not reachable, no such namespace, or a namespace without Tidemark's
+ * search attributes. The message names what was tried (address, namespace; never a credential) and what to
+ * check. Operator verbs print it as it is (no stack trace) and exit 1; the worker prints it and exits 1.
+ */
+export class TemporalSetupError extends Error {
+  override readonly name = 'TemporalSetupError';
+  constructor(
+    message: string,
+    readonly address: string,
+    readonly namespace: string,
+  ) {
+    super(message);
+  }
+}
+
+const detailOf = (err: unknown): string =>
+  maskSecretsInText((err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '').trim();
+
+/** Where a connection went, for messages: address, namespace and how (TLS, API key); never the secrets. */
+export interface TemporalTarget {
+  readonly address: string;
+  readonly namespace: string;
+  readonly tls?: boolean;
+}
+
+/** `Connection.connect` / `NativeConnection.connect` failed: nothing answered at the address (or TLS failed). */
+export function temporalUnreachableError(err: unknown, target: TemporalTarget): TemporalSetupError {
+  return new TemporalSetupError(
+    `cannot reach Temporal at ${target.address} (namespace "${target.namespace}"${target.tls ? ', over TLS' : ''}): ` +
+      `${detailOf(err)}. Check that the Temporal server runs and is reachable from here (local stack: ` +
+      '`npm run stack:up`, then `npm run stack:status`) and that `temporal.address` in the config points at it' +
+      `${target.tls ? ' (and `temporal.tls` / `temporal.apiKey` match the server)' : ''}.`,
+    target.address,
+    target.namespace,
+  );
+}
+
+/** The namespace does not exist on the server that answered. */
+export function temporalNamespaceMissingError(target: TemporalTarget): TemporalSetupError {
+  return new TemporalSetupError(
+    `namespace "${target.namespace}" does not exist on the Temporal server at ${target.address}. Fix ` +
+      '`temporal.namespace` in the config, or create it: ' +
+      `temporal operator namespace create --address ${target.address} --namespace ${target.namespace}` +
+      " (then register Tidemark's search attributes; see docs/operations.md).",
+    target.address,
+    target.namespace,
+  );
+}
+
+/** Tidemark's search attributes and their types, as `temporal operator search-attribute create` spells them. */
+export const TIDEMARK_SEARCH_ATTRIBUTE_TYPES = {
+  TidemarkTable: 'Keyword',
+  TidemarkStrategy: 'Keyword',
+  TidemarkState: 'Keyword',
+} as const;
+
+/** The command that registers `names` (default: all of Tidemark's) in the target's namespace. */
+export function searchAttributeCreateCommand(
+  target: TemporalTarget,
+  names: readonly string[] = Object.keys(TIDEMARK_SEARCH_ATTRIBUTE_TYPES),
+): string {
+  const types: Record<string, string> = TIDEMARK_SEARCH_ATTRIBUTE_TYPES;
+  // One --type per --name: the CLI (1.9) pairs them by position and registers only the first name otherwise.
+  const pairs = names.map((n) => `--name ${n} --type ${types[n] ?? 'Keyword'}`).join(' ');
+  return `temporal operator search-attribute create --address ${target.address} --namespace ${target.namespace} ${pairs}`;
+}
+
+/** True for the server's refusal of a workflow whose search attributes the namespace does not define. */
+export function isMissingSearchAttribute(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++, e = (e as { cause?: unknown }).cause) {
+    const message = e instanceof Error ? e.message : '';
+    if (/no mapping defined for search attribute|search attribute \S+ is not defined/i.test(message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The namespace lacks search attributes the table workflows set: `missing` names them when the server could
+ * say (the operator service), else all of Tidemark's are listed.
+ */
+export function searchAttributesMissingError(target: TemporalTarget, missing: readonly string[]): TemporalSetupError {
+  const names = missing.length > 0 ? missing : Object.keys(TIDEMARK_SEARCH_ATTRIBUTE_TYPES);
+  return new TemporalSetupError(
+    `namespace "${target.namespace}" on ${target.address} does not define Tidemark's search attribute` +
+      `${names.length > 1 ? 's' : ''} ${names.join(', ')} (the table workflows set them, so operators and the ` +
+      'Web UI can find tables by name and state); nothing was started. Register them once, then run the command ' +
+      `again:\n  ${searchAttributeCreateCommand(target, names)}\n` +
+      '(Temporal Cloud: add them to the namespace in the Cloud UI or with `tcld namespace search-attributes add`.)',
+    target.address,
+    target.namespace,
+  );
 }

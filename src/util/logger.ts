@@ -100,9 +100,27 @@ export function maskSecretsInText(text: string): string {
     .replace(/(Bearer\s+)[A-Za-z0-9._~+/-]+=*/g, `$1${CENSOR}`);
 }
 
-function serializeError(err: unknown): unknown {
+/** An error as a log field: type, message (with its causes') and stack, credentials masked. */
+export function serializeError(err: unknown): unknown {
   const serialized = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  // An ApplicationFailure's own `type` (e.g. `ConfigError`) says more than its class name.
+  const ownType = (err as { type?: unknown } | null)?.type;
+  if (typeof ownType === 'string') serialized.type = ownType;
   if (typeof serialized.message === 'string') serialized.message = maskSecretsInText(serialized.message);
   if (typeof serialized.stack === 'string') serialized.stack = maskSecretsInText(serialized.stack);
+  if (Array.isArray(serialized.aggregateErrors))
+    serialized.aggregateErrors = serialized.aggregateErrors.map(serializeError);
   return serialized;
+}
+
+/**
+ * Log fields from another library's metadata (the Temporal SDK's `{ error, durationMs, … }`) with every Error
+ * value serialized like `err`. Without this an Error under any key but `err` is written as `{}` or its
+ * enumerable fields only (an ApplicationFailure's `type`), and its message is lost.
+ */
+export function withSerializedErrors(meta: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta ?? {}))
+    out[key] = value instanceof Error ? serializeError(value) : value;
+  return out;
 }

@@ -67,12 +67,12 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
   const jobs = { table, state, acts, ...(input.timeouts ? { timeouts: input.timeouts } : {}) };
 
   let inFlight: CancellationScope | undefined;
-  setHandler(pauseSignal, ({ now }) => {
-    state.pauseRequested = true;
+  setHandler(pauseSignal, ({ now, reason }) => {
+    state.requestPause(reason);
     if (now) inFlight?.cancel();
   });
   setHandler(resumeSignal, () => {
-    state.pauseRequested = false;
+    state.cancelPause();
     if (state.mode === 'paused' || state.mode === 'stopped') state.setMode('running');
   });
   setHandler(statusQuery, () => state.status());
@@ -101,15 +101,15 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
     if (!window) {
       const plan = await acts.planWindow({ table, lastPosition: state.position, seq: state.nextSeq });
       if (!plan.window) {
-        state.observedLag(plan.lagSeconds);
+        state.observedLag(plan.lagSeconds, plan.captureLatencySeconds ?? null);
         return 'empty';
       }
       if (plan.window.idle && !state.idleWindowDue(Date.now(), idleCommitMs)) {
-        state.caughtUp(plan.window.to);
+        state.caughtUp(plan.window.to, plan.lagSeconds, plan.captureLatencySeconds ?? null);
         return 'empty';
       }
       window = plan.window;
-      state.planned(window, plan.lagSeconds);
+      state.planned(window, plan.lagSeconds, plan.captureLatencySeconds ?? null);
     }
     const started = Date.now();
     const attempt = state.nextAttempt();

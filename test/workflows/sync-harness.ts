@@ -58,6 +58,7 @@ export async function startSyncHarness(
     activities,
   });
   const running = worker.run();
+  let previous: WorkflowHandle | undefined;
   return {
     client,
     sleep: (ms) => {
@@ -71,14 +72,19 @@ export async function startSyncHarness(
       return lake;
     },
     async start(name, extra = {}, prepare) {
+      // The previous test's workflow, terminated here too: a test that failed before its own terminate() would
+      // otherwise keep writing into the next test's fake lake (the activities read the current `lake`).
+      await previous?.terminate().catch(() => undefined);
       source = freshSource();
       lake = freshLake();
       prepare?.(source);
-      return client.workflow.start(tableSyncWorkflow, {
+      const handle = await client.workflow.start(tableSyncWorkflow, {
         taskQueue,
         workflowId: tableSyncWorkflowId(`Claims.dbo.${name}`),
         args: [{ table: { id: `Claims.dbo.${name}`, strategy: 'cdc' }, cadenceSeconds: 60, ...extra }],
       });
+      previous = handle;
+      return handle;
     },
     async stop() {
       worker.shutdown();

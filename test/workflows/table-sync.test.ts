@@ -124,7 +124,9 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     assert.equal(lake.manifests.get(4)?.resume, positionOf(28));
     assert.equal(lake.watermark, positionOf(28));
     await env.sleep(61_000);
-    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 5));
+    // The fake read always resumes 2 short of `to`, so every later window re-reads (28, 30]: the time-skipping
+    // server may already have run window 6 after the next cadence by the time this looks (seen under load).
+    await eventually(async () => assert.ok(((await status(h)).lastCommitted?.seq ?? 0) >= 5));
     assert.equal(lake.manifests.get(5)?.from, positionOf(28));
     assertManifestChain(lake);
     await h.terminate();

@@ -9,14 +9,16 @@
  * exactly when its scan commits, and a SNAPSHOT reader does not see later scans. An in-memory mirror of the
  * instances and the LSN ↔ time mapping serves the scalar functions (min/max LSN, time mapping).
  */
-import type { SqlType, SqlValue } from '../api.js';
+import { SqlError, type SqlType, type SqlValue } from '../api.js';
 import type { Column, Database, DdlEvent, Table } from '../catalog.js';
 import type { CommittedTransaction } from '../commit-log.js';
 import type { SimEngine } from '../index.js';
+import { assignValue } from '../dml.js';
+import { EngineError } from '../errors.js';
+import { extError } from '../ext-errors.js';
 import { typeToString } from '../types.js';
-import { compareValues, convertValue, textOf } from '../values.js';
+import { compareValues, textOf } from '../values.js';
 import { UNIX_EPOCH_DAYS, localOffsetMinutes, roundDatetimeTicks } from '../datetime.js';
-import type { RowVersion } from '../mvcc.js';
 import type { WriteContext } from '../table-store.js';
 import { afterCommitLsn, commitLsn, lsnToBuffer, seqvalLsn } from './lsn.js';
 import { deleteWhere, get, insertNamed, updateWhere, writerView } from './store.js';
@@ -88,6 +90,36 @@ export interface ScanSession {
   lastCommitTime: Date | undefined;
   latencySeconds: number;
   emptyScanCount: number;
+  errorCount: number;
+}
+
+/** A row of sys.dm_cdc_errors: an error a capture scan recorded instead of failing the whole scan. */
+export interface CaptureError {
+  sessionId: number;
+  /** sys.dm_cdc_log_scan_sessions phase: 6 (schema versioning) for DDL, 7 for change rows (assumption). */
+  phase: number;
+  time: Date;
+  number: number;
+  severity: number;
+  state: number;
+  message: string;
+  /** Commit LSN of the transaction (the DDL record's LSN for DDL). */
+  startLsn: bigint;
+  /** First LSN of the transaction (the DDL record's LSN for DDL). */
+  beginLsn: bigint;
+  /** LSN of the row change being written (the DDL record's LSN for DDL). */
+  seqval: bigint;
+}
+
+/**
+ * A capture instance whose harvesting stopped at a transaction it could not write (see {@link CdcDatabase.scan}):
+ * that transaction and every later log record of its source wait here, in log order, and are retried first at
+ * every scan.
+ */
+interface Stall {
+  /** Commit LSN of the transaction that failed: the instance's changes are complete only below it. */
+  lsn: bigint;
+  backlog: Pending[];
 }
 
 export interface MappingEntry {
@@ -106,6 +138,8 @@ type Pending =
   | {
       kind: 'ddl';
       seq: number;
+      /** The DDL record's position in the log (cdc.ddl_history.ddl_lsn). */
+      lsn: bigint;
       event: DdlEvent;
       time: Date;
       /** ALTER COLUMN: the column and its type right after the statement. */
@@ -117,6 +151,8 @@ interface PendingChange {
   op: 'insert' | 'update' | 'delete';
   before: SqlValue[] | null;
   after: SqlValue[] | null;
+  /** The table's column types by slot when the change was logged (its values have these types). */
+  types: SqlType[];
 }
 
 /** A JS Date (server-local wall clock) as a datetime value, and its tick count. */
@@ -144,6 +180,12 @@ export class CdcDatabase {
   private cleanupTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void)[] = [];
   private lastPlaceholder = 0n;
+  /** Column types by slot of each tracked table as its changes are logged now (dropped at its next DDL). */
+  private loggedTypes = new Map<Table, SqlType[]>();
+  /** Instances whose harvesting stopped at a transaction they could not write. */
+  private stalls = new Map<CaptureInstance, Stall>();
+  /** sys.dm_cdc_errors: the errors of the last 32 scan sessions. */
+  errors: CaptureError[] = [];
   jobsStarted = false;
   /** Drops a capture instance whose source table was dropped (set by the procedures module). */
   dropInstance: ((inst: CaptureInstance) => Promise<void>) | undefined;
@@ -203,17 +245,40 @@ export class CdcDatabase {
     for (const c of entry.changes) {
       const table = entry.table(c);
       if (!table || !this.instances.some((i) => i.source === table && i.startSeq < Number(entry.lsn))) continue;
-      // Copy the images: later ALTER TABLE rewrites convert stored rows in place.
-      changes.push({ table, op: c.op, before: c.before?.slice() ?? null, after: c.after?.slice() ?? null });
+      // Copy the images: later ALTER TABLE rewrites convert stored rows in place. Keep the types they have.
+      changes.push({
+        table,
+        op: c.op,
+        before: c.before?.slice() ?? null,
+        after: c.after?.slice() ?? null,
+        types: this.typesOf(table),
+      });
     }
     if (changes.length) this.pending.push({ kind: 'txn', entry, changes });
   }
 
+  private typesOf(table: Table): SqlType[] {
+    let types = this.loggedTypes.get(table);
+    if (!types) {
+      types = [];
+      for (const col of table.columns) types[col.slot] = col.type;
+      this.loggedTypes.set(table, types);
+    }
+    return types;
+  }
+
   private onDdl(event: DdlEvent): void {
+    this.loggedTypes.delete(event.table);
     const st = event.statement;
     if (st.kind !== 'alterTable') return;
     if (!this.instances.some((i) => i.source === event.table)) return;
-    const p: Pending = { kind: 'ddl', seq: this.engine.admin.lastCommitSeq, event, time: new Date() };
+    const p: Pending = {
+      kind: 'ddl',
+      seq: this.engine.admin.lastCommitSeq,
+      lsn: this.betweenCommits(),
+      event,
+      time: new Date(),
+    };
     if (st.action.kind === 'alterColumn') {
       const col = event.table.column(st.action.column.name);
       if (col) p.altered = { name: col.name, type: { ...col.type } };
@@ -260,13 +325,23 @@ export class CdcDatabase {
 
   /**
    * One capture cycle: harvests up to maxtrans × maxscans queued transactions (and the DDL between them) into
-   * the change tables and lsn_time_mapping, in one internal transaction. An idle cycle writes a placeholder
-   * mapping row (tran_id 0x00) so the maximum LSN keeps moving (brief §A.2).
+   * the change tables and lsn_time_mapping, in one internal transaction, in log order. An idle cycle writes a
+   * placeholder mapping row (tran_id 0x00) so the maximum LSN keeps moving (brief §A.2).
+   *
+   * A capture instance that cannot write a transaction's rows (its change table cannot hold a value) stops
+   * there: that transaction's rows of the instance are undone, the error goes to sys.dm_cdc_errors, and the
+   * instance's later log records wait, in order, and are retried first at every scan until they succeed; its
+   * change functions refuse ranges that reach the failed transaction (313, see `stalledAt`). Every other
+   * instance goes on, and so does the maximum LSN. SQL Server documents no such isolation (its capture process
+   * is one log reader per database and says nothing of what a write failure does to other tables); the
+   * simulator chooses it so that one table's fault never stops the other tables' capture (issue 12), and so
+   * that the faulty table's rows are never skipped.
    */
   scan(limits?: { maxtrans?: number; maxscans?: number }): Promise<void> {
     return this.serial(async () => {
       // DROP TABLE of a tracked source drops its capture instances (the engine publishes no event for it).
       for (const inst of this.instances.filter((i) => !sourceExists(i))) await this.dropInstance?.(inst);
+      for (const inst of this.stalls.keys()) if (!this.instances.includes(inst)) this.stalls.delete(inst);
       const budget = (limits?.maxtrans ?? this.options.maxtrans) * (limits?.maxscans ?? this.options.maxscans);
       let n = 0;
       let take = 0;
@@ -280,18 +355,59 @@ export class CdcDatabase {
       // claim this point; commits that land while the scan runs get higher LSNs and stay unharvested.
       const harvestedUpTo = this.engine.admin.lastCommitSeq;
       const started = new Date();
+      const session = ++this.scanCount;
       const newMapping: MappingEntry[] = [];
       let txn: WriteContext['txn'] | undefined;
       await this.engine.admin.writeTransaction(this.db.name, async (wc) => {
         txn = wc.txn;
-        for (const p of batch) {
-          if (p.kind === 'txn') {
-            const m = await this.captureTxn(p, wc);
-            if (m) newMapping.push(m);
-          } else await this.applyDdl(p, wc);
+        // Instances stopped by an earlier failure retry from where they stopped (their backlog is older than
+        // this batch).
+        for (const [inst, stall] of this.stalls) {
+          while (stall.backlog[0]) {
+            const p = stall.backlog[0];
+            if (p.kind === 'ddl') await this.applyDdl(inst, p, wc, session);
+            else {
+              const r = await this.harvest(inst, p, wc);
+              if (!r.ok) {
+                this.recordError(session, 7, r.error, p, r.seqval);
+                break;
+              }
+              if (r.rows > 0) await this.mapTransaction(p, wc, newMapping);
+            }
+            stall.backlog.shift();
+          }
+          if (stall.backlog.length === 0) this.stalls.delete(inst);
         }
-        if (newMapping.length === 0 && drained) {
-          const max = this.maxLsn ?? 0n;
+        for (const p of batch) {
+          if (p.kind === 'ddl') {
+            for (const inst of this.instances) {
+              if (inst.source !== p.event.table || inst.startSeq > p.seq) continue;
+              const stall = this.stalls.get(inst);
+              if (stall) stall.backlog.push(p);
+              else await this.applyDdl(inst, p, wc, session);
+            }
+            continue;
+          }
+          const seq = Number(p.entry.lsn);
+          let rows = 0;
+          for (const inst of this.instances) {
+            if (inst.startSeq >= seq || !p.changes.some((c) => c.table === inst.source)) continue;
+            const stall = this.stalls.get(inst);
+            if (stall) {
+              stall.backlog.push(p);
+              continue;
+            }
+            const r = await this.harvest(inst, p, wc);
+            if (r.ok) rows += r.rows;
+            else {
+              this.recordError(session, 7, r.error, p, r.seqval);
+              this.stalls.set(inst, { lsn: commitLsn(seq), backlog: [p] });
+            }
+          }
+          if (rows > 0) await this.mapTransaction(p, wc, newMapping);
+        }
+        const max = this.maxLsn ?? 0n;
+        if (drained && !newMapping.some((m) => m.lsn > max)) {
           let lsn = this.betweenCommits(harvestedUpTo);
           if (lsn <= max) lsn = this.lastPlaceholder = max + 1n;
           const now = datetimeOf(new Date());
@@ -309,9 +425,22 @@ export class CdcDatabase {
       });
       this.pending.splice(0, take);
       for (const m of newMapping) m.seq = txn?.commitSeq ?? this.engine.admin.lastCommitSeq;
-      this.mapping.push(...newMapping);
-      this.recordScan(started, batch, newMapping);
+      // A backlog harvested late maps transactions below the maximum LSN: keep the mapping in LSN order.
+      const byLsn = (a: MappingEntry, b: MappingEntry) => (a.lsn < b.lsn ? -1 : a.lsn > b.lsn ? 1 : 0);
+      const max = this.maxLsn;
+      this.mapping.push(...newMapping.sort(byLsn));
+      if (max !== undefined && newMapping[0] && newMapping[0].lsn < max) this.mapping.sort(byLsn);
+      this.recordScan(session, started, batch, newMapping);
     });
+  }
+
+  /**
+   * The commit LSN of the transaction at which `inst` stopped harvesting, while it is stopped: its change
+   * functions answer only ranges below it (a range reaching it is one the capture process has not processed
+   * yet for this instance, so it fails like any such range — Msg 313 — instead of silently missing rows).
+   */
+  stalledAt(inst: CaptureInstance): bigint | undefined {
+    return this.stalls.get(inst)?.lsn;
   }
 
   private async insertMapping(m: MappingEntry, wc: WriteContext): Promise<void> {
@@ -322,20 +451,58 @@ export class CdcDatabase {
     );
   }
 
-  private async captureTxn(p: Pending & { kind: 'txn' }, wc: WriteContext): Promise<MappingEntry | undefined> {
+  /** The lsn_time_mapping row of a transaction that wrote change rows (once, however many instances did). */
+  private async mapTransaction(p: Pending & { kind: 'txn' }, wc: WriteContext, added: MappingEntry[]): Promise<void> {
+    const lsn = commitLsn(Number(p.entry.lsn));
+    if (added.some((m) => m.lsn === lsn) || this.hasMapping(lsn)) return;
+    const begin = datetimeOf(p.entry.beginTime);
+    const end = datetimeOf(p.entry.commitTime);
+    const tranId = Buffer.alloc(10);
+    tranId.writeBigUInt64BE(BigInt(p.entry.txnId), 2);
+    const m: MappingEntry = { lsn, seq: 0, begin: begin.value, end: end.value, endTicks: end.ticks, tranId };
+    await this.insertMapping(m, wc);
+    added.push(m);
+  }
+
+  private hasMapping(lsn: bigint): boolean {
+    let lo = 0;
+    let hi = this.mapping.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const m = this.mapping[mid] as MappingEntry;
+      if (m.lsn === lsn) return true;
+      if (m.lsn < lsn) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
+  /**
+   * Writes one transaction's changes of one instance into its change table, all or nothing: when a row cannot
+   * be written, the rows already written for it are undone and the error is returned with the row's seqval.
+   */
+  private async harvest(
+    inst: CaptureInstance,
+    p: Pending & { kind: 'txn' },
+    wc: WriteContext,
+  ): Promise<{ ok: true; rows: number } | { ok: false; error: SqlError; seqval: bigint }> {
     const seq = Number(p.entry.lsn);
     const start = lsnToBuffer(commitLsn(seq));
-    let wrote = false;
+    const writeMark = wc.txn.writes.length;
+    const changeMark = wc.txn.changes.length;
+    const converters = new Map<SqlType[], Converter[]>();
+    let rows = 0;
     let i = 0;
-    let command = 0;
-    for (const c of p.changes) {
-      i++;
-      command++;
-      const seqval = lsnToBuffer(seqvalLsn(seq, i));
-      for (const inst of this.instances) {
-        if (inst.source !== c.table || inst.startSeq >= seq) continue;
-        const rows = cdcRows(inst, c);
-        for (const r of rows) {
+    let current = commitLsn(seq);
+    try {
+      for (const c of p.changes) {
+        i++;
+        if (c.table !== inst.source) continue;
+        current = seqvalLsn(seq, i);
+        let conv = converters.get(c.types);
+        if (!conv) converters.set(c.types, (conv = convertersFor(inst, c.types)));
+        const seqval = lsnToBuffer(current);
+        for (const r of cdcRows(inst, c, conv)) {
           await insertNamed(
             inst.changeTable,
             {
@@ -344,54 +511,59 @@ export class CdcDatabase {
               __$seqval: seqval,
               __$operation: BigInt(r.op),
               __$update_mask: r.mask,
-              __$command_id: BigInt(command),
+              __$command_id: BigInt(i),
               ...r.values,
             },
             wc,
           );
-          wrote = true;
+          rows++;
         }
       }
+      return { ok: true, rows };
+    } catch (e) {
+      for (let k = wc.txn.writes.length - 1; k >= writeMark; k--) wc.txn.writes[k]?.undo();
+      wc.txn.writes.length = writeMark;
+      wc.txn.changes.length = changeMark;
+      return { ok: false, error: asSqlError(e), seqval: current };
     }
-    if (!wrote) return undefined;
-    const begin = datetimeOf(p.entry.beginTime);
-    const end = datetimeOf(p.entry.commitTime);
-    const tranId = Buffer.alloc(10);
-    tranId.writeBigUInt64BE(BigInt(p.entry.txnId), 2);
-    const m: MappingEntry = {
-      lsn: commitLsn(seq),
-      seq: 0,
-      begin: begin.value,
-      end: end.value,
-      endTicks: end.ticks,
-      tranId,
-    };
-    await this.insertMapping(m, wc);
-    return m;
   }
 
-  /** DDL reached by the scan: ddl_history rows; ALTER COLUMN of a captured column alters the change table. */
-  private async applyDdl(p: Pending & { kind: 'ddl' }, wc: WriteContext): Promise<void> {
-    const e = p.event;
-    for (const inst of this.instances) {
-      if (inst.source !== e.table || inst.startSeq > p.seq) continue;
-      let required = false;
-      if (p.altered) {
-        const altered = p.altered;
-        const cc = inst.columns.find((c) => c.name.toLowerCase() === altered.name.toLowerCase());
-        const ctCol = cc ? inst.changeTable.column(cc.name) : undefined;
-        if (cc && ctCol) {
-          const to = changeTableType(altered.type);
-          for (const rec of inst.changeTable.records.all())
-            for (let v: RowVersion | null = rec; v; v = v.prev) {
-              const vals = v.values; // packed rows decode to a fresh array: assign it back
-              vals[ctCol.slot] = convertValue(vals[ctCol.slot] ?? null, ctCol.type, to);
-              v.values = vals;
-            }
-          ctCol.type = to;
-          inst.changeTable.invalidateCodec();
-          cc.typeName = to.name;
+  /**
+   * A DDL record reached by the scan, for one instance: a cdc.ddl_history row, and for ALTER COLUMN of a
+   * captured column whose type changed, the change table's column is altered to the new type here, at the
+   * DDL's place in the log — so every row logged before it was written with the type it was logged with.
+   *
+   * "cdc.<capture_instance>_CT" (Microsoft Learn, Data Definition Language Modifications): "The data type of
+   * the captured column in the change table is modified when the capture process encounters the log record
+   * for the DDL change"; to narrow a type, values must first be made to fit "in the change table" too, else the
+   * change cannot be propagated. Error 22976 is that failure: "Could not alter column … of change table … The
+   * Change Data Capture meta data for source table … no longer accurately reflects the source table" — a lasting
+   * state, so the capture goes on: the change table keeps its column type and every value it holds (nothing is
+   * truncated), later values are converted into it, the underlying error and 22976 go to sys.dm_cdc_errors, and
+   * required_column_update is 0 (cdc.ddl_history: the flag says the modification "altered the column in the
+   * change table"; that it stays 0 when the alteration failed is an assumption).
+   */
+  private async applyDdl(
+    inst: CaptureInstance,
+    p: Pending & { kind: 'ddl' },
+    wc: WriteContext,
+    session: number,
+  ): Promise<void> {
+    let required = false;
+    const altered = p.altered;
+    const cc = altered && inst.columns.find((c) => c.name.toLowerCase() === altered.name.toLowerCase());
+    const ctCol = cc ? inst.changeTable.column(cc.name) : undefined;
+    if (altered && cc && ctCol) {
+      const to = changeTableType(altered.type);
+      if (typeToString(to) !== typeToString(ctCol.type)) {
+        const ct = `cdc.${q(inst.changeTable.name)}`;
+        try {
+          // The engine's own ALTER COLUMN: it converts every stored row first and changes nothing on failure.
+          await this.engine.admin.execute(`ALTER TABLE ${ct} ALTER COLUMN ${q(ctCol.name)} ${typeToString(to)} NULL`, {
+            database: this.db.name,
+          });
           required = true;
+          cc.typeName = to.name;
           await updateWhere(
             this.table('captured_columns'),
             writerView(wc, this.engine.admin.lastCommitSeq),
@@ -401,21 +573,50 @@ export class CdcDatabase {
               textOf(get(this.table('captured_columns'), v, 'column_name')).toLowerCase() === cc.name.toLowerCase(),
             { column_type: to.name },
           );
+        } catch (e) {
+          const source = `${inst.source.schema.name}.${inst.source.name}`;
+          this.recordError(session, 6, asSqlError(e), p);
+          this.recordError(
+            session,
+            6,
+            asSqlError(extError(22976, cc.name, `cdc.${inst.changeTable.name}`, source, source)),
+            p,
+          );
         }
       }
-      await insertNamed(
-        this.table('ddl_history'),
-        {
-          source_object_id: BigInt(inst.source.objectId),
-          object_id: BigInt(inst.changeTable.objectId),
-          required_column_update: required,
-          ddl_command: p.event.text ?? '',
-          ddl_lsn: lsnToBuffer(this.betweenCommits(p.seq)),
-          ddl_time: datetimeOf(p.time).value,
-        },
-        wc,
-      );
     }
+    await insertNamed(
+      this.table('ddl_history'),
+      {
+        source_object_id: BigInt(inst.source.objectId),
+        object_id: BigInt(inst.changeTable.objectId),
+        required_column_update: required,
+        ddl_command: p.event.text ?? '',
+        ddl_lsn: lsnToBuffer(p.lsn),
+        ddl_time: datetimeOf(p.time).value,
+      },
+      wc,
+    );
+  }
+
+  private recordError(session: number, phase: number, e: SqlError, p: Pending, seqval?: bigint): void {
+    const start = p.kind === 'ddl' ? p.lsn : commitLsn(Number(p.entry.lsn));
+    const begin = p.kind === 'ddl' ? p.lsn : seqvalLsn(Number(p.entry.lsn), 0);
+    this.errors.push({
+      sessionId: session,
+      phase,
+      time: new Date(),
+      number: e.number,
+      severity: e.severity,
+      state: e.state,
+      message: e.message,
+      startLsn: start,
+      beginLsn: begin,
+      seqval: seqval ?? start,
+    });
+    // "sys.dm_cdc_errors contains error information for the previous 32 sessions."
+    const oldest = session - 31;
+    if ((this.errors[0]?.sessionId ?? oldest) < oldest) this.errors = this.errors.filter((x) => x.sessionId >= oldest);
   }
 
   /** sys.dm_cdc_log_scan_sessions: the last 32 scan sessions (session 0 aggregates, as documented). */
@@ -423,14 +624,14 @@ export class CdcDatabase {
   private scanCount = 0;
   private emptyScans = 0;
 
-  private recordScan(started: Date, batch: Pending[], mapping: MappingEntry[]): void {
+  private recordScan(sessionId: number, started: Date, batch: Pending[], mapping: MappingEntry[]): void {
     const txns = batch.filter((p): p is Pending & { kind: 'txn' } => p.kind === 'txn');
     const real = mapping.filter((m) => m.tranId.length > 1);
     const lastTxn = txns[txns.length - 1];
     if (txns.length === 0) this.emptyScans++;
     const end = new Date();
     this.scanSessions.push({
-      sessionId: ++this.scanCount,
+      sessionId,
       start: started,
       end,
       tranCount: txns.length,
@@ -442,6 +643,7 @@ export class CdcDatabase {
         ? Math.max(0, Math.round((end.getTime() - lastTxn.entry.commitTime.getTime()) / 1000))
         : 0,
       emptyScanCount: this.emptyScans,
+      errorCount: this.errors.filter((e) => e.sessionId === sessionId).length,
     });
     if (this.scanSessions.length > 32) this.scanSessions.shift();
   }
@@ -527,17 +729,45 @@ export class CdcDatabase {
   }
 }
 
+/** Converts a logged value into its change-table column; undefined when the types match. */
+type Converter = ((v: SqlValue) => SqlValue) | undefined;
+
+/**
+ * Per captured column, how a value logged with `types` goes into the change table: as it is when the column
+ * has the logged type, else with INSERT's assignment rules (an overflow or truncation is an error, never a
+ * silently cut value). The types differ only after an ALTER COLUMN the change table could not follow (22976).
+ */
+function convertersFor(inst: CaptureInstance, types: SqlType[]): Converter[] {
+  const ct = inst.changeTable;
+  return inst.columns.map((cc) => {
+    const col = ct.column(cc.name);
+    const from = types[cc.source.slot] ?? cc.source.type;
+    if (!col || typeToString(changeTableType(from)) === typeToString(col.type)) return undefined;
+    return (v) => assignValue(v, from, col, ct, 'INSERT');
+  });
+}
+
+/** A thrown engine error as the SQL error it carries (anything else: an internal failure of the simulator). */
+function asSqlError(e: unknown): SqlError {
+  if (e instanceof EngineError) return e.sqlError;
+  if (e instanceof SqlError) return e;
+  return new SqlError(0, 16, 1, `simulator: ${e instanceof Error ? e.message : String(e)}`);
+}
+
 /** The change-table rows of one row change for one instance: op codes, update mask, captured values. */
 function cdcRows(
   inst: CaptureInstance,
   c: PendingChange,
+  conv: Converter[],
 ): { op: number; mask: Buffer; values: Record<string, SqlValue> }[] {
   const valuesOf = (row: SqlValue[]): Record<string, SqlValue> => {
     const out: Record<string, SqlValue> = {};
-    for (const cc of inst.columns) {
-      const v = row[cc.source.slot];
-      out[cc.name] = v === undefined ? cc.source.missingValue : v;
-    }
+    inst.columns.forEach((cc, k) => {
+      const raw = row[cc.source.slot];
+      const v = raw === undefined ? cc.source.missingValue : raw;
+      const f = conv[k];
+      out[cc.name] = f ? f(v) : v;
+    });
     return out;
   };
   const all = fullMask(inst.columns.length);
@@ -568,7 +798,8 @@ function cdcRows(
   // (max) columns are NULL in the before-image unless they changed (brief §A.3).
   const before = valuesOf(c.before);
   for (const cc of inst.columns)
-    if (cc.source.type.length === -1 && !maskBitSet(mask, cc.ordinal)) before[cc.name] = null;
+    if ((c.types[cc.source.slot] ?? cc.source.type).length === -1 && !maskBitSet(mask, cc.ordinal))
+      before[cc.name] = null;
   return [
     { op: 3, mask, values: before },
     { op: 4, mask, values: valuesOf(c.after) },

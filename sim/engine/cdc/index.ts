@@ -31,7 +31,7 @@ import {
   type ScanSession,
 } from './capture.js';
 import type { ViewDef } from '../system-views.js';
-import { afterCommitLsn, decrementLsn, incrementLsn, lsnFromBuffer, lsnToBuffer } from './lsn.js';
+import { afterCommitLsn, decrementLsn, incrementLsn, lsnFromBuffer, lsnText, lsnToBuffer } from './lsn.js';
 import { get, insertNamed, deleteWhere, visibleRows, writerView } from './store.js';
 
 export type { CdcJobOptions } from './capture.js';
@@ -638,12 +638,16 @@ function functions(ctl: CdcController): Record<string, FunctionDef> {
       const n = asLsn(v ?? null);
       const c = cdcOfSession(ctl, ctx);
       if (n === null || !c) return null;
-      let best: SqlValue = null;
-      for (const m of c.mapping) {
-        if (m.lsn > n) break;
-        best = m.end;
+      // The entry at or before the LSN; the mapping is in LSN order, so a binary search (a connector calls this
+      // once per change row, as Debezium does).
+      let lo = 0;
+      let hi = c.mapping.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((c.mapping[mid]?.lsn ?? 0n) <= n) lo = mid + 1;
+        else hi = mid;
       }
-      return best;
+      return lo > 0 ? (c.mapping[lo - 1]?.end ?? null) : null;
     }),
     'SYS.FN_CDC_MAP_TIME_TO_LSN': scalar([2, 2], T.binary(10), ([op, time], ctx) => {
       const c = cdcOfSession(ctl, ctx);
@@ -749,6 +753,10 @@ function changeFunction(ctl: CdcController, parts: string[], session: SessionImp
       const max = c.maxLsnAt(rt.view.seq);
       if (from === null || to === null || filter === null || !filters.includes(filter)) throw rangeError(net);
       if (min === undefined || from < min || max === undefined || to > max || from > to) throw rangeError(net);
+      // An instance whose capture stopped at a transaction it could not write (see CdcDatabase.scan) is complete
+      // only below that transaction: a range reaching it is not processed yet for this instance.
+      const stalled = c.stalledAt(inst);
+      if (stalled !== undefined && to >= stalled) throw rangeError(net);
       rt.onDataAccess(inst.source.database);
       return net ? netRows(inst, rt, from, to, filter) : allRows(inst, rt, from, to, filter);
     },
@@ -874,7 +882,7 @@ const DM_CDC_LOG_SCAN_SESSIONS: ViewDef = {
       datetimeOf(x.end).value,
       BigInt(Math.round((x.end.getTime() - x.start.getTime()) / 1000)),
       'Done',
-      0n,
+      BigInt(x.errorCount),
       BigInt(x.tranCount),
       BigInt(x.commandCount),
       BigInt(x.schemaChangeCount),
@@ -935,7 +943,7 @@ export function installCdc(engine: SimEngine): CdcController {
   const ctl = new CdcController(engine);
   engine.admin.extensions.set('cdc', ctl);
   engine.admin.registerView('sys.dm_cdc_log_scan_sessions', DM_CDC_LOG_SCAN_SESSIONS);
-  // The simulator's capture never fails, so sys.dm_cdc_errors is always empty (VIEW DATABASE STATE still applies).
+  // The errors capture scans recorded instead of failing (CdcDatabase.scan): the last 32 sessions.
   engine.admin.registerView('sys.dm_cdc_errors', {
     columns: [
       { name: 'session_id', type: T.int, nullable: false },
@@ -949,9 +957,22 @@ export function installCdc(engine: SimEngine): CdcController {
       { name: 'begin_lsn', type: T.nvarchar(23), nullable: true },
       { name: 'sequence_value', type: T.nvarchar(23), nullable: true },
     ],
-    rows: (_db, s) => {
+    rows: (db, s, e) => {
       if (!hasPermission(s, 'VIEW DATABASE STATE')) throw extError(297);
-      return [];
+      const ctl = (e as unknown as SimEngine).admin.extensions.get('cdc');
+      const c = ctl instanceof CdcController ? ctl.of(db) : undefined;
+      return (c?.errors ?? []).map((x) => [
+        BigInt(x.sessionId),
+        BigInt(x.phase),
+        datetimeOf(x.time).value,
+        BigInt(x.number),
+        BigInt(x.severity),
+        BigInt(x.state),
+        x.message.slice(0, 1024),
+        lsnText(x.startLsn),
+        lsnText(x.beginLsn),
+        lsnText(x.seqval),
+      ]);
     },
   });
   engine.admin.registerView('dbo.cdc_jobs', {

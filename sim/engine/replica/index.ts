@@ -1,12 +1,12 @@
 /**
- * An AlwaysOn readable secondary (brief §E), simulated on the same engine: the primary endpoint routes logins
- * with read-only intent (LoginResult `route` → ENVCHANGE 20) to a secondary endpoint whose sessions read the
- * database as it was `redoLagMs` ago. There every statement runs under snapshot isolation (whatever the
- * session asks for; ALLOW_SNAPSHOT_ISOLATION is not needed), writes to user tables fail (3906), Change
- * Tracking fails (22117) and CDC reads work. A read-intent-only secondary refuses logins without read intent
- * (978).
+ * AlwaysOn (brief §E), simulated on the same engine: a two-replica availability group whose secondary serves the
+ * databases as they were `redoLagMs` ago. There every statement runs under snapshot isolation (whatever the
+ * session asks for; ALLOW_SNAPSHOT_ISOLATION is not needed), writes to user tables fail (3906), Change Tracking
+ * fails (22117) and CDC reads work. The listener routes read-intent logins there (LoginResult `route` → ENVCHANGE
+ * 20); a read-intent-only secondary refuses logins without read intent (978). A failover swaps the roles
+ * ({@link AvailabilityGroup.failover}).
  */
-import { SqlError, type Engine, type LoginRequest, type LoginResult } from '../api.js';
+import type { Engine, LoginRequest, LoginResult, SqlError } from '../api.js';
 import type { ReadView } from '../mvcc.js';
 import type { SimEngine } from '../index.js';
 import type { SessionImpl } from '../session.js';
@@ -72,49 +72,165 @@ export class RedoClock implements ReplicaView {
   }
 }
 
-/** The engines the two TDS endpoints serve: routing on the primary, lagged read-only sessions on the secondary. */
-export function availabilityGroup(
-  engine: SimEngine,
-  options: SecondaryOptions,
-): { primary: Engine; secondary: Engine; clock: RedoClock; route(host: string, port: number): void } {
-  const clock = new RedoClock(engine, options.redoLagMs ?? 0);
-  const readIntentOnly = options.readIntentOnly ?? true;
-  let target: { host: string; port: number } | undefined;
-  const dbOf = (req: LoginRequest): string => req.database;
-  const primary: Engine = {
-    login: async (req): Promise<LoginResult> => {
-      const db = dbOf(req);
-      // Read-only routing applies to a database of the availability group (every user database here).
-      if (req.readOnlyIntent && target && db && !SYSTEM_DATABASES.includes(db.toLowerCase())) {
-        const check = await engine.login(req);
-        if (check.kind !== 'session') return check;
-        check.session.close();
-        return { kind: 'route', host: target.host, port: target.port };
-      }
-      return engine.login(req);
-    },
-  };
-  const secondary: Engine = {
-    login: async (req): Promise<LoginResult> => {
-      if (readIntentOnly && !req.readOnlyIntent)
-        return { kind: 'error', error: withState(extError(978, req.database || 'master').sqlError) };
-      const r = await engine.login(req);
-      if (r.kind === 'session') (r.session as SessionImpl).replica = clock;
-      return r;
-    },
-  };
-  return {
-    primary,
-    secondary,
-    clock,
-    route: (host, port) => {
-      target = { host, port };
-    },
-  };
+/** The two replicas of the simulated availability group. */
+export type ReplicaName = 'A' | 'B';
+
+/** Where the availability group stands. */
+export interface AgState {
+  /** The replica in the primary role (during a failover: the one becoming primary). */
+  primary: ReplicaName;
+  secondary: ReplicaName;
+  /** 'resolving' while a failover is under way: both replicas refuse the AG's databases with 983. */
+  phase: 'online' | 'resolving';
+  /** The secondary role allows read-intent connections (ALLOW_CONNECTIONS = READ_ONLY); false: 976 / 982. */
+  secondaryReadable: boolean;
+  failovers: number;
 }
 
-function withState(e: SqlError): SqlError {
-  return new SqlError(e.number, e.severity, 1, e.message);
+/** Options of {@link AvailabilityGroup.failover}. */
+export interface FailoverOptions {
+  /** How long both replicas stay in the RESOLVING role (983) before the roles settle; default 0. */
+  resolvingMs?: number;
+  /** Whether the new secondary (the old primary) allows read-intent connections afterwards; default true. */
+  secondaryReadable?: boolean;
+}
+
+/**
+ * A two-replica availability group over one engine (so a failover loses nothing: a planned, synchronous-commit
+ * failover). Three endpoints serve it: the listener, which always reaches the primary and routes read-intent logins
+ * to a readable secondary (ENVCHANGE 20), and each replica's own endpoint, which serves the role that replica has.
+ *
+ * - A primary serves every login. A secondary serves read-intent logins to the AG's databases at the redo point
+ *   (snapshot reads, 3906 on writes); without read intent they get 978 (ALLOW_CONNECTIONS = READ_ONLY), and when
+ *   the secondary is not readable, 976. The listener answers a read-intent login with no readable secondary with 982.
+ * - During a failover both replicas are RESOLVING: logins to the AG's databases get 983 until the roles settle
+ *   ("About Client Connection Access to Availability Replicas": during a failover all client connections to both
+ *   replicas are terminated; afterwards the listener reaches the new primary and read-intent requests are routed to
+ *   a readable secondary). The simulator terminates the connections (sim/index.ts); this object only holds roles.
+ * - Databases of the AG: every user database (master, tempdb, model and msdb are not).
+ */
+export class AvailabilityGroup {
+  readonly clock: RedoClock;
+  private readonly readIntentOnly: boolean;
+  private readonly endpoints = new Map<ReplicaName, { host: string; port: number }>();
+  private current: AgState = { primary: 'A', secondary: 'B', phase: 'online', secondaryReadable: true, failovers: 0 };
+  private settle: NodeJS.Timeout | undefined;
+  /** The engine the listener serves. */
+  readonly listener: Engine;
+
+  constructor(
+    private readonly engine: SimEngine,
+    options: SecondaryOptions,
+  ) {
+    this.clock = new RedoClock(engine, options.redoLagMs ?? 0);
+    this.readIntentOnly = options.readIntentOnly ?? true;
+    this.listener = { login: (req) => this.listenerLogin(req) };
+  }
+
+  /** The engine replica `name`'s own endpoint serves. */
+  replica(name: ReplicaName): Engine {
+    return { login: (req) => this.replicaLogin(name, req) };
+  }
+
+  /** Where replica `name` listens: read-only routing sends read-intent logins there. */
+  setEndpoint(name: ReplicaName, host: string, port: number): void {
+    this.endpoints.set(name, { host, port });
+  }
+
+  state(): AgState {
+    return { ...this.current };
+  }
+
+  /**
+   * Starts a failover: the secondary becomes primary and the primary secondary; until `resolvingMs` has passed both
+   * are RESOLVING. Resolves once the roles have settled.
+   */
+  async failover(options: FailoverOptions = {}): Promise<AgState> {
+    if (this.current.phase === 'resolving') throw new Error('a failover is already in progress');
+    const { primary, secondary } = this.current;
+    this.current = {
+      primary: secondary,
+      secondary: primary,
+      phase: 'resolving',
+      secondaryReadable: options.secondaryReadable ?? true,
+      failovers: this.current.failovers + 1,
+    };
+    await new Promise<void>((resolve) => {
+      this.settle = setTimeout(resolve, Math.max(0, options.resolvingMs ?? 0));
+      this.settle.unref();
+    });
+    this.settle = undefined;
+    this.current = { ...this.current, phase: 'online' };
+    return this.state();
+  }
+
+  /** ALLOW_CONNECTIONS of the secondary role: READ_ONLY (true) or NO (false, reads get 976 / 982). */
+  setSecondaryReadable(readable: boolean): void {
+    this.current = { ...this.current, secondaryReadable: readable };
+  }
+
+  stop(): void {
+    if (this.settle) clearTimeout(this.settle);
+    this.clock.stop();
+  }
+
+  private async listenerLogin(req: LoginRequest): Promise<LoginResult> {
+    const r = await this.engine.login(req);
+    if (r.kind !== 'session') return r;
+    // The listener reaches the primary: only a failover under way can refuse the AG's databases.
+    (r.session as SessionImpl).databaseGate = (db) => {
+      if (isAgDatabase(db.name) && this.current.phase === 'resolving') throw extError(983, db.name);
+    };
+    if (!isAgDatabase(r.database)) return r;
+    const refuse = (e: SqlError): LoginResult => {
+      r.session.close();
+      return { kind: 'error', error: e };
+    };
+    const s = this.current;
+    if (s.phase === 'resolving') return refuse(extError(983, r.database).sqlError);
+    // Routing applies to a login that names the database (a login landing in its default database is served here).
+    if (!req.readOnlyIntent || !req.database) return r;
+    // Read-only routing (2.2.7.9 type 20) only to a readable secondary; none: 982.
+    const target = this.endpoints.get(s.secondary);
+    if (!s.secondaryReadable) return refuse(extError(982, r.database).sqlError);
+    if (!target) return r;
+    r.session.close();
+    return { kind: 'route', host: target.host, port: target.port };
+  }
+
+  private async replicaLogin(name: ReplicaName, req: LoginRequest): Promise<LoginResult> {
+    const r = await this.engine.login(req);
+    if (r.kind !== 'session') return r;
+    const s = this.current;
+    const refuse = (e: SqlError): LoginResult => {
+      r.session.close();
+      return { kind: 'error', error: e };
+    };
+    const refusal = this.refusal(name, r.database, req.readOnlyIntent);
+    if (refusal) return refuse(refusal.sqlError);
+    const session = r.session as SessionImpl;
+    session.databaseGate = (db) => {
+      const e = this.refusal(name, db.name, req.readOnlyIntent);
+      if (e) throw e;
+    };
+    if (name !== s.primary) session.replica = this.clock;
+    return r;
+  }
+
+  /** Why replica `name` cannot serve `database` to a login with or without read intent now, if it cannot. */
+  private refusal(name: ReplicaName, database: string, readOnlyIntent: boolean) {
+    if (!isAgDatabase(database)) return undefined;
+    const s = this.current;
+    if (s.phase === 'resolving') return extError(983, database);
+    if (name === s.primary) return undefined;
+    if (this.readIntentOnly && !readOnlyIntent) return extError(978, database);
+    if (!s.secondaryReadable) return extError(976, database);
+    return undefined;
+  }
+}
+
+function isAgDatabase(name: string): boolean {
+  return !SYSTEM_DATABASES.includes(name.toLowerCase());
 }
 
 /** DATABASEPROPERTYEX(db, property): the properties a connector checks to know where it landed. */

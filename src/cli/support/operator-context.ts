@@ -1,14 +1,24 @@
 /**
  * What the operator verbs that talk to Temporal share: the config file (`--config FILE`, else
- * `$TIDEMARK_CONFIG`, else `./tidemark.yaml`), the selected tables, and a Temporal client.
+ * `$TIDEMARK_CONFIG`, else `./tidemark.yaml`), the selected tables, and a Temporal client whose setup problems
+ * (unreachable, no such namespace, missing search attributes, no worker) become messages that say what was tried
+ * and what to do, instead of stack traces.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import { readConfigFile, formatIssues, type TableConfig, type TidemarkConfig } from '../../config/index.js';
 import { resolveSecret } from '../../config/secrets.js';
 import type { TableRef } from '../../activities/contracts.js';
-import { temporalConnectionSettings } from '../../temporal/connect.js';
+import {
+  isMissingSearchAttribute,
+  searchAttributesMissingError,
+  TIDEMARK_SEARCH_ATTRIBUTE_TYPES,
+  temporalConnectionSettings,
+  temporalNamespaceMissingError,
+  temporalUnreachableError,
+  type TemporalTarget,
+} from '../../temporal/connect.js';
 import { EXIT, UsageError, type CliIo } from '../command.js';
 
 /** The config path an operator verb uses. */
@@ -56,9 +66,134 @@ export function selectTables(config: TidemarkConfig, name: string | undefined): 
   return found;
 }
 
-export async function temporalClient(config: TidemarkConfig): Promise<{ client: Client; close: () => Promise<void> }> {
+/** gRPC status codes the verbs act on. */
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_NOT_FOUND = 5;
+
+function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++, e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
+}
+
+/** A connected client, the connection (for deadlines) and where it points (for messages). */
+export interface OperatorTemporal {
+  client: Client;
+  connection: Connection;
+  target: TemporalTarget;
+  close: () => Promise<void>;
+}
+
+/** How long a verb waits for Temporal to answer the connection. */
+const CONNECT_TIMEOUT = '10s';
+
+/**
+ * Connects to the configured Temporal and checks the namespace exists. Throws a `TemporalSetupError` naming the
+ * address and namespace when it cannot; a workflow start refused for missing search attributes becomes one too.
+ */
+export async function temporalClient(config: TidemarkConfig): Promise<OperatorTemporal> {
   const settings = await temporalConnectionSettings(config.temporal, resolveSecret);
-  const connection = await Connection.connect({ ...settings, connectTimeout: '10s' });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  return { client, close: () => connection.close() };
+  const target: TemporalTarget = {
+    address: settings.address,
+    namespace: config.temporal.namespace,
+    tls: settings.tls !== undefined,
+  };
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...settings, connectTimeout: CONNECT_TIMEOUT });
+  } catch (err) {
+    throw temporalUnreachableError(err, target);
+  }
+  try {
+    await connection.workflowService.describeNamespace({ namespace: target.namespace });
+  } catch (err) {
+    if (grpcCode(err) === GRPC_NOT_FOUND) {
+      await connection.close();
+      throw temporalNamespaceMissingError(target);
+    }
+    // Anything else (e.g. an API key that may not describe namespaces): the verb's own calls will tell.
+  }
+  const client = new Client({
+    connection,
+    namespace: target.namespace,
+    interceptors: { workflow: [setupErrorInterceptor(connection, target)] },
+  });
+  return { client, connection, target, close: () => connection.close() };
+}
+
+/** Which of Tidemark's search attributes the namespace lacks; empty when the server will not say. */
+async function missingSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  try {
+    const r = await connection.operatorService.listSearchAttributes({ namespace });
+    const defined = new Set(Object.keys(r.customAttributes ?? {}));
+    return Object.keys(TIDEMARK_SEARCH_ATTRIBUTE_TYPES).filter((name) => !defined.has(name));
+  } catch {
+    return []; // e.g. Temporal Cloud, which has no operator service: the message lists them all
+  }
+}
+
+/** Turns a start refused for missing search attributes into a message with the command that registers them. */
+function setupErrorInterceptor(connection: Connection, target: TemporalTarget): WorkflowClientInterceptor {
+  const translate = async (err: unknown): Promise<unknown> =>
+    isMissingSearchAttribute(err)
+      ? searchAttributesMissingError(target, await missingSearchAttributes(connection, target.namespace))
+      : err;
+  return {
+    async startWithDetails(input, next) {
+      try {
+        return await next(input);
+      } catch (err) {
+        throw await translate(err);
+      }
+    },
+    async signalWithStart(input, next) {
+      try {
+        return await next(input);
+      } catch (err) {
+        throw await translate(err);
+      }
+    },
+  };
+}
+
+/**
+ * How many workers poll the task queue for workflow tasks (as the server last saw them), or null when it will
+ * not say. Zero means no worker: queries (status, progress) cannot be answered. Temporal keeps a poller listed
+ * for a few minutes after its worker stopped, so a non-zero count is no proof: queries still need a deadline.
+ */
+export async function workflowPollers(temporal: OperatorTemporal, taskQueue: string): Promise<number | null> {
+  try {
+    const r = await temporal.client.workflowService.describeTaskQueue({
+      namespace: temporal.target.namespace,
+      taskQueue: { name: taskQueue, kind: 1 /* TASK_QUEUE_KIND_NORMAL */ },
+      taskQueueType: 1 /* TASK_QUEUE_TYPE_WORKFLOW */,
+    });
+    return r.pollers?.length ?? 0;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * True for a query that no worker answered: our deadline or the server's own query timeout passed, or the server
+ * saw no poller on the task queue recently (FAILED_PRECONDITION "no poller seen … worker may be down").
+ */
+export function isUnansweredQuery(err: unknown): boolean {
+  const code = grpcCode(err);
+  if (code === GRPC_DEADLINE_EXCEEDED) return true;
+  const messages: string[] = [];
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++, e = (e as { cause?: unknown }).cause)
+    if (e instanceof Error) messages.push(e.message);
+  return /DEADLINE_EXCEEDED|query timed out|no poller seen/i.test(messages.join('\n'));
+}
+
+/** The operator message for a task queue no worker serves. */
+export function noWorkerMessage(target: TemporalTarget, taskQueue: string, configFile: string): string {
+  return (
+    `no worker is polling task queue "${taskQueue}" in namespace "${target.namespace}" (Temporal at ` +
+    `${target.address}), so the tables cannot answer their status query; shown is what Temporal itself records ` +
+    `(workflow status, the TidemarkState search attribute). Start a worker: npm run worker -- --config ${configFile}`
+  );
 }

@@ -11,17 +11,28 @@
  * the older one, the rest from the newer one, so columns added with a new instance start flowing at its start
  * LSN without an operator (Debezium does the same). Each batch carries its own `columns`, so a window that
  * spans the switch yields batches of both shapes. A dropped instance (error 208 on its function, or none
- * left) is a {@link CaptureInstanceDroppedError}.
+ * left while the table is no longer tracked) is a {@link CaptureInstanceDroppedError}. A table with no instance
+ * this login may read stops with a prerequisite error saying why: CDC off for the database or the table (with
+ * `sp_cdc_enable_db` / `sp_cdc_enable_table`), or the login lacking SELECT or the gating role (with the GRANT).
  *
  * Rows: op 2 → `c`, 4 → `u` (after image; `N'all'` leaves out op 3), 1 → `d` (the delete's before image,
  * key included). `_pos` = 20 hex digits of `__$start_lsn` + 20 of `__$seqval`; a window's `to` is the max LSN
  * followed by `f`×20 (every change of that LSN). `_commit_ts` = the transaction's `tran_end_time` from
- * `cdc.lsn_time_mapping` (server-local time, per the docs), as ns since 1970.
+ * `sys.fn_cdc_map_lsn_to_time` (server-local time, per the docs), as ns since 1970 — a public function, where
+ * joining `cdc.lsn_time_mapping` would need SELECT on the `cdc` schema besides what reading changes needs.
  */
 import sql from 'mssql';
 import type { SourceConnection } from '../connection.js';
-import { discoverCaptureInstances, findColumn, type CaptureInstance, type TableDiscovery } from '../discovery.js';
-import { CaptureInstanceDroppedError, ChangeLogGapError, SourceError, SourcePermissionError } from '../errors.js';
+import { cdcNoAccessError, cdcSetupError } from '../capture-setup.js';
+import {
+  captureInstanceAccess,
+  discoverCaptureInstances,
+  findColumn,
+  isTrackedByCdc,
+  type CaptureInstance,
+  type TableDiscovery,
+} from '../discovery.js';
+import { CaptureInstanceDroppedError, ChangeLogGapError, SourceError } from '../errors.js';
 import { hex, MAX_SEQVAL, parseHex } from '../positions.js';
 import { quoteIdent } from '../sql-text.js';
 import { sqlErrorInfo } from '../transient.js';
@@ -67,8 +78,12 @@ export class CdcStrategy implements CaptureStrategy {
     private readonly options: CdcOptions = {},
   ) {
     this.name = `${d.schema}.${d.table}`;
-    const newest = d.cdc.instances[d.cdc.instances.length - 1];
-    this.columns = newest ? lakeColumns(d, this.readersFor(newest)) : [];
+    const readable = d.cdc.instances.filter((i) => !options.captureInstance || i.name === options.captureInstance);
+    const newest = readable[readable.length - 1];
+    // No instance to read: say why now (CDC off, instance missing, no access), before anything is planned or
+    // loaded — the table's columns come from its instance.
+    if (!newest) throw cdcSetupError(d, options.captureInstance);
+    this.columns = lakeColumns(d, this.readersFor(newest));
   }
 
   private readersFor(ci: CaptureInstance): ColumnReader[] {
@@ -81,9 +96,9 @@ export class CdcStrategy implements CaptureStrategy {
   }
 
   private async instances(): Promise<CaptureInstance[]> {
-    let all = await discoverCaptureInstances(this.conn, this.d.objectId);
+    let all = await discoverCaptureInstances(this.conn, this.d.schema, this.d.table);
     if (this.options.captureInstance) all = all.filter((i) => i.name === this.options.captureInstance);
-    if (all.length === 0) throw new CaptureInstanceDroppedError(this.name, this.options.captureInstance ?? `(any)`);
+    if (all.length === 0) throw await this.noInstance();
     // Oldest first by start LSN; equal start LSNs keep the newest by create_date (Debezium's rule).
     all.sort((a, b) =>
       (a.startLsn ?? '') === (b.startLsn ?? '')
@@ -93,6 +108,19 @@ export class CdcStrategy implements CaptureStrategy {
           : 1,
     );
     return all.filter((i, k) => all[k + 1]?.startLsn !== i.startLsn || i.startLsn === null);
+  }
+
+  /**
+   * No readable instance left: dropped (the table is no longer tracked, or the configured instance is gone), or
+   * no longer readable by this login (a revoked GRANT or role membership) — a permission error, not a gap.
+   */
+  private async noInstance(): Promise<Error> {
+    const ci = this.options.captureInstance;
+    const dropped = new CaptureInstanceDroppedError(this.name, ci ?? `(any)`);
+    if (!(await isTrackedByCdc(this.conn, this.d.objectId))) return dropped;
+    const all = await captureInstanceAccess(this.conn, this.d.objectId);
+    if (all && !all.some((i) => !ci || i.name === ci)) return dropped;
+    return cdcNoAccessError(this.d, all, ci);
   }
 
   private async lsnQuery(op: string, text: string, params: { name: string; value: string }[] = []) {
@@ -162,20 +190,24 @@ export class CdcStrategy implements CaptureStrategy {
       return done({ from: lastPosition, to: lastPosition ?? ZERO_LSN + '0'.repeat(20), empty: true, lagSeconds: null });
     }
     const maxLsn = hex(mx);
+    const captureLatency = await captureLatencySeconds(this.conn, mx);
+    stats.queries++;
     const minOf = (k: number) => hex(mins[0]![`mn${k}`]!);
     const fromLsn = lastLsn ? hex(row.nxt as Buffer) : minOf(0);
     if (fromLsn > maxLsn)
-      return done({ from: lastPosition, to: lastPosition ?? `${ZERO_LSN}${ZERO_LSN}`, empty: true, lagSeconds: 0 });
+      return done({
+        from: lastPosition,
+        to: lastPosition ?? `${ZERO_LSN}${ZERO_LSN}`,
+        empty: true,
+        lagSeconds: captureLatency,
+        captureLatencySeconds: captureLatency,
+      });
     // Which instance holds `fromLsn`? The newest whose start is at or below it, else the oldest.
     let k = 0;
     for (let j = 0; j < instances.length; j++) if ((instances[j]!.startLsn ?? ZERO_LSN) <= fromLsn) k = j;
     const min = minOf(k);
-    if (min === ZERO_LSN)
-      throw new SourcePermissionError(
-        this.name,
-        229,
-        `cannot read capture instance '${instances[k]!.name}' (fn_cdc_get_min_lsn returned 0x00…: missing SELECT or gating role)`,
-      );
+    // fn_cdc_get_min_lsn returns 0x00… to a caller who may not read the instance.
+    if (min === ZERO_LSN) throw cdcNoAccessError(this.d, [instances[k]!], instances[k]!.name);
     if (lastLsn && fromLsn < min)
       throw new ChangeLogGapError(
         this.name,
@@ -187,7 +219,15 @@ export class CdcStrategy implements CaptureStrategy {
     // The max LSN moves while this table is idle (other tables' changes, the capture job's placeholders in
     // cdc.lsn_time_mapping): one cheap probe per instance tells the sync the window would be empty.
     if (lastLsn && !(await this.hasChanges(fromLsn, maxLsn, instances, stats)))
-      return done({ from: lastPosition, to: maxLsn + MAX_SEQVAL, empty: false, idle: true, lagSeconds: 0 });
+      return done({
+        from: lastPosition,
+        to: maxLsn + MAX_SEQVAL,
+        empty: false,
+        idle: true,
+        // Caught up to the max LSN, like an empty window: behind only by what capture has not harvested yet.
+        lagSeconds: captureLatency,
+        captureLatencySeconds: captureLatency,
+      });
     const lag = await this.conn
       .query<{ lag: number | null }>(
         'cdc.lag',
@@ -200,7 +240,13 @@ export class CdcStrategy implements CaptureStrategy {
       .then((x) => x[0]?.lag ?? null)
       .catch(() => null);
     stats.queries++;
-    return done({ from: lastPosition, to: maxLsn + MAX_SEQVAL, empty: false, lagSeconds: lag });
+    return done({
+      from: lastPosition,
+      to: maxLsn + MAX_SEQVAL,
+      empty: false,
+      lagSeconds: lagBehindSource(lag, captureLatency),
+      captureLatencySeconds: captureLatency,
+    });
   }
 
   /** Whether the table has a change in LSNs [fromLsn, toLsn]: `TOP (1)` of each instance's change function. */
@@ -257,10 +303,9 @@ export class CdcStrategy implements CaptureStrategy {
     const readers = this.readersFor(seg.instance);
     const columns = lakeColumns(this.d, readers);
     const fn = `cdc.${quoteIdent(`fn_cdc_get_all_changes_${seg.instance.name}`)}`;
-    const text = `SELECT c.__$start_lsn, c.__$seqval, c.__$operation, m.tran_end_time AS __commit_time,
+    const text = `SELECT c.__$start_lsn, c.__$seqval, c.__$operation, sys.fn_cdc_map_lsn_to_time(c.__$start_lsn) AS __commit_time,
         ${readers.map((r) => r.selectSql('c')).join(', ')}
       FROM ${fn}(@from, @to, N'all') AS c
-      LEFT JOIN cdc.lsn_time_mapping AS m ON m.start_lsn = c.__$start_lsn
       ORDER BY c.__$start_lsn, c.__$seqval, c.__$operation OPTION (MAXDOP 1)`;
     const params = [
       { name: 'from', type: sql.VarBinary(10), value: Buffer.from(seg.fromLsn, 'hex') },
@@ -306,7 +351,43 @@ export class CdcStrategy implements CaptureStrategy {
         '(above it)',
         'cleanup ran between planning and reading',
       );
-    if (n === 229) return new SourcePermissionError(this.name, 229, `SELECT on the change function of '${instance}'`);
+    if (n === 229) {
+      const ci = this.d.cdc.instances.find((i) => i.name === instance);
+      return cdcNoAccessError(this.d, ci ? [ci] : null, instance, 229);
+    }
     return err as Error;
   }
+}
+
+/**
+ * Capture latency: seconds from the newest entry of `cdc.lsn_time_mapping` (the max LSN's `tran_end_time`) to
+ * the source's clock now. `SYSDATETIME()` and `tran_end_time` are both the server's local time, so no time zone
+ * enters the difference, and the worker's clock does not matter. While the capture job runs, this stays below
+ * its polling interval even on an idle database, because an idle scan writes a placeholder mapping row
+ * (`tran_id = 0x00`) that moves the max LSN and its time; when the job stalls it grows with the stall, which a
+ * comparison of positions alone can never show (the table is "caught up" with a max LSN that no longer moves).
+ * Null when the source cannot tell (the query failed): lag is then what the positions say.
+ */
+export async function captureLatencySeconds(conn: SourceConnection, maxLsn: Buffer): Promise<number | null> {
+  return conn
+    .query<{ latency: number | null }>(
+      'cdc.capture_latency',
+      'SELECT DATEDIFF(second, sys.fn_cdc_map_lsn_to_time(@mx), SYSDATETIME()) AS latency',
+      [{ name: 'mx', type: sql.VarBinary(10), value: maxLsn }],
+    )
+    .then((r) => {
+      const s = r[0]?.latency;
+      // A mapping time a hair ahead of SYSDATETIME() (datetime rounds to 1/300 s) is no latency.
+      return s === null || s === undefined ? null : Math.max(0, s);
+    })
+    .catch(() => null);
+}
+
+/**
+ * A table's lag: how far the lake is behind the source's clock = how far its position is behind the newest
+ * captured change, plus how old that change is (the capture latency). Either part may be unknown (null).
+ */
+export function lagBehindSource(behindSeconds: number | null, captureLatency: number | null): number | null {
+  if (behindSeconds === null && captureLatency === null) return null;
+  return Math.max(0, behindSeconds ?? 0) + (captureLatency ?? 0);
 }

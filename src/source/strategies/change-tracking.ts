@@ -22,9 +22,9 @@ import {
   PrerequisiteError,
   ReadableSecondaryError,
   SourceError,
-  SourcePermissionError,
   TableNotFoundError,
 } from '../errors.js';
+import { ctNoAccessError, ctSetupProblems } from '../capture-setup.js';
 import { pad20, parse20 } from '../positions.js';
 import { nstring, quoteIdent, quoteTable } from '../sql-text.js';
 import { sqlErrorInfo } from '../transient.js';
@@ -71,21 +71,14 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
       { transaction: tx },
     );
     const row = r[0];
+    // CURRENT_VERSION() is NULL when the database has CT off; MIN_VALID_VERSION is NULL when the table is not
+    // tracked or the login lacks VIEW CHANGE TRACKING on it (the catalog, read by discovery, tells which).
     if (row?.cur === null || row?.cur === undefined)
-      throw new PrerequisiteError(this.name, [
-        {
-          code: 'ct.db_not_enabled',
-          severity: 'error',
-          message: 'Change Tracking is not enabled on the database.',
-          fixSql: 'ALTER DATABASE CURRENT SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 7 DAYS, AUTO_CLEANUP = ON);',
-        },
-      ]);
-    if (row.mn === null)
-      throw new SourcePermissionError(
-        this.name,
-        0,
-        'CHANGE_TRACKING_MIN_VALID_VERSION is NULL: the table is not tracked or the login lacks VIEW CHANGE TRACKING',
-      );
+      throw new PrerequisiteError(this.name, ctSetupProblems(this.d, { database: false, table: false }));
+    if (row.mn === null) {
+      const off = ctSetupProblems(this.d);
+      throw off.length > 0 ? new PrerequisiteError(this.name, off) : ctNoAccessError(this.d);
+    }
     return { cur: BigInt(row.cur), min: BigInt(row.mn) };
   }
 
@@ -205,18 +198,10 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
           code: 'ct.snapshot_off',
           severity: 'error',
           message: 'Snapshot isolation is off; Change Tracking is read in a SNAPSHOT transaction.',
-          fixSql: 'ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON;',
+          fixSql: `ALTER DATABASE ${quoteIdent(this.d.database.name)} SET ALLOW_SNAPSHOT_ISOLATION ON;`,
         },
       ]);
-    if (n === 22105)
-      return new PrerequisiteError(this.name, [
-        {
-          code: 'ct.table_not_enabled',
-          severity: 'error',
-          message: `Change Tracking is not enabled on ${this.name}.`,
-          fixSql: `ALTER TABLE ${quoteTable(this.d.schema, this.d.table)} ENABLE CHANGE_TRACKING;`,
-        },
-      ]);
+    if (n === 22105) return new PrerequisiteError(this.name, ctSetupProblems(this.d, { database: true, table: false }));
     if (err instanceof SourceError || err instanceof Error) return err;
     return new Error(String(err));
   }

@@ -22,8 +22,16 @@ export interface SourceWindow {
   readonly to: string;
   /** True when nothing changed after `from`: no read, no commit. */
   readonly empty: boolean;
-  /** Seconds between the newest change the source knows and `from`, when the source can tell. */
+  /**
+   * Seconds the lake is behind the source when this window commits: between `from` and the newest change the
+   * source knows, plus (CDC) the capture latency; null when the source cannot tell.
+   */
   readonly lagSeconds: number | null;
+  /**
+   * CDC only: seconds between the newest captured change (the max LSN's `tran_end_time`) and the source's
+   * clock now. Grows while the capture job is stalled, however caught up the table is.
+   */
+  readonly captureLatencySeconds?: number | null;
   /**
    * True when the window was capped (`maxRowsPerWindow`) and the source already holds changes beyond `to`:
    * the next window can be planned at once instead of waiting for the cadence.

@@ -3,17 +3,30 @@
  * `lookback` before `from` (overlap) so a row whose transaction committed after the previous read, but whose
  * `updated_at` was stamped before that read's upper bound, is still found (capture reference §D).
  *
- * De-duplication by key + content hash: `_pos` is the row's `updated_at` (20-digit 100 ns ticks since
- * 0001-01-01) followed by 16 hex digits of SHA-256 over the row's values, so a re-read of an unchanged row has the
- * same (key, `_pos`) as its earlier event. Rows of the overlap (`updated_at <= from`) are emitted only when the
- * {@link SeenEvents} index does not hold their (key, `_pos`); the activities give it the lake's committed
- * positions of the overlap range (src/lake/committed-positions.ts), so the answer does not depend on which worker
- * reads or whether it restarted. Without an index the overlap is emitted again, as exact duplicates that
- * "latest event per key by `_pos`" collapses.
+ * Positions order by when Tidemark saw the change, not only by the writer's clock. `_pos` is 20 digits of
+ * 100 ns ticks since 0001-01-01 followed by 16 hex digits of SHA-256 over the row's values (key included):
+ * - a row stamped above the read's floor (below) keeps its own time: `pad20(updated_at)` + hash;
+ * - a row stamped at or below the floor that is not a re-read — a late-committing transaction, or a writer whose
+ *   clock runs slow, moving the row's `updated_at` backwards — gets the window's bound: `pad20(to)` + hash. It
+ *   then orders after every event the lake already holds for its key, so "last event per key by `_pos`" is the
+ *   source's latest state (with its own time it could sort before the older version it replaces).
+ * The floor is `from` (every event of earlier windows is at or below it), raised to the newest job position the
+ * lake holds when a snapshot, sweep, backfill or reconciliation committed after `from` (their rows sit at
+ * `source clock − safety lag` + `f`×16, chunks.ts): jobs run between windows, so a window's `to` is above them.
+ *
+ * De-duplication: a row stamped at or below the floor is dropped when the {@link SeenEvents} index holds an event
+ * with its content hash — a re-read of a row version already landed. The hash covers every value, the key too, so
+ * it identifies (key, content) whatever prefix the earlier event got (its own time or a window's bound). The
+ * activities give the index the lake's committed positions of `[from − lookback, from]`
+ * (src/lake/committed-positions.ts), which holds every earlier event of a row the read can return: such an event
+ * was written at or after the row's `updated_at` (its own time or a later bound) and at or below `from`. So the
+ * answer does not depend on which worker reads or whether it restarted. Without an index the overlap is emitted
+ * again (same content, at this window's bound): "latest event per key by `_pos`" is still right.
  *
  * Limits: rows whose writers do not maintain the column, and NULL `updated_at`, are invisible (nightly sweep);
  * deletes are invisible (nightly reconciliation); a transaction open longer than `lookback + safetyLag` can
- * still be missed (the sweep catches it). Inserts and updates are both emitted as `u`.
+ * still be missed (the sweep catches it), and a late row is found only by a window that has a row stamped after
+ * its `from` (an empty window reads nothing). Inserts and updates are both emitted as `u`.
  */
 import sql from 'mssql';
 import type { SourceConnection } from '../connection.js';
@@ -32,24 +45,44 @@ import {
   type StrategyOptions,
 } from './types.js';
 
-/** Which events of the overlap have already been emitted: (key string, `_pos`). */
+/** Which row versions the lake already holds, by key and content hash (the last 16 hex digits of `_pos`). */
 export interface SeenEvents {
   /**
    * Called once per read before any `has`, with the overlap's position range: `[low, highExclusive)` (20-digit
    * tick prefixes). An index kept outside the process (the lake) loads what it needs here.
    */
   prepare?(low: string, highExclusive: string): Promise<void>;
-  has(key: string, pos: string): boolean | Promise<boolean>;
+  has(key: string, contentHash: string): boolean | Promise<boolean>;
+  /**
+   * After `prepare`: the highest `_pos` the lake holds (a window's event or a job's row), or null when unknown.
+   * Rows stamped at or below it are placed at the window's bound (see the module comment).
+   */
+  highestPosition?(): string | null;
 }
+
+/** The content hash of an updated_at `_pos` (its last 16 hex digits), or undefined for another shape (job rows). */
+export function contentHashOf(pos: string): string | undefined {
+  return /^\d{20}[0-9a-f]{16}$/.test(pos) && !pos.endsWith(JOB_SUFFIX) ? pos.slice(20) : undefined;
+}
+
+/** The suffix of job rows (chunks.ts): `f`×16, never read as a content hash. */
+const JOB_SUFFIX = 'f'.repeat(16);
 
 /** A {@link SeenEvents} in memory (tests; small tables). */
 export class InMemorySeenEvents implements SeenEvents {
   private readonly set = new Set<string>();
+  private highest: string | null = null;
+  /** Records an emitted event (`pos` as emitted). */
   add(key: string, pos: string): void {
-    this.set.add(`${key}\u0000${pos}`);
+    const hash = contentHashOf(pos);
+    if (hash !== undefined) this.set.add(`${key}\u0000${hash}`);
+    if (this.highest === null || pos > this.highest) this.highest = pos;
   }
-  has(key: string, pos: string): boolean {
-    return this.set.has(`${key}\u0000${pos}`);
+  has(key: string, contentHash: string): boolean {
+    return this.set.has(`${key}\u0000${contentHash}`);
+  }
+  highestPosition(): string | null {
+    return this.highest;
   }
 }
 
@@ -100,6 +133,14 @@ function windowTicks(pos: string): bigint {
   const m = /^(\d{20})(?:[0-9a-f]{16})?$/.exec(pos);
   if (!m) throw new PositionFormatError('updated_at', pos);
   return BigInt(m[1]!);
+}
+
+/** max(`from`, the 20-digit prefix of `highest`), kept below `to` (a window's rows never sort past its bound). */
+function maxTicks(from: bigint, highest: string | null, to: bigint): bigint {
+  const m = highest === null ? null : /^(\d{20})/.exec(highest);
+  const h = m ? BigInt(m[1]!) : from;
+  const floor = h > from ? h : from;
+  return floor < to ? floor : to;
 }
 
 export class UpdatedAtStrategy implements CaptureStrategy {
@@ -180,8 +221,12 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     if (window.empty) return;
     const t0 = Date.now();
     const from = window.from === null ? null : windowTicks(window.from);
+    const to = windowTicks(window.to);
     const lo = from === null ? 0n : from - BigInt(this.options.lookbackMs) * TICKS_PER_MS;
-    if (from !== null && this.options.seen?.prepare) await this.options.seen.prepare(pad20(lo), pad20(from + 1n));
+    const seen = this.options.seen;
+    if (from !== null && seen?.prepare) await seen.prepare(pad20(lo), pad20(from + 1n));
+    const floor = from === null ? null : maxTicks(from, seen?.highestPosition?.() ?? null, to);
+    const bound = pad20(to);
     const list = this.readers.map((r) => r.selectSql()).join(', ');
     const c = quoteIdent(this.col);
     const text = `SELECT ${list} FROM ${quoteTable(this.d.schema, this.d.table)}
@@ -189,7 +234,7 @@ export class UpdatedAtStrategy implements CaptureStrategy {
       ORDER BY ${c} OPTION (MAXDOP 1)`;
     const params = [
       { name: 'lo', type: sql.VarChar(27), value: ticksToText(lo) },
-      { name: 'to', type: sql.VarChar(27), value: ticksToText(windowTicks(window.to)) },
+      { name: 'to', type: sql.VarChar(27), value: ticksToText(to) },
     ];
     stats.queries++;
     try {
@@ -200,12 +245,16 @@ export class UpdatedAtStrategy implements CaptureStrategy {
           const values = decodeRow(this.readers, raw);
           const nanos = values[this.colIndex] as bigint;
           const ticks = nanos / 100n + EPOCH_TICKS;
-          const pos = `${pad20(ticks)}${contentHash16(values)}`;
-          if (from !== null && ticks <= from && this.options.seen) {
-            if (await this.options.seen.has(keyString(values, this.keyIdx), pos)) {
+          const hash = contentHash16(values);
+          let pos = `${pad20(ticks)}${hash}`;
+          if (floor !== null && ticks <= floor) {
+            if (seen && (await seen.has(keyString(values, this.keyIdx), hash))) {
               stats.duplicatesDropped++;
               continue;
             }
+            // Seen only now, stamped at or below what the lake already holds: order it by when it was seen.
+            pos = `${bound}${hash}`;
+            stats.extra.placedAtBound = (stats.extra.placedAtBound ?? 0) + 1;
           }
           rows.push({ op: 'u' as const, pos, commitTs: null, values });
         }

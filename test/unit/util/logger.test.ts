@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { createLogger, maskSecretsInText, withContext } from '../../../src/util/logger.js';
+import { createLogger, maskSecretsInText, withContext, withSerializedErrors } from '../../../src/util/logger.js';
 
 function capture(phiColumns: string[] = []) {
   const stream = new PassThrough();
@@ -48,4 +48,17 @@ test('credentials inside free text are masked', () => {
   assert.ok(!masked.includes('p@ss'));
   assert.ok(!masked.includes('SECRETSIG'));
   assert.ok(masked.includes('AccountName=dev'));
+});
+
+test('errors in other libraries’ log metadata keep their message, with credentials masked', () => {
+  const { logger, lines } = capture();
+  const cause = new Error('login failed; Server=db;Password=hunter2;');
+  const error = Object.assign(new Error('cannot connect to the source', { cause }), { type: 'SourceConnectError' });
+  // What the Temporal SDK logs for a failed activity: the error under `error`, not pino's `err`.
+  logger.warn(withSerializedErrors({ error, durationMs: 12, activityType: 'planWindow' }), 'Activity failed');
+  const logged = lines[0]?.error as { type?: string; message?: string; stack?: string };
+  assert.match(logged.message ?? '', /^cannot connect to the source: login failed; Server=db;Password=\[redacted\];/);
+  assert.equal(logged.type, 'SourceConnectError');
+  assert.equal(lines[0]?.durationMs, 12);
+  assert.ok(!JSON.stringify(lines).includes('hunter2'));
 });

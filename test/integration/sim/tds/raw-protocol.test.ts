@@ -222,14 +222,19 @@ test('backpressure: rows are pulled lazily and pulling stops while the client do
     pulled = 0;
     client.socket.pause();
     client.send(packet(0x01, 0x01, batch('counted rows')));
-    await sleep(300);
-    const first = pulled;
+    // Wait (up to 10 s, polling) for the socket buffers to fill: on a loaded machine that takes longer than a
+    // fixed sleep. Then the count must stay put while the client reads nothing.
+    let first = -1;
+    for (let waited = 0; waited < 10_000 && (pulled === 0 || pulled !== first); waited += 300) {
+      first = pulled;
+      await sleep(300);
+    }
+    assert.ok(first > 0, 'rows were pulled');
     await sleep(300);
     const second = pulled;
-    assert.ok(first > 0, 'rows were pulled');
     assert.equal(second, first, 'no rows pulled while the socket is full');
     client.socket.resume();
-    await sleep(100);
+    for (let waited = 0; waited < 10_000 && pulled === second; waited += 50) await sleep(50);
     assert.ok(pulled > second, 'pulling resumes when the client reads');
     client.send(packet(0x06, 0x01, Buffer.alloc(0)));
     await client.next();
@@ -282,6 +287,38 @@ test('batch: DONE per statement with MORE on all but the last; RPC: DONEINPROC (
         hex('ff 03 00 00 00 00 00 00 00 00 00 00 00  79 00 00 00 00  fe 02 00 00 00 00 00 00 00 00 00 00 00'),
       ]),
     );
+  } finally {
+    client.socket.destroy();
+  }
+});
+
+test('RESETCONNECTION / RESETCONNECTIONSKIPTRAN on the first packet reset the session before the request; the response starts with ENVCHANGE 18', async () => {
+  const client = await RawClient.connect(server.port);
+  try {
+    await client.login();
+    const resetAck = hex('e3 03 00 12 00 00');
+    for (const [status, keepTransaction] of [
+      [0x08, false],
+      [0x10, true],
+    ] as const) {
+      const before = engine.calls.length;
+      // The flag is on the first packet only (2.2.3.1.2); the request's second packet carries EOM.
+      const whole = batch('select 1');
+      client.send(packet(0x01, status, whole.subarray(0, 30), 1));
+      client.send(packet(0x01, 0x01, whole.subarray(30), 2));
+      const response = await client.next();
+      assert.deepEqual(response.payload.subarray(0, resetAck.length), resetAck);
+      assert.deepEqual(engine.calls.slice(before), [
+        { kind: 'reset', keepTransaction },
+        { kind: 'batch', sql: 'select 1' },
+      ]);
+    }
+    // Without the flag nothing is reset.
+    const before = engine.calls.length;
+    client.send(packet(0x01, 0x01, batch('select 1'), 1));
+    const plain = await client.next();
+    assert.notDeepEqual(plain.payload.subarray(0, resetAck.length), resetAck);
+    assert.deepEqual(engine.calls.slice(before), [{ kind: 'batch', sql: 'select 1' }]);
   } finally {
     client.socket.destroy();
   }

@@ -20,7 +20,8 @@ export type ScriptedCall =
   | { kind: 'batch'; sql: string }
   | { kind: 'rpc'; procName: string; params: RpcParam[] }
   | { kind: 'begin'; isolation: IsolationLevel; name: string }
-  | { kind: 'end'; commit: boolean; name: string };
+  | { kind: 'end'; commit: boolean; name: string }
+  | { kind: 'reset'; keepTransaction: boolean };
 
 /** Produces the events answering one statement. */
 export type ScriptHandler = (call: ScriptedCall, signal: AbortSignal) => AsyncIterable<ExecEvent> | Iterable<ExecEvent>;
@@ -99,6 +100,14 @@ export class ScriptedSession implements Session {
       change: commit ? { type: 'commitTransaction', descriptor } : { type: 'rollbackTransaction', descriptor },
     };
     yield { kind: 'done' };
+  }
+
+  reset(keepTransaction: boolean): ExecEvent[] {
+    this.engine.calls.push({ kind: 'reset', keepTransaction });
+    if (keepTransaction || this.transactionDescriptor === NO_TRANSACTION) return [];
+    const descriptor = this.transactionDescriptor;
+    this.transactionDescriptor = NO_TRANSACTION;
+    return [{ kind: 'envChange', change: { type: 'rollbackTransaction', descriptor } }];
   }
 
   close(): void {

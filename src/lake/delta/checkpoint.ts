@@ -1,0 +1,155 @@
+/**
+ * Classic (V1) Parquet checkpoints, written with DuckDB (PROTOCOL.md, "Checkpoints", "Checkpoint Schema").
+ *
+ * A checkpoint of version v is the reconciled state at v: the latest `protocol`, the latest `metaData`, and per
+ * file path the newest file action — an `add` (a live file) or a `remove` (a tombstone; Tidemark never deletes
+ * files, so tombstones never expire). "Checkpoints must not preserve commit provenance information", so
+ * `commitInfo` is left out. The state is replayed from the newest earlier checkpoint found at a multiple of the
+ * interval (or from version 0) plus the JSON versions after it, so each checkpoint costs `interval` reads.
+ *
+ * The file is created with `If-None-Match: *` like everything else in the data container; a concurrent writer
+ * of the same checkpoint wins harmlessly ("both checkpoints should contain the same information"). Only after
+ * its version exists ("Checkpoints for a given version must only be created after the associated delta file
+ * has been successfully written").
+ *
+ * No `_last_checkpoint`: it is the one object of a Delta log that is rewritten in place, and the data container
+ * is WORM. Readers do without it by listing `_delta_log/` (the file is a hint: "Rather than list the entire
+ * directory, readers can locate a recent checkpoint by looking at the `_delta_log/_last_checkpoint` file"), and
+ * the checkpoint itself still spares them replaying the JSON versions before it.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { DeltaLogPaths } from './log-paths.js';
+import { BlobAlreadyExistsError, LakeIntegrityError, queryRows, quoteLiteral, type LakeTable } from './lake-port.js';
+
+const MAP = 'MAP(VARCHAR, VARCHAR)';
+
+/** The checkpoint's columns, for the actions Tidemark writes (PROTOCOL.md, "Checkpoint Schema"). */
+const CHECKPOINT_COLUMNS: Readonly<Record<string, string>> = {
+  protocol:
+    'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER, readerFeatures VARCHAR[], writerFeatures VARCHAR[])',
+  metaData:
+    `STRUCT(id VARCHAR, name VARCHAR, description VARCHAR, format STRUCT(provider VARCHAR, options ${MAP}), ` +
+    `schemaString VARCHAR, partitionColumns VARCHAR[], createdTime BIGINT, configuration ${MAP})`,
+  add:
+    `STRUCT(path VARCHAR, partitionValues ${MAP}, size BIGINT, modificationTime BIGINT, dataChange BOOLEAN, ` +
+    `stats VARCHAR, tags ${MAP})`,
+  // "the `remove` struct does not contain the `stats` and `tags` fields"
+  remove:
+    `STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, extendedFileMetadata BOOLEAN, ` +
+    `partitionValues ${MAP}, size BIGINT)`,
+};
+
+export interface EnsureCheckpointInput {
+  readonly lake: LakeTable;
+  readonly paths: DeltaLogPaths;
+  /** A version that exists in the log. */
+  readonly version: number;
+  /** Where earlier checkpoints are looked for (multiples of it); 0: replay from version 0. */
+  readonly interval: number;
+  /** Parent of the local scratch directory (a temp directory by default); the scratch is removed. */
+  readonly scratchDir?: string;
+}
+
+/** Writes the checkpoint of `version` unless it exists. Returns true if this call created it. */
+export async function ensureCheckpoint(input: EnsureCheckpointInput): Promise<boolean> {
+  const { lake, paths, version, interval } = input;
+  const { store } = lake;
+  if (await store.exists(paths.checkpoint(version))) return false;
+  let base = -1;
+  if (interval > 0)
+    for (let b = version - (version % interval || interval); b > 0; b -= interval)
+      if (await store.exists(paths.checkpoint(b))) {
+        base = b;
+        break;
+      }
+  const scratch = await mkdtemp(join(input.scratchDir ?? tmpdir(), 'tidemark-delta-cp-'));
+  const db = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '256MB' });
+  const conn = await db.connect();
+  try {
+    // The JSON versions after the base, each action tagged with its version and line for reconciliation.
+    const tail: string[] = [];
+    for (let v = base + 1; v <= version; v++) {
+      const got = await store.get(paths.version(v));
+      if (!got)
+        throw new LakeIntegrityError(
+          `Delta version ${v} is missing below version ${version}: the log has a gap`,
+          lake.layout.id,
+          paths.version(v),
+        );
+      let line = 0;
+      for (const text of got.body.toString('utf8').split('\n')) {
+        if (text.trim() === '') continue;
+        const action = JSON.parse(text) as Record<string, unknown>;
+        if (!('commitInfo' in action)) tail.push(JSON.stringify({ ...action, _v: v, _i: line }));
+        line++;
+      }
+    }
+    const tailFile = join(scratch, 'tail.ndjson');
+    await writeFile(tailFile, tail.length ? `${tail.join('\n')}\n` : '');
+    const names = Object.keys(CHECKPOINT_COLUMNS);
+    const jsonColumns = Object.entries({ _v: 'BIGINT', _i: 'BIGINT', ...CHECKPOINT_COLUMNS })
+      .map(([k, t]) => `${k}: ${quoteLiteral(t)}`)
+      .join(', ');
+    const sources = [
+      tail.length
+        ? `SELECT _v, _i, ${names.join(', ')} FROM read_json(${quoteLiteral(tailFile)}, columns = {${jsonColumns}}, format = 'newline_delimited')`
+        : undefined,
+    ];
+    if (base > 0) {
+      const baseFile = join(scratch, 'base.parquet');
+      await store.downloadToFile(paths.checkpoint(base), baseFile);
+      const typed = names.map((n) => `${n}::${CHECKPOINT_COLUMNS[n]} AS ${n}`).join(', ');
+      sources.push(
+        `SELECT ${base}::BIGINT AS _v, (row_number() OVER ())::BIGINT AS _i, ${typed} FROM read_parquet(${quoteLiteral(baseFile)})`,
+      );
+    }
+    await conn.run(`CREATE TABLE actions AS ${sources.filter((s) => s !== undefined).join(' UNION ALL BY NAME ')}`);
+    const nulls = (except: string) =>
+      names.map((n) => (n === except ? n : `NULL::${CHECKPOINT_COLUMNS[n]} AS ${n}`)).join(', ');
+    const latest = (kind: string) =>
+      `SELECT ${nulls(kind)}, _v, _i FROM actions WHERE ${kind} IS NOT NULL ORDER BY _v DESC, _i DESC LIMIT 1`;
+    const cpFile = join(scratch, 'checkpoint.parquet');
+    // Per path, the newest file action wins: an add is a live file, a remove a tombstone.
+    await conn.run(
+      `COPY (
+         WITH newest_file AS (
+           SELECT *, row_number() OVER (PARTITION BY coalesce(add.path, remove.path) ORDER BY _v DESC, _i DESC) AS rn
+           FROM actions WHERE add IS NOT NULL OR remove IS NOT NULL
+         )
+         SELECT ${names.join(', ')} FROM (
+           (${latest('protocol')})
+           UNION ALL (${latest('metaData')})
+           UNION ALL SELECT ${nulls('add')}, _v, _i FROM newest_file WHERE rn = 1 AND add IS NOT NULL
+           UNION ALL SELECT ${nulls('remove')}, _v, _i FROM newest_file WHERE rn = 1 AND remove IS NOT NULL
+         ) ORDER BY _v, _i
+       ) TO ${quoteLiteral(cpFile)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    const [check] = await queryRows(
+      conn,
+      `SELECT count(*) FILTER (WHERE protocol IS NOT NULL)::INT AS p, count(*) FILTER (WHERE metaData IS NOT NULL)::INT AS m
+       FROM read_parquet(${quoteLiteral(cpFile)})`,
+    );
+    if (Number(check?.p) !== 1 || Number(check?.m) !== 1)
+      throw new LakeIntegrityError(
+        `Delta checkpoint of version ${version} would not hold exactly one protocol and one metaData`,
+        lake.layout.id,
+        paths.checkpoint(version),
+      );
+    try {
+      await store.uploadFileIfAbsent(paths.checkpoint(version), cpFile, {
+        contentType: 'application/vnd.apache.parquet',
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof BlobAlreadyExistsError) return false; // a concurrent publisher wrote the same state
+      throw err;
+    }
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Everything the Delta publication uses from the rest of the lake, in one place: the committed manifests (the
+ * truth it publishes from), the schema versions, the table's paths and the blob store. When the lake's modules
+ * move (commit steps split, shared types in a domain layer), only this file is re-pointed.
+ */
+export { readManifest, type LakeTable, type Manifest, type StagedFile } from '../commit.js';
+export { readSchema, type SchemaDoc } from '../schema-registry.js';
+export { EVENT_LAKE_COLUMNS, formatLakeType, usesNanoUnit, type LakeColumn, type LakeType } from '../lake-types.js';
+export type { TableLayout } from '../layout.js';
+export type { BlobStore } from '../blob-store.js';
+export { BlobAlreadyExistsError, LakeIntegrityError } from '../errors.js';
+export { queryRows } from '../duckdb.js';
+export { quoteLiteral } from '../parquet-writer.js';

@@ -1,0 +1,197 @@
+/**
+ * Publishes a lake table as a Delta Lake table at the same root: `_delta_log/` versions derived from the
+ * committed manifests, one to one (Delta version N = manifest N; version 0 = the table's creation).
+ *
+ * The manifest stays the commit point; the Delta log is published from it right after each commit. Why not
+ * make the Delta version the commit point: the manifest protocol, its validation and its readers (verify,
+ * sweep, reconcile, `tidemark lake`) stay as they are, the Delta log can be (re)built for any existing lake, and
+ * a Delta-specific refusal (a type Delta cannot declare) never stops the lake from landing data.
+ *
+ * `publishDelta` writes every missing version in order, each with `If-None-Match: *`, so:
+ * - a crash between a manifest and its version, or between two versions, is repaired by the next call, which
+ *   starts after the highest version present; versions are only ever written in order, so there is no gap;
+ * - a version is never written twice (the name is the version), and a publisher that finds its version already
+ *   there (a concurrent publisher won the race) checks that it is the same version it would have written, or
+ *   fails with a LakeIntegrityError (someone else — another Delta writer — wrote into this table's log);
+ * - every `interval` versions a Parquet checkpoint follows (checkpoint.ts); a crash between a version and its
+ *   checkpoint is repaired by the next call too.
+ */
+import { ensureCheckpoint } from './checkpoint.js';
+import { DeltaSchemaError, deltaSchemaOf, schemaChangeProblems, type DeltaStructType } from './delta-schema.js';
+import { DeltaLogPaths } from './log-paths.js';
+import { DEFAULT_CHECKPOINT_INTERVAL } from './protocol.js';
+import {
+  creationVersion,
+  deltaTableId,
+  serializeVersion,
+  versionEssence,
+  windowVersion,
+  type DeltaAction,
+} from './version-actions.js';
+import {
+  BlobAlreadyExistsError,
+  LakeIntegrityError,
+  readManifest,
+  readSchema,
+  type LakeTable,
+  type Manifest,
+  type SchemaDoc,
+} from './lake-port.js';
+
+export interface PublishDeltaInput {
+  readonly lake: LakeTable;
+  /** A checkpoint every this many versions (default 100); 0: none. */
+  readonly checkpointInterval?: number;
+  /** Parent of local scratch directories (checkpoints); a temp directory by default. */
+  readonly scratchDir?: string;
+}
+
+export interface PublishDeltaOutput {
+  /** The highest version in the log after the call (-1: no log, the table has no schema yet). */
+  readonly version: number;
+  /** Versions this call created. */
+  readonly written: readonly number[];
+  /** Versions whose checkpoint this call created. */
+  readonly checkpoints: readonly number[];
+}
+
+/**
+ * The highest version in the log, or -1. Versions are written only in order, so "version v exists" is true for
+ * exactly 0..h: an exponential then binary search finds h in about 2·log2(h) existence checks, without listing
+ * a log that grows by one object per window.
+ */
+export async function highestPublishedVersion(
+  lake: LakeTable,
+  paths = new DeltaLogPaths(lake.layout),
+): Promise<number> {
+  const exists = (v: number) => lake.store.exists(paths.version(v));
+  if (!(await exists(0))) return -1;
+  let lo = 0;
+  let step = 1;
+  while (await exists(lo + step)) {
+    lo += step;
+    step *= 2;
+  }
+  let hi = lo + step; // absent
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (await exists(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Writes every missing Delta version (and due checkpoint) of a lake table, in order. Idempotent. */
+export async function publishDelta(input: PublishDeltaInput): Promise<PublishDeltaOutput> {
+  const { lake } = input;
+  const { store, layout } = lake;
+  const interval = input.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
+  if (!Number.isSafeInteger(interval) || interval < 0)
+    throw new RangeError(`checkpointInterval must be a non-negative integer, got ${interval}`);
+  const paths = new DeltaLogPaths(layout);
+  const written: number[] = [];
+  const checkpoints: number[] = [];
+  const checkpointIfDue = async (v: number) => {
+    if (interval > 0 && v > 0 && v % interval === 0)
+      if (await ensureCheckpoint({ lake, paths, version: v, interval, scratchDir: input.scratchDir }))
+        checkpoints.push(v);
+  };
+
+  const schemas = new Map<number, SchemaDoc>();
+  const schemaOf = async (version: number): Promise<SchemaDoc> => {
+    const cached = schemas.get(version);
+    if (cached) return cached;
+    const doc = await readSchema(store, layout, version);
+    if (!doc)
+      throw new LakeIntegrityError(
+        `Schema version ${version} of ${layout.id} is missing, but a manifest names it`,
+        layout.id,
+        layout.schemaPath(version),
+      );
+    schemas.set(version, doc);
+    return doc;
+  };
+
+  const mismatch = (version: number, path: string) =>
+    new LakeIntegrityError(
+      `Delta version ${version} of ${layout.id} exists but is not the version ` +
+        `${version === 0 ? 'schema version 1' : `manifest ${version}`} gives: ` +
+        "something other than Tidemark wrote into this table's _delta_log (Tidemark must be its only writer). " +
+        'Stop the Delta publication of this table and investigate; the manifests remain the truth.',
+      layout.id,
+      path,
+    );
+  /** Creates a version, or checks that the one there is the same version (a concurrent publisher's). */
+  const put = async (version: number, actions: DeltaAction[]) => {
+    const path = paths.version(version);
+    const body = serializeVersion(actions);
+    try {
+      await store.putIfAbsent(path, body, { contentType: 'application/json' });
+      written.push(version);
+    } catch (err) {
+      if (!(err instanceof BlobAlreadyExistsError)) throw err;
+      const existing = await store.get(path);
+      if (!existing || versionEssence(existing.body.toString('utf8')) !== versionEssence(body))
+        throw mismatch(version, path);
+    }
+    await checkpointIfDue(version);
+  };
+
+  const head = await highestPublishedVersion(lake, paths);
+  const first = await readSchema(store, layout, 1);
+  if (!first) {
+    if (head >= 0) throw mismatch(0, paths.version(0));
+    return { version: head, written, checkpoints };
+  }
+  schemas.set(1, first);
+  const tableId = deltaTableId(layout, first);
+
+  /** The schema in effect before window `sequence` (version 0: schema version 1). */
+  let previousSchemaVersion = 1;
+  let previousDelta: DeltaStructType | undefined;
+  const manifestAt = async (sequence: number) => {
+    const m = await readManifest(lake, sequence);
+    if (!m) throw mismatch(sequence, paths.version(sequence));
+    return m;
+  };
+  /** Version `sequence` from its manifest, advancing the schema in effect. */
+  const versionOf = async (manifest: Manifest): Promise<DeltaAction[]> => {
+    let schemaChange: { schema: SchemaDoc; deltaSchema: DeltaStructType } | undefined;
+    if (manifest.schemaVersion !== previousSchemaVersion) {
+      const schema = await schemaOf(manifest.schemaVersion);
+      const deltaSchema = deltaSchemaOf(schema);
+      previousDelta ??= deltaSchemaOf(await schemaOf(previousSchemaVersion));
+      const problems = schemaChangeProblems(previousDelta, deltaSchema);
+      if (problems.length) throw new DeltaSchemaError(layout.id, schema.version, problems);
+      schemaChange = { schema, deltaSchema };
+      previousDelta = deltaSchema;
+      previousSchemaVersion = manifest.schemaVersion;
+    }
+    return windowVersion({ layout, manifest, tableId, schemaChange });
+  };
+
+  if (head < 0) await put(0, creationVersion(layout, first));
+  else {
+    // The head must be Tidemark's: another Delta writer appends after it, and would otherwise go unnoticed
+    // (its version taken for a published window). Earlier versions were checked when they were the head.
+    let expected: DeltaAction[];
+    if (head === 0) expected = creationVersion(layout, first);
+    else {
+      if (head > 1) previousSchemaVersion = (await manifestAt(head - 1)).schemaVersion;
+      expected = await versionOf(await manifestAt(head));
+    }
+    const stored = await store.get(paths.version(head));
+    if (!stored || versionEssence(stored.body.toString('utf8')) !== versionEssence(serializeVersion(expected)))
+      throw mismatch(head, paths.version(head));
+    // A crash between the last version and its checkpoint: write the checkpoint now.
+    if (interval > 0 && head >= interval) await checkpointIfDue(head - (head % interval));
+  }
+
+  let next = Math.max(head + 1, 1);
+  for (; ; next++) {
+    const manifest = await readManifest(lake, next);
+    if (!manifest) break;
+    await put(next, await versionOf(manifest));
+  }
+  return { version: next - 1, written, checkpoints };
+}
