@@ -32,151 +32,175 @@ async function assertRunning(w: WorkflowHandle): Promise<void> {
 }
 
 describe('a table stops with its reason instead of failing its workflow', () => {
-  test('a table the source does not have (readWatermark fails) stops with the reason; resume goes on once fixed', async () => {
-    const w = await h.start('Missing', {}, (source) => (source.failReadWatermark = FailureType.Config));
-    await eventually(async () => assert.equal((await status(w)).mode, 'stopped'));
-    const s = await status(w);
-    assert.match(s.stoppedReason ?? '', /^ConfigError: injected: no such table/);
-    assert.deepEqual((await w.describe()).searchAttributes.TidemarkState, ['stopped']);
-    await assertRunning(w);
+  test(
+    'a table the source does not have (readWatermark fails) stops with the reason; resume goes on once fixed',
+    { timeout: 120_000 },
+    async () => {
+      const w = await h.start('Missing', {}, (source) => (source.failReadWatermark = FailureType.Config));
+      await eventually(async () => assert.equal((await status(w)).mode, 'stopped'));
+      const s = await status(w);
+      assert.match(s.stoppedReason ?? '', /^ConfigError: injected: no such table/);
+      assert.deepEqual((await w.describe()).searchAttributes.TidemarkState, ['stopped']);
+      await assertRunning(w);
 
-    h.source.failReadWatermark = undefined; // the operator created the table / fixed the config
-    await w.signal(resumeSignal);
-    await loaded(w);
-    assert.equal((await status(w)).mode, 'running');
-    await w.terminate();
-  });
+      h.source.failReadWatermark = undefined; // the operator created the table / fixed the config
+      await w.signal(resumeSignal);
+      await loaded(w);
+      assert.equal((await status(w)).mode, 'running');
+      await w.terminate();
+    },
+  );
 
-  test('a permanent failure of a type outside the contract (SourceQueryError) stops the table', async () => {
-    const w = await h.start('Permanent');
-    await loaded(w);
-    h.source.failNextExtract = 'SourceQueryError';
-    h.source.maxPosition = 20;
-    await w.signal(syncNowSignal);
-    await eventually(async () => assert.equal((await status(w)).mode, 'stopped'));
-    assert.match((await status(w)).stoppedReason ?? '', /^SourceQueryError: injected SourceQueryError/);
-    await assertRunning(w);
-    await w.signal(resumeSignal);
-    await eventually(async () => assert.equal((await status(w)).position, positionOf(20)));
-    assertManifestChain(h.lake);
-    await w.terminate();
-  });
+  test(
+    'a permanent failure of a type outside the contract (SourceQueryError) stops the table',
+    { timeout: 120_000 },
+    async () => {
+      const w = await h.start('Permanent');
+      await loaded(w);
+      h.source.failNextExtract = 'SourceQueryError';
+      h.source.maxPosition = 20;
+      await w.signal(syncNowSignal);
+      await eventually(async () => assert.equal((await status(w)).mode, 'stopped'));
+      assert.match((await status(w)).stoppedReason ?? '', /^SourceQueryError: injected SourceQueryError/);
+      await assertRunning(w);
+      await w.signal(resumeSignal);
+      await eventually(async () => assert.equal((await status(w)).position, positionOf(20)));
+      assertManifestChain(h.lake);
+      await w.terminate();
+    },
+  );
 
-  test('an initial load that fails stops the table with its reason; resume runs it again', async () => {
-    const w = await h.start('LoadFails', {}, (source) => {
-      source.failChunk = { kind: 'snapshot', index: 1, type: 'UnsupportedTypeError' };
-    });
-    await eventually(async () => assert.equal((await status(w)).mode, 'stopped'));
-    const s = await status(w);
-    assert.match(s.stoppedReason ?? '', /snapshot job failed: UnsupportedTypeError: injected/);
-    assert.deepEqual(
-      s.jobs.map((j) => [j.kind, j.state]),
-      [['snapshot', 'failed']],
-    );
-    assert.equal(s.position, null);
-    await assertRunning(w);
+  test(
+    'an initial load that fails stops the table with its reason; resume runs it again',
+    { timeout: 120_000 },
+    async () => {
+      const w = await h.start('LoadFails', {}, (source) => {
+        source.failChunk = { kind: 'snapshot', index: 1, type: 'UnsupportedTypeError' };
+      });
+      await eventually(async () => assert.equal((await status(w)).mode, 'stopped'));
+      const s = await status(w);
+      assert.match(s.stoppedReason ?? '', /snapshot job failed: UnsupportedTypeError: injected/);
+      assert.deepEqual(
+        s.jobs.map((j) => [j.kind, j.state]),
+        [['snapshot', 'failed']],
+      );
+      assert.equal(s.position, null);
+      await assertRunning(w);
 
-    await w.signal(resumeSignal);
-    await eventually(async () => assert.equal((await status(w)).position, positionOf(10)));
-    // The first attempt committed chunk 0 as window 1 before chunk 1 failed; the second snapshot follows it.
-    assert.deepEqual(
-      [...h.lake.manifests.values()].map((m) => m.kind),
-      ['snapshot', 'snapshot', 'snapshot', 'snapshot'],
-    );
-    assertManifestChain(h.lake);
-    await w.terminate();
-  });
+      await w.signal(resumeSignal);
+      await eventually(async () => assert.equal((await status(w)).position, positionOf(10)));
+      // The first attempt committed chunk 0 as window 1 before chunk 1 failed; the second snapshot follows it.
+      assert.deepEqual(
+        [...h.lake.manifests.values()].map((m) => m.kind),
+        ['snapshot', 'snapshot', 'snapshot', 'snapshot'],
+      );
+      assertManifestChain(h.lake);
+      await w.terminate();
+    },
+  );
 });
 
 describe('a job that cannot finish ends failed and the table goes on', () => {
-  test('a backfill failing for good ends failed with its reason; the next window follows its committed chunk', async () => {
-    const w = await h.start('BadBackfill');
-    await loaded(w);
-    // The error SQL Server gave `--from 2026-02-30` (241), met in chunk 1 after chunk 0 committed.
-    h.source.failChunk = { kind: 'backfill', index: 1, type: 'SourceQueryError' };
-    h.source.jobChunks = 3;
-    await w.signal(requestJobSignal, { id: 'bf-1', job: { kind: 'backfill', from: '2026-01-01', to: '2026-02-01' } });
-    await eventually(async () =>
+  test(
+    'a backfill failing for good ends failed with its reason; the next window follows its committed chunk',
+    { timeout: 120_000 },
+    async () => {
+      const w = await h.start('BadBackfill');
+      await loaded(w);
+      // The error SQL Server gave `--from 2026-02-30` (241), met in chunk 1 after chunk 0 committed.
+      h.source.failChunk = { kind: 'backfill', index: 1, type: 'SourceQueryError' };
+      h.source.jobChunks = 3;
+      await w.signal(requestJobSignal, { id: 'bf-1', job: { kind: 'backfill', from: '2026-01-01', to: '2026-02-01' } });
+      await eventually(async () =>
+        assert.deepEqual(
+          (await status(w)).jobs.map((j) => [j.id, j.state]),
+          [
+            ['reseed-1', 'done'],
+            ['bf-1', 'failed'],
+          ],
+        ),
+      );
+      const s = await status(w);
+      assert.match(s.jobs[1]?.reason ?? '', /^SourceQueryError: injected SourceQueryError in chunk 1/);
+      assert.match(s.lastError ?? '', /backfill job bf-1 failed/);
+      assert.equal(s.mode, 'running');
+
+      h.source.maxPosition = 30;
+      await w.signal(syncNowSignal);
+      await eventually(async () => assert.equal((await status(w)).position, positionOf(30)));
       assert.deepEqual(
-        (await status(w)).jobs.map((j) => [j.id, j.state]),
-        [
-          ['reseed-1', 'done'],
-          ['bf-1', 'failed'],
-        ],
-      ),
-    );
-    const s = await status(w);
-    assert.match(s.jobs[1]?.reason ?? '', /^SourceQueryError: injected SourceQueryError in chunk 1/);
-    assert.match(s.lastError ?? '', /backfill job bf-1 failed/);
-    assert.equal(s.mode, 'running');
+        [...h.lake.manifests.values()].map((m) => m.kind),
+        ['snapshot', 'snapshot', 'snapshot', 'backfill', 'changes'],
+      );
+      assertManifestChain(h.lake);
+      await w.terminate();
+    },
+  );
 
-    h.source.maxPosition = 30;
-    await w.signal(syncNowSignal);
-    await eventually(async () => assert.equal((await status(w)).position, positionOf(30)));
-    assert.deepEqual(
-      [...h.lake.manifests.values()].map((m) => m.kind),
-      ['snapshot', 'snapshot', 'snapshot', 'backfill', 'changes'],
-    );
-    assertManifestChain(h.lake);
-    await w.terminate();
-  });
-
-  test('a job request with a date that does not exist is refused at once and never blocks the table', async () => {
-    const w = await h.start('NoSuchDate');
-    await loaded(w);
-    await w.signal(requestJobSignal, { id: 'bf-2', job: { kind: 'backfill', from: '2026-02-30', to: '2026-03-01' } });
-    await eventually(async () => assert.equal((await status(w)).jobs.find((j) => j.id === 'bf-2')?.state, 'failed'));
-    assert.match(
-      (await status(w)).jobs.find((j) => j.id === 'bf-2')?.reason ?? '',
-      /'2026-02-30' is not a calendar date/,
-    );
-    h.source.maxPosition = 20;
-    await w.signal(syncNowSignal);
-    await eventually(async () => assert.equal((await status(w)).position, positionOf(20)));
-    assert.equal(
-      [...h.lake.manifests.values()].filter((m) => m.kind === 'backfill').length,
-      0,
-      'the refused job never ran',
-    );
-    await w.terminate();
-  });
+  test(
+    'a job request with a date that does not exist is refused at once and never blocks the table',
+    { timeout: 120_000 },
+    async () => {
+      const w = await h.start('NoSuchDate');
+      await loaded(w);
+      await w.signal(requestJobSignal, { id: 'bf-2', job: { kind: 'backfill', from: '2026-02-30', to: '2026-03-01' } });
+      await eventually(async () => assert.equal((await status(w)).jobs.find((j) => j.id === 'bf-2')?.state, 'failed'));
+      assert.match(
+        (await status(w)).jobs.find((j) => j.id === 'bf-2')?.reason ?? '',
+        /'2026-02-30' is not a calendar date/,
+      );
+      h.source.maxPosition = 20;
+      await w.signal(syncNowSignal);
+      await eventually(async () => assert.equal((await status(w)).position, positionOf(20)));
+      assert.equal(
+        [...h.lake.manifests.values()].filter((m) => m.kind === 'backfill').length,
+        0,
+        'the refused job never ran',
+      );
+      await w.terminate();
+    },
+  );
 });
 
 describe('idle tables', () => {
-  test('an idle table commits an empty window at most once per idle-commit interval, shows it is caught up, and a later change lands', async () => {
-    const w = await h.start('Idle', { idleCommitSeconds: 600 });
-    await loaded(w);
-    h.source.tableChangedUpTo = 10; // from now on the source's position moves, but not with this table's changes
-    const manifestsAfterLoad = h.lake.manifests.size;
-    // 25 cadences of 60 s: the position moves by 1 each, every window would be empty.
-    for (let cadence = 1; cadence <= 25; cadence++) {
-      h.source.maxPosition = 10 + cadence;
-      await h.sleep(61_000);
-      // Caught up to the source's position: recorded as such, or committed in an (empty) window.
-      await eventually(async () => {
-        const s = await status(w);
-        assert.equal(s.caughtUpTo ?? s.position, positionOf(10 + cadence));
-      });
-    }
-    const empty = [...h.lake.manifests.values()].slice(manifestsAfterLoad);
-    assert.ok(empty.every((m) => m.kind === 'changes' && m.rows === 0));
-    // 25 minutes idle, one empty window per 10 minutes at most (before: one per cadence, 25).
-    assert.ok(empty.length >= 2 && empty.length <= 3, `${empty.length} empty windows in 25 idle minutes`);
-    const s = await status(w);
-    assert.equal(s.lagSeconds, 0, 'an idle table is caught up');
-    assert.equal(s.caughtUpTo, positionOf(35));
+  test(
+    'an idle table commits an empty window at most once per idle-commit interval, shows it is caught up, and a later change lands',
+    { timeout: 120_000 },
+    async () => {
+      const w = await h.start('Idle', { idleCommitSeconds: 600 });
+      await loaded(w);
+      h.source.tableChangedUpTo = 10; // from now on the source's position moves, but not with this table's changes
+      const manifestsAfterLoad = h.lake.manifests.size;
+      // 25 cadences of 60 s: the position moves by 1 each, every window would be empty.
+      for (let cadence = 1; cadence <= 25; cadence++) {
+        h.source.maxPosition = 10 + cadence;
+        await h.sleep(61_000);
+        // Caught up to the source's position: recorded as such, or committed in an (empty) window.
+        await eventually(async () => {
+          const s = await status(w);
+          assert.equal(s.caughtUpTo ?? s.position, positionOf(10 + cadence));
+        });
+      }
+      const empty = [...h.lake.manifests.values()].slice(manifestsAfterLoad);
+      assert.ok(empty.every((m) => m.kind === 'changes' && m.rows === 0));
+      // 25 minutes idle, one empty window per 10 minutes at most (before: one per cadence, 25).
+      assert.ok(empty.length >= 2 && empty.length <= 3, `${empty.length} empty windows in 25 idle minutes`);
+      const s = await status(w);
+      assert.equal(s.lagSeconds, 0, 'an idle table is caught up');
+      assert.equal(s.caughtUpTo, positionOf(35));
 
-    // A change after idling lands, in a window that starts where the last committed one ended.
-    h.source.maxPosition = 40;
-    h.source.tableChangedUpTo = 40;
-    await h.sleep(61_000);
-    await eventually(async () => assert.equal((await status(w)).position, positionOf(40)));
-    const last = [...h.lake.manifests.values()].at(-1);
-    assert.ok(last && last.rows > 0);
-    assert.equal((await status(w)).caughtUpTo, null);
-    assertManifestChain(h.lake);
-    await w.terminate();
-  });
+      // A change after idling lands, in a window that starts where the last committed one ended.
+      h.source.maxPosition = 40;
+      h.source.tableChangedUpTo = 40;
+      await h.sleep(61_000);
+      await eventually(async () => assert.equal((await status(w)).position, positionOf(40)));
+      const last = [...h.lake.manifests.values()].at(-1);
+      assert.ok(last && last.rows > 0);
+      assert.equal((await status(w)).caughtUpTo, null);
+      assertManifestChain(h.lake);
+      await w.terminate();
+    },
+  );
 });
 
 describe('on the dev server (the time-skipping server never tells a parent that its child was terminated)', () => {
@@ -188,7 +212,7 @@ describe('on the dev server (the time-skipping server never tells a parent that 
     await dev.stop();
   });
 
-  test('a job terminated from the Web UI ends failed; the sync goes on', async () => {
+  test('a job terminated from the Web UI ends failed; the sync goes on', { timeout: 120_000 }, async () => {
     const w = await dev.start(`Terminated${Date.now().toString(36)}`);
     await eventually(async () => assert.equal((await status(w)).lastCommitted?.seq, 3));
     let open!: () => void;
