@@ -724,7 +724,7 @@ function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
     max: DEFAULTS.maxCadence,
   });
   const idleCommitInterval = o.duration('idleCommitInterval', {
-    what: 'the idle-commit interval (an idle table commits an empty window at most this often)',
+    what: 'the idle-commit interval',
     example: '1h',
     fallback: DEFAULTS.idleCommitInterval,
     min: DEFAULTS.minCadence,

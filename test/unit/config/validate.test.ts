@@ -23,6 +23,7 @@ test('the minimal config is valid and gets the documented defaults', () => {
   assert.equal(table.table, 'Claims');
   assert.equal(table.cadence.text, '15m');
   assert.equal(table.cadence.ms, 900_000);
+  assert.equal(table.idleCommitInterval.text, '1h', 'an idle table commits an empty window at most hourly');
   assert.deepEqual(table.limits, {
     maxRowsPerSecond: 5000,
     maxRowsPerWindow: 1_000_000,
@@ -196,6 +197,8 @@ test('durations: a unit is required, and the cadence is at least 1m', () => {
   );
   assert.match(issueAt(issues, 'tables[0].cadence').fix, /add a unit: `cadence: 15m`/);
   assert.match(issueAt(issues, 'tables[1].cadence').message, /at least 1m/);
+  const idle = invalid(variant((d) => (d.tables[0]!.idleCommitInterval = '2d')));
+  assert.match(issueAt(idle, 'tables[0].idleCommitInterval').message, /at most 1d, got 2d/);
 });
 
 test('table names are schema-qualified and listed once', () => {
