@@ -2,8 +2,9 @@
  * tableSyncWorkflow — one per table, ID `table-sync/<db>.<schema>.<table>`.
  *
  * A forever loop: plan window → extract + stage → validate → commit manifest → advance watermark → wait for
- * the next cadence. Deterministic and thin: every decision that needs the outside world is an activity; what to
- * do about a failure is failure-policy.ts; jobs run through table-jobs.ts; timeouts are activity-options.ts.
+ * the next cadence. Deterministic and thin: every decision that needs the outside world is an activity; one
+ * window is table-window.ts, a job table-jobs.ts, what to do about a failure failure-policy.ts, and the activities'
+ * timeouts activity-options.ts.
  *
  * Exactly-once rests on three facts: a window's bounds are fixed (and kept in this workflow's state) before
  * anything is read, so every retry of window N reads the same range; staged files carry the attempt in their
@@ -33,6 +34,7 @@ import { onWindowFailure, onWindowFailureBeforePatch } from './failure-policy.js
 import { pauseSignal, requestJobSignal, resumeSignal, statusQuery, syncNowSignal } from './messages.js';
 import { STATE_KEY, STRATEGY_KEY, TABLE_KEY } from './search-attributes.js';
 import { runTableJob } from './table-jobs.js';
+import { syncOneWindow } from './table-window.js';
 
 export interface TableSyncWorkflowInput {
   /** The table, on first start; ignored when `snapshot` is given. */
@@ -92,39 +94,6 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
     ]);
   };
 
-  /**
-   * One window: 'empty' when nothing changed (or an idle window was not due); 'more' when it committed a window
-   * capped below what the source already holds (go straight on); 'committed' otherwise.
-   */
-  const syncOneWindow = async (): Promise<'empty' | 'committed' | 'more'> => {
-    let window = state.pendingWindow;
-    if (!window) {
-      const plan = await acts.planWindow({ table, lastPosition: state.position, seq: state.nextSeq });
-      if (!plan.window) {
-        state.observedLag(plan.lagSeconds, plan.captureLatencySeconds ?? null);
-        return 'empty';
-      }
-      if (plan.window.idle && !state.idleWindowDue(Date.now(), idleCommitMs)) {
-        state.caughtUp(plan.window.to, plan.lagSeconds, plan.captureLatencySeconds ?? null);
-        return 'empty';
-      }
-      window = plan.window;
-      state.planned(window, plan.lagSeconds, plan.captureLatencySeconds ?? null);
-    }
-    const started = Date.now();
-    const attempt = state.nextAttempt();
-    const extracted = await acts.extractWindow({ table, window, attempt });
-    const validation = await acts.validateWindow({ table, window, extract: extracted });
-    const commit = await acts.commitManifest({ table, window, extract: extracted, validation });
-    // The read may refine the window's end (identity: the gaps it saw); the manifest records where the next
-    // window starts, and a no-op retry returns what the committed attempt recorded.
-    const position = commit.resumePosition ?? window.to;
-    await acts.advanceWatermark({ table, seq: window.seq, position, manifestPath: commit.manifestPath });
-    const at = new Date().toISOString();
-    state.committed(window, extracted.rows, commit.manifestPath, at, Date.now() - started, position);
-    return window.more ? 'more' : 'committed';
-  };
-
   const reseed = async (reason: string) => {
     state.setMode('reseeding');
     showMode();
@@ -168,7 +137,7 @@ export async function tableSyncWorkflow(input: TableSyncWorkflowInput): Promise<
         continue;
       }
       inFlight = new CancellationScope();
-      outcome = await inFlight.run(syncOneWindow);
+      outcome = await inFlight.run(() => syncOneWindow({ table, state, acts, idleCommitMs }));
     } catch (err) {
       if (isCancellation(err) && state.pauseRequested) {
         // Paused now: the pending window keeps its bounds and is retried on resume under a new attempt.
