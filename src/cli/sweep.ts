@@ -28,7 +28,7 @@ export const command: CliCommand = {
     });
     if (!values.table) throw new UsageError('--table is required');
     const days = values.days === undefined ? DEFAULT_SWEEP_DAYS : Number(values.days);
-    const problem = sweepDaysProblem(values.days?.trim() === '' ? Number.NaN : days);
+    const problem = sweepDaysProblem(values.days?.trim() === '' ? Number.NaN : days, 1);
     if (problem !== undefined) throw new UsageError(problem);
     const config = await loadOperatorConfig(io, values.config);
     if (typeof config === 'number') return config;

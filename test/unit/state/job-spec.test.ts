@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backfillRangeProblem, isCalendarDate, jobSpecProblem, nextDay } from '../../../src/state/job-spec.js';
+import {
+  backfillRangeProblem,
+  isCalendarDate,
+  jobSpecProblem,
+  nextDay,
+  sweepDaysProblem,
+} from '../../../src/state/job-spec.js';
 
 test('calendar dates: days that exist, leap years by the Gregorian rule', () => {
   for (const d of ['2026-02-28', '2024-02-29', '2000-02-29', '0001-01-01', '9999-12-31'])
@@ -31,7 +37,9 @@ test('a backfill range is [from, to): from before to, both calendar dates; the m
 
 test('every job kind is checked', () => {
   assert.equal(jobSpecProblem({ kind: 'sweep', days: 30 }), undefined);
-  assert.match(jobSpecProblem({ kind: 'sweep', days: 0 }) ?? '', /from 1 to 3660/);
+  assert.equal(jobSpecProblem({ kind: 'sweep', days: 0 }), undefined, 'sweeping 0 days is a no-op, not an error');
+  assert.match(jobSpecProblem({ kind: 'sweep', days: -1 }) ?? '', /from 0 to 3660/);
+  assert.match(sweepDaysProblem(0, 1) ?? '', /from 1 to 3660/, 'the CLI asks for at least one day');
   assert.match(jobSpecProblem({ kind: 'sweep', days: 1.5 }) ?? '', /whole number/);
   assert.equal(jobSpecProblem({ kind: 'reconcile' }), undefined);
   assert.equal(jobSpecProblem({ kind: 'snapshot', reason: 'initial load' }), undefined);
