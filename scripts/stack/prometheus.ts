@@ -69,7 +69,16 @@ function onPath(name: string): string | undefined {
 export function promtoolVersion(promtool: string): string | undefined {
   const r = spawnSync(promtool, ['--version'], { encoding: 'utf8', timeout: 30_000 });
   if (r.status !== 0) return undefined;
-  return /version (\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1];
+  // A build without Prometheus' release tooling may carry no version (`version  (branch: …`): it still works.
+  return /version (\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
+}
+
+/** The Prometheus release of a module version: v0.315.1 → 3.15.1 (v3 and later), v0.54.1 → 2.54.1. */
+export function prometheusReleaseOf(moduleVersion: string): string {
+  const m = /^v0\.(\d+)\.(\d+)/.exec(moduleVersion);
+  if (!m) return moduleVersion;
+  const minor = Number(m[1]);
+  return minor >= 300 ? `${Math.floor(minor / 100)}.${minor % 100}.${m[2]}` : `2.${minor}.${m[2]}`;
 }
 
 function tail(err: unknown): string {
@@ -208,7 +217,10 @@ function installFromGo(go: string, home: string, bin: string, withServer: boolea
   );
   run(['get', `${GO_MODULE}/cmd/promtool@${version}`]);
   const commands = withServer ? ['promtool', 'prometheus'] : ['promtool'];
-  for (const cmd of commands) run(['build', '-trimpath', '-o', join(bin, cmd), `${GO_MODULE}/cmd/${cmd}`]);
+  // Prometheus' release tooling stamps the version; a plain build must say it itself, or `--version` is empty.
+  const ldflags = `-X github.com/prometheus/common/version.Version=${prometheusReleaseOf(version)}`;
+  for (const cmd of commands)
+    run(['build', '-trimpath', '-ldflags', ldflags, '-o', join(bin, cmd), `${GO_MODULE}/cmd/${cmd}`]);
   writeFileSync(
     join(home, 'installed.json'),
     `${JSON.stringify({ source: 'go', module: `${GO_MODULE}@${version}` }, null, 2)}\n`,

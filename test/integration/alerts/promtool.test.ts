@@ -15,10 +15,12 @@ import {
   loadRules,
   loadRuleTests,
   promtool,
+  ROOT,
   RULE_TESTS_DIR,
   RULES_FILE,
   runPromtool,
 } from '../../support/alert-contract.js';
+import { ensurePrometheusTools } from '../../../scripts/stack/prometheus.js';
 
 const ruleTestFiles = () =>
   readdirSync(RULE_TESTS_DIR)
@@ -40,6 +42,15 @@ function scratchCopy(): { dir: string; rules: string; tests: string[]; remove: (
 before(() => {
   const tools = promtool();
   process.stderr.write(`[prometheus tools] promtool ${tools.version} (${tools.source}): ${tools.promtool}\n`);
+});
+
+test('the installer is idempotent: a second call finds what the first installed and fetches nothing', () => {
+  const first = promtool();
+  const logged: string[] = [];
+  const again = ensurePrometheusTools(join(ROOT, '.tidemark'), { log: (line) => logged.push(line) });
+  assert.equal(again.promtool, first.promtool);
+  assert.ok(['installed', 'path'].includes(again.source), `second call installed again (${again.source})`);
+  assert.deepEqual(logged, []);
 });
 
 test('promtool check rules accepts the rules file', () => {
