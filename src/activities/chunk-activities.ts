@@ -25,6 +25,7 @@ import {
 } from '../source/index.js';
 import type { SnapshotPositioner } from '../source/chunks.js';
 import { quoteTable } from '../source/sql-text.js';
+import { JobArgumentError, jobSpecProblem } from '../state/job-spec.js';
 import { compareWithLake, loadSourceRows, type ChunkComparison } from './chunk-compare.js';
 import type {
   JobSpec,
@@ -140,8 +141,12 @@ async function planKeyChunks(
 
 export function chunkActivities(deps: ActivityDeps) {
   async function planChunks(input: PlanChunksInput): Promise<PlanChunksOutput> {
-    const ctx = await tableContext(deps, input.table);
     const { job } = input;
+    // The CLI and the sync refuse wrong arguments already; a request from any other client stops here, before
+    // SQL Server fails it the same way on every retry (e.g. a date that does not exist: error 241).
+    const problem = jobSpecProblem(job);
+    if (problem !== undefined) throw new JobArgumentError(job.kind, problem);
+    const ctx = await tableContext(deps, input.table);
     if (job.kind === 'reconcile' && (ctx.ref.strategy === 'cdc' || ctx.ref.strategy === 'change_tracking'))
       throw unsupported(ctx, 'delete reconciliation (the capture sees deletes)');
     if (job.kind === 'backfill' && !ctx.config.businessDateColumn)

@@ -38,6 +38,12 @@ export interface WindowPlan {
    * window at once instead of waiting for its cadence. Absent: not capped.
    */
   more?: boolean;
+  /**
+   * The source's position moved (other tables' changes, CDC's idle placeholders) but this table has no change in
+   * (from, to]: committing the window would write an empty manifest. The sync commits such a window only every
+   * idle-commit interval and otherwise records that the table is caught up to `to`. Absent: not known to be idle.
+   */
+  idle?: boolean;
 }
 
 export interface PlanWindowInput {

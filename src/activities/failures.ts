@@ -1,18 +1,34 @@
 /**
- * The activity boundary's error translation: known errors become `ApplicationFailure`s with the contract's
- * {@link FailureType} names (non-retryable: the workflow acts on them), everything else stays retryable.
+ * The activity boundary's error translation: what crosses Temporal when an activity throws.
+ *
+ * Policy (one rule, so no permanent failure is retried forever):
+ * - errors the workflows act on by type get the contract's {@link FailureType} names (a gap re-seeds; schema,
+ *   config, prerequisite and window conflicts stop the table);
+ * - every other error that says it cannot be fixed by retrying (`retryable: false`: a SQL Server error outside
+ *   the transient list such as 241 "conversion failed", an unsupported type, a missing container, a checksum
+ *   mismatch …) crosses as **non-retryable**, with its class name as the type: the table-sync workflow stops the
+ *   table with the message (a job: the job fails and the table goes on);
+ * - the blob store's two concurrency conflicts (`BlobAlreadyExistsError`, `ConditionNotMetError`) are the one
+ *   exception: they say "someone else wrote first", and a retry re-reads what the other writer left;
+ * - anything else (a plain `Error`, a dropped socket, a transient source error) stays retryable.
+ *
  * Messages pass through {@link maskSecretsInText}; the error classes of src/source and src/lake carry positions,
  * names and counts, never row values.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ConfigError } from '../config/config-error.js';
-import { IncompatibleSchemaChangeError, LakeIntegrityError } from '../lake/errors.js';
+import {
+  BlobAlreadyExistsError,
+  ConditionNotMetError,
+  IncompatibleSchemaChangeError,
+  LakeIntegrityError,
+} from '../lake/errors.js';
 import { LakeValueError } from '../lake/lake-types.js';
 import { CaptureInstanceDroppedError, ChangeLogGapError, PrerequisiteError } from '../source/index.js';
 import { maskSecretsInText } from '../util/logger.js';
 import { FailureType } from './contracts.js';
 
-/** The failure type of an error the workflows act on, or undefined for a retryable one. */
+/** The failure type of an error that must not be retried, or undefined for a retryable one. */
 export function failureTypeOf(err: unknown): string | undefined {
   if (err instanceof ChangeLogGapError || err instanceof CaptureInstanceDroppedError) return FailureType.ChangeLogGap;
   if (err instanceof IncompatibleSchemaChangeError) return FailureType.IncompatibleSchemaChange;
@@ -23,9 +39,8 @@ export function failureTypeOf(err: unknown): string | undefined {
   if (err instanceof PrerequisiteError) return FailureType.Prerequisite;
   if (err instanceof LakeIntegrityError && /already committed for window/.test(err.message))
     return FailureType.WindowConflict;
-  const retryable = (err as { retryable?: unknown } | null)?.retryable;
-  if (retryable === false && err instanceof Error && (Object.values(FailureType) as string[]).includes(err.name))
-    return err.name;
+  if (err instanceof BlobAlreadyExistsError || err instanceof ConditionNotMetError) return undefined;
+  if (err instanceof Error && (err as { retryable?: unknown }).retryable === false) return err.name;
   return undefined;
 }
 

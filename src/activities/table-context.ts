@@ -23,6 +23,7 @@ import {
   type TableDiscovery,
 } from '../source/index.js';
 import { ConfigError } from '../config/config-error.js';
+import { keyColumnPhiProblems } from '../config/phi-key-rule.js';
 import type { TableRef } from './contracts.js';
 import { findTable, type ActivityDeps } from './dependencies.js';
 
@@ -87,8 +88,12 @@ export async function tableContext(deps: ActivityDeps, ref: TableRef): Promise<T
   const planOf = (name: string): ColumnPlan => plans.get(name.toLowerCase()) ?? { kind: 'keep' };
   if ([...plans.values()].some((p) => p.kind === 'hash') && !deps.phiHashKey)
     throw configError(`table ${ref.id} hashes PHI columns but privacy.hashKey is not set`);
-  for (const k of keyColumns)
-    if (planOf(k).kind !== 'keep') throw configError(`key column ${k} of ${ref.id} cannot be dropped or hashed`);
+  // The same rule config check applies to the configured key; the worker also sees the source's key.
+  const keyProblems = keyColumnPhiProblems(keyColumns, config.phi);
+  if (keyProblems.length > 0)
+    throw new ConfigError(
+      keyProblems.map((p) => ({ path: `tables[${config.name}].phi`, message: p.message, fix: p.fix })),
+    );
 
   const landed = (columns: readonly LakeColumn[]): LakeColumn[] =>
     columns

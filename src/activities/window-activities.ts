@@ -43,6 +43,7 @@ import type {
   WindowPlan,
 } from './contracts.js';
 import type { ActivityDeps } from './dependencies.js';
+import { heartbeat } from './heartbeat.js';
 import { lakePosition, tableContext, type TableContext } from './table-context.js';
 
 /** A chunk window's `from` in its manifest: `<kind>:<index>/<count>` (never a position: those are hex/digits). */
@@ -114,6 +115,7 @@ export function windowActivities(deps: ActivityDeps) {
         to: w.to,
         plannedAt: new Date().toISOString(),
         ...(w.more ? { more: true } : {}),
+        ...(w.idle ? { idle: true } : {}),
       },
       lagSeconds: w.lagSeconds,
       ...capture,
@@ -235,14 +237,6 @@ function freshProgress(attemptId: string, schemaVersion: number): ExtractProgres
   };
 }
 
-function heartbeat(details: ExtractProgress): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // Not in an activity (direct calls).
-  }
-}
-
 function previousProgress(window: WindowPlan): ExtractProgress | undefined {
   try {
     const d = Context.current().info.heartbeatDetails as ExtractProgress | undefined;
@@ -269,6 +263,20 @@ function cancelled(): boolean {
     return Context.current().cancellationSignal.aborted;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Rejects when the activity is cancelled (pause now, or the workflow went away); never settles outside an
+ * activity. Raced against each pull from the source, so a cancel is honoured even while a throttled read sleeps.
+ */
+function cancellation(): Promise<never> {
+  try {
+    const p = Context.current().cancelled;
+    p.catch(() => undefined);
+    return p;
+  } catch {
+    return new Promise<never>(() => undefined);
   }
 }
 
@@ -339,6 +347,7 @@ export async function stageStream(
   }
 
   const it = events()[Symbol.asyncIterator]();
+  const whenCancelled = cancellation();
   let done = false;
   let pending: IteratorResult<ChangeEvent> | undefined;
   heartbeat(progress);
@@ -354,7 +363,7 @@ export async function stageStream(
         [Symbol.asyncIterator]: () => ({
           next: async (): Promise<IteratorResult<ChangeEvent>> => {
             if (count >= segmentRows) return { done: true, value: undefined };
-            const r = pending ?? (await it.next());
+            const r = pending ?? (await Promise.race([it.next(), whenCancelled]));
             pending = undefined;
             if (r.done) {
               done = true;
@@ -364,7 +373,6 @@ export async function stageStream(
             lastPos = r.value.position;
             digest.update(lastPos);
             byOp[r.value.op]++;
-            if (count % 5000 === 0) heartbeat(progress);
             return r;
           },
         }),
@@ -402,7 +410,11 @@ export async function stageStream(
       }
     }
   } finally {
-    await it.return?.(undefined);
+    // After a cancel the source read may still be asleep in its throttle: do not hold the cancellation up for it
+    // (its own clean-up cancels the query when it wakes).
+    const closing = it.return?.(undefined);
+    if (cancelled()) void closing?.catch(() => undefined);
+    else await closing;
   }
   const rows = progress.eventsDone;
   return {

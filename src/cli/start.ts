@@ -32,7 +32,13 @@ export const command: CliCommand = {
           taskQueue: config.temporal.taskQueue,
           workflowId,
           workflowIdConflictPolicy: 'USE_EXISTING',
-          args: [{ table: ref, cadenceSeconds: Math.round(table.cadence.ms / 1000) }],
+          args: [
+            {
+              table: ref,
+              cadenceSeconds: Math.round(table.cadence.ms / 1000),
+              idleCommitSeconds: Math.round(table.idleCommitInterval.ms / 1000),
+            },
+          ],
           typedSearchAttributes: [
             { key: TABLE_KEY, value: ref.id },
             { key: STRATEGY_KEY, value: ref.strategy },

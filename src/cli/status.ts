@@ -39,7 +39,10 @@ export interface TableStatusRow {
 
 const seconds = (s: number | null | undefined): string => (s === null || s === undefined ? '-' : `${s}s`);
 
-/** What the NOTE column says: why the table stopped, why it is paused, why nothing answered, the last error. */
+/**
+ * What the NOTE column says: why the table stopped, why it is paused, why nothing answered, the last error, or
+ * that an idle table is caught up beyond its committed position.
+ */
 export function statusNote(r: TableStatusRow): string {
   if (r.note) return r.note;
   const s = r.status;
@@ -47,7 +50,10 @@ export function statusNote(r: TableStatusRow): string {
   if (s.stoppedReason) return s.stoppedReason;
   if (s.mode === 'paused') return `paused: ${s.pauseReason ?? '(no reason given)'}`;
   if (s.pauseReason) return `pause requested: ${s.pauseReason}`;
-  return s.lastError ?? '';
+  if (s.lastError) return s.lastError;
+  // An idle table: current up to there; its empty windows commit only every idleCommitInterval.
+  if (s.caughtUpTo) return `idle: no change up to ${s.caughtUpTo}`;
+  return '';
 }
 
 export function renderStatusTable(rows: readonly TableStatusRow[]): string {

@@ -10,6 +10,7 @@ import { EXIT, UsageError, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
 import { runJobVerb } from './support/job.js';
 import { loadOperatorConfig, selectTables } from './support/operator-context.js';
+import { sweepDaysProblem } from '../state/job-spec.js';
 
 /** The sweep period when `--days` is not given (the design's "last 30 days"). */
 export const DEFAULT_SWEEP_DAYS = 30;
@@ -27,8 +28,8 @@ export const command: CliCommand = {
     });
     if (!values.table) throw new UsageError('--table is required');
     const days = values.days === undefined ? DEFAULT_SWEEP_DAYS : Number(values.days);
-    if (!Number.isInteger(days) || days < 1 || days > 3660)
-      throw new UsageError('--days must be a whole number of days from 1 to 3660');
+    const problem = sweepDaysProblem(values.days?.trim() === '' ? Number.NaN : days, 1);
+    if (problem !== undefined) throw new UsageError(problem);
     const config = await loadOperatorConfig(io, values.config);
     if (typeof config === 'number') return config;
     const [table] = selectTables(config, values.table);

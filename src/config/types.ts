@@ -204,6 +204,13 @@ export interface TableConfig {
   readonly key?: readonly string[];
   /** How often a window is planned; default 15m, at least 1m. */
   readonly cadence: Duration;
+  /**
+   * An idle table (the source's position moves, this table has no change: CDC's max LSN moves with other
+   * tables' changes and the capture job's idle placeholders) commits an empty window at most this often, to keep
+   * its committed position ahead of change-log cleanup; in between `status` shows it caught up without a manifest.
+   * Default 1h, at least 1m, at most 24h.
+   */
+  readonly idleCommitInterval: Duration;
   /** Date column that backfills of a date range select on (e.g. the claim's service date). */
   readonly businessDateColumn?: string;
   /** Load limits that protect the OLTP source. */

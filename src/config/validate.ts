@@ -12,6 +12,7 @@
  * small reader keeps the whole behaviour in one readable place and adds no dependency.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { keyColumnPhiProblem } from './phi-key-rule.js';
 import { durationOf } from './duration.js';
 import { type ConfigPath } from './path.js';
 import { type Checker, type ObjectReader, type StringCheck } from './reader.js';
@@ -54,6 +55,7 @@ export const DEFAULTS = {
   cadence: durationOf(15 * 60_000),
   minCadence: durationOf(60_000),
   maxCadence: durationOf(24 * 3_600_000),
+  idleCommitInterval: durationOf(3_600_000),
   maxRowsPerSecond: 5_000,
   maxRowsPerWindow: 1_000_000,
   updatedAtLookback: durationOf(15 * 60_000),
@@ -705,7 +707,7 @@ function readTables(doc: ObjectReader, source: SourceConfig): TableConfig[] {
 }
 
 function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
-  o.allow(['name', 'capture', 'key', 'cadence', 'businessDateColumn', 'limits', 'phi']);
+  o.allow(['name', 'capture', 'key', 'cadence', 'idleCommitInterval', 'businessDateColumn', 'limits', 'phi']);
   const name = o.requiredString('name', {
     what: 'the table, as schema.table',
     example: 'dbo.Claims',
@@ -719,6 +721,14 @@ function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
     example: '15m',
     fallback: DEFAULTS.cadence,
     min: DEFAULTS.minCadence,
+    max: DEFAULTS.maxCadence,
+  });
+  const idleCommitInterval = o.duration('idleCommitInterval', {
+    what: 'the idle-commit interval',
+    example: '1h',
+    fallback: DEFAULTS.idleCommitInterval,
+    min: DEFAULTS.minCadence,
+    // Well inside CDC's default 3-day and Change Tracking's default 2-day retention.
     max: DEFAULTS.maxCadence,
   });
   const businessDateColumn = o.optionalString('businessDateColumn', {
@@ -761,6 +771,7 @@ function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
     capture,
     ...(key === undefined ? {} : { key }),
     cadence,
+    idleCommitInterval,
     ...(businessDateColumn === undefined ? {} : { businessDateColumn }),
     limits,
     phi,
@@ -887,13 +898,11 @@ function readPhi(table: ObjectReader, key: readonly string[]): PhiRule[] {
           'give each column one action',
         );
       } else seen.set(lowered, formatRule(path));
-      if (action === 'drop' && key.some((k) => k.toLowerCase() === lowered)) {
-        o.checker.report(
-          o.at('action'),
-          `${column} is a key column and cannot be dropped: deletes and de-duplication need the key`,
-          'use `action: hash` for key columns that are PHI',
-        );
-      }
+      const keyProblem =
+        action !== undefined && key.some((k) => k.toLowerCase() === lowered)
+          ? keyColumnPhiProblem(column, action)
+          : undefined;
+      if (keyProblem) o.checker.report(o.at('action'), keyProblem.message, keyProblem.fix);
     }
     if (action !== undefined) rules.push({ columns, action });
   }

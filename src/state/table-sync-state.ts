@@ -2,7 +2,8 @@
  * The state of one table's sync, kept apart from Temporal's signal/query wiring so it can be unit-tested and
  * carried through continue-as-new as plain data. Pure: no I/O, no clocks (times come in as arguments).
  */
-import type { JobOutput, JobRequest, TableRef, WindowPlan } from '../activities/contracts.js';
+import type { JobKind, JobOutput, JobRequest, TableRef, WindowPlan } from '../activities/contracts.js';
+import { jobSpecProblem } from './job-spec.js';
 
 export type TableSyncMode = 'running' | 'paused' | 'stopped' | 'reseeding';
 
@@ -10,7 +11,9 @@ export type TableSyncMode = 'running' | 'paused' | 'stopped' | 'reseeding';
 export interface JobRecord {
   id: string;
   kind: string;
-  state: 'queued' | 'running' | 'done';
+  /** `failed`: refused (wrong arguments), failed for good, or terminated/cancelled; `reason` says why. */
+  state: 'queued' | 'running' | 'done' | 'failed';
+  reason?: string;
   windows?: number;
   rows?: number;
   sourceRowsRead?: number;
@@ -54,8 +57,25 @@ export interface TableSyncSnapshot {
   rowsCommitted: number;
   /** Jobs asked of this table and not yet run, in order. */
   queuedJobs: JobRequest[];
-  /** The most recent jobs (queued, running, done), newest last, at most 20. */
+  /** The most recent jobs (queued, running, done, failed), newest last, at most 20. */
   jobs: JobRecord[];
+  /**
+   * When the position last moved (a window or snapshot committed, or the workflow read it from the lake). An
+   * idle table commits an empty window only once this is older than its idle-commit interval. Absent in
+   * snapshots carried from older runs.
+   */
+  positionCommittedAt?: string | null;
+  /**
+   * An idle table: the source position up to which it holds no change that is not in the lake, beyond
+   * `position` (whose empty window was not committed, to spare the lake an empty manifest). Null once a window
+   * commits. Absent in snapshots carried from older runs.
+   */
+  caughtUpTo?: string | null;
+  /**
+   * Read the lake's watermark before the next window: on a fresh start (the manifests are the truth), and after a
+   * job ended early (its committed windows took sequence numbers the sync has not counted). Absent: false.
+   */
+  mustReadWatermark?: boolean;
 }
 
 export function initialSnapshot(table: TableRef, position: string | null = null, nextSeq = 1): TableSyncSnapshot {
@@ -74,6 +94,8 @@ export function initialSnapshot(table: TableRef, position: string | null = null,
     rowsCommitted: 0,
     queuedJobs: [],
     jobs: [],
+    positionCommittedAt: null,
+    caughtUpTo: null,
   };
 }
 
@@ -97,6 +119,8 @@ export interface TableSyncStatus {
   windowsCommitted: number;
   rowsCommitted: number;
   jobs: JobRecord[];
+  /** See {@link TableSyncSnapshot.caughtUpTo}: an idle table is current up to here (its lag is 0). */
+  caughtUpTo: string | null;
 }
 
 export class TableSyncState {
@@ -129,10 +153,35 @@ export class TableSyncState {
     return this.s.table;
   }
 
-  /** On a fresh start: the lake's last committed position and manifest sequence. */
-  restored(position: string | null, lastSeq: number): void {
+  get mustReadWatermark(): boolean {
+    return this.s.mustReadWatermark === true;
+  }
+
+  /** The lake's last committed position and manifest sequence, read at `at` (a fresh start, or after a job). */
+  restored(position: string | null, lastSeq: number, at?: string): void {
     this.s.position = position;
     this.s.nextSeq = lastSeq + 1;
+    this.s.mustReadWatermark = false;
+    if (at !== undefined && !this.s.positionCommittedAt) this.s.positionCommittedAt = at;
+  }
+
+  /**
+   * An idle window (the source's position moved, this table has no change in it): commit it now only when the
+   * position was last committed `intervalMs` or longer ago — often enough that change-log cleanup never passes
+   * it, rarely enough that an idle table does not fill the lake with empty manifests.
+   */
+  idleWindowDue(nowMs: number, intervalMs: number): boolean {
+    const since = this.s.positionCommittedAt ?? this.s.lastCommitted?.committedAt;
+    return since === undefined || since === null || nowMs - Date.parse(since) >= intervalMs;
+  }
+
+  /**
+   * The table is idle and current up to `to`; its window was not committed (see {@link idleWindowDue}). Its lag
+   * is what the plan says of `to` (CDC: the capture latency; 0 when capture keeps up).
+   */
+  caughtUp(to: string, lagSeconds: number | null, captureLatencySeconds: number | null = null): void {
+    this.s.caughtUpTo = to;
+    this.observedLag(lagSeconds, captureLatencySeconds);
   }
 
   /** Fixes the bounds of the next window; they stay fixed until it commits. */
@@ -192,13 +241,35 @@ export class TableSyncState {
     this.s.windowsCommitted += 1;
     this.s.rowsCommitted += rows;
     this.s.lastError = null;
+    this.s.positionCommittedAt = committedAt;
+    this.s.caughtUpTo = null;
   }
 
-  /** Queues a job (ignored when a job with that id is queued, running or done already: signals may repeat). */
+  /**
+   * Queues a job (ignored when a job with that id is queued, running, done or failed already: signals may
+   * repeat). A job whose arguments are wrong is recorded as failed at once, with the reason, and never runs.
+   */
   requestJob(request: JobRequest): void {
     if (this.s.jobs.some((j) => j.id === request.id)) return;
+    const problem = jobSpecProblem(request.job);
+    if (problem !== undefined) {
+      this.record({ id: request.id, kind: String(request.job.kind), state: 'failed', reason: problem });
+      return;
+    }
     this.s.queuedJobs.push(request);
     this.record({ id: request.id, kind: request.job.kind, state: 'queued' });
+  }
+
+  /**
+   * `id`, or `id-2`, `id-3` … when a job with that id is known already (a re-seed whose snapshot failed before it
+   * committed a window is asked again at the same sequence number).
+   */
+  newJobId(id: string): string {
+    const taken = (candidate: string) => this.s.jobs.some((j) => j.id === candidate);
+    if (!taken(id)) return id;
+    let n = 2;
+    while (taken(`${id}-${n}`)) n++;
+    return `${id}-${n}`;
   }
 
   get queuedJobs(): readonly JobRequest[] {
@@ -250,6 +321,8 @@ export class TableSyncState {
       this.s.position = result.position;
       this.s.pendingWindow = null;
       this.s.pendingAttempts = 0;
+      this.s.positionCommittedAt = finishedAt;
+      this.s.caughtUpTo = null;
       if (this.s.mode === 'reseeding') this.s.mode = 'running';
     }
     this.record({
@@ -261,6 +334,17 @@ export class TableSyncState {
       sourceRowsRead: result.sourceRowsRead,
       finishedAt,
     });
+  }
+
+  /**
+   * A job failed for good, or was terminated or cancelled. Its windows committed before it ended stay (each is
+   * complete and valid), so the sync reads the lake's watermark before going on: the sequence continues after
+   * the last window the lake holds, and a snapshot that did not finish leaves no position to sync from.
+   */
+  jobFailed(id: string, kind: JobKind, reason: string, finishedAt: string): void {
+    this.s.mustReadWatermark = true;
+    this.s.lastError = `${kind} job ${id} failed: ${reason}`;
+    this.record({ id, kind, state: 'failed', reason, finishedAt });
   }
 
   private record(job: JobRecord): void {
@@ -302,6 +386,7 @@ export class TableSyncState {
       windowsCommitted: this.s.windowsCommitted,
       rowsCommitted: this.s.rowsCommitted,
       jobs: this.s.jobs,
+      caughtUpTo: this.s.caughtUpTo ?? null,
     };
   }
 }

@@ -10,19 +10,17 @@
  * The table-sync workflow starts these as children at a window boundary: it is the only writer of a table's
  * manifest sequence, and it moves the watermark after the job returns.
  */
-import { ActivityCancellationType, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
-  ChunkedJobActivities,
   ExtractWindowOutput,
   JobOutput,
   JobSpec,
   KeyRange,
   TableRef,
-  TableSyncActivities,
   WindowPlan,
 } from '../activities/contracts.js';
+import { chunkedJobActivities, type ActivityTimeouts } from './activity-options.js';
 import { jobProgressQuery } from './messages.js';
-import { ACTIVITY_RETRY } from './retry.js';
 
 export interface ChunkedJobInput {
   table: TableRef;
@@ -32,19 +30,12 @@ export interface ChunkedJobInput {
   chunkRows?: number;
   /** Chunks run at once (default 4). */
   parallelism?: number;
+  /** Activity timeouts (the table's sync passes its own; tests make them small). */
+  timeouts?: ActivityTimeouts;
 }
 
 async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> {
-  const acts = proxyActivities<ChunkedJobActivities & TableSyncActivities>({
-    startToCloseTimeout: '5m',
-    retry: ACTIVITY_RETRY,
-  });
-  const chunkActs = proxyActivities<ChunkedJobActivities>({
-    startToCloseTimeout: '2h',
-    heartbeatTimeout: '2m',
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: ACTIVITY_RETRY,
-  });
+  const acts = chunkedJobActivities(input.timeouts);
   const { table, job } = input;
   // Progress for the CLI: a query changes no command, so histories recorded before it replay unchanged.
   let planned: number | null = null;
@@ -103,7 +94,7 @@ async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> {
   const lane = async () => {
     for (let chunk = plan.chunks[next]; chunk; chunk = plan.chunks[next]) {
       next += 1;
-      const result = await chunkActs.runChunk({
+      const result = await acts.runChunk({
         table,
         job,
         chunk,

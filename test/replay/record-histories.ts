@@ -1,15 +1,24 @@
 /**
  * Records the workflow histories the replay tests check determinism against:
- *   node --import tsx test/replay/record-histories.ts
- * Run it when a workflow changes on purpose (and keep the old files while old runs may still be open:
- * a change that breaks replay of a recorded history needs `patched()`). `table-sync-before-more.json` is the
- * table-sync history recorded before the `wait-after-uncapped-window` patch; it is kept, not re-recorded.
+ *   node --import tsx test/replay/record-histories.ts [table-sync | table-sync-more | table-sync-stops-and-jobs …]
+ * (no names: all). Run it when a workflow changes on purpose (and keep the old files while old runs may still be
+ * open: a change that breaks replay of a recorded history needs `patched()`). `table-sync-before-more.json` is
+ * the table-sync history recorded before the `wait-after-uncapped-window` patch; it is kept, not re-recorded.
  */
 import { writeFileSync } from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TableSyncStatus } from '../../src/state/table-sync-state.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/index.js';
-import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../../src/workflows/messages.js';
+import {
+  pauseSignal,
+  requestJobSignal,
+  resumeSignal,
+  statusQuery,
+  syncNowSignal,
+} from '../../src/workflows/messages.js';
+import { FailureType } from '../../src/activities/contracts.js';
 import { fakeActivities, positionOf, type FakeLake, type FakeSource } from '../workflows/fake-table-activities.js';
 import { timeSkippingEnv, WORKFLOWS_PATH } from '../support/temporal.js';
 
@@ -29,7 +38,17 @@ const worker = await Worker.create({
     names.map((name) => [name, (input: never) => (fakeActivities(source, lake)[name] as (i: never) => unknown)(input)]),
   ),
 });
+const only = process.argv.slice(2);
+const wanted = (name: string) => only.length === 0 || only.includes(name);
 await worker.runUntil(async () => {
+  if (wanted('table-sync')) await recordTableSync();
+  if (wanted('table-sync-more')) await recordMore();
+  if (wanted('table-sync-stops-and-jobs')) await recordStopsAndJobs();
+});
+await env.teardown();
+process.stdout.write(`recorded ${only.length ? only.join(', ') : 'every history'} in test/replay/histories\n`);
+
+async function recordTableSync(): Promise<void> {
   const handle = await env.client.workflow.start(tableSyncWorkflow, {
     taskQueue,
     workflowId: tableSyncWorkflowId('Claims.dbo.Replay'),
@@ -57,7 +76,9 @@ await worker.runUntil(async () => {
   const snapshot = await env.client.workflow.getHandle('snapshot/Claims.dbo.Replay/reseed-1').fetchHistory();
   writeFileSync(new URL('./histories/snapshot.json', import.meta.url), pretty(historyToJSON(snapshot)));
   await env.client.workflow.getHandle(handle.workflowId).terminate();
+}
 
+async function recordMore(): Promise<void> {
   // Capped windows (`more`) go straight on; an uncapped one waits for the cadence; reads refine their end.
   source = { maxPosition: 10, minPosition: 0, snapshotRows: 100, snapshotChunks: 1, windowCap: 10, resumeShortBy: 1 };
   lake = { manifests: new Map(), watermark: null, extractAttempts: [] };
@@ -81,6 +102,53 @@ await worker.runUntil(async () => {
   await more.terminate();
   const moreHistory = await more.fetchHistory();
   writeFileSync(new URL('./histories/table-sync-more.json', import.meta.url), pretty(historyToJSON(moreHistory)));
-});
-await env.teardown();
-process.stdout.write('recorded test/replay/histories/{table-sync,snapshot,table-sync-more}.json\n');
+}
+
+/**
+ * The failure policy and idle windows (issue 12): a table the source does not have stops, is resumed and loads;
+ * a backfill fails in its second chunk and the sync goes on after it; idle windows are committed only hourly.
+ */
+async function recordStopsAndJobs(): Promise<void> {
+  source = {
+    maxPosition: 10,
+    minPosition: 0,
+    snapshotRows: 100,
+    snapshotChunks: 1,
+    failReadWatermark: FailureType.Config,
+  };
+  lake = { manifests: new Map(), watermark: null, extractAttempts: [] };
+  const h = await env.client.workflow.start(tableSyncWorkflow, {
+    taskQueue,
+    workflowId: tableSyncWorkflowId('Claims.dbo.ReplayStops'),
+    args: [{ table: { id: 'Claims.dbo.ReplayStops', strategy: 'cdc' }, cadenceSeconds: 60, idleCommitSeconds: 300 }],
+  });
+  const until = async (check: (s: TableSyncStatus) => boolean) => {
+    while (!check(await statusOf(h))) await new Promise((r) => setTimeout(r, 50));
+  };
+  await until((s) => s.mode === 'stopped');
+  source.failReadWatermark = undefined;
+  await h.signal(resumeSignal);
+  await until((s) => s.position === positionOf(10));
+  source.failChunk = { kind: 'backfill', index: 1, type: 'SourceQueryError' };
+  await h.signal(requestJobSignal, { id: 'bf-1', job: { kind: 'backfill', from: '2026-01-01', to: '2026-02-01' } });
+  await until((s) => s.jobs.some((j) => j.id === 'bf-1' && j.state === 'failed'));
+  source.tableChangedUpTo = 10;
+  for (let p = 11; p <= 18; p++) {
+    source.maxPosition = p;
+    await env.sleep(61_000);
+    await until((s) => (s.caughtUpTo ?? s.position) === positionOf(p));
+  }
+  source.tableChangedUpTo = undefined;
+  source.maxPosition = 25;
+  await env.sleep(61_000);
+  await until((s) => s.position === positionOf(25));
+  await h.terminate();
+  writeFileSync(
+    new URL('./histories/table-sync-stops-and-jobs.json', import.meta.url),
+    pretty(historyToJSON(await h.fetchHistory())),
+  );
+}
+
+function statusOf(h: WorkflowHandle): Promise<TableSyncStatus> {
+  return h.query(statusQuery);
+}

@@ -12,7 +12,15 @@ const load = (name: string): { events: Record<string, unknown>[] } =>
   };
 
 // table-sync-before-more: recorded before the wait-after-uncapped-window patch (every window went straight on).
-for (const name of ['table-sync', 'table-sync-before-more', 'table-sync-more', 'snapshot']) {
+// table-sync-stops-and-jobs: a stop on readWatermark and resume, a backfill failing in its second chunk, idle
+// windows committed only every idleCommitSeconds (the failure policy and idle windows of issue 12).
+for (const name of [
+  'table-sync',
+  'table-sync-before-more',
+  'table-sync-more',
+  'table-sync-stops-and-jobs',
+  'snapshot',
+]) {
   test(`today's workflow code replays the recorded ${name} history`, async () => {
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, load(name), `${name}-replay`);
   });

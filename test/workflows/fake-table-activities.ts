@@ -28,6 +28,20 @@ export interface FakeSource {
   minPosition: number;
   /** When set, the next extraction fails with this failure type once. */
   failNextExtract?: string;
+  /** When set, readWatermark fails with this (non-retryable) failure type until cleared (a table not there). */
+  failReadWatermark?: string;
+  /**
+   * When set, the chunk of this index of the next job of this kind fails with this failure type (once), after the
+   * chunks before it committed.
+   */
+  failChunk?: { kind: string; index: number; type: string };
+  /** Chunks of jobs (not snapshots) block until this resolves (to hold a job running). */
+  jobGate?: Promise<void>;
+  /**
+   * The newest position holding a change of this table (default: every position is one). Positions above it
+   * moved without this table (other tables' changes, CDC placeholders): such a window is planned `idle`.
+   */
+  tableChangedUpTo?: number;
   /** Extractions block until this resolves (to hold a window in flight). */
   extractGate?: Promise<void>;
   snapshotRows: number;
@@ -74,6 +88,8 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
   };
   return {
     readWatermark() {
+      if (source.failReadWatermark)
+        return Promise.reject(ApplicationFailure.nonRetryable('injected: no such table', source.failReadWatermark));
       const seqs = [...lake.manifests.keys()];
       return Promise.resolve({ position: lake.watermark, lastSeq: seqs.length ? Math.max(...seqs) : 0 });
     },
@@ -88,6 +104,7 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
         );
       }
       if (source.maxPosition <= last) return Promise.resolve({ window: null, lagSeconds: 0 });
+      const idle = source.tableChangedUpTo !== undefined && source.tableChangedUpTo <= last;
       const capped = source.windowCap !== undefined && source.maxPosition - last > source.windowCap;
       return Promise.resolve({
         window: {
@@ -97,8 +114,9 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
           to: pos(capped ? last + source.windowCap! : source.maxPosition),
           plannedAt: new Date().toISOString(),
           ...(capped ? { more: true } : {}),
+          ...(idle ? { idle: true } : {}),
         },
-        lagSeconds: 1,
+        lagSeconds: idle ? 0 : 1,
       });
     },
     async extractWindow({ window, attempt }) {
@@ -118,7 +136,8 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
         source.failNextExtract = undefined;
         throw ApplicationFailure.nonRetryable(`injected ${type}`, type);
       }
-      const rows = num(window.to) - num(window.from);
+      const changedTo = Math.min(num(window.to), source.tableChangedUpTo ?? Infinity);
+      const rows = Math.max(0, changedTo - num(window.from));
       return {
         files: [{ path: `data/${window.seq}-${attempt}.parquet`, rows, bytes: rows * 10, md5: 'x' }],
         rows,
@@ -143,8 +162,25 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       }));
       return Promise.resolve({ position: pos(source.maxPosition), chunks });
     },
-    runChunk({ job, chunk, stagingKey, attempt }) {
+    async runChunk({ job, chunk, stagingKey, attempt, firstSeq }) {
       lake.extractAttempts.push({ seq: -1, attempt, stagingKey });
+      if (source.jobGate && job.kind !== 'snapshot') {
+        const ctx = Context.current();
+        const beat = setInterval(() => ctx.heartbeat(), 100);
+        try {
+          await Promise.race([source.jobGate, ctx.cancelled]);
+        } finally {
+          clearInterval(beat);
+        }
+      }
+      const fail = source.failChunk;
+      if (fail && fail.kind === job.kind && fail.index === chunk.index) {
+        source.failChunk = undefined;
+        // Fail only once the chunks before this one committed (the job's lanes run in parallel).
+        while (chunk.index > 0 && firstSeq !== undefined && !lake.manifests.has(firstSeq + chunk.index - 1))
+          await new Promise((r) => setTimeout(r, 20));
+        throw ApplicationFailure.nonRetryable(`injected ${fail.type} in chunk ${chunk.index}`, fail.type);
+      }
       const n = job.kind === 'snapshot' ? source.snapshotChunks : (source.jobChunks ?? 3);
       const rows = Math.floor(source.snapshotRows / n);
       const unchanged = source.unchangedChunks?.has(chunk.index) ?? false;
@@ -153,10 +189,10 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
           ? { compared: { differs: !unchanged, sourceRows: rows, lakeRows: rows } }
           : {};
       if ((job.kind === 'sweep' || job.kind === 'reconcile') && unchanged) {
-        return Promise.resolve({ sourceRowsRead: rows, staged: null, ...compared });
+        return { sourceRowsRead: rows, staged: null, ...compared };
       }
       const op = job.kind === 'reconcile' ? 'd' : 'r';
-      return Promise.resolve({
+      return {
         ...compared,
         sourceRowsRead: rows,
         staged: {
@@ -167,7 +203,7 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
           durationMs: 5,
           readAt: pos(source.maxPosition),
         },
-      });
+      };
     },
   };
 }

@@ -1,11 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { FailureType } from '../../src/activities/contracts.js';
-import type { TableSyncStatus } from '../../src/state/table-sync-state.js';
 import {
   pauseSignal,
   requestJobSignal,
@@ -14,53 +10,15 @@ import {
   syncNowSignal,
 } from '../../src/workflows/messages.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/index.js';
-import { timeSkippingEnv, WORKFLOWS_PATH } from '../support/temporal.js';
-import { fakeActivities, positionOf, type FakeLake, type FakeSource } from './fake-table-activities.js';
+import { tableSyncWorkflow } from '../../src/workflows/index.js';
+import { positionOf, type FakeLake, type FakeSource } from './fake-table-activities.js';
+import { assertManifestChain, eventually, startSyncHarness, status, type SyncHarness } from './sync-harness.js';
 
-const taskQueue = 'table-sync-test';
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+/** The parts of the harness these tests use. */
+let env: Pick<SyncHarness, 'sleep' | 'client'>;
+let h$: SyncHarness;
 let source: FakeSource;
 let lake: FakeLake;
-
-function reset(): void {
-  source = { maxPosition: 10, minPosition: 0, snapshotRows: 300, snapshotChunks: 3 };
-  lake = { manifests: new Map(), watermark: null, extractAttempts: [] };
-}
-
-/** Polls (in real time) until `check` passes; the workflow runs on a worker in this process. */
-async function eventually(check: () => Promise<void> | void, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(50);
-    }
-  }
-}
-
-const status = (h: WorkflowHandle): Promise<TableSyncStatus> => h.query(statusQuery);
-
-/** Manifests must form a chain: dense sequence numbers, each changes window starting where the last ended. */
-function assertManifestChain(): void {
-  const seqs = [...lake.manifests.keys()].sort((a, b) => a - b);
-  assert.deepEqual(
-    seqs,
-    Array.from({ length: seqs.length }, (_, i) => i + 1),
-    'dense sequence numbers',
-  );
-  let last: string | null = null;
-  for (const seq of seqs) {
-    const m = lake.manifests.get(seq)!;
-    if (m.kind === 'changes') assert.equal(m.from, last, `window ${seq} starts where the previous ended`);
-    last = m.resume ?? m.to;
-  }
-}
 
 interface JsonEvent {
   eventType: string;
@@ -82,44 +40,20 @@ async function planAndTimerCounts(h: WorkflowHandle): Promise<{ plans: number; t
 
 describe('tableSyncWorkflow on the time-skipping server', () => {
   before(async () => {
-    env = await timeSkippingEnv();
-    reset();
-    // Activities delegate to the current `source`/`lake`, which each test replaces.
-    const names = Object.keys(fakeActivities(source, lake)) as (keyof ReturnType<typeof fakeActivities>)[];
-    const acts = Object.fromEntries(
-      names.map((name) => [
-        name,
-        (input: never) => (fakeActivities(source, lake)[name] as (i: never) => unknown)(input),
-      ]),
-    );
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: WORKFLOWS_PATH,
-      activities: acts,
-    });
-    running = worker.run();
+    h$ = await startSyncHarness('table-sync-test');
+    env = h$;
   });
 
   after(async () => {
-    worker.shutdown();
-    await running;
-    await env.teardown();
+    await h$.stop();
   });
 
-  // The workflow of the previous test, terminated here too: a test that failed before its own terminate() would
-  // otherwise keep writing into the next test's fake lake (the activities read the module's current `lake`).
-  let previous: WorkflowHandle | undefined;
+  /** Starts a fresh table; `source` and `lake` are then the new test's. */
   const start = async (name: string, extra: Record<string, unknown> = {}) => {
-    await previous?.terminate().catch(() => undefined);
-    reset();
-    const h = await env.client.workflow.start(tableSyncWorkflow, {
-      taskQueue,
-      workflowId: tableSyncWorkflowId(`Claims.dbo.${name}`),
-      args: [{ table: { id: `Claims.dbo.${name}`, strategy: 'cdc' }, cadenceSeconds: 60, ...extra }],
-    });
-    previous = h;
-    return h;
+    const handle = await h$.start(name, extra);
+    source = h$.source;
+    lake = h$.lake;
+    return handle;
   };
 
   test('loads the table first, then commits one window per change, each starting where the last ended', async () => {
@@ -143,7 +77,7 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     assert.equal(s.lastCommitted?.seq, 5);
     assert.equal(s.lastCommitted?.from, positionOf(25));
     assert.equal(s.rowsCommitted, 300 + 15 + 15);
-    assertManifestChain();
+    assertManifestChain(lake);
     assert.equal(lake.watermark, positionOf(40));
     await h.terminate();
   });
@@ -175,7 +109,7 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     await env.sleep(61_000);
     await eventually(async () => assert.equal((await status(h)).position, positionOf(50)));
     await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 6, timers: 3, waiting: true }));
-    assertManifestChain();
+    assertManifestChain(lake);
     await h.terminate();
   });
 
@@ -194,7 +128,7 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     // server may already have run window 6 after the next cadence by the time this looks (seen under load).
     await eventually(async () => assert.ok(((await status(h)).lastCommitted?.seq ?? 0) >= 5));
     assert.equal(lake.manifests.get(5)?.from, positionOf(28));
-    assertManifestChain();
+    assertManifestChain(lake);
     await h.terminate();
   });
 
@@ -211,7 +145,7 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
 
     await h.signal(resumeSignal);
     await eventually(async () => assert.equal((await status(h)).position, positionOf(50)));
-    assertManifestChain();
+    assertManifestChain(lake);
     await h.terminate();
   });
 
@@ -241,7 +175,7 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
       lake.extractAttempts.filter((a) => a.seq === 4).map((a) => a.attempt),
       [1, 2],
     );
-    assertManifestChain();
+    assertManifestChain(lake);
     await h.terminate();
   });
 
@@ -261,7 +195,7 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     const s = await latest.query(statusQuery);
     assert.equal(s.windowsCommitted, 6, 'counters survive continue-as-new');
     assert.equal(s.lastCommitted?.seq, 6);
-    assertManifestChain();
+    assertManifestChain(lake);
     await latest.terminate();
   });
 
@@ -291,7 +225,7 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
 
     source.maxPosition = 35;
     const again = await env.client.workflow.start(tableSyncWorkflow, {
-      taskQueue,
+      taskQueue: 'table-sync-test',
       workflowId: h.workflowId,
       args: [{ table: { id: 'Claims.dbo.Restart', strategy: 'cdc' }, cadenceSeconds: 60 }],
     });
@@ -300,7 +234,7 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     assert.equal(s.lastCommitted?.seq, 5, 'the restarted run continued the sequence');
     assert.equal(s.lastCommitted?.from, positionOf(20));
     assert.equal([...lake.manifests.values()].filter((m) => m.kind === 'snapshot').length, 3, 'no second load');
-    assertManifestChain();
+    assertManifestChain(lake);
     await again.terminate();
   });
 
@@ -354,7 +288,7 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
 
     await h.signal(resumeSignal);
     await eventually(async () => assert.equal((await status(h)).position, positionOf(20)));
-    assertManifestChain();
+    assertManifestChain(lake);
     await h.terminate();
   });
 });

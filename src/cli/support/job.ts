@@ -5,13 +5,58 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { JobOutput, JobSpec } from '../../activities/contracts.js';
 import type { TableConfig, TidemarkConfig } from '../../config/types.js';
 import type { TableSyncStatus } from '../../state/table-sync-state.js';
 import { EXIT, type CliIo } from '../command.js';
 import { tableRef, temporalClient } from './operator-context.js';
 import { Progress, progressMode, type ProgressOptions } from './progress.js';
+
+/** Why a job's workflow did not finish, from its failure's cause chain (type and message; never row values). */
+export async function jobFailureText(err: unknown): Promise<string> {
+  const { failureFacts } = await import('../../workflows/failure-policy.js');
+  const facts = failureFacts(err instanceof WorkflowFailedError ? err.cause : err);
+  if (facts) return `${facts.type}: ${facts.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A table's sync workflow as the operator verbs see it: `running` (with its status when a worker answered),
+ * `closed` (FAILED, TERMINATED, … — it needs `tidemark start`) or `missing` (never started).
+ */
+export type SyncState =
+  { kind: 'running'; status: TableSyncStatus | undefined } | { kind: 'closed'; closedAs: string } | { kind: 'missing' };
+
+/** Describes a table's sync workflow and, when it runs, asks its status (waiting at most `queryMs` for a worker). */
+export async function syncState(client: Client, tableId: string, queryMs = 10_000): Promise<SyncState> {
+  const { statusQuery } = await import('../../workflows/messages.js');
+  const { tableSyncWorkflowId } = await import('../../workflows/table-sync.js');
+  const handle = client.workflow.getHandle(tableSyncWorkflowId(tableId));
+  let closedAs: string;
+  try {
+    closedAs = (await handle.describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { kind: 'missing' };
+    throw err;
+  }
+  if (closedAs !== 'RUNNING') return { kind: 'closed', closedAs };
+  try {
+    return {
+      kind: 'running',
+      status: await client.withDeadline(Date.now() + queryMs, () => handle.query(statusQuery)),
+    };
+  } catch {
+    return { kind: 'running', status: undefined }; // no worker answered in time
+  }
+}
+
+/** What to tell the operator about a sync workflow that is not running. */
+export function notRunningText(tableId: string, state: Exclude<SyncState, { kind: 'running' }>): string {
+  const what =
+    state.kind === 'missing' ? 'has never been started' : `is not running (it ended ${state.closedAs.toLowerCase()})`;
+  return `${tableId}: its sync workflow ${what}; start it with: tidemark start --table ${tableId}`;
+}
 
 /** A job verb's common part: connect to Temporal, run `job` on `table` through its sync, print, disconnect. */
 export async function runJobVerb(
@@ -85,7 +130,15 @@ export async function runJobOnTable(
   const { tableSyncWorkflowId } = await import('../../workflows/table-sync.js');
   const { jobWorkflowId } = await import('../../workflows/chunked-jobs.js');
   const id = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
-  await client.workflow.getHandle(tableSyncWorkflowId(tableId)).signal(requestJobSignal, { id, job });
+  try {
+    await client.workflow.getHandle(tableSyncWorkflowId(tableId)).signal(requestJobSignal, { id, job });
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    const state = await syncState(client, tableId);
+    if (state.kind === 'running') throw err;
+    io.stderr.write(`${notRunningText(tableId, state)}\n`);
+    return EXIT.attention;
+  }
   const workflowId = jobWorkflowId(tableId, job.kind, id);
   io.stderr.write(
     `${tableId}: ${job.kind} requested (job workflow ${workflowId}); waiting for the table's next window boundary …\n`,
@@ -93,12 +146,32 @@ export async function runJobOnTable(
   const started = Date.now();
   const deadline = started + (options.timeoutMs ?? 6 * 3600_000);
   const handle = client.workflow.getHandle(workflowId);
+  let toldStopped = false;
   for (;;) {
     try {
       await handle.describe();
       break;
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    // Not started yet: the sync may have refused the request, or be stopped or paused (it runs jobs only then).
+    const state = await syncState(client, tableId, 5000);
+    if (state.kind !== 'running') {
+      io.stderr.write(`${notRunningText(tableId, state)}\n`);
+      return EXIT.attention;
+    }
+    const record = state.status?.jobs.find((j) => j.id === id);
+    if (record?.state === 'failed') {
+      io.stderr.write(`${tableId}: ${job.kind} refused — ${record.reason ?? 'no reason recorded'}\n`);
+      return EXIT.failure;
+    }
+    const mode = state.status?.mode;
+    if ((mode === 'stopped' || mode === 'paused') && !toldStopped) {
+      toldStopped = true;
+      io.stderr.write(
+        `${tableId}: the table is ${mode}${state.status?.stoppedReason ? ` — ${state.status.stoppedReason}` : ''}; ` +
+          `the ${job.kind} runs once it is resumed (tidemark resume --table ${tableId})\n`,
+      );
     }
     if (Date.now() > deadline) {
       io.stderr.write(`${tableId}: the ${job.kind} did not start in time\n`);
@@ -115,7 +188,10 @@ export async function runJobOnTable(
     progress.finish('done');
   } catch (err) {
     progress.finish('failed');
-    io.stderr.write(`${tableId}: ${job.kind} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write(
+      `${tableId}: ${job.kind} failed — ${await jobFailureText(err)}. The table goes on syncing; ` +
+        `tidemark status --table ${tableId} --json lists the job with its reason.\n`,
+    );
     return EXIT.failure;
   }
   if (options.json) io.stdout.write(`${JSON.stringify({ table: tableId, job: workflowId, ...result })}\n`);
@@ -141,27 +217,19 @@ export async function waitForInitialLoad(
   tableId: string,
   options: { json?: boolean; taskQueue: string },
 ): Promise<number> {
-  const { statusQuery } = await import('../../workflows/messages.js');
-  const { tableSyncWorkflowId } = await import('../../workflows/table-sync.js');
   const { jobWorkflowId } = await import('../../workflows/chunked-jobs.js');
   const progress = new Progress(jobDisplay(io, `${tableId} initial load`, options.json));
-  const sync = client.workflow.getHandle(tableSyncWorkflowId(tableId));
   const started = Date.now();
   let hinted = false;
   for (;;) {
-    let s: TableSyncStatus | undefined;
-    try {
-      s = await sync.query(statusQuery);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
-        progress.finish('not running');
-        io.stderr.write(
-          `${tableId}: its sync workflow is not running; start it with: tidemark start --table ${tableId}\n`,
-        );
-        return EXIT.attention;
-      }
-      // Not answered yet: no worker has picked the workflow up.
+    // A workflow that ended (FAILED, TERMINATED) still answers queries from its last state: check first.
+    const state = await syncState(client, tableId, 5000);
+    if (state.kind !== 'running') {
+      progress.finish('not running');
+      io.stderr.write(`${notRunningText(tableId, state)}\n`);
+      return EXIT.attention;
     }
+    const s: TableSyncStatus | undefined = state.status;
     if (s?.mode === 'stopped') {
       progress.finish('stopped');
       io.stderr.write(

@@ -2,7 +2,8 @@
  * SQL Server CDC: every insert, update and delete in commit order, from `cdc.fn_cdc_get_all_changes_<ci>`.
  *
  * Window: `from` = fn_cdc_increment_lsn(last LSN), `to` = fn_cdc_get_max_lsn() read at planning time (one
- * shared high endpoint). No call is made when max LSN has not moved (an empty window). `from` below the
+ * shared high endpoint). No call is made when max LSN has not moved (an empty window). When it moved but the
+ * table has no change in the window (a `TOP (1)` probe of the change function), the window is `idle`. `from` below the
  * instance's min LSN means cleanup removed unread changes: a {@link ChangeLogGapError}, never a skip. A NULL
  * max LSN means the capture job has never run (reported as an empty window with `captureNotRunning`).
  *
@@ -215,6 +216,18 @@ export class CdcStrategy implements CaptureStrategy {
         min + ZERO_LSN,
         `capture instance ${instances[k]!.name}`,
       );
+    // The max LSN moves while this table is idle (other tables' changes, the capture job's placeholders in
+    // cdc.lsn_time_mapping): one cheap probe per instance tells the sync the window would be empty.
+    if (lastLsn && !(await this.hasChanges(fromLsn, maxLsn, instances, stats)))
+      return done({
+        from: lastPosition,
+        to: maxLsn + MAX_SEQVAL,
+        empty: false,
+        idle: true,
+        // Caught up to the max LSN, like an empty window: behind only by what capture has not harvested yet.
+        lagSeconds: captureLatency,
+        captureLatencySeconds: captureLatency,
+      });
     const lag = await this.conn
       .query<{ lag: number | null }>(
         'cdc.lag',
@@ -234,6 +247,27 @@ export class CdcStrategy implements CaptureStrategy {
       lagSeconds: lagBehindSource(lag, captureLatency),
       captureLatencySeconds: captureLatency,
     });
+  }
+
+  /** Whether the table has a change in LSNs [fromLsn, toLsn]: `TOP (1)` of each instance's change function. */
+  private async hasChanges(
+    fromLsn: string,
+    toLsn: string,
+    instances: CaptureInstance[],
+    stats: StepStats,
+  ): Promise<boolean> {
+    for (const seg of await this.segments(fromLsn, toLsn, instances)) {
+      const fn = `cdc.${quoteIdent(`fn_cdc_get_all_changes_${seg.instance.name}`)}`;
+      stats.queries++;
+      const found = await this.lsnQuery('cdc.probe', `SELECT TOP (1) 1 AS found FROM ${fn}(@from, @to, N'all')`, [
+        { name: 'from', value: seg.fromLsn },
+        { name: 'to', value: seg.toLsn },
+      ]).catch((err: unknown) => {
+        throw this.translate(err, seg.instance.name);
+      });
+      if (found.length > 0) return true;
+    }
+    return false;
   }
 
   async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {

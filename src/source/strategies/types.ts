@@ -37,6 +37,12 @@ export interface SourceWindow {
    * the next window can be planned at once instead of waiting for the cadence.
    */
   readonly more?: boolean;
+  /**
+   * True when the source's position moved past `from` but this table has no change in (from, to] (CDC: its max
+   * LSN moves with other tables' changes and with the capture job's idle placeholders). Reading the window would
+   * yield nothing; the sync commits such a window only now and then (see `idleCommitInterval`).
+   */
+  readonly idle?: boolean;
 }
 
 /** One change event. `values` follow {@link ChangeBatch.columns}. */

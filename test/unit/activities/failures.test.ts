@@ -4,6 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../../src/activities/failures.js';
 import { FailureType } from '../../../src/activities/contracts.js';
 import { LakeValueError, timestampToUnit } from '../../../src/lake/lake-types.js';
+import { BlobAlreadyExistsError, ConditionNotMetError } from '../../../src/lake/errors.js';
+import { SourceQueryError, TableNotFoundError, TransientSourceError } from '../../../src/source/errors.js';
 
 test('a datetime2(7) sentinel beyond 2262 stops the table (non-retryable) with the column named and no value', () => {
   // 9999-12-31T23:59:59.9999999 as nanoseconds since 1970: the period end of a system-versioned table.
@@ -30,4 +32,28 @@ test('an unknown error stays retryable', () => {
   const failure = toActivityFailure(new Error('socket hang up'));
   assert.ok(failure instanceof ApplicationFailure);
   assert.equal(failure.nonRetryable, false);
+});
+
+test('a permanent source error outside the contract types (SQL error 241) crosses as non-retryable, named by its class', () => {
+  // The error a backfill with --from 2026-02-30 met: before, it crossed as retryable and was retried forever.
+  const failure = toActivityFailure(new SourceQueryError('chunk.read', 241, 'EREQUEST', undefined));
+  assert.ok(failure instanceof ApplicationFailure);
+  assert.equal(failure.nonRetryable, true);
+  assert.equal(failure.type, 'SourceQueryError');
+  assert.match(failure.message, /SQL Server error 241/);
+});
+
+test('contract types keep their names; transient errors and write races stay retryable', () => {
+  const missing = toActivityFailure(new TableNotFoundError('dbo.Nope', 'the table does not exist'));
+  assert.ok(missing instanceof ApplicationFailure);
+  assert.deepEqual([missing.type, missing.nonRetryable], [FailureType.Config, true]);
+  for (const err of [
+    new TransientSourceError('cdc.read', 'deadlock victim (1205)', 4),
+    new BlobAlreadyExistsError('put', '_schemas/v2.json', 409),
+    new ConditionNotMetError('replace', '_state/watermark.json', 412),
+  ]) {
+    const f = toActivityFailure(err);
+    assert.ok(f instanceof ApplicationFailure);
+    assert.equal(f.nonRetryable, false, err.name);
+  }
 });

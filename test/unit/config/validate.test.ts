@@ -23,6 +23,7 @@ test('the minimal config is valid and gets the documented defaults', () => {
   assert.equal(table.table, 'Claims');
   assert.equal(table.cadence.text, '15m');
   assert.equal(table.cadence.ms, 900_000);
+  assert.equal(table.idleCommitInterval.text, '1h', 'an idle table commits an empty window at most hourly');
   assert.deepEqual(table.limits, {
     maxRowsPerSecond: 5000,
     maxRowsPerWindow: 1_000_000,
@@ -196,6 +197,8 @@ test('durations: a unit is required, and the cadence is at least 1m', () => {
   );
   assert.match(issueAt(issues, 'tables[0].cadence').fix, /add a unit: `cadence: 15m`/);
   assert.match(issueAt(issues, 'tables[1].cadence').message, /at least 1m/);
+  const idle = invalid(variant((d) => (d.tables[0]!.idleCommitInterval = '2d')));
+  assert.match(issueAt(idle, 'tables[0].idleCommitInterval').message, /at most 1d, got 2d/);
 });
 
 test('table names are schema-qualified and listed once', () => {
@@ -441,22 +444,35 @@ test('nightly: time of day, time zone, duration bounds', () => {
   assert.match(issueAt(issues, 'nightly.duration').message, /at most 12h/);
 });
 
-test('PHI policy: actions, one rule per column, key columns cannot be dropped, hashing needs a key', () => {
+test('PHI policy: actions, one rule per column, key columns land as they are, hashing needs a key', () => {
   const config = valid(
     variant((d) => {
       d.tables[0]!.key = 'ClaimId';
       d.tables[0]!.phi = [
-        { columns: ['MemberId', 'ClaimId'], action: 'hash' },
+        { columns: ['MemberId'], action: 'hash' },
         { columns: 'PatientName', action: 'drop' },
+        { columns: 'ClaimId', action: 'keep' },
       ];
       d.privacy = { hashKey: '${HASH}' };
     }),
   );
   assert.deepEqual(config.tables[0]?.key, ['ClaimId']);
   assert.deepEqual(config.tables[0]?.phi, [
-    { columns: ['MemberId', 'ClaimId'], action: 'hash' },
+    { columns: ['MemberId'], action: 'hash' },
     { columns: ['PatientName'], action: 'drop' },
+    { columns: ['ClaimId'], action: 'keep' },
   ]);
+  // config check and the worker apply one rule (src/config/phi-key-rule.ts): before, config check accepted
+  // `hash` on a key column — and suggested it for a dropped one — and the worker then refused the table.
+  const hashedKey = invalid(
+    variant((d) => {
+      d.tables[0]!.key = ['ClaimId'];
+      d.tables[0]!.phi = [{ columns: ['MemberId', 'ClaimId'], action: 'hash' }];
+      d.privacy = { hashKey: '${HASH}' };
+    }),
+  );
+  assert.match(issueAt(hashedKey, 'tables[0].phi[0].action').message, /ClaimId is a key column and cannot be hashed/);
+  assert.doesNotMatch(issueAt(hashedKey, 'tables[0].phi[0].action').fix, /action: hash/);
   const issues = invalid(
     variant((d) => {
       d.tables[0]!.key = ['ClaimId'];
@@ -468,6 +484,7 @@ test('PHI policy: actions, one rule per column, key columns cannot be dropped, h
     }),
   );
   assert.match(issueAt(issues, 'tables[0].phi[0].action').message, /key column and cannot be dropped/);
+  assert.doesNotMatch(issueAt(issues, 'tables[0].phi[0].action').fix, /action: hash/);
   assert.match(issueAt(issues, 'tables[0].phi[1].action').fix, /drop, hash, keep/);
   assert.match(issueAt(issues, 'tables[0].phi[2].columns').message, /already has a PHI rule/);
   assert.match(issueAt(issues, 'privacy').message, /hash PHI columns/);
