@@ -181,6 +181,30 @@ export class SourcePermissionError extends PrerequisiteError {
   }
 }
 
+/**
+ * CDC refused a range (error 313) that starts at or above the instance's min LSN: nothing was cleaned up, the
+ * capture process simply has not harvested the range for this instance yet — its capture job is behind, or is
+ * failing for this table while it captures others (the change table cannot hold a value; `sys.dm_cdc_errors`
+ * says why). Not a gap: the window is retried with the same bounds until the capture catches up.
+ */
+export class CaptureBehindError extends SourceError {
+  override readonly name = 'CaptureBehindError';
+  readonly retryable = true;
+  constructor(
+    readonly table: string,
+    readonly captureInstance: string,
+    readonly fromLsn: string,
+    readonly minLsn: string,
+  ) {
+    super(
+      `${table}: CDC capture instance '${captureInstance}' has not harvested the window's range yet (SQL Server ` +
+        `error 313 for a range from ${fromLsn}, at or above its min LSN ${minLsn}: no change was cleaned up). ` +
+        'Its capture is behind or failing for this table: check `SELECT * FROM sys.dm_cdc_errors` and ' +
+        '`EXEC sys.sp_cdc_help_jobs` on the source. The window is retried with the same bounds.',
+    );
+  }
+}
+
 /** A source failure classified as transient after the retries ran out; retrying the activity later may help. */
 export class TransientSourceError extends SourceError {
   override readonly name = 'TransientSourceError';

@@ -32,7 +32,7 @@ import {
   type CaptureInstance,
   type TableDiscovery,
 } from '../discovery.js';
-import { CaptureInstanceDroppedError, ChangeLogGapError, SourceError } from '../errors.js';
+import { CaptureBehindError, CaptureInstanceDroppedError, ChangeLogGapError, SourceError } from '../errors.js';
 import { hex, MAX_SEQVAL, parseHex } from '../positions.js';
 import { quoteIdent } from '../sql-text.js';
 import { sqlErrorInfo } from '../transient.js';
@@ -262,8 +262,11 @@ export class CdcStrategy implements CaptureStrategy {
       const found = await this.lsnQuery('cdc.probe', `SELECT TOP (1) 1 AS found FROM ${fn}(@from, @to, N'all')`, [
         { name: 'from', value: seg.fromLsn },
         { name: 'to', value: seg.toLsn },
-      ]).catch((err: unknown) => {
-        throw this.translate(err, seg.instance.name);
+      ]).catch(async (err: unknown) => {
+        const e = await this.behindOrTranslate(err, seg);
+        // Not harvested yet for this instance: there are changes; the read retries until they arrive.
+        if (e instanceof CaptureBehindError) return [{ found: 1 }];
+        throw e;
       });
       if (found.length > 0) return true;
     }
@@ -335,8 +338,28 @@ export class CdcStrategy implements CaptureStrategy {
         if (rows.length > 0) yield { columns, rows };
       }
     } catch (err) {
-      throw this.translate(err, seg.instance.name, window);
+      throw await this.behindOrTranslate(err, seg, window);
     }
+  }
+
+  /**
+   * 313 at read time has two causes: cleanup raised the min LSN above the range after planning (a gap), or the
+   * range reaches changes the capture has not harvested for this instance yet (behind or failing for it; a
+   * retry later reads them). The instance's min LSN tells them apart.
+   */
+  private async behindOrTranslate(err: unknown, seg: Segment, window?: SourceWindow): Promise<Error> {
+    const n = (err as { sqlErrorNumber?: number }).sqlErrorNumber ?? sqlErrorInfo(err).number;
+    if (n === 313) {
+      const r = await this.conn
+        .query<{ mn: Buffer | null }>('cdc.min', 'SELECT sys.fn_cdc_get_min_lsn(@ci) AS mn', [
+          { name: 'ci', type: sql.NVarChar(128), value: seg.instance.name },
+        ])
+        .catch(() => undefined);
+      const min = r?.[0]?.mn ? hex(r[0].mn) : undefined;
+      if (min !== undefined && /[^0]/.test(min) && seg.fromLsn >= min)
+        return new CaptureBehindError(this.name, seg.instance.name, seg.fromLsn, min);
+    }
+    return this.translate(err, seg.instance.name, window);
   }
 
   private translate(err: unknown, instance: string, window?: SourceWindow): Error {
