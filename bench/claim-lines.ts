@@ -2,7 +2,7 @@
  * Synthetic 27-column claim-line rows (the seed's widest table), deterministic and cheap to generate, in the
  * lake's JS value representation. No real data: every value is derived from the row number.
  */
-import type { LakeColumn, LakeValue } from '../src/lake/lake-types.js';
+import type { LakeColumn, LakeValue } from '../src/domain/values.js';
 
 const str = (name: string, maxLength: number, nullable = true): LakeColumn => ({
   name,

@@ -37,7 +37,7 @@ import { ClaimsWorkload } from '../sim/workload/index.js';
 import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
 import { CLAIMS_PIPELINE_TABLES, pipelineConfig, type PipelineTable } from '../scripts/demo/harness.js';
 import { lakeFreshness, type Freshness } from '../scripts/demo/freshness.js';
-import type { TableRef } from '../src/activities/contracts.js';
+import type { TableRef } from '../src/domain/table.js';
 import { buildDependencies } from '../src/activities/index.js';
 import { tableContext } from '../src/activities/table-context.js';
 import { main as cli } from '../src/cli/main.js';

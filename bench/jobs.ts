@@ -10,7 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createActivities, buildDependencies } from '../src/activities/index.js';
-import type { JobSpec, TableRef } from '../src/activities/contracts.js';
+import type { JobSpec } from '../src/domain/jobs.js';
+import type { TableRef } from '../src/domain/table.js';
 import { createLogger } from '../src/util/logger.js';
 import { pipelineConfig, startClaimsSource } from '../scripts/demo/harness.js';
 import { azuriteForTests } from '../test/support/stack.js';

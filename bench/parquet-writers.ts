@@ -12,13 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLAIM_LINE_COLUMNS, claimLineRow } from './claim-lines.js';
 import { ParquetWriter } from '../src/lake/parquet-writer.js';
-import {
-  dateToDays,
-  decimalToUnscaled,
-  uuidToUint128,
-  type LakeColumn,
-  type LakeValue,
-} from '../src/lake/lake-types.js';
+import { dateToDays, decimalToUnscaled, uuidToUint128 } from '../src/lake/lake-types.js';
+import { type LakeColumn, type LakeValue } from '../src/domain/values.js';
 
 const WRITERS = ['generate', 'duckdb', 'hyparquet'] as const;
 type WriterName = (typeof WRITERS)[number];

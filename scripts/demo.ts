@@ -25,7 +25,7 @@ import { lakeFreshness } from './demo/freshness.js';
 import { startWorker } from '../src/worker.js';
 import { buildDependencies } from '../src/activities/index.js';
 import { tableContext } from '../src/activities/table-context.js';
-import type { TableRef } from '../src/activities/contracts.js';
+import type { TableRef } from '../src/domain/table.js';
 import { main as cli } from '../src/cli/main.js';
 import { createLogger } from '../src/util/logger.js';
 import { statusQuery } from '../src/workflows/messages.js';

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import type { TableRef } from '../../src/activities/contracts.js';
+import type { TableRef } from '../../src/domain/table.js';
 import type { ActivityDeps } from '../../src/activities/dependencies.js';
 import { verifyTable, type VerifyTableOutput } from '../../src/verify/verify-table.js';
 import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/messages.js';

@@ -11,6 +11,7 @@ import { AGGREGATES, FUNCTIONS, type AggregateDef } from './functions.js';
 import type { SessionContext } from './session-context.js';
 import { isBinary, isDecimal, isFloat, isInteger, isString, isTemporal, precedence, typeToString } from './types.js';
 import { compareValues, convertValue, implicitlyConvertible, isDecimalValue, textOf } from './values.js';
+import { coerce, combinedType, literal } from './coercion.js';
 
 export type Evaluator = (row: SqlValue[], ctx: EvalCtx) => SqlValue;
 
@@ -112,17 +113,6 @@ export interface BindContext {
 
 const BOOL: SqlType = { name: 'bit' };
 
-export function literal(value: SqlValue, type: SqlType): Compiled {
-  return { type, nullable: value === null, eval: () => value, constant: true, nullLiteral: value === null };
-}
-
-/** The result type of CASE/COALESCE-like combinations: highest precedence, ignoring untyped NULLs. */
-export function combinedType(cs: Compiled[]): SqlType {
-  const typed = cs.filter((c) => !c.nullLiteral);
-  if (typed.length === 0) return { name: 'int' };
-  return typed.map((c) => c.type).reduce((a, b) => commonType(a, b));
-}
-
 function isNullLiteral(e: Expr): boolean {
   return e.kind === 'literal' && e.value === null;
 }
@@ -131,40 +121,6 @@ export function exprKey(e: Expr): string {
   return JSON.stringify(e, (_k, v: unknown) =>
     typeof v === 'bigint' ? v.toString() + 'n' : Buffer.isBuffer(v) ? v.toString('hex') : v,
   ).toLowerCase();
-}
-
-/** Converts a compiled expression to `to` (implicitly unless `explicit`), precomputing constants. */
-export function coerce(c: Compiled, to: SqlType, explicit = false, style = 0): Compiled {
-  if (sameType(c.type, to)) return c;
-  if (!explicit && !implicitlyConvertible(c.type, to)) throw sqlError(206, typeToString(c.type), typeToString(to));
-  const from = c.type;
-  const inner = c.eval;
-  return { ...c, type: to, column: undefined, eval: (row, ctx) => convertValue(inner(row, ctx), from, to, style) };
-}
-
-function sameType(a: SqlType, b: SqlType): boolean {
-  return a.name === b.name && a.length === b.length && a.precision === b.precision && a.scale === b.scale;
-}
-
-/** The type two operands are compared or combined in (higher precedence wins). */
-export function commonType(a: SqlType, b: SqlType): SqlType {
-  if (isString(a) && isString(b)) {
-    const unicode = a.name.startsWith('n') || b.name.startsWith('n');
-    const la = a.length ?? 1;
-    const lb = b.length ?? 1;
-    return { name: unicode ? 'nvarchar' : 'varchar', length: la === -1 || lb === -1 ? -1 : Math.max(la, lb) };
-  }
-  if (isDecimal(a) && isDecimal(b) && a.name !== 'money' && b.name !== 'money') {
-    const s = Math.max(a.scale ?? 0, b.scale ?? 0);
-    const i = Math.max((a.precision ?? 18) - (a.scale ?? 0), (b.precision ?? 18) - (b.scale ?? 0));
-    return { name: 'decimal', precision: Math.min(38, i + s), scale: s };
-  }
-  if (isBinary(a) && isBinary(b)) {
-    const la = a.length ?? 1;
-    const lb = b.length ?? 1;
-    return { name: 'varbinary', length: la === -1 || lb === -1 ? -1 : Math.max(la, lb) };
-  }
-  return precedence(a.name) >= precedence(b.name) ? a : b;
 }
 
 function numericLike(t: SqlType): boolean {

@@ -5,7 +5,8 @@
  */
 import type { SqlType, SqlValue } from './api.js';
 import type { Expr, SelectItem, Statement } from './ast.js';
-import { Scope, coerce, compile, literal, type BindContext, type ColumnInfo, type Compiled } from './binder.js';
+import { Scope, compile, type BindContext, type ColumnInfo, type Compiled } from './binder.js';
+import { coerce, literal } from './coercion.js';
 import type { Column, Table } from './catalog.js';
 import { sqlError, unsupported } from './errors.js';
 import { tableColumns, type QueryPlanner, type Runtime } from './query.js';

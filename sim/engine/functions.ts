@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { SqlError, SqlType, SqlValue } from './api.js';
 import type { Expr } from './ast.js';
 import type { BindContext, Compiled, EvalCtx } from './binder.js';
-import { coerce, combinedType, literal } from './binder.js';
+import { coerce, combinedType, literal } from './coercion.js';
 import {
   DATETIME_EPOCH_DAYS,
   TICKS_PER_DAY,

@@ -11,9 +11,6 @@ import {
   Scope,
   compile,
   exprKey,
-  coerce,
-  combinedType,
-  commonType,
   type BindContext,
   type ColumnInfo,
   type Compiled,
@@ -23,6 +20,7 @@ import {
   type SubqueryPlan,
   type WindowBinding,
 } from './binder.js';
+import { coerce, combinedType, commonType } from './coercion.js';
 import type { Column, Database, Index, IndexEntry, Table } from './catalog.js';
 import type { TableAccess, StatementStats } from './accounting.js';
 import { sqlError, unsupported } from './errors.js';

@@ -18,7 +18,8 @@ import {
   type SqlValue,
 } from './api.js';
 import type { ParsedStatement, Statement } from './ast.js';
-import { Scope, compile, coerce, type BindContext, type ColumnInfo, type EvalCtx } from './binder.js';
+import { Scope, compile, type BindContext, type ColumnInfo, type EvalCtx } from './binder.js';
+import { coerce } from './coercion.js';
 import type { Database, Login, Table } from './catalog.js';
 import { norm } from './catalog.js';
 import { alterTable, createIndex, createTable, dropIndex, dropTables, truncateTable, type DdlContext } from './ddl.js';

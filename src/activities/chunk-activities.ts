@@ -12,61 +12,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
-import type { LakeValue } from '../lake/lake-types.js';
 import { quoteIdent } from '../lake/parquet-writer.js';
 import { LakeReader } from '../lake/reader.js';
-import {
-  keyLakeKinds,
-  nextChunkBoundary,
-  readChunk,
-  snapshotPositioners,
-  type ChangeBatch,
-  type KeyValues,
-} from '../source/index.js';
+import { keyLakeKinds, nextChunkBoundary, readChunk, snapshotPositioners, type ChangeBatch } from '../source/index.js';
+import { type KeyValues } from '../domain/keys.js';
 import type { SnapshotPositioner } from '../source/chunks.js';
 import { quoteTable } from '../source/sql-text.js';
 import { JobArgumentError, jobSpecProblem } from '../state/job-spec.js';
 import { compareWithLake, loadSourceRows, type ChunkComparison } from './chunk-compare.js';
-import type {
-  JobSpec,
-  KeyRange,
-  PlanChunksInput,
-  PlanChunksOutput,
-  RunChunkInput,
-  RunChunkOutput,
-  WindowPlan,
-} from './contracts.js';
+import type { PlanChunksInput, PlanChunksOutput, RunChunkInput, RunChunkOutput } from './contracts.js';
+import type { JobSpec, KeyRange } from '../domain/jobs.js';
+import type { WindowPlan } from '../domain/window.js';
 import type { ActivityDeps } from './dependencies.js';
 import { stageStream } from './window-activities.js';
 import { RANGE_SAFE_KEY_KINDS, reconcileChunk } from './reconcile.js';
-import { lakePosition, tableContext, type TableContext } from './table-context.js';
-
-/** Key tuples cross Temporal as JSON with tagged big integers and bytes (keys only, never other columns). */
-export function encodeKey(key: KeyValues | null): string | null {
-  if (key === null) return null;
-  return JSON.stringify(key, (_k, v: unknown) => {
-    if (typeof v === 'bigint') return { $n: v.toString() };
-    if (v instanceof Uint8Array) return { $x: Buffer.from(v).toString('hex') };
-    if (v && typeof v === 'object' && 'unscaled' in v) {
-      const d = v as { unscaled: bigint; scale: number };
-      return { $d: d.unscaled.toString(), s: d.scale };
-    }
-    return v;
-  });
-}
-
-export function decodeKey(text: string | null): KeyValues | undefined {
-  if (text === null) return undefined;
-  return JSON.parse(text, (_k, v: unknown) => {
-    if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (typeof o.$n === 'string') return BigInt(o.$n);
-      if (typeof o.$x === 'string') return new Uint8Array(Buffer.from(o.$x, 'hex'));
-      if (typeof o.$d === 'string') return { unscaled: BigInt(o.$d), scale: Number(o.s) };
-    }
-    return v;
-  }) as LakeValue[];
-}
+import { tableContext, type TableContext } from './table-context.js';
+import { lakePosition } from '../domain/positions.js';
+import { decodeKey, encodeKey } from '../domain/keys.js';
 
 function unsupported(ctx: TableContext, what: string): Error {
   return new ConfigError([

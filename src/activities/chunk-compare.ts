@@ -13,7 +13,7 @@
  *
  * Only counts and checksums leave this module; row values stay in the worker's scratch directory.
  */
-import type { LakeColumn, LakeValue } from '../lake/lake-types.js';
+import type { LakeColumn, LakeValue } from '../domain/values.js';
 import { duckdbTypeSql } from '../lake/lake-types.js';
 import { ParquetWriter, quoteIdent, quoteLiteral } from '../lake/parquet-writer.js';
 import { text } from '../lake/duckdb.js';

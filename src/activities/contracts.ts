@@ -9,42 +9,9 @@
  * Each activity takes one input object and returns one output object, so signatures can grow without
  * breaking recorded histories.
  */
-
-/** A table as configured: `<database>.<schema>.<name>`, plus its capture strategy. */
-export interface TableRef {
-  /** `<db>.<schema>.<table>`, the workflow ID suffix and the lake folder name. */
-  id: string;
-  strategy: CaptureStrategyName;
-}
-
-export type CaptureStrategyName = 'cdc' | 'change_tracking' | 'rowversion' | 'updated_at' | 'identity';
-
-/** A window's bounds, fixed from the source before anything is read. */
-export interface WindowPlan {
-  /** Window sequence number: the manifest sequence it commits as. Dense, starting at 1. */
-  seq: number;
-  /** `changes`: log events in (from, to]; a job kind: the events of one chunk of that job, read at `to`. */
-  kind: 'changes' | JobKind;
-  /** Exclusive lower bound (the previous window's `to`); null for job chunks. */
-  from: string | null;
-  /** Inclusive upper bound read from the source at planning time; for a job chunk, the position it was read at. */
-  to: string;
-  /** Job chunks only: the key range the chunk covers. */
-  keyRange?: KeyRange;
-  /** Read from the source when the window was planned (ISO-8601). */
-  plannedAt: string;
-  /**
-   * The window was capped (`maxRowsPerWindow`) and the source holds more beyond `to`: the sync plans the next
-   * window at once instead of waiting for its cadence. Absent: not capped.
-   */
-  more?: boolean;
-  /**
-   * The source's position moved (other tables' changes, CDC's idle placeholders) but this table has no change in
-   * (from, to]: committing the window would write an empty manifest. The sync commits such a window only every
-   * idle-commit interval and otherwise records that the table is caught up to `to`. Absent: not known to be idle.
-   */
-  idle?: boolean;
-}
+import type { JobSpec, KeyRange } from '../domain/jobs.js';
+import type { TableRef } from '../domain/table.js';
+import type { WindowPlan } from '../domain/window.js';
 
 export interface PlanWindowInput {
   table: TableRef;
@@ -168,55 +135,6 @@ export interface TableSyncActivities {
   advanceWatermark(input: AdvanceWatermarkInput): Promise<AdvanceWatermarkOutput>;
 }
 
-/**
- * Failure types (ApplicationFailure.type) the workflows act on. Config and prerequisite errors are shown to the
- * operator and never retried; a gap starts a re-seed; an incompatible schema change stops the table.
- */
-export const FailureType = {
-  ChangeLogGap: 'ChangeLogGapError',
-  IncompatibleSchemaChange: 'IncompatibleSchemaChangeError',
-  Config: 'ConfigError',
-  Prerequisite: 'PrerequisiteError',
-  WindowConflict: 'WindowConflictError',
-} as const;
-
-/** Types never retried by Temporal's retry policy: retrying cannot fix them. */
-export const NON_RETRYABLE_FAILURE_TYPES: string[] = Object.values(FailureType);
-
-/** A key range of a chunked job: `(after, upTo]` in key order; opaque encoded key tuples, null = open end. */
-export interface KeyRange {
-  index: number;
-  after: string | null;
-  upTo: string | null;
-  /** Chunks in the job (so the lake can tell a complete snapshot from an interrupted one). */
-  count?: number;
-  /** The job's position (PlanChunksOutput.position), recorded with the chunk so each chunk window carries it. */
-  jobPosition?: string;
-}
-
-/**
- * A chunked job over a table's key space. Each runs as its own workflow, started by the table's sync at a
- * window boundary (the table-sync workflow is the only writer of a table's manifest sequence):
- * - `snapshot`: initial load or re-seed: every row as an `r` event; incremental sync resumes after it;
- * - `backfill`: rows whose business date is in [from, to] as `r` events at a recorded position;
- * - `sweep`: the late-update sweep: per-chunk checksums source vs lake over the last `days` days' key range,
- *   re-extracting only chunks that differ;
- * - `reconcile`: delete reconciliation: key-set diff per chunk → `d` tombstones for keys gone from the source.
- */
-export type JobSpec =
-  | { kind: 'snapshot'; reason: string }
-  | { kind: 'backfill'; from: string; to: string }
-  | { kind: 'sweep'; days: number }
-  | { kind: 'reconcile' };
-
-export type JobKind = JobSpec['kind'];
-
-/** A job asked of a table's sync (by the CLI or a schedule); `id` makes the job's workflow ID. */
-export interface JobRequest {
-  id: string;
-  job: JobSpec;
-}
-
 export interface PlanChunksInput {
   table: TableRef;
   job: JobSpec;
@@ -258,20 +176,4 @@ export interface RunChunkOutput {
 export interface ChunkedJobActivities {
   planChunks(input: PlanChunksInput): Promise<PlanChunksOutput>;
   runChunk(input: RunChunkInput): Promise<RunChunkOutput>;
-}
-
-export interface JobOutput {
-  kind: JobKind;
-  /** The source position read before the first chunk. */
-  position: string;
-  /** The last manifest sequence committed (firstSeq − 1 when nothing was committed). */
-  lastSeq: number;
-  lastManifestPath: string | null;
-  windows: number;
-  rows: number;
-  sourceRowsRead: number;
-  chunks: number;
-  /** Sweep and backfill: chunks compared with the lake, and those that differed (re-extracted). */
-  chunksCompared?: number;
-  chunksReextracted?: number;
 }

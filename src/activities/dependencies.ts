@@ -3,9 +3,10 @@
  * pool, the lake's blob store, the logger, and each table's resolved config. Closable (the pool owns sockets).
  */
 import { AzureBlobStore, type BlobStore } from '../lake/blob-store.js';
-import type { TableConfig, TidemarkConfig } from '../config/types.js';
+import type { TidemarkConfig } from '../config/types.js';
 import { resolveSecret } from '../config/secrets.js';
-import { SourceConnection, createSecretProvider } from '../source/index.js';
+import { createSecretProvider } from '../config/secret-provider.js';
+import { SourceConnection } from '../source/index.js';
 import type { Logger } from '../util/logger.js';
 
 /** What activities need. Tests may build it by hand (e.g. with another {@link BlobStore}). */
@@ -23,15 +24,6 @@ export interface ActivityDeps {
   /** Rows per Parquet part (bounded memory); default 200,000. */
   readonly partRows?: number;
   close(): Promise<void>;
-}
-
-/** `<db>.<schema>.<table>`: the table's id (workflow ids, lake folder); one definition, shared with the CLI. */
-export { tableId as tableIdOf } from '../cli/support/operator-context.js';
-import { tableId as tableIdOf } from '../cli/support/operator-context.js';
-
-/** The configured table with this id, or undefined. */
-export function findTable(config: TidemarkConfig, id: string): TableConfig | undefined {
-  return config.tables.find((t) => tableIdOf(config, t) === id);
 }
 
 /** Opens the source pool and the blob store (creating the container when missing: local stacks). */

@@ -26,7 +26,7 @@ import {
 import { LakeValueError } from '../lake/lake-types.js';
 import { CaptureInstanceDroppedError, ChangeLogGapError, PrerequisiteError } from '../source/index.js';
 import { maskSecretsInText } from '../util/logger.js';
-import { FailureType } from './contracts.js';
+import { FailureType } from '../domain/failures.js';
 
 /** The failure type of an error that must not be retried, or undefined for a retryable one. */
 export function failureTypeOf(err: unknown): string | undefined {

@@ -21,14 +21,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { dataFileColumns } from '../lake/commit.js';
-import { duckdbTypeSql, unscaledToDecimalText, type LakeColumn, type LakeValue } from '../lake/lake-types.js';
+import { duckdbTypeSql } from '../lake/lake-types.js';
+import { unscaledToDecimalText, type LakeColumn, type LakeValue } from '../domain/values.js';
 import { utcDateOfNanos } from '../lake/layout.js';
 import { ParquetWriter, quoteIdent, quoteLiteral } from '../lake/parquet-writer.js';
 import { LakeReader } from '../lake/reader.js';
-import { readChunkKeys, type KeyValues } from '../source/index.js';
+import { readChunkKeys } from '../source/index.js';
+import { type KeyValues } from '../domain/keys.js';
 import type { RunChunkInput, RunChunkOutput } from './contracts.js';
 import type { ActivityDeps } from './dependencies.js';
-import { lakePosition, type TableContext } from './table-context.js';
+import { type TableContext } from './table-context.js';
+import { lakePosition } from '../domain/positions.js';
 
 /** Key column kinds ordered the same way by SQL Server and DuckDB, so a key range means the same keys on both. */
 export const RANGE_SAFE_KEY_KINDS: ReadonlySet<string> = new Set([

@@ -11,7 +11,7 @@ import { createHmac } from 'node:crypto';
 import type { TableConfig } from '../config/types.js';
 import { TableLayout, type TableRef as LakeTableRef } from '../lake/layout.js';
 import type { LakeTable } from '../lake/commit.js';
-import type { LakeColumn, LakeValue } from '../lake/lake-types.js';
+import type { LakeColumn, LakeValue } from '../domain/values.js';
 import { registerSchema, type SchemaDoc } from '../lake/schema-registry.js';
 import { committedPositions } from '../lake/committed-positions.js';
 import {
@@ -24,8 +24,9 @@ import {
 } from '../source/index.js';
 import { ConfigError } from '../config/config-error.js';
 import { keyColumnPhiProblems } from '../config/phi-key-rule.js';
-import type { TableRef } from './contracts.js';
-import { findTable, type ActivityDeps } from './dependencies.js';
+import type { TableRef } from '../domain/table.js';
+import { type ActivityDeps } from './dependencies.js';
+import { findTable } from '../config/tables.js';
 
 /** How one source column lands: as is, dropped, or HMAC-hashed (hex string). */
 type ColumnPlan = { kind: 'keep' } | { kind: 'drop' } | { kind: 'hash' };
@@ -140,12 +141,4 @@ export async function tableContext(deps: ActivityDeps, ref: TableRef): Promise<T
         });
     },
   };
-}
-
-/**
- * A source position as the lake stores it (`_pos`): lowercase, fixed width, `.` removed — string order is
- * still source order, because every strategy's fields are fixed width (src/source/positions.ts).
- */
-export function lakePosition(pos: string): string {
-  return pos.toLowerCase().replace(/[^0-9a-f]/g, '');
 }

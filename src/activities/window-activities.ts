@@ -21,7 +21,7 @@ import {
   type StageWindowOutput,
   type WindowRef,
 } from '../lake/commit.js';
-import { CHANGE_OPS, type ChangeOp, type LakeColumn, type LakeValue } from '../lake/lake-types.js';
+import { CHANGE_OPS, type ChangeOp, type LakeColumn, type LakeValue } from '../domain/values.js';
 import { readSchema, type SchemaDoc } from '../lake/schema-registry.js';
 import { LakeIntegrityError } from '../lake/errors.js';
 import type { ChangeBatch, SourceWindow } from '../source/index.js';
@@ -37,14 +37,15 @@ import type {
   ReadWatermarkInput,
   ReadWatermarkOutput,
   StagedFile,
-  TableRef,
   ValidateWindowInput,
   ValidateWindowOutput,
-  WindowPlan,
 } from './contracts.js';
+import type { WindowPlan } from '../domain/window.js';
+import type { TableRef } from '../domain/table.js';
 import type { ActivityDeps } from './dependencies.js';
 import { heartbeat } from './heartbeat.js';
-import { lakePosition, tableContext, type TableContext } from './table-context.js';
+import { tableContext, type TableContext } from './table-context.js';
+import { lakePosition } from '../domain/positions.js';
 
 /** A chunk window's `from` in its manifest: `<kind>:<index>/<count>` (never a position: those are hex/digits). */
 export function chunkWindowFrom(window: WindowPlan): string {

@@ -5,7 +5,8 @@
  */
 import { EXIT, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
-import { loadOperatorConfig, selectTables, tableRef, temporalClient } from './support/operator-context.js';
+import { loadOperatorConfig, selectTables, temporalClient } from './support/operator-context.js';
+import { tableRef } from '../config/tables.js';
 
 export const command: CliCommand = {
   summary: 'pause tables (for an OLTP incident): at the next window boundary, or at once with --now',

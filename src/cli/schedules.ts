@@ -7,11 +7,12 @@
  * updates; updated_at: writers that do not stamp the column). CDC and Change Tracking tables need neither.
  */
 import type { CaptureStrategy } from '../config/types.js';
-import type { JobSpec } from '../activities/contracts.js';
+import type { JobSpec } from '../domain/jobs.js';
 import { EXIT, type CliCommand } from './command.js';
 import { DEFAULT_SWEEP_DAYS } from './sweep.js';
 import { parseFlags } from './support/flags.js';
-import { loadOperatorConfig, selectTables, tableRef, temporalClient } from './support/operator-context.js';
+import { loadOperatorConfig, selectTables, temporalClient } from './support/operator-context.js';
+import { tableRef } from '../config/tables.js';
 
 /** The nightly jobs of a table, by its capture strategy (what it cannot see). */
 export function nightlyJobsOf(strategy: CaptureStrategy): JobSpec[] {

@@ -6,7 +6,8 @@
  */
 import { EXIT, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
-import { loadOperatorConfig, selectTables, tableRef, temporalClient } from './support/operator-context.js';
+import { loadOperatorConfig, selectTables, temporalClient } from './support/operator-context.js';
+import { tableRef } from '../config/tables.js';
 
 export const command: CliCommand = {
   summary: 'start syncing every configured table (or one); tables already running are left alone',

@@ -16,10 +16,10 @@ import {
   loadOperatorConfig,
   noWorkerMessage,
   selectTables,
-  tableRef,
   temporalClient,
   workflowPollers,
 } from './support/operator-context.js';
+import { tableRef } from '../config/tables.js';
 import type { TableSyncStatus } from '../state/table-sync-state.js';
 import type { STATE_KEY as STATE_KEY_TYPE } from '../workflows/search-attributes.js';
 

@@ -7,7 +7,8 @@
 import { EXIT, type CliCommand } from './command.js';
 import { parseFlags } from './support/flags.js';
 import { Progress, progressMode } from './support/progress.js';
-import { loadOperatorConfig, selectTables, tableRef } from './support/operator-context.js';
+import { loadOperatorConfig, selectTables } from './support/operator-context.js';
+import { tableRef } from '../config/tables.js';
 
 export const command: CliCommand = {
   summary: 'compare the source with the lake (counts, differences, checksums); exit 3 on differences',

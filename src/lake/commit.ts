@@ -22,15 +22,8 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { md5OfBytes, type BlobStore } from './blob-store.js';
 import { BlobAlreadyExistsError, ConditionNotMetError, LakeIntegrityError, WindowValidationError } from './errors.js';
-import {
-  CHANGE_OPS,
-  EVENT_LAKE_COLUMNS,
-  LakeValueError,
-  duckdbTypeSql,
-  type ChangeOp,
-  type LakeColumn,
-  type LakeValue,
-} from './lake-types.js';
+import { EVENT_LAKE_COLUMNS, LakeValueError, duckdbTypeSql } from './lake-types.js';
+import { CHANGE_OPS, type ChangeOp, type LakeColumn, type LakeValue } from '../domain/values.js';
 import { assertAttemptId, utcDateOfNanos, type TableLayout } from './layout.js';
 import { ParquetWriter, quoteIdent, quoteLiteral } from './parquet-writer.js';
 import { queryRows, text } from './duckdb.js';

@@ -15,6 +15,7 @@
  * zombie attempt (one that lost the race or outlived its timeout) can never replace a committed file: its
  * uploads either create new, unreferenced names or fail with 409.
  */
+import { tableIdOf } from '../domain/table.js';
 
 /** A source table. */
 export interface TableRef {
@@ -25,7 +26,7 @@ export interface TableRef {
 
 /** `db.schema.table`, the table's id everywhere (workflow ids, logs, manifests). */
 export function tableId(t: TableRef): string {
-  return `${t.db}.${t.schema}.${t.table}`;
+  return tableIdOf(t.db, t.schema, t.table);
 }
 
 const SEQ_WIDTH = 12;

@@ -34,12 +34,14 @@ import {
   timestampToUnit,
   usesNanoUnit,
   uuidToUint128,
+} from './lake-types.js';
+import {
   type InstantWithOffset,
   type LakeColumn,
   type LakeType,
   type LakeValue,
   type UnscaledDecimal,
-} from './lake-types.js';
+} from '../domain/values.js';
 
 /** DuckDB's vector size: the natural chunk for the appender. */
 const CHUNK_ROWS = 2048;

@@ -12,7 +12,8 @@
  */
 import type { BlobStore } from './blob-store.js';
 import { BlobAlreadyExistsError, IncompatibleSchemaChangeError, LakeIntegrityError } from './errors.js';
-import { formatLakeType, lakeTypeProblem, type LakeColumn, type LakeType } from './lake-types.js';
+import { formatLakeType, lakeTypeProblem } from './lake-types.js';
+import { type LakeColumn, type LakeType } from '../domain/values.js';
 import type { TableLayout } from './layout.js';
 
 export const SCHEMA_FORMAT = 'tidemark.schema/1';

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import sql from 'mssql';
-import { unscaledToDecimalText, type LakeValue } from '../lake/lake-types.js';
+import { unscaledToDecimalText, type LakeValue } from '../domain/values.js';
 import { EPOCH_TICKS, textToTicks, ticksToText } from './strategies/updated-at.js';
 import type { QueryParam, SourceConnection } from './connection.js';
 import { findColumn, tableReaders, type DiscoveredColumn, type TableDiscovery } from './discovery.js';
@@ -24,9 +24,7 @@ import { contentHash16, lakeColumns } from './strategies/common.js';
 import type { ChangeBatch, StepStats } from './strategies/types.js';
 import type { SourceThrottle } from './throttle.js';
 import { newStats } from './strategies/types.js';
-
-/** Values of the key columns, in key order, as lake values. */
-export type KeyValues = readonly LakeValue[];
+import type { KeyValues } from '../domain/keys.js';
 
 /**
  * How a chunk's rows get their `_pos`: `atStart` runs inside the chunk's snapshot transaction before the rows

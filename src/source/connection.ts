@@ -14,7 +14,7 @@ import {
 } from '@azure/identity';
 import sql from 'mssql';
 import type { SourceConfig } from '../config/types.js';
-import { type SecretProvider } from './secrets.js';
+import type { SecretProvider } from '../config/secret-provider.js';
 import { SourceThrottle, type ThrottleOptions } from './throttle.js';
 import {
   DEFAULT_RETRY,

@@ -12,7 +12,7 @@
  * SELECT on one table discovers that table.
  */
 import sql from 'mssql';
-import type { CaptureStrategyName } from '../activities/contracts.js';
+import type { CaptureStrategyName } from '../domain/table.js';
 import type { SourceConnection } from './connection.js';
 import { SourceError, TableNotFoundError } from './errors.js';
 import { granteeOf, PERMISSION_SQL_NUMBERS, type SourcePrincipal } from './permissions.js';

@@ -6,7 +6,7 @@
  * `name` equals the activity failure type where one exists (`FailureType` in src/activities/contracts.ts), so
  * the activity boundary can pass `err.name` as the `ApplicationFailure` type unchanged.
  */
-import { FailureType } from '../activities/contracts.js';
+import { FailureType } from '../domain/failures.js';
 
 /** Base class: every source error says whether retrying the same step can help. */
 export abstract class SourceError extends Error {

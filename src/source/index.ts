@@ -21,7 +21,6 @@ import { SourceThrottle } from './throttle.js';
 export * from './errors.js';
 export { SourceConnection, buildPoolConfig, assertNoDirtyReads } from './connection.js';
 export type { QueryParam, RowBatch, ResultColumn } from './connection.js';
-export { createSecretProvider, type SecretProvider } from './secrets.js';
 export { SourceThrottle, type ThrottleOptions, type ThrottleStats } from './throttle.js';
 export { transientReason, withTransientRetry, TRANSIENT_SQL_NUMBERS, TRANSIENT_DRIVER_CODES } from './transient.js';
 export { discoverTable, type TableDiscovery, type DiscoveredColumn, type CaptureInstance } from './discovery.js';
@@ -34,7 +33,6 @@ export {
   nextChunkBoundary,
   chunkChecksum,
   snapshotPositioners,
-  type KeyValues,
 } from './chunks.js';
 export type { CaptureStrategy, SourceWindow, ChangeBatch, ChangeRow, StepStats } from './strategies/types.js';
 export { CdcStrategy, ChangeTrackingStrategy, IdentityStrategy, RowversionStrategy, UpdatedAtStrategy };

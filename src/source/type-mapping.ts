@@ -9,7 +9,7 @@
  * Those are CAST to varchar in the SELECT list and parsed exactly here. Everything else is read natively:
  * bigint arrives as a decimal string, datetime2/time as a Date plus `nanosecondsDelta` (100 ns exact).
  */
-import type { LakeType, LakeValue } from '../lake/lake-types.js';
+import type { LakeType, LakeValue } from '../domain/values.js';
 import { UnsupportedTypeError } from './errors.js';
 import { quoteIdent } from './sql-text.js';
 

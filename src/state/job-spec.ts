@@ -6,7 +6,7 @@
  *
  * Pure: no I/O, no clock; safe in workflow code.
  */
-import type { JobSpec } from '../activities/contracts.js';
+import type { JobSpec } from '../domain/jobs.js';
 
 /** The most days a sweep looks back (ten years). */
 export const MAX_SWEEP_DAYS = 3660;

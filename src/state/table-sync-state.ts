@@ -2,7 +2,9 @@
  * The state of one table's sync, kept apart from Temporal's signal/query wiring so it can be unit-tested and
  * carried through continue-as-new as plain data. Pure: no I/O, no clocks (times come in as arguments).
  */
-import type { JobKind, JobOutput, JobRequest, TableRef, WindowPlan } from '../activities/contracts.js';
+import type { JobKind, JobOutput, JobRequest } from '../domain/jobs.js';
+import type { WindowPlan } from '../domain/window.js';
+import type { TableRef } from '../domain/table.js';
 import { jobSpecProblem } from './job-spec.js';
 
 export type TableSyncMode = 'running' | 'paused' | 'stopped' | 'reseeding';

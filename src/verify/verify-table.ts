@@ -18,9 +18,10 @@ import { loadSourceRows, rowsChecksumSql } from '../activities/chunk-compare.js'
 import { LakeReader } from '../lake/reader.js';
 import { readChunk, snapshotPositioners } from '../source/index.js';
 import type { SnapshotPositioner } from '../source/chunks.js';
-import type { TableRef } from '../activities/contracts.js';
+import type { TableRef } from '../domain/table.js';
 import type { ActivityDeps } from '../activities/dependencies.js';
-import { lakePosition, tableContext } from '../activities/table-context.js';
+import { tableContext } from '../activities/table-context.js';
+import { lakePosition } from '../domain/positions.js';
 import { text } from '../lake/duckdb.js';
 
 export interface VerifyTableOutput {

@@ -11,14 +11,10 @@
  * manifest sequence, and it moves the watermark after the job returns.
  */
 import { setHandler, workflowInfo } from '@temporalio/workflow';
-import type {
-  ExtractWindowOutput,
-  JobOutput,
-  JobSpec,
-  KeyRange,
-  TableRef,
-  WindowPlan,
-} from '../activities/contracts.js';
+import type { ExtractWindowOutput } from '../activities/contracts.js';
+import type { JobOutput, JobSpec, KeyRange } from '../domain/jobs.js';
+import type { WindowPlan } from '../domain/window.js';
+import type { TableRef } from '../domain/table.js';
 import { chunkedJobActivities, type ActivityTimeouts } from './activity-options.js';
 import { jobProgressQuery } from './messages.js';
 

@@ -22,7 +22,8 @@ import {
   TerminatedFailure,
   TimeoutFailure,
 } from '@temporalio/common';
-import { FailureType, type JobKind } from '../activities/contracts.js';
+import { FailureType } from '../domain/failures.js';
+import { type JobKind } from '../domain/jobs.js';
 
 /** What a failure says: an activity error's type (its class name) or how a child ended, and a message. */
 export interface FailureFacts {

@@ -1,6 +1,6 @@
 /** Signals and queries of the table-sync workflow, in one place for workflows, CLI and tests. */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { JobRequest } from '../activities/contracts.js';
+import type { JobRequest } from '../domain/jobs.js';
 import type { TableSyncStatus } from '../state/table-sync-state.js';
 
 export interface PauseSignalArgs {

@@ -5,7 +5,7 @@
  * delivers the request (its ID is unique per scheduled run, so the job IDs are too).
  */
 import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
-import type { JobSpec } from '../activities/contracts.js';
+import type { JobSpec } from '../domain/jobs.js';
 import { requestJobSignal } from './messages.js';
 import { tableSyncWorkflowId } from './table-sync.js';
 

@@ -1,5 +1,5 @@
 import type { RetryPolicy } from '@temporalio/workflow';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../activities/contracts.js';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../domain/failures.js';
 
 /**
  * Every activity's retry policy: transient source/sink faults are retried forever with capped backoff (an

@@ -3,7 +3,9 @@
  * the next manifest sequence numbers, between windows. Workflow code (deterministic).
  */
 import { CancellationScope, executeChild, patched } from '@temporalio/workflow';
-import type { JobOutput, JobRequest, TableRef, TableSyncActivities } from '../activities/contracts.js';
+import type { TableSyncActivities } from '../activities/contracts.js';
+import type { JobOutput, JobRequest } from '../domain/jobs.js';
+import type { TableRef } from '../domain/table.js';
 import type { TableSyncState } from '../state/table-sync-state.js';
 import type { ActivityTimeouts } from './activity-options.js';
 import { JOB_WORKFLOWS, jobWorkflowId } from './chunked-jobs.js';

@@ -22,7 +22,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { TableRef } from '../activities/contracts.js';
+import type { TableRef } from '../domain/table.js';
 import {
   initialSnapshot,
   TableSyncState,

@@ -3,7 +3,8 @@
  * validate → commit manifest → advance watermark. Workflow code (deterministic); the loop around it, and what to
  * do when it fails, are table-sync.ts and failure-policy.ts.
  */
-import type { TableRef, TableSyncActivities } from '../activities/contracts.js';
+import type { TableSyncActivities } from '../activities/contracts.js';
+import type { TableRef } from '../domain/table.js';
 import type { TableSyncState } from '../state/table-sync-state.js';
 
 export interface TableWindowContext {

@@ -18,7 +18,7 @@ import { PassThrough } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
-import type { TableRef } from '../../src/activities/contracts.js';
+import type { TableRef } from '../../src/domain/table.js';
 import { main as cli } from '../../src/cli/main.js';
 import { createLogger } from '../../src/util/logger.js';
 import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';

@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
-import type { TableRef } from '../../src/activities/contracts.js';
+import type { TableRef } from '../../src/domain/table.js';
 import type { TableSyncStatus } from '../../src/state/table-sync-state.js';
 import { createLogger } from '../../src/util/logger.js';
 import { statusQuery, syncNowSignal } from '../../src/workflows/messages.js';

@@ -18,7 +18,7 @@ import {
   statusQuery,
   syncNowSignal,
 } from '../../src/workflows/messages.js';
-import { FailureType } from '../../src/activities/contracts.js';
+import { FailureType } from '../../src/domain/failures.js';
 import { fakeActivities, positionOf, type FakeLake, type FakeSource } from '../workflows/fake-table-activities.js';
 import { timeSkippingEnv, WORKFLOWS_PATH } from '../support/temporal.js';
 

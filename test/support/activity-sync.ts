@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import type { Activities } from '../../src/activities/index.js';
-import type { JobSpec, TableRef, WindowPlan } from '../../src/activities/contracts.js';
+import type { JobSpec } from '../../src/domain/jobs.js';
+import type { WindowPlan } from '../../src/domain/window.js';
+import type { TableRef } from '../../src/domain/table.js';
 
 /**
  * Syncs `table` with `acts`; returns the last committed sequence and position. `initialLoad: 'window'` loads an

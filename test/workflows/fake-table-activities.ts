@@ -5,8 +5,9 @@
  * simulator and Azurite elsewhere.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ChunkedJobActivities, TableSyncActivities, WindowPlan } from '../../src/activities/contracts.js';
-import { FailureType } from '../../src/activities/contracts.js';
+import type { ChunkedJobActivities, TableSyncActivities } from '../../src/activities/contracts.js';
+import type { WindowPlan } from '../../src/domain/window.js';
+import { FailureType } from '../../src/domain/failures.js';
 
 const pos = (n: number) => n.toString(16).padStart(20, '0');
 const num = (p: string | null) => (p === null ? 0 : parseInt(p, 16));

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
-import { FailureType } from '../../src/activities/contracts.js';
+import { FailureType } from '../../src/domain/failures.js';
 import { jobWorkflowId } from '../../src/workflows/index.js';
 import { requestJobSignal, resumeSignal, syncNowSignal } from '../../src/workflows/messages.js';
 import { positionOf } from './fake-table-activities.js';

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
-import { FailureType } from '../../src/activities/contracts.js';
+import { FailureType } from '../../src/domain/failures.js';
 import {
   pauseSignal,
   requestJobSignal,

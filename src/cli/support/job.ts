@@ -6,11 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { JobOutput, JobSpec } from '../../activities/contracts.js';
+import type { JobOutput, JobSpec } from '../../domain/jobs.js';
 import type { TableConfig, TidemarkConfig } from '../../config/types.js';
 import type { TableSyncStatus } from '../../state/table-sync-state.js';
 import { EXIT, type CliIo } from '../command.js';
-import { tableRef, temporalClient } from './operator-context.js';
+import { temporalClient } from './operator-context.js';
+import { tableRef } from '../../config/tables.js';
 import { Progress, progressMode, type ProgressOptions } from './progress.js';
 
 /** Why a job's workflow did not finish, from its failure's cause chain (type and message; never row values). */

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import { readConfigFile, formatIssues, type TableConfig, type TidemarkConfig } from '../../config/index.js';
 import { resolveSecret } from '../../config/secrets.js';
-import type { TableRef } from '../../activities/contracts.js';
+import { tableId } from '../../config/tables.js';
 import {
   isMissingSearchAttribute,
   searchAttributesMissingError,
@@ -40,15 +40,6 @@ export async function loadOperatorConfig(io: CliIo, flag: string | undefined): P
     return EXIT.invalidInput;
   }
   return result.config;
-}
-
-/** `<database>.<schema>.<table>`: the table's identity in workflow IDs and the lake. */
-export function tableId(config: TidemarkConfig, table: TableConfig): string {
-  return `${config.source.database}.${table.schema}.${table.table}`;
-}
-
-export function tableRef(config: TidemarkConfig, table: TableConfig): TableRef {
-  return { id: tableId(config, table), strategy: table.capture.strategy };
 }
 
 /** The tables a verb acts on: all, or the one named by `--table` (as `schema.table` or `db.schema.table`). */

@@ -5,7 +5,8 @@
  */
 export { readManifest, type LakeTable, type Manifest, type StagedFile } from '../commit.js';
 export { readSchema, type SchemaDoc } from '../schema-registry.js';
-export { EVENT_LAKE_COLUMNS, formatLakeType, usesNanoUnit, type LakeColumn, type LakeType } from '../lake-types.js';
+export { EVENT_LAKE_COLUMNS, formatLakeType, usesNanoUnit } from '../lake-types.js';
+export { type LakeColumn, type LakeType } from '../../domain/values.js';
 export type { TableLayout } from '../layout.js';
 export type { BlobStore } from '../blob-store.js';
 export { BlobAlreadyExistsError, LakeIntegrityError } from '../errors.js';

@@ -47,7 +47,7 @@ import {
   type StepStats,
   type StrategyOptions,
 } from './types.js';
-import type { ChangeOp } from '../../lake/lake-types.js';
+import type { ChangeOp } from '../../domain/values.js';
 
 const ZERO_LSN = '0'.repeat(20);
 const OPS: Record<number, ChangeOp> = { 1: 'd', 2: 'c', 4: 'u' };

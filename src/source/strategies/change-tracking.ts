@@ -29,7 +29,7 @@ import { pad20, parse20 } from '../positions.js';
 import { nstring, quoteIdent, quoteTable } from '../sql-text.js';
 import { sqlErrorInfo } from '../transient.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import type { ChangeOp } from '../../lake/lake-types.js';
+import type { ChangeOp } from '../../domain/values.js';
 import { lakeColumns } from './common.js';
 import {
   newStats,

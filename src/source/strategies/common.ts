@@ -1,7 +1,7 @@
 /** Plumbing shared by the strategies: snapshot-or-not streaming, lake columns, hashing of row content. */
 import { createHash } from 'node:crypto';
 import sql from 'mssql';
-import type { LakeColumn, LakeValue } from '../../lake/lake-types.js';
+import type { LakeColumn, LakeValue } from '../../domain/values.js';
 import type { QueryParam, RowBatch, SourceConnection } from '../connection.js';
 import { findColumn, tableReaders, type DiscoveredColumn, type TableDiscovery } from '../discovery.js';
 import { TableNotFoundError } from '../errors.js';

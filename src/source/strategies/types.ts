@@ -10,8 +10,8 @@
  *
  * What crosses Temporal from here is the {@link SourceWindow} (positions only) and the stats (counts, timings).
  */
-import type { ChangeOp, LakeColumn, LakeValue } from '../../lake/lake-types.js';
-import type { CaptureStrategyName } from '../../activities/contracts.js';
+import type { ChangeOp, LakeColumn, LakeValue } from '../../domain/values.js';
+import type { CaptureStrategyName } from '../../domain/table.js';
 import type { SourceThrottle } from '../throttle.js';
 
 /** A window's bounds. `from` exclusive (the previous `to`), `to` inclusive. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import type { Client } from '@temporalio/client';
 import type { ActivityDeps } from '../../../src/activities/index.js';
-import type { TableRef } from '../../../src/activities/contracts.js';
+import type { TableRef } from '../../../src/domain/table.js';
 import { main as cli } from '../../../src/cli/main.js';
 import type { VerifyTableOutput } from '../../../src/verify/verify-table.js';
 import { tableSyncWorkflowId } from '../../../src/workflows/table-sync.js';

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { buildDependencies, createActivities, type ActivityDeps } from '../../../src/activities/index.js';
-import type { TableRef } from '../../../src/activities/contracts.js';
+import type { TableRef } from '../../../src/domain/table.js';
 import { tableContext } from '../../../src/activities/table-context.js';
 import { committedSequences, readManifest } from '../../../src/lake/commit.js';
 import type { TableSyncStatus } from '../../../src/state/table-sync-state.js';

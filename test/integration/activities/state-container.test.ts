@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createActivities, buildDependencies, type ActivityDeps } from '../../../src/activities/index.js';
-import type { TableRef } from '../../../src/activities/contracts.js';
+import type { TableRef } from '../../../src/domain/table.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { azuriteForTests } from '../../support/stack.js';
 import { syncTableWithActivities } from '../../support/activity-sync.js';

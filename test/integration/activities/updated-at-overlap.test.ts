@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { createActivities, buildDependencies, type ActivityDeps } from '../../../src/activities/index.js';
-import type { TableRef } from '../../../src/activities/contracts.js';
+import type { TableRef } from '../../../src/domain/table.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';
 import { LakeReader } from '../../../src/lake/reader.js';
 import { tableContext } from '../../../src/activities/table-context.js';

@@ -14,7 +14,7 @@ import {
 } from '../../../src/lake/commit.js';
 import { LakeReader } from '../../../src/lake/reader.js';
 import { BlobAlreadyExistsError, LakeIntegrityError, WindowValidationError } from '../../../src/lake/errors.js';
-import type { LakeColumn } from '../../../src/lake/lake-types.js';
+import type { LakeColumn } from '../../../src/domain/values.js';
 import { freshStore } from '../../support/lake.js';
 import { EXTRACTED_AT, FaultyStore, InjectedCrashError, runWindow } from '../../support/lake-window.js';
 

@@ -12,7 +12,7 @@ import { readManifest, type ChangeEvent, type LakeTable } from '../../../src/lak
 import { LakeReader } from '../../../src/lake/reader.js';
 import { LakeIntegrityError } from '../../../src/lake/errors.js';
 import type { AzureBlobStore } from '../../../src/lake/blob-store.js';
-import type { LakeColumn } from '../../../src/lake/lake-types.js';
+import type { LakeColumn } from '../../../src/domain/values.js';
 import { publishDelta } from '../../../src/lake/delta/publish.js';
 import { DeltaLogPaths } from '../../../src/lake/delta/log-paths.js';
 import { DeltaSchemaError } from '../../../src/lake/delta/delta-schema.js';

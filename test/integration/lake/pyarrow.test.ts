@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { TableLayout } from '../../../src/lake/layout.js';
 import { registerSchema } from '../../../src/lake/schema-registry.js';
 import { LakeReader } from '../../../src/lake/reader.js';
-import type { LakeColumn } from '../../../src/lake/lake-types.js';
+import type { LakeColumn } from '../../../src/domain/values.js';
 import { freshStore, tempDir } from '../../support/lake.js';
 import { runWindow } from '../../support/lake-window.js';
 import { pythonWithPyarrow } from '../../support/pyarrow.js';

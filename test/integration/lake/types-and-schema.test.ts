@@ -5,7 +5,7 @@ import { latestSchema, registerSchema, type SchemaProposal } from '../../../src/
 import { readManifest, type ChangeEvent, type LakeTable } from '../../../src/lake/commit.js';
 import { LakeReader } from '../../../src/lake/reader.js';
 import { IncompatibleSchemaChangeError } from '../../../src/lake/errors.js';
-import type { LakeColumn, LakeValue } from '../../../src/lake/lake-types.js';
+import type { LakeColumn, LakeValue } from '../../../src/domain/values.js';
 import { freshStore } from '../../support/lake.js';
 import { runWindow } from '../../support/lake-window.js';
 

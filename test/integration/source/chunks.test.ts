@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { chunkChecksum, nextChunkBoundary, readChunk, snapshotPositioners } from '../../../src/source/chunks.js';
 import { discoverTable } from '../../../src/source/discovery.js';
 import type { SourceConnection } from '../../../src/source/connection.js';
-import type { LakeValue } from '../../../src/lake/lake-types.js';
+import type { LakeValue } from '../../../src/domain/values.js';
 import { startSourceSim, type SourceSim } from '../../support/source-sim.js';
 
 let s: SourceSim;

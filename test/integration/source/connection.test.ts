@@ -8,7 +8,7 @@ import { SIM_CREDENTIALS, startSimulator, type Simulator } from '../../../sim/in
 import type { SourceConfig } from '../../../src/config/types.js';
 import { durationOf } from '../../../src/config/duration.js';
 import { SourceConnection } from '../../../src/source/connection.js';
-import { createSecretProvider } from '../../../src/source/secrets.js';
+import { createSecretProvider } from '../../../src/config/secret-provider.js';
 import { SourceQueryError, TransientSourceError } from '../../../src/source/errors.js';
 
 let sim: Simulator;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../../src/activities/failures.js';
-import { FailureType } from '../../../src/activities/contracts.js';
+import { FailureType } from '../../../src/domain/failures.js';
 import { LakeValueError, timestampToUnit } from '../../../src/lake/lake-types.js';
 import { BlobAlreadyExistsError, ConditionNotMetError } from '../../../src/lake/errors.js';
 import { SourceQueryError, TableNotFoundError, TransientSourceError } from '../../../src/source/errors.js';

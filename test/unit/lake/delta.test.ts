@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { TableLayout } from '../../../src/lake/layout.js';
 import type { Manifest } from '../../../src/lake/commit.js';
 import type { SchemaDoc } from '../../../src/lake/schema-registry.js';
-import type { LakeColumn, LakeType } from '../../../src/lake/lake-types.js';
+import type { LakeColumn, LakeType } from '../../../src/domain/values.js';
 import { DeltaSchemaError, deltaSchemaOf, schemaChangeProblems } from '../../../src/lake/delta/delta-schema.js';
 import { DeltaLogPaths, padVersion } from '../../../src/lake/delta/log-paths.js';
 import {

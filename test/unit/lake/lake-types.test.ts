@@ -1,12 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  LakeValueError,
-  dateToDays,
-  decimalToUnscaled,
-  timestampToUnit,
-  unscaledToDecimalText,
-} from '../../../src/lake/lake-types.js';
+import { LakeValueError, dateToDays, decimalToUnscaled, timestampToUnit } from '../../../src/lake/lake-types.js';
+import { unscaledToDecimalText } from '../../../src/domain/values.js';
 
 test('decimals parse exactly, pad to the scale, and never round', () => {
   assert.equal(decimalToUnscaled('c', '0.29', 18, 2), 29n);

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ParquetWriter } from '../../../src/lake/parquet-writer.js';
-import { LakeValueError, type LakeColumn } from '../../../src/lake/lake-types.js';
+import { LakeValueError } from '../../../src/lake/lake-types.js';
+import { type LakeColumn } from '../../../src/domain/values.js';
 import { tempDir } from '../../support/lake.js';
 
 const columns: LakeColumn[] = [

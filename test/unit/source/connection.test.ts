@@ -7,7 +7,7 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { SourceConfig } from '../../../src/config/types.js';
 import { durationOf } from '../../../src/config/duration.js';
 import { assertNoDirtyReads, buildPoolConfig } from '../../../src/source/connection.js';
-import { createSecretProvider, SecretUnavailableError } from '../../../src/source/secrets.js';
+import { createSecretProvider, SecretUnavailableError } from '../../../src/config/secret-provider.js';
 import { SourceThrottle } from '../../../src/source/throttle.js';
 import { transientReason, withTransientRetry } from '../../../src/source/transient.js';
 import { SourceQueryError, TransientSourceError } from '../../../src/source/errors.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { permissionErrorOf } from '../../../src/source/permissions.js';
 import { PrerequisiteError } from '../../../src/source/errors.js';
 import { failureTypeOf } from '../../../src/activities/failures.js';
-import { FailureType } from '../../../src/activities/contracts.js';
+import { FailureType } from '../../../src/domain/failures.js';
 
 const who = { user: 'tm_ext', login: 'tm_ext_login' };
 

@@ -9,7 +9,7 @@ import {
   RetryState,
   TerminatedFailure,
 } from '@temporalio/common';
-import { FailureType } from '../../../src/activities/contracts.js';
+import { FailureType } from '../../../src/domain/failures.js';
 import { onJobFailure, onWindowFailure, onWindowFailureBeforePatch } from '../../../src/workflows/failure-policy.js';
 
 const activityFailed = (type: string, message: string) =>

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { engineWithClaims, connect, run } from './helpers.js';
-import { literal } from '../../../../sim/engine/binder.js';
+import { literal } from '../../../../sim/engine/coercion.js';
 import { SqlError, type SqlValue } from '../../../../sim/engine/api.js';
 
 test('procedures, functions and table functions registered by an extension are callable from T-SQL and RPC', async () => {

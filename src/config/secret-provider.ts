@@ -5,7 +5,7 @@
  */
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
-import type { Secret } from '../config/types.js';
+import type { Secret } from './types.js';
 
 /** Resolves a secret to its value. */
 export interface SecretProvider {

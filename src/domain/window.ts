@@ -1,0 +1,32 @@
+/**
+ * A window of one table: its sequence number and source bounds, fixed before anything is read.
+ */
+
+import type { JobKind, KeyRange } from './jobs.js';
+
+/** A window's bounds, fixed from the source before anything is read. */
+export interface WindowPlan {
+  /** Window sequence number: the manifest sequence it commits as. Dense, starting at 1. */
+  seq: number;
+  /** `changes`: log events in (from, to]; a job kind: the events of one chunk of that job, read at `to`. */
+  kind: 'changes' | JobKind;
+  /** Exclusive lower bound (the previous window's `to`); null for job chunks. */
+  from: string | null;
+  /** Inclusive upper bound read from the source at planning time; for a job chunk, the position it was read at. */
+  to: string;
+  /** Job chunks only: the key range the chunk covers. */
+  keyRange?: KeyRange;
+  /** Read from the source when the window was planned (ISO-8601). */
+  plannedAt: string;
+  /**
+   * The window was capped (`maxRowsPerWindow`) and the source holds more beyond `to`: the sync plans the next
+   * window at once instead of waiting for its cadence. Absent: not capped.
+   */
+  more?: boolean;
+  /**
+   * The source's position moved (other tables' changes, CDC's idle placeholders) but this table has no change in
+   * (from, to]: committing the window would write an empty manifest. The sync commits such a window only every
+   * idle-commit interval and otherwise records that the table is caught up to `to`. Absent: not known to be idle.
+   */
+  idle?: boolean;
+}
