@@ -395,13 +395,14 @@ export async function captureLatencySeconds(conn: SourceConnection, maxLsn: Buff
   return conn
     .query<{ latency: number | null }>(
       'cdc.capture_latency',
-      'SELECT DATEDIFF(second, sys.fn_cdc_map_lsn_to_time(@mx), SYSDATETIME()) AS latency',
+      'SELECT DATEDIFF(millisecond, sys.fn_cdc_map_lsn_to_time(@mx), SYSDATETIME()) AS latency',
       [{ name: 'mx', type: sql.VarBinary(10), value: maxLsn }],
     )
     .then((r) => {
-      const s = r[0]?.latency;
-      // A mapping time a hair ahead of SYSDATETIME() (datetime rounds to 1/300 s) is no latency.
-      return s === null || s === undefined ? null : Math.max(0, s);
+      const ms = r[0]?.latency;
+      // Whole seconds elapsed, not second boundaries crossed (DATEDIFF(second) calls 0.95 s → 1.05 s one
+      // second); a mapping time a hair ahead of SYSDATETIME() (datetime rounds to 1/300 s) is no latency.
+      return ms === null || ms === undefined ? null : Math.max(0, Math.floor(ms / 1000));
     })
     .catch(() => null);
 }

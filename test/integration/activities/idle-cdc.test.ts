@@ -119,7 +119,9 @@ test(
     // 25 idle minutes, 10-minute interval: 2 empty windows (before: 25, one per cadence).
     assert.ok(idle.length >= 1 && idle.length <= 3, `${idle.length} empty windows in 25 idle cadences`);
     const s = await status();
-    assert.equal(s.lagSeconds, 0, 'an idle table is caught up');
+    // Caught up: its lag is only what the capture job has not harvested yet (its polling interval, longer
+    // under load), never a position behind.
+    assert.equal(s.lagSeconds, s.captureLatencySeconds, 'an idle table is caught up');
     assert.notEqual(s.caughtUpTo ?? null, null);
 
     // A change after idling lands, in a window starting where the last committed one ended.
