@@ -41,7 +41,7 @@ export async function runWindow(
     partRows: options.partRows,
   });
   if (options.stopAfter === 'stage') return undefined;
-  const validated = await validateWindow({ lake, schema, staged, sumColumns: options.sumColumns });
+  const validated = await validateWindow({ lake, schema, window, staged, sumColumns: options.sumColumns });
   if (options.stopAfter === 'validate') return undefined;
   const committed = await commitManifest({ lake, window, staged, validated, committedBy: `test/${attemptId}` });
   if (options.stopAfter === 'commit') return committed;
@@ -111,11 +111,11 @@ export async function commitEmptyWindows(
       lake,
       window: { sequence, from: position(sequence - 1), to: position(sequence) },
       staged: {
-        sequence,
         attemptId,
         schemaVersion: schema.version,
         files: [],
-        extracted: { rows: 0, byOp },
+        rows: 0,
+        opCounts: byOp,
         minPosition: null,
         maxPosition: null,
       },

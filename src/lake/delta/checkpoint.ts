@@ -17,12 +17,19 @@
  * directory, readers can locate a recent checkpoint by looking at the `_delta_log/_last_checkpoint` file"), and
  * the checkpoint itself still spares them replaying the JSON versions before it.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DeltaLogPaths } from './log-paths.js';
-import { BlobAlreadyExistsError, LakeIntegrityError, queryRows, quoteLiteral, type LakeTable } from './lake-port.js';
+import {
+  BlobAlreadyExistsError,
+  LakeIntegrityError,
+  queryRows,
+  quoteLiteral,
+  withDuckDb,
+  withTempDir,
+  type LakeTable,
+} from './lake-port.js';
 
 const MAP = 'MAP(VARCHAR, VARCHAR)';
 
@@ -65,91 +72,101 @@ export async function ensureCheckpoint(input: EnsureCheckpointInput): Promise<bo
         base = b;
         break;
       }
-  const scratch = await mkdtemp(join(input.scratchDir ?? tmpdir(), 'tidemark-delta-cp-'));
-  const db = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '256MB' });
-  const conn = await db.connect();
-  try {
-    // The JSON versions after the base, each action tagged with its version and line for reconciliation.
-    const tail: string[] = [];
-    for (let v = base + 1; v <= version; v++) {
-      const got = await store.get(paths.version(v));
-      if (!got)
-        throw new LakeIntegrityError(
-          `Delta version ${v} is missing below version ${version}: the log has a gap`,
-          lake.layout.id,
-          paths.version(v),
-        );
-      let line = 0;
-      for (const text of got.body.toString('utf8').split('\n')) {
-        if (text.trim() === '') continue;
-        const action = JSON.parse(text) as Record<string, unknown>;
-        if (!('commitInfo' in action)) tail.push(JSON.stringify({ ...action, _v: v, _i: line }));
-        line++;
+  return withTempDir('tidemark-delta-cp-', input.scratchDir, (scratch) =>
+    withDuckDb({ threads: '1', memory_limit: '256MB' }, async (conn) => {
+      await loadActions(input, conn, scratch, base);
+      const cpFile = join(scratch, 'checkpoint.parquet');
+      await writeCheckpointFile(input, conn, cpFile);
+      try {
+        await store.uploadFileIfAbsent(paths.checkpoint(version), cpFile, {
+          contentType: 'application/vnd.apache.parquet',
+        });
+        return true;
+      } catch (err) {
+        if (err instanceof BlobAlreadyExistsError) return false; // a concurrent publisher wrote the same state
+        throw err;
       }
-    }
-    const tailFile = join(scratch, 'tail.ndjson');
-    await writeFile(tailFile, tail.length ? `${tail.join('\n')}\n` : '');
-    const names = Object.keys(CHECKPOINT_COLUMNS);
-    const jsonColumns = Object.entries({ _v: 'BIGINT', _i: 'BIGINT', ...CHECKPOINT_COLUMNS })
-      .map(([k, t]) => `${k}: ${quoteLiteral(t)}`)
-      .join(', ');
-    const sources = [
-      tail.length
-        ? `SELECT _v, _i, ${names.join(', ')} FROM read_json(${quoteLiteral(tailFile)}, columns = {${jsonColumns}}, format = 'newline_delimited')`
-        : undefined,
-    ];
-    if (base > 0) {
-      const baseFile = join(scratch, 'base.parquet');
-      await store.downloadToFile(paths.checkpoint(base), baseFile);
-      const typed = names.map((n) => `${n}::${CHECKPOINT_COLUMNS[n]} AS ${n}`).join(', ');
-      sources.push(
-        `SELECT ${base}::BIGINT AS _v, (row_number() OVER ())::BIGINT AS _i, ${typed} FROM read_parquet(${quoteLiteral(baseFile)})`,
-      );
-    }
-    await conn.run(`CREATE TABLE actions AS ${sources.filter((s) => s !== undefined).join(' UNION ALL BY NAME ')}`);
-    const nulls = (except: string) =>
-      names.map((n) => (n === except ? n : `NULL::${CHECKPOINT_COLUMNS[n]} AS ${n}`)).join(', ');
-    const latest = (kind: string) =>
-      `SELECT ${nulls(kind)}, _v, _i FROM actions WHERE ${kind} IS NOT NULL ORDER BY _v DESC, _i DESC LIMIT 1`;
-    const cpFile = join(scratch, 'checkpoint.parquet');
-    // Per path, the newest file action wins: an add is a live file, a remove a tombstone.
-    await conn.run(
-      `COPY (
-         WITH newest_file AS (
-           SELECT *, row_number() OVER (PARTITION BY coalesce(add.path, remove.path) ORDER BY _v DESC, _i DESC) AS rn
-           FROM actions WHERE add IS NOT NULL OR remove IS NOT NULL
-         )
-         SELECT ${names.join(', ')} FROM (
-           (${latest('protocol')})
-           UNION ALL (${latest('metaData')})
-           UNION ALL SELECT ${nulls('add')}, _v, _i FROM newest_file WHERE rn = 1 AND add IS NOT NULL
-           UNION ALL SELECT ${nulls('remove')}, _v, _i FROM newest_file WHERE rn = 1 AND remove IS NOT NULL
-         ) ORDER BY _v, _i
-       ) TO ${quoteLiteral(cpFile)} (FORMAT parquet, COMPRESSION zstd)`,
-    );
-    const [check] = await queryRows(
-      conn,
-      `SELECT count(*) FILTER (WHERE protocol IS NOT NULL)::INT AS p, count(*) FILTER (WHERE metaData IS NOT NULL)::INT AS m
-       FROM read_parquet(${quoteLiteral(cpFile)})`,
-    );
-    if (Number(check?.p) !== 1 || Number(check?.m) !== 1)
+    }),
+  );
+}
+
+/**
+ * Table `actions`: the actions of the base checkpoint (if any) and of the JSON versions after it up to `version`,
+ * each tagged with its version and line for reconciliation.
+ */
+async function loadActions(input: EnsureCheckpointInput, conn: DuckDBConnection, scratch: string, base: number) {
+  const { lake, paths, version } = input;
+  const { store } = lake;
+  const tail: string[] = [];
+  for (let v = base + 1; v <= version; v++) {
+    const got = await store.get(paths.version(v));
+    if (!got)
       throw new LakeIntegrityError(
-        `Delta checkpoint of version ${version} would not hold exactly one protocol and one metaData`,
+        `Delta version ${v} is missing below version ${version}: the log has a gap`,
         lake.layout.id,
-        paths.checkpoint(version),
+        paths.version(v),
       );
-    try {
-      await store.uploadFileIfAbsent(paths.checkpoint(version), cpFile, {
-        contentType: 'application/vnd.apache.parquet',
-      });
-      return true;
-    } catch (err) {
-      if (err instanceof BlobAlreadyExistsError) return false; // a concurrent publisher wrote the same state
-      throw err;
+    let line = 0;
+    for (const text of got.body.toString('utf8').split('\n')) {
+      if (text.trim() === '') continue;
+      const action = JSON.parse(text) as Record<string, unknown>;
+      if (!('commitInfo' in action)) tail.push(JSON.stringify({ ...action, _v: v, _i: line }));
+      line++;
     }
-  } finally {
-    conn.closeSync();
-    db.closeSync();
-    await rm(scratch, { recursive: true, force: true });
   }
+  const tailFile = join(scratch, 'tail.ndjson');
+  await writeFile(tailFile, tail.length ? `${tail.join('\n')}\n` : '');
+  const names = Object.keys(CHECKPOINT_COLUMNS);
+  const jsonColumns = Object.entries({ _v: 'BIGINT', _i: 'BIGINT', ...CHECKPOINT_COLUMNS })
+    .map(([k, t]) => `${k}: ${quoteLiteral(t)}`)
+    .join(', ');
+  const sources = [
+    tail.length
+      ? `SELECT _v, _i, ${names.join(', ')} FROM read_json(${quoteLiteral(tailFile)}, columns = {${jsonColumns}}, format = 'newline_delimited')`
+      : undefined,
+  ];
+  if (base > 0) {
+    const baseFile = join(scratch, 'base.parquet');
+    await store.downloadToFile(paths.checkpoint(base), baseFile);
+    const typed = names.map((n) => `${n}::${CHECKPOINT_COLUMNS[n]} AS ${n}`).join(', ');
+    sources.push(
+      `SELECT ${base}::BIGINT AS _v, (row_number() OVER ())::BIGINT AS _i, ${typed} FROM read_parquet(${quoteLiteral(baseFile)})`,
+    );
+  }
+  await conn.run(`CREATE TABLE actions AS ${sources.filter((s) => s !== undefined).join(' UNION ALL BY NAME ')}`);
+}
+
+/** Reconciles `actions` into the checkpoint's rows and writes them to `cpFile`, checked before it is uploaded. */
+async function writeCheckpointFile(input: EnsureCheckpointInput, conn: DuckDBConnection, cpFile: string) {
+  const names = Object.keys(CHECKPOINT_COLUMNS);
+  const nulls = (except: string) =>
+    names.map((n) => (n === except ? n : `NULL::${CHECKPOINT_COLUMNS[n]} AS ${n}`)).join(', ');
+  const latest = (kind: string) =>
+    `SELECT ${nulls(kind)}, _v, _i FROM actions WHERE ${kind} IS NOT NULL ORDER BY _v DESC, _i DESC LIMIT 1`;
+  // Per path, the newest file action wins: an add is a live file, a remove a tombstone.
+  await conn.run(
+    `COPY (
+       WITH newest_file AS (
+         SELECT *, row_number() OVER (PARTITION BY coalesce(add.path, remove.path) ORDER BY _v DESC, _i DESC) AS rn
+         FROM actions WHERE add IS NOT NULL OR remove IS NOT NULL
+       )
+       SELECT ${names.join(', ')} FROM (
+         (${latest('protocol')})
+         UNION ALL (${latest('metaData')})
+         UNION ALL SELECT ${nulls('add')}, _v, _i FROM newest_file WHERE rn = 1 AND add IS NOT NULL
+         UNION ALL SELECT ${nulls('remove')}, _v, _i FROM newest_file WHERE rn = 1 AND remove IS NOT NULL
+       ) ORDER BY _v, _i
+     ) TO ${quoteLiteral(cpFile)} (FORMAT parquet, COMPRESSION zstd)`,
+  );
+  const [check] = await queryRows(
+    conn,
+    `SELECT count(*) FILTER (WHERE protocol IS NOT NULL)::INT AS p, count(*) FILTER (WHERE metaData IS NOT NULL)::INT AS m
+     FROM read_parquet(${quoteLiteral(cpFile)})`,
+  );
+  if (Number(check?.p) !== 1 || Number(check?.m) !== 1)
+    throw new LakeIntegrityError(
+      `Delta checkpoint of version ${input.version} would not hold exactly one protocol and one metaData`,
+      input.lake.layout.id,
+      input.paths.checkpoint(input.version),
+    );
 }

@@ -134,7 +134,7 @@ test('a zombie attempt uploading after the commit changes nothing readers see', 
   // … and cannot replace a committed file even if it reuses the committed attempt's name.
   const committedFile = committed?.files[0]?.path ?? '';
   await assert.rejects(lake.store.putIfAbsent(lake.layout.resolve(committedFile), 'garbage'), BlobAlreadyExistsError);
-  const validated = await validateWindow({ lake, schema, staged });
+  const validated = await validateWindow({ lake, schema, window, staged });
   const result = await commitManifest({ lake, window, staged, validated, committedBy: 'zombie' });
   assert.equal(result.status, 'already-committed');
   assert.deepEqual(await visible(lake), before);
