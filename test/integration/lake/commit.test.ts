@@ -13,7 +13,12 @@ import {
   type LakeTable,
 } from '../../../src/lake/commit.js';
 import { LakeReader } from '../../../src/lake/reader.js';
-import { BlobAlreadyExistsError, LakeIntegrityError, WindowValidationError } from '../../../src/lake/errors.js';
+import {
+  BlobAlreadyExistsError,
+  LakeIntegrityError,
+  WindowConflictError,
+  WindowValidationError,
+} from '../../../src/lake/errors.js';
 import type { LakeColumn } from '../../../src/domain/values.js';
 import { freshStore } from '../../support/lake.js';
 import { EXTRACTED_AT, FaultyStore, InjectedCrashError, runWindow } from '../../support/lake-window.js';
@@ -158,7 +163,7 @@ test('a different window at a committed sequence is a loud integrity error', asy
   await runWindow(lake, schema, { sequence: 1, from: pos(0), to: pos(9) }, 'a1', WINDOW1);
   await assert.rejects(
     runWindow(lake, schema, { sequence: 1, from: pos(0), to: pos(8) }, 'a2', WINDOW1),
-    (err: unknown) => err instanceof LakeIntegrityError && /two planners disagree/.test(err.message),
+    (err: unknown) => err instanceof WindowConflictError && /two planners disagree/.test(err.message),
   );
   await assert.rejects(
     runWindow(lake, schema, { sequence: 3, from: pos(20), to: pos(30) }, 'a1', []),
