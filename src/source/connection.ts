@@ -26,6 +26,7 @@ import {
 } from './transient.js';
 import { SourceError, SourceQueryError, TransientSourceError } from './errors.js';
 import { permissionErrorOf, type SourcePrincipal } from './permissions.js';
+import { RowBatches, type RowBatch } from './row-batches.js';
 
 /** Builds the `mssql` pool configuration. Secrets are resolved here, at connect time, and kept nowhere else. */
 export async function buildPoolConfig(
@@ -86,17 +87,7 @@ export interface QueryParam {
   readonly value: unknown;
 }
 
-/** Columns of a streamed result as `mssql` describes them (arrayRowMode). */
-export interface ResultColumn {
-  readonly name: string;
-  readonly index: number;
-}
-
-/** One batch of rows of a streamed query: values in SELECT-list order. */
-export interface RowBatch {
-  readonly columns: readonly ResultColumn[];
-  readonly rows: unknown[][];
-}
+export type { ResultColumn, RowBatch } from './row-batches.js';
 
 /** Options of one query. */
 export interface QueryOptions {
@@ -248,92 +239,56 @@ export class SourceConnection {
     } = {},
   ): AsyncGenerator<RowBatch> {
     assertNoDirtyReads(text);
-    const batchRows = opts.batchRows ?? 5000;
-    const maxBuffered = opts.maxBufferedBatches ?? 4;
-    // Hysteresis: pause at `maxBuffered` waiting batches, resume only once the consumer is down to one, so the
-    // socket is not toggled on every batch.
-    const resumeAt = Math.max(0, Math.floor(maxBuffered / 4));
     const release = await this.throttle.acquire();
     const req = this.request(params, opts);
     req.stream = true;
     req.arrayRowMode = true;
-    const queue: RowBatch[] = [];
-    let columns: ResultColumn[] = [];
-    let current: unknown[][] = [];
-    let done = false;
-    let failure: unknown;
-    let paused = false;
-    let wake: (() => void) | undefined;
-    const signal = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
+    const batches = new RowBatches(req, opts.batchRows ?? 5000, opts.maxBufferedBatches ?? 4);
     const t0 = Date.now();
     let first = true;
-    const flush = () => {
-      if (current.length === 0) return;
-      queue.push({ columns, rows: current });
-      current = [];
-      if (queue.length >= maxBuffered && !paused) {
-        paused = true;
-        req.pause();
-      }
-      signal();
-    };
-    req.on('recordset', (cols: { name: string; index: number }[]) => {
-      flush();
-      columns = cols.map((c) => ({ name: c.name, index: c.index }));
-    });
+    req.on('recordset', (cols: { name: string; index: number }[]) => batches.columnsChanged(cols));
     req.on('row', (row: unknown[]) => {
       if (first) {
         first = false;
         this.throttle.observeLatency(operation, Date.now() - t0);
       }
-      current.push(row);
-      if (current.length >= batchRows) flush();
+      batches.row(row);
     });
     let settle: () => void = () => undefined;
     const settled = new Promise<void>((r) => (settle = r));
     req.on('error', (err: unknown) => {
-      failure ??= err;
+      batches.fail(err);
       settle();
     });
     req.on('done', () => {
       if (first) this.throttle.observeLatency(operation, Date.now() - t0);
-      flush();
-      done = true;
+      batches.end();
       settle();
-      signal();
     });
     // In stream mode errors arrive as events; the promise only mirrors them.
     req.query(text).catch(() => undefined);
     try {
       for (;;) {
-        const next = queue.shift();
+        const next = batches.take();
         if (next) {
-          if (paused && queue.length <= resumeAt) {
-            paused = false;
-            req.resume();
-          }
           await this.throttle.rows(next.rows.length);
           await opts.rowLimiter?.rows(next.rows.length);
           yield next;
           continue;
         }
-        if (failure !== undefined) {
+        if (batches.failure !== undefined) {
           // Not retried here (rows already went to the consumer), but classified, so the step is retried.
-          throw await this.failure(operation, failure, opts.transaction !== undefined);
+          throw await this.failure(operation, batches.failure, opts.transaction !== undefined);
         }
-        if (done) return;
-        await new Promise<void>((r) => (wake = r));
+        if (batches.done) return;
+        await batches.waitForMore();
       }
     } finally {
-      if (!done && failure === undefined) {
+      if (!batches.done && batches.failure === undefined) {
         // The consumer stopped early: cancel, and wait for the driver to finish the request so the connection
         // (or the snapshot transaction holding it) is free again before the caller commits or rolls back.
         req.cancel();
-        if (paused) req.resume();
+        if (batches.paused) req.resume();
         await Promise.race([settled, new Promise((r) => setTimeout(r, 5000).unref())]);
       }
       release();

@@ -157,17 +157,46 @@ export async function discoverTable(
       'the table does not exist or is not visible to this login',
       `GRANT SELECT ON ${quoteTable(schema, table)} TO ${granteeOf(principal)};`,
     );
+  const columns = await discoverColumns(conn, objectId);
+  const indexes = await discoverIndexes(conn, objectId);
+  const nullable = new Set(columns.filter((c) => c.nullable).map((c) => c.name));
+  const pk = indexes.find((i) => i.primaryKey);
+  const uq = indexes.find((i) => i.unique && i.columns.every((c) => !nullable.has(c)));
+  const db = await discoverDatabase(conn);
+  const wants = (s: CaptureStrategyName) => options.strategy === undefined || options.strategy === s;
+  const cdc: TableDiscovery['cdc'] =
+    db.cdcEnabled && wants('cdc')
+      ? await discoverCdc(conn, schema, table, objectId)
+      : { tracked: false, instances: [], unreadable: [] };
+  const ct = wants('change_tracking') ? await discoverChangeTracking(conn, objectId) : undefined;
+  return {
+    schema,
+    table,
+    objectId,
+    principal,
+    columns,
+    key: pk?.columns ?? uq?.columns ?? [],
+    keySource: pk ? 'primary_key' : uq ? 'unique_index' : 'none',
+    indexes,
+    identityColumn: columns.find((c) => c.identity)?.name ?? null,
+    rowversionColumn: columns.find((c) => c.rowversion)?.name ?? null,
+    computedColumns: columns.filter((c) => c.computed).map((c) => c.name),
+    database: { ...db, changeTracking: ct?.database ?? null },
+    cdc,
+    changeTracking: ct?.table ?? { enabled: false, trackColumnsUpdated: false },
+  };
+}
 
-  const idParam = [{ name: 'id', type: sql.Int, value: objectId }];
+async function discoverColumns(conn: SourceConnection, objectId: number): Promise<DiscoveredColumn[]> {
   const colRows = await conn.query<ColumnRow>(
     'discovery.columns',
     `SELECT c.name, c.column_id, t.name AS type_name, c.max_length, c.precision, c.scale,
             c.is_nullable, c.is_identity, c.is_computed
        FROM sys.columns c JOIN sys.types t ON t.user_type_id = c.system_type_id
       WHERE c.object_id = @id ORDER BY c.column_id`,
-    idParam,
+    [{ name: 'id', type: sql.Int, value: objectId }],
   );
-  const columns: DiscoveredColumn[] = colRows.map((r) => {
+  return colRows.map((r) => {
     const nChars = r.type_name === 'nchar' || r.type_name === 'nvarchar';
     const type: SqlColumnType = {
       typeName: r.type_name === 'rowversion' ? 'timestamp' : r.type_name,
@@ -186,7 +215,10 @@ export async function discoverTable(
       rowversion: type.typeName === 'timestamp',
     };
   });
+}
 
+/** The table's usable (unfiltered, enabled) indexes with their key columns in order. */
+async function discoverIndexes(conn: SourceConnection, objectId: number): Promise<DiscoveredIndex[]> {
   const idxRows = await conn.query<{
     name: string;
     index_id: number;
@@ -205,7 +237,7 @@ export async function discoverTable(
        JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
       WHERE i.object_id = @id AND ic.key_ordinal > 0
       ORDER BY i.index_id, ic.key_ordinal`,
-    idParam,
+    [{ name: 'id', type: sql.Int, value: objectId }],
   );
   const byId = new Map<number, { i: DiscoveredIndex & { columns: string[] }; usable: boolean }>();
   for (const r of idxRows) {
@@ -219,12 +251,10 @@ export async function discoverTable(
     }
     e.i.columns.push(r.column_name);
   }
-  const indexes = [...byId.values()].filter((e) => e.usable).map((e) => e.i);
-  const nullable = new Set(columns.filter((c) => c.nullable).map((c) => c.name));
-  const pk = indexes.find((i) => i.primaryKey);
-  const uq = indexes.find((i) => i.unique && i.columns.every((c) => !nullable.has(c)));
-  const key = pk?.columns ?? uq?.columns ?? [];
+  return [...byId.values()].filter((e) => e.usable).map((e) => e.i);
+}
 
+async function discoverDatabase(conn: SourceConnection): Promise<Omit<TableDiscovery['database'], 'changeTracking'>> {
   const dbRows = await conn.query<{
     name: string;
     snapshot_isolation_state: number;
@@ -236,70 +266,58 @@ export async function discoverTable(
        FROM sys.databases WHERE name = DB_NAME()`,
   );
   const db = dbRows[0];
-  const cdcEnabled = db?.is_cdc_enabled ?? false;
-
-  let tracked = false;
-  const instances: CaptureInstance[] = [];
-  let unreadable: CaptureInstanceAccess[] | null = [];
-  if (cdcEnabled && (options.strategy === undefined || options.strategy === 'cdc')) {
-    tracked = await isTrackedByCdc(conn, objectId);
-    if (tracked) {
-      instances.push(...(await discoverCaptureInstances(conn, schema, table)));
-      const all = await captureInstanceAccess(conn, objectId);
-      unreadable = all && all.filter((a) => !instances.some((i) => i.name === a.name));
-    }
-  }
-
-  let ctDb: TableDiscovery['database']['changeTracking'] = null;
-  let ctTable = { enabled: false, trackColumnsUpdated: false };
-  if (options.strategy === undefined || options.strategy === 'change_tracking')
-    try {
-      const r = await conn.query<{
-        retention_period: number;
-        retention_period_units: number;
-        is_auto_cleanup_on: boolean;
-      }>(
-        'discovery.ct_database',
-        'SELECT retention_period, retention_period_units, is_auto_cleanup_on FROM sys.change_tracking_databases WHERE database_id = DB_ID()',
-      );
-      const d = r[0];
-      if (d) {
-        // units: 1 = minutes, 2 = hours, 3 = days
-        const mult = d.retention_period_units === 3 ? 1440 : d.retention_period_units === 2 ? 60 : 1;
-        ctDb = { retentionMinutes: d.retention_period * mult, autoCleanup: d.is_auto_cleanup_on };
-        const t = await conn.query<{ is_track_columns_updated_on: boolean }>(
-          'discovery.ct_table',
-          'SELECT is_track_columns_updated_on FROM sys.change_tracking_tables WHERE object_id = @id',
-          idParam,
-        );
-        if (t[0]) ctTable = { enabled: true, trackColumnsUpdated: t[0].is_track_columns_updated_on };
-      }
-    } catch {
-      // The catalog view is missing or not visible: Change Tracking is reported as not enabled.
-    }
-
   return {
-    schema,
-    table,
-    objectId,
-    principal,
-    columns,
-    key,
-    keySource: pk ? 'primary_key' : uq ? 'unique_index' : 'none',
-    indexes,
-    identityColumn: columns.find((c) => c.identity)?.name ?? null,
-    rowversionColumn: columns.find((c) => c.rowversion)?.name ?? null,
-    computedColumns: columns.filter((c) => c.computed).map((c) => c.name),
-    database: {
-      name: db?.name ?? '',
-      snapshotIsolation: db?.snapshot_isolation_state === 1,
-      readCommittedSnapshot: db?.is_read_committed_snapshot_on ?? false,
-      cdcEnabled,
-      changeTracking: ctDb,
-    },
-    cdc: { tracked, instances, unreadable },
-    changeTracking: ctTable,
+    name: db?.name ?? '',
+    snapshotIsolation: db?.snapshot_isolation_state === 1,
+    readCommittedSnapshot: db?.is_read_committed_snapshot_on ?? false,
+    cdcEnabled: db?.is_cdc_enabled ?? false,
   };
+}
+
+async function discoverCdc(
+  conn: SourceConnection,
+  schema: string,
+  table: string,
+  objectId: number,
+): Promise<TableDiscovery['cdc']> {
+  const tracked = await isTrackedByCdc(conn, objectId);
+  if (!tracked) return { tracked, instances: [], unreadable: [] };
+  const instances = await discoverCaptureInstances(conn, schema, table);
+  const all = await captureInstanceAccess(conn, objectId);
+  return { tracked, instances, unreadable: all && all.filter((a) => !instances.some((i) => i.name === a.name)) };
+}
+
+/** Change Tracking of the database and the table; not enabled when the catalog views are missing or hidden. */
+async function discoverChangeTracking(
+  conn: SourceConnection,
+  objectId: number,
+): Promise<{ database: TableDiscovery['database']['changeTracking']; table: TableDiscovery['changeTracking'] }> {
+  const off = { enabled: false, trackColumnsUpdated: false };
+  let database: TableDiscovery['database']['changeTracking'] = null;
+  try {
+    const r = await conn.query<{
+      retention_period: number;
+      retention_period_units: number;
+      is_auto_cleanup_on: boolean;
+    }>(
+      'discovery.ct_database',
+      'SELECT retention_period, retention_period_units, is_auto_cleanup_on FROM sys.change_tracking_databases WHERE database_id = DB_ID()',
+    );
+    const d = r[0];
+    if (!d) return { database, table: off };
+    // units: 1 = minutes, 2 = hours, 3 = days
+    const mult = d.retention_period_units === 3 ? 1440 : d.retention_period_units === 2 ? 60 : 1;
+    database = { retentionMinutes: d.retention_period * mult, autoCleanup: d.is_auto_cleanup_on };
+    const t = await conn.query<{ is_track_columns_updated_on: boolean }>(
+      'discovery.ct_table',
+      'SELECT is_track_columns_updated_on FROM sys.change_tracking_tables WHERE object_id = @id',
+      [{ name: 'id', type: sql.Int, value: objectId }],
+    );
+    return { database, table: t[0] ? { enabled: true, trackColumnsUpdated: t[0].is_track_columns_updated_on } : off };
+  } catch {
+    // A catalog view is missing or not visible: Change Tracking is reported as not enabled.
+    return { database, table: off };
+  }
 }
 
 /** Whether the table is tracked by CDC (`sys.tables.is_tracked_by_cdc`; false when CDC is off for the database). */

@@ -38,6 +38,89 @@ export function denyNote(permission: string, on: string): string {
   );
 }
 
+/** What the per-number readers below need to word an error. */
+interface Denied {
+  readonly number: number;
+  /** "the extractor (database user [u], query 'q')" */
+  readonly by: string;
+  readonly grantee: string;
+  readonly who: SourcePrincipal | undefined;
+}
+
+const codeOf = (permission: string) => `permission.${permission.toLowerCase().replace(/\s+/g, '_')}`;
+
+function inDatabase(d: Denied, permission: string, database: string): SourcePermissionError {
+  return new SourcePermissionError(
+    database,
+    d.number,
+    codeOf(permission),
+    `${d.by} lacks ${permission} in database ${quoteIdent(database)}.`,
+    `USE ${quoteIdent(database)}; GRANT ${permission} TO ${d.grantee};`,
+  );
+}
+
+/** One reader per error number: the server's text → the error, or undefined when the text is not recognised. */
+const READERS: Record<number, (text: string, d: Denied) => SourcePermissionError | undefined> = {
+  229: (text, d) => {
+    const m = /^The (.+?) permission was denied on the object '(.*)', database '(.*)', schema '(.*)'\.?$/.exec(text);
+    if (!m) return undefined;
+    const [, permission = 'SELECT', object = '', , schema = ''] = m;
+    const on = quoteTable(schema, object);
+    return new SourcePermissionError(
+      `${schema}.${object}`,
+      d.number,
+      codeOf(permission),
+      `${d.by} may not ${permission} ${on}. ${denyNote(permission, on)}`,
+      `GRANT ${permission} ON ${on} TO ${d.grantee};`,
+    );
+  },
+  230: (text, d) => {
+    const m =
+      /^The (.+?) permission was denied on the column '(.*)' of the object '(.*)', database '(.*)', schema '(.*)'\.?$/.exec(
+        text,
+      );
+    if (!m) return undefined;
+    const [, permission = 'SELECT', column = '', object = '', , schema = ''] = m;
+    const on = quoteTable(schema, object);
+    return new SourcePermissionError(
+      `${schema}.${object}`,
+      d.number,
+      codeOf(permission),
+      `${d.by} may not ${permission} column ${quoteIdent(column)} of ${on}. ${denyNote(permission, `${on} (${quoteIdent(column)})`)}`,
+      `GRANT ${permission} ON ${on} (${quoteIdent(column)}) TO ${d.grantee};`,
+    );
+  },
+  300: (text, d) => {
+    const m = /^(.+?) permission was denied on object '(.*)', database '(.*)'\.?$/.exec(text);
+    if (!m) return undefined;
+    const [, permission = '', object = '', database = ''] = m;
+    if (object.toLowerCase() !== 'server') return inDatabase(d, permission, database);
+    return new SourcePermissionError(
+      'server',
+      d.number,
+      codeOf(permission),
+      `${d.by} lacks the server permission ${permission}.`,
+      `USE [master]; GRANT ${permission} TO ${d.who?.login ? quoteIdent(d.who.login) : "[<the extractor's login>]"};`,
+    );
+  },
+  262: (text, d) => {
+    const m = /^(.+?) permission denied in database '(.*)'\.?$/.exec(text);
+    return m ? inDatabase(d, m[1] ?? '', m[2] ?? '') : undefined;
+  },
+  916: (text, d) => {
+    const m = /^The server principal "(.*)" is not able to access the database "(.*)"/.exec(text);
+    if (!m) return undefined;
+    const [, login = '', database = ''] = m;
+    return new SourcePermissionError(
+      database,
+      d.number,
+      'permission.database_access',
+      `the extractor's login ${quoteIdent(login)} has no user in database ${quoteIdent(database)}.`,
+      `USE ${quoteIdent(database)}; CREATE USER ${quoteIdent(login)} FOR LOGIN ${quoteIdent(login)};`,
+    );
+  },
+};
+
 /**
  * The permission failure of a query, from its SQL Server error number and text (`operation` names the query).
  * Undefined when `number` is not a permission error.
@@ -52,77 +135,8 @@ export function permissionErrorOf(
   const text = (serverText ?? '').trim();
   const grantee = granteeOf(who);
   const by = `the extractor (database user ${grantee}, query '${operation}')`;
-  const code = (permission: string) => `permission.${permission.toLowerCase().replace(/\s+/g, '_')}`;
-  let m: RegExpExecArray | null;
-  if (
-    number === 229 &&
-    (m = /^The (.+?) permission was denied on the object '(.*)', database '(.*)', schema '(.*)'\.?$/.exec(text))
-  ) {
-    const [, permission = 'SELECT', object = '', , schema = ''] = m;
-    const on = quoteTable(schema, object);
-    return new SourcePermissionError(
-      `${schema}.${object}`,
-      number,
-      code(permission),
-      `${by} may not ${permission} ${on}. ${denyNote(permission, on)}`,
-      `GRANT ${permission} ON ${on} TO ${grantee};`,
-    );
-  }
-  if (
-    number === 230 &&
-    (m =
-      /^The (.+?) permission was denied on the column '(.*)' of the object '(.*)', database '(.*)', schema '(.*)'\.?$/.exec(
-        text,
-      ))
-  ) {
-    const [, permission = 'SELECT', column = '', object = '', , schema = ''] = m;
-    const on = quoteTable(schema, object);
-    return new SourcePermissionError(
-      `${schema}.${object}`,
-      number,
-      code(permission),
-      `${by} may not ${permission} column ${quoteIdent(column)} of ${on}. ${denyNote(permission, `${on} (${quoteIdent(column)})`)}`,
-      `GRANT ${permission} ON ${on} (${quoteIdent(column)}) TO ${grantee};`,
-    );
-  }
-  if (number === 300 && (m = /^(.+?) permission was denied on object '(.*)', database '(.*)'\.?$/.exec(text))) {
-    const [, permission = '', object = '', database = ''] = m;
-    if (object.toLowerCase() === 'server')
-      return new SourcePermissionError(
-        'server',
-        number,
-        code(permission),
-        `${by} lacks the server permission ${permission}.`,
-        `USE [master]; GRANT ${permission} TO ${who?.login ? quoteIdent(who.login) : "[<the extractor's login>]"};`,
-      );
-    return new SourcePermissionError(
-      database,
-      number,
-      code(permission),
-      `${by} lacks ${permission} in database ${quoteIdent(database)}.`,
-      `USE ${quoteIdent(database)}; GRANT ${permission} TO ${grantee};`,
-    );
-  }
-  if (number === 262 && (m = /^(.+?) permission denied in database '(.*)'\.?$/.exec(text))) {
-    const [, permission = '', database = ''] = m;
-    return new SourcePermissionError(
-      database,
-      number,
-      code(permission),
-      `${by} lacks ${permission} in database ${quoteIdent(database)}.`,
-      `USE ${quoteIdent(database)}; GRANT ${permission} TO ${grantee};`,
-    );
-  }
-  if (number === 916 && (m = /^The server principal "(.*)" is not able to access the database "(.*)"/.exec(text))) {
-    const [, login = '', database = ''] = m;
-    return new SourcePermissionError(
-      database,
-      number,
-      'permission.database_access',
-      `the extractor's login ${quoteIdent(login)} has no user in database ${quoteIdent(database)}.`,
-      `USE ${quoteIdent(database)}; CREATE USER ${quoteIdent(login)} FOR LOGIN ${quoteIdent(login)};`,
-    );
-  }
+  const known = READERS[number]?.(text, { number, by, grantee, who });
+  if (known) return known;
   // 297, or a text this version does not recognise: still not transient; say what ran.
   return new SourcePermissionError(
     operation,

@@ -47,9 +47,56 @@ export async function checkPrerequisites(
   const name = `${schema}.${table}`;
   const qt = quoteTable(schema, table);
   const problems: PrerequisiteProblem[] = [];
-  const add = (code: string, severity: 'error' | 'warning', message: string, fixSql = '') =>
-    problems.push({ code, severity, message, fixSql });
+  const add: Add = (code, severity, message, fixSql = '') => problems.push({ code, severity, message, fixSql });
+  const { user, db } = await checkPrivilege(conn, qt, add);
+  let d: TableDiscovery | undefined;
+  try {
+    d = await discoverTable(conn, schema, table, { strategy: capture.strategy });
+  } catch (err) {
+    if (!(err instanceof SourceError)) throw err;
+    add('table.missing', 'error', err.message, `GRANT SELECT ON ${qt} TO ${user};`);
+    return { table: name, problems, ok: false, discovery: undefined };
+  }
+  await checkSelect(conn, d, qt, user, add);
+  for (const c of d.columns) {
+    try {
+      mapColumn(name, c.name, c.type);
+    } catch (err) {
+      if (err instanceof SourceError) add('type.unsupported', 'error', err.message);
+      else throw err;
+    }
+  }
+  checkKey(d, capture, add);
+  const snapshotFix = `ALTER DATABASE ${db} SET ALLOW_SNAPSHOT_ISOLATION ON;`;
+  switch (capture.strategy) {
+    case 'rowversion':
+      checkWatermarkColumn(d, capture.column, 'rowversion', (c) => c.rowversion, add, snapshotFix);
+      break;
+    case 'updated_at':
+      checkWatermarkColumn(
+        d,
+        capture.column,
+        'updated_at',
+        (c) => ['datetime2', 'datetime', 'smalldatetime'].includes(c.type.typeName),
+        add,
+        snapshotFix,
+      );
+      break;
+    case 'identity':
+      checkWatermarkColumn(d, capture.column, 'identity', (c) => c.identity, add, snapshotFix);
+      break;
+    case 'cdc':
+      await checkCdc(conn, d, capture.captureInstance, add, options);
+      break;
+    case 'change_tracking':
+      await checkChangeTracking(conn, d, add, snapshotFix);
+      break;
+  }
+  return { table: name, problems, ok: !problems.some((p) => p.severity === 'error'), discovery: d };
+}
 
+/** Warns about a sysadmin or db_owner extractor; returns the quoted user and database for fixes. */
+async function checkPrivilege(conn: SourceConnection, qt: string, add: Add): Promise<{ user: string; db: string }> {
   const who = (
     await conn.query<{ u: string | null; sa: number | null; owner: number | null; db: string }>(
       'prereq.principal',
@@ -72,17 +119,11 @@ export async function checkPrerequisites(
       'The extractor user is a member of db_owner: it only needs SELECT (and VIEW CHANGE TRACKING for CT).',
       `ALTER ROLE [db_owner] DROP MEMBER ${user}; GRANT SELECT ON ${qt} TO ${user};`,
     );
+  return { user, db };
+}
 
-  let d: TableDiscovery | undefined;
-  try {
-    d = await discoverTable(conn, schema, table, { strategy: capture.strategy });
-  } catch (err) {
-    if (!(err instanceof SourceError)) throw err;
-    add('table.missing', 'error', err.message, `GRANT SELECT ON ${qt} TO ${user};`);
-    return { table: name, problems, ok: false, discovery: undefined };
-  }
-
-  // SELECT on every column the extractor reads (a zero-row probe honours role grants, column grants and DENY).
+/** SELECT on every column the extractor reads (a zero-row probe honours role grants, column grants and DENY). */
+async function checkSelect(conn: SourceConnection, d: TableDiscovery, qt: string, user: string, add: Add) {
   try {
     const cols = d.columns.filter((c) => !c.computed).map((c) => quoteIdent(c.name));
     await conn.query('prereq.select_probe', `SELECT TOP (0) ${cols.join(', ')} FROM ${qt}`);
@@ -92,75 +133,55 @@ export async function checkPrerequisites(
       add(
         'permission.select',
         'error',
-        `The extractor cannot SELECT every column of ${name}.`,
+        `The extractor cannot SELECT every column of ${d.schema}.${d.table}.`,
         `GRANT SELECT ON ${qt} TO ${user};`,
       );
     else throw err;
   }
+}
 
-  for (const c of d.columns) {
-    try {
-      mapColumn(name, c.name, c.type);
-    } catch (err) {
-      if (err instanceof SourceError) add('type.unsupported', 'error', err.message);
-      else throw err;
-    }
-  }
-
+function checkKey(d: TableDiscovery, capture: CaptureConfig, add: Add): void {
+  if (d.key.length > 0) return;
   const needsKey = capture.strategy !== 'rowversion' && capture.strategy !== 'identity';
-  if (d.key.length === 0)
-    add(
-      'key.missing',
-      needsKey ? 'error' : 'warning',
-      `${name} has no primary key or unique index on NOT NULL columns: ${
-        needsKey ? 'the strategy needs one' : 'chunked loads, the sweep and delete reconciliation need one'
-      } (or set \`key\` in the table's config).`,
-      `ALTER TABLE ${qt} ADD CONSTRAINT ${quoteIdent(`PK_${table}`)} PRIMARY KEY (<key columns>);`,
-    );
+  add(
+    'key.missing',
+    needsKey ? 'error' : 'warning',
+    `${d.schema}.${d.table} has no primary key or unique index on NOT NULL columns: ${
+      needsKey ? 'the strategy needs one' : 'chunked loads, the sweep and delete reconciliation need one'
+    } (or set \`key\` in the table's config).`,
+    `ALTER TABLE ${quoteTable(d.schema, d.table)} ADD CONSTRAINT ${quoteIdent(`PK_${d.table}`)} PRIMARY KEY (<key columns>);`,
+  );
+}
 
-  const snapshotFix = `ALTER DATABASE ${db} SET ALLOW_SNAPSHOT_ISOLATION ON;`;
-  const watermark = (column: string, kind: string, ok: (c: NonNullable<ReturnType<typeof findColumn>>) => boolean) => {
-    const c = findColumn(d, column);
-    if (!c || !ok(c)) {
-      add(`${kind}.column`, 'error', `${name}.${column} does not exist or is not a ${kind} column.`);
-      return;
-    }
-    if (indexesLeadingWith(d, c.name).length === 0)
-      add(
-        `${kind}.no_index`,
-        'error',
-        `No index on ${name}(${c.name}): every poll would scan the table.`,
-        `CREATE NONCLUSTERED INDEX ${quoteIdent(`IX_${table}_${c.name}`)} ON ${qt} (${quoteIdent(c.name)}) WITH (ONLINE = ON);`,
-      );
-    if (!d.database.snapshotIsolation)
-      add(
-        'snapshot.off',
-        'warning',
-        'Snapshot isolation is off: watermark reads run at READ COMMITTED and can wait on OLTP row locks.',
-        snapshotFix,
-      );
-  };
-
-  switch (capture.strategy) {
-    case 'rowversion':
-      watermark(capture.column, 'rowversion', (c) => c.rowversion);
-      break;
-    case 'updated_at':
-      watermark(capture.column, 'updated_at', (c) =>
-        ['datetime2', 'datetime', 'smalldatetime'].includes(c.type.typeName),
-      );
-      break;
-    case 'identity':
-      watermark(capture.column, 'identity', (c) => c.identity);
-      break;
-    case 'cdc':
-      await checkCdc(conn, d, capture.captureInstance, add, options);
-      break;
-    case 'change_tracking':
-      await checkChangeTracking(conn, d, add, snapshotFix);
-      break;
+/** A watermark strategy's column: it exists with the right type, an index leads with it, snapshot reads. */
+function checkWatermarkColumn(
+  d: TableDiscovery,
+  column: string,
+  kind: string,
+  ok: (c: NonNullable<ReturnType<typeof findColumn>>) => boolean,
+  add: Add,
+  snapshotFix: string,
+): void {
+  const name = `${d.schema}.${d.table}`;
+  const c = findColumn(d, column);
+  if (!c || !ok(c)) {
+    add(`${kind}.column`, 'error', `${name}.${column} does not exist or is not a ${kind} column.`);
+    return;
   }
-  return { table: name, problems, ok: !problems.some((p) => p.severity === 'error'), discovery: d };
+  if (indexesLeadingWith(d, c.name).length === 0)
+    add(
+      `${kind}.no_index`,
+      'error',
+      `No index on ${name}(${c.name}): every poll would scan the table.`,
+      `CREATE NONCLUSTERED INDEX ${quoteIdent(`IX_${d.table}_${c.name}`)} ON ${quoteTable(d.schema, d.table)} (${quoteIdent(c.name)}) WITH (ONLINE = ON);`,
+    );
+  if (!d.database.snapshotIsolation)
+    add(
+      'snapshot.off',
+      'warning',
+      'Snapshot isolation is off: watermark reads run at READ COMMITTED and can wait on OLTP row locks.',
+      snapshotFix,
+    );
 }
 
 type Add = (code: string, severity: 'error' | 'warning', message: string, fixSql?: string) => void;

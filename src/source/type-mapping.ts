@@ -109,33 +109,12 @@ export function mapColumn(table: string, name: string, t: SqlColumnType): Column
       // tedious returns bigint as a decimal string: exact.
       return native(name, { kind: 'int64' }, (v) => BigInt(v as string | number));
     case 'decimal':
-    case 'numeric': {
-      const lt: LakeType = { kind: 'decimal', precision: t.precision, scale: t.scale };
-      if (t.precision <= NATIVE_DECIMAL_MAX_PRECISION)
-        // |unscaled| < 10^15 < 2^53: tedious's double is the nearest double to the exact value, and toFixed
-        // recovers the digits exactly (15 significant digits always round-trip through a double).
-        return native(name, lt, (v) => (v as number).toFixed(t.scale));
-      return asText(
-        name,
-        lt,
-        (c) => `CAST(${c} AS varchar(41))`,
-        (s) => s,
-      );
-    }
+    case 'numeric':
     case 'money':
-      // 19 digits: a double is not exact; style 2 keeps all 4 fractional digits (style 0 rounds to 2).
-      return asText(
-        name,
-        { kind: 'decimal', precision: 19, scale: 4 },
-        (c) => `CONVERT(varchar(30), ${c}, 2)`,
-        (s) => s,
-      );
     case 'smallmoney':
-      return native(name, { kind: 'decimal', precision: 10, scale: 4 }, (v) => (v as number).toFixed(4));
     case 'float':
-      return native(name, t.precision > 24 ? { kind: 'float64' } : { kind: 'float32' }, identity);
     case 'real':
-      return native(name, { kind: 'float32' }, identity);
+      return numericReader(name, t);
     case 'char':
     case 'varchar':
     case 'nchar':
@@ -166,6 +145,56 @@ export function mapColumn(table: string, name: string, t: SqlColumnType): Column
     case 'uniqueidentifier':
       return native(name, { kind: 'uuid' }, identity);
     case 'date':
+    case 'time':
+    case 'datetime2':
+    case 'datetime':
+    case 'smalldatetime':
+    case 'datetimeoffset':
+      return temporalReader(name, t);
+    default:
+      throw new UnsupportedTypeError(table, name, t.typeName);
+  }
+}
+
+/** decimal, numeric, money, smallmoney, float, real. */
+function numericReader(name: string, t: SqlColumnType): ColumnReader {
+  switch (t.typeName) {
+    case 'decimal':
+    case 'numeric': {
+      const lt: LakeType = { kind: 'decimal', precision: t.precision, scale: t.scale };
+      if (t.precision <= NATIVE_DECIMAL_MAX_PRECISION)
+        // |unscaled| < 10^15 < 2^53: tedious's double is the nearest double to the exact value, and toFixed
+        // recovers the digits exactly (15 significant digits always round-trip through a double).
+        return native(name, lt, (v) => (v as number).toFixed(t.scale));
+      return asText(
+        name,
+        lt,
+        (c) => `CAST(${c} AS varchar(41))`,
+        (s) => s,
+      );
+    }
+    case 'money':
+      // 19 digits: a double is not exact; style 2 keeps all 4 fractional digits (style 0 rounds to 2).
+      return asText(
+        name,
+        { kind: 'decimal', precision: 19, scale: 4 },
+        (c) => `CONVERT(varchar(30), ${c}, 2)`,
+        (s) => s,
+      );
+    case 'smallmoney':
+      return native(name, { kind: 'decimal', precision: 10, scale: 4 }, (v) => (v as number).toFixed(4));
+    case 'float':
+      return native(name, t.precision > 24 ? { kind: 'float64' } : { kind: 'float32' }, identity);
+    case 'real':
+    default:
+      return native(name, { kind: 'float32' }, identity);
+  }
+}
+
+/** date, time, datetime2, datetime, smalldatetime, datetimeoffset. */
+function temporalReader(name: string, t: SqlColumnType): ColumnReader {
+  switch (t.typeName) {
+    case 'date':
       // tedious: a Date at UTC midnight (useUTC) → days since 1970-01-01.
       return native(name, { kind: 'date' }, (v) => Math.floor((v as Date).getTime() / 86_400_000));
     case 'time':
@@ -182,6 +211,7 @@ export function mapColumn(table: string, name: string, t: SqlColumnType): Column
     case 'smalldatetime':
       return native(name, { kind: 'timestamp', fractionalDigits: 0 }, (v) => dateToEpochNanos(v as Date));
     case 'datetimeoffset':
+    default:
       // tedious drops the offset: read the text form, which carries the local time and the offset.
       return asText(
         name,
@@ -189,8 +219,6 @@ export function mapColumn(table: string, name: string, t: SqlColumnType): Column
         (c) => `CAST(${c} AS varchar(34))`,
         parseDateTimeOffsetText,
       );
-    default:
-      throw new UnsupportedTypeError(table, name, t.typeName);
   }
 }
 

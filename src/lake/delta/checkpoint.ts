@@ -62,23 +62,17 @@ export interface EnsureCheckpointInput {
 
 /** Writes the checkpoint of `version` unless it exists. Returns true if this call created it. */
 export async function ensureCheckpoint(input: EnsureCheckpointInput): Promise<boolean> {
-  const { lake, paths, version, interval } = input;
-  const { store } = lake;
-  if (await store.exists(paths.checkpoint(version))) return false;
-  let base = -1;
-  if (interval > 0)
-    for (let b = version - (version % interval || interval); b > 0; b -= interval)
-      if (await store.exists(paths.checkpoint(b))) {
-        base = b;
-        break;
-      }
+  const { lake, paths, version } = input;
+  if (await lake.store.exists(paths.checkpoint(version))) return false;
+  const base = await baseCheckpoint(input);
   return withTempDir('tidemark-delta-cp-', input.scratchDir, (scratch) =>
     withDuckDb({ threads: '1', memory_limit: '256MB' }, async (conn) => {
-      await loadActions(input, conn, scratch, base);
+      await loadActions(conn, scratch, input, base);
       const cpFile = join(scratch, 'checkpoint.parquet');
-      await writeCheckpointFile(input, conn, cpFile);
+      await writeReconciledState(conn, cpFile);
+      await checkOneProtocolAndMetaData(conn, cpFile, input);
       try {
-        await store.uploadFileIfAbsent(paths.checkpoint(version), cpFile, {
+        await lake.store.uploadFileIfAbsent(paths.checkpoint(version), cpFile, {
           contentType: 'application/vnd.apache.parquet',
         });
         return true;
@@ -90,16 +84,19 @@ export async function ensureCheckpoint(input: EnsureCheckpointInput): Promise<bo
   );
 }
 
-/**
- * Table `actions`: the actions of the base checkpoint (if any) and of the JSON versions after it up to `version`,
- * each tagged with its version and line for reconciliation.
- */
-async function loadActions(input: EnsureCheckpointInput, conn: DuckDBConnection, scratch: string, base: number) {
-  const { lake, paths, version } = input;
-  const { store } = lake;
+/** The newest earlier checkpoint at a multiple of the interval, or -1 (replay from version 0). */
+async function baseCheckpoint({ lake, paths, version, interval }: EnsureCheckpointInput): Promise<number> {
+  if (interval > 0)
+    for (let b = version - (version % interval || interval); b > 0; b -= interval)
+      if (await lake.store.exists(paths.checkpoint(b))) return b;
+  return -1;
+}
+
+/** The JSON versions after the base, each action (but commitInfo) tagged with its version and line. */
+async function tailActions({ lake, paths, version }: EnsureCheckpointInput, base: number): Promise<string[]> {
   const tail: string[] = [];
   for (let v = base + 1; v <= version; v++) {
-    const got = await store.get(paths.version(v));
+    const got = await lake.store.get(paths.version(v));
     if (!got)
       throw new LakeIntegrityError(
         `Delta version ${v} is missing below version ${version}: the log has a gap`,
@@ -114,43 +111,54 @@ async function loadActions(input: EnsureCheckpointInput, conn: DuckDBConnection,
       line++;
     }
   }
+  return tail;
+}
+
+const NAMES = Object.keys(CHECKPOINT_COLUMNS);
+
+/** Table `actions`: the base checkpoint's actions (if any) and the tail's, tagged (_v, _i) for reconciliation. */
+async function loadActions(
+  conn: DuckDBConnection,
+  scratch: string,
+  input: EnsureCheckpointInput,
+  base: number,
+): Promise<void> {
+  const tail = await tailActions(input, base);
   const tailFile = join(scratch, 'tail.ndjson');
   await writeFile(tailFile, tail.length ? `${tail.join('\n')}\n` : '');
-  const names = Object.keys(CHECKPOINT_COLUMNS);
   const jsonColumns = Object.entries({ _v: 'BIGINT', _i: 'BIGINT', ...CHECKPOINT_COLUMNS })
     .map(([k, t]) => `${k}: ${quoteLiteral(t)}`)
     .join(', ');
-  const sources = [
-    tail.length
-      ? `SELECT _v, _i, ${names.join(', ')} FROM read_json(${quoteLiteral(tailFile)}, columns = {${jsonColumns}}, format = 'newline_delimited')`
-      : undefined,
-  ];
+  const sources: string[] = [];
+  if (tail.length)
+    sources.push(
+      `SELECT _v, _i, ${NAMES.join(', ')} FROM read_json(${quoteLiteral(tailFile)}, columns = {${jsonColumns}}, format = 'newline_delimited')`,
+    );
   if (base > 0) {
     const baseFile = join(scratch, 'base.parquet');
-    await store.downloadToFile(paths.checkpoint(base), baseFile);
-    const typed = names.map((n) => `${n}::${CHECKPOINT_COLUMNS[n]} AS ${n}`).join(', ');
+    await input.lake.store.downloadToFile(input.paths.checkpoint(base), baseFile);
+    const typed = NAMES.map((n) => `${n}::${CHECKPOINT_COLUMNS[n]} AS ${n}`).join(', ');
     sources.push(
       `SELECT ${base}::BIGINT AS _v, (row_number() OVER ())::BIGINT AS _i, ${typed} FROM read_parquet(${quoteLiteral(baseFile)})`,
     );
   }
-  await conn.run(`CREATE TABLE actions AS ${sources.filter((s) => s !== undefined).join(' UNION ALL BY NAME ')}`);
+  await conn.run(`CREATE TABLE actions AS ${sources.join(' UNION ALL BY NAME ')}`);
 }
 
-/** Reconciles `actions` into the checkpoint's rows and writes them to `cpFile`, checked before it is uploaded. */
-async function writeCheckpointFile(input: EnsureCheckpointInput, conn: DuckDBConnection, cpFile: string) {
-  const names = Object.keys(CHECKPOINT_COLUMNS);
+/** The reconciled state as Parquet: latest protocol and metaData; per path, the newest file action wins. */
+async function writeReconciledState(conn: DuckDBConnection, cpFile: string): Promise<void> {
   const nulls = (except: string) =>
-    names.map((n) => (n === except ? n : `NULL::${CHECKPOINT_COLUMNS[n]} AS ${n}`)).join(', ');
+    NAMES.map((n) => (n === except ? n : `NULL::${CHECKPOINT_COLUMNS[n]} AS ${n}`)).join(', ');
   const latest = (kind: string) =>
     `SELECT ${nulls(kind)}, _v, _i FROM actions WHERE ${kind} IS NOT NULL ORDER BY _v DESC, _i DESC LIMIT 1`;
-  // Per path, the newest file action wins: an add is a live file, a remove a tombstone.
+  // An add is a live file, a remove a tombstone.
   await conn.run(
     `COPY (
        WITH newest_file AS (
          SELECT *, row_number() OVER (PARTITION BY coalesce(add.path, remove.path) ORDER BY _v DESC, _i DESC) AS rn
          FROM actions WHERE add IS NOT NULL OR remove IS NOT NULL
        )
-       SELECT ${names.join(', ')} FROM (
+       SELECT ${NAMES.join(', ')} FROM (
          (${latest('protocol')})
          UNION ALL (${latest('metaData')})
          UNION ALL SELECT ${nulls('add')}, _v, _i FROM newest_file WHERE rn = 1 AND add IS NOT NULL
@@ -158,6 +166,13 @@ async function writeCheckpointFile(input: EnsureCheckpointInput, conn: DuckDBCon
        ) ORDER BY _v, _i
      ) TO ${quoteLiteral(cpFile)} (FORMAT parquet, COMPRESSION zstd)`,
   );
+}
+
+async function checkOneProtocolAndMetaData(
+  conn: DuckDBConnection,
+  cpFile: string,
+  { lake, paths, version }: EnsureCheckpointInput,
+): Promise<void> {
   const [check] = await queryRows(
     conn,
     `SELECT count(*) FILTER (WHERE protocol IS NOT NULL)::INT AS p, count(*) FILTER (WHERE metaData IS NOT NULL)::INT AS m
@@ -165,8 +180,8 @@ async function writeCheckpointFile(input: EnsureCheckpointInput, conn: DuckDBCon
   );
   if (Number(check?.p) !== 1 || Number(check?.m) !== 1)
     throw new LakeIntegrityError(
-      `Delta checkpoint of version ${input.version} would not hold exactly one protocol and one metaData`,
-      input.lake.layout.id,
-      input.paths.checkpoint(input.version),
+      `Delta checkpoint of version ${version} would not hold exactly one protocol and one metaData`,
+      lake.layout.id,
+      paths.checkpoint(version),
     );
 }

@@ -83,24 +83,124 @@ export async function highestPublishedVersion(
 
 /** Writes every missing Delta version (and due checkpoint) of a lake table, in order. Idempotent. */
 export async function publishDelta(input: PublishDeltaInput): Promise<PublishDeltaOutput> {
-  const { lake } = input;
-  const { store, layout } = lake;
   const interval = input.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
   if (!Number.isSafeInteger(interval) || interval < 0)
     throw new RangeError(`checkpointInterval must be a non-negative integer, got ${interval}`);
-  const paths = new DeltaLogPaths(layout);
-  const written: number[] = [];
-  const checkpoints: number[] = [];
-  const checkpointIfDue = async (v: number) => {
-    if (interval > 0 && v > 0 && v % interval === 0)
-      if (await ensureCheckpoint({ lake, paths, version: v, interval, scratchDir: input.scratchDir }))
-        checkpoints.push(v);
-  };
+  return new DeltaPublisher(input.lake, interval, input.scratchDir).publish();
+}
 
-  const schemas = new Map<number, SchemaDoc>();
-  const schemaOf = async (version: number): Promise<SchemaDoc> => {
-    const cached = schemas.get(version);
+/** One publication run: the versions and checkpoints it wrote, and the schema in effect as it walks the chain. */
+class DeltaPublisher {
+  private readonly paths: DeltaLogPaths;
+  private readonly written: number[] = [];
+  private readonly checkpoints: number[] = [];
+  private readonly schemas = new Map<number, SchemaDoc>();
+  /** The schema in effect before the next window's version (version 0: schema version 1). */
+  private previousSchemaVersion = 1;
+  private previousDelta: DeltaStructType | undefined;
+
+  constructor(
+    private readonly lake: LakeTable,
+    private readonly interval: number,
+    private readonly scratchDir: string | undefined,
+  ) {
+    this.paths = new DeltaLogPaths(lake.layout);
+  }
+
+  async publish(): Promise<PublishDeltaOutput> {
+    const { store, layout } = this.lake;
+    const head = await highestPublishedVersion(this.lake, this.paths);
+    const first = await readSchema(store, layout, 1);
+    if (!first) {
+      if (head >= 0) throw this.mismatch(0);
+      return this.result(head);
+    }
+    this.schemas.set(1, first);
+    const tableId = deltaTableId(layout, first);
+    if (head < 0) await this.put(0, creationVersion(layout, first));
+    else await this.checkHead(head, first, tableId);
+    let next = Math.max(head + 1, 1);
+    for (; ; next++) {
+      const manifest = await readManifest(this.lake, next);
+      if (!manifest) break;
+      await this.put(next, await this.versionOf(manifest, tableId));
+    }
+    return this.result(next - 1);
+  }
+
+  private result(version: number): PublishDeltaOutput {
+    return { version, written: this.written, checkpoints: this.checkpoints };
+  }
+
+  /**
+   * The head must be Tidemark's: another Delta writer appends after it, and would otherwise go unnoticed (its
+   * version taken for a published window). Earlier versions were checked when they were the head.
+   */
+  private async checkHead(head: number, first: SchemaDoc, tableId: string): Promise<void> {
+    let expected: DeltaAction[];
+    if (head === 0) expected = creationVersion(this.lake.layout, first);
+    else {
+      if (head > 1) this.previousSchemaVersion = (await this.manifestAt(head - 1)).schemaVersion;
+      expected = await this.versionOf(await this.manifestAt(head), tableId);
+    }
+    const stored = await this.lake.store.get(this.paths.version(head));
+    if (!stored || versionEssence(stored.body.toString('utf8')) !== versionEssence(serializeVersion(expected)))
+      throw this.mismatch(head);
+    // A crash between the last version and its checkpoint: write the checkpoint now.
+    if (this.interval > 0 && head >= this.interval) await this.checkpointIfDue(head - (head % this.interval));
+  }
+
+  /** Creates a version, or checks that the one there is the same version (a concurrent publisher's). */
+  private async put(version: number, actions: DeltaAction[]): Promise<void> {
+    const path = this.paths.version(version);
+    const body = serializeVersion(actions);
+    try {
+      await this.lake.store.putIfAbsent(path, body, { contentType: 'application/json' });
+      this.written.push(version);
+    } catch (err) {
+      if (!(err instanceof BlobAlreadyExistsError)) throw err;
+      const existing = await this.lake.store.get(path);
+      if (!existing || versionEssence(existing.body.toString('utf8')) !== versionEssence(body))
+        throw this.mismatch(version);
+    }
+    await this.checkpointIfDue(version);
+  }
+
+  private async checkpointIfDue(version: number): Promise<void> {
+    const { interval } = this;
+    if (interval > 0 && version > 0 && version % interval === 0)
+      if (
+        await ensureCheckpoint({ lake: this.lake, paths: this.paths, version, interval, scratchDir: this.scratchDir })
+      )
+        this.checkpoints.push(version);
+  }
+
+  /** Version `manifest.sequence` from its manifest, advancing the schema in effect. */
+  private async versionOf(manifest: Manifest, tableId: string): Promise<DeltaAction[]> {
+    let schemaChange: { schema: SchemaDoc; deltaSchema: DeltaStructType } | undefined;
+    if (manifest.schemaVersion !== this.previousSchemaVersion) {
+      const schema = await this.schemaOf(manifest.schemaVersion);
+      const deltaSchema = deltaSchemaOf(schema);
+      this.previousDelta ??= deltaSchemaOf(await this.schemaOf(this.previousSchemaVersion));
+      const problems = schemaChangeProblems(this.previousDelta, deltaSchema);
+      if (problems.length) throw new DeltaSchemaError(this.lake.layout.id, schema.version, problems);
+      schemaChange = { schema, deltaSchema };
+      this.previousDelta = deltaSchema;
+      this.previousSchemaVersion = manifest.schemaVersion;
+    }
+    return windowVersion({ layout: this.lake.layout, manifest, tableId, schemaChange });
+  }
+
+  private async manifestAt(sequence: number): Promise<Manifest> {
+    const m = await readManifest(this.lake, sequence);
+    if (!m) throw this.mismatch(sequence);
+    return m;
+  }
+
+  private async schemaOf(version: number): Promise<SchemaDoc> {
+    const cached = this.schemas.get(version);
     if (cached) return cached;
+    const { store, layout } = this.lake;
     const doc = await readSchema(store, layout, version);
     if (!doc)
       throw new LakeIntegrityError(
@@ -108,90 +208,19 @@ export async function publishDelta(input: PublishDeltaInput): Promise<PublishDel
         layout.id,
         layout.schemaPath(version),
       );
-    schemas.set(version, doc);
+    this.schemas.set(version, doc);
     return doc;
-  };
+  }
 
-  const mismatch = (version: number, path: string) =>
-    new LakeIntegrityError(
+  private mismatch(version: number): LakeIntegrityError {
+    const { layout } = this.lake;
+    return new LakeIntegrityError(
       `Delta version ${version} of ${layout.id} exists but is not the version ` +
         `${version === 0 ? 'schema version 1' : `manifest ${version}`} gives: ` +
         "something other than Tidemark wrote into this table's _delta_log (Tidemark must be its only writer). " +
         'Stop the Delta publication of this table and investigate; the manifests remain the truth.',
       layout.id,
-      path,
+      this.paths.version(version),
     );
-  /** Creates a version, or checks that the one there is the same version (a concurrent publisher's). */
-  const put = async (version: number, actions: DeltaAction[]) => {
-    const path = paths.version(version);
-    const body = serializeVersion(actions);
-    try {
-      await store.putIfAbsent(path, body, { contentType: 'application/json' });
-      written.push(version);
-    } catch (err) {
-      if (!(err instanceof BlobAlreadyExistsError)) throw err;
-      const existing = await store.get(path);
-      if (!existing || versionEssence(existing.body.toString('utf8')) !== versionEssence(body))
-        throw mismatch(version, path);
-    }
-    await checkpointIfDue(version);
-  };
-
-  const head = await highestPublishedVersion(lake, paths);
-  const first = await readSchema(store, layout, 1);
-  if (!first) {
-    if (head >= 0) throw mismatch(0, paths.version(0));
-    return { version: head, written, checkpoints };
   }
-  schemas.set(1, first);
-  const tableId = deltaTableId(layout, first);
-
-  /** The schema in effect before window `sequence` (version 0: schema version 1). */
-  let previousSchemaVersion = 1;
-  let previousDelta: DeltaStructType | undefined;
-  const manifestAt = async (sequence: number) => {
-    const m = await readManifest(lake, sequence);
-    if (!m) throw mismatch(sequence, paths.version(sequence));
-    return m;
-  };
-  /** Version `sequence` from its manifest, advancing the schema in effect. */
-  const versionOf = async (manifest: Manifest): Promise<DeltaAction[]> => {
-    let schemaChange: { schema: SchemaDoc; deltaSchema: DeltaStructType } | undefined;
-    if (manifest.schemaVersion !== previousSchemaVersion) {
-      const schema = await schemaOf(manifest.schemaVersion);
-      const deltaSchema = deltaSchemaOf(schema);
-      previousDelta ??= deltaSchemaOf(await schemaOf(previousSchemaVersion));
-      const problems = schemaChangeProblems(previousDelta, deltaSchema);
-      if (problems.length) throw new DeltaSchemaError(layout.id, schema.version, problems);
-      schemaChange = { schema, deltaSchema };
-      previousDelta = deltaSchema;
-      previousSchemaVersion = manifest.schemaVersion;
-    }
-    return windowVersion({ layout, manifest, tableId, schemaChange });
-  };
-
-  if (head < 0) await put(0, creationVersion(layout, first));
-  else {
-    // The head must be Tidemark's: another Delta writer appends after it, and would otherwise go unnoticed
-    // (its version taken for a published window). Earlier versions were checked when they were the head.
-    let expected: DeltaAction[];
-    if (head === 0) expected = creationVersion(layout, first);
-    else {
-      if (head > 1) previousSchemaVersion = (await manifestAt(head - 1)).schemaVersion;
-      expected = await versionOf(await manifestAt(head));
-    }
-    const stored = await store.get(paths.version(head));
-    if (!stored || versionEssence(stored.body.toString('utf8')) !== versionEssence(serializeVersion(expected)))
-      throw mismatch(head, paths.version(head));
-    // A crash between the last version and its checkpoint: write the checkpoint now.
-    if (interval > 0 && head >= interval) await checkpointIfDue(head - (head % interval));
-  }
-
-  let next = Math.max(head + 1, 1);
-  for (; ; next++) {
-    const manifest = await readManifest(lake, next);
-    if (!manifest) break;
-    await put(next, await versionOf(manifest));
-  }
-  return { version: next - 1, written, checkpoints };
 }

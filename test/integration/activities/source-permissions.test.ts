@@ -9,6 +9,7 @@
  * - a CDC or Change Tracking table whose capture is not enabled says so, with the statement that enables it.
  */
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
@@ -50,6 +51,10 @@ before(async () => {
   source = await startClaimsSource({ workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 100_000 } });
   await source.workload.run({ operations: 60 });
   await source.workload.drain();
+  // ProviderNotes is updated_at with a 1 s safety lag: a window ends 1 s before the source's clock, and the
+  // sync below stops at its first empty window. Rows stamped in the last second before that window would be
+  // left for a later one and verify would count them missing (seen once under load): let the lag pass first.
+  await sleep(1_500);
   await source.admin.request().batch(`
     CREATE TABLE dbo.GatedNotes (Id int NOT NULL PRIMARY KEY, Note nvarchar(50) NULL);
     CREATE TABLE dbo.NoCdcNotes (Id int NOT NULL PRIMARY KEY, Note nvarchar(50) NULL);

@@ -30,6 +30,16 @@ test('permission failures name the object and the statement that grants what is 
       /fix: USE \[Claims\]; GRANT VIEW DATABASE STATE TO \[tm_ext\];/,
     ],
     [
+      300,
+      "VIEW SERVER STATE permission was denied on object 'server', database 'master'.",
+      /fix: USE \[master\]; GRANT VIEW SERVER STATE TO \[tm_ext_login\];/,
+    ],
+    [
+      262,
+      "VIEW DATABASE STATE permission denied in database 'Claims'.",
+      /fix: USE \[Claims\]; GRANT VIEW DATABASE STATE TO \[tm_ext\];/,
+    ],
+    [
       916,
       'The server principal "tm_ext_login" is not able to access the database "Claims" under the current security context.',
       /fix: USE \[Claims\]; CREATE USER \[tm_ext_login\] FOR LOGIN \[tm_ext_login\];/,

@@ -1,0 +1,98 @@
+/**
+ * The rows of a streaming driver request gathered into batches, with backpressure on the request: it is paused
+ * while `maxBuffered` batches wait for the consumer and resumed only once the consumer is down to a quarter of
+ * that (hysteresis, so the socket is not toggled on every batch).
+ */
+
+/** Columns of a streamed result as `mssql` describes them (arrayRowMode). */
+export interface ResultColumn {
+  readonly name: string;
+  readonly index: number;
+}
+
+/** One batch of rows of a streamed query: values in SELECT-list order. */
+export interface RowBatch {
+  readonly columns: readonly ResultColumn[];
+  readonly rows: unknown[][];
+}
+
+/** What the buffer needs of the driver's request. */
+export interface PausableRequest {
+  pause(): void;
+  resume(): void;
+}
+
+export class RowBatches {
+  private readonly queue: RowBatch[] = [];
+  private readonly resumeAt: number;
+  private columns: ResultColumn[] = [];
+  private current: unknown[][] = [];
+  private wake: (() => void) | undefined;
+  /** The request ended (all its rows are queued). */
+  done = false;
+  /** The first error the request reported. */
+  failure: unknown;
+  /** Whether the buffer paused the request. */
+  paused = false;
+
+  constructor(
+    private readonly req: PausableRequest,
+    private readonly batchRows: number,
+    private readonly maxBuffered: number,
+  ) {
+    this.resumeAt = Math.max(0, Math.floor(maxBuffered / 4));
+  }
+
+  /** A new result set starts: the rows before it form their own batch. */
+  columnsChanged(cols: readonly { name: string; index: number }[]): void {
+    this.flush();
+    this.columns = cols.map((c) => ({ name: c.name, index: c.index }));
+  }
+
+  row(row: unknown[]): void {
+    this.current.push(row);
+    if (this.current.length >= this.batchRows) this.flush();
+  }
+
+  fail(err: unknown): void {
+    this.failure ??= err;
+  }
+
+  end(): void {
+    this.flush();
+    this.done = true;
+    this.signal();
+  }
+
+  /** The next queued batch (resuming the request once the queue is short again), or undefined. */
+  take(): RowBatch | undefined {
+    const next = this.queue.shift();
+    if (next && this.paused && this.queue.length <= this.resumeAt) {
+      this.paused = false;
+      this.req.resume();
+    }
+    return next;
+  }
+
+  /** Resolves when a batch is queued or the request ends. */
+  waitForMore(): Promise<void> {
+    return new Promise<void>((r) => (this.wake = r));
+  }
+
+  private flush(): void {
+    if (this.current.length === 0) return;
+    this.queue.push({ columns: this.columns, rows: this.current });
+    this.current = [];
+    if (this.queue.length >= this.maxBuffered && !this.paused) {
+      this.paused = true;
+      this.req.pause();
+    }
+    this.signal();
+  }
+
+  private signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+}
