@@ -1,14 +1,18 @@
 /**
- * Control totals: the manifest's completeness receipt (rows, rows per operation, exact sums of configured
- * numeric columns), and their flat string form for Temporal payloads between the validate and commit steps.
+ * Control totals: the manifest's completeness receipt (rows, rows per operation), and their flat string form for
+ * Temporal payloads between the validate and commit steps.
  */
 import type { OpCounts } from '../domain/staged.js';
 import { CHANGE_OPS, type ChangeOp } from '../domain/values.js';
 
-/** Control totals as a manifest records them. Sums are exact decimal text. */
+/** Control totals as a manifest records them. */
 export interface ControlTotals {
   readonly rows: number;
   readonly rowsByOp: OpCounts;
+  /**
+   * Column sums (exact decimal text). Written empty: no configuration ever selected a column, and the sum of a
+   * one-row window would be that row's value. Kept so the manifest format stays `tidemark.manifest/1`.
+   */
   readonly sums: Readonly<Record<string, string | null>>;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Validate: re-reads a window's staged files (MD5-verified) with DuckDB and checks them against what was staged —
  * row counts (total and per op), the registered schema, key nulls, (key, position) uniqueness, the window id —
- * and computes the control totals the manifest records. Nothing is committed unless every check passes.
+ * and computes the control totals the manifest records (rows, rows per op). Nothing is committed unless every check passes.
  */
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -28,8 +28,6 @@ export interface ValidateWindowInput {
   /** The window validated: every row must carry its sequence as `_window_id`. */
   readonly window: WindowRef;
   readonly staged: StagedAttempt;
-  /** Numeric columns (integer or decimal) whose sums go into the control totals. */
-  readonly sumColumns?: readonly string[];
   /** Parent of the local scratch directory (the OS temp directory by default); the directory is removed after. */
   readonly scratchDir?: string;
 }
@@ -38,8 +36,6 @@ export interface ValidateWindowOutput {
   readonly controlTotals: ControlTotals;
 }
 
-const SUMMABLE = new Set(['uint8', 'int16', 'int32', 'int64', 'decimal']);
-
 /**
  * Validate: downloads the staged files (MD5-verified against the stage's record), and checks with DuckDB:
  * file row counts = staged counts (total and per op), schema = the registered version, no NULL key, no
@@ -47,37 +43,23 @@ const SUMMABLE = new Set(['uint8', 'int16', 'int32', 'int64', 'decimal']);
  */
 export async function validateWindow(input: ValidateWindowInput): Promise<ValidateWindowOutput> {
   const { lake, schema, staged } = input;
-  const sumColumns = input.sumColumns ?? [];
   const problems: string[] = [];
-  for (const name of sumColumns) {
-    const col = schema.columns.find((c) => c.name === name);
-    if (!col || !SUMMABLE.has(col.type.kind))
-      problems.push(`control-total column ${name} is not an exact numeric column`);
-  }
   if (staged.schemaVersion !== schema.version)
     problems.push(`staged with schema version ${staged.schemaVersion}, validating against ${schema.version}`);
-  let found: Found = { byOp: zeroOpCounts(), sums: Object.fromEntries(sumColumns.map((c) => [c, null])) };
+  let byOp = zeroOpCounts();
   if (staged.files.length === 0) {
     if (staged.rows !== 0) problems.push(`extracted ${staged.rows} rows but staged no file`);
   } else if (problems.length === 0) {
-    found = await withTempDir('tidemark-validate-', input.scratchDir, (scratch) =>
-      withDuckDb({ threads: '2' }, (conn) => checkFiles({ ...input, sumColumns }, conn, scratch, problems)),
+    byOp = await withTempDir('tidemark-validate-', input.scratchDir, (scratch) =>
+      withDuckDb({ threads: '2' }, (conn) => checkFiles(input, conn, scratch, problems)),
     );
   }
   if (problems.length) throw new WindowValidationError(lake.layout.id, input.window.sequence, problems);
-  return { controlTotals: { rows: staged.rows, rowsByOp: found.byOp, sums: found.sums } };
+  return { controlTotals: { rows: staged.rows, rowsByOp: byOp, sums: {} } };
 }
 
-/** What the files hold: rows per op and the control-total sums. */
-interface Found {
-  readonly byOp: Record<ChangeOp, number>;
-  readonly sums: Record<string, string | null>;
-}
-
-type Checked = ValidateWindowInput & { readonly sumColumns: readonly string[] };
-
-/** Downloads the files (MD5 and size against the staged record), then checks schema and contents. */
-async function checkFiles(input: Checked, conn: DuckDBConnection, scratch: string, problems: string[]) {
+/** Downloads the files (MD5 and size against the staged record), then checks schema and contents: rows per op. */
+async function checkFiles(input: ValidateWindowInput, conn: DuckDBConnection, scratch: string, problems: string[]) {
   const { lake, schema, staged } = input;
   const locals: string[] = [];
   for (const [i, f] of staged.files.entries()) {
@@ -98,14 +80,14 @@ async function checkFiles(input: Checked, conn: DuckDBConnection, scratch: strin
   const norm = (s: string) => s.replace(/"/g, '').replace(/\s+/g, ' ').toUpperCase();
   if (expected.map(norm).join('|') !== actual.map(norm).join('|')) {
     problems.push(`file columns differ from schema version ${schema.version}`);
-    return { byOp: zeroOpCounts(), sums: Object.fromEntries(input.sumColumns.map((c) => [c, null])) };
+    return zeroOpCounts();
   }
   return checkContents(input, conn, files, problems);
 }
 
-/** Counts per op, NULL keys, foreign window ids, duplicate (key, position) pairs, and the sums. */
-async function checkContents(input: Checked, conn: DuckDBConnection, files: string, problems: string[]) {
-  const { schema, staged, sumColumns } = input;
+/** Counts per op, NULL keys, foreign window ids and duplicate (key, position) pairs. */
+async function checkContents(input: ValidateWindowInput, conn: DuckDBConnection, files: string, problems: string[]) {
+  const { schema, staged } = input;
   const byOp = zeroOpCounts();
   const keys = schema.keyColumns.map(quoteIdent);
   const ops = await queryRows(conn, `SELECT _op, count(*)::BIGINT AS n FROM ${files} GROUP BY _op`);
@@ -117,28 +99,21 @@ async function checkContents(input: Checked, conn: DuckDBConnection, files: stri
   for (const op of CHANGE_OPS)
     if (byOp[op] !== staged.opCounts[op])
       problems.push(`op ${op}: files hold ${byOp[op]} rows, extracted ${staged.opCounts[op]}`);
-  const sumSql = sumColumns.map((c, i) => `sum(${quoteIdent(c)})::VARCHAR AS s${i}`);
   const [facts] = await queryRows(
     conn,
     `SELECT count(*)::BIGINT AS n,
             count(*) FILTER (WHERE ${keys.map((k) => `${k} IS NULL`).join(' OR ')})::BIGINT AS null_keys,
             count(*) FILTER (WHERE _window_id <> ${input.window.sequence})::BIGINT AS foreign_rows
-            ${sumSql.length ? `, ${sumSql.join(', ')}` : ''}
        FROM ${files}`,
   );
   const total = Number(facts?.n);
   if (total !== staged.rows) problems.push(`files hold ${total} rows, extracted ${staged.rows}`);
   if (Number(facts?.null_keys) > 0) problems.push(`${text(facts?.null_keys)} rows have a NULL key column`);
   if (Number(facts?.foreign_rows) > 0) problems.push(`${text(facts?.foreign_rows)} rows carry another window id`);
-  const sums: Record<string, string | null> = {};
-  sumColumns.forEach((c, i) => {
-    const v = facts?.[`s${i}`];
-    sums[c] = v === null || v === undefined ? null : text(v);
-  });
   const [dups] = await queryRows(
     conn,
     `SELECT count(*)::BIGINT AS n FROM (SELECT 1 FROM ${files} GROUP BY ${[...keys, '_pos'].join(', ')} HAVING count(*) > 1)`,
   );
   if (Number(dups?.n) > 0) problems.push(`${text(dups?.n)} (key, position) pairs occur more than once`);
-  return { byOp, sums };
+  return byOp;
 }

@@ -18,7 +18,6 @@ export type Step = 'stage' | 'validate' | 'commit' | 'advance';
 
 export interface RunWindowOptions {
   readonly stopAfter?: Step;
-  readonly sumColumns?: readonly string[];
   readonly partRows?: number;
 }
 
@@ -41,7 +40,7 @@ export async function runWindow(
     partRows: options.partRows,
   });
   if (options.stopAfter === 'stage') return undefined;
-  const validated = await validateWindow({ lake, schema, window, staged, sumColumns: options.sumColumns });
+  const validated = await validateWindow({ lake, schema, window, staged });
   if (options.stopAfter === 'validate') return undefined;
   const committed = await commitManifest({ lake, window, staged, validated, committedBy: `test/${attemptId}` });
   if (options.stopAfter === 'commit') return committed;
