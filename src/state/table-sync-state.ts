@@ -206,10 +206,21 @@ export class TableSyncState {
     this.s.pauseReason = reason ?? null;
   }
 
-  /** The resume signal clears a requested pause and its reason. */
-  cancelPause(): void {
+  /** The resume signal: clears a requested pause and its reason; a paused or stopped table runs again. */
+  resume(): void {
     this.pauseRequested = false;
     this.s.pauseReason = null;
+    if (this.held) this.setMode('running');
+  }
+
+  /** At a window boundary a requested pause takes effect. */
+  pauseAtBoundary(): void {
+    if (this.pauseRequested && this.s.mode === 'running') this.setMode('paused');
+  }
+
+  /** Paused or stopped: the table waits for the operator's resume. */
+  get held(): boolean {
+    return this.s.mode === 'paused' || this.s.mode === 'stopped';
   }
 
   /** Returns the attempt number for the next extraction of the pending window. */
@@ -234,7 +245,7 @@ export class TableSyncState {
       rows,
       manifestPath,
       committedAt,
-      rowsPerSecond: durationMs > 0 ? Math.round((rows * 1000) / durationMs) : rows,
+      rowsPerSecond: rowsPerSecond(rows, durationMs),
     };
     this.s.position = position;
     this.s.nextSeq = window.seq + 1;
@@ -279,7 +290,7 @@ export class TableSyncState {
   }
 
   /** Takes the first queued job of this kind (a re-seed jumps the queue). */
-  startNextJobOfKind(kind: string): JobRequest | undefined {
+  private startNextJobOfKind(kind: string): JobRequest | undefined {
     const i = this.s.queuedJobs.findIndex((j) => j.job.kind === kind);
     if (i < 0) return undefined;
     const [request] = this.s.queuedJobs.splice(i, 1);
@@ -287,10 +298,16 @@ export class TableSyncState {
     return request;
   }
 
-  /** A planned window that will never commit (a re-seed replaces it); its sequence number is free again. */
-  discardPendingWindow(): void {
+  /**
+   * A re-seed starts (the initial load, or after a change-log gap): the pending window will never commit (its
+   * sequence number is free again), and the snapshot job jumps the queue. Returns the job to run now.
+   */
+  beginReseed(reason: string): JobRequest | undefined {
+    this.setMode('reseeding');
     this.s.pendingWindow = null;
     this.s.pendingAttempts = 0;
+    this.requestJob({ id: this.newJobId(`reseed-${this.s.nextSeq}`), job: { kind: 'snapshot', reason } });
+    return this.startNextJobOfKind('snapshot');
   }
 
   /** Takes the next queued job and marks it running. */
@@ -313,7 +330,7 @@ export class TableSyncState {
         rows: result.rows,
         manifestPath: result.lastManifestPath,
         committedAt: finishedAt,
-        rowsPerSecond: durationMs > 0 ? Math.round((result.rows * 1000) / durationMs) : result.rows,
+        rowsPerSecond: rowsPerSecond(result.rows, durationMs),
       };
     }
     this.s.windowsCommitted += result.windows;
@@ -391,6 +408,11 @@ export class TableSyncState {
       caughtUpTo: this.s.caughtUpTo ?? null,
     };
   }
+}
+
+/** Rows per second of a window or job that took `durationMs` (all of them when it took no measurable time). */
+function rowsPerSecond(rows: number, durationMs: number): number {
+  return durationMs > 0 ? Math.round((rows * 1000) / durationMs) : rows;
 }
 
 /** The snapshot is plain JSON; structuredClone is not available in Temporal's workflow sandbox. */
