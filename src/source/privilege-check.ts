@@ -244,7 +244,10 @@ export async function checkTablePrivileges(
     }
   }
 
-  for (const perm of TABLE_EXCESS_PERMISSIONS) {
+  // CONTROL implies every other permission on the table: name it alone (what else was granted directly shows
+  // once it is revoked).
+  const excessHeld = holds('CONTROL') ? (['CONTROL'] as const) : TABLE_EXCESS_PERMISSIONS;
+  for (const perm of excessHeld) {
     if (!holds(perm)) continue;
     if (login.dataWriter && ['INSERT', 'UPDATE', 'DELETE'].includes(perm)) continue; // reported as db_datawriter
     if (login.ddlAdmin && perm === 'ALTER') continue; // reported as db_ddladmin
@@ -252,7 +255,9 @@ export async function checkTablePrivileges(
       scope,
       kind: 'excess',
       code: perm.toLowerCase(),
-      message: `user ${u} holds ${perm} on ${on}${throughRole(login.roles)}; the extractor only reads.`,
+      message: `user ${u} holds ${perm} on ${on}${
+        perm === 'CONTROL' ? ' (every permission on it, and it may grant them)' : ''
+      }${throughRole(login.roles)}; the extractor only reads.`,
       fixSql: `REVOKE ${perm} ON ${on} FROM ${u};`,
     });
   }

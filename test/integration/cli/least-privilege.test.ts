@@ -274,7 +274,9 @@ test('each excess is named with the statement that removes it, and removing them
   // DELETE through lp_writers is explained by db_datawriter here; without it, it is named on the table.
   await source.admin
     .request()
-    .batch(`ALTER ROLE db_datawriter DROP MEMBER tm_least; GRANT UPDATE ON dbo.Providers TO tm_least;`);
+    .batch(
+      `ALTER ROLE db_datawriter DROP MEMBER tm_least; GRANT UPDATE ON dbo.Providers TO tm_least; GRANT CONTROL ON dbo.ProviderNotes TO tm_least; GRANT ALTER ON dbo.EligibilityChecks TO tm_least;`,
+    );
   const tables = await doctor();
   const del = find(tables, 'dbo.ClaimPayments', 'excess', 'delete');
   assert.equal(del?.fix, 'REVOKE DELETE ON [dbo].[ClaimPayments] FROM [tm_least];');
@@ -282,6 +284,19 @@ test('each excess is named with the statement that removes it, and removing them
   assert.equal(
     find(tables, 'dbo.Providers', 'excess', 'update')?.fix,
     'REVOKE UPDATE ON [dbo].[Providers] FROM [tm_least];',
+  );
+  assert.equal(
+    find(tables, 'dbo.ProviderNotes', 'excess', 'control')?.fix,
+    'REVOKE CONTROL ON [dbo].[ProviderNotes] FROM [tm_least];',
+  );
+  assert.deepEqual(
+    tables.bad.filter((f) => f.scope === 'dbo.ProviderNotes').map((f) => f.check),
+    ['control'],
+    'CONTROL is named alone: the permissions it implies are not revoked one by one',
+  );
+  assert.equal(
+    find(tables, 'dbo.EligibilityChecks', 'excess', 'alter')?.fix,
+    'REVOKE ALTER ON [dbo].[EligibilityChecks] FROM [tm_least];',
   );
   assert.ok(!tables.findings.some((f) => f.status === 'missing'), describe(tables.bad).join('\n'));
 
