@@ -70,7 +70,8 @@ const message = (err: unknown) => maskSecretsInText(err instanceof Error ? err.m
 async function sourceFindings(config: TidemarkConfig, tableName: string | undefined): Promise<DoctorFinding[]> {
   const { SourceConnection } = await import('../source/index.js');
   const { checkLoginPrivileges, checkTablePrivileges } = await import('../source/privilege-check.js');
-  const { captureFindings, negotiatedTls, routingFinding, tlsFinding } = await import('../source/source-health.js');
+  const { captureFindings, isPermissionProbe, negotiatedTls, routingFinding, tlsFinding } =
+    await import('../source/source-health.js');
   const out: DoctorFinding[] = [];
   const s = config.source;
   let conn: InstanceType<typeof SourceConnection>;
@@ -119,14 +120,17 @@ async function sourceFindings(config: TidemarkConfig, tableName: string | undefi
       const privileges = await checkTablePrivileges(conn, table, discovery, login);
       for (const f of privileges)
         out.push({ scope: f.scope, status: f.kind, check: f.code, message: f.message, fix: f.fixSql });
-      if (!privileges.some((f) => f.kind === 'missing') && discovery)
+      const missing = privileges.some((f) => f.kind === 'missing');
+      const probes = findings.filter((f) => isPermissionProbe(f.check));
+      if (!missing && probes.length === 0 && discovery)
         out.push({
           scope,
           status: 'ok',
           check: 'permissions',
           message: 'the login holds everything the strategy reads',
         });
-      findings.forEach(fromHealth);
+      // A refused probe with nothing named missing: the needs model missed something; show what SQL Server said.
+      findings.filter((f) => !missing || !isPermissionProbe(f.check)).forEach(fromHealth);
     }
   } finally {
     await conn.close();

@@ -140,8 +140,18 @@ export function requiredRetentionMinutes(table: TableConfig, nightly: NightlyCon
 
 const hours = (minutes: number) => `${Math.round((minutes / 60) * 10) / 10}h`;
 
-/** Codes of prerequisites.ts that privilege-check.ts reports more precisely (what is missing or in excess). */
-const PERMISSION_CODES = /^(privilege\.|permission\.|cdc\.no_access$|table\.missing$)/;
+/** Codes of prerequisites.ts that privilege-check.ts reports as login-wide excess (sysadmin, db_owner). */
+const PRIVILEGE_CODES = /^privilege\./;
+
+/**
+ * Codes of prerequisites.ts that come from probing what the extractor does (a zero-row SELECT, the CDC and CT
+ * metadata functions). privilege-check.ts names the same gaps more precisely, so doctor shows a probe's finding
+ * only when the privilege check found nothing missing on that table: then the two disagree, and the probe (what
+ * SQL Server actually refused) is the one to believe.
+ */
+export function isPermissionProbe(check: string): boolean {
+  return /^(permission\.|cdc\.no_access$|table\.missing$)/.test(check);
+}
 
 /** The table's capture setup: enabled, retention against the cadence and nightly window, snapshot isolation. */
 export async function captureFindings(
@@ -152,7 +162,7 @@ export async function captureFindings(
   const scope = `${table.schema}.${table.table}`;
   const report = await checkPrerequisites(conn, table.schema, table.table, table.capture);
   const findings: HealthFinding[] = report.problems
-    .filter((p) => !PERMISSION_CODES.test(p.code))
+    .filter((p) => !PRIVILEGE_CODES.test(p.code))
     .map((p) => ({
       scope,
       check: p.code,
