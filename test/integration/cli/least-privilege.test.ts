@@ -311,6 +311,36 @@ test('each excess is named with the statement that removes it, and removing them
   assert.deepEqual(describe(clean.bad), []);
 });
 
+test('doctor names short Change Tracking retention and snapshot isolation off, with the statements that fix them', async () => {
+  await source.admin.request().batch(`
+    ALTER DATABASE Claims SET CHANGE_TRACKING (CHANGE_RETENTION = 12 HOURS);
+    ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION OFF;`);
+  try {
+    const d = await doctor();
+    assert.equal(d.code, 1);
+    const retention = find(d, 'dbo.Providers', 'problem', 'ct.retention');
+    // cadence 1m, idle commit 1h, nightly window 2h, plus a day: 27h.
+    assert.match(retention?.message ?? '', /retention 12h is shorter than 27h/);
+    assert.equal(retention?.fix, 'ALTER DATABASE [Claims] SET CHANGE_TRACKING (CHANGE_RETENTION = 27 HOURS);');
+    for (const t of ['Claims', 'ClaimPayments', 'LpGated'])
+      assert.ok(
+        d.bad.some(
+          (f) =>
+            f.scope === `dbo.${t}` && f.check.includes('snapshot') && f.fix?.includes('ALLOW_SNAPSHOT_ISOLATION ON'),
+        ),
+        `dbo.${t}: snapshot isolation off is named`,
+      );
+    assert.ok(!d.bad.some((f) => f.status === 'missing' || f.status === 'excess'), describe(d.bad).join('\n'));
+    await source.admin.request().batch(`${retention?.fix ?? ''}`);
+    const again = await doctor();
+    assert.ok(find(again, 'dbo.Providers', 'ok', 'ct.retention'));
+  } finally {
+    await source.admin.request().batch(`
+      ALTER DATABASE Claims SET CHANGE_TRACKING (CHANGE_RETENTION = 2 DAYS);
+      ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;`);
+  }
+});
+
 test('doctor reports the TLS the driver negotiated on the connection', async () => {
   const sim = await startSimulator({ port: 0, tls: 'generate' });
   const pool = await new sql.ConnectionPool({
