@@ -184,6 +184,7 @@ export function extractorGrantScript(who: ExtractorIdentity, tables: readonly Ta
   if (who.auth.type === 'sql-login') {
     const login = quoteIdent(who.auth.user);
     out.push(
+      '-- Azure SQL Database has no USE: run CREATE LOGIN connected to master, the rest connected to the database.',
       'USE [master];',
       `CREATE LOGIN ${login} WITH PASSWORD = '${PASSWORD_PLACEHOLDER}', DEFAULT_DATABASE = ${db}, CHECK_POLICY = ON;`,
       `USE ${db};`,
