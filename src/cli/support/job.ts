@@ -16,7 +16,7 @@ import { Progress, progressMode, type ProgressOptions } from './progress.js';
 
 /** Why a job's workflow did not finish, from its failure's cause chain (type and message; never row values). */
 export async function jobFailureText(err: unknown): Promise<string> {
-  const { failureFacts } = await import('../../workflows/failure-policy.js');
+  const { failureFacts } = await import('../../workflows/failure-facts.js');
   const facts = failureFacts(err instanceof WorkflowFailedError ? err.cause : err);
   if (facts) return `${facts.type}: ${facts.message}`;
   return err instanceof Error ? err.message : String(err);
