@@ -1,0 +1,121 @@
+/**
+ * Fault drivers: each injects one scheduled fault into the running stack for real and returns what it did.
+ *
+ * - worker-sigkill / worker-sigterm: a worker process dies mid-whatever (SIGKILL: no shutdown, no last heartbeat)
+ *   or shuts down gracefully (SIGTERM); a replacement starts on the same task queue.
+ * - sql-reset-connection: the simulator resets the TCP connection of the extractor's next request after N rows
+ *   of its result (the driver sees ECONNRESET mid-stream).
+ * - sql-stall: the extractor's next statement is held for a while (a stuck query; heartbeats keep going).
+ * - ag-failover: the availability group fails over: every connection reset, 983 while RESOLVING, the listener
+ *   then reaches the other replica.
+ * - azurite-restart: the storage emulator stops (SIGTERM) and restarts on its data folder after a pause; uploads
+ *   and commits in flight fail with connection errors.
+ * - temporal-restart: the Temporal dev server stops and restarts on its SQLite file; workers and clients lose
+ *   their connection until it is back.
+ *
+ * A driver that cannot inject (e.g. the simulator refuses) reports `injected: false` with the reason; the runner
+ * counts it apart from the faults survived.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SIM_CREDENTIALS } from '../../sim/index.js';
+import type { ChaosStack } from './stack.js';
+import type { FaultKind, ScheduledFault } from './schedule.js';
+
+export interface FaultOutcome {
+  n: number;
+  kind: FaultKind;
+  atMs: number;
+  /** When it was injected, ms after the chaos phase began (later than `atMs` when an earlier fault ran long). */
+  injectedAtMs: number;
+  injected: boolean;
+  detail: string;
+  durationMs: number;
+}
+
+type Driver = (stack: ChaosStack, f: ScheduledFault) => Promise<string>;
+
+const extractor = { login: SIM_CREDENTIALS.extractor.user };
+
+const DRIVERS: Record<FaultKind, Driver> = {
+  'worker-sigkill': async (stack, f) => {
+    const w = stack.workers[(f.worker ?? 0) % stack.workers.length];
+    if (!w) throw new Error('no live worker');
+    await w.kill();
+    stack.forget(w);
+    const next = await stack.startWorker();
+    return `SIGKILL ${w.identity}; started ${next.identity}`;
+  },
+  'worker-sigterm': async (stack, f) => {
+    const w = stack.workers[(f.worker ?? 0) % stack.workers.length];
+    if (!w) throw new Error('no live worker');
+    // The replacement starts first: a graceful shutdown waits for in-flight activities (up to 30 s).
+    const next = await stack.startWorker();
+    stack.forget(w);
+    const code = await w.stop();
+    return `SIGTERM ${w.identity} (exit ${code}); started ${next.identity}`;
+  },
+  'sql-reset-connection': async (stack, f) => {
+    const fault = await stack.control<{ id: string }>('POST', '/faults/reset-connection', {
+      match: extractor,
+      afterRows: f.afterRows ?? 1,
+      times: 1,
+    });
+    const fired = await waitFired(stack, fault.id, 20_000);
+    return `reset after ${f.afterRows} rows: ${fired ? 'fired' : 'no matching request within 20 s (cancelled)'}`;
+  },
+  'sql-stall': async (stack, f) => {
+    const fault = await stack.control<{ id: string }>('POST', '/faults/stall', {
+      match: extractor,
+      ms: f.durationMs ?? 2000,
+      times: 1,
+    });
+    const fired = await waitFired(stack, fault.id, 20_000);
+    return `stall ${f.durationMs} ms: ${fired ? 'fired' : 'no matching statement within 20 s (cancelled)'}`;
+  },
+  'ag-failover': async (stack, f) => {
+    const state = await stack.control<{ primary?: string }>('POST', '/ag/failover', {
+      resolvingMs: f.durationMs ?? 0,
+      secondaryReadable: true,
+    });
+    return `failover (resolving ${f.durationMs} ms), primary now ${state.primary ?? JSON.stringify(state)}`;
+  },
+  'azurite-restart': async (stack, f) => {
+    await stack.azurite.restart(f.durationMs ?? 1000);
+    return `Azurite down ${f.durationMs} ms, restarted on its data folder`;
+  },
+  'temporal-restart': async (stack, f) => {
+    const t0 = Date.now();
+    await stack.temporal.restart(f.durationMs ?? 1000);
+    return `Temporal dev server down ${f.durationMs} ms, serving again after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  },
+};
+
+/** Waits until a simulator fault fired; cancels it (and says so) when nothing matched in time. */
+async function waitFired(stack: ChaosStack, id: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const s = await stack.control<{ fired: number; waiting: number }>('GET', `/faults/${id}`);
+    if (s.fired > 0) return true;
+    await sleep(250);
+  }
+  await stack.control('DELETE', `/faults/${id}`).catch(() => undefined);
+  return false;
+}
+
+export async function injectFault(stack: ChaosStack, f: ScheduledFault, phaseStart: number): Promise<FaultOutcome> {
+  const t0 = Date.now();
+  const base = { n: f.n, kind: f.kind, atMs: f.atMs, injectedAtMs: t0 - phaseStart };
+  try {
+    const detail = await DRIVERS[f.kind](stack, f);
+    // A simulator fault that matched nothing was not injected.
+    const injected = !/within 20 s \(cancelled\)/.test(detail);
+    return { ...base, injected, detail, durationMs: Date.now() - t0 };
+  } catch (err) {
+    return {
+      ...base,
+      injected: false,
+      detail: `could not inject: ${err instanceof Error ? err.message : String(err)}`,
+      durationMs: Date.now() - t0,
+    };
+  }
+}
