@@ -12,12 +12,18 @@
  *   and commits in flight fail with connection errors.
  * - temporal-restart: the Temporal dev server stops and restarts on its SQLite file; workers and clients lose
  *   their connection until it is back.
+ * - cdc-cleanup-overtakes: the CDC table (dbo.Claims) is paused, the workload goes on writing, then CDC cleanup
+ *   runs up to the newest LSN, deleting changes the table has not read; on resume Tidemark must see the gap and
+ *   heal it by re-seeding the table (a snapshot), never skip it. The only fault in this list that must
+ *   interrupt a table; the final checks require it back to running and equal to the source.
  *
  * A driver that cannot inject (e.g. the simulator refuses) reports `injected: false` with the reason; the runner
  * counts it apart from the faults survived.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SIM_CREDENTIALS } from '../../sim/index.js';
+import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/messages.js';
+import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import type { ChaosStack } from './stack.js';
 import type { FaultKind, ScheduledFault } from './schedule.js';
 
@@ -88,7 +94,40 @@ const DRIVERS: Record<FaultKind, Driver> = {
     await stack.temporal.restart(f.durationMs ?? 1000);
     return `Temporal dev server down ${f.durationMs} ms, serving again after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
   },
+  'cdc-cleanup-overtakes': async (stack, f) => {
+    const client = stack.client;
+    if (!client) throw new Error('no Temporal client');
+    const handle = client.workflow.getHandle(tableSyncWorkflowId(CDC_TABLE));
+    await handle.signal(pauseSignal, { reason: 'chaos: CDC cleanup overtakes a paused table' });
+    const deadline = Date.now() + 60_000;
+    let mode = '';
+    while (Date.now() < deadline && mode !== 'paused') {
+      mode = (await handle.query(statusQuery)).mode;
+      if (mode !== 'paused') await sleep(500);
+    }
+    if (mode !== 'paused') {
+      await handle.signal(resumeSignal);
+      throw new Error(`${CDC_TABLE} did not pause within 60 s (mode ${mode})`);
+    }
+    // The workload keeps writing while the table is paused: these changes are the ones cleanup takes away.
+    await sleep(f.durationMs ?? 3000);
+    const r = await stack.source.admin
+      .request()
+      .query<{ lsn: Buffer | null }>('SELECT sys.fn_cdc_get_max_lsn() AS lsn');
+    const lsn = r.recordset[0]?.lsn;
+    if (!lsn) throw new Error('no max LSN');
+    const cleaned = await stack.control<{ captureInstances: string[] }>('POST', '/cdc/cleanup', {
+      database: 'Claims',
+      lowWaterMark: `0x${lsn.toString('hex')}`,
+    });
+    await handle.signal(resumeSignal);
+    stack.expectedReseeds.add(CDC_TABLE);
+    return `paused ${CDC_TABLE}, cleanup to the max LSN in ${cleaned.captureInstances.join(', ')}, resumed`;
+  },
 };
+
+/** The table whose unread changes cdc-cleanup-overtakes deletes. */
+export const CDC_TABLE = 'Claims.dbo.Claims';
 
 /** Waits until a simulator fault fired; cancels it (and says so) when nothing matched in time. */
 async function waitFired(stack: ChaosStack, id: string, timeoutMs: number): Promise<boolean> {

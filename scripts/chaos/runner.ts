@@ -106,6 +106,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     say(`${WORKERS} workers polling (logs in ${join(runDir, 'logs')})`);
     connection = await Connection.connect({ address: stack.temporalAddress });
     client = new Client({ connection });
+    stack.client = client;
     const started = await runCli(['start', '--config', stack.configFile], runDir);
     if (started.code !== 0) throw new Error(`tidemark start failed (${started.code}): ${started.err}`);
     const setupMs = Date.now() - t0;
@@ -196,6 +197,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       TABLES.map((t) => t.ref),
       verified,
       watermarkSamples,
+      stack.expectedReseeds,
     );
     const ok = findings.every((f) => f.ok);
     const injected = outcomes.filter((o) => o.injected).length;

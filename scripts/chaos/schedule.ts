@@ -13,6 +13,7 @@ export const FAULT_KINDS = [
   'ag-failover',
   'azurite-restart',
   'temporal-restart',
+  'cdc-cleanup-overtakes',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -28,6 +29,7 @@ const WEIGHTS: Record<FaultKind, number> = {
   'ag-failover': 2,
   'azurite-restart': 2,
   'temporal-restart': 1,
+  'cdc-cleanup-overtakes': 1,
 };
 
 export interface ScheduledFault {
@@ -109,6 +111,9 @@ export function planSchedule(options: ScheduleOptions): ScheduledFault[] {
         break;
       case 'temporal-restart':
         f.durationMs = between(500, 3_000);
+        break;
+      case 'cdc-cleanup-overtakes':
+        f.durationMs = between(2_000, 6_000);
         break;
     }
     return f;

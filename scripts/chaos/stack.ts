@@ -9,6 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { azuriteConnectionString, startAzurite } from '../stack/azurite.js';
 import { freePort, stopProcess, type SpawnedService } from '../stack/process.js';
@@ -58,6 +59,10 @@ export class ChaosStack {
   private workerSeq = 0;
   configFile = '';
   workerEnv: Record<string, string> = {};
+  /** The runner's Temporal client (faults that signal a table use it). */
+  client: Client | undefined;
+  /** Tables a fault took changes away from: they must have healed by re-seeding (checked at the end). */
+  readonly expectedReseeds = new Set<string>();
 
   private constructor(
     readonly runDir: string,
