@@ -17,6 +17,7 @@ import type { ActivityDeps } from '../../src/activities/dependencies.js';
 import { tableContext } from '../../src/activities/table-context.js';
 import type { TableRef } from '../../src/domain/table.js';
 import type { LakeTable, Manifest } from '../../src/lake/commit.js';
+import type { JobRecord } from '../../src/state/table-sync-state.js';
 import { readWatermark } from '../../src/lake/commit.js';
 import { verifyTable, type VerifyTableOutput } from '../../src/verify/verify-table.js';
 import { statusQuery } from '../../src/workflows/messages.js';
@@ -90,6 +91,11 @@ export async function lakeIntegrity(lake: LakeTable): Promise<LakeIntegrity> {
       out.watermarkProblems.push(`watermark names ${wm.doc.manifest} for window ${wm.doc.sequence}`);
   }
   return out;
+}
+
+/** A job's id, state and (Tidemark's own, value-free) reason, for the report. */
+function describeJobs(jobs: readonly JobRecord[]): string {
+  return jobs.map((j) => `${j.id} ${j.state}${j.reason ? `: ${j.reason.slice(0, 160)}` : ''}`).join('; ');
 }
 
 function contiguousHead(seqs: number[]): number {
@@ -170,10 +176,10 @@ export async function finalChecks(
       const reseeds = s.jobs.filter((j) => j.kind === 'snapshot').slice(1);
       const healed = expectedReseeds.has(t.id)
         ? reseeds.length
-          ? `, re-seeded ${reseeds.length}x after a gap (${reseeds.map((j) => j.state).join(', ')})`
+          ? `, re-seeded ${reseeds.length}x after a gap (${describeJobs(reseeds)})`
           : ', no re-seed needed (no unread change was cleaned up)'
         : reseeds.length
-          ? `, re-seeded ${reseeds.length}x`
+          ? `, re-seeded ${reseeds.length}x (${describeJobs(reseeds)})`
           : '';
       findings.push({
         check: 'not stopped',

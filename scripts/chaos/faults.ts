@@ -61,13 +61,20 @@ const DRIVERS: Record<FaultKind, Driver> = {
     return `SIGTERM ${w.identity} (exit ${code}); started ${next.identity}`;
   },
   'sql-reset-connection': async (stack, f) => {
+    // After N rows of a result: a window's read is often only a few rows, so when no result that long comes within
+    // 10 s the fault is re-armed to reset the next request before its response (the client never hears back).
     const fault = await stack.control<{ id: string }>('POST', '/faults/reset-connection', {
       match: extractor,
       afterRows: f.afterRows ?? 1,
       times: 1,
     });
-    const fired = await waitFired(stack, fault.id, 20_000);
-    return `reset after ${f.afterRows} rows: ${fired ? 'fired' : 'no matching request within 20 s (cancelled)'}`;
+    if (await waitFired(stack, fault.id, 10_000)) return `reset after ${f.afterRows} rows of a result: fired`;
+    const before = await stack.control<{ id: string }>('POST', '/faults/reset-connection', {
+      match: extractor,
+      times: 1,
+    });
+    const fired = await waitFired(stack, before.id, 20_000);
+    return `no result of ${f.afterRows} rows within 10 s; reset before a response: ${fired ? 'fired' : NOT_FIRED}`;
   },
   'sql-stall': async (stack, f) => {
     const fault = await stack.control<{ id: string }>('POST', '/faults/stall', {
@@ -76,7 +83,7 @@ const DRIVERS: Record<FaultKind, Driver> = {
       times: 1,
     });
     const fired = await waitFired(stack, fault.id, 20_000);
-    return `stall ${f.durationMs} ms: ${fired ? 'fired' : 'no matching statement within 20 s (cancelled)'}`;
+    return `stall ${f.durationMs} ms: ${fired ? 'fired' : NOT_FIRED}`;
   },
   'ag-failover': async (stack, f) => {
     const state = await stack.control<{ primary?: string }>('POST', '/ag/failover', {
@@ -126,6 +133,9 @@ const DRIVERS: Record<FaultKind, Driver> = {
   },
 };
 
+/** What a simulator fault that matched nothing in time reports (it was cancelled: not injected). */
+const NOT_FIRED = 'nothing matched within 20 s (cancelled)';
+
 /** The table whose unread changes cdc-cleanup-overtakes deletes. */
 export const CDC_TABLE = 'Claims.dbo.Claims';
 
@@ -147,7 +157,7 @@ export async function injectFault(stack: ChaosStack, f: ScheduledFault, phaseSta
   try {
     const detail = await DRIVERS[f.kind](stack, f);
     // A simulator fault that matched nothing was not injected.
-    const injected = !/within 20 s \(cancelled\)/.test(detail);
+    const injected = !detail.includes(NOT_FIRED);
     return { ...base, injected, detail, durationMs: Date.now() - t0 };
   } catch (err) {
     return {

@@ -98,7 +98,7 @@ export function planSchedule(options: ScheduleOptions): ScheduledFault[] {
         f.worker = between(0, 7);
         break;
       case 'sql-reset-connection':
-        f.afterRows = between(1, 400);
+        f.afterRows = between(1, 30);
         break;
       case 'sql-stall':
         f.durationMs = between(1_000, 8_000);
