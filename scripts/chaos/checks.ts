@@ -116,6 +116,8 @@ export async function finalChecks(
   watermarkSamples: Map<string, string[]>,
   /** Tables a fault took unread changes from (they heal by re-seeding; reported with the status). */
   expectedReseeds: ReadonlySet<string> = new Set(),
+  /** Stops seen while the run went on (quiescence's wake resumes a stopped table, so they are kept apart). */
+  stopsSeen: ReadonlyMap<string, string[]> = new Map(),
 ): Promise<CheckFinding[]> {
   const findings: CheckFinding[] = [];
   for (const t of tables) {
@@ -181,11 +183,14 @@ export async function finalChecks(
         : reseeds.length
           ? `, re-seeded ${reseeds.length}x (${describeJobs(reseeds)})`
           : '';
+      const stops = stopsSeen.get(t.id) ?? [];
       findings.push({
         check: 'not stopped',
         table: t.id,
-        ok: s.mode === 'running',
-        detail: `${s.mode}, ${s.windowsCommitted} windows${healed}${s.stoppedReason ? `, stopped: ${s.stoppedReason}` : ''}`,
+        ok: s.mode === 'running' && stops.length === 0,
+        detail:
+          `${s.mode}, ${s.windowsCommitted} windows${healed}${s.stoppedReason ? `, stopped: ${s.stoppedReason}` : ''}` +
+          (stops.length ? `; during the run ${stops.join('; ')}` : ''),
       });
     } catch (err) {
       findings.push({

@@ -51,6 +51,9 @@ async function main(): Promise<number> {
   return report.ok ? 0 : 3;
 }
 
+// Ctrl-C or a timeout: exit, and the 'exit' guards of the stack stop every process this run started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {

@@ -22,7 +22,7 @@ import { main as cli } from '../../src/cli/main.js';
 import type { TableRef } from '../../src/domain/table.js';
 import { createLogger } from '../../src/util/logger.js';
 import type { VerifyTableOutput } from '../../src/verify/verify-table.js';
-import { syncNowSignal } from '../../src/workflows/messages.js';
+import { statusQuery, syncNowSignal } from '../../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { CLAIMS_PIPELINE_TABLES, pipelineConfig, waitUntilVerified } from '../demo/harness.js';
 import { finalChecks, lakeIntegrity } from './checks.js';
@@ -131,13 +131,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     })();
     const c = client;
+    // Every table that is seen stopped, with its reason: quiescence wakes tables with pause + resume, which also
+    // resumes a stopped one, so a stop is recorded when seen, not only at the end.
+    const stopsSeen = new Map<string, string[]>();
+    const observe = async (id: string) => {
+      const s = await c.workflow.getHandle(tableSyncWorkflowId(id)).query(statusQuery);
+      if (s.mode !== 'stopped') return;
+      const reason = `stopped: ${s.stoppedReason ?? '(no reason)'}`;
+      const seen = stopsSeen.get(id) ?? [];
+      if (!seen.includes(reason)) stopsSeen.set(id, [...seen, reason]);
+    };
     const nudger = (async () => {
       while (!stop.signal.aborted) {
-        for (const t of TABLES)
-          await c.workflow
-            .getHandle(tableSyncWorkflowId(t.ref.id))
-            .signal(syncNowSignal)
-            .catch(() => undefined);
+        for (const t of TABLES) {
+          const handle = c.workflow.getHandle(tableSyncWorkflowId(t.ref.id));
+          await handle.signal(syncNowSignal).catch(() => undefined);
+          await observe(t.ref.id).catch(() => undefined);
+        }
         await sleep(5_000);
       }
     })();
@@ -177,6 +187,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     say('Quiescence: faults cleared, workload stopped; waiting until every table catches up …');
     await stack.control('DELETE', '/faults').catch(() => undefined);
     while (stack.workers.length < WORKERS) await stack.startWorker();
+    for (const t of TABLES) await observe(t.ref.id).catch(() => undefined);
     const verified = new Map<string, VerifyTableOutput | Error>();
     const deadline = Date.now() + (options.quiescenceMs ?? 300_000);
     for (const t of TABLES) {
@@ -198,6 +209,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       verified,
       watermarkSamples,
       stack.expectedReseeds,
+      stopsSeen,
     );
     const ok = findings.every((f) => f.ok);
     const injected = outcomes.filter((o) => o.injected).length;

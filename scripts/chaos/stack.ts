@@ -33,6 +33,17 @@ export class RestartableService {
 
   async up(): Promise<void> {
     this.service = await this.start();
+    const pid = this.service.pid;
+    // A runner that exits (Ctrl-C, a crash) must not leave the server running.
+    const guard = () => {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    };
+    process.once('exit', guard);
+    this.service.child.once('exit', () => process.off('exit', guard));
   }
 
   /** SIGTERM (then SIGKILL after 10 s): Azurite flushes its metadata on SIGTERM, loses its last seconds on SIGKILL. */
