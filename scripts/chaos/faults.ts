@@ -107,14 +107,17 @@ const DRIVERS: Record<FaultKind, Driver> = {
     const handle = client.workflow.getHandle(tableSyncWorkflowId(CDC_TABLE));
     await handle.signal(pauseSignal, { reason: 'chaos: CDC cleanup overtakes a paused table' });
     const deadline = Date.now() + 60_000;
-    let mode = '';
-    while (Date.now() < deadline && mode !== 'paused') {
-      mode = (await handle.query(statusQuery)).mode;
-      if (mode !== 'paused') await sleep(500);
+    let status = await handle.query(statusQuery);
+    while (Date.now() < deadline && status.mode !== 'paused' && status.mode !== 'stopped') {
+      await sleep(500);
+      status = await handle.query(statusQuery);
     }
-    if (mode !== 'paused') {
-      await handle.signal(resumeSignal);
-      throw new Error(`${CDC_TABLE} did not pause within 60 s (mode ${mode})`);
+    if (status.mode !== 'paused') {
+      // A stopped table is left stopped (resuming it here would hide the stop from the checks).
+      if (status.mode !== 'stopped') await handle.signal(resumeSignal);
+      throw new Error(
+        `${CDC_TABLE} did not pause within 60 s (mode ${status.mode}${status.stoppedReason ? `: ${status.stoppedReason}` : ''})`,
+      );
     }
     // The workload keeps writing while the table is paused: these changes are the ones cleanup takes away.
     await sleep(f.durationMs ?? 3000);
