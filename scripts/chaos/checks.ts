@@ -17,7 +17,6 @@ import type { ActivityDeps } from '../../src/activities/dependencies.js';
 import { tableContext } from '../../src/activities/table-context.js';
 import type { TableRef } from '../../src/domain/table.js';
 import type { LakeTable, Manifest } from '../../src/lake/commit.js';
-import type { JobRecord } from '../../src/state/table-sync-state.js';
 import { readWatermark } from '../../src/lake/commit.js';
 import { verifyTable, type VerifyTableOutput } from '../../src/verify/verify-table.js';
 import { statusQuery } from '../../src/workflows/messages.js';
@@ -93,8 +92,15 @@ export async function lakeIntegrity(lake: LakeTable): Promise<LakeIntegrity> {
   return out;
 }
 
+/** A job as the status query reports it (only what the report shows). */
+interface JobSeen {
+  id: string;
+  state: string;
+  reason?: string;
+}
+
 /** A job's id, state and (Tidemark's own, value-free) reason, for the report. */
-function describeJobs(jobs: readonly JobRecord[]): string {
+function describeJobs(jobs: readonly JobSeen[]): string {
   return jobs.map((j) => `${j.id} ${j.state}${j.reason ? `: ${j.reason.slice(0, 160)}` : ''}`).join('; ');
 }
 
