@@ -10,7 +10,7 @@ import type { JobOutput, JobSpec } from '../../domain/jobs.js';
 import type { TableConfig, TidemarkConfig } from '../../config/types.js';
 import type { TableSyncStatus } from '../../state/table-sync-state.js';
 import { EXIT, type CliIo } from '../command.js';
-import { temporalClient } from './operator-context.js';
+import type { OperatorTemporal } from './operator-context.js';
 import { tableRef } from '../../config/tables.js';
 import { Progress, progressMode, type ProgressOptions } from './progress.js';
 
@@ -59,20 +59,18 @@ export function notRunningText(tableId: string, state: Exclude<SyncState, { kind
   return `${tableId}: its sync workflow ${what}; start it with: tidemark start --table ${tableId}`;
 }
 
-/** A job verb's common part: connect to Temporal, run `job` on `table` through its sync, print, disconnect. */
-export async function runJobVerb(
-  config: TidemarkConfig,
-  io: CliIo,
-  table: TableConfig,
-  job: JobSpec,
-  json: boolean,
-): Promise<number> {
-  const { client, close } = await temporalClient(config);
-  try {
-    return await runJobOnTable(client, io, tableRef(config, table).id, job, { json });
-  } finally {
-    await close();
-  }
+/** What a job verb (backfill, reconcile, sweep) needs of its operator context (see operator-verb.ts). */
+export interface JobVerbContext {
+  readonly io: CliIo;
+  readonly config: TidemarkConfig;
+  readonly values: { readonly json?: boolean | undefined };
+  readonly temporal: () => Promise<OperatorTemporal>;
+}
+
+/** A job verb's common part: run `job` on `table` through its sync and print the result. */
+export async function runJobVerb(ctx: JobVerbContext, table: TableConfig, job: JobSpec): Promise<number> {
+  const { client } = await ctx.temporal();
+  return runJobOnTable(client, ctx.io, tableRef(ctx.config, table).id, job, { json: ctx.values.json === true });
 }
 
 /** How often the CLI polls a job's progress query. */

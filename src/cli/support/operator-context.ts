@@ -2,12 +2,12 @@
  * What the operator verbs that talk to Temporal share: the config file (`--config FILE`, else
  * `$TIDEMARK_CONFIG`, else `./tidemark.yaml`), the selected tables, and a Temporal client whose setup problems
  * (unreachable, no such namespace, missing search attributes, no worker) become messages that say what was tried
- * and what to do, instead of stack traces.
+ * and what to do, instead of stack traces. The verbs use them through `runOperatorVerb` (operator-verb.ts).
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
-import { readConfigFile, formatIssues, type TableConfig, type TidemarkConfig } from '../../config/index.js';
+import { type TableConfig, type TidemarkConfig } from '../../config/index.js';
 import { resolveSecret } from '../../config/secrets.js';
 import { tableId } from '../../config/tables.js';
 import {
@@ -19,7 +19,7 @@ import {
   temporalUnreachableError,
   type TemporalTarget,
 } from '../../temporal/connect.js';
-import { EXIT, UsageError, type CliIo } from '../command.js';
+import { UsageError, type CliIo } from '../command.js';
 
 /** The config path an operator verb uses. */
 export function configPath(io: CliIo, flag: string | undefined): string {
@@ -29,17 +29,6 @@ export function configPath(io: CliIo, flag: string | undefined): string {
   const local = resolve(io.cwd, 'tidemark.yaml');
   if (existsSync(local)) return local;
   throw new UsageError('no config file: pass --config FILE, set TIDEMARK_CONFIG, or create ./tidemark.yaml');
-}
-
-/** Loads and validates the config; on problems prints every one and returns the exit code to use. */
-export async function loadOperatorConfig(io: CliIo, flag: string | undefined): Promise<TidemarkConfig | number> {
-  const path = configPath(io, flag);
-  const result = await readConfigFile(path, { env: io.env });
-  if (!result.ok) {
-    io.stderr.write(`${formatIssues(result.errors, path)}\n`);
-    return EXIT.invalidInput;
-  }
-  return result.config;
 }
 
 /** The tables a verb acts on: all, or the one named by `--table` (as `schema.table` or `db.schema.table`). */
