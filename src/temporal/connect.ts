@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Secret, TemporalConfig } from '../config/index.js';
+import { causeChain } from '../domain/cause-chain.js';
 import { maskSecretsInText } from '../util/logger.js';
 
 /** Turns a configured secret into its value (environment or Key Vault). */
@@ -106,13 +107,17 @@ export function searchAttributeCreateCommand(
   return `temporal operator search-attribute create --address ${target.address} --namespace ${target.namespace} ${pairs}`;
 }
 
-/** True for the server's refusal of a workflow whose search attributes the namespace does not define. */
+/**
+ * True for the server's refusal of a workflow whose search attributes the namespace does not define. Read from the
+ * message because only the message says it: the server answers INVALID_ARGUMENT, as for any other bad request, and
+ * the SDK has no error class for it.
+ */
 export function isMissingSearchAttribute(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++, e = (e as { cause?: unknown }).cause) {
-    const message = e instanceof Error ? e.message : '';
-    if (/no mapping defined for search attribute|search attribute \S+ is not defined/i.test(message)) return true;
-  }
-  return false;
+  return causeChain(err, 5).some(
+    (e) =>
+      e instanceof Error &&
+      /no mapping defined for search attribute|search attribute \S+ is not defined/i.test(e.message),
+  );
 }
 
 /**

@@ -10,6 +10,7 @@ import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/
 import { type TableConfig, type TidemarkConfig } from '../../config/index.js';
 import { resolveSecret } from '../../config/secrets.js';
 import { tableId } from '../../config/tables.js';
+import { causeChain } from '../../domain/cause-chain.js';
 import {
   isMissingSearchAttribute,
   searchAttributesMissingError,
@@ -51,7 +52,7 @@ const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_NOT_FOUND = 5;
 
 function grpcCode(err: unknown): number | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++, e = (e as { cause?: unknown }).cause) {
+  for (const e of causeChain(err, 5)) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'number') return code;
   }
@@ -163,9 +164,9 @@ export async function workflowPollers(temporal: OperatorTemporal, taskQueue: str
 export function isUnansweredQuery(err: unknown): boolean {
   const code = grpcCode(err);
   if (code === GRPC_DEADLINE_EXCEEDED) return true;
-  const messages: string[] = [];
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++, e = (e as { cause?: unknown }).cause)
-    if (e instanceof Error) messages.push(e.message);
+  // The server's "no poller seen" is a FAILED_PRECONDITION like other refusals, and an SDK-side query timeout
+  // has no class of its own: only their messages tell them apart.
+  const messages = causeChain(err, 5).flatMap((e) => (e instanceof Error ? [e.message] : []));
   return /DEADLINE_EXCEEDED|query timed out|no poller seen/i.test(messages.join('\n'));
 }
 
