@@ -65,6 +65,11 @@ export interface TemporalTarget {
   readonly tls?: boolean;
 }
 
+/** Where `settings` connect to in `namespace`, for messages (the client and the worker name it the same way). */
+export function temporalTarget(settings: TemporalConnectionSettings, namespace: string): TemporalTarget {
+  return { address: settings.address, namespace, tls: settings.tls !== undefined };
+}
+
 /** `Connection.connect` / `NativeConnection.connect` failed: nothing answered at the address (or TLS failed). */
 export function temporalUnreachableError(err: unknown, target: TemporalTarget): TemporalSetupError {
   return new TemporalSetupError(

@@ -17,6 +17,7 @@ import {
   TIDEMARK_SEARCH_ATTRIBUTE_TYPES,
   temporalConnectionSettings,
   temporalNamespaceMissingError,
+  temporalTarget,
   temporalUnreachableError,
   type TemporalTarget,
 } from '../../temporal/connect.js';
@@ -76,11 +77,7 @@ const CONNECT_TIMEOUT = '10s';
  */
 export async function temporalClient(config: TidemarkConfig): Promise<OperatorTemporal> {
   const settings = await temporalConnectionSettings(config.temporal, resolveSecret);
-  const target: TemporalTarget = {
-    address: settings.address,
-    namespace: config.temporal.namespace,
-    tls: settings.tls !== undefined,
-  };
+  const target = temporalTarget(settings, config.temporal.namespace);
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...settings, connectTimeout: CONNECT_TIMEOUT });
