@@ -3,7 +3,7 @@ import { DEFAULTS } from '../defaults.js';
 import { durationOf } from '../duration.js';
 import { type ObjectReader } from '../reader.js';
 import { type CaptureConfig, type CaptureStrategy } from '../types.js';
-import { checkSqlName } from './shared-fields.js';
+import { checkSqlName, hasRequiredSection } from './shared-fields.js';
 
 /** Capture strategies and the parameters each takes. */
 export const CAPTURE_PARAMETERS: Readonly<Record<CaptureStrategy, readonly string[]>> = {
@@ -21,15 +21,13 @@ export const NEEDS_NIGHTLY: readonly CaptureStrategy[] = ['rowversion', 'updated
 
 export function readCapture(table: ObjectReader): CaptureConfig {
   const fallback: CaptureConfig = { strategy: 'change_tracking' };
-  if (!table.has('capture')) {
-    if (table.present)
-      table.checker.report(
-        table.at('capture'),
-        `missing: how changes are captured (strategy one of ${STRATEGIES.join(', ')})`,
-        'add `capture: { strategy: cdc }` (or the strategy that fits the table)',
-      );
-    return fallback;
-  }
+  const given = hasRequiredSection(
+    table,
+    'capture',
+    `missing: how changes are captured (strategy one of ${STRATEGIES.join(', ')})`,
+    'add `capture: { strategy: cdc }` (or the strategy that fits the table)',
+  );
+  if (!given) return fallback;
   const raw = table.raw('capture');
   // `capture: cdc` is a natural shorthand for strategies without parameters; accept it.
   const o = table.checker.object(

@@ -31,6 +31,13 @@ function hasControlCharacter(text: string): boolean {
   return [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 }
 
+/** Whether a required sub-section is there; when not, reports it missing (unless its parent is missing too). */
+export function hasRequiredSection(parent: ObjectReader, key: string, missing: string, fix: string): boolean {
+  if (parent.has(key)) return true;
+  if (parent.present) parent.checker.report(parent.at(key), missing, fix);
+  return false;
+}
+
 /** A file path field: resolved against the config file's directory, and checked to exist when `paths` says how. */
 export function filePath(o: ObjectReader, key: string, what: string, paths: PathOptions): string | undefined {
   const written = o.optionalString(key, {

@@ -1,7 +1,7 @@
 /** `source.auth`: how Tidemark signs in to SQL Server (SQL login or one of the Entra ID flows). */
 import { type ObjectReader, type StringCheck } from '../reader.js';
 import { type SourceAuth } from '../types.js';
-import { checkSqlName } from './shared-fields.js';
+import { checkSqlName, hasRequiredSection } from './shared-fields.js';
 
 const AUTH_KEYS: Readonly<Record<SourceAuth['type'], readonly string[]>> = {
   'sql-login': ['user', 'password'],
@@ -17,15 +17,13 @@ const checkGuid: StringCheck = (id) =>
 
 export function readSourceAuth(source: ObjectReader): SourceAuth {
   const fallback: SourceAuth = { type: 'entra-default' };
-  if (!source.has('auth')) {
-    if (source.present)
-      source.checker.report(
-        source.at('auth'),
-        'missing: how Tidemark signs in to SQL Server',
-        'add `auth: { type: sql-login, user: <login>, password: ${TIDEMARK_SOURCE_PASSWORD} }` or `auth: { type: entra-managed-identity }`',
-      );
-    return fallback;
-  }
+  const given = hasRequiredSection(
+    source,
+    'auth',
+    'missing: how Tidemark signs in to SQL Server',
+    'add `auth: { type: sql-login, user: <login>, password: ${TIDEMARK_SOURCE_PASSWORD} }` or `auth: { type: entra-managed-identity }`',
+  );
+  if (!given) return fallback;
   const o = source.checker.object(source.at('auth'), source.raw('auth'), 'the source auth section');
   const type = o.variant('type', AUTH_KEYS, 'auth type');
   if (type === undefined) return fallback;
