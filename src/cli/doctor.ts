@@ -9,11 +9,11 @@
  * What the login needs comes from src/source/grants.ts (what `tidemark grants` prints), so the two agree.
  */
 import { EXIT, type CliCommand } from './command.js';
-import { parseFlags } from './support/flags.js';
-import { loadOperatorConfig, selectTables, temporalClient } from './support/operator-context.js';
+import { temporalClient } from './support/operator-context.js';
+import { runOperatorVerb } from './support/operator-verb.js';
 import { createSecretProvider } from '../config/secret-provider.js';
 import { resolveSecret } from '../config/secrets.js';
-import type { TidemarkConfig } from '../config/types.js';
+import type { TableConfig, TidemarkConfig } from '../config/types.js';
 import { maskSecretsInText } from '../util/logger.js';
 
 /** One line of the report. */
@@ -67,7 +67,7 @@ export function doctorFailed(findings: readonly DoctorFinding[]): boolean {
 const message = (err: unknown) => maskSecretsInText(err instanceof Error ? err.message : String(err));
 
 /** The source: connection TLS and routing, the login's privileges, and per table its capture setup. */
-async function sourceFindings(config: TidemarkConfig, tableName: string | undefined): Promise<DoctorFinding[]> {
+async function sourceFindings(config: TidemarkConfig, tables: readonly TableConfig[]): Promise<DoctorFinding[]> {
   const { SourceConnection } = await import('../source/index.js');
   const { checkLoginPrivileges, checkTablePrivileges } = await import('../source/privilege-check.js');
   const { captureFindings, isPermissionProbe, negotiatedTls, routingFinding, tlsFinding } =
@@ -113,7 +113,7 @@ async function sourceFindings(config: TidemarkConfig, tableName: string | undefi
     });
     for (const f of login.findings)
       out.push({ scope: f.scope, status: f.kind, check: f.code, message: f.message, fix: f.fixSql });
-    for (const table of selectTables(config, tableName)) {
+    for (const table of tables) {
       const scope = `${table.schema}.${table.table}`;
       out.push({ scope, status: 'ok', check: 'strategy', message: table.capture.strategy });
       const { findings, discovery } = await captureFindings(conn, table, config.nightly);
@@ -193,25 +193,20 @@ async function temporalFindings(config: TidemarkConfig): Promise<DoctorFinding[]
 export const command: CliCommand = {
   summary: "check the extractor's permissions (missing and excess), TLS, CDC/CT retention, storage and Temporal",
   usage: 'tidemark doctor [--table SCHEMA.TABLE] [--json] [--config FILE]',
-  async run(args, io) {
-    const { values } = parseFlags(args, {
-      table: { type: 'string' },
-      json: { type: 'boolean' },
-      config: { type: 'string' },
-    });
-    const config = await loadOperatorConfig(io, values.config);
-    if (typeof config === 'number') return config;
-    selectTables(config, values.table); // a wrong --table is a usage error before anything connects
-    const findings = [
-      ...(await sourceFindings(config, values.table)),
-      ...(await storageFindings(config)),
-      ...(await temporalFindings(config)),
-    ];
-    io.stdout.write(
-      values.json
-        ? `${JSON.stringify({ ok: !doctorFailed(findings), findings }, null, 2)}\n`
-        : renderDoctorReport(findings),
-    );
-    return doctorFailed(findings) ? EXIT.failure : EXIT.ok;
-  },
+  // The prologue selects the tables first: a wrong --table is a usage error before anything connects. Temporal is
+  // one of the things checked (temporalFindings), not the verb's own connection.
+  run: (args, io) =>
+    runOperatorVerb(args, io, { flags: { json: { type: 'boolean' } } }, async ({ config, tables, values }) => {
+      const findings = [
+        ...(await sourceFindings(config, tables)),
+        ...(await storageFindings(config)),
+        ...(await temporalFindings(config)),
+      ];
+      io.stdout.write(
+        values.json
+          ? `${JSON.stringify({ ok: !doctorFailed(findings), findings }, null, 2)}\n`
+          : renderDoctorReport(findings),
+      );
+      return doctorFailed(findings) ? EXIT.failure : EXIT.ok;
+    }),
 };

@@ -9,8 +9,7 @@
  * (or with `--offline`) SELECT is on whole tables and gating roles are placeholders, and stderr says so.
  */
 import { EXIT, type CliCommand } from './command.js';
-import { parseFlags } from './support/flags.js';
-import { loadOperatorConfig, selectTables } from './support/operator-context.js';
+import { runOperatorVerb } from './support/operator-verb.js';
 import { createSecretProvider } from '../config/secret-provider.js';
 import type { SourceAuth, TableConfig } from '../config/types.js';
 import { maskSecretsInText } from '../util/logger.js';
@@ -18,53 +17,46 @@ import { maskSecretsInText } from '../util/logger.js';
 export const command: CliCommand = {
   summary: 'print the T-SQL for a least-privilege extractor login (per table and strategy)',
   usage: 'tidemark grants [--login NAME] [--table SCHEMA.TABLE] [--offline] [--config FILE]',
-  async run(args, io) {
-    const { values } = parseFlags(args, {
-      login: { type: 'string' },
-      table: { type: 'string' },
-      offline: { type: 'boolean' },
-      config: { type: 'string' },
-    });
-    const config = await loadOperatorConfig(io, values.config);
-    if (typeof config === 'number') return config;
-    const tables = selectTables(config, values.table);
-    const { discoverTable, SourceConnection } = await import('../source/index.js');
-    const { extractorGrantScript, tableNeeds } = await import('../source/grants.js');
-    type Discovery = Awaited<ReturnType<typeof discoverTable>>;
+  run: (args, io) =>
+    runOperatorVerb(args, io, { flags: { login: { type: 'string' }, offline: { type: 'boolean' } } }, async (ctx) => {
+      const { config, tables, values } = ctx;
+      const { discoverTable, SourceConnection } = await import('../source/index.js');
+      const { extractorGrantScript, tableNeeds } = await import('../source/grants.js');
+      type Discovery = Awaited<ReturnType<typeof discoverTable>>;
 
-    const discovered = new Map<TableConfig, Discovery>();
-    if (!values.offline) {
-      let conn: InstanceType<typeof SourceConnection> | undefined;
-      try {
-        conn = await SourceConnection.open(config.source, { secrets: createSecretProvider() });
-      } catch (err) {
-        io.stderr.write(
-          `tidemark grants: could not connect to ${config.source.host}:${config.source.port} to read column names ` +
-            `(${maskSecretsInText((err as Error).message)}); granting SELECT on whole tables. For column-level ` +
-            `grants run it with a config whose source login can read the tables (e.g. your own) and --login NAME.\n`,
-        );
-      }
-      if (conn)
+      const discovered = new Map<TableConfig, Discovery>();
+      if (!values.offline) {
+        let conn: InstanceType<typeof SourceConnection> | undefined;
         try {
-          for (const t of tables)
-            try {
-              discovered.set(t, await discoverTable(conn, t.schema, t.table, { strategy: t.capture.strategy }));
-            } catch (err) {
-              io.stderr.write(`tidemark grants: ${t.name}: ${maskSecretsInText((err as Error).message)}\n`);
-            }
-        } finally {
-          await conn.close();
+          conn = await SourceConnection.open(config.source, { secrets: createSecretProvider() });
+        } catch (err) {
+          io.stderr.write(
+            `tidemark grants: could not connect to ${config.source.host}:${config.source.port} to read column names ` +
+              `(${maskSecretsInText((err as Error).message)}); granting SELECT on whole tables. For column-level ` +
+              `grants run it with a config whose source login can read the tables (e.g. your own) and --login NAME.\n`,
+          );
         }
-    }
-    const auth: SourceAuth = values.login
-      ? { type: 'sql-login', user: values.login, password: { kind: 'value', value: '', fromEnv: [] } }
-      : config.source.auth;
-    io.stdout.write(
-      extractorGrantScript(
-        { database: config.source.database, auth },
-        tables.map((t) => tableNeeds(t, discovered.get(t))),
-      ),
-    );
-    return EXIT.ok;
-  },
+        if (conn)
+          try {
+            for (const t of tables)
+              try {
+                discovered.set(t, await discoverTable(conn, t.schema, t.table, { strategy: t.capture.strategy }));
+              } catch (err) {
+                io.stderr.write(`tidemark grants: ${t.name}: ${maskSecretsInText((err as Error).message)}\n`);
+              }
+          } finally {
+            await conn.close();
+          }
+      }
+      const auth: SourceAuth = values.login
+        ? { type: 'sql-login', user: values.login, password: { kind: 'value', value: '', fromEnv: [] } }
+        : config.source.auth;
+      io.stdout.write(
+        extractorGrantScript(
+          { database: config.source.database, auth },
+          tables.map((t) => tableNeeds(t, discovered.get(t))),
+        ),
+      );
+      return EXIT.ok;
+    }),
 };

@@ -6,7 +6,7 @@
  * fault, but worth knowing, e.g. a value this login may not read).
  */
 import type { NightlyConfig, SourceConfig, TableConfig } from '../config/types.js';
-import { isLoopback } from '../config/validate.js';
+import { isLoopback } from '../config/index.js';
 import type { SourceConnection } from './connection.js';
 import type { TableDiscovery } from './discovery.js';
 import { checkPrerequisites } from './prerequisites.js';
