@@ -37,16 +37,19 @@ import { hex, MAX_SEQVAL, parseHex } from '../positions.js';
 import { quoteIdent } from '../sql-text.js';
 import { sqlErrorInfo } from '../transient.js';
 import { dateToEpochNanos, decodeRow, mapColumn, type ColumnReader } from '../type-mapping.js';
-import { lakeColumns } from './common.js';
+import { jobOrder, jobPositionQuery, lakeColumns } from './common.js';
 import {
   newStats,
   type CaptureStrategy,
   type ChangeBatch,
   type ChangeRow,
   type SourceWindow,
+  type SnapshotPositioner,
   type StepStats,
   type StrategyOptions,
+  type VerifyRead,
 } from './types.js';
+import { lakePosition } from '../../domain/positions.js';
 import type { ChangeOp } from '../../domain/values.js';
 
 const ZERO_LSN = '0'.repeat(20);
@@ -65,11 +68,40 @@ interface Segment {
   readonly toLsn: string;
 }
 
+/** Job rows: the max LSN at the read, with the highest seqval: every change at or below it is in the snapshot. */
+export const cdcPositioner: SnapshotPositioner = {
+  atStart: async (q) => {
+    const r = await q('SELECT sys.fn_cdc_get_max_lsn() AS lsn');
+    const lsn = r[0]?.lsn as Buffer | null | undefined;
+    return (lsn ? hex(lsn) : '0'.repeat(20)) + 'f'.repeat(20);
+  },
+  rowPos: (start) => start,
+};
+
 export class CdcStrategy implements CaptureStrategy {
   readonly strategy = 'cdc' as const;
   columns: CaptureStrategy['columns'];
   lastPlanStats: StepStats | undefined;
   lastReadStats: StepStats | undefined;
+
+  readonly seesDeletes = true;
+  snapshotPositioner(): SnapshotPositioner {
+    return cdcPositioner;
+  }
+  /** The max LSN now (with the highest seqval), whatever the job. */
+  jobPosition(): Promise<string> {
+    return cdcPositioner.atStart(jobPositionQuery(this.conn));
+  }
+  jobRowSuffix(firstSeq: number): string {
+    return jobOrder(firstSeq);
+  }
+  jobRowFilter(): undefined {
+    return undefined;
+  }
+  /** 'g' sorts after every hex digit: job rows carry their job's order after the job position (jobRowSuffix). */
+  verifyRead(): VerifyRead {
+    return { positioner: cdcPositioner, upperBound: (position) => lakePosition(position) + 'g' };
+  }
   private readonly name: string;
 
   constructor(

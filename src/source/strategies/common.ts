@@ -108,3 +108,18 @@ export function contentHash16(values: readonly LakeValue[]): string {
 export function keyString(values: readonly LakeValue[], keyIdx: readonly number[]): string {
   return canonicalValues(keyIdx.map((i) => values[i] ?? null));
 }
+
+/** A query for a job's position (outside any chunk's transaction). */
+export function jobPositionQuery(conn: SourceConnection): (text: string) => Promise<Record<string, unknown>[]> {
+  return (t) => conn.query<Record<string, unknown>>('job.position', t);
+}
+
+/**
+ * CDC and Change Tracking job positions repeat while the source's log does not move (no capture in between),
+ * yet a later job may read newer rows (a change not captured yet): the job's first manifest sequence, fixed
+ * width, appended to its rows' positions makes each job's rows their own events and orders a later job's after
+ * an earlier one's, still before any change logged after the job's position (its 20-digit prefix is larger).
+ */
+export function jobOrder(firstSeq: number): string {
+  return String(firstSeq).padStart(12, '0');
+}
