@@ -82,14 +82,14 @@ export async function runJobChunk(
       'chunk compared with the lake',
     );
   }
-  const filter = ctx.strategy.jobRowFilter(position);
+  const filter = ctx.strategy.jobRowFilter?.(position);
   const staged = await stageStream(deps, ctx, sink, {
     window,
     workflowAttempt: run.workflowAttempt,
     batches: compared && !compared.differs ? emptyBatches() : read(),
     sourceRowsRead: () => rowsRead,
     ...(filter ? { filter } : {}),
-    posSuffix: ctx.strategy.jobRowSuffix(run.firstSeq),
+    posSuffix: ctx.strategy.jobRowSuffix?.(run.firstSeq) ?? '',
   });
   return {
     sourceRowsRead: rowsRead,

@@ -78,7 +78,7 @@ export async function verifyTable(
     options.onProgress?.({ ...progress });
   };
   const ctx = await tableContext(deps, ref);
-  const verifyRead = ctx.strategy.verifyRead();
+  const verifyRead = ctx.strategy.verifyRead?.();
   return withLakeReader(ctx.lake, 'verify', deps.scratchDir, async (reader, scratch) => {
     const schema = lakeSchemaOf(reader, ref.id, ' yet');
     let position = '';

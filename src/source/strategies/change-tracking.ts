@@ -79,9 +79,6 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
   jobRowSuffix(firstSeq: number): string {
     return 'f' + jobOrder(firstSeq);
   }
-  jobRowFilter(): undefined {
-    return undefined;
-  }
   /** 'g' sorts after every hex digit: job rows carry 'f' and their job's order after the job position. */
   verifyRead(): VerifyRead {
     return { positioner: changeTrackingPositioner, upperBound: (position) => lakePosition(position) + 'fg' };

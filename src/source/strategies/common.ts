@@ -7,6 +7,8 @@ import { findColumn, tableReaders, type DiscoveredColumn, type TableDiscovery } 
 import { TableNotFoundError } from '../errors.js';
 import type { ColumnReader } from '../type-mapping.js';
 import type { SourceThrottle } from '../throttle.js';
+import type { CaptureStrategy } from './types.js';
+import type { JobKind } from '../../domain/jobs.js';
 
 /** Lake columns for readers, with nullability from discovery. */
 export function lakeColumns(d: TableDiscovery, readers: readonly ColumnReader[]): LakeColumn[] {
@@ -122,4 +124,18 @@ export function jobPositionQuery(conn: SourceConnection): (text: string) => Prom
  */
 export function jobOrder(firstSeq: number): string {
   return String(firstSeq).padStart(12, '0');
+}
+
+/**
+ * The job position of a strategy whose chunk positioner reads the source's clock or counter (identity,
+ * updated_at): a snapshot's is where incremental sync resumes (the strategy's own window format); the other
+ * jobs' is the chunk positioner's, which orders after every event the lake holds.
+ */
+export async function clockedJobPosition(
+  strategy: Pick<CaptureStrategy, 'planWindow' | 'snapshotPositioner'>,
+  conn: SourceConnection,
+  kind: JobKind,
+): Promise<string> {
+  if (kind === 'snapshot') return (await strategy.planWindow(null)).to;
+  return strategy.snapshotPositioner().atStart(jobPositionQuery(conn));
 }

@@ -34,7 +34,7 @@ import { PositionFormatError } from '../errors.js';
 import { pad20 } from '../positions.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { bindWatermarkColumn, jobPositionQuery, streamRead } from './common.js';
+import { bindWatermarkColumn, clockedJobPosition, streamRead } from './common.js';
 import { textToTicks } from '../ticks.js';
 import type { JobKind } from '../../domain/jobs.js';
 import {
@@ -147,19 +147,8 @@ export class IdentityStrategy implements CaptureStrategy {
   snapshotPositioner(): SnapshotPositioner {
     return identityPositioner(this.table, this.col);
   }
-  /** A snapshot's: where incremental sync resumes; other jobs': the chunk positioner's (after every event). */
-  async jobPosition(kind: JobKind): Promise<string> {
-    if (kind === 'snapshot') return (await this.planWindow(null)).to;
-    return this.snapshotPositioner().atStart(jobPositionQuery(this.conn));
-  }
-  jobRowSuffix(): string {
-    return '';
-  }
-  jobRowFilter(): undefined {
-    return undefined;
-  }
-  verifyRead(): undefined {
-    return undefined;
+  jobPosition(kind: JobKind): Promise<string> {
+    return clockedJobPosition(this, this.conn, kind);
   }
 
   constructor(

@@ -52,9 +52,6 @@ export class RowversionStrategy implements CaptureStrategy {
   async jobPosition(): Promise<string> {
     return (await this.planWindow(null)).to;
   }
-  jobRowSuffix(): string {
-    return '';
-  }
   /**
    * Rows carry their own version: rows changed after the job's position are left to incremental sync (which
    * reads them with the same position), so no (key, position) lands twice.
@@ -62,9 +59,6 @@ export class RowversionStrategy implements CaptureStrategy {
   jobRowFilter(jobPosition: string): (pos: string) => boolean {
     const limit = lakePosition(jobPosition);
     return (pos) => lakePosition(pos) <= limit;
-  }
-  verifyRead(): undefined {
-    return undefined;
   }
 
   constructor(

@@ -103,15 +103,15 @@ export interface CaptureStrategy {
    * (the strategy's own window format); the other jobs' is the position their events are written at.
    */
   jobPosition(kind: JobKind): Promise<string>;
-  /** Appended to every job row's position (so a job's rows are their own events); '' for none. */
-  jobRowSuffix(firstSeq: number): string;
-  /** Which of a job chunk's rows to stage, by their source position; undefined: all. */
-  jobRowFilter(jobPosition: string): ((pos: string) => boolean) | undefined;
+  /** Appended to every job row's position (so a job's rows are their own events); absent: nothing. */
+  jobRowSuffix?(firstSeq: number): string;
+  /** Which of a job chunk's rows to stage, by their source position; absent: all. */
+  jobRowFilter?(jobPosition: string): (pos: string) => boolean;
   /**
    * verify: the positioner of a whole-table read whose position compares with the lake's `_pos`, and the
-   * exclusive upper bound on `_pos` of the lake's state at that position; undefined when positions do not compare.
+   * exclusive upper bound on `_pos` of the lake's state at that position; absent when positions do not compare.
    */
-  verifyRead(): VerifyRead | undefined;
+  verifyRead?(): VerifyRead;
 }
 
 /**

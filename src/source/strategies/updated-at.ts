@@ -36,7 +36,7 @@ import { pad20 } from '../positions.js';
 import { EPOCH_TICKS, TICKS_PER_MS, textToTicks, ticksToText } from '../ticks.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { contentHash16, jobPositionQuery, keyString, lakeColumns, streamRead } from './common.js';
+import { contentHash16, clockedJobPosition, keyString, lakeColumns, streamRead } from './common.js';
 import type { JobKind } from '../../domain/jobs.js';
 import {
   newStats,
@@ -146,19 +146,8 @@ export class UpdatedAtStrategy implements CaptureStrategy {
   snapshotPositioner(): SnapshotPositioner {
     return updatedAtPositioner(this.options.safetyLagMs, this.options.clock);
   }
-  /** A snapshot's: where incremental sync resumes; other jobs': the chunk positioner's (after every event). */
-  async jobPosition(kind: JobKind): Promise<string> {
-    if (kind === 'snapshot') return (await this.planWindow(null)).to;
-    return this.snapshotPositioner().atStart(jobPositionQuery(this.conn));
-  }
-  jobRowSuffix(): string {
-    return '';
-  }
-  jobRowFilter(): undefined {
-    return undefined;
-  }
-  verifyRead(): undefined {
-    return undefined;
+  jobPosition(kind: JobKind): Promise<string> {
+    return clockedJobPosition(this, this.conn, kind);
   }
 
   constructor(
