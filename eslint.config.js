@@ -23,7 +23,7 @@ const LAYERS = {
   activities: ['domain', 'util', 'config', 'state', 'source', 'lake', 'capture'],
   temporal: ['domain', 'util', 'config'],
   workflows: ['domain', 'state', 'activities'],
-  verify: ['domain', 'util', 'config', 'source', 'lake', 'capture', 'activities'],
+  verify: ['domain', 'util', 'config', 'source', 'lake', 'capture'],
 };
 const SRC_FOLDERS = [...Object.keys(LAYERS), 'cli'];
 

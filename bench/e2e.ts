@@ -39,7 +39,7 @@ import { CLAIMS_PIPELINE_TABLES, pipelineConfig, type PipelineTable } from '../s
 import { lakeFreshness, type Freshness } from '../scripts/demo/freshness.js';
 import type { TableRef } from '../src/domain/table.js';
 import { buildDependencies } from '../src/activities/index.js';
-import { tableContext } from '../src/activities/table-context.js';
+import { tableContext } from '../src/capture/table-context.js';
 import { main as cli } from '../src/cli/main.js';
 import { createLogger } from '../src/util/logger.js';
 import { verifyTable, type VerifyTableOutput } from '../src/verify/verify-table.js';

@@ -18,7 +18,8 @@ import sql from 'mssql';
 import { SIM_CREDENTIALS } from '../sim/index.js';
 import { SourceConnection, type QueryParam } from '../src/source/connection.js';
 import { discoverTable, tableReaders } from '../src/source/discovery.js';
-import { readChunk, snapshotPositioners } from '../src/source/chunks.js';
+import { rowversionPositioner } from '../src/source/strategies/rowversion.js';
+import { readChunk } from '../src/source/chunks.js';
 import { CdcStrategy } from '../src/source/strategies/cdc.js';
 import { ChangeTrackingStrategy } from '../src/source/strategies/change-tracking.js';
 import { IdentityStrategy } from '../src/source/strategies/identity.js';
@@ -157,7 +158,7 @@ try {
       let n = 0;
       for await (const b of readChunk(conn, d, {
         limit: rows,
-        positioner: snapshotPositioners.rowversion('row_version'),
+        positioner: rowversionPositioner('row_version'),
       }))
         n += b.rows.length;
       return n;

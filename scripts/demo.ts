@@ -24,7 +24,7 @@ import { CLAIMS_PIPELINE_TABLES, pipelineConfig, startClaimsSource, waitUntilVer
 import { lakeFreshness } from './demo/freshness.js';
 import { startWorker } from '../src/worker.js';
 import { buildDependencies } from '../src/activities/index.js';
-import { tableContext } from '../src/activities/table-context.js';
+import { tableContext } from '../src/capture/table-context.js';
 import type { TableRef } from '../src/domain/table.js';
 import { main as cli } from '../src/cli/main.js';
 import { createLogger } from '../src/util/logger.js';

@@ -43,8 +43,9 @@ export interface ExtractWindowInput {
 
 export type { StagedFile } from '../domain/staged.js';
 
+/** What an extraction staged (the capture engine returns the domain's `StagedWindow`). */
 export interface ExtractWindowOutput {
-  files: StagedFile[];
+  files: readonly StagedFile[];
   rows: number;
   /** Rows per operation: c, u, d, r. */
   opCounts: OpCounts;
@@ -88,8 +89,8 @@ export interface CommitManifestOutput {
   alreadyCommitted: boolean;
   /**
    * Where the next window starts, as the committed manifest records it (for a no-op retry: the position the
-   * earlier attempt's manifest recorded, not this attempt's). The watermark advances to it. Absent (older
-   * workers): `window.to`.
+   * earlier attempt's manifest recorded, not this attempt's). The watermark advances to it. Absent in results
+   * recorded before the field existed (replayed histories): `window.to`.
    */
   resumePosition?: string;
 }
@@ -144,11 +145,9 @@ export interface RunChunkInput {
   table: TableRef;
   job: JobSpec;
   chunk: KeyRange;
-  /** Unique to (job, chunk): part of staged file names with the attempt, so no attempt replaces another's. */
-  stagingKey: string;
   attempt: number;
   /** The job's first window sequence: chunk `i` stages as window `firstSeq + i` (its files carry `_window_id`). */
-  firstSeq?: number;
+  firstSeq: number;
 }
 
 /** A chunk's work: rows compared/read, and the staged events to commit (none when the chunk matched). */

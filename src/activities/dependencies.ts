@@ -2,29 +2,16 @@
  * The worker's dependencies, built once from the config and shared by every activity: the source connection
  * pool, the lake's blob store, the logger, and each table's resolved config. Closable (the pool owns sockets).
  */
-import { AzureBlobStore, type BlobStore } from '../lake/blob-store.js';
+import { AzureBlobStore } from '../lake/blob-store.js';
+import type { CaptureDeps } from '../capture/deps.js';
 import type { TidemarkConfig } from '../config/types.js';
 import { resolveSecret } from '../config/secrets.js';
 import { createSecretProvider } from '../config/secret-provider.js';
 import { SourceConnection } from '../source/index.js';
 import type { Logger } from '../util/logger.js';
 
-/** What activities need. Tests may build it by hand (e.g. with another {@link BlobStore}). */
-export interface ActivityDeps {
-  readonly config: TidemarkConfig;
-  readonly source: SourceConnection;
-  readonly store: BlobStore;
-  /** Where `_state/watermark.json` lives when it is not `store` (config `sink.stateContainer`). */
-  readonly stateStore?: BlobStore;
-  readonly logger: Logger;
-  /** Key for PHI `hash` rules (HMAC-SHA256); required when any table hashes a column. */
-  readonly phiHashKey?: string;
-  /** Local scratch directory for Parquet parts (default: the OS temp directory). */
-  readonly scratchDir?: string;
-  /** Rows per Parquet part (bounded memory); default 200,000. */
-  readonly partRows?: number;
-  close(): Promise<void>;
-}
+/** What activities need: the capture engine's dependencies. Tests may build it by hand. */
+export type ActivityDeps = CaptureDeps;
 
 /** Opens the source pool and the blob store (creating the container when missing: local stacks). */
 export async function buildDependencies(

@@ -13,6 +13,8 @@
  * is bounded by the source's query timeout and the activity's start-to-close timeout.
  */
 import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import { noProgress, type ProgressSink } from '../capture/progress.js';
 
 /** The latest heartbeat details per running activity (what the ticker repeats). */
 const latest = new WeakMap<Context, { details: unknown }>();
@@ -61,5 +63,25 @@ export function keepAlive<I, O>(fn: (input: I) => Promise<O>): (input: I) => Pro
       clearInterval(timer);
       latest.delete(ctx);
     }
+  };
+}
+
+/**
+ * The capture engine's progress sink in the running activity: records heartbeat details (the ticker repeats
+ * them), gives the previous attempt's details and the attempt number, and reports cancellation as Temporal's
+ * {@link CancelledFailure}. Outside an activity (direct calls in tests and benches): {@link noProgress}.
+ */
+export function activityProgress(): ProgressSink {
+  const ctx = currentContext();
+  if (!ctx) return noProgress;
+  const whenCancelled = ctx.cancelled;
+  whenCancelled.catch(() => undefined);
+  return {
+    previous: ctx.info.heartbeatDetails as unknown,
+    attempt: ctx.info.attempt,
+    record: heartbeat,
+    isCancelled: () => ctx.cancellationSignal.aborted,
+    cancellationError: () => new CancelledFailure('extraction cancelled'),
+    whenCancelled,
   };
 }

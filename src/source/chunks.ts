@@ -6,97 +6,24 @@
  * - {@link readChunk}: the rows of `(after, upTo]` in key order, at most `limit`, optionally filtered on a
  *   business-date column (date-range backfills), as change rows with `_op = 'r'`.
  * - {@link nextChunkBoundary}: the key `chunkRows` keys after `after` (reads keys only), to fan chunks out.
- * - {@link chunkChecksum}: per-row `HASHBYTES('SHA2_256', …)` over a canonical text of every column (NULL
- *   marked, lengths prefixed so values cannot run into each other), folded in key order into one SHA-256, plus
- *   the key list (for delete reconciliation). Only hashes and keys leave the server, never row values.
+ * - {@link readChunkKeys}: the keys of `(after, upTo]` (delete reconciliation's source side).
+ *
+ * How a chunk's rows get their `_pos` is the strategy's (its `snapshotPositioner()`, strategies/*.ts).
  */
-import { createHash } from 'node:crypto';
 import sql from 'mssql';
 import { unscaledToDecimalText, type LakeValue } from '../domain/values.js';
-import { EPOCH_TICKS, textToTicks, ticksToText } from './strategies/updated-at.js';
+import { EPOCH_TICKS, ticksToText } from './ticks.js';
 import type { QueryParam, SourceConnection } from './connection.js';
 import { findColumn, tableReaders, type DiscoveredColumn, type TableDiscovery } from './discovery.js';
 import { TableNotFoundError } from './errors.js';
-import { hex, pad20 } from './positions.js';
 import { quoteIdent, quoteTable } from './sql-text.js';
-import { decodeRow, mapColumn, type ColumnReader } from './type-mapping.js';
-import { contentHash16, lakeColumns } from './strategies/common.js';
-import type { ChangeBatch, StepStats } from './strategies/types.js';
+import { decodeRow, mapColumn } from './type-mapping.js';
+import { lakeColumns } from './strategies/common.js';
+import type { ChangeBatch, SnapshotPositioner, StepStats } from './strategies/types.js';
+import { keyOrderSql } from '../util/key-order-sql.js';
 import type { SourceThrottle } from './throttle.js';
 import { newStats } from './strategies/types.js';
 import type { KeyValues } from '../domain/keys.js';
-
-/**
- * How a chunk's rows get their `_pos`: `atStart` runs inside the chunk's snapshot transaction before the rows
- * are read (the recorded position); `rowPos` may refine it per row.
- */
-export interface SnapshotPositioner {
-  atStart(q: (text: string) => Promise<Record<string, unknown>[]>): Promise<string>;
-  rowPos(start: string, values: readonly LakeValue[], columns: readonly ColumnReader[]): string;
-}
-
-/** Positioners per strategy (see positions.ts). */
-export const snapshotPositioners = {
-  /** CDC: the max LSN at the read, with the highest seqval: every change at or below it is in the snapshot. */
-  cdc: {
-    atStart: async (q) => {
-      const r = await q('SELECT sys.fn_cdc_get_max_lsn() AS lsn');
-      const lsn = r[0]?.lsn as Buffer | null | undefined;
-      return (lsn ? hex(lsn) : '0'.repeat(20)) + 'f'.repeat(20);
-    },
-    rowPos: (start) => start,
-  },
-  /** Change Tracking: CHANGE_TRACKING_CURRENT_VERSION() in the same snapshot (the documented initial load). */
-  change_tracking: {
-    atStart: async (q) => {
-      const r = await q('SELECT CHANGE_TRACKING_CURRENT_VERSION() AS v');
-      return pad20(BigInt((r[0]?.v as string | number | null) ?? 0));
-    },
-    rowPos: (start) => start,
-  },
-  /**
-   * Identity: the highest id ever handed out at the read (`IDENT_CURRENT`, which never goes down, unlike `MAX`
-   * when the top row is deleted), then the source clock (100 ns ticks): after the insert event of every key it
-   * contains (`pad20(id)` is a prefix-shorter, smaller string), after every earlier chunk read, and before the
-   * insert event of any id handed out later.
-   */
-  identity: (table: string, column: string): SnapshotPositioner => ({
-    atStart: async (q) => {
-      const r = await q(
-        `SELECT CAST(MAX(${quoteIdent(column)}) AS bigint) AS mx, CAST(IDENT_CURRENT(${quoteLiteralN(table)}) AS bigint) AS cur, CONVERT(varchar(27), SYSUTCDATETIME(), 121) AS now FROM ${table}`,
-      );
-      const mx = BigInt((r[0]?.mx as string | number | null) ?? 0);
-      const cur = BigInt((r[0]?.cur as string | number | null) ?? 0);
-      return pad20(mx > cur ? mx : cur) + pad20(textToTicks(r[0]?.now as string));
-    },
-    rowPos: (start) => start,
-  }),
-  /**
-   * updated_at: the source clock minus the table's safety lag (the upper bound a window planned now would get),
-   * then `f`×16. updated_at events are `pad20(updated_at) + 16 hex` (strategies/updated-at.ts), so a chunk row
-   * orders after every event a window up to that bound can carry and before any change stamped later; a
-   * transaction stamped inside the lag that commits after the read still orders after the chunk row.
-   */
-  updatedAt: (safetyLagMs: number, clock: 'utc' | 'local' = 'utc'): SnapshotPositioner => ({
-    atStart: async (q) => {
-      const r = await q(
-        `SELECT CONVERT(varchar(27), ${clock === 'local' ? 'SYSDATETIME()' : 'SYSUTCDATETIME()'}, 121) AS now`,
-      );
-      return pad20(textToTicks(r[0]?.now as string) - BigInt(safetyLagMs) * 10_000n) + 'f'.repeat(16);
-    },
-    rowPos: (start) => start,
-  }),
-  /** rowversion: each row's own rowversion is its exact version. */
-  rowversion: (column: string): SnapshotPositioner => ({
-    atStart: async () => Promise.resolve(''),
-    rowPos: (_s, values, cols) => hex(values[cols.findIndex((c) => c.name === column)] as Buffer),
-  }),
-} satisfies Record<string, SnapshotPositioner | ((...args: never[]) => SnapshotPositioner)>;
-
-/** `N'…'` with quotes doubled (an object name as a string argument, e.g. to IDENT_CURRENT). */
-function quoteLiteralN(text: string): string {
-  return `N'${text.replace(/'/g, "''")}'`;
-}
 
 /** Options of {@link readChunk}. */
 export interface ChunkOptions {
@@ -162,15 +89,13 @@ function keyParam(name: string, col: DiscoveredColumn, v: LakeValue): QueryParam
   }
 }
 
-/** `(k1, k2, …) > (@p1, @p2, …)` as a seekable OR-expansion. */
+/** `(k1, k2, …) op (@p1, @p2, …)` as a seekable OR-expansion. */
 function keyCompare(cols: DiscoveredColumn[], prefix: string, op: '>' | '<='): string {
-  const parts: string[] = [];
-  for (let i = 0; i < cols.length; i++) {
-    const eqs = cols.slice(0, i).map((c, j) => `${quoteIdent(c.name)} = @${prefix}${j}`);
-    const last = i === cols.length - 1 && op === '<=' ? '<=' : op === '>' ? '>' : '<';
-    parts.push([...eqs, `${quoteIdent(cols[i]!.name)} ${last} @${prefix}${i}`].join(' AND '));
-  }
-  return `(${parts.map((p) => `(${p})`).join(' OR ')})`;
+  return keyOrderSql(
+    cols.map((c) => quoteIdent(c.name)),
+    cols.map((_c, i) => `@${prefix}${i}`),
+    op,
+  );
 }
 
 function rangeWhere(
@@ -313,85 +238,4 @@ export async function* readChunkKeys(
 /** The lake type kinds of the key columns (what a key range's bounds are made of). */
 export function keyLakeKinds(d: TableDiscovery): string[] {
   return keyColumns(d).map((c) => mapColumn('', c.name, c.type).lakeType.kind);
-}
-
-/** The canonical text of a column for hashing: exact, style-fixed, length-prefixed, NULL marked. */
-export function canonicalTextSql(c: DiscoveredColumn): string {
-  const col = quoteIdent(c.name);
-  let text: string;
-  switch (c.type.typeName) {
-    case 'float':
-    case 'real':
-      text = `CONVERT(nvarchar(40), ${col}, 3)`;
-      break;
-    case 'money':
-    case 'smallmoney':
-      text = `CONVERT(nvarchar(40), ${col}, 2)`;
-      break;
-    case 'binary':
-    case 'varbinary':
-    case 'timestamp':
-    case 'image':
-      text = `CONVERT(nvarchar(max), CAST(${col} AS varbinary(max)), 1)`;
-      break;
-    case 'datetime':
-    case 'smalldatetime':
-    case 'datetime2':
-      text = `CONVERT(nvarchar(40), ${col}, 121)`;
-      break;
-    case 'hierarchyid':
-    case 'geography':
-    case 'geometry':
-      text = `CONVERT(nvarchar(max), CAST(${col} AS varbinary(max)), 1)`;
-      break;
-    default:
-      text = `CAST(${col} AS nvarchar(max))`;
-  }
-  return `CASE WHEN ${col} IS NULL THEN N'~' ELSE CONCAT(N'=', DATALENGTH(${text}), N':', ${text}) END`;
-}
-
-/** What {@link chunkChecksum} reports. */
-export interface ChunkChecksum {
-  rows: number;
-  /** SHA-256 (hex) over the key-ordered row hashes; equal ⇔ same rows with the same content (up to SHA-256). */
-  checksum: string;
-  /** The chunk's keys in order, when asked for. */
-  keys?: KeyValues[];
-  durationMs: number;
-}
-
-/** Checksums (and optionally lists the keys of) the rows of `(after, upTo]`. */
-export async function chunkChecksum(
-  conn: SourceConnection,
-  d: TableDiscovery,
-  range: { after?: KeyValues; upTo?: KeyValues; withKeys?: boolean; timeoutMs?: number },
-): Promise<ChunkChecksum> {
-  const t0 = Date.now();
-  const cols = keyColumns(d);
-  const keyReaders = cols.map((c) => mapColumn('', c.name, c.type));
-  const params: QueryParam[] = [];
-  const where = rangeWhere(cols, range.after, range.upTo, params);
-  const hashed = d.columns.filter((c) => !c.computed);
-  const concat = hashed.map((c) => canonicalTextSql(c)).join(`, N'|', `);
-  const text = `SELECT ${keyReaders.map((r) => r.selectSql()).join(', ')},
-      HASHBYTES('SHA2_256', CONCAT(${concat}, N'')) AS [__row_hash]
-    FROM ${quoteTable(d.schema, d.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY ${cols.map((c) => quoteIdent(c.name)).join(', ')} OPTION (MAXDOP 1)`;
-  const h = createHash('sha256');
-  let rows = 0;
-  const keys: KeyValues[] = [];
-  for await (const b of conn.stream('chunk.checksum', text, params, {
-    ...(range.timeoutMs !== undefined ? { timeoutMs: range.timeoutMs } : {}),
-  })) {
-    for (const raw of b.rows) {
-      rows++;
-      const key = decodeRow(keyReaders, raw);
-      h.update(contentHash16(key));
-      h.update(raw[keyReaders.length] as Buffer);
-      if (range.withKeys) keys.push(key);
-    }
-  }
-  const out: ChunkChecksum = { rows, checksum: h.digest('hex'), durationMs: Date.now() - t0 };
-  if (range.withKeys) out.keys = keys;
-  return out;
 }

@@ -4,7 +4,7 @@
  * - {@link SourceConnection} (connection.ts): the throttled, retried, streaming pool; `SourceConnection.open`.
  * - {@link discoverTable} (discovery.ts), {@link checkPrerequisites} / {@link assertPrerequisites}.
  * - {@link createStrategy}: the table's {@link CaptureStrategy} from its config (planWindow / readWindow).
- * - Chunk reads and checksums (chunks.ts), the type mapping (type-mapping.ts, docs/type-mapping.md), positions
+ * - Chunk reads (chunks.ts), the type mapping (type-mapping.ts, docs/type-mapping.md), positions
  *   (positions.ts), errors (errors.ts).
  */
 import type { TableConfig } from '../config/types.js';
@@ -26,15 +26,16 @@ export { transientReason, withTransientRetry, TRANSIENT_SQL_NUMBERS, TRANSIENT_D
 export { discoverTable, type TableDiscovery, type DiscoveredColumn, type CaptureInstance } from './discovery.js';
 export { checkPrerequisites, assertPrerequisites, type PrerequisiteReport } from './prerequisites.js';
 export { mapColumn, type ColumnReader, type SqlColumnType } from './type-mapping.js';
-export {
-  readChunk,
-  readChunkKeys,
-  keyLakeKinds,
-  nextChunkBoundary,
-  chunkChecksum,
-  snapshotPositioners,
-} from './chunks.js';
-export type { CaptureStrategy, SourceWindow, ChangeBatch, ChangeRow, StepStats } from './strategies/types.js';
+export { readChunk, readChunkKeys, keyLakeKinds, nextChunkBoundary } from './chunks.js';
+export type {
+  CaptureStrategy,
+  SourceWindow,
+  ChangeBatch,
+  ChangeRow,
+  StepStats,
+  SnapshotPositioner,
+  VerifyRead,
+} from './strategies/types.js';
 export { CdcStrategy, ChangeTrackingStrategy, IdentityStrategy, RowversionStrategy, UpdatedAtStrategy };
 export { InMemorySeenEvents, contentHashOf, type SeenEvents } from './strategies/updated-at.js';
 

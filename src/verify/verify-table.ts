@@ -10,19 +10,16 @@
  * Output: counts, rows missing/extra/different (never values), and one checksum per side over the key-ordered
  * rows. Only counts and checksums leave this module.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { quoteIdent, quoteLiteral } from '../lake/parquet-writer.js';
-import { loadSourceRows, rowsChecksumSql } from '../activities/chunk-compare.js';
-import { LakeReader } from '../lake/reader.js';
-import { readChunk, snapshotPositioners } from '../source/index.js';
-import type { SnapshotPositioner } from '../source/chunks.js';
+import { loadSourceRows, rowsChecksumSql } from '../capture/chunk-compare.js';
+import { readChunk, type SnapshotPositioner } from '../source/index.js';
 import type { TableRef } from '../domain/table.js';
-import type { ActivityDeps } from '../activities/dependencies.js';
-import { tableContext } from '../activities/table-context.js';
-import { lakePosition } from '../domain/positions.js';
+import type { CaptureDeps } from '../capture/deps.js';
+import { tableContext } from '../capture/table-context.js';
+import { lakeSchemaOf, withLakeReader } from '../capture/scratch.js';
 import { text } from '../lake/duckdb.js';
+import type { LakeReader } from '../lake/reader.js';
+import type { SchemaDoc } from '../lake/schema-registry.js';
 
 export interface VerifyTableOutput {
   table: string;
@@ -45,6 +42,7 @@ export interface VerifyTableOutput {
   durationMs: number;
 }
 
+/** Strategies whose positions do not compare with the lake's read the source without one (no `_pos` bound). */
 const noPosition: SnapshotPositioner = { atStart: () => Promise.resolve(''), rowPos: () => '0' };
 
 /** Where a verification is: the source read (rows so far), then the comparisons (steps done of all). */
@@ -69,100 +67,91 @@ async function* countingRows<T extends { rows: readonly unknown[] }>(
 }
 
 export async function verifyTable(
-  deps: ActivityDeps,
+  deps: CaptureDeps,
   ref: TableRef,
   options: { onProgress?: (p: VerifyProgress) => void } = {},
 ): Promise<VerifyTableOutput> {
-  let stepsDone = 0;
-  let rowsRead = 0;
-  const report = () => options.onProgress?.({ stepsDone, steps: VERIFY_STEPS, sourceRows: rowsRead });
   const t0 = Date.now();
+  const progress = { stepsDone: 0, steps: VERIFY_STEPS, sourceRows: 0 };
+  const step = () => {
+    progress.stepsDone += 1;
+    options.onProgress?.({ ...progress });
+  };
   const ctx = await tableContext(deps, ref);
-  const positioner =
-    ref.strategy === 'cdc'
-      ? snapshotPositioners.cdc
-      : ref.strategy === 'change_tracking'
-        ? snapshotPositioners.change_tracking
-        : noPosition;
-  const scratch = await mkdtemp(join(tmpdir(), 'tidemark-verify-'));
-  let reader: LakeReader | undefined;
-  try {
-    reader = await LakeReader.open({ lake: ctx.lake, cacheDir: join(scratch, 'lake') });
-    const schema = reader.schema;
-    if (!schema) throw new Error(`${ref.id} has no schema in the lake yet`);
+  const verifyRead = ctx.strategy.verifyRead?.();
+  return withLakeReader(ctx.lake, 'verify', deps.scratchDir, async (reader, scratch) => {
+    const schema = lakeSchemaOf(reader, ref.id, ' yet');
     let position = '';
-    const batches = readChunk(deps.source, ctx.discovery, { limit: 2_000_000_000, positioner }, (s) => {
-      position = s.position;
+    const batches = readChunk(
+      deps.source,
+      ctx.discovery,
+      { limit: 2_000_000_000, positioner: verifyRead?.positioner ?? noPosition },
+      (s) => {
+        position = s.position;
+      },
+    );
+    const counted = countingRows(batches, (n) => {
+      progress.sourceRows += n;
+      options.onProgress?.({ ...progress });
     });
-    const sourceRows = await loadSourceRows(
-      reader,
-      schema,
-      (c) => ctx.projector(c, schema),
-      countingRows(batches, (n) => {
-        rowsRead += n;
-        report();
-      }),
-      scratch,
-      'src',
-    );
-    stepsDone += 1;
-    report();
-    const conn = reader.connection;
-    const cols = schema.columns.map((c) => quoteIdent(c.name)).join(', ');
-    const keys = schema.keyColumns.map(quoteIdent).join(', ');
-    const posFilter =
-      position && ref.strategy !== 'rowversion'
-        ? // 'g' sorts after every hex digit: job rows carry their job's order after the job position (see
-          // chunk-activities.ts), and belong to the state at that position.
-          `WHERE _pos < ${quoteLiteral(lakePosition(position) + (ref.strategy === 'change_tracking' ? 'f' : '') + 'g')}`
-        : '';
-    const partition = keys ? `PARTITION BY ${keys}` : '';
-    await conn.run(
-      `CREATE VIEW lake AS SELECT ${cols} FROM (
-         SELECT *, row_number() OVER (${partition} ORDER BY _pos DESC) AS _rn FROM changes ${posFilter}
-       ) WHERE _rn = 1 AND _op <> 'd'`,
-    );
-    const one = async (sql: string): Promise<string> => {
-      const rows = await reader!.scalars(sql);
-      stepsDone += 1;
-      report();
-      const first = rows[0];
-      return first ? text(Object.values(first)[0]) : '';
-    };
-    const n = async (sql: string) => Number(await one(sql));
-    const joinOn = schema.keyColumns
-      .map((k) => `s.${quoteIdent(k)} IS NOT DISTINCT FROM l.${quoteIdent(k)}`)
-      .join(' AND ');
-    const lakeRows = await n('SELECT count(*) FROM lake');
-    const missingInLake = await n(`SELECT count(*) FROM src s ANTI JOIN lake l ON ${joinOn}`);
-    const extraInLake = await n(`SELECT count(*) FROM lake l ANTI JOIN src s ON ${joinOn}`);
-    const both = await n(`SELECT count(*) FROM src s SEMI JOIN lake l ON ${joinOn}`);
-    const same = await n(`SELECT count(*) FROM (SELECT ${cols} FROM src INTERSECT ALL SELECT ${cols} FROM lake)`);
-    const different = both - same;
-    const duplicateEvents = await n(
-      `SELECT count(*) FROM (SELECT 1 FROM changes GROUP BY ${keys ? `${keys}, ` : ''}_pos HAVING count(*) > 1)`,
-    );
-    const checksum = (view: string) => one(rowsChecksumSql(cols, keys, view));
-    const sourceChecksum = await checksum('src');
-    const lakeChecksum = await checksum('lake');
-    const ok = missingInLake === 0 && extraInLake === 0 && different === 0 && duplicateEvents === 0;
+    const sourceRows = await loadSourceRows(reader, schema, (c) => ctx.projector(c, schema), counted, scratch, 'src');
+    step();
+    const bound = position && verifyRead ? verifyRead.upperBound(position) : undefined;
+    const found = await compareSides(reader, schema, bound, step);
     return {
       table: ref.id,
       position,
       sourceRows,
-      lakeRows,
-      missingInLake,
-      extraInLake,
-      different,
-      duplicateEvents,
-      sourceChecksum,
-      lakeChecksum,
+      ...found,
       windows: reader.manifests.length,
-      ok,
+      ok: found.missingInLake === 0 && found.extraInLake === 0 && found.different === 0 && found.duplicateEvents === 0,
       durationMs: Date.now() - t0,
     };
-  } finally {
-    await reader?.close();
-    await rm(scratch, { recursive: true, force: true });
-  }
+  });
+}
+
+/**
+ * The lake's side as view `lake` (its latest state, at or before `bound` when given) against view `src`: counts
+ * and checksums, one step per query.
+ */
+async function compareSides(reader: LakeReader, schema: SchemaDoc, bound: string | undefined, step: () => void) {
+  const cols = schema.columns.map((c) => quoteIdent(c.name)).join(', ');
+  const keys = schema.keyColumns.map(quoteIdent).join(', ');
+  const posFilter = bound !== undefined ? `WHERE _pos < ${quoteLiteral(bound)}` : '';
+  const partition = keys ? `PARTITION BY ${keys}` : '';
+  await reader.connection.run(
+    `CREATE VIEW lake AS SELECT ${cols} FROM (
+       SELECT *, row_number() OVER (${partition} ORDER BY _pos DESC) AS _rn FROM changes ${posFilter}
+     ) WHERE _rn = 1 AND _op <> 'd'`,
+  );
+  const one = async (sql: string): Promise<string> => {
+    const rows = await reader.scalars(sql);
+    step();
+    const first = rows[0];
+    return first ? text(Object.values(first)[0]) : '';
+  };
+  const n = async (sql: string) => Number(await one(sql));
+  const joinOn = schema.keyColumns
+    .map((k) => `s.${quoteIdent(k)} IS NOT DISTINCT FROM l.${quoteIdent(k)}`)
+    .join(' AND ');
+  const lakeRows = await n('SELECT count(*) FROM lake');
+  const missingInLake = await n(`SELECT count(*) FROM src s ANTI JOIN lake l ON ${joinOn}`);
+  const extraInLake = await n(`SELECT count(*) FROM lake l ANTI JOIN src s ON ${joinOn}`);
+  const both = await n(`SELECT count(*) FROM src s SEMI JOIN lake l ON ${joinOn}`);
+  const same = await n(`SELECT count(*) FROM (SELECT ${cols} FROM src INTERSECT ALL SELECT ${cols} FROM lake)`);
+  const duplicateEvents = await n(
+    `SELECT count(*) FROM (SELECT 1 FROM changes GROUP BY ${keys ? `${keys}, ` : ''}_pos HAVING count(*) > 1)`,
+  );
+  const checksum = (view: string) => one(rowsChecksumSql(cols, keys, view));
+  const sourceChecksum = await checksum('src');
+  const lakeChecksum = await checksum('lake');
+  return {
+    lakeRows,
+    missingInLake,
+    extraInLake,
+    different: both - same,
+    duplicateEvents,
+    sourceChecksum,
+    lakeChecksum,
+  };
 }

@@ -3,7 +3,7 @@
  * order. Workflow code (deterministic). The awaits here set the order in which a run's commands are issued when
  * several chunks finish at once: recorded histories (test/replay) replay only while it stays the same.
  */
-import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { setHandler } from '@temporalio/workflow';
 import type { ChunkedJobActivities, RunChunkOutput, TableSyncActivities } from '../activities/contracts.js';
 import type { JobOutput, JobSpec, KeyRange } from '../domain/jobs.js';
 import type { TableRef } from '../domain/table.js';
@@ -89,12 +89,10 @@ export async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> 
 /** One lane: takes the next chunk until none is left, runs it, and commits whatever is ready in chunk order. */
 async function runLane(run: JobRun, progress: Progress): Promise<void> {
   const { input, out } = run;
-  const jobId = workflowInfo().workflowId;
   for (let chunk = run.chunks[run.next]; chunk; chunk = run.chunks[run.next]) {
     run.next += 1;
     const { table, job, firstSeq } = input;
-    const stagingKey = `${jobId}/c${chunk.index}`;
-    const result = await run.acts.runChunk({ table, job, chunk, stagingKey, attempt: 1, firstSeq });
+    const result = await run.acts.runChunk({ table, job, chunk, attempt: 1, firstSeq });
     out.sourceRowsRead += result.sourceRowsRead;
     progress.chunksDone += 1;
     if (result.compared) {

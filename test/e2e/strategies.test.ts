@@ -27,7 +27,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE, WORKFLOWS_SOURCE } from '../../src/worker.js';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
 import type { TableRef } from '../../src/domain/table.js';
-import { tableContext } from '../../src/activities/table-context.js';
+import { tableContext } from '../../src/capture/table-context.js';
 import { latestSchema } from '../../src/lake/schema-registry.js';
 import { createLogger } from '../../src/util/logger.js';
 import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/messages.js';

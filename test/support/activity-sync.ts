@@ -86,7 +86,7 @@ export async function runJob(acts: Activities, table: TableRef, job: JobSpec, ch
     position: plan.position,
   };
   for (const chunk of plan.chunks) {
-    const r = await acts.runChunk({ table, job, chunk, stagingKey: `t/c${chunk.index}`, attempt: 1, firstSeq });
+    const r = await acts.runChunk({ table, job, chunk, attempt: 1, firstSeq });
     out.sourceRowsRead += r.sourceRowsRead;
     if (r.compared) {
       out.compared++;

@@ -19,7 +19,7 @@ export interface FakeLake {
     { kind: WindowPlan['kind']; from: string | null; to: string; resume?: string; rows: number; keyRange?: string }
   >;
   watermark: string | null;
-  extractAttempts: { seq: number; attempt: number; stagingKey?: string }[];
+  extractAttempts: { seq: number; attempt: number; chunk?: number }[];
 }
 
 export interface FakeSource {
@@ -166,8 +166,8 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       }));
       return Promise.resolve({ position: pos(source.maxPosition), chunks });
     },
-    async runChunk({ job, chunk, stagingKey, attempt, firstSeq }) {
-      lake.extractAttempts.push({ seq: -1, attempt, stagingKey });
+    async runChunk({ job, chunk, attempt, firstSeq }) {
+      lake.extractAttempts.push({ seq: -1, attempt, chunk: chunk.index });
       if (source.jobGate && job.kind !== 'snapshot') {
         const ctx = Context.current();
         const beat = setInterval(() => ctx.heartbeat(), 100);
@@ -181,7 +181,7 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       if (fail && fail.kind === job.kind && fail.index === chunk.index) {
         source.failChunk = undefined;
         // Fail only once the chunks before this one committed (the job's lanes run in parallel).
-        while (chunk.index > 0 && firstSeq !== undefined && !lake.manifests.has(firstSeq + chunk.index - 1))
+        while (chunk.index > 0 && !lake.manifests.has(firstSeq + chunk.index - 1))
           await new Promise((r) => setTimeout(r, 20));
         throw ApplicationFailure.nonRetryable(`injected ${fail.type} in chunk ${chunk.index}`, fail.type);
       }
@@ -200,7 +200,15 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
         ...compared,
         sourceRowsRead: rows,
         staged: {
-          files: [{ path: `jobs/${stagingKey}/a${attempt}.parquet`, commitDate: DAY, rows, bytes: rows, md5: 'x' }],
+          files: [
+            {
+              path: `jobs/${firstSeq}/c${chunk.index}/a${attempt}.parquet`,
+              commitDate: DAY,
+              rows,
+              bytes: rows,
+              md5: 'x',
+            },
+          ],
           rows,
           opCounts: { ...NO_OPS, [op]: rows },
           attemptId: String(attempt),

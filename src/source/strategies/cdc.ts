@@ -37,16 +37,19 @@ import { hex, MAX_SEQVAL, parseHex } from '../positions.js';
 import { quoteIdent } from '../sql-text.js';
 import { sqlErrorInfo } from '../transient.js';
 import { dateToEpochNanos, decodeRow, mapColumn, type ColumnReader } from '../type-mapping.js';
-import { lakeColumns } from './common.js';
+import { jobOrder, jobPositionQuery, lakeColumns } from './common.js';
 import {
   newStats,
   type CaptureStrategy,
   type ChangeBatch,
   type ChangeRow,
   type SourceWindow,
+  type SnapshotPositioner,
   type StepStats,
   type StrategyOptions,
+  type VerifyRead,
 } from './types.js';
+import { lakePosition } from '../../domain/positions.js';
 import type { ChangeOp } from '../../domain/values.js';
 
 const ZERO_LSN = '0'.repeat(20);
@@ -65,11 +68,37 @@ interface Segment {
   readonly toLsn: string;
 }
 
+/** Job rows: the max LSN at the read, with the highest seqval: every change at or below it is in the snapshot. */
+export const cdcPositioner: SnapshotPositioner = {
+  atStart: async (q) => {
+    const r = await q('SELECT sys.fn_cdc_get_max_lsn() AS lsn');
+    const lsn = r[0]?.lsn as Buffer | null | undefined;
+    return (lsn ? hex(lsn) : '0'.repeat(20)) + 'f'.repeat(20);
+  },
+  rowPos: (start) => start,
+};
+
 export class CdcStrategy implements CaptureStrategy {
   readonly strategy = 'cdc' as const;
   columns: CaptureStrategy['columns'];
   lastPlanStats: StepStats | undefined;
   lastReadStats: StepStats | undefined;
+
+  readonly seesDeletes = true;
+  snapshotPositioner(): SnapshotPositioner {
+    return cdcPositioner;
+  }
+  /** The max LSN now (with the highest seqval), whatever the job. */
+  jobPosition(): Promise<string> {
+    return cdcPositioner.atStart(jobPositionQuery(this.conn));
+  }
+  jobRowSuffix(firstSeq: number): string {
+    return jobOrder(firstSeq);
+  }
+  /** 'g' sorts after every hex digit: job rows carry their job's order after the job position (jobRowSuffix). */
+  verifyRead(): VerifyRead {
+    return { positioner: cdcPositioner, upperBound: (position) => lakePosition(position) + 'g' };
+  }
   private readonly name: string;
 
   constructor(
@@ -161,24 +190,7 @@ export class CdcStrategy implements CaptureStrategy {
     const instances = await this.instances();
     stats.queries += 1 + instances.length;
     const lastLsn = lastPosition === null ? null : parseHex('cdc', lastPosition, 40).subarray(0, 10).toString('hex');
-    const first = instances[0]!;
-    const r = await this.lsnQuery(
-      'cdc.plan',
-      `SELECT sys.fn_cdc_get_max_lsn() AS mx, ${
-        lastLsn ? 'sys.fn_cdc_increment_lsn(@last)' : 'CAST(NULL AS binary(10))'
-      } AS nxt`,
-      lastLsn ? [{ name: 'last', value: lastLsn }] : [],
-    ).catch((err: unknown) => {
-      throw this.translate(err, first.name);
-    });
-    stats.queries++;
-    const mins = await this.conn.query<Record<string, Buffer>>(
-      'cdc.plan_min',
-      `SELECT ${instances.map((_i, k) => `sys.fn_cdc_get_min_lsn(@ci${k}) AS mn${k}`).join(', ')}`,
-      instances.map((i, k) => ({ name: `ci${k}`, type: sql.NVarChar(128), value: i.name })),
-    );
-    stats.queries++;
-    const row = r[0]!;
+    const { row, mins } = await this.planBounds(lastLsn, instances, stats);
     const mx = row.mx as Buffer | null;
     const done = (w: Omit<SourceWindow, 'strategy'>): SourceWindow => {
       stats.durationMs = Date.now() - t0;
@@ -202,20 +214,7 @@ export class CdcStrategy implements CaptureStrategy {
         lagSeconds: captureLatency,
         captureLatencySeconds: captureLatency,
       });
-    // Which instance holds `fromLsn`? The newest whose start is at or below it, else the oldest.
-    let k = 0;
-    for (let j = 0; j < instances.length; j++) if ((instances[j]!.startLsn ?? ZERO_LSN) <= fromLsn) k = j;
-    const min = minOf(k);
-    // fn_cdc_get_min_lsn returns 0x00… to a caller who may not read the instance.
-    if (min === ZERO_LSN) throw cdcNoAccessError(this.d, [instances[k]!], instances[k]!.name);
-    if (lastLsn && fromLsn < min)
-      throw new ChangeLogGapError(
-        this.name,
-        'cdc',
-        lastPosition!,
-        min + ZERO_LSN,
-        `capture instance ${instances[k]!.name}`,
-      );
+    this.assertReadable(fromLsn, instances, minOf, lastLsn ? lastPosition : null);
     // The max LSN moves while this table is idle (other tables' changes, the capture job's placeholders in
     // cdc.lsn_time_mapping): one cheap probe per instance tells the sync the window would be empty.
     if (lastLsn && !(await this.hasChanges(fromLsn, maxLsn, instances, stats)))
@@ -228,17 +227,7 @@ export class CdcStrategy implements CaptureStrategy {
         lagSeconds: captureLatency,
         captureLatencySeconds: captureLatency,
       });
-    const lag = await this.conn
-      .query<{ lag: number | null }>(
-        'cdc.lag',
-        'SELECT DATEDIFF(second, sys.fn_cdc_map_lsn_to_time(@f), sys.fn_cdc_map_lsn_to_time(@t)) AS lag',
-        [
-          { name: 'f', type: sql.VarBinary(10), value: Buffer.from(fromLsn, 'hex') },
-          { name: 't', type: sql.VarBinary(10), value: mx },
-        ],
-      )
-      .then((x) => x[0]?.lag ?? null)
-      .catch(() => null);
+    const lag = await this.lsnLagSeconds(fromLsn, mx);
     stats.queries++;
     return done({
       from: lastPosition,
@@ -247,6 +236,69 @@ export class CdcStrategy implements CaptureStrategy {
       lagSeconds: lagBehindSource(lag, captureLatency),
       captureLatencySeconds: captureLatency,
     });
+  }
+
+  /** The plan's two queries: the max LSN and the LSN after `lastLsn`; each instance's min LSN. */
+  private async planBounds(lastLsn: string | null, instances: CaptureInstance[], stats: StepStats) {
+    const first = instances[0]!;
+    const r = await this.lsnQuery(
+      'cdc.plan',
+      `SELECT sys.fn_cdc_get_max_lsn() AS mx, ${
+        lastLsn ? 'sys.fn_cdc_increment_lsn(@last)' : 'CAST(NULL AS binary(10))'
+      } AS nxt`,
+      lastLsn ? [{ name: 'last', value: lastLsn }] : [],
+    ).catch((err: unknown) => {
+      throw this.translate(err, first.name);
+    });
+    stats.queries++;
+    const mins = await this.conn.query<Record<string, Buffer>>(
+      'cdc.plan_min',
+      `SELECT ${instances.map((_i, k) => `sys.fn_cdc_get_min_lsn(@ci${k}) AS mn${k}`).join(', ')}`,
+      instances.map((i, k) => ({ name: `ci${k}`, type: sql.NVarChar(128), value: i.name })),
+    );
+    stats.queries++;
+    return { row: r[0]!, mins };
+  }
+
+  /**
+   * Throws when `fromLsn` cannot be read: no access to the instance that holds it, or (after `lastPosition`)
+   * the instance's log no longer reaches back to it (a gap).
+   */
+  private assertReadable(
+    fromLsn: string,
+    instances: CaptureInstance[],
+    minOf: (k: number) => string,
+    lastPosition: string | null,
+  ): void {
+    // Which instance holds `fromLsn`? The newest whose start is at or below it, else the oldest.
+    let k = 0;
+    for (let j = 0; j < instances.length; j++) if ((instances[j]!.startLsn ?? ZERO_LSN) <= fromLsn) k = j;
+    const min = minOf(k);
+    // fn_cdc_get_min_lsn returns 0x00… to a caller who may not read the instance.
+    if (min === ZERO_LSN) throw cdcNoAccessError(this.d, [instances[k]!], instances[k]!.name);
+    if (lastPosition !== null && fromLsn < min)
+      throw new ChangeLogGapError(
+        this.name,
+        'cdc',
+        lastPosition,
+        min + ZERO_LSN,
+        `capture instance ${instances[k]!.name}`,
+      );
+  }
+
+  /** Seconds between the commit times of two LSNs (null when the source cannot map them). */
+  private async lsnLagSeconds(fromLsn: string, to: Buffer): Promise<number | null> {
+    return this.conn
+      .query<{ lag: number | null }>(
+        'cdc.lag',
+        'SELECT DATEDIFF(second, sys.fn_cdc_map_lsn_to_time(@f), sys.fn_cdc_map_lsn_to_time(@t)) AS lag',
+        [
+          { name: 'f', type: sql.VarBinary(10), value: Buffer.from(fromLsn, 'hex') },
+          { name: 't', type: sql.VarBinary(10), value: to },
+        ],
+      )
+      .then((x) => x[0]?.lag ?? null)
+      .catch(() => null);
   }
 
   /** Whether the table has a change in LSNs [fromLsn, toLsn]: `TOP (1)` of each instance's change function. */

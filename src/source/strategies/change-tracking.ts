@@ -30,18 +30,30 @@ import { nstring, quoteIdent, quoteTable } from '../sql-text.js';
 import { sqlErrorInfo } from '../transient.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
 import type { ChangeOp } from '../../domain/values.js';
-import { lakeColumns } from './common.js';
+import { jobOrder, lakeColumns } from './common.js';
 import {
   newStats,
   type CaptureStrategy,
   type ChangeBatch,
   type ChangeRow,
   type SourceWindow,
+  type SnapshotPositioner,
   type StepStats,
   type StrategyOptions,
+  type VerifyRead,
 } from './types.js';
+import { lakePosition } from '../../domain/positions.js';
 
 const OPS: Record<string, ChangeOp> = { I: 'c', U: 'u', D: 'd' };
+
+/** Job rows: CHANGE_TRACKING_CURRENT_VERSION() in the same snapshot (the documented initial load). */
+export const changeTrackingPositioner: SnapshotPositioner = {
+  atStart: async (q) => {
+    const r = await q('SELECT CHANGE_TRACKING_CURRENT_VERSION() AS v');
+    return pad20(BigInt((r[0]?.v as string | number | null) ?? 0));
+  },
+  rowPos: (start) => start,
+};
 
 export class ChangeTrackingStrategy implements CaptureStrategy {
   readonly strategy = 'change_tracking' as const;
@@ -50,6 +62,27 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
   private readonly name: string;
   lastPlanStats: StepStats | undefined;
   lastReadStats: StepStats | undefined;
+
+  readonly seesDeletes = true;
+  snapshotPositioner(): SnapshotPositioner {
+    return changeTrackingPositioner;
+  }
+  /** The strategy's upper bound now (CHANGE_TRACKING_CURRENT_VERSION), whatever the job. */
+  async jobPosition(): Promise<string> {
+    return (await this.planWindow(null)).to;
+  }
+  /**
+   * A chunk row read at CURRENT_VERSION() = V would share (key, V) with a change committed at exactly V that the
+   * first windows re-read. `V` + 'f' orders after every change ≤ V and before any change > V (a longer string
+   * with the same 20-digit prefix), so the snapshot row is its own event; then the job's order (jobOrder).
+   */
+  jobRowSuffix(firstSeq: number): string {
+    return 'f' + jobOrder(firstSeq);
+  }
+  /** 'g' sorts after every hex digit: job rows carry 'f' and their job's order after the job position. */
+  verifyRead(): VerifyRead {
+    return { positioner: changeTrackingPositioner, upperBound: (position) => lakePosition(position) + 'fg' };
+  }
 
   constructor(
     private readonly conn: SourceConnection,

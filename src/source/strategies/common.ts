@@ -7,6 +7,8 @@ import { findColumn, tableReaders, type DiscoveredColumn, type TableDiscovery } 
 import { TableNotFoundError } from '../errors.js';
 import type { ColumnReader } from '../type-mapping.js';
 import type { SourceThrottle } from '../throttle.js';
+import type { CaptureStrategy } from './types.js';
+import type { JobKind } from '../../domain/jobs.js';
 
 /** Lake columns for readers, with nullability from discovery. */
 export function lakeColumns(d: TableDiscovery, readers: readonly ColumnReader[]): LakeColumn[] {
@@ -107,4 +109,33 @@ export function contentHash16(values: readonly LakeValue[]): string {
 /** A stable key string of a row's key values (for de-duplication sets). */
 export function keyString(values: readonly LakeValue[], keyIdx: readonly number[]): string {
   return canonicalValues(keyIdx.map((i) => values[i] ?? null));
+}
+
+/** A query for a job's position (outside any chunk's transaction). */
+export function jobPositionQuery(conn: SourceConnection): (text: string) => Promise<Record<string, unknown>[]> {
+  return (t) => conn.query<Record<string, unknown>>('job.position', t);
+}
+
+/**
+ * CDC and Change Tracking job positions repeat while the source's log does not move (no capture in between),
+ * yet a later job may read newer rows (a change not captured yet): the job's first manifest sequence, fixed
+ * width, appended to its rows' positions makes each job's rows their own events and orders a later job's after
+ * an earlier one's, still before any change logged after the job's position (its 20-digit prefix is larger).
+ */
+export function jobOrder(firstSeq: number): string {
+  return String(firstSeq).padStart(12, '0');
+}
+
+/**
+ * The job position of a strategy whose chunk positioner reads the source's clock or counter (identity,
+ * updated_at): a snapshot's is where incremental sync resumes (the strategy's own window format); the other
+ * jobs' is the chunk positioner's, which orders after every event the lake holds.
+ */
+export async function clockedJobPosition(
+  strategy: Pick<CaptureStrategy, 'planWindow' | 'snapshotPositioner'>,
+  conn: SourceConnection,
+  kind: JobKind,
+): Promise<string> {
+  if (kind === 'snapshot') return (await strategy.planWindow(null)).to;
+  return strategy.snapshotPositioner().atStart(jobPositionQuery(conn));
 }

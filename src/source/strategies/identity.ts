@@ -34,12 +34,15 @@ import { PositionFormatError } from '../errors.js';
 import { pad20 } from '../positions.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { bindWatermarkColumn, streamRead } from './common.js';
+import { bindWatermarkColumn, clockedJobPosition, streamRead } from './common.js';
+import { textToTicks } from '../ticks.js';
+import type { JobKind } from '../../domain/jobs.js';
 import {
   newStats,
   type CaptureStrategy,
   type ChangeBatch,
   type SourceWindow,
+  type SnapshotPositioner,
   type StepStats,
   type StrategyOptions,
 } from './types.js';
@@ -106,6 +109,31 @@ function splitGap(gap: IdentityGap, present: readonly bigint[], step: bigint): I
   return out;
 }
 
+/**
+ * Job rows: the highest id ever handed out at the read (`IDENT_CURRENT`, which never goes down, unlike `MAX` when
+ * the top row is deleted), then the source clock (100 ns ticks): after the insert event of every key it contains
+ * (`pad20(id)` is a prefix-shorter, smaller string), after every earlier chunk read, and before the insert event
+ * of any id handed out later. `table` is the quoted table name.
+ */
+export function identityPositioner(table: string, column: string): SnapshotPositioner {
+  return {
+    atStart: async (q) => {
+      const r = await q(
+        `SELECT CAST(MAX(${quoteIdent(column)}) AS bigint) AS mx, CAST(IDENT_CURRENT(${quoteLiteralN(table)}) AS bigint) AS cur, CONVERT(varchar(27), SYSUTCDATETIME(), 121) AS now FROM ${table}`,
+      );
+      const mx = BigInt((r[0]?.mx as string | number | null) ?? 0);
+      const cur = BigInt((r[0]?.cur as string | number | null) ?? 0);
+      return pad20(mx > cur ? mx : cur) + pad20(textToTicks(r[0]?.now as string));
+    },
+    rowPos: (start) => start,
+  };
+}
+
+/** `N'…'` with quotes doubled (an object name as a string argument, e.g. to IDENT_CURRENT). */
+function quoteLiteralN(text: string): string {
+  return `N'${text.replace(/'/g, "''")}'`;
+}
+
 export class IdentityStrategy implements CaptureStrategy {
   readonly strategy = 'identity' as const;
   readonly columns;
@@ -114,6 +142,14 @@ export class IdentityStrategy implements CaptureStrategy {
   private readonly col: string;
   lastPlanStats: StepStats | undefined;
   lastReadStats: StepStats | undefined;
+
+  readonly seesDeletes = false;
+  snapshotPositioner(): SnapshotPositioner {
+    return identityPositioner(this.table, this.col);
+  }
+  jobPosition(kind: JobKind): Promise<string> {
+    return clockedJobPosition(this, this.conn, kind);
+  }
 
   constructor(
     private readonly conn: SourceConnection,

@@ -10,7 +10,7 @@
 import sql from 'mssql';
 import type { SourceConnection } from '../connection.js';
 import { indexesLeadingWith, type TableDiscovery } from '../discovery.js';
-import { rowversionAdd, rowversionPosition } from '../positions.js';
+import { hex, rowversionAdd, rowversionPosition } from '../positions.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
 import { bindWatermarkColumn, streamRead } from './common.js';
@@ -19,11 +19,21 @@ import {
   type CaptureStrategy,
   type ChangeBatch,
   type SourceWindow,
+  type SnapshotPositioner,
   type StepStats,
   type StrategyOptions,
 } from './types.js';
+import { lakePosition } from '../../domain/positions.js';
 
 const ZERO = '0000000000000000';
+
+/** Job rows: each row's own rowversion is its exact version. */
+export function rowversionPositioner(column: string): SnapshotPositioner {
+  return {
+    atStart: async () => Promise.resolve(''),
+    rowPos: (_s, values, cols) => hex(values[cols.findIndex((c) => c.name === column)] as Buffer),
+  };
+}
 
 export class RowversionStrategy implements CaptureStrategy {
   readonly strategy = 'rowversion' as const;
@@ -33,6 +43,23 @@ export class RowversionStrategy implements CaptureStrategy {
   private readonly rv: string;
   lastPlanStats: StepStats | undefined;
   lastReadStats: StepStats | undefined;
+
+  readonly seesDeletes = false;
+  snapshotPositioner(): SnapshotPositioner {
+    return rowversionPositioner(this.rv);
+  }
+  /** The strategy's upper bound now (MIN_ACTIVE_ROWVERSION − 1), whatever the job. */
+  async jobPosition(): Promise<string> {
+    return (await this.planWindow(null)).to;
+  }
+  /**
+   * Rows carry their own version: rows changed after the job's position are left to incremental sync (which
+   * reads them with the same position), so no (key, position) lands twice.
+   */
+  jobRowFilter(jobPosition: string): (pos: string) => boolean {
+    const limit = lakePosition(jobPosition);
+    return (pos) => lakePosition(pos) <= limit;
+  }
 
   constructor(
     private readonly conn: SourceConnection,

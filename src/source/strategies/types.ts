@@ -13,6 +13,8 @@
 import type { ChangeOp, LakeColumn, LakeValue } from '../../domain/values.js';
 import type { CaptureStrategyName } from '../../domain/table.js';
 import type { SourceThrottle } from '../throttle.js';
+import type { ColumnReader } from '../type-mapping.js';
+import type { JobKind } from '../../domain/jobs.js';
 
 /** A window's bounds. `from` exclusive (the previous `to`), `to` inclusive. */
 export interface SourceWindow {
@@ -90,6 +92,42 @@ export interface CaptureStrategy {
   /** Stats of the last plan and of the last completed (or abandoned) read. */
   readonly lastPlanStats: StepStats | undefined;
   readonly lastReadStats: StepStats | undefined;
+
+  // Jobs (snapshot, backfill, sweep, reconcile: chunk reads of the table, src/capture/chunk-job.ts).
+  /** Whether the capture sees deletes (then delete reconciliation has nothing to do and is refused). */
+  readonly seesDeletes: boolean;
+  /** How a job chunk's `r` rows get their `_pos` (each orders after every event the lake holds for the key). */
+  snapshotPositioner(): SnapshotPositioner;
+  /**
+   * The source position a job records before reading any chunk. A snapshot's is where incremental sync resumes
+   * (the strategy's own window format); the other jobs' is the position their events are written at.
+   */
+  jobPosition(kind: JobKind): Promise<string>;
+  /** Appended to every job row's position (so a job's rows are their own events); absent: nothing. */
+  jobRowSuffix?(firstSeq: number): string;
+  /** Which of a job chunk's rows to stage, by their source position; absent: all. */
+  jobRowFilter?(jobPosition: string): (pos: string) => boolean;
+  /**
+   * verify: the positioner of a whole-table read whose position compares with the lake's `_pos`, and the
+   * exclusive upper bound on `_pos` of the lake's state at that position; absent when positions do not compare.
+   */
+  verifyRead?(): VerifyRead;
+}
+
+/**
+ * How a chunk's rows get their `_pos`: `atStart` runs inside the chunk's snapshot transaction before the rows
+ * are read (the recorded position); `rowPos` may refine it per row.
+ */
+export interface SnapshotPositioner {
+  atStart(q: (text: string) => Promise<Record<string, unknown>[]>): Promise<string>;
+  rowPos(start: string, values: readonly LakeValue[], columns: readonly ColumnReader[]): string;
+}
+
+/** See {@link CaptureStrategy.verifyRead}. */
+export interface VerifyRead {
+  readonly positioner: SnapshotPositioner;
+  /** The exclusive upper bound on lake `_pos` of the state at `position` (job rows included). */
+  upperBound(position: string): string;
 }
 
 /** Options every strategy takes. */

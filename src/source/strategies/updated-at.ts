@@ -12,7 +12,7 @@
  *   source's latest state (with its own time it could sort before the older version it replaces).
  * The floor is `from` (every event of earlier windows is at or below it), raised to the newest job position the
  * lake holds when a snapshot, sweep, backfill or reconciliation committed after `from` (their rows sit at
- * `source clock − safety lag` + `f`×16, chunks.ts): jobs run between windows, so a window's `to` is above them.
+ * `source clock − safety lag` + `f`×16, updatedAtPositioner): jobs run between windows, so a window's `to` is above them.
  *
  * De-duplication: a row stamped at or below the floor is dropped when the {@link SeenEvents} index holds an event
  * with its content hash — a re-read of a row version already landed. The hash covers every value, the key too, so
@@ -33,14 +33,17 @@ import type { SourceConnection } from '../connection.js';
 import { findColumn, tableReaders, type TableDiscovery } from '../discovery.js';
 import { TableNotFoundError, PositionFormatError } from '../errors.js';
 import { pad20 } from '../positions.js';
+import { EPOCH_TICKS, TICKS_PER_MS, textToTicks, ticksToText } from '../ticks.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { contentHash16, keyString, lakeColumns, streamRead } from './common.js';
+import { contentHash16, clockedJobPosition, keyString, lakeColumns, streamRead } from './common.js';
+import type { JobKind } from '../../domain/jobs.js';
 import {
   newStats,
   type CaptureStrategy,
   type ChangeBatch,
   type SourceWindow,
+  type SnapshotPositioner,
   type StepStats,
   type StrategyOptions,
 } from './types.js';
@@ -65,7 +68,7 @@ export function contentHashOf(pos: string): string | undefined {
   return /^\d{20}[0-9a-f]{16}$/.test(pos) && !pos.endsWith(JOB_SUFFIX) ? pos.slice(20) : undefined;
 }
 
-/** The suffix of job rows (chunks.ts): `f`×16, never read as a content hash. */
+/** The suffix of job rows (updatedAtPositioner): `f`×16, never read as a content hash. */
 const JOB_SUFFIX = 'f'.repeat(16);
 
 /** A {@link SeenEvents} in memory (tests; small tables). */
@@ -97,38 +100,6 @@ export interface UpdatedAtOptions extends StrategyOptions {
   readonly seen?: SeenEvents;
 }
 
-const TICKS_PER_MS = 10_000n;
-/** Ticks between 0001-01-01 and 1970-01-01. */
-export const EPOCH_TICKS = 621_355_968_000_000_000n;
-const TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/;
-
-/** `YYYY-MM-DD hh:mm:ss[.fffffff]` → 100 ns ticks since 0001-01-01. */
-export function textToTicks(text: string): bigint {
-  const m = TEXT.exec(text);
-  if (!m) throw new Error('datetime text is not in style 121');
-  const [, y, mo, d, h, mi, s, frac = ''] = m;
-  const dt = new Date(Date.UTC(2000, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
-  dt.setUTCFullYear(Number(y));
-  return BigInt(dt.getTime()) * TICKS_PER_MS + EPOCH_TICKS + BigInt(frac.padEnd(7, '0'));
-}
-
-/** 100 ns ticks since 0001-01-01 → `YYYY-MM-DD hh:mm:ss.fffffff` (for datetime2(7) parameters). */
-export function ticksToText(ticks: bigint): string {
-  const t = ticks < 0n ? 0n : ticks;
-  const rel = t - EPOCH_TICKS;
-  let ms = rel / TICKS_PER_MS;
-  let sub = rel % TICKS_PER_MS;
-  if (sub < 0n) {
-    sub += TICKS_PER_MS;
-    ms -= 1n;
-  }
-  const dt = new Date(Number(ms));
-  const y = String(dt.getUTCFullYear()).padStart(4, '0');
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  const frac = String(dt.getUTCMilliseconds()).padStart(3, '0') + sub.toString().padStart(4, '0');
-  return `${y}-${p2(dt.getUTCMonth() + 1)}-${p2(dt.getUTCDate())} ${p2(dt.getUTCHours())}:${p2(dt.getUTCMinutes())}:${p2(dt.getUTCSeconds())}.${frac}`;
-}
-
 function windowTicks(pos: string): bigint {
   const m = /^(\d{20})(?:[0-9a-f]{16})?$/.exec(pos);
   if (!m) throw new PositionFormatError('updated_at', pos);
@@ -143,6 +114,24 @@ function maxTicks(from: bigint, highest: string | null, to: bigint): bigint {
   return floor < to ? floor : to;
 }
 
+/**
+ * Job rows: the source clock minus the table's safety lag (the upper bound a window planned now would get), then
+ * `f`×16. Events are `pad20(updated_at) + 16 hex`, so a chunk row orders after every event a window up to that
+ * bound can carry and before any change stamped later; a transaction stamped inside the lag that commits after
+ * the read still orders after the chunk row.
+ */
+export function updatedAtPositioner(safetyLagMs: number, clock: 'utc' | 'local' = 'utc'): SnapshotPositioner {
+  return {
+    atStart: async (q) => {
+      const r = await q(
+        `SELECT CONVERT(varchar(27), ${clock === 'local' ? 'SYSDATETIME()' : 'SYSUTCDATETIME()'}, 121) AS now`,
+      );
+      return pad20(textToTicks(r[0]?.now as string) - BigInt(safetyLagMs) * TICKS_PER_MS) + 'f'.repeat(16);
+    },
+    rowPos: (start) => start,
+  };
+}
+
 export class UpdatedAtStrategy implements CaptureStrategy {
   readonly strategy = 'updated_at' as const;
   readonly columns;
@@ -152,6 +141,14 @@ export class UpdatedAtStrategy implements CaptureStrategy {
   private readonly col: string;
   lastPlanStats: StepStats | undefined;
   lastReadStats: StepStats | undefined;
+
+  readonly seesDeletes = false;
+  snapshotPositioner(): SnapshotPositioner {
+    return updatedAtPositioner(this.options.safetyLagMs, this.options.clock);
+  }
+  jobPosition(kind: JobKind): Promise<string> {
+    return clockedJobPosition(this, this.conn, kind);
+  }
 
   constructor(
     private readonly conn: SourceConnection,

@@ -13,7 +13,7 @@ import type { ExtractWindowOutput } from '../../../src/activities/contracts.js';
 import type { TableRef } from '../../../src/domain/table.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';
 import { LakeReader } from '../../../src/lake/reader.js';
-import { tableContext } from '../../../src/activities/table-context.js';
+import { tableContext } from '../../../src/capture/table-context.js';
 import sql from 'mssql';
 import { createLogger } from '../../../src/util/logger.js';
 import { azuriteForTests } from '../../support/stack.js';

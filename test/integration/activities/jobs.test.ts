@@ -13,7 +13,7 @@ import type { JobSpec } from '../../../src/domain/jobs.js';
 import type { TableRef } from '../../../src/domain/table.js';
 import { readWatermark as lakeWatermark } from '../../../src/lake/commit.js';
 import { LakeReader } from '../../../src/lake/reader.js';
-import { tableContext } from '../../../src/activities/table-context.js';
+import { tableContext } from '../../../src/capture/table-context.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { azuriteForTests } from '../../support/stack.js';

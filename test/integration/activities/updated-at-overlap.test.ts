@@ -13,8 +13,8 @@ import { createActivities, buildDependencies, type ActivityDeps } from '../../..
 import type { TableRef } from '../../../src/domain/table.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';
 import { LakeReader } from '../../../src/lake/reader.js';
-import { tableContext } from '../../../src/activities/table-context.js';
-import { ticksToText } from '../../../src/source/strategies/updated-at.js';
+import { tableContext } from '../../../src/capture/table-context.js';
+import { ticksToText } from '../../../src/source/ticks.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { azuriteForTests } from '../../support/stack.js';
 import { runJob, syncTableWithActivities } from '../../support/activity-sync.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { discoverTable } from '../../../src/source/discovery.js';
-import { readChunk, snapshotPositioners } from '../../../src/source/chunks.js';
+import { identityPositioner } from '../../../src/source/strategies/identity.js';
+import { readChunk } from '../../../src/source/chunks.js';
 import { IdentityStrategy, parseIdentityPosition } from '../../../src/source/strategies/identity.js';
 import { InMemorySeenEvents, UpdatedAtStrategy } from '../../../src/source/strategies/updated-at.js';
 import type { SourceConnection } from '../../../src/source/connection.js';
@@ -134,7 +135,7 @@ test('identity snapshot reads sort after every insert event of their keys; posit
   const rows: ChangeRow[] = [];
   for await (const b of readChunk(conn, d, {
     limit: 100,
-    positioner: snapshotPositioners.identity('[dbo].[id_t]', 'id'),
+    positioner: identityPositioner('[dbo].[id_t]', 'id'),
   }))
     rows.push(...b.rows);
   assert.ok(rows.length > 0);

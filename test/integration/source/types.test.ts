@@ -1,7 +1,8 @@
 /** Every type round-trips exactly: SQL Server → mssql/tedious → the type mapping → lake values. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { readChunk, snapshotPositioners } from '../../../src/source/chunks.js';
+import { rowversionPositioner } from '../../../src/source/strategies/rowversion.js';
+import { readChunk } from '../../../src/source/chunks.js';
 import { discoverTable } from '../../../src/source/discovery.js';
 import type { SourceConnection } from '../../../src/source/connection.js';
 import type { ChangeRow } from '../../../src/source/strategies/types.js';
@@ -44,7 +45,7 @@ test('every supported type round-trips exactly into the lake model', async () =>
   const d = await discoverTable(conn, 'dbo', 'types_t');
   const rows: ChangeRow[] = [];
   let columns: readonly { name: string }[] = [];
-  for await (const b of readChunk(conn, d, { limit: 10, positioner: snapshotPositioners.rowversion('rv') })) {
+  for await (const b of readChunk(conn, d, { limit: 10, positioner: rowversionPositioner('rv') })) {
     rows.push(...b.rows);
     columns = b.columns;
   }

@@ -8,7 +8,7 @@ import {
 } from '../../../src/source/type-mapping.js';
 import { UnsupportedTypeError } from '../../../src/source/errors.js';
 import { formatIdentityPosition, parseIdentityPosition } from '../../../src/source/strategies/identity.js';
-import { textToTicks, ticksToText } from '../../../src/source/strategies/updated-at.js';
+import { textToTicks, ticksToText } from '../../../src/source/ticks.js';
 
 const t = (typeName: string, precision = 0, scale = 0, maxLength = 0) => ({ typeName, precision, scale, maxLength });
 

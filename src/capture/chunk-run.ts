@@ -1,0 +1,122 @@
+/**
+ * Running one chunk of a job: read the chunk's key range at the job's recorded position and stage it as one
+ * window. Every chunk is staged and committed as a window (possibly empty), so chunk `i` of a job that starts
+ * at `firstSeq` commits as `firstSeq + i` — the staged files carry `_window_id`, which must be known when they
+ * are written. The cost is one (small) manifest per chunk; the gain is that a snapshot's last chunk always
+ * commits, which is how the lake tells a complete snapshot from an interrupted one.
+ */
+import type { JobSpec, KeyRange } from '../domain/jobs.js';
+import { decodeKey } from '../domain/keys.js';
+import type { WindowPlan } from '../domain/window.js';
+import { readChunk, type ChangeBatch } from '../source/index.js';
+import { compareWithLake, loadSourceRows, type ChunkComparison } from './chunk-compare.js';
+import { unsupported } from './chunk-plan.js';
+import type { ChunkResult } from './chunk-result.js';
+import type { CaptureDeps } from './deps.js';
+import type { ProgressSink } from './progress.js';
+import { reconcileChunk } from './reconcile.js';
+import { withLakeReader } from './scratch.js';
+import { stageStream } from './stage-stream.js';
+import type { KeyBounds } from './sweep-range.js';
+import type { TableContext } from './table-context.js';
+
+/** One chunk of a job to run. */
+export interface ChunkRun {
+  readonly job: JobSpec;
+  readonly chunk: KeyRange;
+  /** The job's first window sequence: chunk `i` stages as window `firstSeq + i`. */
+  readonly firstSeq: number;
+  /** The workflow's attempt number of this chunk (part of the attempt id in staged file names). */
+  readonly workflowAttempt: number;
+}
+
+export async function runJobChunk(
+  deps: CaptureDeps,
+  ctx: TableContext,
+  sink: ProgressSink,
+  run: ChunkRun,
+): Promise<ChunkResult> {
+  const { job, chunk } = run;
+  const position = chunk.jobPosition;
+  if (position === undefined) throw new Error('chunk without a job position: chunks come from planChunks');
+  const after = decodeKey(chunk.after);
+  const upTo = decodeKey(chunk.upTo);
+  const range: KeyBounds = { ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) };
+  const seq = run.firstSeq + chunk.index;
+  if (job.kind === 'reconcile')
+    return reconcileChunk(deps, ctx, sink, { seq, workflowAttempt: run.workflowAttempt, range, position });
+  const businessDate = businessDateFilter(ctx, job);
+  let rowsRead = 0;
+  const read = () =>
+    readChunk(
+      deps.source,
+      ctx.discovery,
+      {
+        ...range,
+        limit: 2_000_000_000,
+        positioner: ctx.strategy.snapshotPositioner(),
+        ...businessDate,
+        timeoutMs: ctx.config.limits.queryTimeout.ms,
+      },
+      (s) => {
+        rowsRead += s.rowsRead;
+      },
+    );
+  const window: WindowPlan = {
+    seq,
+    kind: job.kind,
+    from: null,
+    to: position,
+    keyRange: chunk,
+    plannedAt: new Date().toISOString(),
+  };
+  // Sweep and backfill compare first: a chunk whose source rows equal the lake's latest rows for the same keys
+  // is staged empty (nothing written), so a sweep re-extracts only differing chunks and a backfill repeated
+  // with no source change in between writes no event at all (no (key, position) twice).
+  let compared: ChunkResult['compared'];
+  if (job.kind === 'sweep' || job.kind === 'backfill') {
+    const c = await compareChunk(deps, ctx, read());
+    compared = { differs: c.differs, sourceRows: c.sourceRows, lakeRows: c.lakeRows };
+    deps.logger.info(
+      { table: ctx.ref.id, job: job.kind, chunk: chunk.index, ...compared },
+      'chunk compared with the lake',
+    );
+  }
+  const filter = ctx.strategy.jobRowFilter?.(position);
+  const staged = await stageStream(deps, ctx, sink, {
+    window,
+    workflowAttempt: run.workflowAttempt,
+    batches: compared && !compared.differs ? emptyBatches() : read(),
+    sourceRowsRead: () => rowsRead,
+    ...(filter ? { filter } : {}),
+    posSuffix: ctx.strategy.jobRowSuffix?.(run.firstSeq) ?? '',
+  });
+  return {
+    sourceRowsRead: rowsRead,
+    staged: { ...staged, sourceRowsRead: rowsRead, readAt: position },
+    ...(compared ? { compared } : {}),
+  };
+}
+
+/** A backfill reads the rows whose business date is in the job's range. */
+function businessDateFilter(ctx: TableContext, job: JobSpec) {
+  if (job.kind !== 'backfill') return {};
+  const column = ctx.config.businessDateColumn;
+  if (!column) throw unsupported(ctx, 'a backfill without businessDateColumn');
+  return { businessDate: { column, from: job.from, to: job.to } };
+}
+
+async function* emptyBatches(): AsyncGenerator<ChangeBatch> {}
+
+/** Source rows of one chunk against the lake's latest state of the same keys (see chunk-compare.ts). */
+async function compareChunk(
+  deps: CaptureDeps,
+  ctx: TableContext,
+  batches: AsyncIterable<ChangeBatch>,
+): Promise<ChunkComparison> {
+  const schema = await ctx.schemaFor(ctx.strategy.columns);
+  return withLakeReader(ctx.lake, 'compare', deps.scratchDir, async (reader, scratch) => {
+    const rows = await loadSourceRows(reader, schema, (cols) => ctx.projector(cols, schema), batches, scratch, 'src');
+    return compareWithLake(reader, schema, rows);
+  });
+}

@@ -1,0 +1,219 @@
+/**
+ * Read → project → PHI → stage in segments: streams change batches into the lake in segments of `partRows`
+ * events; each segment is staged (Parquet → Blob, names unique to this attempt) and recorded as progress, so a
+ * retry after a crash resumes after the last staged segment instead of re-reading everything — provided the
+ * re-read stream yields the same events in the same order (checked on the positions skipped: stage-progress.ts;
+ * otherwise it starts over). Memory is bounded: events are pulled lazily, one segment at a time.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { stageWindow, windowRefOf, type ChangeEvent } from '../lake/commit.js';
+import type { SchemaDoc } from '../lake/schema-registry.js';
+import { CHANGE_OPS, type ChangeOp, type LakeColumn, type LakeValue } from '../domain/values.js';
+import { lakePosition } from '../domain/positions.js';
+import type { StagedWindow } from '../domain/staged.js';
+import type { WindowPlan } from '../domain/window.js';
+import type { ChangeBatch } from '../source/index.js';
+import type { CaptureDeps } from './deps.js';
+
+import type { ProgressSink } from './progress.js';
+import { restartWindow, startingProgress, type StageProgress } from './stage-progress.js';
+import type { TableContext } from './table-context.js';
+
+export interface StageStreamInput {
+  readonly window: WindowPlan;
+  /** The workflow's attempt number of this window (part of the attempt id in staged file names). */
+  readonly workflowAttempt: number;
+  readonly batches: AsyncIterable<ChangeBatch>;
+  /** Source rows read, when the reader counts them (else the events seen are reported). */
+  readonly sourceRowsRead: () => number | undefined;
+  /** Rows to stage, by their source position (job chunks: see the strategies' `jobRowFilter`). */
+  readonly filter?: (pos: string) => boolean;
+  /** Appended to every row position (job chunks: see the strategies' `jobRowSuffix`). */
+  readonly posSuffix?: string;
+}
+
+/** The stream's events after projection and PHI, skipping those an earlier attempt staged. */
+interface EventRead {
+  readonly events: AsyncIterator<ChangeEvent>;
+  /** Hash of the positions staged (or skipped as staged) so far; see StageProgress.digest. */
+  readonly digest: Hash;
+  /** Events seen (after the filter), staged or skipped. */
+  seen: number;
+  /** The read's refined end (identity), from its last batch. */
+  resumePosition?: string;
+}
+
+/** Stages `input.batches` as the window's files, in segments; returns what is staged (no row values). */
+export async function stageStream(
+  deps: CaptureDeps,
+  ctx: TableContext,
+  sink: ProgressSink,
+  input: StageStreamInput,
+): Promise<StagedWindow> {
+  const t0 = Date.now();
+  const schema = await ctx.schemaFor(ctx.strategy.columns);
+  const progress = startingProgress(sink, input.workflowAttempt, schema.version);
+  const read = readEvents(ctx, schema, sink, progress, input);
+  await stageSegments(deps, ctx, sink, { window: input.window, schema, progress, read });
+  return {
+    files: progress.files,
+    rows: progress.eventsDone,
+    opCounts: { ...progress.opCounts },
+    schemaVersion: schema.version,
+    durationMs: Date.now() - t0,
+    attemptId: progress.attemptId,
+    minPosition: progress.minPosition,
+    maxPosition: progress.maxPosition,
+    sourceRowsRead: input.sourceRowsRead() ?? read.seen,
+    ...(read.resumePosition !== undefined ? { resumePosition: read.resumePosition } : {}),
+  };
+}
+
+/** Projects each batch onto `schema` (a source column the schema does not know and PHI does not drop fails). */
+function batchProjector(ctx: TableContext, schema: SchemaDoc) {
+  const projectors = new WeakMap<readonly LakeColumn[], (v: readonly LakeValue[]) => LakeValue[]>();
+  const known = new Set(schema.columns.map((c) => c.name.toLowerCase()));
+  const dropped = new Set(
+    ctx.config.phi.filter((r) => r.action === 'drop').flatMap((r) => r.columns.map((c) => c.toLowerCase())),
+  );
+  return (columns: readonly LakeColumn[]) => {
+    let project = projectors.get(columns);
+    if (!project) {
+      for (const c of columns)
+        if (!known.has(c.name.toLowerCase()) && !dropped.has(c.name.toLowerCase()))
+          throw new Error(`Source schema of ${ctx.ref.id} changed during the window; retrying with the new schema`);
+      project = ctx.projector(columns, schema);
+      projectors.set(columns, project);
+    }
+    return project;
+  };
+}
+
+function readEvents(
+  ctx: TableContext,
+  schema: SchemaDoc,
+  sink: ProgressSink,
+  progress: StageProgress,
+  input: StageStreamInput,
+): EventRead {
+  const projectorOf = batchProjector(ctx, schema);
+  const suffix = input.posSuffix ?? '';
+  let skip = progress.eventsDone;
+  const read: EventRead = { events: events(), digest: createHash('sha256'), seen: 0 };
+  async function* events(): AsyncGenerator<ChangeEvent> {
+    for await (const batch of input.batches) {
+      if (batch.resumePosition !== undefined) read.resumePosition = batch.resumePosition;
+      const project = projectorOf(batch.columns);
+      for (const row of batch.rows) {
+        const pos = lakePosition(row.pos) + suffix;
+        if (input.filter && !input.filter(row.pos)) continue;
+        read.seen++;
+        if (skip > 0) {
+          skip--;
+          read.digest.update(pos);
+          if (
+            skip === 0 &&
+            ((progress.lastPos !== null && pos !== progress.lastPos) ||
+              read.digest.copy().digest('hex') !== progress.digest)
+          )
+            throw restartWindow(sink, progress);
+          continue;
+        }
+        yield { op: row.op, position: pos, commitTs: row.commitTs, values: project(row.values) };
+      }
+    }
+  }
+  return read;
+}
+
+/** One segment's tally while it is pulled. */
+interface SegmentTally {
+  count: number;
+  lastPos: string | null;
+  byOp: Record<ChangeOp, number>;
+}
+
+/** Stages segments until the stream ends (or is cancelled), recording each in `progress`. */
+async function stageSegments(
+  deps: CaptureDeps,
+  ctx: TableContext,
+  sink: ProgressSink,
+  s: { window: WindowPlan; schema: SchemaDoc; progress: StageProgress; read: EventRead },
+): Promise<void> {
+  const segmentRows = deps.partRows ?? 200_000;
+  const it = s.read.events;
+  let done = false;
+  let pending: IteratorResult<ChangeEvent> | undefined;
+  // One segment: at most segmentRows events, pulled lazily (bounded memory).
+  const segment = (tally: SegmentTally): AsyncIterable<ChangeEvent> => ({
+    [Symbol.asyncIterator]: () => ({
+      next: async (): Promise<IteratorResult<ChangeEvent>> => {
+        if (tally.count >= segmentRows) return { done: true, value: undefined };
+        const r = pending ?? (await Promise.race([it.next(), sink.whenCancelled]));
+        pending = undefined;
+        if (r.done) {
+          done = true;
+          return r;
+        }
+        tally.count++;
+        tally.lastPos = r.value.position;
+        s.read.digest.update(tally.lastPos);
+        tally.byOp[r.value.op]++;
+        return r;
+      },
+    }),
+  });
+  sink.record(s.progress);
+  try {
+    while (!done) {
+      // Cancelled (pause now, or the workflow went away): report it as a cancellation, keeping what is staged.
+      if (sink.isCancelled()) throw sink.cancellationError();
+      const tally: SegmentTally = { count: 0, lastPos: null, byOp: { c: 0, u: 0, d: 0, r: 0 } };
+      const staged = await stageWindow({
+        lake: ctx.lake,
+        window: windowRefOf(s.window),
+        attemptId: `${s.progress.attemptId}-s${s.progress.segments}`,
+        schema: s.schema,
+        events: segment(tally),
+        extractedAt: BigInt(Date.now()) * 1_000_000n,
+        partRows: segmentRows,
+        ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
+      });
+      if (tally.count === 0 && s.progress.segments > 0) break;
+      recordSegment(s.progress, staged, tally, s.read.digest);
+      sink.record(s.progress);
+      if (tally.count < segmentRows) {
+        // The segment ended because the stream did: check there is nothing left.
+        const r = await it.next();
+        if (r.done) done = true;
+        else pending = r;
+      }
+    }
+  } finally {
+    // After a cancel the source read may still be asleep in its throttle: do not hold the cancellation up for it
+    // (its own clean-up cancels the query when it wakes).
+    const closing = it.return?.(undefined);
+    if (sink.isCancelled()) void closing?.catch(() => undefined);
+    else await closing;
+  }
+}
+
+/** Adds one staged segment to the progress. */
+function recordSegment(
+  progress: StageProgress,
+  staged: Awaited<ReturnType<typeof stageWindow>>,
+  tally: SegmentTally,
+  digest: Hash,
+): void {
+  progress.segments++;
+  progress.eventsDone += tally.count;
+  if (tally.lastPos !== null) progress.lastPos = tally.lastPos;
+  progress.digest = digest.copy().digest('hex');
+  for (const f of staged.files)
+    progress.files.push({ path: f.path, rows: f.rows, bytes: f.bytes, md5: f.md5, commitDate: f.commitDate });
+  for (const op of CHANGE_OPS) progress.opCounts[op] += tally.byOp[op];
+  if (staged.minPosition !== null && (progress.minPosition === null || staged.minPosition < progress.minPosition))
+    progress.minPosition = staged.minPosition;
+  if (staged.maxPosition !== null && (progress.maxPosition === null || staged.maxPosition > progress.maxPosition))
+    progress.maxPosition = staged.maxPosition;
+}
