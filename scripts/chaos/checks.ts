@@ -14,7 +14,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { ActivityDeps } from '../../src/activities/dependencies.js';
-import { tableContext } from '../../src/activities/table-context.js';
+import { tableContext } from '../../src/capture/table-context.js';
 import type { TableRef } from '../../src/domain/table.js';
 import type { LakeTable, Manifest } from '../../src/lake/commit.js';
 import { readWatermark } from '../../src/lake/commit.js';

@@ -17,7 +17,7 @@ import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { buildDependencies } from '../../src/activities/dependencies.js';
-import { tableContext } from '../../src/activities/table-context.js';
+import { tableContext } from '../../src/capture/table-context.js';
 import { main as cli } from '../../src/cli/main.js';
 import type { TableRef } from '../../src/domain/table.js';
 import { createLogger } from '../../src/util/logger.js';
