@@ -91,6 +91,12 @@ export async function checkLoginPrivileges(conn: SourceConnection): Promise<Logi
     roles,
     findings: [],
   };
+  return { ...p, findings: loginExcess(p, row, u, db) };
+}
+
+/** What the login holds beyond reading: server and database roles, database-wide permissions. */
+function loginExcess(p: LoginPrivileges, row: Record<string, unknown>, u: string, db: string): PrivilegeFinding[] {
+  const { login, roles } = p;
   const findings: PrivilegeFinding[] = [];
   const excess = (code: string, message: string, fixSql: string) =>
     findings.push({ scope: 'login', kind: 'excess', code, message, fixSql });
@@ -100,7 +106,7 @@ export async function checkLoginPrivileges(conn: SourceConnection): Promise<Logi
       `login ${quoteIdent(login)} is a member of sysadmin: it can do anything on the server; the extractor only reads.`,
       `ALTER SERVER ROLE [sysadmin] DROP MEMBER ${quoteIdent(login)};  -- then create its database user and grants: tidemark grants`,
     );
-    return { ...p, findings }; // everything else follows from sysadmin
+    return findings; // everything else follows from sysadmin
   }
   if (p.dbOwner) {
     excess(
@@ -108,7 +114,7 @@ export async function checkLoginPrivileges(conn: SourceConnection): Promise<Logi
       `user ${u} is a member of db_owner in ${db}: it can change or drop anything in the database; the extractor only reads.`,
       `ALTER ROLE [db_owner] DROP MEMBER ${u};  -- after granting what tidemark grants prints`,
     );
-    return { ...p, findings };
+    return findings;
   }
   if (p.dataWriter)
     excess(
@@ -140,7 +146,7 @@ export async function checkLoginPrivileges(conn: SourceConnection): Promise<Logi
       `REVOKE ${perm} FROM ${u};`,
     );
   });
-  return { ...p, findings };
+  return findings;
 }
 
 /** " (or through one of its roles: …)" when the user is in custom roles. */
@@ -224,26 +230,24 @@ export async function checkTablePrivileges(
         `user ${u} lacks VIEW CHANGE TRACKING on ${on} (${need.why}). ${denyNote('VIEW CHANGE TRACKING', on)}`,
       );
     if (need.kind === 'cdc_role') {
-      if (need.role) {
-        const member = await conn.query<{ m: unknown }>(
-          'doctor.cdc_role',
-          `SELECT IS_MEMBER(${nstring(need.role)}) AS m`,
-        );
-        if (!flag(member[0]?.m))
-          missing(need, 'cdc_role', `user ${u} is not a member of ${quoteIdent(need.role)}: ${need.why}.`);
-      } else if (d.cdc.tracked && unreadable.length === 0) {
-        // The instance exists but this login may not read it, and it cannot see which role gates it.
-        const err = cdcNoAccessError(
-          d,
-          d.cdc.unreadable,
-          config.capture.strategy === 'cdc' ? config.capture.captureInstance : undefined,
-        );
-        // Its columns are all readable here, so only the membership is missing.
-        missing(need, 'cdc_role', err.detail);
-      }
+      const message = await missingCdcRole(conn, config, d, need, u, unreadable.length === 0);
+      if (message) missing(need, 'cdc_role', message);
     }
   }
 
+  findings.push(...tableExcess(scope, on, u, login, holds));
+  return findings;
+}
+
+/** Table permissions beyond reading (those a role membership already reported are left out). */
+function tableExcess(
+  scope: string,
+  on: string,
+  u: string,
+  login: LoginPrivileges,
+  holds: (perm: string) => boolean,
+): PrivilegeFinding[] {
+  const findings: PrivilegeFinding[] = [];
   // CONTROL implies every other permission on the table: name it alone (what else was granted directly shows
   // once it is revoked).
   const excessHeld = holds('CONTROL') ? (['CONTROL'] as const) : TABLE_EXCESS_PERMISSIONS;
@@ -262,4 +266,28 @@ export async function checkTablePrivileges(
     });
   }
   return findings;
+}
+
+/** Why the CDC gating role is missing, or undefined when the user holds it. */
+async function missingCdcRole(
+  conn: SourceConnection,
+  config: TableConfig,
+  d: TableDiscovery,
+  need: NeededPermission,
+  u: string,
+  columnsReadable: boolean,
+): Promise<string | undefined> {
+  if (need.kind !== 'cdc_role') return undefined;
+  if (need.role) {
+    const member = await conn.query<{ m: unknown }>('doctor.cdc_role', `SELECT IS_MEMBER(${nstring(need.role)}) AS m`);
+    return flag(member[0]?.m) ? undefined : `user ${u} is not a member of ${quoteIdent(need.role)}: ${need.why}.`;
+  }
+  if (!d.cdc.tracked || !columnsReadable) return undefined;
+  // The instance exists but this login may not read it, and it cannot see which role gates it; its columns are
+  // all readable here, so only the membership is missing.
+  return cdcNoAccessError(
+    d,
+    d.cdc.unreadable,
+    config.capture.strategy === 'cdc' ? config.capture.captureInstance : undefined,
+  ).detail;
 }
