@@ -11,7 +11,7 @@
  */
 import { TableLayout } from '../src/lake/layout.js';
 import { registerSchema } from '../src/lake/schema-registry.js';
-import type { LakeTable } from '../src/lake/commit.js';
+import type { LakeTable } from '../src/lake/lake-table.js';
 import { AzureBlobStore } from '../src/lake/blob-store.js';
 import { publishDelta } from '../src/lake/delta/publish.js';
 import { DeltaLogPaths } from '../src/lake/delta/log-paths.js';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLAIM_LINE_COLUMNS, claimLineRow } from './claim-lines.js';
 import { ParquetWriter } from '../src/lake/parquet-writer.js';
-import { stageWindow, type ChangeEvent } from '../src/lake/commit.js';
+import { stageWindow, type ChangeEvent } from '../src/lake/stage-window.js';
 import { TableLayout } from '../src/lake/layout.js';
 import { registerSchema } from '../src/lake/schema-registry.js';
 import { AzureBlobStore } from '../src/lake/blob-store.js';

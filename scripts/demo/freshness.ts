@@ -3,7 +3,7 @@
  * (`_commit_ts`, CDC), the time from that commit to its window's manifest being committed. p50/p95 in seconds.
  */
 import { LakeReader } from '../../src/lake/reader.js';
-import type { LakeTable } from '../../src/lake/commit.js';
+import type { LakeTable } from '../../src/lake/lake-table.js';
 import { quoteLiteral } from '../../src/lake/parquet-writer.js';
 
 export interface Freshness {

@@ -4,15 +4,12 @@
  * protocol). Everything returned carries positions, paths, counts and timings only.
  */
 import { Context } from '@temporalio/activity';
-import {
-  advanceWatermark as lakeAdvanceWatermark,
-  commitManifest as lakeCommitManifest,
-  decodeControlTotals,
-  encodeControlTotals,
-  tablePosition,
-  validateWindow as lakeValidateWindow,
-  windowRefOf,
-} from '../lake/commit.js';
+import { tablePosition } from '../lake/table-position.js';
+import { advanceWatermark as lakeAdvanceWatermark } from '../lake/watermark.js';
+import { commitManifest as lakeCommitManifest } from '../lake/commit-manifest.js';
+import { windowRefOf } from '../lake/manifest.js';
+import { decodeControlTotals, encodeControlTotals } from '../lake/control-totals.js';
+import { validateWindow as lakeValidateWindow } from '../lake/validate-window.js';
 import { readSchema, type SchemaDoc } from '../lake/schema-registry.js';
 import { LakeIntegrityError } from '../lake/errors.js';
 import type {

@@ -16,7 +16,7 @@
  * chunk, still with bounded memory on the worker.
  */
 import { join } from 'node:path';
-import { dataFileColumns } from '../lake/commit.js';
+import { dataFileColumns } from '../lake/validate-window.js';
 import { duckdbTypeSql } from '../lake/lake-types.js';
 import type { LakeColumn } from '../domain/values.js';
 import { utcDateOfNanos } from '../lake/layout.js';

@@ -4,7 +4,7 @@
  * read here stay in the worker's scratch directory.
  */
 import { join } from 'node:path';
-import type { LakeTable } from '../lake/commit.js';
+import type { LakeTable } from '../lake/lake-table.js';
 import { LakeReader } from '../lake/reader.js';
 import { withTempDir } from '../lake/temp-dir.js';
 import type { SchemaDoc } from '../lake/schema-registry.js';

@@ -6,7 +6,8 @@
  * otherwise it starts over). Memory is bounded: events are pulled lazily, one segment at a time.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { stageWindow, windowRefOf, type ChangeEvent } from '../lake/commit.js';
+import { windowRefOf } from '../lake/manifest.js';
+import { stageWindow, type ChangeEvent } from '../lake/stage-window.js';
 import type { SchemaDoc } from '../lake/schema-registry.js';
 import { CHANGE_OPS, type ChangeOp, type LakeColumn, type LakeValue } from '../domain/values.js';
 import { lakePosition } from '../domain/positions.js';

@@ -9,7 +9,7 @@
  */
 import type { TableConfig } from '../config/types.js';
 import { TableLayout, type TableRef as LakeTableRef } from '../lake/layout.js';
-import type { LakeTable } from '../lake/commit.js';
+import type { LakeTable } from '../lake/lake-table.js';
 import type { LakeColumn, LakeValue } from '../domain/values.js';
 import { registerSchema, type SchemaDoc } from '../lake/schema-registry.js';
 import { committedPositions } from '../lake/committed-positions.js';

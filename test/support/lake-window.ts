@@ -1,14 +1,10 @@
 /** Runs the commit protocol's steps for tests, optionally stopping after one, and wraps stores with faults. */
-import {
-  advanceWatermark,
-  commitManifest,
-  stageWindow,
-  validateWindow,
-  type ChangeEvent,
-  type CommitManifestOutput,
-  type LakeTable,
-  type WindowRef,
-} from '../../src/lake/commit.js';
+import { advanceWatermark } from '../../src/lake/watermark.js';
+import { commitManifest, type CommitManifestOutput } from '../../src/lake/commit-manifest.js';
+import { type WindowRef } from '../../src/lake/manifest.js';
+import { validateWindow } from '../../src/lake/validate-window.js';
+import { stageWindow, type ChangeEvent } from '../../src/lake/stage-window.js';
+import { type LakeTable } from '../../src/lake/lake-table.js';
 import type { BlobListItem, BlobPutOptions, BlobStore, BlobWriteResult } from '../../src/lake/blob-store.js';
 import type { SchemaDoc } from '../../src/lake/schema-registry.js';
 

@@ -13,7 +13,7 @@ import { Worker } from '@temporalio/worker';
 import { buildDependencies, createActivities, type ActivityDeps } from '../../../src/activities/index.js';
 import type { TableRef } from '../../../src/domain/table.js';
 import { tableContext } from '../../../src/capture/table-context.js';
-import { committedSequences, readManifest } from '../../../src/lake/commit.js';
+import { committedSequences, readManifest } from '../../../src/lake/manifest.js';
 import type { TableSyncStatus } from '../../../src/state/table-sync-state.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';

@@ -11,7 +11,7 @@ import { createActivities, buildDependencies, type ActivityDeps } from '../../..
 import type { Activities } from '../../../src/activities/index.js';
 import type { JobSpec } from '../../../src/domain/jobs.js';
 import type { TableRef } from '../../../src/domain/table.js';
-import { readWatermark as lakeWatermark } from '../../../src/lake/commit.js';
+import { readWatermark as lakeWatermark } from '../../../src/lake/watermark.js';
 import { LakeReader } from '../../../src/lake/reader.js';
 import { tableContext } from '../../../src/capture/table-context.js';
 import { verifyTable } from '../../../src/verify/verify-table.js';

@@ -5,16 +5,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WindowPlan } from '../../../src/domain/window.js';
-import {
-  advanceWatermark,
-  commitManifest,
-  readManifest,
-  readWatermark,
-  tablePosition,
-  windowRefOf,
-  type LakeTable,
-  type WindowRef,
-} from '../../../src/lake/commit.js';
+import { tablePosition } from '../../../src/lake/table-position.js';
+import { advanceWatermark, readWatermark } from '../../../src/lake/watermark.js';
+import { commitManifest } from '../../../src/lake/commit-manifest.js';
+import { readManifest, windowRefOf, type WindowRef } from '../../../src/lake/manifest.js';
+import { type LakeTable } from '../../../src/lake/lake-table.js';
 import { WindowConflictError } from '../../../src/lake/errors.js';
 import { TableLayout } from '../../../src/lake/layout.js';
 import { freshStore } from '../../support/lake.js';

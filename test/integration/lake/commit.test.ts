@@ -2,16 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TableLayout } from '../../../src/lake/layout.js';
 import { registerSchema, type SchemaDoc } from '../../../src/lake/schema-registry.js';
-import {
-  advanceWatermark,
-  commitManifest,
-  readManifest,
-  readWatermark,
-  stageWindow,
-  validateWindow,
-  type ChangeEvent,
-  type LakeTable,
-} from '../../../src/lake/commit.js';
+import { advanceWatermark, readWatermark } from '../../../src/lake/watermark.js';
+import { commitManifest } from '../../../src/lake/commit-manifest.js';
+import { readManifest } from '../../../src/lake/manifest.js';
+import { validateWindow } from '../../../src/lake/validate-window.js';
+import { stageWindow, type ChangeEvent } from '../../../src/lake/stage-window.js';
+import { type LakeTable } from '../../../src/lake/lake-table.js';
 import { LakeReader } from '../../../src/lake/reader.js';
 import {
   BlobAlreadyExistsError,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TableLayout } from '../../../src/lake/layout.js';
-import type { Manifest } from '../../../src/lake/commit.js';
+import type { Manifest } from '../../../src/lake/manifest.js';
 import type { SchemaDoc } from '../../../src/lake/schema-registry.js';
 import type { LakeColumn, LakeType } from '../../../src/domain/values.js';
 import { DeltaSchemaError, deltaSchemaOf, schemaChangeProblems } from '../../../src/lake/delta/delta-schema.js';
