@@ -7,7 +7,7 @@ import { findColumn, tableReaders, type DiscoveredColumn, type TableDiscovery } 
 import { TableNotFoundError } from '../errors.js';
 import type { ColumnReader } from '../type-mapping.js';
 import type { SourceThrottle } from '../throttle.js';
-import type { CaptureStrategy } from './types.js';
+import type { CaptureStrategy, StrategyOptions } from './types.js';
 import type { JobKind } from '../../domain/jobs.js';
 
 /** Lake columns for readers, with nullability from discovery. */
@@ -82,6 +82,24 @@ export async function* streamRead(
     if (ok) await tx.commit();
     else await tx.rollback().catch(() => undefined);
   }
+}
+
+/** The per-query timeout of a strategy's options, as query options. */
+export function queryTimeout(options: StrategyOptions): { timeoutMs?: number } {
+  return options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {};
+}
+
+/** How a watermark strategy streams a window: snapshot reads where the database allows them, batches, limits. */
+export function watermarkReadOptions(
+  options: StrategyOptions,
+  d: TableDiscovery,
+): { snapshot: boolean; batchRows: number; timeoutMs?: number; rowLimiter?: SourceThrottle } {
+  return {
+    snapshot: options.snapshot ?? d.database.snapshotIsolation,
+    batchRows: options.batchRows ?? 5000,
+    ...(options.rowLimiter ? { rowLimiter: options.rowLimiter } : {}),
+    ...queryTimeout(options),
+  };
 }
 
 /** A canonical, type-tagged serialisation of values, for content hashes. */

@@ -34,7 +34,7 @@ import { PositionFormatError } from '../errors.js';
 import { pad20 } from '../positions.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { bindWatermarkColumn, clockedJobPosition, streamRead } from './common.js';
+import { bindWatermarkColumn, clockedJobPosition, queryTimeout, streamRead, watermarkReadOptions } from './common.js';
 import { textToTicks } from '../ticks.js';
 import type { JobKind } from '../../domain/jobs.js';
 import {
@@ -185,7 +185,7 @@ export class IdentityStrategy implements CaptureStrategy {
       `SELECT CAST(increment_value AS bigint) AS increment_value, DATEDIFF(second, '1970-01-01', SYSUTCDATETIME()) AS now
          FROM sys.identity_columns WHERE object_id = OBJECT_ID(@t)`,
       [{ name: 't', type: sql.NVarChar(300), value: this.table }],
-      this.timeout(),
+      queryTimeout(this.options),
     );
     let step = BigInt(r[0]?.increment_value ?? 1);
     if (step <= 0n) step = 1n;
@@ -213,7 +213,7 @@ export class IdentityStrategy implements CaptureStrategy {
     let maxId: bigint | null = null;
     let gapFilled = false;
     const probe = async (tx?: sql.Transaction) => {
-      const opts = { ...this.timeout(), ...(tx ? { transaction: tx } : {}) };
+      const opts = { ...queryTimeout(this.options), ...(tx ? { transaction: tx } : {}) };
       const top = await this.conn.query<{ id: string | number }>(
         'identity.plan_max',
         `SELECT TOP (1) ${c} AS id FROM ${this.table} WHERE ${c} > @hw ORDER BY ${c} DESC OPTION (MAXDOP 1)`,
@@ -285,7 +285,7 @@ export class IdentityStrategy implements CaptureStrategy {
         'identity.plan_start',
         `SELECT ${c} AS id FROM ${this.table} ORDER BY ${c} OPTION (MAXDOP 1)`,
         [],
-        { ...this.timeout(), ...(tx ? { transaction: tx } : {}), batchRows: 10_000 },
+        { ...queryTimeout(this.options), ...(tx ? { transaction: tx } : {}), batchRows: 10_000 },
       )) {
         stats.rowsRead += b.rows.length;
         for (const raw of b.rows) {
@@ -346,7 +346,13 @@ export class IdentityStrategy implements CaptureStrategy {
     const newGaps: IdentityGap[] = [];
     let prev = from.highWater;
     try {
-      for await (const b of streamRead(this.conn, 'identity.read', text, params, this.readOpts())) {
+      for await (const b of streamRead(
+        this.conn,
+        'identity.read',
+        text,
+        params,
+        watermarkReadOptions(this.options, this.d),
+      )) {
         stats.rowsRead += b.rows.length;
         const rows = [];
         for (const raw of b.rows) {
@@ -408,18 +414,5 @@ export class IdentityStrategy implements CaptureStrategy {
 
   private get snapshot(): boolean {
     return this.options.snapshot ?? this.d.database.snapshotIsolation;
-  }
-
-  private timeout() {
-    return this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {};
-  }
-
-  private readOpts() {
-    return {
-      snapshot: this.snapshot,
-      batchRows: this.options.batchRows ?? 5000,
-      ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
-      ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
-    };
   }
 }

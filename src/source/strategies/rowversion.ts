@@ -13,7 +13,7 @@ import { indexesLeadingWith, type TableDiscovery } from '../discovery.js';
 import { hex, rowversionAdd, rowversionPosition } from '../positions.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { bindWatermarkColumn, streamRead } from './common.js';
+import { bindWatermarkColumn, queryTimeout, streamRead, watermarkReadOptions } from './common.js';
 import {
   newStats,
   type CaptureStrategy,
@@ -87,7 +87,7 @@ export class RowversionStrategy implements CaptureStrategy {
       'rowversion.plan',
       'SELECT MIN_ACTIVE_ROWVERSION() AS mar',
       [],
-      this.timeout(),
+      queryTimeout(this.options),
     );
     stats.queries++;
     const mar = r[0]!.mar;
@@ -105,7 +105,7 @@ export class RowversionStrategy implements CaptureStrategy {
           { name: 'from', type: sql.VarBinary(8), value: rowversionAdd(from, 0n) },
           { name: 'to', type: sql.VarBinary(8), value: toBuf },
         ],
-        this.timeout(),
+        queryTimeout(this.options),
       );
       stats.queries++;
       stats.rowsRead += any.length;
@@ -131,7 +131,13 @@ export class RowversionStrategy implements CaptureStrategy {
     ];
     stats.queries++;
     try {
-      for await (const b of streamRead(this.conn, 'rowversion.read', text, params, this.readOpts())) {
+      for await (const b of streamRead(
+        this.conn,
+        'rowversion.read',
+        text,
+        params,
+        watermarkReadOptions(this.options, this.d),
+      )) {
         stats.rowsRead += b.rows.length;
         const rows = b.rows.map((raw) => {
           const values = decodeRow(this.readers, raw);
@@ -143,18 +149,5 @@ export class RowversionStrategy implements CaptureStrategy {
     } finally {
       stats.durationMs = Date.now() - t0;
     }
-  }
-
-  private timeout() {
-    return this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {};
-  }
-
-  private readOpts() {
-    return {
-      snapshot: this.options.snapshot ?? this.d.database.snapshotIsolation,
-      batchRows: this.options.batchRows ?? 5000,
-      ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
-      ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
-    };
   }
 }

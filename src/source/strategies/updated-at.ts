@@ -36,7 +36,15 @@ import { pad20 } from '../positions.js';
 import { EPOCH_TICKS, TICKS_PER_MS, textToTicks, ticksToText } from '../ticks.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { contentHash16, clockedJobPosition, keyString, lakeColumns, streamRead } from './common.js';
+import {
+  contentHash16,
+  clockedJobPosition,
+  keyString,
+  lakeColumns,
+  queryTimeout,
+  streamRead,
+  watermarkReadOptions,
+} from './common.js';
 import type { JobKind } from '../../domain/jobs.js';
 import {
   newStats,
@@ -179,7 +187,7 @@ export class UpdatedAtStrategy implements CaptureStrategy {
       'updated_at.plan',
       `SELECT CONVERT(varchar(27), ${clock}, 121) AS now`,
       [],
-      this.timeout(),
+      queryTimeout(this.options),
     );
     stats.queries++;
     const to = textToTicks(r[0]!.now) - BigInt(this.options.safetyLagMs) * TICKS_PER_MS;
@@ -195,7 +203,7 @@ export class UpdatedAtStrategy implements CaptureStrategy {
           { name: 'from', type: sql.VarChar(27), value: ticksToText(from ?? 0n) },
           { name: 'to', type: sql.VarChar(27), value: ticksToText(to) },
         ],
-        this.timeout(),
+        queryTimeout(this.options),
       );
       stats.queries++;
       stats.rowsRead += any.length;
@@ -235,7 +243,13 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     ];
     stats.queries++;
     try {
-      for await (const b of streamRead(this.conn, 'updated_at.read', text, params, this.readOpts())) {
+      for await (const b of streamRead(
+        this.conn,
+        'updated_at.read',
+        text,
+        params,
+        watermarkReadOptions(this.options, this.d),
+      )) {
         stats.rowsRead += b.rows.length;
         const rows = [];
         for (const raw of b.rows) {
@@ -266,18 +280,5 @@ export class UpdatedAtStrategy implements CaptureStrategy {
   /** The de-duplication key of an emitted row (what a {@link SeenEvents} index stores with `_pos`). */
   keyOf(values: readonly unknown[]): string {
     return keyString(values as never, this.keyIdx);
-  }
-
-  private timeout() {
-    return this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {};
-  }
-
-  private readOpts() {
-    return {
-      snapshot: this.options.snapshot ?? this.d.database.snapshotIsolation,
-      batchRows: this.options.batchRows ?? 5000,
-      ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
-      ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
-    };
   }
 }
