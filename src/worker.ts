@@ -22,7 +22,7 @@ import { createActivities } from './activities/index.js';
 import { buildDependencies, type ActivityDeps } from './activities/dependencies.js';
 import { loadConfig, phiColumnNames, type TidemarkConfig } from './config/index.js';
 import { resolveSecret } from './config/secrets.js';
-import { temporalConnectionSettings, temporalUnreachableError } from './temporal/connect.js';
+import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
 import { createLogger, withSerializedErrors, type Logger } from './util/logger.js';
 
 export const WORKFLOWS_SOURCE = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -84,11 +84,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     connection = await NativeConnection.connect(settings);
   } catch (err) {
     if (ownDeps) await deps.close();
-    throw temporalUnreachableError(err, {
-      address: settings.address,
-      namespace: config.temporal.namespace,
-      tls: settings.tls !== undefined,
-    });
+    throw temporalUnreachableError(err, temporalTarget(settings, config.temporal.namespace));
   }
   const useBundle = process.env.NODE_ENV === 'production' && existsSync(WORKFLOW_BUNDLE);
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;

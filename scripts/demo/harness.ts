@@ -15,7 +15,7 @@ import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/mess
 import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import sql from 'mssql';
 import { parseConfig, type TidemarkConfig } from '../../src/config/index.js';
-import { SIM_CREDENTIALS, startSimulator, type Simulator } from '../../sim/index.js';
+import { SIM_CREDENTIALS, startSimulator, type Simulator, type SimulatorOptions } from '../../sim/index.js';
 import { ClaimsWorkload, type ClaimsWorkloadOptions } from '../../sim/workload/index.js';
 
 export interface ClaimsSource {
@@ -28,11 +28,18 @@ export interface ClaimsSource {
 
 /** Starts the simulator, creates the claims tables (CDC, Change Tracking, snapshot isolation on). */
 export async function startClaimsSource(
-  options: { port?: number; workload?: Partial<ClaimsWorkloadOptions>; cdcPollMs?: number } = {},
+  options: {
+    port?: number;
+    workload?: Partial<ClaimsWorkloadOptions>;
+    cdcPollMs?: number;
+    /** More simulator options (the chaos runner: an availability group and the fault control channel). */
+    simulator?: Pick<SimulatorOptions, 'secondary' | 'control'>;
+  } = {},
 ): Promise<ClaimsSource> {
   const sim = await startSimulator({
     port: options.port ?? 0,
     ...(options.cdcPollMs !== undefined ? { cdc: { pollingIntervalMs: options.cdcPollMs } } : {}),
+    ...options.simulator,
   });
   const admin = await new sql.ConnectionPool({
     server: sim.host,

@@ -477,7 +477,18 @@ export class ClaimsWorkload {
     this.event('beginLongTransaction', 'EligibilityChecks,ClaimPayments,ProviderNotes,ClaimLines', keys);
     const p = new Promise<void>((resolve) => setTimeout(resolve, this.opts.longTransactionMs))
       .then(() => tx.commit())
-      .then(() => this.event('commitLongTransaction', 'EligibilityChecks,ClaimPayments,ProviderNotes,ClaimLines', keys))
+      .then(
+        () => this.event('commitLongTransaction', 'EligibilityChecks,ClaimPayments,ProviderNotes,ClaimLines', keys),
+        // A fault (connection reset, failover) ended the session first: the server rolled the transaction back.
+        // Recorded, not thrown: nobody awaits this promise until drain(), so a rejection would be unhandled.
+        (err: unknown) =>
+          this.event(
+            'failLongTransaction',
+            'EligibilityChecks,ClaimPayments,ProviderNotes,ClaimLines',
+            keys,
+            (err as { code?: string }).code ?? 'error',
+          ),
+      )
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
   }

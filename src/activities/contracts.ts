@@ -10,6 +10,7 @@
  * breaking recorded histories.
  */
 import type { JobSpec, KeyRange } from '../domain/jobs.js';
+import type { OpCounts, StagedFile } from '../domain/staged.js';
 import type { TableRef } from '../domain/table.js';
 import type { WindowPlan } from '../domain/window.js';
 
@@ -40,29 +41,20 @@ export interface ExtractWindowInput {
   attempt: number;
 }
 
-/** One staged Parquet file. */
-export interface StagedFile {
-  path: string;
-  rows: number;
-  bytes: number;
-  /** Content MD5 (base64) as stored by Blob Storage. */
-  md5: string;
-  /** The partition (`YYYY-MM-DD`, commit date of its events) the file lies in. */
-  commitDate?: string;
-}
+export type { StagedFile } from '../domain/staged.js';
 
 export interface ExtractWindowOutput {
   files: StagedFile[];
   rows: number;
   /** Rows per operation: c, u, d, r. */
-  opCounts: Record<string, number>;
+  opCounts: OpCounts;
   schemaVersion: number;
   durationMs: number;
   /** The attempt id in the staged file names (unique per window, workflow attempt and activity attempt). */
-  attemptId?: string;
+  attemptId: string;
   /** Lowest and highest event position (`_pos`) staged, null for an empty window. */
-  minPosition?: string | null;
-  maxPosition?: string | null;
+  minPosition: string | null;
+  maxPosition: string | null;
   /** Source rows read (may exceed `rows`: overlap de-duplication, PHI, filters). */
   sourceRowsRead?: number;
   /**

@@ -21,7 +21,7 @@ import {
   BlobAlreadyExistsError,
   ConditionNotMetError,
   IncompatibleSchemaChangeError,
-  LakeIntegrityError,
+  WindowConflictError,
 } from '../lake/errors.js';
 import { LakeValueError } from '../lake/lake-types.js';
 import { CaptureInstanceDroppedError, ChangeLogGapError, PrerequisiteError } from '../source/index.js';
@@ -37,8 +37,7 @@ export function failureTypeOf(err: unknown): string | undefined {
   if (err instanceof LakeValueError) return FailureType.IncompatibleSchemaChange;
   if (err instanceof ConfigError) return FailureType.Config;
   if (err instanceof PrerequisiteError) return FailureType.Prerequisite;
-  if (err instanceof LakeIntegrityError && /already committed for window/.test(err.message))
-    return FailureType.WindowConflict;
+  if (err instanceof WindowConflictError) return FailureType.WindowConflict;
   if (err instanceof BlobAlreadyExistsError || err instanceof ConditionNotMetError) return undefined;
   if (err instanceof Error && (err as { retryable?: unknown }).retryable === false) return err.name;
   return undefined;

@@ -30,4 +30,3 @@ export function createActivities(deps: ActivityDeps): Activities {
 }
 
 export { buildDependencies, type ActivityDeps } from './dependencies.js';
-export { positionFromManifests } from './window-activities.js';

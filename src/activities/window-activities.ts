@@ -9,17 +9,13 @@ import { CancelledFailure } from '@temporalio/common';
 import {
   advanceWatermark as lakeAdvanceWatermark,
   commitManifest as lakeCommitManifest,
-  committedSequences,
-  readManifest,
-  resumePositionOf,
+  decodeControlTotals,
+  encodeControlTotals,
   stageWindow,
+  tablePosition,
   validateWindow as lakeValidateWindow,
+  windowRefOf,
   type ChangeEvent,
-  type ControlTotals,
-  type LakeTable,
-  type Manifest,
-  type StageWindowOutput,
-  type WindowRef,
 } from '../lake/commit.js';
 import { CHANGE_OPS, type ChangeOp, type LakeColumn, type LakeValue } from '../domain/values.js';
 import { readSchema, type SchemaDoc } from '../lake/schema-registry.js';
@@ -47,55 +43,12 @@ import { heartbeat } from './heartbeat.js';
 import { tableContext, type TableContext } from './table-context.js';
 import { lakePosition } from '../domain/positions.js';
 
-/** A chunk window's `from` in its manifest: `<kind>:<index>/<count>` (never a position: those are hex/digits). */
-export function chunkWindowFrom(window: WindowPlan): string {
-  const k = window.keyRange;
-  return `${window.kind}:${k?.index ?? 0}/${k?.count ?? 0}`;
-}
-
-/** The lake's view of a planned window (with the read's refined end, when committing). */
-export function windowRef(window: WindowPlan, resumePosition?: string): WindowRef {
-  return {
-    sequence: window.seq,
-    from: window.from ?? chunkWindowFrom(window),
-    to: window.to,
-    ...(resumePosition !== undefined ? { resume: resumePosition } : {}),
-  };
-}
-
-function parseChunkFrom(from: string): { kind: string; index: number; count: number } | undefined {
-  const m = /^([a-z_]+):(\d+)\/(\d+)$/.exec(from);
-  return m ? { kind: m[1]!, index: Number(m[2]), count: Number(m[3]) } : undefined;
-}
-
-/**
- * Where the lake says a table stands. Walks the manifest chain backwards: the newest change window gives the
- * position; a snapshot whose last chunk is committed gives its recorded position; a snapshot without its last
- * chunk is incomplete (→ null: redo it). Backfill, sweep and reconciliation windows do not move the position.
- */
-export async function positionFromManifests(lake: LakeTable): Promise<ReadWatermarkOutput> {
-  return positionAt(lake, (await committedSequences(lake)).length);
-}
-
-/** {@link positionFromManifests} as of window `lastSeq` of the chain. */
-async function positionAt(lake: LakeTable, lastSeq: number): Promise<ReadWatermarkOutput> {
-  for (let seq = lastSeq; seq >= 1; seq--) {
-    const m = await readManifest(lake, seq);
-    if (!m) break;
-    const chunk = parseChunkFrom(m.window.from);
-    if (!chunk) return { position: resumePositionOf(m), lastSeq };
-    if (chunk.kind === 'snapshot')
-      return { position: chunk.count > 0 && chunk.index === chunk.count - 1 ? m.window.to : null, lastSeq };
-  }
-  return { position: null, lastSeq };
-}
-
 export function windowActivities(deps: ActivityDeps) {
   const log = (ref: TableRef) => deps.logger.child({ table: ref.id });
 
   async function readWatermark(input: ReadWatermarkInput): Promise<ReadWatermarkOutput> {
     const ctx = await tableContext(deps, input.table);
-    const out = await positionFromManifests(ctx.lake);
+    const out = { ...(await tablePosition(ctx.lake)) };
     log(input.table).info(
       { lastSeq: out.lastSeq, hasPosition: out.position !== null },
       'watermark read from manifests',
@@ -140,14 +93,14 @@ export function windowActivities(deps: ActivityDeps) {
   async function validateWindow(input: ValidateWindowInput): Promise<ValidateWindowOutput> {
     const ctx = await tableContext(deps, input.table);
     const schema = await schemaVersion(ctx, input.extract.schemaVersion);
-    const staged = toStageOutput(input.window, input.extract);
     const v = await lakeValidateWindow({
       lake: ctx.lake,
       schema,
-      staged,
+      window: windowRefOf(input.window),
+      staged: input.extract,
       ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
     });
-    return { controlTotals: flattenTotals(v.controlTotals) };
+    return { controlTotals: encodeControlTotals(v.controlTotals) };
   }
 
   async function commitManifest(input: CommitManifestInput): Promise<CommitManifestOutput> {
@@ -161,9 +114,9 @@ export function windowActivities(deps: ActivityDeps) {
     }
     const out = await lakeCommitManifest({
       lake: ctx.lake,
-      window: windowRef(input.window, input.extract.resumePosition),
-      staged: toStageOutput(input.window, input.extract),
-      validated: { controlTotals: unflattenTotals(input.validation.controlTotals) },
+      window: windowRefOf(input.window, input.extract.resumePosition),
+      staged: input.extract,
+      validated: { controlTotals: decodeControlTotals(input.validation.controlTotals) },
       committedBy,
     });
     log(input.table).info(
@@ -181,11 +134,7 @@ export function windowActivities(deps: ActivityDeps) {
     const ctx = await tableContext(deps, input.table);
     // The pointer carries the sync position the manifests give (a job's chunk windows do not move it), so
     // `_state/watermark.json` still says where incremental sync stands after a backfill, sweep or reconciliation.
-    await lakeAdvanceWatermark({
-      lake: ctx.lake,
-      sequence: input.seq,
-      positionAt: async (head) => (await positionAt(ctx.lake, head)).position,
-    });
+    await lakeAdvanceWatermark({ lake: ctx.lake, sequence: input.seq });
     return { position: input.position };
   }
 
@@ -381,7 +330,7 @@ export async function stageStream(
       if (progress.segments > 0 || !done) {
         const staged = await stageWindow({
           lake: ctx.lake,
-          window: windowRef(window),
+          window: windowRefOf(window),
           attemptId: `${progress.attemptId}-s${progress.segments}`,
           schema,
           events: segment,
@@ -441,41 +390,3 @@ function restartWindow(stale: ExtractProgress): Error {
   heartbeat(freshProgress(stale.attemptId, stale.schemaVersion));
   return new Error('Re-read of the window differs from the staged segments; starting the window over');
 }
-
-/** Rebuilds the lake's stage record from what crossed Temporal. */
-export function toStageOutput(window: WindowPlan, extract: ExtractWindowOutput): StageWindowOutput {
-  const byOp: Record<ChangeOp, number> = { c: 0, u: 0, d: 0, r: 0 };
-  for (const op of CHANGE_OPS) byOp[op] = extract.opCounts[op] ?? 0;
-  return {
-    sequence: window.seq,
-    attemptId: extract.attemptId ?? 'unknown',
-    schemaVersion: extract.schemaVersion,
-    files: extract.files.map((f) => ({
-      path: f.path,
-      commitDate: f.commitDate ?? /commit_date=(\d{4}-\d{2}-\d{2})/.exec(f.path)?.[1] ?? '',
-      rows: f.rows,
-      bytes: f.bytes,
-      md5: f.md5,
-    })),
-    extracted: { rows: extract.rows, byOp },
-    minPosition: extract.minPosition ?? null,
-    maxPosition: extract.maxPosition ?? null,
-  };
-}
-
-function flattenTotals(t: ControlTotals): Record<string, string> {
-  const out: Record<string, string> = { rows: String(t.rows) };
-  for (const op of CHANGE_OPS) out[`op.${op}`] = String(t.rowsByOp[op]);
-  for (const [k, v] of Object.entries(t.sums)) if (v !== null) out[`sum.${k}`] = v;
-  return out;
-}
-
-function unflattenTotals(t: Record<string, string>): ControlTotals {
-  const rowsByOp: Record<ChangeOp, number> = { c: 0, u: 0, d: 0, r: 0 };
-  for (const op of CHANGE_OPS) rowsByOp[op] = Number(t[`op.${op}`] ?? 0);
-  const sums: Record<string, string | null> = {};
-  for (const [k, v] of Object.entries(t)) if (k.startsWith('sum.')) sums[k.slice(4)] = v;
-  return { rows: Number(t.rows ?? 0), rowsByOp, sums };
-}
-
-export type { Manifest };

@@ -3,25 +3,16 @@
  * secrets masked (exit 0), or every problem at once (exit 2). Starts nothing, connects to nothing.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatIssues, maskSecrets, readConfigFile, renderConfig } from '../config/index.js';
 import { EXIT, UsageError, type CliCommand } from './command.js';
+import { parseFlags } from './support/flags.js';
 
 export const command: CliCommand = {
   summary: 'validate a config file; print it resolved (secrets masked) or list every problem',
   usage: 'tidemark config check FILE [--json]',
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...args],
-        options: { json: { type: 'boolean' } },
-        allowPositionals: true,
-        strict: true,
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    // Not an operator verb (runOperatorVerb): it checks the file it is given and connects to nothing.
+    const parsed = parseFlags(args, { json: { type: 'boolean' } }, { positionals: true });
     const [file, ...extra] = parsed.positionals;
     if (file === undefined) throw new UsageError('give the config file to check');
     if (extra.length > 0) throw new UsageError(`one file at a time (got ${parsed.positionals.length})`);

@@ -4,24 +4,20 @@
  * to start it — exit 3 then, as nothing could be resumed.
  */
 import { EXIT, type CliCommand } from './command.js';
-import { parseFlags } from './support/flags.js';
-import { loadOperatorConfig, selectTables, temporalClient } from './support/operator-context.js';
+import { runOperatorVerb } from './support/operator-verb.js';
 import { tableRef } from '../config/tables.js';
 
 export const command: CliCommand = {
   summary: 'resume paused tables, or a stopped table after its cause was fixed',
   usage: 'tidemark resume [--table SCHEMA.TABLE] [--config FILE]',
-  async run(args, io) {
-    const { values } = parseFlags(args, { table: { type: 'string' }, config: { type: 'string' } });
-    const config = await loadOperatorConfig(io, values.config);
-    if (typeof config === 'number') return config;
-    const { resumeSignal } = await import('../workflows/messages.js');
-    const { tableSyncWorkflowId } = await import('../workflows/table-sync.js');
-    const { notRunningText, syncState } = await import('./support/job.js');
-    const { client, close } = await temporalClient(config);
-    let exit: number = EXIT.ok;
-    try {
-      for (const table of selectTables(config, values.table)) {
+  run: (args, io) =>
+    runOperatorVerb(args, io, { flags: {} }, async ({ config, tables, temporal }) => {
+      const { resumeSignal } = await import('../workflows/messages.js');
+      const { tableSyncWorkflowId } = await import('../workflows/table-sync.js');
+      const { notRunningText, syncState } = await import('./support/job.js');
+      const { client } = await temporal();
+      let exit: number = EXIT.ok;
+      for (const table of tables) {
         const id = tableRef(config, table).id;
         const state = await syncState(client, id);
         if (state.kind !== 'running') {
@@ -40,9 +36,6 @@ export const command: CliCommand = {
           io.stdout.write(`${id}: resume requested (it was ${s.mode}, not paused or stopped)\n`);
         else io.stdout.write(`${id}: resume requested\n`);
       }
-    } finally {
-      await close();
-    }
-    return exit;
-  },
+      return exit;
+    }),
 };

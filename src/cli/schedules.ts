@@ -10,8 +10,7 @@ import type { CaptureStrategy } from '../config/types.js';
 import type { JobSpec } from '../domain/jobs.js';
 import { EXIT, type CliCommand } from './command.js';
 import { DEFAULT_SWEEP_DAYS } from './sweep.js';
-import { parseFlags } from './support/flags.js';
-import { loadOperatorConfig, selectTables, temporalClient } from './support/operator-context.js';
+import { runOperatorVerb } from './support/operator-verb.js';
 import { tableRef } from '../config/tables.js';
 
 /** The nightly jobs of a table, by its capture strategy (what it cannot see). */
@@ -32,21 +31,18 @@ export const command: CliCommand = {
   summary:
     'create or update the nightly Temporal Schedules (delete reconciliation, late-update sweep) in the heavy-read window',
   usage: 'tidemark schedules [--table SCHEMA.TABLE] [--config FILE]',
-  async run(args, io) {
-    const { values } = parseFlags(args, { table: { type: 'string' }, config: { type: 'string' } });
-    const config = await loadOperatorConfig(io, values.config);
-    if (typeof config === 'number') return config;
-    const nightly = config.nightly;
-    if (!nightly) {
-      io.stderr.write('no nightly section in the config: nothing to schedule\n');
-      return EXIT.ok;
-    }
-    const [hour, minute] = nightly.windowStart.split(':').map(Number);
-    const { nightlyJobsWorkflow } = await import('../workflows/nightly.js');
-    const { ScheduleOverlapPolicy, ScheduleAlreadyRunning } = await import('@temporalio/client');
-    const { client, close } = await temporalClient(config);
-    try {
-      for (const table of selectTables(config, values.table)) {
+  run: (args, io) =>
+    runOperatorVerb(args, io, { flags: {} }, async ({ config, tables, temporal }) => {
+      const nightly = config.nightly;
+      if (!nightly) {
+        io.stderr.write('no nightly section in the config: nothing to schedule\n');
+        return EXIT.ok;
+      }
+      const [hour, minute] = nightly.windowStart.split(':').map(Number);
+      const { nightlyJobsWorkflow } = await import('../workflows/nightly.js');
+      const { ScheduleOverlapPolicy, ScheduleAlreadyRunning } = await import('@temporalio/client');
+      const { client } = await temporal();
+      for (const table of tables) {
         const ref = tableRef(config, table);
         const jobs = nightlyJobsOf(ref.strategy);
         if (jobs.length === 0) continue;
@@ -80,9 +76,6 @@ export const command: CliCommand = {
           io.stdout.write(`${ref.id}: schedule ${scheduleId} updated\n`);
         }
       }
-    } finally {
-      await close();
-    }
-    return EXIT.ok;
-  },
+      return EXIT.ok;
+    }),
 };

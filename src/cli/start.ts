@@ -5,27 +5,18 @@
  * stderr (exit 3 when a table stopped instead).
  */
 import { EXIT, type CliCommand } from './command.js';
-import { parseFlags } from './support/flags.js';
-import { loadOperatorConfig, selectTables, temporalClient } from './support/operator-context.js';
+import { runOperatorVerb } from './support/operator-verb.js';
 import { tableRef } from '../config/tables.js';
 
 export const command: CliCommand = {
   summary: 'start syncing every configured table (or one); tables already running are left alone',
   usage: 'tidemark start [--table SCHEMA.TABLE] [--wait] [--json] [--config FILE]',
-  async run(args, io) {
-    const { values } = parseFlags(args, {
-      table: { type: 'string' },
-      wait: { type: 'boolean' },
-      json: { type: 'boolean' },
-      config: { type: 'string' },
-    });
-    const config = await loadOperatorConfig(io, values.config);
-    if (typeof config === 'number') return config;
-    const tables = selectTables(config, values.table);
-    const { tableSyncWorkflow, tableSyncWorkflowId } = await import('../workflows/table-sync.js');
-    const { TABLE_KEY, STRATEGY_KEY, STATE_KEY } = await import('../workflows/search-attributes.js');
-    const { client, close } = await temporalClient(config);
-    try {
+  run: (args, io) =>
+    runOperatorVerb(args, io, { flags: { wait: { type: 'boolean' }, json: { type: 'boolean' } } }, async (ctx) => {
+      const { config, tables, values } = ctx;
+      const { tableSyncWorkflow, tableSyncWorkflowId } = await import('../workflows/table-sync.js');
+      const { TABLE_KEY, STRATEGY_KEY, STATE_KEY } = await import('../workflows/search-attributes.js');
+      const { client } = await ctx.temporal();
       for (const table of tables) {
         const ref = tableRef(config, table);
         const workflowId = tableSyncWorkflowId(ref.id);
@@ -64,8 +55,5 @@ export const command: CliCommand = {
         if (code !== EXIT.ok) exit = code;
       }
       return exit;
-    } finally {
-      await close();
-    }
-  },
+    }),
 };

@@ -9,16 +9,14 @@
  */
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { EXIT, type CliCommand } from './command.js';
-import { parseFlags } from './support/flags.js';
 import {
-  configPath,
   isUnansweredQuery,
-  loadOperatorConfig,
   noWorkerMessage,
-  selectTables,
-  temporalClient,
   workflowPollers,
+  type OperatorTemporal,
 } from './support/operator-context.js';
+import { runOperatorVerb } from './support/operator-verb.js';
+import type { TableConfig, TidemarkConfig } from '../config/types.js';
 import { tableRef } from '../config/tables.js';
 import type { TableSyncStatus } from '../state/table-sync-state.js';
 import type { STATE_KEY as STATE_KEY_TYPE } from '../workflows/search-attributes.js';
@@ -102,77 +100,75 @@ function recordedState(description: WorkflowExecutionDescription, key: typeof ST
   return typeof recorded === 'string' ? recorded : description.status.name.toLowerCase();
 }
 
+/** Each table's row: its answer to the status query, else what Temporal records of its workflow without a worker. */
+async function statusRows(
+  config: TidemarkConfig,
+  tables: readonly TableConfig[],
+  temporal: OperatorTemporal,
+): Promise<{ rows: TableStatusRow[]; unanswered: boolean }> {
+  const { statusQuery } = await import('../workflows/messages.js');
+  const { tableSyncWorkflowId } = await import('../workflows/table-sync.js');
+  const { STATE_KEY } = await import('../workflows/search-attributes.js');
+  const { client, connection } = temporal;
+  const rows: TableStatusRow[] = [];
+  let unanswered = false;
+  // No poller at all: do not wait for queries nobody can answer.
+  let workerMayAnswer = (await workflowPollers(temporal, config.temporal.taskQueue)) !== 0;
+  for (const table of tables) {
+    const ref = tableRef(config, table);
+    const handle = client.workflow.getHandle(tableSyncWorkflowId(ref.id));
+    let description: WorkflowExecutionDescription;
+    try {
+      description = await handle.describe();
+    } catch (err) {
+      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+      rows.push({ table: ref.id, strategy: ref.strategy, state: 'not started', status: null });
+      continue;
+    }
+    if (description.status.name !== 'RUNNING') {
+      rows.push({
+        table: ref.id,
+        strategy: ref.strategy,
+        state: recordedState(description, STATE_KEY),
+        status: null,
+      });
+      continue;
+    }
+    if (workerMayAnswer) {
+      try {
+        const status = await connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(statusQuery));
+        rows.push({ table: ref.id, strategy: ref.strategy, state: status.mode, status });
+        continue;
+      } catch (err) {
+        if (!isUnansweredQuery(err)) throw err;
+        workerMayAnswer = false; // one unanswered query is enough: the other tables share the task queue
+      }
+    }
+    unanswered = true;
+    rows.push({
+      table: ref.id,
+      strategy: ref.strategy,
+      state: recordedState(description, STATE_KEY),
+      status: null,
+      note: `no worker answered; state as recorded in TidemarkState`,
+    });
+  }
+  return { rows, unanswered };
+}
+
 export const command: CliCommand = {
   summary: 'show each table: state, last committed window, lag, rows/s (exit 3 if one needs attention)',
   usage: 'tidemark status [--table SCHEMA.TABLE] [--json] [--config FILE]',
-  async run(args, io) {
-    const { values } = parseFlags(args, {
-      table: { type: 'string' },
-      json: { type: 'boolean' },
-      config: { type: 'string' },
-    });
-    const config = await loadOperatorConfig(io, values.config);
-    if (typeof config === 'number') return config;
-    const tables = selectTables(config, values.table);
-    const { statusQuery } = await import('../workflows/messages.js');
-    const { tableSyncWorkflowId } = await import('../workflows/table-sync.js');
-    const { STATE_KEY } = await import('../workflows/search-attributes.js');
-    const temporal = await temporalClient(config);
-    const { client, connection } = temporal;
-    const taskQueue = config.temporal.taskQueue;
-    const rows: TableStatusRow[] = [];
-    let unanswered = false;
-    try {
-      // No poller at all: do not wait for queries nobody can answer.
-      let workerMayAnswer = (await workflowPollers(temporal, taskQueue)) !== 0;
-      for (const table of tables) {
-        const ref = tableRef(config, table);
-        const handle = client.workflow.getHandle(tableSyncWorkflowId(ref.id));
-        let description: WorkflowExecutionDescription;
-        try {
-          description = await handle.describe();
-        } catch (err) {
-          if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
-          rows.push({ table: ref.id, strategy: ref.strategy, state: 'not started', status: null });
-          continue;
-        }
-        if (description.status.name !== 'RUNNING') {
-          rows.push({
-            table: ref.id,
-            strategy: ref.strategy,
-            state: recordedState(description, STATE_KEY),
-            status: null,
-          });
-          continue;
-        }
-        if (workerMayAnswer) {
-          try {
-            const status = await connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-              handle.query(statusQuery),
-            );
-            rows.push({ table: ref.id, strategy: ref.strategy, state: status.mode, status });
-            continue;
-          } catch (err) {
-            if (!isUnansweredQuery(err)) throw err;
-            workerMayAnswer = false; // one unanswered query is enough: the other tables share the task queue
-          }
-        }
-        unanswered = true;
-        rows.push({
-          table: ref.id,
-          strategy: ref.strategy,
-          state: recordedState(description, STATE_KEY),
-          status: null,
-          note: `no worker answered; state as recorded in TidemarkState`,
-        });
-      }
-    } finally {
-      await temporal.close();
-    }
-    if (unanswered)
-      io.stderr.write(`tidemark: ${noWorkerMessage(temporal.target, taskQueue, configPath(io, values.config))}\n`);
-    io.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : renderStatusTable(rows));
-    const allRunning = rows.every((r) => r.status !== null && (r.state === 'running' || r.state === 'reseeding'));
-    return allRunning ? EXIT.ok : EXIT.attention;
-  },
+  run: (args, io) =>
+    runOperatorVerb(args, io, { flags: { json: { type: 'boolean' } } }, async (ctx) => {
+      const temporal = await ctx.temporal();
+      const { rows, unanswered } = await statusRows(ctx.config, ctx.tables, temporal);
+      if (unanswered)
+        io.stderr.write(
+          `tidemark: ${noWorkerMessage(temporal.target, ctx.config.temporal.taskQueue, ctx.configFile)}\n`,
+        );
+      io.stdout.write(ctx.values.json ? `${JSON.stringify(rows, null, 2)}\n` : renderStatusTable(rows));
+      const allRunning = rows.every((r) => r.status !== null && (r.state === 'running' || r.state === 'reseeding'));
+      return allRunning ? EXIT.ok : EXIT.attention;
+    }),
 };

@@ -7,33 +7,35 @@
  * The nightly schedules (`tidemark schedules`) run it for identity and updated_at tables.
  */
 import { EXIT, UsageError, type CliCommand } from './command.js';
-import { parseFlags } from './support/flags.js';
 import { runJobVerb } from './support/job.js';
-import { loadOperatorConfig, selectTables } from './support/operator-context.js';
+import { runOperatorVerb } from './support/operator-verb.js';
 import { sweepDaysProblem } from '../state/job-spec.js';
 
 /** The sweep period when `--days` is not given (the design's "last 30 days"). */
 export const DEFAULT_SWEEP_DAYS = 30;
 
+const sweepDays = (flag: string | undefined): number => (flag === undefined ? DEFAULT_SWEEP_DAYS : Number(flag));
+
 export const command: CliCommand = {
   summary:
     'late-update sweep of a table (compare chunks of the last N days with the lake, re-extract those that differ); waits for it',
   usage: 'tidemark sweep --table SCHEMA.TABLE [--days 30] [--json] [--config FILE]',
-  async run(args, io) {
-    const { values } = parseFlags(args, {
-      table: { type: 'string' },
-      days: { type: 'string' },
-      json: { type: 'boolean' },
-      config: { type: 'string' },
-    });
-    if (!values.table) throw new UsageError('--table is required');
-    const days = values.days === undefined ? DEFAULT_SWEEP_DAYS : Number(values.days);
-    const problem = sweepDaysProblem(values.days?.trim() === '' ? Number.NaN : days, 1);
-    if (problem !== undefined) throw new UsageError(problem);
-    const config = await loadOperatorConfig(io, values.config);
-    if (typeof config === 'number') return config;
-    const [table] = selectTables(config, values.table);
-    if (!table) return EXIT.invalidInput;
-    return runJobVerb(config, io, table, { kind: 'sweep', days }, values.json === true);
-  },
+  run: (args, io) =>
+    runOperatorVerb(
+      args,
+      io,
+      {
+        flags: { days: { type: 'string' }, json: { type: 'boolean' } },
+        requireTable: true,
+        check: (values) => {
+          const problem = sweepDaysProblem(values.days?.trim() === '' ? Number.NaN : sweepDays(values.days), 1);
+          if (problem !== undefined) throw new UsageError(problem);
+        },
+      },
+      async (ctx) => {
+        const [table] = ctx.tables;
+        if (!table) return EXIT.invalidInput;
+        return runJobVerb(ctx, table, { kind: 'sweep', days: sweepDays(ctx.values.days) });
+      },
+    ),
 };

@@ -19,7 +19,9 @@ export {
 } from './load.js';
 export { maskSecrets, maskConnectionString, renderConfig, MASK } from './mask.js';
 export { parseDuration, formatDuration, durationOf } from './duration.js';
-export { DEFAULTS, CAPTURE_PARAMETERS, NEEDS_NIGHTLY, isLoopback } from './validate.js';
+export { DEFAULTS } from './defaults.js';
+export { CAPTURE_PARAMETERS, NEEDS_NIGHTLY } from './sections/capture.js';
+export { isLoopback } from './sections/shared-fields.js';
 export { type Env } from './interpolate.js';
 
 /** Every PHI column named in any table (whatever its action), for the logger's redaction. */

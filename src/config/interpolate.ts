@@ -39,7 +39,7 @@ export function interpolate(tree: unknown, env: Env): InterpolationResult {
   // YAML aliases can make the tree circular (`a: &x [*x]`); `open` holds the nodes being visited.
   const open = new Set<object>();
   const visit = (node: unknown, path: ConfigPath): unknown => {
-    if (typeof node === 'string') return interpolateString(node, path);
+    if (typeof node === 'string') return interpolateString(node, path, { env, issues, interpolated });
     if (node === null || typeof node !== 'object') return node;
     if (open.has(node)) {
       issues.push({
@@ -60,63 +60,73 @@ export function interpolate(tree: unknown, env: Env): InterpolationResult {
     }
   };
 
-  const interpolateString = (text: string, path: ConfigPath): string => {
-    if (!text.includes('$')) return text;
-    const where = formatPath(path);
-    const names: string[] = [];
-    let out = '';
-    let i = 0;
-    while (i < text.length) {
-      if (text.startsWith('$${', i)) {
-        out += '${';
-        i += 3;
-        continue;
-      }
-      if (!text.startsWith('${', i)) {
-        out += text[i];
-        i += 1;
-        continue;
-      }
-      const close = text.indexOf('}', i + 2);
-      if (close < 0) {
-        issues.push({
-          path,
-          message: 'a `${` reference is not closed with `}`',
-          fix: 'write ${NAME} or ${NAME:-default}, or $${ for a literal "${"',
-        });
-        return '';
-      }
-      const body = text.slice(i + 2, close);
-      const sep = body.indexOf(':-');
-      const name = sep < 0 ? body : body.slice(0, sep);
-      const fallback = sep < 0 ? undefined : body.slice(sep + 2);
-      i = close + 1;
-      if (!NAME.test(name)) {
-        issues.push({
-          path,
-          message: `\`\${${name}}\` is not a valid environment variable reference`,
-          fix: 'use letters, digits and _ only, not starting with a digit: ${NAME} or ${NAME:-default}',
-        });
-        continue;
-      }
-      names.push(name);
-      const value = env[name];
-      if (fallback !== undefined) {
-        out += value === undefined || value === '' ? fallback : value;
-      } else if (value === undefined) {
-        issues.push({
-          path,
-          message: `environment variable ${name} is not set`,
-          fix: `set ${name} in the environment, or give a default with \${${name}:-default}`,
-        });
-      } else {
-        out += value;
-      }
-    }
-    if (names.length > 0) interpolated.set(where, names);
-    return out;
-  };
-
   const value = visit(tree, []);
   return { value, interpolated, issues };
+}
+
+/** What interpolating one document reads and records. */
+interface Interpolation {
+  readonly env: Env;
+  readonly issues: RawIssue[];
+  readonly interpolated: Map<string, string[]>;
+}
+
+/** One string value with its references replaced; the variables it was built from are recorded under its path. */
+function interpolateString(text: string, path: ConfigPath, run: Interpolation): string {
+  if (!text.includes('$')) return text;
+  const names: string[] = [];
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith('$${', i)) {
+      out += '${';
+      i += 3;
+      continue;
+    }
+    if (!text.startsWith('${', i)) {
+      out += text[i];
+      i += 1;
+      continue;
+    }
+    const close = text.indexOf('}', i + 2);
+    if (close < 0) {
+      run.issues.push({
+        path,
+        message: 'a `${` reference is not closed with `}`',
+        fix: 'write ${NAME} or ${NAME:-default}, or $${ for a literal "${"',
+      });
+      return '';
+    }
+    out += resolveReference(text.slice(i + 2, close), path, run, names);
+    i = close + 1;
+  }
+  if (names.length > 0) run.interpolated.set(formatPath(path), names);
+  return out;
+}
+
+/** The text one reference stands for, given what is between `${` and `}`; `''` when it has an issue. */
+function resolveReference(body: string, path: ConfigPath, run: Interpolation, names: string[]): string {
+  const sep = body.indexOf(':-');
+  const name = sep < 0 ? body : body.slice(0, sep);
+  const fallback = sep < 0 ? undefined : body.slice(sep + 2);
+  if (!NAME.test(name)) {
+    run.issues.push({
+      path,
+      message: `\`\${${name}}\` is not a valid environment variable reference`,
+      fix: 'use letters, digits and _ only, not starting with a digit: ${NAME} or ${NAME:-default}',
+    });
+    return '';
+  }
+  names.push(name);
+  const value = run.env[name];
+  if (fallback !== undefined) return value === undefined || value === '' ? fallback : value;
+  if (value === undefined) {
+    run.issues.push({
+      path,
+      message: `environment variable ${name} is not set`,
+      fix: `set ${name} in the environment, or give a default with \${${name}:-default}`,
+    });
+    return '';
+  }
+  return value;
 }

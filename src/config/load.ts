@@ -14,7 +14,8 @@ import { interpolate, type Env } from './interpolate.js';
 import { formatPath, type RawIssue } from './path.js';
 import { Checker } from './reader.js';
 import { type TidemarkConfig } from './types.js';
-import { validateDocument, type PathOptions } from './validate.js';
+import { type PathOptions } from './sections/shared-fields.js';
+import { validateDocument } from './validate.js';
 
 /** The outcome of parsing: a config, or every problem found. */
 export type ParseResult = { ok: true; config: TidemarkConfig } | { ok: false; errors: ConfigIssue[] };

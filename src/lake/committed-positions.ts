@@ -10,13 +10,13 @@
  * above its upper bound); only the `_pos` column of their files is read, and only files whose manifest says they
  * reach into the range.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { readManifest, readWatermark, type LakeTable, type Manifest } from './commit.js';
-import { queryRows, text } from './duckdb.js';
+import { queryRows, text, withDuckDb } from './duckdb.js';
+import type { LakeTable } from './lake-table.js';
+import { readManifest, windowOf, type Manifest } from './manifest.js';
 import { quoteLiteral } from './parquet-writer.js';
+import { withTempDir } from './temp-dir.js';
+import { readWatermark } from './watermark.js';
 
 export interface CommittedPositionsInput {
   readonly lake: LakeTable;
@@ -38,8 +38,8 @@ export interface CommittedPositionsOutput {
   readonly filesRead: number;
 }
 
-/** A chunk job's window (snapshot, backfill, sweep, reconcile) records `<kind>:<i>/<n>` as its `from`. */
-const isChangeWindow = (m: Manifest): boolean => !/^[a-z_]+:\d+\/\d+$/.test(m.window.from);
+/** Not a chunk of a job (snapshot, backfill, sweep, reconcile). */
+const isChangeWindow = (m: Manifest): boolean => windowOf(m).chunk === undefined;
 
 /** The newest committed sequence: the watermark's, or later when a commit happened after it was last moved. */
 async function newestSequence(lake: LakeTable): Promise<number> {
@@ -66,27 +66,22 @@ export async function committedPositions(input: CommittedPositionsInput): Promis
   const positions = new Set<string>();
   if (files.length === 0) return { positions, highest, manifestsRead, filesRead: 0 };
 
-  const dir = await mkdtemp(join(tmpdir(), 'tidemark-positions-'));
-  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
-  const conn = await instance.connect();
-  try {
-    const locals: string[] = [];
-    for (const [i, path] of files.entries()) {
-      const local = join(dir, `${i}.parquet`);
-      await lake.store.downloadToFile(lake.layout.resolve(path), local);
-      locals.push(local);
-    }
-    const list = locals.map(quoteLiteral).join(', ');
-    const rows = await queryRows(
-      conn,
-      `SELECT DISTINCT _pos FROM read_parquet([${list}])
-        WHERE _pos >= ${quoteLiteral(low)} AND _pos < ${quoteLiteral(highExclusive)}`,
-    );
-    for (const r of rows) positions.add(text(r['_pos']));
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
-    await rm(dir, { recursive: true, force: true });
-  }
+  await withTempDir('tidemark-positions-', undefined, (dir) =>
+    withDuckDb({ threads: '1' }, async (conn) => {
+      const locals: string[] = [];
+      for (const [i, path] of files.entries()) {
+        const local = join(dir, `${i}.parquet`);
+        await lake.store.downloadToFile(lake.layout.resolve(path), local);
+        locals.push(local);
+      }
+      const list = locals.map(quoteLiteral).join(', ');
+      const rows = await queryRows(
+        conn,
+        `SELECT DISTINCT _pos FROM read_parquet([${list}])
+          WHERE _pos >= ${quoteLiteral(low)} AND _pos < ${quoteLiteral(highExclusive)}`,
+      );
+      for (const r of rows) positions.add(text(r['_pos']));
+    }),
+  );
   return { positions, highest, manifestsRead, filesRead: files.length };
 }

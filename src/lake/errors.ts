@@ -96,7 +96,7 @@ export class ChecksumMismatchError extends BlobStoreError {
 
 /** The lake's own metadata is not what the protocol allows (e.g. a different window at a committed sequence). */
 export class LakeIntegrityError extends Error {
-  override readonly name = 'LakeIntegrityError';
+  override readonly name: string = 'LakeIntegrityError';
   constructor(
     message: string,
     readonly table: string,
@@ -104,6 +104,14 @@ export class LakeIntegrityError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A different window is already committed at the sequence (two planners disagree about window boundaries). The
+ * table must stop; the activity boundary reports it as the `WindowConflictError` failure type.
+ */
+export class WindowConflictError extends LakeIntegrityError {
+  override readonly name = 'WindowConflictError';
 }
 
 /** Validation of a staged window failed; nothing of the window was committed. */

@@ -121,6 +121,24 @@ function converterFor(column: LakeColumn): Convert {
         return blobValue(v);
       };
     case 'date':
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz':
+      return temporalConverter(name, t);
+    case 'uuid':
+      return (v) => {
+        if (typeof v !== 'string') throw wrongJsType(name, t, 'a uuid string');
+        return uuidValue(uuidToUint128(name, v));
+      };
+  }
+}
+
+type TemporalType = Extract<LakeType, { kind: 'date' | 'time' | 'timestamp' | 'timestamptz' }>;
+
+/** {@link converterFor} of the date and time kinds. */
+function temporalConverter(name: string, t: TemporalType): Convert {
+  switch (t.kind) {
+    case 'date':
       return (v) => {
         if (typeof v !== 'string' && typeof v !== 'number') throw wrongJsType(name, t, 'YYYY-MM-DD or a day number');
         return dateValue(dateToDays(name, v));
@@ -151,11 +169,6 @@ function converterFor(column: LakeColumn): Convert {
         });
       };
     }
-    case 'uuid':
-      return (v) => {
-        if (typeof v !== 'string') throw wrongJsType(name, t, 'a uuid string');
-        return uuidValue(uuidToUint128(name, v));
-      };
   }
 }
 

@@ -80,12 +80,26 @@ export function tlsFailure(err: unknown): string | undefined {
   return m ? message.replace(/\s+/g, ' ').slice(0, 200) : undefined;
 }
 
+/**
+ * Login failures (code ELOGIN) reach us without their error number: tedious keeps only the server's text (and
+ * `isTransient` for its own short list). The failover errors of the transient list are told by that text
+ * (SQL Server's English message; a server in another language falls back to permanent, as before).
+ */
+const TRANSIENT_LOGIN_TEXTS: readonly [RegExp, number][] = [
+  [/Unable to access availability database/i, 983],
+  [/participating in an availability group and is currently not accessible/i, 976],
+];
+
 /** Why an error is transient, or undefined when it is not. */
 export function transientReason(err: unknown): string | undefined {
   if (tlsFailure(err)) return undefined;
-  const { number, code } = sqlErrorInfo(err);
+  const { number, code, message } = sqlErrorInfo(err);
   if (number !== undefined && TRANSIENT_SQL_NUMBERS.has(number)) return TRANSIENT_SQL_NUMBERS.get(number);
   if (code !== undefined && TRANSIENT_DRIVER_CODES.has(code)) return TRANSIENT_DRIVER_CODES.get(code);
+  if (code === 'ELOGIN') {
+    const known = TRANSIENT_LOGIN_TEXTS.find(([text]) => text.test(message));
+    if (known) return `${TRANSIENT_SQL_NUMBERS.get(known[1])} at login`;
+  }
   return undefined;
 }
 

@@ -1,129 +1,23 @@
 /**
  * The state of one table's sync, kept apart from Temporal's signal/query wiring so it can be unit-tested and
- * carried through continue-as-new as plain data. Pure: no I/O, no clocks (times come in as arguments).
+ * carried through continue-as-new as plain data. Pure: no I/O, no clocks (times come in as arguments). The data
+ * itself (snapshot, status) is table-sync-snapshot.ts.
  */
 import type { JobKind, JobOutput, JobRequest } from '../domain/jobs.js';
 import type { WindowPlan } from '../domain/window.js';
 import type { TableRef } from '../domain/table.js';
 import { jobSpecProblem } from './job-spec.js';
+import type { JobRecord, TableSyncMode, TableSyncSnapshot, TableSyncStatus } from './table-sync-snapshot.js';
 
-export type TableSyncMode = 'running' | 'paused' | 'stopped' | 'reseeding';
-
-/** A job's outcome, as the status query reports it. */
-export interface JobRecord {
-  id: string;
-  kind: string;
-  /** `failed`: refused (wrong arguments), failed for good, or terminated/cancelled; `reason` says why. */
-  state: 'queued' | 'running' | 'done' | 'failed';
-  reason?: string;
-  windows?: number;
-  rows?: number;
-  sourceRowsRead?: number;
-  finishedAt?: string;
-}
-
-/** The last window that became visible in the lake. */
-export interface CommittedWindow {
-  seq: number;
-  from: string | null;
-  to: string;
-  rows: number;
-  manifestPath: string;
-  committedAt: string;
-  /** Rows per second of extract → commit for this window. */
-  rowsPerSecond: number;
-}
-
-/** Serializable snapshot: the workflow's input on (re)start and continue-as-new. */
-export interface TableSyncSnapshot {
-  table: TableRef;
-  mode: TableSyncMode;
-  /** The watermark: the last committed position, null before the first snapshot. */
-  position: string | null;
-  /** The next window's sequence number. */
-  nextSeq: number;
-  /** A planned window that has not committed yet: retried with the same bounds, never re-planned. */
-  pendingWindow: WindowPlan | null;
-  /** Extraction attempts made for the pending window (file names are unique per attempt). */
-  pendingAttempts: number;
-  lastCommitted: CommittedWindow | null;
-  lagSeconds: number | null;
-  /** CDC: seconds since the newest captured change, by the source's clock (absent in older snapshots). */
-  captureLatencySeconds?: number | null;
-  /** The operator's reason given with a pause that is requested or in effect (absent in older snapshots). */
-  pauseReason?: string | null;
-  /** Why the table is stopped, or the last error met (without row values). */
-  lastError: string | null;
-  stoppedReason: string | null;
-  windowsCommitted: number;
-  rowsCommitted: number;
-  /** Jobs asked of this table and not yet run, in order. */
-  queuedJobs: JobRequest[];
-  /** The most recent jobs (queued, running, done, failed), newest last, at most 20. */
-  jobs: JobRecord[];
-  /**
-   * When the position last moved (a window or snapshot committed, or the workflow read it from the lake). An
-   * idle table commits an empty window only once this is older than its idle-commit interval. Absent in
-   * snapshots carried from older runs.
-   */
-  positionCommittedAt?: string | null;
-  /**
-   * An idle table: the source position up to which it holds no change that is not in the lake, beyond
-   * `position` (whose empty window was not committed, to spare the lake an empty manifest). Null once a window
-   * commits. Absent in snapshots carried from older runs.
-   */
-  caughtUpTo?: string | null;
-  /**
-   * Read the lake's watermark before the next window: on a fresh start (the manifests are the truth), and after a
-   * job ended early (its committed windows took sequence numbers the sync has not counted). Absent: false.
-   */
-  mustReadWatermark?: boolean;
-}
-
-export function initialSnapshot(table: TableRef, position: string | null = null, nextSeq = 1): TableSyncSnapshot {
-  return {
-    table,
-    mode: 'running',
-    position,
-    nextSeq,
-    pendingWindow: null,
-    pendingAttempts: 0,
-    lastCommitted: null,
-    lagSeconds: null,
-    lastError: null,
-    stoppedReason: null,
-    windowsCommitted: 0,
-    rowsCommitted: 0,
-    queuedJobs: [],
-    jobs: [],
-    positionCommittedAt: null,
-    caughtUpTo: null,
-  };
-}
-
-/** What the `status` query returns. */
-export interface TableSyncStatus {
-  table: string;
-  strategy: string;
-  mode: TableSyncMode;
-  paused: boolean;
-  position: string | null;
-  lastCommitted: CommittedWindow | null;
-  /** Seconds the lake is behind the source's clock, as of the last planning (includes the capture latency). */
-  lagSeconds: number | null;
-  /** CDC: seconds since the newest captured change, by the source's clock; null when not known. */
-  captureLatencySeconds: number | null;
-  /** The reason given with `pause --reason`, while a pause is requested or in effect. */
-  pauseReason: string | null;
-  rowsPerSecond: number | null;
-  lastError: string | null;
-  stoppedReason: string | null;
-  windowsCommitted: number;
-  rowsCommitted: number;
-  jobs: JobRecord[];
-  /** See {@link TableSyncSnapshot.caughtUpTo}: an idle table is current up to here (its lag is 0). */
-  caughtUpTo: string | null;
-}
+// The data types, for modules that use them with the state (the CLI, the workflows, tests).
+export { initialSnapshot } from './table-sync-snapshot.js';
+export type {
+  CommittedWindow,
+  JobRecord,
+  TableSyncMode,
+  TableSyncSnapshot,
+  TableSyncStatus,
+} from './table-sync-snapshot.js';
 
 export class TableSyncState {
   private s: TableSyncSnapshot;
@@ -206,10 +100,21 @@ export class TableSyncState {
     this.s.pauseReason = reason ?? null;
   }
 
-  /** The resume signal clears a requested pause and its reason. */
-  cancelPause(): void {
+  /** The resume signal: clears a requested pause and its reason; a paused or stopped table runs again. */
+  resume(): void {
     this.pauseRequested = false;
     this.s.pauseReason = null;
+    if (this.held) this.setMode('running');
+  }
+
+  /** At a window boundary a requested pause takes effect. */
+  pauseAtBoundary(): void {
+    if (this.pauseRequested && this.s.mode === 'running') this.setMode('paused');
+  }
+
+  /** Paused or stopped: the table waits for the operator's resume. */
+  get held(): boolean {
+    return this.s.mode === 'paused' || this.s.mode === 'stopped';
   }
 
   /** Returns the attempt number for the next extraction of the pending window. */
@@ -234,7 +139,7 @@ export class TableSyncState {
       rows,
       manifestPath,
       committedAt,
-      rowsPerSecond: durationMs > 0 ? Math.round((rows * 1000) / durationMs) : rows,
+      rowsPerSecond: rowsPerSecond(rows, durationMs),
     };
     this.s.position = position;
     this.s.nextSeq = window.seq + 1;
@@ -279,7 +184,7 @@ export class TableSyncState {
   }
 
   /** Takes the first queued job of this kind (a re-seed jumps the queue). */
-  startNextJobOfKind(kind: string): JobRequest | undefined {
+  private startNextJobOfKind(kind: string): JobRequest | undefined {
     const i = this.s.queuedJobs.findIndex((j) => j.job.kind === kind);
     if (i < 0) return undefined;
     const [request] = this.s.queuedJobs.splice(i, 1);
@@ -287,10 +192,16 @@ export class TableSyncState {
     return request;
   }
 
-  /** A planned window that will never commit (a re-seed replaces it); its sequence number is free again. */
-  discardPendingWindow(): void {
+  /**
+   * A re-seed starts (the initial load, or after a change-log gap): the pending window will never commit (its
+   * sequence number is free again), and the snapshot job jumps the queue. Returns the job to run now.
+   */
+  beginReseed(reason: string): JobRequest | undefined {
+    this.setMode('reseeding');
     this.s.pendingWindow = null;
     this.s.pendingAttempts = 0;
+    this.requestJob({ id: this.newJobId(`reseed-${this.s.nextSeq}`), job: { kind: 'snapshot', reason } });
+    return this.startNextJobOfKind('snapshot');
   }
 
   /** Takes the next queued job and marks it running. */
@@ -313,7 +224,7 @@ export class TableSyncState {
         rows: result.rows,
         manifestPath: result.lastManifestPath,
         committedAt: finishedAt,
-        rowsPerSecond: durationMs > 0 ? Math.round((result.rows * 1000) / durationMs) : result.rows,
+        rowsPerSecond: rowsPerSecond(result.rows, durationMs),
       };
     }
     this.s.windowsCommitted += result.windows;
@@ -391,6 +302,11 @@ export class TableSyncState {
       caughtUpTo: this.s.caughtUpTo ?? null,
     };
   }
+}
+
+/** Rows per second of a window or job that took `durationMs` (all of them when it took no measurable time). */
+function rowsPerSecond(rows: number, durationMs: number): number {
+  return durationMs > 0 ? Math.round((rows * 1000) / durationMs) : rows;
 }
 
 /** The snapshot is plain JSON; structuredClone is not available in Temporal's workflow sandbox. */

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Secret, TemporalConfig } from '../config/index.js';
+import { causeChain } from '../domain/cause-chain.js';
 import { maskSecretsInText } from '../util/logger.js';
 
 /** Turns a configured secret into its value (environment or Key Vault). */
@@ -64,6 +65,11 @@ export interface TemporalTarget {
   readonly tls?: boolean;
 }
 
+/** Where `settings` connect to in `namespace`, for messages (the client and the worker name it the same way). */
+export function temporalTarget(settings: TemporalConnectionSettings, namespace: string): TemporalTarget {
+  return { address: settings.address, namespace, tls: settings.tls !== undefined };
+}
+
 /** `Connection.connect` / `NativeConnection.connect` failed: nothing answered at the address (or TLS failed). */
 export function temporalUnreachableError(err: unknown, target: TemporalTarget): TemporalSetupError {
   return new TemporalSetupError(
@@ -106,13 +112,17 @@ export function searchAttributeCreateCommand(
   return `temporal operator search-attribute create --address ${target.address} --namespace ${target.namespace} ${pairs}`;
 }
 
-/** True for the server's refusal of a workflow whose search attributes the namespace does not define. */
+/**
+ * True for the server's refusal of a workflow whose search attributes the namespace does not define. Read from the
+ * message because only the message says it: the server answers INVALID_ARGUMENT, as for any other bad request, and
+ * the SDK has no error class for it.
+ */
 export function isMissingSearchAttribute(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++, e = (e as { cause?: unknown }).cause) {
-    const message = e instanceof Error ? e.message : '';
-    if (/no mapping defined for search attribute|search attribute \S+ is not defined/i.test(message)) return true;
-  }
-  return false;
+  return causeChain(err, 5).some(
+    (e) =>
+      e instanceof Error &&
+      /no mapping defined for search attribute|search attribute \S+ is not defined/i.test(e.message),
+  );
 }
 
 /**

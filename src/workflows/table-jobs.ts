@@ -9,14 +9,9 @@ import type { TableRef } from '../domain/table.js';
 import type { TableSyncState } from '../state/table-sync-state.js';
 import type { ActivityTimeouts } from './activity-options.js';
 import { JOB_WORKFLOWS, jobWorkflowId } from './chunked-jobs.js';
-import { onJobFailure } from './failure-policy.js';
-
-/**
- * patched() id: a job that fails, or is terminated or cancelled (Web UI), ends `failed` and the table goes on
- * (a snapshot's failure stops the table) — instead of failing the sync workflow. Histories recorded before it
- * replay with the old behaviour (the failure reached the sync's loop).
- */
-export const JOB_FAILURE_PATCH = 'job-failure-ends-the-job';
+import { onJobFailure } from '../state/failure-policy.js';
+import { failureFacts } from './failure-facts.js';
+import { JOB_FAILURE_PATCH } from './patches.js';
 
 export interface TableJobContext {
   table: TableRef;
@@ -39,7 +34,7 @@ export async function runTableJob(ctx: TableJobContext, request: JobRequest): Pr
   } catch (err) {
     // The sync itself being cancelled is not the job's failure.
     if (CancellationScope.current().consideredCancelled) throw err;
-    const action = onJobFailure(request.job.kind, err);
+    const action = onJobFailure(request.job.kind, failureFacts(err));
     if (action.kind === 'rethrow' || !patched(JOB_FAILURE_PATCH)) throw err;
     state.jobFailed(request.id, request.job.kind, action.reason, new Date().toISOString());
     // Without its snapshot the table has nothing to sync from: it waits, stopped, until `tidemark resume`.

@@ -1,7 +1,7 @@
 /**
  * One incremental window of a table's sync: plan (unless a planned window is pending) → extract + stage →
- * validate → commit manifest → advance watermark. Workflow code (deterministic); the loop around it, and what to
- * do when it fails, are table-sync.ts and failure-policy.ts.
+ * validate → commit manifest → advance watermark. Workflow code (deterministic); the loop around it is
+ * table-sync.ts, and what to do when it fails src/state/failure-policy.ts.
  */
 import type { TableSyncActivities } from '../activities/contracts.js';
 import type { TableRef } from '../domain/table.js';
@@ -19,7 +19,9 @@ export interface TableWindowContext {
  * 'empty' when nothing changed (or an idle window was not due); 'more' when it committed a window capped below
  * what the source already holds (go straight on); 'committed' otherwise.
  */
-export async function syncOneWindow(ctx: TableWindowContext): Promise<'empty' | 'committed' | 'more'> {
+export type WindowOutcome = 'empty' | 'committed' | 'more';
+
+export async function syncOneWindow(ctx: TableWindowContext): Promise<WindowOutcome> {
   const { table, state, acts } = ctx;
   let window = state.pendingWindow;
   if (!window) {

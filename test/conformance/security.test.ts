@@ -158,3 +158,22 @@ test('sys.fn_my_permissions lists the column grants of a least-privilege login',
   const perms = (db.recordset as { permission_name: string }[]).map((x) => x.permission_name);
   assert.ok(perms.includes('CONNECT') && !perms.includes('CONTROL'));
 });
+
+test('CONTROL on a table implies every permission on it; ALTER is held on its own', async () => {
+  await pool.request().batch(`GRANT CONTROL ON dbo.${ct} TO [${login}]; GRANT ALTER ON dbo.${table} TO [${login}]`);
+  const probe = `SELECT HAS_PERMS_BY_NAME('dbo.${ct}', 'OBJECT', 'CONTROL') AS ctl,
+    HAS_PERMS_BY_NAME('dbo.${ct}', 'OBJECT', 'INSERT') AS ins, HAS_PERMS_BY_NAME('dbo.${ct}', 'OBJECT', 'DELETE') AS del,
+    HAS_PERMS_BY_NAME('dbo.${table}', 'OBJECT', 'ALTER') AS alt, HAS_PERMS_BY_NAME('dbo.${table}', 'OBJECT', 'CONTROL') AS tctl,
+    HAS_PERMS_BY_NAME('dbo.${table}', 'OBJECT', 'INSERT') AS tins`;
+  const held = (await ext.request().query(probe)).recordset[0] as Record<string, number>;
+  assert.deepEqual({ ...held }, { ctl: 1, ins: 1, del: 1, alt: 1, tctl: 0, tins: 0 });
+  await ext.request().batch(`INSERT INTO dbo.${ct} VALUES (2, N'q')`);
+  const mine = await ext.request().query(`SELECT permission_name FROM sys.fn_my_permissions('dbo.${ct}', 'OBJECT')`);
+  const perms = (mine.recordset as { permission_name: string }[]).map((x) => x.permission_name);
+  assert.ok(perms.includes('CONTROL') && perms.includes('INSERT'), perms.join(', '));
+  await pool
+    .request()
+    .batch(`REVOKE CONTROL ON dbo.${ct} FROM [${login}]; REVOKE ALTER ON dbo.${table} FROM [${login}]`);
+  const gone = (await ext.request().query(probe)).recordset[0] as Record<string, number>;
+  assert.deepEqual({ ...gone }, { ctl: 0, ins: 0, del: 0, alt: 0, tctl: 0, tins: 0 });
+});

@@ -1,6 +1,7 @@
 /**
  * Records the workflow histories the replay tests check determinism against:
- *   node --import tsx test/replay/record-histories.ts [table-sync | table-sync-more | table-sync-stops-and-jobs …]
+ *   node --import tsx test/replay/record-histories.ts [table-sync | table-sync-more | table-sync-stops-and-jobs |
+ *     table-sync-jobs-and-gap …]
  * (no names: all). Run it when a workflow changes on purpose (and keep the old files while old runs may still be
  * open: a change that breaks replay of a recorded history needs `patched()`). `table-sync-before-more.json` is
  * the table-sync history recorded before the `wait-after-uncapped-window` patch; it is kept, not re-recorded.
@@ -44,6 +45,7 @@ await worker.runUntil(async () => {
   if (wanted('table-sync')) await recordTableSync();
   if (wanted('table-sync-more')) await recordMore();
   if (wanted('table-sync-stops-and-jobs')) await recordStopsAndJobs();
+  if (wanted('table-sync-jobs-and-gap')) await recordJobsAndGap();
 });
 await env.teardown();
 process.stdout.write(`recorded ${only.length ? only.join(', ') : 'every history'} in test/replay/histories\n`);
@@ -147,6 +149,70 @@ async function recordStopsAndJobs(): Promise<void> {
     new URL('./histories/table-sync-stops-and-jobs.json', import.meta.url),
     pretty(historyToJSON(await h.fetchHistory())),
   );
+}
+
+/**
+ * Jobs that succeed, pause-now, a stop and a gap (recorded before the sync loop was split into steps, issue 13):
+ * the load, a backfill and a sweep that commit windows (the watermark moves after each), a window cancelled by
+ * pause-now and retried on resume, a window step failing for good (stop, resume), a change-log gap re-seeding the
+ * table, and continue-as-new after the third window of the run.
+ */
+async function recordJobsAndGap(): Promise<void> {
+  source = { maxPosition: 10, minPosition: 0, snapshotRows: 90, snapshotChunks: 3, unchangedChunks: new Set([1]) };
+  lake = { manifests: new Map(), watermark: null, extractAttempts: [] };
+  const h = await env.client.workflow.start(tableSyncWorkflow, {
+    taskQueue,
+    workflowId: tableSyncWorkflowId('Claims.dbo.ReplayJobs'),
+    args: [
+      {
+        table: { id: 'Claims.dbo.ReplayJobs', strategy: 'cdc' },
+        cadenceSeconds: 60,
+        maxWindowsPerRun: 3,
+        timeouts: { heartbeatSeconds: 2 },
+      },
+    ],
+  });
+  const until = async (check: (s: TableSyncStatus) => boolean) => {
+    while (!check(await statusOf(h))) await new Promise((r) => setTimeout(r, 50));
+  };
+  await until((s) => s.position === positionOf(10));
+  await h.signal(requestJobSignal, { id: 'bf-1', job: { kind: 'backfill', from: '2026-11-01', to: '2026-11-14' } });
+  await h.signal(requestJobSignal, { id: 'sw-1', job: { kind: 'sweep', days: 30 } });
+  await until((s) => s.jobs.some((j) => j.id === 'sw-1' && j.state === 'done'));
+  // Pause now while window 9 is being read (woken by signal: the test server does not skip time in an activity).
+  let open!: () => void;
+  source.extractGate = new Promise<void>((r) => (open = r));
+  source.maxPosition = 20;
+  await h.signal(syncNowSignal);
+  while (!lake.extractAttempts.some((a) => a.seq === 9)) await new Promise((r) => setTimeout(r, 50));
+  await h.signal(pauseSignal, { now: true, reason: 'recording' });
+  await until((s) => s.mode === 'paused');
+  source.extractGate = undefined;
+  open();
+  await h.signal(resumeSignal);
+  await until((s) => s.position === positionOf(20));
+  // A window step fails for good: the table stops; resumed, the window commits with its bounds.
+  source.failNextExtract = 'SourceQueryError';
+  source.maxPosition = 30;
+  await env.sleep(61_000);
+  await until((s) => s.mode === 'stopped');
+  await h.signal(resumeSignal);
+  await until((s) => s.position === positionOf(30));
+  // Cleanup passed the watermark: a re-seed (its snapshot) and incremental sync after it.
+  source.maxPosition = 100;
+  source.minPosition = 60;
+  await env.sleep(61_000);
+  await until((s) => s.position === positionOf(100) && s.mode === 'running');
+  source.maxPosition = 110;
+  await env.sleep(61_000); // the third window of the run: it continues as new, which completes this history
+  const latest = env.client.workflow.getHandle(h.workflowId);
+  while ((await latest.describe()).runId === h.firstExecutionRunId) await new Promise((r) => setTimeout(r, 50));
+  const history = await env.client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).fetchHistory();
+  await env.client.workflow.getHandle(h.workflowId).terminate();
+  writeFileSync(new URL('./histories/table-sync-jobs-and-gap.json', import.meta.url), pretty(historyToJSON(history)));
+  // The sweep: chunks compared, one unchanged (no sequence number), the others committed in chunk order.
+  const sweep = await env.client.workflow.getHandle('sweep/Claims.dbo.ReplayJobs/sw-1').fetchHistory();
+  writeFileSync(new URL('./histories/sweep.json', import.meta.url), pretty(historyToJSON(sweep)));
 }
 
 function statusOf(h: WorkflowHandle): Promise<TableSyncStatus> {

@@ -14,12 +14,16 @@ const load = (name: string): { events: Record<string, unknown>[] } =>
 // table-sync-before-more: recorded before the wait-after-uncapped-window patch (every window went straight on).
 // table-sync-stops-and-jobs: a stop on readWatermark and resume, a backfill failing in its second chunk, idle
 // windows committed only every idleCommitSeconds (the failure policy and idle windows of issue 12).
+// table-sync-jobs-and-gap (and its sweep child): recorded before the sync loop was split into named steps (issue
+// 13): jobs that succeed, pause-now, a stop and resume, a gap's re-seed, continue-as-new.
 for (const name of [
   'table-sync',
   'table-sync-before-more',
   'table-sync-more',
   'table-sync-stops-and-jobs',
+  'table-sync-jobs-and-gap',
   'snapshot',
+  'sweep',
 ]) {
   test(`today's workflow code replays the recorded ${name} history`, async () => {
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, load(name), `${name}-replay`);

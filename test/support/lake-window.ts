@@ -18,7 +18,6 @@ export type Step = 'stage' | 'validate' | 'commit' | 'advance';
 
 export interface RunWindowOptions {
   readonly stopAfter?: Step;
-  readonly sumColumns?: readonly string[];
   readonly partRows?: number;
 }
 
@@ -41,7 +40,7 @@ export async function runWindow(
     partRows: options.partRows,
   });
   if (options.stopAfter === 'stage') return undefined;
-  const validated = await validateWindow({ lake, schema, staged, sumColumns: options.sumColumns });
+  const validated = await validateWindow({ lake, schema, window, staged });
   if (options.stopAfter === 'validate') return undefined;
   const committed = await commitManifest({ lake, window, staged, validated, committedBy: `test/${attemptId}` });
   if (options.stopAfter === 'commit') return committed;
@@ -111,11 +110,11 @@ export async function commitEmptyWindows(
       lake,
       window: { sequence, from: position(sequence - 1), to: position(sequence) },
       staged: {
-        sequence,
         attemptId,
         schemaVersion: schema.version,
         files: [],
-        extracted: { rows: 0, byOp },
+        rows: 0,
+        opCounts: byOp,
         minPosition: null,
         maxPosition: null,
       },

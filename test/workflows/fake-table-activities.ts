@@ -140,9 +140,12 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       const changedTo = Math.min(num(window.to), source.tableChangedUpTo ?? Infinity);
       const rows = Math.max(0, changedTo - num(window.from));
       return {
-        files: [{ path: `data/${window.seq}-${attempt}.parquet`, rows, bytes: rows * 10, md5: 'x' }],
+        files: [{ path: `data/${window.seq}-${attempt}.parquet`, commitDate: DAY, rows, bytes: rows * 10, md5: 'x' }],
         rows,
-        opCounts: { c: rows },
+        opCounts: { ...NO_OPS, c: rows },
+        attemptId: String(attempt),
+        minPosition: null,
+        maxPosition: null,
         schemaVersion: 1,
         durationMs: 5,
         ...(source.resumeShortBy ? { resumePosition: pos(num(window.to) - source.resumeShortBy) } : {}),
@@ -197,9 +200,12 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
         ...compared,
         sourceRowsRead: rows,
         staged: {
-          files: [{ path: `jobs/${stagingKey}/a${attempt}.parquet`, rows, bytes: rows, md5: 'x' }],
+          files: [{ path: `jobs/${stagingKey}/a${attempt}.parquet`, commitDate: DAY, rows, bytes: rows, md5: 'x' }],
           rows,
-          opCounts: { [op]: rows },
+          opCounts: { ...NO_OPS, [op]: rows },
+          attemptId: String(attempt),
+          minPosition: null,
+          maxPosition: null,
           schemaVersion: 1,
           durationMs: 5,
           readAt: pos(source.maxPosition),
@@ -210,3 +216,7 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
 }
 
 export const positionOf = pos;
+
+/** The fake's staged files all lie in one partition; no event of any op unless a fake stages some. */
+const DAY = '2025-11-24';
+const NO_OPS = { c: 0, u: 0, d: 0, r: 0 };

@@ -1,7 +1,7 @@
 /**
  * The security statements and functions: CREATE LOGIN / USER / ROLE, ALTER ROLE … ADD|DROP MEMBER, DROP of
  * those, GRANT / DENY / REVOKE (SELECT, INSERT, UPDATE, DELETE, EXECUTE, VIEW CHANGE TRACKING, VIEW DATABASE
- * STATE; on a table, optionally per column, or on the database), HAS_PERMS_BY_NAME, and the engine's permission
+ * STATE, ALTER, CONTROL; on a table, optionally per column, or on the database), HAS_PERMS_BY_NAME, and the engine's permission
  * hook (so DENY and custom roles apply to ordinary queries). A least-privilege extractor and a detector of an
  * over-privileged one (IS_SRVROLEMEMBER('sysadmin'), IS_MEMBER('db_owner'), HAS_PERMS_BY_NAME) can be tested.
  */
@@ -31,6 +31,8 @@ const PERMISSIONS: PermissionName[] = [
   'EXECUTE',
   'VIEW CHANGE TRACKING',
   'VIEW DATABASE STATE',
+  'ALTER',
+  'CONTROL',
 ];
 
 const words = (args: { value: SqlValue }[]): string[] =>
@@ -311,6 +313,7 @@ function fnMyPermissions(parts: string[], session: SessionImpl): VirtualTable | 
         for (const p of ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'EXECUTE', 'VIEW DATABASE STATE'] as PermissionName[])
           if (hasPermission(s, p)) yield [db.name, '', p];
         if (isDbOwner(s)) for (const p of ['ALTER', 'CONTROL', 'CREATE TABLE']) yield [db.name, '', p];
+        else for (const p of ['ALTER', 'CONTROL'] as PermissionName[]) if (hasPermission(s, p)) yield [db.name, '', p];
         return;
       }
       if (cls !== 'OBJECT' || securable === null) return;
@@ -319,7 +322,15 @@ function fnMyPermissions(parts: string[], session: SessionImpl): VirtualTable | 
         .schema(ps.length >= 2 ? (ps[ps.length - 2] ?? 'dbo') : 'dbo')
         ?.tables.get((ps[ps.length - 1] ?? '').toLowerCase());
       if (!table) return;
-      for (const p of ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'VIEW CHANGE TRACKING'] as PermissionName[])
+      for (const p of [
+        'SELECT',
+        'INSERT',
+        'UPDATE',
+        'DELETE',
+        'VIEW CHANGE TRACKING',
+        'ALTER',
+        'CONTROL',
+      ] as PermissionName[])
         if (hasPermission(s, p, table)) yield [securable, '', p];
       for (const c of table.columns)
         if (hasPermission(s, 'SELECT', table, [c.name])) yield [securable, c.name, 'SELECT'];

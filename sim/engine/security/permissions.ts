@@ -7,7 +7,15 @@ import type { Database, DatabaseUser, Table } from '../catalog.js';
 import type { SessionContext } from '../session-context.js';
 
 export type PermissionName =
-  'SELECT' | 'EXECUTE' | 'VIEW CHANGE TRACKING' | 'VIEW DATABASE STATE' | 'INSERT' | 'UPDATE' | 'DELETE';
+  | 'SELECT'
+  | 'EXECUTE'
+  | 'VIEW CHANGE TRACKING'
+  | 'VIEW DATABASE STATE'
+  | 'INSERT'
+  | 'UPDATE'
+  | 'DELETE'
+  | 'ALTER'
+  | 'CONTROL';
 
 /** One GRANT or DENY: on the database (objectId undefined) or a table, optionally one column. */
 export interface PermissionEntry {
@@ -79,6 +87,9 @@ export function principalsOf(s: SessionContext, db: Database = s.database): Set<
 /**
  * Whether the session holds `permission` on `table` (all of `columns` when given) or on the database.
  * sysadmin and db_owner always do; db_datareader implies SELECT on every table; DENY anywhere wins.
+ * CONTROL implies every permission on its securable, and CONTROL on the database every permission on its
+ * tables ("Permissions (Database Engine)": CONTROL "confers ownership-like capabilities"; a DENY of it denies
+ * what it implies). ALTER implies nothing else here (DDL itself still needs db_owner in the simulator).
  */
 export function hasPermission(
   s: SessionContext,
@@ -90,7 +101,8 @@ export function hasPermission(
   if (isDbOwner(s, db)) return true;
   const who = principalsOf(s, db);
   const sec = securityOf(db);
-  const applies = (e: PermissionEntry) => who.has(e.grantee.toLowerCase()) && e.permission === permission;
+  const applies = (e: PermissionEntry) =>
+    who.has(e.grantee.toLowerCase()) && (e.permission === permission || e.permission === 'CONTROL');
   const onDb = (e: PermissionEntry) => e.objectId === undefined;
   const onTable = (e: PermissionEntry) => table !== undefined && e.objectId === table.objectId;
   const mine = sec.entries.filter(applies);

@@ -10,13 +10,13 @@ import type { JobOutput, JobSpec } from '../../domain/jobs.js';
 import type { TableConfig, TidemarkConfig } from '../../config/types.js';
 import type { TableSyncStatus } from '../../state/table-sync-state.js';
 import { EXIT, type CliIo } from '../command.js';
-import { temporalClient } from './operator-context.js';
+import type { OperatorTemporal } from './operator-context.js';
 import { tableRef } from '../../config/tables.js';
 import { Progress, progressMode, type ProgressOptions } from './progress.js';
 
 /** Why a job's workflow did not finish, from its failure's cause chain (type and message; never row values). */
 export async function jobFailureText(err: unknown): Promise<string> {
-  const { failureFacts } = await import('../../workflows/failure-policy.js');
+  const { failureFacts } = await import('../../workflows/failure-facts.js');
   const facts = failureFacts(err instanceof WorkflowFailedError ? err.cause : err);
   if (facts) return `${facts.type}: ${facts.message}`;
   return err instanceof Error ? err.message : String(err);
@@ -59,20 +59,18 @@ export function notRunningText(tableId: string, state: Exclude<SyncState, { kind
   return `${tableId}: its sync workflow ${what}; start it with: tidemark start --table ${tableId}`;
 }
 
-/** A job verb's common part: connect to Temporal, run `job` on `table` through its sync, print, disconnect. */
-export async function runJobVerb(
-  config: TidemarkConfig,
-  io: CliIo,
-  table: TableConfig,
-  job: JobSpec,
-  json: boolean,
-): Promise<number> {
-  const { client, close } = await temporalClient(config);
-  try {
-    return await runJobOnTable(client, io, tableRef(config, table).id, job, { json });
-  } finally {
-    await close();
-  }
+/** What a job verb (backfill, reconcile, sweep) needs of its operator context (see operator-verb.ts). */
+export interface JobVerbContext {
+  readonly io: CliIo;
+  readonly config: TidemarkConfig;
+  readonly values: { readonly json?: boolean | undefined };
+  readonly temporal: () => Promise<OperatorTemporal>;
+}
+
+/** A job verb's common part: run `job` on `table` through its sync and print the result. */
+export async function runJobVerb(ctx: JobVerbContext, table: TableConfig, job: JobSpec): Promise<number> {
+  const { client } = await ctx.temporal();
+  return runJobOnTable(client, ctx.io, tableRef(ctx.config, table).id, job, { json: ctx.values.json === true });
 }
 
 /** How often the CLI polls a job's progress query. */
@@ -120,6 +118,52 @@ export async function followJob(handle: WorkflowHandle, progress: Progress): Pro
   }
 }
 
+/**
+ * Waits until a requested job's workflow exists. While it does not, the sync may have refused the request, or be
+ * stopped or paused (it runs jobs only when running): says so. Undefined once started, else the exit code.
+ */
+async function awaitJobStart(
+  client: Client,
+  io: CliIo,
+  handle: WorkflowHandle,
+  request: { tableId: string; job: JobSpec; id: string; deadline: number },
+): Promise<number | undefined> {
+  const { tableId, job, id } = request;
+  let toldStopped = false;
+  for (;;) {
+    try {
+      await handle.describe();
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    const state = await syncState(client, tableId, 5000);
+    if (state.kind !== 'running') {
+      io.stderr.write(`${notRunningText(tableId, state)}\n`);
+      return EXIT.attention;
+    }
+    const record = state.status?.jobs.find((j) => j.id === id);
+    if (record?.state === 'failed') {
+      io.stderr.write(`${tableId}: ${job.kind} refused — ${record.reason ?? 'no reason recorded'}\n`);
+      return EXIT.failure;
+    }
+    const mode = state.status?.mode;
+    if ((mode === 'stopped' || mode === 'paused') && !toldStopped) {
+      toldStopped = true;
+      io.stderr.write(
+        `${tableId}: the table is ${mode}${state.status?.stoppedReason ? ` — ${state.status.stoppedReason}` : ''}; ` +
+          `the ${job.kind} runs once it is resumed (tidemark resume --table ${tableId})\n`,
+      );
+    }
+    if (Date.now() > request.deadline) {
+      io.stderr.write(`${tableId}: the ${job.kind} did not start in time\n`);
+      return EXIT.attention;
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+/** Asks a table's sync for `job`, waits for the job's workflow to start and end, and prints its result. */
 export async function runJobOnTable(
   client: Client,
   io: CliIo,
@@ -145,41 +189,14 @@ export async function runJobOnTable(
     `${tableId}: ${job.kind} requested (job workflow ${workflowId}); waiting for the table's next window boundary …\n`,
   );
   const started = Date.now();
-  const deadline = started + (options.timeoutMs ?? 6 * 3600_000);
   const handle = client.workflow.getHandle(workflowId);
-  let toldStopped = false;
-  for (;;) {
-    try {
-      await handle.describe();
-      break;
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
-    // Not started yet: the sync may have refused the request, or be stopped or paused (it runs jobs only then).
-    const state = await syncState(client, tableId, 5000);
-    if (state.kind !== 'running') {
-      io.stderr.write(`${notRunningText(tableId, state)}\n`);
-      return EXIT.attention;
-    }
-    const record = state.status?.jobs.find((j) => j.id === id);
-    if (record?.state === 'failed') {
-      io.stderr.write(`${tableId}: ${job.kind} refused — ${record.reason ?? 'no reason recorded'}\n`);
-      return EXIT.failure;
-    }
-    const mode = state.status?.mode;
-    if ((mode === 'stopped' || mode === 'paused') && !toldStopped) {
-      toldStopped = true;
-      io.stderr.write(
-        `${tableId}: the table is ${mode}${state.status?.stoppedReason ? ` — ${state.status.stoppedReason}` : ''}; ` +
-          `the ${job.kind} runs once it is resumed (tidemark resume --table ${tableId})\n`,
-      );
-    }
-    if (Date.now() > deadline) {
-      io.stderr.write(`${tableId}: the ${job.kind} did not start in time\n`);
-      return EXIT.attention;
-    }
-    await new Promise((r) => setTimeout(r, 2000));
-  }
+  const notStarted = await awaitJobStart(client, io, handle, {
+    tableId,
+    job,
+    id,
+    deadline: started + (options.timeoutMs ?? 6 * 3600_000),
+  });
+  if (notStarted !== undefined) return notStarted;
   const progress = new Progress(jobDisplay(io, `${tableId} ${job.kind}`, options.json));
   let result: JobOutput;
   try {

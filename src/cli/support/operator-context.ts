@@ -2,24 +2,26 @@
  * What the operator verbs that talk to Temporal share: the config file (`--config FILE`, else
  * `$TIDEMARK_CONFIG`, else `./tidemark.yaml`), the selected tables, and a Temporal client whose setup problems
  * (unreachable, no such namespace, missing search attributes, no worker) become messages that say what was tried
- * and what to do, instead of stack traces.
+ * and what to do, instead of stack traces. The verbs use them through `runOperatorVerb` (operator-verb.ts).
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
-import { readConfigFile, formatIssues, type TableConfig, type TidemarkConfig } from '../../config/index.js';
+import { type TableConfig, type TidemarkConfig } from '../../config/index.js';
 import { resolveSecret } from '../../config/secrets.js';
 import { tableId } from '../../config/tables.js';
+import { causeChain } from '../../domain/cause-chain.js';
 import {
   isMissingSearchAttribute,
   searchAttributesMissingError,
   TIDEMARK_SEARCH_ATTRIBUTE_TYPES,
   temporalConnectionSettings,
   temporalNamespaceMissingError,
+  temporalTarget,
   temporalUnreachableError,
   type TemporalTarget,
 } from '../../temporal/connect.js';
-import { EXIT, UsageError, type CliIo } from '../command.js';
+import { UsageError, type CliIo } from '../command.js';
 
 /** The config path an operator verb uses. */
 export function configPath(io: CliIo, flag: string | undefined): string {
@@ -29,17 +31,6 @@ export function configPath(io: CliIo, flag: string | undefined): string {
   const local = resolve(io.cwd, 'tidemark.yaml');
   if (existsSync(local)) return local;
   throw new UsageError('no config file: pass --config FILE, set TIDEMARK_CONFIG, or create ./tidemark.yaml');
-}
-
-/** Loads and validates the config; on problems prints every one and returns the exit code to use. */
-export async function loadOperatorConfig(io: CliIo, flag: string | undefined): Promise<TidemarkConfig | number> {
-  const path = configPath(io, flag);
-  const result = await readConfigFile(path, { env: io.env });
-  if (!result.ok) {
-    io.stderr.write(`${formatIssues(result.errors, path)}\n`);
-    return EXIT.invalidInput;
-  }
-  return result.config;
 }
 
 /** The tables a verb acts on: all, or the one named by `--table` (as `schema.table` or `db.schema.table`). */
@@ -62,7 +53,7 @@ const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_NOT_FOUND = 5;
 
 function grpcCode(err: unknown): number | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++, e = (e as { cause?: unknown }).cause) {
+  for (const e of causeChain(err, 5)) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'number') return code;
   }
@@ -86,11 +77,7 @@ const CONNECT_TIMEOUT = '10s';
  */
 export async function temporalClient(config: TidemarkConfig): Promise<OperatorTemporal> {
   const settings = await temporalConnectionSettings(config.temporal, resolveSecret);
-  const target: TemporalTarget = {
-    address: settings.address,
-    namespace: config.temporal.namespace,
-    tls: settings.tls !== undefined,
-  };
+  const target = temporalTarget(settings, config.temporal.namespace);
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...settings, connectTimeout: CONNECT_TIMEOUT });
@@ -174,9 +161,9 @@ export async function workflowPollers(temporal: OperatorTemporal, taskQueue: str
 export function isUnansweredQuery(err: unknown): boolean {
   const code = grpcCode(err);
   if (code === GRPC_DEADLINE_EXCEEDED) return true;
-  const messages: string[] = [];
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++, e = (e as { cause?: unknown }).cause)
-    if (e instanceof Error) messages.push(e.message);
+  // The server's "no poller seen" is a FAILED_PRECONDITION like other refusals, and an SDK-side query timeout
+  // has no class of its own: only their messages tell them apart.
+  const messages = causeChain(err, 5).flatMap((e) => (e instanceof Error ? [e.message] : []));
   return /DEADLINE_EXCEEDED|query timed out|no poller seen/i.test(messages.join('\n'));
 }
 

@@ -17,12 +17,19 @@
  * directory, readers can locate a recent checkpoint by looking at the `_delta_log/_last_checkpoint` file"), and
  * the checkpoint itself still spares them replaying the JSON versions before it.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DeltaLogPaths } from './log-paths.js';
-import { BlobAlreadyExistsError, LakeIntegrityError, queryRows, quoteLiteral, type LakeTable } from './lake-port.js';
+import {
+  BlobAlreadyExistsError,
+  LakeIntegrityError,
+  queryRows,
+  quoteLiteral,
+  withDuckDb,
+  withTempDir,
+  type LakeTable,
+} from './lake-port.js';
 
 const MAP = 'MAP(VARCHAR, VARCHAR)';
 
@@ -58,28 +65,23 @@ export async function ensureCheckpoint(input: EnsureCheckpointInput): Promise<bo
   const { lake, paths, version } = input;
   if (await lake.store.exists(paths.checkpoint(version))) return false;
   const base = await baseCheckpoint(input);
-  const scratch = await mkdtemp(join(input.scratchDir ?? tmpdir(), 'tidemark-delta-cp-'));
-  const db = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '256MB' });
-  const conn = await db.connect();
-  try {
-    await loadActions(conn, scratch, input, base);
-    const cpFile = join(scratch, 'checkpoint.parquet');
-    await writeReconciledState(conn, cpFile);
-    await checkOneProtocolAndMetaData(conn, cpFile, input);
-    try {
-      await lake.store.uploadFileIfAbsent(paths.checkpoint(version), cpFile, {
-        contentType: 'application/vnd.apache.parquet',
-      });
-      return true;
-    } catch (err) {
-      if (err instanceof BlobAlreadyExistsError) return false; // a concurrent publisher wrote the same state
-      throw err;
-    }
-  } finally {
-    conn.closeSync();
-    db.closeSync();
-    await rm(scratch, { recursive: true, force: true });
-  }
+  return withTempDir('tidemark-delta-cp-', input.scratchDir, (scratch) =>
+    withDuckDb({ threads: '1', memory_limit: '256MB' }, async (conn) => {
+      await loadActions(conn, scratch, input, base);
+      const cpFile = join(scratch, 'checkpoint.parquet');
+      await writeReconciledState(conn, cpFile);
+      await checkOneProtocolAndMetaData(conn, cpFile, input);
+      try {
+        await lake.store.uploadFileIfAbsent(paths.checkpoint(version), cpFile, {
+          contentType: 'application/vnd.apache.parquet',
+        });
+        return true;
+      } catch (err) {
+        if (err instanceof BlobAlreadyExistsError) return false; // a concurrent publisher wrote the same state
+        throw err;
+      }
+    }),
+  );
 }
 
 /** The newest earlier checkpoint at a multiple of the interval, or -1 (replay from version 0). */

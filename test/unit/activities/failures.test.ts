@@ -4,7 +4,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../../src/activities/failures.js';
 import { FailureType } from '../../../src/domain/failures.js';
 import { LakeValueError, timestampToUnit } from '../../../src/lake/lake-types.js';
-import { BlobAlreadyExistsError, ConditionNotMetError } from '../../../src/lake/errors.js';
+import {
+  BlobAlreadyExistsError,
+  ConditionNotMetError,
+  LakeIntegrityError,
+  WindowConflictError,
+} from '../../../src/lake/errors.js';
 import { SourceQueryError, TableNotFoundError, TransientSourceError } from '../../../src/source/errors.js';
 
 test('a datetime2(7) sentinel beyond 2262 stops the table (non-retryable) with the column named and no value', () => {
@@ -56,4 +61,17 @@ test('contract types keep their names; transient errors and write races stay ret
     assert.ok(f instanceof ApplicationFailure);
     assert.equal(f.nonRetryable, false, err.name);
   }
+});
+
+test('a window conflict is classified by its class: WindowConflictError stops the table, other integrity errors do not', () => {
+  const conflict = toActivityFailure(
+    new WindowConflictError('Sequence 3 of T is already committed for another window', 'raw/T', '_manifests/3.json'),
+  );
+  assert.ok(conflict instanceof ApplicationFailure);
+  assert.equal(conflict.type, FailureType.WindowConflict);
+  assert.equal(conflict.nonRetryable, true);
+  // The message text no longer decides: an integrity error that merely says the words is not a conflict.
+  const other = toActivityFailure(new LakeIntegrityError('already committed for window (a, b]', 'raw/T', 'x'));
+  assert.ok(other instanceof ApplicationFailure);
+  assert.notEqual(other.type, FailureType.WindowConflict);
 });

@@ -1,0 +1,119 @@
+/** The `tables` section: each table to land, its capture strategy, cadence, limits and PHI policy. */
+import { DEFAULTS } from '../defaults.js';
+import { durationOf } from '../duration.js';
+import { type ObjectReader, type StringCheck } from '../reader.js';
+import { type SourceConfig, type TableConfig } from '../types.js';
+import { readCapture } from './capture.js';
+import { readPhi } from './phi.js';
+import { checkSqlName, readColumns } from './shared-fields.js';
+
+const checkTableName: StringCheck = (name) =>
+  /^[^.[\]\s]{1,128}\.[^.[\]\s]{1,128}$/.test(name)
+    ? undefined
+    : {
+        message: 'is not a schema-qualified table name',
+        fix: 'write `schema.table`, e.g. `name: dbo.Claims` (no brackets, no database)',
+      };
+
+export function readTables(doc: ObjectReader, source: SourceConfig): TableConfig[] {
+  const items = doc.list('tables', {
+    what: 'the tables to land',
+    example: '{ name: dbo.Claims, capture: { strategy: cdc } }',
+    required: true,
+  });
+  if (doc.has('tables') && items.length === 0 && Array.isArray(doc.raw('tables'))) {
+    doc.checker.report(doc.at('tables'), 'no tables are listed', 'list at least one table (see tidemark.example.yaml)');
+  }
+  const seen = new Map<string, number>();
+  const tables: TableConfig[] = [];
+  for (const { node, path } of items) {
+    const table = readTable(doc.checker.object(path, node, 'a table'), source);
+    const index = path[path.length - 1] as number;
+    const lowered = table.name.toLowerCase();
+    const first = seen.get(lowered);
+    if (table.name !== '' && first !== undefined) {
+      doc.checker.report(
+        [...path, 'name'],
+        `${table.name} is already listed at tables[${first}]`,
+        'list each table once (SQL Server names are case-insensitive here)',
+      );
+    } else if (table.name !== '') seen.set(lowered, index);
+    tables.push(table);
+  }
+  return tables;
+}
+
+function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
+  o.allow(['name', 'capture', 'key', 'cadence', 'idleCommitInterval', 'businessDateColumn', 'limits', 'phi']);
+  const name = o.requiredString('name', {
+    what: 'the table, as schema.table',
+    example: 'dbo.Claims',
+    check: checkTableName,
+  });
+  const [schema = '', table = ''] = name.split('.');
+  const capture = readCapture(o);
+  const key = readColumns(o, 'key', 'the key columns');
+  const cadence = o.duration('cadence', {
+    what: 'the cadence',
+    example: '15m',
+    fallback: DEFAULTS.cadence,
+    min: DEFAULTS.minCadence,
+    max: DEFAULTS.maxCadence,
+  });
+  const idleCommitInterval = o.duration('idleCommitInterval', {
+    what: 'the idle-commit interval',
+    example: '1h',
+    fallback: DEFAULTS.idleCommitInterval,
+    min: DEFAULTS.minCadence,
+    // Well inside CDC's default 3-day and Change Tracking's default 2-day retention.
+    max: DEFAULTS.maxCadence,
+  });
+  const businessDateColumn = o.optionalString('businessDateColumn', {
+    what: 'the business-date column',
+    example: 'ServiceDate',
+    check: checkSqlName,
+  });
+  const limits = readLimits(o, source);
+  const phi = readPhi(o, key ?? []);
+  return {
+    name,
+    schema,
+    table,
+    capture,
+    ...(key === undefined ? {} : { key }),
+    cadence,
+    idleCommitInterval,
+    ...(businessDateColumn === undefined ? {} : { businessDateColumn }),
+    limits,
+    phi,
+  };
+}
+
+/** `tables[].limits`: how hard one table may read; the query timeout defaults to the source's request timeout. */
+function readLimits(table: ObjectReader, source: SourceConfig): TableConfig['limits'] {
+  const l = table.checker.object(table.at('limits'), table.raw('limits'), 'the limits section');
+  l.allow(['maxRowsPerSecond', 'maxRowsPerWindow', 'queryTimeout']);
+  return {
+    maxRowsPerSecond: l.integer('maxRowsPerSecond', {
+      what: 'the most rows read per second',
+      example: '5000',
+      min: 1,
+      max: 1_000_000,
+      fallback: DEFAULTS.maxRowsPerSecond,
+    }),
+    maxRowsPerWindow: l.integer('maxRowsPerWindow', {
+      what: 'the most rows in one window',
+      example: '1000000',
+      min: 1_000,
+      max: 1_000_000_000,
+      fallback: DEFAULTS.maxRowsPerWindow,
+    }),
+    queryTimeout: l.duration('queryTimeout', {
+      what: 'the query timeout',
+      example: '5m',
+      fallback: source.requestTimeout,
+      min: durationOf(1_000),
+      max: durationOf(6 * 3_600_000),
+    }),
+  };
+}

@@ -1,0 +1,17 @@
+/**
+ * The `patched()` ids of the workflows, in one place. Each marks a change of the commands a workflow issues:
+ * runs recorded before it replay the old branch (test/replay/histories), new runs take the new one. An id stays
+ * until no run recorded before its change can still be open (a 0.x project keeps them all: histories are kept).
+ */
+
+/** After a committed window that was not capped, wait for the cadence instead of going straight on. */
+export const WAIT_AFTER_UNCAPPED_WINDOW_PATCH = 'wait-after-uncapped-window';
+
+/** Every failure of a window step, or of reading the watermark, stops the table with its reason. */
+export const STOP_ON_FAILURE_PATCH = 'stop-table-on-every-failure';
+
+/**
+ * A job that fails, or is terminated or cancelled (Web UI), ends `failed` and the table goes on (a snapshot's
+ * failure stops the table) — instead of failing the sync workflow. Before it, the failure reached the sync's loop.
+ */
+export const JOB_FAILURE_PATCH = 'job-failure-ends-the-job';
