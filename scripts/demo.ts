@@ -27,6 +27,8 @@ import { buildDependencies } from '../src/activities/index.js';
 import { tableContext } from '../src/capture/table-context.js';
 import type { TableRef } from '../src/domain/table.js';
 import { main as cli } from '../src/cli/main.js';
+import { resolveSecret } from '../src/config/secrets.js';
+import { configuredDataConverter } from '../src/temporal/data-converter.js';
 import { createLogger } from '../src/util/logger.js';
 import { statusQuery } from '../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
@@ -73,6 +75,7 @@ async function main(): Promise<number> {
     container,
     tables: [CLAIMS_PIPELINE_TABLES.cdc!, CLAIMS_PIPELINE_TABLES.rowversion!, CLAIMS_PIPELINE_TABLES.change_tracking!],
     cadence: '1m',
+    payloadEncryption: true,
   });
   const demoDir = join(stateDir, 'demo');
   await mkdir(demoDir, { recursive: true });
@@ -80,6 +83,8 @@ async function main(): Promise<number> {
   await writeFile(configFile, yaml);
   Object.assign(process.env, env);
   say(`  config: ${configFile} (container ${container}, cadence 1m)`);
+  say('  Temporal payloads are sealed with AES-256-GCM (temporal.payloadKeys); the Web UI shows ciphertext unless');
+  say(`  you run: npx tidemark codec-server --config ${configFile}  and set it as the UI's codec endpoint.`);
 
   const logFile = join(stateDir, 'logs', 'demo-worker.log');
   await mkdir(join(stateDir, 'logs'), { recursive: true });
@@ -89,7 +94,10 @@ async function main(): Promise<number> {
   say(`Worker running in this process (JSON logs: ${logFile}).`);
 
   const connection = await Connection.connect({ address: stack.temporalAddress });
-  const client = new Client({ connection });
+  const client = new Client({
+    connection,
+    dataConverter: await configuredDataConverter(config.temporal, resolveSecret),
+  });
   for (const t of TABLES)
     await client.workflow
       .getHandle(tableSyncWorkflowId(t.id))

@@ -17,6 +17,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { configuredDataConverter } from './temporal/data-converter.js';
 import type { Duration } from '@temporalio/common';
 import { createActivities } from './activities/index.js';
 import { buildDependencies, type ActivityDeps } from './activities/dependencies.js';
@@ -79,6 +80,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const ownDeps = !options.deps;
   const deps = options.deps ?? (await buildDependencies(config, logger));
   const settings = await temporalConnectionSettings(config.temporal, resolveSecret);
+  const dataConverter = await configuredDataConverter(config.temporal, resolveSecret);
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect(settings);
@@ -97,6 +99,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       taskQueue,
       ...(useBundle ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_SOURCE }),
       activities: createActivities(deps),
+      dataConverter,
       maxConcurrentActivityTaskExecutions: concurrency,
       shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     });

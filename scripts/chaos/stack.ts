@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter.js';
 import { azuriteConnectionString, startAzurite } from '../stack/azurite.js';
 import { freePort, stopProcess, type SpawnedService } from '../stack/process.js';
 import { ensureTemporalBinaries, startTemporalDevServer } from '../stack/temporal.js';
@@ -139,7 +140,11 @@ export class ChaosStack {
     // Workers load one pre-built bundle (NODE_ENV=production): built once here from the current source, so a
     // restarted worker is polling in seconds instead of re-bundling on a busy machine.
     say('Building the workflow bundle …');
-    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_SOURCE, logger: quietLogger });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_SOURCE,
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      logger: quietLogger,
+    });
     await mkdir(join(WORKFLOW_BUNDLE, '..'), { recursive: true });
     await writeFile(WORKFLOW_BUNDLE, code);
     return new ChaosStack(

@@ -116,6 +116,8 @@ export interface PipelineConfigOptions {
   container: string;
   tables: PipelineTable[];
   cadence?: string;
+  /** Seal Temporal payloads with a fresh key (`temporal.payloadKeys` from TIDEMARK_PAYLOAD_KEYS). */
+  payloadEncryption?: boolean;
 }
 
 /** The pipeline's config (YAML text and parsed), with secrets passed as environment values. */
@@ -140,7 +142,7 @@ sink:
 temporal:
   address: ${o.temporalAddress}
   namespace: default
-  taskQueue: ${o.taskQueue}
+  taskQueue: ${o.taskQueue}${o.payloadEncryption ? "\n  payloadKeys: '\${TIDEMARK_PAYLOAD_KEYS}'" : ''}
 nightly:
   windowStart: '01:00'
   duration: 2h
@@ -162,6 +164,7 @@ ${o.tables
     TIDEMARK_SOURCE_PASSWORD: SIM_CREDENTIALS.extractor.password,
     TIDEMARK_SINK_CONNECTION_STRING: o.azuriteConnectionString,
     TIDEMARK_PHI_HASH_KEY: randomBytes(24).toString('hex'),
+    ...(o.payloadEncryption ? { TIDEMARK_PAYLOAD_KEYS: `k1:${randomBytes(32).toString('base64')}` } : {}),
   };
   const parsed = parseConfig(yaml, env);
   if (!parsed.ok) throw new Error(`pipeline config: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);

@@ -176,6 +176,11 @@ export interface TemporalConfig {
   readonly tls?: TemporalTlsConfig;
   /** API key (Temporal Cloud), from the environment or Key Vault. */
   readonly apiKey?: Secret;
+  /**
+   * Payload encryption keys, `id:base64` pairs with the sealing key first (src/temporal/payload-codec.ts), from
+   * the environment or Key Vault. When set, client and workers seal every Temporal payload with AES-256-GCM.
+   */
+  readonly payloadKeys?: Secret;
 }
 
 /** TLS to Temporal: server verification, and mTLS when a client certificate is given. */

@@ -24,6 +24,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, decodePendingActivityState } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../../src/temporal/data-converter.js';
 import { WORKFLOW_BUNDLE, WORKFLOWS_SOURCE } from '../../src/worker.js';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
 import type { TableRef } from '../../src/domain/table.js';
@@ -289,7 +290,11 @@ test('a worker killed mid-window: two new worker processes finish the window and
   assert.equal(workerB.activityConcurrency, 2);
   // The other one as in production: NODE_ENV=production with the pre-built workflow bundle (what
   // `npm run build:workflows` writes); both run the same workflow code, so either replays the other's histories.
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_SOURCE, logger: quietBundler });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_SOURCE,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietBundler,
+  });
   await mkdir(dirname(WORKFLOW_BUNDLE), { recursive: true });
   await writeFile(WORKFLOW_BUNDLE, code);
   const workerC = await startWorker('worker-c', { nodeEnv: 'production' });

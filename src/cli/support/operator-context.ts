@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
+import { configuredDataConverter } from '../../temporal/data-converter.js';
 import { type TableConfig, type TidemarkConfig } from '../../config/index.js';
 import { resolveSecret } from '../../config/secrets.js';
 import { tableId } from '../../config/tables.js';
@@ -96,6 +97,7 @@ export async function temporalClient(config: TidemarkConfig): Promise<OperatorTe
   const client = new Client({
     connection,
     namespace: target.namespace,
+    dataConverter: await configuredDataConverter(config.temporal, resolveSecret),
     interceptors: { workflow: [setupErrorInterceptor(connection, target)] },
   });
   return { client, connection, target, close: () => connection.close() };

@@ -10,7 +10,7 @@ const checkAddress: StringCheck = (address) =>
     : { message: 'is not a `host:port` address', fix: 'write e.g. `address: 127.0.0.1:7233` (no scheme)' };
 
 export function readTemporal(o: ObjectReader, paths: PathOptions): TemporalConfig {
-  o.allow(['address', 'namespace', 'taskQueue', 'tls', 'apiKey']);
+  o.allow(['address', 'namespace', 'taskQueue', 'tls', 'apiKey', 'payloadKeys']);
   const address = o.requiredString('address', {
     what: 'the Temporal frontend address',
     example: '127.0.0.1:7233',
@@ -27,6 +27,10 @@ export function readTemporal(o: ObjectReader, paths: PathOptions): TemporalConfi
     fallback: DEFAULTS.taskQueue,
   });
   const apiKey = o.secret('apiKey', { what: 'the Temporal API key', envExample: 'TEMPORAL_API_KEY' });
+  const payloadKeys = o.secret('payloadKeys', {
+    what: 'the Temporal payload encryption keys',
+    envExample: 'TIDEMARK_PAYLOAD_KEYS',
+  });
 
   let tls: TemporalTlsConfig | undefined;
   const rawTls = o.raw('tls');
@@ -44,6 +48,7 @@ export function readTemporal(o: ObjectReader, paths: PathOptions): TemporalConfi
     taskQueue,
     ...(tls === undefined ? {} : { tls }),
     ...(apiKey === undefined ? {} : { apiKey }),
+    ...(payloadKeys === undefined ? {} : { payloadKeys }),
   };
 }
 

@@ -1,0 +1,188 @@
+/**
+ * Temporal payloads encrypted end to end (issue 17): a table synced by a worker and a client with payload keys,
+ * on a Temporal dev server of its own with a database file. The database file, read raw, holds none of the
+ * positions, manifest paths, staged file names or secrets those histories carry — while `temporal workflow
+ * show` through Tidemark's codec server shows them decoded (so they are there, sealed), and without the codec
+ * server shows ciphertext.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { startWorker, type RunningWorker } from '../../src/worker.js';
+import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
+import { tableContext } from '../../src/activities/table-context.js';
+import { committedSequences, readManifest } from '../../src/lake/manifest.js';
+import { createLogger } from '../../src/util/logger.js';
+import { statusQuery } from '../../src/workflows/messages.js';
+import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/index.js';
+import { tidemarkDataConverter } from '../../src/temporal/data-converter.js';
+import { parsePayloadKeys } from '../../src/temporal/payload-codec.js';
+import { startCodecServer, type RunningCodecServer } from '../../src/temporal/codec-server.js';
+import { ensureTemporalBinaries, startTemporalDevServer } from '../../scripts/stack/temporal.js';
+import { freePort, stopProcess, type SpawnedService } from '../../scripts/stack/process.js';
+import { azuriteForTests } from '../support/stack.js';
+import {
+  CLAIMS_PIPELINE_TABLES,
+  pipelineConfig,
+  startClaimsSource,
+  type ClaimsSource,
+} from '../../scripts/demo/harness.js';
+
+const TABLE = { id: 'Claims.dbo.Claims', strategy: 'cdc' } as const;
+let dir: string;
+let binary: string;
+let server: SpawnedService;
+let address: string;
+let source: ClaimsSource;
+let worker: RunningWorker;
+let deps: ActivityDeps;
+let connection: Connection;
+let client: Client;
+let codecServer: RunningCodecServer;
+let env: Record<string, string>;
+let taskQueue: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tidemark-payload-enc-'));
+  binary = ensureTemporalBinaries(join(process.cwd(), '.tidemark')).temporal;
+  const port = await freePort();
+  address = `127.0.0.1:${port}`;
+  server = await startTemporalDevServer({
+    binary,
+    host: '127.0.0.1',
+    port,
+    uiPort: await freePort(),
+    dbFile: join(dir, 'temporal.db'),
+    headless: true,
+    logFile: join(dir, 'temporal.log'),
+    detached: false,
+  });
+  source = await startClaimsSource({
+    cdcPollMs: 200,
+    workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 1_000_000 },
+  });
+  await source.workload.run({ operations: 40 });
+  await source.workload.drain();
+  const made = pipelineConfig({
+    sourcePort: source.sim.port,
+    azuriteConnectionString: await azuriteForTests(),
+    temporalAddress: address,
+    taskQueue: `payload-enc-${randomBytes(4).toString('hex')}`,
+    container: `payload-enc-${randomBytes(4).toString('hex')}`,
+    tables: [CLAIMS_PIPELINE_TABLES.cdc!],
+    payloadEncryption: true,
+  });
+  env = made.env;
+  taskQueue = made.config.temporal.taskQueue;
+  const logger = createLogger({ name: 'e2e', level: 'warn' });
+  deps = await buildDependencies(made.config, logger);
+  worker = await startWorker({ config: made.config, logger, deps, shutdownGraceTime: '2s' });
+  const keys = parsePayloadKeys(env.TIDEMARK_PAYLOAD_KEYS!);
+  connection = await Connection.connect({ address });
+  client = new Client({ connection, dataConverter: tidemarkDataConverter(keys) });
+  codecServer = await startCodecServer({ codec: tidemarkDataConverter(keys).payloadCodecs![0]!, port: 0 });
+});
+
+after(async () => {
+  await codecServer?.close();
+  await connection?.close();
+  await worker?.stop();
+  await deps?.close();
+  await source?.stop();
+  if (server) await stopProcess(server.pid);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** The workflow's history as `temporal workflow show` prints it (JSON, payloads as stored). */
+async function show(): Promise<string> {
+  const args = ['workflow', 'show', '--workflow-id', tableSyncWorkflowId(TABLE.id), '--address', address, '-o', 'json'];
+  const { stdout } = await promisify(execFile)(binary, args, {
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 64 << 20,
+  });
+  return stdout;
+}
+
+/** Every payload (`{metadata, data}`) in a JSON history. */
+function payloadsIn(node: unknown, out: object[] = []): object[] {
+  if (Array.isArray(node)) for (const x of node) payloadsIn(x, out);
+  else if (node && typeof node === 'object') {
+    if ('metadata' in node && 'data' in node) out.push(node);
+    else for (const x of Object.values(node)) payloadsIn(x, out);
+  }
+  return out;
+}
+
+test('histories in the Temporal database hold no plaintext positions, paths or secrets; the codec server decodes them', async () => {
+  const handle = await client.workflow.start(tableSyncWorkflow, {
+    taskQueue,
+    workflowId: tableSyncWorkflowId(TABLE.id),
+    args: [{ table: TABLE, cadenceSeconds: 1 }],
+  });
+  const lake = (await tableContext(deps, TABLE)).lake;
+  const committed = async (n: number) => {
+    const deadline = Date.now() + 120_000;
+    while ((await committedSequences(lake)).length < n) {
+      assert.ok(Date.now() < deadline, `${n} windows committed`);
+      await sleep(500);
+    }
+  };
+  await committed(1);
+  // Changes after the initial load: change windows (positions, staged files) in the history too.
+  const loaded = (await committedSequences(lake)).length;
+  await source.workload.run({ operations: 30 });
+  await source.workload.drain();
+  await committed(loaded + 1);
+  const status = await handle.query(statusQuery);
+  assert.notEqual(status.position, null, 'the query result decodes through the client codec');
+  await handle.terminate('test done');
+
+  const manifests = await Promise.all(
+    (await committedSequences(lake)).map(async (s) => (await readManifest(lake, s))!),
+  );
+  const needles = new Set<string>();
+  for (const m of manifests) {
+    if (m.window.to) needles.add(m.window.to);
+    for (const f of m.files) needles.add(f.path.split('/').pop()!);
+  }
+  needles.add(env.TIDEMARK_SOURCE_PASSWORD!);
+  needles.add(env.TIDEMARK_PAYLOAD_KEYS!.split(':')[1]!);
+  assert.ok(needles.size >= 5, `${needles.size} needles`);
+
+  // As stored, the history shows none of the positions; sent to the codec server as the Web UI does (POST
+  // /decode, proto3 JSON), its payloads show them.
+  const raw = await show();
+  const positions = manifests.map((m) => m.window.to).filter((p): p is string => !!p);
+  for (const p of positions) assert.equal(raw.includes(p), false, `position ${p} in the stored history`);
+  const sealed = payloadsIn(JSON.parse(raw));
+  assert.ok(sealed.length > 10, `${sealed.length} payloads in the history`);
+  const res = await fetch(`${codecServer.url}/decode`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default' },
+    body: JSON.stringify({ payloads: sealed }),
+  });
+  assert.equal(res.status, 200);
+  const decoded = ((await res.json()) as { payloads: { data?: string }[] }).payloads
+    .map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8'))
+    .join('\n');
+  assert.ok(
+    positions.some((p) => decoded.includes(p)),
+    'the codec server decodes the positions',
+  );
+
+  // The database file itself (and its WAL), read as bytes after the server flushed it.
+  await stopProcess(server.pid);
+  const files = (await readdir(dir)).filter((f) => f.startsWith('temporal.db'));
+  const bytes = Buffer.concat(await Promise.all(files.map((f) => readFile(join(dir, f)))));
+  assert.ok(bytes.includes('binary/encrypted'), 'the database holds the sealed payloads');
+  assert.ok(bytes.includes(tableSyncWorkflowId(TABLE.id)), 'the database holds this workflow (its id is metadata)');
+  for (const n of needles) assert.equal(bytes.includes(n), false, `plaintext found in the Temporal database: ${n}`);
+});
