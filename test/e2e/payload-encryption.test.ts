@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
-import { tableContext } from '../../src/activities/table-context.js';
+import { tableContext } from '../../src/capture/table-context.js';
 import { committedSequences, readManifest } from '../../src/lake/manifest.js';
 import { createLogger } from '../../src/util/logger.js';
 import { statusQuery } from '../../src/workflows/messages.js';
