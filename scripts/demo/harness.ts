@@ -142,7 +142,7 @@ sink:
 temporal:
   address: ${o.temporalAddress}
   namespace: default
-  taskQueue: ${o.taskQueue}${o.payloadEncryption ? "\n  payloadKeys: '\${TIDEMARK_PAYLOAD_KEYS}'" : ''}
+  taskQueue: ${o.taskQueue}${o.payloadEncryption ? "\n  payloadKeys: '${TIDEMARK_PAYLOAD_KEYS}'" : ''}
 nightly:
   windowStart: '01:00'
   duration: 2h
