@@ -3,6 +3,7 @@
  * of the seed (a seeded PRNG, no clock, no I/O), so the same `--seed` always gives the same schedule; what the
  * stack does in between (timing, retries) is real and is not replayed.
  */
+import { prng } from '../../sim/seed.js';
 
 /** The kinds of fault the runner can inject (drivers in faults.ts). */
 export const FAULT_KINDS = [
@@ -55,18 +56,6 @@ export interface ScheduleOptions {
   kinds?: readonly FaultKind[];
 }
 
-/** mulberry32: a small, well-distributed 32-bit PRNG; enough for a test schedule, never for secrets. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The schedule for a seed. Every kind in `kinds` occurs at least once when `faults` ≥ the number of kinds (so a
  * short run still covers each); the rest are drawn by weight. Moments are uniform over the phase, sorted.
@@ -75,7 +64,7 @@ export function planSchedule(options: ScheduleOptions): ScheduledFault[] {
   const kinds = options.kinds ?? FAULT_KINDS;
   if (kinds.length === 0) throw new Error('no fault kinds to draw from');
   if (!Number.isInteger(options.faults) || options.faults < 0) throw new Error('--faults must be a whole number ≥ 0');
-  const rnd = seededRandom(options.seed);
+  const rnd = prng(options.seed); // mulberry32, the simulator's seeded PRNG: same seed, same schedule
   const drawn: FaultKind[] = options.faults >= kinds.length ? [...kinds] : [];
   const total = kinds.reduce((s, k) => s + WEIGHTS[k], 0);
   while (drawn.length < options.faults) {
