@@ -6,31 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
-import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
-import { createLogger } from '../../src/util/logger.js';
 import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { runTidemark } from './support/pipeline-helpers.js';
-import { azuriteForTests, temporalForTests } from '../support/stack.js';
-import {
-  CLAIMS_PIPELINE_TABLES,
-  pipelineConfig,
-  startClaimsSource,
-  type ClaimsSource,
-} from '../../scripts/demo/harness.js';
+import { startPipelineWorker, type PipelineWorker } from './support/pipeline-worker.js';
+import { CLAIMS_PIPELINE_TABLES, startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
 
 const TABLE = 'Claims.dbo.Claims';
 let source: ClaimsSource;
-let worker: RunningWorker;
-let deps: ActivityDeps;
-let connection: Connection;
-let dir: string;
-let env: Record<string, string>;
+let p: PipelineWorker;
 
 before(async () => {
   source = await startClaimsSource({
@@ -39,41 +22,22 @@ before(async () => {
   });
   await source.workload.run({ operations: 100 });
   await source.workload.drain();
-  const temporalAddress = await temporalForTests();
-  const made = pipelineConfig({
-    sourcePort: source.sim.port,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress,
-    taskQueue: `cli-progress-${randomBytes(4).toString('hex')}`,
-    container: `cli-progress-${randomBytes(4).toString('hex')}`,
-    tables: [CLAIMS_PIPELINE_TABLES.cdc!],
-  });
-  env = made.env;
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-cli-progress-'));
-  await writeFile(join(dir, 'tidemark.yaml'), made.yaml);
-  const logger = createLogger({ name: 'e2e', level: 'warn' });
-  deps = await buildDependencies(made.config, logger);
-  worker = await startWorker({ config: made.config, logger, deps, shutdownGraceTime: '2s' });
-  connection = await Connection.connect({ address: temporalAddress });
+  p = await startPipelineWorker(source, 'cli-progress', [CLAIMS_PIPELINE_TABLES.cdc!]);
 });
 
 after(async () => {
-  if (connection)
-    await new Client({ connection }).workflow
-      .getHandle(tableSyncWorkflowId(TABLE))
-      .terminate('test done')
-      .catch(() => undefined);
-  await connection?.close();
-  await worker?.stop();
-  await deps?.close();
+  await p?.client.workflow
+    .getHandle(tableSyncWorkflowId(TABLE))
+    .terminate('test done')
+    .catch(() => undefined);
+  await p?.close();
   await source?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** Runs a verb with stdout and stderr kept apart. */
 async function tidemark(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const { TIDEMARK_PROGRESS: _ignored, ...rest } = process.env;
-  const r = await runTidemark(join(dir, 'tidemark.yaml'), dir, args, { ...rest, ...env });
+  const r = await runTidemark(p.configFile, p.dir, args, { ...rest, ...p.env });
   return { code: r.code, stdout: r.out, stderr: r.err };
 }
 

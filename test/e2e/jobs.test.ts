@@ -6,30 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
-import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
 import type { JobOutput } from '../../src/domain/jobs.js';
 import type { TableRef } from '../../src/domain/table.js';
-import { createLogger } from '../../src/util/logger.js';
 import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { verifyTable } from '../../src/verify/verify-table.js';
+import { startPipelineWorker, type PipelineWorker } from './support/pipeline-worker.js';
 import { runTidemark } from './support/pipeline-helpers.js';
-import { azuriteForTests, temporalForTests } from '../support/stack.js';
-import { pipelineConfig, startClaimsSource, waitUntilVerified, type ClaimsSource } from '../../scripts/demo/harness.js';
+import { startClaimsSource, waitUntilVerified, type ClaimsSource } from '../../scripts/demo/harness.js';
 
 const NOTES: TableRef = { id: 'Claims.dbo.Notes', strategy: 'identity' };
 
 let source: ClaimsSource;
-let worker: RunningWorker;
-let deps: ActivityDeps;
-let connection: Connection;
-let client: Client;
-let dir: string;
+let p: PipelineWorker;
 
 before(async () => {
   source = await startClaimsSource({
@@ -38,43 +26,27 @@ before(async () => {
   await source.admin.request().batch(`CREATE TABLE dbo.Notes (
       id bigint IDENTITY(1,1) PRIMARY KEY, note nvarchar(40) NULL, amount decimal(12,2) NOT NULL, noted date NULL);
     INSERT INTO dbo.Notes (note, amount, noted) VALUES ${Array.from({ length: 60 }, (_v, i) => `(N'n${i}', ${i}.50, '2026-01-01')`).join(', ')};`);
-  const temporalAddress = await temporalForTests();
-  const { yaml, env, config } = pipelineConfig({
-    sourcePort: source.sim.port,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress,
-    taskQueue: `e2e-jobs-${randomBytes(4).toString('hex')}`,
-    container: `e2e-jobs-${randomBytes(4).toString('hex')}`,
-    tables: [{ name: 'dbo.Notes', capture: '{ strategy: identity, column: id }' }],
-  });
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-jobs-'));
-  await writeFile(join(dir, 'tidemark.yaml'), yaml);
-  Object.assign(process.env, env);
-  const logger = createLogger({ name: 'e2e', level: 'warn' });
-  deps = await buildDependencies(config, logger);
-  worker = await startWorker({ config, logger, deps, shutdownGraceTime: '2s' });
-  connection = await Connection.connect({ address: temporalAddress });
-  client = new Client({ connection });
+  p = await startPipelineWorker(source, 'e2e-jobs', [
+    { name: 'dbo.Notes', capture: '{ strategy: identity, column: id }' },
+  ]);
+  Object.assign(process.env, p.env);
   const started = await tidemark('start');
   assert.equal(started.code, 0, started.out);
 });
 
 after(async () => {
-  await client?.workflow
+  await p?.client.workflow
     .getHandle(tableSyncWorkflowId(NOTES.id))
     .terminate('test done')
     .catch(() => undefined);
-  await connection?.close();
-  await worker?.stop();
-  await deps?.close();
+  await p?.close();
   await source?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const tidemark = (...args: string[]) => runTidemark(join(dir, 'tidemark.yaml'), dir, args);
+const tidemark = (...args: string[]) => runTidemark(p.configFile, p.dir, args);
 
 async function converged(phase: string): Promise<void> {
-  const v = await waitUntilVerified(deps, client, NOTES, { timeoutMs: 120_000 });
+  const v = await waitUntilVerified(p.deps, p.client, NOTES, { timeoutMs: 120_000 });
   assert.deepEqual(
     { phase, missing: v.missingInLake, extra: v.extraInLake, different: v.different, dups: v.duplicateEvents },
     { phase, missing: 0, extra: 0, different: 0, dups: 0 },
@@ -86,7 +58,7 @@ test('tidemark sweep fixes an update the identity capture missed, through the ru
   await source.admin.request().batch(`INSERT INTO dbo.Notes (note, amount) VALUES (N'new', 2.00)`);
   await converged('after an insert');
   await source.admin.request().batch(`UPDATE dbo.Notes SET amount = 9.99, note = N'late' WHERE id = 7`);
-  const stale = await verifyTable(deps, NOTES);
+  const stale = await verifyTable(p.deps, NOTES);
   assert.equal(stale.different, 1, 'identity capture cannot see the update');
 
   const bad = await tidemark('sweep', '--table', 'dbo.Notes', '--days', 'zero');
@@ -117,13 +89,13 @@ test('tidemark reconcile tombstones rows deleted at the source; the nightly sche
   const s = await tidemark('schedules');
   assert.equal(s.code, 0, s.err);
   assert.match(s.out, /nightly\/Claims\.dbo\.Notes created .*reconcile, sweep/);
-  const handle = client.schedule.getHandle('nightly/Claims.dbo.Notes');
+  const handle = p.client.schedule.getHandle('nightly/Claims.dbo.Notes');
   try {
     await source.admin
       .request()
       .batch(`DELETE FROM dbo.Notes WHERE id = 50; UPDATE dbo.Notes SET note = N'again' WHERE id = 12`);
     await handle.trigger();
-    const v = await waitUntilVerified(deps, client, NOTES, { timeoutMs: 120_000, wake: false });
+    const v = await waitUntilVerified(p.deps, p.client, NOTES, { timeoutMs: 120_000, wake: false });
     assert.equal(v.ok, true, JSON.stringify(v));
   } finally {
     await handle.delete().catch(() => undefined);

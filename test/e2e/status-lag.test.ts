@@ -5,37 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
-import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
 import type { TableStatusRow } from '../../src/cli/status.js';
-import { createLogger } from '../../src/util/logger.js';
 import { syncNowSignal } from '../../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { runTidemark } from './support/pipeline-helpers.js';
-import { azuriteForTests, temporalForTests } from '../support/stack.js';
-import {
-  CLAIMS_PIPELINE_TABLES,
-  pipelineConfig,
-  startClaimsSource,
-  type ClaimsSource,
-} from '../../scripts/demo/harness.js';
+import { startPipelineWorker, type PipelineWorker } from './support/pipeline-worker.js';
+import { CLAIMS_PIPELINE_TABLES, startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
 
 const TABLE = 'Claims.dbo.Claims';
 /** How long the capture job stays stopped (real seconds). */
 const STALL_SECONDS = 8;
 let source: ClaimsSource;
-let worker: RunningWorker;
-let deps: ActivityDeps;
-let connection: Connection;
-let client: Client;
-let dir: string;
-let env: Record<string, string>;
+let p: PipelineWorker;
 
 before(async () => {
   source = await startClaimsSource({
@@ -44,41 +26,22 @@ before(async () => {
   });
   await source.workload.run({ operations: 50 });
   await source.workload.drain();
-  const temporalAddress = await temporalForTests();
-  const made = pipelineConfig({
-    sourcePort: source.sim.port,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress,
-    taskQueue: `status-lag-${randomBytes(4).toString('hex')}`,
-    container: `status-lag-${randomBytes(4).toString('hex')}`,
-    tables: [CLAIMS_PIPELINE_TABLES.cdc!],
-  });
-  env = made.env;
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-status-lag-'));
-  await writeFile(join(dir, 'tidemark.yaml'), made.yaml);
-  const logger = createLogger({ name: 'e2e', level: 'warn' });
-  deps = await buildDependencies(made.config, logger);
-  worker = await startWorker({ config: made.config, logger, deps, shutdownGraceTime: '2s' });
-  connection = await Connection.connect({ address: temporalAddress });
-  client = new Client({ connection });
+  p = await startPipelineWorker(source, 'status-lag', [CLAIMS_PIPELINE_TABLES.cdc!]);
 });
 
 after(async () => {
-  await client?.workflow
+  await p?.client.workflow
     .getHandle(tableSyncWorkflowId(TABLE))
     .terminate('test done')
     .catch(() => undefined);
-  await connection?.close();
-  await worker?.stop();
-  await deps?.close();
+  await p?.close();
   await source?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 async function tidemark(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = await runTidemark(join(dir, 'tidemark.yaml'), dir, args, {
+  const r = await runTidemark(p.configFile, p.dir, args, {
     ...process.env,
-    ...env,
+    ...p.env,
     TIDEMARK_PROGRESS: 'off',
   });
   return { code: r.code, stdout: r.out, stderr: r.err };
@@ -89,7 +52,7 @@ async function planUntil(check: (row: TableStatusRow) => boolean, what: string):
   const deadline = Date.now() + 60_000;
   let last: TableStatusRow | undefined;
   for (;;) {
-    await client.workflow.getHandle(tableSyncWorkflowId(TABLE)).signal(syncNowSignal);
+    await p.client.workflow.getHandle(tableSyncWorkflowId(TABLE)).signal(syncNowSignal);
     await sleep(1000);
     const r = await tidemark('status', '--json');
     last = (JSON.parse(r.stdout) as TableStatusRow[])[0];

@@ -11,23 +11,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
-import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
+import { type WorkflowHandle } from '@temporalio/client';
 import type { TableRef } from '../../src/domain/table.js';
 import type { TableSyncStatus } from '../../src/state/table-sync-state.js';
-import { createLogger } from '../../src/util/logger.js';
 import { statusQuery, syncNowSignal } from '../../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { verifyTable } from '../../src/verify/verify-table.js';
+import { startPipelineWorker, type PipelineWorker } from './support/pipeline-worker.js';
 import { runTidemark, terminateTableSyncs } from './support/pipeline-helpers.js';
-import { azuriteForTests, temporalForTests } from '../support/stack.js';
-import { pipelineConfig, startClaimsSource, waitUntilVerified, type ClaimsSource } from '../../scripts/demo/harness.js';
+import { startClaimsSource, waitUntilVerified, type ClaimsSource } from '../../scripts/demo/harness.js';
 
 const MISSING: TableRef = { id: 'Claims.dbo.NoSuchTable', strategy: 'cdc' };
 const MEMBERS: TableRef = { id: 'Claims.dbo.Members', strategy: 'rowversion' };
@@ -35,11 +28,7 @@ const VISITS: TableRef = { id: 'Claims.dbo.Visits', strategy: 'identity' };
 const SLOW: TableRef = { id: 'Claims.dbo.Slow', strategy: 'identity' };
 
 let source: ClaimsSource;
-let worker: RunningWorker;
-let deps: ActivityDeps;
-let connection: Connection;
-let client: Client;
-let dir: string;
+let p: PipelineWorker;
 
 before(async () => {
   source = await startClaimsSource({
@@ -53,47 +42,29 @@ before(async () => {
     INSERT INTO dbo.Visits (visited) VALUES ('2026-01-05'), ('not a date'), ('2026-01-20');
     CREATE TABLE dbo.Slow (id bigint IDENTITY(1,1) NOT NULL PRIMARY KEY, note varchar(20) NULL);
     INSERT INTO dbo.Slow (note) VALUES ${values(5, (i) => `('s${i}')`)};`);
-  const temporalAddress = await temporalForTests();
-  const made = pipelineConfig({
-    sourcePort: source.sim.port,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress,
-    taskQueue: `e2e-state-${randomBytes(4).toString('hex')}`,
-    container: `e2e-state-${randomBytes(4).toString('hex')}`,
-    tables: [
-      { name: 'dbo.NoSuchTable', capture: '{ strategy: cdc }' },
-      // No `key:` in the config: config check cannot see that MemberSsn is the key; the worker can.
-      {
-        name: 'dbo.Members',
-        capture: '{ strategy: rowversion, column: RowVer }',
-        phi: '[{ columns: [MemberSsn], action: hash }]',
-      },
-      { name: 'dbo.Visits', capture: '{ strategy: identity, column: id }', businessDateColumn: 'visited' },
-      { name: 'dbo.Slow', capture: '{ strategy: identity, column: id }', limits: '{ maxRowsPerSecond: 15 }' },
-    ],
-  });
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-state-'));
-  await writeFile(join(dir, 'tidemark.yaml'), made.yaml);
-  Object.assign(process.env, made.env);
-  const logger = createLogger({ name: 'e2e', level: 'warn' });
-  deps = await buildDependencies(made.config, logger);
-  worker = await startWorker({ config: made.config, logger, deps, shutdownGraceTime: '2s' });
-  connection = await Connection.connect({ address: temporalAddress });
-  client = new Client({ connection });
+  p = await startPipelineWorker(source, 'e2e-state', [
+    { name: 'dbo.NoSuchTable', capture: '{ strategy: cdc }' },
+    // No `key:` in the config: config check cannot see that MemberSsn is the key; the worker can.
+    {
+      name: 'dbo.Members',
+      capture: '{ strategy: rowversion, column: RowVer }',
+      phi: '[{ columns: [MemberSsn], action: hash }]',
+    },
+    { name: 'dbo.Visits', capture: '{ strategy: identity, column: id }', businessDateColumn: 'visited' },
+    { name: 'dbo.Slow', capture: '{ strategy: identity, column: id }', limits: '{ maxRowsPerSecond: 15 }' },
+  ]);
+  Object.assign(process.env, p.env);
 });
 
 after(async () => {
-  await terminateTableSyncs(client, [MISSING, MEMBERS, VISITS, SLOW]);
-  await connection?.close();
-  await worker?.stop();
-  await deps?.close();
+  if (p) await terminateTableSyncs(p.client, [MISSING, MEMBERS, VISITS, SLOW]);
+  await p?.close();
   await source?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const tidemark = (...args: string[]) => runTidemark(join(dir, 'tidemark.yaml'), dir, args);
+const tidemark = (...args: string[]) => runTidemark(p.configFile, p.dir, args);
 const status = (t: TableRef): Promise<TableSyncStatus> =>
-  client.workflow.getHandle(tableSyncWorkflowId(t.id)).query(statusQuery);
+  p.client.workflow.getHandle(tableSyncWorkflowId(t.id)).query(statusQuery);
 
 async function eventually<T>(check: () => Promise<T>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -127,7 +98,10 @@ test(
       assert.equal(s.mode, 'stopped');
       assert.match(s.stoppedReason ?? '', /^ConfigError: /);
       assert.match(s.stoppedReason ?? '', reason);
-      assert.equal((await client.workflow.getHandle(tableSyncWorkflowId(table.id)).describe()).status.name, 'RUNNING');
+      assert.equal(
+        (await p.client.workflow.getHandle(tableSyncWorkflowId(table.id)).describe()).status.name,
+        'RUNNING',
+      );
 
       const resumed = await tidemark('resume', '--table', name);
       assert.equal(resumed.code, 0, resumed.err);
@@ -156,7 +130,7 @@ test(
     assert.equal(s.jobs.at(-1)?.state, 'failed');
 
     await source.admin.request().batch(`INSERT INTO dbo.Visits (visited) VALUES ('2026-02-02')`);
-    const v = await waitUntilVerified(deps, client, VISITS, { timeoutMs: 120_000 });
+    const v = await waitUntilVerified(p.deps, p.client, VISITS, { timeoutMs: 120_000 });
     assert.equal(v.ok, true, 'the table kept syncing after the failed job');
     assert.equal(v.sourceRows, 4);
   },
@@ -168,8 +142,8 @@ test(
   async () => {
     // Started here (not by `tidemark start`) to give it a 2 s heartbeat timeout: a read of 120 rows at 15 rows/s
     // sleeps ~7 s in the throttle, and before the fix no heartbeat came in between.
-    const handle: WorkflowHandle = await client.workflow.start(tableSyncWorkflow, {
-      taskQueue: deps.config.temporal.taskQueue,
+    const handle: WorkflowHandle = await p.client.workflow.start(tableSyncWorkflow, {
+      taskQueue: p.deps.config.temporal.taskQueue,
       workflowId: tableSyncWorkflowId(SLOW.id),
       args: [{ table: SLOW, cadenceSeconds: 600, timeouts: { heartbeatSeconds: 2 } }],
     });
@@ -181,7 +155,7 @@ test(
     await handle.signal(syncNowSignal);
     await eventually(async () => assert.equal((await status(SLOW)).rowsCommitted, 125), 90_000);
     assert.ok(Date.now() - t0 > 4000, 'the read really was throttled past the heartbeat timeout');
-    const v = await verifyTable(deps, SLOW);
+    const v = await verifyTable(p.deps, SLOW);
     assert.deepEqual([v.ok, v.sourceRows, v.duplicateEvents], [true, 125, 0]);
   },
 );
