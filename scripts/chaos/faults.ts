@@ -114,7 +114,11 @@ const DRIVERS: Record<FaultKind, Driver> = {
     stack.storageProxy.setMode({ kind: 'drop' });
     await sleep(f.durationMs ?? 1000);
     stack.storageProxy.setMode({ kind: 'pass' });
-    return `storage connections reset for ${f.durationMs} ms (${stack.storageProxy.stats().reset - before} reset)`;
+    const reset = stack.storageProxy.stats().reset - before;
+    // No connection open or tried while the link was down: the fault hit nothing (counted apart, as a simulator
+    // fault that matched nothing is).
+    if (reset === 0) return `storage down ${f.durationMs} ms, ${HIT_NOTHING}`;
+    return `storage connections reset for ${f.durationMs} ms (${reset} reset)`;
   },
   'storage-delay': async (stack, f) => {
     stack.storageProxy.setMode({ kind: 'delay', ms: f.delayMs ?? 500 });
@@ -187,6 +191,8 @@ const DRIVERS: Record<FaultKind, Driver> = {
 
 /** What a simulator fault that matched nothing in time reports (it was cancelled: not injected). */
 const NOT_FIRED = 'nothing matched within 20 s (cancelled)';
+/** What a storage fault that found no connection to act on reports (not injected). */
+const HIT_NOTHING = 'no connection open or tried: hit nothing';
 
 /** The table whose unread changes cdc-cleanup-overtakes deletes, and whose capture instance is dropped. */
 export const CDC_TABLE = 'Claims.dbo.Claims';
@@ -212,7 +218,7 @@ export async function injectFault(stack: ChaosStack, f: ScheduledFault, phaseSta
   try {
     const detail = await DRIVERS[f.kind](stack, f);
     // A simulator fault that matched nothing was not injected.
-    const injected = !detail.includes(NOT_FIRED);
+    const injected = !detail.includes(NOT_FIRED) && !detail.includes(HIT_NOTHING);
     return { ...base, injected, detail, durationMs: Date.now() - t0 };
   } catch (err) {
     return {
