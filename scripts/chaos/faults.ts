@@ -14,8 +14,16 @@
  *   their connection until it is back.
  * - cdc-cleanup-overtakes: the CDC table (dbo.Claims) is paused, the workload goes on writing, then CDC cleanup
  *   runs up to the newest LSN, deleting changes the table has not read; on resume Tidemark must see the gap and
- *   heal it by re-seeding the table (a snapshot), never skip it. The only fault in this list that must
- *   interrupt a table; the final checks require it back to running and equal to the source.
+ *   heal it by re-seeding the table (a snapshot), never skip it. The final checks require it back to running and
+ *   equal to the source.
+ * - storage-drop: every connection of the workers to Azurite is reset (TCP RST), and new ones too, for a while
+ *   (a TCP proxy in front of Azurite: tcp-proxy.ts); uploads, commits and reads in flight fail mid-request.
+ * - storage-delay: the workers' storage traffic gets 0.2-2 s of latency per chunk for a while (a congested link).
+ * - capture-instance-drop: dbo.Claims's only capture instance is dropped (sys.sp_cdc_disable_table). That stops
+ *   the table by design (CDC is no longer enabled on it: a DBA must act); the driver waits for the stop, then does
+ *   what the stop's message asks of an operator (re-creates the instance as the DBA would, `resume`). The table
+ *   must see the gap (its position predates the new instance) and re-seed. The checks accept this stop and
+ *   report it; the table must be running again and equal to the source.
  *
  * A driver that cannot inject (e.g. the simulator refuses) reports `injected: false` with the reason; the runner
  * counts it apart from the faults survived.
@@ -101,6 +109,51 @@ const DRIVERS: Record<FaultKind, Driver> = {
     await stack.temporal.restart(f.durationMs ?? 1000);
     return `Temporal dev server down ${f.durationMs} ms, serving again after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
   },
+  'storage-drop': async (stack, f) => {
+    const before = stack.storageProxy.stats().reset;
+    stack.storageProxy.setMode({ kind: 'drop' });
+    await sleep(f.durationMs ?? 1000);
+    stack.storageProxy.setMode({ kind: 'pass' });
+    const reset = stack.storageProxy.stats().reset - before;
+    // No connection open or tried while the link was down: the fault hit nothing (counted apart, as a simulator
+    // fault that matched nothing is).
+    if (reset === 0) return `storage down ${f.durationMs} ms, ${HIT_NOTHING}`;
+    return `storage connections reset for ${f.durationMs} ms (${reset} reset)`;
+  },
+  'storage-delay': async (stack, f) => {
+    stack.storageProxy.setMode({ kind: 'delay', ms: f.delayMs ?? 500 });
+    await sleep(f.durationMs ?? 3000);
+    stack.storageProxy.setMode({ kind: 'pass' });
+    return `storage traffic delayed ${f.delayMs} ms per chunk for ${f.durationMs} ms`;
+  },
+  'capture-instance-drop': async (stack, f) => {
+    const client = stack.client;
+    if (!client) throw new Error('no Temporal client');
+    const handle = client.workflow.getHandle(tableSyncWorkflowId(CDC_TABLE));
+    await stack.control('POST', '/cdc/drop-capture-instance', { database: 'Claims', captureInstance: CDC_INSTANCE });
+    stack.expectedStops.set(CDC_TABLE, CAPTURE_INSTANCE_GONE);
+    // The table stops at its next window (the runner asks every table to sync every 5 s).
+    const deadline = Date.now() + 60_000;
+    let status = await handle.query(statusQuery);
+    while (Date.now() < deadline && status.mode !== 'stopped') {
+      await sleep(500);
+      status = await handle.query(statusQuery);
+    }
+    const seen =
+      status.mode === 'stopped'
+        ? `stopped (${(status.stoppedReason ?? '').replace(/\s+/g, ' ').slice(0, 120)}…)`
+        : `not stopped within 60 s (${status.mode})`;
+    await sleep(f.durationMs ?? 2000);
+    // What the stop's message asks for: a DBA re-creates the instance, the operator resumes the table.
+    await stack.source.admin
+      .request()
+      .batch(
+        `EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'Claims', @role_name = NULL, @capture_instance = N'${CDC_INSTANCE}', @supports_net_changes = 1`,
+      );
+    await handle.signal(resumeSignal);
+    stack.expectedReseeds.add(CDC_TABLE);
+    return `dropped ${CDC_INSTANCE}: ${CDC_TABLE} ${seen}; re-created after ${f.durationMs} ms, resumed`;
+  },
   'cdc-cleanup-overtakes': async (stack, f) => {
     const client = stack.client;
     if (!client) throw new Error('no Temporal client');
@@ -138,9 +191,14 @@ const DRIVERS: Record<FaultKind, Driver> = {
 
 /** What a simulator fault that matched nothing in time reports (it was cancelled: not injected). */
 const NOT_FIRED = 'nothing matched within 20 s (cancelled)';
+/** What a storage fault that found no connection to act on reports (not injected). */
+const HIT_NOTHING = 'no connection open or tried: hit nothing';
 
-/** The table whose unread changes cdc-cleanup-overtakes deletes. */
+/** The table whose unread changes cdc-cleanup-overtakes deletes, and whose capture instance is dropped. */
 export const CDC_TABLE = 'Claims.dbo.Claims';
+const CDC_INSTANCE = 'dbo_Claims';
+/** The reasons a table gives when its only capture instance is gone (the prerequisite check's code). */
+const CAPTURE_INSTANCE_GONE = /cdc\.table_not_enabled|cdc\.instance_missing/;
 
 /** Waits until a simulator fault fired; cancels it (and says so) when nothing matched in time. */
 async function waitFired(stack: ChaosStack, id: string, timeoutMs: number): Promise<boolean> {
@@ -160,7 +218,7 @@ export async function injectFault(stack: ChaosStack, f: ScheduledFault, phaseSta
   try {
     const detail = await DRIVERS[f.kind](stack, f);
     // A simulator fault that matched nothing was not injected.
-    const injected = !detail.includes(NOT_FIRED);
+    const injected = !detail.includes(NOT_FIRED) && !detail.includes(HIT_NOTHING);
     return { ...base, injected, detail, durationMs: Date.now() - t0 };
   } catch (err) {
     return {

@@ -99,7 +99,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     stack.configFile = join(runDir, 'tidemark.yaml');
     await writeFile(stack.configFile, yaml);
-    stack.workerEnv = env;
+    // The workers reach storage through the proxy the storage faults act on; the runner's own reads go direct.
+    stack.workerEnv = { ...env, TIDEMARK_SINK_CONNECTION_STRING: stack.workerAzuriteConnectionString };
     Object.assign(process.env, env);
     deps = await buildDependencies(config, createLogger({ name: 'chaos', level: 'error' }));
     for (let i = 0; i < WORKERS; i++) await stack.startWorker();
@@ -210,6 +211,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       watermarkSamples,
       stack.expectedReseeds,
       stopsSeen,
+      stack.expectedStops,
     );
     const ok = findings.every((f) => f.ok);
     const injected = outcomes.filter((o) => o.injected).length;

@@ -15,6 +15,9 @@ export const FAULT_KINDS = [
   'azurite-restart',
   'temporal-restart',
   'cdc-cleanup-overtakes',
+  'storage-drop',
+  'storage-delay',
+  'capture-instance-drop',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -31,6 +34,9 @@ const WEIGHTS: Record<FaultKind, number> = {
   'azurite-restart': 2,
   'temporal-restart': 1,
   'cdc-cleanup-overtakes': 1,
+  'storage-drop': 2,
+  'storage-delay': 2,
+  'capture-instance-drop': 1,
 };
 
 export interface ScheduledFault {
@@ -43,8 +49,13 @@ export interface ScheduledFault {
   worker?: number;
   /** Rows of a result after which the connection is reset (sql-reset-connection). */
   afterRows?: number;
-  /** How long the fault lasts: a stalled statement, storage or Temporal down, the AG resolving. */
+  /**
+   * How long the fault lasts: a stalled statement, storage or Temporal down, the AG resolving, storage connections
+   * reset or delayed, a capture instance missing until the operator re-creates it.
+   */
   durationMs?: number;
+  /** Latency added to every chunk through the storage proxy (storage-delay). */
+  delayMs?: number;
 }
 
 export interface ScheduleOptions {
@@ -104,6 +115,16 @@ export function planSchedule(options: ScheduleOptions): ScheduledFault[] {
       case 'cdc-cleanup-overtakes':
         f.durationMs = between(2_000, 6_000);
         break;
+      case 'storage-drop':
+        f.durationMs = between(500, 5_000);
+        break;
+      case 'storage-delay':
+        f.durationMs = between(3_000, 10_000);
+        f.delayMs = between(200, 2_000);
+        break;
+      case 'capture-instance-drop':
+        f.durationMs = between(2_000, 6_000);
+        break;
     }
     return f;
   });
@@ -115,6 +136,7 @@ export function describeFault(f: ScheduledFault): string {
     f.worker !== undefined ? `worker #${f.worker}` : '',
     f.afterRows !== undefined ? `after ${f.afterRows} rows` : '',
     f.durationMs !== undefined ? `${f.durationMs} ms` : '',
+    f.delayMs !== undefined ? `+${f.delayMs} ms per chunk` : '',
   ].filter(Boolean);
   return `#${String(f.n).padStart(3)} at ${(f.atMs / 1000).toFixed(1).padStart(6)} s  ${f.kind}${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }

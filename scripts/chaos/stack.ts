@@ -16,6 +16,7 @@ import { azuriteConnectionString, startAzurite } from '../stack/azurite.js';
 import { freePort, stopProcess, type SpawnedService } from '../stack/process.js';
 import { ensureTemporalBinaries, startTemporalDevServer } from '../stack/temporal.js';
 import { startClaimsSource, type ClaimsSource } from '../demo/harness.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { WORKFLOW_BUNDLE, WORKFLOWS_SOURCE } from '../../src/worker.js';
 // The e2e tests' worker-process launcher: one launcher for every place that runs workers as OS processes.
 import { startWorkerProcess, type WorkerProcess } from '../../test/e2e/support/worker-process.js';
@@ -75,6 +76,11 @@ export class ChaosStack {
   client: Client | undefined;
   /** Tables a fault took changes away from: they must have healed by re-seeding (checked at the end). */
   readonly expectedReseeds = new Set<string>();
+  /**
+   * Stops a fault causes by design, by table: the reasons they may give (a dropped capture instance stops its
+   * table until an operator re-creates it). The checks accept such a stop, and report it, if the table runs again.
+   */
+  readonly expectedStops = new Map<string, RegExp>();
 
   private constructor(
     readonly runDir: string,
@@ -83,7 +89,14 @@ export class ChaosStack {
     readonly temporal: RestartableService,
     readonly temporalAddress: string,
     readonly source: ClaimsSource,
+    /** The workers reach Azurite through this proxy (storage-drop, storage-delay); the runner's checks do not. */
+    readonly storageProxy: TcpProxy,
   ) {}
+
+  /** The connection string the workers use: Azurite's, through {@link storageProxy}. */
+  get workerAzuriteConnectionString(): string {
+    return azuriteConnectionString(HOST, this.storageProxy.port);
+  }
 
   /** Starts Azurite, Temporal, the simulator (AG + control channel) and builds the workflow bundle. */
   static async start(options: ChaosStackOptions, say: (line: string) => void): Promise<ChaosStack> {
@@ -137,6 +150,7 @@ export class ChaosStack {
       },
       simulator: { secondary: { redoLagMs: 0 }, control: { port: 0 } },
     });
+    const storageProxy = await startTcpProxy({ target: { host: HOST, port: azuritePort } });
     // Workers load one pre-built bundle (NODE_ENV=production): built once here from the current source, so a
     // restarted worker is polling in seconds instead of re-bundling on a busy machine.
     say('Building the workflow bundle …');
@@ -154,6 +168,7 @@ export class ChaosStack {
       temporal,
       `${HOST}:${temporalPort}`,
       source,
+      storageProxy,
     );
   }
 
@@ -195,6 +210,7 @@ export class ChaosStack {
   async stop(): Promise<void> {
     for (const w of this.workers.splice(0)) await w.kill().catch(() => undefined);
     await this.source.stop().catch(() => undefined);
+    await this.storageProxy.close().catch(() => undefined);
     await this.temporal.down();
     await this.azurite.down();
   }

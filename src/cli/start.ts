@@ -20,6 +20,14 @@ export const command: CliCommand = {
       for (const table of tables) {
         const ref = tableRef(config, table);
         const workflowId = tableSyncWorkflowId(ref.id);
+        // Asked first only to say so: USE_EXISTING below is what leaves a running table alone, whatever races.
+        const runningRun = await client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .then(
+            (d) => (d.status.name === 'RUNNING' ? d.runId : undefined),
+            () => undefined,
+          );
         const handle = await client.workflow.start(tableSyncWorkflow, {
           taskQueue: config.temporal.taskQueue,
           workflowId,
@@ -38,10 +46,14 @@ export const command: CliCommand = {
           ],
           memo: { table: ref.id, strategy: ref.strategy, cadence: table.cadence.text },
         });
+        const runId = handle.firstExecutionRunId;
+        const alreadyRunning = runningRun === runId;
         io.stdout.write(
           values.json
-            ? `${JSON.stringify({ table: ref.id, workflowId, runId: handle.firstExecutionRunId })}\n`
-            : `${ref.id}: ${workflowId} (run ${handle.firstExecutionRunId})\n`,
+            ? `${JSON.stringify({ table: ref.id, workflowId, runId, ...(alreadyRunning ? { alreadyRunning } : {}) })}\n`
+            : alreadyRunning
+              ? `${ref.id}: already running (${workflowId}, run ${runId}); left alone — tidemark status --table ${ref.id} shows how it is doing\n`
+              : `${ref.id}: ${workflowId} (run ${runId})\n`,
         );
       }
       if (!values.wait) return EXIT.ok;

@@ -168,17 +168,17 @@ export function classifyBlobError(
     return ifNoneMatch
       ? new BlobAlreadyExistsError(operation, path, 412)
       : new ConditionNotMetError(operation, path, 412);
+  const subject = `${OPERATION_TEXT[operation]} of ${path ? `${path} in ` : ''}container "${container}"`;
   if (status === 404 && code === 'ContainerNotFound') return new ContainerNotFoundError(operation, path, container);
-  if (status === 401 || status === 403) return new BlobAccessDeniedError(operation, path, status, code);
+  if (status === 401 || status === 403) return new BlobAccessDeniedError(operation, path, status, code, subject);
   if (e.name === 'CredentialUnavailableError' || e.name === 'AuthenticationError')
-    return new BlobAccessDeniedError(operation, path, 401, e.name);
+    return new BlobAccessDeniedError(operation, path, 401, e.name, subject);
   const transient =
     status === undefined
       ? code !== undefined && NETWORK_CODES.has(code)
       : status === 408 || status === 429 || status >= 500;
   const what = status === undefined ? (code ?? 'network error') : `${status} ${code ?? ''}`.trim();
   const at = endpoint ? ` at ${endpoint}` : '';
-  const subject = `${OPERATION_TEXT[operation]} of ${path ? `${path} in ` : ''}container "${container}"`;
   return new BlobStoreError(
     status === undefined && transient
       ? `Cannot reach blob storage${at} (${what}) during ${subject}: check that the storage service runs and is ` +

@@ -67,11 +67,27 @@ export class ContainerNotFoundError extends BlobStoreError {
 /** Authentication or authorization failed: a configuration problem, never retried. */
 export class BlobAccessDeniedError extends BlobStoreError {
   override readonly name = 'BlobAccessDeniedError';
-  constructor(operation: BlobOperation, path: string, statusCode: number, errorCode: string | undefined) {
+  /** `subject` names the request and container, e.g. `the upload of P in container "C"` (blob-store.ts). */
+  constructor(
+    operation: BlobOperation,
+    path: string,
+    statusCode: number,
+    errorCode: string | undefined,
+    subject?: string,
+  ) {
+    const what = `${statusCode} ${errorCode ?? 'access denied'}`;
     super(
-      `Storage refused ${operation} on ${path} (${statusCode} ${errorCode ?? 'access denied'}): check the identity's role ` +
-        `(Storage Blob Data Contributor on the container), the credential (DefaultAzureCredential environment or ` +
-        `connection string) and network rules`,
+      operation === 'container'
+        ? // The worker's start-up check creates the container when missing, so it needs write access even when
+          // the container exists: say so, or a read-only credential looks like a missing role for nothing.
+          `Storage refused ${subject ?? 'the container check'} (${what}): the worker checks at start that the ` +
+            'container exists and creates it when it is missing, which needs read, write and create access — give ' +
+            'the identity Storage Blob Data Contributor on the container (or a SAS with read, write, list and ' +
+            'create), and check the credential (DefaultAzureCredential environment or connection string), ' +
+            '`sink.container` and network rules'
+        : `Storage refused ${subject ?? `${operation} on ${path}`} (${what}): check the identity's role ` +
+            `(Storage Blob Data Contributor on the container), the credential (DefaultAzureCredential environment or ` +
+            `connection string) and network rules`,
       operation,
       path,
       false,

@@ -1,10 +1,11 @@
 /**
  * The short chaos run (issue 18): `npm run chaos` with a fixed seed and 12 faults of every kind (worker SIGKILL
  * and SIGTERM, SQL connection reset mid-result, statement stall, AG failover, Azurite restart, Temporal restart,
- * CDC cleanup overtaking a paused table) on its own restartable stack, one table per capture strategy, then
- * quiescence and the checks: lake == source, no duplicate (key, position), files present with their MD5,
- * manifest chain unbroken, watermark never ahead, no table stopped. Any finding fails the test, with the
- * findings and the seed that reproduces the schedule in the message.
+ * CDC cleanup overtaking a paused table, storage connections reset or delayed by a proxy, a dropped capture
+ * instance) on its own restartable stack, one table per capture strategy, then quiescence and the checks: lake ==
+ * source, no duplicate (key, position), files present with their MD5, manifest chain unbroken, watermark never
+ * ahead, no table stopped (except the dropped capture instance's stop, which its table must get over). Any
+ * finding fails the test, with the findings and the seed that reproduces the schedule in the message.
  *
  * The runner starts its own Azurite (on disk) and Temporal dev server (on a db file) because it restarts them;
  * the test command's shared in-memory ones are not used here.

@@ -112,6 +112,12 @@ test('start, status, pause, resume: the operator controls a table through Tempor
   assert.match(started.out, new RegExp(`${db}\\.dbo\\.Claims: table-sync/${db}\\.dbo\\.Claims`));
   const again = await run('start', '--config', configFile);
   assert.equal(again.code, 0, 'starting a running table again is harmless');
+  // …and says so, instead of printing the run as if it had just been started.
+  const runId = /\(run ([^)]+)\)/.exec(started.out)?.[1];
+  assert.match(
+    again.out,
+    new RegExp(`${db}\\.dbo\\.Claims: already running \\(table-sync/${db}\\.dbo\\.Claims, run ${runId}\\); left alone`),
+  );
 
   await eventually(async () => {
     const { code, rows } = await statusRows();

@@ -18,6 +18,7 @@ import { parseConfig, type TidemarkConfig } from '../../../src/config/index.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { startWorker } from '../../../src/worker.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../../src/workflows/table-sync.js';
+import { AccountSASPermissions, BlobServiceClient } from '@azure/storage-blob';
 import { azuriteConnectionString } from '../../../scripts/stack/azurite.js';
 import { freePort } from '../../../scripts/stack/process.js';
 import { azuriteForTests, temporalForTests } from '../../support/stack.js';
@@ -37,7 +38,7 @@ before(async () => {
 after(() => sim?.stop());
 
 /** A config (YAML) for one CDC table; secrets come from the environment it returns. */
-function workerConfig(o: { temporal: string; storage: string; taskQueue: string; table: string }) {
+function workerConfig(o: { temporal: string; storage: string; taskQueue: string; table: string; container?: string }) {
   const yaml = `source:
   host: 127.0.0.1
   port: ${sim.port}
@@ -48,7 +49,7 @@ function workerConfig(o: { temporal: string; storage: string; taskQueue: string;
 sink:
   auth: connectionString
   connectionString: '\${TIDEMARK_SINK_CONNECTION_STRING}'
-  container: worker-msg-${suffix}
+  container: ${o.container ?? `worker-msg-${suffix}`}
 temporal:
   address: ${o.temporal}
   taskQueue: ${o.taskQueue}
@@ -170,4 +171,67 @@ test('a worker that cannot reach Temporal at start names the address and namespa
     new RegExp(`^worker failed: cannot reach Temporal at 127\\.0\\.0\\.1:${port} \\(namespace "default"\\)`, 'm'),
   );
   assert.match(r.err, /npm run stack:up/);
+});
+
+test('a worker with a wrong source password names the login problem, never the password, exit 1', async () => {
+  const { file, env } = workerConfig({
+    temporal: temporalAddress,
+    storage: azurite,
+    taskQueue: `worker-badpw-${suffix}`,
+    table: 'dbo.Claims',
+  });
+  const r = await runWorkerProcess(file, { ...env, TIDEMARK_SOURCE_PASSWORD: 'Wrong!Password1' });
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /^worker failed: .*login failed: check source\.auth \(user and password/m);
+  assert.doesNotMatch(r.err, /Wrong!Password1/);
+});
+
+/** A connection string carrying an account SAS with only `permissions` (Azurite checks them as Azure does). */
+function sasConnectionString(permissions: string, resourceTypes = 'sco'): string {
+  const url = BlobServiceClient.fromConnectionString(azurite).generateAccountSasUrl(
+    new Date(Date.now() + 3_600_000),
+    AccountSASPermissions.parse(permissions),
+    resourceTypes,
+  );
+  const [endpoint, sas] = url.split('?') as [string, string];
+  return `BlobEndpoint=${endpoint.replace(/\/$/, '')};SharedAccessSignature=${sas}`;
+}
+
+const REFUSED_CHECK = (container: string) =>
+  new RegExp(
+    `^worker failed: Storage refused the check of container "${container}" \\(403 \\w+\\): the worker checks at start ` +
+      'that the container exists and creates it when it is missing, which needs read, write and create access — ' +
+      'give the identity Storage Blob Data Contributor on the container',
+    'm',
+  );
+
+test('a container that does not exist, with a credential that may not create it: named, with what to do, exit 1', async () => {
+  // Objects only: no container-level operation (create, properties) is allowed.
+  const { file, env } = workerConfig({
+    temporal: temporalAddress,
+    storage: sasConnectionString('rwl', 'so'),
+    taskQueue: `worker-nocontainer-${suffix}`,
+    table: 'dbo.Claims',
+    container: `worker-missing-${suffix}`,
+  });
+  const r = await runWorkerProcess(file, env);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, REFUSED_CHECK(`worker-missing-${suffix}`));
+  assert.doesNotMatch(r.err, /sig=/, 'no SAS in the message');
+});
+
+test('a container that is not writable (read-only credential): the worker refuses to start, exit 1', async () => {
+  const container = `worker-readonly-${suffix}`;
+  await BlobServiceClient.fromConnectionString(azurite).getContainerClient(container).createIfNotExists();
+  const { file, env } = workerConfig({
+    temporal: temporalAddress,
+    storage: sasConnectionString('rl'),
+    taskQueue: `worker-readonly-${suffix}`,
+    table: 'dbo.Claims',
+    container,
+  });
+  const r = await runWorkerProcess(file, env);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, REFUSED_CHECK(container));
+  assert.doesNotMatch(r.err, /sig=/, 'no SAS in the message');
 });
