@@ -1,5 +1,5 @@
 /**
- * `npm run bench:e2e [-- --rows 500000 --burst 50000 --minutes 5 --rate 20 --cadence 60 --out FILE]`: the whole
+ * `npm run bench:e2e [-- --rows 500000 --burst 50000 --minutes 5 --rate 20 --cadence 60 --out FILE --cpu-prof DIR]`: the whole
  * pipeline end to end — SQL Server simulator → Tidemark worker on a Temporal dev server → Azurite — with the
  * raw driver read of the same rows measured in the same run as the baseline.
  *
@@ -58,6 +58,7 @@ const { values } = parseArgs({
     'skip-verify': { type: 'boolean', default: false },
     'skip-throughput': { type: 'boolean', default: false },
     'skip-freshness': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const ROWS = Number(values.rows);
@@ -93,10 +94,11 @@ async function spawnNode(
   args: string[],
   env: Record<string, string>,
   ready: (line: string) => boolean,
+  nodeFlags: string[] = [],
 ): Promise<{ child: ChildProcess; firstLine: string; logFile: string }> {
   const logFile = join(workDir, `${name}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -149,10 +151,21 @@ async function startSim(args: string[]) {
   return { child, port: address.port, admin };
 }
 
-/** A Tidemark worker as its own process (`src/worker.ts`), ready once it logged `worker started`. */
+/**
+ * A Tidemark worker as its own process (`src/worker.ts`), ready once it logged `worker started`. With
+ * `--cpu-prof DIR`, the worker (and only it) runs under `node --cpu-prof`; the profile is written when it exits.
+ */
 async function startWorkerProcess(configFile: string, env: Record<string, string>, name: string) {
-  const { child, logFile } = await spawnNode(name, ['src/worker.ts', '--config', configFile], env, (l) =>
-    l.includes('worker started'),
+  const profDir = values['cpu-prof'];
+  const flags = profDir
+    ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${name}-${runId}.cpuprofile`]
+    : [];
+  const { child, logFile } = await spawnNode(
+    name,
+    ['src/worker.ts', '--config', configFile],
+    env,
+    (l) => l.includes('worker started'),
+    flags,
   );
   return { child, logFile };
 }
