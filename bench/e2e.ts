@@ -157,9 +157,8 @@ async function startSim(args: string[]) {
  */
 async function startWorkerProcess(configFile: string, env: Record<string, string>, name: string) {
   const profDir = values['cpu-prof'];
-  const flags = profDir
-    ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${name}-${runId}.cpuprofile`]
-    : [];
+  // One file per thread (main, workflow and loader threads), named by pid and thread id.
+  const flags = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   const { child, logFile } = await spawnNode(
     name,
     ['src/worker.ts', '--config', configFile],
