@@ -13,6 +13,8 @@ import { ParquetWriter, type WrittenPart } from './parquet-writer.js';
 import type { SchemaDoc } from './schema-registry.js';
 import { zeroOpCounts } from './control-totals.js';
 import { withTempDir } from './temp-dir.js';
+import { checkParts } from './check-parts.js';
+import { WindowValidationError } from './errors.js';
 
 /** Source positions are lowercase hex of a fixed width per table, so string order is position order. */
 const POSITION = /^[0-9a-f]{1,64}$/;
@@ -59,7 +61,10 @@ export interface StageWindowInput {
   readonly scratchDir?: string;
 }
 
-/** Stage: writes the window's events to Parquet parts and uploads them under attempt-unique names. */
+/**
+ * Stage: writes the window's events to Parquet parts, checks the parts (lake/check-parts.ts; a problem is a
+ * {@link WindowValidationError} and nothing is uploaded), and uploads them under attempt-unique names.
+ */
 export async function stageWindow(input: StageWindowInput): Promise<StagedAttempt> {
   const { lake, attemptId, schema } = input;
   assertAttemptId(attemptId);
@@ -79,7 +84,11 @@ export async function stageWindow(input: StageWindowInput): Promise<StagedAttemp
     });
     try {
       const counted = await writeEvents(input, writer, eventCheck(schema, keys));
-      const files = await uploadParts(lake, input.window.sequence, attemptId, await writer.finish());
+      const parts = await writer.finish();
+      // The parts' contents are checked here, on the local files, so validation need not download them.
+      const problems = await checkParts({ schema, windowSequence: input.window.sequence, parts, ...counted });
+      if (problems.length) throw new WindowValidationError(lake.layout.id, input.window.sequence, problems);
+      const files = await uploadParts(lake, input.window.sequence, attemptId, parts);
       return { attemptId, schemaVersion: schema.version, files, ...counted };
     } finally {
       writer.close();
