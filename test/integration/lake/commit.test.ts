@@ -215,6 +215,20 @@ test('validation proves staged files from the store properties: no download, and
   );
 });
 
+test('an empty stage (an empty snapshot chunk) writes and uploads no data file', async () => {
+  const { lake, schema } = await setup('empty');
+  const window = { sequence: 1, from: pos(0), to: pos(9) };
+  const staged = await stageWindow({ lake, window, attemptId: 'e1', schema, events: [], extractedAt: EXTRACTED_AT });
+  assert.deepEqual(staged.files, []);
+  assert.equal(staged.rows, 0);
+  const listed = [];
+  for await (const item of lake.store.list(lake.layout.resolve(''))) listed.push(item.path);
+  assert.deepEqual(
+    listed.filter((p) => p.endsWith('.parquet')),
+    [],
+  );
+});
+
 test('a crash injected at every write leaves no partial window, and the next attempt completes it', async () => {
   const { lake: probe, schema: probeSchema } = await setup('crash-count');
   const counting = new FaultyStore(probe.store, -1);
