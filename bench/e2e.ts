@@ -1,5 +1,6 @@
 /**
- * `npm run bench:e2e [-- --rows 500000 --burst 50000 --minutes 5 --rate 20 --cadence 60 --out FILE --cpu-prof DIR]`: the whole
+ * `npm run bench:e2e [-- --rows 500000 --burst 50000 --minutes 5 --rate 20 --cadence 60 --out FILE --cpu-prof DIR
+ * --max-rows-per-second N]`: the whole
  * pipeline end to end — SQL Server simulator → Tidemark worker on a Temporal dev server → Azurite — with the
  * raw driver read of the same rows measured in the same run as the baseline.
  *
@@ -16,6 +17,9 @@
  * Part B, freshness (a second simulator running the claims workload at `--rate` operations/s for `--minutes`,
  *   dbo.Claims and dbo.ClaimLines synced by CDC at `--cadence` seconds; the table is never woken): per change
  *   event, manifest committed − source commit time (`_commit_ts`, from CDC's lsn_time mapping), p50/p95.
+ * Part A's table keeps the config's default `limits.maxRowsPerSecond` (5,000 rows/s per table, which caps a
+ *   change window's read: a 50K-change burst takes ≥ 10 s by design) unless `--max-rows-per-second` sets it, to
+ *   measure the window path rather than the throttle.
  * Peak RSS: each worker is its own process (VmHWM from /proc), so the figure is the worker's alone; the bench
  *   process (Temporal client, verification in DuckDB) and the simulators are reported apart.
  *
@@ -59,6 +63,7 @@ const { values } = parseArgs({
     'skip-throughput': { type: 'boolean', default: false },
     'skip-freshness': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'max-rows-per-second': { type: 'string' },
   },
 });
 const ROWS = Number(values.rows);
@@ -271,7 +276,14 @@ async function throughput() {
     };
     await rawRead();
 
-    p = await pipeline('a', sim.port, [{ name: 'dbo.ClaimLines', capture: '{ strategy: cdc }' }]);
+    const cap = values['max-rows-per-second'];
+    p = await pipeline('a', sim.port, [
+      {
+        name: 'dbo.ClaimLines',
+        capture: '{ strategy: cdc }',
+        ...(cap ? { limits: `{ maxRowsPerSecond: ${cap} }` } : {}),
+      },
+    ]);
     worker = await startWorkerProcess(p.configFile, p.env, 'worker-a');
     const started = Date.now();
     await tidemark(p, ['start']);
@@ -346,6 +358,7 @@ async function throughput() {
     const ratio = (r: number | null) => (r === null || rawRate === 0 ? null : +(r / rawRate).toFixed(3));
     return {
       rows: ROWS,
+      maxRowsPerSecond: values['max-rows-per-second'] ? Number(values['max-rows-per-second']) : 'config default',
       raw: {
         rows: rawRows,
         seconds: seconds(rawMs),

@@ -41,9 +41,12 @@ export interface StageStreamInput {
   readonly posSuffix?: string;
 }
 
-/** The stream's events after projection and PHI, skipping those an earlier attempt staged. */
+/**
+ * The stream's events after projection and PHI, skipping those an earlier attempt staged — one array per source
+ * batch, not one promise per event (a per-event async iteration cost more than converting the row did).
+ */
 interface EventRead {
-  readonly events: AsyncIterator<ChangeEvent>;
+  readonly events: AsyncIterator<ChangeEvent[]>;
   /** Hash of the positions staged (or skipped as staged) so far; see StageProgress.digest. */
   readonly digest: Hash;
   /** Events seen (after the filter), staged or skipped. */
@@ -109,10 +112,11 @@ function readEvents(
   const suffix = input.posSuffix ?? '';
   let skip = progress.eventsDone;
   const read: EventRead = { events: events(), digest: createHash('sha256'), seen: 0 };
-  async function* events(): AsyncGenerator<ChangeEvent> {
+  async function* events(): AsyncGenerator<ChangeEvent[]> {
     for await (const batch of input.batches) {
       if (batch.resumePosition !== undefined) read.resumePosition = batch.resumePosition;
       const project = projectorOf(batch.columns);
+      const out: ChangeEvent[] = [];
       for (const row of batch.rows) {
         const pos = lakePosition(row.pos) + suffix;
         if (input.filter && !input.filter(row.pos)) continue;
@@ -128,8 +132,9 @@ function readEvents(
             throw restartWindow(sink, progress);
           continue;
         }
-        yield { op: row.op, position: pos, commitTs: row.commitTs, values: project(row.values) };
+        out.push({ op: row.op, position: pos, commitTs: row.commitTs, values: project(row.values) });
       }
+      if (out.length > 0) yield out;
     }
   }
   return read;
@@ -173,7 +178,9 @@ async function stageSegments(
   const firstSegment = s.progress.segments;
   let filled = 0;
   let done = false;
-  let pending: IteratorResult<ChangeEvent> | undefined;
+  // Events pulled from the stream and not yet in a segment: `buffer` from index `at`.
+  let buffer: ChangeEvent[] = [];
+  let at = 0;
   // The source of the pipeline: one segment's events, pulled lazily into its own writer.
   const fill = async (): Promise<FilledSegment | undefined> => {
     if (done) return undefined;
@@ -192,25 +199,33 @@ async function stageSegments(
     });
     try {
       while (tally.count < segmentRows) {
-        const r = pending ?? (await Promise.race([it.next(), sink.whenCancelled]));
-        pending = undefined;
-        if (r.done) {
-          done = true;
-          break;
+        if (at >= buffer.length) {
+          const r = await Promise.race([it.next(), sink.whenCancelled]);
+          if (r.done) {
+            done = true;
+            break;
+          }
+          buffer = r.value;
+          at = 0;
+          continue;
         }
+        const e = buffer[at++]!;
         tally.count++;
-        tally.lastPos = r.value.position;
-        s.read.digest.update(tally.lastPos);
-        tally.byOp[r.value.op]++;
-        const flushing = stage.add(r.value);
+        tally.lastPos = e.position;
+        s.read.digest.update(e.position);
+        tally.byOp[e.op]++;
+        const flushing = stage.add(e);
         if (flushing) await flushing;
       }
       const digest = s.read.digest.copy().digest('hex');
-      if (!done) {
+      if (!done && at >= buffer.length) {
         // The segment is full: check whether anything is left.
         const r = await it.next();
         if (r.done) done = true;
-        else pending = r;
+        else {
+          buffer = r.value;
+          at = 0;
+        }
       }
       // An empty stream still records its one (empty) segment; an empty tail after full segments does not.
       if (tally.count === 0 && index > 0) {
