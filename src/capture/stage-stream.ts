@@ -3,11 +3,19 @@
  * events; each segment is staged (Parquet → Blob, names unique to this attempt) and recorded as progress, so a
  * retry after a crash resumes after the last staged segment instead of re-reading everything — provided the
  * re-read stream yields the same events in the same order (checked on the positions skipped: stage-progress.ts;
- * otherwise it starts over). Memory is bounded: events are pulled lazily, one segment at a time.
+ * otherwise it starts over). The segments go through a pipeline (capture/pipeline.ts): reading and converting
+ * one, encoding the previous one, uploading the one before, at once; memory is bounded by three segments.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { runPipeline } from './pipeline.js';
 import { windowRefOf } from '../lake/manifest.js';
-import { stageWindow, type ChangeEvent } from '../lake/stage-window.js';
+import {
+  openStage,
+  type ChangeEvent,
+  type OpenStage,
+  type StagedAttempt,
+  type WrittenStage,
+} from '../lake/stage-window.js';
 import type { SchemaDoc } from '../lake/schema-registry.js';
 import { CHANGE_OPS, type ChangeOp, type LakeColumn, type LakeValue } from '../domain/values.js';
 import { lakePosition } from '../domain/positions.js';
@@ -33,9 +41,12 @@ export interface StageStreamInput {
   readonly posSuffix?: string;
 }
 
-/** The stream's events after projection and PHI, skipping those an earlier attempt staged. */
+/**
+ * The stream's events after projection and PHI, skipping those an earlier attempt staged — one array per source
+ * batch, not one promise per event (a per-event async iteration cost more than converting the row did).
+ */
 interface EventRead {
-  readonly events: AsyncIterator<ChangeEvent>;
+  readonly events: AsyncIterator<ChangeEvent[]>;
   /** Hash of the positions staged (or skipped as staged) so far; see StageProgress.digest. */
   readonly digest: Hash;
   /** Events seen (after the filter), staged or skipped. */
@@ -101,10 +112,11 @@ function readEvents(
   const suffix = input.posSuffix ?? '';
   let skip = progress.eventsDone;
   const read: EventRead = { events: events(), digest: createHash('sha256'), seen: 0 };
-  async function* events(): AsyncGenerator<ChangeEvent> {
+  async function* events(): AsyncGenerator<ChangeEvent[]> {
     for await (const batch of input.batches) {
       if (batch.resumePosition !== undefined) read.resumePosition = batch.resumePosition;
       const project = projectorOf(batch.columns);
+      const out: ChangeEvent[] = [];
       for (const row of batch.rows) {
         const pos = lakePosition(row.pos) + suffix;
         if (input.filter && !input.filter(row.pos)) continue;
@@ -120,8 +132,9 @@ function readEvents(
             throw restartWindow(sink, progress);
           continue;
         }
-        yield { op: row.op, position: pos, commitTs: row.commitTs, values: project(row.values) };
+        out.push({ op: row.op, position: pos, commitTs: row.commitTs, values: project(row.values) });
       }
+      if (out.length > 0) yield out;
     }
   }
   return read;
@@ -134,7 +147,26 @@ interface SegmentTally {
   byOp: Record<ChangeOp, number>;
 }
 
-/** Stages segments until the stream ends (or is cancelled), recording each in `progress`. */
+/** A segment filled with its events (read → project → PHI → appended to its Parquet writer). */
+interface FilledSegment {
+  readonly stage: OpenStage;
+  readonly tally: SegmentTally;
+  /** The positions digest after this segment's last event (StageProgress.digest once it is recorded). */
+  readonly digest: string;
+}
+
+/** A filled segment whose parts are encoded and checked. */
+interface EncodedSegment extends FilledSegment {
+  readonly written: WrittenStage;
+}
+
+/**
+ * Stages segments until the stream ends (or is cancelled), recording each in `progress`, as a pipeline
+ * (capture/pipeline.ts): segment k uploads while k+1 is encoded (DuckDB COPY to Parquet, checked) and k+2 is
+ * read and converted. Segments are recorded in order, each once its files are uploaded, so the progress a retry
+ * resumes from is exact; a failure anywhere stops all three and removes the local files of segments not uploaded.
+ * Memory: at most three segments' rows are held (one filling, one waiting, one encoding).
+ */
 async function stageSegments(
   deps: CaptureDeps,
   ctx: TableContext,
@@ -143,53 +175,84 @@ async function stageSegments(
 ): Promise<void> {
   const segmentRows = deps.partRows ?? 200_000;
   const it = s.read.events;
+  const firstSegment = s.progress.segments;
+  let filled = 0;
   let done = false;
-  let pending: IteratorResult<ChangeEvent> | undefined;
-  // One segment: at most segmentRows events, pulled lazily (bounded memory).
-  const segment = (tally: SegmentTally): AsyncIterable<ChangeEvent> => ({
-    [Symbol.asyncIterator]: () => ({
-      next: async (): Promise<IteratorResult<ChangeEvent>> => {
-        if (tally.count >= segmentRows) return { done: true, value: undefined };
-        const r = pending ?? (await Promise.race([it.next(), sink.whenCancelled]));
-        pending = undefined;
-        if (r.done) {
-          done = true;
-          return r;
+  // Events pulled from the stream and not yet in a segment: `buffer` from index `at`.
+  let buffer: ChangeEvent[] = [];
+  let at = 0;
+  // The source of the pipeline: one segment's events, pulled lazily into its own writer.
+  const fill = async (): Promise<FilledSegment | undefined> => {
+    if (done) return undefined;
+    // Cancelled (pause now, or the workflow went away): report it as a cancellation, keeping what is staged.
+    if (sink.isCancelled()) throw sink.cancellationError();
+    const index = firstSegment + filled++;
+    const tally: SegmentTally = { count: 0, lastPos: null, byOp: { c: 0, u: 0, d: 0, r: 0 } };
+    const stage = await openStage({
+      lake: ctx.lake,
+      window: windowRefOf(s.window),
+      attemptId: `${s.progress.attemptId}-s${index}`,
+      schema: s.schema,
+      extractedAt: BigInt(Date.now()) * 1_000_000n,
+      partRows: segmentRows,
+      ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
+    });
+    try {
+      while (tally.count < segmentRows) {
+        if (at >= buffer.length) {
+          const r = await Promise.race([it.next(), sink.whenCancelled]);
+          if (r.done) {
+            done = true;
+            break;
+          }
+          buffer = r.value;
+          at = 0;
+          continue;
         }
+        const e = buffer[at++]!;
         tally.count++;
-        tally.lastPos = r.value.position;
-        s.read.digest.update(tally.lastPos);
-        tally.byOp[r.value.op]++;
-        return r;
-      },
-    }),
-  });
-  sink.record(s.progress);
-  try {
-    while (!done) {
-      // Cancelled (pause now, or the workflow went away): report it as a cancellation, keeping what is staged.
-      if (sink.isCancelled()) throw sink.cancellationError();
-      const tally: SegmentTally = { count: 0, lastPos: null, byOp: { c: 0, u: 0, d: 0, r: 0 } };
-      const staged = await stageWindow({
-        lake: ctx.lake,
-        window: windowRefOf(s.window),
-        attemptId: `${s.progress.attemptId}-s${s.progress.segments}`,
-        schema: s.schema,
-        events: segment(tally),
-        extractedAt: BigInt(Date.now()) * 1_000_000n,
-        partRows: segmentRows,
-        ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
-      });
-      if (tally.count === 0 && s.progress.segments > 0) break;
-      recordSegment(s.progress, staged, tally, s.read.digest);
-      sink.record(s.progress);
-      if (tally.count < segmentRows) {
-        // The segment ended because the stream did: check there is nothing left.
+        tally.lastPos = e.position;
+        s.read.digest.update(e.position);
+        tally.byOp[e.op]++;
+        const flushing = stage.add(e);
+        if (flushing) await flushing;
+      }
+      const digest = s.read.digest.copy().digest('hex');
+      if (!done && at >= buffer.length) {
+        // The segment is full: check whether anything is left.
         const r = await it.next();
         if (r.done) done = true;
-        else pending = r;
+        else {
+          buffer = r.value;
+          at = 0;
+        }
       }
+      // An empty stream still records its one (empty) segment; an empty tail after full segments does not.
+      if (tally.count === 0 && index > 0) {
+        await stage.discard();
+        return undefined;
+      }
+      return { stage, tally, digest };
+    } catch (err) {
+      await stage.discard();
+      throw err;
     }
+  };
+  sink.record(s.progress);
+  try {
+    await runPipeline(
+      fill,
+      [
+        async (f: FilledSegment): Promise<EncodedSegment> => ({ ...f, written: await f.stage.finish() }),
+        async (e: EncodedSegment): Promise<void> => {
+          const staged = await e.written.upload();
+          await e.stage.discard();
+          recordSegment(s.progress, staged, e.tally, e.digest);
+          sink.record(s.progress);
+        },
+      ],
+      { abandon: (x) => (x as FilledSegment).stage.discard() },
+    );
   } finally {
     // After a cancel the source read may still be asleep in its throttle: do not hold the cancellation up for it
     // (its own clean-up cancels the query when it wakes).
@@ -200,16 +263,11 @@ async function stageSegments(
 }
 
 /** Adds one staged segment to the progress. */
-function recordSegment(
-  progress: StageProgress,
-  staged: Awaited<ReturnType<typeof stageWindow>>,
-  tally: SegmentTally,
-  digest: Hash,
-): void {
+function recordSegment(progress: StageProgress, staged: StagedAttempt, tally: SegmentTally, digest: string): void {
   progress.segments++;
   progress.eventsDone += tally.count;
   if (tally.lastPos !== null) progress.lastPos = tally.lastPos;
-  progress.digest = digest.copy().digest('hex');
+  progress.digest = digest;
   for (const f of staged.files)
     progress.files.push({ path: f.path, rows: f.rows, bytes: f.bytes, md5: f.md5, commitDate: f.commitDate });
   for (const op of CHANGE_OPS) progress.opCounts[op] += tally.byOp[op];

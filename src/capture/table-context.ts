@@ -17,6 +17,7 @@ import {
   contentHashOf,
   createStrategy,
   discoverTable,
+  readableDiscovery,
   type CaptureStrategy,
   type SeenEvents,
   type TableDiscovery,
@@ -31,6 +32,7 @@ export interface TableContext {
   readonly ref: TableRef;
   readonly config: TableConfig;
   readonly lake: LakeTable;
+  /** The source's discovery without the dropped PHI columns the read need not select (source/read-columns.ts). */
   readonly discovery: TableDiscovery;
   readonly strategy: CaptureStrategy;
   /** Key columns (config `key`, else the source's primary key / unique index). */
@@ -70,9 +72,12 @@ export async function tableContext(deps: CaptureDeps, ref: TableRef): Promise<Ta
         fix: 'correct the tables section of the configuration and restart the worker',
       },
     ]);
-  const discovery = await discoverTable(deps.source, config.schema, config.table, {
-    strategy: config.capture.strategy,
-  });
+  // Dropped PHI columns are never selected: every read of the table (windows, chunks, verify) goes through
+  // this discovery, without them (source/read-columns.ts).
+  const discovery = readableDiscovery(
+    await discoverTable(deps.source, config.schema, config.table, { strategy: config.capture.strategy }),
+    config,
+  );
   const lakeRef: LakeTableRef = { db: deps.config.source.database, schema: config.schema, table: config.table };
   const layout = new TableLayout(deps.config.sink.prefix, lakeRef);
   const lake: LakeTable = { store: deps.store, layout, ...(deps.stateStore ? { stateStore: deps.stateStore } : {}) };

@@ -207,7 +207,7 @@ export interface TableConfig {
   readonly capture: CaptureConfig;
   /** Key columns, overriding the table's primary key (for tables without one, or a better unique key). */
   readonly key?: readonly string[];
-  /** How often a window is planned; default 15m, at least 1m. */
+  /** How often a window is planned; default 15m, at least 5s. */
   readonly cadence: Duration;
   /**
    * An idle table (the source's position moves, this table has no change: CDC's max LSN moves with other

@@ -7,10 +7,14 @@
  * a separate, non-WORM container. Immutability policies are not relied on (Azurite silently ignores them).
  *
  * Every object written carries its MD5 (`Content-MD5` property, base64); every read verifies it when present.
+ * A file upload sends each block with its own MD5 (`transactionalContentMD5`), which the service checks on
+ * receipt, and commits the block list with the whole file's MD5 as the blob's `Content-MD5`: so the stored bytes
+ * are the ones hashed, and {@link BlobStore.properties} (size and MD5, one HEAD) proves a staged file without
+ * downloading it again.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -52,6 +56,13 @@ export interface BlobListItem {
   readonly md5?: string;
 }
 
+/** What the store says about one object, without reading it. */
+export interface BlobProperties {
+  readonly bytes: number;
+  /** base64 MD5 (`Content-MD5`) if the object has one. */
+  readonly md5?: string;
+}
+
 /** Options of writes. */
 export interface BlobPutOptions {
   readonly contentType?: string;
@@ -78,9 +89,14 @@ export interface BlobStore {
   /** Reads a small object whole (MD5-verified), or `undefined` if it does not exist. */
   get(path: string): Promise<BlobContent | undefined>;
   exists(path: string): Promise<boolean>;
+  /** Size and stored MD5 of `path` (one HEAD request), or `undefined` if it does not exist. */
+  properties(path: string): Promise<BlobProperties | undefined>;
   /** Lists objects whose path starts with `prefix`, in lexicographic order. */
   list(prefix: string): AsyncIterable<BlobListItem>;
-  /** Streams a local file to `path` if absent (`If-None-Match: *`), storing its MD5. */
+  /**
+   * Streams a local file to `path` if absent (`If-None-Match: *`), storing its MD5; the store verifies every block
+   * it receives against the block's MD5, so what is stored is what was hashed.
+   */
   uploadFileIfAbsent(path: string, localFile: string, options?: BlobPutOptions): Promise<BlobWriteResult>;
   /** Streams `path` to a local file, verifying the stored MD5. */
   downloadToFile(path: string, localFile: string): Promise<BlobWriteResult>;
@@ -209,6 +225,11 @@ function hashingCounter(): { transform: Transform; result: () => { md5: string; 
   return { transform, result: () => ({ md5: hash.digest('base64'), bytes }) };
 }
 
+/** Block size of file uploads (4 MiB: the SDK's default block, and a typical part file holds a few). */
+const UPLOAD_BLOCK_BYTES = 4 << 20;
+/** Blocks of one file staged at once. */
+const UPLOAD_CONCURRENCY = 4;
+
 const b64 = (u: Uint8Array | undefined): string | undefined => (u ? Buffer.from(u).toString('base64') : undefined);
 
 /** {@link BlobStore} on Azure Blob Storage / ADLS Gen2 (blob endpoint) or Azurite. */
@@ -314,6 +335,22 @@ export class AzureBlobStore implements BlobStore {
     }
   }
 
+  async properties(path: string): Promise<BlobProperties | undefined> {
+    try {
+      const p = await this.container.getBlobClient(path).getProperties();
+      const md5 = b64(p.contentMD5);
+      return { bytes: p.contentLength ?? 0, ...(md5 !== undefined ? { md5 } : {}) };
+    } catch (err) {
+      const e = err as SdkErrorShape;
+      if (e.statusCode === 404) {
+        if (!(await this.containerExists()))
+          throw new ContainerNotFoundError('exists', path, this.container.containerName);
+        return undefined;
+      }
+      throw this.fail(err, 'exists', path);
+    }
+  }
+
   private async containerExists(): Promise<boolean> {
     try {
       return await this.container.exists();
@@ -338,20 +375,56 @@ export class AzureBlobStore implements BlobStore {
   }
 
   async uploadFileIfAbsent(path: string, localFile: string, options?: BlobPutOptions): Promise<BlobWriteResult> {
-    const md5 = await md5OfFile(localFile);
-    const { size } = await stat(localFile);
+    const blob = this.container.getBlockBlobClient(path);
+    const whole = createHash('md5');
+    const ids: string[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: Error | undefined;
+    let bytes = 0;
+    const file = await open(localFile, 'r');
     try {
-      const res = await this.container
-        .getBlockBlobClient(path)
-        .uploadStream(createReadStream(localFile, { highWaterMark: 4 << 20 }), 4 << 20, 4, {
-          conditions: { ifNoneMatch: '*' },
-          blobHTTPHeaders: {
-            blobContentMD5: Buffer.from(md5, 'base64'),
-            blobContentType: options?.contentType ?? 'application/octet-stream',
-          },
-          encryptionScope: this.encryptionScope,
-        });
-      return { etag: res.etag ?? '', md5, bytes: size };
+      // The file is read once: each block feeds the whole-file MD5 and is staged with its own MD5 (checked by
+      // the service), UPLOAD_CONCURRENCY blocks at a time (memory: that many blocks).
+      for (let index = 0; ; index++) {
+        const block = Buffer.allocUnsafe(UPLOAD_BLOCK_BYTES);
+        const { bytesRead } = await file.read(block, 0, UPLOAD_BLOCK_BYTES, null);
+        if (bytesRead === 0) break; // end of file (an empty file commits an empty block list)
+        const body = block.subarray(0, bytesRead);
+        whole.update(body);
+        bytes += bytesRead;
+        const id = Buffer.from(`block-${String(index).padStart(8, '0')}`).toString('base64');
+        ids.push(id);
+        const staged = blob
+          .stageBlock(id, body, bytesRead, {
+            transactionalContentMD5: createHash('md5').update(body).digest(),
+            encryptionScope: this.encryptionScope,
+          })
+          .then(
+            () => undefined,
+            (err: unknown) => void (failure ??= err instanceof Error ? err : new Error(String(err))),
+          );
+        inFlight.add(staged);
+        void staged.finally(() => inFlight.delete(staged));
+        if (inFlight.size >= UPLOAD_CONCURRENCY) await Promise.race(inFlight);
+        if (failure !== undefined) break;
+        if (bytesRead < UPLOAD_BLOCK_BYTES) break;
+      }
+      await Promise.all(inFlight);
+    } finally {
+      await file.close();
+    }
+    const md5 = whole.digest('base64');
+    try {
+      if (failure !== undefined) throw failure;
+      const res = await blob.commitBlockList(ids, {
+        conditions: { ifNoneMatch: '*' },
+        blobHTTPHeaders: {
+          blobContentMD5: Buffer.from(md5, 'base64'),
+          blobContentType: options?.contentType ?? 'application/octet-stream',
+        },
+        encryptionScope: this.encryptionScope,
+      });
+      return { etag: res.etag ?? '', md5, bytes };
     } catch (err) {
       throw this.fail(err, 'upload', path, true);
     }

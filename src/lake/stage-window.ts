@@ -12,7 +12,11 @@ import { assertAttemptId, utcDateOfNanos } from './layout.js';
 import { ParquetWriter, type WrittenPart } from './parquet-writer.js';
 import type { SchemaDoc } from './schema-registry.js';
 import { zeroOpCounts } from './control-totals.js';
-import { withTempDir } from './temp-dir.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkParts } from './check-parts.js';
+import { WindowValidationError } from './errors.js';
 
 /** Source positions are lowercase hex of a fixed width per table, so string order is position order. */
 const POSITION = /^[0-9a-f]{1,64}$/;
@@ -59,16 +63,70 @@ export interface StageWindowInput {
   readonly scratchDir?: string;
 }
 
-/** Stage: writes the window's events to Parquet parts and uploads them under attempt-unique names. */
+/**
+ * Stage: writes the window's events to Parquet parts, checks the parts (lake/check-parts.ts; a problem is a
+ * {@link WindowValidationError} and nothing is uploaded), and uploads them under attempt-unique names.
+ */
 export async function stageWindow(input: StageWindowInput): Promise<StagedAttempt> {
+  const stage = await openStage(input);
+  try {
+    for await (const e of input.events) {
+      const flushing = stage.add(e);
+      if (flushing) await flushing;
+    }
+    const written = await stage.finish();
+    return await written.upload();
+  } finally {
+    await stage.discard();
+  }
+}
+
+/** The counts a stage keeps while events are added. */
+type Counted = Pick<StagedAttempt, 'rows' | 'opCounts' | 'minPosition' | 'maxPosition'>;
+
+/**
+ * One stage being written: events are added one at a time (read → convert → append), then {@link OpenStage.finish}
+ * encodes and checks the Parquet parts, and {@link WrittenStage.upload} uploads them. The steps of one stage run in
+ * that order, but stages are independent (each its own scratch directory and writer), so a caller can upload one
+ * while encoding the next and filling a third (capture/stage-stream.ts). `discard` removes the local files
+ * whatever happened (idempotent); call it once the stage is uploaded or abandoned.
+ */
+export interface OpenStage {
+  /** Adds one event; returns a promise only when a part is being written (then await it). */
+  add(e: ChangeEvent): Promise<void> | undefined;
+  /** Events added so far. */
+  readonly rows: number;
+  /** Encodes the remaining rows and checks every part; throws {@link WindowValidationError} on a problem. */
+  finish(): Promise<WrittenStage>;
+  discard(): Promise<void>;
+}
+
+/** A stage whose parts are written and checked, ready to upload. */
+export interface WrittenStage {
+  readonly counted: Counted;
+  /** Uploads the parts under attempt-unique names (`If-None-Match: *`). */
+  upload(): Promise<StagedAttempt>;
+}
+
+/** Opens a stage: a scratch directory and a Parquet writer of the schema's event columns. */
+export async function openStage(input: Omit<StageWindowInput, 'events'>): Promise<OpenStage> {
   const { lake, attemptId, schema } = input;
   assertAttemptId(attemptId);
-  return withTempDir('tidemark-stage-', input.scratchDir, async (scratch) => {
+  const scratch = await mkdtemp(join(input.scratchDir ?? tmpdir(), 'tidemark-stage-'));
+  let writer: ParquetWriter | undefined;
+  let discarded = false;
+  const discard = async () => {
+    if (discarded) return;
+    discarded = true;
+    writer?.close();
+    await rm(scratch, { recursive: true, force: true });
+  };
+  try {
     // A tombstone carries its key; its other columns may be NULL (a Change Tracking delete knows only the key),
     // whatever the column's nullability. So the writer accepts NULL in non-key columns, and NOT NULL is checked
     // by the event check for every other event.
     const keys = new Set(schema.keyColumns.map((k) => k.toLowerCase()));
-    const writer = await ParquetWriter.create({
+    writer = await ParquetWriter.create({
       columns: [
         ...EVENT_LAKE_COLUMNS,
         ...schema.columns.map((c) => (keys.has(c.name.toLowerCase()) ? c : { ...c, nullable: true })),
@@ -77,42 +135,49 @@ export async function stageWindow(input: StageWindowInput): Promise<StagedAttemp
       partRows: input.partRows,
       fileName: (date, part) => `${date}-${part}.parquet`,
     });
-    try {
-      const counted = await writeEvents(input, writer, eventCheck(schema, keys));
-      const files = await uploadParts(lake, input.window.sequence, attemptId, await writer.finish());
-      return { attemptId, schemaVersion: schema.version, files, ...counted };
-    } finally {
-      writer.close();
-    }
-  });
-}
-
-type Counted = Pick<StagedAttempt, 'rows' | 'opCounts' | 'minPosition' | 'maxPosition'>;
-
-/** Appends every event to the writer (its `_window_id` and `_extracted_at` set), counting as it goes. */
-async function writeEvents(
-  input: StageWindowInput,
-  writer: ParquetWriter,
-  check: (e: ChangeEvent) => void,
-): Promise<Counted> {
-  const opCounts = zeroOpCounts();
-  let rows = 0;
-  let minPosition: string | null = null;
-  let maxPosition: string | null = null;
-  const extractedDate = utcDateOfNanos(input.extractedAt);
-  const windowId = BigInt(input.window.sequence);
-  for await (const e of input.events) {
-    check(e);
-    if (minPosition === null || e.position < minPosition) minPosition = e.position;
-    if (maxPosition === null || e.position > maxPosition) maxPosition = e.position;
-    const commitDate = e.commitTs === null ? extractedDate : utcDateOfNanos(e.commitTs);
-    const row = [e.op, e.position, e.commitTs, windowId, input.extractedAt, ...e.values];
-    const flushing = writer.append(commitDate, row);
-    if (flushing) await flushing;
-    opCounts[e.op]++;
-    rows++;
+    const w = writer;
+    const check = eventCheck(schema, keys);
+    const counted = {
+      rows: 0,
+      opCounts: zeroOpCounts(),
+      minPosition: null as string | null,
+      maxPosition: null as string | null,
+    };
+    const extractedDate = utcDateOfNanos(input.extractedAt);
+    const windowId = BigInt(input.window.sequence);
+    return {
+      add(e) {
+        check(e);
+        if (counted.minPosition === null || e.position < counted.minPosition) counted.minPosition = e.position;
+        if (counted.maxPosition === null || e.position > counted.maxPosition) counted.maxPosition = e.position;
+        const commitDate = e.commitTs === null ? extractedDate : utcDateOfNanos(e.commitTs);
+        const flushing = w.append(commitDate, [e.op, e.position, e.commitTs, windowId, input.extractedAt, ...e.values]);
+        counted.opCounts[e.op]++;
+        counted.rows++;
+        return flushing;
+      },
+      get rows() {
+        return counted.rows;
+      },
+      async finish() {
+        const parts = await w.finish();
+        // The parts' contents are checked here, on the local files, so validation need not download them.
+        const problems = await checkParts({ schema, windowSequence: input.window.sequence, parts, ...counted });
+        if (problems.length) throw new WindowValidationError(lake.layout.id, input.window.sequence, problems);
+        return {
+          counted,
+          upload: async () => {
+            const files = await uploadParts(lake, input.window.sequence, attemptId, parts);
+            return { attemptId, schemaVersion: schema.version, files, ...counted };
+          },
+        };
+      },
+      discard,
+    };
+  } catch (err) {
+    await discard();
+    throw err;
   }
-  return { rows, opCounts, minPosition, maxPosition };
 }
 
 /** Checks each event: a known op, a lowercase hex position of the window's one width, no NULL where none may be. */

@@ -15,20 +15,25 @@
  * Nothing needs VIEW DATABASE STATE: the one health metric that could use a DMV, CDC capture latency, is read
  * with the public `sys.fn_cdc_map_lsn_to_time` (strategies/cdc.ts), not `sys.dm_cdc_log_scan_sessions`.
  *
- * PHI columns: `hash` columns are read (the worker hashes them) and so are `drop` columns today — the read path
- * selects the whole row and drops them before anything is staged. Granting without them would fail every read
- * with error 230; the script grants them and says so beside the statement.
+ * PHI columns: `hash` columns are read (the worker hashes them); `drop` columns are never selected
+ * (read-columns.ts) and so not granted — except where reading needs them anyway, each said beside the statement:
+ * a CDC table's captured columns (SQL Server shows an instance's changes only to a user with SELECT on every
+ * captured column: leave the column out of the instance's `@captured_column_list` to not grant it), and a key,
+ * position or business-date column the read filters or orders on.
  */
 import type { SourceAuth, TableConfig } from '../config/types.js';
 import type { TableDiscovery } from './discovery.js';
+import { unreadColumns } from './read-columns.js';
 import { quoteIdent, quoteTable } from './sql-text.js';
 
 /** SELECT on columns of the table (all of it when `columns` is null: the columns were not known). */
 export interface SelectNeed {
   readonly kind: 'select';
   readonly columns: readonly string[] | null;
-  /** Columns among `columns` that the config drops as PHI (granted only because the read path selects them). */
+  /** Columns among `columns` that the config drops as PHI, granted because reading still needs them (and why). */
   readonly phiDropped: readonly string[];
+  /** Why {@link phiDropped} columns are granted. */
+  readonly phiDroppedWhy?: string;
   readonly why: string;
 }
 
@@ -69,12 +74,35 @@ export function tableNeeds(config: TableConfig, d: TableDiscovery | undefined): 
   const strategy = config.capture.strategy;
   const notes: string[] = [];
   const dropped = new Set(config.phi.filter((r) => r.action === 'drop').flatMap((r) => r.columns.map(lower)));
-  const columns = d ? d.columns.filter((c) => !c.computed).map((c) => c.name) : null;
+  // Dropped PHI columns are not read (read-columns.ts) — but a CDC instance shows its changes only to a user with
+  // SELECT on every captured column, so those stay granted.
+  const unread = d ? unreadColumns(config, d) : new Set<string>();
+  // An instance this login may not read has unknown columns: all of the table's count as captured then.
+  const captured = new Set(
+    strategy !== 'cdc' || !d
+      ? []
+      : (d.cdc.unreadable ?? []).length > 0
+        ? d.columns.map((c) => lower(c.name))
+        : d.cdc.instances.flatMap((i) => i.columns.map(lower)),
+  );
+  const columns = d
+    ? d.columns
+        .filter((c) => !c.computed && (!unread.has(lower(c.name)) || captured.has(lower(c.name))))
+        .map((c) => c.name)
+    : null;
   if (!d) notes.push('columns not known (the table could not be read): SELECT is granted on the whole table');
+  const phiDropped = (columns ?? []).filter((c) => dropped.has(lower(c)));
   const select: SelectNeed = {
     kind: 'select',
     columns,
-    phiDropped: (columns ?? []).filter((c) => dropped.has(lower(c))),
+    phiDropped,
+    ...(phiDropped.length > 0
+      ? {
+          phiDroppedWhy: phiDropped.some((c) => captured.has(lower(c)))
+            ? 'captured by CDC (SQL Server shows changes only with SELECT on every captured column; leave it out of the capture instance to not grant it)'
+            : 'a key, position or business-date column the read filters or orders on',
+        }
+      : {}),
     why:
       strategy === 'cdc'
         ? 'change windows (CDC shows changes only with SELECT on every captured column), snapshot chunks, reconciliation'
@@ -204,7 +232,7 @@ export function extractorGrantScript(who: ExtractorIdentity, tables: readonly Ta
       out.push(`-- for: ${need.why}`);
       if (need.kind === 'select' && need.phiDropped.length > 0)
         out.push(
-          `--   ${need.phiDropped.map(quoteIdent).join(', ')}: phi drop, granted because the read selects the whole row (dropped before staging)`,
+          `--   ${need.phiDropped.map(quoteIdent).join(', ')}: phi drop, still granted: ${need.phiDroppedWhy ?? 'the read needs it'} (dropped before staging)`,
         );
       // A placeholder role is commented out, so the script runs as printed.
       out.push(`${need.kind === 'cdc_role' && !need.role ? '-- ' : ''}${grantSql(t, need, user)}`);

@@ -60,7 +60,8 @@ export function openTableSync(input: TableSyncWorkflowInput): TableSync {
     state,
     acts,
     jobs: { table, state, acts, ...(input.timeouts ? { timeouts: input.timeouts } : {}) },
-    cadenceMs: Math.max(60, input.cadenceSeconds ?? 900) * 1000,
+    // The config accepts cadences down to 5 s (config/defaults.ts minCadence); 60 s was the floor before.
+    cadenceMs: Math.max(5, input.cadenceSeconds ?? 900) * 1000,
     idleCommitMs: Math.max(60, input.idleCommitSeconds ?? 3600) * 1000,
     inFlight: undefined,
     windowsThisRun: 0,

@@ -80,6 +80,9 @@ export class FaultyStore implements BlobStore {
   exists(path: string) {
     return this.inner.exists(path);
   }
+  properties(path: string) {
+    return this.inner.properties(path);
+  }
   list(prefix: string): AsyncIterable<BlobListItem> {
     return this.inner.list(prefix);
   }

@@ -604,6 +604,29 @@ function scalar(arity: [number, number], type: SqlType, f: (vals: SqlValue[], ct
 }
 
 const ZERO_LSN = Buffer.alloc(10);
+
+/**
+ * SQL Server answers `sys.fn_cdc_map_lsn_to_time` with a seek on `cdc.lsn_time_mapping`'s clustered index: each
+ * call counts as one row read by a seek in the statement's accounting (`sim.statement_stats`), so a test can tell a
+ * reader that calls it per change row from one that calls it per transaction.
+ */
+function countMappingSeek(ctx: EvalCtx): void {
+  const stats = (ctx.runtime as Runtime | undefined)?.stats;
+  if (!stats) return;
+  let acct = stats.accesses.find((a) => a.table === 'lsn_time_mapping' && a.schema === 'cdc');
+  if (!acct) {
+    acct = {
+      database: ctx.session.database.name,
+      schema: 'cdc',
+      table: 'lsn_time_mapping',
+      index: 'lsn_time_mapping_clustered_idx',
+      kind: 'seek',
+      rowsRead: 0,
+    };
+    stats.accesses.push(acct);
+  }
+  acct.rowsRead++;
+}
 const asLsn = (v: SqlValue): bigint | null => (Buffer.isBuffer(v) ? lsnFromBuffer(v) : null);
 
 const TIME_OPS = [
@@ -638,6 +661,7 @@ function functions(ctl: CdcController): Record<string, FunctionDef> {
       const n = asLsn(v ?? null);
       const c = cdcOfSession(ctl, ctx);
       if (n === null || !c) return null;
+      countMappingSeek(ctx);
       // The entry at or before the LSN; the mapping is in LSN order, so a binary search (a connector calls this
       // once per change row, as Debezium does).
       let lo = 0;

@@ -64,7 +64,7 @@ function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
     what: 'the idle-commit interval',
     example: '1h',
     fallback: DEFAULTS.idleCommitInterval,
-    min: DEFAULTS.minCadence,
+    min: DEFAULTS.minIdleCommitInterval,
     // Well inside CDC's default 3-day and Change Tracking's default 2-day retention.
     max: DEFAULTS.maxCadence,
   });

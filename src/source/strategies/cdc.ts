@@ -19,7 +19,9 @@
  * key included). `_pos` = 20 hex digits of `__$start_lsn` + 20 of `__$seqval`; a window's `to` is the max LSN
  * followed by `f`×20 (every change of that LSN). `_commit_ts` = the transaction's `tran_end_time` from
  * `sys.fn_cdc_map_lsn_to_time` (server-local time, per the docs), as ns since 1970 — a public function, where
- * joining `cdc.lsn_time_mapping` would need SELECT on the `cdc` schema besides what reading changes needs.
+ * joining `cdc.lsn_time_mapping` would need SELECT on the `cdc` schema besides what reading changes needs. It is
+ * called once per transaction, not per row: a read maps the commit times of up to `commitTimesPerQuery`
+ * transactions (GROUP BY `__$start_lsn`), then streams their changes, sub-range after sub-range.
  */
 import sql from 'mssql';
 import type { SourceConnection } from '../connection.js';
@@ -59,7 +61,12 @@ const OPS: Record<number, ChangeOp> = { 1: 'd', 2: 'c', 4: 'u' };
 export interface CdcOptions extends StrategyOptions {
   /** Read only this capture instance (config `captureInstance`); automatic switching when absent. */
   readonly captureInstance?: string;
+  /** Transactions whose commit times one query maps (a read's LSN sub-range); default {@link COMMIT_TIMES_PER_QUERY}. */
+  readonly commitTimesPerQuery?: number;
 }
+
+/** Transactions per commit-time query: bounds the memory of a read to this many (LSN, time) pairs (~ 5 MB). */
+export const COMMIT_TIMES_PER_QUERY = 50_000;
 
 /** One instance's part of a window: LSNs [fromLsn, toLsn], both inclusive. */
 interface Segment {
@@ -358,39 +365,98 @@ export class CdcStrategy implements CaptureStrategy {
     const readers = this.readersFor(seg.instance);
     const columns = lakeColumns(this.d, readers);
     const fn = `cdc.${quoteIdent(`fn_cdc_get_all_changes_${seg.instance.name}`)}`;
-    const text = `SELECT c.__$start_lsn, c.__$seqval, c.__$operation, sys.fn_cdc_map_lsn_to_time(c.__$start_lsn) AS __commit_time,
+    const text = `SELECT c.__$start_lsn, c.__$seqval, c.__$operation,
         ${readers.map((r) => r.selectSql('c')).join(', ')}
       FROM ${fn}(@from, @to, N'all') AS c
       ORDER BY c.__$start_lsn, c.__$seqval, c.__$operation OPTION (MAXDOP 1)`;
-    const params = [
-      { name: 'from', type: sql.VarBinary(10), value: Buffer.from(seg.fromLsn, 'hex') },
-      { name: 'to', type: sql.VarBinary(10), value: Buffer.from(seg.toLsn, 'hex') },
-    ];
-    stats.queries++;
+    const perQuery = this.options.commitTimesPerQuery ?? COMMIT_TIMES_PER_QUERY;
     try {
-      for await (const b of this.conn.stream('cdc.read', text, params, {
-        batchRows: this.options.batchRows ?? 5000,
-        ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
-        ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
-      })) {
-        stats.rowsRead += b.rows.length;
-        const rows: ChangeRow[] = [];
-        for (const raw of b.rows) {
-          const op = OPS[raw[2] as number];
-          if (!op) continue;
-          const t = raw[3] as Date | null;
-          rows.push({
-            op,
-            pos: hex(raw[0] as Buffer) + hex(raw[1] as Buffer),
-            commitTs: t ? dateToEpochNanos(t) : null,
-            values: decodeRow(readers, raw, 4),
-          });
-        }
-        stats.rowsEmitted += rows.length;
-        if (rows.length > 0) yield { columns, rows };
+      // In LSN sub-ranges of at most `perQuery` transactions: their commit times first (one map_lsn_to_time per
+      // transaction), then their changes; memory holds one sub-range's times.
+      for (let lo = seg.fromLsn; ;) {
+        const times = await this.commitTimes(fn, lo, seg.toLsn, perQuery, stats);
+        if (times.size === 0) return;
+        const full = times.size >= perQuery;
+        const hi = full ? [...times.keys()].pop()! : seg.toLsn;
+        yield* this.readRange(text, lo, hi, times, columns, readers, stats);
+        if (!full || hi >= seg.toLsn) return;
+        const r = await this.lsnQuery('cdc.increment', 'SELECT sys.fn_cdc_increment_lsn(@l) AS l', [
+          { name: 'l', value: hi },
+        ]);
+        lo = hex(r[0]!.l as Buffer);
       }
     } catch (err) {
       throw await this.behindOrTranslate(err, seg, window);
+    }
+  }
+
+  /**
+   * `_commit_ts` of the transactions in [lo, hi] (the first `limit` of them, in LSN order): one
+   * `sys.fn_cdc_map_lsn_to_time` per transaction (grouped by `__$start_lsn`), not per change row — the function
+   * seeks `cdc.lsn_time_mapping` on every call, and a burst of one transaction has thousands of rows. A public
+   * function: joining `cdc.lsn_time_mapping` would need SELECT on the `cdc` schema besides what reading changes
+   * needs.
+   */
+  private async commitTimes(
+    fn: string,
+    lo: string,
+    hi: string,
+    limit: number,
+    stats: StepStats,
+  ): Promise<Map<string, bigint | null>> {
+    stats.queries++;
+    const rows = await this.conn.query<{ lsn: Buffer; t: Date | null }>(
+      'cdc.commit_times',
+      `SELECT TOP (${limit}) c.__$start_lsn AS lsn, sys.fn_cdc_map_lsn_to_time(c.__$start_lsn) AS t
+         FROM ${fn}(@from, @to, N'all') AS c
+        GROUP BY c.__$start_lsn
+        ORDER BY c.__$start_lsn OPTION (MAXDOP 1)`,
+      [
+        { name: 'from', type: sql.VarBinary(10), value: Buffer.from(lo, 'hex') },
+        { name: 'to', type: sql.VarBinary(10), value: Buffer.from(hi, 'hex') },
+      ],
+      this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {},
+    );
+    const times = new Map<string, bigint | null>();
+    for (const r of rows) times.set(hex(r.lsn), r.t ? dateToEpochNanos(r.t) : null);
+    return times;
+  }
+
+  /** The changes of LSNs [lo, hi], their commit times from `times`. */
+  private async *readRange(
+    text: string,
+    lo: string,
+    hi: string,
+    times: ReadonlyMap<string, bigint | null>,
+    columns: ChangeBatch['columns'],
+    readers: readonly ColumnReader[],
+    stats: StepStats,
+  ): AsyncGenerator<ChangeBatch> {
+    const params = [
+      { name: 'from', type: sql.VarBinary(10), value: Buffer.from(lo, 'hex') },
+      { name: 'to', type: sql.VarBinary(10), value: Buffer.from(hi, 'hex') },
+    ];
+    stats.queries++;
+    for await (const b of this.conn.stream('cdc.read', text, params, {
+      batchRows: this.options.batchRows ?? 5000,
+      ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
+      ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
+    })) {
+      stats.rowsRead += b.rows.length;
+      const rows: ChangeRow[] = [];
+      for (const raw of b.rows) {
+        const op = OPS[raw[2] as number];
+        if (!op) continue;
+        const lsn = hex(raw[0] as Buffer);
+        rows.push({
+          op,
+          pos: lsn + hex(raw[1] as Buffer),
+          commitTs: times.get(lsn) ?? null,
+          values: decodeRow(readers, raw, 3),
+        });
+      }
+      stats.rowsEmitted += rows.length;
+      if (rows.length > 0) yield { columns, rows };
     }
   }
 

@@ -40,6 +40,7 @@ const claims = ref('Claims', 'cdc');
 const denied = ref('DeniedNotes', 'updated_at');
 const noCdc = ref('NoCdcNotes', 'cdc');
 const noCt = ref('NoCtNotes', 'change_tracking');
+const phiNotes = ref('PhiNotes', 'rowversion');
 
 let source: ClaimsSource;
 /** As the default extractor (db_datareader). */
@@ -61,6 +62,9 @@ before(async () => {
     CREATE TABLE dbo.NoCtNotes (Id int NOT NULL PRIMARY KEY, Note nvarchar(50) NULL);
     CREATE TABLE dbo.DeniedNotes (Id int NOT NULL PRIMARY KEY, Note nvarchar(50) NULL, UpdatedAt datetime2(7) NOT NULL);
     CREATE INDEX IX_DeniedNotes_UpdatedAt ON dbo.DeniedNotes (UpdatedAt);
+    CREATE TABLE dbo.PhiNotes (Id int NOT NULL PRIMARY KEY, Note nvarchar(50) NULL, Secret nvarchar(50) NULL, RowVer rowversion NOT NULL);
+    CREATE INDEX IX_PhiNotes_RowVer ON dbo.PhiNotes (RowVer);
+    INSERT INTO dbo.PhiNotes (Id, Note, Secret) VALUES (1, N'a', N'x'), (2, N'b', N'y'), (3, N'c', NULL);
     INSERT INTO dbo.NoCdcNotes VALUES (1, N'a');
     INSERT INTO dbo.NoCtNotes VALUES (1, N'a');
     INSERT INTO dbo.DeniedNotes VALUES (1, N'a', SYSUTCDATETIME());`);
@@ -77,6 +81,7 @@ before(async () => {
     GRANT SELECT ON dbo.ProviderNotes TO ${SELECT_ONLY.user};
     GRANT SELECT ON dbo.ClaimPayments TO ${SELECT_ONLY.user};
     GRANT SELECT ON dbo.GatedNotes TO ${SELECT_ONLY.user};
+    GRANT SELECT ON dbo.PhiNotes (Id, Note, RowVer) TO ${SELECT_ONLY.user};
     ALTER ROLE gated_cdc_reader ADD MEMBER ${SELECT_ONLY.user};
     DENY SELECT ON dbo.DeniedNotes TO ${EXTRACTOR};`);
 
@@ -88,6 +93,11 @@ before(async () => {
     { name: 'dbo.NoCdcNotes', capture: '{ strategy: cdc }' },
     { name: 'dbo.NoCtNotes', capture: '{ strategy: change_tracking }' },
     { name: 'dbo.DeniedNotes', capture: '{ strategy: updated_at, column: UpdatedAt, safetyLag: 1s }' },
+    {
+      name: 'dbo.PhiNotes',
+      capture: '{ strategy: rowversion, column: RowVer }',
+      phi: '[{ columns: [Secret], action: drop }]',
+    },
   ];
   const base = {
     sourcePort: source.sim.port,
@@ -135,6 +145,29 @@ test('a login with SELECT on the table only discovers and syncs updated_at and r
     assert.ok(v.sourceRows > 0, table.id);
     assert.equal(v.ok, true, `${table.id}: ${JSON.stringify(v)}`);
   }
+});
+
+test('a PHI drop column is never selected: a login without SELECT on it loads, syncs and verifies the table', async () => {
+  const acts = createActivities(selectOnly);
+  await syncTableWithActivities(acts, phiNotes); // a snapshot job: keyset chunks
+  await source.admin.request().batch(`UPDATE dbo.PhiNotes SET Note = N'b2', Secret = N'z' WHERE Id = 2`);
+  await syncTableWithActivities(acts, phiNotes);
+  const v = await verifyTable(selectOnly, phiNotes);
+  assert.equal(v.sourceRows, 3);
+  assert.equal(v.ok, true, JSON.stringify(v));
+  // No statement the source received names the dropped column (the simulator lets a column grant read the whole
+  // table, so its statement log is what shows it; SQL Server would refuse such a read with error 230).
+  const r = await source.admin
+    .request()
+    .query<{ sql_text: string }>(
+      `SELECT DISTINCT sql_text FROM sim.statement_stats WHERE sql_text LIKE '%PhiNotes%' AND sql_text NOT LIKE '%statement_stats%'`,
+    );
+  const reads = r.recordset.map((x) => x.sql_text).filter((t) => /\bSELECT\b/i.test(t) && !/INSERT|UPDATE/i.test(t));
+  assert.ok(reads.length >= 2, 'the snapshot chunk and the window read PhiNotes');
+  assert.deepEqual(
+    reads.filter((t) => /Secret/i.test(t)),
+    [],
+  );
 });
 
 test('DENY SELECT on one table: the activity fails at once, not retryable, naming the table and the GRANT', async () => {

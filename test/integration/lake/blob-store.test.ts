@@ -45,6 +45,9 @@ test('streaming upload and download keep the MD5; an upload over an existing blo
   assert.equal(up.bytes, bytes.length);
   assert.equal(up.md5, md5OfBytes(bytes));
   await assert.rejects(store.uploadFileIfAbsent('data/x.parquet', src), BlobAlreadyExistsError);
+  // The store's properties carry the size and the MD5 computed while uploading (what validation checks).
+  assert.deepEqual(await store.properties('data/x.parquet'), { bytes: bytes.length, md5: up.md5 });
+  assert.equal(await store.properties('data/missing.parquet'), undefined);
   const down = await store.downloadToFile('data/x.parquet', join(dir, 'down.bin'));
   assert.equal(down.md5, up.md5);
   assert.deepEqual(readFileSync(join(dir, 'down.bin')), bytes);

@@ -176,6 +176,59 @@ test('validation: a duplicate (key, position) stops the window and nothing of it
   assert.equal((await visible(lake)).rows, 0);
 });
 
+test('validation proves staged files from the store properties: no download, and a replaced or missing file fails', async () => {
+  const { lake, schema } = await setup('props');
+  const window = { sequence: 1, from: pos(0), to: pos(13) };
+  const staged = await stageWindow({
+    lake,
+    window,
+    attemptId: 'a1',
+    schema,
+    events: [...WINDOW1, ...WINDOW2.slice(3)],
+    extractedAt: EXTRACTED_AT,
+  });
+  assert.equal(staged.files.length, 2, 'two commit dates, two files');
+  // A store that refuses downloads: validation must not read back what was just uploaded.
+  const noDownloads: LakeTable = {
+    ...lake,
+    store: Object.assign(Object.create(lake.store) as typeof lake.store, {
+      downloadToFile: () => Promise.reject(new Error('validation downloaded a staged file')),
+    }),
+  };
+  const validated = await validateWindow({ lake: noDownloads, schema, window, staged });
+  assert.equal(validated.controlTotals.rows, 6);
+  assert.deepEqual(validated.controlTotals.rowsByOp, { c: 6, u: 0, d: 0, r: 0 });
+  // A record whose MD5 is not what the store holds for the file (its bytes are not the ones checked): refused.
+  const [first, second] = staged.files;
+  const other = { ...staged, files: [{ ...first!, md5: second!.md5 }, second!] };
+  await assert.rejects(
+    validateWindow({ lake: noDownloads, schema, window, staged: other }),
+    (err: unknown) => err instanceof WindowValidationError && /MD5 differs/.test(err.message),
+  );
+  const missing = {
+    ...staged,
+    files: [{ ...first!, path: first!.path.replace('.parquet', '-gone.parquet') }, second!],
+  };
+  await assert.rejects(
+    validateWindow({ lake: noDownloads, schema, window, staged: missing }),
+    (err: unknown) => err instanceof WindowValidationError && /not in the store/.test(err.message),
+  );
+});
+
+test('an empty stage (an empty snapshot chunk) writes and uploads no data file', async () => {
+  const { lake, schema } = await setup('empty');
+  const window = { sequence: 1, from: pos(0), to: pos(9) };
+  const staged = await stageWindow({ lake, window, attemptId: 'e1', schema, events: [], extractedAt: EXTRACTED_AT });
+  assert.deepEqual(staged.files, []);
+  assert.equal(staged.rows, 0);
+  const listed = [];
+  for await (const item of lake.store.list(lake.layout.resolve(''))) listed.push(item.path);
+  assert.deepEqual(
+    listed.filter((p) => p.endsWith('.parquet')),
+    [],
+  );
+});
+
 test('a crash injected at every write leaves no partial window, and the next attempt completes it', async () => {
   const { lake: probe, schema: probeSchema } = await setup('crash-count');
   const counting = new FaultyStore(probe.store, -1);

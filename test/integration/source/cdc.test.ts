@@ -165,3 +165,44 @@ test('cdc prerequisites: capture job never ran; then clean for a least-privilege
     await fresh.stop();
   }
 });
+
+test('cdc: _commit_ts is mapped once per transaction, not per change row, across LSN sub-ranges', async () => {
+  await s.admin.request().batch(`CREATE TABLE dbo.cdc_t (id int NOT NULL PRIMARY KEY, v int NULL)`);
+  await enable('cdc_t');
+  const d = await discoverTable(conn, 'dbo', 'cdc_t');
+  await scan();
+  const w0 = await new CdcStrategy(conn, d).planWindow(null);
+  // Five transactions of 40 rows each: 200 change rows, 5 commit LSNs.
+  for (let t = 0; t < 5; t++)
+    await s.admin
+      .request()
+      .batch(
+        `INSERT INTO dbo.cdc_t (id, v) SELECT ${t * 40} + n, ${t} FROM (VALUES ${Array.from({ length: 40 }, (_, i) => `(${i})`).join(', ')}) AS x(n)`,
+      );
+  await scan();
+  const mapped = await s.admin
+    .request()
+    .query<{ lsn: Buffer; t: Date }>(`SELECT start_lsn AS lsn, tran_end_time AS t FROM cdc.lsn_time_mapping`);
+  const byLsn = new Map(mapped.recordset.map((m) => [m.lsn.toString('hex'), BigInt(m.t.getTime()) * 1_000_000n]));
+  const check = (rows: Awaited<ReturnType<typeof collect>>) => {
+    assert.deepEqual(
+      rows.map((r) => r.values[0]),
+      Array.from({ length: 200 }, (_, i) => i),
+      'every change once, in LSN order',
+    );
+    assert.equal(new Set(rows.map((r) => r.pos.slice(0, 20))).size, 5);
+    // Rows of one transaction carry its commit time, the source's own mapping.
+    for (const r of rows) assert.equal(r.commitTs, byLsn.get(r.pos.slice(0, 20)), 'the transaction commit time');
+  };
+  const st = new CdcStrategy(conn, d);
+  const w = await st.planWindow(w0.to);
+  check(await collect(st, w));
+  // The source did one lsn_time_mapping seek per transaction (SQL Server runs map_lsn_to_time as one), not per row.
+  const seeks = await s.admin.request().query<{ n: number }>(
+    `SELECT SUM(CAST(rows_read AS int)) AS n FROM sim.statement_stats
+      WHERE table_name = 'lsn_time_mapping' AND sql_text LIKE '%fn_cdc_get_all_changes_dbo_cdc_t%'`,
+  );
+  assert.equal(seeks.recordset[0]?.n, 5);
+  // Two transactions' times per query: the same window is read in three LSN sub-ranges, with the same result.
+  check(await collect(new CdcStrategy(conn, d, { commitTimesPerQuery: 2 }), w));
+});

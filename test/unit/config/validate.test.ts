@@ -188,15 +188,17 @@ test('missing capture and strategy parameters point at the exact key', () => {
   assert.match(issueAt(issues, 'tables[1].capture.column').fix, /add `column: Id`/);
 });
 
-test('durations: a unit is required, and the cadence is at least 1m', () => {
+test('durations: a unit is required, and the cadence is at least 5s', () => {
   const issues = invalid(
     variant((d) => {
       d.tables[0]!.cadence = 15;
-      d.tables.push({ name: 'dbo.B', capture: 'cdc', cadence: '30s' });
+      d.tables.push({ name: 'dbo.B', capture: 'cdc', cadence: '4s' });
+      d.tables.push({ name: 'dbo.C', capture: 'cdc', cadence: '5s' });
     }),
   );
   assert.match(issueAt(issues, 'tables[0].cadence').fix, /add a unit: `cadence: 15m`/);
-  assert.match(issueAt(issues, 'tables[1].cadence').message, /at least 1m/);
+  assert.match(issueAt(issues, 'tables[1].cadence').message, /at least 5s/);
+  assert.ok(!issues.some((i) => i.path === 'tables[2].cadence'), 'a 5-second cadence is accepted');
   const idle = invalid(variant((d) => (d.tables[0]!.idleCommitInterval = '2d')));
   assert.match(issueAt(idle, 'tables[0].idleCommitInterval').message, /at most 1d, got 2d/);
 });

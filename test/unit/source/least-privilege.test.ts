@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig, type TidemarkConfig } from '../../../src/config/index.js';
-import { extractorGrantScript, tableNeeds } from '../../../src/source/grants.js';
+import { extractorGrantScript, tableNeeds, type SelectNeed } from '../../../src/source/grants.js';
+import type { TableDiscovery } from '../../../src/source/discovery.js';
+import { readableDiscovery } from '../../../src/source/read-columns.js';
 import { requiredRetentionMinutes, tlsFinding } from '../../../src/source/source-health.js';
 
 function config(source: string, tables: string): TidemarkConfig {
@@ -50,6 +52,77 @@ test('offline: SELECT on whole tables, the CDC role a commented placeholder, VIE
   assert.match(script, /^GRANT SELECT ON \[dbo\]\.\[Notes\] TO \[tm_ext\];$/m);
   assert.doesNotMatch(script, /^GRANT VIEW DATABASE STATE/m);
   assert.doesNotMatch(script, /PASSWORD = 'x'/);
+});
+
+/** What discovery found for a table of these columns (a plain record; `cdcColumns`: one ungated instance). */
+function discovered(columns: string[], extra: { rowversion?: string; cdcColumns?: string[] } = {}): TableDiscovery {
+  return {
+    schema: 'dbo',
+    table: 'Notes',
+    columns: columns.map((name, i) => ({
+      name,
+      ordinal: i + 1,
+      type: { name: 'int' },
+      sqlType: 'int',
+      nullable: i > 0,
+      identity: false,
+      computed: false,
+      rowversion: name === extra.rowversion,
+    })),
+    key: [columns[0]!],
+    keySource: 'primary_key',
+    indexes: [],
+    identityColumn: null,
+    rowversionColumn: extra.rowversion ?? null,
+    computedColumns: [],
+    cdc: {
+      tracked: extra.cdcColumns !== undefined,
+      instances: extra.cdcColumns
+        ? [
+            {
+              name: 'dbo_Notes',
+              startLsn: null,
+              createDate: new Date(0),
+              supportsNetChanges: false,
+              columns: extra.cdcColumns,
+              roleName: null,
+            },
+          ]
+        : [],
+      unreadable: [],
+    },
+  } as unknown as TableDiscovery;
+}
+
+test('a PHI drop column is neither read nor granted, unless CDC captures it or the read orders on it', () => {
+  const c = config(
+    SQL_LOGIN,
+    `  - { name: dbo.Notes, capture: { strategy: rowversion, column: RowVer }, phi: [{ columns: [Secret, RowVer], action: drop }] }
+  - { name: dbo.Claims, capture: { strategy: cdc }, phi: [{ columns: [Secret], action: drop }] }
+  - { name: dbo.Lines, capture: { strategy: cdc }, phi: [{ columns: [Secret], action: drop }] }`,
+  );
+  const [rv, cdc, cdcUncaptured] = c.tables;
+  const notes = discovered(['Id', 'Note', 'Secret', 'RowVer'], { rowversion: 'RowVer' });
+  // The read: every strategy reads this discovery, without Secret; RowVer orders the read, so it stays.
+  assert.deepEqual(
+    readableDiscovery(notes, rv!).columns.map((x) => x.name),
+    ['Id', 'Note', 'RowVer'],
+  );
+  const select = (n: ReturnType<typeof tableNeeds>) => n.needs.find((x): x is SelectNeed => x.kind === 'select')!;
+  const rvNeed = select(tableNeeds(rv!, notes));
+  assert.deepEqual(rvNeed.columns, ['Id', 'Note', 'RowVer']);
+  assert.deepEqual(rvNeed.phiDropped, ['RowVer']);
+  const script = extractorGrantScript({ database: 'Claims', auth: c.source.auth }, [tableNeeds(rv!, notes)]);
+  assert.match(script, /^GRANT SELECT ON \[dbo\]\.\[Notes\] \(\[Id\], \[Note\], \[RowVer\]\) TO \[tm_ext\];$/m);
+  assert.match(script, /\[RowVer\]: phi drop, still granted: a key, position or business-date column/);
+  // CDC shows an instance's changes only with SELECT on every captured column: a captured Secret stays granted.
+  const captured = select(tableNeeds(cdc!, discovered(['Id', 'Secret'], { cdcColumns: ['Id', 'Secret'] })));
+  assert.deepEqual(captured.columns, ['Id', 'Secret']);
+  assert.match(captured.phiDroppedWhy ?? '', /captured by CDC/);
+  // … and one the capture instance leaves out is not.
+  const uncaptured = select(tableNeeds(cdcUncaptured!, discovered(['Id', 'Secret'], { cdcColumns: ['Id'] })));
+  assert.deepEqual(uncaptured.columns, ['Id']);
+  assert.deepEqual(uncaptured.phiDropped, []);
 });
 
 test('Entra authentication: a contained user from the external provider, no login', () => {
