@@ -4,7 +4,6 @@
  * use and closed when the verb ends, whatever happens. Usage and config problems exit 2 before anything is
  * connected or started; the dispatcher (main.ts) turns thrown errors into messages and exit codes.
  */
-import { Writable } from 'node:stream';
 import type { TableConfig, TidemarkConfig } from '../../config/types.js';
 import { ConfigError, formatIssues, readConfigFile } from '../../config/index.js';
 import { EXIT, UsageError, type CliIo } from '../command.js';
@@ -62,23 +61,30 @@ export interface OperatorContext<O extends FlagOptions> {
   readonly temporal: () => Promise<OperatorTemporal>;
 }
 
-/** A stream that writes through to `target` and keeps the last 2000 characters written, for the ledger. */
-function tailOf(target: NodeJS.WritableStream): { stream: Writable; lastLine: () => string | undefined } {
+/**
+ * `target` with every write also kept (the last 2000 characters), for the ledger. A proxy, not a new stream: writes
+ * reach `target` synchronously and in order, and everything else (`isTTY`, `columns`, events) is the target's, so
+ * the progress display behaves as on the real stderr.
+ */
+function tailOf(target: NodeJS.WritableStream): { stream: NodeJS.WritableStream; lastLines: () => string | undefined } {
   let tail = '';
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      tail = (tail + chunk.toString()).slice(-2000);
-      target.write(chunk, (err) => done(err ?? null));
+  const stream = new Proxy(target, {
+    get(t, prop) {
+      if (prop === 'write')
+        return (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+          tail = (tail + (typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))).slice(-2000);
+          return (t.write as (...args: unknown[]) => boolean).call(t, chunk, ...rest);
+        };
+      const value: unknown = Reflect.get(t, prop, t);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(t) : value;
     },
   });
-  return {
-    stream,
-    lastLine: () =>
-      tail
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .at(-1),
+  // The last three lines: a verb's reason and its progress printer's closing line come in either order.
+  const lastLines = (): string | undefined => {
+    const lines = tail.split('\n').filter((l) => l.trim() !== '');
+    return lines.length === 0 ? undefined : lines.slice(-3).join(' / ');
   };
+  return { stream, lastLines };
 }
 
 /** The exit code main.ts gives a thrown error (usage and config errors 2, anything else 1). */
@@ -133,7 +139,7 @@ export async function runOperatorVerb<O extends FlagOptions>(
       tables,
       temporal: () => (connected ??= temporalClient(config)),
     });
-    await audited?.finish(code, code === EXIT.ok ? undefined : said?.lastLine());
+    await audited?.finish(code, code === EXIT.ok ? undefined : said?.lastLines());
     return code;
   } catch (err) {
     await audited?.finish(exitCodeOf(err), err);
