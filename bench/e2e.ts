@@ -20,6 +20,9 @@
  * Part A's table keeps the config's default `limits.maxRowsPerSecond` (5,000 rows/s per table, which caps a
  *   change window's read: a 50K-change burst takes ≥ 10 s by design) unless `--max-rows-per-second` sets it, to
  *   measure the window path rather than the throttle.
+ * Codec overhead (`--codec both`): part A runs twice in the same run, without and then with Temporal payload
+ *   encryption (`temporal.payloadKeys`), each against its own raw read; the result compares them as ratios
+ *   (encrypted ÷ plain), both directly and normalised by each pass's raw read (`--codec on` runs only encrypted).
  * Peak RSS: each worker is its own process (VmHWM from /proc), so the figure is the worker's alone; the bench
  *   process (Temporal client, verification in DuckDB) and the simulators are reported apart.
  *
@@ -47,6 +50,8 @@ import { tableContext } from '../src/capture/table-context.js';
 import { main as cli } from '../src/cli/main.js';
 import { createLogger } from '../src/util/logger.js';
 import { verifyTable, type VerifyTableOutput } from '../src/verify/verify-table.js';
+import { tidemarkDataConverter } from '../src/temporal/data-converter.js';
+import { parsePayloadKeys } from '../src/temporal/payload-codec.js';
 import { jobWorkflowId } from '../src/workflows/chunked-jobs.js';
 import { statusQuery, syncNowSignal } from '../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
@@ -64,8 +69,11 @@ const { values } = parseArgs({
     'skip-freshness': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'max-rows-per-second': { type: 'string' },
+    codec: { type: 'string', default: 'off' },
   },
 });
+const CODEC = values.codec;
+if (CODEC !== 'off' && CODEC !== 'on' && CODEC !== 'both') throw new Error('--codec must be off, on or both');
 const ROWS = Number(values.rows);
 const BURST = Number(values.burst);
 const MINUTES = Number(values.minutes);
@@ -182,8 +190,14 @@ interface Pipeline {
   close(): Promise<void>;
 }
 
-async function pipeline(name: string, sourcePort: number, tables: PipelineTable[]): Promise<Pipeline> {
+async function pipeline(
+  name: string,
+  sourcePort: number,
+  tables: PipelineTable[],
+  payloadEncryption = false,
+): Promise<Pipeline> {
   const { yaml, env, config } = pipelineConfig({
+    payloadEncryption,
     sourcePort,
     azuriteConnectionString: await azuriteForTests(),
     temporalAddress: await temporalForTests(),
@@ -196,7 +210,12 @@ async function pipeline(name: string, sourcePort: number, tables: PipelineTable[
   await writeFile(configFile, yaml);
   const deps = await buildDependencies(config, createLogger({ name: 'bench', level: 'warn' }));
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection });
+  // The bench's own client queries status: with payload keys, its payloads are sealed too.
+  const keys = env.TIDEMARK_PAYLOAD_KEYS;
+  const client = new Client({
+    connection,
+    ...(keys ? { dataConverter: tidemarkDataConverter(parsePayloadKeys(keys)) } : {}),
+  });
   return {
     configFile,
     env,
@@ -254,8 +273,10 @@ const fmtVerify = (v: VerifyTableOutput) =>
   `${v.ok ? 'OK' : 'DIFFERENT'}: source ${v.sourceRows} rows, lake ${v.lakeRows}; missing ${v.missingInLake}, ` +
   `extra ${v.extraInLake}, different ${v.different}, duplicate events ${v.duplicateEvents}`;
 
-async function throughput() {
-  say(`A. throughput — seeding the simulator with ${ROWS.toLocaleString('en')} claim lines …`);
+async function throughput(encrypted = false) {
+  say(
+    `A. throughput${encrypted ? ' (Temporal payloads encrypted)' : ''} — seeding the simulator with ${ROWS.toLocaleString('en')} claim lines …`,
+  );
   const sim = await startSim(['--seed', '42', '--rows', String(ROWS)]);
   const table: TableRef = { id: 'Claims.dbo.ClaimLines', strategy: 'cdc' };
   let worker: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
@@ -277,14 +298,20 @@ async function throughput() {
     await rawRead();
 
     const cap = values['max-rows-per-second'];
-    p = await pipeline('a', sim.port, [
-      {
-        name: 'dbo.ClaimLines',
-        capture: '{ strategy: cdc }',
-        ...(cap ? { limits: `{ maxRowsPerSecond: ${cap} }` } : {}),
-      },
-    ]);
-    worker = await startWorkerProcess(p.configFile, p.env, 'worker-a');
+    const name = encrypted ? 'a-enc' : 'a';
+    p = await pipeline(
+      name,
+      sim.port,
+      [
+        {
+          name: 'dbo.ClaimLines',
+          capture: '{ strategy: cdc }',
+          ...(cap ? { limits: `{ maxRowsPerSecond: ${cap} }` } : {}),
+        },
+      ],
+      encrypted,
+    );
+    worker = await startWorkerProcess(p.configFile, p.env, `worker-${name}`);
     const started = Date.now();
     await tidemark(p, ['start']);
     const snap = await waitForSnapshot(p, table, 60 * 60_000);
@@ -357,6 +384,7 @@ async function throughput() {
     const rawRate = rate(rawRows, rawMs) ?? 0;
     const ratio = (r: number | null) => (r === null || rawRate === 0 ? null : +(r / rawRate).toFixed(3));
     return {
+      payloadEncryption: encrypted,
       rows: ROWS,
       maxRowsPerSecond: values['max-rows-per-second'] ? Number(values['max-rows-per-second']) : 'config default',
       raw: {
@@ -493,13 +521,30 @@ async function freshness() {
 async function main(): Promise<void> {
   say(`bench:e2e — work files and child logs in ${workDir}`);
   await Promise.all([azuriteForTests(), temporalForTests()]);
-  const a = values['skip-throughput'] ? null : await throughput();
+  const runA = !values['skip-throughput'];
+  const a = runA && CODEC !== 'on' ? await throughput(false) : null;
+  const aEnc = runA && CODEC !== 'off' ? await throughput(true) : null;
   const b = values['skip-freshness'] ? null : await freshness();
+  const over = (x: number | null | undefined, y: number | null | undefined) =>
+    x === null || x === undefined || !y ? null : +(x / y).toFixed(3);
+  const codecOverhead =
+    a && aEnc
+      ? {
+          initialLoadRowsPerSecond: over(aEnc.initialLoad.rowsPerSecond, a.initialLoad.rowsPerSecond),
+          initialLoadRatioToRaw: over(aEnc.initialLoad.ratioToRaw, a.initialLoad.ratioToRaw),
+          jobRowsPerSecond: over(aEnc.initialLoad.jobRowsPerSecond, a.initialLoad.jobRowsPerSecond),
+          jobRatioToRaw: over(aEnc.initialLoad.jobRatioToRaw, a.initialLoad.jobRatioToRaw),
+          burstCommitToLakeSeconds: over(aEnc.incremental.commitToLakeSeconds, a.incremental.commitToLakeSeconds),
+          burstRatioToRawCdcRead: over(aEnc.incremental.ratioToRawCdcRead, a.incremental.ratioToRawCdcRead),
+        }
+      : null;
   const result = {
     benchmark: 'e2e',
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     throughput: a,
+    throughputEncrypted: aEnc,
+    codecOverhead,
     freshness: b,
     benchProcessPeakRssMb: mb(process.resourceUsage().maxRSS),
   };
@@ -514,7 +559,12 @@ async function main(): Promise<void> {
   const row = (k: string, v: string) => say(`  ${k.padEnd(44)} ${v}`);
   const n = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toLocaleString('en'));
   const s = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${x.toFixed(1)}s`);
-  if (a) {
+  for (const [a, label] of [
+    [result.throughput, ''],
+    [result.throughputEncrypted, ' [payloads encrypted]'],
+  ] as const) {
+    if (!a) continue;
+    if (label) say(`  —${label}`);
     row(
       'raw mssql stream (SELECT *, arrayRowMode)',
       `${n(a.raw.rowsPerSecond)} rows/s (${n(a.raw.rows)} rows; faster of ${a.raw.runsSeconds.map((x) => s(x)).join(', ')})`,
@@ -542,6 +592,18 @@ async function main(): Promise<void> {
     );
     row('verify (lake latest state vs source)', a.verify ? (a.verify.ok ? 'OK' : 'DIFFERENT') : 'skipped');
     row('peak RSS, worker process (A)', `${n(a.peakRssMb.worker)} MiB`);
+  }
+  if (codecOverhead) {
+    say('  — codec overhead (encrypted ÷ plain, this run; the machine is shared)');
+    row(
+      'initial load rows/s',
+      `${codecOverhead.initialLoadRowsPerSecond} (per raw read: ${codecOverhead.initialLoadRatioToRaw})`,
+    );
+    row(
+      'snapshot job workflow rows/s',
+      `${codecOverhead.jobRowsPerSecond} (per raw read: ${codecOverhead.jobRatioToRaw})`,
+    );
+    row('burst commit → in lake, seconds', `${codecOverhead.burstCommitToLakeSeconds}`);
   }
   if (b) {
     for (const [id, f] of Object.entries(b.tables))

@@ -20,6 +20,7 @@ export const command: CliCommand = {
       {
         flags: { from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } },
         requireTable: true,
+        audit: 'backfill',
         check: (values) => {
           if (!values.from || !values.to) throw new UsageError('--from and --to are required, as YYYY-MM-DD');
           const problem = backfillRangeProblem(values.from, values.to);

@@ -14,7 +14,7 @@ export const command: CliCommand = {
     runOperatorVerb(
       args,
       io,
-      { flags: { now: { type: 'boolean' }, reason: { type: 'string' } } },
+      { flags: { now: { type: 'boolean' }, reason: { type: 'string' } }, audit: 'pause' },
       async ({ config, tables, values, temporal }) => {
         const { pauseSignal } = await import('../workflows/messages.js');
         const { tableSyncWorkflowId } = await import('../workflows/table-sync.js');

@@ -12,15 +12,20 @@ export const command: CliCommand = {
   summary: 'delete reconciliation of a table (key-set diff → tombstones) as a job of its sync; waits for it',
   usage: 'tidemark reconcile --table SCHEMA.TABLE [--json] [--config FILE]',
   run: (args, io) =>
-    runOperatorVerb(args, io, { flags: { json: { type: 'boolean' } }, requireTable: true }, async (ctx) => {
-      const [table] = ctx.tables;
-      if (!table) return EXIT.invalidInput;
-      if (table.capture.strategy === 'cdc' || table.capture.strategy === 'change_tracking') {
-        io.stderr.write(
-          `${table.name}: ${table.capture.strategy} capture sees deletes, so there is nothing to reconcile (reconcile is for rowversion, updated_at and identity tables)\n`,
-        );
-        return EXIT.invalidInput;
-      }
-      return runJobVerb(ctx, table, { kind: 'reconcile' });
-    }),
+    runOperatorVerb(
+      args,
+      io,
+      { flags: { json: { type: 'boolean' } }, requireTable: true, audit: 'reconcile' },
+      async (ctx) => {
+        const [table] = ctx.tables;
+        if (!table) return EXIT.invalidInput;
+        if (table.capture.strategy === 'cdc' || table.capture.strategy === 'change_tracking') {
+          io.stderr.write(
+            `${table.name}: ${table.capture.strategy} capture sees deletes, so there is nothing to reconcile (reconcile is for rowversion, updated_at and identity tables)\n`,
+          );
+          return EXIT.invalidInput;
+        }
+        return runJobVerb(ctx, table, { kind: 'reconcile' });
+      },
+    ),
 };

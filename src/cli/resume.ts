@@ -11,7 +11,7 @@ export const command: CliCommand = {
   summary: 'resume paused tables, or a stopped table after its cause was fixed',
   usage: 'tidemark resume [--table SCHEMA.TABLE] [--config FILE]',
   run: (args, io) =>
-    runOperatorVerb(args, io, { flags: {} }, async ({ config, tables, temporal }) => {
+    runOperatorVerb(args, io, { flags: {}, audit: 'resume' }, async ({ config, tables, temporal }) => {
       const { resumeSignal } = await import('../workflows/messages.js');
       const { tableSyncWorkflowId } = await import('../workflows/table-sync.js');
       const { notRunningText, syncState } = await import('./support/job.js');

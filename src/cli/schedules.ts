@@ -32,7 +32,7 @@ export const command: CliCommand = {
     'create or update the nightly Temporal Schedules (delete reconciliation, late-update sweep) in the heavy-read window',
   usage: 'tidemark schedules [--table SCHEMA.TABLE] [--config FILE]',
   run: (args, io) =>
-    runOperatorVerb(args, io, { flags: {} }, async ({ config, tables, temporal }) => {
+    runOperatorVerb(args, io, { flags: {}, audit: 'schedule-change' }, async ({ config, tables, temporal }) => {
       const nightly = config.nightly;
       if (!nightly) {
         io.stderr.write('no nightly section in the config: nothing to schedule\n');

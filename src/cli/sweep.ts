@@ -27,6 +27,7 @@ export const command: CliCommand = {
       {
         flags: { days: { type: 'string' }, json: { type: 'boolean' } },
         requireTable: true,
+        audit: 'sweep',
         check: (values) => {
           const problem = sweepDaysProblem(values.days?.trim() === '' ? Number.NaN : sweepDays(values.days), 1);
           if (problem !== undefined) throw new UsageError(problem);

@@ -22,6 +22,7 @@ export { parseDuration, formatDuration, durationOf } from './duration.js';
 export { DEFAULTS } from './defaults.js';
 export { CAPTURE_PARAMETERS, NEEDS_NIGHTLY } from './sections/capture.js';
 export { isLoopback } from './sections/shared-fields.js';
+export { temporalHost } from './sections/temporal.js';
 export { type Env } from './interpolate.js';
 
 /** Every PHI column named in any table (whatever its action), for the logger's redaction. */

@@ -172,7 +172,10 @@ export interface TemporalConfig {
   readonly namespace: string;
   /** Task queue the workers poll and workflows are started on; default `tidemark`. */
   readonly taskQueue: string;
-  /** TLS settings; absent means plaintext. Implied (server TLS with system CAs) when `apiKey` is set. */
+  /**
+   * TLS settings; absent means plaintext, which only a loopback address may have: off loopback, and whenever
+   * `apiKey` is set, TLS with system CAs is implied and `tls: false` is refused.
+   */
   readonly tls?: TemporalTlsConfig;
   /** API key (Temporal Cloud), from the environment or Key Vault. */
   readonly apiKey?: Secret;

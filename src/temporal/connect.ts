@@ -3,7 +3,7 @@
  * self-hosted cluster, an API key (which implies TLS) for Temporal Cloud.
  */
 import { readFile } from 'node:fs/promises';
-import type { Secret, TemporalConfig } from '../config/index.js';
+import { isLoopback, temporalHost, type Secret, type TemporalConfig } from '../config/index.js';
 import { causeChain } from '../domain/cause-chain.js';
 import { maskSecretsInText } from '../util/logger.js';
 
@@ -20,11 +20,19 @@ export interface TemporalConnectionSettings {
   apiKey?: string;
 }
 
-/** What both the client (`Connection.connect`) and the worker (`NativeConnection.connect`) take. */
+/**
+ * What both the client (`Connection.connect`) and the worker (`NativeConnection.connect`) take. Refuses a
+ * plaintext connection to an address off loopback ({@link TemporalPlaintextError}): the config already refuses
+ * `tls: false` there and turns TLS on when `tls` is absent, so this guards configs built in code (tools, tests)
+ * that never went through the config reader.
+ */
 export async function temporalConnectionSettings(
   config: TemporalConfig,
   resolveSecret: SecretResolver,
 ): Promise<TemporalConnectionSettings> {
+  const host = temporalHost(config.address);
+  if (!config.tls && !config.apiKey && !(host !== undefined && isLoopback(host)))
+    throw new TemporalPlaintextError(config.address, config.namespace);
   const settings: TemporalConnectionSettings = { address: config.address };
   if (config.tls || config.apiKey) {
     const tls: NonNullable<TemporalConnectionSettings['tls']> = {};
@@ -52,6 +60,19 @@ export class TemporalSetupError extends Error {
     readonly namespace: string,
   ) {
     super(message);
+  }
+}
+
+/** A plaintext connection to Temporal off loopback was asked for: refused before anything is sent. */
+export class TemporalPlaintextError extends TemporalSetupError {
+  constructor(address: string, namespace: string) {
+    super(
+      `refusing to connect to Temporal at ${address} without TLS: off loopback, workflow histories, signals and ` +
+        'queries must not cross the network in clear text. Set `temporal.tls` (true, or a map with `caFile` and ' +
+        'the mTLS pair) or `temporal.apiKey`; only a loopback address such as 127.0.0.1:7233 may use plaintext.',
+      address,
+      namespace,
+    );
   }
 }
 

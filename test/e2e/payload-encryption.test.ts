@@ -4,12 +4,19 @@
  * positions, manifest paths, staged file names or secrets those histories carry — while `temporal workflow
  * show` through Tidemark's codec server shows them decoded (so they are there, sealed), and without the codec
  * server shows ciphertext.
+ *
+ * Then the secret scan (issue 17): the worker's log, the output of the operator verbs run meanwhile, the Temporal
+ * server's log and database, and every non-data object of the lake (manifests, schemas, ledgers, watermark) hold
+ * neither the source password, the codec key, the PHI hash key nor the storage key, nor any seeded value of the
+ * PHI columns (MemberId hashed, PatientName dropped) — while a planted value is found in each, so the scan reads
+ * what it claims to. There is no metrics endpoint to scrape yet; Temporal's search attributes are in its database.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +35,9 @@ import { startCodecServer, type RunningCodecServer } from '../../src/temporal/co
 import { ensureTemporalBinaries, startTemporalDevServer } from '../../scripts/stack/temporal.js';
 import { freePort, stopProcess, type SpawnedService } from '../../scripts/stack/process.js';
 import { azuriteForTests } from '../support/stack.js';
+import { lakeNonDataObjects, scan, type Needle, type ScanSource } from '../support/secret-scan.js';
+import { runTidemark } from './support/pipeline-helpers.js';
+import { phiColumnNames } from '../../src/config/index.js';
 import {
   CLAIMS_PIPELINE_TABLES,
   pipelineConfig,
@@ -48,6 +58,13 @@ let client: Client;
 let codecServer: RunningCodecServer;
 let env: Record<string, string>;
 let taskQueue: string;
+let configFile: string;
+let workerLog: string;
+let workerLogStream: NodeJS.WritableStream & { end: (cb: () => void) => void };
+/** What the operator verbs printed (stdout and stderr), for the secret scan. */
+let cliOutput = '';
+/** A value planted where the scan looks (log, verb output, lake), to show the scan finds what is there. */
+const CANARY = `canary-${randomBytes(6).toString('hex')}`;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tidemark-payload-enc-'));
@@ -81,7 +98,18 @@ before(async () => {
   });
   env = made.env;
   taskQueue = made.config.temporal.taskQueue;
-  const logger = createLogger({ name: 'e2e', level: 'warn' });
+  configFile = join(dir, 'tidemark.yaml');
+  writeFileSync(configFile, made.yaml);
+  // The worker logs as in production (PHI columns redacted), at debug: the most a log could leak.
+  workerLog = join(dir, 'worker.log');
+  workerLogStream = createWriteStream(workerLog);
+  const logger = createLogger({
+    name: 'worker',
+    level: 'debug',
+    phiColumns: phiColumnNames(made.config),
+    destination: workerLogStream,
+  });
+  logger.info({ planted: CANARY }, 'a planted value the secret scan must find');
   deps = await buildDependencies(made.config, logger);
   worker = await startWorker({ config: made.config, logger, deps, shutdownGraceTime: '2s' });
   const keys = parsePayloadKeys(env.TIDEMARK_PAYLOAD_KEYS!);
@@ -143,6 +171,20 @@ test('histories in the Temporal database hold no plaintext positions, paths or s
   await committed(loaded + 1);
   const status = await handle.query(statusQuery);
   assert.notEqual(status.position, null, 'the query result decodes through the client codec');
+  // Operator verbs through the CLI, with the same config (payload keys): their output goes into the secret scan;
+  // the pause reason is the planted value (it lands in the operator audit ledger and in `status`).
+  for (const argv of [
+    ['status', '--json'],
+    ['pause', '--table', 'dbo.Claims', '--reason', CANARY],
+    ['status'],
+    ['resume', '--table', 'dbo.Claims'],
+    ['audit', '--json'],
+    ['doctor'],
+  ]) {
+    const r = await runTidemark(configFile, dir, argv, { ...process.env, ...env });
+    cliOutput += `$ tidemark ${argv.join(' ')}\n${r.out}${r.err}`;
+  }
+  assert.match(cliOutput, /pause requested/);
   await handle.terminate('test done');
 
   const manifests = await Promise.all(
@@ -185,4 +227,61 @@ test('histories in the Temporal database hold no plaintext positions, paths or s
   assert.ok(bytes.includes('binary/encrypted'), 'the database holds the sealed payloads');
   assert.ok(bytes.includes(tableSyncWorkflowId(TABLE.id)), 'the database holds this workflow (its id is metadata)');
   for (const n of needles) assert.equal(bytes.includes(n), false, `plaintext found in the Temporal database: ${n}`);
+});
+
+test('after the run, no secret and no PHI value in logs, verb output, the Temporal database or the lake', async () => {
+  await new Promise<void>((resolve) => workerLogStream.end(resolve));
+  const phi = await source.admin
+    .request()
+    .query<{ MemberId: string; PatientName: string }>('SELECT DISTINCT MemberId, PatientName FROM dbo.Claims');
+  assert.ok(phi.recordset.length > 10, `${phi.recordset.length} seeded patients`);
+  const needles: Needle[] = [
+    { label: 'the source password', value: env.TIDEMARK_SOURCE_PASSWORD! },
+    { label: 'the payload codec key', value: env.TIDEMARK_PAYLOAD_KEYS!.split(':')[1]! },
+    { label: 'the PHI hash key', value: env.TIDEMARK_PHI_HASH_KEY! },
+    { label: 'the storage account key', value: /AccountKey=([^;]+)/.exec(env.TIDEMARK_SINK_CONNECTION_STRING!)![1]! },
+    ...[...new Set(phi.recordset.map((r) => r.MemberId))].map((v, i) => ({
+      label: `MemberId #${i} (hashed)`,
+      value: v,
+    })),
+    ...[...new Set(phi.recordset.map((r) => r.PatientName))].map((v, i) => ({
+      label: `PatientName #${i} (dropped)`,
+      value: v,
+    })),
+  ];
+  const files = (await readdir(dir)).filter((f) => f.startsWith('temporal.db'));
+  const database: ScanSource = {
+    name: 'the Temporal database',
+    bytes: Buffer.concat(await Promise.all(files.map((f) => readFile(join(dir, f))))),
+  };
+  const log: ScanSource = { name: 'the worker log', bytes: await readFile(workerLog) };
+  const verbs: ScanSource = { name: "the operator verbs' output", bytes: Buffer.from(cliOutput) };
+  const lake = await lakeNonDataObjects(deps.store);
+  const sources: ScanSource[] = [
+    log,
+    verbs,
+    { name: 'the Temporal server log', bytes: await readFile(join(dir, 'temporal.log')) },
+    database,
+    ...lake,
+  ];
+  assert.ok(log.bytes.includes('window committed'), 'the worker logged its work (at debug level)');
+  assert.ok(lake.some((o) => o.name.includes('/_manifests/')) && lake.some((o) => o.name.includes('/_audit/')));
+
+  // Not vacuous: the planted value is found where it was planted, and so is a value known to be in the database.
+  const planted = scan(sources, [{ label: 'planted', value: CANARY }]);
+  assert.ok(planted.includes('planted in the worker log'), planted.join('; '));
+  assert.ok(planted.includes("planted in the operator verbs' output"), planted.join('; '));
+  assert.ok(
+    planted.some((p) => p.includes('lake:_audit/operator/')),
+    `the pause reason, in the operator audit ledger:\n${cliOutput}`,
+  );
+  assert.deepEqual(scan([database], [{ label: 'workflow id', value: tableSyncWorkflowId(TABLE.id) }]).length, 1);
+  // A needle that is there is found (one patient's name, written into a copy of the log).
+  const seeded = {
+    name: 'a log with a leak',
+    bytes: Buffer.concat([log.bytes, Buffer.from(phi.recordset[0]!.PatientName)]),
+  };
+  assert.equal(scan([seeded], needles).length, 1);
+
+  assert.deepEqual(scan(sources, needles), [], 'secrets or patient values found');
 });

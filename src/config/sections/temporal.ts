@@ -2,7 +2,7 @@
 import { DEFAULTS } from '../defaults.js';
 import { type ObjectReader, type StringCheck } from '../reader.js';
 import { type Secret, type TemporalConfig, type TemporalTlsConfig } from '../types.js';
-import { filePath, type PathOptions } from './shared-fields.js';
+import { filePath, isLoopback, type PathOptions } from './shared-fields.js';
 
 const checkAddress: StringCheck = (address) =>
   /^[^\s:/]+:\d{1,5}$/.test(address) || /^\[[0-9a-f:]+\]:\d{1,5}$/i.test(address)
@@ -42,6 +42,20 @@ export function readTemporal(o: ObjectReader, paths: PathOptions): TemporalConfi
       o.checker.report(o.at('tls'), 'an API key must not be sent without TLS', 'remove `tls: false`');
     tls ??= {};
   }
+  // HIPAA transmission security: off this machine, Temporal is reached over TLS unless told otherwise, and
+  // `tls: false` is refused (workflow histories name tables, positions and lake paths). Loopback (the dev server
+  // on this machine) is the one explicit exception, as for the source's `encrypt` and the sink's http endpoint.
+  const host = temporalHost(address);
+  if (host !== undefined && !isLoopback(host)) {
+    if (rawTls === false && apiKey === undefined)
+      o.checker.report(
+        o.at('tls'),
+        `tls is off for ${address}: workflow histories, signals and queries would cross the network in clear text`,
+        'remove `tls: false` (TLS is the default off loopback; only a loopback address such as 127.0.0.1:7233 may ' +
+          'run without it), and set `tls.caFile` if the server certificate is signed by a private CA',
+      );
+    tls ??= {};
+  }
   return {
     address,
     namespace,
@@ -50,6 +64,12 @@ export function readTemporal(o: ObjectReader, paths: PathOptions): TemporalConfi
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(payloadKeys === undefined ? {} : { payloadKeys }),
   };
+}
+
+/** The host of a `host:port` (or `[v6]:port`) address; undefined when the address is not one (reported already). */
+export function temporalHost(address: string | undefined): string | undefined {
+  const m = /^(\[[0-9a-f:]+\]|[^\s:/]+):\d{1,5}$/i.exec(address ?? '');
+  return m?.[1];
 }
 
 /** `temporal.tls` written as an object: the mTLS pair, a CA and the server name to verify. */

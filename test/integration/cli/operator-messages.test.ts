@@ -19,14 +19,15 @@ import { tableSyncWorkflowId } from '../../../src/workflows/table-sync.js';
 import { freePort } from '../../../scripts/stack/process.js';
 import { ensureTemporalBinaries } from '../../../scripts/stack/temporal.js';
 import { runTidemark } from '../../e2e/support/pipeline-helpers.js';
-import { temporalForTests } from '../../support/stack.js';
+import { azuriteForTests, temporalForTests } from '../../support/stack.js';
 import { quietRuntime, WORKFLOWS_PATH } from '../../support/temporal.js';
 import { fakeActivities, type FakeLake, type FakeSource } from '../../workflows/fake-table-activities.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-messages-'));
 const env = {
   TIDEMARK_SOURCE_PASSWORD: 'not-a-real-password',
-  TIDEMARK_SINK_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+  // Set to the test Azurite before the tests: the audited verbs record themselves in the lake before acting.
+  TIDEMARK_SINK_CONNECTION_STRING: '',
 };
 const suffix = randomBytes(3).toString('hex');
 const db = `Msg${suffix}`;
@@ -95,6 +96,7 @@ const terminate = (namespace = 'default') =>
 
 before(async () => {
   address = await temporalForTests();
+  env.TIDEMARK_SINK_CONNECTION_STRING = await azuriteForTests();
   connection = await Connection.connect({ address });
   quietRuntime();
   workerConnection = await NativeConnection.connect({ address });

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { main } from '../../../src/cli/main.js';
 import type { TableStatusRow } from '../../../src/cli/status.js';
-import { temporalForTests } from '../../support/stack.js';
+import { azuriteForTests, temporalForTests } from '../../support/stack.js';
 import { quietRuntime, WORKFLOWS_PATH } from '../../support/temporal.js';
 import { fakeActivities, positionOf, type FakeLake, type FakeSource } from '../../workflows/fake-table-activities.js';
 
@@ -20,6 +20,7 @@ let worker: Worker;
 let running: Promise<void>;
 let connection: NativeConnection;
 let configFile: string;
+let sinkConnection: string;
 const source: FakeSource = { maxPosition: 10, minPosition: 0, snapshotRows: 100, snapshotChunks: 1 };
 const lake: FakeLake = { manifests: new Map(), watermark: null, extractAttempts: [] };
 
@@ -35,7 +36,8 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
     stderr,
     env: {
       TIDEMARK_SOURCE_PASSWORD: 'not-a-real-password',
-      TIDEMARK_SINK_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+      // The real (test) Azurite: the audited verbs record themselves in the lake before acting.
+      TIDEMARK_SINK_CONNECTION_STRING: sinkConnection,
     },
     cwd: process.cwd(),
   });
@@ -61,6 +63,7 @@ async function eventually(check: () => Promise<void>, timeoutMs = 30_000): Promi
 
 before(async () => {
   const address = await temporalForTests();
+  sinkConnection = await azuriteForTests();
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-'));
   configFile = join(dir, 'tidemark.yaml');
   writeFileSync(

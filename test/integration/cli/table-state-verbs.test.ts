@@ -17,7 +17,7 @@ import { FailureType } from '../../../src/domain/failures.js';
 import { main } from '../../../src/cli/main.js';
 import type { TableStatusRow } from '../../../src/cli/status.js';
 import { tableSyncWorkflowId } from '../../../src/workflows/table-sync.js';
-import { temporalForTests } from '../../support/stack.js';
+import { azuriteForTests, temporalForTests } from '../../support/stack.js';
 import { quietRuntime, WORKFLOWS_PATH } from '../../support/temporal.js';
 import { fakeActivities, positionOf, type FakeLake, type FakeSource } from '../../workflows/fake-table-activities.js';
 
@@ -29,6 +29,7 @@ let native: NativeConnection;
 let connection: Connection;
 let client: Client;
 let configFile: string;
+let sinkConnection: string;
 
 /** One fake source and lake per table: `Missing` is a table the source does not have. */
 const fakes = new Map<string, { source: FakeSource; lake: FakeLake }>();
@@ -57,7 +58,8 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
     stderr,
     env: {
       TIDEMARK_SOURCE_PASSWORD: 'not-a-real-password',
-      TIDEMARK_SINK_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+      // The real (test) Azurite: the audited verbs record themselves in the lake before acting.
+      TIDEMARK_SINK_CONNECTION_STRING: sinkConnection,
     },
     cwd: process.cwd(),
   });
@@ -83,6 +85,7 @@ async function eventually(check: () => Promise<void>, timeoutMs = 30_000): Promi
 
 before(async () => {
   const address = await temporalForTests();
+  sinkConnection = await azuriteForTests();
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-state-'));
   configFile = join(dir, 'tidemark.yaml');
   const table = (name: string) => [`  - name: dbo.${name}`, '    capture: cdc', '    businessDateColumn: ServiceDate'];
