@@ -62,7 +62,7 @@ test('a file with five mistakes lists all five on stderr and exits 2', async () 
         'tables:',
         '  - name: dbo.Claims',
         '    capture: { strategy: cdc }',
-        '    cadence: 30s', // 4: below the minimum
+        '    cadence: 2s', // 4: below the minimum (5s)
         '  - name: dbo.Payments',
         '    capture: { strategy: rowversion }', // 5: missing column
         'nightly: { windowStart: "01:00" }',
