@@ -6,24 +6,23 @@
  * otherwise it starts over). The segments go through a pipeline (capture/pipeline.ts): reading and converting
  * one, encoding the previous one, uploading the one before, at once; memory is bounded by three segments.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { runPipeline } from './pipeline.js';
-import { windowRefOf } from '../lake/manifest.js';
-import {
-  openStage,
-  type ChangeEvent,
-  type OpenStage,
-  type StagedAttempt,
-  type WrittenStage,
-} from '../lake/stage-window.js';
+import type { ChangeEvent, StagedAttempt } from '../lake/stage-window.js';
 import type { SchemaDoc } from '../lake/schema-registry.js';
-import { CHANGE_OPS, type ChangeOp, type LakeColumn, type LakeValue } from '../domain/values.js';
+import { CHANGE_OPS, type LakeColumn, type LakeValue } from '../domain/values.js';
 import { lakePosition } from '../domain/positions.js';
 import type { StagedWindow } from '../domain/staged.js';
 import type { WindowPlan } from '../domain/window.js';
 import type { ChangeBatch } from '../source/index.js';
 import type { CaptureDeps } from './deps.js';
-
+import {
+  SegmentSource,
+  type EncodedSegment,
+  type EventRead,
+  type FilledSegment,
+  type SegmentTally,
+} from './segment-source.js';
 import type { ProgressSink } from './progress.js';
 import { restartWindow, startingProgress, type StageProgress } from './stage-progress.js';
 import type { TableContext } from './table-context.js';
@@ -39,20 +38,6 @@ export interface StageStreamInput {
   readonly filter?: (pos: string) => boolean;
   /** Appended to every row position (job chunks: see the strategies' `jobRowSuffix`). */
   readonly posSuffix?: string;
-}
-
-/**
- * The stream's events after projection and PHI, skipping those an earlier attempt staged — one array per source
- * batch, not one promise per event (a per-event async iteration cost more than converting the row did).
- */
-interface EventRead {
-  readonly events: AsyncIterator<ChangeEvent[]>;
-  /** Hash of the positions staged (or skipped as staged) so far; see StageProgress.digest. */
-  readonly digest: Hash;
-  /** Events seen (after the filter), staged or skipped. */
-  seen: number;
-  /** The read's refined end (identity), from its last batch. */
-  resumePosition?: string;
 }
 
 /** Stages `input.batches` as the window's files, in segments; returns what is staged (no row values). */
@@ -140,26 +125,6 @@ function readEvents(
   return read;
 }
 
-/** One segment's tally while it is pulled. */
-interface SegmentTally {
-  count: number;
-  lastPos: string | null;
-  byOp: Record<ChangeOp, number>;
-}
-
-/** A segment filled with its events (read → project → PHI → appended to its Parquet writer). */
-interface FilledSegment {
-  readonly stage: OpenStage;
-  readonly tally: SegmentTally;
-  /** The positions digest after this segment's last event (StageProgress.digest once it is recorded). */
-  readonly digest: string;
-}
-
-/** A filled segment whose parts are encoded and checked. */
-interface EncodedSegment extends FilledSegment {
-  readonly written: WrittenStage;
-}
-
 /**
  * Stages segments until the stream ends (or is cancelled), recording each in `progress`, as a pipeline
  * (capture/pipeline.ts): segment k uploads while k+1 is encoded (DuckDB COPY to Parquet, checked) and k+2 is
@@ -173,75 +138,12 @@ async function stageSegments(
   sink: ProgressSink,
   s: { window: WindowPlan; schema: SchemaDoc; progress: StageProgress; read: EventRead },
 ): Promise<void> {
-  const segmentRows = deps.partRows ?? 200_000;
+  const segments = new SegmentSource(deps, ctx, sink, s);
   const it = s.read.events;
-  const firstSegment = s.progress.segments;
-  let filled = 0;
-  let done = false;
-  // Events pulled from the stream and not yet in a segment: `buffer` from index `at`.
-  let buffer: ChangeEvent[] = [];
-  let at = 0;
-  // The source of the pipeline: one segment's events, pulled lazily into its own writer.
-  const fill = async (): Promise<FilledSegment | undefined> => {
-    if (done) return undefined;
-    // Cancelled (pause now, or the workflow went away): report it as a cancellation, keeping what is staged.
-    if (sink.isCancelled()) throw sink.cancellationError();
-    const index = firstSegment + filled++;
-    const tally: SegmentTally = { count: 0, lastPos: null, byOp: { c: 0, u: 0, d: 0, r: 0 } };
-    const stage = await openStage({
-      lake: ctx.lake,
-      window: windowRefOf(s.window),
-      attemptId: `${s.progress.attemptId}-s${index}`,
-      schema: s.schema,
-      extractedAt: BigInt(Date.now()) * 1_000_000n,
-      partRows: segmentRows,
-      ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
-    });
-    try {
-      while (tally.count < segmentRows) {
-        if (at >= buffer.length) {
-          const r = await Promise.race([it.next(), sink.whenCancelled]);
-          if (r.done) {
-            done = true;
-            break;
-          }
-          buffer = r.value;
-          at = 0;
-          continue;
-        }
-        const e = buffer[at++]!;
-        tally.count++;
-        tally.lastPos = e.position;
-        s.read.digest.update(e.position);
-        tally.byOp[e.op]++;
-        const flushing = stage.add(e);
-        if (flushing) await flushing;
-      }
-      const digest = s.read.digest.copy().digest('hex');
-      if (!done && at >= buffer.length) {
-        // The segment is full: check whether anything is left.
-        const r = await it.next();
-        if (r.done) done = true;
-        else {
-          buffer = r.value;
-          at = 0;
-        }
-      }
-      // An empty stream still records its one (empty) segment; an empty tail after full segments does not.
-      if (tally.count === 0 && index > 0) {
-        await stage.discard();
-        return undefined;
-      }
-      return { stage, tally, digest };
-    } catch (err) {
-      await stage.discard();
-      throw err;
-    }
-  };
   sink.record(s.progress);
   try {
     await runPipeline(
-      fill,
+      () => segments.next(),
       [
         async (f: FilledSegment): Promise<EncodedSegment> => ({ ...f, written: await f.stage.finish() }),
         async (e: EncodedSegment): Promise<void> => {

@@ -73,6 +73,20 @@ const lower = (s: string) => s.toLowerCase();
 export function tableNeeds(config: TableConfig, d: TableDiscovery | undefined): TableNeeds {
   const strategy = config.capture.strategy;
   const notes: string[] = [];
+  if (!d) notes.push('columns not known (the table could not be read): SELECT is granted on the whole table');
+  const needs: NeededPermission[] = [selectNeed(config, d)];
+  if (strategy === 'change_tracking')
+    needs.push({
+      kind: 'view_change_tracking',
+      why: 'CHANGETABLE(CHANGES …) and CHANGE_TRACKING_MIN_VALID_VERSION: Change Tracking reveals deleted keys, so it needs this besides SELECT',
+    });
+  if (strategy === 'cdc') needs.push(...cdcRoleNeeds(config, d, notes));
+  return { schema: config.schema, table: config.table, strategy, needs, notes };
+}
+
+/** SELECT on the columns read (all of the table's when `d` is unknown), and why dropped PHI is among them. */
+function selectNeed(config: TableConfig, d: TableDiscovery | undefined): SelectNeed {
+  const strategy = config.capture.strategy;
   const dropped = new Set(config.phi.filter((r) => r.action === 'drop').flatMap((r) => r.columns.map(lower)));
   // Dropped PHI columns are not read (read-columns.ts) — but a CDC instance shows its changes only to a user with
   // SELECT on every captured column, so those stay granted.
@@ -90,9 +104,8 @@ export function tableNeeds(config: TableConfig, d: TableDiscovery | undefined): 
         .filter((c) => !c.computed && (!unread.has(lower(c.name)) || captured.has(lower(c.name))))
         .map((c) => c.name)
     : null;
-  if (!d) notes.push('columns not known (the table could not be read): SELECT is granted on the whole table');
   const phiDropped = (columns ?? []).filter((c) => dropped.has(lower(c)));
-  const select: SelectNeed = {
+  return {
     kind: 'select',
     columns,
     phiDropped,
@@ -110,54 +123,51 @@ export function tableNeeds(config: TableConfig, d: TableDiscovery | undefined): 
           ? 'change windows (CHANGETABLE joined to the table), snapshot chunks, reconciliation'
           : `change windows (by the ${strategy} column), snapshot chunks, the nightly sweep and reconciliation`,
   };
-  const needs: NeededPermission[] = [select];
-  if (strategy === 'change_tracking')
-    needs.push({
-      kind: 'view_change_tracking',
-      why: 'CHANGETABLE(CHANGES …) and CHANGE_TRACKING_MIN_VALID_VERSION: Change Tracking reveals deleted keys, so it needs this besides SELECT',
-    });
-  if (strategy === 'cdc') {
-    const wanted = config.capture.strategy === 'cdc' ? config.capture.captureInstance : undefined;
-    const known = d ? [...d.cdc.instances, ...(d.cdc.unreadable ?? [])] : [];
-    const instances = known.filter((i) => !wanted || lower(i.name) === lower(wanted));
-    const seen = new Set<string>();
-    const roles = new Map<string, string[]>(); // gating role (lower case) → its instances
-    const ungated: string[] = [];
-    const roleName = new Map<string, string>();
-    for (const i of instances) {
-      if (seen.has(lower(i.name))) continue;
-      seen.add(lower(i.name));
-      if (i.roleName === null) ungated.push(i.name);
-      else {
-        roleName.set(lower(i.roleName), i.roleName);
-        roles.set(lower(i.roleName), [...(roles.get(lower(i.roleName)) ?? []), i.name]);
-      }
-    }
-    const rolesKnown = d !== undefined && (d.cdc.unreadable !== null || instances.length > 0);
-    if (!rolesKnown || seen.size === 0) {
-      needs.push({
-        kind: 'cdc_role',
-        role: null,
-        instance: wanted ?? null,
-        why: 'CDC shows change data only to members of the capture instance gating role (when it has one)',
-      });
-      notes.push(
-        d && !d.cdc.tracked
-          ? 'CDC is not enabled on the table yet: enable it (see `tidemark doctor`), then run grants again for the role'
-          : "the capture instance's gating role was not visible to this login: run grants as a login that can read cdc.change_tables (db_owner), or look up role_name with EXEC sys.sp_cdc_help_change_data_capture",
-      );
-    } else {
-      for (const name of ungated) notes.push(`capture instance '${name}' has no gating role: SELECT is enough`);
-      for (const [key, names] of roles)
-        needs.push({
-          kind: 'cdc_role',
-          role: roleName.get(key) ?? key,
-          instance: names.join(', '),
-          why: `capture instance ${names.map((n) => `'${n}'`).join(', ')} is gated by this role: CDC shows its changes only to members`,
-        });
+}
+
+/** Membership of each gating role of the table's capture instances (a placeholder when the roles are unknown). */
+function cdcRoleNeeds(config: TableConfig, d: TableDiscovery | undefined, notes: string[]): NeededPermission[] {
+  const needs: NeededPermission[] = [];
+  const wanted = config.capture.strategy === 'cdc' ? config.capture.captureInstance : undefined;
+  const known = d ? [...d.cdc.instances, ...(d.cdc.unreadable ?? [])] : [];
+  const instances = known.filter((i) => !wanted || lower(i.name) === lower(wanted));
+  const seen = new Set<string>();
+  const roles = new Map<string, string[]>(); // gating role (lower case) → its instances
+  const ungated: string[] = [];
+  const roleName = new Map<string, string>();
+  for (const i of instances) {
+    if (seen.has(lower(i.name))) continue;
+    seen.add(lower(i.name));
+    if (i.roleName === null) ungated.push(i.name);
+    else {
+      roleName.set(lower(i.roleName), i.roleName);
+      roles.set(lower(i.roleName), [...(roles.get(lower(i.roleName)) ?? []), i.name]);
     }
   }
-  return { schema: config.schema, table: config.table, strategy, needs, notes };
+  const rolesKnown = d !== undefined && (d.cdc.unreadable !== null || instances.length > 0);
+  if (!rolesKnown || seen.size === 0) {
+    needs.push({
+      kind: 'cdc_role',
+      role: null,
+      instance: wanted ?? null,
+      why: 'CDC shows change data only to members of the capture instance gating role (when it has one)',
+    });
+    notes.push(
+      d && !d.cdc.tracked
+        ? 'CDC is not enabled on the table yet: enable it (see `tidemark doctor`), then run grants again for the role'
+        : "the capture instance's gating role was not visible to this login: run grants as a login that can read cdc.change_tables (db_owner), or look up role_name with EXEC sys.sp_cdc_help_change_data_capture",
+    );
+  } else {
+    for (const name of ungated) notes.push(`capture instance '${name}' has no gating role: SELECT is enough`);
+    for (const [key, names] of roles)
+      needs.push({
+        kind: 'cdc_role',
+        role: roleName.get(key) ?? key,
+        instance: names.join(', '),
+        why: `capture instance ${names.map((n) => `'${n}'`).join(', ')} is gated by this role: CDC shows its changes only to members`,
+      });
+  }
+  return needs;
 }
 
 /** Stands for a gating role whose name the connected login could not see (a DBA looks it up). */

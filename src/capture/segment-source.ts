@@ -1,0 +1,147 @@
+/**
+ * The source end of the stage pipeline (capture/stage-stream.ts): pulls the window's converted events into one
+ * segment at a time, each appended to its own Parquet writer, until the stream ends or the window is cancelled.
+ * A segment is at most `partRows` events; an empty stream still yields its one (empty) segment, an empty tail
+ * after full segments yields none.
+ */
+import type { Hash } from 'node:crypto';
+import { windowRefOf } from '../lake/manifest.js';
+import { openStage, type ChangeEvent, type OpenStage, type WrittenStage } from '../lake/stage-window.js';
+import type { SchemaDoc } from '../lake/schema-registry.js';
+import type { ChangeOp } from '../domain/values.js';
+import type { WindowPlan } from '../domain/window.js';
+import type { CaptureDeps } from './deps.js';
+import type { ProgressSink } from './progress.js';
+import type { StageProgress } from './stage-progress.js';
+import type { TableContext } from './table-context.js';
+
+/**
+ * The stream's events after projection and PHI, skipping those an earlier attempt staged — one array per source
+ * batch, not one promise per event (a per-event async iteration cost more than converting the row did).
+ */
+export interface EventRead {
+  readonly events: AsyncIterator<ChangeEvent[]>;
+  /** Hash of the positions staged (or skipped as staged) so far; see StageProgress.digest. */
+  readonly digest: Hash;
+  /** Events seen (after the filter), staged or skipped. */
+  seen: number;
+  /** The read's refined end (identity), from its last batch. */
+  resumePosition?: string;
+}
+
+/** One segment's tally while it is pulled. */
+export interface SegmentTally {
+  count: number;
+  lastPos: string | null;
+  byOp: Record<ChangeOp, number>;
+}
+
+/** A segment filled with its events (read → project → PHI → appended to its Parquet writer). */
+export interface FilledSegment {
+  readonly stage: OpenStage;
+  readonly tally: SegmentTally;
+  /** The positions digest after this segment's last event (StageProgress.digest once it is recorded). */
+  readonly digest: string;
+}
+
+/** A filled segment whose parts are encoded and checked. */
+export interface EncodedSegment extends FilledSegment {
+  readonly written: WrittenStage;
+}
+
+export interface SegmentSourceInput {
+  readonly window: WindowPlan;
+  readonly schema: SchemaDoc;
+  readonly progress: StageProgress;
+  readonly read: EventRead;
+}
+
+/** Yields the window's segments one by one (`next`), the events of each pulled lazily from the read. */
+export class SegmentSource {
+  private readonly segmentRows: number;
+  private readonly firstSegment: number;
+  private filled = 0;
+  private done = false;
+  /** Events pulled from the stream and not yet in a segment: `buffer` from index `at`. */
+  private buffer: ChangeEvent[] = [];
+  private at = 0;
+
+  constructor(
+    private readonly deps: CaptureDeps,
+    private readonly ctx: TableContext,
+    private readonly sink: ProgressSink,
+    private readonly s: SegmentSourceInput,
+  ) {
+    this.segmentRows = deps.partRows ?? 200_000;
+    this.firstSegment = s.progress.segments;
+  }
+
+  /** The next segment, filled; undefined once the stream is exhausted. */
+  async next(): Promise<FilledSegment | undefined> {
+    if (this.done) return undefined;
+    // Cancelled (pause now, or the workflow went away): report it as a cancellation, keeping what is staged.
+    if (this.sink.isCancelled()) throw this.sink.cancellationError();
+    const index = this.firstSegment + this.filled++;
+    const tally: SegmentTally = { count: 0, lastPos: null, byOp: { c: 0, u: 0, d: 0, r: 0 } };
+    const stage = await this.open(index);
+    try {
+      await this.fill(stage, tally);
+      const digest = this.s.read.digest.copy().digest('hex');
+      if (!this.done && this.at >= this.buffer.length) await this.peek();
+      if (tally.count === 0 && index > 0) {
+        await stage.discard();
+        return undefined;
+      }
+      return { stage, tally, digest };
+    } catch (err) {
+      await stage.discard();
+      throw err;
+    }
+  }
+
+  private open(index: number): Promise<OpenStage> {
+    return openStage({
+      lake: this.ctx.lake,
+      window: windowRefOf(this.s.window),
+      attemptId: `${this.s.progress.attemptId}-s${index}`,
+      schema: this.s.schema,
+      extractedAt: BigInt(Date.now()) * 1_000_000n,
+      partRows: this.segmentRows,
+      ...(this.deps.scratchDir ? { scratchDir: this.deps.scratchDir } : {}),
+    });
+  }
+
+  /** Appends events to `stage` until the segment is full or the stream ends. */
+  private async fill(stage: OpenStage, tally: SegmentTally): Promise<void> {
+    const { read } = this.s;
+    while (tally.count < this.segmentRows) {
+      if (this.at >= this.buffer.length) {
+        const r = await Promise.race([read.events.next(), this.sink.whenCancelled]);
+        if (r.done) {
+          this.done = true;
+          return;
+        }
+        this.buffer = r.value;
+        this.at = 0;
+        continue;
+      }
+      const e = this.buffer[this.at++]!;
+      tally.count++;
+      tally.lastPos = e.position;
+      read.digest.update(e.position);
+      tally.byOp[e.op]++;
+      const flushing = stage.add(e);
+      if (flushing) await flushing;
+    }
+  }
+
+  /** The segment is full with nothing buffered: pull once to learn whether the stream has ended. */
+  private async peek(): Promise<void> {
+    const r = await this.s.read.events.next();
+    if (r.done) this.done = true;
+    else {
+      this.buffer = r.value;
+      this.at = 0;
+    }
+  }
+}
