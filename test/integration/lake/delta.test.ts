@@ -157,7 +157,7 @@ test('delta-rs reads exactly the committed windows from Azurite: same rows and l
   await runWindow(t.lake, t.schema, { sequence: 3, from: pos(12), to: pos(20) }, 'a1', []); // an empty window
 
   const published = await publishDelta({ lake: t.lake });
-  assert.deepEqual(published, { version: 3, written: [0, 1, 2, 3], checkpoints: [] });
+  assert.deepEqual(published, { version: 3, written: [0, 1, 2, 3], checkpoints: [], behind: false });
 
   const delta = await viaDelta(t, { history: true });
   const reference = await viaManifests(t.lake);
@@ -214,7 +214,7 @@ test('delta-rs reads exactly the committed windows from Azurite: same rows and l
   assert.deepEqual(history[2]?.tidemark?.window, { from: pos(9), to: pos(12) });
 
   // Publishing again is a no-op.
-  assert.deepEqual(await publishDelta({ lake: t.lake }), { version: 3, written: [], checkpoints: [] });
+  assert.deepEqual(await publishDelta({ lake: t.lake }), { version: 3, written: [], checkpoints: [], behind: false });
 });
 
 test('a publication interrupted after a manifest and between two versions is completed by the next call: no gap, no duplicate', async () => {
@@ -364,7 +364,7 @@ test('checkpoints: a crash before a checkpoint is repaired; the state of a check
   assert.equal(await t.store.exists(paths.version(3)), true);
   assert.equal(await t.store.exists(paths.checkpoint(3)), false);
   const done = await publishDelta({ lake: t.lake, checkpointInterval: interval });
-  assert.deepEqual(done, { version: 7, written: [4, 5, 6, 7], checkpoints: [3, 6] });
+  assert.deepEqual(done, { version: 7, written: [4, 5, 6, 7], checkpoints: [3, 6], behind: false });
 
   // A copy of the table that has the checkpoint of version 6 and only the versions after it (as after a
   // metadata cleanup): delta-rs can only build version 7 from the checkpoint, and it must be the same table.
