@@ -10,7 +10,7 @@ import { zeroOpCounts, type ControlTotals } from './control-totals.js';
 import { queryRows, text, withDuckDb } from './duckdb.js';
 import { WindowValidationError } from './errors.js';
 import type { LakeTable } from './lake-table.js';
-import { EVENT_LAKE_COLUMNS, duckdbTypeSql } from './lake-types.js';
+import { EVENT_LAKE_COLUMNS, duckdbTypeSql, storedColumns } from './lake-types.js';
 import type { WindowRef } from './manifest.js';
 import { quoteIdent, quoteLiteral } from './parquet-writer.js';
 import type { SchemaDoc } from './schema-registry.js';
@@ -19,7 +19,7 @@ import { withTempDir } from './temp-dir.js';
 
 /** All physical columns of a data file of this schema version. */
 export function dataFileColumns(schema: SchemaDoc): LakeColumn[] {
-  return [...EVENT_LAKE_COLUMNS, ...schema.columns];
+  return storedColumns([...EVENT_LAKE_COLUMNS, ...schema.columns]);
 }
 
 export interface ValidateWindowInput {
