@@ -19,6 +19,7 @@ import { LakeReader } from '../../../src/lake/reader.js';
 import type { AzureBlobStore } from '../../../src/lake/blob-store.js';
 import type { LakeColumn } from '../../../src/domain/values.js';
 import { DeltaLogPaths } from '../../../src/lake/delta/log-paths.js';
+import { publishDelta } from '../../../src/lake/delta/publish.js';
 import { freshStore } from '../../support/lake.js';
 import { azuriteForTests } from '../../support/stack.js';
 import { FaultyStore, InjectedCrashError, publishStep, runWindow, type Step } from '../../support/lake-window.js';
@@ -188,4 +189,16 @@ test('a schema version Delta cannot declare does not stop the commit: the public
   assert.equal(out.written, 0);
   assert.match(out.refused ?? '', /cannot be published as a Delta Lake table: column name "bad name"/);
   assert.deepEqual((await logState(t)).versions, [0, 1]);
+});
+
+test('a long backlog (an existing lake published for the first time) is published a bounded number of versions per call, oldest first', async () => {
+  const t = await setup('delta-step-backlog');
+  for (let n = 1; n <= 4; n++) await runWindow(t.lake, t.schema, windowRef(n), 'a', events(n));
+  const first = await publishDelta({ lake: t.lake, maxVersions: 2, checkpointInterval: 0 });
+  assert.deepEqual(first, { version: 1, written: [0, 1], checkpoints: [], behind: true });
+  const second = await publishDelta({ lake: t.lake, maxVersions: 2, checkpointInterval: 0 });
+  assert.deepEqual(second, { version: 3, written: [2, 3], checkpoints: [], behind: true });
+  const last = await publishDelta({ lake: t.lake, maxVersions: 2, checkpointInterval: 0 });
+  assert.deepEqual(last, { version: 4, written: [4], checkpoints: [], behind: false });
+  assert.deepEqual((await logState(t)).sequences, [0, 1, 2, 3, 4]);
 });
