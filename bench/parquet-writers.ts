@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLAIM_LINE_COLUMNS, claimLineRow } from './claim-lines.js';
 import { ParquetWriter } from '../src/lake/parquet-writer.js';
-import { dateToDays, decimalToUnscaled, uuidToUint128 } from '../src/lake/lake-types.js';
+import { dateToDays, decimalToUnscaled, uuidText } from '../src/lake/lake-types.js';
 import { type LakeColumn, type LakeValue } from '../src/domain/values.js';
 
 const WRITERS = ['generate', 'duckdb', 'hyparquet'] as const;
@@ -95,10 +95,7 @@ function hyparquetValue(c: LakeColumn, v: LakeValue): unknown {
   if (t.kind === 'decimal') return decimalToUnscaled(c.name, v as string, t.precision, t.scale);
   if (t.kind === 'date') return dateToDays(c.name, v as string | number);
   if (t.kind === 'uuid') {
-    const hex = uuidToUint128(c.name, v as string)
-      .toString(16)
-      .padStart(32, '0');
-    return Buffer.from(hex, 'hex');
+    return Buffer.from(uuidText(c.name, v as string).replace(/-/g, ''), 'hex');
   }
   return v;
 }

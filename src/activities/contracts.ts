@@ -93,6 +93,11 @@ export interface CommitManifestOutput {
    * recorded before the field existed (replayed histories): `window.to`.
    */
   resumePosition?: string;
+  /**
+   * The table's Delta log version after the publication that follows the commit (-1: none yet, or refused — see
+   * the worker's log). Absent in results recorded before the Delta log was published.
+   */
+  deltaVersion?: number;
 }
 
 export interface AdvanceWatermarkInput {

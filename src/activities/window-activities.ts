@@ -1,6 +1,6 @@
 /**
  * The activities of one incremental window: readWatermark, planWindow, extractWindow, validateWindow,
- * commitManifest, advanceWatermark — each thin over src/capture (plan, read → stage) and src/lake (the commit
+ * commitManifest (then the Delta log's publication), advanceWatermark — each thin over src/capture (plan, read → stage) and src/lake (the commit
  * protocol). Everything returned carries positions, paths, counts and timings only.
  */
 import { Context } from '@temporalio/activity';
@@ -31,6 +31,7 @@ import type { ActivityDeps } from './dependencies.js';
 import { activityProgress } from './heartbeat.js';
 import { extractWindow as captureWindow, planWindow as planSourceWindow } from '../capture/window.js';
 import { tableContext, type TableContext } from '../capture/table-context.js';
+import { publishTableDelta } from '../capture/delta-publication.js';
 
 export function windowActivities(deps: ActivityDeps) {
   const log = (ref: TableRef) => deps.logger.child({ table: ref.id });
@@ -88,10 +89,18 @@ export function windowActivities(deps: ActivityDeps) {
       { window: input.window.seq, kind: input.window.kind, rows: out.rows, files: out.files, status: out.status },
       'window committed',
     );
+    // The Delta log follows the manifest (capture/delta-publication.ts): a retry of this activity after a crash
+    // here finds the manifest committed and publishes again; a Delta refusal is logged, never thrown.
+    const delta = await publishTableDelta({
+      lake: ctx.lake,
+      logger: log(input.table),
+      ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
+    });
     return {
       manifestPath: out.manifestPath,
       alreadyCommitted: out.status === 'already-committed',
       resumePosition: out.resumePosition,
+      deltaVersion: delta.version,
     };
   }
 

@@ -14,7 +14,13 @@
  * Only counts and checksums leave this module; row values stay in the worker's scratch directory.
  */
 import type { LakeColumn, LakeValue } from '../domain/values.js';
-import { duckdbTypeSql } from '../lake/lake-types.js';
+import {
+  HUNDRED_NS_SUFFIX,
+  duckdbTypeSql,
+  hasHundredNsCompanion,
+  storedColumns,
+  storedKeyNames,
+} from '../lake/lake-types.js';
 import { ParquetWriter, quoteIdent, quoteLiteral } from '../lake/parquet-writer.js';
 import { text } from '../lake/duckdb.js';
 import type { LakeReader } from '../lake/reader.js';
@@ -60,13 +66,12 @@ export async function loadSourceRows(
   }
   const parts = await writer.finish();
   writer.close();
-  const cols = schema.columns.map(
-    (c) => `CAST(${quoteIdent(c.name)} AS ${duckdbTypeSql(c.type)}) AS ${quoteIdent(c.name)}`,
-  );
+  const stored = storedColumns(schema.columns);
+  const cols = stored.map((c) => `CAST(${quoteIdent(c.name)} AS ${duckdbTypeSql(c.type)}) AS ${quoteIdent(c.name)}`);
   await reader.connection.run(
     parts.length
       ? `CREATE VIEW ${quoteIdent(viewName)} AS SELECT ${cols.join(', ')} FROM read_parquet([${parts.map((p) => quoteLiteral(p.localPath)).join(', ')}])`
-      : `CREATE TABLE ${quoteIdent(viewName)} (${schema.columns.map((c) => `${quoteIdent(c.name)} ${duckdbTypeSql(c.type)}`).join(', ')})`,
+      : `CREATE TABLE ${quoteIdent(viewName)} (${stored.map((c) => `${quoteIdent(c.name)} ${duckdbTypeSql(c.type)}`).join(', ')})`,
   );
   return rows;
 }
@@ -99,15 +104,22 @@ export async function compareWithLake(
   const present = new Set(
     (await reader.scalars('SELECT column_name FROM (DESCRIBE changes)')).map((r) => text(r.column_name).toLowerCase()),
   );
-  const keys = schema.keyColumns.map(quoteIdent);
+  const keyNames = storedKeyNames(schema.columns, schema.keyColumns);
+  const keys = keyNames.map(quoteIdent);
+  const stored = storedColumns(schema.columns);
+  const has = (name: string) => present.has(name.toLowerCase());
   const lakeCols = schema.columns
-    .map((c) =>
-      present.has(c.name.toLowerCase())
-        ? `CAST(${quoteIdent(c.name)} AS ${duckdbTypeSql(c.type)}) AS ${quoteIdent(c.name)}`
-        : `CAST(NULL AS ${duckdbTypeSql(c.type)}) AS ${quoteIdent(c.name)}`,
-    )
+    .flatMap((c) => {
+      const value = has(c.name) ? quoteIdent(c.name) : 'NULL';
+      const main = `CAST(${value} AS ${duckdbTypeSql(c.type)}) AS ${quoteIdent(c.name)}`;
+      if (!hasHundredNsCompanion(c.type)) return [main];
+      // A 7-digit timestamp's companion; NULL beside a value (written before a widening to 7 digits) means 0.
+      const name = `${c.name}${HUNDRED_NS_SUFFIX}`;
+      const digit = `coalesce(${has(name) ? quoteIdent(name) : 'NULL'}, 0)`;
+      return [main, `CASE WHEN ${value} IS NULL THEN NULL ELSE ${digit} END::UTINYINT AS ${quoteIdent(name)}`];
+    })
     .join(', ');
-  const on = schema.keyColumns.map((k) => `c.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+  const on = keyNames.map((k) => `c.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
   // The key filter goes before the window function: it partitions by key, so only the chunk's keys are ranked.
   await conn.run(
     `CREATE VIEW ${quoteIdent(`lake_${src}`)} AS SELECT ${lakeCols} FROM (
@@ -115,7 +127,7 @@ export async function compareWithLake(
        FROM changes c SEMI JOIN ${quoteIdent(src)} s ON ${on}
      ) WHERE _rn = 1 AND _op <> 'd'`,
   );
-  const cols = schema.columns.map((c) => quoteIdent(c.name)).join(', ');
+  const cols = stored.map((c) => quoteIdent(c.name)).join(', ');
   const one = async (sql: string) => text(Object.values((await reader.scalars(sql))[0] ?? {})[0]);
   const lakeRows = Number(await one(`SELECT count(*) FROM ${quoteIdent(`lake_${src}`)}`));
   const sourceChecksum = await one(rowsChecksumSql(cols, keys.join(', '), quoteIdent(src)));

@@ -17,7 +17,7 @@
  */
 import { join } from 'node:path';
 import { dataFileColumns } from '../lake/validate-window.js';
-import { duckdbTypeSql } from '../lake/lake-types.js';
+import { duckdbTypeSql, storedColumns } from '../lake/lake-types.js';
 import type { LakeColumn } from '../domain/values.js';
 import { utcDateOfNanos } from '../lake/layout.js';
 import { ParquetWriter, quoteIdent, quoteLiteral } from '../lake/parquet-writer.js';
@@ -115,7 +115,9 @@ async function loadSourceKeys(
   const parts = await writer.finish();
   writer.close();
   const conn = reader.connection;
-  const keyDefs = keyColumns.map((c) => `${quoteIdent(c.name)} ${duckdbTypeSql(c.type)}`).join(', ');
+  const keyDefs = storedColumns(keyColumns)
+    .map((c) => `${quoteIdent(c.name)} ${duckdbTypeSql(c.type)}`)
+    .join(', ');
   await conn.run(`CREATE TABLE src_keys (${keyDefs})`);
   if (parts.length)
     await conn.run(
@@ -147,7 +149,9 @@ function tombstoneQuery(
       (c) => `CAST(${event[c.name] ?? `l.${quoteIdent(c.name)}`} AS ${duckdbTypeSql(c.type)}) AS ${quoteIdent(c.name)}`,
     )
     .join(', ');
-  const on = keyColumns.map((c) => `l.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(' AND ');
+  const on = storedColumns(keyColumns)
+    .map((c) => `l.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`)
+    .join(' AND ');
   const where = [...keyRangeSql('l', keyColumns, chunk.range), `l._pos < ${quoteLiteral(pos)}`].join(' AND ');
   return `SELECT ${select} FROM latest l ANTI JOIN src_keys s ON ${on} WHERE ${where}`;
 }

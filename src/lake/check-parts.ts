@@ -12,14 +12,14 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CHANGE_OPS, type ChangeOp } from '../domain/values.js';
 import { zeroOpCounts } from './control-totals.js';
 import { queryRows, text, withDuckDb } from './duckdb.js';
-import { EVENT_LAKE_COLUMNS, duckdbTypeSql } from './lake-types.js';
+import { EVENT_LAKE_COLUMNS, duckdbTypeSql, storedColumns } from './lake-types.js';
 import { quoteIdent, quoteLiteral } from './parquet-writer.js';
 import type { SchemaDoc } from './schema-registry.js';
 import type { LakeColumn } from '../domain/values.js';
 
 /** All physical columns of a data file of this schema version. */
 export function dataFileColumns(schema: SchemaDoc): LakeColumn[] {
-  return [...EVENT_LAKE_COLUMNS, ...schema.columns];
+  return storedColumns([...EVENT_LAKE_COLUMNS, ...schema.columns]);
 }
 
 /** One local part file and the rows the writer put in it. */

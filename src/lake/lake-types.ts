@@ -31,12 +31,73 @@ export const EVENT_LAKE_COLUMNS: readonly LakeColumn[] = [
 /** Decimal precision limit (SQL Server and DuckDB: 38 digits). */
 export const MAX_DECIMAL_PRECISION = 38;
 
-/** True when timestamps of this precision are stored with a nanosecond unit. */
-export function usesNanoUnit(fractionalDigits: number): boolean {
-  return fractionalDigits > 6;
+/**
+ * Suffix of the companion column of a 7-digit timestamp column (`datetime2(7)`, `datetimeoffset(7)`): the
+ * column itself is stored in microseconds (every reader's timestamp unit; it holds 0001-01-01..9999-12-31), and
+ * `<column>__100ns` holds the one digit microseconds cannot (0..9, the 100 ns unit SQL Server counts in), so the
+ * exact value is `<column> + <column>__100ns × 100 ns`. Columns of 0..6 digits have no companion.
+ */
+export const HUNDRED_NS_SUFFIX = '__100ns';
+
+/** True when a column of this type is stored with a `__100ns` companion column. */
+export function hasHundredNsCompanion(type: LakeType): boolean {
+  return (type.kind === 'timestamp' || type.kind === 'timestamptz') && type.fractionalDigits === 7;
 }
 
-/** DuckDB SQL type for a lake type (also what the Parquet file declares, see the module table). */
+/**
+ * The columns as the data files store them, in file order: each column, followed by its `__100ns` companion
+ * (type uint8, same nullability) when it has one. Every reader of data files (validation, the manifests'
+ * reader, compare, reconcile, the Delta schema) lists the files' columns through this one function.
+ */
+export function storedColumns(columns: readonly LakeColumn[]): LakeColumn[] {
+  const out: LakeColumn[] = [];
+  for (const c of columns) {
+    out.push(c);
+    if (hasHundredNsCompanion(c.type))
+      out.push({ name: `${c.name}${HUNDRED_NS_SUFFIX}`, type: { kind: 'uint8' }, nullable: c.nullable });
+  }
+  return out;
+}
+
+/**
+ * The stored columns as DuckDB select expressions over the files (`alias.` prefixed when given), for comparing a
+ * latest state with another: a companion that is NULL beside a non-NULL timestamp (a row written before the
+ * column was widened to 7 digits, when it had no companion) reads as 0, which is what it means.
+ */
+export function storedColumnsSql(columns: readonly LakeColumn[], alias = ''): string[] {
+  const q = (name: string) => `${alias ? `${alias}.` : ''}"${name.replace(/"/g, '""')}"`;
+  return columns.flatMap((c) =>
+    hasHundredNsCompanion(c.type)
+      ? [
+          q(c.name),
+          `CASE WHEN ${q(c.name)} IS NULL THEN NULL ELSE coalesce(${q(`${c.name}${HUNDRED_NS_SUFFIX}`)}, 0) END::UTINYINT AS "${`${c.name}${HUNDRED_NS_SUFFIX}`.replace(/"/g, '""')}"`,
+        ]
+      : [q(c.name)],
+  );
+}
+
+/** The stored names of key columns, in key order: a 7-digit timestamp key is both of its stored columns. */
+export function storedKeyNames(columns: readonly LakeColumn[], keyColumns: readonly string[]): string[] {
+  return keyColumns.flatMap((k) => {
+    const c = columns.find((x) => x.name === k);
+    return c && hasHundredNsCompanion(c.type) ? [k, `${k}${HUNDRED_NS_SUFFIX}`] : [k];
+  });
+}
+
+/**
+ * The storage layout new schema versions are written with (`SchemaDoc.storage`). Layout 1 (earlier releases,
+ * no `storage` field) stored timestamp(7) and timestamptz(7) as Parquet TIMESTAMP(NANOS), time as TIME(NANOS)
+ * and uuid as UUID; layout 2 stores them as described in docs/type-mapping.md. Columns of every other type are
+ * stored the same way in both.
+ */
+export const STORAGE_LAYOUT = 2;
+
+/** True when a column of this type is stored differently in layout 1 than in layout 2. */
+export function storedDifferentlyInLayout1(type: LakeType): boolean {
+  return hasHundredNsCompanion(type) || type.kind === 'time' || type.kind === 'uuid';
+}
+
+/** DuckDB SQL type of a stored column (also what the Parquet file declares, see docs/type-mapping.md). */
 export function duckdbTypeSql(type: LakeType): string {
   switch (type.kind) {
     case 'boolean':
@@ -62,13 +123,13 @@ export function duckdbTypeSql(type: LakeType): string {
     case 'date':
       return 'DATE';
     case 'time':
-      return 'TIME_NS';
+      return 'VARCHAR';
     case 'timestamp':
-      return usesNanoUnit(type.fractionalDigits) ? 'TIMESTAMP_NS' : 'TIMESTAMP';
+      return 'TIMESTAMP';
     case 'timestamptz':
-      return `STRUCT(utc ${usesNanoUnit(type.fractionalDigits) ? 'TIMESTAMP_NS' : 'TIMESTAMP'}, offset_minutes SMALLINT)`;
+      return 'STRUCT(utc TIMESTAMP, offset_minutes SMALLINT)';
     case 'uuid':
-      return 'UUID';
+      return 'VARCHAR';
   }
 }
 
@@ -170,39 +231,45 @@ export function dateToDays(column: string, value: string | number): number {
 
 const UUID_TEXT = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-/** A canonical UUID string as an unsigned 128-bit integer. */
-export function uuidToUint128(column: string, value: string): bigint {
+/**
+ * A uuid as stored: its canonical text, lowercase (RFC 9562's form, and what DuckDB's UUID type prints). Text,
+ * not Parquet UUID: Delta has no uuid type, and its binary would show SQL Server's mixed-endian byte order.
+ */
+export function uuidText(column: string, value: string): string {
   if (!UUID_TEXT.test(value)) throw new LakeValueError(column, 'uuid must be 8-4-4-4-12 hex');
-  return BigInt(`0x${value.replace(/-/g, '')}`);
+  return value.toLowerCase();
 }
 
-/** Nanosecond bounds of an int64 nanosecond timestamp (DuckDB TIMESTAMP_NS). */
-export const MIN_EPOCH_NANOS = -(2n ** 63n) + 1n;
-export const MAX_EPOCH_NANOS = 2n ** 63n - 1n;
 const NANOS_PER_DAY = 86_400_000_000_000n;
 
-/** Validates a nanosecond value against a column's precision; returns nanos (ns unit) or micros (µs unit). */
-export function timestampToUnit(column: string, epochNanos: bigint, fractionalDigits: number): bigint {
+/** A timestamp as stored: microseconds (floored) and, for 7 digits, the 100 ns digit of its companion column. */
+export interface StoredTimestamp {
+  readonly micros: bigint;
+  /** 0..9; only meaningful for 7-digit columns (0 otherwise). */
+  readonly hundredNs: number;
+}
+
+/** Validates a nanosecond value against a column's precision and splits it into the stored units. */
+export function storedTimestamp(column: string, epochNanos: bigint, fractionalDigits: number): StoredTimestamp {
   const step = 10n ** BigInt(9 - fractionalDigits);
   if (epochNanos % step !== 0n)
     throw new LakeValueError(column, `timestamp is finer than the column's ${fractionalDigits} fractional digits`);
-  if (usesNanoUnit(fractionalDigits)) {
-    if (epochNanos <= MIN_EPOCH_NANOS || epochNanos > MAX_EPOCH_NANOS)
-      throw new LakeValueError(
-        column,
-        'a 7-digit timestamp is outside 1677-09-21..2262-04-11, the range of the nanosecond unit datetime2(7) is ' +
-          'stored in (a 9999-12-31 sentinel is the usual cause); it is refused rather than rounded — see ' +
-          'docs/type-mapping.md, "Timestamps beyond 2262"',
-      );
-    return epochNanos;
-  }
-  return epochNanos / 1000n;
+  let micros = epochNanos / 1000n;
+  if (epochNanos < 0n && micros * 1000n !== epochNanos) micros -= 1n; // floor, not truncation: before 1970
+  return { micros, hundredNs: Number((epochNanos - micros * 1000n) / 100n) };
 }
 
-/** Validates nanoseconds since midnight for a time column. */
-export function timeNanos(column: string, nanos: bigint, fractionalDigits: number): bigint {
+/**
+ * A time as stored: `HH:MM:SS.fffffff`, always 7 fractional digits (SQL Server's finest, time(7)) whatever the
+ * column's scale, so text order is time order and a widening (time(3) → time(7)) changes nothing stored. Text:
+ * Delta and Spark have no time type; every engine casts this form to its own time type.
+ */
+export function timeText(column: string, nanos: bigint, fractionalDigits: number): string {
   if (nanos < 0n || nanos >= NANOS_PER_DAY) throw new LakeValueError(column, 'time is outside 00:00..24:00');
   if (nanos % 10n ** BigInt(9 - fractionalDigits) !== 0n)
     throw new LakeValueError(column, `time is finer than the column's ${fractionalDigits} fractional digits`);
-  return nanos;
+  const two = (n: bigint) => n.toString().padStart(2, '0');
+  const seconds = nanos / 1_000_000_000n;
+  const hms = `${two(seconds / 3600n)}:${two((seconds / 60n) % 60n)}:${two(seconds % 60n)}`;
+  return `${hms}.${(nanos % 1_000_000_000n).toString().padStart(9, '0').slice(0, 7)}`;
 }

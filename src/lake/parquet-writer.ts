@@ -5,8 +5,8 @@
  * one part (per open partition, and by `maxBufferedRows` across partitions), whatever the window's size.
  *
  * Why DuckDB and not hyparquet-writer / parquetjs-lite: see docs/raw-layer.md ("Parquet writer") and
- * bench/parquet-writers.ts — it was the fastest exact writer measured here, writes DECIMAL, TIMESTAMP(NANOS),
- * TIME(NANOS), UUID with statistics, and the reader uses the same engine.
+ * bench/parquet-writers.ts — it was the fastest exact writer measured here, writes DECIMAL and TIMESTAMP with
+ * statistics, and the reader uses the same engine. How each type is stored: lake-types.ts, docs/type-mapping.md.
  */
 import {
   DuckDBDataChunk,
@@ -15,10 +15,7 @@ import {
   dateValue,
   decimalValue,
   structValue,
-  timeNSValue,
-  timestampNanosValue,
   timestampValue,
-  uuidValue,
   type DuckDBAppender,
   type DuckDBConnection,
   type DuckDBType,
@@ -30,10 +27,11 @@ import {
   dateToDays,
   decimalToUnscaled,
   duckdbTypeSql,
-  timeNanos,
-  timestampToUnit,
-  usesNanoUnit,
-  uuidToUint128,
+  hasHundredNsCompanion,
+  storedColumns,
+  storedTimestamp,
+  timeText,
+  uuidText,
 } from './lake-types.js';
 import {
   type InstantWithOffset,
@@ -128,7 +126,7 @@ function converterFor(column: LakeColumn): Convert {
     case 'uuid':
       return (v) => {
         if (typeof v !== 'string') throw wrongJsType(name, t, 'a uuid string');
-        return uuidValue(uuidToUint128(name, v));
+        return uuidText(name, v);
       };
   }
 }
@@ -146,30 +144,31 @@ function temporalConverter(name: string, t: TemporalType): Convert {
     case 'time':
       return (v) => {
         if (typeof v !== 'bigint') throw wrongJsType(name, t, 'bigint nanoseconds since midnight');
-        return timeNSValue(timeNanos(name, v, t.fractionalDigits));
+        return timeText(name, v, t.fractionalDigits);
       };
-    case 'timestamp': {
-      const nano = usesNanoUnit(t.fractionalDigits);
+    case 'timestamp':
       return (v) => {
         if (typeof v !== 'bigint') throw wrongJsType(name, t, 'bigint epoch nanoseconds');
-        const unit = timestampToUnit(name, v, t.fractionalDigits);
-        return nano ? timestampNanosValue(unit) : timestampValue(unit);
+        return timestampValue(storedTimestamp(name, v, t.fractionalDigits).micros);
       };
-    }
-    case 'timestamptz': {
-      const nano = usesNanoUnit(t.fractionalDigits);
+    case 'timestamptz':
       return (v) => {
         if (!isInstant(v)) throw wrongJsType(name, t, '{epochNanos, offsetMinutes}');
         if (!Number.isInteger(v.offsetMinutes) || v.offsetMinutes < -840 || v.offsetMinutes > 840)
           throw new LakeValueError(name, 'offsetMinutes must be an integer in -840..840');
-        const unit = timestampToUnit(name, v.epochNanos, t.fractionalDigits);
         return structValue({
-          utc: nano ? timestampNanosValue(unit) : timestampValue(unit),
+          utc: timestampValue(storedTimestamp(name, v.epochNanos, t.fractionalDigits).micros),
           offset_minutes: v.offsetMinutes,
         });
       };
-    }
   }
+}
+
+/** The value of a 7-digit timestamp column's `__100ns` companion (the column's converter validated it). */
+function hundredNsOf(column: LakeColumn): Convert {
+  const digits =
+    column.type.kind === 'timestamp' || column.type.kind === 'timestamptz' ? column.type.fractionalDigits : 7;
+  return (v) => storedTimestamp(column.name, isInstant(v) ? v.epochNanos : (v as bigint), digits).hundredNs;
 }
 
 /** One finished local part file. */
@@ -185,7 +184,10 @@ export interface WrittenPart {
 
 /** Options of {@link ParquetWriter.create}. */
 export interface ParquetWriterOptions {
-  /** Physical columns, in row order. */
+  /**
+   * The rows' columns, in row order (one value per column in `append`). The files store
+   * {@link storedColumns} of them: a 7-digit timestamp column is followed by its `__100ns` companion.
+   */
   readonly columns: readonly LakeColumn[];
   /** Local directory for part files (must exist). */
   readonly dir: string;
@@ -219,6 +221,10 @@ interface OpenPartition {
 export class ParquetWriter {
   private readonly partitions = new Map<string, OpenPartition>();
   private readonly converters: Convert[];
+  /** Per column, the converter of its companion column (7-digit timestamps), or undefined. */
+  private readonly companions: (Convert | undefined)[];
+  /** The files' columns (stored columns). */
+  private readonly stored: LakeColumn[];
   private readonly rowScratch: DuckDBValue[] = [];
   private readonly parts: WrittenPart[] = [];
   private buffered = 0;
@@ -231,6 +237,8 @@ export class ParquetWriter {
     private readonly opts: Required<Omit<ParquetWriterOptions, 'memoryLimit'>>,
   ) {
     this.converters = opts.columns.map(converterFor);
+    this.companions = opts.columns.map((c) => (hasHundredNsCompanion(c.type) ? hundredNsOf(c) : undefined));
+    this.stored = storedColumns(opts.columns);
   }
 
   static async create(options: ParquetWriterOptions): Promise<ParquetWriter> {
@@ -257,7 +265,7 @@ export class ParquetWriter {
 
   private async openPartition(partition: string, nextPartIndex: number): Promise<OpenPartition> {
     const table = `part_${this.tableCounter++}`;
-    const cols = this.opts.columns.map((c) => `${quoteIdent(c.name)} ${duckdbTypeSql(c.type)}`).join(', ');
+    const cols = this.stored.map((c) => `${quoteIdent(c.name)} ${duckdbTypeSql(c.type)}`).join(', ');
     await this.conn.run(`CREATE TABLE ${table} (${cols})`);
     const appender = await this.conn.createAppender(table);
     const types: DuckDBType[] = [];
@@ -266,7 +274,7 @@ export class ParquetWriter {
       table,
       appender,
       types,
-      buffer: this.opts.columns.map(() => []),
+      buffer: this.stored.map(() => []),
       bufferedInChunk: 0,
       rowsInPart: 0,
       nextPartIndex,
@@ -290,15 +298,21 @@ export class ParquetWriter {
       throw new LakeValueError('(row)', `expected ${columns.length} values, got ${row.length}`);
     // Convert the whole row first, so a refused value leaves the buffer untouched.
     const converted = this.rowScratch;
+    let at = 0;
     for (let i = 0; i < columns.length; i++) {
       const v = row[i] ?? null;
+      const companion = this.companions[i];
       if (v === null) {
         const col = columns[i] as LakeColumn;
         if (!col.nullable) throw new LakeValueError(col.name, 'NULL in a non-nullable column');
-        converted[i] = null;
-      } else converted[i] = (this.converters[i] as Convert)(v);
+        converted[at++] = null;
+        if (companion) converted[at++] = null;
+      } else {
+        converted[at++] = (this.converters[i] as Convert)(v);
+        if (companion) converted[at++] = companion(v);
+      }
     }
-    for (let i = 0; i < columns.length; i++) (p.buffer[i] as DuckDBValue[]).push(converted[i] ?? null);
+    for (let i = 0; i < at; i++) (p.buffer[i] as DuckDBValue[]).push(converted[i] ?? null);
     p.bufferedInChunk++;
     p.rowsInPart++;
     this.buffered++;
@@ -313,7 +327,7 @@ export class ParquetWriter {
     const chunk = DuckDBDataChunk.create(p.types, p.bufferedInChunk);
     chunk.setColumns(p.buffer);
     p.appender.appendDataChunk(chunk);
-    p.buffer = this.opts.columns.map(() => []);
+    p.buffer = this.stored.map(() => []);
     p.bufferedInChunk = 0;
   }
 

@@ -19,7 +19,7 @@ import type { LakeTable } from './lake-table.js';
 import { committedSequences, readManifest, type Manifest } from './manifest.js';
 import { dataFileColumns } from './validate-window.js';
 import { queryRows, type ScalarRow } from './duckdb.js';
-import { duckdbTypeSql } from './lake-types.js';
+import { duckdbTypeSql, storedKeyNames } from './lake-types.js';
 import { quoteIdent, quoteLiteral } from './parquet-writer.js';
 import { latestSchema, type SchemaDoc } from './schema-registry.js';
 
@@ -89,7 +89,7 @@ export class LakeReader {
     } else {
       await conn.run('CREATE TABLE changes (_op VARCHAR, _pos VARCHAR, _window_id BIGINT)');
     }
-    const keys = (this.schema?.keyColumns ?? []).map(quoteIdent);
+    const keys = (this.schema ? storedKeyNames(this.schema.columns, this.schema.keyColumns) : []).map(quoteIdent);
     const partition = keys.length ? `PARTITION BY ${keys.join(', ')}` : '';
     await conn.run(
       `CREATE VIEW latest AS SELECT * EXCLUDE (_rn) FROM (

@@ -12,7 +12,14 @@
  */
 import type { BlobStore } from './blob-store.js';
 import { BlobAlreadyExistsError, IncompatibleSchemaChangeError, LakeIntegrityError } from './errors.js';
-import { formatLakeType, lakeTypeProblem } from './lake-types.js';
+import {
+  HUNDRED_NS_SUFFIX,
+  STORAGE_LAYOUT,
+  formatLakeType,
+  hasHundredNsCompanion,
+  lakeTypeProblem,
+  storedDifferentlyInLayout1,
+} from './lake-types.js';
 import { type LakeColumn, type LakeType } from '../domain/values.js';
 import type { TableLayout } from './layout.js';
 
@@ -31,6 +38,43 @@ export interface SchemaDoc {
   /** Human-readable changes from the previous version. */
   readonly changes: readonly string[];
   readonly createdAt: string;
+  /**
+   * How the data files of this version store their values ({@link STORAGE_LAYOUT}, lake-types.ts). Absent in
+   * versions written by earlier releases: layout 1, which this release reads only for tables whose columns are
+   * stored alike in both layouts (see {@link EarlierStorageLayoutError}).
+   */
+  readonly storage?: number;
+}
+
+/**
+ * A schema version written by an earlier release (storage layout 1) with a column this release stores
+ * differently: datetime2(7) / datetimeoffset(7) as Parquet TIMESTAMP(NANOS), time as TIME(NANOS), uuid as UUID.
+ * Refused rather than read: one table would mix two physical layouts for the same column, which neither the
+ * Delta log nor Spark could declare, and a nanosecond file can hold no value past 2262. Non-retryable: the table
+ * stops with this message (docs/operations.md, "Lakes written by an earlier release").
+ */
+export class EarlierStorageLayoutError extends IncompatibleSchemaChangeError {
+  constructor(table: string, version: number, columns: readonly string[]) {
+    super(table, version, [
+      `schema version ${version} was written by an earlier Tidemark release that stored ${columns.join(', ')} ` +
+        'with nanosecond / UUID Parquet types; this release stores them as microsecond timestamps with a ' +
+        '__100ns companion column, time as text and uuid as text (docs/type-mapping.md) and does not read the ' +
+        'earlier layout. Land the table again under a new sink prefix (a fresh initial load), or keep the ' +
+        'earlier release for this table; the existing lake stays readable with the earlier release',
+    ]);
+  }
+}
+
+/** Refuses a layout-1 schema version with columns stored differently in layout 2. */
+export function checkStorageLayout(doc: SchemaDoc): void {
+  if ((doc.storage ?? 1) >= STORAGE_LAYOUT) return;
+  const changed = doc.columns.filter((c) => storedDifferentlyInLayout1(c.type));
+  if (changed.length)
+    throw new EarlierStorageLayoutError(
+      doc.table,
+      doc.version,
+      changed.map((c) => `${c.name} (${formatLakeType(c.type)})`),
+    );
 }
 
 /** The schema the source currently reports. */
@@ -129,6 +173,11 @@ function checkProposal(table: string, proposal: SchemaProposal): void {
     const p = lakeTypeProblem(c.type);
     if (p) problems.push(`column ${c.name}: ${p}`);
   }
+  for (const c of proposal.columns)
+    if (hasHundredNsCompanion(c.type) && names.has(`${c.name}${HUNDRED_NS_SUFFIX}`.toLowerCase()))
+      problems.push(
+        `column ${c.name}${HUNDRED_NS_SUFFIX} has the name of the companion column of ${c.name} (${formatLakeType(c.type)})`,
+      );
   if (proposal.keyColumns.length === 0) problems.push('no key columns');
   for (const k of proposal.keyColumns)
     if (!proposal.columns.some((c) => c.name === k)) problems.push(`key column ${k} is not a column`);
@@ -150,6 +199,7 @@ export async function readSchema(
       layout.id,
       layout.schemaPath(version),
     );
+  checkStorageLayout(doc);
   return doc;
 }
 
@@ -196,6 +246,7 @@ export async function registerSchema(
         previousVersion: null,
         changes: ['initial'],
         createdAt: now().toISOString(),
+        storage: STORAGE_LAYOUT,
       };
     } else {
       const diff = diffSchema(current, proposal);
@@ -210,6 +261,7 @@ export async function registerSchema(
         previousVersion: current.version,
         changes: diff.changes,
         createdAt: now().toISOString(),
+        storage: STORAGE_LAYOUT,
       };
     }
     try {

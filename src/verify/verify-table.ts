@@ -11,6 +11,7 @@
  * rows. Only counts and checksums leave this module.
  */
 import { quoteIdent, quoteLiteral } from '../lake/parquet-writer.js';
+import { storedColumns, storedColumnsSql, storedKeyNames } from '../lake/lake-types.js';
 import { loadSourceRows, rowsChecksumSql } from '../capture/chunk-compare.js';
 import { readChunk, type SnapshotPositioner } from '../source/index.js';
 import type { TableRef } from '../domain/table.js';
@@ -115,12 +116,17 @@ export async function verifyTable(
  * and checksums, one step per query.
  */
 async function compareSides(reader: LakeReader, schema: SchemaDoc, bound: string | undefined, step: () => void) {
-  const cols = schema.columns.map((c) => quoteIdent(c.name)).join(', ');
-  const keys = schema.keyColumns.map(quoteIdent).join(', ');
+  // The files' columns: a 7-digit timestamp is compared with its `__100ns` companion (lake-types.ts).
+  const cols = storedColumns(schema.columns)
+    .map((c) => quoteIdent(c.name))
+    .join(', ');
+  const lakeCols = storedColumnsSql(schema.columns).join(', ');
+  const keyNames = storedKeyNames(schema.columns, schema.keyColumns);
+  const keys = keyNames.map(quoteIdent).join(', ');
   const posFilter = bound !== undefined ? `WHERE _pos < ${quoteLiteral(bound)}` : '';
   const partition = keys ? `PARTITION BY ${keys}` : '';
   await reader.connection.run(
-    `CREATE VIEW lake AS SELECT ${cols} FROM (
+    `CREATE VIEW lake AS SELECT ${lakeCols} FROM (
        SELECT *, row_number() OVER (${partition} ORDER BY _pos DESC) AS _rn FROM changes ${posFilter}
      ) WHERE _rn = 1 AND _op <> 'd'`,
   );
@@ -131,9 +137,7 @@ async function compareSides(reader: LakeReader, schema: SchemaDoc, bound: string
     return first ? text(Object.values(first)[0]) : '';
   };
   const n = async (sql: string) => Number(await one(sql));
-  const joinOn = schema.keyColumns
-    .map((k) => `s.${quoteIdent(k)} IS NOT DISTINCT FROM l.${quoteIdent(k)}`)
-    .join(' AND ');
+  const joinOn = keyNames.map((k) => `s.${quoteIdent(k)} IS NOT DISTINCT FROM l.${quoteIdent(k)}`).join(' AND ');
   const lakeRows = await n('SELECT count(*) FROM lake');
   const missingInLake = await n(`SELECT count(*) FROM src s ANTI JOIN lake l ON ${joinOn}`);
   const extraInLake = await n(`SELECT count(*) FROM lake l ANTI JOIN src s ON ${joinOn}`);

@@ -7,17 +7,21 @@ import { stageWindow, type ChangeEvent } from '../../src/lake/stage-window.js';
 import { type LakeTable } from '../../src/lake/lake-table.js';
 import type { BlobListItem, BlobPutOptions, BlobStore, BlobWriteResult } from '../../src/lake/blob-store.js';
 import type { SchemaDoc } from '../../src/lake/schema-registry.js';
+import { publishTableDelta, type DeltaPublication } from '../../src/capture/delta-publication.js';
+import { createLogger } from '../../src/util/logger.js';
 
 export const EXTRACTED_AT = 1_764_000_000_000_000_000n; // 2025-11-24T16:00Z
 
-export type Step = 'stage' | 'validate' | 'commit' | 'advance';
+export type Step = 'stage' | 'validate' | 'commit' | 'publish' | 'advance';
 
 export interface RunWindowOptions {
   readonly stopAfter?: Step;
   readonly partRows?: number;
+  /** Publish the Delta log after the commit, as the commit activity does (default: no publication step). */
+  readonly delta?: { readonly checkpointInterval?: number; readonly store?: BlobStore };
 }
 
-/** Runs stage → validate → commit → advance for one window. */
+/** Runs stage → validate → commit → (publish, with `delta`) → advance for one window. */
 export async function runWindow(
   lake: LakeTable,
   schema: SchemaDoc,
@@ -40,8 +44,23 @@ export async function runWindow(
   if (options.stopAfter === 'validate') return undefined;
   const committed = await commitManifest({ lake, window, staged, validated, committedBy: `test/${attemptId}` });
   if (options.stopAfter === 'commit') return committed;
+  if (options.delta)
+    await publishStep(options.delta.store ? { ...lake, store: options.delta.store } : lake, options.delta);
+  if (options.stopAfter === 'publish') return committed;
   await advanceWatermark({ lake, sequence: window.sequence });
   return committed;
+}
+
+/** The pipeline's publication step (src/capture/delta-publication.ts) with a silent logger. */
+export function publishStep(
+  lake: LakeTable,
+  options: { readonly checkpointInterval?: number } = {},
+): Promise<DeltaPublication> {
+  return publishTableDelta({
+    lake,
+    logger: createLogger({ name: 'test', level: 'silent' }),
+    ...(options.checkpointInterval !== undefined ? { checkpointInterval: options.checkpointInterval } : {}),
+  });
 }
 
 /** Thrown by {@link FaultyStore}: a simulated crash. */

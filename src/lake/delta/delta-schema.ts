@@ -11,11 +11,11 @@
  * | float32, float64     | FLOAT, DOUBLE                                     | float, double                                   |
  * | string, binary       | BYTE_ARRAY (STRING), BYTE_ARRAY                   | string, binary                                  |
  * | date                 | INT32 / DATE                                      | date                                            |
- * | timestamp(0..6)      | INT64 / TIMESTAMP(MICROS, isAdjustedToUTC=false)  | timestamp_ntz                                   |
- * | timestamptz(0..6)    | group { utc TIMESTAMP(MICROS, not adjusted), offset_minutes INT16 } | struct<utc: timestamp_ntz, offset_minutes: short> |
- * | timestamp(7), timestamptz(7) | TIMESTAMP(NANOS)                          | refused: Delta timestamps are microseconds      |
- * | time(d)              | INT64 / TIME(NANOS)                               | refused: Delta has no time type                 |
- * | uuid                 | FIXED_LEN_BYTE_ARRAY(16) / UUID                   | refused: Delta has no uuid type, and its binary is a variable-length BYTE_ARRAY |
+ * | timestamp(0..7)      | INT64 / TIMESTAMP(MICROS, isAdjustedToUTC=false)  | timestamp_ntz                                   |
+ * | timestamptz(0..7)    | group { utc TIMESTAMP(MICROS, not adjusted), offset_minutes INT16 } | struct<utc: timestamp_ntz, offset_minutes: short> |
+ * | (7 digits) companion `<col>__100ns` | INT32 / INT(8, unsigned): the 100 ns digit 0..9      | short                                           |
+ * | time(d)              | BYTE_ARRAY (STRING) `HH:MM:SS.fffffff` (7 digits) | string                                          |
+ * | uuid                 | BYTE_ARRAY (STRING), lowercase canonical text     | string                                          |
  *
  * Every column is declared nullable: a tombstone (`_op = 'd'`) carries only its key, so any non-key column may
  * hold NULL in the files whatever the source declares, and Delta's NOT NULL is a constraint on writers only.
@@ -23,7 +23,7 @@
  * the Delta log stops before the first window that needs the refused schema version.
  */
 import { PARTITION_COLUMN } from './protocol.js';
-import { EVENT_LAKE_COLUMNS, formatLakeType, usesNanoUnit, type LakeColumn, type SchemaDoc } from './lake-port.js';
+import { EVENT_LAKE_COLUMNS, storedColumns, type LakeColumn, type SchemaDoc } from './lake-port.js';
 
 /** A Delta data type: a primitive name (`long`, `decimal(18,2)`, `timestamp_ntz`, …) or a struct. */
 export type DeltaType = string | DeltaStructType;
@@ -68,7 +68,6 @@ const field = (name: string, type: DeltaType): DeltaField => ({ name, type, null
 /** The Delta type of a lake column, or why it has none. */
 function deltaTypeOf(col: LakeColumn): { type: DeltaType } | { problem: string } {
   const t = col.type;
-  const lake = formatLakeType(t);
   switch (t.kind) {
     case 'boolean':
       return { type: 'boolean' };
@@ -92,27 +91,13 @@ function deltaTypeOf(col: LakeColumn): { type: DeltaType } | { problem: string }
     case 'date':
       return { type: 'date' };
     case 'timestamp':
-      return usesNanoUnit(t.fractionalDigits)
-        ? {
-            problem: `column ${col.name} (${lake}) is stored as Parquet TIMESTAMP(NANOS); Delta timestamps are microseconds`,
-          }
-        : { type: 'timestamp_ntz' };
+      // 7 digits: microseconds here, the 100 ns digit in the `__100ns` companion column (a uint8: short).
+      return { type: 'timestamp_ntz' };
     case 'timestamptz':
-      return usesNanoUnit(t.fractionalDigits)
-        ? {
-            problem: `column ${col.name} (${lake}) is stored as Parquet TIMESTAMP(NANOS); Delta timestamps are microseconds`,
-          }
-        : {
-            type: { type: 'struct', fields: [field('utc', 'timestamp_ntz'), field('offset_minutes', 'short')] },
-          };
+      return { type: { type: 'struct', fields: [field('utc', 'timestamp_ntz'), field('offset_minutes', 'short')] } };
     case 'time':
-      return { problem: `column ${col.name} (${lake}) is stored as Parquet TIME(NANOS); Delta has no time type` };
     case 'uuid':
-      return {
-        problem:
-          `column ${col.name} (uuid) is stored as Parquet FIXED_LEN_BYTE_ARRAY(16) (UUID); Delta has no uuid type ` +
-          'and its binary type is a variable-length BYTE_ARRAY',
-      };
+      return { type: 'string' };
   }
 }
 
@@ -120,7 +105,7 @@ function deltaTypeOf(col: LakeColumn): { type: DeltaType } | { problem: string }
 export function deltaSchemaOf(schema: SchemaDoc): DeltaStructType {
   const problems: string[] = [];
   const fields: DeltaField[] = [];
-  for (const col of [...EVENT_LAKE_COLUMNS, ...schema.columns]) {
+  for (const col of storedColumns([...EVENT_LAKE_COLUMNS, ...schema.columns])) {
     if (col.name.toLowerCase() === PARTITION_COLUMN)
       problems.push(`column ${col.name} has the name of the Delta partition column ${PARTITION_COLUMN}`);
     if (INVALID_NAME_CHARS.test(col.name))

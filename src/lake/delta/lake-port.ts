@@ -7,7 +7,7 @@ export { readManifest, type Manifest } from '../manifest.js';
 export type { LakeTable } from '../lake-table.js';
 export type { StagedFile } from '../../domain/staged.js';
 export { readSchema, type SchemaDoc } from '../schema-registry.js';
-export { EVENT_LAKE_COLUMNS, formatLakeType, usesNanoUnit } from '../lake-types.js';
+export { EVENT_LAKE_COLUMNS, formatLakeType, storedColumns } from '../lake-types.js';
 export { type LakeColumn, type LakeType } from '../../domain/values.js';
 export type { TableLayout } from '../layout.js';
 export type { BlobStore } from '../blob-store.js';

@@ -44,6 +44,12 @@ export interface PublishDeltaInput {
   readonly checkpointInterval?: number;
   /** Parent of local scratch directories (checkpoints); a temp directory by default. */
   readonly scratchDir?: string;
+  /**
+   * At most this many versions per call (default: all missing ones). The pipeline bounds each call so that the
+   * first publication of a long-existing lake never holds a commit activity for long; the next call goes on
+   * from where this one stopped.
+   */
+  readonly maxVersions?: number;
 }
 
 export interface PublishDeltaOutput {
@@ -53,6 +59,8 @@ export interface PublishDeltaOutput {
   readonly written: readonly number[];
   /** Versions whose checkpoint this call created. */
   readonly checkpoints: readonly number[];
+  /** True when `maxVersions` stopped the call before the last committed manifest. */
+  readonly behind: boolean;
 }
 
 /**
@@ -86,7 +94,9 @@ export async function publishDelta(input: PublishDeltaInput): Promise<PublishDel
   const interval = input.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
   if (!Number.isSafeInteger(interval) || interval < 0)
     throw new RangeError(`checkpointInterval must be a non-negative integer, got ${interval}`);
-  return new DeltaPublisher(input.lake, interval, input.scratchDir).publish();
+  const max = input.maxVersions ?? Number.POSITIVE_INFINITY;
+  if (!(max >= 1)) throw new RangeError(`maxVersions must be at least 1, got ${max}`);
+  return new DeltaPublisher(input.lake, interval, input.scratchDir, max).publish();
 }
 
 /** One publication run: the versions and checkpoints it wrote, and the schema in effect as it walks the chain. */
@@ -103,6 +113,7 @@ class DeltaPublisher {
     private readonly lake: LakeTable,
     private readonly interval: number,
     private readonly scratchDir: string | undefined,
+    private readonly maxVersions: number,
   ) {
     this.paths = new DeltaLogPaths(lake.layout);
   }
@@ -121,6 +132,7 @@ class DeltaPublisher {
     else await this.checkHead(head, first, tableId);
     let next = Math.max(head + 1, 1);
     for (; ; next++) {
+      if (this.written.length >= this.maxVersions) return this.result(next - 1, true);
       const manifest = await readManifest(this.lake, next);
       if (!manifest) break;
       await this.put(next, await this.versionOf(manifest, tableId));
@@ -128,8 +140,8 @@ class DeltaPublisher {
     return this.result(next - 1);
   }
 
-  private result(version: number): PublishDeltaOutput {
-    return { version, written: this.written, checkpoints: this.checkpoints };
+  private result(version: number, behind = false): PublishDeltaOutput {
+    return { version, written: this.written, checkpoints: this.checkpoints, behind };
   }
 
   /**

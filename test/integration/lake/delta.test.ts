@@ -157,7 +157,7 @@ test('delta-rs reads exactly the committed windows from Azurite: same rows and l
   await runWindow(t.lake, t.schema, { sequence: 3, from: pos(12), to: pos(20) }, 'a1', []); // an empty window
 
   const published = await publishDelta({ lake: t.lake });
-  assert.deepEqual(published, { version: 3, written: [0, 1, 2, 3], checkpoints: [] });
+  assert.deepEqual(published, { version: 3, written: [0, 1, 2, 3], checkpoints: [], behind: false });
 
   const delta = await viaDelta(t, { history: true });
   const reference = await viaManifests(t.lake);
@@ -214,7 +214,7 @@ test('delta-rs reads exactly the committed windows from Azurite: same rows and l
   assert.deepEqual(history[2]?.tidemark?.window, { from: pos(9), to: pos(12) });
 
   // Publishing again is a no-op.
-  assert.deepEqual(await publishDelta({ lake: t.lake }), { version: 3, written: [], checkpoints: [] });
+  assert.deepEqual(await publishDelta({ lake: t.lake }), { version: 3, written: [], checkpoints: [], behind: false });
 });
 
 test('a publication interrupted after a manifest and between two versions is completed by the next call: no gap, no duplicate', async () => {
@@ -364,7 +364,7 @@ test('checkpoints: a crash before a checkpoint is repaired; the state of a check
   assert.equal(await t.store.exists(paths.version(3)), true);
   assert.equal(await t.store.exists(paths.checkpoint(3)), false);
   const done = await publishDelta({ lake: t.lake, checkpointInterval: interval });
-  assert.deepEqual(done, { version: 7, written: [4, 5, 6, 7], checkpoints: [3, 6] });
+  assert.deepEqual(done, { version: 7, written: [4, 5, 6, 7], checkpoints: [3, 6], behind: false });
 
   // A copy of the table that has the checkpoint of version 6 and only the versions after it (as after a
   // metadata cleanup): delta-rs can only build version 7 from the checkpoint, and it must be the same table.
@@ -389,4 +389,76 @@ test('checkpoints: a crash before a checkpoint is repaired; the state of a check
     (full.rows ?? []).map(({ commit_date: _cd, ...rest }) => rest),
     (await viaManifests(t.lake)).changes,
   );
+});
+
+test('every SQL Server type in the Delta table: delta-rs reads the same exact values as the manifests, the 9999-12-31 sentinel included', async () => {
+  const typed: LakeColumn[] = [
+    { name: 'claim_id', type: { kind: 'int64' }, nullable: false },
+    { name: 'dt2', type: { kind: 'timestamp', fractionalDigits: 7 }, nullable: true }, // datetime2(7)
+    { name: 'dto', type: { kind: 'timestamptz', fractionalDigits: 7 }, nullable: true }, // datetimeoffset(7)
+    { name: 'tm', type: { kind: 'time', fractionalDigits: 7 }, nullable: true }, // time(7)
+    { name: 'g', type: { kind: 'uuid' }, nullable: true }, // uniqueidentifier
+    { name: 'm', type: { kind: 'decimal', precision: 19, scale: 4 }, nullable: true }, // money
+    { name: 'rv', type: { kind: 'binary', maxLength: 8 }, nullable: true }, // rowversion
+  ];
+  const t = await setup('delta-types', typed);
+  const sentinel = 253_402_300_799_999_999_900n; // 9999-12-31T23:59:59.9999999
+  await runWindow(t.lake, t.schema, { sequence: 1, from: pos(0), to: pos(3) }, 'a', [
+    {
+      op: 'c',
+      position: pos(1),
+      commitTs: DAY1,
+      values: [
+        1n,
+        sentinel,
+        { epochNanos: sentinel, offsetMinutes: 840 },
+        86_399_999_999_900n,
+        '6F9619FF-8B86-D011-B42D-00C04FC964FF',
+        '-922337203685477.5808',
+        Buffer.from('00000000000007d1', 'hex'),
+      ],
+    },
+    {
+      op: 'c',
+      position: pos(2),
+      commitTs: DAY1,
+      values: [2n, -100n, { epochNanos: -100n, offsetMinutes: -840 }, 0n, null, '0.0001', null],
+    },
+  ]);
+  assert.equal((await publishDelta({ lake: t.lake })).version, 1);
+  const delta = await viaDelta(t);
+  assert.deepEqual(
+    delta.schema.fields.slice(5, -1).map((f) => [f.name, typeof f.type === 'string' ? f.type : 'struct']),
+    [
+      ['claim_id', 'long'],
+      ['dt2', 'timestamp_ntz'],
+      ['dt2__100ns', 'short'],
+      ['dto', 'struct'],
+      ['dto__100ns', 'short'],
+      ['tm', 'string'],
+      ['g', 'string'],
+      ['m', 'decimal(19,4)'],
+      ['rv', 'binary'],
+    ],
+  );
+  const reference = await viaManifests(
+    t.lake,
+    `SELECT claim_id::VARCHAR AS claim_id, epoch_us(dt2)::VARCHAR AS dt2, dt2__100ns::VARCHAR AS dt2__100ns,
+            {'utc': epoch_us(dto.utc)::VARCHAR, 'offset_minutes': dto.offset_minutes::VARCHAR} AS dto,
+            dto__100ns::VARCHAR AS dto__100ns, tm, g, m::VARCHAR AS m, lower(hex(rv)) AS rv
+     FROM changes ORDER BY _pos`,
+  );
+  const columns = ['claim_id', 'dt2', 'dt2__100ns', 'dto', 'dto__100ns', 'tm', 'g', 'm', 'rv'];
+  const rows = (delta.rows ?? []).map((r) => Object.fromEntries(columns.map((c) => [c, r[c] ?? null])));
+  assert.deepEqual(rows, reference.changes);
+  // The exact values, rebuilt from what a Delta reader sees: microseconds × 1000 + digit × 100 = nanoseconds.
+  const nanos = (r: Record<string, unknown>) => BigInt(String(r.dt2)) * 1000n + BigInt(String(r.dt2__100ns)) * 100n;
+  assert.equal(nanos(rows[0]!), sentinel);
+  assert.equal(nanos(rows[1]!), -100n);
+  assert.deepEqual(rows[0]?.dto, { utc: String(sentinel / 1000n), offset_minutes: '840' });
+  assert.equal(rows[0]?.tm, '23:59:59.9999999');
+  assert.equal(rows[1]?.tm, '00:00:00.0000000');
+  assert.equal(rows[0]?.g, '6f9619ff-8b86-d011-b42d-00c04fc964ff');
+  assert.equal(rows[0]?.m, '-922337203685477.5808');
+  assert.equal(rows[0]?.rv, '00000000000007d1');
 });

@@ -64,6 +64,23 @@ const ALL_TYPES: { col: LakeColumn; value: LakeValue; text: string }[] = [
     text: '2024-11-23 22:13:20.1234567',
   },
   {
+    // The period-end sentinel of a system-versioned table: beyond what a nanosecond unit holds (2262).
+    col: { name: 'ts7max', type: { kind: 'timestamp', fractionalDigits: 7 }, nullable: true },
+    value: 253_402_300_799_999_999_900n,
+    text: '9999-12-31 23:59:59.9999999',
+  },
+  {
+    // 100 ns before 1970: the microseconds are floored, the companion digit is 9.
+    col: { name: 'ts7neg', type: { kind: 'timestamp', fractionalDigits: 7 }, nullable: true },
+    value: -100n,
+    text: '1969-12-31 23:59:59.9999999',
+  },
+  {
+    col: { name: 'ts7min', type: { kind: 'timestamp', fractionalDigits: 7 }, nullable: true },
+    value: -62_135_596_800_000_000_000n,
+    text: '0001-01-01 00:00:00.0000000',
+  },
+  {
     col: { name: 'ts3', type: { kind: 'timestamp', fractionalDigits: 3 }, nullable: true },
     value: 253_402_300_799_997_000_000n,
     text: '9999-12-31 23:59:59.997',
@@ -74,20 +91,33 @@ const ALL_TYPES: { col: LakeColumn; value: LakeValue; text: string }[] = [
     text: '2024-11-23 22:13:20.1234567|-330',
   },
   {
+    col: { name: 'tzmax', type: { kind: 'timestamptz', fractionalDigits: 7 }, nullable: true },
+    value: { epochNanos: 253_402_300_799_999_999_900n, offsetMinutes: 840 },
+    text: '9999-12-31 23:59:59.9999999|840',
+  },
+  {
     col: { name: 'g', type: { kind: 'uuid' }, nullable: true },
     value: '6F9619FF-8B86-D011-B42D-00C04FC964FF',
     text: '6f9619ff-8b86-d011-b42d-00c04fc964ff',
   },
 ];
 
-/** SQL that renders each column as exact text. */
+/**
+ * SQL that renders each column as exact text from what the files store — as any reader would: a 7-digit
+ * timestamp is the microsecond column followed by the digit of its `__100ns` companion (docs/type-mapping.md).
+ */
 function textSql(c: LakeColumn): string {
   const q = `"${c.name}"`;
+  const seven = (c.type.kind === 'timestamp' || c.type.kind === 'timestamptz') && c.type.fractionalDigits === 7;
+  const micros = (ts: string) => `strftime(${ts}, '%Y-%m-%d %H:%M:%S.%f')`;
+  const exact = (ts: string) => (seven ? `${micros(ts)} || "${c.name}__100ns"::VARCHAR` : `${ts}::VARCHAR`);
   switch (c.type.kind) {
     case 'binary':
       return `lower(hex(${q}))`;
+    case 'timestamp':
+      return exact(q);
     case 'timestamptz':
-      return `${q}.utc::VARCHAR || '|' || ${q}.offset_minutes::VARCHAR`;
+      return `${exact(`${q}.utc`)} || '|' || ${q}.offset_minutes::VARCHAR`;
     case 'boolean':
       return `CASE WHEN ${q} THEN 'true' ELSE 'false' END`;
     default:
@@ -175,12 +205,14 @@ test('schema evolution: added columns and widenings create versions and flow; ol
   assert.equal((await readManifest(lake, 2))?.schemaVersion, 2);
   const reader = await LakeReader.open({ lake });
   try {
+    // The widening to 7 digits adds the companion column: window 1's file has none (NULL, meaning 0).
     const rows = await reader.scalars(
-      `SELECT _window_id::INT AS w, claim_id::VARCHAR AS id, amount::VARCHAR AS amount, "at"::VARCHAR AS "at", note FROM changes ORDER BY _pos`,
+      `SELECT _window_id::INT AS w, claim_id::VARCHAR AS id, amount::VARCHAR AS amount, "at"::VARCHAR AS "at",
+              at__100ns::INT AS at100, note FROM changes ORDER BY _pos`,
     );
     assert.deepEqual(rows, [
-      { w: 1, id: '1', amount: '12.50', at: '1970-01-12 13:46:40', note: null },
-      { w: 2, id: '1', amount: '1234567890123456.78', at: '2001-09-09 01:46:40.0000001', note: 'added' },
+      { w: 1, id: '1', amount: '12.50', at: '1970-01-12 13:46:40', at100: null, note: null },
+      { w: 2, id: '1', amount: '1234567890123456.78', at: '2001-09-09 01:46:40', at100: 1, note: 'added' },
     ]);
     const latest = await reader.scalars('SELECT count(*)::INT AS n, max(note) AS note FROM latest');
     assert.deepEqual(latest, [{ n: 1, note: 'added' }]);
@@ -236,4 +268,60 @@ test('a narrowing, a type change, a dropped column or a key change stops with th
   const manifests = [];
   for await (const m of lake.store.list(lake.layout.manifestsPrefix)) manifests.push(m);
   assert.equal(manifests.length, 0);
+});
+
+test('a lake written by an earlier release with nanosecond / UUID columns is refused with what to do; one without them reads on', async () => {
+  const layout1 = (columns: LakeColumn[]) => ({
+    format: 'tidemark.schema/1',
+    table: 'Claims.dbo.AllTypes',
+    version: 1,
+    columns,
+    keyColumns: ['id'],
+    previousVersion: null,
+    changes: ['initial'],
+    createdAt: '2025-11-01T00:00:00.000Z',
+  });
+  const put = (lake: LakeTable, doc: object) =>
+    lake.store.putIfAbsent(lake.layout.schemaPath(1), `${JSON.stringify(doc, null, 2)}\n`);
+  const id: LakeColumn = { name: 'id', type: { kind: 'int64' }, nullable: false };
+
+  const old = await setupTable('layout1');
+  await put(
+    old,
+    layout1([
+      id,
+      { name: 'ValidTo', type: { kind: 'timestamp', fractionalDigits: 7 }, nullable: true },
+      { name: 'g', type: { kind: 'uuid' }, nullable: true },
+      { name: 'at', type: { kind: 'timestamp', fractionalDigits: 3 }, nullable: true },
+    ]),
+  );
+  const refused = (err: unknown) => {
+    assert.ok(err instanceof IncompatibleSchemaChangeError, String(err));
+    assert.match(
+      err.message,
+      /written by an earlier Tidemark release that stored ValidTo \(timestamp\(7\)\), g \(uuid\)/,
+    );
+    assert.match(err.message, /new sink prefix/);
+    assert.doesNotMatch(err.message, /\bat\b \(/);
+    return true;
+  };
+  await assert.rejects(LakeReader.open({ lake: old }), refused);
+  await assert.rejects(registerSchema(old.store, old.layout, { columns: [id], keyColumns: ['id'] }), refused);
+
+  // Same layout in both releases: read and extended as before (the new version records the new layout).
+  const plain = await setupTable('layout1-plain');
+  await put(plain, layout1([id, { name: 'at', type: { kind: 'timestamp', fractionalDigits: 3 }, nullable: true }]));
+  assert.equal((await latestSchema(plain.store, plain.layout))?.version, 1);
+  const next = await registerSchema(plain.store, plain.layout, {
+    columns: [
+      id,
+      { name: 'at', type: { kind: 'timestamp', fractionalDigits: 3 }, nullable: true },
+      { name: 'g', type: { kind: 'uuid' }, nullable: true },
+    ],
+    keyColumns: ['id'],
+  });
+  assert.equal(next.version, 2);
+  assert.equal(next.doc.storage, 2);
+  const reader = await LakeReader.open({ lake: plain });
+  await reader.close();
 });

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LakeValueError, dateToDays, decimalToUnscaled, timestampToUnit } from '../../../src/lake/lake-types.js';
+import {
+  LakeValueError,
+  dateToDays,
+  decimalToUnscaled,
+  storedTimestamp,
+  timeText,
+  uuidText,
+} from '../../../src/lake/lake-types.js';
 import { unscaledToDecimalText } from '../../../src/domain/values.js';
 
 test('decimals parse exactly, pad to the scale, and never round', () => {
@@ -32,7 +39,25 @@ test('dates and timestamps', () => {
   assert.equal(dateToDays('d', '1970-01-02'), 1);
   assert.equal(dateToDays('d', '0001-01-01'), -719162);
   assert.throws(() => dateToDays('d', '2026-02-30'), LakeValueError);
-  assert.equal(timestampToUnit('t', 1_000_000_100n, 7), 1_000_000_100n);
-  assert.equal(timestampToUnit('t', 1_000_000_000n, 6), 1_000_000n);
-  assert.throws(() => timestampToUnit('t', 1_000_000_100n, 6), /finer/);
+  assert.deepEqual(storedTimestamp('t', 1_000_000_100n, 7), { micros: 1_000_000n, hundredNs: 1 });
+  assert.deepEqual(storedTimestamp('t', 1_000_000_000n, 6), { micros: 1_000_000n, hundredNs: 0 });
+  assert.throws(() => storedTimestamp('t', 1_000_000_100n, 6), /finer/);
+  // Before 1970 the microseconds are floored, so the 100 ns digit stays 0..9: -100 ns = -1 µs + 9 × 100 ns.
+  assert.deepEqual(storedTimestamp('t', -100n, 7), { micros: -1n, hundredNs: 9 });
+  assert.deepEqual(storedTimestamp('t', -1_000n, 7), { micros: -1n, hundredNs: 0 });
+  // 0001-01-01 and 9999-12-31T23:59:59.9999999 (a period-end sentinel) both fit.
+  const sentinel = 253402300799n * 1_000_000_000n + 999_999_900n;
+  assert.deepEqual(storedTimestamp('t', sentinel, 7), { micros: 253402300799_999_999n, hundredNs: 9 });
+  const first = -62135596800n * 1_000_000_000n;
+  assert.deepEqual(storedTimestamp('t', first, 7), { micros: -62135596800_000_000n, hundredNs: 0 });
+});
+
+test('time as fixed-width text with 7 digits; uuid as lowercase text', () => {
+  assert.equal(timeText('t', 0n, 0), '00:00:00.0000000');
+  assert.equal(timeText('t', 86_399_999_999_900n, 7), '23:59:59.9999999');
+  assert.equal(timeText('t', 3_723_400_000_000n, 3), '01:02:03.4000000');
+  assert.throws(() => timeText('t', 3_723_400_000_100n, 6), /finer/);
+  assert.throws(() => timeText('t', 86_400_000_000_000n, 7), /outside/);
+  assert.equal(uuidText('u', '6F9619FF-8B86-D011-B42D-00C04FC964FF'), '6f9619ff-8b86-d011-b42d-00c04fc964ff');
+  assert.throws(() => uuidText('u', 'not-a-uuid'), LakeValueError);
 });
