@@ -63,6 +63,8 @@ export interface ExtractWindowOutput {
    * the gaps it left open), consistent with exactly the rows this attempt staged. Absent: `window.to`.
    */
   resumePosition?: string;
+  /** Of `durationMs`, milliseconds spent encoding Parquet and uploading it (metrics). */
+  stageMs?: { encode: number; upload: number };
 }
 
 export interface ValidateWindowInput {

@@ -40,7 +40,7 @@ export interface ChangeEvent {
  */
 export type StagedAttempt = Pick<
   StagedWindow,
-  'attemptId' | 'schemaVersion' | 'files' | 'rows' | 'opCounts' | 'minPosition' | 'maxPosition'
+  'attemptId' | 'schemaVersion' | 'files' | 'rows' | 'opCounts' | 'minPosition' | 'maxPosition' | 'stageMs'
 >;
 
 export interface StageWindowInput {
@@ -78,9 +78,14 @@ export async function stageWindow(input: StageWindowInput): Promise<StagedAttemp
       fileName: (date, part) => `${date}-${part}.parquet`,
     });
     try {
-      const counted = await writeEvents(input, writer, eventCheck(schema, keys));
-      const files = await uploadParts(lake, input.window.sequence, attemptId, await writer.finish());
-      return { attemptId, schemaVersion: schema.version, files, ...counted };
+      const timing = { encode: 0 };
+      const counted = await writeEvents(input, writer, eventCheck(schema, keys), timing);
+      const t0 = Date.now();
+      const parts = await writer.finish();
+      const t1 = Date.now();
+      const files = await uploadParts(lake, input.window.sequence, attemptId, parts);
+      const stageMs = { encode: timing.encode + (t1 - t0), upload: Date.now() - t1 };
+      return { attemptId, schemaVersion: schema.version, files, ...counted, stageMs };
     } finally {
       writer.close();
     }
@@ -94,6 +99,7 @@ async function writeEvents(
   input: StageWindowInput,
   writer: ParquetWriter,
   check: (e: ChangeEvent) => void,
+  timing: { encode: number },
 ): Promise<Counted> {
   const opCounts = zeroOpCounts();
   let rows = 0;
@@ -108,7 +114,12 @@ async function writeEvents(
     const commitDate = e.commitTs === null ? extractedDate : utcDateOfNanos(e.commitTs);
     const row = [e.op, e.position, e.commitTs, windowId, input.extractedAt, ...e.values];
     const flushing = writer.append(commitDate, row);
-    if (flushing) await flushing;
+    if (flushing) {
+      // A part is full: the time it takes to encode and write it is the `encode` stage (metrics).
+      const t0 = Date.now();
+      await flushing;
+      timing.encode += Date.now() - t0;
+    }
     opCounts[e.op]++;
     rows++;
   }
