@@ -119,9 +119,16 @@ export function activityMeter(metrics: TidemarkMetrics | undefined, throttle?: (
     },
     extractWindow: (input: ExtractWindowInput, out: ExtractWindowOutput, ms: number) =>
       recordStaged(input.table.id, kindOf(input.window), out, ms, 'read'),
-    validateWindow: (input: ValidateWindowInput, _out: ValidateWindowOutput, ms: number) => {
+    validateWindow: (input: ValidateWindowInput, out: ValidateWindowOutput, ms: number) => {
       const l = m.labels(input.table.id);
-      if (l) m.stageDuration.observe({ ...l, kind: kindOf(input.window), stage: 'commit' }, seconds(ms));
+      if (!l) return;
+      m.stageDuration.observe({ ...l, kind: kindOf(input.window), stage: 'commit' }, seconds(ms));
+      if (out.sourceRowsRead !== undefined) {
+        // A sampled window's receipt agreed with the source; what that cost the source.
+        m.sourceRowsRead.inc({ ...l, kind: 'receipt' }, out.sourceRowsRead);
+        m.dqChecks.inc({ ...l, check: 'control_totals', result: 'pass' });
+        m.dqOk.set({ ...l, check: 'control_totals' }, 1);
+      }
     },
     commitManifest: (input: CommitManifestInput, out: CommitManifestOutput, ms: number) => {
       const l = m.labels(input.table.id);
@@ -159,7 +166,7 @@ export function activityMeter(metrics: TidemarkMetrics | undefined, throttle?: (
         }
       }
       // The receipt's checks passed (validate refuses a window otherwise; a data-quality failure records itself).
-      recordChecks(l, true);
+      recordChecks(l);
     },
     planChunks: (input: PlanChunksInput, out: PlanChunksOutput, ms: number) => {
       const l = m.labels(input.table.id);
@@ -186,10 +193,10 @@ export function activityMeter(metrics: TidemarkMetrics | undefined, throttle?: (
     m.setLag(l.table, Math.max(0, (now - through) / 1000));
   }
 
-  function recordChecks(l: { table: string; strategy: string }, ok: boolean): void {
-    for (const check of ['null_keys', 'duplicate_key_position', 'position_bounds', 'op_counts'] as const) {
-      m.dqChecks.inc({ ...l, check, result: ok ? 'pass' : 'fail' });
-      m.dqOk.set({ ...l, check }, ok ? 1 : 0);
+  function recordChecks(l: { table: string; strategy: string }): void {
+    for (const check of ['null_keys', 'duplicate_key_position', 'op_counts'] as const) {
+      m.dqChecks.inc({ ...l, check, result: 'pass' });
+      m.dqOk.set({ ...l, check }, 1);
     }
   }
 
@@ -230,7 +237,10 @@ export function activityMeter(metrics: TidemarkMetrics | undefined, throttle?: (
       return;
     }
     stopKinds.set(table, stop);
-    if (stop === 'data_quality') recordChecks(l, false);
+    if (stop === 'data_quality') {
+      m.dqChecks.inc({ ...l, check: 'control_totals', result: 'fail' });
+      m.dqOk.set({ ...l, check: 'control_totals' }, 0);
+    }
   }
 
   return {

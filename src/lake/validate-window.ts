@@ -30,6 +30,8 @@ export interface ValidateWindowInput {
   readonly staged: StagedAttempt;
   /** Parent of the local scratch directory (the OS temp directory by default); the directory is removed after. */
   readonly scratchDir?: string;
+  /** Numeric columns whose sums over the `c`, `u` and `r` events become control totals (`tables[].quality`). */
+  readonly controlColumns?: readonly string[];
 }
 
 export interface ValidateWindowOutput {
@@ -47,19 +49,30 @@ export async function validateWindow(input: ValidateWindowInput): Promise<Valida
   if (staged.schemaVersion !== schema.version)
     problems.push(`staged with schema version ${staged.schemaVersion}, validating against ${schema.version}`);
   let byOp = zeroOpCounts();
+  const sums: Record<string, string | null> = {};
+  for (const c of input.controlColumns ?? []) sums[c] = null;
   if (staged.files.length === 0) {
     if (staged.rows !== 0) problems.push(`extracted ${staged.rows} rows but staged no file`);
   } else if (problems.length === 0) {
     byOp = await withTempDir('tidemark-validate-', input.scratchDir, (scratch) =>
-      withDuckDb({ threads: '2' }, (conn) => checkFiles(input, conn, scratch, problems)),
+      withDuckDb({ threads: '2' }, (conn) => checkFiles(input, conn, scratch, problems, sums)),
     );
   }
   if (problems.length) throw new WindowValidationError(lake.layout.id, input.window.sequence, problems);
-  return { controlTotals: { rows: staged.rows, rowsByOp: byOp, sums: {} } };
+  // Validate refuses a window with a NULL key or a duplicate (key, position): a receipt records them as 0.
+  return {
+    controlTotals: { rows: staged.rows, rowsByOp: byOp, sums, receipt: { nullKeys: 0, duplicateKeyPositions: 0 } },
+  };
 }
 
 /** Downloads the files (MD5 and size against the staged record), then checks schema and contents: rows per op. */
-async function checkFiles(input: ValidateWindowInput, conn: DuckDBConnection, scratch: string, problems: string[]) {
+async function checkFiles(
+  input: ValidateWindowInput,
+  conn: DuckDBConnection,
+  scratch: string,
+  problems: string[],
+  sums: Record<string, string | null>,
+) {
   const { lake, schema, staged } = input;
   const locals: string[] = [];
   for (const [i, f] of staged.files.entries()) {
@@ -82,7 +95,27 @@ async function checkFiles(input: ValidateWindowInput, conn: DuckDBConnection, sc
     problems.push(`file columns differ from schema version ${schema.version}`);
     return zeroOpCounts();
   }
-  return checkContents(input, conn, files, problems);
+  const byOp = await checkContents(input, conn, files, problems);
+  await controlSums(conn, files, sums);
+  return byOp;
+}
+
+/**
+ * Sums of the control-total columns over the events that carry a row's values (`c`, `u`, `r`; a delete's values
+ * are the row it removed), as exact decimal text (DuckDB sums integers as HUGEINT and decimals at their scale).
+ */
+async function controlSums(conn: DuckDBConnection, files: string, sums: Record<string, string | null>) {
+  const columns = Object.keys(sums);
+  if (columns.length === 0) return;
+  const [row] = await queryRows(
+    conn,
+    `SELECT ${columns.map((c, i) => `sum(${quoteIdent(c)})::VARCHAR AS s${i}`).join(', ')}
+       FROM ${files} WHERE _op <> 'd'`,
+  );
+  columns.forEach((c, i) => {
+    const v = row?.[`s${i}`];
+    sums[c] = v === null || v === undefined ? null : text(v);
+  });
 }
 
 /** Counts per op, NULL keys, foreign window ids and duplicate (key, position) pairs. */
