@@ -1,5 +1,6 @@
 /**
- * `npm run demo [-- --minutes N] [--rate OPS] [--keep-stack]` — the main job on the embedded stack:
+ * `npm run demo [-- --minutes N] [--rate OPS] [--keep-stack] [--metrics-port P] [--prometheus-port P]` — the main
+ * job on the embedded stack:
  *
  *   SQL Server simulator (claims tables, seeded, live workload) → Tidemark worker (in this process) on the
  *   Temporal dev server → Azurite.
@@ -7,7 +8,9 @@
  * Starts the stack (scripts/stack), the simulator and its workload, a worker, then `tidemark start` for the
  * demo tables (CDC: dbo.Claims with PHI hashed/dropped; rowversion: dbo.ClaimPayments; Change Tracking:
  * dbo.Providers). Prints progress and the
- * Temporal Web UI URL. After N minutes (default 3) or Ctrl-C it stops the workload, lets the tables catch up,
+ * Temporal Web UI URL. The worker serves its metrics (`--metrics-port`, default 9464, or a free port when that is
+ * taken) and a real Prometheus (scripts/stack/prometheus-server.ts, with ops/prometheus/tidemark-rules.yml
+ * loaded) scrapes it; its URL is printed, and the progress lines show the lag and staleness it holds. After N minutes (default 3) or Ctrl-C it stops the workload, lets the tables catch up,
  * and prints a summary per table: windows committed, rows, freshness p50/p95 (source commit → manifest
  * committed, where the source knows commit times) and the verification (lake latest state vs source: counts,
  * differences, checksums). Then it stops what it started (the stack too, unless it was already running or
@@ -19,7 +22,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { DEFAULT_STACK_OPTIONS, readStackState, stackDown, stackUp } from './stack/stack.js';
-import { isAlive } from './stack/process.js';
+import { freePort, isAlive, portIsOpen } from './stack/process.js';
+import { promQuery, startPrometheusServer } from './stack/prometheus-server.js';
 import { CLAIMS_PIPELINE_TABLES, pipelineConfig, startClaimsSource, waitUntilVerified } from './demo/harness.js';
 import { lakeFreshness } from './demo/freshness.js';
 import { startWorker } from '../src/worker.js';
@@ -90,8 +94,25 @@ async function main(): Promise<number> {
   await mkdir(join(stateDir, 'logs'), { recursive: true });
   const logger = createLogger({ name: 'worker', destination: createWriteStream(logFile, { flags: 'a' }) });
   const deps = await buildDependencies(config, logger);
-  const worker = await startWorker({ config, logger, deps, shutdownGraceTime: '5s' });
+  const wantedMetricsPort = Number(flag('--metrics-port') ?? 9464);
+  const metricsPort = (await portIsOpen('127.0.0.1', wantedMetricsPort)) ? await freePort() : wantedMetricsPort;
+  const worker = await startWorker({ config, logger, deps, shutdownGraceTime: '5s', metricsPort });
   say(`Worker running in this process (JSON logs: ${logFile}).`);
+  say(`  metrics:          http://127.0.0.1:${worker.metrics!.port}/metrics (Tidemark's and the Temporal SDK's)`);
+  const wantedPromPort = Number(flag('--prometheus-port') ?? 9090);
+  const prometheus = await startPrometheusServer({
+    targets: [`127.0.0.1:${worker.metrics!.port}`],
+    stateDir,
+    port: (await portIsOpen('127.0.0.1', wantedPromPort)) ? await freePort() : wantedPromPort,
+    log: say,
+  });
+  const graph = (exprs: string[]) =>
+    `${prometheus.url}/graph?${exprs.map((e, i) => `g${i}.expr=${encodeURIComponent(e)}&g${i}.tab=0&g${i}.range_input=15m`).join('&')}`;
+  say(`  Prometheus:       ${prometheus.url}   ← rules and alerts loaded (ops/prometheus/tidemark-rules.yml)`);
+  say(
+    `    lag and freshness: ${graph(['max by (table) (tidemark_lag_seconds)', 'tidemark:staleness_seconds', 'tidemark:freshness_seconds:p95_30m'])}`,
+  );
+  say(`    alerts:            ${prometheus.url}/alerts`);
 
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const client = new Client({
@@ -138,6 +159,21 @@ async function main(): Promise<number> {
         }
       }
       say(`  [${Math.round((Date.now() - started) / 1000)}s] ${parts.join(' | ')}`);
+      try {
+        // What Prometheus holds now (scraped from the worker): lag and staleness per table.
+        const lag = await promQuery(prometheus.url, 'max by (table) (tidemark_lag_seconds)');
+        const stale = await promQuery(prometheus.url, 'tidemark:staleness_seconds');
+        const p95 = await promQuery(prometheus.url, 'max by (table) (tidemark:freshness_seconds:p95_30m)');
+        const cell = (rows: typeof lag, table: string) => {
+          const v = Number(rows.find((r) => r.metric.table === table)?.value[1]);
+          return Number.isFinite(v) ? `${v.toFixed(0)}s` : '-';
+        };
+        say(
+          `         Prometheus: ${TABLES.map((t) => `${t.id.split('.').pop()} lag ${cell(lag, t.id)}, staleness ${cell(stale, t.id)}, freshness p95 ≤ ${cell(p95, t.id)}`).join(' | ')}`,
+        );
+      } catch {
+        // Prometheus has not scraped yet.
+      }
     })();
   }, 15_000);
   await workload;
@@ -173,6 +209,7 @@ async function main(): Promise<number> {
     say(`    checksums: source ${v.sourceChecksum}, lake ${v.lakeChecksum}`);
   }
   say(`  Temporal Web UI: ${stack.temporalUi}`);
+  say(`  Prometheus:      ${prometheus.url} (stops with the demo)`);
 
   for (const t of TABLES)
     await client.workflow
@@ -180,6 +217,7 @@ async function main(): Promise<number> {
       .terminate('demo finished')
       .catch(() => undefined);
   await connection.close();
+  await prometheus.stop();
   await worker.stop();
   await deps.close();
   await source.stop();

@@ -12,14 +12,22 @@
  * - Setup problems (Temporal or storage unreachable, bad config) end the process with one line that names what
  *   was tried and what to do, and exit code 1 (2 for config).
  *
- * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency 4]` (or TIDEMARK_CONFIG).
+ * - Metrics: with `--metrics-port P` (or TIDEMARK_METRICS_PORT), `GET :P/metrics` serves Tidemark's series
+ *   (docs/metrics.md) and the Temporal SDK's runtime metrics in one endpoint; off by default.
+ *
+ * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency 4] [--metrics-port 9464]` (or
+ * TIDEMARK_CONFIG).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { configuredDataConverter } from './temporal/data-converter.js';
 import type { Duration } from '@temporalio/common';
-import { createActivities } from './activities/index.js';
+import { activityMeter, createActivities } from './activities/index.js';
+import { tableRef } from './config/tables.js';
+import { freeLoopbackPort, startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
+import { TidemarkMetrics } from './metrics/tidemark-metrics.js';
+import { startTableMetricsRefresher, type TableMetricsRefresher } from './worker-metrics.js';
 import { buildDependencies, type ActivityDeps } from './activities/dependencies.js';
 import { loadConfig, phiColumnNames, type TidemarkConfig } from './config/index.js';
 import { resolveSecret } from './config/secrets.js';
@@ -40,6 +48,23 @@ export interface StartWorkerOptions {
   taskQueue?: string;
   /** Time in-flight activities get to finish on shutdown (default 30 s). */
   shutdownGraceTime?: Duration;
+  /**
+   * Serve Prometheus metrics on this port (0: any free port; undefined: no endpoint — the default, and what tests
+   * use unless they test metrics). Tidemark's series and the Temporal SDK's runtime metrics share the endpoint.
+   */
+  metricsPort?: number;
+  /** Interface the metrics endpoint listens on (default: all). */
+  metricsHost?: string;
+  /** How often the table gauges are refreshed from the workflows' status (default 15 s). */
+  metricsRefreshMs?: number;
+}
+
+/** The worker's metrics, when it serves them. */
+export interface WorkerMetrics {
+  readonly port: number;
+  readonly metrics: TidemarkMetrics;
+  /** Refreshes the table gauges now (tests: before scraping). */
+  refresh(): Promise<void>;
 }
 
 export interface RunningWorker {
@@ -49,14 +74,22 @@ export interface RunningWorker {
   done: Promise<void>;
   /** Stops taking work, waits for in-flight tasks, closes dependencies. */
   stop(): Promise<void>;
+  /** Present when the worker serves metrics (`metricsPort`). */
+  metrics?: WorkerMetrics;
 }
 
 let runtimeInstalled = false;
+let runtimeMetricsAddress: string | undefined;
 
-/** Routes the Temporal Runtime's logs into pino (WARN+), once per process. */
-export function installRuntimeLogger(logger: Logger): void {
-  if (runtimeInstalled) return;
+/**
+ * Routes the Temporal Runtime's logs into pino (WARN+), once per process; with `metricsBindAddress`, the
+ * runtime's Rust core also serves its own Prometheus metrics there. Returns the address the runtime's metrics
+ * are served on (undefined: none — the runtime of this process was installed without them).
+ */
+export function installRuntimeLogger(logger: Logger, metricsBindAddress?: string): string | undefined {
+  if (runtimeInstalled) return runtimeMetricsAddress;
   runtimeInstalled = true;
+  runtimeMetricsAddress = metricsBindAddress;
   const temporalLog = logger.child({ component: 'temporal' });
   Runtime.install({
     logger: new DefaultLogger('WARN', (entry) => {
@@ -68,17 +101,67 @@ export function installRuntimeLogger(logger: Logger): void {
       else temporalLog.debug(fields, entry.message);
     }),
     // Core (Rust) logs go to the console by default; forward them into the same JSON log instead.
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
+    telemetryOptions: {
+      logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} },
+      // Names as docs/metrics.md lists them: counters with `_total`, durations in seconds with the unit suffix.
+      ...(metricsBindAddress
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: metricsBindAddress,
+                countersTotalSuffix: true,
+                unitSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          }
+        : {}),
+    },
   });
+  return runtimeMetricsAddress;
+}
+
+/** The package version (the `version` label of `tidemark_worker_info`). */
+function tidemarkVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Tidemark's metrics of every configured table. */
+export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): TidemarkMetrics {
+  const metrics = new TidemarkMetrics(
+    config.tables.map((t) => ({
+      table: tableRef(config, t).id,
+      strategy: t.capture.strategy,
+      cadenceSeconds: t.cadence.ms / 1000,
+      maxRowsPerSecond: t.limits.maxRowsPerSecond,
+      database: config.source.database,
+    })),
+  );
+  metrics.workerInfo.set(
+    { namespace: config.temporal.namespace, task_queue: taskQueue, version: tidemarkVersion() },
+    1,
+  );
+  return metrics;
 }
 
 /** Creates and runs a worker; returns at once with a handle. */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ name: 'worker', phiColumns: phiColumnNames(config) });
-  installRuntimeLogger(logger);
+  const wantMetrics = options.metricsPort !== undefined;
+  const coreAddress = installRuntimeLogger(logger, wantMetrics ? `127.0.0.1:${await freeLoopbackPort()}` : undefined);
+  if (wantMetrics && !coreAddress)
+    logger.warn('the Temporal runtime of this process was installed without metrics: serving Tidemark metrics only');
   const ownDeps = !options.deps;
   const deps = options.deps ?? (await buildDependencies(config, logger));
+  const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
+  const metrics = wantMetrics ? workerMetricsOf(config, taskQueue) : undefined;
+  const throttle = deps.source.throttle;
   const settings = await temporalConnectionSettings(config.temporal, resolveSecret);
   const dataConverter = await configuredDataConverter(config.temporal, resolveSecret);
   let connection: NativeConnection;
@@ -89,7 +172,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     throw temporalUnreachableError(err, temporalTarget(settings, config.temporal.namespace));
   }
   const useBundle = process.env.NODE_ENV === 'production' && existsSync(WORKFLOW_BUNDLE);
-  const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
+  const meter = activityMeter(metrics, () => throttle.stats);
   const concurrency = options.activityConcurrency ?? 4;
   let worker: Worker;
   try {
@@ -98,7 +181,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       namespace: config.temporal.namespace,
       taskQueue,
       ...(useBundle ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_SOURCE }),
-      activities: createActivities(deps),
+      activities: createActivities(deps, meter),
       dataConverter,
       maxConcurrentActivityTaskExecutions: concurrency,
       shutdownGraceTime: options.shutdownGraceTime ?? '30s',
@@ -108,16 +191,52 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     if (ownDeps) await deps.close();
     throw err;
   }
-  logger.info({ taskQueue, activityConcurrency: concurrency, bundle: useBundle }, 'worker started');
+  let refresher: TableMetricsRefresher | undefined;
+  let server: MetricsServer | undefined;
+  if (metrics && options.metricsPort !== undefined) {
+    refresher = startTableMetricsRefresher({
+      config,
+      metrics,
+      connection,
+      source: deps.source,
+      stopKinds: meter.stopKinds,
+      logger,
+      ...(options.metricsRefreshMs !== undefined ? { statusIntervalMs: options.metricsRefreshMs } : {}),
+    });
+    try {
+      server = await startMetricsServer({
+        text: () => metrics.text(),
+        port: options.metricsPort,
+        ...(options.metricsHost !== undefined ? { host: options.metricsHost } : {}),
+        ...(coreAddress ? { coreUrl: `http://${coreAddress}/metrics` } : {}),
+      });
+    } catch (err) {
+      await refresher.stop();
+      await connection.close();
+      if (ownDeps) await deps.close();
+      throw new Error(
+        `The metrics endpoint could not listen on port ${options.metricsPort} (${(err as Error).message}): choose another --metrics-port, or leave it out to serve no metrics`,
+      );
+    }
+  }
+  logger.info(
+    { taskQueue, activityConcurrency: concurrency, bundle: useBundle, metricsPort: server?.port ?? null },
+    'worker started',
+  );
   const done = worker.run().finally(async () => {
+    await refresher?.stop();
+    await server?.close();
     await connection.close();
     if (ownDeps) await deps.close();
     logger.info('worker stopped');
   });
+  const workerMetrics: WorkerMetrics | undefined =
+    metrics && server && refresher ? { port: server.port, metrics, refresh: () => refresher.refresh() } : undefined;
   return {
     worker,
     deps,
     done,
+    ...(workerMetrics ? { metrics: workerMetrics } : {}),
     stop: async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;
@@ -132,7 +251,7 @@ function argValue(argv: readonly string[], name: string): string | undefined {
   return eq?.slice(name.length + 1);
 }
 
-/** `npm run worker -- --config FILE [--activity-concurrency N] [--task-queue Q]`. */
+/** `npm run worker -- --config FILE [--activity-concurrency N] [--task-queue Q] [--metrics-port P]`. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const file = argValue(argv, '--config') ?? process.env.TIDEMARK_CONFIG;
   const logger = createLogger({ name: 'worker' });
@@ -151,7 +270,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     argValue(argv, '--activity-concurrency') ?? process.env.TIDEMARK_ACTIVITY_CONCURRENCY ?? 4,
   );
   const taskQueue = argValue(argv, '--task-queue');
+  const metricsPortArg = argValue(argv, '--metrics-port') ?? process.env.TIDEMARK_METRICS_PORT;
+  const metricsPort = metricsPortArg === undefined ? undefined : Number(metricsPortArg);
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
+    logger.error(`--metrics-port must be a port number (0-65535), got ${metricsPortArg}`);
+    return 2;
+  }
   const running = await startWorker({
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
     config,
     logger: createLogger({ name: 'worker', phiColumns: phiColumnNames(config) }),
     activityConcurrency: concurrency,

@@ -75,6 +75,8 @@ export interface PipelineTable {
   phi?: string;
   /** A YAML flow mapping, e.g. `{ maxRowsPerSecond: 300 }`. */
   limits?: string;
+  /** A YAML flow mapping, e.g. `{ controlTotals: [TotalBilled], sourceCheckEvery: 1 }`. */
+  quality?: string;
 }
 
 /** The claims tables by strategy (the workload writes all of them). */
@@ -156,7 +158,9 @@ ${o.tables
     capture: ${t.capture}
     cadence: ${o.cadence ?? '1m'}${t.key ? `\n    key: [${t.key.join(', ')}]` : ''}${
       t.businessDateColumn ? `\n    businessDateColumn: ${t.businessDateColumn}` : ''
-    }${t.phi ? `\n    phi: ${t.phi}` : ''}${t.limits ? `\n    limits: ${t.limits}` : ''}`,
+    }${t.phi ? `\n    phi: ${t.phi}` : ''}${t.limits ? `\n    limits: ${t.limits}` : ''}${
+      t.quality ? `\n    quality: ${t.quality}` : ''
+    }`,
   )
   .join('\n')}
 `;

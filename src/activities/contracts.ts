@@ -63,6 +63,8 @@ export interface ExtractWindowOutput {
    * the gaps it left open), consistent with exactly the rows this attempt staged. Absent: `window.to`.
    */
   resumePosition?: string;
+  /** Of `durationMs`, milliseconds spent encoding Parquet and uploading it (metrics). */
+  stageMs?: { encode: number; upload: number };
 }
 
 export interface ValidateWindowInput {
@@ -74,6 +76,8 @@ export interface ValidateWindowInput {
 export interface ValidateWindowOutput {
   /** Control totals that go into the manifest (counts per op, sums of configured numeric columns as strings). */
   controlTotals: Record<string, string>;
+  /** Rows the source returned for the receipt's source check (absent: the window was not sampled). */
+  sourceRowsRead?: number;
 }
 
 export interface CommitManifestInput {

@@ -9,24 +9,32 @@ import { chunkActivities } from './chunk-activities.js';
 import type { ActivityDeps } from './dependencies.js';
 import { atBoundary } from './failures.js';
 import { keepAlive } from './heartbeat.js';
+import { activityMeter, type ActivityMeter } from './metered.js';
 import { windowActivities } from './window-activities.js';
 
 export type Activities = TableSyncActivities & ChunkedJobActivities;
 
-export function createActivities(deps: ActivityDeps): Activities {
+/**
+ * `meter` feeds the worker's metrics from each activity's input and output (metered.ts); without one the
+ * activities run unmetered (tests, benches).
+ */
+export function createActivities(deps: ActivityDeps, meter: ActivityMeter = activityMeter(undefined)): Activities {
   const w = windowActivities(deps);
   const c = chunkActivities(deps);
-  const wrap = <I, O>(fn: (input: I) => Promise<O>) => atBoundary(keepAlive(fn));
+  const wrap = <I extends { table: { id: string } }, O>(name: string, fn: (input: I) => Promise<O>) =>
+    atBoundary(meter.wrap(name, keepAlive(fn)));
   return {
-    readWatermark: wrap(w.readWatermark),
-    planWindow: wrap(w.planWindow),
-    extractWindow: wrap(w.extractWindow),
-    validateWindow: wrap(w.validateWindow),
-    commitManifest: wrap(w.commitManifest),
-    advanceWatermark: wrap(w.advanceWatermark),
-    planChunks: wrap(c.planChunks),
-    runChunk: wrap(c.runChunk),
+    readWatermark: wrap('readWatermark', w.readWatermark),
+    planWindow: wrap('planWindow', w.planWindow),
+    extractWindow: wrap('extractWindow', w.extractWindow),
+    validateWindow: wrap('validateWindow', w.validateWindow),
+    commitManifest: wrap('commitManifest', w.commitManifest),
+    advanceWatermark: wrap('advanceWatermark', w.advanceWatermark),
+    planChunks: wrap('planChunks', c.planChunks),
+    runChunk: wrap('runChunk', c.runChunk),
   };
 }
+
+export { activityMeter, type ActivityMeter } from './metered.js';
 
 export { buildDependencies, type ActivityDeps } from './dependencies.js';

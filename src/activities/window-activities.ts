@@ -32,6 +32,7 @@ import { activityProgress } from './heartbeat.js';
 import { extractWindow as captureWindow, planWindow as planSourceWindow } from '../capture/window.js';
 import { tableContext, type TableContext } from '../capture/table-context.js';
 import { publishTableDelta } from '../capture/delta-publication.js';
+import { DataQualityError, receiptProblems, sourceCheckDue, sourceReceipt } from '../capture/receipt.js';
 
 export function windowActivities(deps: ActivityDeps) {
   const log = (ref: TableRef) => deps.logger.child({ table: ref.id });
@@ -65,8 +66,18 @@ export function windowActivities(deps: ActivityDeps) {
       window: windowRefOf(input.window),
       staged: input.extract,
       ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
+      controlColumns: ctx.config.quality?.controlTotals ?? [],
     });
-    return { controlTotals: encodeControlTotals(v.controlTotals) };
+    if (!sourceCheckDue(ctx, input.window)) return { controlTotals: encodeControlTotals(v.controlTotals) };
+    // A sampled window: the same totals at the source for the same bounds (capture/receipt.ts).
+    const atSource = await sourceReceipt(ctx, input.window);
+    const problems = receiptProblems(v.controlTotals, atSource);
+    if (problems.length) throw new DataQualityError(ctx.ref.id, input.window.seq, problems);
+    const receipt = {
+      ...v.controlTotals.receipt!,
+      source: { agreed: true as const, sourceRowsRead: atSource.rowsRead },
+    };
+    return { controlTotals: encodeControlTotals({ ...v.controlTotals, receipt }), sourceRowsRead: atSource.rowsRead };
   }
 
   async function commitManifest(input: CommitManifestInput): Promise<CommitManifestOutput> {

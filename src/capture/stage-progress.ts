@@ -18,6 +18,8 @@ export interface StageProgress {
   opCounts: Record<ChangeOp, number>;
   minPosition: string | null;
   maxPosition: string | null;
+  /** Milliseconds spent encoding and uploading the staged segments (metrics; absent in older heartbeats). */
+  stageMs?: { encode: number; upload: number };
   /**
    * SHA-256 (hex) over the positions of the events staged so far, in order. A resumed attempt skips that many
    * events of its re-read and reuses the staged segments only if the skipped positions hash the same: a read

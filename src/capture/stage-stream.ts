@@ -62,6 +62,7 @@ export async function stageStream(
     minPosition: progress.minPosition,
     maxPosition: progress.maxPosition,
     sourceRowsRead: input.sourceRowsRead() ?? read.seen,
+    ...(progress.stageMs ? { stageMs: { ...progress.stageMs } } : {}),
     ...(read.resumePosition !== undefined ? { resumePosition: read.resumePosition } : {}),
   };
 }
@@ -173,6 +174,10 @@ function recordSegment(progress: StageProgress, staged: StagedAttempt, tally: Se
   for (const f of staged.files)
     progress.files.push({ path: f.path, rows: f.rows, bytes: f.bytes, md5: f.md5, commitDate: f.commitDate });
   for (const op of CHANGE_OPS) progress.opCounts[op] += tally.byOp[op];
+  if (staged.stageMs) {
+    const t = progress.stageMs ?? { encode: 0, upload: 0 };
+    progress.stageMs = { encode: t.encode + staged.stageMs.encode, upload: t.upload + staged.stageMs.upload };
+  }
   if (staged.minPosition !== null && (progress.minPosition === null || staged.minPosition < progress.minPosition))
     progress.minPosition = staged.minPosition;
   if (staged.maxPosition !== null && (progress.maxPosition === null || staged.maxPosition > progress.maxPosition))

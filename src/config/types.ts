@@ -225,6 +225,23 @@ export interface TableConfig {
   readonly limits: TableLimits;
   /** PHI column policy; empty when the table holds no PHI columns that need treatment. */
   readonly phi: readonly PhiRule[];
+  /** The data-quality receipt's options (`tables[].quality`). */
+  readonly quality?: TableQuality;
+}
+
+/** `tables[].quality`: what each window's data-quality receipt adds to its fixed checks. */
+export interface TableQuality {
+  /**
+   * Integer or decimal columns (not PHI) whose sums over the window's inserted, updated and snapshot events
+   * (`c`, `u`, `r`) the manifest records as control totals, e.g. claim amounts.
+   */
+  readonly controlTotals: readonly string[];
+  /**
+   * Every Nth window (by sequence) the same totals are computed at the source for the same bounds and compared;
+   * a difference stops the table. 0: never. CDC tables only (the change table is immutable for a range of LSNs;
+   * the other strategies read the current row, which may have changed since the window read it).
+   */
+  readonly sourceCheckEvery: number;
 }
 
 /** A capture strategy and its parameters. */

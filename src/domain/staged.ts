@@ -40,4 +40,15 @@ export interface StagedWindow {
    */
   readonly resumePosition?: string;
   readonly durationMs: number;
+  /**
+   * Of `durationMs`, the time spent encoding Parquet (flushing parts) and uploading them (metrics: the `encode`
+   * and `upload` stages; the rest is `read`, which includes converting rows). Absent in results recorded before.
+   */
+  readonly stageMs?: StageTimings;
+}
+
+/** Milliseconds one staging spent encoding Parquet and uploading it. */
+export interface StageTimings {
+  readonly encode: number;
+  readonly upload: number;
 }

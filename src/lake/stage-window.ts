@@ -44,7 +44,7 @@ export interface ChangeEvent {
  */
 export type StagedAttempt = Pick<
   StagedWindow,
-  'attemptId' | 'schemaVersion' | 'files' | 'rows' | 'opCounts' | 'minPosition' | 'maxPosition'
+  'attemptId' | 'schemaVersion' | 'files' | 'rows' | 'opCounts' | 'minPosition' | 'maxPosition' | 'stageMs'
 >;
 
 export interface StageWindowInput {
@@ -145,6 +145,13 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
     };
     const extractedDate = utcDateOfNanos(input.extractedAt);
     const windowId = BigInt(input.window.sequence);
+    // Metrics: time spent encoding (parts flushed while adding, then the rest at finish, with its checks) and
+    // uploading. With stages overlapping (capture/stage-stream.ts) these overlap the read too.
+    const ms = { encode: 0, upload: 0 };
+    const timed = (flushing: Promise<void>): Promise<void> => {
+      const t0 = Date.now();
+      return flushing.then(() => void (ms.encode += Date.now() - t0));
+    };
     return {
       add(e) {
         check(e);
@@ -154,21 +161,25 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
         const flushing = w.append(commitDate, [e.op, e.position, e.commitTs, windowId, input.extractedAt, ...e.values]);
         counted.opCounts[e.op]++;
         counted.rows++;
-        return flushing;
+        return flushing && timed(flushing);
       },
       get rows() {
         return counted.rows;
       },
       async finish() {
+        const t0 = Date.now();
         const parts = await w.finish();
         // The parts' contents are checked here, on the local files, so validation need not download them.
         const problems = await checkParts({ schema, windowSequence: input.window.sequence, parts, ...counted });
         if (problems.length) throw new WindowValidationError(lake.layout.id, input.window.sequence, problems);
+        ms.encode += Date.now() - t0;
         return {
           counted,
           upload: async () => {
+            const t1 = Date.now();
             const files = await uploadParts(lake, input.window.sequence, attemptId, parts);
-            return { attemptId, schemaVersion: schema.version, files, ...counted };
+            ms.upload += Date.now() - t1;
+            return { attemptId, schemaVersion: schema.version, files, ...counted, stageMs: { ...ms } };
           },
         };
       },

@@ -7,10 +7,12 @@
  * What the files hold was checked before upload, on the local parts (lake/check-parts.ts: row counts per file and
  * per op, schema, key nulls, (key, position) uniqueness, window id), and the upload stores exactly the bytes
  * hashed (every block MD5-checked by the store, the file's MD5 recorded as its Content-MD5). So an MD5 and size
- * equal to the staged record prove the checked bytes are the stored ones, without reading them back.
+ * equal to the staged record prove the checked bytes are the stored ones, without reading them back. Only a table
+ * with control-total columns reads its files, for their sums (lake/control-sums.ts).
  */
 import { CHANGE_OPS } from '../domain/values.js';
 import type { ControlTotals } from './control-totals.js';
+import { controlSums } from './control-sums.js';
 import { WindowValidationError } from './errors.js';
 import type { LakeTable } from './lake-table.js';
 import type { WindowRef } from './manifest.js';
@@ -25,8 +27,10 @@ export interface ValidateWindowInput {
   /** The window validated (its sequence names the failure). */
   readonly window: WindowRef;
   readonly staged: StagedAttempt;
-  /** Unused since validation no longer downloads (kept so callers need not change). */
+  /** Parent of the scratch directory the control sums download to (the OS temp directory by default). */
   readonly scratchDir?: string;
+  /** Numeric columns whose sums over the `c`, `u` and `r` events become control totals (`tables[].quality`). */
+  readonly controlColumns?: readonly string[];
 }
 
 export interface ValidateWindowOutput {
@@ -63,6 +67,26 @@ export async function validateWindow(input: ValidateWindowInput): Promise<Valida
       }
     });
   }
+  const sums =
+    problems.length === 0
+      ? await controlSums(
+          {
+            lake,
+            staged,
+            columns: input.controlColumns ?? [],
+            ...(input.scratchDir !== undefined ? { scratchDir: input.scratchDir } : {}),
+          },
+          problems,
+        )
+      : {};
   if (problems.length) throw new WindowValidationError(lake.layout.id, input.window.sequence, problems);
-  return { controlTotals: { rows: staged.rows, rowsByOp: { ...staged.opCounts }, sums: {} } };
+  // The parts were refused before upload on a NULL key or a duplicate (key, position): a receipt records them as 0.
+  return {
+    controlTotals: {
+      rows: staged.rows,
+      rowsByOp: { ...staged.opCounts },
+      sums,
+      receipt: { nullKeys: 0, duplicateKeyPositions: 0 },
+    },
+  };
 }

@@ -233,7 +233,7 @@ export async function captureFindings(
 }
 
 /** The CDC cleanup job's retention (minutes), or null when this login may not read it. */
-async function cdcRetentionMinutes(conn: SourceConnection): Promise<number | null> {
+export async function cdcRetentionMinutes(conn: SourceConnection): Promise<number | null> {
   try {
     const rows = await conn.query<{ job_type: string; retention: number | bigint | null }>(
       'doctor.cdc_jobs',

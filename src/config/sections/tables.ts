@@ -2,7 +2,7 @@
 import { DEFAULTS } from '../defaults.js';
 import { durationOf } from '../duration.js';
 import { type ObjectReader, type StringCheck } from '../reader.js';
-import { type SourceConfig, type TableConfig } from '../types.js';
+import { type SourceConfig, type TableConfig, type TableQuality } from '../types.js';
 import { readCapture } from './capture.js';
 import { readPhi } from './phi.js';
 import { checkSqlName, readColumns } from './shared-fields.js';
@@ -44,7 +44,17 @@ export function readTables(doc: ObjectReader, source: SourceConfig): TableConfig
 }
 
 function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
-  o.allow(['name', 'capture', 'key', 'cadence', 'idleCommitInterval', 'businessDateColumn', 'limits', 'phi']);
+  o.allow([
+    'name',
+    'capture',
+    'key',
+    'cadence',
+    'idleCommitInterval',
+    'businessDateColumn',
+    'limits',
+    'phi',
+    'quality',
+  ]);
   const name = o.requiredString('name', {
     what: 'the table, as schema.table',
     example: 'dbo.Claims',
@@ -75,6 +85,7 @@ function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
   });
   const limits = readLimits(o, source);
   const phi = readPhi(o, key ?? []);
+  const quality = o.has('quality') ? readQuality(o, phi) : undefined;
   return {
     name,
     schema,
@@ -86,7 +97,31 @@ function readTable(o: ObjectReader, source: SourceConfig): TableConfig {
     ...(businessDateColumn === undefined ? {} : { businessDateColumn }),
     limits,
     phi,
+    ...(quality ? { quality } : {}),
   };
+}
+
+/** `tables[].quality`: control-total columns (never PHI: their sums would describe patients) and the source check. */
+function readQuality(table: ObjectReader, phi: TableConfig['phi']): TableQuality {
+  const q = table.checker.object(table.at('quality'), table.raw('quality'), 'the quality section');
+  q.allow(['controlTotals', 'sourceCheckEvery']);
+  const controlTotals = readColumns(q, 'controlTotals', 'the control-total columns') ?? [];
+  const phiColumns = new Set(phi.flatMap((r) => r.columns.map((c) => c.toLowerCase())));
+  for (const c of controlTotals)
+    if (phiColumns.has(c.toLowerCase()))
+      q.checker.report(
+        q.at('controlTotals'),
+        `column ${c} is a PHI column: its sums would be recorded in every manifest`,
+        'choose non-PHI numeric columns for control totals (e.g. amounts)',
+      );
+  const sourceCheckEvery = q.integer('sourceCheckEvery', {
+    what: 'how often the source totals are compared (every Nth window; 0 never)',
+    example: '10',
+    min: 0,
+    max: 1_000_000,
+    fallback: 0,
+  });
+  return { controlTotals, sourceCheckEvery };
 }
 
 /** `tables[].limits`: how hard one table may read; the query timeout defaults to the source's request timeout. */

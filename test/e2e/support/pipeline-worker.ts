@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { buildDependencies, type ActivityDeps } from '../../../src/activities/index.js';
 import type { TidemarkConfig } from '../../../src/config/index.js';
 import { createLogger } from '../../../src/util/logger.js';
-import { startWorker, type RunningWorker } from '../../../src/worker.js';
+import { startWorker, type RunningWorker, type StartWorkerOptions } from '../../../src/worker.js';
 import { pipelineConfig, type ClaimsSource, type PipelineTable } from '../../../scripts/demo/harness.js';
 import { azuriteForTests, temporalForTests } from '../../support/stack.js';
 
@@ -33,6 +33,8 @@ export async function startPipelineWorker(
   source: ClaimsSource,
   name: string,
   tables: PipelineTable[],
+  /** Extra worker options (e.g. `metricsPort`). */
+  workerOptions: Partial<Pick<StartWorkerOptions, 'metricsPort' | 'metricsRefreshMs'>> = {},
 ): Promise<PipelineWorker> {
   const temporalAddress = await temporalForTests();
   const made = pipelineConfig({
@@ -48,7 +50,7 @@ export async function startPipelineWorker(
   await writeFile(configFile, made.yaml);
   const logger = createLogger({ name: 'e2e', level: 'warn' });
   const deps = await buildDependencies(made.config, logger);
-  const worker = await startWorker({ config: made.config, logger, deps, shutdownGraceTime: '2s' });
+  const worker = await startWorker({ config: made.config, logger, deps, shutdownGraceTime: '2s', ...workerOptions });
   const connection = await Connection.connect({ address: temporalAddress });
   return {
     dir,

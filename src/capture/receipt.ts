@@ -1,0 +1,128 @@
+/**
+ * The data-quality receipt's source side: for a sampled window, the same control totals computed at the source
+ * for the same bounds — rows per operation and the sums of the configured columns — by reading the window again
+ * through the table's strategy, and compared with what the lake validated. A difference is a
+ * {@link DataQualityError}: non-retryable, so the table stops with the reason (and the data-quality alert fires).
+ *
+ * Only CDC windows are compared: a CDC change table is immutable for a range of LSNs, so a second read of the
+ * same bounds must give the same events. The other strategies read the current row, which may have changed since
+ * the window read it (a later re-read would report a difference that is not one).
+ */
+import type { OpCounts } from '../domain/staged.js';
+import type { LakeValue } from '../domain/values.js';
+import type { WindowPlan } from '../domain/window.js';
+import type { ControlTotals } from '../lake/control-totals.js';
+import { zeroOpCounts } from '../lake/control-totals.js';
+import type { TableContext } from './table-context.js';
+
+/** What the source says about a window's bounds. */
+export interface SourceReceipt {
+  readonly rowsByOp: OpCounts;
+  readonly sums: Readonly<Record<string, string | null>>;
+  /** Rows the source returned for the check (its cost). */
+  readonly rowsRead: number;
+}
+
+/** The receipt's totals differ from the source's for the same bounds. Stops the table. */
+export class DataQualityError extends Error {
+  override readonly name = 'DataQualityError';
+  readonly retryable = false;
+  constructor(
+    readonly table: string,
+    readonly sequence: number,
+    readonly problems: readonly string[],
+  ) {
+    super(
+      `Window ${sequence} of ${table}: the data-quality receipt differs from the source for the same bounds: ` +
+        `${problems.join('; ')}. The window is not committed and the table stops; see docs/runbooks/TidemarkDataQualityFailed.md`,
+    );
+  }
+}
+
+/** Whether window `seq` of a table is compared at the source (every `every`-th CDC change window). */
+export function sourceCheckDue(ctx: TableContext, window: WindowPlan): boolean {
+  const every = ctx.config.quality?.sourceCheckEvery ?? 0;
+  return every > 0 && ctx.ref.strategy === 'cdc' && window.kind === 'changes' && window.seq % every === 0;
+}
+
+/** Reads the window's bounds again and totals them (counts per op; sums over `c`, `u`, `r`). */
+export async function sourceReceipt(ctx: TableContext, window: WindowPlan): Promise<SourceReceipt> {
+  const columns = ctx.config.quality?.controlTotals ?? [];
+  const rowsByOp = zeroOpCounts();
+  const acc = new Map(columns.map((c) => [c, new DecimalSum()]));
+  let rowsRead = 0;
+  const batches = ctx.strategy.readWindow({
+    strategy: ctx.ref.strategy,
+    from: window.from,
+    to: window.to,
+    empty: false,
+    lagSeconds: null,
+  });
+  // Values as the lake holds them (the same projection and PHI plan as the read): exact decimals, integers.
+  const schema = await ctx.schemaFor(ctx.strategy.columns);
+  const index = columns.map((c) => schema.columns.findIndex((b) => b.name.toLowerCase() === c.toLowerCase()));
+  for await (const batch of batches) {
+    const project = ctx.projector(batch.columns, schema);
+    for (const row of batch.rows) {
+      rowsRead++;
+      rowsByOp[row.op]++;
+      if (row.op === 'd') continue;
+      const values = project(row.values);
+      columns.forEach((c, i) => acc.get(c)!.add(index[i]! >= 0 ? (values[index[i]!] ?? null) : null));
+    }
+  }
+  const sums: Record<string, string | null> = {};
+  for (const [c, s] of acc) sums[c] = s.text();
+  return { rowsByOp, sums, rowsRead };
+}
+
+/** The differences between the lake's totals and the source's (empty: they agree). */
+export function receiptProblems(lake: ControlTotals, source: SourceReceipt): string[] {
+  const problems: string[] = [];
+  for (const op of ['c', 'u', 'd', 'r'] as const)
+    if (lake.rowsByOp[op] !== source.rowsByOp[op])
+      problems.push(`op ${op}: lake ${lake.rowsByOp[op]} events, source ${source.rowsByOp[op]}`);
+  for (const [column, sum] of Object.entries(source.sums))
+    if ((lake.sums[column] ?? null) !== sum)
+      problems.push(`sum of ${column}: lake ${lake.sums[column] ?? 'NULL'}, source ${sum ?? 'NULL'}`);
+  return problems;
+}
+
+/** An exact sum of integer and decimal values, written as DuckDB writes `sum(x)::VARCHAR`. */
+export class DecimalSum {
+  private unscaled = 0n;
+  private scale = 0;
+  private seen = false;
+
+  add(v: LakeValue): void {
+    if (v === null) return;
+    this.seen = true;
+    if (typeof v === 'bigint') this.addScaled(v, 0);
+    else if (typeof v === 'number' && Number.isInteger(v)) this.addScaled(BigInt(v), 0);
+    else if (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v)) {
+      // An exact decimal as text (`-12.30`), as the lake's value model allows.
+      const [whole = '0', frac = ''] = v.split('.');
+      this.addScaled(BigInt(`${whole}${frac}`), frac.length);
+    } else if (typeof v === 'object' && v !== null && 'unscaled' in v) {
+      const d = v;
+      this.addScaled(d.unscaled, d.scale);
+    } else throw new Error('control totals sum integer and decimal columns only');
+  }
+
+  private addScaled(unscaled: bigint, scale: number): void {
+    if (scale > this.scale) {
+      this.unscaled *= 10n ** BigInt(scale - this.scale);
+      this.scale = scale;
+    }
+    this.unscaled += unscaled * 10n ** BigInt(this.scale - scale);
+  }
+
+  /** null when no value was added (SQL's SUM of nothing). */
+  text(): string | null {
+    if (!this.seen) return null;
+    if (this.scale === 0) return this.unscaled.toString();
+    const neg = this.unscaled < 0n;
+    const digits = (neg ? -this.unscaled : this.unscaled).toString().padStart(this.scale + 1, '0');
+    return `${neg ? '-' : ''}${digits.slice(0, -this.scale)}.${digits.slice(-this.scale)}`;
+  }
+}
