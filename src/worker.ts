@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { configuredDataConverter } from './temporal/data-converter.js';
 import type { Duration } from '@temporalio/common';
-import { activityMeter, createActivities } from './activities/index.js';
+import { activityMeter, createActivities, type StopKinds } from './activities/index.js';
 import { tableRef } from './config/tables.js';
 import { freeLoopbackPort, startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 import { TidemarkMetrics } from './metrics/tidemark-metrics.js';
@@ -191,34 +191,21 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     if (ownDeps) await deps.close();
     throw err;
   }
-  let refresher: TableMetricsRefresher | undefined;
-  let server: MetricsServer | undefined;
+  let served: ServedMetrics | undefined;
   if (metrics && options.metricsPort !== undefined) {
-    refresher = startTableMetricsRefresher({
-      config,
-      metrics,
-      connection,
-      source: deps.source,
-      stopKinds: meter.stopKinds,
-      logger,
-      ...(options.metricsRefreshMs !== undefined ? { statusIntervalMs: options.metricsRefreshMs } : {}),
-    });
     try {
-      server = await startMetricsServer({
-        text: () => metrics.text(),
-        port: options.metricsPort,
-        ...(options.metricsHost !== undefined ? { host: options.metricsHost } : {}),
-        ...(coreAddress ? { coreUrl: `http://${coreAddress}/metrics` } : {}),
-      });
+      served = await serveMetrics(
+        { ...options, metricsPort: options.metricsPort },
+        { metrics, connection, deps, stopKinds: meter.stopKinds, logger, coreAddress },
+      );
     } catch (err) {
-      await refresher.stop();
       await connection.close();
       if (ownDeps) await deps.close();
-      throw new Error(
-        `The metrics endpoint could not listen on port ${options.metricsPort} (${(err as Error).message}): choose another --metrics-port, or leave it out to serve no metrics`,
-      );
+      throw err;
     }
   }
+  const refresher = served?.refresher;
+  const server = served?.server;
   logger.info(
     { taskQueue, activityConcurrency: concurrency, bundle: useBundle, metricsPort: server?.port ?? null },
     'worker started',
@@ -242,6 +229,48 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       await done;
     },
   };
+}
+
+interface ServedMetrics {
+  readonly refresher: TableMetricsRefresher;
+  readonly server: MetricsServer;
+}
+
+/** Starts the per-table status refresher and the metrics endpoint (Tidemark's series, then the SDK's). */
+async function serveMetrics(
+  options: StartWorkerOptions & { metricsPort: number },
+  w: {
+    metrics: TidemarkMetrics;
+    connection: NativeConnection;
+    deps: ActivityDeps;
+    stopKinds: StopKinds;
+    logger: Logger;
+    coreAddress: string | undefined;
+  },
+): Promise<ServedMetrics> {
+  const refresher = startTableMetricsRefresher({
+    config: options.config,
+    metrics: w.metrics,
+    connection: w.connection,
+    source: w.deps.source,
+    stopKinds: w.stopKinds,
+    logger: w.logger,
+    ...(options.metricsRefreshMs !== undefined ? { statusIntervalMs: options.metricsRefreshMs } : {}),
+  });
+  try {
+    const server = await startMetricsServer({
+      text: () => w.metrics.text(),
+      port: options.metricsPort,
+      ...(options.metricsHost !== undefined ? { host: options.metricsHost } : {}),
+      ...(w.coreAddress ? { coreUrl: `http://${w.coreAddress}/metrics` } : {}),
+    });
+    return { refresher, server };
+  } catch (err) {
+    await refresher.stop();
+    throw new Error(
+      `The metrics endpoint could not listen on port ${options.metricsPort} (${(err as Error).message}): choose another --metrics-port, or leave it out to serve no metrics`,
+    );
+  }
 }
 
 function argValue(argv: readonly string[], name: string): string | undefined {

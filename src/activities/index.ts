@@ -35,6 +35,6 @@ export function createActivities(deps: ActivityDeps, meter: ActivityMeter = acti
   };
 }
 
-export { activityMeter, type ActivityMeter } from './metered.js';
+export { activityMeter, type ActivityMeter, type StopKinds } from './metered.js';
 
 export { buildDependencies, type ActivityDeps } from './dependencies.js';

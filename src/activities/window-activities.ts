@@ -32,7 +32,7 @@ import { activityProgress } from './heartbeat.js';
 import { extractWindow as captureWindow, planWindow as planSourceWindow } from '../capture/window.js';
 import { tableContext, type TableContext } from '../capture/table-context.js';
 import { publishTableDelta } from '../capture/delta-publication.js';
-import { DataQualityError, receiptProblems, sourceCheckDue, sourceReceipt } from '../capture/receipt.js';
+import { checkAtSource } from '../capture/receipt.js';
 
 export function windowActivities(deps: ActivityDeps) {
   const log = (ref: TableRef) => deps.logger.child({ table: ref.id });
@@ -68,33 +68,21 @@ export function windowActivities(deps: ActivityDeps) {
       ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
       controlColumns: ctx.config.quality?.controlTotals ?? [],
     });
-    if (!sourceCheckDue(ctx, input.window)) return { controlTotals: encodeControlTotals(v.controlTotals) };
-    // A sampled window: the same totals at the source for the same bounds (capture/receipt.ts).
-    const atSource = await sourceReceipt(ctx, input.window);
-    const problems = receiptProblems(v.controlTotals, atSource);
-    if (problems.length) throw new DataQualityError(ctx.ref.id, input.window.seq, problems);
-    const receipt = {
-      ...v.controlTotals.receipt!,
-      source: { agreed: true as const, sourceRowsRead: atSource.rowsRead },
+    const checked = await checkAtSource(ctx, input.window, v.controlTotals);
+    return {
+      controlTotals: encodeControlTotals(checked.controlTotals),
+      ...(checked.sourceRowsRead !== undefined ? { sourceRowsRead: checked.sourceRowsRead } : {}),
     };
-    return { controlTotals: encodeControlTotals({ ...v.controlTotals, receipt }), sourceRowsRead: atSource.rowsRead };
   }
 
   async function commitManifest(input: CommitManifestInput): Promise<CommitManifestOutput> {
     const ctx = await tableContext(deps, input.table);
-    let committedBy = 'tidemark';
-    try {
-      const info = Context.current().info;
-      committedBy = `${info.workflowExecution?.workflowId ?? info.workflowType ?? 'workflow'}/${info.activityId}`;
-    } catch {
-      // Outside an activity context (direct calls in tests).
-    }
     const out = await lakeCommitManifest({
       lake: ctx.lake,
       window: windowRefOf(input.window, input.extract.resumePosition),
       staged: input.extract,
       validated: { controlTotals: decodeControlTotals(input.validation.controlTotals) },
-      committedBy,
+      committedBy: committedBy(),
     });
     log(input.table).info(
       { window: input.window.seq, kind: input.window.kind, rows: out.rows, files: out.files, status: out.status },
@@ -135,4 +123,14 @@ async function schemaVersion(ctx: TableContext, version: number): Promise<Schema
       ctx.lake.layout.schemasPrefix,
     );
   return schema;
+}
+
+/** Who commits: `<workflow id>/<activity id>` of the running activity ("tidemark" outside one, as in tests). */
+function committedBy(): string {
+  try {
+    const info = Context.current().info;
+    return `${info.workflowExecution?.workflowId ?? info.workflowType ?? 'workflow'}/${info.activityId}`;
+  } catch {
+    return 'tidemark';
+  }
 }

@@ -126,3 +126,25 @@ export class DecimalSum {
     return `${neg ? '-' : ''}${digits.slice(0, -this.scale)}.${digits.slice(-this.scale)}`;
   }
 }
+
+/**
+ * For a window due a source check ({@link sourceCheckDue}), compares the lake's totals with the source's for the
+ * same bounds: throws {@link DataQualityError} on a difference, else returns the totals with the source's
+ * agreement in the receipt and what the check read. A window not due is returned as it is.
+ */
+export async function checkAtSource(
+  ctx: TableContext,
+  window: WindowPlan,
+  totals: ControlTotals,
+): Promise<{ controlTotals: ControlTotals; sourceRowsRead?: number }> {
+  if (!sourceCheckDue(ctx, window)) return { controlTotals: totals };
+  const atSource = await sourceReceipt(ctx, window);
+  const problems = receiptProblems(totals, atSource);
+  if (problems.length) throw new DataQualityError(ctx.ref.id, window.seq, problems);
+  const receipt = {
+    nullKeys: totals.receipt?.nullKeys ?? 0,
+    duplicateKeyPositions: totals.receipt?.duplicateKeyPositions ?? 0,
+    source: { agreed: true as const, sourceRowsRead: atSource.rowsRead },
+  };
+  return { controlTotals: { ...totals, receipt }, sourceRowsRead: atSource.rowsRead };
+}

@@ -148,6 +148,9 @@ async function stageSegments(
       [
         async (f: FilledSegment): Promise<EncodedSegment> => ({ ...f, written: await f.stage.finish() }),
         async (e: EncodedSegment): Promise<void> => {
+          // Cancelled while this segment was read ahead: stop before uploading it (a pause is honoured now, and
+          // what is staged so far stays recorded for the next attempt).
+          if (sink.isCancelled()) throw sink.cancellationError();
           const staged = await e.written.upload();
           await e.stage.discard();
           recordSegment(s.progress, staged, e.tally, e.digest);

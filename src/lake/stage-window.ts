@@ -148,10 +148,6 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
     // Metrics: time spent encoding (parts flushed while adding, then the rest at finish, with its checks) and
     // uploading. With stages overlapping (capture/stage-stream.ts) these overlap the read too.
     const ms = { encode: 0, upload: 0 };
-    const timed = (flushing: Promise<void>): Promise<void> => {
-      const t0 = Date.now();
-      return flushing.then(() => void (ms.encode += Date.now() - t0));
-    };
     return {
       add(e) {
         check(e);
@@ -161,7 +157,7 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
         const flushing = w.append(commitDate, [e.op, e.position, e.commitTs, windowId, input.extractedAt, ...e.values]);
         counted.opCounts[e.op]++;
         counted.rows++;
-        return flushing && timed(flushing);
+        return flushing && encodeTimed(ms, flushing);
       },
       get rows() {
         return counted.rows;
@@ -189,6 +185,12 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
     await discard();
     throw err;
   }
+}
+
+/** `flushing`, adding the time it takes to `ms.encode`. */
+function encodeTimed(ms: { encode: number }, flushing: Promise<void>): Promise<void> {
+  const t0 = Date.now();
+  return flushing.then(() => void (ms.encode += Date.now() - t0));
 }
 
 /** Checks each event: a known op, a lowercase hex position of the window's one width, no NULL where none may be. */
