@@ -84,6 +84,7 @@ test('two windows land: change log, latest state by position, tombstones, partit
     rows: 4,
     rowsByOp: { c: 1, u: 2, d: 1, r: 0 },
     sums: {},
+    receipt: { nullKeys: 0, duplicateKeyPositions: 0 },
   });
   assert.deepEqual(
     m2.files.map((f) => f.path),
