@@ -9,7 +9,8 @@
  * server's log and database, and every non-data object of the lake (manifests, schemas, ledgers, watermark) hold
  * neither the source password, the codec key, the PHI hash key nor the storage key, nor any seeded value of the
  * PHI columns (MemberId hashed, PatientName dropped) — while a planted value is found in each, so the scan reads
- * what it claims to. There is no metrics endpoint to scrape yet; Temporal's search attributes are in its database.
+ * what it claims to. The worker serves metrics, and the scan reads its endpoint too; Temporal's search attributes
+ * are in its database.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -111,7 +112,14 @@ before(async () => {
   });
   logger.info({ planted: CANARY }, 'a planted value the secret scan must find');
   deps = await buildDependencies(made.config, logger);
-  worker = await startWorker({ config: made.config, logger, deps, shutdownGraceTime: '2s' });
+  worker = await startWorker({
+    config: made.config,
+    logger,
+    deps,
+    shutdownGraceTime: '2s',
+    metricsPort: 0,
+    metricsRefreshMs: 1000,
+  });
   const keys = parsePayloadKeys(env.TIDEMARK_PAYLOAD_KEYS!);
   connection = await Connection.connect({ address });
   client = new Client({ connection, dataConverter: tidemarkDataConverter(keys) });
@@ -229,7 +237,7 @@ test('histories in the Temporal database hold no plaintext positions, paths or s
   for (const n of needles) assert.equal(bytes.includes(n), false, `plaintext found in the Temporal database: ${n}`);
 });
 
-test('after the run, no secret and no PHI value in logs, verb output, the Temporal database or the lake', async () => {
+test('after the run, no secret and no PHI value in logs, verb output, metrics, the Temporal database or the lake', async () => {
   await new Promise<void>((resolve) => workerLogStream.end(resolve));
   const phi = await source.admin
     .request()
@@ -257,14 +265,22 @@ test('after the run, no secret and no PHI value in logs, verb output, the Tempor
   const log: ScanSource = { name: 'the worker log', bytes: await readFile(workerLog) };
   const verbs: ScanSource = { name: "the operator verbs' output", bytes: Buffer.from(cliOutput) };
   const lake = await lakeNonDataObjects(deps.store);
+  const scraped = await fetch(`http://127.0.0.1:${worker.metrics!.port}/metrics`);
+  const metrics: ScanSource = { name: 'the metrics endpoint', bytes: Buffer.from(await scraped.text()) };
   const sources: ScanSource[] = [
     log,
     verbs,
+    metrics,
     { name: 'the Temporal server log', bytes: await readFile(join(dir, 'temporal.log')) },
     database,
     ...lake,
   ];
   assert.ok(log.bytes.includes('window committed'), 'the worker logged its work (at debug level)');
+  assert.ok(
+    /tidemark_events_landed_total\{[^}]*table="/.test(metrics.bytes.toString()) &&
+      metrics.bytes.includes(`table="${TABLE.id}"`),
+    "the metrics endpoint served the table's series",
+  );
   assert.ok(lake.some((o) => o.name.includes('/_manifests/')) && lake.some((o) => o.name.includes('/_audit/')));
 
   // Not vacuous: the planted value is found where it was planted, and so is a value known to be in the database.
