@@ -140,8 +140,8 @@ async function sourceFindings(config: TidemarkConfig, tables: readonly TableConf
 
 /**
  * The container(s): one listing of the prefix (needs only read access). Whether the identity can also write is
- * what the first window shows; Azure role assignments are not visible to the data plane, so Owner-level roles
- * are not checked here.
+ * what the first window shows. Azure role assignments are not visible to the data plane: the role is checked
+ * through Resource Manager (storageRoleFindings) when `sink.resourceId` names the account.
  */
 async function storageFindings(config: TidemarkConfig): Promise<DoctorFinding[]> {
   const { AzureBlobStore } = await import('../lake/blob-store.js');
@@ -169,7 +169,48 @@ async function storageFindings(config: TidemarkConfig): Promise<DoctorFinding[]>
       out.push({ scope: 'storage', status: 'problem', check: 'container', message: message(err) });
     }
   }
-  return out;
+  return [...out, ...(await storageRoleFindings(config, reach))];
+}
+
+/**
+ * The identity's role on the account (lake/storage-role-check.ts): needed blob data actions missing, Owner-level
+ * or key access flagged. A connection string carrying the account key is itself full control of the account.
+ */
+async function storageRoleFindings(
+  config: TidemarkConfig,
+  reach: { connectionString: string } | { accountUrl: string },
+): Promise<DoctorFinding[]> {
+  const sink = config.sink;
+  if ('connectionString' in reach) {
+    const local = /devstoreaccount1|127\.0\.0\.1|localhost|\[::1\]/i.test(reach.connectionString);
+    if (/AccountKey=/i.test(reach.connectionString) && !local)
+      return [
+        {
+          scope: 'storage',
+          status: 'excess',
+          check: 'role',
+          message:
+            'the connection string carries the account key: full control of the account, outside Entra ID and its audit',
+          fix: 'use `auth: defaultAzureCredential` with an identity holding only "Storage Blob Data Contributor"',
+        },
+      ];
+    return [{ scope: 'storage', status: 'note', check: 'role', message: 'not checked: a local emulator or a SAS' }];
+  }
+  if (sink.auth !== 'defaultAzureCredential' || !sink.resourceId)
+    return [
+      {
+        scope: 'storage',
+        status: 'note',
+        check: 'role',
+        message: "not checked: set sink.resourceId (the storage account's resource id) to check the identity's role",
+      },
+    ];
+  const { checkStorageRole } = await import('../lake/storage-role-check.js');
+  try {
+    return (await checkStorageRole(sink.resourceId)).map((f) => ({ scope: 'storage', ...f }));
+  } catch (err) {
+    return [{ scope: 'storage', status: 'problem', check: 'role', message: message(err) }];
+  }
 }
 
 /** Temporal: connect and describe the namespace (the same client setup the other verbs use). */

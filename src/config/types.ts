@@ -155,6 +155,11 @@ export interface SinkWithEntraId extends SinkCommon {
   readonly auth: 'defaultAzureCredential';
   /** `https://<account>.blob.core.windows.net` (or `.dfs.`); no query string. */
   readonly accountUrl: string;
+  /**
+   * The storage account's Azure resource id (`/subscriptions/…/providers/Microsoft.Storage/storageAccounts/<name>`),
+   * for `tidemark doctor` to check the identity's role through Resource Manager; unchecked when absent.
+   */
+  readonly resourceId?: string;
 }
 
 /** Sink reached with a connection string: Azurite, or accounts without Entra ID. */

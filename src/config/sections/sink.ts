@@ -45,7 +45,16 @@ const checkAccountUrl: StringCheck = (text) => {
 };
 
 export function readSink(o: ObjectReader): SinkConfig {
-  o.allow(['auth', 'accountUrl', 'connectionString', 'container', 'stateContainer', 'prefix', 'encryptionScope']);
+  o.allow([
+    'auth',
+    'accountUrl',
+    'resourceId',
+    'connectionString',
+    'container',
+    'stateContainer',
+    'prefix',
+    'encryptionScope',
+  ]);
   const common = readSinkCommon(o);
 
   // `auth` may be left out when exactly one of accountUrl / connectionString says which it is.
@@ -61,7 +70,25 @@ export function readSink(o: ObjectReader): SinkConfig {
   }
   const auth = written ?? (hasConn ? 'connectionString' : 'defaultAzureCredential');
   if (auth === 'connectionString') return { auth, connectionString: readConnectionString(o, hasConn), ...common };
-  return { auth, accountUrl: readAccountUrl(o, hasUrl), ...common };
+  const resourceId = o.optionalString('resourceId', {
+    what: "the storage account's resource id",
+    example: '/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<account>',
+    check: (s) =>
+      /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/[a-z0-9]{3,24}$/i.test(
+        s,
+      )
+        ? undefined
+        : {
+            message: 'is not a storage account resource id',
+            fix: 'copy it from the portal (the account, JSON view) or `az storage account show --query id`',
+          },
+  });
+  return {
+    auth,
+    accountUrl: readAccountUrl(o, hasUrl),
+    ...(resourceId === undefined ? {} : { resourceId }),
+    ...common,
+  };
 }
 
 function readSinkCommon(o: ObjectReader): SinkCommon {
