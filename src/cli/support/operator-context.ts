@@ -51,6 +51,8 @@ export function selectTables(config: TidemarkConfig, name: string | undefined): 
 
 /** gRPC status codes the verbs act on. */
 const GRPC_DEADLINE_EXCEEDED = 4;
+/** The server gave up on the call when our deadline was near (seen on a loaded machine instead of code 4). */
+const GRPC_CANCELLED = 1;
 const GRPC_NOT_FOUND = 5;
 
 function grpcCode(err: unknown): number | undefined {
@@ -157,16 +159,19 @@ export async function workflowPollers(temporal: OperatorTemporal, taskQueue: str
 }
 
 /**
- * True for a query that no worker answered: our deadline or the server's own query timeout passed, or the server
- * saw no poller on the task queue recently (FAILED_PRECONDITION "no poller seen … worker may be down").
+ * True for a query that no worker answered: our deadline or the server's own query timeout passed (DEADLINE_EXCEEDED,
+ * or CANCELLED when the server abandons the call as that deadline nears — seen on a loaded machine: the status test
+ * "after the only worker stopped" failed with exit 1 instead of 3), or the server saw no poller on the task queue
+ * recently (FAILED_PRECONDITION "no poller seen … worker may be down").
  */
 export function isUnansweredQuery(err: unknown): boolean {
   const code = grpcCode(err);
-  if (code === GRPC_DEADLINE_EXCEEDED) return true;
+  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED) return true;
   // The server's "no poller seen" is a FAILED_PRECONDITION like other refusals, and an SDK-side query timeout
   // has no class of its own: only their messages tell them apart.
   const messages = causeChain(err, 5).flatMap((e) => (e instanceof Error ? [e.message] : []));
-  return /DEADLINE_EXCEEDED|query timed out|no poller seen/i.test(messages.join('\n'));
+  const text = messages.join('\n');
+  return /DEADLINE_EXCEEDED|query timed out|no poller seen/i.test(text) || /\bCANCELLED\b/.test(text);
 }
 
 /** The operator message for a task queue no worker serves. */
