@@ -1,8 +1,9 @@
 /** The `lineage` section: where OpenLineage run events go (docs/lineage.md). */
-import { type ObjectReader, type StringCheck } from '../reader.js';
+import { type ObjectReader } from '../reader.js';
 import { type LineageConfig } from '../types.js';
 
-const checkEndpoint: StringCheck = (text) => {
+/** The endpoint's problem, if any (reported without the URL: it may carry credentials). */
+function endpointProblem(text: string): { message: string; fix: string } | undefined {
   let url: URL;
   try {
     url = new URL(text);
@@ -17,19 +18,20 @@ const checkEndpoint: StringCheck = (text) => {
       fix: 'write the base URL only and put the key in `apiKey: ${TIDEMARK_LINEAGE_API_KEY}`',
     };
   return undefined;
-};
+}
 
 export function readLineage(o: ObjectReader): LineageConfig {
   o.allow(['endpoint', 'apiKey', 'lake']);
   const endpoint = o.optionalString('endpoint', {
     what: 'the OpenLineage server’s base URL (events are POSTed to <endpoint>/api/v1/lineage)',
     example: 'http://marquez:5000',
-    check: checkEndpoint,
   });
+  const problem = endpoint === undefined ? undefined : endpointProblem(endpoint);
+  if (problem) o.checker.report(o.at('endpoint'), `the lineage endpoint ${problem.message}`, problem.fix);
   const apiKey = o.secret('apiKey', { what: 'the lineage server’s API key', envExample: 'TIDEMARK_LINEAGE_API_KEY' });
   const lake = o.boolean('lake', { what: 'whether events are also written to the lake', fallback: false });
   return {
-    ...(endpoint !== undefined ? { endpoint: endpoint.replace(/\/+$/, '') } : {}),
+    ...(endpoint !== undefined && !problem ? { endpoint: endpoint.replace(/\/+$/, '') } : {}),
     ...(apiKey !== undefined ? { apiKey } : {}),
     lake,
   };
