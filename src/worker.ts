@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { configuredDataConverter } from './temporal/data-converter.js';
 import type { Duration } from '@temporalio/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   activityLineage,
   activityMeter,
@@ -179,7 +180,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   }
   const useBundle = process.env.NODE_ENV === 'production' && existsSync(WORKFLOW_BUNDLE);
   const meter = activityMeter(metrics, () => throttle.stats);
-  const lineage = activityLineage(deps, await lineageEmitterOf(config, deps, logger));
+  const lineageEmitter = await lineageEmitterOf(config, deps, logger);
+  const lineage = activityLineage(deps, lineageEmitter);
   const concurrency = options.activityConcurrency ?? 4;
   let worker: Worker;
   try {
@@ -220,6 +222,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const done = worker.run().finally(async () => {
     await refresher?.stop();
     await server?.close();
+    // The last windows' events get a few seconds to go out (the lake copy needs the store still open).
+    await Promise.race([lineageEmitter?.drain(), sleep(5000, undefined, { ref: false })]);
     await connection.close();
     if (ownDeps) await deps.close();
     logger.info('worker stopped');

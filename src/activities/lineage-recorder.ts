@@ -128,8 +128,8 @@ class LineageRecorder {
       const run = runOfWindow(i.table.id, i.window);
       this.emit(i.table.id, 'COMPLETE', run, statsOf(i), i.extract.schemaVersion);
       const chunk = i.window.keyRange;
-      if (chunk?.count !== undefined && chunk.index === chunk.count - 1 && run.parent)
-        this.emit(i.table.id, 'COMPLETE', { ...run, job: run.parent.job, runId: run.parent.runId, jobType: 'JOB' });
+      const job = parentOf(run);
+      if (chunk?.count !== undefined && chunk.index === chunk.count - 1 && job) this.emit(i.table.id, 'COMPLETE', job);
     }
   }
 
@@ -153,15 +153,8 @@ class LineageRecorder {
     }
     if (!run) return;
     this.emit(table, 'FAIL', run, undefined, undefined, error);
-    if (run.parent)
-      this.emit(
-        table,
-        'FAIL',
-        { ...run, job: run.parent.job, runId: run.parent.runId, jobType: 'JOB' },
-        undefined,
-        undefined,
-        error,
-      );
+    const job = parentOf(run);
+    if (job) this.emit(table, 'FAIL', job, undefined, undefined, error);
   }
 
   private emit(
@@ -242,6 +235,12 @@ function chunkRun(table: string, kind: JobKind, position: string, index: number)
     parent: { job: parent.job, runId: parent.runId },
     jobType: 'CHUNK',
   };
+}
+
+/** A chunk's job run (a run of its own: no parent), or undefined for a run without a parent. */
+function parentOf(run: RunRef): RunRef | undefined {
+  if (!run.parent) return undefined;
+  return { namespace: run.namespace, job: run.parent.job, runId: run.parent.runId, jobType: 'JOB' };
 }
 
 /** The run a window belongs to: a change window's own, or its job chunk's. */

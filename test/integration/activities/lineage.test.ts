@@ -173,6 +173,7 @@ test('a snapshot and a change window send START and COMPLETE to the endpoint and
     const chunks = events.filter((e) => e.job.name === 'Claims.dbo.Members.snapshot.chunk');
     assert.ok(chunks.some((e) => e.eventType === 'COMPLETE'));
     for (const c of chunks) assert.equal(c.run.facets.parent?.run.runId, job[0]?.run.runId);
+    for (const e of job) assert.equal(e.run.facets.parent, undefined, `the job's ${e.eventType} has no parent run`);
 
     // The change window: START and COMPLETE of one run, with 2 rows landed and the PHI column lineage.
     const windows = events.filter((e) => e.job.name === 'Claims.dbo.Members.changes');
