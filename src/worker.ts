@@ -23,7 +23,14 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { configuredDataConverter } from './temporal/data-converter.js';
 import type { Duration } from '@temporalio/common';
-import { activityMeter, createActivities, type StopKinds } from './activities/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  activityLineage,
+  activityMeter,
+  createActivities,
+  lineageEmitterOf,
+  type StopKinds,
+} from './activities/index.js';
 import { tableRef } from './config/tables.js';
 import { freeLoopbackPort, startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 import { TidemarkMetrics } from './metrics/tidemark-metrics.js';
@@ -173,6 +180,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   }
   const useBundle = process.env.NODE_ENV === 'production' && existsSync(WORKFLOW_BUNDLE);
   const meter = activityMeter(metrics, () => throttle.stats);
+  const lineageEmitter = await lineageEmitterOf(config, deps, logger);
+  const lineage = activityLineage(deps, lineageEmitter);
   const concurrency = options.activityConcurrency ?? 4;
   let worker: Worker;
   try {
@@ -181,7 +190,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       namespace: config.temporal.namespace,
       taskQueue,
       ...(useBundle ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_SOURCE }),
-      activities: createActivities(deps, meter),
+      activities: createActivities(deps, meter, lineage),
       dataConverter,
       maxConcurrentActivityTaskExecutions: concurrency,
       shutdownGraceTime: options.shutdownGraceTime ?? '30s',
@@ -213,6 +222,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const done = worker.run().finally(async () => {
     await refresher?.stop();
     await server?.close();
+    // The last windows' events get a few seconds to go out (the lake copy needs the store still open).
+    await Promise.race([lineageEmitter?.drain(), sleep(5000, undefined, { ref: false })]);
     await connection.close();
     if (ownDeps) await deps.close();
     logger.info('worker stopped');

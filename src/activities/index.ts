@@ -11,18 +11,24 @@ import { atBoundary } from './failures.js';
 import { keepAlive } from './heartbeat.js';
 import { activityMeter, type ActivityMeter } from './metered.js';
 import { windowActivities } from './window-activities.js';
+import { noLineage, type ActivityLineage } from './lineage-recorder.js';
 
 export type Activities = TableSyncActivities & ChunkedJobActivities;
 
 /**
  * `meter` feeds the worker's metrics from each activity's input and output (metered.ts); without one the
- * activities run unmetered (tests, benches).
+ * activities run unmetered (tests, benches). `lineage` does the same for OpenLineage run events
+ * (lineage-recorder.ts); without it no event is sent.
  */
-export function createActivities(deps: ActivityDeps, meter: ActivityMeter = activityMeter(undefined)): Activities {
+export function createActivities(
+  deps: ActivityDeps,
+  meter: ActivityMeter = activityMeter(undefined),
+  lineage: ActivityLineage = noLineage,
+): Activities {
   const w = windowActivities(deps);
   const c = chunkActivities(deps);
   const wrap = <I extends { table: { id: string } }, O>(name: string, fn: (input: I) => Promise<O>) =>
-    atBoundary(meter.wrap(name, keepAlive(fn)));
+    atBoundary(lineage.wrap(name, meter.wrap(name, keepAlive(fn))));
   return {
     readWatermark: wrap('readWatermark', w.readWatermark),
     planWindow: wrap('planWindow', w.planWindow),
@@ -36,5 +42,8 @@ export function createActivities(deps: ActivityDeps, meter: ActivityMeter = acti
 }
 
 export { activityMeter, type ActivityMeter, type StopKinds } from './metered.js';
+
+export { activityLineage, type ActivityLineage } from './lineage-recorder.js';
+export { lineageEmitterOf } from './lineage-emitter.js';
 
 export { buildDependencies, type ActivityDeps } from './dependencies.js';

@@ -28,6 +28,18 @@ export interface TidemarkConfig {
   readonly nightly?: NightlyConfig;
   /** Settings of the PHI column policy; required when a table hashes a column. */
   readonly privacy?: PrivacyConfig;
+  /** Where OpenLineage run events go; absent: no lineage events. */
+  readonly lineage?: LineageConfig;
+}
+
+/** `lineage`: OpenLineage run events per window and job (docs/lineage.md). */
+export interface LineageConfig {
+  /** Base URL of an OpenLineage server (Marquez, …); events are POSTed to `<endpoint>/api/v1/lineage`. */
+  readonly endpoint?: string;
+  /** Sent as `Authorization: Bearer <key>`. */
+  readonly apiKey?: Secret;
+  /** Also write each event to the lake, under `<table>/_lineage/`; default false. */
+  readonly lake: boolean;
 }
 
 /** A secret: a value from the environment, or a reference to Azure Key Vault. */

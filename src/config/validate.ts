@@ -16,6 +16,7 @@ import { type Checker, type ObjectReader } from './reader.js';
 import { NEEDS_NIGHTLY } from './sections/capture.js';
 import { readNightly } from './sections/nightly.js';
 import { readPrivacy } from './sections/privacy.js';
+import { readLineage } from './sections/lineage.js';
 import { type PathOptions } from './sections/shared-fields.js';
 import { readSink } from './sections/sink.js';
 import { readSource } from './sections/source.js';
@@ -29,7 +30,7 @@ export function validateDocument(checker: Checker, root: unknown, paths: PathOpt
     checker.report([], 'the config is empty', 'start from tidemark.example.yaml');
   }
   const doc = checker.object([], root ?? undefined, 'the Tidemark config');
-  doc.allow(['version', 'source', 'sink', 'temporal', 'tables', 'nightly', 'privacy']);
+  doc.allow(['version', 'source', 'sink', 'temporal', 'tables', 'nightly', 'privacy', 'lineage']);
 
   if (doc.has('version') && doc.raw('version') !== 1) {
     checker.report(
@@ -63,6 +64,9 @@ export function validateDocument(checker: Checker, root: unknown, paths: PathOpt
   const privacy = doc.has('privacy')
     ? readPrivacy(checker.object(doc.at('privacy'), doc.raw('privacy'), 'the privacy section'))
     : undefined;
+  const lineage = doc.has('lineage')
+    ? readLineage(checker.object(doc.at('lineage'), doc.raw('lineage'), 'the lineage section'))
+    : undefined;
   checkSectionsTablesNeed(doc, tables, nightly);
 
   return {
@@ -73,6 +77,7 @@ export function validateDocument(checker: Checker, root: unknown, paths: PathOpt
     tables,
     ...(nightly === undefined ? {} : { nightly }),
     ...(privacy === undefined ? {} : { privacy }),
+    ...(lineage === undefined ? {} : { lineage }),
   };
 }
 

@@ -510,3 +510,28 @@ test('parseConfig never throws on odd input', () => {
     assert.equal(result.ok, false, text);
   }
 });
+
+test('lineage: an endpoint, an optional key from the environment, the lake copy; no credentials in the URL', () => {
+  const config = valid(
+    variant((d) => {
+      d.lineage = { endpoint: 'http://marquez:5000/', apiKey: '${HASH}', lake: true };
+    }),
+  );
+  assert.equal(config.lineage?.endpoint, 'http://marquez:5000', 'trailing slash removed: <endpoint>/api/v1/lineage');
+  assert.equal(config.lineage?.apiKey?.kind, 'value');
+  assert.equal(config.lineage?.lake, true);
+  assert.equal(valid(variant((d) => (d.lineage = { lake: true }))).lineage?.endpoint, undefined);
+  const issues = invalid(
+    variant((d) => {
+      d.lineage = { endpoint: 'https://user:secret@marquez:5000', apiKey: 'literal-key', lake: 'yes' };
+    }),
+  );
+  assert.match(issueAt(issues, 'lineage.endpoint').message, /credentials or a query/);
+  assert.doesNotMatch(JSON.stringify(issues), /user:secret/, 'the URL is not echoed');
+  assert.ok(issueAt(issues, 'lineage.apiKey'));
+  assert.ok(issueAt(issues, 'lineage.lake'));
+  assert.match(
+    issueAt(invalid(variant((d) => (d.lineage = { endpoint: 'ftp://x' }))), 'lineage.endpoint').message,
+    /http/,
+  );
+});
