@@ -1,7 +1,8 @@
 /**
  * `tidemark status [--table NAME] [--json]`: each table's state, last committed window, lag and rows/s, from
- * its workflow's `status` query. Exit 0 when every table runs; 3 when one is stopped, paused, not started, or
- * could not answer (no worker).
+ * its workflow's `status` query; its freshness bound and last data-quality result, from the lake's manifests; its
+ * retention horizon, from the source's catalog (support/status-details.ts). Exit 0 when every table runs; 3 when
+ * one is stopped, paused, not started, or could not answer (no worker).
  *
  * The query needs a worker. When none polls the task queue (or none answers within {@link QUERY_TIMEOUT_MS}),
  * status says so on stderr, names the task queue, namespace and how to start one, and still shows what Temporal
@@ -16,6 +17,15 @@ import {
   type OperatorTemporal,
 } from './support/operator-context.js';
 import { runOperatorVerb } from './support/operator-verb.js';
+import {
+  lakeFacts,
+  lastDataQuality,
+  retentionHorizon,
+  sourceRetention,
+  type StatusDataQuality,
+  type StatusFreshness,
+  type StatusRetentionHorizon,
+} from './support/status-details.js';
 import type { TableConfig, TidemarkConfig } from '../config/types.js';
 import { tableRef } from '../config/tables.js';
 import type { TableSyncStatus } from '../state/table-sync-state.js';
@@ -33,6 +43,12 @@ export interface TableStatusRow {
   status: TableSyncStatus | null;
   /** Why `status` is missing for a running workflow (no worker answered), when it is. */
   note?: string;
+  /** Upper bound of the newest window's freshness (source commit → manifest), from the manifests; null: unknown. */
+  freshness?: StatusFreshness | null;
+  /** Hours until CDC cleanup / Change Tracking retention overtakes the committed position. */
+  retentionHorizon?: StatusRetentionHorizon;
+  /** The last data-quality result: the newest manifest's receipt, or the DataQualityError the table stopped on. */
+  dataQuality?: StatusDataQuality;
 }
 
 const seconds = (s: number | null | undefined): string => (s === null || s === undefined ? '-' : `${s}s`);
@@ -52,6 +68,36 @@ export function statusNote(r: TableStatusRow): string {
   // An idle table: current up to there; its empty windows commit only every idleCommitInterval.
   if (s.caughtUpTo) return `idle: no change up to ${s.caughtUpTo}`;
   return '';
+}
+
+/** `≤42s (upper bound)` (the window it is of: `--json`), or `-`. */
+function freshnessCell(f: StatusFreshness | null | undefined): string {
+  return f ? `≤${f.seconds}s (upper bound)` : '-';
+}
+
+/** `71.9h of 72h`, `unknown`, or `-` for a strategy without a retention. */
+export function retentionCell(r: StatusRetentionHorizon | undefined): string {
+  if (!r || r.by === null) return '-';
+  return r.hours === null ? 'unknown' : `${r.hours.toFixed(1)}h of ${r.retentionHours}h`;
+}
+
+/**
+ * `#7 passed, source agreed` (passed: every check of the receipt, whose counts `--json` shows), `FAILED: …`, …
+ */
+export function dataQualityCell(q: StatusDataQuality | undefined): string {
+  if (!q) return '-';
+  if (q.result === 'failed') return 'FAILED: the table stopped (NOTE says why)';
+  if (q.result === 'unknown') return 'unknown';
+  if (q.result === 'no receipt') return q.window === undefined ? '-' : `#${q.window} no receipt`;
+  return `#${q.window} passed, ${q.source === 'agreed' ? 'source agreed' : 'source not sampled'}`;
+}
+
+/**
+ * The second line of a table: freshness, retention horizon, last data quality. A line of its own keeps the first
+ * line's columns (which scripts and tests read) and both lines within 120 columns.
+ */
+function detailLine(r: TableStatusRow): string {
+  return `  freshness ${freshnessCell(r.freshness)} · retention horizon ${retentionCell(r.retentionHorizon)} · data quality ${dataQualityCell(r.dataQuality)}`;
 }
 
 export function renderStatusTable(rows: readonly TableStatusRow[]): string {
@@ -82,16 +128,15 @@ export function renderStatusTable(rows: readonly TableStatusRow[]): string {
     statusNote(r),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  return (
-    [header, ...body]
-      .map((row) =>
-        row
-          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const details = rows.map((r) =>
+    r.freshness === undefined && r.retentionHorizon === undefined ? [] : [detailLine(r)],
   );
+  return [line(header), ...body.flatMap((row, i) => [line(row), ...(details[i] ?? [])])].join('\n') + '\n';
 }
 
 /** The state Temporal records without a worker: TidemarkState while running, else the execution status. */
@@ -156,13 +201,32 @@ async function statusRows(
   return { rows, unanswered };
 }
 
+/** Each row's freshness, retention horizon and last data-quality result (lake and source read in parallel). */
+async function addDetails(config: TidemarkConfig, tables: readonly TableConfig[], rows: TableStatusRow[]) {
+  const refs = tables.map((t) => tableRef(config, t));
+  const [retention, lakes] = await Promise.all([
+    sourceRetention(config, refs),
+    Promise.all(tables.map((t) => lakeFacts(config, t))),
+  ]);
+  const now = Date.now();
+  rows.forEach((row, i) => {
+    const lake = lakes[i]!;
+    const ref = refs[i]!;
+    row.freshness = lake.freshness;
+    row.retentionHorizon = retentionHorizon(ref.strategy, retention, row.status, lake, now);
+    row.dataQuality = lastDataQuality(row.status, lake);
+  });
+}
+
 export const command: CliCommand = {
-  summary: 'show each table: state, last committed window, lag, rows/s (exit 3 if one needs attention)',
+  summary:
+    'show each table: state, last committed window, lag, rows/s, freshness, retention horizon, last data quality (exit 3 if one needs attention)',
   usage: 'tidemark status [--table SCHEMA.TABLE] [--json] [--config FILE]',
   run: (args, io) =>
     runOperatorVerb(args, io, { flags: { json: { type: 'boolean' } } }, async (ctx) => {
       const temporal = await ctx.temporal();
       const { rows, unanswered } = await statusRows(ctx.config, ctx.tables, temporal);
+      await addDetails(ctx.config, ctx.tables, rows);
       if (unanswered)
         io.stderr.write(
           `tidemark: ${noWorkerMessage(temporal.target, ctx.config.temporal.taskQueue, ctx.configFile)}\n`,

@@ -44,6 +44,14 @@ export function onWindowFailure(facts: FailureFacts | undefined): WindowFailureA
   return { kind: 'stop', reason: `${facts.type}: ${facts.message}` };
 }
 
+/**
+ * The failure type a stop reason of {@link onWindowFailure} names (`TYPE: message`, TYPE a class name such as
+ * `DataQualityError`), or undefined for another reason. The one place that reads that format back (for `status`).
+ */
+export function stopFailureType(reason: string): string | undefined {
+  return /^([A-Z][A-Za-z0-9]*Error): /.exec(reason)?.[1];
+}
+
 export type JobFailureAction = { kind: 'job-failed'; reason: string; stopTable: boolean } | { kind: 'rethrow' };
 
 /** What the sync does when a job's workflow failed, was terminated, cancelled or timed out. */

@@ -192,7 +192,7 @@ test('status after the only worker stopped: the unanswered query becomes the sam
     await running;
     // Temporal still lists the stopped worker as a poller for a while: only the query can tell.
     const r = await tidemark(config, 'status', '--json');
-    assert.equal(r.code, 3);
+    assert.equal(r.code, 3, r.err);
     assertPlainMessage(r.err);
     assert.match(r.err, new RegExp(`no worker is polling task queue "${queue}" in namespace "default"`));
     assert.equal((JSON.parse(r.out) as TableStatusRow[])[0]?.state, 'running');
