@@ -169,15 +169,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   const metrics = wantMetrics ? workerMetricsOf(config, taskQueue) : undefined;
   const throttle = deps.source.throttle;
-  const settings = await temporalConnectionSettings(config.temporal, resolveSecret);
   const dataConverter = await configuredDataConverter(config.temporal, resolveSecret);
-  let connection: NativeConnection;
-  try {
-    connection = await NativeConnection.connect(settings);
-  } catch (err) {
+  const connection = await connectTemporal(config, async () => {
     if (ownDeps) await deps.close();
-    throw temporalUnreachableError(err, temporalTarget(settings, config.temporal.namespace));
-  }
+  });
   const useBundle = process.env.NODE_ENV === 'production' && existsSync(WORKFLOW_BUNDLE);
   const meter = activityMeter(metrics, () => throttle.stats);
   const lineageEmitter = await lineageEmitterOf(config, deps, logger);
@@ -240,6 +235,17 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       await done;
     },
   };
+}
+
+/** Connects to Temporal; on failure runs `cleanUp` and throws the operator message naming what was tried. */
+async function connectTemporal(config: TidemarkConfig, cleanUp: () => Promise<void>): Promise<NativeConnection> {
+  const settings = await temporalConnectionSettings(config.temporal, resolveSecret);
+  try {
+    return await NativeConnection.connect(settings);
+  } catch (err) {
+    await cleanUp();
+    throw temporalUnreachableError(err, temporalTarget(settings, config.temporal.namespace));
+  }
 }
 
 interface ServedMetrics {

@@ -113,7 +113,8 @@ before(async () => {
   logger.info({ planted: CANARY }, 'a planted value the secret scan must find');
   deps = await buildDependencies(made.config, logger);
   worker = await startWorker({
-    config: made.config,
+    // Lineage events are written to the lake, so the secret scan reads them with the lake's other objects.
+    config: { ...made.config, lineage: { lake: true } },
     logger,
     deps,
     shutdownGraceTime: '2s',
@@ -237,7 +238,7 @@ test('histories in the Temporal database hold no plaintext positions, paths or s
   for (const n of needles) assert.equal(bytes.includes(n), false, `plaintext found in the Temporal database: ${n}`);
 });
 
-test('after the run, no secret and no PHI value in logs, verb output, metrics, the Temporal database or the lake', async () => {
+test('after the run, no secret and no PHI value in logs, verb output, metrics, lineage, the Temporal database or the lake', async () => {
   await new Promise<void>((resolve) => workerLogStream.end(resolve));
   const phi = await source.admin
     .request()
@@ -281,7 +282,12 @@ test('after the run, no secret and no PHI value in logs, verb output, metrics, t
       metrics.bytes.includes(`table="${TABLE.id}"`),
     "the metrics endpoint served the table's series",
   );
-  assert.ok(lake.some((o) => o.name.includes('/_manifests/')) && lake.some((o) => o.name.includes('/_audit/')));
+  assert.ok(
+    lake.some((o) => o.name.includes('/_manifests/')) &&
+      lake.some((o) => o.name.includes('/_audit/')) &&
+      lake.some((o) => o.name.includes('/_lineage/')),
+    'manifests, the audit ledgers and lineage events are among the objects scanned',
+  );
 
   // Not vacuous: the planted value is found where it was planted, and so is a value known to be in the database.
   const planted = scan(sources, [{ label: 'planted', value: CANARY }]);
