@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TableRef } from '../../src/domain/table.js';
 import { TableLayout } from '../../src/lake/layout.js';
 import { committedSequences } from '../../src/lake/manifest.js';
@@ -18,6 +17,7 @@ import { SIM_CREDENTIALS } from '../../sim/index.js';
 import { startPipelineWorker, type PipelineWorker } from './support/pipeline-worker.js';
 import { runTidemark, terminateTableSyncs } from './support/pipeline-helpers.js';
 import { startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
+import { eventually } from '../support/eventually.js';
 
 const ref = (table: string, strategy: TableRef['strategy']): TableRef => ({ id: `Claims.dbo.${table}`, strategy });
 const NO_CDC = ref('NoCdc', 'cdc');
@@ -76,18 +76,6 @@ const manifests = async (t: TableRef) => {
   const layout = new TableLayout(p.config.sink.prefix, { db, schema, table });
   return (await committedSequences({ store: p.deps.store, layout })).length;
 };
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(500);
-    }
-  }
-}
 
 /** `start --wait` on a table that cannot start: exit 3 at once, the reason and its fix, stopped, nothing committed. */
 async function assertRefusedAtStart(t: TableRef, reason: RegExp, fix: RegExp): Promise<void> {

@@ -11,7 +11,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type WorkflowHandle } from '@temporalio/client';
 import type { TableRef } from '../../src/domain/table.js';
 import type { TableSyncStatus } from '../../src/state/table-sync-state.js';
@@ -21,6 +20,7 @@ import { verifyTable } from '../../src/verify/verify-table.js';
 import { startPipelineWorker, type PipelineWorker } from './support/pipeline-worker.js';
 import { runTidemark, terminateTableSyncs } from './support/pipeline-helpers.js';
 import { startClaimsSource, waitUntilVerified, type ClaimsSource } from '../../scripts/demo/harness.js';
+import { eventually } from '../support/eventually.js';
 
 const MISSING: TableRef = { id: 'Claims.dbo.NoSuchTable', strategy: 'cdc' };
 const MEMBERS: TableRef = { id: 'Claims.dbo.Members', strategy: 'rowversion' };
@@ -65,18 +65,6 @@ after(async () => {
 const tidemark = (...args: string[]) => runTidemark(p.configFile, p.dir, args);
 const status = (t: TableRef): Promise<TableSyncStatus> =>
   p.client.workflow.getHandle(tableSyncWorkflowId(t.id)).query(statusQuery);
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(500);
-    }
-  }
-}
 
 test(
   'a table that does not exist, and a PHI hash on a key column: stopped with the reason; start --wait exits 3 at once',

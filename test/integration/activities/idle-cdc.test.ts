@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { buildDependencies, createActivities, type ActivityDeps } from '../../../src/activities/index.js';
@@ -22,6 +21,7 @@ import { tableSyncWorkflow, tableSyncWorkflowId } from '../../../src/workflows/i
 import { azuriteForTests } from '../../support/stack.js';
 import { timeSkippingEnv, WORKFLOWS_PATH } from '../../support/temporal.js';
 import { pipelineConfig, startClaimsSource, type ClaimsSource } from '../../../scripts/demo/harness.js';
+import { eventually } from '../../support/eventually.js';
 
 const QUIET: TableRef = { id: 'Claims.dbo.Quiet', strategy: 'cdc' };
 const taskQueue = `idle-cdc-${randomBytes(4).toString('hex')}`;
@@ -66,18 +66,6 @@ after(async () => {
   await deps?.close();
   await source?.stop();
 });
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 const maxLsn = async (): Promise<string> => {
   const r = await source.admin.request().query<{ mx: Buffer }>('SELECT sys.fn_cdc_get_max_lsn() AS mx');

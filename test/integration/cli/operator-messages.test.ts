@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { TableStatusRow } from '../../../src/cli/status.js';
@@ -22,6 +21,7 @@ import { runTidemark } from '../../e2e/support/pipeline-helpers.js';
 import { azuriteForTests, temporalForTests } from '../../support/stack.js';
 import { quietRuntime, WORKFLOWS_PATH } from '../../support/temporal.js';
 import { fakeActivities, type FakeLake, type FakeSource } from '../../workflows/fake-table-activities.js';
+import { eventually } from '../../support/eventually.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-messages-'));
 const env = {
@@ -74,18 +74,6 @@ const tidemark = (config: string, ...args: string[]) => runTidemark(config, dir,
 function assertPlainMessage(err: string): void {
   assert.doesNotMatch(err, /^\s+at /m, `a stack trace:\n${err}`);
   assert.doesNotMatch(err, /"level":/, `a JSON log line:\n${err}`);
-}
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(300);
-    }
-  }
 }
 
 const terminate = (namespace = 'default') =>

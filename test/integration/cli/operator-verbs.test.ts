@@ -4,13 +4,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { main } from '../../../src/cli/main.js';
 import type { TableStatusRow } from '../../../src/cli/status.js';
 import { azuriteForTests, temporalForTests } from '../../support/stack.js';
 import { quietRuntime, WORKFLOWS_PATH } from '../../support/temporal.js';
 import { fakeActivities, positionOf, type FakeLake, type FakeSource } from '../../workflows/fake-table-activities.js';
+import { eventually } from '../../support/eventually.js';
 
 // The verbs against a real Temporal dev server and a real worker; the activities are the in-memory fakes,
 // because this test is about the operator's controls, not about reading SQL Server.
@@ -47,18 +47,6 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 async function statusRows(): Promise<{ code: number; rows: TableStatusRow[] }> {
   const r = await run('status', '--json', '--config', configFile);
   return { code: r.code, rows: JSON.parse(r.out) as TableStatusRow[] };
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(200);
-    }
-  }
 }
 
 before(async () => {

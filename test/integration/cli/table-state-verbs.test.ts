@@ -9,7 +9,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { TableRef } from '../../../src/domain/table.js';
@@ -20,6 +19,7 @@ import { tableSyncWorkflowId } from '../../../src/workflows/table-sync.js';
 import { azuriteForTests, temporalForTests } from '../../support/stack.js';
 import { quietRuntime, WORKFLOWS_PATH } from '../../support/temporal.js';
 import { fakeActivities, positionOf, type FakeLake, type FakeSource } from '../../workflows/fake-table-activities.js';
+import { eventually } from '../../support/eventually.js';
 
 const taskQueue = `cli-state-${process.pid}`;
 const db = `CliState${process.pid}`;
@@ -69,18 +69,6 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 async function statusOf(table: string): Promise<TableStatusRow | undefined> {
   const r = await run('status', '--json', '--table', `dbo.${table}`);
   return (JSON.parse(r.out) as TableStatusRow[])[0];
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(200);
-    }
-  }
 }
 
 before(async () => {
