@@ -179,7 +179,8 @@ export interface ChunkedJobActivities {
 }
 
 export interface CompactTableInput {
-  table: TableRef;
+  /** The table (its id: the compaction reads the lake only, whatever the capture strategy). */
+  table: Pick<TableRef, 'id'>;
   /** Target size of a compacted file in bytes (default 256 MB). */
   targetFileBytes?: number;
   /** Closed days compacted per run at most (default 7). */

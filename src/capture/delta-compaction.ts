@@ -132,7 +132,10 @@ export async function compactTable(input: CompactTableInput): Promise<CompactTab
 }
 
 /** A configured table's place in the lake, without touching the source (the compaction reads the lake only). */
-export function lakeTableOf(deps: Pick<CaptureDeps, 'config' | 'store' | 'stateStore'>, ref: TableRef): LakeTable {
+export function lakeTableOf(
+  deps: Pick<CaptureDeps, 'config' | 'store' | 'stateStore'>,
+  ref: Pick<TableRef, 'id'>,
+): LakeTable {
   const config = findTable(deps.config, ref.id);
   if (!config)
     throw new ConfigError([
