@@ -177,3 +177,44 @@ export interface ChunkedJobActivities {
   planChunks(input: PlanChunksInput): Promise<PlanChunksOutput>;
   runChunk(input: RunChunkInput): Promise<RunChunkOutput>;
 }
+
+export interface CompactTableInput {
+  /** The table (its id: the compaction reads the lake only, whatever the capture strategy). */
+  table: Pick<TableRef, 'id'>;
+  /** Target size of a compacted file in bytes (default 256 MB). */
+  targetFileBytes?: number;
+  /** Closed days compacted per run at most (default 7). */
+  maxDays?: number;
+  /** One day (`YYYY-MM-DD`) instead of every closed day. */
+  day?: string;
+}
+
+/** One day's compaction (lake/delta/compaction.ts `CompactionReport`): counts, bytes, timings. */
+export interface CompactedDay {
+  commitDate: string;
+  status: 'compacted' | 'nothing-to-do' | 'superseded' | 'no-delta-log';
+  /** The compaction's Delta version (null unless compacted). */
+  version: number | null;
+  filesBefore: number;
+  filesAfter: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  rows: number;
+  durationMs: number;
+}
+
+export interface CompactTableOutput {
+  days: CompactedDay[];
+  filesRemoved: number;
+  filesAdded: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  durationMs: number;
+  /** The Delta publication was refused, so nothing was compacted (the message says why; no row values). */
+  refused?: string;
+}
+
+/** The nightly compaction of a table's Delta log (capture/delta-compaction.ts). */
+export interface CompactionActivities {
+  compactTable(input: CompactTableInput): Promise<CompactTableOutput>;
+}

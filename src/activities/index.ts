@@ -4,7 +4,8 @@
  * of failures.ts (no row value ever crosses Temporal), and a ticker heartbeats on time while it runs
  * (heartbeat.ts), so the workflows' heartbeat timeouts find a dead worker in seconds whatever the row rate.
  */
-import type { ChunkedJobActivities, TableSyncActivities } from './contracts.js';
+import type { ChunkedJobActivities, CompactionActivities, TableSyncActivities } from './contracts.js';
+import { compactionActivities } from './compaction-activities.js';
 import { chunkActivities } from './chunk-activities.js';
 import type { ActivityDeps } from './dependencies.js';
 import { atBoundary } from './failures.js';
@@ -13,7 +14,7 @@ import { activityMeter, type ActivityMeter } from './metered.js';
 import { windowActivities } from './window-activities.js';
 import { noLineage, type ActivityLineage } from './lineage-recorder.js';
 
-export type Activities = TableSyncActivities & ChunkedJobActivities;
+export type Activities = TableSyncActivities & ChunkedJobActivities & CompactionActivities;
 
 /**
  * `meter` feeds the worker's metrics from each activity's input and output (metered.ts); without one the
@@ -27,6 +28,7 @@ export function createActivities(
 ): Activities {
   const w = windowActivities(deps);
   const c = chunkActivities(deps);
+  const k = compactionActivities(deps);
   const wrap = <I extends { table: { id: string } }, O>(name: string, fn: (input: I) => Promise<O>) =>
     atBoundary(lineage.wrap(name, meter.wrap(name, keepAlive(fn))));
   return {
@@ -38,6 +40,8 @@ export function createActivities(
     advanceWatermark: wrap('advanceWatermark', w.advanceWatermark),
     planChunks: wrap('planChunks', c.planChunks),
     runChunk: wrap('runChunk', c.runChunk),
+    // Lake-only housekeeping: no window, chunk or source read to meter or to report as lineage.
+    compactTable: atBoundary(keepAlive((input: Parameters<typeof k.compactTable>[0]) => k.compactTable(input))),
   };
 }
 

@@ -5,6 +5,8 @@
  * tables spread over the heavy-read window; overlapping runs are skipped. The jobs, in order: delete
  * reconciliation (rowversion, updated_at, identity), then the 30-day late-update sweep (identity: it cannot see
  * updates; updated_at: writers that do not stamp the column). CDC and Change Tracking tables need neither.
+ * Then, for every table, the compaction of its closed days in the Delta log (capture/delta-compaction.ts): so
+ * every table has a nightly schedule.
  */
 import type { CaptureStrategy } from '../config/types.js';
 import type { JobSpec } from '../domain/jobs.js';
@@ -29,7 +31,7 @@ export function nightlyJobsOf(strategy: CaptureStrategy): JobSpec[] {
 
 export const command: CliCommand = {
   summary:
-    'create or update the nightly Temporal Schedules (delete reconciliation, late-update sweep) in the heavy-read window',
+    'create or update the nightly Temporal Schedules (delete reconciliation, late-update sweep, Delta compaction) in the heavy-read window',
   usage: 'tidemark schedules [--table SCHEMA.TABLE] [--config FILE]',
   run: (args, io) =>
     runOperatorVerb(args, io, { flags: {}, audit: 'schedule-change' }, async ({ config, tables, temporal }) => {
@@ -45,7 +47,7 @@ export const command: CliCommand = {
       for (const table of tables) {
         const ref = tableRef(config, table);
         const jobs = nightlyJobsOf(ref.strategy);
-        if (jobs.length === 0) continue;
+        const work = [...jobs.map((j) => j.kind), 'compaction'];
         const scheduleId = `nightly/${ref.id}`;
         const options = {
           scheduleId,
@@ -59,14 +61,14 @@ export const command: CliCommand = {
             workflowType: nightlyJobsWorkflow,
             workflowId: `nightly-run/${ref.id}`,
             taskQueue: config.temporal.taskQueue,
-            args: [{ tableId: ref.id, jobs }] as [Parameters<typeof nightlyJobsWorkflow>[0]],
+            args: [{ tableId: ref.id, jobs, compaction: {} }] as [Parameters<typeof nightlyJobsWorkflow>[0]],
           },
           policies: { overlap: ScheduleOverlapPolicy.SKIP },
         };
         try {
           await client.schedule.create(options);
           io.stdout.write(
-            `${ref.id}: schedule ${scheduleId} created (${nightly.windowStart} ${nightly.timezone}: ${jobs.map((j) => j.kind).join(', ')})\n`,
+            `${ref.id}: schedule ${scheduleId} created (${nightly.windowStart} ${nightly.timezone}: ${work.join(', ')})\n`,
           );
         } catch (err) {
           if (!(err instanceof ScheduleAlreadyRunning)) throw err;

@@ -23,7 +23,7 @@ export const OPERATOR_AUDIT_FORMAT = 'tidemark.operator-audit/1';
 
 /** The operator actions recorded. */
 export type OperatorAction =
-  'start' | 'pause' | 'resume' | 'backfill' | 'sweep' | 'reconcile' | 'schedule-change' | 'config-change';
+  'start' | 'pause' | 'resume' | 'backfill' | 'sweep' | 'reconcile' | 'compact' | 'schedule-change' | 'config-change';
 
 /** Which event of an action an entry records. */
 export type OperatorAuditPhase = 'requested' | 'outcome' | 'observed';

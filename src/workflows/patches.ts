@@ -15,3 +15,6 @@ export const STOP_ON_FAILURE_PATCH = 'stop-table-on-every-failure';
  * failure stops the table) — instead of failing the sync workflow. Before it, the failure reached the sync's loop.
  */
 export const JOB_FAILURE_PATCH = 'job-failure-ends-the-job';
+
+/** The nightly workflow compacts the table's closed Delta days after requesting its jobs (issue 15). */
+export const NIGHTLY_COMPACTION_PATCH = 'nightly-compaction';

@@ -66,8 +66,23 @@ export function latestViaDelta(view: DeltaRsView, schema: SchemaDoc): LatestStat
 }
 
 /**
- * Reads a lake table with delta-rs at the manifests' sequence (waiting briefly for the publication that follows
- * each commit) and returns both latest states.
+ * The Delta version that reflects manifest `sequence` (the highest one: a compaction right after the window's
+ * version holds the same rows in fewer files), from the log's history; -1 if it is not published yet. Until the
+ * first compaction it is `sequence` itself (docs/raw-layer.md, "Mapping").
+ */
+function versionOfSequence(view: DeltaRsView, sequence: number): number {
+  let found = -1;
+  for (const h of view.history ?? []) {
+    const t = h.tidemark as { sequence?: number; compaction?: { afterSequence?: number } } | undefined;
+    const reflects = t?.compaction ? t.compaction.afterSequence : t?.sequence;
+    if (reflects === sequence && h.version > found) found = h.version;
+  }
+  return found;
+}
+
+/**
+ * Reads a lake table with delta-rs at the version that reflects the manifests' sequence (waiting briefly for the
+ * publication that follows each commit) and returns both latest states.
  */
 export async function latestStates(
   connectionString: string,
@@ -75,11 +90,13 @@ export async function latestStates(
   lake: LakeTable,
 ): Promise<{ manifests: LatestState; delta: LatestState; version: number; sequence: number }> {
   const { latest, sequence, schema } = await latestViaManifests(lake);
-  let head = readDeltaFromAzurite(connectionString, container, lake.layout.root, { rows: false });
-  for (let i = 0; i < 20 && head.version < sequence; i++) {
+  const head = () =>
+    readDeltaFromAzurite(connectionString, container, lake.layout.root, { rows: false, history: true });
+  let version = versionOfSequence(head(), sequence);
+  for (let i = 0; i < 20 && version < 0; i++) {
     await new Promise((r) => setTimeout(r, 500));
-    head = readDeltaFromAzurite(connectionString, container, lake.layout.root, { rows: false });
+    version = versionOfSequence(head(), sequence);
   }
-  const view = readDeltaFromAzurite(connectionString, container, lake.layout.root, { version: sequence });
+  const view = readDeltaFromAzurite(connectionString, container, lake.layout.root, { version: Math.max(version, 0) });
   return { manifests: latest, delta: latestViaDelta(view, schema), version: view.version, sequence };
 }

@@ -19,6 +19,7 @@
 import { ensureCheckpoint } from './checkpoint.js';
 import { DeltaSchemaError, deltaSchemaOf, schemaChangeProblems, type DeltaStructType } from './delta-schema.js';
 import { DeltaLogPaths } from './log-paths.js';
+import { manifestSequenceOf, tidemarkInfoOf } from './live-files.js';
 import { DEFAULT_CHECKPOINT_INTERVAL } from './protocol.js';
 import {
   creationVersion,
@@ -123,21 +124,27 @@ class DeltaPublisher {
     const head = await highestPublishedVersion(this.lake, this.paths);
     const first = await readSchema(store, layout, 1);
     if (!first) {
-      if (head >= 0) throw this.mismatch(0);
+      if (head >= 0) throw this.mismatch(0, 0);
       return this.result(head);
     }
     this.schemas.set(1, first);
     const tableId = deltaTableId(layout, first);
-    if (head < 0) await this.put(0, creationVersion(layout, first));
-    else await this.checkHead(head, first, tableId);
-    let next = Math.max(head + 1, 1);
+    let published = 0; // the last manifest sequence the log holds
+    if (head < 0) await this.put(0, 0, creationVersion(layout, first));
+    else published = await this.checkHead(head, first, tableId);
+    // Version numbers and manifest sequences advance together, except where a compaction version (written by
+    // compaction.ts, not derived from a manifest) took a version: the window's version is then the next one.
+    let version = Math.max(head + 1, 1);
+    let next = published + 1;
     for (; ; next++) {
-      if (this.written.length >= this.maxVersions) return this.result(next - 1, true);
+      if (this.written.length >= this.maxVersions) return this.result(version - 1, true);
       const manifest = await readManifest(this.lake, next);
       if (!manifest) break;
-      await this.put(next, await this.versionOf(manifest, tableId));
+      const actions = await this.versionOf(manifest, tableId);
+      while (!(await this.put(version, next, actions))) version++;
+      version++;
     }
-    return this.result(next - 1);
+    return this.result(version - 1);
   }
 
   private result(version: number, behind = false): PublishDeltaOutput {
@@ -146,24 +153,38 @@ class DeltaPublisher {
 
   /**
    * The head must be Tidemark's: another Delta writer appends after it, and would otherwise go unnoticed (its
-   * version taken for a published window). Earlier versions were checked when they were the head.
+   * version taken for a published window). Earlier versions were checked when they were the head. Returns the
+   * manifest sequence the head reflects (a window version's own; a compaction version's `afterSequence`).
    */
-  private async checkHead(head: number, first: SchemaDoc, tableId: string): Promise<void> {
-    let expected: DeltaAction[];
-    if (head === 0) expected = creationVersion(this.lake.layout, first);
-    else {
-      if (head > 1) this.previousSchemaVersion = (await this.manifestAt(head - 1)).schemaVersion;
-      expected = await this.versionOf(await this.manifestAt(head), tableId);
+  private async checkHead(head: number, first: SchemaDoc, tableId: string): Promise<number> {
+    const stored = (await this.lake.store.get(this.paths.version(head)))?.body.toString('utf8');
+    const info = stored === undefined ? undefined : tidemarkInfoOf(stored);
+    const sequence = manifestSequenceOf(info);
+    if (stored === undefined || info?.table !== this.lake.layout.id || sequence === undefined)
+      throw this.mismatch(head, head);
+    if (info.compaction) {
+      // The compaction checked what it wrote; what follows it is the window after `afterSequence`.
+      if (sequence > 0) this.previousSchemaVersion = (await this.manifestAt(sequence, head)).schemaVersion;
+    } else {
+      let expected: DeltaAction[];
+      if (sequence === 0) expected = creationVersion(this.lake.layout, first);
+      else {
+        if (sequence > 1) this.previousSchemaVersion = (await this.manifestAt(sequence - 1, head)).schemaVersion;
+        expected = await this.versionOf(await this.manifestAt(sequence, head), tableId);
+      }
+      if (versionEssence(stored) !== versionEssence(serializeVersion(expected))) throw this.mismatch(head, sequence);
     }
-    const stored = await this.lake.store.get(this.paths.version(head));
-    if (!stored || versionEssence(stored.body.toString('utf8')) !== versionEssence(serializeVersion(expected)))
-      throw this.mismatch(head);
     // A crash between the last version and its checkpoint: write the checkpoint now.
     if (this.interval > 0 && head >= this.interval) await this.checkpointIfDue(head - (head % this.interval));
+    return sequence;
   }
 
-  /** Creates a version, or checks that the one there is the same version (a concurrent publisher's). */
-  private async put(version: number, actions: DeltaAction[]): Promise<void> {
+  /**
+   * Creates version `version` for manifest `sequence`, or checks that the one there is the same version (a
+   * concurrent publisher's). Returns false when a Tidemark compaction version holds it (the caller tries the
+   * next version).
+   */
+  private async put(version: number, sequence: number, actions: DeltaAction[]): Promise<boolean> {
     const path = this.paths.version(version);
     const body = serializeVersion(actions);
     try {
@@ -171,11 +192,16 @@ class DeltaPublisher {
       this.written.push(version);
     } catch (err) {
       if (!(err instanceof BlobAlreadyExistsError)) throw err;
-      const existing = await this.lake.store.get(path);
-      if (!existing || versionEssence(existing.body.toString('utf8')) !== versionEssence(body))
-        throw this.mismatch(version);
+      const existing = (await this.lake.store.get(path))?.body.toString('utf8');
+      if (existing !== undefined && versionEssence(existing) !== versionEssence(body)) {
+        const info = tidemarkInfoOf(existing);
+        if (info?.compaction && info.table === this.lake.layout.id) return false;
+      }
+      if (existing === undefined || versionEssence(existing) !== versionEssence(body))
+        throw this.mismatch(version, sequence);
     }
     await this.checkpointIfDue(version);
+    return true;
   }
 
   private async checkpointIfDue(version: number): Promise<void> {
@@ -203,9 +229,9 @@ class DeltaPublisher {
     return windowVersion({ layout: this.lake.layout, manifest, tableId, schemaChange });
   }
 
-  private async manifestAt(sequence: number): Promise<Manifest> {
+  private async manifestAt(sequence: number, version: number): Promise<Manifest> {
     const m = await readManifest(this.lake, sequence);
-    if (!m) throw this.mismatch(sequence);
+    if (!m) throw this.mismatch(version, sequence);
     return m;
   }
 
@@ -224,11 +250,11 @@ class DeltaPublisher {
     return doc;
   }
 
-  private mismatch(version: number): LakeIntegrityError {
+  private mismatch(version: number, sequence: number): LakeIntegrityError {
     const { layout } = this.lake;
     return new LakeIntegrityError(
       `Delta version ${version} of ${layout.id} exists but is not the version ` +
-        `${version === 0 ? 'schema version 1' : `manifest ${version}`} gives: ` +
+        `${sequence === 0 ? 'schema version 1' : `manifest ${sequence}`} gives: ` +
         "something other than Tidemark wrote into this table's _delta_log (Tidemark must be its only writer). " +
         'Stop the Delta publication of this table and investigate; the manifests remain the truth.',
       layout.id,

@@ -52,17 +52,52 @@ export interface AddAction {
 export interface TidemarkCommitInfo {
   readonly format: typeof COMMIT_INFO_FORMAT;
   readonly table: string;
-  /** The manifest sequence (= this Delta version); 0 for the table's creation. */
-  readonly sequence: number;
-  /** Container-relative path of the manifest (absent for version 0). */
+  /**
+   * The manifest sequence this version was derived from; 0 for the table's creation; absent in a compaction
+   * version. It equals the Delta version until the first compaction; each compaction version shifts the
+   * versions after it by one (docs/raw-layer.md, "Mapping").
+   */
+  readonly sequence?: number;
+  /** Container-relative path of the manifest (absent for version 0 and compactions). */
   readonly manifest?: string;
-  readonly schemaVersion: number;
+  /** Absent in a compaction version. */
+  readonly schemaVersion?: number;
   readonly window?: Manifest['window'];
   readonly positions?: Manifest['positions'];
   readonly attemptId?: string;
   readonly rows?: number;
   readonly rowsByOp?: Manifest['controlTotals']['rowsByOp'];
   readonly files?: number;
+  /** A compaction version (compaction.ts): what it rearranged. Absent: a window version or the creation. */
+  readonly compaction?: CompactionCommitInfo;
+}
+
+/** What a compaction version's `commitInfo.tidemark.compaction` records (paths, counts and bytes only). */
+export interface CompactionCommitInfo {
+  /** The partition it rewrote (`YYYY-MM-DD`). */
+  readonly commitDate: string;
+  /** The attempt id in the names of the files it wrote. */
+  readonly attemptId: string;
+  /** The last manifest sequence published before this version (the next window version is for the one after). */
+  readonly afterSequence: number;
+  readonly filesRemoved: number;
+  readonly filesAdded: number;
+  readonly bytesRemoved: number;
+  readonly bytesAdded: number;
+  readonly rows: number;
+}
+
+/**
+ * `remove` action (PROTOCOL.md, "Add File and Remove File"). Tidemark writes it only in compaction versions, with
+ * `dataChange = false`; the file itself is never deleted.
+ */
+export interface RemoveAction {
+  readonly path: string;
+  readonly deletionTimestamp: number;
+  readonly dataChange: boolean;
+  readonly extendedFileMetadata: boolean;
+  readonly partitionValues: Readonly<Record<string, string>>;
+  readonly size: number;
 }
 
 export interface CommitInfoAction {
@@ -78,7 +113,8 @@ export type DeltaAction =
   | { readonly commitInfo: CommitInfoAction }
   | { readonly protocol: ProtocolAction }
   | { readonly metaData: MetaDataAction }
-  | { readonly add: AddAction };
+  | { readonly add: AddAction }
+  | { readonly remove: RemoveAction };
 
 const PARTITION_BY = JSON.stringify([PARTITION_COLUMN]);
 
@@ -202,6 +238,106 @@ export function windowVersion(input: WindowVersionInput): DeltaAction[] {
   return actions;
 }
 
+/** A file a compaction wrote: where, what it holds, and the bounds of `_window_id` over its rows. */
+export interface CompactedFile {
+  /** Relative to the table root. */
+  readonly path: string;
+  readonly commitDate: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly md5: string;
+  readonly minWindow: number;
+  readonly maxWindow: number;
+}
+
+/** A file a compaction takes out of the table's state (the live `add` as the log has it). */
+export interface RemovedFile {
+  /** The `add` path as in the log (URI-encoded). */
+  readonly uri: string;
+  readonly commitDate: string;
+  readonly size: number;
+}
+
+export interface CompactionVersionInput {
+  readonly table: string;
+  readonly afterSequence: number;
+  readonly commitDate: string;
+  readonly attemptId: string;
+  readonly removed: readonly RemovedFile[];
+  readonly added: readonly CompactedFile[];
+  /** The commit time (epoch ms): the compaction is its own commit point, so its clock is the only one. */
+  readonly committedAt: number;
+}
+
+/**
+ * A compaction version: `remove` + `add` with `dataChange = false` ("the records in the added file must be
+ * contained in one or more remove actions in the same version", and the other way round), so a table with
+ * `delta.appendOnly = true` accepts it ("New log entries may rearrange data (i.e. add and remove actions where
+ * dataChange=false)"). The removed files stay in storage (WORM); only the log stops referencing them.
+ */
+export function compactionVersion(input: CompactionVersionInput): DeltaAction[] {
+  const { committedAt } = input;
+  const rows = input.added.reduce((n, f) => n + f.rows, 0);
+  const actions: DeltaAction[] = [
+    {
+      commitInfo: {
+        timestamp: committedAt,
+        operation: 'OPTIMIZE',
+        operationParameters: { predicate: JSON.stringify([`${PARTITION_COLUMN} = '${input.commitDate}'`]) },
+        isBlindAppend: false,
+        engineInfo: ENGINE_INFO,
+        tidemark: {
+          format: COMMIT_INFO_FORMAT,
+          table: input.table,
+          rows,
+          files: input.added.length,
+          compaction: {
+            commitDate: input.commitDate,
+            attemptId: input.attemptId,
+            afterSequence: input.afterSequence,
+            filesRemoved: input.removed.length,
+            filesAdded: input.added.length,
+            bytesRemoved: input.removed.reduce((n, f) => n + f.size, 0),
+            bytesAdded: input.added.reduce((n, f) => n + f.bytes, 0),
+            rows,
+          },
+        },
+      },
+    },
+  ];
+  for (const f of input.removed)
+    actions.push({
+      remove: {
+        path: f.uri,
+        deletionTimestamp: committedAt,
+        dataChange: false,
+        extendedFileMetadata: true,
+        partitionValues: { [PARTITION_COLUMN]: f.commitDate },
+        size: f.size,
+      },
+    });
+  for (const f of input.added) {
+    const stats = {
+      numRecords: f.rows,
+      minValues: { _window_id: f.minWindow },
+      maxValues: { _window_id: f.maxWindow },
+      nullCount: { _window_id: 0 },
+    };
+    actions.push({
+      add: {
+        path: pathUri(f.path),
+        partitionValues: { [PARTITION_COLUMN]: f.commitDate },
+        size: f.bytes,
+        modificationTime: committedAt,
+        dataChange: false,
+        stats: JSON.stringify(stats),
+        tags: { 'tidemark.md5': f.md5, 'tidemark.compaction': input.attemptId },
+      },
+    });
+  }
+  return actions;
+}
+
 /** A version's file content: one action per line (newline-delimited JSON), ending in a newline. */
 export function serializeVersion(actions: readonly DeltaAction[]): string {
   return `${actions.map((a) => JSON.stringify(a)).join('\n')}\n`;
@@ -227,6 +363,7 @@ export function versionEssence(body: string): string {
         case 'commitInfo': {
           const t = (value.tidemark ?? {}) as Partial<TidemarkCommitInfo>;
           essence.commit = [t.format ?? null, t.table ?? null, t.sequence ?? null, t.manifest ?? null];
+          if (t.compaction) essence.compaction = [t.compaction.commitDate, t.compaction.attemptId];
           break;
         }
         case 'protocol':

@@ -157,10 +157,11 @@ after(async () => {
       .getHandle(tableSyncWorkflowId(id))
       .terminate('test done')
       .catch(() => undefined);
-  await client.schedule
-    .getHandle(`nightly/${NOTES}`)
-    .delete()
-    .catch(() => undefined);
+  for (const table of [NOTES, CLAIMS])
+    await client.schedule
+      .getHandle(`nightly/${table}`)
+      .delete()
+      .catch(() => undefined);
   worker.shutdown();
   await running;
   await native.close();
@@ -179,6 +180,8 @@ test(
       ['backfill', ['backfill', '--table', 'dbo.Claims', '--from', '2026-01-01', '--to', '2026-01-03']],
       ['sweep', ['sweep', '--table', 'dbo.Notes', '--days', '3']],
       ['reconcile', ['reconcile', '--table', 'dbo.Notes']],
+      // The fake activities land nothing, so the table has no Delta log: nothing to compact, exit 0.
+      ['compact', ['compact', '--table', 'dbo.Claims', '--day', '2026-01-01', '--target-mb', '1']],
       ['schedule-change', ['schedules']],
     ];
     for (const [action, argv] of steps) {
@@ -196,6 +199,10 @@ test(
         assert.deepEqual(requested.what, { reason: 'OLTP incident 4711' });
       }
       if (action === 'backfill') assert.deepEqual(requested.what, { from: '2026-01-01', to: '2026-01-03' });
+      if (action === 'compact') {
+        assert.deepEqual(requested.what, { day: '2026-01-01', 'target-mb': '1' });
+        assert.match(r.out, /2026-01-01: no-delta-log/);
+      }
       if (action === 'sweep')
         assert.deepEqual(
           { tables: requested.tables, what: requested.what },
