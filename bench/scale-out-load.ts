@@ -28,8 +28,9 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import sql from 'mssql';
 import { SIM_CREDENTIALS } from '../sim/index.js';
-import { CLAIMS_PIPELINE_TABLES, pipelineConfig } from '../scripts/demo/harness.js';
+import { pipelineConfig } from '../scripts/demo/harness.js';
 import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
 import { startWorkerProcess, type WorkerProcess } from '../test/e2e/support/worker-process.js';
 import type { JobOutput } from '../src/domain/jobs.js';
@@ -98,6 +99,19 @@ async function startSim(workDir: string, rows: number): Promise<{ child: ChildPr
     child.once('exit', (code) => reject(new Error(`simulator exited with ${code} (log: ${logFile})`)));
   });
   process.once('exit', () => child.kill('SIGKILL'));
+  // As bench:e2e part A: snapshot reads under SNAPSHOT isolation, CDC on (the snapshot records a CDC position).
+  const admin = await new sql.ConnectionPool({
+    server: '127.0.0.1',
+    port,
+    user: SIM_CREDENTIALS.admin.user,
+    password: SIM_CREDENTIALS.admin.password,
+    database: 'Claims',
+    options: { encrypt: false, trustServerCertificate: true },
+  }).connect();
+  await admin.request().batch(`ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
+    EXEC sys.sp_cdc_enable_db;
+    EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'ClaimLines', @role_name = NULL;`);
+  await admin.close();
   return { child, port };
 }
 
@@ -114,7 +128,8 @@ async function runWith(
     temporalAddress: o.temporalAddress,
     taskQueue,
     container: `scale-load-${n}w-${id}`,
-    tables: [{ ...CLAIMS_PIPELINE_TABLES.cdc_lines!, limits: `{ maxChunkRowsPerSecond: ${CAP} }` }],
+    // The seeded ClaimLines as bench:e2e part A configures it (its own primary key).
+    tables: [{ name: 'dbo.ClaimLines', capture: '{ strategy: cdc }', limits: `{ maxChunkRowsPerSecond: ${CAP} }` }],
   });
   const configFile = join(o.workDir, `tidemark-${n}w.yaml`);
   await writeFile(configFile, yaml);
@@ -225,9 +240,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(
-      `bench:scale:load failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    const causes: string[] = [];
+    for (let e: unknown = err; e instanceof Error; e = e.cause) causes.push(e.message);
+    process.stderr.write(`bench:scale:load failed: ${causes.length ? causes.join(' ← ') : String(err)}\n`);
     process.exit(1);
   },
 );

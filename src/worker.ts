@@ -17,8 +17,8 @@
  *
  * - Activity slots (`--activity-concurrency`, TIDEMARK_ACTIVITY_CONCURRENCY): by default one per two cores
  *   ({@link defaultActivitySlots}), because a snapshot's chunks fill every free slot of a worker and more chunks
- *   at once than the worker's cores carry made one worker's load slower, not faster (docs/performance.md,
- *   "Snapshot fan-out"). More throughput comes from more workers on the task queue, each with its own cores.
+ *   at once than the worker's cores carry made one worker's load slower, not faster. More throughput comes from
+ *   more workers on the task queue, each with its own cores.
  *
  * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency N] [--metrics-port 9464]` (or
  * TIDEMARK_CONFIG).
@@ -93,10 +93,10 @@ export interface RunningWorker {
 
 /**
  * Activities a worker runs at once unless told: one per two cores (at least one). A worker is one Node process:
- * every activity in it shares one JS thread (decoding, conversion), and each chunk or window being staged adds a
- * DuckDB writer (native threads) and its memory. On this project's 2-core bench machine, two 250K-key chunks at
- * once on one worker loaded slower than one after the other (docs/performance.md, "Snapshot fan-out"); more
- * throughput comes from more workers, each with its own cores.
+ * every activity in it shares one JS thread (decoding, conversion, about half of it busy for one chunk), and each
+ * chunk or window being staged adds a DuckDB writer (native threads) and its memory. Three chunks at once on one
+ * 2-core worker loaded at half the rate of one chunk (docs/performance.md, "Snapshot fan-out"); more throughput
+ * comes from more workers, each with its own cores.
  */
 export function defaultActivitySlots(cores: number = availableParallelism()): number {
   return Math.max(1, Math.floor(cores / 2));

@@ -121,13 +121,12 @@ test('a multi-chunk snapshot on two workers, one killed mid-chunk: every chunk l
     timeouts: { heartbeatSeconds: 3 },
   };
   const handle = await client.workflow.start('snapshotWorkflow', { taskQueue, workflowId, args: [input] });
-  // Worker A is in the middle of a chunk: its attempt started and is still pending (reading under the cap).
+  // The chunks fan out: each worker is in the middle of one (its attempt started, still reading under the cap).
   await eventually(async () => {
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
-    assert.ok(
-      pending.some((a) => a.activityType?.name === 'runChunk' && a.lastWorkerIdentity === workerA.identity),
-      'worker A runs a chunk',
-    );
+    const runningOn = (w: WorkerProcess) =>
+      pending.some((a) => a.activityType?.name === 'runChunk' && a.lastWorkerIdentity === w.identity);
+    assert.ok(runningOn(workerA) && runningOn(workerB), 'both workers run a chunk');
   }, 120_000);
   await workerA.kill();
 
@@ -139,10 +138,8 @@ test('a multi-chunk snapshot on two workers, one killed mid-chunk: every chunk l
     'every chunk committed once, as one window each',
   );
   const runs = await chunkRuns(workflowId);
-  assert.ok(
-    runs.some((r) => r.identity === workerA.identity && r.attempt === 1),
-    `worker A ran chunks before it died: ${JSON.stringify(runs)}`,
-  );
+  // (History records a chunk's started event once, with the attempt that finished it: worker A's killed attempt
+  // shows as a later attempt on worker B.)
   assert.ok(
     runs.some((r) => r.identity === workerB.identity && r.attempt >= 2),
     `the killed chunk was retried on worker B: ${JSON.stringify(runs)}`,
