@@ -15,10 +15,16 @@
  * - Metrics: with `--metrics-port P` (or TIDEMARK_METRICS_PORT), `GET :P/metrics` serves Tidemark's series
  *   (docs/metrics.md) and the Temporal SDK's runtime metrics in one endpoint; off by default.
  *
- * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency 4] [--metrics-port 9464]` (or
+ * - Activity slots (`--activity-concurrency`, TIDEMARK_ACTIVITY_CONCURRENCY): by default one per two cores
+ *   ({@link defaultActivitySlots}), because a snapshot's chunks fill every free slot of a worker and more chunks
+ *   at once than the worker's cores carry made one worker's load slower, not faster. More throughput comes from
+ *   more workers on the task queue, each with its own cores.
+ *
+ * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency N] [--metrics-port 9464]` (or
  * TIDEMARK_CONFIG).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { configuredDataConverter } from './temporal/data-converter.js';
@@ -49,7 +55,7 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Dependencies built by the caller (tests); built from the config otherwise (and closed on shutdown). */
   deps?: ActivityDeps;
-  /** Activities run at once by this worker (default 4). */
+  /** Activities run at once by this worker (default {@link defaultActivitySlots}). */
   activityConcurrency?: number;
   /** Overrides `temporal.taskQueue`. */
   taskQueue?: string;
@@ -83,6 +89,17 @@ export interface RunningWorker {
   stop(): Promise<void>;
   /** Present when the worker serves metrics (`metricsPort`). */
   metrics?: WorkerMetrics;
+}
+
+/**
+ * Activities a worker runs at once unless told: one per two cores (at least one). A worker is one Node process:
+ * every activity in it shares one JS thread (decoding, conversion, about half of it busy for one chunk), and each
+ * chunk or window being staged adds a DuckDB writer (native threads) and its memory. Three chunks at once on one
+ * 2-core worker loaded at half the rate of one chunk (docs/performance.md, "Snapshot fan-out"); more throughput
+ * comes from more workers, each with its own cores.
+ */
+export function defaultActivitySlots(cores: number = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / 2));
 }
 
 let runtimeInstalled = false;
@@ -177,7 +194,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const meter = activityMeter(metrics, () => throttle.stats);
   const lineageEmitter = await lineageEmitterOf(config, deps, logger);
   const lineage = activityLineage(deps, lineageEmitter);
-  const concurrency = options.activityConcurrency ?? 4;
+  const concurrency = options.activityConcurrency ?? defaultActivitySlots();
   let worker: Worker;
   try {
     worker = await Worker.create({
@@ -312,9 +329,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
   }
-  const concurrency = Number(
-    argValue(argv, '--activity-concurrency') ?? process.env.TIDEMARK_ACTIVITY_CONCURRENCY ?? 4,
-  );
+  const concurrencyArg = argValue(argv, '--activity-concurrency') ?? process.env.TIDEMARK_ACTIVITY_CONCURRENCY;
+  const concurrency = concurrencyArg === undefined ? defaultActivitySlots() : Number(concurrencyArg);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    logger.error(
+      `--activity-concurrency must be a whole number of at least 1, got ${concurrencyArg}: leave it out for one per two cores (${defaultActivitySlots()} here)`,
+    );
+    return 2;
+  }
   const taskQueue = argValue(argv, '--task-queue');
   const metricsPortArg = argValue(argv, '--metrics-port') ?? process.env.TIDEMARK_METRICS_PORT;
   const metricsPort = metricsPortArg === undefined ? undefined : Number(metricsPortArg);

@@ -70,9 +70,12 @@ async function planKeyChunks(
     boundaries.push(encodeKey(b));
     after = b;
   }
+  // A key count that is a multiple of `chunkRows` ends on a boundary: without this, the last chunk would be empty
+  // (one more activity, manifest and window for nothing). The chunk before it then reaches to the range's end.
+  if (after !== range.after && !(await nextChunkBoundary(deps.source, ctx.discovery, after, 1, range.upTo)))
+    boundaries.pop();
   const first = encodeKey(range.after ?? null);
   const last = encodeKey(range.upTo ?? null);
-  if (boundaries[boundaries.length - 1] === last && last !== null) boundaries.pop();
   const count = boundaries.length + 1;
   return Array.from({ length: count }, (_v, i) => ({
     index: i,

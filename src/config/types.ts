@@ -310,6 +310,11 @@ export interface TableLimits {
   readonly maxRowsPerSecond: number;
   /** Rows in one window at most; a larger backlog is read as several windows; default 1000000. */
   readonly maxRowsPerWindow: number;
+  /**
+   * Rows per second at most for one chunk activity of a job (snapshot, backfill, sweep); absent: not capped.
+   * Per activity, not per table: a job whose chunks run on N workers at once reads up to N times this.
+   */
+  readonly maxChunkRowsPerSecond?: number;
   /** Time allowed for one query of this table; default `source.requestTimeout`. */
   readonly queryTimeout: Duration;
 }

@@ -16,12 +16,31 @@ export interface ChunkedJobInput {
   job: JobSpec;
   /** The window sequence number of the first chunk committed. */
   firstSeq: number;
+  /** Keys per chunk (default {@link DEFAULT_CHUNK_ROWS}). */
   chunkRows?: number;
-  /** Chunks run at once (default 4). */
+  /** Chunks of this job scheduled at once, over all workers (default {@link DEFAULT_JOB_LANES}). */
   parallelism?: number;
   /** Activity timeouts (the table's sync passes its own; tests make them small). */
   timeouts?: ActivityTimeouts;
 }
+
+/**
+ * Keys per chunk when the job does not say: 500K, so a 2M-row table is 4 chunks spread over up to
+ * {@link DEFAULT_JOB_LANES} workers (at 1M, the default before, a table under 1M rows was one chunk and ran on one
+ * worker whatever the pool). Not smaller: each chunk pays a boundary scan, a fresh table context and Parquet writer,
+ * a pipeline that drains at its end, and a validation and manifest; measured on one worker, 250K-key chunks loaded
+ * 500K rows at 0.19–0.23× the raw read against 0.34× for one chunk (docs/performance.md, "Snapshot fan-out").
+ * How many chunks run on one worker at once is the worker's activity slots (src/worker.ts), not this number.
+ */
+export const DEFAULT_CHUNK_ROWS = 500_000;
+
+/**
+ * Chunks of one job scheduled at once, over all workers, when the job does not say: 4, as before. It bounds one
+ * job's concurrent source reads whatever the pool size (each worker's are bounded again by its activity slots and
+ * `source.maxConcurrentQueries`), and keeps a snapshot from queueing more chunk tasks ahead of other tables'
+ * window steps than a small pool can start at once.
+ */
+export const DEFAULT_JOB_LANES = 4;
 
 /** A job's run: its chunks, what it has done, and the finished chunks waiting to commit in chunk order. */
 interface JobRun {
@@ -57,7 +76,7 @@ export async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> 
     rows: progress.counts.rows,
     sourceRowsRead: progress.counts.sourceRowsRead,
   }));
-  const plan = await acts.planChunks({ table, job, chunkRows: input.chunkRows ?? 1_000_000 });
+  const plan = await acts.planChunks({ table, job, chunkRows: input.chunkRows ?? DEFAULT_CHUNK_ROWS });
   const out: JobOutput = {
     kind: job.kind,
     position: plan.position,
@@ -80,7 +99,7 @@ export async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> 
     nextToCommit: 0,
     committing: Promise.resolve(),
   };
-  const lanes = Math.min(Math.max(1, input.parallelism ?? 4), Math.max(1, plan.chunks.length));
+  const lanes = Math.min(Math.max(1, input.parallelism ?? DEFAULT_JOB_LANES), Math.max(1, plan.chunks.length));
   await Promise.all(Array.from({ length: lanes }, () => runLane(run, progress)));
   await run.committing;
   return out;

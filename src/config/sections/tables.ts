@@ -127,7 +127,16 @@ function readQuality(table: ObjectReader, phi: TableConfig['phi']): TableQuality
 /** `tables[].limits`: how hard one table may read; the query timeout defaults to the source's request timeout. */
 function readLimits(table: ObjectReader, source: SourceConfig): TableConfig['limits'] {
   const l = table.checker.object(table.at('limits'), table.raw('limits'), 'the limits section');
-  l.allow(['maxRowsPerSecond', 'maxRowsPerWindow', 'queryTimeout']);
+  l.allow(['maxRowsPerSecond', 'maxRowsPerWindow', 'maxChunkRowsPerSecond', 'queryTimeout']);
+  const maxChunkRowsPerSecond = l.has('maxChunkRowsPerSecond')
+    ? l.integer('maxChunkRowsPerSecond', {
+        what: 'the most rows one chunk of a job reads per second',
+        example: '20000',
+        min: 1,
+        max: 1_000_000,
+        fallback: 1,
+      })
+    : undefined;
   return {
     maxRowsPerSecond: l.integer('maxRowsPerSecond', {
       what: 'the most rows read per second',
@@ -150,5 +159,6 @@ function readLimits(table: ObjectReader, source: SourceConfig): TableConfig['lim
       min: durationOf(1_000),
       max: durationOf(6 * 3_600_000),
     }),
+    ...(maxChunkRowsPerSecond !== undefined ? { maxChunkRowsPerSecond } : {}),
   };
 }

@@ -1,0 +1,248 @@
+/**
+ * `npm run bench:scale:load [-- --rows 2000000 --chunk-rows 250000 --cap 2000 --slots 2 --workers 1,2,4 --out FILE]`:
+ * one table's initial load (a snapshot job of dbo.ClaimLines) on 1, 2 and 4 Tidemark workers, to show that its
+ * chunks fan out over the worker pool (issue 14).
+ *
+ * This machine cannot give four workers four times the CPU (the simulator, Azurite, Temporal and every worker
+ * share it), so the comparison shows the mechanism, not the machine: each chunk activity is capped well below
+ * what the machine sustains (`limits.maxChunkRowsPerSecond`, `--cap`, per activity), so a chunk takes the same
+ * time wherever it runs and the load's duration is set by how many chunks run at once. Honesty rules:
+ *
+ * - every worker has the same activity slots (`--slots`, by default what a worker picks on this machine,
+ *   `defaultActivitySlots()`), in every configuration: more workers, never more slots per worker;
+ * - the job's lanes (chunks scheduled at once) are the default (`DEFAULT_JOB_LANES`), the same in every run;
+ * - the chunks are the same in every run (same table, same `--chunk-rows`): only the worker count changes;
+ * - the whole capped demand (workers × slots × cap) must stay well below the uncapped rate of one worker (the
+ *   bench prints both; when it does not, the ratios measure the machine, and the bench says so);
+ * - each run lands in its own fresh container and task queue; the duration is the job workflow's own
+ *   start → close (planning, every chunk, every commit), as Temporal recorded it.
+ *
+ * Results: one JSON document (`bench/results/scale-out-load-<timestamp>.json` or `--out`) and a table on stdout.
+ * Figures, not assertions; the machine is shared, so compare the ratios of one run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import sql from 'mssql';
+import { SIM_CREDENTIALS } from '../sim/index.js';
+import { pipelineConfig } from '../scripts/demo/harness.js';
+import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
+import { startWorkerProcess, type WorkerProcess } from '../test/e2e/support/worker-process.js';
+import type { JobOutput } from '../src/domain/jobs.js';
+import type { TableRef } from '../src/domain/table.js';
+import { DEFAULT_CHUNK_ROWS, DEFAULT_JOB_LANES } from '../src/workflows/chunked-job-run.js';
+import { jobWorkflowId, type ChunkedJobInput } from '../src/workflows/chunked-jobs.js';
+import { defaultActivitySlots } from '../src/worker.js';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '2000000' },
+    'chunk-rows': { type: 'string', default: String(DEFAULT_CHUNK_ROWS) },
+    cap: { type: 'string', default: '2000' },
+    slots: { type: 'string', default: String(defaultActivitySlots()) },
+    workers: { type: 'string', default: '1,2,4' },
+    out: { type: 'string' },
+  },
+});
+const ROWS = Number(values.rows);
+const CHUNK_ROWS = Number(values['chunk-rows']);
+const CAP = Number(values.cap);
+const SLOTS = Number(values.slots);
+const WORKER_COUNTS = values.workers.split(',').map(Number);
+const LINES: TableRef = { id: 'Claims.dbo.ClaimLines', strategy: 'cdc' };
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+interface RunResult {
+  workers: number;
+  seconds: number;
+  rowsPerSecond: number;
+  chunks: number;
+  rows: number;
+  /** Chunk attempts started per worker (by its place in the run: w1, w2, …). */
+  chunksPerWorker: number[];
+}
+
+/** The SQL Server simulator seeded with `rows` claim lines, as its own process. */
+async function startSim(workDir: string, rows: number): Promise<{ child: ChildProcess; port: number }> {
+  const logFile = join(workDir, 'simulator.log');
+  const log = createWriteStream(logFile);
+  const child = spawn(
+    process.execPath,
+    [
+      '--max-old-space-size=12288',
+      '--import',
+      'tsx',
+      'sim/cli.ts',
+      '--port',
+      '0',
+      '--seed',
+      '42',
+      '--rows',
+      String(rows),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stderr?.pipe(log);
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      log.write(d);
+      buf += d.toString();
+      const line = buf.split('\n').find((l) => l.includes('listening'));
+      if (line) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`simulator exited with ${code} (log: ${logFile})`)));
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  // As bench:e2e part A: snapshot reads under SNAPSHOT isolation, CDC on (the snapshot records a CDC position).
+  const admin = await new sql.ConnectionPool({
+    server: '127.0.0.1',
+    port,
+    user: SIM_CREDENTIALS.admin.user,
+    password: SIM_CREDENTIALS.admin.password,
+    database: 'Claims',
+    options: { encrypt: false, trustServerCertificate: true },
+  }).connect();
+  await admin.request().batch(`ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
+    EXEC sys.sp_cdc_enable_db;
+    EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'ClaimLines', @role_name = NULL;`);
+  await admin.close();
+  return { child, port };
+}
+
+/** One configuration: `n` workers, a fresh container and task queue, the snapshot job from start to close. */
+async function runWith(
+  n: number,
+  o: { workDir: string; simPort: number; temporalAddress: string; azurite: string; client: Client },
+): Promise<RunResult> {
+  const id = randomBytes(4).toString('hex');
+  const taskQueue = `scale-load-${n}w-${id}`;
+  const { yaml, env } = pipelineConfig({
+    sourcePort: o.simPort,
+    azuriteConnectionString: o.azurite,
+    temporalAddress: o.temporalAddress,
+    taskQueue,
+    container: `scale-load-${n}w-${id}`,
+    // The seeded ClaimLines as bench:e2e part A configures it (its own primary key).
+    tables: [{ name: 'dbo.ClaimLines', capture: '{ strategy: cdc }', limits: `{ maxChunkRowsPerSecond: ${CAP} }` }],
+  });
+  const configFile = join(o.workDir, `tidemark-${n}w.yaml`);
+  await writeFile(configFile, yaml);
+  const workers: WorkerProcess[] = [];
+  try {
+    for (let i = 0; i < n; i++)
+      workers.push(
+        await startWorkerProcess({
+          configFile,
+          env,
+          logFile: join(o.workDir, `worker-${n}w-${i + 1}.log`),
+          activityConcurrency: SLOTS,
+        }),
+      );
+    const input: ChunkedJobInput = {
+      table: LINES,
+      job: { kind: 'snapshot', reason: 'bench:scale:load' },
+      firstSeq: 1,
+      chunkRows: CHUNK_ROWS,
+    };
+    const workflowId = jobWorkflowId(LINES.id, 'snapshot', `scale-${n}w-${id}`);
+    const handle = await o.client.workflow.start('snapshotWorkflow', { taskQueue, workflowId, args: [input] });
+    const out = (await handle.result()) as JobOutput;
+    const d = await handle.describe();
+    const seconds = ((d.closeTime?.getTime() ?? Date.now()) - d.startTime.getTime()) / 1000;
+    const perIdentity = new Map<string, number>();
+    const history = await handle.fetchHistory();
+    const types = new Map<string, string>();
+    for (const e of history.events ?? []) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) types.set(String(e.eventId), s.activityType?.name ?? '');
+      const st = e.activityTaskStartedEventAttributes;
+      if (st && types.get(String(st.scheduledEventId)) === 'runChunk')
+        perIdentity.set(st.identity ?? '', (perIdentity.get(st.identity ?? '') ?? 0) + 1);
+    }
+    return {
+      workers: n,
+      seconds,
+      rowsPerSecond: out.rows / seconds,
+      chunks: out.chunks,
+      rows: out.rows,
+      chunksPerWorker: workers.map((w) => perIdentity.get(w.identity) ?? 0),
+    };
+  } finally {
+    for (const w of workers) await w.stop().catch(() => undefined);
+  }
+}
+
+async function main(): Promise<void> {
+  const runId = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  const workDir = await mkdtemp(join(tmpdir(), 'tidemark-scale-load-'));
+  say(
+    `bench:scale:load — ${ROWS.toLocaleString('en')} rows of dbo.ClaimLines in chunks of ${CHUNK_ROWS.toLocaleString('en')} keys, ` +
+      `each chunk activity capped at ${CAP.toLocaleString('en')} rows/s, ${SLOTS} slots per worker, job lanes ${DEFAULT_JOB_LANES}; ` +
+      `machine: ${cpus().length} cores, shared (logs in ${workDir})`,
+  );
+  const t0 = Date.now();
+  const sim = await startSim(workDir, ROWS);
+  say(`  simulator seeded in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  const temporalAddress = await temporalForTests();
+  const azurite = await azuriteForTests();
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  const runs: RunResult[] = [];
+  try {
+    for (const n of WORKER_COUNTS) {
+      const r = await runWith(n, { workDir, simPort: sim.port, temporalAddress, azurite, client });
+      runs.push(r);
+      say(
+        `  ${n} worker(s): ${r.rows.toLocaleString('en')} rows, ${r.chunks} chunks in ${r.seconds.toFixed(1)}s = ` +
+          `${Math.round(r.rowsPerSecond).toLocaleString('en')} rows/s; chunk attempts per worker [${r.chunksPerWorker.join(', ')}]`,
+      );
+    }
+  } finally {
+    await connection.close();
+    sim.child.kill('SIGTERM');
+  }
+  const base = runs.find((r) => r.workers === 1);
+  const ratios = runs.map((r) => ({ workers: r.workers, speedup: base ? base.seconds / r.seconds : null }));
+  const demand = Math.max(...WORKER_COUNTS) * SLOTS * CAP;
+  say('bench:scale:load results (speed-up = 1-worker duration ÷ n-worker duration, same run)');
+  for (const r of ratios) say(`  ${r.workers} worker(s): ${r.speedup === null ? 'n/a' : `${r.speedup.toFixed(2)}×`}`);
+  say(
+    `  capped demand at the largest pool: ${demand.toLocaleString('en')} rows/s (${Math.max(...WORKER_COUNTS)} workers × ${SLOTS} slots × ${CAP} rows/s); ` +
+      `compare with one uncapped worker's load rate (bench:e2e part A) — above it, the ratios measure the machine`,
+  );
+  const out = values.out ?? join('bench', 'results', `scale-out-load-${runId}.json`);
+  await mkdir(dirname(out), { recursive: true });
+  const { format } = await import('prettier');
+  const result = {
+    bench: 'scale-out-load',
+    runId,
+    machine: { cores: cpus().length, shared: true },
+    settings: {
+      rows: ROWS,
+      chunkRows: CHUNK_ROWS,
+      capRowsPerSecondPerActivity: CAP,
+      slotsPerWorker: SLOTS,
+      jobLanes: DEFAULT_JOB_LANES,
+    },
+    runs,
+    ratios,
+  };
+  await writeFile(out, await format(JSON.stringify(result, null, 2), { parser: 'json' }));
+  say(`  results: ${out}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    const causes: string[] = [];
+    for (let e: unknown = err; e instanceof Error; e = e.cause) causes.push(e.message);
+    process.stderr.write(`bench:scale:load failed: ${causes.length ? causes.join(' ← ') : String(err)}\n`);
+    process.exit(1);
+  },
+);
