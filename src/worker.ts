@@ -15,16 +15,13 @@
  * - Metrics: with `--metrics-port P` (or TIDEMARK_METRICS_PORT), `GET :P/metrics` serves Tidemark's series
  *   (docs/metrics.md) and the Temporal SDK's runtime metrics in one endpoint; off by default.
  *
- * - Activity slots (`--activity-concurrency`, TIDEMARK_ACTIVITY_CONCURRENCY): by default one per two cores
- *   ({@link defaultActivitySlots}), because a snapshot's chunks fill every free slot of a worker and more chunks
- *   at once than the worker's cores carry made one worker's load slower, not faster. More throughput comes from
- *   more workers on the task queue, each with its own cores.
+ * - Activity slots (`--activity-concurrency`, TIDEMARK_ACTIVITY_CONCURRENCY): {@link DEFAULT_ACTIVITY_SLOTS} by
+ *   default. More throughput comes from more workers on the task queue, each with its own cores.
  *
  * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency N] [--metrics-port 9464]` (or
  * TIDEMARK_CONFIG).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { configuredDataConverter } from './temporal/data-converter.js';
@@ -55,7 +52,7 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Dependencies built by the caller (tests); built from the config otherwise (and closed on shutdown). */
   deps?: ActivityDeps;
-  /** Activities run at once by this worker (default {@link defaultActivitySlots}). */
+  /** Activities run at once by this worker (default {@link DEFAULT_ACTIVITY_SLOTS}). */
   activityConcurrency?: number;
   /** Overrides `temporal.taskQueue`. */
   taskQueue?: string;
@@ -92,15 +89,13 @@ export interface RunningWorker {
 }
 
 /**
- * Activities a worker runs at once unless told: one per two cores (at least one). A worker is one Node process:
- * every activity in it shares one JS thread (decoding, conversion, about half of it busy for one chunk), and each
- * chunk or window being staged adds a DuckDB writer (native threads) and its memory. Three chunks at once on one
- * 2-core worker loaded at half the rate of one chunk (docs/performance.md, "Snapshot fan-out"); more throughput
- * comes from more workers, each with its own cores.
+ * Activities a worker runs at once unless told. Not fewer than this by default: every table's window steps share
+ * these slots with any snapshot chunks, so a worker with one slot would hold every other table's windows behind a
+ * chunk that reads for minutes (their freshness is the product). Measured on a 2-core worker, 500K rows in two
+ * chunks: 2 slots loaded at 0.232× the raw read, 1 slot at 0.190× (docs/performance.md, "Snapshot fan-out") — more
+ * slots were not slower; the chunk count was what cost.
  */
-export function defaultActivitySlots(cores: number = availableParallelism()): number {
-  return Math.max(1, Math.floor(cores / 2));
-}
+export const DEFAULT_ACTIVITY_SLOTS = 4;
 
 let runtimeInstalled = false;
 let runtimeMetricsAddress: string | undefined;
@@ -194,7 +189,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const meter = activityMeter(metrics, () => throttle.stats);
   const lineageEmitter = await lineageEmitterOf(config, deps, logger);
   const lineage = activityLineage(deps, lineageEmitter);
-  const concurrency = options.activityConcurrency ?? defaultActivitySlots();
+  const concurrency = options.activityConcurrency ?? DEFAULT_ACTIVITY_SLOTS;
   let worker: Worker;
   try {
     worker = await Worker.create({
@@ -330,10 +325,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return 2;
   }
   const concurrencyArg = argValue(argv, '--activity-concurrency') ?? process.env.TIDEMARK_ACTIVITY_CONCURRENCY;
-  const concurrency = concurrencyArg === undefined ? defaultActivitySlots() : Number(concurrencyArg);
+  const concurrency = concurrencyArg === undefined ? DEFAULT_ACTIVITY_SLOTS : Number(concurrencyArg);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     logger.error(
-      `--activity-concurrency must be a whole number of at least 1, got ${concurrencyArg}: leave it out for one per two cores (${defaultActivitySlots()} here)`,
+      `--activity-concurrency must be a whole number of at least 1, got ${concurrencyArg}: leave it out for the default of ${DEFAULT_ACTIVITY_SLOTS}`,
     );
     return 2;
   }
