@@ -310,6 +310,11 @@ export interface TableLimits {
   readonly maxRowsPerSecond: number;
   /** Rows in one window at most; a larger backlog is read as several windows; default 1000000. */
   readonly maxRowsPerWindow: number;
+  /**
+   * Change rows one activity reads of a window at most: a window with a larger backlog (CDC) is split into
+   * sub-ranges read by parallel activities on any worker, and committed by one manifest; default 100000.
+   */
+  readonly subRangeRows: number;
   /** Time allowed for one query of this table; default `source.requestTimeout`. */
   readonly queryTimeout: Duration;
 }
