@@ -12,11 +12,17 @@
  *    are retried on B, which commits the window. Then A's held uploads go through — a zombie sub-range attempt
  *    writing after the commit — and A reaches Temporal again to report. Readers see nothing of it.
  *
+ * 3. A worker process (its own OS process, test/e2e/support/worker-process.ts) alone takes a window's
+ *    sub-ranges and is killed with SIGKILL while one is mid-read; a new worker retries what it left and commits.
+ *
  * Each ends with lake == source, no duplicate (key, position), the manifest chain and watermark clean.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
@@ -28,7 +34,7 @@ import type { LakeTable } from '../../src/lake/lake-table.js';
 import type { TableSyncStatus } from '../../src/state/table-sync-state.js';
 import { createLogger } from '../../src/util/logger.js';
 import { verifyTable } from '../../src/verify/verify-table.js';
-import { statusQuery, syncNowSignal } from '../../src/workflows/messages.js';
+import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { pipelineConfig, startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
@@ -36,6 +42,7 @@ import { startTcpProxy, type TcpProxy } from '../../scripts/chaos/tcp-proxy.js';
 import { lakeIntegrity } from '../../scripts/chaos/checks.js';
 import { azuriteForTests, temporalForTests } from '../support/stack.js';
 import { eventually as until } from '../support/eventually.js';
+import { startWorkerProcess } from './support/worker-process.js';
 
 /** `until` with what was awaited in the failure message. */
 const eventually = <T>(check: () => Promise<T>, timeoutMs: number, what: string): Promise<T> =>
@@ -52,6 +59,8 @@ let proxy: TcpProxy;
 let storageProxy: TcpProxy;
 let configA: TidemarkConfig;
 let configB: TidemarkConfig;
+/** Worker B's config as a file and its environment (for a worker process). */
+let fileB: { dir: string; configFile: string; env: Record<string, string> };
 let depsA: ActivityDeps;
 let depsB: ActivityDeps;
 let workerA: RunningWorker | undefined;
@@ -122,6 +131,16 @@ before(async () => {
   });
   assert.ok(parsedB.ok);
   configB = parsedB.config;
+  const dir = await mkdtemp(join(tmpdir(), 'tidemark-subrange-'));
+  await writeFile(
+    join(dir, 'tidemark.yaml'),
+    made.yaml.replace(`address: ${proxy.address}`, `address: ${temporalAddress}`),
+  );
+  fileB = {
+    dir,
+    configFile: join(dir, 'tidemark.yaml'),
+    env: { ...made.env, TIDEMARK_SINK_CONNECTION_STRING: azurite },
+  };
   depsA = await buildDependencies(configA, logger);
   depsB = await buildDependencies(configB, logger);
   workerA = await startWorker({ config: configA, logger, deps: depsA, shutdownGraceTime: '2s' });
@@ -144,6 +163,7 @@ after(async () => {
   await proxy?.close();
   await storageProxy?.close();
   await source?.stop();
+  if (fileB) await rm(fileB.dir, { recursive: true, force: true });
 });
 
 const status = (): Promise<TableSyncStatus> => handle.query(statusQuery);
@@ -207,9 +227,13 @@ test(
     const beforeSeq = Math.max(...(await manifests()).keys());
 
     // 4,000 changes in 40 transactions: about four sub-ranges of ~1,000. One read is reset after 20 rows.
+    // The sync plans a window right after its snapshot: paused, so that it cannot take part of the burst.
+    await handle.signal(pauseSignal, { reason: 'test: writing the burst' });
+    await eventually(async () => assert.equal((await status()).mode, 'paused'), 60_000, 'paused');
     await insert(1000, 4000);
     await harvested(4010);
     const reset = source.sim.faults.resetConnection({ match: { text: READ_TEXT }, afterRows: 20 });
+    await handle.signal(resumeSignal);
     await handle.signal(syncNowSignal);
     await eventually(
       async () => assert.equal((await status()).rowsCommitted, 4010),
@@ -309,5 +333,53 @@ test(
     await assertExactlyOnce(7010);
     const s = await status();
     assert.deepEqual([s.mode, s.rowsCommitted], ['running', 7010]);
+  },
+);
+
+test(
+  'a worker process killed mid-sub-range (SIGKILL): a new worker retries the sub-ranges it left, one manifest commits the window',
+  { timeout: 300_000 },
+  async () => {
+    // Only the worker process runs the next window.
+    await workerA?.stop();
+    workerA = undefined;
+    await workerB?.stop();
+    workerB = undefined;
+    const p = await startWorkerProcess({ ...fileB, logFile: join(fileB.dir, 'worker-p.log') });
+    try {
+      const beforeSeq = Math.max(...(await manifests()).keys());
+      await insert(20_000, 3000);
+      await harvested(10_010);
+      const stall = source.sim.faults.stall({ match: { text: READ_TEXT }, afterRows: 3 });
+      await handle.signal(syncNowSignal);
+      await eventually(
+        () => Promise.resolve(assert.equal(stall.status().waiting, 1)),
+        60_000,
+        'the worker process held in a sub-range read',
+      );
+      await p.kill();
+      stall.release();
+      depsB = await buildDependencies(configB, logger);
+      workerB = await startWorker({ config: configB, logger, deps: depsB, shutdownGraceTime: '2s' });
+      await eventually(
+        async () => assert.equal((await status()).rowsCommitted, 10_010),
+        150_000,
+        'the new worker commits the window',
+      );
+      const withRows = [...(await manifests()).values()].filter(
+        (m) => m.manifest.sequence > beforeSeq && m.manifest.controlTotals.rows > 0,
+      );
+      assert.deepEqual(
+        withRows.map((m) => m.manifest.controlTotals.rows),
+        [3000],
+        'the whole backlog is one window',
+      );
+      const split = subRangesOf(withRows[0]!.manifest);
+      assert.ok(split.ranges.size >= 2, 'the window was read in sub-ranges');
+      assert.ok(split.retried, "the killed worker's sub-range was staged by its retry");
+      await assertExactlyOnce(10_010);
+    } finally {
+      await p.kill();
+    }
   },
 );
