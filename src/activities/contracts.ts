@@ -39,6 +39,8 @@ export interface ExtractWindowInput {
   window: WindowPlan;
   /** Attempt number of this window's extraction, part of staged file names (zombie-proof). */
   attempt: number;
+  /** Read only this sub-range of `window.subRanges` (the workflow runs one activity per sub-range). */
+  subRange?: number;
 }
 
 export type { StagedFile } from '../domain/staged.js';

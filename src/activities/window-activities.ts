@@ -54,7 +54,7 @@ export function windowActivities(deps: ActivityDeps) {
 
   async function extractWindow(input: ExtractWindowInput): Promise<ExtractWindowOutput> {
     const ctx = await tableContext(deps, input.table);
-    return captureWindow(deps, ctx, activityProgress(), input.window, input.attempt);
+    return captureWindow(deps, ctx, activityProgress(), input.window, input.attempt, input.subRange);
   }
 
   async function validateWindow(input: ValidateWindowInput): Promise<ValidateWindowOutput> {

@@ -46,22 +46,29 @@ export function freshProgress(attemptId: string, schemaVersion: number): StagePr
 }
 
 /**
- * A new attempt id: `<workflow attempt>-<activity attempt>-<random>`. Random suffix: a workflow restarted from
- * the lake counts attempts from 1 again; names must still be new.
+ * A new attempt id: `<workflow attempt>-<activity attempt>-<random>`, or for a window's sub-range `k`
+ * `<workflow attempt>-<activity attempt>-r<k>-<random>` (the sub-ranges of one attempt run at once). Random
+ * suffix: a workflow restarted from the lake counts attempts from 1 again; names must still be new.
  */
-export function newAttemptId(workflowAttempt: number, sink: ProgressSink): string {
-  return `${workflowAttempt}-${sink.attempt}-${randomBytes(4).toString('hex')}`;
+export function newAttemptId(workflowAttempt: number, sink: ProgressSink, subRange?: number): string {
+  const part = subRange === undefined ? '' : `r${subRange}-`;
+  return `${workflowAttempt}-${sink.attempt}-${part}${randomBytes(4).toString('hex')}`;
 }
 
 /**
  * Where this attempt starts: the previous attempt's progress when it staged segments with the same schema
  * version (resume after them), else nothing staged under a fresh attempt id (so no name is written twice).
  */
-export function startingProgress(sink: ProgressSink, workflowAttempt: number, schemaVersion: number): StageProgress {
+export function startingProgress(
+  sink: ProgressSink,
+  workflowAttempt: number,
+  schemaVersion: number,
+  subRange?: number,
+): StageProgress {
   const d = sink.previous as StageProgress | undefined;
   const prior = d && typeof d.attemptId === 'string' && Array.isArray(d.files) ? d : undefined;
   if (prior && prior.schemaVersion === schemaVersion && prior.segments > 0) return prior;
-  return freshProgress(newAttemptId(workflowAttempt, sink), schemaVersion);
+  return freshProgress(newAttemptId(workflowAttempt, sink, subRange), schemaVersion);
 }
 
 /**

@@ -31,6 +31,8 @@ export interface StageStreamInput {
   readonly window: WindowPlan;
   /** The workflow's attempt number of this window (part of the attempt id in staged file names). */
   readonly workflowAttempt: number;
+  /** The window's sub-range this read stages (its index goes into the attempt id, so into the file names). */
+  readonly subRange?: number;
   readonly batches: AsyncIterable<ChangeBatch>;
   /** Source rows read, when the reader counts them (else the events seen are reported). */
   readonly sourceRowsRead: () => number | undefined;
@@ -49,7 +51,7 @@ export async function stageStream(
 ): Promise<StagedWindow> {
   const t0 = Date.now();
   const schema = await ctx.schemaFor(ctx.strategy.columns);
-  const progress = startingProgress(sink, input.workflowAttempt, schema.version);
+  const progress = startingProgress(sink, input.workflowAttempt, schema.version, input.subRange);
   const read = readEvents(ctx, schema, sink, progress, input);
   await stageSegments(deps, ctx, sink, { window: input.window, schema, progress, read });
   return {

@@ -1,8 +1,11 @@
 /**
  * One incremental window: plan its bounds from the source before anything is read (so a retry of the read
- * covers the same changes), then read exactly those bounds and stage them (stage-stream.ts).
+ * covers the same changes), then read exactly those bounds and stage them (stage-stream.ts). A window whose
+ * backlog exceeds `limits.subRangeRows` is planned with sub-ranges (also fixed before anything is read), each
+ * read and staged on its own by a parallel activity; the workflow commits their stagings as one window.
  */
 import type { WindowPlan } from '../domain/window.js';
+import { MAX_SUB_RANGES } from '../domain/sub-ranges.js';
 import type { StagedWindow } from '../domain/staged.js';
 import type { SourceWindow } from '../source/index.js';
 import type { CaptureDeps } from './deps.js';
@@ -22,6 +25,7 @@ export async function planWindow(ctx: TableContext, lastPosition: string | null,
   const w = await ctx.strategy.planWindow(lastPosition);
   const capture = w.captureLatencySeconds !== undefined ? { captureLatencySeconds: w.captureLatencySeconds } : {};
   if (w.empty) return { window: null, lagSeconds: w.lagSeconds, ...capture };
+  const subRanges = await ctx.strategy.planSubRanges?.(w, ctx.config.limits.subRangeRows, MAX_SUB_RANGES);
   return {
     window: {
       seq,
@@ -31,30 +35,39 @@ export async function planWindow(ctx: TableContext, lastPosition: string | null,
       plannedAt: new Date().toISOString(),
       ...(w.more ? { more: true } : {}),
       ...(w.idle ? { idle: true } : {}),
+      ...(subRanges ? { subRanges } : {}),
     },
     lagSeconds: w.lagSeconds,
     ...capture,
   };
 }
 
-/** Reads the planned window's changes and stages them as its files (attempt `workflowAttempt`). */
+/**
+ * Reads the planned window's changes — or those of its sub-range `subRange` — and stages them as its files
+ * (attempt `workflowAttempt`; a sub-range's file names carry its index besides the attempt).
+ */
 export async function extractWindow(
   deps: CaptureDeps,
   ctx: TableContext,
   sink: ProgressSink,
   window: WindowPlan,
   workflowAttempt: number,
+  subRange?: number,
 ): Promise<StagedWindow> {
+  const bounds = subRange === undefined ? window : window.subRanges?.[subRange];
+  if (!bounds)
+    throw new RangeError(`window ${window.seq} of ${ctx.ref.id} has no sub-range ${subRange} (planned without it)`);
   const sw: SourceWindow = {
     strategy: ctx.ref.strategy,
-    from: window.from,
-    to: window.to,
+    from: bounds.from,
+    to: bounds.to,
     empty: false,
     lagSeconds: null,
   };
   return stageStream(deps, ctx, sink, {
     window,
     workflowAttempt,
+    ...(subRange !== undefined ? { subRange } : {}),
     batches: ctx.strategy.readWindow(sw),
     sourceRowsRead: () => (ctx.strategy.lastReadStats ? ctx.strategy.lastReadStats.rowsRead : undefined),
   });

@@ -19,6 +19,7 @@ export const DEFAULTS = {
   idleCommitInterval: durationOf(3_600_000),
   maxRowsPerSecond: 5_000,
   maxRowsPerWindow: 1_000_000,
+  subRangeRows: 100_000,
   updatedAtLookback: durationOf(15 * 60_000),
   updatedAtSafetyLag: durationOf(2 * 60_000),
   nightlyDuration: durationOf(2 * 3_600_000),

@@ -315,6 +315,11 @@ export interface TableLimits {
    * Per activity, not per table: a job whose chunks run on N workers at once reads up to N times this.
    */
   readonly maxChunkRowsPerSecond?: number;
+  /**
+   * Change rows one activity reads of a window at most: a window with a larger backlog (CDC) is split into
+   * sub-ranges read by parallel activities on any worker, and committed by one manifest; default 100000.
+   */
+  readonly subRangeRows: number;
   /** Time allowed for one query of this table; default `source.requestTimeout`. */
   readonly queryTimeout: Duration;
 }

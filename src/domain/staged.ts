@@ -52,3 +52,46 @@ export interface StageTimings {
   readonly encode: number;
   readonly upload: number;
 }
+
+/** What one sub-range's extraction returns (its `sourceRowsRead` optional, as it crosses Temporal). */
+export type SubRangeStaging = Omit<StagedWindow, 'sourceRowsRead'> & { readonly sourceRowsRead?: number };
+
+/**
+ * One window's staging from the stagings of its sub-ranges (in sub-range order), as its one manifest records it:
+ * every file of every part (each named with its own sub-range's attempt id), counts added up, positions spanning
+ * all parts. Pure and deterministic: the sync workflow calls it on the activities' results. `attemptId` names the
+ * parts' attempts (joined with `_`; shortened to the first and a count when that would exceed 64 characters).
+ * Undefined when the parts were staged under different schema versions (a column added while they ran): one
+ * manifest has one schema version, so the window is staged again (every part picks up the new version).
+ */
+export function mergeSubRangeStagings(parts: readonly SubRangeStaging[]): StagedWindow | undefined {
+  const first = parts[0];
+  if (!first) throw new RangeError('a window split into sub-ranges has at least one part');
+  const opCounts: Record<ChangeOp, number> = { c: 0, u: 0, d: 0, r: 0 };
+  let stage: StageTimings | undefined;
+  let min: string | null = null;
+  let max: string | null = null;
+  for (const p of parts) {
+    for (const op of Object.keys(opCounts) as ChangeOp[]) opCounts[op] += p.opCounts[op];
+    if (p.stageMs)
+      stage = { encode: (stage?.encode ?? 0) + p.stageMs.encode, upload: (stage?.upload ?? 0) + p.stageMs.upload };
+    if (p.minPosition !== null && (min === null || p.minPosition < min)) min = p.minPosition;
+    if (p.maxPosition !== null && (max === null || p.maxPosition > max)) max = p.maxPosition;
+    if (p.schemaVersion !== first.schemaVersion) return undefined;
+  }
+  const joined = parts.map((p) => p.attemptId).join('_');
+  const last = parts[parts.length - 1]!;
+  return {
+    attemptId: joined.length <= 64 ? joined : `${first.attemptId.slice(0, 40)}_and_${parts.length - 1}_more`,
+    schemaVersion: first.schemaVersion,
+    files: parts.flatMap((p) => p.files),
+    rows: parts.reduce((n, p) => n + p.rows, 0),
+    opCounts,
+    minPosition: min,
+    maxPosition: max,
+    sourceRowsRead: parts.reduce((n, p) => n + (p.sourceRowsRead ?? p.rows), 0),
+    durationMs: Math.max(...parts.map((p) => p.durationMs)),
+    ...(stage ? { stageMs: stage } : {}),
+    ...(last.resumePosition !== undefined ? { resumePosition: last.resumePosition } : {}),
+  };
+}

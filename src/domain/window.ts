@@ -29,4 +29,18 @@ export interface WindowPlan {
    * idle-commit interval and otherwise records that the table is caught up to `to`. Absent: not known to be idle.
    */
   idle?: boolean;
+  /**
+   * The window's backlog exceeded `limits.subRangeRows`: its changes are read in these sub-ranges, each by its
+   * own activity (any worker, in parallel), and still committed by one manifest. Planned with the window, before
+   * anything is read, and kept with it in the workflow's state, so a retry of a sub-range reads the same changes.
+   * Contiguous: the first starts at `from`, each starts where the previous ends, the last ends at `to`. Absent:
+   * one read of the whole window.
+   */
+  subRanges?: readonly SubRange[];
+}
+
+/** A part of a window's bounds: changes in (from, to], `to` at a transaction's end. Positions only. */
+export interface SubRange {
+  from: string | null;
+  to: string;
 }

@@ -1,9 +1,12 @@
 /**
- * One incremental window of a table's sync: plan (unless a planned window is pending) → extract + stage →
- * validate → commit manifest → advance watermark. Workflow code (deterministic); the loop around it is
+ * One incremental window of a table's sync: plan (unless a planned window is pending) → extract + stage (one
+ * activity, or one per planned sub-range, in parallel) → validate → commit manifest → advance watermark. Workflow code (deterministic); the loop around it is
  * table-sync.ts, and what to do when it fails src/state/failure-policy.ts.
  */
-import type { TableSyncActivities } from '../activities/contracts.js';
+import { CancellationScope } from '@temporalio/workflow';
+import type { ExtractWindowOutput, TableSyncActivities } from '../activities/contracts.js';
+import { mergeSubRangeStagings } from '../domain/staged.js';
+import type { WindowPlan } from '../domain/window.js';
 import type { TableRef } from '../domain/table.js';
 import type { TableSyncState } from '../state/table-sync-state.js';
 
@@ -38,8 +41,7 @@ export async function syncOneWindow(ctx: TableWindowContext): Promise<WindowOutc
     state.planned(window, plan.lagSeconds, plan.captureLatencySeconds ?? null);
   }
   const started = Date.now();
-  const attempt = state.nextAttempt();
-  const extracted = await acts.extractWindow({ table, window, attempt });
+  const extracted = await extract(ctx, window);
   const validation = await acts.validateWindow({ table, window, extract: extracted });
   const commit = await acts.commitManifest({ table, window, extract: extracted, validation });
   // The read may refine the window's end (identity: the gaps it saw); the manifest records where the next
@@ -49,4 +51,35 @@ export async function syncOneWindow(ctx: TableWindowContext): Promise<WindowOutc
   const at = new Date().toISOString();
   state.committed(window, extracted.rows, commit.manifestPath, at, Date.now() - started, position);
   return window.more ? 'more' : 'committed';
+}
+
+/**
+ * Stages the window: one extraction, or — when it was planned with sub-ranges — one per sub-range, all at once
+ * (Temporal hands them to whichever workers have a free slot), merged into one staging for the one manifest.
+ * Each sub-range activity is retried on its own (ACTIVITY_RETRY); when one fails for good, the others are
+ * cancelled before the failure is acted on, so no read of this attempt outlives it. Parts staged under different
+ * schema versions (a column added meanwhile) are staged again, all of them, under the next attempt.
+ *
+ * No patch (patches.ts): a window planned without sub-ranges — every window of a history recorded before they
+ * existed — issues exactly the commands it did before.
+ */
+async function extract(ctx: TableWindowContext, window: WindowPlan): Promise<ExtractWindowOutput> {
+  const { table, state, acts } = ctx;
+  const ranges = window.subRanges;
+  if (!ranges) return acts.extractWindow({ table, window, attempt: state.nextAttempt() });
+  for (;;) {
+    const attempt = state.nextAttempt();
+    const parts = await new CancellationScope().run(async () => {
+      const runs = ranges.map((_r, subRange) => acts.extractWindow({ table, window, attempt, subRange }));
+      try {
+        return await Promise.all(runs);
+      } catch (err) {
+        CancellationScope.current().cancel();
+        await Promise.allSettled(runs);
+        throw err;
+      }
+    });
+    const merged = mergeSubRangeStagings(parts);
+    if (merged) return merged;
+  }
 }

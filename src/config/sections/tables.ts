@@ -127,7 +127,7 @@ function readQuality(table: ObjectReader, phi: TableConfig['phi']): TableQuality
 /** `tables[].limits`: how hard one table may read; the query timeout defaults to the source's request timeout. */
 function readLimits(table: ObjectReader, source: SourceConfig): TableConfig['limits'] {
   const l = table.checker.object(table.at('limits'), table.raw('limits'), 'the limits section');
-  l.allow(['maxRowsPerSecond', 'maxRowsPerWindow', 'maxChunkRowsPerSecond', 'queryTimeout']);
+  l.allow(['maxRowsPerSecond', 'maxRowsPerWindow', 'maxChunkRowsPerSecond', 'subRangeRows', 'queryTimeout']);
   const maxChunkRowsPerSecond = l.has('maxChunkRowsPerSecond')
     ? l.integer('maxChunkRowsPerSecond', {
         what: 'the most rows one chunk of a job reads per second',
@@ -151,6 +151,13 @@ function readLimits(table: ObjectReader, source: SourceConfig): TableConfig['lim
       min: 1_000,
       max: 1_000_000_000,
       fallback: DEFAULTS.maxRowsPerWindow,
+    }),
+    subRangeRows: l.integer('subRangeRows', {
+      what: 'the most change rows one activity reads of a window (a larger backlog is split into parallel sub-ranges)',
+      example: '100000',
+      min: 1_000,
+      max: 1_000_000_000,
+      fallback: DEFAULTS.subRangeRows,
     }),
     queryTimeout: l.duration('queryTimeout', {
       what: 'the query timeout',

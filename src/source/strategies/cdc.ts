@@ -53,6 +53,8 @@ import {
 } from './types.js';
 import { lakePosition } from '../../domain/positions.js';
 import type { ChangeOp } from '../../domain/values.js';
+import { subRangesAt, subRangeTarget } from '../../domain/sub-ranges.js';
+import type { SubRange } from '../../domain/window.js';
 
 const ZERO_LSN = '0'.repeat(20);
 const OPS: Record<number, ChangeOp> = { 1: 'd', 2: 'c', 4: 'u' };
@@ -339,25 +341,85 @@ export class CdcStrategy implements CaptureStrategy {
     const t0 = Date.now();
     try {
       const instances = await this.instances();
-      const toLsn = parseHex('cdc', window.to, 40).subarray(0, 10).toString('hex');
-      let fromLsn: string;
-      if (window.from === null) {
-        // From the oldest change the instance still holds (its start LSN may be below it after cleanup).
-        const r = await this.conn.query<{ mn: Buffer }>('cdc.min', 'SELECT sys.fn_cdc_get_min_lsn(@ci) AS mn', [
-          { name: 'ci', type: sql.NVarChar(128), value: instances[0]!.name },
-        ]);
-        fromLsn = hex(r[0]!.mn);
-      } else {
-        const r = await this.lsnQuery('cdc.increment', 'SELECT sys.fn_cdc_increment_lsn(@l) AS l', [
-          { name: 'l', value: window.from.slice(0, 20) },
-        ]);
-        fromLsn = hex(r[0]!.l as Buffer);
-      }
-      const segments = await this.segments(fromLsn, toLsn, instances);
+      const segments = await this.windowSegments(window, instances);
       stats.extra.instanceSegments = segments.length;
       for (const seg of segments) yield* this.readSegment(seg, window, stats);
     } finally {
       stats.durationMs = Date.now() - t0;
+    }
+  }
+
+  /** The instances' parts of the window's LSNs (see {@link segments}). */
+  private async windowSegments(window: SourceWindow, instances: CaptureInstance[]): Promise<Segment[]> {
+    const toLsn = parseHex('cdc', window.to, 40).subarray(0, 10).toString('hex');
+    let fromLsn: string;
+    if (window.from === null) {
+      // From the oldest change the instance still holds (its start LSN may be below it after cleanup).
+      const r = await this.conn.query<{ mn: Buffer }>('cdc.min', 'SELECT sys.fn_cdc_get_min_lsn(@ci) AS mn', [
+        { name: 'ci', type: sql.NVarChar(128), value: instances[0]!.name },
+      ]);
+      fromLsn = hex(r[0]!.mn);
+    } else {
+      const r = await this.lsnQuery('cdc.increment', 'SELECT sys.fn_cdc_increment_lsn(@l) AS l', [
+        { name: 'l', value: window.from.slice(0, 20) },
+      ]);
+      fromLsn = hex(r[0]!.l as Buffer);
+    }
+    return this.segments(fromLsn, toLsn, instances);
+  }
+
+  /**
+   * Sub-ranges of a planned window whose backlog exceeds `rowsPerSubRange` change rows, cut at transaction ends
+   * (an LSN followed by the highest seqval: every change of that transaction is in the sub-range before the cut).
+   * Three queries of the change function, each with a bounded result: a count of at most `rowsPerSubRange + 1`
+   * rows (the common, small window stops there), the window's count, and the LSN of every `target`-th change
+   * (at most `maxSubRanges` rows). A window that spans two capture instances is read whole (it happens once per
+   * schema change), as is one whose changes the capture has not harvested yet.
+   */
+  async planSubRanges(
+    window: SourceWindow,
+    rowsPerSubRange: number,
+    maxSubRanges: number,
+  ): Promise<SubRange[] | undefined> {
+    if (window.empty || window.idle) return undefined;
+    const segments = await this.windowSegments(window, await this.instances());
+    const seg = segments.length === 1 ? segments[0]! : undefined;
+    if (!seg) return undefined;
+    const fn = `cdc.${quoteIdent(`fn_cdc_get_all_changes_${seg.instance.name}`)}`;
+    const range = [
+      { name: 'from', value: seg.fromLsn },
+      { name: 'to', value: seg.toLsn },
+    ];
+    const count = async (op: string, text: string) => Number((await this.lsnQuery(op, text, range))[0]?.n ?? 0);
+    try {
+      const probed = await count(
+        'cdc.split_probe',
+        `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) c.__$seqval AS s
+           FROM ${fn}(@from, @to, N'all') AS c) AS t`,
+      );
+      if (probed <= rowsPerSubRange) return undefined;
+      const total = await count('cdc.split_count', `SELECT COUNT_BIG(*) AS n FROM ${fn}(@from, @to, N'all') AS c`);
+      const target = subRangeTarget(total, rowsPerSubRange, maxSubRanges);
+      if (target === undefined) return undefined;
+      const cuts = await this.lsnQuery(
+        'cdc.split_cuts',
+        `SELECT DISTINCT t.l FROM (
+           SELECT c.__$start_lsn AS l, ROW_NUMBER() OVER (ORDER BY c.__$start_lsn, c.__$seqval) AS rn
+             FROM ${fn}(@from, @to, N'all') AS c) AS t
+          WHERE t.rn % ${target} = 0
+          ORDER BY t.l OPTION (MAXDOP 1)`,
+        range,
+      );
+      return subRangesAt(
+        window.from,
+        window.to,
+        cuts.map((r) => hex(r.l as Buffer) + MAX_SEQVAL),
+        maxSubRanges,
+      );
+    } catch (err) {
+      const e = await this.behindOrTranslate(err, seg);
+      if (e instanceof CaptureBehindError) return undefined;
+      throw e;
     }
   }
 

@@ -24,6 +24,8 @@ import {
   type StrategyOptions,
 } from './types.js';
 import { lakePosition } from '../../domain/positions.js';
+import { subRangesAt, subRangeTarget } from '../../domain/sub-ranges.js';
+import type { SubRange } from '../../domain/window.js';
 
 const ZERO = '0000000000000000';
 
@@ -114,6 +116,53 @@ export class RowversionStrategy implements CaptureStrategy {
     stats.durationMs = Date.now() - t0;
     this.lastPlanStats = stats;
     return { strategy: 'rowversion', from: lastPosition, to: empty ? from : to, empty, lagSeconds: null };
+  }
+
+  /**
+   * Sub-ranges of a planned window holding more than `rowsPerSubRange` row versions. Any row version is a cut
+   * (a read sees each row once, at its current version; there is no transaction to keep whole). Three queries on
+   * the rowversion column, each with a bounded result: a count of at most `rowsPerSubRange + 1` versions (a small
+   * window stops there), the window's count, and every `target`-th version (at most `maxSubRanges` rows). A row
+   * updated after planning leaves its sub-range for a later window, exactly as it leaves a window read whole.
+   */
+  async planSubRanges(
+    window: SourceWindow,
+    rowsPerSubRange: number,
+    maxSubRanges: number,
+  ): Promise<SubRange[] | undefined> {
+    if (window.empty) return undefined;
+    const rv = quoteIdent(this.rv);
+    const where = `FROM ${quoteTable(this.d.schema, this.d.table)} WHERE ${rv} > @from AND ${rv} <= @to`;
+    const params = [
+      { name: 'from', type: sql.VarBinary(8), value: rowversionAdd(window.from ?? ZERO, 0n) },
+      { name: 'to', type: sql.VarBinary(8), value: rowversionAdd(window.to, 0n) },
+    ];
+    const count = async (op: string, text: string) =>
+      Number((await this.conn.query<{ n: number | string }>(op, text, params, queryTimeout(this.options)))[0]?.n ?? 0);
+    const probed = await count(
+      'rowversion.split_probe',
+      `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) ${rv} AS v ${where}) AS t`,
+    );
+    if (probed <= rowsPerSubRange) return undefined;
+    const target = subRangeTarget(
+      await count('rowversion.split_count', `SELECT COUNT_BIG(*) AS n ${where}`),
+      rowsPerSubRange,
+      maxSubRanges,
+    );
+    if (target === undefined) return undefined;
+    const cuts = await this.conn.query<{ v: Buffer }>(
+      'rowversion.split_cuts',
+      `SELECT t.v FROM (SELECT ${rv} AS v, ROW_NUMBER() OVER (ORDER BY ${rv}) AS rn ${where}) AS t
+        WHERE t.rn % ${target} = 0 ORDER BY t.v OPTION (MAXDOP 1)`,
+      params,
+      queryTimeout(this.options),
+    );
+    return subRangesAt(
+      window.from,
+      window.to,
+      cuts.map((r) => rowversionPosition(r.v)),
+      maxSubRanges,
+    );
   }
 
   async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {

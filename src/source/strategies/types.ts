@@ -15,6 +15,7 @@ import type { CaptureStrategyName } from '../../domain/table.js';
 import type { SourceThrottle } from '../throttle.js';
 import type { ColumnReader } from '../type-mapping.js';
 import type { JobKind } from '../../domain/jobs.js';
+import type { SubRange } from '../../domain/window.js';
 
 /** A window's bounds. `from` exclusive (the previous `to`), `to` inclusive. */
 export interface SourceWindow {
@@ -89,6 +90,13 @@ export interface CaptureStrategy {
   readonly columns: readonly LakeColumn[];
   planWindow(lastPosition: string | null): Promise<SourceWindow>;
   readWindow(window: SourceWindow): AsyncIterable<ChangeBatch>;
+  /**
+   * Splits a planned window whose backlog exceeds `rowsPerSubRange` rows into at most `maxSubRanges` contiguous
+   * sub-ranges at transaction ends, each readable with `readWindow` on its own (issue 14: one busy table read by
+   * several activities). Undefined: read the window whole (small enough, or this window cannot be split).
+   * Absent: the strategy never splits.
+   */
+  planSubRanges?(window: SourceWindow, rowsPerSubRange: number, maxSubRanges: number): Promise<SubRange[] | undefined>;
   /** Stats of the last plan and of the last completed (or abandoned) read. */
   readonly lastPlanStats: StepStats | undefined;
   readonly lastReadStats: StepStats | undefined;

@@ -27,6 +27,7 @@ test('the minimal config is valid and gets the documented defaults', () => {
   assert.deepEqual(table.limits, {
     maxRowsPerSecond: 5000,
     maxRowsPerWindow: 1_000_000,
+    subRangeRows: 100_000,
     queryTimeout: config.source.requestTimeout,
   });
   assert.deepEqual(table.phi, []);

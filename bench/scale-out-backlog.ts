@@ -1,0 +1,287 @@
+/**
+ * `npm run bench:scale:backlog [-- --changes 100000 --cap 500 --sub-range-rows 5000 --table-rows 10000
+ * --workers 1,2,4 --slots 1 --out FILE]`: one busy table's change backlog drained by 1, 2 and 4 workers
+ * (issue 14, "one busy table scales out"), in one run against one simulator.
+ *
+ * For each worker count, on a fresh lake (its own container and task queue): the CDC table dbo.Backlog
+ * (`--table-rows` rows) is loaded by its snapshot; then `--changes` updates are written in transactions of 1,000
+ * rows and left for the capture job to harvest; then the table is woken and the time until the window holding the
+ * whole backlog is committed is measured (planning, the sub-range split, every sub-range's read and staging,
+ * validation and the one manifest's commit). The window is split into sub-ranges of about `--sub-range-rows`
+ * changes (`limits.subRangeRows`), read by parallel activities on whichever worker has a free slot.
+ *
+ * Honest on a 2-core machine: every activity is capped at `--cap` rows/s (`limits.maxRowsPerSecond`, whose
+ * scope is one activity: each activity builds its own strategy and rows/s limiter — src/source/index.ts), well
+ * below what the machine can do, so a worker's throughput is set by its slots, not by the CPU the workers share.
+ * Each worker is its own process with `--slots` activity slots (`--activity-concurrency`, default 1): "two
+ * workers" is twice the slots of "one worker", the unit a production pool adds. With 4 slots per worker, one
+ * worker would already read four sub-ranges at once and the comparison would measure slots, not workers.
+ *
+ * Results: ratios (drain time of 1 worker ÷ drain time of N), measured in this run; JSON in
+ * `bench/results/scale-out-backlog-<timestamp>.json` (or `--out`). Figures, not assertions; the machine is shared.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import sql from 'mssql';
+import { SIM_CREDENTIALS } from '../sim/index.js';
+import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
+import { pipelineConfig } from '../scripts/demo/harness.js';
+import { buildDependencies } from '../src/activities/index.js';
+import { tableContext } from '../src/capture/table-context.js';
+import type { TableRef } from '../src/domain/table.js';
+import type { Manifest } from '../src/lake/manifest.js';
+import { createLogger } from '../src/util/logger.js';
+import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../src/workflows/messages.js';
+import { tableSyncWorkflow, tableSyncWorkflowId } from '../src/workflows/table-sync.js';
+
+const { values } = parseArgs({
+  options: {
+    changes: { type: 'string', default: '100000' },
+    cap: { type: 'string', default: '500' },
+    'sub-range-rows': { type: 'string', default: '5000' },
+    'table-rows': { type: 'string', default: '10000' },
+    workers: { type: 'string', default: '1,2,4' },
+    slots: { type: 'string', default: '1' },
+    out: { type: 'string' },
+  },
+});
+const CHANGES = Number(values.changes);
+const CAP = Number(values.cap);
+const SUB_RANGE_ROWS = Number(values['sub-range-rows']);
+const TABLE_ROWS = Number(values['table-rows']);
+const WORKERS = values.workers.split(',').map(Number);
+const SLOTS = Number(values.slots);
+const TX_ROWS = 1000;
+const TABLE: TableRef = { id: 'Claims.dbo.Backlog', strategy: 'cdc' };
+const runId = Date.now().toString(36);
+const workDir = await mkdtemp(join(tmpdir(), 'tidemark-scale-backlog-'));
+const children: ChildProcess[] = [];
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+
+/** A child node process started with tsx; resolves once a line of its stdout passes `ready`. */
+async function spawnNode(name: string, args: string[], env: Record<string, string>, ready: (l: string) => boolean) {
+  const log = createWriteStream(join(workDir, `${name}.log`));
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  children.push(child);
+  child.stderr?.pipe(log);
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      log.write(d);
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (ready(line)) resolve(line);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready (${workDir})`)));
+  });
+  return { child, firstLine };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(20_000)]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+async function startSim() {
+  const { firstLine } = await spawnNode('simulator', ['sim/cli.ts', '--port', '0', '--cdc-polling-s', '1'], {}, (l) =>
+    l.includes('listening'),
+  );
+  const address = JSON.parse(firstLine) as { host: string; port: number };
+  const admin = await new sql.ConnectionPool({
+    server: address.host,
+    port: address.port,
+    user: SIM_CREDENTIALS.admin.user,
+    password: SIM_CREDENTIALS.admin.password,
+    database: 'Claims',
+    pool: { max: 4, min: 0 },
+    requestTimeout: 0,
+    options: { encrypt: false, trustServerCertificate: true },
+  }).connect();
+  return { port: address.port, admin };
+}
+
+type Admin = Awaited<ReturnType<typeof startSim>>['admin'];
+
+async function changeRows(admin: Admin): Promise<number> {
+  const r = await admin.request().query<{ n: number }>('SELECT COUNT(*) AS n FROM cdc.dbo_Backlog_CT');
+  return r.recordset[0]!.n;
+}
+
+/** `CHANGES` updates in transactions of `TX_ROWS` rows, then waits until the capture job harvested them. */
+async function writeBacklog(admin: Admin): Promise<void> {
+  const before = await changeRows(admin);
+  for (let done = 0; done < CHANGES; done += TX_ROWS) {
+    const lo = (done % TABLE_ROWS) + 1;
+    await admin
+      .request()
+      .batch(
+        `UPDATE dbo.Backlog SET n = n + 1 WHERE id BETWEEN ${lo} AND ${lo + Math.min(TX_ROWS, CHANGES - done) - 1}`,
+      );
+  }
+  const deadline = Date.now() + 30 * 60_000;
+  while ((await changeRows(admin)) < before + CHANGES) {
+    if (Date.now() > deadline) throw new Error('the capture job did not harvest the backlog in 30 minutes');
+    await sleep(1_000);
+  }
+}
+
+interface RunResult {
+  workers: number;
+  drainMs: number;
+  changes: number;
+  subRanges: number;
+  changesPerSecond: number;
+}
+
+async function run(workers: number, sim: { port: number; admin: Admin }): Promise<RunResult> {
+  const name = `w${workers}`;
+  const { yaml, env, config } = pipelineConfig({
+    sourcePort: sim.port,
+    azuriteConnectionString: await azuriteForTests(),
+    temporalAddress: await temporalForTests(),
+    taskQueue: `bench-scale-${name}-${runId}`,
+    container: `bench-scale-${name}-${runId}`,
+    tables: [
+      {
+        name: 'dbo.Backlog',
+        capture: '{ strategy: cdc }',
+        limits: `{ maxRowsPerSecond: ${CAP}, subRangeRows: ${SUB_RANGE_ROWS} }`,
+      },
+    ],
+    cadence: '10m',
+  });
+  const configFile = join(workDir, `tidemark.${name}.yaml`);
+  await writeFile(configFile, yaml);
+  const procs = await Promise.all(
+    Array.from({ length: workers }, (_v, i) =>
+      spawnNode(
+        `worker-${name}-${i}`,
+        ['src/worker.ts', '--config', configFile, '--activity-concurrency', String(SLOTS)],
+        env,
+        (l) => l.includes('worker started'),
+      ),
+    ),
+  );
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection });
+  const deps = await buildDependencies(config, createLogger({ name: 'bench', level: 'warn' }));
+  try {
+    const handle = await client.workflow.start(tableSyncWorkflow, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: tableSyncWorkflowId(TABLE.id),
+      args: [{ table: TABLE, cadenceSeconds: 600 }],
+    });
+    const status = () => handle.query(statusQuery);
+    const waitRows = async (rows: number, what: string) => {
+      const deadline = Date.now() + 60 * 60_000;
+      for (;;) {
+        const s = await status();
+        if (s.mode === 'stopped') throw new Error(`${TABLE.id} stopped: ${s.stoppedReason ?? ''}`);
+        if (s.rowsCommitted >= rows) return;
+        if (Date.now() > deadline) throw new Error(`${what}: not done in an hour`);
+        await sleep(200);
+      }
+    };
+    await waitRows(TABLE_ROWS, 'snapshot');
+    // Paused while the backlog is written and harvested, so that no window starts on part of it.
+    await handle.signal(pauseSignal, { now: false, reason: 'benchmark: writing the backlog' });
+    for (let s = await status(); s.mode !== 'paused'; s = await status()) await sleep(200);
+    say(`  ${name}: snapshot of ${TABLE_ROWS} rows loaded, table paused; writing ${CHANGES} changes`);
+    await writeBacklog(sim.admin);
+    const t0 = Date.now();
+    await handle.signal(resumeSignal);
+    await handle.signal(syncNowSignal);
+    await waitRows(TABLE_ROWS + CHANGES, 'backlog');
+    const drainMs = Date.now() - t0;
+    await handle.terminate('benchmark run done');
+    const lake = (await tableContext(deps, TABLE)).lake;
+    let subRanges = 0;
+    for await (const item of lake.store.list(lake.layout.manifestsPrefix)) {
+      const got = await lake.store.get(item.path);
+      const m = got ? (JSON.parse(got.body.toString('utf8')) as Manifest) : undefined;
+      if (!m || m.controlTotals.rows < CHANGES) continue;
+      subRanges = new Set(m.files.map((f) => /-r(\d+)-/.exec(f.path)?.[1] ?? 'whole')).size;
+    }
+    const r = {
+      workers,
+      drainMs,
+      changes: CHANGES,
+      subRanges,
+      changesPerSecond: Math.round(CHANGES / (drainMs / 1000)),
+    };
+    say(
+      `  ${name}: ${CHANGES} changes drained in ${seconds(drainMs)} s (${r.changesPerSecond}/s, ${subRanges} sub-ranges)`,
+    );
+    return r;
+  } finally {
+    await connection.close();
+    await deps.close();
+    await Promise.all(procs.map((p) => stopChild(p.child)));
+  }
+}
+
+async function main(): Promise<void> {
+  say(
+    `scale-out of one table's backlog: ${CHANGES} CDC changes, ${CAP} rows/s per activity, sub-ranges of ` +
+      `${SUB_RANGE_ROWS}, ${SLOTS} slot(s) per worker, workers ${WORKERS.join('/')}; ${cpus().length} cores (shared)`,
+  );
+  const sim = await startSim();
+  await sim.admin.request().batch('EXEC sys.sp_cdc_enable_db;');
+  await sim.admin.request()
+    .batch(`CREATE TABLE dbo.Backlog (id int NOT NULL PRIMARY KEY, n int NOT NULL, note varchar(40) NULL);
+    EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'Backlog', @role_name = NULL;`);
+  for (let i = 0; i < TABLE_ROWS; i += 1000) {
+    const ids = Array.from({ length: Math.min(1000, TABLE_ROWS - i) }, (_v, k) => i + k + 1);
+    await sim.admin
+      .request()
+      .batch(`INSERT INTO dbo.Backlog (id, n, note) VALUES ${ids.map((id) => `(${id}, 0, 'row ${id}')`).join(', ')}`);
+  }
+  const runs: RunResult[] = [];
+  try {
+    for (const w of WORKERS) runs.push(await run(w, sim));
+  } finally {
+    await sim.admin.close();
+  }
+  const one = runs.find((r) => r.workers === 1);
+  const ratios = runs
+    .filter((r) => r.workers !== 1)
+    .map((r) => ({ workers: r.workers, speedup: one ? Number((one.drainMs / r.drainMs).toFixed(2)) : null }));
+  say('');
+  say('| workers | drain (s) | changes/s | sub-ranges | speed-up vs 1 worker |');
+  say('| ------: | --------: | --------: | ---------: | -------------------: |');
+  for (const r of runs) {
+    const ratio = one ? (one.drainMs / r.drainMs).toFixed(2) : '-';
+    say(`| ${r.workers} | ${seconds(r.drainMs)} | ${r.changesPerSecond} | ${r.subRanges} | ${ratio}× |`);
+  }
+  const out =
+    values.out ?? join('bench', 'results', `scale-out-backlog-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(
+    out,
+    `${JSON.stringify({ changes: CHANGES, cap: CAP, subRangeRows: SUB_RANGE_ROWS, slots: SLOTS, runs, ratios }, null, 2)}\n`,
+  );
+  say(`\nresults: ${out}`);
+}
+
+try {
+  await main();
+} finally {
+  await Promise.all(children.map((c) => stopChild(c)));
+}
+process.exit(0);
