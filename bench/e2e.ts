@@ -171,7 +171,9 @@ async function startSim(args: string[]) {
 async function startWorkerProcess(configFile: string, env: Record<string, string>, name: string) {
   const profDir = values['cpu-prof'];
   // One file per thread (main, workflow and loader threads), named by pid and thread id.
-  const flags = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  // BENCH_WORKER_NODE_FLAGS (space-separated): node flags to try on the worker, e.g. V8 heap sizes.
+  const workerFlags = process.env.BENCH_WORKER_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  const flags = [...workerFlags, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])];
   const { child, logFile } = await spawnNode(
     name,
     ['src/worker.ts', '--config', configFile],

@@ -75,6 +75,10 @@ export function phiPlan(
         i: index.get(c.name.toLowerCase()),
         hashed: planOf(c.name).kind === 'hash',
       }));
+      // The common case — the source's columns are the schema's, in its order, nothing hashed — needs no copy of
+      // every row (one array per row was measurable garbage on an initial load).
+      if (columns.length === steps.length && steps.every((st, j) => st.i === j && !st.hashed))
+        return (values) => values as LakeValue[];
       return (values) =>
         steps.map(({ i, hashed }) => {
           const v = i === undefined ? null : (values[i] ?? null);

@@ -28,3 +28,32 @@ export const noProgress: ProgressSink = {
   cancellationError: () => new Error('cancelled'),
   whenCancelled: new Promise<never>(() => undefined),
 };
+
+/**
+ * A waiter for promises that gives up with the cancellation once `sink` is cancelled (as `Promise.race([p,
+ * sink.whenCancelled])` would), without racing against `whenCancelled` on every call: each such race adds a
+ * reaction to the never-settling `whenCancelled` that keeps the race's result reachable until the work ends — on
+ * a window read, every batch of rows the window read (the worker's heap grew with the window's size).
+ * Here one reaction is added, once, and it rejects only the wait in progress.
+ */
+export function cancellableWaits(sink: ProgressSink): <T>(p: Promise<T>) => Promise<T> {
+  let cancelled: { error: Error } | undefined;
+  let rejectCurrent: ((error: Error) => void) | undefined;
+  sink.whenCancelled.catch((reason: unknown) => {
+    const error = reason instanceof Error ? reason : sink.cancellationError();
+    cancelled = { error };
+    rejectCurrent?.(error);
+  });
+  return <T>(p: Promise<T>) => {
+    if (cancelled) {
+      p.catch(() => undefined);
+      return Promise.reject(cancelled.error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      rejectCurrent = reject;
+      p.then(resolve, reject).finally(() => {
+        if (rejectCurrent === reject) rejectCurrent = undefined;
+      });
+    });
+  };
+}

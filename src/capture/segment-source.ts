@@ -11,7 +11,7 @@ import type { SchemaDoc } from '../lake/schema-registry.js';
 import type { ChangeOp } from '../domain/values.js';
 import type { WindowPlan } from '../domain/window.js';
 import type { CaptureDeps } from './deps.js';
-import type { ProgressSink } from './progress.js';
+import { cancellableWaits, type ProgressSink } from './progress.js';
 import type { StageProgress } from './stage-progress.js';
 import type { TableContext } from './table-context.js';
 
@@ -65,6 +65,8 @@ export class SegmentSource {
   /** Events pulled from the stream and not yet in a segment: `buffer` from index `at`. */
   private buffer: ChangeEvent[] = [];
   private at = 0;
+  /** Waits for the next batch unless the window is cancelled (progress.ts: why not Promise.race). */
+  private readonly untilCancelled: <T>(p: Promise<T>) => Promise<T>;
 
   constructor(
     private readonly deps: CaptureDeps,
@@ -73,6 +75,7 @@ export class SegmentSource {
     private readonly s: SegmentSourceInput,
   ) {
     this.segmentRows = deps.partRows ?? 200_000;
+    this.untilCancelled = cancellableWaits(sink);
     this.firstSegment = s.progress.segments;
   }
 
@@ -116,7 +119,7 @@ export class SegmentSource {
     const { read } = this.s;
     while (tally.count < this.segmentRows) {
       if (this.at >= this.buffer.length) {
-        const r = await Promise.race([read.events.next(), this.sink.whenCancelled]);
+        const r = await this.untilCancelled(read.events.next());
         if (r.done) {
           this.done = true;
           return;

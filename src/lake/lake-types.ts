@@ -177,6 +177,45 @@ export function formatLakeType(type: LakeType): string {
 
 const DECIMAL_TEXT = /^([+-])?(\d+)(?:\.(\d+))?$/;
 
+/** 10^0 .. 10^15, exact doubles. */
+const POW10 = Array.from({ length: 16 }, (_v, i) => 10 ** i);
+
+/**
+ * {@link decimalToUnscaled} of plain decimal text (`-?digits[.digits]`, as the source reader's `toFixed` gives)
+ * whose unscaled value at the column's scale has at most 15 digits, computed in doubles (exact below 2^53) with
+ * no BigInt; undefined for any other text or a value beyond the precision, which then takes
+ * {@link decimalToUnscaled} (the one place that accepts or refuses it, with its message).
+ */
+export function smallDecimalTextToUnscaled(text: string, precision: number, scale: number): number | undefined {
+  const len = text.length;
+  if (len === 0 || len > 17) return undefined;
+  let i = 0;
+  const negative = text.charCodeAt(0) === 45; // '-'
+  if (negative) i = 1;
+  let n = 0;
+  let digits = 0;
+  let fraction = -1;
+  for (; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      // '.'
+      if (fraction !== -1 || digits === 0) return undefined;
+      fraction = 0;
+      continue;
+    }
+    if (c < 48 || c > 57) return undefined;
+    n = n * 10 + (c - 48);
+    digits++;
+    if (fraction !== -1) fraction++;
+  }
+  if (digits === 0 || fraction === 0) return undefined;
+  const f = fraction === -1 ? 0 : fraction;
+  if (f > scale || digits + scale - f > 15) return undefined;
+  n *= POW10[scale - f] as number;
+  if (precision <= 15 && n >= (POW10[precision] as number)) return undefined;
+  return negative && n !== 0 ? -n : n;
+}
+
 /**
  * The unscaled integer of a decimal value at the column's scale. A string is parsed exactly; fewer fractional
  * digits are padded, more are accepted only when the extra digits are zeros (no rounding, ever).
@@ -251,12 +290,22 @@ export interface StoredTimestamp {
 
 /** Validates a nanosecond value against a column's precision and splits it into the stored units. */
 export function storedTimestamp(column: string, epochNanos: bigint, fractionalDigits: number): StoredTimestamp {
-  const step = 10n ** BigInt(9 - fractionalDigits);
-  if (epochNanos % step !== 0n)
-    throw new LakeValueError(column, `timestamp is finer than the column's ${fractionalDigits} fractional digits`);
+  // Floor division into microseconds and the nanoseconds below them (0..999): few BigInt operations, as this runs
+  // for every timestamp value written.
   let micros = epochNanos / 1000n;
-  if (epochNanos < 0n && micros * 1000n !== epochNanos) micros -= 1n; // floor, not truncation: before 1970
-  return { micros, hundredNs: Number((epochNanos - micros * 1000n) / 100n) };
+  let below = Number(epochNanos - micros * 1000n);
+  if (below < 0) {
+    micros -= 1n; // floor, not truncation: before 1970
+    below += 1000;
+  }
+  // Finer than the column's digits: 10^(9 − digits) must divide the value.
+  const finer =
+    fractionalDigits >= 6
+      ? below % 10 ** (9 - fractionalDigits) !== 0
+      : below !== 0 || micros % 10n ** BigInt(6 - fractionalDigits) !== 0n;
+  if (finer)
+    throw new LakeValueError(column, `timestamp is finer than the column's ${fractionalDigits} fractional digits`);
+  return { micros, hundredNs: Math.floor(below / 100) };
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   type DuckDBConnection,
   type DuckDBType,
   type DuckDBValue,
+  type DuckDBVector,
 } from '@duckdb/node-api';
 import { join } from 'node:path';
 import {
@@ -28,6 +29,7 @@ import {
   decimalToUnscaled,
   duckdbTypeSql,
   hasHundredNsCompanion,
+  smallDecimalTextToUnscaled,
   storedColumns,
   storedTimestamp,
   timeText,
@@ -164,11 +166,88 @@ function temporalConverter(name: string, t: TemporalType): Convert {
   }
 }
 
-/** The value of a 7-digit timestamp column's `__100ns` companion (the column's converter validated it). */
-function hundredNsOf(column: LakeColumn): Convert {
-  const digits =
-    column.type.kind === 'timestamp' || column.type.kind === 'timestamptz' ? column.type.fractionalDigits : 7;
-  return (v) => storedTimestamp(column.name, isInstant(v) ? v.epochNanos : (v as bigint), digits).hundredNs;
+/**
+ * Writes one column's (non-null) value into the current chunk's vectors at `row`, validating it exactly as
+ * {@link converterFor} does. Fixed-width kinds are written through one reused scratch object per column (the
+ * vectors copy the value at once), so a row allocates no DuckDB value objects; a 7-digit timestamp writes its
+ * `__100ns` companion in the same call, from one split of the value.
+ */
+type ColumnWrite = (vectors: readonly DuckDBVector[], row: number, v: Exclude<LakeValue, null>) => void;
+
+/** A chunk vector as the writes use it: each kind's vector takes its own input shape (checked by the writes). */
+interface VectorSlot {
+  setItem(row: number, value: unknown): void;
+}
+
+function vectorAt(vectors: readonly DuckDBVector[], at: number): VectorSlot {
+  return vectors[at] as unknown as VectorSlot;
+}
+
+/** The {@link ColumnWrite} of a column stored at vector index `at` (its companion, if any, at `at + 1`). */
+function columnWriteFor(column: LakeColumn, at: number): ColumnWrite {
+  const name = column.name;
+  const t = column.type;
+  switch (t.kind) {
+    case 'decimal': {
+      // DuckDB keeps DECIMAL(p ≤ 9) in 16/32-bit integers (the vector takes a number) and wider ones in 64/128
+      // bits (a bigint). Short plain text (the driver's toFixed) is parsed without BigInt; the rest exactly.
+      const scratch: { value: number | bigint } = { value: 0 };
+      const narrow = t.precision <= 9;
+      return (vectors, row, v) => {
+        if (typeof v !== 'string' && !isUnscaled(v))
+          throw wrongJsType(name, t, 'a decimal string or {unscaled, scale}');
+        const small = typeof v === 'string' ? smallDecimalTextToUnscaled(v, t.precision, t.scale) : undefined;
+        if (small !== undefined) scratch.value = narrow ? small : BigInt(small);
+        else {
+          const unscaled = decimalToUnscaled(name, v, t.precision, t.scale);
+          scratch.value = narrow ? Number(unscaled) : unscaled;
+        }
+        vectorAt(vectors, at).setItem(row, scratch);
+      };
+    }
+    case 'timestamp': {
+      const scratch = { micros: 0n };
+      const companion = hasHundredNsCompanion(t);
+      // The same instant on every row (a window's `_extracted_at`, a snapshot's `_commit_ts`) is split once.
+      let last: bigint | undefined;
+      let lastHundredNs = 0;
+      return (vectors, row, v) => {
+        if (typeof v !== 'bigint') throw wrongJsType(name, t, 'bigint epoch nanoseconds');
+        if (v !== last) {
+          const stored = storedTimestamp(name, v, t.fractionalDigits);
+          last = v;
+          scratch.micros = stored.micros;
+          lastHundredNs = stored.hundredNs;
+        }
+        vectorAt(vectors, at).setItem(row, scratch);
+        if (companion) vectorAt(vectors, at + 1).setItem(row, lastHundredNs);
+      };
+    }
+    case 'date': {
+      const scratch = { days: 0 };
+      return (vectors, row, v) => {
+        if (typeof v !== 'string' && typeof v !== 'number') throw wrongJsType(name, t, 'YYYY-MM-DD or a day number');
+        scratch.days = dateToDays(name, v);
+        vectorAt(vectors, at).setItem(row, scratch);
+      };
+    }
+    case 'timestamptz': {
+      const convert = converterFor(column);
+      return (vectors, row, v) => {
+        vectorAt(vectors, at).setItem(row, convert(v));
+        if (t.fractionalDigits === 7)
+          vectorAt(vectors, at + 1).setItem(
+            row,
+            storedTimestamp(name, (v as InstantWithOffset).epochNanos, 7).hundredNs,
+          );
+      };
+    }
+    default: {
+      // Booleans, integers, floats and strings are passed as they are (the converter only checks them).
+      const convert = converterFor(column);
+      return (vectors, row, v) => vectorAt(vectors, at).setItem(row, convert(v));
+    }
+  }
 }
 
 /** One finished local part file. */
@@ -201,14 +280,17 @@ export interface ParquetWriterOptions {
   readonly fileName?: (partition: string, partIndex: number) => string;
   /** DuckDB memory limit, default '512MB'. */
   readonly memoryLimit?: string;
+  /** DuckDB threads (encoding a part), default 2. */
+  readonly threads?: number;
 }
 
 interface OpenPartition {
   readonly table: string;
   appender: DuckDBAppender;
   types: DuckDBType[];
-  /** Column-major buffer of the current chunk. */
-  buffer: DuckDBValue[][];
+  /** The chunk being filled (rows are written straight into its vectors), created on its first row. */
+  chunk: DuckDBDataChunk | undefined;
+  vectors: DuckDBVector[];
   bufferedInChunk: number;
   rowsInPart: number;
   nextPartIndex: number;
@@ -220,12 +302,12 @@ interface OpenPartition {
  */
 export class ParquetWriter {
   private readonly partitions = new Map<string, OpenPartition>();
-  private readonly converters: Convert[];
-  /** Per column, the converter of its companion column (7-digit timestamps), or undefined. */
-  private readonly companions: (Convert | undefined)[];
+  /** Per column, the write of its value (and of its companion column, 7-digit timestamps) into a chunk. */
+  private readonly writes: ColumnWrite[];
   /** The files' columns (stored columns). */
   private readonly stored: LakeColumn[];
-  private readonly rowScratch: DuckDBValue[] = [];
+  /** Per column, the index of its vector among the stored columns. */
+  private readonly storedIndex: number[];
   private readonly parts: WrittenPart[] = [];
   private buffered = 0;
   private tableCounter = 0;
@@ -234,18 +316,23 @@ export class ParquetWriter {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
-    private readonly opts: Required<Omit<ParquetWriterOptions, 'memoryLimit'>>,
+    private readonly opts: Required<Omit<ParquetWriterOptions, 'memoryLimit' | 'threads'>>,
   ) {
-    this.converters = opts.columns.map(converterFor);
-    this.companions = opts.columns.map((c) => (hasHundredNsCompanion(c.type) ? hundredNsOf(c) : undefined));
     this.stored = storedColumns(opts.columns);
+    this.storedIndex = [];
+    let k = 0;
+    for (const c of opts.columns) {
+      this.storedIndex.push(k);
+      k += hasHundredNsCompanion(c.type) ? 2 : 1;
+    }
+    this.writes = opts.columns.map((c, i) => columnWriteFor(c, this.storedIndex[i] as number));
   }
 
   static async create(options: ParquetWriterOptions): Promise<ParquetWriter> {
     const partRows = options.partRows ?? 500_000;
     const instance = await DuckDBInstance.create(':memory:', {
       memory_limit: options.memoryLimit ?? '512MB',
-      threads: '2',
+      threads: String(options.threads ?? 2),
     });
     const conn = await instance.connect();
     return new ParquetWriter(instance, conn, {
@@ -274,7 +361,8 @@ export class ParquetWriter {
       table,
       appender,
       types,
-      buffer: this.stored.map(() => []),
+      chunk: undefined,
+      vectors: [],
       bufferedInChunk: 0,
       rowsInPart: 0,
       nextPartIndex,
@@ -286,7 +374,8 @@ export class ParquetWriter {
   /**
    * Appends one row (values in column order) to a partition. Throws {@link LakeValueError} on an inexact value.
    * Returns a promise only when the row filled a part and a file is being written; `await` it then (awaiting
-   * every row costs a microtask per row, which measurably slows a 27-column table).
+   * every row costs a microtask per row, which measurably slows a 27-column table). The row is copied at once:
+   * the caller may reuse its array.
    */
   append(partition: string, row: readonly LakeValue[]): Promise<void> | undefined {
     if (this.closed) throw new Error('ParquetWriter is closed');
@@ -296,23 +385,24 @@ export class ParquetWriter {
     const columns = this.opts.columns;
     if (row.length !== columns.length)
       throw new LakeValueError('(row)', `expected ${columns.length} values, got ${row.length}`);
-    // Convert the whole row first, so a refused value leaves the buffer untouched.
-    const converted = this.rowScratch;
-    let at = 0;
+    if (!p.chunk) {
+      p.chunk = DuckDBDataChunk.create(p.types, CHUNK_ROWS);
+      p.vectors = p.types.map((_t, i) => (p.chunk as DuckDBDataChunk).getColumnVector(i));
+    }
+    // Written straight into the chunk's row `at`. A refused value leaves the row uncounted: the next row
+    // overwrites every column of that slot, and a chunk is appended with only its counted rows.
+    const at = p.bufferedInChunk;
+    const vectors = p.vectors;
     for (let i = 0; i < columns.length; i++) {
       const v = row[i] ?? null;
-      const companion = this.companions[i];
       if (v === null) {
         const col = columns[i] as LakeColumn;
         if (!col.nullable) throw new LakeValueError(col.name, 'NULL in a non-nullable column');
-        converted[at++] = null;
-        if (companion) converted[at++] = null;
-      } else {
-        converted[at++] = (this.converters[i] as Convert)(v);
-        if (companion) converted[at++] = companion(v);
-      }
+        const k = this.storedIndex[i] as number;
+        vectorAt(vectors, k).setItem(at, null);
+        if (hasHundredNsCompanion(col.type)) vectorAt(vectors, k + 1).setItem(at, null);
+      } else (this.writes[i] as ColumnWrite)(vectors, at, v);
     }
-    for (let i = 0; i < at; i++) (p.buffer[i] as DuckDBValue[]).push(converted[i] ?? null);
     p.bufferedInChunk++;
     p.rowsInPart++;
     this.buffered++;
@@ -323,11 +413,14 @@ export class ParquetWriter {
   }
 
   private appendChunk(p: OpenPartition): void {
-    if (p.bufferedInChunk === 0) return;
-    const chunk = DuckDBDataChunk.create(p.types, p.bufferedInChunk);
-    chunk.setColumns(p.buffer);
+    const chunk = p.chunk;
+    if (!chunk || p.bufferedInChunk === 0) return;
+    for (const v of p.vectors) v.flush();
+    // Setting the row count drops the chunk's vector wrappers, so it comes after their flush.
+    if (p.bufferedInChunk < CHUNK_ROWS) chunk.rowCount = p.bufferedInChunk;
     p.appender.appendDataChunk(chunk);
-    p.buffer = this.stored.map(() => []);
+    p.chunk = undefined;
+    p.vectors = [];
     p.bufferedInChunk = 0;
   }
 

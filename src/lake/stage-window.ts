@@ -145,6 +145,7 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
     };
     const extractedDate = utcDateOfNanos(input.extractedAt);
     const windowId = BigInt(input.window.sequence);
+    const row: LakeValue[] = [null, null, null, windowId, input.extractedAt];
     // Metrics: time spent encoding (parts flushed while adding, then the rest at finish, with its checks) and
     // uploading. With stages overlapping (capture/stage-stream.ts) these overlap the read too.
     const ms = { encode: 0, upload: 0 };
@@ -154,7 +155,13 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
         if (counted.minPosition === null || e.position < counted.minPosition) counted.minPosition = e.position;
         if (counted.maxPosition === null || e.position > counted.maxPosition) counted.maxPosition = e.position;
         const commitDate = e.commitTs === null ? extractedDate : utcDateOfNanos(e.commitTs);
-        const flushing = w.append(commitDate, [e.op, e.position, e.commitTs, windowId, input.extractedAt, ...e.values]);
+        // One row array for the whole stage: the writer copies each row into its chunk at once.
+        row[0] = e.op;
+        row[1] = e.position;
+        row[2] = e.commitTs;
+        for (let i = 0; i < e.values.length; i++) row[EVENT_LAKE_COLUMNS.length + i] = e.values[i] ?? null;
+        row.length = EVENT_LAKE_COLUMNS.length + e.values.length;
+        const flushing = w.append(commitDate, row);
         counted.opCounts[e.op]++;
         counted.rows++;
         return flushing && encodeTimed(ms, flushing);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ParquetWriter } from '../../../src/lake/parquet-writer.js';
 import { LakeValueError } from '../../../src/lake/lake-types.js';
-import { type LakeColumn } from '../../../src/domain/values.js';
+import { type LakeColumn, type LakeValue } from '../../../src/domain/values.js';
 import { tempDir } from '../../support/lake.js';
 
 const columns: LakeColumn[] = [
@@ -70,4 +70,41 @@ test('inexact or mistyped values are refused with the column named', async () =>
   } finally {
     w.close();
   }
+});
+
+test('a row refused half-way leaves no trace, and the caller may reuse its row array', async () => {
+  // Rows are written straight into DuckDB's chunk vectors, column by column: a value refused after earlier columns
+  // were written must not leave them in the file, nor shift the rows after it. 7-digit timestamps also write a
+  // companion column, and the last chunk is partial.
+  const cols: LakeColumn[] = [
+    { name: 'id', type: { kind: 'int64' }, nullable: false },
+    { name: 'at', type: { kind: 'timestamp', fractionalDigits: 7 }, nullable: true },
+    { name: 'name', type: { kind: 'string' }, nullable: true },
+    { name: 'amount', type: { kind: 'decimal', precision: 9, scale: 2 }, nullable: false },
+  ];
+  const dir = tempDir();
+  const w = await ParquetWriter.create({ columns: cols, dir, partRows: 5000 });
+  const row: LakeValue[] = [];
+  const expected: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    row[0] = BigInt(i);
+    row[1] = i % 5 === 0 ? null : 1_764_000_000_000_000_000n + BigInt(i) * 100n;
+    row[2] = i % 3 === 0 ? null : `n${i}`;
+    row[3] = i % 7 === 0 ? '1.234' : (i / 4).toFixed(2); // every 7th row: one digit too many, refused
+    if (i % 7 === 0) {
+      await assert.rejects(async () => w.append('a', row), LakeValueError);
+      continue;
+    }
+    await w.append('a', row);
+    expected.push(`${i}|${row[1] === null ? '' : `${row[1] / 1000n}.${i % 10}`}|${row[2] ?? ''}|${row[3]}`);
+  }
+  await w.finish();
+  const got = await query(
+    `select id::varchar || '|' || coalesce(epoch_us("at")::varchar || '.' || at__100ns::varchar, '') || '|' ||
+       coalesce(name, '') || '|' || amount::varchar as r from read_parquet('${dir}/*.parquet') order by id`,
+  );
+  assert.deepEqual(
+    got.map((g) => g.r),
+    expected,
+  );
 });
