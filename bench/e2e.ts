@@ -35,6 +35,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { rawStream } from './raw-stream.js';
+import { windowSteps, type StepSummary } from './window-steps.js';
 import {
   benchStack,
   fmtVerify,
@@ -316,13 +317,25 @@ async function freshness() {
     // Let the last changes land at the table's own cadence (never woken, so the tail is measured honestly).
     say(`  workload stopped; waiting ${Math.round(CADENCE_S * 1.5)}s for the last windows at the cadence …`);
     await sleep(CADENCE_S * 1500);
-    const perTable: Record<string, Freshness & { windows: number; rows: number; verify: string | null }> = {};
+    const perTable: Record<
+      string,
+      Freshness & { windows: number; rows: number; verify: string | null; windowSteps: StepSummary }
+    > = {};
     for (const t of tables) {
       const s = await status(p, t);
       const f = await lakeFreshness((await tableContext(p.deps, t)).lake);
       const v = values['skip-verify'] ? undefined : await verifyTable(p.deps, t);
       if (v) say(`  ${t.id} verify: ${fmtVerify(v)}`);
-      perTable[t.id] = { ...f, windows: s.windowsCommitted, rows: s.rowsCommitted, verify: v ? fmtVerify(v) : null };
+      // Where each window cycle's time went (cadence wait, plan, each activity's queue and run time), from the
+      // workflow's own history: what explains the freshness figure.
+      const windowStepsOf = await windowSteps(p.client, t.id);
+      perTable[t.id] = {
+        ...f,
+        windows: s.windowsCommitted,
+        rows: s.rowsCommitted,
+        verify: v ? fmtVerify(v) : null,
+        windowSteps: windowStepsOf,
+      };
     }
     const workerPeak = peakRssOf(worker.child.pid);
     await terminate(p, tables);
@@ -430,11 +443,13 @@ async function main(): Promise<void> {
     row('burst commit → in lake, seconds', `${codecOverhead.burstCommitToLakeSeconds}`);
   }
   if (b) {
-    for (const [id, f] of Object.entries(b.tables))
+    for (const [id, f] of Object.entries(b.tables)) {
       row(
         `freshness ${id}`,
         `p50 ${s(f.p50Seconds)}, p95 ${s(f.p95Seconds)} over ${n(f.events)} events (${f.windows} windows)`,
       );
+      for (const [step, q] of Object.entries(f.windowSteps.steps)) row(`  ${step}`, `p50 ${s(q.p50)}, p95 ${s(q.p95)}`);
+    }
     row('peak RSS, worker process (B)', `${n(b.peakRssMb.worker)} MiB`);
   }
   row('peak RSS, bench process (client, verify)', `${n(result.benchProcessPeakRssMb)} MiB`);
