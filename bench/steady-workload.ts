@@ -25,7 +25,8 @@ export const LOAD_MIX: WorkloadMix = {
 
 /** ClaimLines change events one operation of {@link LOAD_MIX} writes on average (an insert: 3 lines on average). */
 export const CLAIM_LINES_PER_OP =
-  (LOAD_MIX.insertClaim * 3 + LOAD_MIX.repriceLine) / Object.values(LOAD_MIX).reduce((a: number, b: number) => a + b, 0);
+  (LOAD_MIX.insertClaim * 3 + LOAD_MIX.repriceLine) /
+  Object.values(LOAD_MIX).reduce((a: number, b: number) => a + b, 0);
 
 export interface PhaseCounts {
   operations: number;
@@ -69,6 +70,7 @@ export class SteadyWorkload {
   start(): void {
     this.t0 = performance.now();
     this.phaseStart = this.t0;
+    this.logRead = this.workload.log.length; // what the workload did before (setup, warm-up) is not counted
     for (let i = 0; i < this.concurrency; i++) this.sessions.push(this.session());
   }
 
