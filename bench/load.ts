@@ -289,6 +289,15 @@ async function main() {
     }
     say(`  workload stopped; backlog drained ${drained === null ? 'NOT within 10 min' : `in ${seconds(drained)}s`}`);
 
+    // Idle: a minute without writes (6 cadences at 10 s) must not commit a stream of empty windows; an idle table
+    // records its position only every idleCommitInterval (default 1 h).
+    const windowsNow = async () =>
+      (await Promise.all(TABLES.map((t) => status(p!, t)))).reduce((a, s) => a + s.windowsCommitted, 0);
+    const idleBefore = await windowsNow();
+    await sleep(60_000);
+    const idleWindows = (await windowsNow()) - idleBefore;
+    say(`  idle minute after the drain: ${idleWindows} windows committed over both tables (cadence ${CADENCE_S}s)`);
+
     const lakes = await Promise.all(TABLES.map(async (t) => (await tableContext(p!.deps, t)).lake));
     const timelines = await Promise.all(lakes.map((l) => lakeTimeline(l, t0, t1)));
     const lakeMinutes: (MinuteOfLake & { claimLinesP95Seconds: number | null })[] = [];
@@ -333,6 +342,7 @@ async function main() {
       },
       writtenEvents: writtenTotal,
       drainSeconds: drained === null ? null : seconds(drained),
+      idleMinuteWindowsCommitted: idleWindows,
       keptUp,
       keptUpRule: `backlog at every minute's end ≤ ${bound} events (3 window cycles of ${cycleS.toFixed(1)} s at ${Math.round(perSecond)} events/s) and not growing`,
       live,
