@@ -15,10 +15,3 @@ export const STOP_ON_FAILURE_PATCH = 'stop-table-on-every-failure';
  * failure stops the table) — instead of failing the sync workflow. Before it, the failure reached the sync's loop.
  */
 export const JOB_FAILURE_PATCH = 'job-failure-ends-the-job';
-
-/**
- * The cadence runs from the start of a window's turn (its plan), not from its end: windows start every cadence,
- * and a window that took longer than the cadence is followed at once. Before it, the wait was a full cadence
- * after each window, so a change waited cadence + the window's own duration to be planned.
- */
-export const CADENCE_FROM_TURN_START_PATCH = 'cadence-from-turn-start';
