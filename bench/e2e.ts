@@ -29,31 +29,34 @@
  * Results: one JSON document (`bench/results/e2e-<timestamp>.json` or `--out`), and a table on stdout.
  * Figures, not assertions; the machine is shared, so compare ratios measured in one run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import sql from 'mssql';
-import { SIM_CREDENTIALS } from '../sim/index.js';
 import { rawStream } from './raw-stream.js';
+import { windowSteps, type StepSummary } from './window-steps.js';
+import {
+  benchStack,
+  fmtVerify,
+  mb,
+  peakRssOf,
+  seconds,
+  status,
+  stopChild,
+  terminate,
+  tidemark,
+  waitForSnapshot,
+  type Pipeline,
+} from './pipeline-stack.js';
 import { ClaimsWorkload } from '../sim/workload/index.js';
 import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
-import { CLAIMS_PIPELINE_TABLES, pipelineConfig, type PipelineTable } from '../scripts/demo/harness.js';
+import { CLAIMS_PIPELINE_TABLES } from '../scripts/demo/harness.js';
 import { lakeFreshness, type Freshness } from '../scripts/demo/freshness.js';
 import type { TableRef } from '../src/domain/table.js';
-import { buildDependencies } from '../src/activities/index.js';
 import { tableContext } from '../src/capture/table-context.js';
-import { main as cli } from '../src/cli/main.js';
-import { createLogger } from '../src/util/logger.js';
 import { verifyTable, type VerifyTableOutput } from '../src/verify/verify-table.js';
-import { tidemarkDataConverter } from '../src/temporal/data-converter.js';
-import { parsePayloadKeys } from '../src/temporal/payload-codec.js';
-import { jobWorkflowId } from '../src/workflows/chunked-jobs.js';
-import { statusQuery, syncNowSignal } from '../src/workflows/messages.js';
+import { syncNowSignal } from '../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
 
 const { values } = parseArgs({
@@ -86,194 +89,14 @@ if (CADENCE_S < 5) throw new Error('--cadence must be at least 5 (seconds): the 
 const runId = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
 const workDir = await mkdtemp(join(tmpdir(), 'tidemark-bench-e2e-'));
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const mb = (kb: number) => Math.round(kb / 1024);
-const seconds = (ms: number) => +(ms / 1000).toFixed(2);
 const rate = (rows: number, ms: number) => (ms > 0 ? Math.round((rows * 1000) / ms) : null);
-
-/** Peak resident set of a live process (Linux VmHWM), in MiB; null where /proc is not available. */
-function peakRssOf(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m?.[1] ? mb(Number(m[1])) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A child node process started with tsx; resolves once `ready(line)` accepts a line of its stdout. */
-async function spawnNode(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-  ready: (line: string) => boolean,
-  nodeFlags: string[] = [],
-): Promise<{ child: ChildProcess; firstLine: string; logFile: string }> {
-  const logFile = join(workDir, `${name}.log`);
-  const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  child.stderr?.pipe(log);
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      log.write(d);
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (ready(line)) resolve(line);
-      }
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`${name} exited with ${code} before it was ready (log: ${logFile})`)),
-    );
-  });
-  return { child, firstLine, logFile };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(20_000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-
-/** The SQL Server simulator as its own process (`sim/cli.ts`). */
-async function startSim(args: string[]) {
-  const { child, firstLine } = await spawnNode(
-    'simulator',
-    ['sim/cli.ts', '--port', '0', '--cdc-polling-s', '1', ...args],
-    {},
-    (l) => l.includes('listening'),
-  );
-  const address = JSON.parse(firstLine) as { host: string; port: number };
-  const admin = await new sql.ConnectionPool({
-    server: address.host,
-    port: address.port,
-    user: SIM_CREDENTIALS.admin.user,
-    password: SIM_CREDENTIALS.admin.password,
-    database: 'Claims',
-    pool: { max: 6, min: 0 },
-    requestTimeout: 0,
-    options: { encrypt: false, trustServerCertificate: true },
-  }).connect();
-  return { child, port: address.port, admin };
-}
-
-/**
- * A Tidemark worker as its own process (`src/worker.ts`), ready once it logged `worker started`. With
- * `--cpu-prof DIR`, the worker (and only it) runs under `node --cpu-prof`; the profile is written when it exits.
- */
-async function startWorkerProcess(configFile: string, env: Record<string, string>, name: string) {
-  const profDir = values['cpu-prof'];
-  // One file per thread (main, workflow and loader threads), named by pid and thread id.
-  // BENCH_WORKER_NODE_FLAGS (space-separated): node flags to try on the worker, e.g. V8 heap sizes.
-  const workerFlags = process.env.BENCH_WORKER_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
-  const flags = [...workerFlags, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])];
-  const { child, logFile } = await spawnNode(
-    name,
-    ['src/worker.ts', '--config', configFile],
-    env,
-    (l) => l.includes('worker started'),
-    flags,
-  );
-  return { child, logFile };
-}
-
-interface Pipeline {
-  configFile: string;
-  env: Record<string, string>;
-  deps: Awaited<ReturnType<typeof buildDependencies>>;
-  client: Client;
-  close(): Promise<void>;
-}
-
-async function pipeline(
-  name: string,
-  sourcePort: number,
-  tables: PipelineTable[],
-  payloadEncryption = false,
-): Promise<Pipeline> {
-  const { yaml, env, config } = pipelineConfig({
-    payloadEncryption,
-    sourcePort,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress: await temporalForTests(),
-    taskQueue: `bench-e2e-${name}-${runId}`,
-    container: `bench-e2e-${name}-${runId}`,
-    tables,
-    cadence: `${CADENCE_S}s`,
-  });
-  const configFile = join(workDir, `tidemark.${name}.yaml`);
-  await writeFile(configFile, yaml);
-  const deps = await buildDependencies(config, createLogger({ name: 'bench', level: 'warn' }));
-  const connection = await Connection.connect({ address: config.temporal.address });
-  // The bench's own client queries status: with payload keys, its payloads are sealed too.
-  const keys = env.TIDEMARK_PAYLOAD_KEYS;
-  const client = new Client({
-    connection,
-    ...(keys ? { dataConverter: tidemarkDataConverter(parsePayloadKeys(keys)) } : {}),
-  });
-  return {
-    configFile,
-    env,
-    deps,
-    client,
-    close: async () => {
-      await connection.close();
-      await deps.close();
-    },
-  };
-}
-
-async function tidemark(p: Pipeline, args: string[]): Promise<void> {
-  const code = await cli([...args, '--config', p.configFile], {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: { ...process.env, ...p.env },
-    cwd: process.cwd(),
-  });
-  if (code !== 0) throw new Error(`tidemark ${args.join(' ')} exited with ${code}`);
-}
-
-const status = (p: Pipeline, t: TableRef) => p.client.workflow.getHandle(tableSyncWorkflowId(t.id)).query(statusQuery);
-
-/** Waits until a table's initial snapshot job is done; returns its job workflow's start and close times. */
-async function waitForSnapshot(p: Pipeline, t: TableRef, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await status(p, t).catch(() => undefined);
-    if (s?.mode === 'stopped') throw new Error(`${t.id} stopped: ${s.stoppedReason ?? ''}`);
-    const job = s?.jobs.find((j) => j.kind === 'snapshot' && j.state === 'done');
-    if (s && job) {
-      const d = await p.client.workflow.getHandle(jobWorkflowId(t.id, 'snapshot', job.id)).describe();
-      return {
-        rows: job.rows ?? 0,
-        windows: job.windows ?? 0,
-        jobStarted: d.startTime.getTime(),
-        jobClosed: d.closeTime?.getTime() ?? Date.now(),
-      };
-    }
-    if (Date.now() > deadline) throw new Error(`${t.id}: no initial snapshot after ${timeoutMs / 1000}s`);
-    await sleep(250);
-  }
-}
-
-async function terminate(p: Pipeline, tables: TableRef[]): Promise<void> {
-  for (const t of tables)
-    await p.client.workflow
-      .getHandle(tableSyncWorkflowId(t.id))
-      .terminate('benchmark finished')
-      .catch(() => undefined);
-}
-
-const fmtVerify = (v: VerifyTableOutput) =>
-  `${v.ok ? 'OK' : 'DIFFERENT'}: source ${v.sourceRows} rows, lake ${v.lakeRows}; missing ${v.missingInLake}, ` +
-  `extra ${v.extraInLake}, different ${v.different}, duplicate events ${v.duplicateEvents}`;
+const { startSim, startWorkerProcess, pipeline } = benchStack({
+  workDir,
+  runId,
+  prefix: 'bench-e2e',
+  cadenceSeconds: CADENCE_S,
+  cpuProfDir: values['cpu-prof'],
+});
 
 async function throughput(encrypted = false) {
   say(
@@ -494,13 +317,25 @@ async function freshness() {
     // Let the last changes land at the table's own cadence (never woken, so the tail is measured honestly).
     say(`  workload stopped; waiting ${Math.round(CADENCE_S * 1.5)}s for the last windows at the cadence …`);
     await sleep(CADENCE_S * 1500);
-    const perTable: Record<string, Freshness & { windows: number; rows: number; verify: string | null }> = {};
+    const perTable: Record<
+      string,
+      Freshness & { windows: number; rows: number; verify: string | null; windowSteps: StepSummary }
+    > = {};
     for (const t of tables) {
       const s = await status(p, t);
       const f = await lakeFreshness((await tableContext(p.deps, t)).lake);
       const v = values['skip-verify'] ? undefined : await verifyTable(p.deps, t);
       if (v) say(`  ${t.id} verify: ${fmtVerify(v)}`);
-      perTable[t.id] = { ...f, windows: s.windowsCommitted, rows: s.rowsCommitted, verify: v ? fmtVerify(v) : null };
+      // Where each window cycle's time went (cadence wait, plan, each activity's queue and run time), from the
+      // workflow's own history: what explains the freshness figure.
+      const windowStepsOf = await windowSteps(p.client, t.id);
+      perTable[t.id] = {
+        ...f,
+        windows: s.windowsCommitted,
+        rows: s.rowsCommitted,
+        verify: v ? fmtVerify(v) : null,
+        windowSteps: windowStepsOf,
+      };
     }
     const workerPeak = peakRssOf(worker.child.pid);
     await terminate(p, tables);
@@ -608,11 +443,13 @@ async function main(): Promise<void> {
     row('burst commit → in lake, seconds', `${codecOverhead.burstCommitToLakeSeconds}`);
   }
   if (b) {
-    for (const [id, f] of Object.entries(b.tables))
+    for (const [id, f] of Object.entries(b.tables)) {
       row(
         `freshness ${id}`,
         `p50 ${s(f.p50Seconds)}, p95 ${s(f.p95Seconds)} over ${n(f.events)} events (${f.windows} windows)`,
       );
+      for (const [step, q] of Object.entries(f.windowSteps.steps)) row(`  ${step}`, `p50 ${s(q.p50)}, p95 ${s(q.p95)}`);
+    }
     row('peak RSS, worker process (B)', `${n(b.peakRssMb.worker)} MiB`);
   }
   row('peak RSS, bench process (client, verify)', `${n(result.benchProcessPeakRssMb)} MiB`);

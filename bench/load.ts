@@ -1,0 +1,476 @@
+/**
+ * `npm run bench:load [-- --minutes 10 --rate 5000 --concurrency 8 --cadence 10 --oltp-minutes 2
+ *  --throttle-rows-per-second 1000 --no-pin --skip-oltp --out FILE]`: sustained load and OLTP impact.
+ *
+ * The claims workload (sim/workload, a mix of claim inserts of 1–5 lines and line re-pricings, see
+ * bench/steady-workload.ts) writes at a steady rate — `--rate` ClaimLines change events/s is the aim; what the
+ * simulator actually sustained is measured and reported — while Tidemark syncs dbo.Claims and dbo.ClaimLines by
+ * CDC at `--cadence` seconds, on Temporal, to Azurite. Both tables run with `limits.maxRowsPerSecond` lifted, so
+ * the figure is the pipeline's, not the per-table cap's.
+ *
+ * 1. Sustained (`--minutes`): per minute, change events written vs landed (the ratio), the backlog, the table's
+ *    lag, freshness p50/p95 (source commit → manifest committed, from the lake afterwards) and the worker's RSS;
+ *    then how long the backlog took to drain once the workload stopped, and whether the pipeline kept up.
+ * 2. OLTP impact (`--oltp-minutes` per phase, `--skip-oltp` to leave it out): the workload's own statement latency
+ *    p50/p95 at 60% of the rate the simulator sustained in 1 (below saturation, so latency is not queueing behind
+ *    the workload's own sessions) with Tidemark (a) paused, (b) extracting at full speed (woken every second, so
+ *    windows run back to back, cap lifted), (c) with the worker restarted under the default per-table cap and
+ *    (d) under `--throttle-rows-per-second`, each with the source throttle's latency back-off as it ships
+ *    (src/source/throttle.ts). Each phase's p95 against (a), and what Tidemark landed meanwhile.
+ *
+ * Pinning, for the OLTP phases (on by default where `taskset` and 2+ cores exist; `--no-pin` to leave it to the
+ * OS; the sustained run is not pinned, so the simulator can use both cores and sustain more): the simulator
+ * and this bench process (the workload's sessions: the "application") on core 0, the worker, Temporal and
+ * Azurite on core 1. On a 2-core machine this is the only split that keeps the extraction's own CPU off the
+ * database's core, as in production (the worker runs on another machine): what remains on core 0 is the
+ * database serving Tidemark's queries, which is the OLTP impact the throttle can act on. The workload sessions
+ * share core 0 with the simulator in every phase alike, so they shift the baseline, not the difference.
+ *
+ * Results: one JSON document (`bench/results/load-<timestamp>.json` or `--out`), and tables on stdout. Figures,
+ * not assertions; the machine is shared (other processes run on both cores), so compare within one run.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { ClaimsWorkload } from '../sim/workload/index.js';
+import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
+import { CLAIMS_PIPELINE_TABLES, type PipelineTable } from '../scripts/demo/harness.js';
+import type { TableRef } from '../src/domain/table.js';
+import { tableContext } from '../src/capture/table-context.js';
+import { pauseSignal, resumeSignal, syncNowSignal } from '../src/workflows/messages.js';
+import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
+import {
+  benchStack,
+  mb,
+  peakRssOf,
+  rssOf,
+  seconds,
+  status,
+  stopChild,
+  terminate,
+  tidemark,
+  waitForSnapshot,
+  type Pipeline,
+} from './pipeline-stack.js';
+import { CLAIM_LINES_PER_OP, LOAD_MIX, quantileMs, SteadyWorkload, type PhaseCounts } from './steady-workload.js';
+import { lakeFreshnessBetween, lakeTimeline, type MinuteOfLake } from './load-timeline.js';
+import { windowSteps } from './window-steps.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '8' },
+    cadence: { type: 'string', default: '10' },
+    'oltp-minutes': { type: 'string', default: '2' },
+    'throttle-rows-per-second': { type: 'string', default: '1000' },
+    'skip-oltp': { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const num = (name: string, v: string | undefined) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number (got ${String(v)})`);
+  return n;
+};
+const MINUTES = num('minutes', values.minutes);
+const RATE = num('rate', values.rate);
+const CONCURRENCY = Math.round(num('concurrency', values.concurrency));
+const CADENCE_S = num('cadence', values.cadence);
+const OLTP_MINUTES = num('oltp-minutes', values['oltp-minutes']);
+const THROTTLE_ROWS = Math.round(num('throttle-rows-per-second', values['throttle-rows-per-second']));
+if (CADENCE_S < 5) throw new Error('--cadence must be at least 5 (seconds): the config accepts no shorter cadence');
+const OPS_PER_SECOND = RATE / CLAIM_LINES_PER_OP;
+const LIFTED = 1_000_000;
+
+const runId = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+const workDir = await mkdtemp(join(tmpdir(), 'tidemark-bench-load-'));
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const stack = benchStack({ workDir, runId, prefix: 'bench-load', cadenceSeconds: CADENCE_S });
+
+// ------------------------------------------------------------------------------------------------------------
+// Pinning
+
+const PIN = !values['no-pin'] && cpus().length >= 2 && hasTaskset();
+const DB_CORE = PIN ? '0' : undefined;
+const EXTRACT_CORE = PIN ? '1' : undefined;
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every thread of process `pid` to `core` (`taskset -a -c -p`). */
+function pin(pid: number, core: string): void {
+  execFileSync('taskset', ['-a', '-c', '-p', core, String(pid)], { stdio: 'ignore' });
+}
+
+/** This process's descendants now (from /proc), so the Temporal and Azurite servers it started can be pinned. */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(d), ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  for (const pid of parent.keys()) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p))
+      if (p === root) {
+        out.push(pid);
+        break;
+      }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// The run
+
+const TABLES: TableRef[] = [
+  { id: 'Claims.dbo.Claims', strategy: 'cdc' },
+  { id: 'Claims.dbo.ClaimLines', strategy: 'cdc' },
+];
+const tablesWithCap = (cap: number | null): PipelineTable[] => {
+  const limits = cap === null ? {} : { limits: `{ maxRowsPerSecond: ${cap} }` };
+  return [
+    { ...CLAIMS_PIPELINE_TABLES.cdc!, ...limits },
+    { name: 'dbo.ClaimLines', capture: '{ strategy: cdc }', businessDateColumn: 'ServiceDate', ...limits },
+  ];
+};
+
+const committed = async (p: Pipeline) => {
+  const all = await Promise.all(TABLES.map((t) => status(p, t)));
+  return {
+    claims: all[0]!.rowsCommitted,
+    claimLines: all[1]!.rowsCommitted,
+    lagSeconds: Math.max(...all.map((s) => s.lagSeconds ?? 0)),
+  };
+};
+
+interface LiveMinute {
+  minute: number;
+  workloadOpsPerSecond: number;
+  claimLinesWrittenPerSecond: number;
+  writtenEvents: number;
+  landedEvents: number;
+  landedToWritten: number | null;
+  backlogEvents: number;
+  lagSeconds: number;
+  statementP50Ms: number | null;
+  statementP95Ms: number | null;
+  skippedSlots: number;
+  workerRssMb: number | null;
+}
+
+function phaseFigures(c: PhaseCounts) {
+  return {
+    seconds: +c.seconds.toFixed(1),
+    operations: c.operations,
+    operationsPerSecond: Math.round(c.operations / c.seconds),
+    claimLinesEventsPerSecond: Math.round(c.claimLinesEvents / c.seconds),
+    errors: c.errors,
+    skippedSlots: c.skippedSlots,
+    statementP50Ms: quantileMs(c.latenciesMs, 0.5),
+    statementP95Ms: quantileMs(c.latenciesMs, 0.95),
+  };
+}
+
+async function main() {
+  say(`bench:load — work files and child logs in ${workDir}`);
+  await Promise.all([azuriteForTests(), temporalForTests()]);
+  const stackPids = descendants(process.pid);
+  const sim = await stack.startSim([], undefined, CONCURRENCY + 2);
+  let worker: Awaited<ReturnType<typeof stack.startWorkerProcess>> | undefined;
+  let p: Pipeline | undefined;
+  const pipelines: Pipeline[] = [];
+  try {
+    const workload = new ClaimsWorkload(sim.admin, {
+      seed: 11,
+      rate: 0,
+      mix: LOAD_MIX,
+      addColumnAt: [],
+      widenAt: Number.MAX_SAFE_INTEGER,
+      enableChangeTracking: false,
+    });
+    await workload.setup();
+    await workload.run({ operations: 2000 });
+    p = await stack.pipeline('load', sim.port, tablesWithCap(LIFTED));
+    pipelines.push(p);
+    const env0 = p.env;
+    worker = await stack.startWorkerProcess(p.configFile, env0, 'worker');
+    await tidemark(p, ['start']);
+    for (const t of TABLES) await waitForSnapshot(p, t, 10 * 60_000);
+    say(
+      `  initial snapshots committed; workload at ${RATE} ClaimLines events/s aim (${OPS_PER_SECOND.toFixed(0)} ops/s, ${CONCURRENCY} sessions)`,
+    );
+
+    // ---- 1. Sustained
+    const driver = new SteadyWorkload(workload, OPS_PER_SECOND, CONCURRENCY);
+    const base = await committed(p);
+    const t0 = Date.now();
+    driver.start();
+    const live: LiveMinute[] = [];
+    let written = 0;
+    let prev = base;
+    const totals = { operations: 0, claimLines: 0, claims: 0, latencies: [] as number[], skipped: 0, errors: 0 };
+    say(
+      '  minute  ops/s  ClaimLines ev/s  written  landed  landed/written  backlog  lag s  stmt p50/p95 ms  worker RSS MiB',
+    );
+    for (let m = 1; m <= MINUTES; m++) {
+      await sleep(t0 + m * 60_000 - Date.now());
+      const c = driver.take();
+      const now = await committed(p);
+      const w = c.claimLinesEvents + c.claimsEvents;
+      const landed = now.claims - prev.claims + (now.claimLines - prev.claimLines);
+      written += w;
+      prev = now;
+      totals.operations += c.operations;
+      totals.claimLines += c.claimLinesEvents;
+      totals.claims += c.claimsEvents;
+      totals.skipped += c.skippedSlots;
+      totals.errors += c.errors;
+      for (const x of c.latenciesMs) totals.latencies.push(x);
+      const row: LiveMinute = {
+        minute: m,
+        workloadOpsPerSecond: Math.round(c.operations / c.seconds),
+        claimLinesWrittenPerSecond: Math.round(c.claimLinesEvents / c.seconds),
+        writtenEvents: w,
+        landedEvents: landed,
+        landedToWritten: w ? +(landed / w).toFixed(3) : null,
+        backlogEvents: written - (now.claims - base.claims + (now.claimLines - base.claimLines)),
+        lagSeconds: now.lagSeconds,
+        statementP50Ms: quantileMs(c.latenciesMs, 0.5),
+        statementP95Ms: quantileMs(c.latenciesMs, 0.95),
+        skippedSlots: c.skippedSlots,
+        workerRssMb: rssOf(worker.child.pid),
+      };
+      live.push(row);
+      say(
+        `  ${String(m).padStart(6)} ${String(row.workloadOpsPerSecond).padStart(6)} ${String(row.claimLinesWrittenPerSecond).padStart(16)} ` +
+          `${String(w).padStart(8)} ${String(landed).padStart(7)} ${String(row.landedToWritten).padStart(15)} ` +
+          `${String(row.backlogEvents).padStart(8)} ${String(row.lagSeconds).padStart(6)} ` +
+          `${`${row.statementP50Ms}/${row.statementP95Ms}`.padStart(16)} ${String(row.workerRssMb).padStart(15)}`,
+      );
+    }
+    const t1 = Date.now();
+    await driver.stop();
+    if (driver.firstError) say(`  workload errors: ${totals.errors} (first: ${driver.firstError})`);
+    // Drain: the table keeps its cadence (never woken), so the tail is measured as a user would see it.
+    const stopAt = Date.now();
+    const writtenTotal =
+      written +
+      (() => {
+        const c = driver.take();
+        return c.claimLinesEvents + c.claimsEvents;
+      })();
+    let drained: number | null = null;
+    while (Date.now() - stopAt < 10 * 60_000) {
+      const now = await committed(p);
+      if (now.claims - base.claims + (now.claimLines - base.claimLines) >= writtenTotal) {
+        drained = Date.now() - stopAt;
+        break;
+      }
+      await sleep(500);
+    }
+    say(`  workload stopped; backlog drained ${drained === null ? 'NOT within 10 min' : `in ${seconds(drained)}s`}`);
+
+    // Idle: a minute without writes (6 cadences at 10 s) must not commit a stream of empty windows; an idle table
+    // records its position only every idleCommitInterval (default 1 h).
+    const windowsNow = async () =>
+      (await Promise.all(TABLES.map((t) => status(p!, t)))).reduce((a, s) => a + s.windowsCommitted, 0);
+    const idleBefore = await windowsNow();
+    await sleep(60_000);
+    const idleWindows = (await windowsNow()) - idleBefore;
+    say(`  idle minute after the drain: ${idleWindows} windows committed over both tables (cadence ${CADENCE_S}s)`);
+
+    const lakes = await Promise.all(TABLES.map(async (t) => (await tableContext(p!.deps, t)).lake));
+    const timelines = await Promise.all(lakes.map((l) => lakeTimeline(l, t0, t1)));
+    const lakeMinutes: (MinuteOfLake & { claimLinesP95Seconds: number | null })[] = [];
+    for (let m = 0; m < MINUTES; m++) {
+      const a = timelines[0]![m];
+      const b = timelines[1]![m];
+      lakeMinutes.push({
+        minute: m + 1,
+        written: (a?.written ?? 0) + (b?.written ?? 0),
+        landed: (a?.landed ?? 0) + (b?.landed ?? 0),
+        freshnessP50Seconds: b?.freshnessP50Seconds ?? null,
+        freshnessP95Seconds: b?.freshnessP95Seconds ?? null,
+        claimLinesP95Seconds: b?.freshnessP95Seconds ?? null,
+      });
+    }
+    const freshness = Object.fromEntries(
+      await Promise.all(TABLES.map(async (t, i) => [t.id, await lakeFreshnessBetween(lakes[i]!, t0, t1)] as const)),
+    );
+    const steps = Object.fromEntries(
+      await Promise.all(TABLES.map(async (t) => [t.id, await windowSteps(p!.client, t.id)] as const)),
+    );
+    // Kept up: the backlog (events written, not yet landed) at every minute's end stays under what three window
+    // cycles of writing produce, and does not grow (last minute ≤ twice the median minute).
+    const cycleS = CADENCE_S + (steps['Claims.dbo.ClaimLines']?.steps['window (plan → watermark)']?.p50 ?? 0);
+    const perSecond = writtenTotal / ((t1 - t0) / 1000);
+    const bound = Math.round(3 * cycleS * perSecond);
+    const backlogs = live.map((l) => l.backlogEvents);
+    const medianBacklog = [...backlogs].sort((a, b) => a - b)[Math.floor(backlogs.length / 2)] ?? 0;
+    const keptUp =
+      backlogs.every((b) => b <= bound) && (backlogs.at(-1) ?? 0) <= Math.max(2 * medianBacklog, perSecond * cycleS);
+    const sustained = {
+      minutes: MINUTES,
+      aimClaimLinesEventsPerSecond: RATE,
+      sustained: {
+        operationsPerSecond: Math.round(totals.operations / ((t1 - t0) / 1000)),
+        claimLinesEventsPerSecond: Math.round(totals.claimLines / ((t1 - t0) / 1000)),
+        claimsEventsPerSecond: Math.round(totals.claims / ((t1 - t0) / 1000)),
+        skippedSlots: totals.skipped,
+        errors: totals.errors,
+        statementP50Ms: quantileMs(totals.latencies, 0.5),
+        statementP95Ms: quantileMs(totals.latencies, 0.95),
+      },
+      writtenEvents: writtenTotal,
+      drainSeconds: drained === null ? null : seconds(drained),
+      idleMinuteWindowsCommitted: idleWindows,
+      keptUp,
+      keptUpRule: `backlog at every minute's end ≤ ${bound} events (3 window cycles of ${cycleS.toFixed(1)} s at ${Math.round(perSecond)} events/s) and not growing`,
+      live,
+      lake: lakeMinutes,
+      freshness,
+      windowSteps: steps,
+      workerPeakRssMb: peakRssOf(worker.child.pid),
+    };
+    say('  from the lake (ClaimLines freshness; written/landed both tables):');
+    say('  minute  written  landed  landed/written  ClaimLines freshness p50 / p95 s');
+    for (const l of lakeMinutes)
+      say(
+        `  ${String(l.minute).padStart(6)} ${String(l.written).padStart(8)} ${String(l.landed).padStart(7)} ` +
+          `${String(l.written ? +(l.landed / l.written).toFixed(3) : null).padStart(15)}   ${l.freshnessP50Seconds} / ${l.freshnessP95Seconds}`,
+      );
+
+    // ---- 2. OLTP impact
+    let oltp: Record<string, unknown> | null = null;
+    if (!values['skip-oltp']) {
+      const phaseMs = OLTP_MINUTES * 60_000;
+      const handles = TABLES.map((t) => p!.client.workflow.getHandle(tableSyncWorkflowId(t.id)));
+      // Below saturation: at the rate the simulator just sustained, statement latency would be mostly queueing
+      // behind the workload's own sessions, and Tidemark's share would show as lost throughput, not latency.
+      const oltpOps = Math.max(1, Math.round(0.6 * sustained.sustained.operationsPerSecond));
+      const run = async (name: string, during?: () => Promise<void>) => {
+        const before = await committed(p!);
+        const oltpDriver = new SteadyWorkload(workload, oltpOps, CONCURRENCY);
+        oltpDriver.start();
+        // The first 10 s settle (connections, the schedule), and are not counted.
+        await sleep(10_000);
+        oltpDriver.take();
+        let stop = false;
+        const side = (async () => {
+          while (!stop && during) {
+            await during();
+            await sleep(1000);
+          }
+        })();
+        await sleep(phaseMs);
+        const c = oltpDriver.take();
+        stop = true;
+        await side;
+        await oltpDriver.stop();
+        const after = await committed(p!);
+        const landed = after.claims - before.claims + (after.claimLines - before.claimLines);
+        const f = { ...phaseFigures(c), landedEventsPerSecond: Math.round(landed / (c.seconds + 10)) };
+        say(
+          `  ${name.padEnd(44)} stmt p50 ${f.statementP50Ms} ms, p95 ${f.statementP95Ms} ms; ${f.operationsPerSecond} ops/s; Tidemark landed ${f.landedEventsPerSecond} events/s`,
+        );
+        return f;
+      };
+      const wake = async () => {
+        for (const h of handles) await h.signal(syncNowSignal).catch(() => undefined);
+      };
+      const restartWorker = async (cap: number | null) => {
+        await stopChild(worker!.child);
+        const q = await stack.pipeline('load', sim.port, tablesWithCap(cap));
+        pipelines.push(q);
+        // The first config's secrets (the PHI hash key above all) stay: a new key would change the hashes.
+        worker = await stack.startWorkerProcess(q.configFile, env0, `worker-cap-${cap ?? 'default'}`, EXTRACT_CORE);
+      };
+      // Pinned for these phases only (the sustained run leaves the two cores to the OS, which lets the simulator
+      // sustain more): the running processes are moved, restarted workers start pinned.
+      if (PIN) {
+        for (const pid of stackPids) pin(pid, EXTRACT_CORE!);
+        if (worker.child.pid) pin(worker.child.pid, EXTRACT_CORE!);
+        if (sim.child.pid) pin(sim.child.pid, DB_CORE!);
+        pin(process.pid, DB_CORE!);
+        say('  pinned: simulator + workload sessions (this process) → core 0; worker, Temporal, Azurite → core 1');
+      } else say('  not pinned (--no-pin, or no taskset / fewer than 2 cores)');
+      say(`  OLTP impact: ${OLTP_MINUTES} min per phase at ${oltpOps} ops/s (60% of what the simulator sustained)`);
+      for (const h of handles) await h.signal(pauseSignal, { reason: 'bench: OLTP baseline' });
+      await sleep(CADENCE_S * 1000 + 5000); // a window in flight finishes first
+      const off = await run('a. Tidemark paused (baseline)');
+      for (const h of handles) await h.signal(resumeSignal);
+      const full = await run('b. extracting at full speed, cap lifted', wake);
+      await restartWorker(null);
+      const capDefault = await run('c. default cap (5,000 rows/s per table)', wake);
+      await restartWorker(THROTTLE_ROWS);
+      const capped = await run(`d. cap ${THROTTLE_ROWS.toLocaleString('en')} rows/s per table`, wake);
+      const vs = (x: number | null) =>
+        x === null || !off.statementP95Ms ? null : +((x / off.statementP95Ms - 1) * 100).toFixed(1);
+      oltp = {
+        minutesPerPhase: OLTP_MINUTES,
+        operationsPerSecond: oltpOps,
+        pinned: PIN ? { simulatorAndWorkload: DB_CORE, workerTemporalAzurite: EXTRACT_CORE } : null,
+        paused: off,
+        fullSpeed: { ...full, p95VsPausedPercent: vs(full.statementP95Ms) },
+        defaultCap: { ...capDefault, p95VsPausedPercent: vs(capDefault.statementP95Ms) },
+        cap: { rowsPerSecond: THROTTLE_ROWS, ...capped, p95VsPausedPercent: vs(capped.statementP95Ms) },
+      };
+      for (const [k, v] of Object.entries({ full, capDefault, capped }))
+        say(`  ${k}: p95 ${vs(v.statementP95Ms)}% vs paused`);
+    }
+
+    await terminate(p, TABLES);
+    const result = {
+      benchmark: 'load',
+      at: new Date().toISOString(),
+      machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      cadenceSeconds: CADENCE_S,
+      concurrency: CONCURRENCY,
+      mix: LOAD_MIX,
+      sustained,
+      oltpImpact: oltp,
+      simulatorPeakRssMb: peakRssOf(sim.child.pid),
+      benchProcessPeakRssMb: mb(process.resourceUsage().maxRSS),
+    };
+    const out = values.out ?? join('bench', 'results', `load-${runId}.json`);
+    await mkdir(dirname(out), { recursive: true });
+    const { format } = await import('prettier');
+    await writeFile(out, await format(JSON.stringify(result, null, 2), { parser: 'json' }));
+    say('');
+    say(
+      `bench:load: sustained ${sustained.sustained.claimLinesEventsPerSecond} ClaimLines events/s (aim ${RATE}) + ` +
+        `${sustained.sustained.claimsEventsPerSecond} Claims events/s for ${MINUTES} min; kept up: ${keptUp ? 'yes' : 'NO'} ` +
+        `(${sustained.keptUpRule}); drained in ${sustained.drainSeconds ?? 'n/a'} s`,
+    );
+    for (const [id, f] of Object.entries(freshness))
+      say(`  freshness ${id}: p50 ${f.p50Seconds}s, p95 ${f.p95Seconds}s over ${f.events} events`);
+    say(`  worker peak RSS ${sustained.workerPeakRssMb} MiB; results: ${out}`);
+  } finally {
+    if (worker) await stopChild(worker.child);
+    for (const q of pipelines) await q.close().catch(() => undefined);
+    await sim.admin.close().catch(() => undefined);
+    await stopChild(sim.child);
+  }
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,142 @@
+/**
+ * The claims workload (sim/workload) driven at a steady rate by several sessions at once, for the sustained-load
+ * bench: operation k is due at start + k / opsPerSecond, and whichever session is free takes the next due slot
+ * (open loop: a slow statement does not slow the schedule). A schedule more than a second behind skips ahead,
+ * and the skipped slots are counted, so "what the simulator actually sustained" is measured, not assumed.
+ *
+ * Per operation it records the statement latency (send → done, as the application sees it) and, from the
+ * workload's own log, how many change events it wrote per table (keys only are logged; no row values).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClaimsWorkload, WorkloadMix } from '../sim/workload/index.js';
+
+/** A mix of only the operations whose change events the log counts exactly (inserts of 1–5 lines, updates). */
+export const LOAD_MIX: WorkloadMix = {
+  insertClaim: 70,
+  updateClaim: 5,
+  repriceLine: 25,
+  deleteClaim: 0,
+  upsertProvider: 0,
+  payment: 0,
+  note: 0,
+  eligibility: 0,
+  longTransaction: 0,
+};
+
+/** ClaimLines change events one operation of {@link LOAD_MIX} writes on average (an insert: 3 lines on average). */
+export const CLAIM_LINES_PER_OP =
+  (LOAD_MIX.insertClaim * 3 + LOAD_MIX.repriceLine) /
+  Object.values(LOAD_MIX).reduce((a: number, b: number) => a + b, 0);
+
+export interface PhaseCounts {
+  operations: number;
+  errors: number;
+  skippedSlots: number;
+  claimLinesEvents: number;
+  claimsEvents: number;
+  /** Statement latencies of the phase, ms (unsorted). */
+  latenciesMs: number[];
+  seconds: number;
+}
+
+export class SteadyWorkload {
+  private stopped = false;
+  private sessions: Promise<void>[] = [];
+  private t0 = 0;
+  private k = 0;
+  private phaseStart = 0;
+  private counts = this.zero();
+  private logRead = 0;
+  firstError: string | undefined;
+
+  constructor(
+    private readonly workload: ClaimsWorkload,
+    private readonly opsPerSecond: number,
+    private readonly concurrency: number,
+  ) {}
+
+  private zero(): PhaseCounts {
+    return {
+      operations: 0,
+      errors: 0,
+      skippedSlots: 0,
+      claimLinesEvents: 0,
+      claimsEvents: 0,
+      latenciesMs: [],
+      seconds: 0,
+    };
+  }
+
+  start(): void {
+    this.t0 = performance.now();
+    this.phaseStart = this.t0;
+    this.logRead = this.workload.log.length; // what the workload did before (setup, warm-up) is not counted
+    for (let i = 0; i < this.concurrency; i++) this.sessions.push(this.session());
+  }
+
+  private async session(): Promise<void> {
+    const interval = 1000 / this.opsPerSecond;
+    while (!this.stopped) {
+      const now = performance.now();
+      let due = this.t0 + this.k * interval;
+      if (now - due > 1000) {
+        const skip = Math.ceil((now - this.t0) / interval) - this.k;
+        this.counts.skippedSlots += skip;
+        this.k += skip;
+        due = this.t0 + this.k * interval;
+      }
+      this.k++;
+      if (due > now) await sleep(due - now);
+      if (this.stopped) break;
+      const t = performance.now();
+      try {
+        await this.workload.step();
+        this.counts.latenciesMs.push(performance.now() - t);
+        this.counts.operations++;
+      } catch (err) {
+        this.counts.errors++;
+        this.firstError ??= (err as Error).message;
+      }
+      this.countLog();
+    }
+  }
+
+  /** Counts the change events the workload logged since the last call, and forgets them (bounded memory). */
+  private countLog(): void {
+    const log = this.workload.log;
+    for (; this.logRead < log.length; this.logRead++) {
+      const e = log[this.logRead]!;
+      if (e.op === 'insertClaim') {
+        this.counts.claimsEvents++;
+        this.counts.claimLinesEvents += Number(/^(\d+) lines/.exec(e.detail ?? '')?.[1] ?? 0);
+      } else if (e.op === 'updateClaim') this.counts.claimsEvents++;
+      else if (e.op === 'repriceLine') this.counts.claimLinesEvents++;
+    }
+    if (log.length > 10_000) {
+      log.splice(0, this.logRead);
+      this.logRead = 0;
+    }
+  }
+
+  /** The counts since the last call (a minute, a phase), and starts counting afresh. */
+  take(): PhaseCounts {
+    this.countLog();
+    const now = performance.now();
+    const out = { ...this.counts, seconds: (now - this.phaseStart) / 1000 };
+    this.counts = this.zero();
+    this.phaseStart = now;
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.sessions);
+    await this.workload.drain();
+  }
+}
+
+export function quantileMs(xs: number[], q: number): number | null {
+  if (xs.length === 0) return null;
+  const s = Float64Array.from(xs).sort();
+  return +s[Math.min(s.length - 1, Math.floor(q * s.length))]!.toFixed(2);
+}

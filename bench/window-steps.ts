@@ -1,0 +1,148 @@
+/**
+ * Where a table's window cycle spends its time, from the table-sync workflow's own Temporal history (what the
+ * pipeline already records; no extra instrumentation): per committed window, the cadence wait before it, each
+ * activity's queue wait (scheduled → started, i.e. a worker slot) and run time (started → closed), and the
+ * workflow-task time between one activity's end and the next one's scheduling. Summarised as p50/p95 seconds.
+ *
+ * Only the current run of the workflow is read (a continue-as-new starts a fresh history).
+ */
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
+
+interface JsonEvent {
+  eventId: string;
+  eventTime: string;
+  eventType: string;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+  activityTaskStartedEventAttributes?: { scheduledEventId?: string };
+  activityTaskCompletedEventAttributes?: { scheduledEventId?: string };
+  activityTaskFailedEventAttributes?: { scheduledEventId?: string };
+  timerFiredEventAttributes?: { startedEventId?: string };
+  timerCanceledEventAttributes?: { startedEventId?: string };
+}
+
+/** The steps of one window cycle, seconds. */
+export interface WindowCycle {
+  /** Cadence wait (timer started → fired, or cancelled by a wake) before this window's plan. */
+  wait: number | null;
+  /** planWindow, scheduled → closed (the plan that found this window). */
+  plan: number;
+  /** Per activity after the plan: queue wait and run time. */
+  activities: Record<string, { queue: number; run: number }>;
+  /** Workflow-task time between one activity's close and the next one's scheduling, summed over the window. */
+  workflowTasks: number;
+  /** planWindow scheduled → advanceWatermark closed. */
+  window: number;
+  /** Plans that found nothing to commit (empty / idle not due) since the previous window. */
+  emptyPlans: number;
+}
+
+export interface StepSummary {
+  windows: number;
+  emptyPlans: number;
+  /** p50/p95 seconds of each step over the committed windows. */
+  steps: Record<string, { p50: number; p95: number; mean: number }>;
+}
+
+const WINDOW_ACTIVITIES = ['extractWindow', 'validateWindow', 'commitManifest', 'advanceWatermark'];
+
+export async function windowCycles(client: Client, tableId: string): Promise<WindowCycle[]> {
+  const history = await client.workflow.getHandle(tableSyncWorkflowId(tableId)).fetchHistory();
+  const events = (JSON.parse(historyToJSON(history)) as { events: JsonEvent[] }).events;
+  const at = (e: JsonEvent) => Date.parse(e.eventTime);
+  // Per scheduled activity: its name, scheduled, started and closed times.
+  const acts: { name: string; scheduled: number; started?: number; closed?: number }[] = [];
+  const actByScheduled = new Map<string, (typeof acts)[number]>();
+  const timers: { started: number; ended?: number }[] = [];
+  const timerById = new Map<string, (typeof timers)[number]>();
+  for (const e of events) {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED' && name) {
+      const a = { name, scheduled: at(e) };
+      acts.push(a);
+      actByScheduled.set(e.eventId, a);
+    }
+    const started = e.activityTaskStartedEventAttributes?.scheduledEventId;
+    if (started) actByScheduled.get(started)!.started = at(e);
+    const closed =
+      e.activityTaskCompletedEventAttributes?.scheduledEventId ?? e.activityTaskFailedEventAttributes?.scheduledEventId;
+    if (closed && actByScheduled.get(closed)) actByScheduled.get(closed)!.closed = at(e);
+    if (e.eventType === 'EVENT_TYPE_TIMER_STARTED') {
+      const t = { started: at(e) };
+      timers.push(t);
+      timerById.set(e.eventId, t);
+    }
+    const fired = e.timerFiredEventAttributes?.startedEventId ?? e.timerCanceledEventAttributes?.startedEventId;
+    if (fired && timerById.get(fired)) timerById.get(fired)!.ended = at(e);
+  }
+  const cycles: WindowCycle[] = [];
+  let emptyPlans = 0;
+  for (let i = 0; i < acts.length; i++) {
+    const plan = acts[i]!;
+    if (plan.name !== 'planWindow' || plan.closed === undefined) continue;
+    const next = acts.slice(i + 1, i + 1 + WINDOW_ACTIVITIES.length);
+    if (next.length < WINDOW_ACTIVITIES.length || next.some((a, k) => a.name !== WINDOW_ACTIVITIES[k])) {
+      emptyPlans++;
+      continue;
+    }
+    if (next.some((a) => a.started === undefined || a.closed === undefined)) break; // still running
+    const timer = [...timers].reverse().find((t) => t.started <= plan.scheduled && t.ended !== undefined);
+    const activities: WindowCycle['activities'] = {};
+    let workflowTasks = 0;
+    let prevClosed = plan.closed;
+    for (const a of next) {
+      activities[a.name] = { queue: (a.started! - a.scheduled) / 1000, run: (a.closed! - a.started!) / 1000 };
+      workflowTasks += (a.scheduled - prevClosed) / 1000;
+      prevClosed = a.closed!;
+    }
+    cycles.push({
+      wait: timer ? (timer.ended! - timer.started) / 1000 : null,
+      plan: (plan.closed - plan.scheduled) / 1000,
+      activities,
+      workflowTasks,
+      window: (prevClosed - plan.scheduled) / 1000,
+      emptyPlans,
+    });
+    emptyPlans = 0;
+    i += WINDOW_ACTIVITIES.length;
+  }
+  return cycles;
+}
+
+const quantile = (xs: number[], q: number) => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+const r2 = (x: number) => +x.toFixed(2);
+
+/** p50/p95/mean of each step over the committed windows. */
+export function summariseCycles(cycles: WindowCycle[]): StepSummary {
+  const series: Record<string, number[]> = {};
+  const add = (k: string, v: number | null) => {
+    if (v !== null) (series[k] ??= []).push(v);
+  };
+  for (const c of cycles) {
+    add('cadence wait', c.wait);
+    add('planWindow', c.plan);
+    for (const [name, a] of Object.entries(c.activities)) {
+      add(`${name} queue`, a.queue);
+      add(`${name} run`, a.run);
+    }
+    add('workflow tasks between steps', c.workflowTasks);
+    add('window (plan → watermark)', c.window);
+  }
+  const steps: StepSummary['steps'] = {};
+  for (const [k, xs] of Object.entries(series))
+    steps[k] = {
+      p50: r2(quantile(xs, 0.5)),
+      p95: r2(quantile(xs, 0.95)),
+      mean: r2(xs.reduce((a, b) => a + b, 0) / xs.length),
+    };
+  return { windows: cycles.length, emptyPlans: cycles.reduce((a, c) => a + c.emptyPlans, 0), steps };
+}
+
+export async function windowSteps(client: Client, tableId: string): Promise<StepSummary> {
+  return summariseCycles(await windowCycles(client, tableId));
+}
