@@ -148,7 +148,7 @@ export class ActivityRecorder {
   }
 
   private recordChecks(l: { table: string; strategy: string }): void {
-    for (const check of ['null_keys', 'duplicate_key_position', 'op_counts'] as const) {
+    for (const check of ['null_keys', 'duplicate_key_position', 'op_counts', 'position_bounds'] as const) {
       this.m.dqChecks.inc({ ...l, check, result: 'pass' });
       this.m.dqOk.set({ ...l, check }, 1);
     }
@@ -192,8 +192,11 @@ export class ActivityRecorder {
     }
     this.stopKinds.set(table, stop);
     if (stop === 'data_quality') {
-      this.m.dqChecks.inc({ ...l, check: 'control_totals', result: 'fail' });
-      this.m.dqOk.set({ ...l, check: 'control_totals' }, 0);
+      // The check the DataQualityError names (capture/receipt.ts); control totals when it names none.
+      const named = (err as { check?: unknown }).check;
+      const check = named === 'position_bounds' ? 'position_bounds' : 'control_totals';
+      this.m.dqChecks.inc({ ...l, check, result: 'fail' });
+      this.m.dqOk.set({ ...l, check }, 0);
     }
   }
 }
