@@ -18,7 +18,7 @@
  * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency 4] [--metrics-port 9464]` (or
  * TIDEMARK_CONFIG).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { configuredDataConverter } from './temporal/data-converter.js';
@@ -40,6 +40,7 @@ import { loadConfig, phiColumnNames, type TidemarkConfig } from './config/index.
 import { resolveSecret } from './config/secrets.js';
 import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
 import { createLogger, withSerializedErrors, type Logger } from './util/logger.js';
+import { packageIdentity } from './util/package-identity.js';
 
 export const WORKFLOWS_SOURCE = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const WORKFLOW_BUNDLE = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
@@ -128,16 +129,6 @@ export function installRuntimeLogger(logger: Logger, metricsBindAddress?: string
   return runtimeMetricsAddress;
 }
 
-/** The package version (the `version` label of `tidemark_worker_info`). */
-function tidemarkVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** Tidemark's metrics of every configured table. */
 export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): TidemarkMetrics {
   const metrics = new TidemarkMetrics(
@@ -150,7 +141,7 @@ export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): Tide
     })),
   );
   metrics.workerInfo.set(
-    { namespace: config.temporal.namespace, task_queue: taskQueue, version: tidemarkVersion() },
+    { namespace: config.temporal.namespace, task_queue: taskQueue, version: packageIdentity().version },
     1,
   );
   return metrics;
