@@ -166,7 +166,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   });
   const useBundle = process.env.NODE_ENV === 'production' && existsSync(WORKFLOW_BUNDLE);
   const meter = activityMeter(metrics, () => throttle.stats);
-  const lineageEmitter = await lineageEmitterOf(config, deps, logger);
+  const lineageEmitter = await lineageEmitterOf(config, deps, logger, (destination) =>
+    metrics?.lineageFailures.inc({ destination }),
+  );
   const lineage = activityLineage(deps, lineageEmitter);
   const concurrency = options.activityConcurrency ?? 4;
   let worker: Worker;
