@@ -29,6 +29,7 @@ import {
   activityMeter,
   createActivities,
   lineageEmitterOf,
+  logContextInterceptor,
   type StopKinds,
 } from './activities/index.js';
 import { tableRef } from './config/tables.js';
@@ -179,6 +180,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       taskQueue,
       ...(useBundle ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_SOURCE }),
       activities: createActivities(deps, meter, lineage),
+      // The SDK's own activity log lines (`Activity failed`) carry the table and window too.
+      interceptors: { activity: [logContextInterceptor] },
       dataConverter,
       maxConcurrentActivityTaskExecutions: concurrency,
       shutdownGraceTime: options.shutdownGraceTime ?? '30s',

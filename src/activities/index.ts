@@ -48,5 +48,6 @@ export { activityMeter, type ActivityMeter, type StopKinds } from './metered.js'
 
 export { activityLineage, type ActivityLineage } from './lineage-recorder.js';
 export { lineageEmitterOf } from './lineage-emitter.js';
+export { logContextInterceptor } from './log-context.js';
 
 export { buildDependencies, type ActivityDeps } from './dependencies.js';

@@ -12,6 +12,7 @@
  * A job's id is its workflow id (`<kind>/<table>/<request id>`), so `workflowId` + `chunk` name a job's chunk.
  */
 import { Context } from '@temporalio/activity';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { JobKind } from '../domain/jobs.js';
 import { runWithLogContext, type LogContext } from '../util/logger.js';
 
@@ -52,3 +53,29 @@ export function activityLogContext(input: UnitOfWork): LogContext {
 export function withLogContext<I extends UnitOfWork, O>(fn: (input: I) => Promise<O>): (input: I) => Promise<O> {
   return (input) => runWithLogContext(activityLogContext(input), () => fn(input));
 }
+
+/**
+ * The same fields on the lines the Temporal SDK itself logs for an activity (`Activity failed` with its error,
+ * at WARN; `Activity completed`, at DEBUG): they are written by the worker after the activity function returned,
+ * outside {@link withLogContext}, through the SDK's activity logger, whose attributes an outbound interceptor may
+ * extend (`getLogAttributes`). The unit of work is read from the activity's input when it is executed.
+ */
+export const logContextInterceptor: ActivityInterceptorsFactory = () => {
+  let unit: LogContext = {};
+  return {
+    inbound: {
+      execute: (input, next) => {
+        const first = input.args[0] as UnitOfWork | undefined;
+        if (first?.table?.id !== undefined) {
+          const { table, window, job, chunk } = activityLogContext(first);
+          unit = { table, ...(window !== undefined ? { window } : {}), ...(job ? { job } : {}) };
+          if (chunk !== undefined) unit.chunk = chunk;
+        }
+        return next(input);
+      },
+    },
+    outbound: {
+      getLogAttributes: (attributes, next) => next({ ...attributes, ...unit }),
+    },
+  };
+};

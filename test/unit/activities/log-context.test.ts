@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { withLogContext } from '../../../src/activities/log-context.js';
+import { logContextInterceptor, withLogContext } from '../../../src/activities/log-context.js';
 import { createLogger } from '../../../src/util/logger.js';
 
 function capture() {
@@ -74,4 +74,19 @@ test("a job's chunk: the job kind and chunk index (the job id is its workflow id
   assert.equal(l.workflowId, 'snapshot/Claims.dbo.Claims/initial');
   assert.equal(l.activityId, '7');
   assert.equal(raw[0]!.split('"table":').length, 2, `table once: ${raw[0]}`);
+});
+
+test("the SDK's own activity log lines (Activity failed) get the table and window through its interceptor", async () => {
+  const interceptors = logContextInterceptor({} as never);
+  const input = { table: { id: 'Claims.dbo.Claims' }, window: { seq: 9, kind: 'snapshot', keyRange: { index: 2 } } };
+  await interceptors.inbound!.execute!({ args: [input], headers: {} }, () => Promise.resolve(undefined));
+  const attributes = interceptors.outbound!.getLogAttributes!({ activityId: '7', workflowId: 'w' }, (a) => a);
+  assert.deepEqual(attributes, {
+    activityId: '7',
+    workflowId: 'w',
+    table: 'Claims.dbo.Claims',
+    window: 9,
+    job: 'snapshot',
+    chunk: 2,
+  });
 });
