@@ -23,6 +23,12 @@
  * Codec overhead (`--codec both`): part A runs twice in the same run, without and then with Temporal payload
  *   encryption (`temporal.payloadKeys`), each against its own raw read; the result compares them as ratios
  *   (encrypted ÷ plain), both directly and normalised by each pass's raw read (`--codec on` runs only encrypted).
+ * Observability overhead (`--observability both`): part A runs twice in the same run, without and then with metrics
+ *   and receipts — the worker serving `--metrics-port` (its status refresher polling every 15 s) and the table's
+ *   `quality` set to control totals over billed_amount and paid_amount with the source check on every window
+ *   (`sourceCheckEvery: 1`, the most expensive setting) — each against its own raw read; the result compares them
+ *   as ratios (observed ÷ plain), directly and normalised by each pass's raw read (`--observability on` runs only
+ *   the observed pass). The per-window receipt checks that need no configuration run in both.
  * Peak RSS: each worker is its own process (VmHWM from /proc), so the figure is the worker's alone; the bench
  *   process (Temporal client, verification in DuckDB) and the simulators are reported apart.
  *
@@ -73,10 +79,14 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'max-rows-per-second': { type: 'string' },
     codec: { type: 'string', default: 'off' },
+    observability: { type: 'string', default: 'off' },
   },
 });
 const CODEC = values.codec;
 if (CODEC !== 'off' && CODEC !== 'on' && CODEC !== 'both') throw new Error('--codec must be off, on or both');
+const OBSERVABILITY = values.observability;
+if (OBSERVABILITY !== 'off' && OBSERVABILITY !== 'on' && OBSERVABILITY !== 'both')
+  throw new Error('--observability must be off, on or both');
 const ROWS = Number(values.rows);
 const BURST = Number(values.burst);
 const MINUTES = Number(values.minutes);
@@ -98,9 +108,9 @@ const { startSim, startWorkerProcess, pipeline } = benchStack({
   cpuProfDir: values['cpu-prof'],
 });
 
-async function throughput(encrypted = false) {
+async function throughput(encrypted = false, observed = false) {
   say(
-    `A. throughput${encrypted ? ' (Temporal payloads encrypted)' : ''} — seeding the simulator with ${ROWS.toLocaleString('en')} claim lines …`,
+    `A. throughput${encrypted ? ' (Temporal payloads encrypted)' : ''}${observed ? ' (metrics + receipts)' : ''} — seeding the simulator with ${ROWS.toLocaleString('en')} claim lines …`,
   );
   const sim = await startSim(['--seed', '42', '--rows', String(ROWS)]);
   const table: TableRef = { id: 'Claims.dbo.ClaimLines', strategy: 'cdc' };
@@ -123,7 +133,7 @@ async function throughput(encrypted = false) {
     await rawRead();
 
     const cap = values['max-rows-per-second'];
-    const name = encrypted ? 'a-enc' : 'a';
+    const name = `${encrypted ? 'a-enc' : 'a'}${observed ? '-obs' : ''}`;
     p = await pipeline(
       name,
       sim.port,
@@ -132,11 +142,13 @@ async function throughput(encrypted = false) {
           name: 'dbo.ClaimLines',
           capture: '{ strategy: cdc }',
           ...(cap ? { limits: `{ maxRowsPerSecond: ${cap} }` } : {}),
+          ...(observed ? { quality: '{ controlTotals: [billed_amount, paid_amount], sourceCheckEvery: 1 }' } : {}),
         },
       ],
       encrypted,
     );
-    worker = await startWorkerProcess(p.configFile, p.env, `worker-${name}`);
+    const metricsArgs = observed ? ['--metrics-port', '0'] : [];
+    worker = await startWorkerProcess(p.configFile, p.env, `worker-${name}`, undefined, metricsArgs);
     const started = Date.now();
     await tidemark(p, ['start']);
     const snap = await waitForSnapshot(p, table, 60 * 60_000);
@@ -210,6 +222,7 @@ async function throughput(encrypted = false) {
     const ratio = (r: number | null) => (r === null || rawRate === 0 ? null : +(r / rawRate).toFixed(3));
     return {
       payloadEncryption: encrypted,
+      observability: observed,
       rows: ROWS,
       maxRowsPerSecond: values['max-rows-per-second'] ? Number(values['max-rows-per-second']) : 'config default',
       raw: {
@@ -359,22 +372,23 @@ async function main(): Promise<void> {
   say(`bench:e2e — work files and child logs in ${workDir}`);
   await Promise.all([azuriteForTests(), temporalForTests()]);
   const runA = !values['skip-throughput'];
-  const a = runA && CODEC !== 'on' ? await throughput(false) : null;
+  const a = runA && CODEC !== 'on' && OBSERVABILITY !== 'on' ? await throughput(false) : null;
   const aEnc = runA && CODEC !== 'off' ? await throughput(true) : null;
+  const aObs = runA && OBSERVABILITY !== 'off' ? await throughput(false, true) : null;
   const b = values['skip-freshness'] ? null : await freshness();
   const over = (x: number | null | undefined, y: number | null | undefined) =>
     x === null || x === undefined || !y ? null : +(x / y).toFixed(3);
-  const codecOverhead =
-    a && aEnc
-      ? {
-          initialLoadRowsPerSecond: over(aEnc.initialLoad.rowsPerSecond, a.initialLoad.rowsPerSecond),
-          initialLoadRatioToRaw: over(aEnc.initialLoad.ratioToRaw, a.initialLoad.ratioToRaw),
-          jobRowsPerSecond: over(aEnc.initialLoad.jobRowsPerSecond, a.initialLoad.jobRowsPerSecond),
-          jobRatioToRaw: over(aEnc.initialLoad.jobRatioToRaw, a.initialLoad.jobRatioToRaw),
-          burstCommitToLakeSeconds: over(aEnc.incremental.commitToLakeSeconds, a.incremental.commitToLakeSeconds),
-          burstRatioToRawCdcRead: over(aEnc.incremental.ratioToRawCdcRead, a.incremental.ratioToRawCdcRead),
-        }
-      : null;
+  type PartA = NonNullable<typeof a>;
+  const overhead = (x: PartA, base: PartA) => ({
+    initialLoadRowsPerSecond: over(x.initialLoad.rowsPerSecond, base.initialLoad.rowsPerSecond),
+    initialLoadRatioToRaw: over(x.initialLoad.ratioToRaw, base.initialLoad.ratioToRaw),
+    jobRowsPerSecond: over(x.initialLoad.jobRowsPerSecond, base.initialLoad.jobRowsPerSecond),
+    jobRatioToRaw: over(x.initialLoad.jobRatioToRaw, base.initialLoad.jobRatioToRaw),
+    burstCommitToLakeSeconds: over(x.incremental.commitToLakeSeconds, base.incremental.commitToLakeSeconds),
+    burstRatioToRawCdcRead: over(x.incremental.ratioToRawCdcRead, base.incremental.ratioToRawCdcRead),
+  });
+  const codecOverhead = a && aEnc ? overhead(aEnc, a) : null;
+  const observabilityOverhead = a && aObs ? overhead(aObs, a) : null;
   const result = {
     benchmark: 'e2e',
     at: new Date().toISOString(),
@@ -382,6 +396,8 @@ async function main(): Promise<void> {
     throughput: a,
     throughputEncrypted: aEnc,
     codecOverhead,
+    throughputObserved: aObs,
+    observabilityOverhead,
     freshness: b,
     benchProcessPeakRssMb: mb(process.resourceUsage().maxRSS),
   };
@@ -441,6 +457,16 @@ async function main(): Promise<void> {
       `${codecOverhead.jobRowsPerSecond} (per raw read: ${codecOverhead.jobRatioToRaw})`,
     );
     row('burst commit → in lake, seconds', `${codecOverhead.burstCommitToLakeSeconds}`);
+  }
+  if (observabilityOverhead) {
+    say('  — observability overhead (metrics + receipts ÷ plain, this run; the machine is shared)');
+    const o = observabilityOverhead;
+    row('initial load rows/s', `${o.initialLoadRowsPerSecond} (per raw read: ${o.initialLoadRatioToRaw})`);
+    row('snapshot job workflow rows/s', `${o.jobRowsPerSecond} (per raw read: ${o.jobRatioToRaw})`);
+    row(
+      'burst commit → in lake, seconds',
+      `${o.burstCommitToLakeSeconds} (per raw CDC read: ${o.burstRatioToRawCdcRead})`,
+    );
   }
   if (b) {
     for (const [id, f] of Object.entries(b.tables)) {

@@ -144,14 +144,20 @@ export function benchStack(o: BenchStackOptions) {
    * A Tidemark worker as its own process (`src/worker.ts`), ready once it logged `worker started`. With
    * `cpuProfDir`, the worker (and only it) runs under `node --cpu-prof`; the profile is written when it exits.
    */
-  async function startWorkerProcess(configFile: string, env: Record<string, string>, name: string, cpus?: Cpus) {
+  async function startWorkerProcess(
+    configFile: string,
+    env: Record<string, string>,
+    name: string,
+    cpus?: Cpus,
+    extraArgs: string[] = [],
+  ) {
     // One file per thread (main, workflow and loader threads), named by pid and thread id.
     // BENCH_WORKER_NODE_FLAGS (space-separated): node flags to try on the worker, e.g. V8 heap sizes.
     const workerFlags = process.env.BENCH_WORKER_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
     const flags = [...workerFlags, ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [])];
     const { child, logFile } = await spawnNode(
       name,
-      ['src/worker.ts', '--config', configFile],
+      ['src/worker.ts', '--config', configFile, ...extraArgs],
       env,
       (l) => l.includes('worker started'),
       flags,

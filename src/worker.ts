@@ -21,7 +21,7 @@
  * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency N] [--metrics-port 9464]` (or
  * TIDEMARK_CONFIG).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { configuredDataConverter } from './temporal/data-converter.js';
@@ -32,6 +32,7 @@ import {
   activityMeter,
   createActivities,
   lineageEmitterOf,
+  logContextInterceptor,
   type StopKinds,
 } from './activities/index.js';
 import { tableRef } from './config/tables.js';
@@ -43,6 +44,7 @@ import { loadConfig, phiColumnNames, type TidemarkConfig } from './config/index.
 import { resolveSecret } from './config/secrets.js';
 import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
 import { createLogger, withSerializedErrors, type Logger } from './util/logger.js';
+import { packageIdentity } from './util/package-identity.js';
 
 export const WORKFLOWS_SOURCE = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const WORKFLOW_BUNDLE = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
@@ -140,16 +142,6 @@ export function installRuntimeLogger(logger: Logger, metricsBindAddress?: string
   return runtimeMetricsAddress;
 }
 
-/** The package version (the `version` label of `tidemark_worker_info`). */
-function tidemarkVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** Tidemark's metrics of every configured table. */
 export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): TidemarkMetrics {
   const metrics = new TidemarkMetrics(
@@ -162,7 +154,7 @@ export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): Tide
     })),
   );
   metrics.workerInfo.set(
-    { namespace: config.temporal.namespace, task_queue: taskQueue, version: tidemarkVersion() },
+    { namespace: config.temporal.namespace, task_queue: taskQueue, version: packageIdentity().version },
     1,
   );
   return metrics;
@@ -187,7 +179,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   });
   const useBundle = process.env.NODE_ENV === 'production' && existsSync(WORKFLOW_BUNDLE);
   const meter = activityMeter(metrics, () => throttle.stats);
-  const lineageEmitter = await lineageEmitterOf(config, deps, logger);
+  const lineageEmitter = await lineageEmitterOf(config, deps, logger, (destination) =>
+    metrics?.lineageFailures.inc({ destination }),
+  );
   const lineage = activityLineage(deps, lineageEmitter);
   const concurrency = options.activityConcurrency ?? DEFAULT_ACTIVITY_SLOTS;
   let worker: Worker;
@@ -198,6 +192,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       taskQueue,
       ...(useBundle ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_SOURCE }),
       activities: createActivities(deps, meter, lineage),
+      // The SDK's own activity log lines (`Activity failed`) carry the table and window too.
+      interceptors: { activity: [logContextInterceptor] },
       dataConverter,
       maxConcurrentActivityTaskExecutions: concurrency,
       shutdownGraceTime: options.shutdownGraceTime ?? '30s',

@@ -3,6 +3,7 @@
  * called by the wrapper in metered.ts with the activity's input, output and duration. Between the activities of a
  * window it remembers, per table on this worker, the source time the lake was complete through (freshness bound).
  */
+import { Context } from '@temporalio/activity';
 import type { WindowPlan } from '../domain/window.js';
 import type { TidemarkMetrics, WindowKind } from '../metrics/tidemark-metrics.js';
 import type {
@@ -127,6 +128,7 @@ export class ActivityRecorder {
     if (!l) return;
     this.m.stageDuration.observe({ ...l, kind: input.job.kind, stage: 'plan' }, seconds(ms));
     this.m.jobChunksPlanned.set({ ...l, kind: input.job.kind }, out.chunks.length);
+    if (input.job.kind === 'snapshot' && isReseed(workflowIdOfActivity())) this.m.reseeds.inc(l);
   }
 
   runChunk(input: RunChunkInput, out: RunChunkOutput, ms: number): void {
@@ -148,7 +150,7 @@ export class ActivityRecorder {
   }
 
   private recordChecks(l: { table: string; strategy: string }): void {
-    for (const check of ['null_keys', 'duplicate_key_position', 'op_counts'] as const) {
+    for (const check of ['null_keys', 'duplicate_key_position', 'op_counts', 'position_bounds'] as const) {
       this.m.dqChecks.inc({ ...l, check, result: 'pass' });
       this.m.dqOk.set({ ...l, check }, 1);
     }
@@ -192,8 +194,28 @@ export class ActivityRecorder {
     }
     this.stopKinds.set(table, stop);
     if (stop === 'data_quality') {
-      this.m.dqChecks.inc({ ...l, check: 'control_totals', result: 'fail' });
-      this.m.dqOk.set({ ...l, check: 'control_totals' }, 0);
+      // The check the DataQualityError names (capture/receipt.ts); control totals when it names none.
+      const named = (err as { check?: unknown }).check;
+      const check = named === 'position_bounds' ? 'position_bounds' : 'control_totals';
+      this.m.dqChecks.inc({ ...l, check, result: 'fail' });
+      this.m.dqOk.set({ ...l, check }, 0);
     }
+  }
+}
+
+/**
+ * Whether a snapshot job's workflow is a re-seed: the table's sync names a re-seed's job `reseed-<seq>`
+ * (state/table-sync-state.ts `beginReseed`), in its workflow id `snapshot/<table>/<job id>` (workflows/chunked-jobs.ts).
+ * Counted when the job's chunks are planned (once per job: a planning attempt that fails counts nothing).
+ */
+export function isReseed(workflowId: string | undefined): boolean {
+  return workflowId !== undefined && /^snapshot\/.+\/reseed-[^/]*$/.test(workflowId);
+}
+
+function workflowIdOfActivity(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.workflowId;
+  } catch {
+    return undefined;
   }
 }

@@ -2,7 +2,9 @@
  * `createActivities(deps)`: the implementation of the activity contract (contracts.ts), each activity thin over
  * src/source and src/lake. Every activity is wrapped at the boundary: errors are translated by the failure policy
  * of failures.ts (no row value ever crosses Temporal), and a ticker heartbeats on time while it runs
- * (heartbeat.ts), so the workflows' heartbeat timeouts find a dead worker in seconds whatever the row rate.
+ * (heartbeat.ts), so the workflows' heartbeat timeouts find a dead worker in seconds whatever the row rate; and
+ * every line logged meanwhile carries the table, window (or job and chunk), workflow and activity ids
+ * (log-context.ts).
  */
 import type { ChunkedJobActivities, CompactionActivities, TableSyncActivities } from './contracts.js';
 import { compactionActivities } from './compaction-activities.js';
@@ -10,6 +12,7 @@ import { chunkActivities } from './chunk-activities.js';
 import type { ActivityDeps } from './dependencies.js';
 import { atBoundary } from './failures.js';
 import { keepAlive } from './heartbeat.js';
+import { withLogContext } from './log-context.js';
 import { activityMeter, type ActivityMeter } from './metered.js';
 import { windowActivities } from './window-activities.js';
 import { noLineage, type ActivityLineage } from './lineage-recorder.js';
@@ -30,7 +33,7 @@ export function createActivities(
   const c = chunkActivities(deps);
   const k = compactionActivities(deps);
   const wrap = <I extends { table: { id: string } }, O>(name: string, fn: (input: I) => Promise<O>) =>
-    atBoundary(lineage.wrap(name, meter.wrap(name, keepAlive(fn))));
+    withLogContext(atBoundary(lineage.wrap(name, meter.wrap(name, keepAlive(fn)))));
   return {
     readWatermark: wrap('readWatermark', w.readWatermark),
     planWindow: wrap('planWindow', w.planWindow),
@@ -49,5 +52,6 @@ export { activityMeter, type ActivityMeter, type StopKinds } from './metered.js'
 
 export { activityLineage, type ActivityLineage } from './lineage-recorder.js';
 export { lineageEmitterOf } from './lineage-emitter.js';
+export { logContextInterceptor } from './log-context.js';
 
 export { buildDependencies, type ActivityDeps } from './dependencies.js';

@@ -32,7 +32,7 @@ import { activityProgress } from './heartbeat.js';
 import { extractWindow as captureWindow, planWindow as planSourceWindow } from '../capture/window.js';
 import { tableContext, type TableContext } from '../capture/table-context.js';
 import { publishTableDelta } from '../capture/delta-publication.js';
-import { checkAtSource } from '../capture/receipt.js';
+import { checkAtSource, checkPositionBounds } from '../capture/receipt.js';
 
 export function windowActivities(deps: ActivityDeps) {
   const log = (ref: TableRef) => deps.logger.child({ table: ref.id });
@@ -68,6 +68,9 @@ export function windowActivities(deps: ActivityDeps) {
       ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
       controlColumns: ctx.config.quality?.controlTotals ?? [],
     });
+    // Before the source check: events outside the bounds would also make the source's totals differ, and the
+    // bounds are the more precise reason.
+    checkPositionBounds(ctx, input.window, input.extract);
     const checked = await checkAtSource(ctx, input.window, v.controlTotals);
     return {
       controlTotals: encodeControlTotals(checked.controlTotals),

@@ -1,5 +1,6 @@
 /**
- * The data-quality receipt's source side: for a sampled window, the same control totals computed at the source
+ * The data-quality receipt's window checks: the events' lowest and highest positions lie inside the window's
+ * bounds ({@link checkPositionBounds}, every change window, no source read); and its source side: for a sampled window, the same control totals computed at the source
  * for the same bounds — rows per operation and the sums of the configured columns — by reading the window again
  * through the table's strategy, and compared with what the lake validated. A difference is a
  * {@link DataQualityError}: non-retryable, so the table stops with the reason (and the data-quality alert fires).
@@ -8,6 +9,7 @@
  * same bounds must give the same events. The other strategies read the current row, which may have changed since
  * the window read it (a later re-read would report a difference that is not one).
  */
+import { lakePosition } from '../domain/positions.js';
 import type { OpCounts } from '../domain/staged.js';
 import type { LakeValue } from '../domain/values.js';
 import type { WindowPlan } from '../domain/window.js';
@@ -23,7 +25,13 @@ export interface SourceReceipt {
   readonly rowsRead: number;
 }
 
-/** The receipt's totals differ from the source's for the same bounds. Stops the table. */
+/** The receipt checks a {@link DataQualityError} can fail (the `check` label of the data-quality metrics). */
+export type ReceiptCheck = 'control_totals' | 'position_bounds';
+
+/**
+ * A window's receipt failed a check: its totals differ from the source's for the same bounds
+ * (`control_totals`), or its events lie outside the window's bounds (`position_bounds`). Stops the table.
+ */
 export class DataQualityError extends Error {
   override readonly name = 'DataQualityError';
   readonly retryable = false;
@@ -31,12 +39,59 @@ export class DataQualityError extends Error {
     readonly table: string,
     readonly sequence: number,
     readonly problems: readonly string[],
+    readonly check: ReceiptCheck = 'control_totals',
   ) {
     super(
-      `Window ${sequence} of ${table}: the data-quality receipt differs from the source for the same bounds: ` +
-        `${problems.join('; ')}. The window is not committed and the table stops; see docs/runbooks/TidemarkDataQualityFailed.md`,
+      `Window ${sequence} of ${table}: ${
+        check === 'control_totals'
+          ? 'the data-quality receipt differs from the source for the same bounds'
+          : "events lie outside the window's bounds (the read returned changes the window did not plan)"
+      }: ${problems.join('; ')}. The window is not committed and the table stops; see docs/runbooks/TidemarkDataQualityFailed.md`,
     );
   }
+}
+
+/**
+ * The position key a strategy's events and bounds compare by (src/source/positions.ts): updated_at compares the
+ * 20-digit ticks (an event's `_pos` adds a content hash, a bound does not); identity the 20-digit high-water id
+ * (a bound adds `~` and its open gaps); the others the whole lake position.
+ */
+function positionKey(strategy: string, position: string): string {
+  if (strategy === 'identity') return lakePosition(position.split('~')[0]!);
+  const p = lakePosition(position);
+  return strategy === 'updated_at' ? p.slice(0, 20) : p;
+}
+
+/**
+ * Where the window's events lie against its bounds (empty: inside). A change window holds events in
+ * `(from, to]`: its lowest position above `from` (identity: not checked — its read also fills the gaps left open
+ * below `from`), its highest at or below `to`. Job chunks are read at the job's position, and their rows are not
+ * ordered by it (a snapshot row keeps its own rowversion), so only change windows are checked.
+ */
+export function positionBoundsProblems(
+  strategy: string,
+  window: Pick<WindowPlan, 'kind' | 'from' | 'to'>,
+  staged: { readonly minPosition: string | null; readonly maxPosition: string | null },
+): string[] {
+  if (window.kind !== 'changes' || staged.minPosition === null || staged.maxPosition === null) return [];
+  const problems: string[] = [];
+  const min = positionKey(strategy, staged.minPosition);
+  const max = positionKey(strategy, staged.maxPosition);
+  if (window.from !== null && strategy !== 'identity' && min <= positionKey(strategy, window.from))
+    problems.push(`lowest event position ${staged.minPosition} is not above the window's start ${window.from}`);
+  if (max > positionKey(strategy, window.to))
+    problems.push(`highest event position ${staged.maxPosition} is above the window's end ${window.to}`);
+  return problems;
+}
+
+/** Throws a {@link DataQualityError} (`position_bounds`) when the window's events lie outside its bounds. */
+export function checkPositionBounds(
+  ctx: TableContext,
+  window: WindowPlan,
+  staged: { readonly minPosition: string | null; readonly maxPosition: string | null },
+): void {
+  const problems = positionBoundsProblems(ctx.ref.strategy, window, staged);
+  if (problems.length) throw new DataQualityError(ctx.ref.id, window.seq, problems, 'position_bounds');
 }
 
 /** Whether window `seq` of a table is compared at the source (every `every`-th CDC change window). */

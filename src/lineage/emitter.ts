@@ -26,6 +26,11 @@ export interface LineageEmitterOptions {
   readonly timeoutMs?: number;
   /** Jobs waiting at most; default 1000. */
   readonly maxQueued?: number;
+  /**
+   * Called on every failure with where it happened (`endpoint`, `lake`, `queue`: dropped, `build`), e.g. to count it
+   * in `tidemark_lineage_delivery_failures_total`: the log says so once a minute, the counter every time.
+   */
+  readonly onFailure?: (destination: 'endpoint' | 'lake' | 'queue' | 'build') => void;
 }
 
 /** Counters, for tests and the worker's log. */
@@ -112,7 +117,12 @@ export class LineageEmitter {
   }
 
   /** Logs a destination's failure at most once a minute, with how many happened since the last line. */
-  private failure(where: string, message: string): void {
+  private failure(where: 'endpoint' | 'lake' | 'queue' | 'build', message: string): void {
+    try {
+      this.o.onFailure?.(where);
+    } catch {
+      // Counting never changes what the emitter does.
+    }
     const n = (this.unlogged.get(where) ?? 0) + 1;
     const now = Date.now();
     if (now - (this.lastLogged.get(where) ?? 0) < 60_000) {

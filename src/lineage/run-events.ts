@@ -6,9 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { PhiAction } from '../config/types.js';
+import { producerUri } from '../util/package-identity.js';
 
-/** Who produced the events (the spec's `producer`: a URI). */
-export const PRODUCER = 'https://github.com/tidemark/tidemark/tree/v0.1.0';
+/** Who produced the events (the spec's `producer`: a URI naming this package and version, util/package-identity.ts). */
+export const PRODUCER = producerUri();
 const SPEC = 'https://openlineage.io/spec/2-0-2/OpenLineage.json';
 const FACETS = 'https://openlineage.io/spec/facets';
 

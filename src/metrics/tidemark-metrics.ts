@@ -31,6 +31,8 @@ export const DQ_CHECKS = [
   'control_totals',
 ] as const;
 export const JOB_KINDS = ['snapshot', 'backfill', 'sweep', 'reconcile'] as const;
+/** Where a lineage event can fail to go (src/lineage/emitter.ts): the `destination` label. */
+export const LINEAGE_DESTINATIONS = ['endpoint', 'lake', 'queue', 'build'] as const;
 /** The activities (the `activity` label of retries). */
 export const ACTIVITIES = [
   'readWatermark',
@@ -281,6 +283,12 @@ export class TidemarkMetrics {
     labelNames: ['database'],
     registers: this.reg,
   });
+  readonly lineageFailures = new Counter<'destination'>({
+    name: 'tidemark_lineage_delivery_failures_total',
+    help: 'Lineage events that did not reach a destination (endpoint, lake), were dropped (queue) or not built.',
+    labelNames: ['destination'],
+    registers: this.reg,
+  });
   readonly workerInfo = new Gauge<'namespace' | 'task_queue' | 'version'>({
     name: 'tidemark_worker_info',
     help: 'Always 1: which Tidemark version serves which task queue.',
@@ -291,6 +299,7 @@ export class TidemarkMetrics {
   constructor(tables: readonly MeteredTable[]) {
     this.tables = new Map(tables.map((t) => [t.table, t]));
     for (const t of tables) this.initTable(t);
+    for (const destination of LINEAGE_DESTINATIONS) this.lineageFailures.inc({ destination }, 0);
   }
 
   private readonly lastLag = new Map<string, number>();

@@ -9,8 +9,12 @@
  *   {@link createLogger}'s `phiColumns`; values under those keys are censored at any depth we know of.
  *   The pipeline's own rule is stronger still: row values are never logged at all. Redaction is the
  *   safety net, not the mechanism.
- * - Correlation: child loggers carry `table`, `window`, `workflowId`, `activityId` where known.
+ * - Correlation: every line logged while a unit of work runs carries its {@link LogContext} — for an activity
+ *   the table, the window sequence (or the job and chunk), the workflow and activity ids
+ *   (src/activities/log-context.ts sets it with {@link runWithLogContext}); a field the line's own object or a
+ *   child logger's bindings already carry is not repeated.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
@@ -41,6 +45,31 @@ export interface LogContext {
   activityId?: string;
   runId?: string;
   [key: string]: unknown;
+}
+
+const logContexts = new AsyncLocalStorage<Readonly<LogContext>>();
+
+/**
+ * Runs `fn` with `context` added to every line any logger of this module writes while it runs (its awaits
+ * included: the context follows the async calls `fn` makes, as AsyncLocalStorage does).
+ */
+export function runWithLogContext<T>(context: Readonly<LogContext>, fn: () => T): T {
+  return logContexts.run({ ...logContexts.getStore(), ...context }, fn);
+}
+
+/** The context of the unit of work running now (undefined outside one). */
+export function currentLogContext(): Readonly<LogContext> | undefined {
+  return logContexts.getStore();
+}
+
+/** pino's mixin: the current context, without the keys the child logger's bindings already carry. */
+function contextMixin(_merge: object, _level: number, logger: Logger): object {
+  const context = logContexts.getStore();
+  if (!context) return {};
+  const bound = logger.bindings();
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(context)) if (!(k in bound) && v !== undefined) out[k] = v;
+  return out;
 }
 
 export interface CreateLoggerOptions {
@@ -80,6 +109,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     base: { pid: process.pid },
     serializers: { err: serializeError },
+    // The line's own fields win over the context's (pino merges the mixin's object under them).
+    mixin: contextMixin,
   };
   return options.destination ? pino(config, options.destination) : pino(config);
 }

@@ -10,7 +10,10 @@
  * neither the source password, the codec key, the PHI hash key nor the storage key, nor any seeded value of the
  * PHI columns (MemberId hashed, PatientName dropped) — while a planted value is found in each, so the scan reads
  * what it claims to. The worker serves metrics, and the scan reads its endpoint too; Temporal's search attributes
- * are in its database.
+ * are in its database, and its histories are scanned decoded as well (sealed, the database would hide a leak).
+ *
+ * And log correlation (issue 16): every line the worker logged for a table's window or job carries the table, the
+ * window sequence (or the job and chunk), the workflow id and the activity id.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -64,6 +67,8 @@ let workerLog: string;
 let workerLogStream: NodeJS.WritableStream & { end: (cb: () => void) => void };
 /** What the operator verbs printed (stdout and stderr), for the secret scan. */
 let cliOutput = '';
+/** The table's workflow history with its payloads decoded by the codec server, for the secret scan. */
+let decodedHistory = '';
 /** A value planted where the scan looks (log, verb output, lake), to show the scan finds what is there. */
 const CANARY = `canary-${randomBytes(6).toString('hex')}`;
 
@@ -224,6 +229,7 @@ test('histories in the Temporal database hold no plaintext positions, paths or s
   const decoded = ((await res.json()) as { payloads: { data?: string }[] }).payloads
     .map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8'))
     .join('\n');
+  decodedHistory = decoded;
   assert.ok(
     positions.some((p) => decoded.includes(p)),
     'the codec server decodes the positions',
@@ -268,8 +274,12 @@ test('after the run, no secret and no PHI value in logs, verb output, metrics, l
   const lake = await lakeNonDataObjects(deps.store);
   const scraped = await fetch(`http://127.0.0.1:${worker.metrics!.port}/metrics`);
   const metrics: ScanSource = { name: 'the metrics endpoint', bytes: Buffer.from(await scraped.text()) };
+  // The sealed database proves nothing about what the payloads hold: the histories are scanned decoded too.
+  const history: ScanSource = { name: 'the decoded Temporal history', bytes: Buffer.from(decodedHistory) };
+  assert.ok(history.bytes.includes(TABLE.id), 'the decoded history holds the workflow inputs');
   const sources: ScanSource[] = [
     log,
+    history,
     verbs,
     metrics,
     { name: 'the Temporal server log', bytes: await readFile(join(dir, 'temporal.log')) },
@@ -306,4 +316,31 @@ test('after the run, no secret and no PHI value in logs, verb output, metrics, l
   assert.equal(scan([seeded], needles).length, 1);
 
   assert.deepEqual(scan(sources, needles), [], 'secrets or patient values found');
+});
+
+test('every log line of a window or job carries the table, window (or job and chunk), workflow and activity ids', async () => {
+  const lines = (await readFile(workerLog, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  // The lines of a table's work: every line naming a table, and the known messages of windows and jobs.
+  const ofWork = lines.filter(
+    (l) => l.table !== undefined || ['window committed', 'job planned'].includes(String(l.msg)),
+  );
+  const messages = new Set(ofWork.map((l) => String(l.msg)));
+  assert.ok(messages.has('window committed') && messages.has('job planned'), [...messages].join('; '));
+  const problems: string[] = [];
+  for (const l of ofWork) {
+    const what = `${String(l.msg)} (${String(l.activityType)})`;
+    if (l.table !== TABLE.id) problems.push(`${what}: table ${String(l.table)}`);
+    if (typeof l.workflowId !== 'string' || typeof l.activityId !== 'string')
+      problems.push(`${what}: no workflow or activity id`);
+    if (l.activityType === 'runChunk' && (l.job === undefined || l.chunk === undefined))
+      problems.push(`${what}: no job and chunk`);
+    else if (l.activityType === 'planChunks' && l.job === undefined) problems.push(`${what}: no job`);
+    // readWatermark reads where the table stands before any window: it has no window of its own.
+    else if (!['runChunk', 'planChunks', 'readWatermark'].includes(String(l.activityType)) && l.window === undefined)
+      problems.push(`${what}: no window sequence`);
+  }
+  assert.deepEqual(problems, [], `${ofWork.length} lines of a table's work`);
 });

@@ -122,3 +122,72 @@ test('a control total that differs at the source stops the window with a DataQua
   });
   assert.equal((await committedSequences(ctx.lake)).length, mark.lastSeq, 'nothing committed');
 });
+
+test("events outside the window's bounds stop the window with a DataQualityError (position_bounds), before any source check", async () => {
+  const acts = createActivities(deps);
+  await source.admin.request().batch(`INSERT INTO dbo.Ledger VALUES (4, 4.00, 4);`);
+  await source.admin.request().batch(`INSERT INTO dbo.Ledger VALUES (5, 5.00, 5);`);
+  await captured();
+  const ctx = await tableContext(deps, LEDGER);
+  const mark = await acts.readWatermark({ table: LEDGER });
+  const plan = await acts.planWindow({ table: LEDGER, lastPosition: mark.position, seq: mark.lastSeq + 1 });
+  assert.ok(plan.window && !plan.window.idle, 'a window with the inserts');
+  const extract = await acts.extractWindow({ table: LEDGER, window: plan.window, attempt: 1 });
+  assert.ok(extract.minPosition !== null && extract.maxPosition !== null && extract.minPosition < extract.maxPosition);
+  // A read that returned events the window did not plan: here the bounds are moved under the staged events (in
+  // life, a strategy or source bug that reads past `to` or re-reads below `from`).
+  const outside = [
+    {
+      window: { ...plan.window, to: extract.minPosition },
+      problem: /highest event position .* is above the window's end/,
+    },
+    {
+      window: { ...plan.window, from: extract.maxPosition },
+      problem: /lowest event position .* is not above the window's start/,
+    },
+  ];
+  for (const { window, problem } of outside)
+    await assert.rejects(acts.validateWindow({ table: LEDGER, window, extract }), (err: Error) => {
+      assert.equal((err as { type?: string }).type, 'DataQualityError');
+      assert.equal((err as { nonRetryable?: boolean }).nonRetryable, true);
+      assert.match(err.message, /events lie outside the window's bounds/);
+      assert.match(err.message, problem);
+      return true;
+    });
+  assert.equal((await committedSequences(ctx.lake)).length, mark.lastSeq, 'nothing committed');
+});
+
+test("the receipt's cost at the source: a checked window's change rows read again, no row of the table itself", async () => {
+  const acts = createActivities(deps);
+  const ctx = await tableContext(deps, LEDGER);
+  // Start from where the lake stands (the previous test left a window staged but not committed: read it again).
+  await source.admin.request().batch(`INSERT INTO dbo.Ledger VALUES (6, 6.00, 6), (7, 7.00, 7);`);
+  // The window of the previous test carried a change-table row an operator edited: agree with the source again.
+  await source.admin.request().batch(`UPDATE cdc.dbo_Ledger_CT SET units = 7 WHERE id = 3 AND __$operation = 4;`);
+  await captured();
+  const mark = await acts.readWatermark({ table: LEDGER });
+  const plan = await acts.planWindow({ table: LEDGER, lastPosition: mark.position, seq: mark.lastSeq + 1 });
+  assert.ok(plan.window && !plan.window.idle, 'a window with the inserts');
+  const extract = await acts.extractWindow({ table: LEDGER, window: plan.window, attempt: 1 });
+  const stats = () => source.sim.engine.admin.statementStats();
+  const since = Math.max(0, ...stats().map((s) => s.statementId));
+  const validation = await acts.validateWindow({ table: LEDGER, window: plan.window, extract });
+  // What the check read, by the simulator's rows-read accounting: change rows (the CDC change function), rows of
+  // the table itself, and the statements (catalog lookups read system views only).
+  const read = { changeRows: 0, tableRows: 0, statements: 0 };
+  for (const st of stats()) {
+    if (st.statementId <= since || !/^\s*SELECT/i.test(st.text)) continue;
+    read.statements++;
+    for (const a of st.accesses) {
+      if (/^fn_cdc_get_(all|net)_changes_/i.test(a.table)) read.changeRows += a.rowsRead;
+      if (/^ledger$/i.test(a.table)) read.tableRows += a.rowsRead;
+    }
+  }
+  assert.ok(extract.rows > 0);
+  assert.equal(validation.sourceRowsRead, extract.rows, 'the receipt reports what it read: one row per event');
+  assert.equal(read.tableRows, 0, 'no row of the table itself');
+  assert.ok(read.changeRows <= 2 * extract.rows, `${JSON.stringify(read)} for ${extract.rows} events`);
+  process.stdout.write(`# receipt source check: ${JSON.stringify(read)} for a window of ${extract.rows} events\n`);
+  await acts.commitManifest({ table: LEDGER, window: plan.window, extract, validation });
+  assert.equal((await committedSequences(ctx.lake)).length, mark.lastSeq + 1);
+});

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runEvent, runIdOf, type LineageColumn, type RunRef } from '../../../src/lineage/run-events.js';
+import { PRODUCER, runEvent, runIdOf, type LineageColumn, type RunRef } from '../../../src/lineage/run-events.js';
+import { producerUri } from '../../../src/util/package-identity.js';
 import { lakeNamespace } from '../../../src/activities/lineage-recorder.js';
 import { openLineageProblems } from '../../support/openlineage.js';
 
@@ -123,5 +124,21 @@ test('run ids are UUIDs derived from what names the run; the lake namespace foll
   assert.equal(
     lakeNamespace('azure:http://127.0.0.1:10000/devstoreaccount1/raw'),
     'http://127.0.0.1:10000/devstoreaccount1/raw',
+  );
+});
+
+test("the producer is this package's own identifier (package.json), valid as the spec's URI", async () => {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { name: string; version: string };
+  const event = runEvent({ type: 'START', run: window, eventTime: new Date(), source, lake }) as {
+    producer: string;
+    run: { facets: Record<string, { _producer?: string }> };
+  };
+  assert.equal(event.producer, `pkg:npm/${pkg.name}@${pkg.version}`);
+  assert.equal(event.producer, PRODUCER);
+  assert.deepEqual(openLineageProblems([event]), []);
+  assert.equal(
+    producerUri({ name: 'tidemark', version: '1.2.3', repository: 'https://github.com/acme/tidemark' }),
+    'https://github.com/acme/tidemark/tree/v1.2.3',
   );
 });
