@@ -6,8 +6,9 @@
  * The table: two windows with data, then empty windows committed through the real commit step (an empty window
  * is a version like any other: the log's length, not its data, is what a reader replays). Each open is timed
  * inside the Python process (`DeltaTable(...)` + the file list: log listing, replay, snapshot), median of 3.
- * With checkpoints, three states of `_delta_log/_last_checkpoint` are timed: naming the newest checkpoint (what
- * Tidemark keeps with no immutability policy or under version-level WORM), stale at the first checkpoint (what
+ * With checkpoints, these states of `_delta_log/_last_checkpoint` are timed: naming the newest checkpoint (what
+ * Tidemark keeps with no immutability policy or under version-level WORM; also with its required fields only),
+ * stale at the first checkpoint (what
  * stays under a container-level WORM policy, which refuses the overwrite), and absent. The bench moves and
  * deletes the hint itself, in its own throwaway container only. No thresholds: figures are for people.
  */
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
   const newestHint = await store.get(paths.lastCheckpoint);
   if (!newestHint) throw new Error('no _last_checkpoint after the newest checkpoint');
 
-  // The three hint states, interleaved over rounds (one open each per round) so that a busy spell of the shared
+  // The hint states, interleaved over rounds (one open each per round) so that a busy spell of the shared
   // machine does not land on one state only; the median of the rounds per state.
   const blobs = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container);
   const setHint = async (body: Buffer | undefined) => {
