@@ -8,9 +8,9 @@
  * inside the Python process (`DeltaTable(...)` + the file list: log listing, replay, snapshot), median of 3.
  * With checkpoints, these states of `_delta_log/_last_checkpoint` are timed: naming the newest checkpoint (what
  * Tidemark keeps with no immutability policy or under version-level WORM; also with its required fields only),
- * stale at the first checkpoint (what
- * stays under a container-level WORM policy, which refuses the overwrite), and absent. The bench moves and
- * deletes the hint itself, in its own throwaway container only. No thresholds: figures are for people.
+ * stale at the first checkpoint (what stays under a container-level WORM policy, which refuses the overwrite),
+ * and absent. The bench moves and deletes the hint itself, in its own throwaway container only. No thresholds:
+ * figures are for people.
  */
 import { TableLayout } from '../src/lake/layout.js';
 import { registerSchema } from '../src/lake/schema-registry.js';
