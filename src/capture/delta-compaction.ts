@@ -26,7 +26,7 @@ import { ConfigError } from '../config/config-error.js';
 import { findTable } from '../config/tables.js';
 import type { TableRef } from '../domain/table.js';
 import type { Logger } from '../util/logger.js';
-import { publishTableDelta } from './delta-publication.js';
+import { logLastCheckpointRefused, publishTableDelta } from './delta-publication.js';
 import type { CaptureDeps } from './deps.js';
 
 /** Days compacted per run at most. */
@@ -125,6 +125,7 @@ export async function compactTable(input: CompactTableInput): Promise<CompactTab
       },
       'delta partition compacted',
     );
+    if (report.lastCheckpointRefused !== undefined) logLastCheckpointRefused(logger, report.lastCheckpointRefused);
     reports.push(report);
     input.onDay?.(report);
   }

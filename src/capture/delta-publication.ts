@@ -52,6 +52,7 @@ export async function publishTableDelta(input: PublishTableDeltaInput): Promise<
       ...(input.scratchDir !== undefined ? { scratchDir: input.scratchDir } : {}),
       ...(input.checkpointInterval !== undefined ? { checkpointInterval: input.checkpointInterval } : {}),
     });
+    if (out.lastCheckpointRefused !== undefined) logLastCheckpointRefused(logger, out.lastCheckpointRefused);
     if (out.written.length > 0)
       logger.debug(
         { deltaVersion: out.version, written: out.written.length, checkpoints: out.checkpoints, behind: out.behind },
@@ -64,6 +65,15 @@ export async function publishTableDelta(input: PublishTableDeltaInput): Promise<
     logger.error({ err: { name: err.name, message: err.message } }, 'delta log publication refused');
     return { version: -1, written: 0, checkpoints: [], refused: err.message };
   }
+}
+
+/**
+ * `_last_checkpoint` could not be moved (an immutability policy refused the overwrite): info, not a warning —
+ * the table is complete and readable, only a reader's listing hint lags (docs/operations.md). The lake layer
+ * reports it once per table and process, so this logs once.
+ */
+export function logLastCheckpointRefused(logger: Logger, message: string): void {
+  logger.info({ reason: message }, 'delta _last_checkpoint left as it is (immutability policy)');
 }
 
 /** A WindowConflictError is the manifest chain's own problem, not the Delta log's: it keeps stopping the table. */

@@ -2,9 +2,11 @@
  * The one interface the lake writes and reads through, and its Azure implementation on `@azure/storage-blob`.
  *
  * Contract (WORM-compatible): the pipeline creates objects with `If-None-Match: *` at their final path and
- * never overwrites, renames or deletes a committed object. The only replaced object is the watermark pointer
+ * never overwrites, renames or deletes a committed object. The only replaced objects are the watermark pointer
  * (`replaceIfMatch`, compare-and-swap on the ETag), which lives outside the data files and may be configured in
- * a separate, non-WORM container. Immutability policies are not relied on (Azurite silently ignores them).
+ * a separate, non-WORM container, and the Delta readers' hint `_delta_log/_last_checkpoint`, replaced best effort
+ * (lake/delta/last-checkpoint.ts: a WORM container's refusal leaves it as it is). Immutability policies are not
+ * relied on (Azurite silently ignores them).
  *
  * Every object written carries its MD5 (`Content-MD5` property, base64); every read verifies it when present.
  * A file upload sends each block with its own MD5 (`transactionalContentMD5`), which the service checks on

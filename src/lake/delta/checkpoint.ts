@@ -12,15 +12,17 @@
  * its version exists ("Checkpoints for a given version must only be created after the associated delta file
  * has been successfully written").
  *
- * No `_last_checkpoint`: it is the one object of a Delta log that is rewritten in place, and the data container
- * is WORM. Readers do without it by listing `_delta_log/` (the file is a hint: "Rather than list the entire
- * directory, readers can locate a recent checkpoint by looking at the `_delta_log/_last_checkpoint` file"), and
- * the checkpoint itself still spares them replaying the JSON versions before it.
+ * After the checkpoint exists, `_delta_log/_last_checkpoint` is pointed at it, best effort (last-checkpoint.ts):
+ * the one object of a Delta log that is rewritten in place, so an immutability policy that refuses the overwrite
+ * (a WORM container) leaves the earlier hint, which the protocol allows, and never fails the checkpoint. When the
+ * checkpoint already exists (a repair, a concurrent publisher) the hint is checked too, so a crash between the
+ * checkpoint and its hint is repaired; the check costs one small read per table and process.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DeltaLogPaths } from './log-paths.js';
+import { pointLastCheckpoint, type LastCheckpointResult, type LastCheckpointStats } from './last-checkpoint.js';
 import {
   BlobAlreadyExistsError,
   LakeIntegrityError,
@@ -60,28 +62,79 @@ export interface EnsureCheckpointInput {
   readonly scratchDir?: string;
 }
 
-/** Writes the checkpoint of `version` unless it exists. Returns true if this call created it. */
-export async function ensureCheckpoint(input: EnsureCheckpointInput): Promise<boolean> {
+export interface EnsureCheckpointOutput {
+  /** True if this call created the checkpoint. */
+  readonly created: boolean;
+  /** What happened to `_last_checkpoint` (best effort: never a failure of the checkpoint). */
+  readonly lastCheckpoint: LastCheckpointResult;
+}
+
+/** Writes the checkpoint of `version` unless it exists, then points `_last_checkpoint` at it (best effort). */
+export async function ensureCheckpoint(input: EnsureCheckpointInput): Promise<EnsureCheckpointOutput> {
   const { lake, paths, version } = input;
-  if (await lake.store.exists(paths.checkpoint(version))) return false;
+  if (await lake.store.exists(paths.checkpoint(version)))
+    return { created: false, lastCheckpoint: await pointHint(input, () => statsOfStored(input)) };
   const base = await baseCheckpoint(input);
-  return withTempDir('tidemark-delta-cp-', input.scratchDir, (scratch) =>
+  const made = await withTempDir('tidemark-delta-cp-', input.scratchDir, (scratch) =>
     withDuckDb({ threads: '1', memory_limit: '256MB' }, async (conn) => {
       await loadActions(conn, scratch, input, base);
       const cpFile = join(scratch, 'checkpoint.parquet');
       await writeReconciledState(conn, cpFile);
-      await checkOneProtocolAndMetaData(conn, cpFile, input);
+      const counts = await checkOneProtocolAndMetaData(conn, cpFile, input);
       try {
-        await lake.store.uploadFileIfAbsent(paths.checkpoint(version), cpFile, {
+        const { bytes } = await lake.store.uploadFileIfAbsent(paths.checkpoint(version), cpFile, {
           contentType: 'application/vnd.apache.parquet',
         });
-        return true;
+        return { created: true, stats: { ...counts, sizeInBytes: bytes } };
       } catch (err) {
-        if (err instanceof BlobAlreadyExistsError) return false; // a concurrent publisher wrote the same state
+        if (err instanceof BlobAlreadyExistsError) return { created: false, stats: undefined }; // a concurrent publisher wrote the same state
         throw err;
       }
     }),
   );
+  const stats = made.stats;
+  return {
+    created: made.created,
+    lastCheckpoint: await pointHint(input, stats ? () => Promise.resolve(stats) : () => statsOfStored(input)),
+  };
+}
+
+function pointHint(
+  { lake, paths, version }: EnsureCheckpointInput,
+  stats: () => Promise<LastCheckpointStats>,
+): Promise<LastCheckpointResult> {
+  return pointLastCheckpoint({ lake, paths, version, stats });
+}
+
+/** The figures of a stored checkpoint (downloaded: only when an existing checkpoint's hint lags). */
+async function statsOfStored({
+  lake,
+  paths,
+  version,
+  scratchDir,
+}: EnsureCheckpointInput): Promise<LastCheckpointStats> {
+  return withTempDir('tidemark-delta-cp-', scratchDir, async (scratch) => {
+    const cpFile = join(scratch, 'checkpoint.parquet');
+    const { bytes } = await lake.store.downloadToFile(paths.checkpoint(version), cpFile);
+    return withDuckDb({ threads: '1', memory_limit: '256MB' }, async (conn) => ({
+      ...(await countActions(conn, cpFile)),
+      sizeInBytes: bytes,
+    }));
+  });
+}
+
+/** Actions and `add` actions in a checkpoint file. */
+async function countActions(
+  conn: DuckDBConnection,
+  cpFile: string,
+): Promise<{ size: number; numOfAddFiles: number; protocols: number; metaData: number }> {
+  const [row] = await queryRows(
+    conn,
+    `SELECT count(*)::INT AS n, count(*) FILTER (WHERE add IS NOT NULL)::INT AS a,
+            count(*) FILTER (WHERE protocol IS NOT NULL)::INT AS p, count(*) FILTER (WHERE metaData IS NOT NULL)::INT AS m
+     FROM read_parquet(${quoteLiteral(cpFile)})`,
+  );
+  return { size: Number(row?.n), numOfAddFiles: Number(row?.a), protocols: Number(row?.p), metaData: Number(row?.m) };
 }
 
 /** The newest earlier checkpoint at a multiple of the interval, or -1 (replay from version 0). */
@@ -168,20 +221,18 @@ async function writeReconciledState(conn: DuckDBConnection, cpFile: string): Pro
   );
 }
 
+/** Checks the checkpoint holds exactly one protocol and one metaData; returns its action counts. */
 async function checkOneProtocolAndMetaData(
   conn: DuckDBConnection,
   cpFile: string,
   { lake, paths, version }: EnsureCheckpointInput,
-): Promise<void> {
-  const [check] = await queryRows(
-    conn,
-    `SELECT count(*) FILTER (WHERE protocol IS NOT NULL)::INT AS p, count(*) FILTER (WHERE metaData IS NOT NULL)::INT AS m
-     FROM read_parquet(${quoteLiteral(cpFile)})`,
-  );
-  if (Number(check?.p) !== 1 || Number(check?.m) !== 1)
+): Promise<{ size: number; numOfAddFiles: number }> {
+  const { size, numOfAddFiles, protocols, metaData } = await countActions(conn, cpFile);
+  if (protocols !== 1 || metaData !== 1)
     throw new LakeIntegrityError(
       `Delta checkpoint of version ${version} would not hold exactly one protocol and one metaData`,
       lake.layout.id,
       paths.checkpoint(version),
     );
+  return { size, numOfAddFiles };
 }

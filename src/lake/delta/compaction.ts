@@ -89,6 +89,8 @@ export interface CompactionReport {
   readonly durationMs: number;
   /** Whether this call wrote the checkpoint of its version. */
   readonly checkpointed: boolean;
+  /** As publishDelta's: the first refusal in this process to move `_last_checkpoint` (log it once). */
+  readonly lastCheckpointRefused?: string;
 }
 
 /** Groups of small files, in the order they were added, each at most the target (groups of one are dropped). */
@@ -230,10 +232,11 @@ export async function compactDay(input: CompactDayInput): Promise<CompactionRepo
       continue;
     }
     await input.onStep?.('committed');
-    const checkpointed =
+    const checkpoint =
       interval > 0 && version % interval === 0
         ? await ensureCheckpoint({ lake, paths, version, interval, scratchDir: input.scratchDir })
-        : false;
+        : undefined;
+    const hint = checkpoint?.lastCheckpoint;
     const after = sum(day) - sum(removed) + added.reduce((n, f) => n + f.bytes, 0);
     return report('compacted', day, {
       version,
@@ -242,7 +245,8 @@ export async function compactDay(input: CompactDayInput): Promise<CompactionRepo
       filesRemoved: removed.length,
       filesAdded: added.length,
       rows: added.reduce((n, f) => n + f.rows, 0),
-      checkpointed,
+      checkpointed: checkpoint?.created ?? false,
+      ...(hint?.status === 'refused' ? { lastCheckpointRefused: hint.message } : {}),
     });
   }
   throw new LakeIntegrityError(

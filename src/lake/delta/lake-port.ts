@@ -11,7 +11,7 @@ export { EVENT_LAKE_COLUMNS, formatLakeType, storedColumns } from '../lake-types
 export { type LakeColumn, type LakeType } from '../../domain/values.js';
 export type { TableLayout } from '../layout.js';
 export type { BlobStore } from '../blob-store.js';
-export { BlobAlreadyExistsError, LakeIntegrityError } from '../errors.js';
+export { BlobAlreadyExistsError, BlobStoreError, ConditionNotMetError, LakeIntegrityError } from '../errors.js';
 export { queryRows, withDuckDb } from '../duckdb.js';
 export { withTempDir } from '../temp-dir.js';
 export { quoteLiteral } from '../parquet-writer.js';

@@ -6,6 +6,7 @@
  * ```
  * _delta_log/00000000000000000042.json                  version 42 (= manifest 42)
  * _delta_log/00000000000000000100.checkpoint.parquet    classic (V1) checkpoint of version 100
+ * _delta_log/_last_checkpoint                           the hint naming a recent checkpoint (last-checkpoint.ts)
  * ```
  */
 import type { TableLayout } from './lake-port.js';
@@ -31,6 +32,11 @@ export class DeltaLogPaths {
   /** The commit file of a version. */
   version(version: number): string {
     return `${this.prefix}${padVersion(version)}.json`;
+  }
+
+  /** The hint naming a recent checkpoint ("Last Checkpoint File"). */
+  get lastCheckpoint(): string {
+    return `${this.prefix}_last_checkpoint`;
   }
 
   /** The classic checkpoint of a version. */

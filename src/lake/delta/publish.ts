@@ -14,7 +14,9 @@
  *   there (a concurrent publisher won the race) checks that it is the same version it would have written, or
  *   fails with a LakeIntegrityError (someone else — another Delta writer — wrote into this table's log);
  * - every `interval` versions a Parquet checkpoint follows (checkpoint.ts); a crash between a version and its
- *   checkpoint is repaired by the next call too.
+ *   checkpoint is repaired by the next call too;
+ * - after each checkpoint `_last_checkpoint` is pointed at it, best effort (last-checkpoint.ts): an immutability
+ *   policy that refuses the overwrite is reported once (`lastCheckpointRefused`) and never fails the call.
  */
 import { ensureCheckpoint } from './checkpoint.js';
 import { DeltaSchemaError, deltaSchemaOf, schemaChangeProblems, type DeltaStructType } from './delta-schema.js';
@@ -62,6 +64,11 @@ export interface PublishDeltaOutput {
   readonly checkpoints: readonly number[];
   /** True when `maxVersions` stopped the call before the last committed manifest. */
   readonly behind: boolean;
+  /**
+   * Present the first time in this process that an immutability policy refused to move this table's
+   * `_last_checkpoint` (the caller logs it once; the hint stays where it was, the log is complete).
+   */
+  readonly lastCheckpointRefused?: string;
 }
 
 /**
@@ -105,6 +112,7 @@ class DeltaPublisher {
   private readonly paths: DeltaLogPaths;
   private readonly written: number[] = [];
   private readonly checkpoints: number[] = [];
+  private lastCheckpointRefused: string | undefined;
   private readonly schemas = new Map<number, SchemaDoc>();
   /** The schema in effect before the next window's version (version 0: schema version 1). */
   private previousSchemaVersion = 1;
@@ -148,7 +156,14 @@ class DeltaPublisher {
   }
 
   private result(version: number, behind = false): PublishDeltaOutput {
-    return { version, written: this.written, checkpoints: this.checkpoints, behind };
+    const refused = this.lastCheckpointRefused;
+    return {
+      version,
+      written: this.written,
+      checkpoints: this.checkpoints,
+      behind,
+      ...(refused !== undefined ? { lastCheckpointRefused: refused } : {}),
+    };
   }
 
   /**
@@ -206,11 +221,16 @@ class DeltaPublisher {
 
   private async checkpointIfDue(version: number): Promise<void> {
     const { interval } = this;
-    if (interval > 0 && version > 0 && version % interval === 0)
-      if (
-        await ensureCheckpoint({ lake: this.lake, paths: this.paths, version, interval, scratchDir: this.scratchDir })
-      )
-        this.checkpoints.push(version);
+    if (!(interval > 0 && version > 0 && version % interval === 0)) return;
+    const { created, lastCheckpoint } = await ensureCheckpoint({
+      lake: this.lake,
+      paths: this.paths,
+      version,
+      interval,
+      scratchDir: this.scratchDir,
+    });
+    if (created) this.checkpoints.push(version);
+    if (lastCheckpoint.status === 'refused') this.lastCheckpointRefused = lastCheckpoint.message;
   }
 
   /** Version `manifest.sequence` from its manifest, advancing the schema in effect. */
