@@ -10,6 +10,8 @@
  *   the real commit path (stage → validate → commit manifest → publish the Delta log) into Azurite in windows of
  *   inserts, updates and deletes, plus a losing attempt whose files no manifest references. "The source" is the
  *   table those changes were applied to, kept in memory here.
+ * - The windows' day is then compacted (one Delta version of remove/add with dataChange=false), so Spark reads
+ *   the compacted latest version.
  * - Spark reads a copy of the table root (Spark's Azure connector is not needed to show what Spark makes of the
  *   bytes): data files, `_delta_log/`, and the `_`-prefixed lake objects it must skip.
  *
@@ -24,6 +26,7 @@ import { TableLayout } from '../src/lake/layout.js';
 import { registerSchema } from '../src/lake/schema-registry.js';
 import type { LakeTable } from '../src/lake/lake-table.js';
 import { AzureBlobStore } from '../src/lake/blob-store.js';
+import { compactDay } from '../src/lake/delta/compaction.js';
 import type { ChangeEvent } from '../src/lake/stage-window.js';
 import type { LakeColumn, LakeValue } from '../src/domain/values.js';
 import { azuriteForTests } from '../test/support/stack.js';
@@ -198,6 +201,14 @@ async function main(): Promise<void> {
   await store.ensureContainer();
   const lake: LakeTable = { store, layout: new TableLayout('raw', { db: 'Claims', schema: 'dbo', table: 'Claims' }) };
   const source = await buildTable(lake);
+  // The nightly compaction of the windows' day (remove/add with dataChange=false): Spark must read the compacted
+  // table's latest version and still see every change event once.
+  const compaction = await compactDay({ lake, commitDate: '2025-11-24' });
+  console.log(
+    `compaction of 2025-11-24: ${compaction.status} at version ${String(compaction.version)}, live files ${compaction.filesBefore} → ${compaction.filesAfter}`,
+  );
+  if (compaction.status !== 'compacted')
+    throw new Error(`the demo table's day was not compacted: ${compaction.status}`);
   const folder = mkdtempSync(join(tmpdir(), 'tidemark-check-spark-'));
   try {
     await copyTable(lake, folder);
