@@ -25,3 +25,9 @@ export const NIGHTLY_COMPACTION_PATCH = 'nightly-compaction';
  * after each window, so a change waited cadence + the window's own duration to be planned.
  */
 export const CADENCE_FROM_TURN_START_PATCH = 'cadence-from-turn-start';
+
+/**
+ * The commit step also advances the watermark (commitManifest with `advanceWatermark`), instead of a separate
+ * advanceWatermark activity after it: one activity, one schedule-to-start and one workflow task less per window.
+ */
+export const COMMIT_ADVANCES_WATERMARK_PATCH = 'commit-advances-watermark';

@@ -164,7 +164,12 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       };
     },
     validateWindow: ({ extract }) => Promise.resolve({ controlTotals: { rows: String(extract.rows) } }),
-    commitManifest: ({ window, extract }) => Promise.resolve(commit(window, extract.rows, extract.resumePosition)),
+    commitManifest({ window, extract, advanceWatermark }) {
+      const out = commit(window, extract.rows, extract.resumePosition);
+      // As the real step: after the manifest, to where the committed manifest says the next window starts.
+      if (advanceWatermark) lake.watermark = out.resumePosition ?? window.to;
+      return Promise.resolve(out);
+    },
     advanceWatermark({ position }) {
       lake.watermark = position;
       return Promise.resolve({ position });

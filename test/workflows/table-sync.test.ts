@@ -163,6 +163,22 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     await h.terminate();
   });
 
+  test('the commit step moves the watermark: a window schedules no advanceWatermark activity of its own', async () => {
+    const h = await start('CommitAdvances');
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    source.maxPosition = 20;
+    await h.signal(syncNowSignal);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(20)));
+    assert.equal(lake.watermark, positionOf(20));
+    await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 2, timers: 2, waiting: true }));
+    const events = (JSON.parse(historyToJSON(await h.fetchHistory())) as { events: JsonEvent[] }).events;
+    const advances = events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'advanceWatermark',
+    ).length;
+    assert.equal(advances, 1, 'only the snapshot job advances the watermark with its own activity');
+    await h.terminate();
+  });
+
   test('a turn that committed nothing waits at least half the cadence, however long its plan took', async () => {
     const h = await start('SlowEmptyPlan', { cadenceSeconds: 20 });
     await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
