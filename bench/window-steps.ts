@@ -32,7 +32,7 @@ export interface WindowCycle {
   activities: Record<string, { queue: number; run: number }>;
   /** Workflow-task time between one activity's close and the next one's scheduling, summed over the window. */
   workflowTasks: number;
-  /** planWindow scheduled → advanceWatermark closed. */
+  /** planWindow scheduled → advanceWatermark closed (or commitManifest, which advances it since the patch). */
   window: number;
   /** Plans that found nothing to commit (empty / idle not due) since the previous window. */
   emptyPlans: number;
@@ -46,6 +46,10 @@ export interface StepSummary {
 }
 
 const WINDOW_ACTIVITIES = ['extractWindow', 'validateWindow', 'commitManifest', 'advanceWatermark'];
+/** Since the patch 'commit-advances-watermark' the commit step advances the watermark: no activity of its own. */
+const FOLDED_WINDOW_ACTIVITIES = WINDOW_ACTIVITIES.slice(0, 3);
+const isWindow = (next: { name: string }[], names: string[]) =>
+  next.length >= names.length && names.every((n, k) => next[k]!.name === n);
 
 export async function windowCycles(client: Client, tableId: string): Promise<WindowCycle[]> {
   const history = await client.workflow.getHandle(tableSyncWorkflowId(tableId)).fetchHistory();
@@ -81,11 +85,17 @@ export async function windowCycles(client: Client, tableId: string): Promise<Win
   for (let i = 0; i < acts.length; i++) {
     const plan = acts[i]!;
     if (plan.name !== 'planWindow' || plan.closed === undefined) continue;
-    const next = acts.slice(i + 1, i + 1 + WINDOW_ACTIVITIES.length);
-    if (next.length < WINDOW_ACTIVITIES.length || next.some((a, k) => a.name !== WINDOW_ACTIVITIES[k])) {
+    const after = acts.slice(i + 1, i + 1 + WINDOW_ACTIVITIES.length);
+    const names = isWindow(after, WINDOW_ACTIVITIES)
+      ? WINDOW_ACTIVITIES
+      : isWindow(after, FOLDED_WINDOW_ACTIVITIES)
+        ? FOLDED_WINDOW_ACTIVITIES
+        : undefined;
+    if (!names) {
       emptyPlans++;
       continue;
     }
+    const next = after.slice(0, names.length);
     if (next.some((a) => a.started === undefined || a.closed === undefined)) break; // still running
     const timer = [...timers].reverse().find((t) => t.started <= plan.scheduled && t.ended !== undefined);
     const activities: WindowCycle['activities'] = {};
@@ -105,7 +115,7 @@ export async function windowCycles(client: Client, tableId: string): Promise<Win
       emptyPlans,
     });
     emptyPlans = 0;
-    i += WINDOW_ACTIVITIES.length;
+    i += names.length;
   }
   return cycles;
 }

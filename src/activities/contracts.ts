@@ -87,6 +87,12 @@ export interface CommitManifestInput {
   window: WindowPlan;
   extract: ExtractWindowOutput;
   validation: ValidateWindowOutput;
+  /**
+   * Also advance the watermark to this window once its manifest (and the Delta log's publication) is there — the
+   * advanceWatermark step folded into the commit (patch 'commit-advances-watermark'). Absent: the workflow
+   * advances it with its own activity, as runs recorded before the patch do.
+   */
+  advanceWatermark?: boolean;
 }
 
 export interface CommitManifestOutput {

@@ -30,9 +30,9 @@ import type { TableRef } from '../domain/table.js';
 import type { ActivityDeps } from './dependencies.js';
 import { activityProgress } from './heartbeat.js';
 import { extractWindow as captureWindow, planWindow as planSourceWindow } from '../capture/window.js';
-import { tableContext, type TableContext } from '../capture/table-context.js';
+import { tableContext, tableLakeContext, type TableLakeContext } from '../capture/table-context.js';
 import { publishTableDelta } from '../capture/delta-publication.js';
-import { checkAtSource, checkPositionBounds } from '../capture/receipt.js';
+import { checkAtSource, checkPositionBounds, sourceCheckDue } from '../capture/receipt.js';
 
 export function windowActivities(deps: ActivityDeps) {
   const log = (ref: TableRef) => deps.logger.child({ table: ref.id });
@@ -57,8 +57,10 @@ export function windowActivities(deps: ActivityDeps) {
     return captureWindow(deps, ctx, activityProgress(), input.window, input.attempt, input.subRange);
   }
 
+  // validate, commit and advance work on the lake alone (tableLakeContext): no catalog queries at the source,
+  // which cost each of them seconds on a loaded source. Only a window due a source check asks the source.
   async function validateWindow(input: ValidateWindowInput): Promise<ValidateWindowOutput> {
-    const ctx = await tableContext(deps, input.table);
+    const ctx = tableLakeContext(deps, input.table);
     const schema = await schemaVersion(ctx, input.extract.schemaVersion);
     const v = await lakeValidateWindow({
       lake: ctx.lake,
@@ -71,7 +73,9 @@ export function windowActivities(deps: ActivityDeps) {
     // Before the source check: events outside the bounds would also make the source's totals differ, and the
     // bounds are the more precise reason.
     checkPositionBounds(ctx, input.window, input.extract);
-    const checked = await checkAtSource(ctx, input.window, v.controlTotals);
+    const checked = sourceCheckDue(ctx, input.window)
+      ? await checkAtSource(await tableContext(deps, input.table), input.window, v.controlTotals)
+      : { controlTotals: v.controlTotals };
     return {
       controlTotals: encodeControlTotals(checked.controlTotals),
       ...(checked.sourceRowsRead !== undefined ? { sourceRowsRead: checked.sourceRowsRead } : {}),
@@ -79,7 +83,7 @@ export function windowActivities(deps: ActivityDeps) {
   }
 
   async function commitManifest(input: CommitManifestInput): Promise<CommitManifestOutput> {
-    const ctx = await tableContext(deps, input.table);
+    const ctx = tableLakeContext(deps, input.table);
     const out = await lakeCommitManifest({
       lake: ctx.lake,
       window: windowRefOf(input.window, input.extract.resumePosition),
@@ -98,6 +102,9 @@ export function windowActivities(deps: ActivityDeps) {
       logger: log(input.table),
       ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
     });
+    // After the manifest, never before it (lake/watermark.ts checks it is there); a retry after a crash here finds
+    // the manifest committed and advances again, which moves nothing twice (the watermark never moves backwards).
+    if (input.advanceWatermark) await lakeAdvanceWatermark({ lake: ctx.lake, sequence: input.window.seq });
     return {
       manifestPath: out.manifestPath,
       alreadyCommitted: out.status === 'already-committed',
@@ -107,7 +114,7 @@ export function windowActivities(deps: ActivityDeps) {
   }
 
   async function advanceWatermark(input: AdvanceWatermarkInput): Promise<AdvanceWatermarkOutput> {
-    const ctx = await tableContext(deps, input.table);
+    const ctx = tableLakeContext(deps, input.table);
     // The pointer carries the sync position the manifests give (a job's chunk windows do not move it), so
     // `_state/watermark.json` still says where incremental sync stands after a backfill, sweep or reconciliation.
     await lakeAdvanceWatermark({ lake: ctx.lake, sequence: input.seq });
@@ -117,7 +124,7 @@ export function windowActivities(deps: ActivityDeps) {
   return { readWatermark, planWindow, extractWindow, validateWindow, commitManifest, advanceWatermark };
 }
 
-async function schemaVersion(ctx: TableContext, version: number): Promise<SchemaDoc> {
+async function schemaVersion(ctx: TableLakeContext, version: number): Promise<SchemaDoc> {
   const schema = await readSchema(ctx.lake.store, ctx.lake.layout, version);
   if (!schema)
     throw new LakeIntegrityError(

@@ -15,7 +15,7 @@ import type { LakeValue } from '../domain/values.js';
 import type { WindowPlan } from '../domain/window.js';
 import type { ControlTotals } from '../lake/control-totals.js';
 import { zeroOpCounts } from '../lake/control-totals.js';
-import type { TableContext } from './table-context.js';
+import type { TableContext, TableLakeContext } from './table-context.js';
 
 /** What the source says about a window's bounds. */
 export interface SourceReceipt {
@@ -86,7 +86,7 @@ export function positionBoundsProblems(
 
 /** Throws a {@link DataQualityError} (`position_bounds`) when the window's events lie outside its bounds. */
 export function checkPositionBounds(
-  ctx: TableContext,
+  ctx: TableLakeContext,
   window: WindowPlan,
   staged: { readonly minPosition: string | null; readonly maxPosition: string | null },
 ): void {
@@ -95,7 +95,7 @@ export function checkPositionBounds(
 }
 
 /** Whether window `seq` of a table is compared at the source (every `every`-th CDC change window). */
-export function sourceCheckDue(ctx: TableContext, window: WindowPlan): boolean {
+export function sourceCheckDue(ctx: TableLakeContext, window: WindowPlan): boolean {
   const every = ctx.config.quality?.sourceCheckEvery ?? 0;
   return every > 0 && ctx.ref.strategy === 'cdc' && window.kind === 'changes' && window.seq % every === 0;
 }

@@ -28,10 +28,17 @@ import type { CaptureDeps } from './deps.js';
 import { findTable } from '../config/tables.js';
 import { phiPlan } from './phi-plan.js';
 
-export interface TableContext {
+/**
+ * A table's config and its place in the lake, without the source: what the steps after the read need (validate,
+ * commit, advance). Building it queries nothing.
+ */
+export interface TableLakeContext {
   readonly ref: TableRef;
   readonly config: TableConfig;
   readonly lake: LakeTable;
+}
+
+export interface TableContext extends TableLakeContext {
   /** The source's discovery without the dropped PHI columns the read need not select (source/read-columns.ts). */
   readonly discovery: TableDiscovery;
   readonly strategy: CaptureStrategy;
@@ -61,8 +68,15 @@ function lakeSeenEvents(lake: LakeTable): SeenEvents {
   };
 }
 
-/** Builds the context of a table (fresh discovery). */
-export async function tableContext(deps: CaptureDeps, ref: TableRef): Promise<TableContext> {
+/**
+ * The table's config and lake, without asking the source anything. The steps after a window's read use it: each
+ * of them built the full context before, i.e. ran the source's catalog queries (about ten) for nothing, which on
+ * a loaded source cost seconds per step (docs/performance.md, "The window's fixed cost").
+ */
+export function tableLakeContext(
+  deps: Pick<CaptureDeps, 'config' | 'store' | 'stateStore'>,
+  ref: TableRef,
+): TableLakeContext {
   const config = findTable(deps.config, ref.id);
   if (!config)
     throw new ConfigError([
@@ -72,15 +86,22 @@ export async function tableContext(deps: CaptureDeps, ref: TableRef): Promise<Ta
         fix: 'correct the tables section of the configuration and restart the worker',
       },
     ]);
+  const lakeRef: LakeTableRef = { db: deps.config.source.database, schema: config.schema, table: config.table };
+  const layout = new TableLayout(deps.config.sink.prefix, lakeRef);
+  const lake: LakeTable = { store: deps.store, layout, ...(deps.stateStore ? { stateStore: deps.stateStore } : {}) };
+  return { ref, config, lake };
+}
+
+/** Builds the context of a table (fresh discovery). */
+export async function tableContext(deps: CaptureDeps, ref: TableRef): Promise<TableContext> {
+  const { config, lake } = tableLakeContext(deps, ref);
+  const { layout } = lake;
   // Dropped PHI columns are never selected: every read of the table (windows, chunks, verify) goes through
   // this discovery, without them (source/read-columns.ts).
   const discovery = readableDiscovery(
     await discoverTable(deps.source, config.schema, config.table, { strategy: config.capture.strategy }),
     config,
   );
-  const lakeRef: LakeTableRef = { db: deps.config.source.database, schema: config.schema, table: config.table };
-  const layout = new TableLayout(deps.config.sink.prefix, lakeRef);
-  const lake: LakeTable = { store: deps.store, layout, ...(deps.stateStore ? { stateStore: deps.stateStore } : {}) };
   const strategy = createStrategy(deps.source, discovery, config, { seen: lakeSeenEvents(lake) });
   const keyColumns = config.key && config.key.length > 0 ? config.key : discovery.key;
   const phi = phiPlan(ref.id, config, keyColumns, deps.phiHashKey);

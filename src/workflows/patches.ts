@@ -18,3 +18,16 @@ export const JOB_FAILURE_PATCH = 'job-failure-ends-the-job';
 
 /** The nightly workflow compacts the table's closed Delta days after requesting its jobs (issue 15). */
 export const NIGHTLY_COMPACTION_PATCH = 'nightly-compaction';
+
+/**
+ * The cadence runs from the start of a window's turn (its plan), not from its end: windows start every cadence,
+ * and a window that took longer than the cadence is followed at once. Before it, the wait was a full cadence
+ * after each window, so a change waited cadence + the window's own duration to be planned.
+ */
+export const CADENCE_FROM_TURN_START_PATCH = 'cadence-from-turn-start';
+
+/**
+ * The commit step also advances the watermark (commitManifest with `advanceWatermark`), instead of a separate
+ * advanceWatermark activity after it: one activity, one schedule-to-start and one workflow task less per window.
+ */
+export const COMMIT_ADVANCES_WATERMARK_PATCH = 'commit-advances-watermark';

@@ -43,6 +43,8 @@ export interface TableSync {
   inFlight: CancellationScope | undefined;
   /** Windows committed in this run (it continues as new after `input.maxWindowsPerRun`). */
   windowsThisRun: number;
+  /** Workflow time at which the last turn began (its plan): the cadence is counted from there. */
+  turnStartedAt: number | undefined;
   /** Shows the table's mode in the Web UI's search attributes, when it changed since last shown (a command). */
   showMode(): void;
 }
@@ -65,6 +67,7 @@ export function openTableSync(input: TableSyncWorkflowInput): TableSync {
     idleCommitMs: Math.max(60, input.idleCommitSeconds ?? 3600) * 1000,
     inFlight: undefined,
     windowsThisRun: 0,
+    turnStartedAt: undefined,
     showMode: modeShower(table, state),
   };
   setHandler(pauseSignal, ({ now, reason }) => {

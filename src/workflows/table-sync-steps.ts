@@ -7,7 +7,7 @@
 import { CancellationScope, condition, isCancellation, patched } from '@temporalio/workflow';
 import { onWindowFailure, onWindowFailureBeforePatch } from '../state/failure-policy.js';
 import { applicationFailureFacts, failureFacts } from './failure-facts.js';
-import { STOP_ON_FAILURE_PATCH, WAIT_AFTER_UNCAPPED_WINDOW_PATCH } from './patches.js';
+import { CADENCE_FROM_TURN_START_PATCH, STOP_ON_FAILURE_PATCH, WAIT_AFTER_UNCAPPED_WINDOW_PATCH } from './patches.js';
 import type { TableSync } from './table-sync-context.js';
 import { runTableJob } from './table-jobs.js';
 import { syncOneWindow, type WindowOutcome } from './table-window.js';
@@ -67,6 +67,7 @@ async function runNext(sync: TableSync): Promise<WindowOutcome | 'again'> {
     return 'again';
   }
   sync.inFlight = new CancellationScope();
+  sync.turnStartedAt = Date.now();
   return sync.inFlight.run(() => syncOneWindow(sync));
 }
 
@@ -95,10 +96,23 @@ async function reseed(sync: TableSync, reason: string): Promise<void> {
  * Capped by maxRowsPerWindow with more waiting: go straight on. Otherwise wait for the cadence, a pause, a
  * sync-now or a job. (Before the patch every committed window went straight on, so a continuously written table
  * ran tiny windows back to back; histories recorded before it replay with that behaviour.)
+ *
+ * The cadence counts from the start of the turn that just ended (its plan), so windows start every cadence: at a
+ * 10 s cadence a window of 4 s is followed 6 s after it ends, not 10 s (a change waited cadence + window to be
+ * planned, which alone put freshness above 2 cadences). A window longer than the cadence is followed at once —
+ * still one window at a time, each a few source queries. A turn that committed nothing waits at least half the
+ * cadence whatever its plan took: an idle table on a loaded source (planning slower than the cadence) must not
+ * plan back to back. Runs recorded before the patch wait a full cadence.
  */
-export async function waitForNextWindow({ state, cadenceMs }: TableSync, outcome: WindowOutcome): Promise<void> {
+export async function waitForNextWindow(sync: TableSync, outcome: WindowOutcome): Promise<void> {
+  const { state, cadenceMs } = sync;
   const waitForCadence = outcome === 'empty' || (outcome === 'committed' && patched(WAIT_AFTER_UNCAPPED_WINDOW_PATCH));
   if (!waitForCadence) return;
-  await condition(() => state.pauseRequested || state.wakeRequested || state.queuedJobs.length > 0, cadenceMs);
+  const woken = () => state.pauseRequested || state.wakeRequested || state.queuedJobs.length > 0;
+  const elapsed =
+    sync.turnStartedAt !== undefined && patched(CADENCE_FROM_TURN_START_PATCH) ? Date.now() - sync.turnStartedAt : 0;
+  const waitMs = Math.max(cadenceMs - elapsed, outcome === 'empty' ? cadenceMs / 2 : 0);
+  // A window that took the whole cadence goes straight on (no timer: a zero-length one is still a command).
+  if (waitMs >= 1) await condition(woken, waitMs);
   state.wakeRequested = false;
 }

@@ -1,9 +1,11 @@
 /**
  * One incremental window of a table's sync: plan (unless a planned window is pending) → extract + stage (one
- * activity, or one per planned sub-range, in parallel) → validate → commit manifest → advance watermark. Workflow code (deterministic); the loop around it is
- * table-sync.ts, and what to do when it fails src/state/failure-policy.ts.
+ * activity, or one per planned sub-range, in parallel) → validate → commit manifest → advance watermark (since
+ * the patch 'commit-advances-watermark', inside the commit step). Workflow code (deterministic); the loop around
+ * it is table-sync.ts, and what to do when it fails src/state/failure-policy.ts.
  */
-import { CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, patched } from '@temporalio/workflow';
+import { COMMIT_ADVANCES_WATERMARK_PATCH } from './patches.js';
 import type { ExtractWindowOutput, TableSyncActivities } from '../activities/contracts.js';
 import { mergeSubRangeStagings } from '../domain/staged.js';
 import type { WindowPlan } from '../domain/window.js';
@@ -43,11 +45,20 @@ export async function syncOneWindow(ctx: TableWindowContext): Promise<WindowOutc
   const started = Date.now();
   const extracted = await extract(ctx, window);
   const validation = await acts.validateWindow({ table, window, extract: extracted });
-  const commit = await acts.commitManifest({ table, window, extract: extracted, validation });
+  // Since the patch the commit step advances the watermark itself, after the manifest (one activity less per
+  // window); runs recorded before it advance with their own activity.
+  const folded = patched(COMMIT_ADVANCES_WATERMARK_PATCH);
+  const commit = await acts.commitManifest({
+    table,
+    window,
+    extract: extracted,
+    validation,
+    ...(folded ? { advanceWatermark: true } : {}),
+  });
   // The read may refine the window's end (identity: the gaps it saw); the manifest records where the next
   // window starts, and a no-op retry returns what the committed attempt recorded.
   const position = commit.resumePosition ?? window.to;
-  await acts.advanceWatermark({ table, seq: window.seq, position, manifestPath: commit.manifestPath });
+  if (!folded) await acts.advanceWatermark({ table, seq: window.seq, position, manifestPath: commit.manifestPath });
   const at = new Date().toISOString();
   state.committed(window, extracted.rows, commit.manifestPath, at, Date.now() - started, position);
   return window.more ? 'more' : 'committed';

@@ -4,7 +4,8 @@
  *     table-sync-jobs-and-gap …]
  * (no names: all). Run it when a workflow changes on purpose (and keep the old files while old runs may still be
  * open: a change that breaks replay of a recorded history needs `patched()`). `table-sync-before-more.json` is
- * the table-sync history recorded before the `wait-after-uncapped-window` patch; it is kept, not re-recorded.
+ * the table-sync history recorded before the `wait-after-uncapped-window` patch, `table-sync-before-cadence.json`
+ * the one recorded before `cadence-from-turn-start` and `commit-advances-watermark`; both are kept, not re-recorded.
  */
 import { writeFileSync } from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';

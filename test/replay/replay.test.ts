@@ -12,6 +12,8 @@ const load = (name: string): { events: Record<string, unknown>[] } =>
   };
 
 // table-sync-before-more: recorded before the wait-after-uncapped-window patch (every window went straight on).
+// table-sync-before-cadence: table-sync as recorded before the cadence-from-turn-start and commit-advances-watermark
+// patches (a full cadence after each window; advanceWatermark as its own activity); table-sync is recorded with them.
 // table-sync-stops-and-jobs: a stop on readWatermark and resume, a backfill failing in its second chunk, idle
 // windows committed only every idleCommitSeconds (the failure policy and idle windows of issue 12).
 // table-sync-jobs-and-gap (and its sweep child): recorded before the sync loop was split into named steps (issue
@@ -19,6 +21,7 @@ const load = (name: string): { events: Record<string, unknown>[] } =>
 for (const name of [
   'table-sync',
   'table-sync-before-more',
+  'table-sync-before-cadence',
   'table-sync-more',
   'table-sync-stops-and-jobs',
   'table-sync-jobs-and-gap',

@@ -45,6 +45,8 @@ export interface FakeSource {
   tableChangedUpTo?: number;
   /** Extractions block until this resolves (to hold a window in flight). */
   extractGate?: Promise<void>;
+  /** Planning blocks until this resolves (to hold a turn in its plan), heartbeating meanwhile. */
+  planGate?: Promise<void>;
   snapshotRows: number;
   snapshotChunks: number;
   /** Chunks of a backfill, sweep or reconciliation (default 3). */
@@ -94,7 +96,17 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       const seqs = [...lake.manifests.keys()];
       return Promise.resolve({ position: lake.watermark, lastSeq: seqs.length ? Math.max(...seqs) : 0 });
     },
-    planWindow({ lastPosition, seq }) {
+    async planWindow({ lastPosition, seq }) {
+      if (source.planGate) {
+        const gate = source.planGate;
+        const ctx = Context.current();
+        const beat = setInterval(() => ctx.heartbeat(), 100);
+        try {
+          await Promise.race([gate, ctx.cancelled]);
+        } finally {
+          clearInterval(beat);
+        }
+      }
       const last = num(lastPosition);
       if (last < source.minPosition - 1) {
         return Promise.reject(
@@ -152,7 +164,12 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       };
     },
     validateWindow: ({ extract }) => Promise.resolve({ controlTotals: { rows: String(extract.rows) } }),
-    commitManifest: ({ window, extract }) => Promise.resolve(commit(window, extract.rows, extract.resumePosition)),
+    commitManifest({ window, extract, advanceWatermark }) {
+      const out = commit(window, extract.rows, extract.resumePosition);
+      // As the real step: after the manifest, to where the committed manifest says the next window starts.
+      if (advanceWatermark) lake.watermark = out.resumePosition ?? window.to;
+      return Promise.resolve(out);
+    },
     advanceWatermark({ position }) {
       lake.watermark = position;
       return Promise.resolve({ position });

@@ -101,7 +101,13 @@ export async function startSyncHarness(
 const freshSource = (): FakeSource => ({ maxPosition: 10, minPosition: 0, snapshotRows: 300, snapshotChunks: 3 });
 const freshLake = (): FakeLake => ({ manifests: new Map(), watermark: null, extractAttempts: [] });
 
-/** Polls (in real time) until `check` passes; the workflow runs on a worker in this process. */
+/**
+ * Polls (in real time) until `check` passes; the workflow runs on a worker in this process. Give every
+ * `assert.ok` in `check` a message: without one, each failed poll makes Node's assert read this test file and
+ * parse it (under tsx the call site's column is the compiled code's, so the parse retries down the file) — seconds
+ * of the main thread per poll, on the thread the Temporal worker also runs on, so its workflow tasks time out and
+ * the test hangs ('pause now' did, with one more test in its file).
+ */
 export async function eventually(check: () => Promise<void> | void, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

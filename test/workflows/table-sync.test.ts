@@ -23,6 +23,7 @@ let lake: FakeLake;
 interface JsonEvent {
   eventType: string;
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+  timerStartedEventAttributes?: { startToFireTimeout?: string };
 }
 
 /** What the workflow has done so far, from its history: planWindow calls, timers started, waiting on a timer. */
@@ -36,6 +37,13 @@ async function planAndTimerCounts(h: WorkflowHandle): Promise<{ plans: number; t
   const timers = events.filter((e) => e.eventType === 'EVENT_TYPE_TIMER_STARTED').length;
   const last = [...events].reverse().find((e) => !/WORKFLOW_TASK|MARKER_RECORDED/.test(e.eventType));
   return { plans, timers, waiting: last?.eventType === 'EVENT_TYPE_TIMER_STARTED' };
+}
+
+/** The duration of the last timer the workflow started, seconds. */
+async function lastTimerSeconds(h: WorkflowHandle): Promise<number> {
+  const events = (JSON.parse(historyToJSON(await h.fetchHistory())) as { events: JsonEvent[] }).events;
+  const timer = events.filter((e) => e.eventType === 'EVENT_TYPE_TIMER_STARTED').at(-1);
+  return parseFloat(timer?.timerStartedEventAttributes?.startToFireTimeout ?? 'NaN');
 }
 
 describe('tableSyncWorkflow on the time-skipping server', () => {
@@ -126,9 +134,69 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     await env.sleep(61_000);
     // The fake read always resumes 2 short of `to`, so every later window re-reads (28, 30]: the time-skipping
     // server may already have run window 6 after the next cadence by the time this looks (seen under load).
-    await eventually(async () => assert.ok(((await status(h)).lastCommitted?.seq ?? 0) >= 5));
+    await eventually(async () => {
+      const seq = (await status(h)).lastCommitted?.seq ?? 0;
+      assert.ok(seq >= 5, `window ${seq} is the last committed, not 5 or later`);
+    });
     assert.equal(lake.manifests.get(5)?.from, positionOf(28));
     assertManifestChain(lake);
+    await h.terminate();
+  });
+
+  test('the cadence counts from the start of a window: a 20 s window is followed 40 s later at a 60 s cadence', async () => {
+    const h = await start('CadenceFromStart');
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 1, timers: 1, waiting: true }));
+    // Window 4 is held in its read while 20 s of workflow time pass, then let go.
+    let release!: () => void;
+    source.extractGate = new Promise<void>((r) => (release = r));
+    source.maxPosition = 20;
+    await h.signal(syncNowSignal);
+    await eventually(() => assert.deepEqual(lake.extractAttempts.at(-1), { seq: 4, attempt: 1 }));
+    await env.sleep(20_000);
+    release();
+    await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 2, timers: 2, waiting: true }));
+    assert.equal((await status(h)).position, positionOf(20));
+    // The timer after window 4 is what is left of the cadence (before: a full 60 s after the window's end).
+    const timer = await lastTimerSeconds(h);
+    assert.ok(timer <= 41 && timer >= 35, `the cadence timer after a 20 s window is ${timer} s, not 60 - 20`);
+    await h.terminate();
+  });
+
+  test('the commit step moves the watermark: a window schedules no advanceWatermark activity of its own', async () => {
+    const h = await start('CommitAdvances');
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    source.maxPosition = 20;
+    await h.signal(syncNowSignal);
+    await eventually(async () => assert.equal((await status(h)).position, positionOf(20)));
+    assert.equal(lake.watermark, positionOf(20));
+    await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 2, timers: 2, waiting: true }));
+    const events = (JSON.parse(historyToJSON(await h.fetchHistory())) as { events: JsonEvent[] }).events;
+    const advances = events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'advanceWatermark',
+    ).length;
+    assert.equal(advances, 1, 'only the snapshot job advances the watermark with its own activity');
+    await h.terminate();
+  });
+
+  test('a turn that committed nothing waits at least half the cadence, however long its plan took', async () => {
+    const h = await start('SlowEmptyPlan', { cadenceSeconds: 20 });
+    await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 1, timers: 1, waiting: true }));
+    // The next plan (nothing new at the source) is held while 25 s of workflow time pass: longer than the cadence.
+    let release!: () => void;
+    source.planGate = new Promise<void>((r) => (release = r));
+    await h.signal(syncNowSignal);
+    await eventually(async () =>
+      assert.deepEqual(await planAndTimerCounts(h), { plans: 2, timers: 1, waiting: false }),
+    );
+    await env.sleep(25_000);
+    source.planGate = undefined;
+    release();
+    // Not straight into a third plan: a timer of half the cadence (before the patch: the full cadence).
+    await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 2, timers: 2, waiting: true }));
+    const timer = await lastTimerSeconds(h);
+    assert.ok(timer >= 9 && timer <= 11, `the timer after an empty 25 s turn at a 20 s cadence is ${timer} s, not 10`);
     await h.terminate();
   });
 
@@ -158,7 +226,12 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
     source.maxPosition = 30;
     // Woken by signal, not by skipping time: the test server does not skip time while an activity runs.
     await h.signal(syncNowSignal);
-    await eventually(() => assert.ok(lake.extractAttempts.some((a) => a.seq === 4)));
+    await eventually(() =>
+      assert.ok(
+        lake.extractAttempts.some((a) => a.seq === 4),
+        'window 4 is being read',
+      ),
+    );
     await h.signal(pauseSignal, { now: true });
     await eventually(async () => assert.equal((await status(h)).mode, 'paused'));
     assert.equal(lake.manifests.has(4), false, 'the cancelled window did not commit');
