@@ -279,7 +279,11 @@ test(
     // A's uploads hang from now on; the held read goes on and reaches its upload.
     storageProxy.setMode({ kind: 'hold' });
     assert.equal(stall.release(), 1);
-    await eventually(() => Promise.resolve(assert.ok(storageProxy.stats().held > 0)), 60_000, 'worker A uploading');
+    await eventually(
+      () => Promise.resolve(assert.ok(storageProxy.stats().held > 0, 'an upload of worker A is held')),
+      60_000,
+      'worker A uploading',
+    );
 
     // A loses Temporal: to Temporal a dead worker (no heartbeat). B starts and takes the sub-ranges over.
     proxy.setMode({ kind: 'drop' });

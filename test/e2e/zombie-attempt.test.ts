@@ -177,7 +177,11 @@ test(
     // A's storage starts holding bytes; A reads the rest of the window and its upload hangs mid-request.
     storageProxy.setMode({ kind: 'hold' });
     assert.equal(stall.release(), 1, 'worker A was held in its read');
-    await eventually(() => Promise.resolve(assert.ok(storageProxy.stats().held > 0)), 60_000, 'worker A uploading');
+    await eventually(
+      () => Promise.resolve(assert.ok(storageProxy.stats().held > 0, 'an upload of worker A is held')),
+      60_000,
+      'worker A uploading',
+    );
 
     // Worker A loses Temporal (every connection reset, new ones refused); it still reaches SQL Server.
     proxy.setMode({ kind: 'drop' });
