@@ -286,6 +286,8 @@ const result = {
 };
 const out = values.out ?? join('bench', 'results', `sim-workload-${result.at.replace(/\D/g, '').slice(0, 12)}.json`);
 await mkdir(dirname(out), { recursive: true });
-await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+// Formatted as the repository's `format:check` expects, so a result kept in bench/results passes it.
+const { format } = await import('prettier');
+await writeFile(out, await format(JSON.stringify(result, null, 2), { parser: 'json' }));
 say(`results: ${out}`);
 process.exit(0);
