@@ -31,6 +31,9 @@
  *   the observed pass). The per-window receipt checks that need no configuration run in both.
  * Peak RSS: each worker is its own process (VmHWM from /proc), so the figure is the worker's alone; the bench
  *   process (Temporal client, verification in DuckDB) and the simulators are reported apart.
+ * Simulator busy share: each step of part A (raw reads, initial load, burst, raw CDC read) and part B's workload
+ *   prints the simulator process's CPU time ÷ wall time (bench/process-cpu.ts; `simulatorBusy` in the JSON): near
+ *   1.0, or the machine's free share, the simulator limits that step.
  *
  * Results: one JSON document (`bench/results/e2e-<timestamp>.json` or `--out`), and a table on stdout.
  * Figures, not assertions; the machine is shared, so compare ratios measured in one run.
@@ -64,6 +67,7 @@ import { tableContext } from '../src/capture/table-context.js';
 import { verifyTable, type VerifyTableOutput } from '../src/verify/verify-table.js';
 import { syncNowSignal } from '../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
+import { BusyMeter, fmtBusy, type BusyShare } from './process-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -113,6 +117,10 @@ async function throughput(encrypted = false, observed = false) {
     `A. throughput${encrypted ? ' (Temporal payloads encrypted)' : ''}${observed ? ' (metrics + receipts)' : ''} — seeding the simulator with ${ROWS.toLocaleString('en')} claim lines …`,
   );
   const sim = await startSim(['--seed', '42', '--rows', String(ROWS)]);
+  // The simulator's busy share (its CPU ÷ wall) per step, so a step the simulator limits says so (issue 14).
+  const simBusy = new BusyMeter(sim.child.pid);
+  const simulatorBusy: Record<string, BusyShare> = {};
+  const busyStep = (name: string) => fmtBusy((simulatorBusy[name] = simBusy.lap()));
   const table: TableRef = { id: 'Claims.dbo.ClaimLines', strategy: 'cdc' };
   let worker: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
   let p: Pipeline | undefined;
@@ -125,10 +133,13 @@ async function throughput(encrypted = false, observed = false) {
     // and a baseline slowed by a neighbour would flatter the pipeline's ratio.
     const rawRuns: { rows: number; ms: number }[] = [];
     const rawRead = async () => {
+      simBusy.lap();
       const t0 = performance.now();
       const rows = await rawStream(sim.admin, 'SELECT * FROM dbo.ClaimLines');
       rawRuns.push({ rows, ms: performance.now() - t0 });
-      say(`  raw mssql stream: ${rows} rows in ${seconds(performance.now() - t0)}s`);
+      say(
+        `  raw mssql stream: ${rows} rows in ${seconds(performance.now() - t0)}s; simulator ${busyStep(`rawRead${rawRuns.length}`)}`,
+      );
     };
     await rawRead();
 
@@ -150,11 +161,14 @@ async function throughput(encrypted = false, observed = false) {
     const metricsArgs = observed ? ['--metrics-port', '0'] : [];
     worker = await startWorkerProcess(p.configFile, p.env, `worker-${name}`, undefined, metricsArgs);
     const started = Date.now();
+    simBusy.lap();
     await tidemark(p, ['start']);
     const snap = await waitForSnapshot(p, table, 60 * 60_000);
     const loadMs = Date.now() - started;
     const jobMs = snap.jobClosed - snap.jobStarted;
-    say(`  initial load: ${snap.rows} rows in ${seconds(loadMs)}s (job workflow ${seconds(jobMs)}s)`);
+    say(
+      `  initial load: ${snap.rows} rows in ${seconds(loadMs)}s (job workflow ${seconds(jobMs)}s); simulator ${busyStep('initialLoad')}`,
+    );
     await rawRead();
     const rawBest = rawRuns.reduce((a, b) => (b.ms < a.ms ? b : a));
     const rawRows = rawBest.rows;
@@ -165,8 +179,10 @@ async function throughput(encrypted = false, observed = false) {
     // The burst: one transaction of BURST updates; done when the table committed that many more rows.
     const before = (await status(p, table)).rowsCommitted;
     let t = performance.now();
+    simBusy.lap();
     await sim.admin.request().batch(`UPDATE TOP (${BURST}) dbo.ClaimLines SET notes = N'repriced in bench'`);
     const committedAt = performance.now();
+    busyStep('burstUpdate');
     // How long the capture job takes to put the burst in the change table: the source's share of the latency.
     let captureMs: number | null = null;
     const capture = (async () => {
@@ -196,19 +212,22 @@ async function throughput(encrypted = false, observed = false) {
     await capture;
     say(
       `  incremental burst: ${BURST} updates committed in the source → in the lake in ${seconds(burstMs)}s` +
-        ` (in the CDC change table after ${captureMs === null ? 'n/a' : `${seconds(captureMs)}s`})`,
+        ` (in the CDC change table after ${captureMs === null ? 'n/a' : `${seconds(captureMs)}s`}); simulator ${busyStep('burstToLake')}`,
     );
     const freshness = await lakeFreshness((await tableContext(p.deps, table)).lake);
     // Baseline of the incremental path: the same changes read raw from the CDC function (CDC was enabled after
     // the seed, so the capture instance holds exactly the burst).
     t = performance.now();
+    simBusy.lap();
     const rawCdcRows = await rawStream(
       sim.admin,
       `DECLARE @f binary(10) = sys.fn_cdc_get_min_lsn(N'dbo_ClaimLines'), @t binary(10) = sys.fn_cdc_get_max_lsn();
        SELECT * FROM cdc.fn_cdc_get_all_changes_dbo_ClaimLines(@f, @t, N'all')`,
     );
     const rawCdcMs = performance.now() - t;
-    say(`  raw CDC function read of the same changes: ${rawCdcRows} rows in ${seconds(rawCdcMs)}s`);
+    say(
+      `  raw CDC function read of the same changes: ${rawCdcRows} rows in ${seconds(rawCdcMs)}s; simulator ${busyStep('rawCdcRead')}`,
+    );
 
     let verify: VerifyTableOutput | undefined;
     if (!values['skip-verify']) {
@@ -268,6 +287,7 @@ async function throughput(encrypted = false, observed = false) {
           }
         : null,
       peakRssMb: { worker: workerPeak, simulator: simPeak },
+      simulatorBusy,
     };
   } finally {
     if (worker) await stopChild(worker.child);
@@ -308,6 +328,7 @@ async function freshness() {
     say('  initial snapshots committed; workload running …');
 
     const t0 = Date.now();
+    const simBusy = new BusyMeter(sim.child.pid);
     const progress = setInterval(() => {
       void Promise.all(tables.map((t) => status(p!, t).catch(() => undefined))).then((all) =>
         say(
@@ -327,6 +348,8 @@ async function freshness() {
     }
     await workload.drain();
     clearInterval(progress);
+    const simulatorBusy = simBusy.lap();
+    say(`  workload: ${ops} operations; simulator ${fmtBusy(simulatorBusy)}`);
     // Let the last changes land at the table's own cadence (never woken, so the tail is measured honestly).
     say(`  workload stopped; waiting ${Math.round(CADENCE_S * 1.5)}s for the last windows at the cadence …`);
     await sleep(CADENCE_S * 1500);
@@ -359,6 +382,7 @@ async function freshness() {
       cadenceSeconds: CADENCE_S,
       tables: perTable,
       peakRssMb: { worker: workerPeak, simulator: peakRssOf(sim.child.pid) },
+      simulatorBusy,
     };
   } finally {
     if (worker) await stopChild(worker.child);

@@ -26,6 +26,11 @@
  * database serving Tidemark's queries, which is the OLTP impact the throttle can act on. The workload sessions
  * share core 0 with the simulator in every phase alike, so they shift the baseline, not the difference.
  *
+ * The simulator's busy share (its CPU ÷ wall, bench/process-cpu.ts) is printed per minute of the sustained run and
+ * per OLTP phase: near 1.0 (or the machine's free share) the simulator, not Tidemark, limits what was sustained.
+ * The workload's sessions have their own pool with 32 KiB packets (bench/steady-workload.ts `workloadPool`: at
+ * tedious's default 4 KiB, each multi-packet claim insert stalled ~40 ms on Nagle and the delayed ACK).
+ *
  * Results: one JSON document (`bench/results/load-<timestamp>.json` or `--out`), and tables on stdout. Figures,
  * not assertions; the machine is shared (other processes run on both cores), so compare within one run.
  */
@@ -56,7 +61,15 @@ import {
   waitForSnapshot,
   type Pipeline,
 } from './pipeline-stack.js';
-import { CLAIM_LINES_PER_OP, LOAD_MIX, quantileMs, SteadyWorkload, type PhaseCounts } from './steady-workload.js';
+import {
+  CLAIM_LINES_PER_OP,
+  LOAD_MIX,
+  quantileMs,
+  SteadyWorkload,
+  workloadPool,
+  type PhaseCounts,
+} from './steady-workload.js';
+import { BusyMeter, fmtBusy } from './process-cpu.js';
 import { lakeFreshnessBetween, lakeTimeline, type MinuteOfLake } from './load-timeline.js';
 import { windowSteps } from './window-steps.js';
 
@@ -175,6 +188,8 @@ interface LiveMinute {
   statementP95Ms: number | null;
   skippedSlots: number;
   workerRssMb: number | null;
+  /** The simulator process's CPU ÷ wall over the minute (1.0 = one core). */
+  simulatorBusy: number | null;
 }
 
 function phaseFigures(c: PhaseCounts) {
@@ -195,11 +210,13 @@ async function main() {
   await Promise.all([azuriteForTests(), temporalForTests()]);
   const stackPids = descendants(process.pid);
   const sim = await stack.startSim([], undefined, CONCURRENCY + 2);
+  // The workload's sessions on their own pool (32 KiB packets: see workloadPool), as an application has its own.
+  const app = await workloadPool('127.0.0.1', sim.port, CONCURRENCY + 2);
   let worker: Awaited<ReturnType<typeof stack.startWorkerProcess>> | undefined;
   let p: Pipeline | undefined;
   const pipelines: Pipeline[] = [];
   try {
-    const workload = new ClaimsWorkload(sim.admin, {
+    const workload = new ClaimsWorkload(app, {
       seed: 11,
       rate: 0,
       mix: LOAD_MIX,
@@ -223,13 +240,15 @@ async function main() {
     const driver = new SteadyWorkload(workload, OPS_PER_SECOND, CONCURRENCY);
     const base = await committed(p);
     const t0 = Date.now();
+    const simBusy = new BusyMeter(sim.child.pid);
+    const simBusyAll = new BusyMeter(sim.child.pid);
     driver.start();
     const live: LiveMinute[] = [];
     let written = 0;
     let prev = base;
     const totals = { operations: 0, claimLines: 0, claims: 0, latencies: [] as number[], skipped: 0, errors: 0 };
     say(
-      '  minute  ops/s  ClaimLines ev/s  written  landed  landed/written  backlog  lag s  stmt p50/p95 ms  worker RSS MiB',
+      '  minute  ops/s  ClaimLines ev/s  written  landed  landed/written  backlog  lag s  stmt p50/p95 ms  worker RSS MiB  sim busy',
     );
     for (let m = 1; m <= MINUTES; m++) {
       await sleep(t0 + m * 60_000 - Date.now());
@@ -258,16 +277,19 @@ async function main() {
         statementP95Ms: quantileMs(c.latenciesMs, 0.95),
         skippedSlots: c.skippedSlots,
         workerRssMb: rssOf(worker.child.pid),
+        simulatorBusy: simBusy.lap().share,
       };
       live.push(row);
       say(
         `  ${String(m).padStart(6)} ${String(row.workloadOpsPerSecond).padStart(6)} ${String(row.claimLinesWrittenPerSecond).padStart(16)} ` +
           `${String(w).padStart(8)} ${String(landed).padStart(7)} ${String(row.landedToWritten).padStart(15)} ` +
           `${String(row.backlogEvents).padStart(8)} ${String(row.lagSeconds).padStart(6)} ` +
-          `${`${row.statementP50Ms}/${row.statementP95Ms}`.padStart(16)} ${String(row.workerRssMb).padStart(15)}`,
+          `${`${row.statementP50Ms}/${row.statementP95Ms}`.padStart(16)} ${String(row.workerRssMb).padStart(15)} ` +
+          `${String(row.simulatorBusy).padStart(9)}`,
       );
     }
     const t1 = Date.now();
+    const simulatorBusy = simBusyAll.lap();
     await driver.stop();
     if (driver.firstError) say(`  workload errors: ${totals.errors} (first: ${driver.firstError})`);
     // Drain: the table keeps its cadence (never woken), so the tail is measured as a user would see it.
@@ -339,6 +361,7 @@ async function main() {
         errors: totals.errors,
         statementP50Ms: quantileMs(totals.latencies, 0.5),
         statementP95Ms: quantileMs(totals.latencies, 0.95),
+        simulatorBusy,
       },
       writtenEvents: writtenTotal,
       drainSeconds: drained === null ? null : seconds(drained),
@@ -374,6 +397,7 @@ async function main() {
         // The first 10 s settle (connections, the schedule), and are not counted.
         await sleep(10_000);
         oltpDriver.take();
+        const phaseBusy = new BusyMeter(sim.child.pid);
         let stop = false;
         const side = (async () => {
           while (!stop && during) {
@@ -383,14 +407,19 @@ async function main() {
         })();
         await sleep(phaseMs);
         const c = oltpDriver.take();
+        const simulatorBusy = phaseBusy.lap();
         stop = true;
         await side;
         await oltpDriver.stop();
         const after = await committed(p!);
         const landed = after.claims - before.claims + (after.claimLines - before.claimLines);
-        const f = { ...phaseFigures(c), landedEventsPerSecond: Math.round(landed / (c.seconds + 10)) };
+        const f = {
+          ...phaseFigures(c),
+          landedEventsPerSecond: Math.round(landed / (c.seconds + 10)),
+          simulatorBusy,
+        };
         say(
-          `  ${name.padEnd(44)} stmt p50 ${f.statementP50Ms} ms, p95 ${f.statementP95Ms} ms; ${f.operationsPerSecond} ops/s; Tidemark landed ${f.landedEventsPerSecond} events/s`,
+          `  ${name.padEnd(44)} stmt p50 ${f.statementP50Ms} ms, p95 ${f.statementP95Ms} ms; ${f.operationsPerSecond} ops/s; Tidemark landed ${f.landedEventsPerSecond} events/s; simulator ${fmtBusy(simulatorBusy)}`,
         );
         return f;
       };
@@ -458,7 +487,7 @@ async function main() {
     say('');
     say(
       `bench:load: sustained ${sustained.sustained.claimLinesEventsPerSecond} ClaimLines events/s (aim ${RATE}) + ` +
-        `${sustained.sustained.claimsEventsPerSecond} Claims events/s for ${MINUTES} min; kept up: ${keptUp ? 'yes' : 'NO'} ` +
+        `${sustained.sustained.claimsEventsPerSecond} Claims events/s for ${MINUTES} min (simulator ${fmtBusy(simulatorBusy)}); kept up: ${keptUp ? 'yes' : 'NO'} ` +
         `(${sustained.keptUpRule}); drained in ${sustained.drainSeconds ?? 'n/a'} s`,
     );
     for (const [id, f] of Object.entries(freshness))
@@ -467,6 +496,7 @@ async function main() {
   } finally {
     if (worker) await stopChild(worker.child);
     for (const q of pipelines) await q.close().catch(() => undefined);
+    await app.close().catch(() => undefined);
     await sim.admin.close().catch(() => undefined);
     await stopChild(sim.child);
   }

@@ -8,7 +8,36 @@
  * workload's own log, how many change events it wrote per table (keys only are logged; no row values).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import sql from 'mssql';
+import { SIM_CREDENTIALS } from '../sim/index.js';
 import type { ClaimsWorkload, WorkloadMix } from '../sim/workload/index.js';
+
+/**
+ * TDS packet size of the workload's connections. tedious leaves Nagle's algorithm on (no TCP_NODELAY), so a
+ * request longer than one packet sends its first packet, then waits for the server's ACK of it before the rest
+ * — and the server delays that ACK (~40 ms on Linux) because it waits for the rest: every claim insert of 2–5
+ * lines (5–9 KB of UTF-16 SQL) stalled ~40 ms at tedious's default 4,096-byte packets, and the workload
+ * measured that stall instead of the simulator (bench/sim-workload.ts: 6 KB batches took 65 ms at 4,096 and
+ * 17 ms at 32,767 bytes, or with TCP_NODELAY). At 32,767 bytes every request of the mix is one packet.
+ */
+export const WORKLOAD_PACKET_SIZE = 32_767;
+
+/**
+ * The workload's own connection pool (the "application"'s), apart from the bench's admin pool so the raw-read
+ * baselines keep the driver's default packet size: `sessions` connections as the simulator's `sa`.
+ */
+export function workloadPool(host: string, port: number, sessions: number): Promise<sql.ConnectionPool> {
+  return new sql.ConnectionPool({
+    server: host,
+    port,
+    user: SIM_CREDENTIALS.admin.user,
+    password: SIM_CREDENTIALS.admin.password,
+    database: 'Claims',
+    pool: { max: sessions, min: 0 },
+    requestTimeout: 0,
+    options: { encrypt: false, trustServerCertificate: true, packetSize: WORKLOAD_PACKET_SIZE },
+  }).connect();
+}
 
 /** A mix of only the operations whose change events the log counts exactly (inserts of 1–5 lines, updates). */
 export const LOAD_MIX: WorkloadMix = {

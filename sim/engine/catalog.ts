@@ -99,9 +99,25 @@ export class Table {
     return this.indexes.find((i) => i.primaryKey);
   }
 
+  /** Columns by normalised name, with where each was and its name then (checked on use: DDL changes columns). */
+  private columnIndex = new Map<string, { column: Column; at: number; name: string }>();
+
   column(name: string): Column | undefined {
     const n = norm(name);
-    return this.columns.find((c) => norm(c.name) === n);
+    // A hit is used only while the column is still at that position under that name (a rename, drop or add
+    // since the index was built fails the check); a miss falls back to the scan, which rebuilds the index when
+    // it finds the column. Statements look columns up by name per row and per value (INSERT, CDC capture).
+    const hit = this.columnIndex.get(n);
+    if (hit && this.columns[hit.at] === hit.column && hit.column.name === hit.name) return hit.column;
+    const found = this.columns.find((c) => norm(c.name) === n);
+    if (found) {
+      this.columnIndex = new Map();
+      this.columns.forEach((column, at) => {
+        const k = norm(column.name);
+        if (!this.columnIndex.has(k)) this.columnIndex.set(k, { column, at, name: column.name });
+      });
+    }
+    return found;
   }
 
   get rowversionColumn(): Column | undefined {

@@ -240,12 +240,15 @@ function candidates(
     limit = Number(convertValue(c.eval([], dc.rt.ctx), c.type, { name: 'bigint' }) ?? 0);
   }
   const cols = table.columns;
+  const view = { ...dc.rt.view, dirty: false, readPast: false };
   for (const rec of plan.candidates(dc.rt)) {
     if (recs.length >= limit) break;
     // Writers never read dirty: READ UNCOMMITTED affects reads only.
-    const v = visibleVersion(rec, { ...dc.rt.view, dirty: false, readPast: false });
+    const v = visibleVersion(rec, view);
     if (!v || v.deleted) continue;
-    const row = cols.map((c) => v.values[c.slot] ?? c.missingValue);
+    // `values` of a packed row decodes it on every read: read it once per row.
+    const vals = v.values;
+    const row = cols.map((c) => vals[c.slot] ?? c.missingValue);
     if (plan.filter && plan.filter.eval(row, dc.rt.ctx) !== true) continue;
     recs.push(rec);
   }
@@ -302,16 +305,16 @@ export async function executeUpdate(stmt: Statement & { kind: 'update' }, dc: Dm
   let count = 0;
   for (const rec of recs) {
     if (!(await lockForWrite(table, rec, dc.wc))) continue;
-    // Re-evaluate against the newest committed (or own) version after the lock.
-    const row = cols.map((c) => rec.values[c.slot] ?? c.missingValue);
+    // Re-evaluate against the newest committed (or own) version after the lock (decoded once: see candidates).
+    const before = rec.values;
+    const row = cols.map((c) => before[c.slot] ?? c.missingValue);
     if (filter && filter.eval(row, dc.rt.ctx) !== true) continue;
-    const next = rec.values.slice();
+    const next = before.slice();
     while (next.length < table.nextSlot) next.push(null);
-    for (const c of cols) if (rec.values[c.slot] === undefined) next[c.slot] = c.missingValue;
+    for (const c of cols) if (before[c.slot] === undefined) next[c.slot] = c.missingValue;
     for (const { col, expr } of sets)
       next[col.slot] = assignValue(expr.eval(row, dc.rt.ctx), expr.type, col, table, 'UPDATE');
-    const before = rec.values;
-    await updateRow(table, rec, next, dc.wc);
+    await updateRow(table, rec, next, dc.wc, before);
     dc.output?.add(next, before);
     count++;
   }
@@ -345,15 +348,15 @@ async function executeUpdateFrom(stmt: Statement & { kind: 'update' }, dc: DmlCo
   let count = 0;
   for (const { record, row } of matched) {
     if (!(await lockForWrite(table, record, dc.wc))) continue;
-    // The target's part of the joined row is refreshed from the locked newest version.
-    cols.forEach((c, i) => (row[source.offset + i] = record.values[c.slot] ?? c.missingValue));
-    const next = record.values.slice();
+    // The target's part of the joined row is refreshed from the locked newest version (decoded once).
+    const before = record.values;
+    cols.forEach((c, i) => (row[source.offset + i] = before[c.slot] ?? c.missingValue));
+    const next = before.slice();
     while (next.length < table.nextSlot) next.push(null);
     for (const c of cols) if (next[c.slot] === undefined) next[c.slot] = c.missingValue;
     for (const { col, expr } of sets)
       next[col.slot] = assignValue(expr.eval(row, dc.rt.ctx), expr.type, col, table, 'UPDATE');
-    const before = record.values;
-    await updateRow(table, record, next, dc.wc);
+    await updateRow(table, record, next, dc.wc, before);
     dc.output?.add(next, before);
     count++;
   }
@@ -381,9 +384,10 @@ export async function executeDelete(stmt: Statement & { kind: 'delete' }, dc: Dm
   let count = 0;
   for (const rec of recs) {
     if (!(await lockForWrite(table, rec, dc.wc))) continue;
-    const row = cols.map((c) => rec.values[c.slot] ?? c.missingValue);
+    const before = rec.values;
+    const row = cols.map((c) => before[c.slot] ?? c.missingValue);
     if (filter && filter.eval(row, dc.rt.ctx) !== true) continue;
-    dc.output?.add(null, rec.values);
+    dc.output?.add(null, before);
     await deleteRow(table, rec, dc.wc);
     count++;
   }

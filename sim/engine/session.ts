@@ -97,7 +97,14 @@ export class SessionImpl implements Session, SessionContext {
   txn: Txn | undefined;
   isolation: IsolationLevel = IsolationLevel.ReadCommitted;
   readonly options: SessionOptions = loginDefaultOptions();
-  readonly stats: StatementStats[] = [];
+  /** The statements' accounting, most recent last; older entries are dropped in halves (see newStats). */
+  private readonly statsLog: StatementStats[] = [];
+
+  /** The last {@link MAX_STATS_PER_SESSION} statements' accounting, most recent last. */
+  get stats(): StatementStats[] {
+    const n = this.statsLog.length;
+    return n > MAX_STATS_PER_SESSION ? this.statsLog.slice(n - MAX_STATS_PER_SESSION) : this.statsLog;
+  }
   readonly errorContext: SqlError[] = [];
   /** Depth of enclosing TRY blocks: errors propagate to the CATCH instead of becoming messages. */
   private tryDepth = 0;
@@ -487,8 +494,10 @@ export class SessionImpl implements Session, SessionContext {
 
   private newStats(text: string): StatementStats {
     const s = newStatementStats(this.spid, text);
-    this.stats.push(s);
-    if (this.stats.length > MAX_STATS_PER_SESSION) this.stats.splice(0, this.stats.length - MAX_STATS_PER_SESSION);
+    // Trimmed once it holds twice the limit, not per statement: a splice of the array's head per statement cost
+    // a copy of the whole log each time.
+    this.statsLog.push(s);
+    if (this.statsLog.length > 2 * MAX_STATS_PER_SESSION) this.statsLog.splice(0, MAX_STATS_PER_SESSION);
     return s;
   }
 

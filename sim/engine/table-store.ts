@@ -107,8 +107,15 @@ export function noteExplicitIdentity(table: Table, v: bigint): void {
   }
 }
 
-function pushVersion(rec: RowRecord, values: SqlValue[], deleted: boolean, txn: Txn): RowVersion {
-  const prev: RowVersion = { values: rec.values, deleted: rec.deleted, txn: rec.txn, prev: rec.prev };
+/** `current` is `rec.values` when the caller already holds it (a packed row decodes on every read). */
+function pushVersion(
+  rec: RowRecord,
+  values: SqlValue[],
+  deleted: boolean,
+  txn: Txn,
+  current: SqlValue[] = rec.values,
+): RowVersion {
+  const prev: RowVersion = { values: current, deleted: rec.deleted, txn: rec.txn, prev: rec.prev };
   rec.values = values;
   rec.deleted = deleted;
   rec.txn = txn;
@@ -330,17 +337,21 @@ export async function lockForWrite(table: Table, rec: RowRecord, wc: WriteContex
   return !rec.deleted;
 }
 
-/** Replaces the row's values (the caller computed them from the locked newest version). */
+/**
+ * Replaces the row's values (the caller computed them from the locked newest version, `current` when it holds
+ * that version's values already).
+ */
 export async function updateRow(
   table: Table,
   rec: RowRecord,
   newValues: SqlValue[],
   wc: WriteContext,
+  current?: SqlValue[],
 ): Promise<RowRecord> {
   const txn = wc.txn;
   const rv = table.rowversionColumn;
   const cl = table.clustered;
-  const before = rec.values;
+  const before = current ?? rec.values;
   if (cl) {
     const oldKey = cl.keyColumns.map((k) => before[k.column.slot] ?? null);
     const newKey = cl.keyColumns.map((k) => newValues[k.column.slot] ?? null);
@@ -364,7 +375,7 @@ export async function updateRow(
   );
   if (changedUnique.length) await checkUnique(table, newValues, rec, wc, changedUnique);
   if (rv) newValues[rv.slot] = nextRowversion(table, txn);
-  pushVersion(rec, newValues, false, txn);
+  pushVersion(rec, newValues, false, txn, before);
   const added = addEntries(table, rec, newValues, before);
   txn.writes.push({
     record: rec,
@@ -381,7 +392,7 @@ export async function updateRow(
 export function deleteRow(table: Table, rec: RowRecord, wc: WriteContext, _moving = false): Promise<void> {
   const txn = wc.txn;
   const before = rec.values;
-  pushVersion(rec, before, true, txn);
+  pushVersion(rec, before, true, txn, before);
   txn.writes.push({ record: rec, table, undo: () => popVersion(rec) });
   recordChange(txn, table, 'delete', before, null);
   return Promise.resolve();

@@ -19,7 +19,7 @@ import { extError } from '../ext-errors.js';
 import { typeToString } from '../types.js';
 import { compareValues, textOf } from '../values.js';
 import { UNIX_EPOCH_DAYS, localOffsetMinutes, roundDatetimeTicks } from '../datetime.js';
-import type { WriteContext } from '../table-store.js';
+import { insertRow, type WriteContext } from '../table-store.js';
 import { afterCommitLsn, commitLsn, lsnToBuffer, seqvalLsn } from './lsn.js';
 import { deleteWhere, get, insertNamed, updateWhere, writerView } from './store.js';
 
@@ -491,6 +491,7 @@ export class CdcDatabase {
     const writeMark = wc.txn.writes.length;
     const changeMark = wc.txn.changes.length;
     const converters = new Map<SqlType[], Converter[]>();
+    const layout = changeRowLayout(inst);
     let rows = 0;
     let i = 0;
     let current = commitLsn(seq);
@@ -503,19 +504,7 @@ export class CdcDatabase {
         if (!conv) converters.set(c.types, (conv = convertersFor(inst, c.types)));
         const seqval = lsnToBuffer(current);
         for (const r of cdcRows(inst, c, conv)) {
-          await insertNamed(
-            inst.changeTable,
-            {
-              __$start_lsn: start,
-              __$end_lsn: null,
-              __$seqval: seqval,
-              __$operation: BigInt(r.op),
-              __$update_mask: r.mask,
-              __$command_id: BigInt(i),
-              ...r.values,
-            },
-            wc,
-          );
+          await insertRow(inst.changeTable, layout.row(start, seqval, r.op, r.mask, BigInt(i), r.values), wc);
           rows++;
         }
       }
@@ -754,20 +743,55 @@ function asSqlError(e: unknown): SqlError {
   return new SqlError(0, 16, 1, `simulator: ${e instanceof Error ? e.message : String(e)}`);
 }
 
-/** The change-table rows of one row change for one instance: op codes, update mask, captured values. */
+/**
+ * Where a change row's values go in the change table's row array: the slots of the metadata columns and of each
+ * captured column (in `inst.columns` order), looked up by name once per harvested transaction instead of once
+ * per value. A change row is then built as `insertNamed` would build it from names: columns not named stay
+ * NULL, a name the table lacks is dropped, and a captured column's value wins over a metadata column's of the
+ * same name.
+ */
+function changeRowLayout(inst: CaptureInstance) {
+  const ct = inst.changeTable;
+  const slot = (name: string): number | undefined => ct.column(name)?.slot;
+  const meta = ['__$start_lsn', '__$end_lsn', '__$seqval', '__$operation', '__$update_mask', '__$command_id'].map(slot);
+  const captured = inst.columns.map((cc) => slot(cc.name));
+  const width = ct.nextSlot;
+  return {
+    row(start: Buffer, seqval: Buffer, op: number, mask: Buffer, commandId: bigint, values: SqlValue[]): SqlValue[] {
+      const out = new Array<SqlValue>(width).fill(null);
+      const metaValues: SqlValue[] = [start, null, seqval, BigInt(op), mask, commandId];
+      for (let k = 0; k < meta.length; k++) {
+        const at = meta[k];
+        if (at !== undefined) out[at] = metaValues[k] ?? null;
+      }
+      for (let k = 0; k < captured.length; k++) {
+        const at = captured[k];
+        if (at !== undefined) out[at] = values[k] ?? null;
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * The change-table rows of one row change for one instance: op codes, update mask, captured values (in
+ * `inst.columns` order).
+ */
 function cdcRows(
   inst: CaptureInstance,
   c: PendingChange,
   conv: Converter[],
-): { op: number; mask: Buffer; values: Record<string, SqlValue> }[] {
-  const valuesOf = (row: SqlValue[]): Record<string, SqlValue> => {
-    const out: Record<string, SqlValue> = {};
-    inst.columns.forEach((cc, k) => {
+): { op: number; mask: Buffer; values: SqlValue[] }[] {
+  const valuesOf = (row: SqlValue[]): SqlValue[] => {
+    const cols = inst.columns;
+    const out = new Array<SqlValue>(cols.length);
+    for (let k = 0; k < cols.length; k++) {
+      const cc = cols[k] as (typeof cols)[number];
       const raw = row[cc.source.slot];
       const v = raw === undefined ? cc.source.missingValue : raw;
       const f = conv[k];
-      out[cc.name] = f ? f(v) : v;
-    });
+      out[k] = f ? f(v) : v;
+    }
     return out;
   };
   const all = fullMask(inst.columns.length);
@@ -797,9 +821,9 @@ function cdcRows(
   }
   // (max) columns are NULL in the before-image unless they changed (brief §A.3).
   const before = valuesOf(c.before);
-  for (const cc of inst.columns)
-    if ((c.types[cc.source.slot] ?? cc.source.type).length === -1 && !maskBitSet(mask, cc.ordinal))
-      before[cc.name] = null;
+  inst.columns.forEach((cc, k) => {
+    if ((c.types[cc.source.slot] ?? cc.source.type).length === -1 && !maskBitSet(mask, cc.ordinal)) before[k] = null;
+  });
   return [
     { op: 3, mask, values: before },
     { op: 4, mask, values: valuesOf(c.after) },
