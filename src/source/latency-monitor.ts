@@ -4,7 +4,10 @@
  *
  * - **baseline**: taken while this worker process reads nothing from the source (no query of the connection's
  *   throttle ran during the probe), or while every read of the process is held for it;
- * - **reading**: taken while a table with a back-off was reading: fed to that table's {@link BackoffLaw}.
+ * - **reading**: taken while a query of this worker ran, fed to the {@link BackoffLaw} of each table with a
+ *   back-off that read rows within `activeMs`; a back-off also pauses the worker's next query (doubling while
+ *   back-offs follow each other, up to `maxQueryPauseMs`), because a source slowed by the number of queries
+ *   (small windows back to back) is not helped by fewer rows per second.
  *
  * The baseline is the median of the last `baselineSamples` baseline probes. When it is older than `rebaselineMs`
  * (a long read leaves no gap between windows) and a table is reading, the monitor holds every read of the
@@ -37,6 +40,10 @@ export interface LatencyMonitorOptions {
   readonly settleMs?: number;
   /** Longest hold for a baseline [10 s]: a probe that does not answer cannot stop the reads for longer. */
   readonly maxHoldMs?: number;
+  /** How long after its last batch a table still counts as reading [10 s]. */
+  readonly activeMs?: number;
+  /** The longest pause of the next query after a back-off [5 s]. */
+  readonly maxQueryPauseMs?: number;
   /** Where failures of the probe are told (never row values: driver messages only). */
   readonly onProbeError?: (message: string) => void;
 }
@@ -63,6 +70,7 @@ export class LatencyMonitor {
   private endHold: (() => void) | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
   private noHoldBefore = 0;
+  private consecutiveBackoffs = 0;
   private readonly o: Required<Omit<LatencyMonitorOptions, 'onProbeError'>>;
   /** Probes taken, baseline probes among them, and holds for a baseline (cumulative; tests and benches). */
   readonly stats = { probes: 0, baselineProbes: 0, holds: 0, errors: 0 };
@@ -73,7 +81,15 @@ export class LatencyMonitor {
     readonly settings: LatencyProbeSettings,
     private readonly options: LatencyMonitorOptions = {},
   ) {
-    this.o = { baselineSamples: 5, rebaselineMs: 60_000, settleMs: 300, maxHoldMs: 10_000, ...options };
+    this.o = {
+      baselineSamples: 5,
+      rebaselineMs: 60_000,
+      settleMs: 300,
+      maxHoldMs: 10_000,
+      activeMs: 10_000,
+      maxQueryPauseMs: 5_000,
+      ...options,
+    };
   }
 
   /** The table's back-off (created on first use, kept for the life of the process: one per table). */
@@ -164,12 +180,26 @@ export class LatencyMonitor {
     }
     const baseline = this.baselineMs();
     if (baseline === undefined || this.holdStartedAt !== undefined) return;
-    // The tables whose reads ran during this probe (their limiter saw a batch within two intervals of it).
-    const since = s.at - 2 * this.settings.intervalMs;
+    // A query of this worker ran during the probe: the probe is fed to the tables that read rows lately (their
+    // limiter saw a batch within `activeMs`) — a window's planning and CDC queries load the source as its rows
+    // do, and a small window's read is over before a probe or two.
+    const since = s.at - this.o.activeMs;
+    let backedOff = false;
+    let calm = false;
     for (const t of this.tables.values()) {
       if (t.lastReadAt < since) continue;
-      if (t.law.observe(s.ms, baseline) === 'backoff') this.throttle.countBackoff();
+      const d = t.law.observe(s.ms, baseline);
+      if (d === 'backoff') backedOff = true;
+      else if (d === 'recover') calm = true;
     }
+    if (backedOff) {
+      // Fewer rows per second do not help when the source is slowed by the number of queries (short windows back
+      // to back): each back-off also pauses the worker's next query, twice as long at each back-off in a row.
+      this.consecutiveBackoffs++;
+      this.throttle.countBackoff(
+        Math.min(this.o.maxQueryPauseMs, this.settings.intervalMs * 2 ** this.consecutiveBackoffs),
+      );
+    } else if (calm) this.consecutiveBackoffs = 0;
   }
 
   private holdForBaseline(): void {

@@ -185,9 +185,13 @@ export class SourceThrottle {
     return this.active > 0 ? Number.POSITIVE_INFINITY : this.lastReleaseAt;
   }
 
-  /** Counts a back-off decided elsewhere (the application-latency back-off of a table reading through this). */
-  countBackoff(): void {
+  /**
+   * Counts a back-off decided elsewhere (the application-latency back-off of a table reading through this), and
+   * makes the next query wait `pauseMs` (its slot is held meanwhile, so the queries behind it wait too).
+   */
+  countBackoff(pauseMs = 0): void {
     this.stats.backoffs++;
+    this.pendingPauseMs = Math.max(this.pendingPauseMs, pauseMs);
   }
 
   private count(key: 'rateWaitMs' | 'backoffWaitMs', ms: number): void {
