@@ -18,7 +18,8 @@
  *    back to back, cap lifted), (c) with the worker restarted under the default per-table cap, (d) under
  *    `--throttle-rows-per-second` when given, and (e) cap lifted with `limits.latencyBackoff: --latency-backoff`
  *    (percent; the application-latency back-off, src/source/latency-monitor.ts). Each phase alternates slices of
- *    `--slice-seconds` with Tidemark paused (pause now) and active, paused first and last (bench/oltp-slices.ts),
+ *    `--slice-seconds` with Tidemark paused and active (until the pause is in effect at the window boundary), paused
+ *    first and last (bench/oltp-slices.ts),
  *    so the machine's drift falls on both alike: each phase's active p95 against its own paused slices, the
  *    events landed per active second (the throughput cost), and for (e) the throttle metrics of the worker.
  *
@@ -74,7 +75,7 @@ const { values } = parseArgs({
     cadence: { type: 'string', default: '10' },
     'oltp-minutes': { type: 'string', default: '2' },
     'throttle-rows-per-second': { type: 'string' },
-    'slice-seconds': { type: 'string', default: '15' },
+    'slice-seconds': { type: 'string', default: '20' },
     'latency-backoff': { type: 'string', default: '5' },
     'skip-oltp': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
@@ -96,7 +97,7 @@ const THROTTLE_ROWS =
     ? null
     : Math.round(num('throttle-rows-per-second', values['throttle-rows-per-second']));
 const SLICE_S = num('slice-seconds', values['slice-seconds']);
-const SETTLE_S = Math.min(5, SLICE_S / 3);
+const SETTLE_S = Math.min(3, SLICE_S / 4);
 const BACKOFF_PERCENT = Math.round(num('latency-backoff', values['latency-backoff']));
 const signed = (x: number | null) => (x === null ? 'n/a' : `${x > 0 ? '+' : ''}${x}`);
 if (CADENCE_S < 5) throw new Error('--cadence must be at least 5 (seconds): the config accepts no shorter cadence');
@@ -412,7 +413,13 @@ async function main() {
             return c.claims + c.claimLines;
           },
           pause: async () => {
-            for (const h of handles) await h.signal(pauseSignal, { now: true, reason: 'bench: OLTP paused slice' });
+            for (const h of handles) await h.signal(pauseSignal, { reason: 'bench: OLTP paused slice' });
+            const deadline = Date.now() + 180_000;
+            while (
+              Date.now() < deadline &&
+              !(await Promise.all(TABLES.map((t) => status(p!, t)))).every((x) => x.paused)
+            )
+              await sleep(250);
           },
           resume: async () => {
             for (const h of handles) await h.signal(resumeSignal);

@@ -2,7 +2,8 @@
  * One OLTP-impact phase of `bench:load`, measured so that it compares on a shared machine: the workload runs for
  * the whole phase while Tidemark alternates between paused and active slices (paused, active, paused, …, paused),
  * so whatever else loads the machine drifts across both kinds alike. The first `settleMs` of each slice are not
- * counted (a pause cancels the window in flight; a resume plans a new one). Reported: the statement p50/p95 of the
+ * counted (a resume plans a new window; a pause needs the source's connections to go quiet). An active slice
+ * lasts until its pause is in effect (at the window boundary: the window in flight finishes and counts). Reported: the statement p50/p95 of the
  * paused slices pooled against the active ones, and — closer to "against the paused slices around it" — the
  * median over active slices of (active p95 ÷ mean of the two paused p95s beside it − 1); events landed per
  * second of active slice; and, when a worker metrics endpoint is given, the table's throttle gauge and counters
@@ -51,6 +52,7 @@ export interface SlicedPhaseOptions {
   settleMs: number;
   /** Events committed so far, both tables. */
   committed: () => Promise<number>;
+  /** Pauses the tables and resolves once the pause is in effect (the windows in flight finished). */
   pause: () => Promise<void>;
   resume: () => Promise<void>;
   /** Called every second of an active slice (windows back to back). */
@@ -75,9 +77,7 @@ export async function slicedPhase(o: SlicedPhaseOptions): Promise<SlicedPhase> {
   try {
     for (let i = 0; i < 2 * pairs + 1; i++) {
       const kind = i % 2 === 0 ? 'paused' : 'active';
-      const end = Date.now() + o.sliceMs;
       if (kind === 'active') await o.resume();
-      else if (i > 0) await o.pause();
       let stop = false;
       const waking =
         kind === 'active'
@@ -91,10 +91,15 @@ export async function slicedPhase(o: SlicedPhaseOptions): Promise<SlicedPhase> {
       await sleep(o.settleMs);
       driver.take();
       const before = await o.committed();
-      await sleep(Math.max(0, end - Date.now()));
+      await sleep(o.sliceMs - o.settleMs);
+      if (kind === 'active') {
+        // The pause takes effect at the window boundary: the window in flight finishes (no work is thrown away)
+        // and its tail counts as active.
+        stop = true;
+        await waking;
+        await o.pause();
+      }
       const c = driver.take();
-      stop = true;
-      await waking;
       const landed = (await o.committed()) - before;
       if (kind === 'active' && o.metrics) samples.push(await o.metrics().catch(() => emptySample()));
       for (const x of c.latenciesMs) lat[kind].push(x);

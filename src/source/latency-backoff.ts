@@ -20,7 +20,7 @@ export interface BackoffLawOptions {
   readonly maxRowsPerSecond: number;
   /** How much slower than its baseline the probe may get while Tidemark reads, in percent (config). */
   readonly maxIncreasePercent: number;
-  /** The floor of the cap (default: 1% of the cap, at least 10 rows/s, at most the cap). */
+  /** The floor of the cap (default: 100 rows/s, or the cap when it is lower). */
   readonly minRowsPerSecond?: number;
   /** Probe samples per decision (default 3). */
   readonly samplesPerDecision?: number;
@@ -51,7 +51,8 @@ export class BackoffLaw {
   constructor(options: BackoffLawOptions) {
     if (!(options.maxRowsPerSecond >= 1)) throw new Error('maxRowsPerSecond must be at least 1');
     if (!(options.maxIncreasePercent > 0)) throw new Error('maxIncreasePercent must be above 0');
-    const floor = Math.min(options.maxRowsPerSecond, Math.max(10, Math.floor(options.maxRowsPerSecond / 100)));
+    // 100 rows/s at most: with a lifted cap (1,000,000) a floor in proportion would never slow a window.
+    const floor = Math.min(options.maxRowsPerSecond, 100);
     this.o = { minRowsPerSecond: floor, samplesPerDecision: 3, minDeltaMs: 0.2, ...options };
     this.current = options.maxRowsPerSecond;
     this.tripRate = options.maxRowsPerSecond;
