@@ -1,6 +1,7 @@
 /**
  * `npm run bench:load [-- --minutes 10 --rate 5000 --concurrency 8 --cadence 10 --oltp-minutes 2
- *  --throttle-rows-per-second 1000 --no-pin --skip-oltp --out FILE]`: sustained load and OLTP impact.
+ *  --slice-seconds 15 --latency-backoff 5 --throttle-rows-per-second N --no-pin --skip-oltp --out FILE]`:
+ *  sustained load and OLTP impact.
  *
  * The claims workload (sim/workload, a mix of claim inserts of 1–5 lines and line re-pricings, see
  * bench/steady-workload.ts) writes at a steady rate — `--rate` ClaimLines change events/s is the aim; what the
@@ -13,10 +14,14 @@
  *    then how long the backlog took to drain once the workload stopped, and whether the pipeline kept up.
  * 2. OLTP impact (`--oltp-minutes` per phase, `--skip-oltp` to leave it out): the workload's own statement latency
  *    p50/p95 at 60% of the rate the simulator sustained in 1 (below saturation, so latency is not queueing behind
- *    the workload's own sessions) with Tidemark (a) paused, (b) extracting at full speed (woken every second, so
- *    windows run back to back, cap lifted), (c) with the worker restarted under the default per-table cap and
- *    (d) under `--throttle-rows-per-second`, each with the source throttle's latency back-off as it ships
- *    (src/source/throttle.ts). Each phase's p95 against (a), and what Tidemark landed meanwhile.
+ *    the workload's own sessions) with Tidemark (b) extracting at full speed (woken every second, so windows run
+ *    back to back, cap lifted), (c) with the worker restarted under the default per-table cap, (d) under
+ *    `--throttle-rows-per-second` when given, and (e) cap lifted with `limits.latencyBackoff: --latency-backoff`
+ *    (percent; the application-latency back-off, src/source/latency-monitor.ts). Each phase alternates slices of
+ *    `--slice-seconds` with Tidemark paused and active (until the pause is in effect at the window boundary), paused
+ *    first and last (bench/oltp-slices.ts),
+ *    so the machine's drift falls on both alike: each phase's active p95 against its own paused slices, the
+ *    events landed per active second (the throughput cost), and for (e) the throttle metrics of the worker.
  *
  * Pinning, for the OLTP phases (on by default where `taskset` and 2+ cores exist; `--no-pin` to leave it to the
  * OS; the sustained run is not pinned, so the simulator can use both cores and sustain more): the simulator
@@ -61,17 +66,12 @@ import {
   waitForSnapshot,
   type Pipeline,
 } from './pipeline-stack.js';
-import {
-  CLAIM_LINES_PER_OP,
-  LOAD_MIX,
-  quantileMs,
-  SteadyWorkload,
-  workloadPool,
-  type PhaseCounts,
-} from './steady-workload.js';
-import { BusyMeter, fmtBusy } from './process-cpu.js';
+import { CLAIM_LINES_PER_OP, LOAD_MIX, quantileMs, SteadyWorkload, workloadPool } from './steady-workload.js';
+import { BusyMeter, fmtBusy, type BusyShare } from './process-cpu.js';
 import { lakeFreshnessBetween, lakeTimeline, type MinuteOfLake } from './load-timeline.js';
 import { windowSteps } from './window-steps.js';
+import { slicedPhase, throttleMetricsOf, type SlicedPhase } from './oltp-slices.js';
+import { freeLoopbackPort } from '../src/metrics/metrics-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -80,7 +80,9 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     cadence: { type: 'string', default: '10' },
     'oltp-minutes': { type: 'string', default: '2' },
-    'throttle-rows-per-second': { type: 'string', default: '1000' },
+    'throttle-rows-per-second': { type: 'string' },
+    'slice-seconds': { type: 'string', default: '20' },
+    'latency-backoff': { type: 'string', default: '5' },
     'skip-oltp': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -96,7 +98,14 @@ const RATE = num('rate', values.rate);
 const CONCURRENCY = Math.round(num('concurrency', values.concurrency));
 const CADENCE_S = num('cadence', values.cadence);
 const OLTP_MINUTES = num('oltp-minutes', values['oltp-minutes']);
-const THROTTLE_ROWS = Math.round(num('throttle-rows-per-second', values['throttle-rows-per-second']));
+const THROTTLE_ROWS =
+  values['throttle-rows-per-second'] === undefined
+    ? null
+    : Math.round(num('throttle-rows-per-second', values['throttle-rows-per-second']));
+const SLICE_S = num('slice-seconds', values['slice-seconds']);
+const SETTLE_S = Math.min(3, SLICE_S / 4);
+const BACKOFF_PERCENT = Math.round(num('latency-backoff', values['latency-backoff']));
+const signed = (x: number | null) => (x === null ? 'n/a' : `${x > 0 ? '+' : ''}${x}`);
 if (CADENCE_S < 5) throw new Error('--cadence must be at least 5 (seconds): the config accepts no shorter cadence');
 const OPS_PER_SECOND = RATE / CLAIM_LINES_PER_OP;
 const LIFTED = 1_000_000;
@@ -158,8 +167,9 @@ const TABLES: TableRef[] = [
   { id: 'Claims.dbo.Claims', strategy: 'cdc' },
   { id: 'Claims.dbo.ClaimLines', strategy: 'cdc' },
 ];
-const tablesWithCap = (cap: number | null): PipelineTable[] => {
-  const limits = cap === null ? {} : { limits: `{ maxRowsPerSecond: ${cap} }` };
+const tablesWithCap = (cap: number | null, latencyBackoffPercent?: number): PipelineTable[] => {
+  const backoff = latencyBackoffPercent === undefined ? '' : `, latencyBackoff: ${latencyBackoffPercent}`;
+  const limits = cap === null ? {} : { limits: `{ maxRowsPerSecond: ${cap}${backoff} }` };
   return [
     { ...CLAIMS_PIPELINE_TABLES.cdc!, ...limits },
     { name: 'dbo.ClaimLines', capture: '{ strategy: cdc }', businessDateColumn: 'ServiceDate', ...limits },
@@ -190,19 +200,6 @@ interface LiveMinute {
   workerRssMb: number | null;
   /** The simulator process's CPU ÷ wall over the minute (1.0 = one core). */
   simulatorBusy: number | null;
-}
-
-function phaseFigures(c: PhaseCounts) {
-  return {
-    seconds: +c.seconds.toFixed(1),
-    operations: c.operations,
-    operationsPerSecond: Math.round(c.operations / c.seconds),
-    claimLinesEventsPerSecond: Math.round(c.claimLinesEvents / c.seconds),
-    errors: c.errors,
-    skippedSlots: c.skippedSlots,
-    statementP50Ms: quantileMs(c.latenciesMs, 0.5),
-    statementP95Ms: quantileMs(c.latenciesMs, 0.95),
-  };
 }
 
 async function main() {
@@ -390,48 +387,20 @@ async function main() {
       // Below saturation: at the rate the simulator just sustained, statement latency would be mostly queueing
       // behind the workload's own sessions, and Tidemark's share would show as lost throughput, not latency.
       const oltpOps = Math.max(1, Math.round(0.6 * sustained.sustained.operationsPerSecond));
-      const run = async (name: string, during?: () => Promise<void>) => {
-        const before = await committed(p!);
-        const oltpDriver = new SteadyWorkload(workload, oltpOps, CONCURRENCY);
-        oltpDriver.start();
-        // The first 10 s settle (connections, the schedule), and are not counted.
-        await sleep(10_000);
-        oltpDriver.take();
-        const phaseBusy = new BusyMeter(sim.child.pid);
-        let stop = false;
-        const side = (async () => {
-          while (!stop && during) {
-            await during();
-            await sleep(1000);
-          }
-        })();
-        await sleep(phaseMs);
-        const c = oltpDriver.take();
-        const simulatorBusy = phaseBusy.lap();
-        stop = true;
-        await side;
-        await oltpDriver.stop();
-        const after = await committed(p!);
-        const landed = after.claims - before.claims + (after.claimLines - before.claimLines);
-        const f = {
-          ...phaseFigures(c),
-          landedEventsPerSecond: Math.round(landed / (c.seconds + 10)),
-          simulatorBusy,
-        };
-        say(
-          `  ${name.padEnd(44)} stmt p50 ${f.statementP50Ms} ms, p95 ${f.statementP95Ms} ms; ${f.operationsPerSecond} ops/s; Tidemark landed ${f.landedEventsPerSecond} events/s; simulator ${fmtBusy(simulatorBusy)}`,
-        );
-        return f;
-      };
-      const wake = async () => {
-        for (const h of handles) await h.signal(syncNowSignal).catch(() => undefined);
-      };
-      const restartWorker = async (cap: number | null) => {
+      let metricsPort: number | undefined;
+      const restartWorker = async (name: string, tables: PipelineTable[], withMetrics = false) => {
         await stopChild(worker!.child);
-        const q = await stack.pipeline('load', sim.port, tablesWithCap(cap));
+        const q = await stack.pipeline('load', sim.port, tables);
         pipelines.push(q);
+        metricsPort = withMetrics ? await freeLoopbackPort() : undefined;
         // The first config's secrets (the PHI hash key above all) stay: a new key would change the hashes.
-        worker = await stack.startWorkerProcess(q.configFile, env0, `worker-cap-${cap ?? 'default'}`, EXTRACT_CORE);
+        worker = await stack.startWorkerProcess(
+          q.configFile,
+          env0,
+          `worker-${name}`,
+          EXTRACT_CORE,
+          metricsPort === undefined ? [] : ['--metrics-port', String(metricsPort)],
+        );
       };
       // Pinned for these phases only (the sustained run leaves the two cores to the OS, which lets the simulator
       // sustain more): the running processes are moved, restarted workers start pinned.
@@ -442,29 +411,68 @@ async function main() {
         pin(process.pid, DB_CORE!);
         say('  pinned: simulator + workload sessions (this process) → core 0; worker, Temporal, Azurite → core 1');
       } else say('  not pinned (--no-pin, or no taskset / fewer than 2 cores)');
-      say(`  OLTP impact: ${OLTP_MINUTES} min per phase at ${oltpOps} ops/s (60% of what the simulator sustained)`);
-      for (const h of handles) await h.signal(pauseSignal, { reason: 'bench: OLTP baseline' });
-      await sleep(CADENCE_S * 1000 + 5000); // a window in flight finishes first
-      const off = await run('a. Tidemark paused (baseline)');
-      for (const h of handles) await h.signal(resumeSignal);
-      const full = await run('b. extracting at full speed, cap lifted', wake);
-      await restartWorker(null);
-      const capDefault = await run('c. default cap (5,000 rows/s per table)', wake);
-      await restartWorker(THROTTLE_ROWS);
-      const capped = await run(`d. cap ${THROTTLE_ROWS.toLocaleString('en')} rows/s per table`, wake);
-      const vs = (x: number | null) =>
-        x === null || !off.statementP95Ms ? null : +((x / off.statementP95Ms - 1) * 100).toFixed(1);
+      say(
+        `  OLTP impact: ${OLTP_MINUTES} min per phase at ${oltpOps} ops/s (60% of what the simulator sustained), ` +
+          `in slices of ${SLICE_S} s alternating Tidemark paused / active (the first ${SETTLE_S} s of each not counted)`,
+      );
+      const phases: Record<string, SlicedPhase & { simulatorBusy: BusyShare }> = {};
+      const phase = async (key: string, label: string, sampleMetrics = false) => {
+        const busy = new BusyMeter(sim.child.pid);
+        const f = await slicedPhase({
+          workload,
+          opsPerSecond: oltpOps,
+          concurrency: CONCURRENCY,
+          phaseMs,
+          sliceMs: SLICE_S * 1000,
+          settleMs: SETTLE_S * 1000,
+          committed: async () => {
+            const c = await committed(p!);
+            return c.claims + c.claimLines;
+          },
+          pause: async () => {
+            for (const h of handles) await h.signal(pauseSignal, { reason: 'bench: OLTP paused slice' });
+            const deadline = Date.now() + 180_000;
+            while (
+              Date.now() < deadline &&
+              !(await Promise.all(TABLES.map((t) => status(p!, t)))).every((x) => x.paused)
+            )
+              await sleep(250);
+          },
+          resume: async () => {
+            for (const h of handles) await h.signal(resumeSignal);
+          },
+          wake: async () => {
+            for (const h of handles) await h.signal(syncNowSignal).catch(() => undefined);
+          },
+          ...(sampleMetrics && metricsPort !== undefined ? { metrics: throttleMetricsOf(metricsPort) } : {}),
+        });
+        const simulatorBusy = busy.lap();
+        phases[key] = { ...f, simulatorBusy };
+        say(
+          `  ${label.padEnd(46)} p95 paused ${f.pausedP95Ms} ms / active ${f.activeP95Ms} ms (${signed(f.activeVsPausedP95Percent)}%; ` +
+            `median of per-slice ${signed(f.medianSliceVsAroundPercent)}%), p50 ${f.pausedP50Ms}/${f.activeP50Ms} ms; ` +
+            `landed ${f.landedPerActiveSecond} events per active s${f.throttle ? `; back-off cap ${f.throttle.capsRowsPerSecond.join(' → ')} rows/s, ${f.throttle.backoffs} back-offs` : ''}; simulator ${fmtBusy(simulatorBusy)}`,
+        );
+      };
+      await phase('fullSpeed', 'b. extracting at full speed, cap lifted');
+      await restartWorker('cap-default', tablesWithCap(null));
+      await phase('defaultCap', 'c. default cap (5,000 rows/s per table)');
+      if (THROTTLE_ROWS !== null) {
+        await restartWorker(`cap-${THROTTLE_ROWS}`, tablesWithCap(THROTTLE_ROWS));
+        await phase('cap', `d. cap ${THROTTLE_ROWS.toLocaleString('en')} rows/s per table`);
+      }
+      await restartWorker(`backoff-${BACKOFF_PERCENT}`, tablesWithCap(LIFTED, BACKOFF_PERCENT), true);
+      await phase('latencyBackoff', `e. latency back-off +${BACKOFF_PERCENT}%, cap lifted`, true);
       oltp = {
         minutesPerPhase: OLTP_MINUTES,
+        sliceSeconds: SLICE_S,
+        settleSeconds: SETTLE_S,
         operationsPerSecond: oltpOps,
         pinned: PIN ? { simulatorAndWorkload: DB_CORE, workerTemporalAzurite: EXTRACT_CORE } : null,
-        paused: off,
-        fullSpeed: { ...full, p95VsPausedPercent: vs(full.statementP95Ms) },
-        defaultCap: { ...capDefault, p95VsPausedPercent: vs(capDefault.statementP95Ms) },
-        cap: { rowsPerSecond: THROTTLE_ROWS, ...capped, p95VsPausedPercent: vs(capped.statementP95Ms) },
+        ...(THROTTLE_ROWS !== null ? { capRowsPerSecond: THROTTLE_ROWS } : {}),
+        latencyBackoffPercent: BACKOFF_PERCENT,
+        phases,
       };
-      for (const [k, v] of Object.entries({ full, capDefault, capped }))
-        say(`  ${k}: p95 ${vs(v.statementP95Ms)}% vs paused`);
     }
 
     await terminate(p, TABLES);

@@ -35,7 +35,7 @@ import {
   logContextInterceptor,
   type StopKinds,
 } from './activities/index.js';
-import { tableRef } from './config/tables.js';
+import { findTable, tableRef } from './config/tables.js';
 import { freeLoopbackPort, startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 import { TidemarkMetrics } from './metrics/tidemark-metrics.js';
 import { startTableMetricsRefresher, type TableMetricsRefresher } from './worker-metrics.js';
@@ -178,7 +178,24 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     if (ownDeps) await deps.close();
   });
   const useBundle = process.env.NODE_ENV === 'production' && existsSync(WORKFLOW_BUNDLE);
-  const meter = activityMeter(metrics, () => throttle.stats);
+  let probeErrorLoggedAt = 0;
+  deps.source.onProbeError ??= (message) => {
+    // A failing probe fails every interval: told once a minute.
+    if (Date.now() - probeErrorLoggedAt < 60_000) return;
+    probeErrorLoggedAt = Date.now();
+    logger.warn(
+      { error: message },
+      'latency probe failed: the latency back-off takes no decision without it (see docs/operations.md)',
+    );
+  };
+  const meter = activityMeter(
+    metrics,
+    () => throttle.stats,
+    (id) => {
+      const t = findTable(config, id);
+      return t ? deps.source.backoffRateOf(`${t.schema}.${t.table}`) : undefined;
+    },
+  );
   const lineageEmitter = await lineageEmitterOf(config, deps, logger, (destination) =>
     metrics?.lineageFailures.inc({ destination }),
   );

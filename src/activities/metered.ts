@@ -25,7 +25,12 @@ export interface ActivityMeter {
  * source-wide throttle's counters: their growth during a table's read is attributed to that table (reads of
  * several tables at once share the waits; the sum over tables stays right).
  */
-export function activityMeter(metrics: TidemarkMetrics | undefined, throttle?: () => ThrottleCounters): ActivityMeter {
+export function activityMeter(
+  metrics: TidemarkMetrics | undefined,
+  throttle?: () => ThrottleCounters,
+  /** The rows/s cap a table's latency back-off sets now (undefined: the table has none on this worker). */
+  backoffRateOf?: (table: string) => number | undefined,
+): ActivityMeter {
   const stopKinds: StopKinds = new Map();
   if (!metrics) return { wrap: (_name, fn) => fn, stopKinds };
   const recorder = new ActivityRecorder(metrics, stopKinds);
@@ -50,7 +55,8 @@ export function activityMeter(metrics: TidemarkMetrics | undefined, throttle?: (
         }
         throw err;
       } finally {
-        if (before && throttle) recorder.recordThrottle(input.table.id, before, throttle());
+        if (before && throttle)
+          recorder.recordThrottle(input.table.id, before, throttle(), backoffRateOf?.(input.table.id));
       }
       try {
         if (RECORDED.has(name)) onOutput[name]?.call(recorder, input as never, out as never, Date.now() - t0);

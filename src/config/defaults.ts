@@ -20,6 +20,8 @@ export const DEFAULTS = {
   maxRowsPerSecond: 5_000,
   maxRowsPerWindow: 1_000_000,
   subRangeRows: 100_000,
+  latencyProbe: 'SELECT 1',
+  latencyProbeInterval: durationOf(250),
   updatedAtLookback: durationOf(15 * 60_000),
   updatedAtSafetyLag: durationOf(2 * 60_000),
   nightlyDuration: durationOf(2 * 3_600_000),

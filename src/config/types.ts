@@ -322,6 +322,22 @@ export interface TableLimits {
   readonly subRangeRows: number;
   /** Time allowed for one query of this table; default `source.requestTimeout`. */
   readonly queryTimeout: Duration;
+  /**
+   * The application-latency back-off of this table's window reads; absent: off (the default). While the table
+   * reads, a probe statement is timed against its time while Tidemark reads nothing; when it is more than
+   * `maxIncreasePercent` slower, the rows/s cap is halved, and it climbs back while the probe stays within it.
+   */
+  readonly latencyBackoff?: LatencyBackoffLimit;
+}
+
+/** `limits.latencyBackoff`: how much slower the application may get while Tidemark reads, and how that is seen. */
+export interface LatencyBackoffLimit {
+  /** The probe's largest allowed increase over its baseline, in percent (1–1000). */
+  readonly maxIncreasePercent: number;
+  /** The probe statement (one SELECT; default `SELECT 1`). */
+  readonly probe: string;
+  /** Time between probes; default 250ms (100ms … 10s). */
+  readonly probeInterval: Duration;
 }
 
 /**

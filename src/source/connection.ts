@@ -16,6 +16,9 @@ import sql from 'mssql';
 import type { SourceConfig } from '../config/types.js';
 import type { SecretProvider } from '../config/secret-provider.js';
 import { SourceThrottle, type ThrottleOptions } from './throttle.js';
+import { LatencyMonitor, type LatencyProbeSettings, type TableBackoff } from './latency-monitor.js';
+import type { BackoffLawOptions } from './latency-backoff.js';
+import type { ProbeThreadInput } from './latency-probe-thread.js';
 import {
   DEFAULT_RETRY,
   sqlErrorInfo,
@@ -112,12 +115,54 @@ export function assertNoDirtyReads(text: string): void {
 export class SourceConnection {
   readonly throttle: SourceThrottle;
   private who: SourcePrincipal | undefined;
+  /** Where a latency probe connects (the config, or a plain pool config in tests); none: no back-off probe. */
+  private probeTarget: ProbeThreadInput['target'] | undefined;
+  /** One latency monitor per distinct probe (statement and interval): tables with the same probe share it. */
+  private readonly monitors = new Map<string, LatencyMonitor>();
+  /** Where a probe's failures are told (the worker's logger); none: counted only. */
+  onProbeError: ((message: string) => void) | undefined;
   constructor(
     readonly pool: sql.ConnectionPool,
     throttle: ThrottleOptions | SourceThrottle,
     readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {
     this.throttle = throttle instanceof SourceThrottle ? throttle : new SourceThrottle(throttle);
+  }
+
+  /** Lets tables of this source use the application-latency back-off (probes connect to `target`). */
+  useProbeTarget(target: ProbeThreadInput['target']): void {
+    this.probeTarget = target;
+  }
+
+  /**
+   * The back-off of table `key` (schema.table) with `probe`: its rows/s cap, set from the probe's latency
+   * (latency-monitor.ts). Undefined when this connection has no probe target (opened from a bare pool).
+   */
+  tableBackoff(key: string, probe: LatencyProbeSettings, law: BackoffLawOptions): TableBackoff | undefined {
+    if (!this.probeTarget) return undefined;
+    const id = `${probe.intervalMs}\u0000${probe.statement}`;
+    let m = this.monitors.get(id);
+    if (!m) {
+      m = new LatencyMonitor(this.throttle, this.probeTarget, probe, {
+        onProbeError: (message) => this.onProbeError?.(message),
+      });
+      this.monitors.set(id, m);
+    }
+    return m.table(key, law);
+  }
+
+  /** The rows/s cap the latency back-off sets for table `key` (schema.table) now, if it has one here. */
+  backoffRateOf(key: string): number | undefined {
+    for (const m of this.monitors.values()) {
+      const r = m.rateOf(key);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+
+  /** The monitors of this connection (benches and tests read their counters). */
+  latencyMonitors(): LatencyMonitor[] {
+    return [...this.monitors.values()];
   }
 
   /** Opens a pool from the typed config. */
@@ -136,11 +181,13 @@ export class SourceConnection {
         throw err;
       }
     });
-    return new SourceConnection(pool, {
+    const conn = new SourceConnection(pool, {
       maxConcurrentQueries: source.maxConcurrentQueries,
       maxRowsPerSecond: Number.MAX_SAFE_INTEGER,
       ...throttle,
     });
+    conn.useProbeTarget({ source });
+    return conn;
   }
 
   /**
@@ -317,6 +364,8 @@ export class SourceConnection {
   }
 
   async close(): Promise<void> {
+    for (const m of this.monitors.values()) await m.close();
+    this.monitors.clear();
     await this.pool.close();
   }
 }

@@ -40,6 +40,36 @@ export type {
 export { CdcStrategy, ChangeTrackingStrategy, IdentityStrategy, RowversionStrategy, UpdatedAtStrategy };
 export { InMemorySeenEvents, contentHashOf, type SeenEvents } from './strategies/updated-at.js';
 
+/**
+ * The row limiter of one activity's reads of `table`: its `limits.maxRowsPerSecond`, lowered by the table's
+ * application-latency back-off when it has one (latency-monitor.ts). The back-off's state is per table per worker
+ * process; the limiter, like the cap, is per activity — N activities of one table at once read up to N × the cap
+ * in force. Its waits count on the connection's throttle too, which the worker's metrics attribute to the table.
+ */
+export function tableRowLimiter(conn: SourceConnection, table: TableConfig): SourceThrottle {
+  const lb = table.limits.latencyBackoff;
+  const backoff = lb
+    ? conn.tableBackoff(
+        `${table.schema}.${table.table}`,
+        { statement: lb.probe, intervalMs: lb.probeInterval.ms },
+        { maxRowsPerSecond: table.limits.maxRowsPerSecond, maxIncreasePercent: lb.maxIncreasePercent },
+      )
+    : undefined;
+  return new SourceThrottle({
+    maxConcurrentQueries: Number.MAX_SAFE_INTEGER,
+    maxRowsPerSecond: table.limits.maxRowsPerSecond,
+    alsoCount: conn.throttle.stats,
+    ...(backoff
+      ? {
+          rateOf: () => {
+            backoff.reading();
+            return backoff.rowsPerSecond();
+          },
+        }
+      : {}),
+  });
+}
+
 /** Builds the capture strategy a table's config names. */
 export function createStrategy(
   conn: SourceConnection,
@@ -50,10 +80,7 @@ export function createStrategy(
   const base: StrategyOptions = {
     queryTimeoutMs: table.limits.queryTimeout.ms,
     // The table's own rows/s cap; the source-wide slots and back-off live on the connection's throttle.
-    rowLimiter: new SourceThrottle({
-      maxConcurrentQueries: Number.MAX_SAFE_INTEGER,
-      maxRowsPerSecond: table.limits.maxRowsPerSecond,
-    }),
+    rowLimiter: tableRowLimiter(conn, table),
     ...(extra.snapshot !== undefined ? { snapshot: extra.snapshot } : {}),
     ...(extra.batchRows !== undefined ? { batchRows: extra.batchRows } : {}),
   };

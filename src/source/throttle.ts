@@ -21,6 +21,16 @@ export interface ThrottleOptions {
   readonly backoffFactor?: number;
   readonly minLatencyMs?: number;
   readonly backoffPauseMs?: number;
+  /**
+   * The cap in force now, when something else sets it (the application-latency back-off of the table,
+   * latency-backoff.ts): read at every batch, never above `maxRowsPerSecond`.
+   */
+  readonly rateOf?: () => number;
+  /**
+   * Another throttle's counters that this one's waits and back-offs are added to as well: a table's row limiter
+   * reports into the connection's throttle, whose counters the worker's metrics attribute to the reading table.
+   */
+  readonly alsoCount?: ThrottleStats;
 }
 
 /** Counts and timings of a throttle (cumulative). */
@@ -52,8 +62,12 @@ export class SourceThrottle {
   private rate: number;
   private nextFreeAt = 0;
   private pendingPauseMs = 0;
+  private lastReleaseAt = 0;
+  private held: Promise<void> | undefined;
   readonly stats: ThrottleStats;
-  private readonly o: Required<ThrottleOptions>;
+  private readonly o: Required<Omit<ThrottleOptions, 'rateOf' | 'alsoCount'>>;
+  private readonly rateOf: (() => number) | undefined;
+  private readonly alsoCount: ThrottleStats | undefined;
 
   constructor(options: ThrottleOptions) {
     this.o = {
@@ -64,6 +78,8 @@ export class SourceThrottle {
       backoffPauseMs: 2000,
       ...options,
     };
+    this.rateOf = options.rateOf;
+    this.alsoCount = options.alsoCount;
     this.rate = options.maxRowsPerSecond;
     this.stats = {
       queries: 0,
@@ -96,6 +112,7 @@ export class SourceThrottle {
       if (released) return;
       released = true;
       this.active--;
+      this.lastReleaseAt = Date.now();
       this.waiters.shift()?.();
     };
   }
@@ -121,18 +138,65 @@ export class SourceThrottle {
     this.stats.currentRowsPerSecond = this.rate;
   }
 
-  /** Accounts `n` rows read and waits as long as the rows/s cap requires. */
+  /** Accounts `n` rows read and waits as long as the rows/s cap (and any hold) requires. */
   async rows(n: number): Promise<void> {
     this.stats.rows += n;
+    while (this.held) {
+      const t0 = Date.now();
+      await this.held;
+      this.count('backoffWaitMs', Date.now() - t0);
+    }
+    const rate = this.rateOf ? Math.max(1, Math.min(this.o.maxRowsPerSecond, this.rateOf())) : this.rate;
+    if (this.rateOf) this.stats.currentRowsPerSecond = rate;
     const now = Date.now();
     const start = Math.max(now, this.nextFreeAt);
-    this.nextFreeAt = start + (n * 1000) / this.rate;
+    this.nextFreeAt = start + (n * 1000) / rate;
     // Allow a burst of one second's worth before waiting.
     const wait = this.nextFreeAt - now - 1000;
     if (wait > 0) {
       await sleep(wait);
-      this.stats.rateWaitMs += wait;
+      this.count('rateWaitMs', wait);
     }
+  }
+
+  /**
+   * Holds every batch of every read through this throttle until `until` settles: the source then serves none
+   * of Tidemark's rows (a read's driver pauses once its buffer is full), so latency measured meanwhile is the
+   * source's without Tidemark's reads (latency-monitor.ts takes its baseline so). The wait counts as back-off.
+   */
+  hold(until: Promise<void>): void {
+    const h = until.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.held = h;
+    void h.then(() => {
+      if (this.held === h) this.held = undefined;
+    });
+  }
+
+  /** Whether reads are held now ({@link hold}). */
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
+  /** Since when no query of this throttle has run (ms since the epoch); +Infinity while one runs. */
+  idleSince(): number {
+    return this.active > 0 ? Number.POSITIVE_INFINITY : this.lastReleaseAt;
+  }
+
+  /**
+   * Counts a back-off decided elsewhere (the application-latency back-off of a table reading through this), and
+   * makes the next query wait `pauseMs` (its slot is held meanwhile, so the queries behind it wait too).
+   */
+  countBackoff(pauseMs = 0): void {
+    this.stats.backoffs++;
+    this.pendingPauseMs = Math.max(this.pendingPauseMs, pauseMs);
+  }
+
+  private count(key: 'rateWaitMs' | 'backoffWaitMs', ms: number): void {
+    this.stats[key] += ms;
+    if (this.alsoCount) this.alsoCount[key] += ms;
   }
 
   /** A copy of the counters. */

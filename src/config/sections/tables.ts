@@ -2,7 +2,7 @@
 import { DEFAULTS } from '../defaults.js';
 import { durationOf } from '../duration.js';
 import { type ObjectReader, type StringCheck } from '../reader.js';
-import { type SourceConfig, type TableConfig, type TableQuality } from '../types.js';
+import { type LatencyBackoffLimit, type SourceConfig, type TableConfig, type TableQuality } from '../types.js';
 import { readCapture } from './capture.js';
 import { readPhi } from './phi.js';
 import { checkSqlName, readColumns } from './shared-fields.js';
@@ -127,7 +127,15 @@ function readQuality(table: ObjectReader, phi: TableConfig['phi']): TableQuality
 /** `tables[].limits`: how hard one table may read; the query timeout defaults to the source's request timeout. */
 function readLimits(table: ObjectReader, source: SourceConfig): TableConfig['limits'] {
   const l = table.checker.object(table.at('limits'), table.raw('limits'), 'the limits section');
-  l.allow(['maxRowsPerSecond', 'maxRowsPerWindow', 'maxChunkRowsPerSecond', 'subRangeRows', 'queryTimeout']);
+  l.allow([
+    'maxRowsPerSecond',
+    'maxRowsPerWindow',
+    'maxChunkRowsPerSecond',
+    'subRangeRows',
+    'queryTimeout',
+    'latencyBackoff',
+  ]);
+  const latencyBackoff = readLatencyBackoff(l);
   const maxChunkRowsPerSecond = l.has('maxChunkRowsPerSecond')
     ? l.integer('maxChunkRowsPerSecond', {
         what: 'the most rows one chunk of a job reads per second',
@@ -167,5 +175,67 @@ function readLimits(table: ObjectReader, source: SourceConfig): TableConfig['lim
       max: durationOf(6 * 3_600_000),
     }),
     ...(maxChunkRowsPerSecond !== undefined ? { maxChunkRowsPerSecond } : {}),
+    ...(latencyBackoff !== undefined ? { latencyBackoff } : {}),
   };
 }
+
+/**
+ * `limits.latencyBackoff`: `off` (the default), a percent (`5`: the probe may get 5% slower), or
+ * `{ maxIncreasePercent, probe, probeInterval }`.
+ */
+function readLatencyBackoff(l: ObjectReader): LatencyBackoffLimit | undefined {
+  const raw = l.raw('latencyBackoff');
+  if (raw === undefined || raw === 'off' || raw === false) return undefined;
+  const percent = {
+    what: 'the largest allowed increase of the probe latency, in percent',
+    example: '5',
+    min: 1,
+    max: 1000,
+  };
+  const defaults = { probe: DEFAULTS.latencyProbe, probeInterval: DEFAULTS.latencyProbeInterval };
+  if (typeof raw === 'number' || typeof raw === 'string') {
+    if (typeof raw === 'string' && !/^\d+$/.test(raw.trim())) {
+      l.checker.report(
+        l.at('latencyBackoff'),
+        `latencyBackoff must be off, a percent or a map, got ${l.checker.describe(l.at('latencyBackoff'), raw)}`,
+        'write `latencyBackoff: 5` (the application may get 5% slower while Tidemark reads) or `latencyBackoff: off`',
+      );
+      return undefined;
+    }
+    return { maxIncreasePercent: l.integer('latencyBackoff', { ...percent, fallback: 5 }), ...defaults };
+  }
+  const b = l.checker.object(l.at('latencyBackoff'), raw, 'the latency back-off');
+  b.allow(['maxIncreasePercent', 'probe', 'probeInterval']);
+  return {
+    maxIncreasePercent: b.integer('maxIncreasePercent', { ...percent, required: true }),
+    probe: b.optionalString('probe', {
+      what: 'the probe statement',
+      example: 'SELECT 1',
+      fallback: defaults.probe,
+      check: checkProbeStatement,
+    }),
+    probeInterval: b.duration('probeInterval', {
+      what: 'the time between probes',
+      example: '250ms',
+      fallback: defaults.probeInterval,
+      min: durationOf(100),
+      max: durationOf(10_000),
+    }),
+  };
+}
+
+/** A probe is one read-only statement: it runs every few hundred ms on the production server. */
+const checkProbeStatement: StringCheck = (text) => {
+  const t = text.trim();
+  if (!/^select\b/i.test(t) || /;\s*\S/.test(t))
+    return {
+      message: 'is not one SELECT statement',
+      fix: "write one cheap SELECT that every login may run, e.g. `probe: SELECT 1`, or a point lookup like the application's own",
+    };
+  if (/\b(NOLOCK|READPAST|READUNCOMMITTED)\b|\bINTO\b/i.test(t))
+    return {
+      message: 'uses a lock-skipping hint or SELECT … INTO',
+      fix: 'remove the hint (Tidemark never sends NOLOCK / READPAST / READUNCOMMITTED) or the INTO',
+    };
+  return undefined;
+};
