@@ -16,6 +16,15 @@ import type { StageProgress } from './stage-progress.js';
 import type { TableContext } from './table-context.js';
 
 /**
+ * Events per segment unless `CaptureDeps.partRows` says otherwise. The pipeline holds two segments' Parquet
+ * writers at once (one filling, one encoding), at ~1.15 KB of RSS per buffered row: 100K-row segments keep that
+ * near 0.25 GiB, where 200K rows took ~0.5 GiB and the worker peaked just over 1 GiB at 2M rows
+ * (docs/performance.md, "Memory at 2M rows"). A segment is one file per commit date, so a window of N events
+ * writes at least N ÷ 100K files.
+ */
+export const DEFAULT_SEGMENT_ROWS = 100_000;
+
+/**
  * The stream's events after projection and PHI, skipping those an earlier attempt staged — one array per source
  * batch, not one promise per event (a per-event async iteration cost more than converting the row did).
  */
@@ -74,7 +83,7 @@ export class SegmentSource {
     private readonly sink: ProgressSink,
     private readonly s: SegmentSourceInput,
   ) {
-    this.segmentRows = deps.partRows ?? 200_000;
+    this.segmentRows = deps.partRows ?? DEFAULT_SEGMENT_ROWS;
     this.untilCancelled = cancellableWaits(sink);
     this.firstSegment = s.progress.segments;
   }

@@ -1,0 +1,262 @@
+/**
+ * A {@link ParquetWriter} that runs on a worker thread (`node:worker_threads`), so that Parquet encoding — the
+ * DuckDB appends (one native call per string value), the conversions and their garbage — runs on a second core
+ * while the main thread reads and decodes the source (the driver's TDS parsing). Before, both ran one after
+ * the other on the worker's main thread, which was busy ~100% of an initial load (docs/performance.md).
+ *
+ * Same contract as {@link ParquetWriter}: rows are appended in order, partitioned by a caller-given key; `finish`
+ * returns the part files in the order written. What differs:
+ * - Rows are copied at `append` (the caller may reuse its array) and sent to the thread in batches of
+ *   {@link BATCH_ROWS}; at most {@link MAX_BATCHES_IN_FLIGHT} batches wait for the thread, so memory stays bounded:
+ *   `append` returns a promise (await it) when the thread is that far behind, else undefined.
+ * - A value the writer refuses ({@link LakeValueError}) is reported by a later `append` or by `finish` (the
+ *   thread's error, rebuilt with its column and reason), not by the append of that row. Either way the stage
+ *   fails and nothing of it is uploaded: no caller recovers a refused row.
+ *
+ * Threads are kept in a small pool ({@link IDLE_THREADS} idle at most, unref'd so they never hold the process
+ * open): a thread loads its modules once, and a window of a few rows does not pay a thread start.
+ */
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { LakeValue } from '../domain/values.js';
+import { LakeValueError } from './lake-types.js';
+import type { ParquetWriterOptions, WrittenPart } from './parquet-writer.js';
+import type { ThreadReply, ThreadRequest, ThreadRows } from './parquet-writer-thread-protocol.js';
+
+/** Rows per message to the thread: large enough that the per-message cost is negligible. */
+const BATCH_ROWS = 2048;
+/** Batches posted and not yet appended by the thread before `append` waits (bounded memory, ~16K rows). */
+const MAX_BATCHES_IN_FLIGHT = 8;
+/** Idle threads kept for the next writer. */
+const IDLE_THREADS = 2;
+/**
+ * A writer thread's V8 heap: it holds one batch of rows and the current DuckDB chunk's wrappers, the rest is
+ * short-lived garbage. Without limits each thread's heap grows like the main thread's before collecting (tens of
+ * MB more RSS per thread); DuckDB's own memory (the buffered part) is outside these limits.
+ */
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 96 };
+
+/** One worker thread running the writer's entry; handles one writer at a time. */
+class WriterThread {
+  private readonly worker: Worker;
+  private onReply: ((r: ThreadReply) => void) | undefined;
+  /** Set once the thread failed or exited: it takes no more writers. */
+  dead: Error | undefined;
+
+  constructor() {
+    const self = fileURLToPath(import.meta.url);
+    const entry = new URL(`./parquet-writer-thread-entry${self.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+    if (self.endsWith('.ts')) {
+      // Run from TypeScript sources (tsx: tests, benches, `npm run worker`): a worker thread does not inherit the
+      // parent's `--import tsx` loader, so the thread registers it before importing its entry.
+      const tsx = import.meta.resolve('tsx/esm/api');
+      this.worker = new Worker(
+        `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`,
+        { eval: true, resourceLimits: THREAD_LIMITS },
+      );
+    } else this.worker = new Worker(entry, { resourceLimits: THREAD_LIMITS });
+    this.worker.on('message', (r: ThreadReply) => this.onReply?.(r));
+    const die = (err: Error) => {
+      this.dead ??= err;
+      this.onReply?.({ type: 'error', error: { name: 'Error', message: err.message } });
+    };
+    this.worker.on('error', die);
+    this.worker.on('exit', (code) => die(new Error(`Parquet writer thread exited (code ${code})`)));
+  }
+
+  attach(onReply: (r: ThreadReply) => void): void {
+    this.onReply = onReply;
+    this.worker.ref();
+  }
+
+  detach(): void {
+    this.onReply = undefined;
+    this.worker.unref();
+  }
+
+  post(req: ThreadRequest): void {
+    this.worker.postMessage(req);
+  }
+
+  /** Closes the thread's writer (whatever it was doing), then returns the thread to the pool. */
+  abandon(): void {
+    this.attach((r) => {
+      if (r.type === 'aborted' || this.dead) releaseThread(this);
+    });
+    this.post({ type: 'abort' });
+  }
+}
+
+const idle: WriterThread[] = [];
+
+function acquireThread(): WriterThread {
+  for (;;) {
+    const t = idle.pop();
+    if (!t) return new WriterThread();
+    if (!t.dead) return t;
+  }
+}
+
+/**
+ * Takes a thread back once its writer is closed. A thread is never terminated from here: `Worker.terminate()`
+ * while DuckDB has an operation in flight aborts the whole process (a native error thrown into a torn-down
+ * environment, seen in this module's tests), so a thread beyond the idle pool is asked to close its port and ends
+ * on its own, with nothing of DuckDB open.
+ */
+function releaseThread(t: WriterThread): void {
+  t.detach();
+  if (t.dead) return;
+  if (idle.length < IDLE_THREADS) idle.push(t);
+  else t.post({ type: 'exit' });
+}
+
+/** Rebuilds the thread's error on this side (a {@link LakeValueError} keeps its class, column and reason). */
+function rebuildError(e: Extract<ThreadReply, { type: 'error' }>['error']): Error {
+  if (e.name === 'LakeValueError' && e.column !== undefined && e.reason !== undefined)
+    return new LakeValueError(e.column, e.reason);
+  const err = new Error(e.message);
+  if (e.name !== 'Error') err.name = e.name;
+  return err;
+}
+
+/** {@link ParquetWriter} on a worker thread: see the module comment for how it differs. */
+export class ThreadedParquetWriter {
+  private values: LakeValue[];
+  private partitions: string[] = [];
+  private rowsInBatch = 0;
+  private inFlight = 0;
+  private failure: Error | undefined;
+  /** The one wait in progress: the thread opened the writer, caught up with the batches, or finished. */
+  private waiter:
+    { for: 'opened' | 'appended' | 'finished'; resolve: () => void; reject: (e: Error) => void } | undefined;
+  private finished: WrittenPart[] | undefined;
+  private closed = false;
+  private rowsAppended = 0;
+
+  private constructor(
+    private readonly thread: WriterThread,
+    private readonly width: number,
+  ) {
+    this.values = this.newBatch();
+  }
+
+  /** A batch's value array, sized once (filled by index: no growth while a batch fills). */
+  private newBatch(): LakeValue[] {
+    return new Array<LakeValue>(BATCH_ROWS * this.width).fill(null);
+  }
+
+  /** Starts a writer on a pooled thread; resolves once its DuckDB instance is open. */
+  static async create(options: ParquetWriterOptions): Promise<ThreadedParquetWriter> {
+    const thread = acquireThread();
+    const w = new ThreadedParquetWriter(thread, options.columns.length);
+    thread.attach((r) => w.reply(r));
+    const { fileName, ...rest } = options;
+    if (fileName) throw new Error('ThreadedParquetWriter: fileName is not supported (functions do not cross threads)');
+    try {
+      await w.wait('opened', () => thread.post({ type: 'open', options: rest }));
+    } catch (err) {
+      w.close();
+      throw err;
+    }
+    return w;
+  }
+
+  /** Rows appended so far (sent to the thread or waiting to be sent). */
+  get rowsWritten(): number {
+    return this.rowsAppended;
+  }
+
+  private reply(r: ThreadReply): void {
+    switch (r.type) {
+      case 'opened':
+        this.settle('opened');
+        return;
+      case 'appended':
+        this.inFlight--;
+        if (this.inFlight < MAX_BATCHES_IN_FLIGHT) this.settle('appended');
+        return;
+      case 'finished':
+        this.finished = r.parts;
+        this.settle('finished');
+        return;
+      case 'error': {
+        this.failure ??= rebuildError(r.error);
+        const w = this.waiter;
+        this.waiter = undefined;
+        w?.reject(this.failure);
+      }
+    }
+  }
+
+  private settle(what: 'opened' | 'appended' | 'finished'): void {
+    const w = this.waiter;
+    if (w?.for !== what) return;
+    this.waiter = undefined;
+    w.resolve();
+  }
+
+  private wait(what: 'opened' | 'appended' | 'finished', start?: () => void): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.waiter = { for: what, resolve, reject };
+      start?.();
+    });
+  }
+
+  /**
+   * Appends one row (values in column order) to a partition; copies it at once. Returns a promise only when the
+   * thread is {@link MAX_BATCHES_IN_FLIGHT} batches behind (await it). Throws the thread's first error, if any.
+   */
+  append(partition: string, row: readonly LakeValue[]): Promise<void> | undefined {
+    if (this.closed) throw new Error('ParquetWriter is closed');
+    if (this.failure) throw this.failure;
+    if (row.length !== this.width)
+      throw new LakeValueError('(row)', `expected ${this.width} values, got ${row.length}`);
+    const values = this.values;
+    let at = this.rowsInBatch * this.width;
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i] ?? null;
+      // A driver Buffer is often a view of a larger pooled buffer, and a typed array is cloned with its whole
+      // ArrayBuffer: send a compact copy of the value's own bytes.
+      values[at++] = v instanceof Uint8Array && v.byteLength !== v.buffer.byteLength ? v.slice() : v;
+    }
+    this.partitions.push(partition);
+    this.rowsInBatch++;
+    this.rowsAppended++;
+    if (this.rowsInBatch < BATCH_ROWS) return undefined;
+    this.send();
+    return this.inFlight >= MAX_BATCHES_IN_FLIGHT ? this.wait('appended') : undefined;
+  }
+
+  private send(): void {
+    if (this.rowsInBatch === 0) return;
+    const values = this.rowsInBatch === BATCH_ROWS ? this.values : this.values.slice(0, this.rowsInBatch * this.width);
+    const batch: ThreadRows = { type: 'rows', values, partitions: this.partitions };
+    this.values = this.newBatch();
+    this.partitions = [];
+    this.rowsInBatch = 0;
+    this.inFlight++;
+    this.thread.post(batch);
+  }
+
+  /** Sends the last rows, waits for every part file, and returns them in the order written. Closes the writer. */
+  async finish(): Promise<WrittenPart[]> {
+    if (this.closed) throw new Error('ParquetWriter is closed');
+    try {
+      this.send();
+      await this.wait('finished', () => this.thread.post({ type: 'finish' }));
+      return this.finished ?? [];
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Releases the thread's DuckDB and returns the thread to the pool (idempotent). Part files stay on disk. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Abandoned mid-way or failed: the thread may still be appending; it closes the writer after what it holds.
+    if (this.finished === undefined) this.thread.abandon();
+    else releaseThread(this.thread);
+  }
+}
