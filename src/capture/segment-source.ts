@@ -12,6 +12,7 @@ import type { ChangeOp } from '../domain/values.js';
 import type { WindowPlan } from '../domain/window.js';
 import type { CaptureDeps } from './deps.js';
 import { cancellableWaits, type ProgressSink } from './progress.js';
+import { segmentBudget } from './segment-budget.js';
 import type { StageProgress } from './stage-progress.js';
 import type { TableContext } from './table-context.js';
 
@@ -111,16 +112,44 @@ export class SegmentSource {
     }
   }
 
-  private open(index: number): Promise<OpenStage> {
-    return openStage({
-      lake: this.ctx.lake,
-      window: windowRefOf(this.s.window),
-      attemptId: `${this.s.progress.attemptId}-s${index}`,
-      schema: this.s.schema,
-      extractedAt: BigInt(Date.now()) * 1_000_000n,
-      partRows: this.segmentRows,
-      ...(this.deps.scratchDir ? { scratchDir: this.deps.scratchDir } : {}),
-    });
+  /**
+   * Opens segment `index`'s stage once the process's segment budget has a slot (capture/segment-budget.ts); the
+   * slot is given back when the segment is encoded (its writer closed) or discarded.
+   */
+  private async open(index: number): Promise<OpenStage> {
+    const release = await segmentBudget.acquire();
+    let stage: OpenStage;
+    try {
+      stage = await openStage({
+        lake: this.ctx.lake,
+        window: windowRefOf(this.s.window),
+        attemptId: `${this.s.progress.attemptId}-s${index}`,
+        schema: this.s.schema,
+        extractedAt: BigInt(Date.now()) * 1_000_000n,
+        partRows: this.segmentRows,
+        ...(this.deps.scratchDir ? { scratchDir: this.deps.scratchDir } : {}),
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return {
+      add: (e) => stage.add(e),
+      get rows() {
+        return stage.rows;
+      },
+      finish: async () => {
+        try {
+          return await stage.finish();
+        } finally {
+          release();
+        }
+      },
+      discard: async () => {
+        release();
+        await stage.discard();
+      },
+    };
   }
 
   /** Appends events to `stage` until the segment is full or the stream ends. */

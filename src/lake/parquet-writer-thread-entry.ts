@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import type { LakeValue } from '../domain/values.js';
 import { LakeValueError } from './lake-types.js';
 import { ParquetWriter } from './parquet-writer.js';
-import type { ThreadReply, ThreadRequest } from './parquet-writer-thread-protocol.js';
+import type { PackedColumn, ThreadReply, ThreadRequest } from './parquet-writer-thread-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('parquet-writer-thread-entry runs only as a worker thread');
@@ -16,6 +16,21 @@ let writer: ParquetWriter | undefined;
 let failed = false;
 let width = 0;
 let queue: Promise<void> = Promise.resolve();
+
+/** A column's values from its packed form (parquet-writer-thread-protocol.ts). */
+function unpack(c: PackedColumn): LakeValue[] {
+  if ('values' in c) return c.values;
+  const out = new Array<LakeValue>(c.lengths.length);
+  for (let k = 0, at = 0; k < c.lengths.length; k++) {
+    const n = c.lengths[k]!;
+    if (n < 0) out[k] = null;
+    else {
+      out[k] = c.text.slice(at, at + n);
+      at += n;
+    }
+  }
+  return out;
+}
 
 function reply(r: ThreadReply): void {
   port!.postMessage(r);
@@ -46,9 +61,10 @@ async function handle(req: ThreadRequest): Promise<void> {
   if (failed || !writer) return;
   if (req.type === 'rows') {
     const row = new Array<LakeValue>(width);
-    const { values, partitions } = req;
-    for (let k = 0, at = 0; k < partitions.length; k++) {
-      for (let i = 0; i < width; i++) row[i] = values[at++] ?? null;
+    const { partitions } = req;
+    const columns = req.columns.map(unpack);
+    for (let k = 0; k < partitions.length; k++) {
+      for (let i = 0; i < width; i++) row[i] = columns[i]![k] ?? null;
       const flushing = writer.append(partitions[k]!, row);
       if (flushing) await flushing;
     }

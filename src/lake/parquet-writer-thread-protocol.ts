@@ -2,10 +2,18 @@
 import type { LakeValue } from '../domain/values.js';
 import type { ParquetWriterOptions, WrittenPart } from './parquet-writer.js';
 
-/** A batch of rows: `partitions[k]` is row k's partition, its values `values[k × width … (k + 1) × width)`. */
+/**
+ * One column of a batch. A column whose values are all strings (or NULL) travels as one string and the lengths
+ * (−1 for NULL): structured clone copies one string per column instead of tagging thousands of small ones, which
+ * made the message about 3× cheaper to build and read for the claim lines' 20 text columns. Any other column
+ * travels as its values.
+ */
+export type PackedColumn = { readonly values: LakeValue[] } | { readonly text: string; readonly lengths: Int32Array };
+
+/** A batch of rows: row k's partition is `partitions[k]`, its value of column i is row k of `columns[i]`. */
 export interface ThreadRows {
   readonly type: 'rows';
-  readonly values: LakeValue[];
+  readonly columns: PackedColumn[];
   readonly partitions: string[];
 }
 

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { LakeValue } from '../domain/values.js';
 import { LakeValueError } from './lake-types.js';
 import type { ParquetWriterOptions, WrittenPart } from './parquet-writer.js';
-import type { ThreadReply, ThreadRequest, ThreadRows } from './parquet-writer-thread-protocol.js';
+import type { PackedColumn, ThreadReply, ThreadRequest, ThreadRows } from './parquet-writer-thread-protocol.js';
 
 /** Rows per message to the thread: large enough that the per-message cost is negligible. */
 const BATCH_ROWS = 2048;
@@ -119,9 +119,25 @@ function rebuildError(e: Extract<ThreadReply, { type: 'error' }>['error']): Erro
   return err;
 }
 
+/** A column of a batch as it travels (parquet-writer-thread-protocol.ts, PackedColumn). */
+function pack(values: LakeValue[]): PackedColumn {
+  const lengths = new Int32Array(values.length);
+  const texts: string[] = [];
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    if (v === null) lengths[k] = -1;
+    else if (typeof v === 'string') {
+      lengths[k] = v.length;
+      texts.push(v);
+    } else return { values };
+  }
+  return { text: texts.join(''), lengths };
+}
+
 /** {@link ParquetWriter} on a worker thread: see the module comment for how it differs. */
 export class ThreadedParquetWriter {
-  private values: LakeValue[];
+  /** The batch being filled, one array per column (built by push: a packed array clones fastest). */
+  private columns: LakeValue[][];
   private partitions: string[] = [];
   private rowsInBatch = 0;
   private inFlight = 0;
@@ -137,12 +153,11 @@ export class ThreadedParquetWriter {
     private readonly thread: WriterThread,
     private readonly width: number,
   ) {
-    this.values = this.newBatch();
+    this.columns = this.newBatch();
   }
 
-  /** A batch's value array, sized once (filled by index: no growth while a batch fills). */
-  private newBatch(): LakeValue[] {
-    return new Array<LakeValue>(BATCH_ROWS * this.width).fill(null);
+  private newBatch(): LakeValue[][] {
+    return Array.from({ length: this.width }, () => []);
   }
 
   /** Starts a writer on a pooled thread; resolves once its DuckDB instance is open. */
@@ -212,13 +227,12 @@ export class ThreadedParquetWriter {
     if (this.failure) throw this.failure;
     if (row.length !== this.width)
       throw new LakeValueError('(row)', `expected ${this.width} values, got ${row.length}`);
-    const values = this.values;
-    let at = this.rowsInBatch * this.width;
+    const columns = this.columns;
     for (let i = 0; i < row.length; i++) {
       const v = row[i] ?? null;
       // A driver Buffer is often a view of a larger pooled buffer, and a typed array is cloned with its whole
-      // ArrayBuffer: send a compact copy of the value's own bytes.
-      values[at++] = v instanceof Uint8Array && v.byteLength !== v.buffer.byteLength ? v.slice() : v;
+      // ArrayBuffer: send a copy of the value's own bytes (Buffer#slice would be another view).
+      columns[i]!.push(v instanceof Uint8Array && v.byteLength !== v.buffer.byteLength ? new Uint8Array(v) : v);
     }
     this.partitions.push(partition);
     this.rowsInBatch++;
@@ -230,9 +244,8 @@ export class ThreadedParquetWriter {
 
   private send(): void {
     if (this.rowsInBatch === 0) return;
-    const values = this.rowsInBatch === BATCH_ROWS ? this.values : this.values.slice(0, this.rowsInBatch * this.width);
-    const batch: ThreadRows = { type: 'rows', values, partitions: this.partitions };
-    this.values = this.newBatch();
+    const batch: ThreadRows = { type: 'rows', columns: this.columns.map(pack), partitions: this.partitions };
+    this.columns = this.newBatch();
     this.partitions = [];
     this.rowsInBatch = 0;
     this.inFlight++;
