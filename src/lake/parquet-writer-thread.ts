@@ -30,11 +30,17 @@ const MAX_BATCHES_IN_FLIGHT = 8;
 /** Idle threads kept for the next writer. */
 const IDLE_THREADS = 2;
 /**
- * A writer thread's V8 heap: it holds one batch of rows and the current DuckDB chunk's wrappers, the rest is
- * short-lived garbage. Without limits each thread's heap grows like the main thread's before collecting (tens of
- * MB more RSS per thread); DuckDB's own memory (the buffered part) is outside these limits.
+ * A batch is also posted once its text reaches this many characters, so that rows with large (max) values do not
+ * make a batch, and the 8 in flight, hold gigabytes.
  */
-const THREAD_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 96 };
+const BATCH_TEXT_CHARS = 4 * 1024 * 1024;
+/**
+ * A writer thread's young generation is capped: it holds one batch of rows and the current DuckDB chunk's
+ * wrappers, the rest is short-lived garbage, and a default-sized young generation per thread added RSS. The old
+ * generation is not capped (a row with a large value must not exhaust the thread's heap: that would fail every
+ * retry of its window); DuckDB's own memory (the buffered part) is outside V8's heap either way.
+ */
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 16 };
 
 /** One worker thread running the writer's entry; handles one writer at a time. */
 class WriterThread {
@@ -140,6 +146,8 @@ export class ThreadedParquetWriter {
   private columns: LakeValue[][];
   private partitions: string[] = [];
   private rowsInBatch = 0;
+  /** Characters of text (and bytes of binary) in the batch being filled. */
+  private textChars = 0;
   private inFlight = 0;
   private failure: Error | undefined;
   /** The one wait in progress: the thread opened the writer, caught up with the batches, or finished. */
@@ -232,12 +240,14 @@ export class ThreadedParquetWriter {
       const v = row[i] ?? null;
       // A driver Buffer is often a view of a larger pooled buffer, and a typed array is cloned with its whole
       // ArrayBuffer: send a copy of the value's own bytes (Buffer#slice would be another view).
+      if (typeof v === 'string') this.textChars += v.length;
+      else if (v instanceof Uint8Array) this.textChars += v.byteLength;
       columns[i]!.push(v instanceof Uint8Array && v.byteLength !== v.buffer.byteLength ? new Uint8Array(v) : v);
     }
     this.partitions.push(partition);
     this.rowsInBatch++;
     this.rowsAppended++;
-    if (this.rowsInBatch < BATCH_ROWS) return undefined;
+    if (this.rowsInBatch < BATCH_ROWS && this.textChars < BATCH_TEXT_CHARS) return undefined;
     this.send();
     return this.inFlight >= MAX_BATCHES_IN_FLIGHT ? this.wait('appended') : undefined;
   }
@@ -246,6 +256,7 @@ export class ThreadedParquetWriter {
     if (this.rowsInBatch === 0) return;
     const batch: ThreadRows = { type: 'rows', columns: this.columns.map(pack), partitions: this.partitions };
     this.columns = this.newBatch();
+    this.textChars = 0;
     this.partitions = [];
     this.rowsInBatch = 0;
     this.inFlight++;

@@ -133,3 +133,29 @@ test('a row of the wrong width is refused at append, and a writer abandoned mid-
   void again.append('d', row(3));
   assert.equal((await again.finish())[0]?.rows, 1);
 });
+
+test('rows with large text values go through the thread in batches bounded by their size', async () => {
+  const cols: LakeColumn[] = [
+    { name: 'id', type: { kind: 'int64' }, nullable: false },
+    { name: 'doc', type: { kind: 'string' }, nullable: true },
+  ];
+  const dir = tempDir();
+  const w = await ThreadedParquetWriter.create({ columns: cols, dir });
+  const big = (i: number) => `${i}:${'ü'.repeat(3_000_000)}`;
+  for (let i = 0; i < 12; i++) {
+    const f = w.append('d', [BigInt(i), big(i)]);
+    if (f) await f;
+  }
+  const [part] = await w.finish();
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    const r = await conn.runAndReadAll(
+      `select count(*)::int n, sum(length(doc))::bigint chars, min(doc = '3:' || repeat('ü', 3000000) or id <> 3)::int ok from read_parquet('${part!.localPath}')`,
+    );
+    assert.deepEqual(r.getRowsJson(), [[12, String(12 * 3_000_000 + 12 * 2 + 2), 1]]);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+});
