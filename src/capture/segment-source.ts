@@ -12,8 +12,18 @@ import type { ChangeOp } from '../domain/values.js';
 import type { WindowPlan } from '../domain/window.js';
 import type { CaptureDeps } from './deps.js';
 import { cancellableWaits, type ProgressSink } from './progress.js';
+import { segmentBudget } from './segment-budget.js';
 import type { StageProgress } from './stage-progress.js';
 import type { TableContext } from './table-context.js';
+
+/**
+ * Events per segment unless `CaptureDeps.partRows` says otherwise. The pipeline holds two segments' Parquet
+ * writers at once (one filling, one encoding), at ~1.15 KB of RSS per buffered row: 100K-row segments keep that
+ * near 0.25 GiB, where 200K rows took ~0.5 GiB and the worker peaked just over 1 GiB at 2M rows
+ * (docs/performance.md, "Memory at 2M rows"). A segment is one file per commit date, so a window of N events
+ * writes at least N ÷ 100K files.
+ */
+export const DEFAULT_SEGMENT_ROWS = 100_000;
 
 /**
  * The stream's events after projection and PHI, skipping those an earlier attempt staged — one array per source
@@ -74,7 +84,7 @@ export class SegmentSource {
     private readonly sink: ProgressSink,
     private readonly s: SegmentSourceInput,
   ) {
-    this.segmentRows = deps.partRows ?? 200_000;
+    this.segmentRows = deps.partRows ?? DEFAULT_SEGMENT_ROWS;
     this.untilCancelled = cancellableWaits(sink);
     this.firstSegment = s.progress.segments;
   }
@@ -102,16 +112,44 @@ export class SegmentSource {
     }
   }
 
-  private open(index: number): Promise<OpenStage> {
-    return openStage({
-      lake: this.ctx.lake,
-      window: windowRefOf(this.s.window),
-      attemptId: `${this.s.progress.attemptId}-s${index}`,
-      schema: this.s.schema,
-      extractedAt: BigInt(Date.now()) * 1_000_000n,
-      partRows: this.segmentRows,
-      ...(this.deps.scratchDir ? { scratchDir: this.deps.scratchDir } : {}),
-    });
+  /**
+   * Opens segment `index`'s stage once the process's segment budget has a slot (capture/segment-budget.ts); the
+   * slot is given back when the segment is encoded (its writer closed) or discarded.
+   */
+  private async open(index: number): Promise<OpenStage> {
+    const release = await segmentBudget.acquire();
+    let stage: OpenStage;
+    try {
+      stage = await openStage({
+        lake: this.ctx.lake,
+        window: windowRefOf(this.s.window),
+        attemptId: `${this.s.progress.attemptId}-s${index}`,
+        schema: this.s.schema,
+        extractedAt: BigInt(Date.now()) * 1_000_000n,
+        partRows: this.segmentRows,
+        ...(this.deps.scratchDir ? { scratchDir: this.deps.scratchDir } : {}),
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return {
+      add: (e) => stage.add(e),
+      get rows() {
+        return stage.rows;
+      },
+      finish: async () => {
+        try {
+          return await stage.finish();
+        } finally {
+          release();
+        }
+      },
+      discard: async () => {
+        release();
+        await stage.discard();
+      },
+    };
   }
 
   /** Appends events to `stage` until the segment is full or the stream ends. */

@@ -10,6 +10,7 @@ import type { WindowRef } from './manifest.js';
 import { EVENT_LAKE_COLUMNS, LakeValueError } from './lake-types.js';
 import { assertAttemptId, utcDateOfNanos } from './layout.js';
 import { ParquetWriter, type WrittenPart } from './parquet-writer.js';
+import { ThreadedParquetWriter } from './parquet-writer-thread.js';
 import type { SchemaDoc } from './schema-registry.js';
 import { zeroOpCounts } from './control-totals.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -61,6 +62,11 @@ export interface StageWindowInput {
   readonly partRows?: number;
   /** Parent of the local scratch directory (the OS temp directory by default); the directory is removed after. */
   readonly scratchDir?: string;
+  /**
+   * Encode on a worker thread (lake/parquet-writer-thread.ts), so that encoding overlaps the read on another core;
+   * default true. False encodes on the calling thread (same files).
+   */
+  readonly encodeOnThread?: boolean;
 }
 
 /**
@@ -113,7 +119,7 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
   const { lake, attemptId, schema } = input;
   assertAttemptId(attemptId);
   const scratch = await mkdtemp(join(input.scratchDir ?? tmpdir(), 'tidemark-stage-'));
-  let writer: ParquetWriter | undefined;
+  let writer: ParquetWriter | ThreadedParquetWriter | undefined;
   let discarded = false;
   const discard = async () => {
     if (discarded) return;
@@ -126,15 +132,18 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
     // whatever the column's nullability. So the writer accepts NULL in non-key columns, and NOT NULL is checked
     // by the event check for every other event.
     const keys = new Set(schema.keyColumns.map((k) => k.toLowerCase()));
-    writer = await ParquetWriter.create({
+    const options = {
       columns: [
         ...EVENT_LAKE_COLUMNS,
         ...schema.columns.map((c) => (keys.has(c.name.toLowerCase()) ? c : { ...c, nullable: true })),
       ],
       dir: scratch,
       partRows: input.partRows,
-      fileName: (date, part) => `${date}-${part}.parquet`,
-    });
+    };
+    // Part files are named `<commit date>-<part>.parquet` (the writer's default name: a date needs no escaping).
+    writer = await (input.encodeOnThread === false
+      ? ParquetWriter.create(options)
+      : ThreadedParquetWriter.create(options));
     const w = writer;
     const check = eventCheck(schema, keys);
     const counted = {

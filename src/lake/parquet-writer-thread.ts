@@ -1,0 +1,286 @@
+/**
+ * A {@link ParquetWriter} that runs on a worker thread (`node:worker_threads`), so that Parquet encoding — the
+ * DuckDB appends (one native call per string value), the conversions and their garbage — runs on a second core
+ * while the main thread reads and decodes the source (the driver's TDS parsing). Before, both ran one after
+ * the other on the worker's main thread, which was busy ~100% of an initial load (docs/performance.md).
+ *
+ * Same contract as {@link ParquetWriter}: rows are appended in order, partitioned by a caller-given key; `finish`
+ * returns the part files in the order written. What differs:
+ * - Rows are copied at `append` (the caller may reuse its array) and sent to the thread in batches of
+ *   {@link BATCH_ROWS}; at most {@link MAX_BATCHES_IN_FLIGHT} batches wait for the thread, so memory stays bounded:
+ *   `append` returns a promise (await it) when the thread is that far behind, else undefined.
+ * - A value the writer refuses ({@link LakeValueError}) is reported by a later `append` or by `finish` (the
+ *   thread's error, rebuilt with its column and reason), not by the append of that row. Either way the stage
+ *   fails and nothing of it is uploaded: no caller recovers a refused row.
+ *
+ * Threads are kept in a small pool ({@link IDLE_THREADS} idle at most, unref'd so they never hold the process
+ * open): a thread loads its modules once, and a window of a few rows does not pay a thread start.
+ */
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { LakeValue } from '../domain/values.js';
+import { LakeValueError } from './lake-types.js';
+import type { ParquetWriterOptions, WrittenPart } from './parquet-writer.js';
+import type { PackedColumn, ThreadReply, ThreadRequest, ThreadRows } from './parquet-writer-thread-protocol.js';
+
+/** Rows per message to the thread: large enough that the per-message cost is negligible. */
+const BATCH_ROWS = 2048;
+/** Batches posted and not yet appended by the thread before `append` waits (bounded memory, ~16K rows). */
+const MAX_BATCHES_IN_FLIGHT = 8;
+/** Idle threads kept for the next writer. */
+const IDLE_THREADS = 2;
+/**
+ * A batch is also posted once its text reaches this many characters, so that rows with large (max) values do not
+ * make a batch, and the 8 in flight, hold gigabytes.
+ */
+const BATCH_TEXT_CHARS = 4 * 1024 * 1024;
+/**
+ * A writer thread's young generation is capped: it holds one batch of rows and the current DuckDB chunk's
+ * wrappers, the rest is short-lived garbage, and a default-sized young generation per thread added RSS. The old
+ * generation is not capped (a row with a large value must not exhaust the thread's heap: that would fail every
+ * retry of its window); DuckDB's own memory (the buffered part) is outside V8's heap either way.
+ */
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 16 };
+
+/** One worker thread running the writer's entry; handles one writer at a time. */
+class WriterThread {
+  private readonly worker: Worker;
+  private onReply: ((r: ThreadReply) => void) | undefined;
+  /** Set once the thread failed or exited: it takes no more writers. */
+  dead: Error | undefined;
+
+  constructor() {
+    const self = fileURLToPath(import.meta.url);
+    const entry = new URL(`./parquet-writer-thread-entry${self.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+    if (self.endsWith('.ts')) {
+      // Run from TypeScript sources (tsx: tests, benches, `npm run worker`): a worker thread does not inherit the
+      // parent's `--import tsx` loader, so the thread registers it before importing its entry.
+      const tsx = import.meta.resolve('tsx/esm/api');
+      this.worker = new Worker(
+        `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`,
+        { eval: true, resourceLimits: THREAD_LIMITS },
+      );
+    } else this.worker = new Worker(entry, { resourceLimits: THREAD_LIMITS });
+    this.worker.on('message', (r: ThreadReply) => this.onReply?.(r));
+    const die = (err: Error) => {
+      this.dead ??= err;
+      this.onReply?.({ type: 'error', error: { name: 'Error', message: err.message } });
+    };
+    this.worker.on('error', die);
+    this.worker.on('exit', (code) => die(new Error(`Parquet writer thread exited (code ${code})`)));
+  }
+
+  attach(onReply: (r: ThreadReply) => void): void {
+    this.onReply = onReply;
+    this.worker.ref();
+  }
+
+  detach(): void {
+    this.onReply = undefined;
+    this.worker.unref();
+  }
+
+  post(req: ThreadRequest): void {
+    this.worker.postMessage(req);
+  }
+
+  /** Closes the thread's writer (whatever it was doing), then returns the thread to the pool. */
+  abandon(): void {
+    this.attach((r) => {
+      if (r.type === 'aborted' || this.dead) releaseThread(this);
+    });
+    this.post({ type: 'abort' });
+  }
+}
+
+const idle: WriterThread[] = [];
+
+function acquireThread(): WriterThread {
+  for (;;) {
+    const t = idle.pop();
+    if (!t) return new WriterThread();
+    if (!t.dead) return t;
+  }
+}
+
+/**
+ * Takes a thread back once its writer is closed. A thread is never terminated from here: `Worker.terminate()`
+ * while DuckDB has an operation in flight aborts the whole process (a native error thrown into a torn-down
+ * environment, seen in this module's tests), so a thread beyond the idle pool is asked to close its port and ends
+ * on its own, with nothing of DuckDB open.
+ */
+function releaseThread(t: WriterThread): void {
+  t.detach();
+  if (t.dead) return;
+  if (idle.length < IDLE_THREADS) idle.push(t);
+  else t.post({ type: 'exit' });
+}
+
+/** Rebuilds the thread's error on this side (a {@link LakeValueError} keeps its class, column and reason). */
+function rebuildError(e: Extract<ThreadReply, { type: 'error' }>['error']): Error {
+  if (e.name === 'LakeValueError' && e.column !== undefined && e.reason !== undefined)
+    return new LakeValueError(e.column, e.reason);
+  const err = new Error(e.message);
+  if (e.name !== 'Error') err.name = e.name;
+  return err;
+}
+
+/** A column of a batch as it travels (parquet-writer-thread-protocol.ts, PackedColumn). */
+function pack(values: LakeValue[]): PackedColumn {
+  const lengths = new Int32Array(values.length);
+  const texts: string[] = [];
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    if (v === null) lengths[k] = -1;
+    else if (typeof v === 'string') {
+      lengths[k] = v.length;
+      texts.push(v);
+    } else return { values };
+  }
+  return { text: texts.join(''), lengths };
+}
+
+/** {@link ParquetWriter} on a worker thread: see the module comment for how it differs. */
+export class ThreadedParquetWriter {
+  /** The batch being filled, one array per column (built by push: a packed array clones fastest). */
+  private columns: LakeValue[][];
+  private partitions: string[] = [];
+  private rowsInBatch = 0;
+  /** Characters of text (and bytes of binary) in the batch being filled. */
+  private textChars = 0;
+  private inFlight = 0;
+  private failure: Error | undefined;
+  /** The one wait in progress: the thread opened the writer, caught up with the batches, or finished. */
+  private waiter:
+    { for: 'opened' | 'appended' | 'finished'; resolve: () => void; reject: (e: Error) => void } | undefined;
+  private finished: WrittenPart[] | undefined;
+  private closed = false;
+  private rowsAppended = 0;
+
+  private constructor(
+    private readonly thread: WriterThread,
+    private readonly width: number,
+  ) {
+    this.columns = this.newBatch();
+  }
+
+  private newBatch(): LakeValue[][] {
+    return Array.from({ length: this.width }, () => []);
+  }
+
+  /** Starts a writer on a pooled thread; resolves once its DuckDB instance is open. */
+  static async create(options: ParquetWriterOptions): Promise<ThreadedParquetWriter> {
+    const thread = acquireThread();
+    const w = new ThreadedParquetWriter(thread, options.columns.length);
+    thread.attach((r) => w.reply(r));
+    const { fileName, ...rest } = options;
+    if (fileName) throw new Error('ThreadedParquetWriter: fileName is not supported (functions do not cross threads)');
+    try {
+      await w.wait('opened', () => thread.post({ type: 'open', options: rest }));
+    } catch (err) {
+      w.close();
+      throw err;
+    }
+    return w;
+  }
+
+  /** Rows appended so far (sent to the thread or waiting to be sent). */
+  get rowsWritten(): number {
+    return this.rowsAppended;
+  }
+
+  private reply(r: ThreadReply): void {
+    switch (r.type) {
+      case 'opened':
+        this.settle('opened');
+        return;
+      case 'appended':
+        this.inFlight--;
+        if (this.inFlight < MAX_BATCHES_IN_FLIGHT) this.settle('appended');
+        return;
+      case 'finished':
+        this.finished = r.parts;
+        this.settle('finished');
+        return;
+      case 'error': {
+        this.failure ??= rebuildError(r.error);
+        const w = this.waiter;
+        this.waiter = undefined;
+        w?.reject(this.failure);
+      }
+    }
+  }
+
+  private settle(what: 'opened' | 'appended' | 'finished'): void {
+    const w = this.waiter;
+    if (w?.for !== what) return;
+    this.waiter = undefined;
+    w.resolve();
+  }
+
+  private wait(what: 'opened' | 'appended' | 'finished', start?: () => void): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.waiter = { for: what, resolve, reject };
+      start?.();
+    });
+  }
+
+  /**
+   * Appends one row (values in column order) to a partition; copies it at once. Returns a promise only when the
+   * thread is {@link MAX_BATCHES_IN_FLIGHT} batches behind (await it). Throws the thread's first error, if any.
+   */
+  append(partition: string, row: readonly LakeValue[]): Promise<void> | undefined {
+    if (this.closed) throw new Error('ParquetWriter is closed');
+    if (this.failure) throw this.failure;
+    if (row.length !== this.width)
+      throw new LakeValueError('(row)', `expected ${this.width} values, got ${row.length}`);
+    const columns = this.columns;
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i] ?? null;
+      // A driver Buffer is often a view of a larger pooled buffer, and a typed array is cloned with its whole
+      // ArrayBuffer: send a copy of the value's own bytes (Buffer#slice would be another view).
+      if (typeof v === 'string') this.textChars += v.length;
+      else if (v instanceof Uint8Array) this.textChars += v.byteLength;
+      columns[i]!.push(v instanceof Uint8Array && v.byteLength !== v.buffer.byteLength ? new Uint8Array(v) : v);
+    }
+    this.partitions.push(partition);
+    this.rowsInBatch++;
+    this.rowsAppended++;
+    if (this.rowsInBatch < BATCH_ROWS && this.textChars < BATCH_TEXT_CHARS) return undefined;
+    this.send();
+    return this.inFlight >= MAX_BATCHES_IN_FLIGHT ? this.wait('appended') : undefined;
+  }
+
+  private send(): void {
+    if (this.rowsInBatch === 0) return;
+    const batch: ThreadRows = { type: 'rows', columns: this.columns.map(pack), partitions: this.partitions };
+    this.columns = this.newBatch();
+    this.textChars = 0;
+    this.partitions = [];
+    this.rowsInBatch = 0;
+    this.inFlight++;
+    this.thread.post(batch);
+  }
+
+  /** Sends the last rows, waits for every part file, and returns them in the order written. Closes the writer. */
+  async finish(): Promise<WrittenPart[]> {
+    if (this.closed) throw new Error('ParquetWriter is closed');
+    try {
+      this.send();
+      await this.wait('finished', () => this.thread.post({ type: 'finish' }));
+      return this.finished ?? [];
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Releases the thread's DuckDB and returns the thread to the pool (idempotent). Part files stay on disk. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Abandoned mid-way or failed: the thread may still be appending; it closes the writer after what it holds.
+    if (this.finished === undefined) this.thread.abandon();
+    else releaseThread(this.thread);
+  }
+}
