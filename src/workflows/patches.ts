@@ -18,3 +18,9 @@ export const JOB_FAILURE_PATCH = 'job-failure-ends-the-job';
 
 /** The nightly workflow compacts the table's closed Delta days after requesting its jobs (issue 15). */
 export const NIGHTLY_COMPACTION_PATCH = 'nightly-compaction';
+
+/**
+ * A chunked job continues as new when Temporal suggests it or after `maxChunksPerRun` chunks, carrying the chunks
+ * not yet taken and its counts (issue 14: a 2.8B-row snapshot would pass the history limit in one run).
+ */
+export const CHUNKED_JOB_CONTINUE_AS_NEW_PATCH = 'chunked-job-continue-as-new';
