@@ -17,6 +17,11 @@
  * workers" is twice the slots of "one worker", the unit a production pool adds. With 4 slots per worker, one
  * worker would already read four sub-ranges at once and the comparison would measure slots, not workers.
  *
+ * `--capacity` first drains the same backlog on the largest pool with the cap lifted (1,000,000 rows/s: the
+ * machine's rate for this backlog and pool, measured in this run), against which the capped demand (workers ×
+ * slots × cap) is printed. Per run, the bench prints how fast the capped sub-range reads actually went (from the
+ * table's workflow history): about the cap when the cap, not the machine, set the pace.
+ *
  * Results: ratios (drain time of 1 worker ÷ drain time of N), measured in this run; JSON in
  * `bench/results/scale-out-backlog-<timestamp>.json` (or `--out`). Figures, not assertions; the machine is shared.
  */
@@ -36,6 +41,7 @@ import { buildDependencies } from '../src/activities/index.js';
 import { tableContext } from '../src/capture/table-context.js';
 import type { TableRef } from '../src/domain/table.js';
 import type { Manifest } from '../src/lake/manifest.js';
+import { activityDurations, activityRates, type ActivityRates } from './scale-out-activity-rates.js';
 import { createLogger } from '../src/util/logger.js';
 import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../src/workflows/table-sync.js';
@@ -48,6 +54,7 @@ const { values } = parseArgs({
     'table-rows': { type: 'string', default: '10000' },
     workers: { type: 'string', default: '1,2,4' },
     slots: { type: 'string', default: '1' },
+    capacity: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -99,7 +106,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 async function startSim() {
-  const { firstLine } = await spawnNode('simulator', ['sim/cli.ts', '--port', '0', '--cdc-polling-s', '1'], {}, (l) =>
+  // A 1M-change backlog per run, several runs: the change table holds millions of rows in the simulator's heap.
+  const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=8192`.trim() };
+  const { firstLine } = await spawnNode('simulator', ['sim/cli.ts', '--port', '0', '--cdc-polling-s', '1'], env, (l) =>
     l.includes('listening'),
   );
   const address = JSON.parse(firstLine) as { host: string; port: number };
@@ -118,13 +127,17 @@ async function startSim() {
 
 type Admin = Awaited<ReturnType<typeof startSim>>['admin'];
 
+/** Updates harvested into the change table: each is two rows there (before and after image); counts the after. */
 async function changeRows(admin: Admin): Promise<number> {
-  const r = await admin.request().query<{ n: number }>('SELECT COUNT(*) AS n FROM cdc.dbo_Backlog_CT');
+  const r = await admin
+    .request()
+    .query<{ n: number }>('SELECT COUNT(*) AS n FROM cdc.dbo_Backlog_CT WHERE __$operation = 4');
   return r.recordset[0]!.n;
 }
 
 /** `CHANGES` updates in transactions of `TX_ROWS` rows, then waits until the capture job harvested them. */
 async function writeBacklog(admin: Admin): Promise<void> {
+  const started = Date.now();
   const before = await changeRows(admin);
   for (let done = 0; done < CHANGES; done += TX_ROWS) {
     const lo = (done % TABLE_ROWS) + 1;
@@ -137,8 +150,9 @@ async function writeBacklog(admin: Admin): Promise<void> {
   const deadline = Date.now() + 30 * 60_000;
   while ((await changeRows(admin)) < before + CHANGES) {
     if (Date.now() > deadline) throw new Error('the capture job did not harvest the backlog in 30 minutes');
-    await sleep(1_000);
+    await sleep(3_000); // each count scans the change table (millions of rows after a few 1M runs)
   }
+  say(`    backlog written and harvested in ${seconds(Date.now() - started)} s`);
 }
 
 interface RunResult {
@@ -147,10 +161,12 @@ interface RunResult {
   changes: number;
   subRanges: number;
   changesPerSecond: number;
+  /** How fast the sub-range reads (extractWindow activities of the backlog's window) went. */
+  subRangeActivities?: ActivityRates;
 }
 
-async function run(workers: number, sim: { port: number; admin: Admin }): Promise<RunResult> {
-  const name = `w${workers}`;
+async function run(workers: number, sim: { port: number; admin: Admin }, cap = CAP): Promise<RunResult> {
+  const name = cap === CAP ? `w${workers}` : `w${workers}-uncapped`;
   const { yaml, env, config } = pipelineConfig({
     sourcePort: sim.port,
     azuriteConnectionString: await azuriteForTests(),
@@ -161,7 +177,7 @@ async function run(workers: number, sim: { port: number; admin: Admin }): Promis
       {
         name: 'dbo.Backlog',
         capture: '{ strategy: cdc }',
-        limits: `{ maxRowsPerSecond: ${CAP}, subRangeRows: ${SUB_RANGE_ROWS} }`,
+        limits: `{ maxRowsPerSecond: ${cap}, subRangeRows: ${SUB_RANGE_ROWS} }`,
       },
     ],
     cadence: '10m',
@@ -209,6 +225,13 @@ async function run(workers: number, sim: { port: number; admin: Admin }): Promis
     await handle.signal(syncNowSignal);
     await waitRows(TABLE_ROWS + CHANGES, 'backlog');
     const drainMs = Date.now() - t0;
+    // Only the backlog's window ran sub-ranges (the snapshot is a job of its own; the table is paused before).
+    const durations = activityDurations(await handle.fetchHistory(), 'extractWindow');
+    const subRangeActivities = activityRates(
+      durations.filter((d) => d > 0),
+      CHANGES,
+      cap,
+    );
     await handle.terminate('benchmark run done');
     const lake = (await tableContext(deps, TABLE)).lake;
     let subRanges = 0;
@@ -224,9 +247,15 @@ async function run(workers: number, sim: { port: number; admin: Admin }): Promis
       changes: CHANGES,
       subRanges,
       changesPerSecond: Math.round(CHANGES / (drainMs / 1000)),
+      subRangeActivities,
     };
+    const a = subRangeActivities;
     say(
-      `  ${name}: ${CHANGES} changes drained in ${seconds(drainMs)} s (${r.changesPerSecond}/s, ${subRanges} sub-ranges)`,
+      `  ${name}: ${CHANGES} changes drained in ${seconds(drainMs)} s (${r.changesPerSecond}/s, ${subRanges} sub-ranges)` +
+        (a
+          ? `; sub-range reads ${a.meanSeconds}s mean, ${a.maxSeconds}s max, ~${a.meanRowsPerSecond}/s each` +
+            (cap === CAP ? ` (${a.ofCap}× the cap)` : '')
+          : ''),
     );
     return r;
   } finally {
@@ -253,7 +282,9 @@ async function main(): Promise<void> {
       .batch(`INSERT INTO dbo.Backlog (id, n, note) VALUES ${ids.map((id) => `(${id}, 0, 'row ${id}')`).join(', ')}`);
   }
   const runs: RunResult[] = [];
+  let capacity: RunResult | undefined;
   try {
+    if (values.capacity) capacity = await run(Math.max(...WORKERS), sim, 1_000_000);
     for (const w of WORKERS) runs.push(await run(w, sim));
   } finally {
     await sim.admin.close();
@@ -269,12 +300,20 @@ async function main(): Promise<void> {
     const ratio = one ? (one.drainMs / r.drainMs).toFixed(2) : '-';
     say(`| ${r.workers} | ${seconds(r.drainMs)} | ${r.changesPerSecond} | ${r.subRanges} | ${ratio}× |`);
   }
+  const demand = Math.max(...WORKERS) * SLOTS * CAP;
+  say(
+    `\ncapped demand at the largest pool: ${demand} changes/s (${Math.max(...WORKERS)} workers × ${SLOTS} slot(s) × ${CAP})` +
+      (capacity
+        ? `, ${(demand / capacity.changesPerSecond).toFixed(2)} of the capacity measured in this run ` +
+          `(${capacity.changesPerSecond} changes/s, ${capacity.workers} workers, cap lifted)`
+        : ' (--capacity measures the machine in the same run)'),
+  );
   const out =
     values.out ?? join('bench', 'results', `scale-out-backlog-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await mkdir(dirname(out), { recursive: true });
   await writeFile(
     out,
-    `${JSON.stringify({ changes: CHANGES, cap: CAP, subRangeRows: SUB_RANGE_ROWS, slots: SLOTS, runs, ratios }, null, 2)}\n`,
+    `${JSON.stringify({ changes: CHANGES, cap: CAP, subRangeRows: SUB_RANGE_ROWS, slots: SLOTS, capacity, runs, ratios }, null, 2)}\n`,
   );
   say(`\nresults: ${out}`);
 }

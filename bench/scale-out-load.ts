@@ -17,6 +17,10 @@
  * - each run lands in its own fresh container and task queue; the duration is the job workflow's own
  *   start → close (planning, every chunk, every commit), as Temporal recorded it.
  *
+ * `--capacity` first runs the largest pool with the cap lifted: the machine's load rate for this table and pool,
+ * measured in this run, against which the capped demand is printed. Per run, the bench also prints how fast the
+ * capped chunk activities actually read (from the job's history): about the cap when the cap set the pace.
+ *
  * Results: one JSON document (`bench/results/scale-out-load-<timestamp>.json` or `--out`) and a table on stdout.
  * Figures, not assertions; the machine is shared, so compare the ratios of one run.
  */
@@ -35,6 +39,7 @@ import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
 import { startWorkerProcess, type WorkerProcess } from '../test/e2e/support/worker-process.js';
 import type { JobOutput } from '../src/domain/jobs.js';
 import type { TableRef } from '../src/domain/table.js';
+import { activityDurations, activityRates, type ActivityRates } from './scale-out-activity-rates.js';
 import { DEFAULT_CHUNK_ROWS, DEFAULT_JOB_LANES } from '../src/workflows/chunked-job-run.js';
 import { jobWorkflowId, type ChunkedJobInput } from '../src/workflows/chunked-jobs.js';
 
@@ -45,6 +50,7 @@ const { values } = parseArgs({
     cap: { type: 'string', default: '2000' },
     slots: { type: 'string', default: '1' },
     workers: { type: 'string', default: '1,2,4' },
+    capacity: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -64,6 +70,8 @@ interface RunResult {
   rows: number;
   /** Chunk attempts started per worker (by its place in the run: w1, w2, …). */
   chunksPerWorker: number[];
+  /** How fast the chunk activities read (undefined for the uncapped capacity run's ofCap). */
+  chunkActivities?: ActivityRates;
 }
 
 /** The SQL Server simulator seeded with `rows` claim lines, as its own process. */
@@ -118,6 +126,7 @@ async function startSim(workDir: string, rows: number): Promise<{ child: ChildPr
 async function runWith(
   n: number,
   o: { workDir: string; simPort: number; temporalAddress: string; azurite: string; client: Client },
+  cap: number | undefined = CAP,
 ): Promise<RunResult> {
   const id = randomBytes(4).toString('hex');
   const taskQueue = `scale-load-${n}w-${id}`;
@@ -128,7 +137,13 @@ async function runWith(
     taskQueue,
     container: `scale-load-${n}w-${id}`,
     // The seeded ClaimLines as bench:e2e part A configures it (its own primary key).
-    tables: [{ name: 'dbo.ClaimLines', capture: '{ strategy: cdc }', limits: `{ maxChunkRowsPerSecond: ${CAP} }` }],
+    tables: [
+      {
+        name: 'dbo.ClaimLines',
+        capture: '{ strategy: cdc }',
+        ...(cap === undefined ? {} : { limits: `{ maxChunkRowsPerSecond: ${cap} }` }),
+      },
+    ],
   });
   const configFile = join(o.workDir, `tidemark-${n}w.yaml`);
   await writeFile(configFile, yaml);
@@ -171,6 +186,7 @@ async function runWith(
       chunks: out.chunks,
       rows: out.rows,
       chunksPerWorker: workers.map((w) => perIdentity.get(w.identity) ?? 0),
+      chunkActivities: activityRates(activityDurations(history, 'runChunk'), out.rows, cap ?? Number.NaN),
     };
   } finally {
     for (const w of workers) await w.stop().catch(() => undefined);
@@ -193,13 +209,29 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
   const runs: RunResult[] = [];
+  let capacity: RunResult | undefined;
+  const rates = (r: RunResult) =>
+    r.chunkActivities
+      ? `; chunk activities ${r.chunkActivities.meanSeconds}s mean, ${r.chunkActivities.maxSeconds}s max, ` +
+        `${r.chunkActivities.meanRowsPerSecond.toLocaleString('en')} rows/s each` +
+        (Number.isNaN(r.chunkActivities.ofCap) ? '' : ` (${r.chunkActivities.ofCap}× the cap)`)
+      : '';
   try {
+    if (values.capacity) {
+      const n = Math.max(...WORKER_COUNTS);
+      capacity = await runWith(n, { workDir, simPort: sim.port, temporalAddress, azurite, client }, undefined);
+      say(
+        `  capacity: ${n} worker(s), cap lifted: ${capacity.rows.toLocaleString('en')} rows in ${capacity.seconds.toFixed(1)}s = ` +
+          `${Math.round(capacity.rowsPerSecond).toLocaleString('en')} rows/s${rates(capacity)}`,
+      );
+    }
     for (const n of WORKER_COUNTS) {
       const r = await runWith(n, { workDir, simPort: sim.port, temporalAddress, azurite, client });
       runs.push(r);
       say(
         `  ${n} worker(s): ${r.rows.toLocaleString('en')} rows, ${r.chunks} chunks in ${r.seconds.toFixed(1)}s = ` +
-          `${Math.round(r.rowsPerSecond).toLocaleString('en')} rows/s; chunk attempts per worker [${r.chunksPerWorker.join(', ')}]`,
+          `${Math.round(r.rowsPerSecond).toLocaleString('en')} rows/s; chunk attempts per worker [${r.chunksPerWorker.join(', ')}]` +
+          rates(r),
       );
     }
   } finally {
@@ -213,7 +245,11 @@ async function main(): Promise<void> {
   for (const r of ratios) say(`  ${r.workers} worker(s): ${r.speedup === null ? 'n/a' : `${r.speedup.toFixed(2)}×`}`);
   say(
     `  capped demand at the largest pool: ${demand.toLocaleString('en')} rows/s (${Math.max(...WORKER_COUNTS)} workers × ${SLOTS} slots × ${CAP} rows/s); ` +
-      `compare with one uncapped worker's load rate (bench:e2e part A) — above it, the ratios measure the machine`,
+      (capacity
+        ? `${(demand / capacity.rowsPerSecond).toFixed(2)} of the capacity measured in this run ` +
+          `(${Math.round(capacity.rowsPerSecond).toLocaleString('en')} rows/s, ${capacity.workers} workers uncapped)`
+        : `compare with one uncapped worker's load rate (bench:e2e part A, or --capacity)`) +
+      ' — near or above it, the ratios measure the machine',
   );
   const out = values.out ?? join('bench', 'results', `scale-out-load-${runId}.json`);
   await mkdir(dirname(out), { recursive: true });
@@ -229,6 +265,7 @@ async function main(): Promise<void> {
       slotsPerWorker: SLOTS,
       jobLanes: DEFAULT_JOB_LANES,
     },
+    capacity,
     runs,
     ratios,
   };
