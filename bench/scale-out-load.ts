@@ -126,7 +126,8 @@ async function startSim(workDir: string, rows: number): Promise<{ child: ChildPr
 async function runWith(
   n: number,
   o: { workDir: string; simPort: number; temporalAddress: string; azurite: string; client: Client },
-  cap: number | undefined = CAP,
+  /** Rows/s per chunk activity; null: the cap lifted (the capacity run). */
+  cap: number | null = CAP,
 ): Promise<RunResult> {
   const id = randomBytes(4).toString('hex');
   const taskQueue = `scale-load-${n}w-${id}`;
@@ -141,7 +142,7 @@ async function runWith(
       {
         name: 'dbo.ClaimLines',
         capture: '{ strategy: cdc }',
-        ...(cap === undefined ? {} : { limits: `{ maxChunkRowsPerSecond: ${cap} }` }),
+        ...(cap === null ? {} : { limits: `{ maxChunkRowsPerSecond: ${cap} }` }),
       },
     ],
   });
@@ -219,7 +220,7 @@ async function main(): Promise<void> {
   try {
     if (values.capacity) {
       const n = Math.max(...WORKER_COUNTS);
-      capacity = await runWith(n, { workDir, simPort: sim.port, temporalAddress, azurite, client }, undefined);
+      capacity = await runWith(n, { workDir, simPort: sim.port, temporalAddress, azurite, client }, null);
       say(
         `  capacity: ${n} worker(s), cap lifted: ${capacity.rows.toLocaleString('en')} rows in ${capacity.seconds.toFixed(1)}s = ` +
           `${Math.round(capacity.rowsPerSecond).toLocaleString('en')} rows/s${rates(capacity)}`,
