@@ -25,24 +25,17 @@
  * Results: ratios (drain time of 1 worker ÷ drain time of N), measured in this run; JSON in
  * `bench/results/scale-out-backlog-<timestamp>.json` (or `--out`). Figures, not assertions; the machine is shared.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import sql from 'mssql';
-import { SIM_CREDENTIALS } from '../sim/index.js';
-import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
-import { pipelineConfig } from '../scripts/demo/harness.js';
-import { buildDependencies } from '../src/activities/index.js';
 import { tableContext } from '../src/capture/table-context.js';
 import type { TableRef } from '../src/domain/table.js';
 import type { Manifest } from '../src/lake/manifest.js';
 import { activityDurations, activityRates, type ActivityRates } from './scale-out-activity-rates.js';
-import { createLogger } from '../src/util/logger.js';
+import { benchStack, stopChild } from './pipeline-stack.js';
 import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../src/workflows/table-sync.js';
 
@@ -68,61 +61,17 @@ const TX_ROWS = 1000;
 const TABLE: TableRef = { id: 'Claims.dbo.Backlog', strategy: 'cdc' };
 const runId = Date.now().toString(36);
 const workDir = await mkdtemp(join(tmpdir(), 'tidemark-scale-backlog-'));
+// The table's cadence is long (10 minutes): the bench wakes it when the backlog is written.
+const stack = benchStack({ workDir, runId, prefix: 'bench-scale', cadenceSeconds: 600 });
 const children: ChildProcess[] = [];
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
-/** A child node process started with tsx; resolves once a line of its stdout passes `ready`. */
-async function spawnNode(name: string, args: string[], env: Record<string, string>, ready: (l: string) => boolean) {
-  const log = createWriteStream(join(workDir, `${name}.log`));
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  children.push(child);
-  child.stderr?.pipe(log);
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      log.write(d);
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (ready(line)) resolve(line);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready (${workDir})`)));
-  });
-  return { child, firstLine };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(20_000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-
 async function startSim() {
   // A 1M-change backlog per run, several runs: the change table holds millions of rows in the simulator's heap.
-  const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=8192`.trim() };
-  const { firstLine } = await spawnNode('simulator', ['sim/cli.ts', '--port', '0', '--cdc-polling-s', '1'], env, (l) =>
-    l.includes('listening'),
-  );
-  const address = JSON.parse(firstLine) as { host: string; port: number };
-  const admin = await new sql.ConnectionPool({
-    server: address.host,
-    port: address.port,
-    user: SIM_CREDENTIALS.admin.user,
-    password: SIM_CREDENTIALS.admin.password,
-    database: 'Claims',
-    pool: { max: 4, min: 0 },
-    requestTimeout: 0,
-    options: { encrypt: false, trustServerCertificate: true },
-  }).connect();
-  return { port: address.port, admin };
+  const sim = await stack.startSim([], undefined, 4, ['--max-old-space-size=8192']);
+  children.push(sim.child);
+  return sim;
 }
 
 type Admin = Awaited<ReturnType<typeof startSim>>['admin'];
@@ -167,39 +116,25 @@ interface RunResult {
 
 async function run(workers: number, sim: { port: number; admin: Admin }, cap = CAP): Promise<RunResult> {
   const name = cap === CAP ? `w${workers}` : `w${workers}-uncapped`;
-  const { yaml, env, config } = pipelineConfig({
-    sourcePort: sim.port,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress: await temporalForTests(),
-    taskQueue: `bench-scale-${name}-${runId}`,
-    container: `bench-scale-${name}-${runId}`,
-    tables: [
-      {
-        name: 'dbo.Backlog',
-        capture: '{ strategy: cdc }',
-        limits: `{ maxRowsPerSecond: ${cap}, subRangeRows: ${SUB_RANGE_ROWS} }`,
-      },
-    ],
-    cadence: '10m',
-  });
-  const configFile = join(workDir, `tidemark.${name}.yaml`);
-  await writeFile(configFile, yaml);
+  const p = await stack.pipeline(name, sim.port, [
+    {
+      name: 'dbo.Backlog',
+      capture: '{ strategy: cdc }',
+      limits: `{ maxRowsPerSecond: ${cap}, subRangeRows: ${SUB_RANGE_ROWS} }`,
+    },
+  ]);
   const procs = await Promise.all(
     Array.from({ length: workers }, (_v, i) =>
-      spawnNode(
-        `worker-${name}-${i}`,
-        ['src/worker.ts', '--config', configFile, '--activity-concurrency', String(SLOTS)],
-        env,
-        (l) => l.includes('worker started'),
-      ),
+      stack.startWorkerProcess(p.configFile, p.env, `worker-${name}-${i}`, undefined, [
+        '--activity-concurrency',
+        String(SLOTS),
+      ]),
     ),
   );
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection });
-  const deps = await buildDependencies(config, createLogger({ name: 'bench', level: 'warn' }));
+  children.push(...procs.map((w) => w.child));
   try {
-    const handle = await client.workflow.start(tableSyncWorkflow, {
-      taskQueue: config.temporal.taskQueue,
+    const handle = await p.client.workflow.start(tableSyncWorkflow, {
+      taskQueue: p.taskQueue,
       workflowId: tableSyncWorkflowId(TABLE.id),
       args: [{ table: TABLE, cadenceSeconds: 600 }],
     });
@@ -233,7 +168,7 @@ async function run(workers: number, sim: { port: number; admin: Admin }, cap = C
       cap,
     );
     await handle.terminate('benchmark run done');
-    const lake = (await tableContext(deps, TABLE)).lake;
+    const lake = (await tableContext(p.deps, TABLE)).lake;
     let subRanges = 0;
     for await (const item of lake.store.list(lake.layout.manifestsPrefix)) {
       const got = await lake.store.get(item.path);
@@ -259,9 +194,8 @@ async function run(workers: number, sim: { port: number; admin: Admin }, cap = C
     );
     return r;
   } finally {
-    await connection.close();
-    await deps.close();
-    await Promise.all(procs.map((p) => stopChild(p.child)));
+    await p.close();
+    await Promise.all(procs.map((w) => stopChild(w.child)));
   }
 }
 
