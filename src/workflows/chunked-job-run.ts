@@ -3,8 +3,8 @@
  * order. Workflow code (deterministic). The awaits here set the order in which a run's commands are issued when
  * several chunks finish at once: recorded histories (test/replay) replay only while it stays the same.
  *
- * A long job continues as new (issue 14): each chunk adds about a dozen history events, so a 2.8B-row table in
- * 500K-key chunks (~5,600 chunks) would pass Temporal's 51,200-event limit in one run. When Temporal suggests it,
+ * A long job continues as new (issue 14): each chunk adds about 20 history events, so a 2.8B-row table in
+ * 500K-key chunks (~5,600 chunks) would pass Temporal's 51,200-event limit in one run (at ~2,500 chunks). When Temporal suggests it,
  * or after `maxChunksPerRun` chunks, the lanes take no new chunk; the chunks in flight finish and commit in chunk
  * order as always; then the run continues as new with what is left: the chunks not yet taken, the job's counts
  * and its last sequence number (`resume`). Nothing is in flight at the hand-over, so every chunk is run by one
@@ -50,12 +50,14 @@ export interface ChunkedJobResume {
 }
 
 /**
- * Chunks one run of a job takes at most: 500 (about 6,000 history events, far below Temporal's 51,200-event limit
- * and its 10,240-event warning). A backstop: Temporal's own suggestion (workflowInfo().continueAsNewSuggested, at a
- * few thousand events by default) usually comes first. A hand-over costs the job its lanes' overlap once: the
- * last chunks of a run finish while no new one starts.
+ * Chunks one run of a job takes at most: 250. A chunk costs about 20 history events (three activities, each
+ * scheduled, started and completed, and the workflow tasks between them: 41 events for 2 chunks in the recorded
+ * test/replay/histories/snapshot-resumed.json), so a run stays near 5,000 events — far below Temporal's
+ * 51,200-event limit and its 10,240-event warning. A backstop: Temporal's own suggestion
+ * (workflowInfo().continueAsNewSuggested, at a few thousand events by default) may come first. A hand-over costs
+ * the job its lanes' overlap once: the last chunks of a run finish while no new one starts.
  */
-export const DEFAULT_CHUNKS_PER_RUN = 500;
+export const DEFAULT_CHUNKS_PER_RUN = 250;
 
 /**
  * Keys per chunk when the job does not say: 500K, so a 2M-row table is 4 chunks spread over up to
@@ -132,7 +134,10 @@ export async function runChunkedJob(input: ChunkedJobInput): Promise<JobOutput> 
     next: 0,
     nextToCommit: 0,
     committing: Promise.resolve(),
-    handOver: () => mayContinueAsNew && (run.next >= maxChunks || workflowInfo().continueAsNewSuggested),
+    // At least one chunk per run: a suggestion already standing at a run's start (a long carried plan) must not
+    // hand over forever.
+    handOver: () =>
+      mayContinueAsNew && (run.next >= maxChunks || (run.next > 0 && workflowInfo().continueAsNewSuggested)),
   };
   const lanes = Math.min(Math.max(1, input.parallelism ?? DEFAULT_JOB_LANES), Math.max(1, chunks.length));
   await Promise.all(Array.from({ length: lanes }, () => runLane(run, progress)));
