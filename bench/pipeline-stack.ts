@@ -60,6 +60,7 @@ export const fmtVerify = (v: VerifyTableOutput) =>
 
 export interface Pipeline {
   configFile: string;
+  taskQueue: string;
   env: Record<string, string>;
   deps: Awaited<ReturnType<typeof buildDependencies>>;
   client: Client;
@@ -116,14 +117,14 @@ export function benchStack(o: BenchStackOptions) {
     return { child, firstLine, logFile };
   }
 
-  /** The SQL Server simulator as its own process (`sim/cli.ts`). */
-  async function startSim(args: string[], cpus?: Cpus, poolMax = 6) {
+  /** The SQL Server simulator as its own process (`sim/cli.ts`); `nodeFlags` e.g. a larger heap. */
+  async function startSim(args: string[], cpus?: Cpus, poolMax = 6, nodeFlags: string[] = []) {
     const { child, firstLine } = await spawnNode(
       'simulator',
       ['sim/cli.ts', '--port', '0', '--cdc-polling-s', '1', ...args],
       {},
       (l) => l.includes('listening'),
-      [],
+      nodeFlags,
       cpus,
     );
     const address = JSON.parse(firstLine) as { host: string; port: number };
@@ -172,12 +173,13 @@ export function benchStack(o: BenchStackOptions) {
     tables: PipelineTable[],
     payloadEncryption = false,
   ): Promise<Pipeline> {
+    const taskQueue = `${o.prefix}-${name}-${o.runId}`;
     const { yaml, env, config } = pipelineConfig({
       payloadEncryption,
       sourcePort,
       azuriteConnectionString: await azuriteForTests(),
       temporalAddress: await temporalForTests(),
-      taskQueue: `${o.prefix}-${name}-${o.runId}`,
+      taskQueue,
       container: `${o.prefix}-${name}-${o.runId}`,
       tables,
       cadence: `${o.cadenceSeconds}s`,
@@ -194,6 +196,7 @@ export function benchStack(o: BenchStackOptions) {
     });
     return {
       configFile,
+      taskQueue,
       env,
       deps,
       client,

@@ -17,26 +17,25 @@
  * workers" is twice the slots of "one worker", the unit a production pool adds. With 4 slots per worker, one
  * worker would already read four sub-ranges at once and the comparison would measure slots, not workers.
  *
+ * `--capacity` first drains the same backlog on the largest pool with the cap lifted (1,000,000 rows/s: the
+ * machine's rate for this backlog and pool, measured in this run), against which the capped demand (workers ×
+ * slots × cap) is printed. Per run, the bench prints how fast the capped sub-range reads actually went (from the
+ * table's workflow history): about the cap when the cap, not the machine, set the pace.
+ *
  * Results: ratios (drain time of 1 worker ÷ drain time of N), measured in this run; JSON in
  * `bench/results/scale-out-backlog-<timestamp>.json` (or `--out`). Figures, not assertions; the machine is shared.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import sql from 'mssql';
-import { SIM_CREDENTIALS } from '../sim/index.js';
-import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
-import { pipelineConfig } from '../scripts/demo/harness.js';
-import { buildDependencies } from '../src/activities/index.js';
 import { tableContext } from '../src/capture/table-context.js';
 import type { TableRef } from '../src/domain/table.js';
 import type { Manifest } from '../src/lake/manifest.js';
-import { createLogger } from '../src/util/logger.js';
+import { activityDurations, activityRates, type ActivityRates } from './scale-out-activity-rates.js';
+import { benchStack, stopChild } from './pipeline-stack.js';
 import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../src/workflows/table-sync.js';
 
@@ -48,6 +47,7 @@ const { values } = parseArgs({
     'table-rows': { type: 'string', default: '10000' },
     workers: { type: 'string', default: '1,2,4' },
     slots: { type: 'string', default: '1' },
+    capacity: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -61,70 +61,32 @@ const TX_ROWS = 1000;
 const TABLE: TableRef = { id: 'Claims.dbo.Backlog', strategy: 'cdc' };
 const runId = Date.now().toString(36);
 const workDir = await mkdtemp(join(tmpdir(), 'tidemark-scale-backlog-'));
+// The table's cadence is long (10 minutes): the bench wakes it when the backlog is written.
+const stack = benchStack({ workDir, runId, prefix: 'bench-scale', cadenceSeconds: 600 });
 const children: ChildProcess[] = [];
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
-/** A child node process started with tsx; resolves once a line of its stdout passes `ready`. */
-async function spawnNode(name: string, args: string[], env: Record<string, string>, ready: (l: string) => boolean) {
-  const log = createWriteStream(join(workDir, `${name}.log`));
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  children.push(child);
-  child.stderr?.pipe(log);
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      log.write(d);
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (ready(line)) resolve(line);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready (${workDir})`)));
-  });
-  return { child, firstLine };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(20_000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-
 async function startSim() {
-  const { firstLine } = await spawnNode('simulator', ['sim/cli.ts', '--port', '0', '--cdc-polling-s', '1'], {}, (l) =>
-    l.includes('listening'),
-  );
-  const address = JSON.parse(firstLine) as { host: string; port: number };
-  const admin = await new sql.ConnectionPool({
-    server: address.host,
-    port: address.port,
-    user: SIM_CREDENTIALS.admin.user,
-    password: SIM_CREDENTIALS.admin.password,
-    database: 'Claims',
-    pool: { max: 4, min: 0 },
-    requestTimeout: 0,
-    options: { encrypt: false, trustServerCertificate: true },
-  }).connect();
-  return { port: address.port, admin };
+  // A 1M-change backlog per run, several runs: the change table holds millions of rows in the simulator's heap.
+  const sim = await stack.startSim([], undefined, 4, ['--max-old-space-size=8192']);
+  children.push(sim.child);
+  return sim;
 }
 
 type Admin = Awaited<ReturnType<typeof startSim>>['admin'];
 
+/** Updates harvested into the change table: each is two rows there (before and after image); counts the after. */
 async function changeRows(admin: Admin): Promise<number> {
-  const r = await admin.request().query<{ n: number }>('SELECT COUNT(*) AS n FROM cdc.dbo_Backlog_CT');
+  const r = await admin
+    .request()
+    .query<{ n: number }>('SELECT COUNT(*) AS n FROM cdc.dbo_Backlog_CT WHERE __$operation = 4');
   return r.recordset[0]!.n;
 }
 
 /** `CHANGES` updates in transactions of `TX_ROWS` rows, then waits until the capture job harvested them. */
 async function writeBacklog(admin: Admin): Promise<void> {
+  const started = Date.now();
   const before = await changeRows(admin);
   for (let done = 0; done < CHANGES; done += TX_ROWS) {
     const lo = (done % TABLE_ROWS) + 1;
@@ -137,8 +99,9 @@ async function writeBacklog(admin: Admin): Promise<void> {
   const deadline = Date.now() + 30 * 60_000;
   while ((await changeRows(admin)) < before + CHANGES) {
     if (Date.now() > deadline) throw new Error('the capture job did not harvest the backlog in 30 minutes');
-    await sleep(1_000);
+    await sleep(3_000); // each count scans the change table (millions of rows after a few 1M runs)
   }
+  say(`    backlog written and harvested in ${seconds(Date.now() - started)} s`);
 }
 
 interface RunResult {
@@ -147,43 +110,31 @@ interface RunResult {
   changes: number;
   subRanges: number;
   changesPerSecond: number;
+  /** How fast the sub-range reads (extractWindow activities of the backlog's window) went. */
+  subRangeActivities?: ActivityRates;
 }
 
-async function run(workers: number, sim: { port: number; admin: Admin }): Promise<RunResult> {
-  const name = `w${workers}`;
-  const { yaml, env, config } = pipelineConfig({
-    sourcePort: sim.port,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress: await temporalForTests(),
-    taskQueue: `bench-scale-${name}-${runId}`,
-    container: `bench-scale-${name}-${runId}`,
-    tables: [
-      {
-        name: 'dbo.Backlog',
-        capture: '{ strategy: cdc }',
-        limits: `{ maxRowsPerSecond: ${CAP}, subRangeRows: ${SUB_RANGE_ROWS} }`,
-      },
-    ],
-    cadence: '10m',
-  });
-  const configFile = join(workDir, `tidemark.${name}.yaml`);
-  await writeFile(configFile, yaml);
+async function run(workers: number, sim: { port: number; admin: Admin }, cap = CAP): Promise<RunResult> {
+  const name = cap === CAP ? `w${workers}` : `w${workers}-uncapped`;
+  const p = await stack.pipeline(name, sim.port, [
+    {
+      name: 'dbo.Backlog',
+      capture: '{ strategy: cdc }',
+      limits: `{ maxRowsPerSecond: ${cap}, subRangeRows: ${SUB_RANGE_ROWS} }`,
+    },
+  ]);
   const procs = await Promise.all(
     Array.from({ length: workers }, (_v, i) =>
-      spawnNode(
-        `worker-${name}-${i}`,
-        ['src/worker.ts', '--config', configFile, '--activity-concurrency', String(SLOTS)],
-        env,
-        (l) => l.includes('worker started'),
-      ),
+      stack.startWorkerProcess(p.configFile, p.env, `worker-${name}-${i}`, undefined, [
+        '--activity-concurrency',
+        String(SLOTS),
+      ]),
     ),
   );
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection });
-  const deps = await buildDependencies(config, createLogger({ name: 'bench', level: 'warn' }));
+  children.push(...procs.map((w) => w.child));
   try {
-    const handle = await client.workflow.start(tableSyncWorkflow, {
-      taskQueue: config.temporal.taskQueue,
+    const handle = await p.client.workflow.start(tableSyncWorkflow, {
+      taskQueue: p.taskQueue,
       workflowId: tableSyncWorkflowId(TABLE.id),
       args: [{ table: TABLE, cadenceSeconds: 600 }],
     });
@@ -209,8 +160,15 @@ async function run(workers: number, sim: { port: number; admin: Admin }): Promis
     await handle.signal(syncNowSignal);
     await waitRows(TABLE_ROWS + CHANGES, 'backlog');
     const drainMs = Date.now() - t0;
+    // Only the backlog's window ran sub-ranges (the snapshot is a job of its own; the table is paused before).
+    const durations = activityDurations(await handle.fetchHistory(), 'extractWindow');
+    const subRangeActivities = activityRates(
+      durations.filter((d) => d > 0),
+      CHANGES,
+      cap,
+    );
     await handle.terminate('benchmark run done');
-    const lake = (await tableContext(deps, TABLE)).lake;
+    const lake = (await tableContext(p.deps, TABLE)).lake;
     let subRanges = 0;
     for await (const item of lake.store.list(lake.layout.manifestsPrefix)) {
       const got = await lake.store.get(item.path);
@@ -224,15 +182,20 @@ async function run(workers: number, sim: { port: number; admin: Admin }): Promis
       changes: CHANGES,
       subRanges,
       changesPerSecond: Math.round(CHANGES / (drainMs / 1000)),
+      subRangeActivities,
     };
+    const a = subRangeActivities;
     say(
-      `  ${name}: ${CHANGES} changes drained in ${seconds(drainMs)} s (${r.changesPerSecond}/s, ${subRanges} sub-ranges)`,
+      `  ${name}: ${CHANGES} changes drained in ${seconds(drainMs)} s (${r.changesPerSecond}/s, ${subRanges} sub-ranges)` +
+        (a
+          ? `; sub-range reads ${a.meanSeconds}s mean, ${a.maxSeconds}s max, ~${a.meanRowsPerSecond}/s each` +
+            (cap === CAP ? ` (${a.ofCap}× the cap)` : '')
+          : ''),
     );
     return r;
   } finally {
-    await connection.close();
-    await deps.close();
-    await Promise.all(procs.map((p) => stopChild(p.child)));
+    await p.close();
+    await Promise.all(procs.map((w) => stopChild(w.child)));
   }
 }
 
@@ -253,7 +216,9 @@ async function main(): Promise<void> {
       .batch(`INSERT INTO dbo.Backlog (id, n, note) VALUES ${ids.map((id) => `(${id}, 0, 'row ${id}')`).join(', ')}`);
   }
   const runs: RunResult[] = [];
+  let capacity: RunResult | undefined;
   try {
+    if (values.capacity) capacity = await run(Math.max(...WORKERS), sim, 1_000_000);
     for (const w of WORKERS) runs.push(await run(w, sim));
   } finally {
     await sim.admin.close();
@@ -269,12 +234,20 @@ async function main(): Promise<void> {
     const ratio = one ? (one.drainMs / r.drainMs).toFixed(2) : '-';
     say(`| ${r.workers} | ${seconds(r.drainMs)} | ${r.changesPerSecond} | ${r.subRanges} | ${ratio}× |`);
   }
+  const demand = Math.max(...WORKERS) * SLOTS * CAP;
+  say(
+    `\ncapped demand at the largest pool: ${demand} changes/s (${Math.max(...WORKERS)} workers × ${SLOTS} slot(s) × ${CAP})` +
+      (capacity
+        ? `, ${(demand / capacity.changesPerSecond).toFixed(2)} of the capacity measured in this run ` +
+          `(${capacity.changesPerSecond} changes/s, ${capacity.workers} workers, cap lifted)`
+        : ' (--capacity measures the machine in the same run)'),
+  );
   const out =
     values.out ?? join('bench', 'results', `scale-out-backlog-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await mkdir(dirname(out), { recursive: true });
   await writeFile(
     out,
-    `${JSON.stringify({ changes: CHANGES, cap: CAP, subRangeRows: SUB_RANGE_ROWS, slots: SLOTS, runs, ratios }, null, 2)}\n`,
+    `${JSON.stringify({ changes: CHANGES, cap: CAP, subRangeRows: SUB_RANGE_ROWS, slots: SLOTS, capacity, runs, ratios }, null, 2)}\n`,
   );
   say(`\nresults: ${out}`);
 }

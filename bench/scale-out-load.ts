@@ -17,24 +17,23 @@
  * - each run lands in its own fresh container and task queue; the duration is the job workflow's own
  *   start → close (planning, every chunk, every commit), as Temporal recorded it.
  *
+ * `--capacity` first runs the largest pool with the cap lifted: the machine's load rate for this table and pool,
+ * measured in this run, against which the capped demand is printed. Per run, the bench also prints how fast the
+ * capped chunk activities actually read (from the job's history): about the cap when the cap set the pace.
+ *
  * Results: one JSON document (`bench/results/scale-out-load-<timestamp>.json` or `--out`) and a table on stdout.
  * Figures, not assertions; the machine is shared, so compare the ratios of one run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import sql from 'mssql';
-import { SIM_CREDENTIALS } from '../sim/index.js';
-import { pipelineConfig } from '../scripts/demo/harness.js';
-import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
-import { startWorkerProcess, type WorkerProcess } from '../test/e2e/support/worker-process.js';
 import type { JobOutput } from '../src/domain/jobs.js';
 import type { TableRef } from '../src/domain/table.js';
+import { activityDurations, activityRates, type ActivityRates } from './scale-out-activity-rates.js';
+import { benchStack, stopChild } from './pipeline-stack.js';
 import { DEFAULT_CHUNK_ROWS, DEFAULT_JOB_LANES } from '../src/workflows/chunked-job-run.js';
 import { jobWorkflowId, type ChunkedJobInput } from '../src/workflows/chunked-jobs.js';
 
@@ -45,6 +44,7 @@ const { values } = parseArgs({
     cap: { type: 'string', default: '2000' },
     slots: { type: 'string', default: '1' },
     workers: { type: 'string', default: '1,2,4' },
+    capacity: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -64,49 +64,19 @@ interface RunResult {
   rows: number;
   /** Chunk attempts started per worker (by its place in the run: w1, w2, …). */
   chunksPerWorker: number[];
+  /** How fast the chunk activities read (undefined for the uncapped capacity run's ofCap). */
+  chunkActivities?: ActivityRates;
 }
 
+type Stack = ReturnType<typeof benchStack>;
+
 /** The SQL Server simulator seeded with `rows` claim lines, as its own process. */
-async function startSim(workDir: string, rows: number): Promise<{ child: ChildProcess; port: number }> {
-  const logFile = join(workDir, 'simulator.log');
-  const log = createWriteStream(logFile);
-  const child = spawn(
-    process.execPath,
-    [
-      '--max-old-space-size=12288',
-      '--import',
-      'tsx',
-      'sim/cli.ts',
-      '--port',
-      '0',
-      '--seed',
-      '42',
-      '--rows',
-      String(rows),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stderr?.pipe(log);
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      log.write(d);
-      buf += d.toString();
-      const line = buf.split('\n').find((l) => l.includes('listening'));
-      if (line) resolve((JSON.parse(line) as { port: number }).port);
-    });
-    child.once('exit', (code) => reject(new Error(`simulator exited with ${code} (log: ${logFile})`)));
-  });
+async function startSim(stack: Stack, rows: number): Promise<{ child: ChildProcess; port: number }> {
+  const { child, port, admin } = await stack.startSim(['--seed', '42', '--rows', String(rows)], undefined, 2, [
+    '--max-old-space-size=12288',
+  ]);
   process.once('exit', () => child.kill('SIGKILL'));
   // As bench:e2e part A: snapshot reads under SNAPSHOT isolation, CDC on (the snapshot records a CDC position).
-  const admin = await new sql.ConnectionPool({
-    server: '127.0.0.1',
-    port,
-    user: SIM_CREDENTIALS.admin.user,
-    password: SIM_CREDENTIALS.admin.password,
-    database: 'Claims',
-    options: { encrypt: false, trustServerCertificate: true },
-  }).connect();
   await admin.request().batch(`ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
     EXEC sys.sp_cdc_enable_db;
     EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'ClaimLines', @role_name = NULL;`);
@@ -117,32 +87,29 @@ async function startSim(workDir: string, rows: number): Promise<{ child: ChildPr
 /** One configuration: `n` workers, a fresh container and task queue, the snapshot job from start to close. */
 async function runWith(
   n: number,
-  o: { workDir: string; simPort: number; temporalAddress: string; azurite: string; client: Client },
+  o: { stack: Stack; simPort: number },
+  /** Rows/s per chunk activity; null: the cap lifted (the capacity run). */
+  cap: number | null = CAP,
 ): Promise<RunResult> {
   const id = randomBytes(4).toString('hex');
-  const taskQueue = `scale-load-${n}w-${id}`;
-  const { yaml, env } = pipelineConfig({
-    sourcePort: o.simPort,
-    azuriteConnectionString: o.azurite,
-    temporalAddress: o.temporalAddress,
-    taskQueue,
-    container: `scale-load-${n}w-${id}`,
+  const p = await o.stack.pipeline(`${n}w-${id}`, o.simPort, [
     // The seeded ClaimLines as bench:e2e part A configures it (its own primary key).
-    tables: [{ name: 'dbo.ClaimLines', capture: '{ strategy: cdc }', limits: `{ maxChunkRowsPerSecond: ${CAP} }` }],
-  });
-  const configFile = join(o.workDir, `tidemark-${n}w.yaml`);
-  await writeFile(configFile, yaml);
-  const workers: WorkerProcess[] = [];
+    {
+      name: 'dbo.ClaimLines',
+      capture: '{ strategy: cdc }',
+      ...(cap === null ? {} : { limits: `{ maxChunkRowsPerSecond: ${cap} }` }),
+    },
+  ]);
+  const workers: { child: ChildProcess; identity: string }[] = [];
   try {
-    for (let i = 0; i < n; i++)
-      workers.push(
-        await startWorkerProcess({
-          configFile,
-          env,
-          logFile: join(o.workDir, `worker-${n}w-${i + 1}.log`),
-          activityConcurrency: SLOTS,
-        }),
-      );
+    for (let i = 0; i < n; i++) {
+      const w = await o.stack.startWorkerProcess(p.configFile, p.env, `worker-${n}w-${i + 1}`, undefined, [
+        '--activity-concurrency',
+        String(SLOTS),
+      ]);
+      // The identity Temporal records for its tasks: the SDK's default, pid@host.
+      workers.push({ child: w.child, identity: `${w.child.pid}@${hostname()}` });
+    }
     const input: ChunkedJobInput = {
       table: LINES,
       job: { kind: 'snapshot', reason: 'bench:scale:load' },
@@ -150,7 +117,11 @@ async function runWith(
       chunkRows: CHUNK_ROWS,
     };
     const workflowId = jobWorkflowId(LINES.id, 'snapshot', `scale-${n}w-${id}`);
-    const handle = await o.client.workflow.start('snapshotWorkflow', { taskQueue, workflowId, args: [input] });
+    const handle = await p.client.workflow.start('snapshotWorkflow', {
+      taskQueue: p.taskQueue,
+      workflowId,
+      args: [input],
+    });
     const out = (await handle.result()) as JobOutput;
     const d = await handle.describe();
     const seconds = ((d.closeTime?.getTime() ?? Date.now()) - d.startTime.getTime()) / 1000;
@@ -171,9 +142,11 @@ async function runWith(
       chunks: out.chunks,
       rows: out.rows,
       chunksPerWorker: workers.map((w) => perIdentity.get(w.identity) ?? 0),
+      chunkActivities: activityRates(activityDurations(history, 'runChunk'), out.rows, cap ?? Number.NaN),
     };
   } finally {
-    for (const w of workers) await w.stop().catch(() => undefined);
+    for (const w of workers) await stopChild(w.child);
+    await p.close();
   }
 }
 
@@ -186,25 +159,38 @@ async function main(): Promise<void> {
       `machine: ${cpus().length} cores, shared (logs in ${workDir})`,
   );
   const t0 = Date.now();
-  const sim = await startSim(workDir, ROWS);
+  // Cadence: the job is started directly (no table-sync workflow); the config needs one.
+  const stack = benchStack({ workDir, runId: runId.toLowerCase(), prefix: 'scale-load', cadenceSeconds: 600 });
+  const sim = await startSim(stack, ROWS);
   say(`  simulator seeded in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-  const temporalAddress = await temporalForTests();
-  const azurite = await azuriteForTests();
-  const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection });
   const runs: RunResult[] = [];
+  let capacity: RunResult | undefined;
+  const rates = (r: RunResult) =>
+    r.chunkActivities
+      ? `; chunk activities ${r.chunkActivities.meanSeconds}s mean, ${r.chunkActivities.maxSeconds}s max, ` +
+        `${r.chunkActivities.meanRowsPerSecond.toLocaleString('en')} rows/s each` +
+        (Number.isNaN(r.chunkActivities.ofCap) ? '' : ` (${r.chunkActivities.ofCap}× the cap)`)
+      : '';
   try {
+    if (values.capacity) {
+      const n = Math.max(...WORKER_COUNTS);
+      capacity = await runWith(n, { stack, simPort: sim.port }, null);
+      say(
+        `  capacity: ${n} worker(s), cap lifted: ${capacity.rows.toLocaleString('en')} rows in ${capacity.seconds.toFixed(1)}s = ` +
+          `${Math.round(capacity.rowsPerSecond).toLocaleString('en')} rows/s${rates(capacity)}`,
+      );
+    }
     for (const n of WORKER_COUNTS) {
-      const r = await runWith(n, { workDir, simPort: sim.port, temporalAddress, azurite, client });
+      const r = await runWith(n, { stack, simPort: sim.port });
       runs.push(r);
       say(
         `  ${n} worker(s): ${r.rows.toLocaleString('en')} rows, ${r.chunks} chunks in ${r.seconds.toFixed(1)}s = ` +
-          `${Math.round(r.rowsPerSecond).toLocaleString('en')} rows/s; chunk attempts per worker [${r.chunksPerWorker.join(', ')}]`,
+          `${Math.round(r.rowsPerSecond).toLocaleString('en')} rows/s; chunk attempts per worker [${r.chunksPerWorker.join(', ')}]` +
+          rates(r),
       );
     }
   } finally {
-    await connection.close();
-    sim.child.kill('SIGTERM');
+    await stopChild(sim.child);
   }
   const base = runs.find((r) => r.workers === 1);
   const ratios = runs.map((r) => ({ workers: r.workers, speedup: base ? base.seconds / r.seconds : null }));
@@ -213,7 +199,11 @@ async function main(): Promise<void> {
   for (const r of ratios) say(`  ${r.workers} worker(s): ${r.speedup === null ? 'n/a' : `${r.speedup.toFixed(2)}×`}`);
   say(
     `  capped demand at the largest pool: ${demand.toLocaleString('en')} rows/s (${Math.max(...WORKER_COUNTS)} workers × ${SLOTS} slots × ${CAP} rows/s); ` +
-      `compare with one uncapped worker's load rate (bench:e2e part A) — above it, the ratios measure the machine`,
+      (capacity
+        ? `${(demand / capacity.rowsPerSecond).toFixed(2)} of the capacity measured in this run ` +
+          `(${Math.round(capacity.rowsPerSecond).toLocaleString('en')} rows/s, ${capacity.workers} workers uncapped)`
+        : `compare with one uncapped worker's load rate (bench:e2e part A, or --capacity)`) +
+      ' — near or above it, the ratios measure the machine',
   );
   const out = values.out ?? join('bench', 'results', `scale-out-load-${runId}.json`);
   await mkdir(dirname(out), { recursive: true });
@@ -229,6 +219,7 @@ async function main(): Promise<void> {
       slotsPerWorker: SLOTS,
       jobLanes: DEFAULT_JOB_LANES,
     },
+    capacity,
     runs,
     ratios,
   };

@@ -316,8 +316,9 @@ export interface TableLimits {
    */
   readonly maxChunkRowsPerSecond?: number;
   /**
-   * Change rows one activity reads of a window at most: a window with a larger backlog (CDC) is split into
-   * sub-ranges read by parallel activities on any worker, and committed by one manifest; default 100000.
+   * Change rows one activity reads of a window at most: a window with a larger backlog (CDC, rowversion, Change
+   * Tracking) is split into sub-ranges read by parallel activities on any worker, and committed by one manifest;
+   * default 100000.
    */
   readonly subRangeRows: number;
   /** Time allowed for one query of this table; default `source.requestTimeout`. */

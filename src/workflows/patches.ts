@@ -31,3 +31,9 @@ export const CADENCE_FROM_TURN_START_PATCH = 'cadence-from-turn-start';
  * advanceWatermark activity after it: one activity, one schedule-to-start and one workflow task less per window.
  */
 export const COMMIT_ADVANCES_WATERMARK_PATCH = 'commit-advances-watermark';
+
+/**
+ * A chunked job continues as new when Temporal suggests it or after `maxChunksPerRun` chunks, carrying the chunks
+ * not yet taken and its counts (issue 14: a 2.8B-row snapshot would pass the history limit in one run).
+ */
+export const CHUNKED_JOB_CONTINUE_AS_NEW_PATCH = 'chunked-job-continue-as-new';

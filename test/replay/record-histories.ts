@@ -1,7 +1,7 @@
 /**
  * Records the workflow histories the replay tests check determinism against:
  *   node --import tsx test/replay/record-histories.ts [table-sync | table-sync-more | table-sync-stops-and-jobs |
- *     table-sync-jobs-and-gap …]
+ *     table-sync-jobs-and-gap | snapshot-continue-as-new …]
  * (no names: all). Run it when a workflow changes on purpose (and keep the old files while old runs may still be
  * open: a change that breaks replay of a recorded history needs `patched()`). `table-sync-before-more.json` is
  * the table-sync history recorded before the `wait-after-uncapped-window` patch, `table-sync-before-cadence.json`
@@ -12,7 +12,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TableSyncStatus } from '../../src/state/table-sync-state.js';
-import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/index.js';
+import { snapshotWorkflow, tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/index.js';
 import {
   pauseSignal,
   requestJobSignal,
@@ -47,6 +47,7 @@ await worker.runUntil(async () => {
   if (wanted('table-sync-more')) await recordMore();
   if (wanted('table-sync-stops-and-jobs')) await recordStopsAndJobs();
   if (wanted('table-sync-jobs-and-gap')) await recordJobsAndGap();
+  if (wanted('snapshot-continue-as-new')) await recordSnapshotContinueAsNew();
 });
 await env.teardown();
 process.stdout.write(`recorded ${only.length ? only.join(', ') : 'every history'} in test/replay/histories\n`);
@@ -218,4 +219,30 @@ async function recordJobsAndGap(): Promise<void> {
 
 function statusOf(h: WorkflowHandle): Promise<TableSyncStatus> {
   return h.query(statusQuery);
+}
+
+/** A snapshot job of 5 chunks in runs of at most 2 (issue 14): its first run (plan, 2 chunks, continue-as-new)
+ * and its second (resumed: no plan, 2 chunks, continue-as-new). */
+async function recordSnapshotContinueAsNew(): Promise<void> {
+  source = { maxPosition: 10, minPosition: 0, snapshotRows: 500, snapshotChunks: 5 };
+  lake = { manifests: new Map(), watermark: null, extractAttempts: [] };
+  const handle = await env.client.workflow.start(snapshotWorkflow, {
+    taskQueue,
+    workflowId: 'snapshot/Claims.dbo.ReplayLong/can-1',
+    args: [
+      {
+        table: { id: 'Claims.dbo.ReplayLong', strategy: 'cdc' },
+        job: { kind: 'snapshot', reason: 'recording' },
+        firstSeq: 1,
+        maxChunksPerRun: 2,
+      },
+    ],
+  });
+  await handle.result();
+  const first = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+  writeFileSync(new URL('./histories/snapshot-continue-as-new.json', import.meta.url), pretty(historyToJSON(first)));
+  const next = first.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  if (!next) throw new Error('the snapshot did not continue as new');
+  const second = await env.client.workflow.getHandle(handle.workflowId, next).fetchHistory();
+  writeFileSync(new URL('./histories/snapshot-resumed.json', import.meta.url), pretty(historyToJSON(second)));
 }

@@ -18,6 +18,8 @@ const load = (name: string): { events: Record<string, unknown>[] } =>
 // windows committed only every idleCommitSeconds (the failure policy and idle windows of issue 12).
 // table-sync-jobs-and-gap (and its sweep child): recorded before the sync loop was split into named steps (issue
 // 13): jobs that succeed, pause-now, a stop and resume, a gap's re-seed, continue-as-new.
+// snapshot-continue-as-new / snapshot-resumed: a chunked job's first run and a resumed run, each ending in
+// continue-as-new (issue 14); snapshot and sweep were recorded before it, and replay without it.
 for (const name of [
   'table-sync',
   'table-sync-before-more',
@@ -27,6 +29,8 @@ for (const name of [
   'table-sync-jobs-and-gap',
   'snapshot',
   'sweep',
+  'snapshot-continue-as-new',
+  'snapshot-resumed',
 ]) {
   test(`today's workflow code replays the recorded ${name} history`, async () => {
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, load(name), `${name}-replay`);

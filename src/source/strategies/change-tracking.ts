@@ -10,6 +10,14 @@
  *   columns are NULL — limited to `SYS_CHANGE_VERSION <= to`. A row changed again after `to` is left to the
  *   next window (it then carries its final state), so no change is delivered twice or lost.
  *
+ * - `planSubRanges` (issue 14): a window holding more than `subRangeRows` changed keys is cut at change versions
+ *   (a version is one transaction's commit, so every cut is a transaction end); each sub-range (a, b] is read like
+ *   a window: `CHANGETABLE(CHANGES t, a)` limited to versions ≤ b. A key appears in the one sub-range holding its
+ *   last change ≤ the window's end, exactly as in the whole read, at the same position. Its operation is relative
+ *   to the read's lower bound, as for any window: a key inserted before `a` and updated within (a, b] is `U`
+ *   where the whole window would say `I` — the same `U` a window boundary at `a` gives it. The lake records it
+ *   (docs/performance.md, "Change Tracking sub-ranges": positions, keys and the latest state are unchanged).
+ *
  * Rows: I → `c`, U → `u`, D → `d` (key only). `_pos` = 20-digit zero-padded SYS_CHANGE_VERSION. CT must be
  * read on the primary: error 22117 (a readable secondary) becomes a {@link ReadableSecondaryError}; 3952
  * (snapshot isolation off) a {@link PrerequisiteError}.
@@ -30,7 +38,9 @@ import { nstring, quoteIdent, quoteTable } from '../sql-text.js';
 import { sqlErrorInfo } from '../transient.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
 import type { ChangeOp } from '../../domain/values.js';
-import { jobOrder, lakeColumns } from './common.js';
+import { jobOrder, lakeColumns, queryTimeout } from './common.js';
+import { subRangesAt, subRangeTarget } from '../../domain/sub-ranges.js';
+import type { SubRange } from '../../domain/window.js';
 import {
   newStats,
   type CaptureStrategy,
@@ -155,6 +165,56 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
       empty,
       lagSeconds: null,
     };
+  }
+
+  /**
+   * Sub-ranges of a planned window holding more than `rowsPerSubRange` changed keys, cut at change versions. In
+   * one SNAPSHOT transaction (the three counts agree with each other), three queries on the change table, each
+   * with a bounded result: a count of at most `rowsPerSubRange + 1` keys (a small window stops there), the
+   * window's count, and the version of every `target`-th key in version order (at most `maxSubRanges` rows). A
+   * key changed again after planning moves to a later sub-range or window, exactly as it would in a whole read.
+   */
+  async planSubRanges(
+    window: SourceWindow,
+    rowsPerSubRange: number,
+    maxSubRanges: number,
+  ): Promise<SubRange[] | undefined> {
+    if (window.empty) return undefined;
+    const qt = quoteTable(this.d.schema, this.d.table);
+    const where = `FROM CHANGETABLE(CHANGES ${qt}, @from) AS c WHERE c.SYS_CHANGE_VERSION <= @to`;
+    const cuts = await this.inSnapshot('ct.split', async (tx) => {
+      const { min } = await this.versions(tx);
+      const base = window.from === null ? min : parse20('change_tracking', window.from);
+      // Below the minimum valid version the read fails with the gap; there is nothing to split.
+      if (base < min) return undefined;
+      const params = [
+        { name: 'from', type: sql.BigInt, value: base.toString() },
+        { name: 'to', type: sql.BigInt, value: parse20('change_tracking', window.to).toString() },
+      ];
+      const opts = { transaction: tx, ...queryTimeout(this.options) };
+      const count = async (op: string, text: string) =>
+        Number((await this.conn.query<{ n: number | string }>(op, text, params, opts))[0]?.n ?? 0);
+      const probed = await count(
+        'ct.split_probe',
+        `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) c.SYS_CHANGE_VERSION AS v ${where}) AS t`,
+      );
+      if (probed <= rowsPerSubRange) return undefined;
+      const target = subRangeTarget(
+        await count('ct.split_count', `SELECT COUNT_BIG(*) AS n ${where}`),
+        rowsPerSubRange,
+        maxSubRanges,
+      );
+      if (target === undefined) return undefined;
+      const rows = await this.conn.query<{ v: string | number }>(
+        'ct.split_cuts',
+        `SELECT t.v FROM (SELECT c.SYS_CHANGE_VERSION AS v, ROW_NUMBER() OVER (ORDER BY c.SYS_CHANGE_VERSION) AS rn ${where}) AS t
+          WHERE t.rn % ${target} = 0 ORDER BY t.v OPTION (MAXDOP 1)`,
+        params,
+        opts,
+      );
+      return rows.map((r) => pad20(BigInt(r.v)));
+    });
+    return cuts && subRangesAt(window.from, window.to, cuts, maxSubRanges);
   }
 
   async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
