@@ -11,10 +11,14 @@ import { discoverTable } from '../../../src/source/discovery.js';
 import { CdcStrategy } from '../../../src/source/strategies/cdc.js';
 import { RowversionStrategy } from '../../../src/source/strategies/rowversion.js';
 import type { CaptureStrategy } from '../../../src/source/index.js';
-import type { SourceConnection } from '../../../src/source/connection.js';
 import { planWindow, type PlannedWindow } from '../../../src/capture/window.js';
 import type { TableContext } from '../../../src/capture/table-context.js';
 import { coversWindow } from '../../../src/domain/sub-ranges.js';
+import sql from 'mssql';
+import { buildPoolConfig, SourceConnection } from '../../../src/source/connection.js';
+import { durationOf } from '../../../src/config/duration.js';
+import { createSecretProvider } from '../../../src/config/secret-provider.js';
+import { SIM_CREDENTIALS } from '../../../sim/index.js';
 import { startSourceSim, type SourceSim } from '../../support/source-sim.js';
 
 const SUB_RANGE_ROWS = 1000;
@@ -120,4 +124,47 @@ test('rowversion: a small window is probed and counted by one query, not split; 
 
   const none = await planOnce('plan_rv', 'rowversion', w.to);
   assert.equal(none.plan.window, null, 'nothing new: no window');
+});
+
+test("the source pool hands out a connection without a 'SELECT 1' round trip before each query", async () => {
+  const cfg = await buildPoolConfig(
+    {
+      host: s.sim.host,
+      port: s.sim.port,
+      database: 'Claims',
+      auth: {
+        type: 'sql-login',
+        user: SIM_CREDENTIALS.admin.user,
+        password: { kind: 'value', value: SIM_CREDENTIALS.admin.password, fromEnv: [] },
+      },
+      encrypt: false,
+      trustServerCertificate: true,
+      readOnlyIntent: false,
+      appName: 'tidemark',
+      connectTimeout: durationOf(15_000),
+      requestTimeout: durationOf(30_000),
+      pool: { max: 1, min: 0, idleTimeout: durationOf(30_000) },
+      maxConcurrentQueries: 1,
+    },
+    { secrets: createSecretProvider() },
+  );
+  const pooled = new SourceConnection(await new sql.ConnectionPool(cfg).connect(), {
+    maxConcurrentQueries: 1,
+    maxRowsPerSecond: 1_000_000,
+  });
+  try {
+    const id = Number((await pooled.query<{ id: number }>('test.spid', 'SELECT @@SPID AS id'))[0]!.id);
+    for (let k = 0; k < 3; k++) await pooled.query('test.plan', 'SELECT sys.fn_cdc_get_max_lsn() AS mx');
+    const r = await s.admin
+      .request()
+      .query<{ sql_text: string }>(
+        `SELECT DISTINCT statement_id, sql_text FROM sim.statement_stats WHERE session_id = ${id}`,
+      );
+    const texts = r.recordset.map((x) => x.sql_text.trim().replace(/;$/, ''));
+    // Before: mssql's default validation ran 'SELECT 1' each time the pool handed the connection out.
+    assert.equal(texts.filter((t) => /^SELECT 1$/i.test(t)).length, 0, `statements: ${texts.join(' | ')}`);
+    assert.equal(texts.filter((t) => /fn_cdc_get_max_lsn/i.test(t)).length, 3, 'the three queries ran');
+  } finally {
+    await pooled.close();
+  }
 });
