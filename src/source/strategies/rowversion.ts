@@ -82,7 +82,10 @@ export class RowversionStrategy implements CaptureStrategy {
     return indexesLeadingWith(this.d, this.rv).length > 0;
   }
 
-  /** The capped count the plan ran for the window it returned (see CdcStrategy's `planned`). */
+  /**
+   * The window's row count capped at `cap` — counted by the plan, or (a span within the threshold) an upper bound
+   * below it — for the split of the window object the plan returned (see CdcStrategy's `planned`).
+   */
   private readonly planned = new WeakMap<SourceWindow, { readonly n: number; readonly cap: number }>();
 
   async planWindow(lastPosition: string | null, options: PlanOptions = {}): Promise<SourceWindow> {
@@ -109,7 +112,10 @@ export class RowversionStrategy implements CaptureStrategy {
       ];
       const rv = quoteIdent(this.rv);
       const where = `FROM ${quoteTable(this.d.schema, this.d.table)} WHERE ${rv} > @from AND ${rv} <= @to`;
-      if (options.rowsPerSubRange !== undefined) {
+      // Row versions are unique in the database, so the window holds at most `to - from` rows: a span within the
+      // threshold cannot be split, and a TOP (1) seek (one row read) tells all the split would ask.
+      const span = toBuf.readBigUInt64BE(0) - rowversionAdd(from, 0n).readBigUInt64BE(0);
+      if (options.rowsPerSubRange !== undefined && span > BigInt(options.rowsPerSubRange)) {
         // The split follows: count the row versions capped as its first query would, instead of a TOP (1) seek.
         const cap = options.rowsPerSubRange + 1;
         const r = await this.conn.query<{ n: number | string }>(
@@ -131,6 +137,8 @@ export class RowversionStrategy implements CaptureStrategy {
         );
         stats.rowsRead += any.length;
         empty = any.length === 0;
+        // At most `span` rows, within the threshold: the split need not count them.
+        if (options.rowsPerSubRange !== undefined) counted = { n: Number(span), cap: options.rowsPerSubRange + 1 };
       }
       stats.queries++;
     }

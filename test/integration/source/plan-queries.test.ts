@@ -62,8 +62,13 @@ async function planOnce(table: string, kind: 'cdc' | 'rowversion', last: string 
       WHERE session_id = ${spid} AND statement_id > ${mark} ORDER BY statement_id`,
   );
   const texts = (r.recordset as { sql_text: string }[]).map((x) => x.sql_text);
+  const reads = await s.admin.request().query<{ n: number | string | null }>(
+    `SELECT SUM(rows_read) AS n FROM sim.statement_stats
+      WHERE session_id = ${spid} AND statement_id > ${mark} AND table_name = '${table}'`,
+  );
+  const tableRowsRead = Number(reads.recordset[0]?.n ?? 0);
   const matching = (re: RegExp) => texts.filter((t) => re.test(t)).length;
-  return { plan, statements: texts.length, matching };
+  return { plan, statements: texts.length, matching, tableRowsRead };
 }
 
 test('cdc: a small window is probed and counted by one query, not split; a large one is still split', async () => {
@@ -114,6 +119,8 @@ test('rowversion: a small window is probed and counted by one query, not split; 
   assert.equal(small.plan.window.subRanges, undefined, 'at most subRangeRows: read whole');
   // Before: a TOP (1) seek for any version, then the split's capped count.
   assert.equal(small.matching(/FROM \[dbo\]\.\[plan_rv\]\s+WHERE/i), 1, 'one query of the table per plan');
+  // 100 new versions since the last plan, within the threshold: a TOP (1) seek, not a count of the window.
+  assert.equal(small.tableRowsRead, 1, 'the plan reads one row of the table');
 
   await insert('plan_rv', 1000, 3000, 50);
   const large = await planOnce('plan_rv', 'rowversion', small.plan.window.to);
