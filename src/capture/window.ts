@@ -22,7 +22,8 @@ export interface PlannedWindow {
 
 /** Plans window `seq` after `lastPosition` (the strategy reads its bounds from the source now). */
 export async function planWindow(ctx: TableContext, lastPosition: string | null, seq: number): Promise<PlannedWindow> {
-  const w = await ctx.strategy.planWindow(lastPosition);
+  // The split's capped count folds into the plan's probe for changes (strategies that can: CDC, rowversion).
+  const w = await ctx.strategy.planWindow(lastPosition, { rowsPerSubRange: ctx.config.limits.subRangeRows });
   const capture = w.captureLatencySeconds !== undefined ? { captureLatencySeconds: w.captureLatencySeconds } : {};
   if (w.empty) return { window: null, lagSeconds: w.lagSeconds, ...capture };
   const subRanges = await ctx.strategy.planSubRanges?.(w, ctx.config.limits.subRangeRows, MAX_SUB_RANGES);

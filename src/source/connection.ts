@@ -55,6 +55,12 @@ export async function buildPoolConfig(
     connectionTimeout: source.connectTimeout.ms,
     requestTimeout: source.requestTimeout.ms,
     pool: { max: source.pool.max, min: source.pool.min, idleTimeoutMillis: source.pool.idleTimeout.ms },
+    // The pool checks a connection it hands out by its socket (logged in, open, writable), not by a `SELECT 1`
+    // round trip before every query (mssql's default): that doubled the round trips of every plan, chunk and
+    // catalog query (docs/performance.md, "The cost of planWindow"). A connection the server or the network
+    // closed is still refused here; one that breaks silently fails its query, which the transient retry repeats
+    // on a fresh connection.
+    validateConnection: 'socket',
     options,
   };
   const auth = source.auth;

@@ -36,6 +36,7 @@ export type {
   StepStats,
   SnapshotPositioner,
   VerifyRead,
+  PlanOptions,
 } from './strategies/types.js';
 export { CdcStrategy, ChangeTrackingStrategy, IdentityStrategy, RowversionStrategy, UpdatedAtStrategy };
 export { InMemorySeenEvents, contentHashOf, type SeenEvents } from './strategies/updated-at.js';

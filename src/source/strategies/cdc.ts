@@ -45,6 +45,7 @@ import {
   type CaptureStrategy,
   type ChangeBatch,
   type ChangeRow,
+  type PlanOptions,
   type SourceWindow,
   type SnapshotPositioner,
   type StepStats,
@@ -77,6 +78,15 @@ interface Segment {
   readonly toLsn: string;
 }
 
+/**
+ * What a plan learnt about the window it returned, for `planSubRanges` of the same window object: its instance
+ * segments and, when the plan was given `rowsPerSubRange`, its change count capped at `cap`.
+ */
+interface PlanMemo {
+  readonly segments: Segment[];
+  readonly counted?: { readonly n: number; readonly cap: number };
+}
+
 /** Job rows: the max LSN at the read, with the highest seqval: every change at or below it is in the snapshot. */
 export const cdcPositioner: SnapshotPositioner = {
   atStart: async (q) => {
@@ -92,6 +102,12 @@ export class CdcStrategy implements CaptureStrategy {
   columns: CaptureStrategy['columns'];
   lastPlanStats: StepStats | undefined;
   lastReadStats: StepStats | undefined;
+  /**
+   * Keyed by the window object planWindow returned, so only the split of that very plan uses it (a window that
+   * crossed Temporal is a new object and is split from its own queries): the split then re-reads neither the
+   * capture instances nor the window's first LSN, and skips its capped count when the plan ran it.
+   */
+  private readonly planned = new WeakMap<SourceWindow, PlanMemo>();
 
   readonly seesDeletes = true;
   snapshotPositioner(): SnapshotPositioner {
@@ -193,7 +209,7 @@ export class CdcStrategy implements CaptureStrategy {
     return out;
   }
 
-  async planWindow(lastPosition: string | null): Promise<SourceWindow> {
+  async planWindow(lastPosition: string | null, options: PlanOptions = {}): Promise<SourceWindow> {
     const t0 = Date.now();
     const stats = newStats();
     const instances = await this.instances();
@@ -201,10 +217,12 @@ export class CdcStrategy implements CaptureStrategy {
     const lastLsn = lastPosition === null ? null : parseHex('cdc', lastPosition, 40).subarray(0, 10).toString('hex');
     const { row, mins } = await this.planBounds(lastLsn, instances, stats);
     const mx = row.mx as Buffer | null;
-    const done = (w: Omit<SourceWindow, 'strategy'>): SourceWindow => {
+    const done = (w: Omit<SourceWindow, 'strategy'>, memo?: PlanMemo): SourceWindow => {
       stats.durationMs = Date.now() - t0;
       this.lastPlanStats = stats;
-      return { strategy: 'cdc', ...w };
+      const out: SourceWindow = { strategy: 'cdc', ...w };
+      if (memo) this.planned.set(out, memo);
+      return out;
     };
     if (!mx) {
       stats.extra.captureNotRunning = 1;
@@ -226,7 +244,8 @@ export class CdcStrategy implements CaptureStrategy {
     this.assertReadable(fromLsn, instances, minOf, lastLsn ? lastPosition : null);
     // The max LSN moves while this table is idle (other tables' changes, the capture job's placeholders in
     // cdc.lsn_time_mapping): one cheap probe per instance tells the sync the window would be empty.
-    if (lastLsn && !(await this.hasChanges(fromLsn, maxLsn, instances, stats)))
+    const probe = lastLsn ? await this.probeChanges(fromLsn, maxLsn, instances, stats, options) : undefined;
+    if (probe && !probe.found)
       return done({
         from: lastPosition,
         to: maxLsn + MAX_SEQVAL,
@@ -238,35 +257,41 @@ export class CdcStrategy implements CaptureStrategy {
       });
     const lag = await this.lsnLagSeconds(fromLsn, mx);
     stats.queries++;
-    return done({
-      from: lastPosition,
-      to: maxLsn + MAX_SEQVAL,
-      empty: false,
-      lagSeconds: lagBehindSource(lag, captureLatency),
-      captureLatencySeconds: captureLatency,
-    });
+    return done(
+      {
+        from: lastPosition,
+        to: maxLsn + MAX_SEQVAL,
+        empty: false,
+        lagSeconds: lagBehindSource(lag, captureLatency),
+        captureLatencySeconds: captureLatency,
+      },
+      probe?.memo,
+    );
   }
 
-  /** The plan's two queries: the max LSN and the LSN after `lastLsn`; each instance's min LSN. */
+  /**
+   * The plan's bounds in one query (two before: one round trip less per plan, docs/performance.md): the max LSN,
+   * the LSN after `lastLsn`, and each instance's min LSN.
+   */
   private async planBounds(lastLsn: string | null, instances: CaptureInstance[], stats: StepStats) {
     const first = instances[0]!;
-    const r = await this.lsnQuery(
-      'cdc.plan',
-      `SELECT sys.fn_cdc_get_max_lsn() AS mx, ${
-        lastLsn ? 'sys.fn_cdc_increment_lsn(@last)' : 'CAST(NULL AS binary(10))'
-      } AS nxt`,
-      lastLsn ? [{ name: 'last', value: lastLsn }] : [],
-    ).catch((err: unknown) => {
-      throw this.translate(err, first.name);
-    });
+    const r = await this.conn
+      .query<Record<string, Buffer | null>>(
+        'cdc.plan',
+        `SELECT sys.fn_cdc_get_max_lsn() AS mx, ${
+          lastLsn ? 'sys.fn_cdc_increment_lsn(@last)' : 'CAST(NULL AS binary(10))'
+        } AS nxt, ${instances.map((_i, k) => `sys.fn_cdc_get_min_lsn(@ci${k}) AS mn${k}`).join(', ')}`,
+        [
+          ...(lastLsn ? [{ name: 'last', type: sql.VarBinary(10), value: Buffer.from(lastLsn, 'hex') }] : []),
+          ...instances.map((i, k) => ({ name: `ci${k}`, type: sql.NVarChar(128), value: i.name })),
+        ],
+        this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {},
+      )
+      .catch((err: unknown) => {
+        throw this.translate(err, first.name);
+      });
     stats.queries++;
-    const mins = await this.conn.query<Record<string, Buffer>>(
-      'cdc.plan_min',
-      `SELECT ${instances.map((_i, k) => `sys.fn_cdc_get_min_lsn(@ci${k}) AS mn${k}`).join(', ')}`,
-      instances.map((i, k) => ({ name: `ci${k}`, type: sql.NVarChar(128), value: i.name })),
-    );
-    stats.queries++;
-    return { row: r[0]!, mins };
+    return { row: r[0]!, mins: r as Record<string, Buffer>[] };
   }
 
   /**
@@ -311,27 +336,50 @@ export class CdcStrategy implements CaptureStrategy {
   }
 
   /** Whether the table has a change in LSNs [fromLsn, toLsn]: `TOP (1)` of each instance's change function. */
-  private async hasChanges(
+  /**
+   * Whether the window (fromLsn, toLsn] holds changes: one probe per instance segment. Given `rowsPerSubRange`
+   * and a window in one segment (the split reads only those), the probe counts the changes capped at
+   * `rowsPerSubRange + 1` — the split's first query, which then need not run: on a 100-change window it reads
+   * the same 100 rows the read does, and a plan has one round trip less (docs/performance.md).
+   */
+  private async probeChanges(
     fromLsn: string,
     toLsn: string,
     instances: CaptureInstance[],
     stats: StepStats,
-  ): Promise<boolean> {
-    for (const seg of await this.segments(fromLsn, toLsn, instances)) {
+    options: PlanOptions,
+  ): Promise<{ found: boolean; memo: PlanMemo }> {
+    const segments = await this.segments(fromLsn, toLsn, instances);
+    const cap = options.rowsPerSubRange !== undefined && segments.length === 1 ? options.rowsPerSubRange + 1 : 0;
+    for (const seg of segments) {
       const fn = `cdc.${quoteIdent(`fn_cdc_get_all_changes_${seg.instance.name}`)}`;
       stats.queries++;
-      const found = await this.lsnQuery('cdc.probe', `SELECT TOP (1) 1 AS found FROM ${fn}(@from, @to, N'all')`, [
+      const range = [
         { name: 'from', value: seg.fromLsn },
         { name: 'to', value: seg.toLsn },
-      ]).catch(async (err: unknown) => {
+      ];
+      const found = await (
+        cap > 0
+          ? this.lsnQuery(
+              'cdc.probe_count',
+              `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${cap}) c.__$seqval AS s
+               FROM ${fn}(@from, @to, N'all') AS c) AS t`,
+              range,
+            )
+          : this.lsnQuery('cdc.probe', `SELECT TOP (1) 1 AS found FROM ${fn}(@from, @to, N'all')`, range)
+      ).catch(async (err: unknown) => {
         const e = await this.behindOrTranslate(err, seg);
         // Not harvested yet for this instance: there are changes; the read retries until they arrive.
-        if (e instanceof CaptureBehindError) return [{ found: 1 }];
+        if (e instanceof CaptureBehindError) return undefined;
         throw e;
       });
-      if (found.length > 0) return true;
+      if (found === undefined) return { found: true, memo: { segments } };
+      if (cap > 0) {
+        const n = Number(found[0]?.n ?? 0);
+        if (n > 0) return { found: true, memo: { segments, counted: { n, cap } } };
+      } else if (found.length > 0) return { found: true, memo: { segments } };
     }
-    return false;
+    return { found: false, memo: { segments } };
   }
 
   async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
@@ -382,7 +430,8 @@ export class CdcStrategy implements CaptureStrategy {
     maxSubRanges: number,
   ): Promise<SubRange[] | undefined> {
     if (window.empty || window.idle) return undefined;
-    const segments = await this.windowSegments(window, await this.instances());
+    const memo = this.planned.get(window);
+    const segments = memo?.segments ?? (await this.windowSegments(window, await this.instances()));
     const seg = segments.length === 1 ? segments[0]! : undefined;
     if (!seg) return undefined;
     const fn = `cdc.${quoteIdent(`fn_cdc_get_all_changes_${seg.instance.name}`)}`;
@@ -392,11 +441,14 @@ export class CdcStrategy implements CaptureStrategy {
     ];
     const count = async (op: string, text: string) => Number((await this.lsnQuery(op, text, range))[0]?.n ?? 0);
     try {
-      const probed = await count(
-        'cdc.split_probe',
-        `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) c.__$seqval AS s
-           FROM ${fn}(@from, @to, N'all') AS c) AS t`,
-      );
+      const probed =
+        memo?.counted && memo.counted.cap === rowsPerSubRange + 1
+          ? memo.counted.n
+          : await count(
+              'cdc.split_probe',
+              `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) c.__$seqval AS s
+                 FROM ${fn}(@from, @to, N'all') AS c) AS t`,
+            );
       if (probed <= rowsPerSubRange) return undefined;
       const total = await count('cdc.split_count', `SELECT COUNT_BIG(*) AS n FROM ${fn}(@from, @to, N'all') AS c`);
       const target = subRangeTarget(total, rowsPerSubRange, maxSubRanges);

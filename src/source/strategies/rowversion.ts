@@ -18,6 +18,7 @@ import {
   newStats,
   type CaptureStrategy,
   type ChangeBatch,
+  type PlanOptions,
   type SourceWindow,
   type SnapshotPositioner,
   type StepStats,
@@ -81,7 +82,13 @@ export class RowversionStrategy implements CaptureStrategy {
     return indexesLeadingWith(this.d, this.rv).length > 0;
   }
 
-  async planWindow(lastPosition: string | null): Promise<SourceWindow> {
+  /**
+   * The window's row count capped at `cap` — counted by the plan, or (a span within the threshold) an upper bound
+   * below it — for the split of the window object the plan returned (see CdcStrategy's `planned`).
+   */
+  private readonly planned = new WeakMap<SourceWindow, { readonly n: number; readonly cap: number }>();
+
+  async planWindow(lastPosition: string | null, options: PlanOptions = {}): Promise<SourceWindow> {
     const t0 = Date.now();
     const stats = newStats();
     const from = lastPosition ?? ZERO;
@@ -97,25 +104,55 @@ export class RowversionStrategy implements CaptureStrategy {
     toBuf.writeBigUInt64BE(mar.readBigUInt64BE(0) - 1n);
     const to = rowversionPosition(toBuf);
     let empty = to <= from;
+    let counted: { n: number; cap: number } | undefined;
     if (!empty) {
-      // One seek: is there any row version in the window at all?
-      const any = await this.conn.query(
-        'rowversion.plan_probe',
-        `SELECT TOP (1) ${quoteIdent(this.rv)} AS rv FROM ${quoteTable(this.d.schema, this.d.table)}
-          WHERE ${quoteIdent(this.rv)} > @from AND ${quoteIdent(this.rv)} <= @to OPTION (MAXDOP 1)`,
-        [
-          { name: 'from', type: sql.VarBinary(8), value: rowversionAdd(from, 0n) },
-          { name: 'to', type: sql.VarBinary(8), value: toBuf },
-        ],
-        queryTimeout(this.options),
-      );
+      const params = [
+        { name: 'from', type: sql.VarBinary(8), value: rowversionAdd(from, 0n) },
+        { name: 'to', type: sql.VarBinary(8), value: toBuf },
+      ];
+      const rv = quoteIdent(this.rv);
+      const where = `FROM ${quoteTable(this.d.schema, this.d.table)} WHERE ${rv} > @from AND ${rv} <= @to`;
+      // Row versions are unique in the database, so the window holds at most `to - from` rows: a span within the
+      // threshold cannot be split, and a TOP (1) seek (one row read) tells all the split would ask.
+      const span = toBuf.readBigUInt64BE(0) - rowversionAdd(from, 0n).readBigUInt64BE(0);
+      if (options.rowsPerSubRange !== undefined && span > BigInt(options.rowsPerSubRange)) {
+        // The split follows: count the row versions capped as its first query would, instead of a TOP (1) seek.
+        const cap = options.rowsPerSubRange + 1;
+        const r = await this.conn.query<{ n: number | string }>(
+          'rowversion.plan_count',
+          `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${cap}) ${rv} AS v ${where}) AS t OPTION (MAXDOP 1)`,
+          params,
+          queryTimeout(this.options),
+        );
+        counted = { n: Number(r[0]?.n ?? 0), cap };
+        stats.rowsRead += counted.n;
+        empty = counted.n === 0;
+      } else {
+        // One seek: is there any row version in the window at all?
+        const any = await this.conn.query(
+          'rowversion.plan_probe',
+          `SELECT TOP (1) ${rv} AS rv ${where} OPTION (MAXDOP 1)`,
+          params,
+          queryTimeout(this.options),
+        );
+        stats.rowsRead += any.length;
+        empty = any.length === 0;
+        // At most `span` rows, within the threshold: the split need not count them.
+        if (options.rowsPerSubRange !== undefined) counted = { n: Number(span), cap: options.rowsPerSubRange + 1 };
+      }
       stats.queries++;
-      stats.rowsRead += any.length;
-      empty = any.length === 0;
     }
     stats.durationMs = Date.now() - t0;
     this.lastPlanStats = stats;
-    return { strategy: 'rowversion', from: lastPosition, to: empty ? from : to, empty, lagSeconds: null };
+    const out: SourceWindow = {
+      strategy: 'rowversion',
+      from: lastPosition,
+      to: empty ? from : to,
+      empty,
+      lagSeconds: null,
+    };
+    if (counted && !empty) this.planned.set(out, counted);
+    return out;
   }
 
   /**
@@ -139,10 +176,14 @@ export class RowversionStrategy implements CaptureStrategy {
     ];
     const count = async (op: string, text: string) =>
       Number((await this.conn.query<{ n: number | string }>(op, text, params, queryTimeout(this.options)))[0]?.n ?? 0);
-    const probed = await count(
-      'rowversion.split_probe',
-      `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) ${rv} AS v ${where}) AS t`,
-    );
+    const counted = this.planned.get(window);
+    const probed =
+      counted && counted.cap === rowsPerSubRange + 1
+        ? counted.n
+        : await count(
+            'rowversion.split_probe',
+            `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) ${rv} AS v ${where}) AS t`,
+          );
     if (probed <= rowsPerSubRange) return undefined;
     const target = subRangeTarget(
       await count('rowversion.split_count', `SELECT COUNT_BIG(*) AS n ${where}`),

@@ -83,12 +83,22 @@ export interface StepStats {
   extra: Record<string, number>;
 }
 
+/** What the caller will ask of a planned window next (lets the plan answer it with a query it runs anyway). */
+export interface PlanOptions {
+  /**
+   * The caller splits the window with `planSubRanges(window, rowsPerSubRange, …)` next. A strategy whose plan
+   * probes the window for changes may count them instead, capped at `rowsPerSubRange + 1` (the query the split
+   * would run first): one query fewer per non-idle window (docs/performance.md, "The cost of planWindow").
+   */
+  readonly rowsPerSubRange?: number;
+}
+
 /** A capture strategy for one table. */
 export interface CaptureStrategy {
   readonly strategy: CaptureStrategyName;
   /** The lake columns of the rows this strategy emits (the table's columns, in order). */
   readonly columns: readonly LakeColumn[];
-  planWindow(lastPosition: string | null): Promise<SourceWindow>;
+  planWindow(lastPosition: string | null, options?: PlanOptions): Promise<SourceWindow>;
   readWindow(window: SourceWindow): AsyncIterable<ChangeBatch>;
   /**
    * Splits a planned window whose backlog exceeds `rowsPerSubRange` rows into at most `maxSubRanges` contiguous
