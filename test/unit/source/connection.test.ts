@@ -157,3 +157,20 @@ test('throttle: N queries at once, rows/s cap, back-off on latency above the bas
   th.observeLatency('read', 10);
   assert.ok(th.stats.currentRowsPerSecond > 500, 'recovers with normal latency');
 });
+
+test('throttle: a count over a window is not a latency sample, so a big window does not pause a quiet source', () => {
+  const th = new SourceThrottle({ maxConcurrentQueries: 1, maxRowsPerSecond: 1000, backoffPauseMs: 20 });
+  // Small windows' capped counts, then a burst's: ten times slower because it counts more, not because the source
+  // is busy. Before, the burst's count tripped the 3x rule and paused the next query (2 s by default).
+  for (const op of ['cdc.probe_count', 'rowversion.plan_count', 'cdc.split_probe', 'ct.split_count']) {
+    for (let i = 0; i < 10; i++) th.observeLatency(op, 20);
+    th.observeLatency(op, 400);
+  }
+  assert.equal(th.stats.backoffs, 0, 'no back-off for a count over a large window');
+  assert.equal(th.stats.currentRowsPerSecond, 1000);
+  assert.equal(th.stats.maxLatencyMs, 400, 'still reported as the highest latency seen');
+  // A query whose time does not grow with the window still backs off at 3x its baseline.
+  for (let i = 0; i < 10; i++) th.observeLatency('cdc.bounds', 20);
+  th.observeLatency('cdc.bounds', 400);
+  assert.equal(th.stats.backoffs, 1);
+});
