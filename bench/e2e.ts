@@ -67,7 +67,8 @@ import { tableContext } from '../src/capture/table-context.js';
 import { verifyTable, type VerifyTableOutput } from '../src/verify/verify-table.js';
 import { syncNowSignal } from '../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
-import { BusyMeter, fmtBusy, type BusyShare } from './process-cpu.js';
+import { BusyMeter, CpuBudget, benchProcesses, fmtBusy, type BusyShare, type CpuShare } from './process-cpu.js';
+import { Session } from 'node:inspector/promises';
 
 const { values } = parseArgs({
   options: {
@@ -112,6 +113,68 @@ const { startSim, startWorkerProcess, pipeline } = benchStack({
   cpuProfDir: values['cpu-prof'],
 });
 
+/**
+ * With `--cpu-prof DIR`, `fn` (a raw read in this process) runs under the inspector's CPU profiler and its profile
+ * is written to DIR/<name>.cpuprofile: the raw read's own main-thread profile beside the worker's.
+ */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = values['cpu-prof'];
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+  }
+}
+
+/** Part A's CPU per row: one line per process, one column per step (µs of CPU per row read or landed). */
+function cpuTable(steps: Record<string, { rows: number; wallSeconds: number; processes: Record<string, CpuShare> }>) {
+  const names = Object.keys(steps);
+  const procs = [...new Set(names.flatMap((n) => Object.keys(steps[n]!.processes)))];
+  const cell = (x: string) => x.padStart(16);
+  const lines = ['  CPU per row, µs (CPU seconds of each process over the step ÷ its rows; main thread in brackets):'];
+  lines.push(`  ${'process'.padEnd(16)}${names.map((n) => cell(n)).join('')}`);
+  const totals = names.map(() => 0);
+  for (const proc of procs) {
+    const cells = names.map((n, i) => {
+      const s = steps[n]!.processes[proc];
+      if (!s || s.microsPerRow === null) return cell('—');
+      totals[i]! += s.microsPerRow;
+      const main =
+        s.mainThreadCpuSeconds === null || steps[n]!.rows === 0
+          ? ''
+          : ` [${((s.mainThreadCpuSeconds * 1e6) / steps[n]!.rows).toFixed(1)}]`;
+      return cell(`${s.microsPerRow.toFixed(1)}${main}`);
+    });
+    lines.push(`  ${proc.padEnd(16)}${cells.join('')}`);
+  }
+  for (const proc of ['worker', 'simulator']) {
+    const byThread = names
+      .map((n) => {
+        const t = steps[n]!.processes[proc]?.threadsMicrosPerRow ?? {};
+        const top = Object.entries(t)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ');
+        return top ? `${n}: ${top}` : '';
+      })
+      .filter(Boolean);
+    if (byThread.length) lines.push(`  ${proc} by thread, µs per row — ${byThread.join(' | ')}`);
+  }
+  lines.push(`  ${'all'.padEnd(16)}${totals.map((t) => cell(t.toFixed(1))).join('')}`);
+  lines.push(
+    `  ${'wall, µs'.padEnd(16)}${names.map((n) => cell(((steps[n]!.wallSeconds * 1e6) / Math.max(1, steps[n]!.rows)).toFixed(1))).join('')}`,
+  );
+  return lines.join('\n');
+}
+
 async function throughput(encrypted = false, observed = false) {
   say(
     `A. throughput${encrypted ? ' (Temporal payloads encrypted)' : ''}${observed ? ' (metrics + receipts)' : ''} — seeding the simulator with ${ROWS.toLocaleString('en')} claim lines …`,
@@ -132,11 +195,19 @@ async function throughput(encrypted = false, observed = false) {
     // The baseline is read twice, before and after the load, and the faster read counts: the machine is shared,
     // and a baseline slowed by a neighbour would flatter the pipeline's ratio.
     const rawRuns: { rows: number; ms: number }[] = [];
+    // CPU seconds of every process of the run per step (bench/process-cpu.ts): the budget per row that explains
+    // the load's ratio to the raw read, where a wall-time profile on a shared machine cannot.
+    const cpuSteps: Record<string, { rows: number; wallSeconds: number; processes: Record<string, CpuShare> }> = {};
+    const budget = () => new CpuBudget(benchProcesses({ simulator: sim.child.pid, worker: worker?.child.pid }));
     const rawRead = async () => {
       simBusy.lap();
+      const cpu = budget();
       const t0 = performance.now();
-      const rows = await rawStream(sim.admin, 'SELECT * FROM dbo.ClaimLines');
+      const rows = await profiled(`raw-read-${rawRuns.length + 1}`, () =>
+        rawStream(sim.admin, 'SELECT * FROM dbo.ClaimLines'),
+      );
       rawRuns.push({ rows, ms: performance.now() - t0 });
+      cpuSteps[`rawRead${rawRuns.length}`] = { rows, ...cpu.stop(rows) };
       say(
         `  raw mssql stream: ${rows} rows in ${seconds(performance.now() - t0)}s; simulator ${busyStep(`rawRead${rawRuns.length}`)}`,
       );
@@ -162,9 +233,11 @@ async function throughput(encrypted = false, observed = false) {
     worker = await startWorkerProcess(p.configFile, p.env, `worker-${name}`, undefined, metricsArgs);
     const started = Date.now();
     simBusy.lap();
+    const loadCpu = budget();
     await tidemark(p, ['start']);
     const snap = await waitForSnapshot(p, table, 60 * 60_000);
     const loadMs = Date.now() - started;
+    cpuSteps.initialLoad = { rows: snap.rows, ...loadCpu.stop(snap.rows) };
     const jobMs = snap.jobClosed - snap.jobStarted;
     say(
       `  initial load: ${snap.rows} rows in ${seconds(loadMs)}s (job workflow ${seconds(jobMs)}s); simulator ${busyStep('initialLoad')}`,
@@ -180,6 +253,7 @@ async function throughput(encrypted = false, observed = false) {
     const before = (await status(p, table)).rowsCommitted;
     let t = performance.now();
     simBusy.lap();
+    const burstCpu = budget();
     await sim.admin.request().batch(`UPDATE TOP (${BURST}) dbo.ClaimLines SET notes = N'repriced in bench'`);
     const committedAt = performance.now();
     busyStep('burstUpdate');
@@ -209,6 +283,7 @@ async function throughput(encrypted = false, observed = false) {
     }
     const burstMs = performance.now() - committedAt;
     const updateMs = committedAt - t;
+    cpuSteps.burst = { rows: BURST, ...burstCpu.stop(BURST) };
     await capture;
     say(
       `  incremental burst: ${BURST} updates committed in the source → in the lake in ${seconds(burstMs)}s` +
@@ -219,12 +294,15 @@ async function throughput(encrypted = false, observed = false) {
     // the seed, so the capture instance holds exactly the burst).
     t = performance.now();
     simBusy.lap();
+    const cdcCpu = budget();
     const rawCdcRows = await rawStream(
       sim.admin,
       `DECLARE @f binary(10) = sys.fn_cdc_get_min_lsn(N'dbo_ClaimLines'), @t binary(10) = sys.fn_cdc_get_max_lsn();
        SELECT * FROM cdc.fn_cdc_get_all_changes_dbo_ClaimLines(@f, @t, N'all')`,
     );
     const rawCdcMs = performance.now() - t;
+    cpuSteps.rawCdcRead = { rows: rawCdcRows, ...cdcCpu.stop(rawCdcRows) };
+    say(cpuTable(cpuSteps));
     say(
       `  raw CDC function read of the same changes: ${rawCdcRows} rows in ${seconds(rawCdcMs)}s; simulator ${busyStep('rawCdcRead')}`,
     );
@@ -288,6 +366,7 @@ async function throughput(encrypted = false, observed = false) {
         : null,
       peakRssMb: { worker: workerPeak, simulator: simPeak },
       simulatorBusy,
+      cpuSteps,
     };
   } finally {
     if (worker) await stopChild(worker.child);

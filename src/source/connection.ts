@@ -32,6 +32,16 @@ import { permissionErrorOf, type SourcePrincipal } from './permissions.js';
 import { RowBatches, type RowBatch } from './row-batches.js';
 import { installFastVarcharDecode } from './varchar-decode.js';
 
+/**
+ * The TDS packet size Tidemark's source connections ask for: the largest SQL Server accepts (512–32,767 bytes;
+ * the server answers with the size it grants, and the driver uses that). tedious's default is 4,096: a chunk or
+ * window read is then one packet per 4 KiB of rows, each with its own header, its own read and its own
+ * "value split across packets, parse the row again" in the driver (`NotEnoughDataError`, ~2% of the raw read's
+ * driver time), and a query text over ~2,000 characters is two packets, which the driver's Nagle-on socket sends
+ * with a delayed-ACK stall between them (docs/performance.md, "The load's CPU per row").
+ */
+export const SOURCE_PACKET_SIZE = 32_767;
+
 /** Builds the `mssql` pool configuration. Secrets are resolved here, at connect time, and kept nowhere else. */
 export async function buildPoolConfig(
   source: SourceConfig,
@@ -43,6 +53,7 @@ export async function buildPoolConfig(
     readOnlyIntent: source.readOnlyIntent,
     appName: source.appName || 'tidemark',
     useUTC: true,
+    packetSize: SOURCE_PACKET_SIZE,
   };
   if (source.caFile) {
     const ca = await readFile(source.caFile, 'utf8');

@@ -53,6 +53,25 @@ test('opens over TLS verified with the CA file, as appName tidemark, least-privi
   }
 });
 
+test('source connections use 32 KiB TDS packets, as the server granted them (a chunk read is one packet per 32 KiB of rows)', async () => {
+  const conn = await SourceConnection.open(config(), { secrets: createSecretProvider() });
+  try {
+    // The size the server granted in its ENVCHANGE is what the driver's message stream now uses, both ways.
+    const tedious = (await (conn.pool as unknown as { acquire(o: unknown): Promise<unknown> }).acquire(conn.pool)) as {
+      messageIo: { packetSize(): number };
+    };
+    try {
+      assert.equal(tedious.messageIo.packetSize(), 32_767);
+    } finally {
+      (conn.pool as unknown as { release(c: unknown): void }).release(tedious);
+    }
+    const r = await conn.query<{ n: number }>('probe', 'SELECT 1 AS n');
+    assert.deepEqual(r, [{ n: 1 }]);
+  } finally {
+    await conn.close();
+  }
+});
+
 test('an untrusted certificate or a wrong password fails with a clear, secret-free error', async () => {
   await assert.rejects(
     SourceConnection.open(config({ caFile: undefined }), { secrets: createSecretProvider() }),
@@ -83,7 +102,9 @@ test('an untrusted certificate or a wrong password fails with a clear, secret-fr
 });
 
 test('a connection lost mid-stream is a retryable TransientSourceError', async () => {
-  const other = await startSimulator({ port: 0, seed: 3, seedRows: 20_000 });
+  // Enough rows that the server is still sending when it stops: at 32 KiB packets the driver's and the
+  // loopback socket's buffers held all of 20,000 rows before the stop landed.
+  const other = await startSimulator({ port: 0, seed: 3, seedRows: 100_000 });
   const conn = await SourceConnection.open(
     config({
       port: other.port,
