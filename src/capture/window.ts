@@ -64,6 +64,7 @@ export async function extractWindow(
     to: bounds.to,
     empty: false,
     lagSeconds: null,
+    ...(subRange !== undefined ? { partOf: { from: window.from, to: window.to } } : {}),
   };
   return stageStream(deps, ctx, sink, {
     window,

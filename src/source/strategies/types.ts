@@ -46,6 +46,13 @@ export interface SourceWindow {
    * yield nothing; the sync commits such a window only now and then (see `idleCommitInterval`).
    */
   readonly idle?: boolean;
+  /**
+   * Set when this is one sub-range of a window planned with sub-ranges (`planSubRanges`): the whole window's
+   * bounds. A strategy whose read depends on the window and not only on the range it reads uses them (updated_at:
+   * the overlap, the floor and the bound rows are placed at; identity: the end and its gaps fixed at plan time),
+   * so every sub-range places its rows exactly as the whole read would. Absent: the window is read whole.
+   */
+  readonly partOf?: { readonly from: string | null; readonly to: string };
 }
 
 /** One change event. `values` follow {@link ChangeBatch.columns}. */
