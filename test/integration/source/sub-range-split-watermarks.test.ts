@@ -9,12 +9,13 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { discoverTable } from '../../../src/source/discovery.js';
 import { InMemorySeenEvents, UpdatedAtStrategy } from '../../../src/source/strategies/updated-at.js';
+import { IdentityStrategy, parseIdentityPosition } from '../../../src/source/strategies/identity.js';
 import { textToTicks, ticksToText } from '../../../src/source/ticks.js';
 import type { SourceConnection } from '../../../src/source/connection.js';
 import type { ChangeRow, SourceWindow } from '../../../src/source/index.js';
 import type { SubRange } from '../../../src/domain/window.js';
 import { coversWindow } from '../../../src/domain/sub-ranges.js';
-import { collect, startSourceSim, type SourceSim } from '../../support/source-sim.js';
+import { collect, collectWithResume, startSourceSim, type SourceSim } from '../../support/source-sim.js';
 
 let s: SourceSim;
 let conn: SourceConnection;
@@ -23,7 +24,8 @@ before(async () => {
   s = await startSourceSim();
   await s.admin.request().batch(`ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
     CREATE TABLE dbo.ua_split (id int NOT NULL PRIMARY KEY, note varchar(20) NULL, updated_at datetime2(7) NOT NULL);
-    CREATE INDEX IX_ua_split_updated_at ON dbo.ua_split (updated_at);`);
+    CREATE INDEX IX_ua_split_updated_at ON dbo.ua_split (updated_at);
+    CREATE TABLE dbo.id_split (id int IDENTITY(1,1) PRIMARY KEY, note varchar(20) NULL);`);
   conn = await s.connect();
 });
 after(() => s?.stop());
@@ -135,4 +137,102 @@ test('updated_at: a window cut at timestamps reads every row version once, ties 
     [...latest([...lake, ...split])].sort((a, b) => a[0] - b[0]),
     source.recordset.map((r) => [r.id, r.note]).sort((a, b) => (a[0] as number) - (b[0] as number)),
   );
+});
+
+test('identity: a window cut at ids fixes its end and gaps at plan time; an id committing after the plan lands once, in the next window', async () => {
+  const d = await discoverTable(conn, 'dbo', 'id_split');
+  const st = new IdentityStrategy(conn, d, 'id', { gapTimeoutMs: 3_600_000 });
+  const insert = async (n: number) => {
+    for (let i = 0; i < n; i += 500)
+      await s.admin
+        .request()
+        .batch(
+          `INSERT INTO dbo.id_split (note) VALUES ${Array.from({ length: Math.min(500, n - i) }, () => "('n')").join(', ')}`,
+        );
+  };
+  const held = async () => {
+    const session = await s.session();
+    const tx = session.transaction();
+    await tx.begin();
+    await tx.request().query(`INSERT INTO dbo.id_split (note) VALUES ('held')`);
+    return { tx, session };
+  };
+  await insert(10);
+  const w1 = await st.planWindow(null);
+  assert.equal(await st.planSubRanges(w1, 1, 32), undefined, 'a window from nothing is read whole');
+  const r1 = await collectWithResume(st, w1);
+  assert.equal(r1.rows.length, 10);
+
+  // Id 11 held open by A; 12–1011 committed; 1012 rolled back; 1013 held open by B; 1014–3013 committed.
+  const a = await held();
+  await insert(1000);
+  const c = await held();
+  await c.tx.rollback();
+  const b = await held();
+  await insert(2000);
+
+  const w2 = await st.planWindow(r1.resumePosition);
+  assert.equal(parseIdentityPosition(w2.to).highWater, 3013n);
+  assert.equal(await st.planSubRanges(w2, 3001, 32), undefined, 'span within the threshold: read whole');
+  const ranges = await st.planSubRanges(w2, 1000, 32);
+  assert.ok(ranges, 'the window is split');
+  assert.equal(ranges.length, 3, `${ranges.length} sub-ranges`);
+  const end = ranges[ranges.length - 1]!.to;
+  assert.ok(coversWindow(w2.from, end, ranges), 'contiguous, from the window start to its end');
+  const fixed = parseIdentityPosition(end);
+  assert.equal(fixed.highWater, 3013n, "the end's high-water is the plan's bound");
+  assert.deepEqual(
+    fixed.gaps.map((g) => [g.lo, g.hi]),
+    [
+      [11n, 11n],
+      [1012n, 1013n],
+    ],
+    "the ids not committed at plan time are the end's gaps",
+  );
+
+  // B commits after the plan, before the sub-ranges are read: its id is in the end's gaps, left to the next window.
+  await b.tx.commit();
+  let left = 0;
+  const parts = await readParts(
+    async (w) => {
+      const rows = await collect(st, w);
+      left += st.lastReadStats!.extra.gapRowsLeft ?? 0;
+      return rows;
+    },
+    { ...w2, to: end },
+    ranges,
+  );
+  assert.ok(
+    parts.every((p) => p.length > 0),
+    `every sub-range reads rows: ${parts.map((p) => p.length).join(', ')}`,
+  );
+  const split = parts.flat();
+  assert.equal(split.length, 3000, 'the ids committed at plan time');
+  assert.equal(left, 1, "B's id, committed after the plan, left to the next window");
+
+  // A commits; the next window starts at the fixed end and reads its gaps.
+  await a.tx.commit();
+  const w3 = await st.planWindow(end);
+  assert.equal(w3.empty, false);
+  const r3 = await collectWithResume(st, w3);
+  assert.deepEqual(
+    r3.rows.map((r) => r.values[0]),
+    [11, 1013],
+  );
+  assert.deepEqual(
+    parseIdentityPosition(r3.resumePosition).gaps.map((g) => [g.lo, g.hi]),
+    [[1012n, 1012n]],
+  );
+
+  // The lake: every source row once, at its id.
+  const all = [...r1.rows, ...split, ...r3.rows];
+  assert.equal(new Set(keyPos(all)).size, all.length, 'no duplicate (key, position)');
+  const source = await s.admin.request().query<{ id: number; note: string }>('SELECT id, note FROM dbo.id_split');
+  assert.deepEqual(
+    [...latest(all)].sort((x, y) => x[0] - y[0]),
+    source.recordset.map((r) => [r.id, r.note]).sort((x, y) => (x[0] as number) - (y[0] as number)),
+  );
+  await a.session.close();
+  await b.session.close();
+  await c.session.close();
 });
