@@ -27,6 +27,9 @@
  * deletes are invisible (nightly reconciliation); a transaction open longer than `lookback + safetyLag` can
  * still be missed (the sweep catches it), and a late row is found only by a window that has a row stamped after
  * its `from` (an empty window reads nothing). Inserts and updates are both emitted as `u`.
+ *
+ * Sub-ranges (issue 14): a window over `subRangeRows` is cut at timestamps (`planSubRanges`), and each sub-range
+ * places its rows with the whole window's floor, index and bound (`readWindow`, `SourceWindow.partOf`).
  */
 import sql from 'mssql';
 import type { SourceConnection } from '../connection.js';
