@@ -32,7 +32,8 @@ export async function planWindow(ctx: TableContext, lastPosition: string | null,
       seq,
       kind: 'changes',
       from: w.from ?? lastPosition,
-      to: w.to,
+      // A split may fix the window's end (identity: its open gaps, found by the split instead of by the read).
+      to: subRanges ? subRanges[subRanges.length - 1]!.to : w.to,
       plannedAt: new Date().toISOString(),
       ...(w.more ? { more: true } : {}),
       ...(w.idle ? { idle: true } : {}),
@@ -64,6 +65,7 @@ export async function extractWindow(
     to: bounds.to,
     empty: false,
     lagSeconds: null,
+    ...(subRange !== undefined ? { partOf: { from: window.from, to: window.to } } : {}),
   };
   return stageStream(deps, ctx, sink, {
     window,

@@ -39,7 +39,8 @@ import { sqlErrorInfo } from '../transient.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
 import type { ChangeOp } from '../../domain/values.js';
 import { jobOrder, lakeColumns, queryTimeout } from './common.js';
-import { subRangesAt, subRangeTarget } from '../../domain/sub-ranges.js';
+import { subRangesAt } from '../../domain/sub-ranges.js';
+import { planRangeCuts, type SplitQuery } from './sub-range-queries.js';
 import type { SubRange } from '../../domain/window.js';
 import {
   newStats,
@@ -192,27 +193,14 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
         { name: 'to', type: sql.BigInt, value: parse20('change_tracking', window.to).toString() },
       ];
       const opts = { transaction: tx, ...queryTimeout(this.options) };
-      const count = async (op: string, text: string) =>
-        Number((await this.conn.query<{ n: number | string }>(op, text, params, opts))[0]?.n ?? 0);
-      const probed = await count(
-        'ct.split_probe',
-        `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) c.SYS_CHANGE_VERSION AS v ${where}) AS t`,
-      );
-      if (probed <= rowsPerSubRange) return undefined;
-      const target = subRangeTarget(
-        await count('ct.split_count', `SELECT COUNT_BIG(*) AS n ${where}`),
+      const q: SplitQuery = (op, text) => this.conn.query(op, text, params, opts);
+      const cuts = await planRangeCuts(
+        q,
+        { op: 'ct', from: where, orderBy: 'c.SYS_CHANGE_VERSION' },
         rowsPerSubRange,
         maxSubRanges,
       );
-      if (target === undefined) return undefined;
-      const rows = await this.conn.query<{ v: string | number }>(
-        'ct.split_cuts',
-        `SELECT t.v FROM (SELECT c.SYS_CHANGE_VERSION AS v, ROW_NUMBER() OVER (ORDER BY c.SYS_CHANGE_VERSION) AS rn ${where}) AS t
-          WHERE t.rn % ${target} = 0 ORDER BY t.v OPTION (MAXDOP 1)`,
-        params,
-        opts,
-      );
-      return rows.map((r) => pad20(BigInt(r.v)));
+      return cuts?.map((v) => pad20(BigInt(v as string | number)));
     });
     return cuts && subRangesAt(window.from, window.to, cuts, maxSubRanges);
   }

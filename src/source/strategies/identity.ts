@@ -24,6 +24,15 @@
  * per new row, plus one for the plan's seek. (Before: planning read the new keys, then the read read them again
  * — 2 source rows per new row.)
  *
+ * - `planSubRanges` (issue 14): a window of more than `subRangeRows` new ids is split at ids, and its end is fixed
+ *   at plan time instead of refined by the read — sub-ranges read by different activities cannot refine one end
+ *   together. The split reads the window's ids (keys only, one ordered scan of the window and the old gaps):
+ *   every id of `(from, to]` and of the old gaps it does not see is a gap of the window's end, which is now
+ *   `to`'s high-water plus those gaps (old gaps aged out or beyond `maxGaps` abandoned, as a read would). Each
+ *   sub-range then emits the ids it reads except those inside the end's gaps: an id that commits between the
+ *   plan and the read of its sub-range is left to the next window, which reads the end's gaps, so it lands once.
+ *   Cost: one more source row per new row (the keys at plan time), only in split windows.
+ *
  * Position: 20-digit zero-padded high-water id, then `~a-b@t,…` for the open gap ranges (t = unix seconds
  * first seen). Row `_pos` = the 20-digit id. Only non-negative ids; the increment comes from discovery.
  */
@@ -37,6 +46,9 @@ import { decodeRow, type ColumnReader } from '../type-mapping.js';
 import { bindWatermarkColumn, clockedJobPosition, queryTimeout, streamRead, watermarkReadOptions } from './common.js';
 import { textToTicks } from '../ticks.js';
 import type { JobKind } from '../../domain/jobs.js';
+import { subRangesAt } from '../../domain/sub-ranges.js';
+import type { SubRange } from '../../domain/window.js';
+import { splitTarget, type SplitQuery } from './sub-range-queries.js';
 import {
   newStats,
   type CaptureStrategy,
@@ -107,6 +119,19 @@ function splitGap(gap: IdentityGap, present: readonly bigint[], step: bigint): I
   }
   if (lo <= gap.hi) out.push({ lo, hi: gap.hi, seenAt: gap.seenAt });
   return out;
+}
+
+/** Whether `id` lies in one of `gaps` (sorted by `lo`, disjoint: binary search). */
+function inGaps(gaps: readonly IdentityGap[], id: bigint): boolean {
+  let i = 0;
+  let j = gaps.length;
+  while (i < j) {
+    const mid = (i + j) >> 1;
+    if (gaps[mid]!.hi < id) i = mid + 1;
+    else j = mid;
+  }
+  const g = gaps[i];
+  return g !== undefined && g.lo <= id;
 }
 
 /**
@@ -314,6 +339,70 @@ export class IdentityStrategy implements CaptureStrategy {
   }
 
   /**
+   * Sub-ranges of a planned window of more than `rowsPerSubRange` new ids, and the window's end fixed now (the
+   * last sub-range's `to`: `to`'s high-water plus every id of the window and of the old gaps not committed at
+   * this scan). Cut at every `target`-th new id (sub-range-queries.ts sets the target from a capped count and the
+   * count). The first sub-range also reads the old gaps (its `from` is the window's). Not split: a window from
+   * nothing (`from` null: the plan has just read every key, the snapshot's position), or one holding only old
+   * gaps. Ids are unique, so a window whose id span is within the threshold is not counted.
+   */
+  async planSubRanges(
+    window: SourceWindow,
+    rowsPerSubRange: number,
+    maxSubRanges: number,
+  ): Promise<SubRange[] | undefined> {
+    if (window.empty || window.from === null) return undefined;
+    const last = parseIdentityPosition(window.from);
+    const top = parseIdentityPosition(window.to).highWater;
+    const { step, now } = await this.meta();
+    if ((top - last.highWater) / step <= BigInt(rowsPerSubRange)) return undefined;
+    const c = quoteIdent(this.col);
+    const params: QueryParams = [
+      { name: 'hw', type: sql.BigInt, value: last.highWater.toString() },
+      { name: 'top', type: sql.BigInt, value: top.toString() },
+    ];
+    const gapSql = last.gaps.length > 0 ? ` OR ${this.gapPredicate(last.gaps, params)}` : '';
+    const split = async (tx?: sql.Transaction) => {
+      const opts = { ...queryTimeout(this.options), ...(tx ? { transaction: tx } : {}) };
+      const q: SplitQuery = (op, text) => this.conn.query(op, text, params, opts);
+      const range = { op: 'identity', from: `FROM ${this.table} WHERE ${c} > @hw AND ${c} <= @top`, orderBy: c };
+      const target = await splitTarget(q, range, rowsPerSubRange, maxSubRanges);
+      if (target === undefined) return undefined;
+      // One ordered scan of the keys: the cuts (every target-th new id) and the ids missing now.
+      const cuts: bigint[] = [];
+      const foundInGaps: bigint[] = [];
+      const fresh: IdentityGap[] = [];
+      let prev = last.highWater;
+      let n = 0;
+      for await (const b of this.conn.stream(
+        'identity.split_cuts',
+        `SELECT ${c} AS id FROM ${this.table} WHERE (${c} > @hw AND ${c} <= @top)${gapSql} ORDER BY ${c} OPTION (MAXDOP 1)`,
+        params,
+        { ...opts, batchRows: 10_000 },
+      )) {
+        for (const raw of b.rows) {
+          const id = BigInt(raw[0] as string | number);
+          if (id <= last.highWater) {
+            foundInGaps.push(id);
+            continue;
+          }
+          if (id - prev > step) fresh.push({ lo: prev + step, hi: id - step, seenAt: now });
+          prev = id;
+          if (++n % target === 0 && id < top) cuts.push(id);
+        }
+      }
+      // Ids between the last one seen and the bound were handed out before the plan (the bound is a committed
+      // id, or the cap below one): a gap too.
+      if (prev + step <= top) fresh.push({ lo: prev + step, hi: top, seenAt: now });
+      return { cuts, end: this.settleGaps(last.gaps, foundInGaps, fresh, step, now).gaps };
+    };
+    const planned = this.snapshot ? await this.conn.inSnapshot('identity.split', split) : await split();
+    if (!planned) return undefined;
+    const end = formatIdentityPosition({ highWater: top, gaps: planned.end });
+    return subRangesAt(window.from, end, planned.cuts.map(pad20), maxSubRanges);
+  }
+
+  /**
    * Reads `(from, to]` plus the previously open gaps in one statement, in id order, and emits every row it
    * sees. The ids it does not see become the window's refined end (the last batch's `resumePosition`): the
    * highest id seen is the new high-water, every id missing below it is an open gap (old gaps keep their first
@@ -322,6 +411,10 @@ export class IdentityStrategy implements CaptureStrategy {
    * never emitted by two windows (the window commits the position of the attempt whose files it commits).
    */
   async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
+    if (window.partOf) {
+      yield* this.readSubRange(window, parseIdentityPosition(window.partOf.to).gaps);
+      return;
+    }
     const stats = newStats();
     this.lastReadStats = stats;
     if (window.empty) return;
@@ -376,6 +469,52 @@ export class IdentityStrategy implements CaptureStrategy {
         rows: [],
         resumePosition: formatIdentityPosition({ highWater: prev, gaps: resume.gaps }),
       };
+    } finally {
+      stats.durationMs = Date.now() - t0;
+    }
+  }
+
+  /**
+   * Reads one sub-range of a split window: `(from, to]` plus, for the first, the old gaps of its `from`; emits
+   * every id it sees except those inside `endGaps` (the window's end, fixed by the split: the next window reads
+   * them). No refined end: the window commits the end planned with it.
+   */
+  private async *readSubRange(window: SourceWindow, endGaps: readonly IdentityGap[]): AsyncGenerator<ChangeBatch> {
+    const stats = newStats();
+    this.lastReadStats = stats;
+    const t0 = Date.now();
+    const from = window.from === null ? { highWater: 0n, gaps: [] } : parseIdentityPosition(window.from);
+    const params: QueryParams = [
+      { name: 'hw', type: sql.BigInt, value: from.highWater.toString() },
+      { name: 'top', type: sql.BigInt, value: parseIdentityPosition(window.to).highWater.toString() },
+    ];
+    const c = quoteIdent(this.col);
+    const gapSql = from.gaps.length > 0 ? ` OR ${this.gapPredicate(from.gaps, params)}` : '';
+    const list = this.readers.map((r) => r.selectSql()).join(', ');
+    const text = `SELECT ${list} FROM ${this.table} WHERE (${c} > @hw AND ${c} <= @top)${gapSql}
+      ORDER BY ${c} OPTION (MAXDOP 1)`;
+    stats.queries++;
+    let left = 0;
+    try {
+      for await (const b of streamRead(
+        this.conn,
+        'identity.read',
+        text,
+        params,
+        watermarkReadOptions(this.options, this.d),
+      )) {
+        stats.rowsRead += b.rows.length;
+        const rows = [];
+        for (const raw of b.rows) {
+          const values = decodeRow(this.readers, raw);
+          const id = BigInt(values[this.idIndex] as number | bigint);
+          if (inGaps(endGaps, id)) left++;
+          else rows.push({ op: 'c' as const, pos: pad20(id), commitTs: null, values });
+        }
+        stats.rowsEmitted += rows.length;
+        if (rows.length > 0) yield { columns: this.columns, rows };
+      }
+      stats.extra = { gapRowsLeft: left };
     } finally {
       stats.durationMs = Date.now() - t0;
     }

@@ -25,7 +25,8 @@ import {
   type StrategyOptions,
 } from './types.js';
 import { lakePosition } from '../../domain/positions.js';
-import { subRangesAt, subRangeTarget } from '../../domain/sub-ranges.js';
+import { subRangesAt } from '../../domain/sub-ranges.js';
+import { planRangeCuts, type SplitQuery } from './sub-range-queries.js';
 import type { SubRange } from '../../domain/window.js';
 
 const ZERO = '0000000000000000';
@@ -169,40 +170,31 @@ export class RowversionStrategy implements CaptureStrategy {
   ): Promise<SubRange[] | undefined> {
     if (window.empty) return undefined;
     const rv = quoteIdent(this.rv);
-    const where = `FROM ${quoteTable(this.d.schema, this.d.table)} WHERE ${rv} > @from AND ${rv} <= @to`;
     const params = [
       { name: 'from', type: sql.VarBinary(8), value: rowversionAdd(window.from ?? ZERO, 0n) },
       { name: 'to', type: sql.VarBinary(8), value: rowversionAdd(window.to, 0n) },
     ];
-    const count = async (op: string, text: string) =>
-      Number((await this.conn.query<{ n: number | string }>(op, text, params, queryTimeout(this.options)))[0]?.n ?? 0);
+    const q: SplitQuery = (op, text) => this.conn.query(op, text, params, queryTimeout(this.options));
     const counted = this.planned.get(window);
-    const probed =
-      counted && counted.cap === rowsPerSubRange + 1
-        ? counted.n
-        : await count(
-            'rowversion.split_probe',
-            `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) ${rv} AS v ${where}) AS t`,
-          );
-    if (probed <= rowsPerSubRange) return undefined;
-    const target = subRangeTarget(
-      await count('rowversion.split_count', `SELECT COUNT_BIG(*) AS n ${where}`),
+    const cuts = await planRangeCuts(
+      q,
+      {
+        op: 'rowversion',
+        from: `FROM ${quoteTable(this.d.schema, this.d.table)} WHERE ${rv} > @from AND ${rv} <= @to`,
+        orderBy: rv,
+      },
       rowsPerSubRange,
       maxSubRanges,
+      counted && counted.cap === rowsPerSubRange + 1 ? counted.n : undefined,
     );
-    if (target === undefined) return undefined;
-    const cuts = await this.conn.query<{ v: Buffer }>(
-      'rowversion.split_cuts',
-      `SELECT t.v FROM (SELECT ${rv} AS v, ROW_NUMBER() OVER (ORDER BY ${rv}) AS rn ${where}) AS t
-        WHERE t.rn % ${target} = 0 ORDER BY t.v OPTION (MAXDOP 1)`,
-      params,
-      queryTimeout(this.options),
-    );
-    return subRangesAt(
-      window.from,
-      window.to,
-      cuts.map((r) => rowversionPosition(r.v)),
-      maxSubRanges,
+    return (
+      cuts &&
+      subRangesAt(
+        window.from,
+        window.to,
+        cuts.map((v) => rowversionPosition(v as Buffer)),
+        maxSubRanges,
+      )
     );
   }
 

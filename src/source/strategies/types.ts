@@ -46,6 +46,13 @@ export interface SourceWindow {
    * yield nothing; the sync commits such a window only now and then (see `idleCommitInterval`).
    */
   readonly idle?: boolean;
+  /**
+   * Set when this is one sub-range of a window planned with sub-ranges (`planSubRanges`): the whole window's
+   * bounds. A strategy whose read depends on the window and not only on the range it reads uses them (updated_at:
+   * the overlap, the floor and the bound rows are placed at; identity: the end and its gaps fixed at plan time),
+   * so every sub-range places its rows exactly as the whole read would. Absent: the window is read whole.
+   */
+  readonly partOf?: { readonly from: string | null; readonly to: string };
 }
 
 /** One change event. `values` follow {@link ChangeBatch.columns}. */
@@ -102,8 +109,10 @@ export interface CaptureStrategy {
   readWindow(window: SourceWindow): AsyncIterable<ChangeBatch>;
   /**
    * Splits a planned window whose backlog exceeds `rowsPerSubRange` rows into at most `maxSubRanges` contiguous
-   * sub-ranges at transaction ends, each readable with `readWindow` on its own (issue 14: one busy table read by
-   * several activities). Undefined: read the window whole (small enough, or this window cannot be split).
+   * sub-ranges at transaction ends, each read with `readWindow` on its own, with `partOf` set to the window's
+   * bounds (issue 14: one busy table read by several activities). The first starts at the window's `from`; the
+   * last ends at its `to`, or at an end the split fixes instead of the read (identity: the open gaps), which then
+   * becomes the window's `to`. Undefined: read the window whole (small enough, or this window cannot be split).
    * Absent: the strategy never splits.
    */
   planSubRanges?(window: SourceWindow, rowsPerSubRange: number, maxSubRanges: number): Promise<SubRange[] | undefined>;

@@ -27,6 +27,9 @@
  * deletes are invisible (nightly reconciliation); a transaction open longer than `lookback + safetyLag` can
  * still be missed (the sweep catches it), and a late row is found only by a window that has a row stamped after
  * its `from` (an empty window reads nothing). Inserts and updates are both emitted as `u`.
+ *
+ * Sub-ranges (issue 14): a window over `subRangeRows` is cut at timestamps (`planSubRanges`), and each sub-range
+ * places its rows with the whole window's floor, index and bound (`readWindow`, `SourceWindow.partOf`).
  */
 import sql from 'mssql';
 import type { SourceConnection } from '../connection.js';
@@ -46,6 +49,9 @@ import {
   watermarkReadOptions,
 } from './common.js';
 import type { JobKind } from '../../domain/jobs.js';
+import { subRangesAt } from '../../domain/sub-ranges.js';
+import type { SubRange } from '../../domain/window.js';
+import { planRangeCuts, type SplitQuery } from './sub-range-queries.js';
 import {
   newStats,
   type CaptureStrategy,
@@ -220,26 +226,83 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     };
   }
 
+  /**
+   * Sub-ranges of a planned window holding more than `rowsPerSubRange` rows stamped in (from, to], cut at
+   * `updated_at` values (sub-range-queries.ts): a sub-range (a, b] holds every row stamped above `a` and at or
+   * below `b`, so rows with equal timestamps at a cut all fall in one sub-range. The cuts are read as
+   * `datetime2(7)` text, the type the reads compare the column with, so a cut and the predicates agree on every
+   * value. Each sub-range is read with the window's bounds (`SourceWindow.partOf`): see readWindow.
+   */
+  async planSubRanges(
+    window: SourceWindow,
+    rowsPerSubRange: number,
+    maxSubRanges: number,
+  ): Promise<SubRange[] | undefined> {
+    if (window.empty) return undefined;
+    const c = quoteIdent(this.col);
+    const params = [
+      { name: 'from', type: sql.VarChar(27), value: ticksToText(window.from === null ? 0n : windowTicks(window.from)) },
+      { name: 'to', type: sql.VarChar(27), value: ticksToText(windowTicks(window.to)) },
+    ];
+    const q: SplitQuery = (op, text) => this.conn.query(op, text, params, queryTimeout(this.options));
+    const cuts = await planRangeCuts(
+      q,
+      {
+        op: 'updated_at',
+        from: `FROM ${quoteTable(this.d.schema, this.d.table)}
+          WHERE ${c} > CAST(@from AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))`,
+        orderBy: c,
+        cutValue: `CONVERT(varchar(27), CAST(${c} AS datetime2(7)), 121)`,
+      },
+      rowsPerSubRange,
+      maxSubRanges,
+    );
+    return (
+      cuts &&
+      subRangesAt(
+        window.from,
+        window.to,
+        cuts.map((v) => pad20(textToTicks(v as string))),
+        maxSubRanges,
+      )
+    );
+  }
+
+  /**
+   * Reads the window — or one of its sub-ranges (`window.partOf` set: the whole window's bounds) — and places
+   * every row as the whole read would: the floor, the de-duplication index and the bound rows are placed at are
+   * the whole window's, whichever sub-range reads the row. Only the sub-range starting at the window's start
+   * re-reads the overlap (`lookback` before `from`); the others read their own range: the overlap is for rows
+   * committed after the *previous window's* read, and a row stamped in this window that commits after its
+   * sub-range was read is found by the next window's overlap, exactly as a row committing after a whole read is
+   * (a row version's stamp is part of its content, so one version lies in one sub-range and is read once).
+   */
   async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
     const stats = newStats();
     this.lastReadStats = stats;
     if (window.empty) return;
     const t0 = Date.now();
-    const from = window.from === null ? null : windowTicks(window.from);
-    const to = windowTicks(window.to);
+    const whole = window.partOf ?? window;
+    const from = whole.from === null ? null : windowTicks(whole.from);
+    const to = windowTicks(whole.to);
+    const overlap = window.from === whole.from;
     const lo = from === null ? 0n : from - BigInt(this.options.lookbackMs) * TICKS_PER_MS;
     const seen = this.options.seen;
-    if (from !== null && seen?.prepare) await seen.prepare(pad20(lo), pad20(from + 1n));
+    // A later sub-range needs only the lake's highest position (the floor): an empty range loads no positions.
+    if (from !== null && seen?.prepare)
+      await (overlap ? seen.prepare(pad20(lo), pad20(from + 1n)) : seen.prepare(pad20(from + 1n), pad20(from + 1n)));
     const floor = from === null ? null : maxTicks(from, seen?.highestPosition?.() ?? null, to);
     const bound = pad20(to);
+    const readLo = overlap || window.from === null ? lo : windowTicks(window.from);
+    const readTo = windowTicks(window.to);
     const list = this.readers.map((r) => r.selectSql()).join(', ');
     const c = quoteIdent(this.col);
     const text = `SELECT ${list} FROM ${quoteTable(this.d.schema, this.d.table)}
       WHERE ${c} > CAST(@lo AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))
       ORDER BY ${c} OPTION (MAXDOP 1)`;
     const params = [
-      { name: 'lo', type: sql.VarChar(27), value: ticksToText(lo) },
-      { name: 'to', type: sql.VarChar(27), value: ticksToText(to) },
+      { name: 'lo', type: sql.VarChar(27), value: ticksToText(readLo) },
+      { name: 'to', type: sql.VarChar(27), value: ticksToText(readTo) },
     ];
     stats.queries++;
     try {

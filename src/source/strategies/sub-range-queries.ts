@@ -1,0 +1,83 @@
+/**
+ * Cutting a window's sortable position range into sub-ranges by a capped count (issue 14): the planning queries
+ * rowversion, Change Tracking, updated_at and identity share (CDC cuts at transaction ends instead: cdc.ts).
+ *
+ * Three queries on the range, each with a bounded result:
+ * 1. a count of at most `rowsPerSubRange + 1` rows (a small window stops here; a plan that ran this very count
+ *    passes it as `probed` instead);
+ * 2. the window's count, which sets the rows per sub-range (`subRangeTarget`: at most `maxSubRanges` of them);
+ * 3. the position of every `target`-th row in position order (at most `maxSubRanges` rows).
+ *
+ * A cut is a value of the position, and a sub-range (a, b] holds every row whose position is above `a` and at or
+ * below `b`: rows sharing a position value (a transaction's version, equal timestamps) always land in the same
+ * sub-range, however many there are. The operation names end in `split_probe`, `split_count` and `split_cuts`:
+ * their time grows with the window, so the throttle does not take them for latency samples (throttle.ts).
+ */
+import { subRangeTarget } from '../../domain/sub-ranges.js';
+
+/** Runs one of the split's queries (with the range's parameters, in the caller's transaction and timeout). */
+export type SplitQuery = <T extends Record<string, unknown>>(operation: string, text: string) => Promise<T[]>;
+
+/** A window's rows as SQL, for cutting. */
+export interface PositionRange {
+  /** Operation name prefix: `rowversion`, `ct`, `updated_at`, `identity`. */
+  readonly op: string;
+  /** `FROM … WHERE …` selecting exactly the window's rows (or changed keys). */
+  readonly from: string;
+  /** The expression the rows are ordered by (the position column). */
+  readonly orderBy: string;
+  /** The expression a cut is read as (default: `orderBy`); its value becomes the strategy's position. */
+  readonly cutValue?: string;
+}
+
+/**
+ * The rows each sub-range of the window should hold, or undefined when the window holds at most
+ * `rowsPerSubRange` rows (queries 1 and 2 above). `probed`: the capped count the plan already ran.
+ */
+export async function splitTarget(
+  q: SplitQuery,
+  range: PositionRange,
+  rowsPerSubRange: number,
+  maxSubRanges: number,
+  probed?: number,
+): Promise<number | undefined> {
+  const count = async (op: string, text: string) => Number((await q<{ n: number | string }>(op, text))[0]?.n ?? 0);
+  const n =
+    probed ??
+    (await count(
+      `${range.op}.split_probe`,
+      `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) ${range.orderBy} AS v ${range.from}) AS t`,
+    ));
+  if (n <= rowsPerSubRange) return undefined;
+  return subRangeTarget(
+    await count(`${range.op}.split_count`, `SELECT COUNT_BIG(*) AS n ${range.from}`),
+    rowsPerSubRange,
+    maxSubRanges,
+  );
+}
+
+/** The cut value of every `target`-th row in position order (query 3 above), ascending, as the driver returns it. */
+export async function cutsEvery(q: SplitQuery, range: PositionRange, target: number): Promise<unknown[]> {
+  const rows = await q<{ v: unknown }>(
+    `${range.op}.split_cuts`,
+    `SELECT t.v FROM (SELECT ${range.cutValue ?? range.orderBy} AS v, ROW_NUMBER() OVER (ORDER BY ${range.orderBy}) AS rn
+        ${range.from}) AS t
+      WHERE t.rn % ${target} = 0 ORDER BY t.rn OPTION (MAXDOP 1)`,
+  );
+  return rows.map((r) => r.v);
+}
+
+/**
+ * The cut values of a window holding more than `rowsPerSubRange` rows (all three queries), or undefined when it
+ * is read whole. The strategy turns them into positions and sub-ranges (`subRangesAt`, which drops repeats).
+ */
+export async function planRangeCuts(
+  q: SplitQuery,
+  range: PositionRange,
+  rowsPerSubRange: number,
+  maxSubRanges: number,
+  probed?: number,
+): Promise<unknown[] | undefined> {
+  const target = await splitTarget(q, range, rowsPerSubRange, maxSubRanges, probed);
+  return target === undefined ? undefined : cutsEvery(q, range, target);
+}
