@@ -1,11 +1,13 @@
 /**
- * `npm run bench:load [-- --minutes 10 --rate 5000 --concurrency 8 --cadence 10 --oltp-minutes 2
+ * `npm run bench:load [-- --minutes 10 --rate 5000 --concurrency 8 --claims-per-statement 20 --cadence 10 --oltp-minutes 2
  *  --slice-seconds 15 --latency-backoff 5 --throttle-rows-per-second N --no-pin --skip-oltp --out FILE]`:
  *  sustained load and OLTP impact.
  *
  * The claims workload (sim/workload, a mix of claim inserts of 1–5 lines and line re-pricings, see
  * bench/steady-workload.ts) writes at a steady rate — `--rate` ClaimLines change events/s is the aim; what the
- * simulator actually sustained is measured and reported — while Tidemark syncs dbo.Claims and dbo.ClaimLines by
+ * simulator actually sustained is measured and reported; `--claims-per-statement` claims per INSERT/UPDATE, as a
+ * claims processor lands them in batches (sim/workload's `claimsPerStatement`; 1 = one claim per statement, the
+ * shape before branch i14-sustain; the OLTP phases use the same batches) — while Tidemark syncs dbo.Claims and dbo.ClaimLines by
  * CDC at `--cadence` seconds, on Temporal, to Azurite. Both tables run with `limits.maxRowsPerSecond` lifted, so
  * the figure is the pipeline's, not the per-table cap's.
  *
@@ -66,7 +68,8 @@ import {
   waitForSnapshot,
   type Pipeline,
 } from './pipeline-stack.js';
-import { CLAIM_LINES_PER_OP, LOAD_MIX, quantileMs, SteadyWorkload, workloadPool } from './steady-workload.js';
+import { LOAD_MIX, quantileMs, SteadyWorkload, workloadPool } from './steady-workload.js';
+import { positiveNumber as num, WORKLOAD_ARG_OPTIONS, workloadArgs } from './workload-options.js';
 import { BusyMeter, fmtBusy, type BusyShare } from './process-cpu.js';
 import { lakeFreshnessBetween, lakeTimeline, type MinuteOfLake } from './load-timeline.js';
 import { windowSteps } from './window-steps.js';
@@ -75,9 +78,8 @@ import { freeLoopbackPort } from '../src/metrics/metrics-server.js';
 
 const { values } = parseArgs({
   options: {
+    ...WORKLOAD_ARG_OPTIONS,
     minutes: { type: 'string', default: '10' },
-    rate: { type: 'string', default: '5000' },
-    concurrency: { type: 'string', default: '8' },
     cadence: { type: 'string', default: '10' },
     'oltp-minutes': { type: 'string', default: '2' },
     'throttle-rows-per-second': { type: 'string' },
@@ -88,14 +90,10 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-const num = (name: string, v: string | undefined) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number (got ${String(v)})`);
-  return n;
-};
 const MINUTES = num('minutes', values.minutes);
-const RATE = num('rate', values.rate);
-const CONCURRENCY = Math.round(num('concurrency', values.concurrency));
+const WORKLOAD = workloadArgs(values);
+const RATE = WORKLOAD.rate;
+const CONCURRENCY = WORKLOAD.concurrency;
 const CADENCE_S = num('cadence', values.cadence);
 const OLTP_MINUTES = num('oltp-minutes', values['oltp-minutes']);
 const THROTTLE_ROWS =
@@ -107,7 +105,7 @@ const SETTLE_S = Math.min(3, SLICE_S / 4);
 const BACKOFF_PERCENT = Math.round(num('latency-backoff', values['latency-backoff']));
 const signed = (x: number | null) => (x === null ? 'n/a' : `${x > 0 ? '+' : ''}${x}`);
 if (CADENCE_S < 5) throw new Error('--cadence must be at least 5 (seconds): the config accepts no shorter cadence');
-const OPS_PER_SECOND = RATE / CLAIM_LINES_PER_OP;
+const OPS_PER_SECOND = WORKLOAD.opsPerSecond;
 const LIFTED = 1_000_000;
 
 const runId = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
@@ -220,9 +218,10 @@ async function main() {
       addColumnAt: [],
       widenAt: Number.MAX_SAFE_INTEGER,
       enableChangeTracking: false,
+      claimsPerStatement: WORKLOAD.claimsPerStatement,
     });
     await workload.setup();
-    await workload.run({ operations: 2000 });
+    await workload.run({ operations: Math.ceil(2000 / WORKLOAD.claimsPerStatement) }); // ~2,000 claims' operations
     p = await stack.pipeline('load', sim.port, tablesWithCap(LIFTED));
     pipelines.push(p);
     const env0 = p.env;
@@ -230,7 +229,7 @@ async function main() {
     await tidemark(p, ['start']);
     for (const t of TABLES) await waitForSnapshot(p, t, 10 * 60_000);
     say(
-      `  initial snapshots committed; workload at ${RATE} ClaimLines events/s aim (${OPS_PER_SECOND.toFixed(0)} ops/s, ${CONCURRENCY} sessions)`,
+      `  initial snapshots committed; workload at ${RATE} ClaimLines events/s aim (${OPS_PER_SECOND.toFixed(0)} ops/s of ${WORKLOAD.claimsPerStatement} claims per statement, ${CONCURRENCY} sessions)`,
     );
 
     // ---- 1. Sustained
@@ -482,6 +481,7 @@ async function main() {
       machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       cadenceSeconds: CADENCE_S,
       concurrency: CONCURRENCY,
+      claimsPerStatement: WORKLOAD.claimsPerStatement,
       mix: LOAD_MIX,
       sustained,
       oltpImpact: oltp,
@@ -494,7 +494,7 @@ async function main() {
     await writeFile(out, await format(JSON.stringify(result, null, 2), { parser: 'json' }));
     say('');
     say(
-      `bench:load: sustained ${sustained.sustained.claimLinesEventsPerSecond} ClaimLines events/s (aim ${RATE}) + ` +
+      `bench:load: sustained ${sustained.sustained.claimLinesEventsPerSecond} ClaimLines events/s (aim ${RATE}, ${WORKLOAD.claimsPerStatement} claims per statement) + ` +
         `${sustained.sustained.claimsEventsPerSecond} Claims events/s for ${MINUTES} min (simulator ${fmtBusy(simulatorBusy)}); kept up: ${keptUp ? 'yes' : 'NO'} ` +
         `(${sustained.keptUpRule}); drained in ${sustained.drainSeconds ?? 'n/a'} s`,
     );

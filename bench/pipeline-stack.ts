@@ -92,12 +92,17 @@ export function benchStack(o: BenchStackOptions) {
     ready: (line: string) => boolean,
     nodeFlags: string[] = [],
     cpus?: Cpus,
+    cwd?: string,
   ): Promise<{ child: ChildProcess; firstLine: string; logFile: string }> {
     const logFile = join(o.workDir, `${name}.log`);
     const log = createWriteStream(logFile);
     const argv = [...nodeFlags, '--import', 'tsx', ...args];
     const [cmd, cmdArgs] = cpus ? ['taskset', ['-c', cpus, process.execPath, ...argv]] : [process.execPath, argv];
-    const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(cmd, cmdArgs, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+      ...(cwd ? { cwd } : {}),
+    });
     child.stderr?.pipe(log);
     const firstLine = await new Promise<string>((resolve, reject) => {
       let buf = '';
@@ -117,8 +122,11 @@ export function benchStack(o: BenchStackOptions) {
     return { child, firstLine, logFile };
   }
 
-  /** The SQL Server simulator as its own process (`sim/cli.ts`); `nodeFlags` e.g. a larger heap. */
-  async function startSim(args: string[], cpus?: Cpus, poolMax = 6, nodeFlags: string[] = []) {
+  /**
+   * The SQL Server simulator as its own process (`sim/cli.ts`); `nodeFlags` e.g. a larger heap; `cwd` another
+   * checkout's root, to run its simulator instead of this one's (bench:sim:workload's `--baseline-sim`).
+   */
+  async function startSim(args: string[], cpus?: Cpus, poolMax = 6, nodeFlags: string[] = [], cwd?: string) {
     const { child, firstLine } = await spawnNode(
       'simulator',
       ['sim/cli.ts', '--port', '0', '--cdc-polling-s', '1', ...args],
@@ -126,6 +134,7 @@ export function benchStack(o: BenchStackOptions) {
       (l) => l.includes('listening'),
       nodeFlags,
       cpus,
+      cwd,
     );
     const address = JSON.parse(firstLine) as { host: string; port: number };
     const admin = await new sql.ConnectionPool({
@@ -138,7 +147,7 @@ export function benchStack(o: BenchStackOptions) {
       requestTimeout: 0,
       options: { encrypt: false, trustServerCertificate: true },
     }).connect();
-    return { child, port: address.port, admin };
+    return { child, host: address.host, port: address.port, admin };
   }
 
   /**

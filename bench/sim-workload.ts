@@ -1,6 +1,6 @@
 /**
- * `npm run bench:sim:workload [-- --seconds 60 --rate 5000 --concurrency 8 --rows 200000 --burst 50000
- *  --packet-size N --baseline-sim DIR --skip-workload --skip-reads --cpu-prof DIR --out FILE]`: the SQL Server
+ * `npm run bench:sim:workload [-- --seconds 60 --rate 5000 --concurrency 8 --claims-per-statement 20 --rows 200000
+ *  --burst 50000 --packet-size N --baseline-sim DIR --skip-workload --skip-reads --cpu-prof DIR --out FILE]`: the SQL Server
  * simulator alone, as a process, under what the sustained-load and end-to-end benches ask of it — no Tidemark,
  * no Temporal, no Azurite — with its busy share (CPU ÷ wall) and CPU per operation or row, per phase, so its own
  * speed can be measured and profiled (issue 14).
@@ -9,6 +9,8 @@
  *    claim updates) from `--concurrency` sessions at `--rate` ClaimLines change events/s (open loop), on a
  *    simulator with CDC on dbo.Claims and dbo.ClaimLines, the capture job polling every second: ops/s and
  *    ClaimLines events/s sustained, statement p50/p95, the simulator's busy share and CPU per operation.
+ *    `--claims-per-statement` and `--concurrency` take comma-separated lists (e.g. `1,5,20,50`): one workload phase
+ *    per combination, each on a fresh simulator, back to back in one run, so they compare within the run.
  * 2. Raw reads (a second simulator process, seeded with `--rows` rows of the 25-column dbo.ClaimLines, CDC on): the
  *    benches' baselines — `SELECT *` streamed by mssql in arrayRowMode, then one `UPDATE TOP (--burst)`, the
  *    capture job's time to harvest it, and the CDC function read of those changes.
@@ -20,31 +22,24 @@
  * (profiles in DIR/baseline and DIR/ours, written when it exits).
  * Figures, not assertions; on a shared machine compare only within one run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import sql from 'mssql';
 import { SIM_CREDENTIALS } from '../sim/index.js';
 import { ClaimsWorkload } from '../sim/workload/index.js';
+import { benchStack, stopChild } from './pipeline-stack.js';
 import { BusyMeter, fmtBusy } from './process-cpu.js';
 import { rawStream } from './raw-stream.js';
-import {
-  CLAIM_LINES_PER_OP,
-  LOAD_MIX,
-  quantileMs,
-  SteadyWorkload,
-  WORKLOAD_PACKET_SIZE,
-  workloadPool,
-} from './steady-workload.js';
+import { LOAD_MIX, quantileMs, SteadyWorkload, WORKLOAD_PACKET_SIZE, workloadPool } from './steady-workload.js';
+import { positiveNumber, WORKLOAD_ARG_OPTIONS, workloadArgs, type WorkloadArgs } from './workload-options.js';
 
 const { values } = parseArgs({
   options: {
+    ...WORKLOAD_ARG_OPTIONS,
     seconds: { type: 'string', default: '60' },
-    rate: { type: 'string', default: '5000' },
-    concurrency: { type: 'string', default: '8' },
     rows: { type: 'string', default: '200000' },
     burst: { type: 'string', default: '50000' },
     'skip-workload': { type: 'boolean', default: false },
@@ -55,67 +50,38 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-const SECONDS = Number(values.seconds);
-const RATE = Number(values.rate);
-const CONCURRENCY = Number(values.concurrency);
-const ROWS = Number(values.rows);
-const BURST = Number(values.burst);
+const SECONDS = positiveNumber('seconds', values.seconds);
+const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim());
+const WORKLOADS = list(values['claims-per-statement']).flatMap((n) =>
+  list(values.concurrency).map((c) => workloadArgs({ ...values, concurrency: c, 'claims-per-statement': n })),
+);
+const ROWS = positiveNumber('rows', values.rows);
+const BURST = positiveNumber('burst', values.burst);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const rate = (n: number, ms: number) => Math.round((n * 1000) / ms);
 const perOp = (cpuSeconds: number | null, n: number) =>
   cpuSeconds === null || n === 0 ? null : +((cpuSeconds * 1000) / n).toFixed(3);
 const usPerRow = (cpuSeconds: number | null, n: number) =>
   cpuSeconds === null || n === 0 ? null : +((cpuSeconds * 1e6) / n).toFixed(1);
-
-interface Sim {
-  child: ChildProcess;
-  host: string;
-  port: number;
-  pool: sql.ConnectionPool;
-  stop(): Promise<void>;
-}
+const at = new Date().toISOString();
+const stack = benchStack({
+  workDir: await mkdtemp(join(tmpdir(), 'tidemark-bench-sim-workload-')),
+  runId: at.replace(/\D/g, '').slice(0, 14),
+  prefix: 'bench-sim-workload',
+  cadenceSeconds: 60, // no pipeline here: the simulator only
+});
 
 /** The simulator of this checkout, or of `dir` (another checkout's root: the code before). */
-async function startSim(args: string[], poolMax: number, dir?: string): Promise<Sim> {
+async function startSim(args: string[], poolMax: number, dir?: string) {
   const prof = values['cpu-prof']
     ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'], dir ? 'baseline' : 'ours')]
     : [];
-  const child = spawn(
-    process.execPath,
-    [...prof, '--import', 'tsx', 'sim/cli.ts', '--port', '0', '--cdc-polling-s', '1', ...args],
-    { stdio: ['ignore', 'pipe', 'inherit'], ...(dir ? { cwd: resolve(dir) } : {}) },
-  );
-  const first = await new Promise<string>((ok, fail) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) ok(buf.slice(0, nl));
-    });
-    child.once('exit', (code) => fail(new Error(`simulator exited with ${code}`)));
-  });
-  const { host, port } = JSON.parse(first) as { host: string; port: number };
-  const pool = await new sql.ConnectionPool({
-    server: host,
-    port,
-    user: SIM_CREDENTIALS.admin.user,
-    password: SIM_CREDENTIALS.admin.password,
-    database: 'Claims',
-    pool: { max: poolMax, min: 0 },
-    requestTimeout: 0,
-    options: { encrypt: false, trustServerCertificate: true },
-  }).connect();
+  const sim = await stack.startSim(args, undefined, poolMax, prof, dir ? resolve(dir) : undefined);
   return {
-    child,
-    host,
-    port,
-    pool,
+    ...sim,
     stop: async () => {
-      await pool.close().catch(() => undefined);
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(30_000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await sim.admin.close().catch(() => undefined);
+      await stopChild(sim.child);
     },
   };
 }
@@ -135,7 +101,7 @@ async function harvested(pool: sql.ConnectionPool, changeTable: string, expected
   return null;
 }
 
-async function workloadPhase(dir?: string) {
+async function workloadPhase(WORKLOAD: WorkloadArgs, dir?: string) {
   const sim = await startSim([], 2, dir);
   const app = values['packet-size']
     ? await new sql.ConnectionPool({
@@ -144,11 +110,11 @@ async function workloadPhase(dir?: string) {
         user: SIM_CREDENTIALS.admin.user,
         password: SIM_CREDENTIALS.admin.password,
         database: 'Claims',
-        pool: { max: CONCURRENCY + 2, min: 0 },
+        pool: { max: WORKLOAD.concurrency + 2, min: 0 },
         requestTimeout: 0,
         options: { encrypt: false, trustServerCertificate: true, packetSize: Number(values['packet-size']) },
       }).connect()
-    : await workloadPool(sim.host, sim.port, CONCURRENCY + 2);
+    : await workloadPool(sim.host, sim.port, WORKLOAD.concurrency + 2);
   try {
     const busy = new BusyMeter(sim.child.pid);
     const workload = new ClaimsWorkload(app, {
@@ -158,13 +124,15 @@ async function workloadPhase(dir?: string) {
       addColumnAt: [],
       widenAt: Number.MAX_SAFE_INTEGER,
       enableChangeTracking: false,
+      claimsPerStatement: WORKLOAD.claimsPerStatement,
     });
     await workload.setup();
-    await workload.run({ operations: 2000 });
+    // The same warm-up in claims at every batch size (2,000 single-claim operations' worth).
+    await workload.run({ operations: Math.ceil(2000 / WORKLOAD.claimsPerStatement) });
     const setup = busy.lap();
-    say(`workload: setup + 2,000 warm-up operations, simulator ${fmtBusy(setup)}`);
-    const ops = RATE / CLAIM_LINES_PER_OP;
-    const driver = new SteadyWorkload(workload, ops, CONCURRENCY);
+    say(`workload: setup + warm-up (~2,000 claims' operations), simulator ${fmtBusy(setup)}`);
+    const ops = WORKLOAD.opsPerSecond;
+    const driver = new SteadyWorkload(workload, ops, WORKLOAD.concurrency);
     const self = new BusyMeter(process.pid);
     driver.start();
     await sleep(SECONDS * 1000);
@@ -174,7 +142,9 @@ async function workloadPhase(dir?: string) {
     const client = self.lap();
     const out = {
       packetSize: values['packet-size'] ? Number(values['packet-size']) : WORKLOAD_PACKET_SIZE,
-      aimClaimLinesEventsPerSecond: RATE,
+      aimClaimLinesEventsPerSecond: WORKLOAD.rate,
+      concurrency: WORKLOAD.concurrency,
+      claimsPerStatement: WORKLOAD.claimsPerStatement,
       aimOperationsPerSecond: Math.round(ops),
       seconds: +c.seconds.toFixed(1),
       operationsPerSecond: Math.round(c.operations / c.seconds),
@@ -192,7 +162,7 @@ async function workloadPhase(dir?: string) {
       clientCpuMsPerOperation: perOp(client.cpuSeconds, c.operations),
     };
     say(
-      `workload: ${out.operationsPerSecond} ops/s (aim ${out.aimOperationsPerSecond}), ${out.claimLinesEventsPerSecond} ClaimLines + ` +
+      `workload (${out.claimsPerStatement} claims per statement, ${out.concurrency} sessions): ${out.operationsPerSecond} ops/s (aim ${out.aimOperationsPerSecond}), ${out.claimLinesEventsPerSecond} ClaimLines + ` +
         `${out.claimsEventsPerSecond} Claims events/s for ${out.seconds} s, ${out.skippedSlots} slots skipped, ${out.errors} errors; ` +
         `statement p50/p95 ${out.statementP50Ms}/${out.statementP95Ms} ms; simulator ${fmtBusy(during)}, ${out.simulatorCpuMsPerOperation} ms CPU/op; this process (the sessions) ${fmtBusy(client)}, ${out.clientCpuMsPerOperation} ms CPU/op`,
     );
@@ -206,21 +176,21 @@ async function workloadPhase(dir?: string) {
 async function readsPhase(dir?: string) {
   const sim = await startSim(['--seed', '42', '--rows', String(ROWS)], 4, dir);
   try {
-    await sim.pool.request().batch(`ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
+    await sim.admin.request().batch(`ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
       EXEC sys.sp_cdc_enable_db;
       EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'ClaimLines', @role_name = NULL;`);
-    await rawStream(sim.pool, 'SELECT TOP 20000 * FROM dbo.ClaimLines'); // warm-up (JIT, connection)
+    await rawStream(sim.admin, 'SELECT TOP 20000 * FROM dbo.ClaimLines'); // warm-up (JIT, connection)
     const busy = new BusyMeter(sim.child.pid);
     let t = performance.now();
-    const selectRows = await rawStream(sim.pool, 'SELECT * FROM dbo.ClaimLines');
+    const selectRows = await rawStream(sim.admin, 'SELECT * FROM dbo.ClaimLines');
     const selectMs = performance.now() - t;
     const selectBusy = busy.lap();
     say(`reads: SELECT * ${selectRows} rows at ${rate(selectRows, selectMs)} rows/s; simulator ${fmtBusy(selectBusy)}`);
     t = performance.now();
-    await sim.pool.request().batch(`UPDATE TOP (${BURST}) dbo.ClaimLines SET notes = N'repriced in bench'`);
+    await sim.admin.request().batch(`UPDATE TOP (${BURST}) dbo.ClaimLines SET notes = N'repriced in bench'`);
     const updateMs = performance.now() - t;
     const updateBusy = busy.lap();
-    const captureMs = await harvested(sim.pool, 'cdc.dbo_ClaimLines_CT WHERE __$operation = 4', BURST);
+    const captureMs = await harvested(sim.admin, 'cdc.dbo_ClaimLines_CT WHERE __$operation = 4', BURST);
     const captureBusy = busy.lap();
     say(
       `reads: UPDATE TOP (${BURST}) in ${(updateMs / 1000).toFixed(2)} s (${fmtBusy(updateBusy)}); ` +
@@ -228,7 +198,7 @@ async function readsPhase(dir?: string) {
     );
     t = performance.now();
     const cdcRows = await rawStream(
-      sim.pool,
+      sim.admin,
       `DECLARE @f binary(10) = sys.fn_cdc_get_min_lsn(N'dbo_ClaimLines'), @t binary(10) = sys.fn_cdc_get_max_lsn();
        SELECT * FROM cdc.fn_cdc_get_all_changes_dbo_ClaimLines(@f, @t, N'all')`,
     );
@@ -278,10 +248,16 @@ const both = async <T>(name: string, phase: (dir?: string) => Promise<T>) => {
 };
 const result = {
   benchmark: 'sim-workload',
-  at: new Date().toISOString(),
+  at,
   machine: { cpus: cpus().length, node: process.version },
   baselineSimulator: baseline ?? null,
-  workload: values['skip-workload'] ? null : await both('workload', workloadPhase),
+  workload: values['skip-workload']
+    ? null
+    : await (async () => {
+        const out = [];
+        for (const w of WORKLOADS) out.push(await both('workload', (dir?: string) => workloadPhase(w, dir)));
+        return WORKLOADS.length === 1 ? out[0] : out;
+      })(),
   reads: values['skip-reads'] ? null : await both('reads', readsPhase),
 };
 const out = values.out ?? join('bench', 'results', `sim-workload-${result.at.replace(/\D/g, '').slice(0, 12)}.json`);

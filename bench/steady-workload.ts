@@ -57,6 +57,17 @@ export const CLAIM_LINES_PER_OP =
   (LOAD_MIX.insertClaim * 3 + LOAD_MIX.repriceLine) /
   Object.values(LOAD_MIX).reduce((a: number, b: number) => a + b, 0);
 
+/**
+ * ClaimLines change events one operation of {@link LOAD_MIX} writes on average at `claimsPerStatement` claims per
+ * statement: {@link CLAIM_LINES_PER_OP} at 1; above 1, each insert and each re-pricing covers that many claims
+ * of 3 lines on average (a batched re-pricing changes every line of its claims).
+ */
+export function claimLinesPerOperation(claimsPerStatement: number): number {
+  if (claimsPerStatement <= 1) return CLAIM_LINES_PER_OP;
+  const total = Object.values(LOAD_MIX).reduce((a: number, b: number) => a + b, 0) as number;
+  return (claimsPerStatement * (LOAD_MIX.insertClaim * 3 + LOAD_MIX.repriceLine * 3)) / total;
+}
+
 export interface PhaseCounts {
   operations: number;
   errors: number;
@@ -137,9 +148,12 @@ export class SteadyWorkload {
       const e = log[this.logRead]!;
       if (e.op === 'insertClaim') {
         this.counts.claimsEvents++;
-        this.counts.claimLinesEvents += Number(/^(\d+) lines/.exec(e.detail ?? '')?.[1] ?? 0);
+        this.counts.claimLinesEvents += leadingCount(e.detail);
       } else if (e.op === 'updateClaim') this.counts.claimsEvents++;
       else if (e.op === 'repriceLine') this.counts.claimLinesEvents++;
+      // Batched operations (claimsPerStatement > 1) log the rows their UPDATE changed: "N claims …", "N lines".
+      else if (e.op === 'updateClaims') this.counts.claimsEvents += leadingCount(e.detail);
+      else if (e.op === 'repriceClaims') this.counts.claimLinesEvents += leadingCount(e.detail);
     }
     if (log.length > 10_000) {
       log.splice(0, this.logRead);
@@ -163,6 +177,9 @@ export class SteadyWorkload {
     await this.workload.drain();
   }
 }
+
+/** The number a workload event's detail starts with ("3 lines, created …", "40 lines", "20 claims PAID"). */
+const leadingCount = (detail: string | undefined): number => Number(/^(\d+) /.exec(detail ?? '')?.[1] ?? 0);
 
 export function quantileMs(xs: number[], q: number): number | null {
   if (xs.length === 0) return null;

@@ -25,6 +25,7 @@ import { installExtensions } from './extensions.js';
 import { Txn as TxnClass } from './mvcc.js';
 import { assignValue } from './dml.js';
 import { convertValue } from './values.js';
+import { ParsedStatementCache } from './statement-cache.js';
 
 export type { ProcedureHandler, StatementHook } from './session.js';
 export type { CommittedTransaction } from './commit-log.js';
@@ -112,6 +113,7 @@ class EngineImpl implements SimEngine, SessionHost {
   lastCommitSeq = 0;
   private readonly logins = new Map<string, Login>();
   statementHook: StatementHook | undefined;
+  readonly statementCache = new ParsedStatementCache();
   private readonly sessionsById = new Map<number, SessionImpl>();
   private readonly procedures = new Map<string, ProcedureHandler>();
   private readonly tableFunctions: TableFunctionResolver[] = [];

@@ -27,6 +27,7 @@ import { executeDelete, executeInsert, executeUpdate, type DmlContext, type Outp
 import { EngineError, sqlError, unsupported } from './errors.js';
 import { Txn, type ReadView } from './mvcc.js';
 import { parseBatch, parseParamDeclarations } from './parser.js';
+import type { ParsedStatementCache } from './statement-cache.js';
 import { QueryPlanner, type Permission, type Resolver, type Runtime, type VirtualTable } from './query.js';
 import {
   loginDefaultOptions,
@@ -56,6 +57,8 @@ export interface SessionHost extends EngineCore {
   removeSession(s: SessionImpl): void;
   /** Fault injection (sim/faults): may hold a statement back before it runs. */
   statementHook: StatementHook | undefined;
+  /** Parsed statements by SQL text, shared by the engine's sessions; emptied by every DDL statement. */
+  readonly statementCache: ParsedStatementCache;
 }
 
 /**
@@ -70,6 +73,20 @@ export type ProcedureHandler = (
   args: { name?: string; type: SqlType; value: SqlValue; output: boolean }[],
   signal: AbortSignal,
 ) => AsyncGenerator<ExecEvent, number | void>;
+
+/** Statements that change a schema: each empties the engine's statement cache. */
+const DDL_KINDS = new Set<Statement['kind']>([
+  'createTable',
+  'dropTable',
+  'truncateTable',
+  'createIndex',
+  'dropIndex',
+  'alterTable',
+  'createDatabase',
+  'dropDatabase',
+  'alterDatabase',
+  'createSchema',
+]);
 
 interface Frame {
   vars: Map<string, { type: SqlType; value: SqlValue }>;
@@ -265,7 +282,7 @@ export class SessionImpl implements Session, SessionContext {
   private async *runBatch(sql: string, signal: AbortSignal): AsyncGenerator<ExecEvent> {
     let parsed: ParsedStatement[];
     try {
-      parsed = parseBatch(sql);
+      parsed = this.engine.statementCache.parse(sql);
     } catch (e) {
       yield* this.errorEvents(e, 1);
       return;
@@ -344,7 +361,7 @@ export class SessionImpl implements Session, SessionContext {
     if (rest.length > decls.length) throw sqlError(8144, 'sp_executesql');
     let parsed: ParsedStatement[];
     try {
-      parsed = parseBatch(stmtArg.value);
+      parsed = this.engine.statementCache.parse(stmtArg.value);
     } catch (e) {
       yield* this.errorEvents(e, 1);
       return;
@@ -377,7 +394,14 @@ export class SessionImpl implements Session, SessionContext {
     signal: AbortSignal,
   ): AsyncGenerator<ExecEvent, Control> {
     try {
-      const ctl = yield* this.exec(stmt, ps, frame, signal);
+      // A schema change empties the statement cache, before it runs and after (also when it fails half-way).
+      if (DDL_KINDS.has(stmt.kind)) this.engine.statementCache.invalidate();
+      let ctl: Control;
+      try {
+        ctl = yield* this.exec(stmt, ps, frame, signal);
+      } finally {
+        if (DDL_KINDS.has(stmt.kind)) this.engine.statementCache.invalidate();
+      }
       if (stmt.kind !== 'if' && stmt.kind !== 'while' && stmt.kind !== 'block' && stmt.kind !== 'tryCatch')
         this.lastError = 0;
       return ctl;

@@ -61,7 +61,19 @@ export interface ClaimsWorkloadOptions {
   /** Enable CDC / Change Tracking in setup (defaults true; needs sysadmin / db_owner). */
   enableCdc?: boolean;
   enableChangeTracking?: boolean;
+  /**
+   * Claims per statement (default 1) for claim inserts, claim updates and re-pricings, as a claims processor
+   * lands claims in batches: above 1, an insert writes this many claims in one multi-row INSERT (their ids come
+   * back by OUTPUT) and all their lines in a second one, in one transaction; a claim update is one UPDATE over
+   * this many claims (`WHERE ClaimId IN (…)`); a re-pricing re-prices every line of this many claims in one
+   * UPDATE (a fee-schedule change) and logs the lines it changed (`repriceClaims`, detail "N lines"). At 1 the
+   * operations are the single-claim ones (one line re-priced). At most {@link MAX_CLAIMS_PER_STATEMENT}.
+   */
+  claimsPerStatement?: number;
 }
+
+/** SQL Server takes at most 1,000 rows in one VALUES list: 200 claims of up to 5 lines. */
+export const MAX_CLAIMS_PER_STATEMENT = 200;
 
 /** One thing the workload did, for tests and for the operator. Keys only, never row values. */
 export interface WorkloadEvent {
@@ -96,6 +108,8 @@ export class ClaimsWorkload {
   private readonly opts: Required<Omit<ClaimsWorkloadOptions, 'mix'>> & { mix: WorkloadMix };
   private n = 0;
   private claims: ClaimRef[] = [];
+  /** The claims created more than a day ago, in the order of {@link claims} (re-pricing picks among them). */
+  private oldClaims: ClaimRef[] = [];
   private providers: number[] = [];
   private payments: number[] = [];
   private notes: number[] = [];
@@ -122,7 +136,13 @@ export class ClaimsWorkload {
       enableChangeTracking: options.enableChangeTracking ?? true,
       extractorUser: options.extractorUser === undefined ? 'tidemark_extractor' : options.extractorUser,
       mix: { ...DEFAULT_MIX, ...options.mix },
+      claimsPerStatement: options.claimsPerStatement ?? 1,
     };
+    const n = this.opts.claimsPerStatement;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_CLAIMS_PER_STATEMENT)
+      throw new Error(
+        `claimsPerStatement must be a whole number from 1 to ${MAX_CLAIMS_PER_STATEMENT} (got ${String(n)}): SQL Server takes at most 1,000 rows (200 claims of up to 5 lines) in one INSERT … VALUES`,
+      );
   }
 
   /** The capture instances of dbo.ClaimLines the workload created, oldest first. */
@@ -262,13 +282,14 @@ export class ClaimsWorkload {
       pick -= w;
     }
     if (this.claims.length === 0) op = 'insertClaim';
+    const batch = this.opts.claimsPerStatement;
     switch (op) {
       case 'insertClaim':
-        return this.insertClaim();
+        return batch > 1 ? this.insertClaims(batch) : this.insertClaim();
       case 'updateClaim':
-        return this.updateClaim();
+        return batch > 1 ? this.updateClaims(batch) : this.updateClaim();
       case 'repriceLine':
-        return this.repriceLine();
+        return batch > 1 ? this.repriceClaims(batch) : this.repriceLine();
       case 'deleteClaim':
         return this.deleteClaim();
       case 'upsertProvider':
@@ -307,33 +328,59 @@ export class ClaimsWorkload {
     this.log.push(e);
   }
 
-  private claimSql(daysAgo: number, lines: number): string {
+  private static readonly CLAIM_COLUMNS =
+    'ClaimNumber, MemberId, PatientName, PatientDateOfBirth, ProviderId, ServiceDate, SubmittedAt, ClaimStatus, TotalBilled, TotalPaid, CreatedAt, UpdatedAt';
+  private static readonly LINE_COLUMNS =
+    'ClaimId, LineNumber, ServiceDate, ProcedureCode, Modifier1, Modifier2, DiagnosisCode1, DiagnosisCode2, RevenueCode, PlaceOfService, Units, BilledAmount, AllowedAmount, PaidAmount, CopayAmount, CoinsuranceAmount, DeductibleAmount, RenderingNpi, LineStatus, IsAdjusted, AdjustmentReason, PricingVersion, LineGuid, ReceivedAt, RemittanceTrace, CreatedAt, UpdatedAt';
+
+  /** A claim's billed amount per line, and the parts of its row drawn before its VALUES tuple. */
+  private claimDraw(lines: number) {
     const provider = this.providers.length ? this.pickOf(this.providers) : 1;
     const billedPerLine = Array.from({ length: lines }, () => this.int(2_000, 90_000));
     const total = billedPerLine.reduce((s, x) => s + x, 0);
     const dob = `${this.int(1940, 2015)}-${String(this.int(1, 12)).padStart(2, '0')}-${String(this.int(1, 28)).padStart(2, '0')}`;
-    const stmts = [
-      `DECLARE @c bigint;`,
-      `INSERT INTO dbo.Claims (ClaimNumber, MemberId, PatientName, PatientDateOfBirth, ProviderId, ServiceDate, SubmittedAt, ClaimStatus, TotalBilled, TotalPaid, CreatedAt, UpdatedAt)
-       VALUES ('CLM${this.int(1e8, 9e8)}', 'M${this.int(100000, 999999)}', ${lit(this.pickOf(NAMES))}, '${dob}', ${provider},
-         CAST(DATEADD(day, -${daysAgo + this.int(0, 5)}, SYSUTCDATETIME()) AS date), SYSDATETIMEOFFSET(), 'RECEIVED', ${money(total)}, 0,
-         DATEADD(day, -${daysAgo}, SYSUTCDATETIME()), SYSUTCDATETIME());`,
-      `SET @c = CAST(SCOPE_IDENTITY() AS bigint);`,
-    ];
-    billedPerLine.forEach((billed, i) => {
-      const allowed = Math.round(billed * (0.5 + this.rnd() * 0.4));
-      const paid = Math.round(allowed * 0.8);
-      stmts.push(
-        `INSERT INTO dbo.ClaimLines (ClaimId, LineNumber, ServiceDate, ProcedureCode, Modifier1, Modifier2, DiagnosisCode1, DiagnosisCode2, RevenueCode, PlaceOfService, Units, BilledAmount, AllowedAmount, PaidAmount, CopayAmount, CoinsuranceAmount, DeductibleAmount, RenderingNpi, LineStatus, IsAdjusted, AdjustmentReason, PricingVersion, LineGuid, ReceivedAt, RemittanceTrace, CreatedAt, UpdatedAt)
-         VALUES (@c, ${i + 1}, CAST(DATEADD(day, -${daysAgo}, SYSUTCDATETIME()) AS date), '${this.pickOf(PROCS)}', ${this.rnd() < 0.3 ? "'25'" : 'NULL'}, NULL,
+    return { provider, billedPerLine, total, dob };
+  }
+
+  /** The VALUES tuple of a dbo.Claims row (columns {@link CLAIM_COLUMNS}). */
+  private claimTuple(claimNumber: string, daysAgo: number, d: ReturnType<ClaimsWorkload['claimDraw']>): string {
+    return `('${claimNumber}', 'M${this.int(100000, 999999)}', ${lit(this.pickOf(NAMES))}, '${d.dob}', ${d.provider},
+         CAST(DATEADD(day, -${daysAgo + this.int(0, 5)}, SYSUTCDATETIME()) AS date), SYSDATETIMEOFFSET(), 'RECEIVED', ${money(d.total)}, 0,
+         DATEADD(day, -${daysAgo}, SYSUTCDATETIME()), SYSUTCDATETIME())`;
+  }
+
+  /** The VALUES tuple of a dbo.ClaimLines row (columns {@link LINE_COLUMNS}); `claimId` is SQL (a literal or @c). */
+  private lineTuple(claimId: string, lineNumber: number, daysAgo: number, billed: number): string {
+    const allowed = Math.round(billed * (0.5 + this.rnd() * 0.4));
+    const paid = Math.round(allowed * 0.8);
+    return `(${claimId}, ${lineNumber}, CAST(DATEADD(day, -${daysAgo}, SYSUTCDATETIME()) AS date), '${this.pickOf(PROCS)}', ${this.rnd() < 0.3 ? "'25'" : 'NULL'}, NULL,
            '${this.pickOf(DIAGS)}', ${this.rnd() < 0.5 ? `'${this.pickOf(DIAGS)}'` : 'NULL'}, '0${this.int(100, 999)}', '${this.pickOf(['11', '21', '22', '23'])}',
            ${this.int(1, 4)}.00, ${money(billed)}, ${money(allowed)}, ${money(paid)}, ${money(this.int(0, 4000))}, ${money(this.int(0, 2000))}, ${money(this.int(0, 5000))},
            '${this.int(1e9, 2e9 - 1)}', 1, 0, NULL, 1, '${this.guid()}', SYSDATETIMEOFFSET(), ${this.rnd() < 0.3 ? `0x${this.int(1e8, 9e8).toString(16)}` : 'NULL'},
-           DATEADD(day, -${daysAgo}, SYSUTCDATETIME()), SYSUTCDATETIME());`,
+           DATEADD(day, -${daysAgo}, SYSUTCDATETIME()), SYSUTCDATETIME())`;
+  }
+
+  private claimSql(daysAgo: number, lines: number): string {
+    const d = this.claimDraw(lines);
+    const stmts = [
+      `DECLARE @c bigint;`,
+      `INSERT INTO dbo.Claims (${ClaimsWorkload.CLAIM_COLUMNS})
+       VALUES ${this.claimTuple(`CLM${this.int(1e8, 9e8)}`, daysAgo, d)};`,
+      `SET @c = CAST(SCOPE_IDENTITY() AS bigint);`,
+    ];
+    d.billedPerLine.forEach((billed, i) => {
+      stmts.push(
+        `INSERT INTO dbo.ClaimLines (${ClaimsWorkload.LINE_COLUMNS})
+         VALUES ${this.lineTuple('@c', i + 1, daysAgo, billed)};`,
       );
     });
     stmts.push('SELECT @c AS ClaimId;');
     return stmts.join('\n');
+  }
+
+  private remember(c: ClaimRef): void {
+    this.claims.push(c);
+    if (c.createdDaysAgo > 0) this.oldClaims.push(c);
   }
 
   private async insertClaim(): Promise<void> {
@@ -343,8 +390,105 @@ export class ClaimsWorkload {
       .request()
       .batch(`SET XACT_ABORT ON; BEGIN TRAN;\n${this.claimSql(daysAgo, lines)}\nCOMMIT;`);
     const claimId = Number((r.recordset[0] as { ClaimId: string | number }).ClaimId);
-    this.claims.push({ claimId, lines, createdDaysAgo: daysAgo });
+    this.remember({ claimId, lines, createdDaysAgo: daysAgo });
     this.event('insertClaim', 'Claims', [claimId], `${lines} lines, created ${daysAgo} days ago`);
+  }
+
+  /**
+   * `n` claims in one transaction of two statements: one multi-row INSERT of the claims, whose ids come back by
+   * OUTPUT (matched by claim number, unique within the batch: SQL Server does not promise OUTPUT's row order),
+   * then one multi-row INSERT of all their lines. Logged as one `insertClaim` event per claim, as one at a time.
+   */
+  private async insertClaims(n: number): Promise<void> {
+    const numbers = new Set<string>();
+    const claims = Array.from({ length: n }, () => {
+      const daysAgo = this.rnd() < 0.7 ? 0 : this.int(1, 30);
+      const lines = this.int(1, 5);
+      const d = this.claimDraw(lines);
+      let number: string;
+      do number = `CLM${this.int(1e8, 9e8)}`;
+      while (numbers.has(number));
+      numbers.add(number);
+      return { number, daysAgo, lines, d, tuple: this.claimTuple(number, daysAgo, d) };
+    });
+    const tx = new sql.Transaction(this.pool);
+    await tx.begin();
+    let ids: Map<string, number>;
+    try {
+      const r = await new sql.Request(tx).batch(
+        `SET XACT_ABORT ON;\nINSERT INTO dbo.Claims (${ClaimsWorkload.CLAIM_COLUMNS}) OUTPUT inserted.ClaimId, inserted.ClaimNumber\nVALUES ${claims.map((c) => c.tuple).join(',\n')};`,
+      );
+      ids = new Map(
+        (r.recordset as { ClaimId: string | number; ClaimNumber: string }[]).map((x) => [
+          x.ClaimNumber,
+          Number(x.ClaimId),
+        ]),
+      );
+      const tuples: string[] = [];
+      for (const c of claims) {
+        const id = ids.get(c.number);
+        if (id === undefined) throw new Error(`the claims INSERT's OUTPUT lacks a claim of the batch`);
+        c.d.billedPerLine.forEach((billed, i) => tuples.push(this.lineTuple(String(id), i + 1, c.daysAgo, billed)));
+      }
+      await new sql.Request(tx).batch(
+        `INSERT INTO dbo.ClaimLines (${ClaimsWorkload.LINE_COLUMNS})\nVALUES ${tuples.join(',\n')};`,
+      );
+      await tx.commit();
+    } catch (e) {
+      await tx.rollback().catch(() => undefined);
+      throw e;
+    }
+    for (const c of claims) {
+      const claimId = ids.get(c.number) as number;
+      this.remember({ claimId, lines: c.lines, createdDaysAgo: c.daysAgo });
+      this.event('insertClaim', 'Claims', [claimId], `${c.lines} lines, created ${c.daysAgo} days ago`);
+    }
+  }
+
+  /** Up to `n` distinct claims of `from`, drawn with the workload's seeded generator. */
+  private distinctClaims(from: ClaimRef[], n: number): ClaimRef[] {
+    const out = new Set<ClaimRef>();
+    for (let i = 0; i < n; i++) out.add(this.pickOf(from));
+    return [...out];
+  }
+
+  /** `n` claims' status changed by one UPDATE over their keys; logged as one `updateClaims` event ("N claims"). */
+  private async updateClaims(n: number): Promise<void> {
+    const cs = this.distinctClaims(this.claims, n);
+    const status = this.pickOf(['PENDED', 'ADJUDICATED', 'PAID', 'DENIED']);
+    const r = await this.pool
+      .request()
+      .batch(
+        `UPDATE dbo.Claims SET ClaimStatus = '${status}', TotalPaid = TotalBilled * 0.6, UpdatedAt = SYSUTCDATETIME() WHERE ClaimId IN (${cs.map((c) => c.claimId).join(', ')})`,
+      );
+    const rows = r.rowsAffected.reduce((a, b) => a + b, 0);
+    this.event(
+      'updateClaims',
+      'Claims',
+      cs.map((c) => c.claimId),
+      `${rows} claims ${status}`,
+    );
+  }
+
+  /**
+   * Every line of `n` claims up to 30 days old re-priced by one UPDATE over their keys (a fee-schedule change
+   * re-prices claims in bulk); logged as one `repriceClaims` event whose detail counts the lines changed.
+   */
+  private async repriceClaims(n: number): Promise<void> {
+    const cs = this.distinctClaims(this.oldClaims.length ? this.oldClaims : this.claims, n);
+    const factor = (0.85 + this.rnd() * 0.3).toFixed(4);
+    const r = await this.pool.request().batch(
+      `UPDATE dbo.ClaimLines SET AllowedAmount = AllowedAmount * ${factor}, PaidAmount = PaidAmount * ${factor}, IsAdjusted = 1,
+         AdjustmentReason = N'reprice ${factor}', PricingVersion = PricingVersion + 1, UpdatedAt = SYSUTCDATETIME()
+       WHERE ClaimId IN (${cs.map((c) => c.claimId).join(', ')})`,
+    );
+    const rows = r.rowsAffected.reduce((a, b) => a + b, 0);
+    this.event(
+      'repriceClaims',
+      'ClaimLines',
+      cs.map((c) => c.claimId),
+      `${rows} lines`,
+    );
   }
 
   private async updateClaim(): Promise<void> {
@@ -360,8 +504,7 @@ export class ClaimsWorkload {
 
   /** Re-pricing of a line of a claim up to 30 days old (the late update extractors must not miss). */
   private async repriceLine(): Promise<void> {
-    const old = this.claims.filter((c) => c.createdDaysAgo > 0);
-    const c = this.pickOf(old.length ? old : this.claims);
+    const c = this.pickOf(this.oldClaims.length ? this.oldClaims : this.claims);
     const line = this.int(1, c.lines);
     const factor = (0.85 + this.rnd() * 0.3).toFixed(4);
     await this.pool.request().batch(
@@ -382,6 +525,8 @@ export class ClaimsWorkload {
         `SET XACT_ABORT ON; BEGIN TRAN; DELETE FROM dbo.ClaimLines WHERE ClaimId = ${c.claimId}; DELETE FROM dbo.Claims WHERE ClaimId = ${c.claimId}; COMMIT;`,
       );
     this.claims.splice(i, 1);
+    const j = this.oldClaims.indexOf(c);
+    if (j >= 0) this.oldClaims.splice(j, 1);
     this.event('deleteClaim', 'Claims', [c.claimId]);
   }
 

@@ -2,6 +2,7 @@
 export {
   ClaimsWorkload,
   DEFAULT_MIX,
+  MAX_CLAIMS_PER_STATEMENT,
   type ClaimsWorkloadOptions,
   type WorkloadEvent,
   type WorkloadMix,

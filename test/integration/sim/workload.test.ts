@@ -109,3 +109,70 @@ test('the same seed makes the same operations', async () => {
   };
   assert.deepEqual(await run(), await run());
 });
+
+test('claims per statement: batched inserts, updates and re-pricings write what the log counts', async () => {
+  const s = await startSimulator({ port: 0, cdc: { autoStart: false } });
+  const p = await new sql.ConnectionPool({
+    server: s.host,
+    port: s.port,
+    user: SIM_CREDENTIALS.admin.user,
+    password: SIM_CREDENTIALS.admin.password,
+    database: 'Claims',
+    pool: { max: 4, min: 0 },
+    options: { encrypt: false },
+  }).connect();
+  try {
+    const mix = { insertClaim: 70, updateClaim: 5, repriceLine: 25, deleteClaim: 0, upsertProvider: 0 };
+    const w = new ClaimsWorkload(p, {
+      seed: 3,
+      rate: 0,
+      mix: { ...mix, payment: 0, note: 0, eligibility: 0, longTransaction: 0 },
+      addColumnAt: [],
+      widenAt: Number.MAX_SAFE_INTEGER,
+      enableChangeTracking: false,
+      claimsPerStatement: 20,
+    });
+    await w.setup();
+    // Two sessions at once, as the sustained-load bench runs them.
+    await Promise.all([w.run({ operations: 30 }), w.run({ operations: 30 })]);
+    await p.request().batch('EXEC sim.run_cdc_capture');
+    const inserts = w.log.filter((e) => e.op === 'insertClaim');
+    const reprices = w.log.filter((e) => e.op === 'repriceClaims');
+    const updates = w.log.filter((e) => e.op === 'updateClaims');
+    assert.ok(inserts.length >= 20 * 20 && reprices.length > 0 && updates.length > 0, 'the mix ran batched');
+    assert.equal(new Set(inserts.map((e) => e.keys?.[0])).size, inserts.length, 'one claim id per inserted claim');
+    // Every claim logged is in dbo.Claims with exactly the lines the log says, each under its own claim id.
+    const lines = await p
+      .request()
+      .query(
+        'SELECT c.ClaimId, COUNT(l.LineNumber) AS n FROM dbo.Claims c LEFT JOIN dbo.ClaimLines l ON l.ClaimId = c.ClaimId GROUP BY c.ClaimId',
+      );
+    const truth = new Map((lines.recordset as { ClaimId: string; n: number }[]).map((r) => [Number(r.ClaimId), r.n]));
+    assert.equal(truth.size, inserts.length);
+    for (const e of inserts)
+      assert.equal(truth.get(Number(e.keys?.[0])), Number(/^(\d+) lines/.exec(e.detail ?? '')?.[1]));
+    // A batched re-pricing changes every line of its claims, and logs that many.
+    for (const e of reprices) {
+      const expected = (e.keys ?? []).reduce((a: number, k) => a + (truth.get(Number(k)) ?? 0), 0);
+      assert.equal(Number(/^(\d+) lines/.exec(e.detail ?? '')?.[1]), expected);
+    }
+    const changes = await p.request().query(
+      `SELECT (SELECT COUNT(*) FROM cdc.dbo_ClaimLines_CT WHERE __$operation = 4) AS lineUpdates,
+              (SELECT COUNT(*) FROM cdc.dbo_Claims_CT WHERE __$operation = 4) AS claimUpdates`,
+    );
+    const c = changes.recordset[0] as { lineUpdates: number; claimUpdates: number };
+    const count = (es: typeof reprices) => es.reduce((a, e) => a + Number(/^(\d+) /.exec(e.detail ?? '')?.[1]), 0);
+    assert.equal(c.lineUpdates, count(reprices));
+    assert.equal(c.claimUpdates, count(updates));
+  } finally {
+    await p.close();
+    await s.stop();
+  }
+});
+
+test('claims per statement outside 1–200 is refused with what to do', () => {
+  assert.throws(
+    () => new ClaimsWorkload(pool, { seed: 1, claimsPerStatement: 500 }),
+    /claimsPerStatement must be a whole number from 1 to 200/,
+  );
+});
