@@ -243,6 +243,8 @@ async function measure(sim: Sim, name: string, read: () => Promise<ReadResult>) 
     rowsPerSecond: Math.round((r.rows * 1000) / r.ms),
     maxGapBetweenRowsMs: round(r.maxGapMs),
     simulatorBusy: simBusy.share,
+    /** The simulator's CPU per row streamed (the lookups' share included, a few %): the figure load moves least. */
+    simulatorCpuUsPerRow: simBusy.cpuSeconds === null ? null : +((simBusy.cpuSeconds * 1e6) / r.rows).toFixed(1),
     lookupsIdle: {
       count: idle.length,
       p50Ms: quantileMs(
@@ -269,7 +271,7 @@ async function measure(sim: Sim, name: string, read: () => Promise<ReadResult>) 
     },
   };
   say(
-    `  ${name}: ${out.rows} rows in ${out.seconds} s (${out.rowsPerSecond} rows/s, sim busy ${out.simulatorBusy}); ` +
+    `  ${name}: ${out.rows} rows in ${out.seconds} s (${out.rowsPerSecond} rows/s, sim busy ${out.simulatorBusy}, ${out.simulatorCpuUsPerRow} µs CPU/row); ` +
       `lookups idle p50/p95 ${out.lookupsIdle.p50Ms}/${out.lookupsIdle.p95Ms} ms; during the read ${out.lookupsDuringRead.count} ` +
       `(${out.lookupsDuringRead.perSecond}/s) p50/p95/max ${out.lookupsDuringRead.p50Ms}/${out.lookupsDuringRead.p95Ms}/${out.lookupsDuringRead.maxMs} ms; ` +
       `longest gap between rows ${out.maxGapBetweenRowsMs} ms; sim loop delay max ${out.simulatorLoopDelay.maxMs} ms`,
@@ -284,6 +286,19 @@ async function run(dir?: string) {
       EXEC sys.sp_cdc_enable_db;
       EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'ClaimLines', @role_name = NULL;`);
     await streamed(sim.reader, 'SELECT TOP 20000 * FROM dbo.ClaimLines'); // warm-up (JIT, connections)
+    // The raw-read baseline alone (no lookups): what the quantum costs the benches' baseline, if anything.
+    const alone = new BusyMeter(sim.child.pid);
+    const raw = await streamed(sim.reader, 'SELECT * FROM dbo.ClaimLines');
+    const rawBusy = alone.lap();
+    const rawRead = {
+      rows: raw.rows,
+      rowsPerSecond: Math.round((raw.rows * 1000) / raw.ms),
+      simulatorBusy: rawBusy.share,
+      simulatorCpuUsPerRow: rawBusy.cpuSeconds === null ? null : +((rawBusy.cpuSeconds * 1e6) / raw.rows).toFixed(1),
+    };
+    say(
+      `  raw SELECT * alone: ${rawRead.rows} rows at ${rawRead.rowsPerSecond} rows/s, sim busy ${rawRead.simulatorBusy}, ${rawRead.simulatorCpuUsPerRow} µs CPU/row`,
+    );
     const select = await measure(sim, 'SELECT *', () => streamed(sim.reader, 'SELECT * FROM dbo.ClaimLines'));
     const chunk = await measure(sim, `chunk of ${CHUNK_ROWS} keys`, () =>
       streamed(
@@ -312,7 +327,7 @@ async function run(dir?: string) {
           ORDER BY c.__$start_lsn, c.__$seqval, c.__$operation OPTION (MAXDOP 1)`,
       ),
     );
-    return { select, chunk, cdc };
+    return { rawRead, select, chunk, cdc };
   } finally {
     await sim.stop();
   }
