@@ -345,7 +345,9 @@ const result = {
 };
 const out = values.out ?? join('bench', 'results', `sim-fairness-${result.at.replace(/\D/g, '').slice(0, 12)}.json`);
 await mkdir(dirname(out), { recursive: true });
-const { format } = await import('prettier');
-await writeFile(out, await format(JSON.stringify(result, null, 2), { parser: 'json' }));
+// Formatted with the repository's Prettier settings, so a result kept in bench/results passes `format:check`.
+const { format, resolveConfig } = await import('prettier');
+const style = (await resolveConfig(resolve(out))) ?? {};
+await writeFile(out, await format(JSON.stringify(result, null, 2), { ...style, parser: 'json' }));
 say(`results: ${out}`);
 process.exit(0);
