@@ -1,6 +1,7 @@
 /**
  * `npm run bench:load [-- --minutes 10 --rate 5000 --concurrency 8 --claims-per-statement 20 --cadence 10 --oltp-minutes 2
- *  --slice-seconds 15 --latency-backoff 5 --throttle-rows-per-second N --no-pin --skip-oltp --out FILE]`:
+ *  --slice-seconds 15 --latency-backoff 5 --latency-probe SQL --throttle-rows-per-second N --no-pin --skip-oltp
+ *  --out FILE]`:
  *  sustained load and OLTP impact.
  *
  * The claims workload (sim/workload, a mix of claim inserts of 1–5 lines and line re-pricings, see
@@ -19,7 +20,9 @@
  *    the workload's own sessions) with Tidemark (b) extracting at full speed (woken every second, so windows run
  *    back to back, cap lifted), (c) with the worker restarted under the default per-table cap, (d) under
  *    `--throttle-rows-per-second` when given, and (e) cap lifted with `limits.latencyBackoff: --latency-backoff`
- *    (percent; the application-latency back-off, src/source/latency-monitor.ts). Each phase alternates slices of
+ *    (percent; the application-latency back-off, src/source/latency-monitor.ts), and (f) the same with
+ *    `--latency-probe` as its probe (default: a keyed lookup on dbo.Claims, shaped like the application's
+ *    statements) instead of `SELECT 1`. Each phase alternates slices of
  *    `--slice-seconds` with Tidemark paused and active (until the pause is in effect at the window boundary), paused
  *    first and last (bench/oltp-slices.ts),
  *    so the machine's drift falls on both alike: each phase's active p95 against its own paused slices, the
@@ -85,6 +88,7 @@ const { values } = parseArgs({
     'throttle-rows-per-second': { type: 'string' },
     'slice-seconds': { type: 'string', default: '20' },
     'latency-backoff': { type: 'string', default: '5' },
+    'latency-probe': { type: 'string', default: 'SELECT ClaimStatus, TotalBilled FROM dbo.Claims WHERE ClaimId = 1' },
     'skip-oltp': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -165,8 +169,13 @@ const TABLES: TableRef[] = [
   { id: 'Claims.dbo.Claims', strategy: 'cdc' },
   { id: 'Claims.dbo.ClaimLines', strategy: 'cdc' },
 ];
-const tablesWithCap = (cap: number | null, latencyBackoffPercent?: number): PipelineTable[] => {
-  const backoff = latencyBackoffPercent === undefined ? '' : `, latencyBackoff: ${latencyBackoffPercent}`;
+const tablesWithCap = (cap: number | null, latencyBackoffPercent?: number, probe?: string): PipelineTable[] => {
+  const backoff =
+    latencyBackoffPercent === undefined
+      ? ''
+      : probe === undefined
+        ? `, latencyBackoff: ${latencyBackoffPercent}`
+        : `, latencyBackoff: { maxIncreasePercent: ${latencyBackoffPercent}, probe: ${JSON.stringify(probe)} }`;
   const limits = cap === null ? {} : { limits: `{ maxRowsPerSecond: ${cap}${backoff} }` };
   return [
     { ...CLAIMS_PIPELINE_TABLES.cdc!, ...limits },
@@ -462,6 +471,14 @@ async function main() {
       }
       await restartWorker(`backoff-${BACKOFF_PERCENT}`, tablesWithCap(LIFTED, BACKOFF_PERCENT), true);
       await phase('latencyBackoff', `e. latency back-off +${BACKOFF_PERCENT}%, cap lifted`, true);
+      // The same back-off with a probe shaped like the application's statements (a keyed lookup on Claims)
+      // instead of `SELECT 1`, which the simulator answers without touching a table.
+      await restartWorker(
+        `backoff-${BACKOFF_PERCENT}-lookup`,
+        tablesWithCap(LIFTED, BACKOFF_PERCENT, values['latency-probe']),
+        true,
+      );
+      await phase('latencyBackoffLookupProbe', `f. latency back-off +${BACKOFF_PERCENT}%, keyed-lookup probe`, true);
       oltp = {
         minutesPerPhase: OLTP_MINUTES,
         sliceSeconds: SLICE_S,
@@ -470,6 +487,7 @@ async function main() {
         pinned: PIN ? { simulatorAndWorkload: DB_CORE, workerTemporalAzurite: EXTRACT_CORE } : null,
         ...(THROTTLE_ROWS !== null ? { capRowsPerSecond: THROTTLE_ROWS } : {}),
         latencyBackoffPercent: BACKOFF_PERCENT,
+        latencyProbeOfPhaseF: values['latency-probe'],
         phases,
       };
     }

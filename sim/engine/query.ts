@@ -36,6 +36,8 @@ export interface VirtualTable {
   name: string;
   columns: ColumnInfo[];
   rows(rt: Runtime, args: SqlValue[]): Iterable<SqlValue[]>;
+  /** The order `rows` delivers, by column index (an ORDER BY that matches it streams instead of sorting). */
+  order?: { col: number; desc: boolean }[];
 }
 
 /** Per-statement runtime: evaluation context, read view, accounting, cancellation. */
@@ -994,6 +996,7 @@ export class QueryPlanner {
       const binding = scope.add(alias, [ref.name], vt.columns);
       return {
         binding,
+        ...(vt.order ? { order: vt.order } : {}),
         open: (rt, prefix) => {
           const acct: TableAccess = {
             database: rt.ctx.session.database.name,

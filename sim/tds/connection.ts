@@ -132,8 +132,17 @@ class FatalStreamError extends Error {
 type QueueItem = { kind: 'message'; message: IncomingMessage; cancelled: boolean } | { kind: 'attention' };
 
 const EMPTY = Buffer.alloc(0);
-/** Let the event loop run (and an ATTENTION packet arrive) after this many flushes without a drain wait. */
-const YIELD_EVERY_FLUSHES = 4;
+/**
+ * The simulator's scheduling quantum, as SQL Server's (a task yields its scheduler after ~4 ms of CPU): a response
+ * that has run this long since it last let the event loop turn — producing rows, or an operator before its first
+ * row (a sort) — sends the whole packets it has and yields, so every other session's ready request (and an
+ * ATTENTION) runs before its next rows. The simulator is one Node process with one event loop: without this, a
+ * large result was produced in runs of hundreds of kilobytes while every other session's statement waited behind
+ * it — the simulator's scheduling, not database load (docs/performance.md, "OLTP impact, continued").
+ */
+export const QUANTUM_MS = 4;
+/** Rows encoded between two looks at the clock (a look costs ~0.1 µs, a row several µs). */
+const ROWS_PER_CLOCK_LOOK = 16;
 
 type Phase = 'prelogin' | 'tls' | 'login' | 'loggedIn' | 'closed';
 
@@ -535,7 +544,9 @@ export class TdsConnection {
       dones++;
     };
     const inTransaction = (): number => (this.inTransaction() ? DONE_STATUS.INXACT : 0);
-    let flushes = 0;
+    // Start of the current quantum: the request started running, or the response last yielded.
+    let quantumStart = performance.now();
+    let rowsSinceLook = 0;
     try {
       for await (const ev of start()) {
         if (signal.aborted) break;
@@ -564,15 +575,21 @@ export class TdsConnection {
                 const action = probe.afterRow(++rowsSent, w.sentInMessage + w.pos);
                 if (action !== undefined) await this.applyFault(action, signal);
               }
-              if (w.pos >= w.highWater) {
+              let quantumUsed = false;
+              if (++rowsSinceLook >= ROWS_PER_CLOCK_LOOK) {
+                rowsSinceLook = 0;
+                quantumUsed = performance.now() - quantumStart >= QUANTUM_MS;
+              }
+              if (quantumUsed || w.pos >= w.highWater) {
                 w.flushFull();
                 if (w.needsDrain) {
+                  // The client is behind: wait for it (the event loop turns meanwhile).
                   w.needsDrain = false;
                   await this.waitForDrain(this.out);
-                  flushes = 0;
-                } else if (++flushes >= YIELD_EVERY_FLUSHES) {
-                  flushes = 0;
+                  quantumStart = performance.now();
+                } else if (quantumUsed) {
                   await new Promise((resolve) => setImmediate(resolve));
+                  quantumStart = performance.now();
                 }
                 if (signal.aborted) break;
               }

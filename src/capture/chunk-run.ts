@@ -8,7 +8,7 @@
 import type { JobSpec, KeyRange } from '../domain/jobs.js';
 import { decodeKey } from '../domain/keys.js';
 import type { WindowPlan } from '../domain/window.js';
-import { readChunk, SourceThrottle, type ChangeBatch } from '../source/index.js';
+import { chunkRowLimiter, readChunk, type ChangeBatch } from '../source/index.js';
 import { compareWithLake, loadSourceRows, type ChunkComparison } from './chunk-compare.js';
 import { unsupported } from './chunk-plan.js';
 import type { ChunkResult } from './chunk-result.js';
@@ -46,7 +46,7 @@ export async function runJobChunk(
   if (job.kind === 'reconcile')
     return reconcileChunk(deps, ctx, sink, { seq, workflowAttempt: run.workflowAttempt, range, position });
   const businessDate = businessDateFilter(ctx, job);
-  const rowLimiter = chunkRowLimiter(ctx);
+  const rowLimiter = chunkRowLimiter(deps.source, ctx.config);
   let rowsRead = 0;
   const read = () =>
     readChunk(
@@ -98,18 +98,6 @@ export async function runJobChunk(
     staged: { ...staged, sourceRowsRead: rowsRead, readAt: position },
     ...(compared ? { compared } : {}),
   };
-}
-
-/**
- * The chunk's own rows/s cap (`limits.maxChunkRowsPerSecond`), one per chunk activity: its scope is this
- * activity, so a job running on N workers reads up to N × the cap (docs/performance.md, "Snapshot fan-out").
- * Absent, a chunk read is bounded only by the source's query slots, as before.
- */
-function chunkRowLimiter(ctx: TableContext): SourceThrottle | undefined {
-  const cap = ctx.config.limits.maxChunkRowsPerSecond;
-  return cap === undefined
-    ? undefined
-    : new SourceThrottle({ maxConcurrentQueries: Number.MAX_SAFE_INTEGER, maxRowsPerSecond: cap });
 }
 
 /** A backfill reads the rows whose business date is in the job's range. */

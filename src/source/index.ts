@@ -48,17 +48,51 @@ export { InMemorySeenEvents, contentHashOf, type SeenEvents } from './strategies
  * in force. Its waits count on the connection's throttle too, which the worker's metrics attribute to the table.
  */
 export function tableRowLimiter(conn: SourceConnection, table: TableConfig): SourceThrottle {
+  return backedOffLimiter(conn, table, `${table.schema}.${table.table}`, table.limits.maxRowsPerSecond);
+}
+
+/**
+ * The ceiling of a chunk read's back-off when the table sets no `maxChunkRowsPerSecond`: above what one worker
+ * reads a chunk at (6–73K rows/s measured, docs/performance.md), so a calm source does not slow the load, and
+ * low enough that the first halvings bite (from 1,000,000 the cap would halve six times before it fell below a
+ * chunk's actual rate).
+ */
+export const CHUNK_BACKOFF_CEILING_ROWS_PER_SECOND = 100_000;
+
+/**
+ * The row limiter of one chunk activity of `table` (snapshot, backfill, sweep): `limits.maxChunkRowsPerSecond`
+ * when set, lowered by the table's application-latency back-off when it has one — a law of its own (key
+ * `schema.table/chunks`), apart from the windows', whose ceiling is the window cap: a chunk under the back-off
+ * starts at the chunk cap, or {@link CHUNK_BACKOFF_CEILING_ROWS_PER_SECOND} without one. Undefined when neither is
+ * set: the chunk reads as fast as the source's query slots allow. Per activity, like the chunk cap.
+ */
+export function chunkRowLimiter(conn: SourceConnection, table: TableConfig): SourceThrottle | undefined {
+  const cap = table.limits.maxChunkRowsPerSecond;
+  if (table.limits.latencyBackoff)
+    return backedOffLimiter(
+      conn,
+      table,
+      `${table.schema}.${table.table}/chunks`,
+      cap ?? CHUNK_BACKOFF_CEILING_ROWS_PER_SECOND,
+    );
+  return cap === undefined
+    ? undefined
+    : new SourceThrottle({ maxConcurrentQueries: Number.MAX_SAFE_INTEGER, maxRowsPerSecond: cap });
+}
+
+/** A limiter at `cap` rows/s, set lower by back-off `key` of the table's `latencyBackoff` when it has one. */
+function backedOffLimiter(conn: SourceConnection, table: TableConfig, key: string, cap: number): SourceThrottle {
   const lb = table.limits.latencyBackoff;
   const backoff = lb
     ? conn.tableBackoff(
-        `${table.schema}.${table.table}`,
+        key,
         { statement: lb.probe, intervalMs: lb.probeInterval.ms },
-        { maxRowsPerSecond: table.limits.maxRowsPerSecond, maxIncreasePercent: lb.maxIncreasePercent },
+        { maxRowsPerSecond: cap, maxIncreasePercent: lb.maxIncreasePercent },
       )
     : undefined;
   return new SourceThrottle({
     maxConcurrentQueries: Number.MAX_SAFE_INTEGER,
-    maxRowsPerSecond: table.limits.maxRowsPerSecond,
+    maxRowsPerSecond: cap,
     alsoCount: conn.throttle.stats,
     ...(backoff
       ? {

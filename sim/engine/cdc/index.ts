@@ -765,6 +765,17 @@ function changeFunction(ctl: CdcController, parts: string[], session: SessionImp
   return {
     name,
     columns,
+    // All changes come in the change table's clustered order (ctRows), so a read ordered by it — Tidemark's —
+    // streams: no sort of the whole range before the first row. Net changes come grouped, in no declared order.
+    ...(net
+      ? {}
+      : {
+          order: [
+            { col: 0, desc: false },
+            { col: 1, desc: false },
+            { col: 2, desc: false },
+          ],
+        }),
     rows: (rt: Runtime, args: SqlValue[]) => {
       if (!canReadInstance(rt.ctx.session, inst)) throw extError(229, 'SELECT', name, inst.source.database.name, 'cdc');
       if (args.length !== 3) throw rangeError(net);
