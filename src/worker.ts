@@ -22,6 +22,9 @@
  *   process ({@link DEFAULT_CHUNK_READ_SLOTS} by default; capture/chunk-read-budget.ts): what bounds the worker's
  *   memory however many chunks its slots take.
  *
+ * - Heap: `npm run worker` starts node with a V8 old-generation cap (worker-heap.ts), which keeps the worker's memory
+ *   under 1 GiB; a worker started without one logs a warning.
+ *
  * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency N] [--chunk-reads N] [--metrics-port 9464]`
  * (or TIDEMARK_CONFIG).
  */
@@ -50,6 +53,7 @@ import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } 
 import { createLogger, withSerializedErrors, type Logger } from './util/logger.js';
 import { packageIdentity } from './util/package-identity.js';
 import { chunkReadBudget, DEFAULT_CHUNK_READ_SLOTS } from './capture/chunk-read-budget.js';
+import { heapCapped, heapLimitMb, WORKER_NODE_FLAGS } from './worker-heap.js';
 
 export const WORKFLOWS_SOURCE = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const WORKFLOW_BUNDLE = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
@@ -245,6 +249,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       taskQueue,
       activityConcurrency: concurrency,
       chunkReads: chunkReadBudget.slots,
+      heapLimitMb: heapLimitMb(),
       bundle: useBundle,
       metricsPort: server?.port ?? null,
     },
@@ -365,6 +370,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return 2;
   }
   chunkReadBudget.resize(chunkReads);
+  if (!heapCapped())
+    logger.warn(
+      `the worker runs without a heap cap (heap limit ${heapLimitMb()} MiB): start it with \`npm run worker\`, or give node ${WORKER_NODE_FLAGS.join(' ')}, to keep its memory under 1 GiB`,
+    );
   const taskQueue = argValue(argv, '--task-queue');
   const metricsPortArg = argValue(argv, '--metrics-port') ?? process.env.TIDEMARK_METRICS_PORT;
   const metricsPort = metricsPortArg === undefined ? undefined : Number(metricsPortArg);
