@@ -185,7 +185,7 @@ async function throughput(encrypted = false, observed = false) {
     );
     say(`  worker RSS during the load: ${fmtRss(workerRssDuringLoad)}`);
     await rawRead();
-    const rawBest = rawRuns.reduce((a, b) => (b.ms < a.ms ? b : a), { rows: 0, ms: 0 });
+    const rawBest = rawRuns.length ? rawRuns.reduce((a, b) => (b.ms < a.ms ? b : a)) : { rows: 0, ms: 0 }; // --skip-raw: no baseline, no ratio
     const rawRows = rawBest.rows;
     const rawMs = rawBest.ms;
 
