@@ -30,7 +30,11 @@
  *   as ratios (observed ÷ plain), directly and normalised by each pass's raw read (`--observability on` runs only
  *   the observed pass). The per-window receipt checks that need no configuration run in both.
  * Peak RSS: each worker is its own process (VmHWM from /proc), so the figure is the worker's alone; the bench
- *   process (Temporal client, verification in DuckDB) and the simulators are reported apart.
+ *   process (Temporal client, verification in DuckDB) and the simulators are reported apart. Part A also samples
+ *   the worker's VmRSS every second through the initial load and prints its median and 90th percentile with the
+ *   peak (bench/rss-sampler.ts).
+ * Memory runs (`--skip-raw`): part A reads no raw baseline of the table (at 5M rows two raw reads take ~10
+ *   minutes), so it prints no load ratio — it says so; the burst's raw CDC read stays (it is small).
  * Simulator busy share: each step of part A (raw reads, initial load, burst, raw CDC read) and part B's workload
  *   prints the simulator process's CPU time ÷ wall time (bench/process-cpu.ts; `simulatorBusy` in the JSON): near
  *   1.0, or the machine's free share, the simulator limits that step.
@@ -68,6 +72,7 @@ import { verifyTable, type VerifyTableOutput } from '../src/verify/verify-table.
 import { syncNowSignal } from '../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
 import { BusyMeter, CpuBudget, benchProcesses, fmtBusy, type BusyShare, type CpuShare } from './process-cpu.js';
+import { sampleRss, type RssOverStep } from './rss-sampler.js';
 import { Session } from 'node:inspector/promises';
 
 const { values } = parseArgs({
@@ -81,6 +86,7 @@ const { values } = parseArgs({
     'skip-verify': { type: 'boolean', default: false },
     'skip-throughput': { type: 'boolean', default: false },
     'skip-freshness': { type: 'boolean', default: false },
+    'skip-raw': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'max-rows-per-second': { type: 'string' },
     codec: { type: 'string', default: 'off' },
@@ -97,6 +103,7 @@ const BURST = Number(values.burst);
 const MINUTES = Number(values.minutes);
 const RATE = Number(values.rate);
 const CADENCE_S = Number(values.cadence);
+const SKIP_RAW = values['skip-raw'];
 for (const [name, v] of Object.entries({ rows: ROWS, burst: BURST, minutes: MINUTES, rate: RATE, cadence: CADENCE_S }))
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number (got ${String(v)})`);
 if (CADENCE_S < 5) throw new Error('--cadence must be at least 5 (seconds): the config accepts no shorter cadence');
@@ -104,6 +111,9 @@ if (CADENCE_S < 5) throw new Error('--cadence must be at least 5 (seconds): the 
 const runId = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
 const workDir = await mkdtemp(join(tmpdir(), 'tidemark-bench-e2e-'));
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const fmtRss = (r: RssOverStep) =>
+  `peak (VmHWM) ${r.peakMb ?? 'n/a'} MiB, median ${r.medianMb ?? 'n/a'}, p90 ${r.p90Mb ?? 'n/a'}, ` +
+  `highest sample ${r.maxSampleMb ?? 'n/a'} (${r.samples} samples, every ${r.everyMs / 1000} s)`;
 const rate = (rows: number, ms: number) => (ms > 0 ? Math.round((rows * 1000) / ms) : null);
 const { startSim, startWorkerProcess, pipeline } = benchStack({
   workDir,
@@ -200,6 +210,7 @@ async function throughput(encrypted = false, observed = false) {
     const cpuSteps: Record<string, { rows: number; wallSeconds: number; processes: Record<string, CpuShare> }> = {};
     const budget = () => new CpuBudget(benchProcesses({ simulator: sim.child.pid, worker: worker?.child.pid }));
     const rawRead = async () => {
+      if (SKIP_RAW) return;
       simBusy.lap();
       const cpu = budget();
       const t0 = performance.now();
@@ -212,6 +223,7 @@ async function throughput(encrypted = false, observed = false) {
         `  raw mssql stream: ${rows} rows in ${seconds(performance.now() - t0)}s; simulator ${busyStep(`rawRead${rawRuns.length}`)}`,
       );
     };
+    if (SKIP_RAW) say('  raw mssql stream: skipped (--skip-raw, a memory run): no load ratio in this run');
     await rawRead();
 
     const cap = values['max-rows-per-second'];
@@ -234,16 +246,19 @@ async function throughput(encrypted = false, observed = false) {
     const started = Date.now();
     simBusy.lap();
     const loadCpu = budget();
+    const rssSampler = sampleRss(worker.child.pid);
     await tidemark(p, ['start']);
     const snap = await waitForSnapshot(p, table, 60 * 60_000);
     const loadMs = Date.now() - started;
+    const workerRssDuringLoad = rssSampler.stop();
     cpuSteps.initialLoad = { rows: snap.rows, ...loadCpu.stop(snap.rows) };
     const jobMs = snap.jobClosed - snap.jobStarted;
     say(
       `  initial load: ${snap.rows} rows in ${seconds(loadMs)}s (job workflow ${seconds(jobMs)}s); simulator ${busyStep('initialLoad')}`,
     );
+    say(`  worker RSS during the load: ${fmtRss(workerRssDuringLoad)}`);
     await rawRead();
-    const rawBest = rawRuns.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const rawBest = rawRuns.length ? rawRuns.reduce((a, b) => (b.ms < a.ms ? b : a)) : { rows: 0, ms: 0 }; // --skip-raw: no baseline, no ratio
     const rawRows = rawBest.rows;
     const rawMs = rawBest.ms;
 
@@ -323,6 +338,7 @@ async function throughput(encrypted = false, observed = false) {
       rows: ROWS,
       maxRowsPerSecond: values['max-rows-per-second'] ? Number(values['max-rows-per-second']) : 'config default',
       raw: {
+        skipped: SKIP_RAW,
         rows: rawRows,
         seconds: seconds(rawMs),
         rowsPerSecond: rawRate,
@@ -365,6 +381,7 @@ async function throughput(encrypted = false, observed = false) {
           }
         : null,
       peakRssMb: { worker: workerPeak, simulator: simPeak },
+      workerRssDuringLoad,
       simulatorBusy,
       cpuSteps,
     };
@@ -523,7 +540,9 @@ async function main(): Promise<void> {
     if (label) say(`  —${label}`);
     row(
       'raw mssql stream (SELECT *, arrayRowMode)',
-      `${n(a.raw.rowsPerSecond)} rows/s (${n(a.raw.rows)} rows; faster of ${a.raw.runsSeconds.map((x) => s(x)).join(', ')})`,
+      a.raw.skipped
+        ? 'skipped (--skip-raw): no load ratio in this run'
+        : `${n(a.raw.rowsPerSecond)} rows/s (${n(a.raw.rows)} rows; faster of ${a.raw.runsSeconds.map((x) => s(x)).join(', ')})`,
     );
     row(
       'initial load, tidemark start → committed',
@@ -548,6 +567,7 @@ async function main(): Promise<void> {
     );
     row('verify (lake latest state vs source)', a.verify ? (a.verify.ok ? 'OK' : 'DIFFERENT') : 'skipped');
     row('peak RSS, worker process (A)', `${n(a.peakRssMb.worker)} MiB`);
+    row('worker RSS during the initial load', fmtRss(a.workerRssDuringLoad));
   }
   if (codecOverhead) {
     say('  — codec overhead (encrypted ÷ plain, this run; the machine is shared)');

@@ -26,6 +26,7 @@ import { parsePayloadKeys } from '../src/temporal/payload-codec.js';
 import { jobWorkflowId } from '../src/workflows/chunked-jobs.js';
 import { statusQuery } from '../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
+import { WORKER_NODE_FLAGS } from '../src/worker-heap.js';
 
 export const mb = (kb: number) => Math.round(kb / 1024);
 export const seconds = (ms: number) => +(ms / 1000).toFixed(2);
@@ -162,8 +163,10 @@ export function benchStack(o: BenchStackOptions) {
     extraArgs: string[] = [],
   ) {
     // One file per thread (main, workflow and loader threads), named by pid and thread id.
-    // BENCH_WORKER_NODE_FLAGS (space-separated): node flags to try on the worker, e.g. V8 heap sizes.
-    const workerFlags = process.env.BENCH_WORKER_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+    // The worker runs with the flags `npm run worker` gives it (its heap cap, src/worker-heap.ts), unless
+    // BENCH_WORKER_NODE_FLAGS (space-separated; empty for none) says which node flags to try instead.
+    const benchFlags = process.env.BENCH_WORKER_NODE_FLAGS;
+    const workerFlags = benchFlags === undefined ? [...WORKER_NODE_FLAGS] : benchFlags.split(/\s+/).filter(Boolean);
     const flags = [...workerFlags, ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [])];
     const { child, logFile } = await spawnNode(
       name,

@@ -18,8 +18,15 @@
  * - Activity slots (`--activity-concurrency`, TIDEMARK_ACTIVITY_CONCURRENCY): {@link DEFAULT_ACTIVITY_SLOTS} by
  *   default. More throughput comes from more workers on the task queue, each with its own cores.
  *
- * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency N] [--metrics-port 9464]` (or
- * TIDEMARK_CONFIG).
+ * - Chunk reads (`--chunk-reads`, TIDEMARK_CHUNK_READS): how many job chunks read the source at once in this
+ *   process ({@link DEFAULT_CHUNK_READ_SLOTS} by default; capture/chunk-read-budget.ts): what bounds the worker's
+ *   memory however many chunks its slots take.
+ *
+ * - Heap: `npm run worker` starts node with a V8 old-generation cap (worker-heap.ts), which keeps the worker's memory
+ *   under 1 GiB; a worker started without one logs a warning.
+ *
+ * CLI: `npm run worker -- --config tidemark.yaml [--activity-concurrency N] [--chunk-reads N] [--metrics-port 9464]`
+ * (or TIDEMARK_CONFIG).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +52,8 @@ import { resolveSecret } from './config/secrets.js';
 import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
 import { createLogger, withSerializedErrors, type Logger } from './util/logger.js';
 import { packageIdentity } from './util/package-identity.js';
+import { chunkReadBudget, DEFAULT_CHUNK_READ_SLOTS } from './capture/chunk-read-budget.js';
+import { heapCapped, heapLimitMb, WORKER_NODE_FLAGS } from './worker-heap.js';
 
 export const WORKFLOWS_SOURCE = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const WORKFLOW_BUNDLE = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
@@ -236,7 +245,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const refresher = served?.refresher;
   const server = served?.server;
   logger.info(
-    { taskQueue, activityConcurrency: concurrency, bundle: useBundle, metricsPort: server?.port ?? null },
+    {
+      taskQueue,
+      activityConcurrency: concurrency,
+      chunkReads: chunkReadBudget.slots,
+      heapLimitMb: heapLimitMb(),
+      bundle: useBundle,
+      metricsPort: server?.port ?? null,
+    },
     'worker started',
   );
   const done = worker.run().finally(async () => {
@@ -322,7 +338,7 @@ function argValue(argv: readonly string[], name: string): string | undefined {
   return eq?.slice(name.length + 1);
 }
 
-/** `npm run worker -- --config FILE [--activity-concurrency N] [--task-queue Q] [--metrics-port P]`. */
+/** `npm run worker -- --config FILE [--activity-concurrency N] [--chunk-reads N] [--task-queue Q] [--metrics-port P]`. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const file = argValue(argv, '--config') ?? process.env.TIDEMARK_CONFIG;
   const logger = createLogger({ name: 'worker' });
@@ -345,6 +361,19 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     );
     return 2;
   }
+  const chunkReadsArg = argValue(argv, '--chunk-reads') ?? process.env.TIDEMARK_CHUNK_READS;
+  const chunkReads = chunkReadsArg === undefined ? DEFAULT_CHUNK_READ_SLOTS : Number(chunkReadsArg);
+  if (!Number.isInteger(chunkReads) || chunkReads < 1) {
+    logger.error(
+      `--chunk-reads must be a whole number of at least 1, got ${chunkReadsArg}: leave it out for the default of ${DEFAULT_CHUNK_READ_SLOTS}`,
+    );
+    return 2;
+  }
+  chunkReadBudget.resize(chunkReads);
+  if (!heapCapped())
+    logger.warn(
+      `the worker runs without a heap cap (heap limit ${heapLimitMb()} MiB): start it with \`npm run worker\`, or give node ${WORKER_NODE_FLAGS.join(' ')}, to keep its memory under 1 GiB`,
+    );
   const taskQueue = argValue(argv, '--task-queue');
   const metricsPortArg = argValue(argv, '--metrics-port') ?? process.env.TIDEMARK_METRICS_PORT;
   const metricsPort = metricsPortArg === undefined ? undefined : Number(metricsPortArg);

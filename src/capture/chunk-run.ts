@@ -10,6 +10,7 @@ import { decodeKey } from '../domain/keys.js';
 import type { WindowPlan } from '../domain/window.js';
 import { chunkRowLimiter, readChunk, type ChangeBatch } from '../source/index.js';
 import { compareWithLake, loadSourceRows, type ChunkComparison } from './chunk-compare.js';
+import { chunkReadBudget } from './chunk-read-budget.js';
 import { unsupported } from './chunk-plan.js';
 import type { ChunkResult } from './chunk-result.js';
 import type { CaptureDeps } from './deps.js';
@@ -77,7 +78,7 @@ export async function runJobChunk(
   // with no source change in between writes no event at all (no (key, position) twice).
   let compared: ChunkResult['compared'];
   if (job.kind === 'sweep' || job.kind === 'backfill') {
-    const c = await compareChunk(deps, ctx, read());
+    const c = await withReadSlot(sink, (done) => compareChunk(deps, ctx, releasedAtEnd(read(), done)));
     compared = { differs: c.differs, sourceRows: c.sourceRows, lakeRows: c.lakeRows };
     deps.logger.info(
       { table: ctx.ref.id, job: job.kind, chunk: chunk.index, ...compared },
@@ -85,14 +86,19 @@ export async function runJobChunk(
     );
   }
   const filter = ctx.strategy.jobRowFilter?.(position);
-  const staged = await stageStream(deps, ctx, sink, {
-    window,
-    workflowAttempt: run.workflowAttempt,
-    batches: compared && !compared.differs ? emptyBatches() : read(),
-    sourceRowsRead: () => rowsRead,
-    ...(filter ? { filter } : {}),
-    posSuffix: ctx.strategy.jobRowSuffix?.(run.firstSeq) ?? '',
-  });
+  const stage = (batches: AsyncIterable<ChangeBatch>) =>
+    stageStream(deps, ctx, sink, {
+      window,
+      workflowAttempt: run.workflowAttempt,
+      batches,
+      sourceRowsRead: () => rowsRead,
+      ...(filter ? { filter } : {}),
+      posSuffix: ctx.strategy.jobRowSuffix?.(run.firstSeq) ?? '',
+    });
+  const staged =
+    compared && !compared.differs
+      ? await stage(emptyBatches())
+      : await withReadSlot(sink, (done) => stage(releasedAtEnd(read(), done)));
   return {
     sourceRowsRead: rowsRead,
     staged: { ...staged, sourceRowsRead: rowsRead, readAt: position },
@@ -109,6 +115,29 @@ function businessDateFilter(ctx: TableContext, job: JobSpec) {
 }
 
 async function* emptyBatches(): AsyncGenerator<ChangeBatch> {}
+
+/**
+ * Runs `use` holding one of the process's chunk read slots (capture/chunk-read-budget.ts), taken before the read
+ * opens and before staging takes a segment writer; `use` gets the function that gives it back early (when the
+ * read ends), and it is given back at the latest when `use` settles.
+ */
+async function withReadSlot<T>(sink: ProgressSink, use: (release: () => void) => Promise<T>): Promise<T> {
+  const release = await chunkReadBudget.acquire(sink.whenCancelled);
+  try {
+    return await use(release);
+  } finally {
+    release();
+  }
+}
+
+/** `batches`, calling `done` once they are exhausted or abandoned (the read holds no source query after that). */
+async function* releasedAtEnd(batches: AsyncIterable<ChangeBatch>, done: () => void): AsyncGenerator<ChangeBatch> {
+  try {
+    yield* batches;
+  } finally {
+    done();
+  }
+}
 
 /** Source rows of one chunk against the lake's latest state of the same keys (see chunk-compare.ts). */
 async function compareChunk(

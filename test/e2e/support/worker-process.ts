@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { WORKER_NODE_FLAGS } from '../../../src/worker-heap.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../../src/worker.ts', import.meta.url));
 
@@ -39,7 +40,8 @@ export async function startWorkerProcess(options: {
   /** `production`: the worker loads the pre-built workflow bundle (dist/workflow-bundle.js). */
   nodeEnv?: string;
 }): Promise<WorkerProcess> {
-  const args = ['--import', 'tsx', WORKER_ENTRY, '--config', options.configFile];
+  // The node flags `npm run worker` starts it with (its heap cap): the tests run the worker as it is deployed.
+  const args = [...WORKER_NODE_FLAGS, '--import', 'tsx', WORKER_ENTRY, '--config', options.configFile];
   if (options.activityConcurrency !== undefined)
     args.push('--activity-concurrency', String(options.activityConcurrency));
   const child = spawn(process.execPath, args, {

@@ -23,3 +23,17 @@ test('an --activity-concurrency that is not a whole number ≥ 1 stops the worke
     process.env = saved;
   }
 });
+
+test('a --chunk-reads that is not a whole number ≥ 1 stops the worker before it connects (exit 2)', async () => {
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    TIDEMARK_SOURCE_PASSWORD: 'unit-test-password',
+    TIDEMARK_PHI_HASH_KEY: 'hk-0123456789abcdef0123456789abcdef',
+  });
+  try {
+    for (const bad of ['lots', '0', '1.5'])
+      assert.equal(await main(['--config', EXAMPLE, '--chunk-reads', bad]), 2, `--chunk-reads ${bad}`);
+  } finally {
+    process.env = saved;
+  }
+});
