@@ -105,6 +105,12 @@ export interface QueryOptions {
   readonly timeoutMs?: number;
   /** A transaction to run in (snapshot reads); retries are then the caller's business. */
   readonly transaction?: sql.Transaction;
+  /**
+   * The query counts or cuts a window, so its time grows with the window's size: not a sample for the throttle's
+   * latency back-off (throttle.ts, `LatencySampleOptions`). Set it on every query whose work is proportional to the
+   * rows of the range it asks about (COUNT over a window, ROW_NUMBER cuts); catalog and bounds queries leave it off.
+   */
+  readonly sizeDependent?: boolean;
 }
 
 /** Hints that skip or dirty-read locked rows: the exact rows a watermark must not lose. Never sent. */
@@ -254,7 +260,7 @@ export class SourceConnection {
       const t0 = Date.now();
       try {
         const r = await this.request(params, opts).query(text);
-        this.throttle.observeLatency(operation, Date.now() - t0);
+        this.throttle.observeLatency(operation, Date.now() - t0, opts);
         return r.recordset as unknown as T[];
       } finally {
         release();
@@ -305,7 +311,7 @@ export class SourceConnection {
     req.on('row', (row: unknown[]) => {
       if (first) {
         first = false;
-        this.throttle.observeLatency(operation, Date.now() - t0);
+        this.throttle.observeLatency(operation, Date.now() - t0, opts);
       }
       batches.row(row);
     });
@@ -316,7 +322,7 @@ export class SourceConnection {
       settle();
     });
     req.on('done', () => {
-      if (first) this.throttle.observeLatency(operation, Date.now() - t0);
+      if (first) this.throttle.observeLatency(operation, Date.now() - t0, opts);
       batches.end();
       settle();
     });

@@ -55,17 +55,19 @@ export interface ThrottleStats {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/**
- * Operations whose time grows with the window they count (the plan's capped count, the sub-range split's probe,
- * count and cuts): their latency says how big a window is, not how busy the source is, so they are not latency
- * samples. As samples, a burst's capped count (10× the time of the small windows' counts before it) tripped the
- * 3× rule and its 2 s pause on a quiet source, in every run of `bench/plan-queries.ts` (docs/performance.md,
- * "The cost of planWindow").
- */
-const SIZE_DEPENDENT_OPERATION = /\.(probe_count|plan_count|split_probe|split_count|split_cuts)$/;
-
-/** Whether `operation`'s latency is a sample of the source's health (see {@link SIZE_DEPENDENT_OPERATION}). */
-export const isLatencySample = (operation: string): boolean => !SIZE_DEPENDENT_OPERATION.test(operation);
+/** What a query's latency sample is ({@link SourceThrottle.observeLatency}). */
+export interface LatencySampleOptions {
+  /**
+   * The query's time grows with the window it counts or cuts (the plan's capped count, the sub-range split's
+   * probe, count and cuts): it says how big a window is, not how busy the source is, so it is no sample of the
+   * source's health (reported as the highest latency seen, never compared with a baseline). Set by whoever issues
+   * the query (`QueryOptions.sizeDependent`), not guessed from its name, so a new count cannot become a sample
+   * unnoticed. As samples, a burst's capped count (10× the time of the small windows' counts before it) tripped
+   * the 3× rule and its 2 s pause on a quiet source, in every run of `bench/plan-queries.ts` (docs/performance.md,
+   * "The cost of planWindow").
+   */
+  readonly sizeDependent?: boolean;
+}
 
 export class SourceThrottle {
   private active = 0;
@@ -130,9 +132,9 @@ export class SourceThrottle {
   }
 
   /** Records a latency sample of `operation` and backs off when it is far above that operation's baseline. */
-  observeLatency(operation: string, ms: number): void {
+  observeLatency(operation: string, ms: number, sample: LatencySampleOptions = {}): void {
     this.stats.maxLatencyMs = Math.max(this.stats.maxLatencyMs, ms);
-    if (!isLatencySample(operation)) return;
+    if (sample.sizeDependent) return;
     let samples = this.samples.get(operation);
     if (!samples) this.samples.set(operation, (samples = []));
     const baseline = median(samples);

@@ -191,7 +191,8 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
         { name: 'from', type: sql.BigInt, value: base.toString() },
         { name: 'to', type: sql.BigInt, value: parse20('change_tracking', window.to).toString() },
       ];
-      const opts = { transaction: tx, ...queryTimeout(this.options) };
+      // Counts and cuts over the window: their time grows with its size (QueryOptions.sizeDependent).
+      const opts = { transaction: tx, ...queryTimeout(this.options), sizeDependent: true };
       const count = async (op: string, text: string) =>
         Number((await this.conn.query<{ n: number | string }>(op, text, params, opts))[0]?.n ?? 0);
       const probed = await count(

@@ -122,7 +122,7 @@ export class RowversionStrategy implements CaptureStrategy {
           'rowversion.plan_count',
           `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${cap}) ${rv} AS v ${where}) AS t OPTION (MAXDOP 1)`,
           params,
-          queryTimeout(this.options),
+          { ...queryTimeout(this.options), sizeDependent: true },
         );
         counted = { n: Number(r[0]?.n ?? 0), cap };
         stats.rowsRead += counted.n;
@@ -174,8 +174,10 @@ export class RowversionStrategy implements CaptureStrategy {
       { name: 'from', type: sql.VarBinary(8), value: rowversionAdd(window.from ?? ZERO, 0n) },
       { name: 'to', type: sql.VarBinary(8), value: rowversionAdd(window.to, 0n) },
     ];
+    // Counts and cuts over the window: their time grows with its size (QueryOptions.sizeDependent).
+    const opts = { ...queryTimeout(this.options), sizeDependent: true };
     const count = async (op: string, text: string) =>
-      Number((await this.conn.query<{ n: number | string }>(op, text, params, queryTimeout(this.options)))[0]?.n ?? 0);
+      Number((await this.conn.query<{ n: number | string }>(op, text, params, opts))[0]?.n ?? 0);
     const counted = this.planned.get(window);
     const probed =
       counted && counted.cap === rowsPerSubRange + 1
@@ -196,7 +198,7 @@ export class RowversionStrategy implements CaptureStrategy {
       `SELECT t.v FROM (SELECT ${rv} AS v, ROW_NUMBER() OVER (ORDER BY ${rv}) AS rn ${where}) AS t
         WHERE t.rn % ${target} = 0 ORDER BY t.v OPTION (MAXDOP 1)`,
       params,
-      queryTimeout(this.options),
+      opts,
     );
     return subRangesAt(
       window.from,

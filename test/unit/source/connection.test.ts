@@ -162,9 +162,10 @@ test('throttle: a count over a window is not a latency sample, so a big window d
   const th = new SourceThrottle({ maxConcurrentQueries: 1, maxRowsPerSecond: 1000, backoffPauseMs: 20 });
   // Small windows' capped counts, then a burst's: ten times slower because it counts more, not because the source
   // is busy. Before, the burst's count tripped the 3x rule and paused the next query (2 s by default).
+  // The query's issuer says so (QueryOptions.sizeDependent), whatever the operation is called.
   for (const op of ['cdc.probe_count', 'rowversion.plan_count', 'cdc.split_probe', 'ct.split_count']) {
-    for (let i = 0; i < 10; i++) th.observeLatency(op, 20);
-    th.observeLatency(op, 400);
+    for (let i = 0; i < 10; i++) th.observeLatency(op, 20, { sizeDependent: true });
+    th.observeLatency(op, 400, { sizeDependent: true });
   }
   assert.equal(th.stats.backoffs, 0, 'no back-off for a count over a large window');
   assert.equal(th.stats.currentRowsPerSecond, 1000);
@@ -173,4 +174,14 @@ test('throttle: a count over a window is not a latency sample, so a big window d
   for (let i = 0; i < 10; i++) th.observeLatency('cdc.bounds', 20);
   th.observeLatency('cdc.bounds', 400);
   assert.equal(th.stats.backoffs, 1);
+});
+
+test('throttle: a count named like one but not flagged size-dependent is a latency sample (the flag decides)', () => {
+  const th = new SourceThrottle({ maxConcurrentQueries: 1, maxRowsPerSecond: 1000, backoffPauseMs: 20 });
+  // Before, the operation's name decided: a `*.split_count` was never a sample, whoever issued it. Now a query is
+  // size-dependent only when its issuer says so, so dropping the flag shows up here and in
+  // test/integration/source/size-dependent-queries.test.ts, not as a silent 2 s pause in a burst.
+  for (let i = 0; i < 10; i++) th.observeLatency('ct.split_count', 20);
+  th.observeLatency('ct.split_count', 400);
+  assert.equal(th.stats.backoffs, 1, 'an unflagged slow sample backs off at 3x its baseline');
 });
