@@ -90,6 +90,9 @@ export class LatencyMonitor {
       maxQueryPauseMs: 5_000,
       ...options,
     };
+    // This monitor paces the worker's queries from now on; the throttle's own 3x rule would pause them too, for
+    // Tidemark's own latency rather than the application's (throttle.ts).
+    throttle.useApplicationBackoff();
   }
 
   /** The table's back-off (created on first use, kept for the life of the process: one per table). */
