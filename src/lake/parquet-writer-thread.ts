@@ -16,8 +16,8 @@
  * Threads are kept in a small pool ({@link IDLE_THREADS} idle at most, unref'd so they never hold the process
  * open): a thread loads its modules once, and a window of a few rows does not pay a thread start.
  */
-import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { startModuleThread } from '../util/module-thread.js';
 import type { LakeValue } from '../domain/values.js';
 import { LakeValueError } from './lake-types.js';
 import type { ParquetWriterOptions, WrittenPart } from './parquet-writer.js';
@@ -50,17 +50,7 @@ class WriterThread {
   dead: Error | undefined;
 
   constructor() {
-    const self = fileURLToPath(import.meta.url);
-    const entry = new URL(`./parquet-writer-thread-entry${self.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-    if (self.endsWith('.ts')) {
-      // Run from TypeScript sources (tsx: tests, benches, `npm run worker`): a worker thread does not inherit the
-      // parent's `--import tsx` loader, so the thread registers it before importing its entry.
-      const tsx = import.meta.resolve('tsx/esm/api');
-      this.worker = new Worker(
-        `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`,
-        { eval: true, resourceLimits: THREAD_LIMITS },
-      );
-    } else this.worker = new Worker(entry, { resourceLimits: THREAD_LIMITS });
+    this.worker = startModuleThread(import.meta.url, 'parquet-writer-thread-entry', { resourceLimits: THREAD_LIMITS });
     this.worker.on('message', (r: ThreadReply) => this.onReply?.(r));
     const die = (err: Error) => {
       this.dead ??= err;
