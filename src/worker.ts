@@ -41,6 +41,7 @@ import { TidemarkMetrics } from './metrics/tidemark-metrics.js';
 import { startTableMetricsRefresher, type TableMetricsRefresher } from './worker-metrics.js';
 import { buildDependencies, type ActivityDeps } from './activities/dependencies.js';
 import { loadConfig, phiColumnNames, type TidemarkConfig } from './config/index.js';
+import { installFastVarcharDecode } from './source/index.js';
 import { resolveSecret } from './config/secrets.js';
 import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
 import { createLogger, withSerializedErrors, type Logger } from './util/logger.js';
@@ -163,6 +164,9 @@ export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): Tide
 /** Creates and runs a worker; returns at once with a handle. */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config } = options;
+  // Once per process, before the first source connection: the driver's ASCII varchar shortcut (exact; see
+  // src/source/varchar-decode.ts). Here, not at each connection open, so only worker processes patch the driver.
+  installFastVarcharDecode();
   const logger = options.logger ?? createLogger({ name: 'worker', phiColumns: phiColumnNames(config) });
   const wantMetrics = options.metricsPort !== undefined;
   const coreAddress = installRuntimeLogger(logger, wantMetrics ? `127.0.0.1:${await freeLoopbackPort()}` : undefined);

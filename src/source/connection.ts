@@ -30,7 +30,6 @@ import {
 import { SourceError, SourceQueryError, TransientSourceError } from './errors.js';
 import { permissionErrorOf, type SourcePrincipal } from './permissions.js';
 import { RowBatches, type RowBatch } from './row-batches.js';
-import { installFastVarcharDecode } from './varchar-decode.js';
 
 /** Builds the `mssql` pool configuration. Secrets are resolved here, at connect time, and kept nowhere else. */
 export async function buildPoolConfig(
@@ -185,7 +184,6 @@ export class SourceConnection {
     throttle?: Partial<ThrottleOptions>,
   ): Promise<SourceConnection> {
     const cfg = await buildPoolConfig(source, deps);
-    installFastVarcharDecode();
     const pool = await withTransientRetry('connect', async () => {
       const p = new sql.ConnectionPool(cfg);
       try {
