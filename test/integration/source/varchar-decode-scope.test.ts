@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { SIM_CREDENTIALS, startSimulator, type Simulator } from '../../../sim/index.js';
-import { durationOf } from '../../../src/config/duration.js';
+import { startSimulator, type Simulator } from '../../../sim/index.js';
+import { simSourceConfig } from '../../support/source-sim.js';
 import { createSecretProvider } from '../../../src/config/secret-provider.js';
 import { SourceConnection, fastVarcharDecodeInstalled } from '../../../src/source/index.js';
 
@@ -18,27 +18,7 @@ before(async () => {
 after(() => sim?.stop());
 
 test('opening a source connection and reading varchar values leaves the driver unpatched', async () => {
-  const conn = await SourceConnection.open(
-    {
-      host: sim.host,
-      port: sim.port,
-      database: 'Claims',
-      auth: {
-        type: 'sql-login',
-        user: SIM_CREDENTIALS.admin.user,
-        password: { kind: 'value', value: SIM_CREDENTIALS.admin.password, fromEnv: [] },
-      },
-      encrypt: false,
-      trustServerCertificate: true,
-      readOnlyIntent: false,
-      appName: 'tidemark',
-      connectTimeout: durationOf(15_000),
-      requestTimeout: durationOf(30_000),
-      pool: { max: 1, min: 0, idleTimeout: durationOf(30_000) },
-      maxConcurrentQueries: 1,
-    },
-    { secrets: createSecretProvider() },
-  );
+  const conn = await SourceConnection.open(simSourceConfig(sim), { secrets: createSecretProvider() });
   try {
     const rows = await conn.query<{ v: string }>('test.varchar', "SELECT CAST('E11.9' AS varchar(10)) AS v");
     assert.equal(rows[0]?.v, 'E11.9');
