@@ -22,7 +22,6 @@ import { after, before, test } from 'node:test';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
 import { tableContext } from '../../src/capture/table-context.js';
@@ -39,7 +38,13 @@ import { startWorker, type RunningWorker } from '../../src/worker.js';
 import type { ClaimsSource } from '../../scripts/demo/harness.js';
 import type { TcpProxy } from '../../scripts/chaos/tcp-proxy.js';
 import { lakeIntegrity } from '../../scripts/chaos/checks.js';
-import { dataFiles, eventually, startTwoWorkerStack, type TwoWorkerStack } from './support/two-workers.js';
+import {
+  dataFiles,
+  eventually,
+  startTwoWorkerStack,
+  zombieUploadsThenReports,
+  type TwoWorkerStack,
+} from './support/two-workers.js';
 import { startWorkerProcess } from './support/worker-process.js';
 
 const BURST: TableRef = { id: 'Claims.dbo.Burst', strategy: 'cdc' };
@@ -260,20 +265,7 @@ test(
     await assertExactlyOnce(3010 + 4000);
 
     // The zombie's uploads go through now, after the commit; then A reaches Temporal again.
-    storageProxy.setMode({ kind: 'pass' });
-    const zombieFiles = await eventually(
-      async () => {
-        const added = (await dataFiles(lake)).filter((f) => !filesAtCommit.has(f));
-        assert.ok(added.length > 0, 'no zombie upload yet');
-        return added;
-      },
-      60_000,
-      'the zombie uploads its staged file',
-    );
-    proxy.setMode({ kind: 'pass' });
-    await sleep(8_000);
-    await handle.signal(syncNowSignal);
-    await sleep(5_000);
+    const zombieFiles = await zombieUploadsThenReports(stack, lake, filesAtCommit, handle);
 
     const now = await manifests();
     assert.deepEqual(

@@ -22,7 +22,6 @@ import { after, before, test } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
 import { tableContext } from '../../src/capture/table-context.js';
@@ -39,7 +38,13 @@ import { startWorker, type RunningWorker } from '../../src/worker.js';
 import type { ClaimsSource } from '../../scripts/demo/harness.js';
 import type { TcpProxy } from '../../scripts/chaos/tcp-proxy.js';
 import { lakeIntegrity } from '../../scripts/chaos/checks.js';
-import { dataFiles, eventually, startTwoWorkerStack, type TwoWorkerStack } from './support/two-workers.js';
+import {
+  dataFiles,
+  eventually,
+  startTwoWorkerStack,
+  zombieUploadsThenReports,
+  type TwoWorkerStack,
+} from './support/two-workers.js';
 
 const ZOMBIE: TableRef = { id: 'Claims.dbo.Zombie', strategy: 'rowversion' };
 
@@ -160,22 +165,8 @@ test(
     const verified = await verifyTable(depsB, ZOMBIE);
     assert.deepEqual([verified.ok, verified.sourceRows, verified.duplicateEvents], [true, 45, 0]);
 
-    // The zombie's upload goes through now, after the commit.
-    storageProxy.setMode({ kind: 'pass' });
-    const zombieFiles = await eventually(
-      async () => {
-        const added = (await dataFiles(lake)).filter((f) => !filesAtCommit.has(f));
-        assert.ok(added.length > 0, 'no zombie upload yet');
-        return added;
-      },
-      60_000,
-      'the zombie uploads its staged file',
-    );
-    // And tries to report its result: A reaches Temporal again (Temporal refuses a timed-out attempt's result).
-    proxy.setMode({ kind: 'pass' });
-    await sleep(8_000);
-    await handle.signal(syncNowSignal);
-    await sleep(5_000);
+    // The zombie's upload goes through now, after the commit; then A reaches Temporal again and tries to report its result.
+    const zombieFiles = await zombieUploadsThenReports(stack, lake, filesAtCommit, handle);
 
     const now = await lakeTruth(lake);
     assert.deepEqual(now.manifests, committed.manifests, 'the manifests are unchanged, byte for byte');

@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkflowHandle } from '@temporalio/client';
+import { syncNowSignal } from '../../../src/workflows/messages.js';
 import { parseConfig, type TidemarkConfig } from '../../../src/config/index.js';
 import type { LakeTable } from '../../../src/lake/lake-table.js';
 import { eventually as until } from '../../support/eventually.js';
@@ -109,4 +112,33 @@ export async function dataFiles(lake: LakeTable): Promise<string[]> {
   const out: string[] = [];
   for await (const item of lake.store.list(`${lake.layout.root}data/`)) out.push(item.path);
   return out;
+}
+
+/**
+ * The zombie's last acts, after the window was committed without it: worker A's held uploads go through (the
+ * files they create are returned: in the container, referenced by no manifest, if all is well), then A reaches
+ * Temporal again and tries to report (Temporal refuses a timed-out attempt's result), and the table is asked for
+ * its next window.
+ */
+export async function zombieUploadsThenReports(
+  stack: TwoWorkerStack,
+  lake: LakeTable,
+  filesAtCommit: ReadonlySet<string>,
+  handle: WorkflowHandle,
+): Promise<string[]> {
+  stack.storageProxy.setMode({ kind: 'pass' });
+  const zombieFiles = await eventually(
+    async () => {
+      const added = (await dataFiles(lake)).filter((f) => !filesAtCommit.has(f));
+      assert.ok(added.length > 0, 'no zombie upload yet');
+      return added;
+    },
+    60_000,
+    'the zombie uploads its staged file',
+  );
+  stack.proxy.setMode({ kind: 'pass' });
+  await sleep(8_000);
+  await handle.signal(syncNowSignal);
+  await sleep(5_000);
+  return zombieFiles;
 }
