@@ -7,6 +7,7 @@
 import { LakeReader } from '../src/lake/reader.js';
 import type { LakeTable } from '../src/lake/lake-table.js';
 import { quoteLiteral } from '../src/lake/parquet-writer.js';
+import { lakeFreshness, type Freshness } from '../scripts/demo/freshness.js';
 
 export interface MinuteOfLake {
   minute: number;
@@ -55,27 +56,9 @@ export async function lakeTimeline(lake: LakeTable, t0Ms: number, t1Ms: number):
   }
 }
 
-/** Freshness p50/p95 over all events of [t0, t1). */
-export async function lakeFreshnessBetween(lake: LakeTable, t0Ms: number, t1Ms: number) {
-  const reader = await LakeReader.open({ lake });
-  try {
-    const windows = reader.manifests.map((m) => `(${m.sequence}, ${quoteLiteral(m.committedAt)}::TIMESTAMP)`);
-    if (windows.length === 0) return { events: 0, p50Seconds: null, p95Seconds: null };
-    const [row] = await reader.scalars(
-      `WITH w(seq, committed) AS (VALUES ${windows.join(', ')}),
-            lag AS (SELECT (epoch_ms(w.committed) - epoch_ms(c._commit_ts)) / 1000.0 AS s
-                      FROM changes c JOIN w ON w.seq = c._window_id
-                     WHERE c._commit_ts IS NOT NULL AND c._op IN ('c', 'u', 'd')
-                       AND epoch_ms(c._commit_ts) >= ${t0Ms} AND epoch_ms(c._commit_ts) < ${t1Ms})
-       SELECT count(*)::BIGINT AS n, quantile_cont(s, 0.5) AS p50, quantile_cont(s, 0.95) AS p95 FROM lag`,
-    );
-    const n = Number(row?.n ?? 0);
-    return {
-      events: n,
-      p50Seconds: n ? +Number(row?.p50).toFixed(2) : null,
-      p95Seconds: n ? +Number(row?.p95).toFixed(2) : null,
-    };
-  } finally {
-    await reader.close();
-  }
+/** Freshness p50/p95 over all events of [t0, t1) (scripts/demo/freshness.ts), to 0.01 s. */
+export async function lakeFreshnessBetween(lake: LakeTable, t0Ms: number, t1Ms: number): Promise<Freshness> {
+  const f = await lakeFreshness(lake, { t0Ms, t1Ms });
+  const round = (v: number | null) => (v === null ? null : +v.toFixed(2));
+  return { events: f.events, p50Seconds: round(f.p50Seconds), p95Seconds: round(f.p95Seconds) };
 }

@@ -6,7 +6,8 @@
  * - Workflow code: the pre-built bundle (`npm run build:workflows` → `dist/workflow-bundle.js`) when
  *   NODE_ENV=production and the bundle exists; otherwise bundled at start from src/workflows.
  * - Graceful shutdown on SIGINT/SIGTERM: no new tasks, in-flight activities get `shutdownGraceTime` to finish
- *   (an extraction interrupted later resumes from its heartbeat on another worker).
+ *   (an extraction interrupted later resumes from its heartbeat on another worker), then the Parquet writer
+ *   threads end before the process exits ({@link runUntilSignalled}).
  * - Logs are JSON (pino); the Temporal Runtime's own logs are routed into it at WARN and above, errors (e.g. of a
  *   failed activity) with their message, credentials masked.
  * - Setup problems (Temporal or storage unreachable, bad config) end the process with one line that names what
@@ -48,6 +49,8 @@ import { TidemarkMetrics } from './metrics/tidemark-metrics.js';
 import { startTableMetricsRefresher, type TableMetricsRefresher } from './worker-metrics.js';
 import { buildDependencies, type ActivityDeps } from './activities/dependencies.js';
 import { loadConfig, phiColumnNames, type TidemarkConfig } from './config/index.js';
+import { installFastVarcharDecode } from './source/index.js';
+import { closeWriterThreads } from './lake/parquet-writer-thread.js';
 import { resolveSecret } from './config/secrets.js';
 import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
 import { createLogger, withSerializedErrors, type Logger } from './util/logger.js';
@@ -172,6 +175,9 @@ export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): Tide
 /** Creates and runs a worker; returns at once with a handle. */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config } = options;
+  // Once per process, before the first source connection: the driver's ASCII varchar shortcut (exact; see
+  // src/source/varchar-decode.ts). Here, not at each connection open, so only worker processes patch the driver.
+  installFastVarcharDecode();
   const logger = options.logger ?? createLogger({ name: 'worker', phiColumns: phiColumnNames(config) });
   const wantMetrics = options.metricsPort !== undefined;
   const coreAddress = installRuntimeLogger(logger, wantMetrics ? `127.0.0.1:${await freeLoopbackPort()}` : undefined);
@@ -388,6 +394,22 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     activityConcurrency: concurrency,
     ...(taskQueue ? { taskQueue } : {}),
   });
+  return runUntilSignalled(running, logger);
+}
+
+/** How long, after the worker stopped, its Parquet writer threads get to end before the process exits. */
+const WRITER_THREADS_EXIT_MS = 30_000;
+
+/**
+ * Runs until SIGINT or SIGTERM (or until the worker stops), then: no new tasks, in-flight activities get their
+ * grace time (`running.stop`), and the Parquet writer threads end — a part being written completes, an abandoned
+ * writer closes — before the exit code is returned for `process.exit` (an exit while a thread is inside DuckDB
+ * aborts the process with a native error: src/lake/parquet-writer-thread.ts, closeWriterThreads).
+ */
+export async function runUntilSignalled(
+  running: Pick<RunningWorker, 'stop' | 'done'>,
+  logger: Logger,
+): Promise<number> {
   const stop = () => {
     logger.info('shutting down (in-flight activities get their grace time)');
     void running.stop();
@@ -395,6 +417,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await running.done;
+  if (!(await closeWriterThreads(WRITER_THREADS_EXIT_MS)))
+    logger.warn(
+      `a Parquet writer thread did not end within ${WRITER_THREADS_EXIT_MS / 1000} s of the worker stopping: exiting anyway (nothing uncommitted is lost; its window is read again)`,
+    );
   return 0;
 }
 

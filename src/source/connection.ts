@@ -30,7 +30,6 @@ import {
 import { SourceError, SourceQueryError, TransientSourceError } from './errors.js';
 import { permissionErrorOf, type SourcePrincipal } from './permissions.js';
 import { RowBatches, type RowBatch } from './row-batches.js';
-import { installFastVarcharDecode } from './varchar-decode.js';
 
 /**
  * The TDS packet size Tidemark's source connections ask for: the largest SQL Server accepts (512–32,767 bytes;
@@ -116,6 +115,12 @@ export interface QueryOptions {
   readonly timeoutMs?: number;
   /** A transaction to run in (snapshot reads); retries are then the caller's business. */
   readonly transaction?: sql.Transaction;
+  /**
+   * The query counts or cuts a window, so its time grows with the window's size: not a sample for the throttle's
+   * latency back-off (throttle.ts, `LatencySampleOptions`). Set it on every query whose work is proportional to the
+   * rows of the range it asks about (COUNT over a window, ROW_NUMBER cuts); catalog and bounds queries leave it off.
+   */
+  readonly sizeDependent?: boolean;
 }
 
 /** Hints that skip or dirty-read locked rows: the exact rows a watermark must not lose. Never sent. */
@@ -190,7 +195,6 @@ export class SourceConnection {
     throttle?: Partial<ThrottleOptions>,
   ): Promise<SourceConnection> {
     const cfg = await buildPoolConfig(source, deps);
-    installFastVarcharDecode();
     const pool = await withTransientRetry('connect', async () => {
       const p = new sql.ConnectionPool(cfg);
       try {
@@ -265,7 +269,7 @@ export class SourceConnection {
       const t0 = Date.now();
       try {
         const r = await this.request(params, opts).query(text);
-        this.throttle.observeLatency(operation, Date.now() - t0);
+        this.throttle.observeLatency(operation, Date.now() - t0, opts);
         return r.recordset as unknown as T[];
       } finally {
         release();
@@ -316,7 +320,7 @@ export class SourceConnection {
     req.on('row', (row: unknown[]) => {
       if (first) {
         first = false;
-        this.throttle.observeLatency(operation, Date.now() - t0);
+        this.throttle.observeLatency(operation, Date.now() - t0, opts);
       }
       batches.row(row);
     });
@@ -327,7 +331,7 @@ export class SourceConnection {
       settle();
     });
     req.on('done', () => {
-      if (first) this.throttle.observeLatency(operation, Date.now() - t0);
+      if (first) this.throttle.observeLatency(operation, Date.now() - t0, opts);
       batches.end();
       settle();
     });

@@ -25,6 +25,7 @@ export { SourceThrottle, type ThrottleOptions, type ThrottleStats } from './thro
 export { transientReason, withTransientRetry, TRANSIENT_SQL_NUMBERS, TRANSIENT_DRIVER_CODES } from './transient.js';
 export { discoverTable, type TableDiscovery, type DiscoveredColumn, type CaptureInstance } from './discovery.js';
 export { readableDiscovery, unreadColumns } from './read-columns.js';
+export { installFastVarcharDecode, fastVarcharDecodeInstalled } from './varchar-decode.js';
 export { checkPrerequisites, assertPrerequisites, type PrerequisiteReport } from './prerequisites.js';
 export { mapColumn, type ColumnReader, type SqlColumnType } from './type-mapping.js';
 export { readChunk, readChunkKeys, keyLakeKinds, nextChunkBoundary } from './chunks.js';

@@ -19,7 +19,8 @@
  * source's own; the probe measures what its statement measures (`SELECT 1`: the server's scheduling and the
  * network, not I/O or locks — an operator can name a statement like the application's own).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleThread } from '../util/module-thread.js';
 import type { SourceThrottle } from './throttle.js';
 import { BackoffLaw, median, type BackoffLawOptions } from './latency-backoff.js';
 import type { ProbeThreadInput, ProbeThreadMessage } from './latency-probe-thread.js';
@@ -90,6 +91,9 @@ export class LatencyMonitor {
       maxQueryPauseMs: 5_000,
       ...options,
     };
+    // This monitor paces the worker's queries from now on; the throttle's own 3x rule would pause them too, for
+    // Tidemark's own latency rather than the application's (throttle.ts).
+    throttle.useApplicationBackoff();
   }
 
   /** The table's back-off (created on first use, kept for the life of the process: one per table). */
@@ -128,23 +132,12 @@ export class LatencyMonitor {
 
   private start(): void {
     if (this.thread) return;
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const input: ProbeThreadInput = {
       target: this.target,
       statement: this.settings.statement,
       intervalMs: this.settings.intervalMs,
     };
-    const file = new URL(`./latency-probe-thread${ext}`, import.meta.url);
-    // Run from source (tsx), a worker thread does not inherit the loader of `node --import tsx`: the thread
-    // registers it itself before importing the probe's module. Built (dist/*.js), the module is started directly.
-    const thread =
-      ext === '.ts'
-        ? new Worker(
-            `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
-              `.then((api) => { api.register(); return import(${JSON.stringify(file.href)}); })`,
-            { eval: true, workerData: input },
-          )
-        : new Worker(file, { workerData: input });
+    const thread = startModuleThread(import.meta.url, 'latency-probe-thread', { workerData: input });
     thread.unref();
     thread.on('message', (m: ProbeThreadMessage) => {
       if (m.kind === 'sample') this.onSample(m);

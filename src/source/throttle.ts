@@ -7,7 +7,18 @@
  * (a metadata query and a window read are not comparable). The baseline is the median of the operation's last
  * `baselineSamples` samples (at least 5 before it counts); a sample above `backoffFactor` × baseline (and above
  * `minLatencyMs`) counts as "the source is struggling": the rows/s cap is halved (down to `minRowsPerSecond`)
- * and the next query waits `backoffPauseMs`. Each normal sample restores a quarter of the lost rate.
+ * and the next query waits as long as the slow query took, at most `backoffPauseMs`. Each normal sample restores
+ * a quarter of the lost rate.
+ *
+ * Why the pause scales: the source gets at least as much time without Tidemark as its slow query took (Tidemark's
+ * share of it at most halves while it is slow), and a one-off slow catalog query of a window's fixed cost (200–400
+ * ms on a loaded server) costs that, not 2 s: a fixed 2 s was the plan's whole p95 at a 10 s cadence
+ * (docs/performance.md, "Freshness at a 10 s cadence"). A query slower than `backoffPauseMs` still pauses it.
+ *
+ * This rule judges the source by Tidemark's own queries against their own median. When a table of the connection
+ * uses the application-latency back-off (`limits.latencyBackoff`, latency-monitor.ts), that back-off judges the
+ * source as the application sees it and paces the worker's queries, and this rule stops ({@link
+ * useApplicationBackoff}): two controllers on one set of queries would each pause for the other's cause.
  */
 
 /** Settings of a {@link SourceThrottle}. */
@@ -55,17 +66,19 @@ export interface ThrottleStats {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/**
- * Operations whose time grows with the window they count (the plan's capped count, the sub-range split's probe,
- * count and cuts): their latency says how big a window is, not how busy the source is, so they are not latency
- * samples. As samples, a burst's capped count (10× the time of the small windows' counts before it) tripped the
- * 3× rule and its 2 s pause on a quiet source, in every run of `bench/plan-queries.ts` (docs/performance.md,
- * "The cost of planWindow").
- */
-const SIZE_DEPENDENT_OPERATION = /\.(probe_count|plan_count|split_probe|split_count|split_cuts)$/;
-
-/** Whether `operation`'s latency is a sample of the source's health (see {@link SIZE_DEPENDENT_OPERATION}). */
-export const isLatencySample = (operation: string): boolean => !SIZE_DEPENDENT_OPERATION.test(operation);
+/** What a query's latency sample is ({@link SourceThrottle.observeLatency}). */
+export interface LatencySampleOptions {
+  /**
+   * The query's time grows with the window it counts or cuts (the plan's capped count, the sub-range split's
+   * probe, count and cuts): it says how big a window is, not how busy the source is, so it is no sample of the
+   * source's health (reported as the highest latency seen, never compared with a baseline). Set by whoever issues
+   * the query (`QueryOptions.sizeDependent`), not guessed from its name, so a new count cannot become a sample
+   * unnoticed. As samples, a burst's capped count (10× the time of the small windows' counts before it) tripped
+   * the 3× rule and its 2 s pause on a quiet source, in every run of `bench/plan-queries.ts` (docs/performance.md,
+   * "The cost of planWindow").
+   */
+  readonly sizeDependent?: boolean;
+}
 
 export class SourceThrottle {
   private active = 0;
@@ -76,6 +89,8 @@ export class SourceThrottle {
   private pendingPauseMs = 0;
   private lastReleaseAt = 0;
   private held: Promise<void> | undefined;
+  /** Whether the latency rule above is in force (off once the application-latency back-off paces the queries). */
+  private ownLatencyRule = true;
   readonly stats: ThrottleStats;
   private readonly o: Required<Omit<ThrottleOptions, 'rateOf' | 'alsoCount'>>;
   private readonly rateOf: (() => number) | undefined;
@@ -130,9 +145,9 @@ export class SourceThrottle {
   }
 
   /** Records a latency sample of `operation` and backs off when it is far above that operation's baseline. */
-  observeLatency(operation: string, ms: number): void {
+  observeLatency(operation: string, ms: number, sample: LatencySampleOptions = {}): void {
     this.stats.maxLatencyMs = Math.max(this.stats.maxLatencyMs, ms);
-    if (!isLatencySample(operation)) return;
+    if (sample.sizeDependent || !this.ownLatencyRule) return;
     let samples = this.samples.get(operation);
     if (!samples) this.samples.set(operation, (samples = []));
     const baseline = median(samples);
@@ -140,7 +155,7 @@ export class SourceThrottle {
     if (enough && ms > this.o.minLatencyMs && ms > baseline * this.o.backoffFactor) {
       this.stats.backoffs++;
       this.rate = Math.max(this.o.minRowsPerSecond, Math.floor(this.rate / 2));
-      this.pendingPauseMs = this.o.backoffPauseMs;
+      this.pendingPauseMs = Math.max(this.pendingPauseMs, Math.min(this.o.backoffPauseMs, ms));
       // A slow sample does not join the baseline: the baseline is what "normal" looks like.
     } else {
       samples.push(ms);
@@ -149,6 +164,23 @@ export class SourceThrottle {
     }
     this.stats.baselineLatencyMs = median(samples);
     this.stats.currentRowsPerSecond = this.rate;
+  }
+
+  /**
+   * From now on the application-latency back-off (latency-monitor.ts) alone paces this throttle's queries: its own
+   * latency rule stops (no halving, no pause; the samples still report the highest latency seen), and a rate it
+   * halved is restored. Called when the first table of the connection gets that back-off.
+   */
+  useApplicationBackoff(): void {
+    if (!this.ownLatencyRule) return;
+    this.ownLatencyRule = false;
+    this.rate = this.o.maxRowsPerSecond;
+    this.stats.currentRowsPerSecond = this.rate;
+  }
+
+  /** Whether the application-latency back-off paces this throttle's queries ({@link useApplicationBackoff}). */
+  get pacedByApplicationBackoff(): boolean {
+    return !this.ownLatencyRule;
   }
 
   /** Accounts `n` rows read and waits as long as the rows/s cap (and any hold) requires. */

@@ -11,6 +11,10 @@
  * checked, at install time, to give exactly those 128 ASCII characters (so a code page where 0x5C is not a
  * backslash, say, would keep iconv-lite's path). A UTF-8 byte-order mark is not ASCII, so BOM stripping is
  * unaffected.
+ *
+ * Scope: the worker process installs it once at start-up (src/worker.ts, `startWorker`), before its first source
+ * connection; opening a `SourceConnection` does not. So a process that only opens connections — a CLI verb,
+ * a benchmark whose raw baseline must be the plain driver — keeps tedious exactly as published.
  */
 import { createRequire } from 'node:module';
 import { isAscii } from 'node:buffer';
@@ -72,6 +76,11 @@ function allAscii(buf: Buffer): boolean {
   if (n > 32) return isAscii(buf);
   for (let i = 0; i < n; i++) if ((buf[i] as number) & 0x80) return false;
   return true;
+}
+
+/** Whether the driver's decode has the shortcut in this process. */
+export function fastVarcharDecodeInstalled(iconv: IconvLite = driverIconv()): boolean {
+  return (iconv.decode as Decode & { [marker]?: ReadonlySet<string> })[marker] !== undefined;
 }
 
 /** Installs the shortcut once per process (idempotent); returns the code pages it applies to. */

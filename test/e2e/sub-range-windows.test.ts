@@ -19,15 +19,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
 import { tableContext } from '../../src/capture/table-context.js';
-import { parseConfig, type TidemarkConfig } from '../../src/config/index.js';
+import type { TidemarkConfig } from '../../src/config/index.js';
 import type { TableRef } from '../../src/domain/table.js';
 import type { Manifest } from '../../src/lake/manifest.js';
 import type { LakeTable } from '../../src/lake/lake-table.js';
@@ -37,23 +35,23 @@ import { verifyTable } from '../../src/verify/verify-table.js';
 import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
-import { pipelineConfig, startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
-import { startTcpProxy, type TcpProxy } from '../../scripts/chaos/tcp-proxy.js';
+import type { ClaimsSource } from '../../scripts/demo/harness.js';
+import type { TcpProxy } from '../../scripts/chaos/tcp-proxy.js';
 import { lakeIntegrity } from '../../scripts/chaos/checks.js';
-import { azuriteForTests, temporalForTests } from '../support/stack.js';
-import { eventually as until } from '../support/eventually.js';
+import {
+  dataFiles,
+  eventually,
+  startTwoWorkerStack,
+  zombieUploadsThenReports,
+  type TwoWorkerStack,
+} from './support/two-workers.js';
 import { startWorkerProcess } from './support/worker-process.js';
-
-/** `until` with what was awaited in the failure message. */
-const eventually = <T>(check: () => Promise<T>, timeoutMs: number, what: string): Promise<T> =>
-  until(check, timeoutMs).catch((err: unknown) => {
-    throw new Error(`${what}: ${(err as Error).message}`);
-  });
 
 const BURST: TableRef = { id: 'Claims.dbo.Burst', strategy: 'cdc' };
 /** The read of a window or sub-range (the plan's queries do not select `__$operation`). */
 const READ_TEXT = 'c.__$operation,';
 
+let stack: TwoWorkerStack;
 let source: ClaimsSource;
 let proxy: TcpProxy;
 let storageProxy: TcpProxy;
@@ -94,75 +92,39 @@ async function harvested(n: number): Promise<void> {
 }
 
 before(async () => {
-  source = await startClaimsSource({
-    workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 1e6 },
-    cdcPollMs: 300,
-  });
-  await source.admin.request().batch(`CREATE TABLE dbo.Burst (id int NOT NULL PRIMARY KEY, note varchar(20) NULL);
-    EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'Burst', @role_name = NULL;`);
-  await insert(1, 10);
-  const temporalAddress = await temporalForTests();
-  const [host, port] = temporalAddress.split(':');
-  proxy = await startTcpProxy({ target: { host: host!, port: Number(port) } });
-  const azurite = await azuriteForTests();
-  const blobPort = /BlobEndpoint=http:\/\/[^:]+:(\d+)\//.exec(azurite)?.[1];
-  assert.ok(blobPort, 'the test Azurite connection string names its blob endpoint');
-  storageProxy = await startTcpProxy({ target: { host: '127.0.0.1', port: Number(blobPort) } });
-  const made = pipelineConfig({
-    sourcePort: source.sim.port,
-    azuriteConnectionString: azurite.replace(`:${blobPort}/`, `:${storageProxy.port}/`),
-    temporalAddress: proxy.address,
-    taskQueue: `e2e-subrange-${randomBytes(4).toString('hex')}`,
-    container: `e2e-subrange-${randomBytes(4).toString('hex')}`,
+  stack = await startTwoWorkerStack({
+    name: 'e2e-subrange',
+    source: { workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 1e6 }, cdcPollMs: 300 },
+    setupSql: `CREATE TABLE dbo.Burst (id int NOT NULL PRIMARY KEY, note varchar(20) NULL);
+      EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'Burst', @role_name = NULL;`,
     tables: [{ name: 'dbo.Burst', capture: '{ strategy: cdc }', limits: '{ subRangeRows: 1000 }' }],
     cadence: '10m',
+    // Worker A's reads are told apart by its application name (a stall holds only A's read).
+    appNameA: 'tidemark-a',
   });
-  // Worker A's reads are told apart by its application name (a stall holds only A's read).
-  const parsedA = parseConfig(
-    made.yaml.replace('  encrypt: false', '  encrypt: false\n  appName: tidemark-a'),
-    made.env,
-  );
-  assert.ok(parsedA.ok);
-  configA = parsedA.config;
-  // Worker B: the same config (task queue, container, keys) reaching Temporal and Azurite directly.
-  const parsedB = parseConfig(made.yaml.replace(`address: ${proxy.address}`, `address: ${temporalAddress}`), {
-    ...made.env,
-    TIDEMARK_SINK_CONNECTION_STRING: azurite,
-  });
-  assert.ok(parsedB.ok);
-  configB = parsedB.config;
+  ({ source, proxy, storageProxy, configA, configB } = stack);
+  await insert(1, 10);
   const dir = await mkdtemp(join(tmpdir(), 'tidemark-subrange-'));
-  await writeFile(
-    join(dir, 'tidemark.yaml'),
-    made.yaml.replace(`address: ${proxy.address}`, `address: ${temporalAddress}`),
-  );
-  fileB = {
-    dir,
-    configFile: join(dir, 'tidemark.yaml'),
-    env: { ...made.env, TIDEMARK_SINK_CONNECTION_STRING: azurite },
-  };
+  await writeFile(join(dir, 'tidemark.yaml'), stack.yamlB);
+  fileB = { dir, configFile: join(dir, 'tidemark.yaml'), env: stack.envB };
   depsA = await buildDependencies(configA, logger);
   depsB = await buildDependencies(configB, logger);
   workerA = await startWorker({ config: configA, logger, deps: depsA, shutdownGraceTime: '2s' });
   workerB = await startWorker({ config: configB, logger, deps: depsB, shutdownGraceTime: '2s' });
   lake = (await tableContext(depsB, BURST)).lake;
-  connection = await Connection.connect({ address: temporalAddress });
+  connection = await Connection.connect({ address: stack.temporalAddress });
   client = new Client({ connection });
 });
 
 after(async () => {
-  source?.sim.faults.clear();
-  proxy?.setMode({ kind: 'pass' });
-  storageProxy?.setMode({ kind: 'pass' });
+  stack?.unblock();
   await handle?.terminate('test done').catch(() => undefined);
   await connection?.close();
   await workerB?.stop();
   await workerA?.stop();
   await depsB?.close();
   await depsA?.close();
-  await proxy?.close();
-  await storageProxy?.close();
-  await source?.stop();
+  await stack?.close();
   if (fileB) await rm(fileB.dir, { recursive: true, force: true });
 });
 
@@ -177,12 +139,6 @@ async function manifests(): Promise<Map<number, { body: string; manifest: Manife
     const body = got.body.toString('utf8');
     out.set(seq, { body, manifest: JSON.parse(body) as Manifest });
   }
-  return out;
-}
-
-async function dataFiles(): Promise<string[]> {
-  const out: string[] = [];
-  for await (const item of lake.store.list(`${lake.layout.root}data/`)) out.push(item.path);
   return out;
 }
 
@@ -305,24 +261,11 @@ test(
     );
     const window = withRows[0]!.manifest;
     assert.ok(subRangesOf(window).ranges.size >= 2, 'the window was read in sub-ranges');
-    const filesAtCommit = new Set(await dataFiles());
+    const filesAtCommit = new Set(await dataFiles(lake));
     await assertExactlyOnce(3010 + 4000);
 
     // The zombie's uploads go through now, after the commit; then A reaches Temporal again.
-    storageProxy.setMode({ kind: 'pass' });
-    const zombieFiles = await eventually(
-      async () => {
-        const added = (await dataFiles()).filter((f) => !filesAtCommit.has(f));
-        assert.ok(added.length > 0, 'no zombie upload yet');
-        return added;
-      },
-      60_000,
-      'the zombie uploads its staged file',
-    );
-    proxy.setMode({ kind: 'pass' });
-    await sleep(8_000);
-    await handle.signal(syncNowSignal);
-    await sleep(5_000);
+    const zombieFiles = await zombieUploadsThenReports(stack, lake, filesAtCommit, handle);
 
     const now = await manifests();
     assert.deepEqual(

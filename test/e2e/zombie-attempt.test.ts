@@ -19,15 +19,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
 import { tableContext } from '../../src/capture/table-context.js';
-import { parseConfig, type TidemarkConfig } from '../../src/config/index.js';
+import type { TidemarkConfig } from '../../src/config/index.js';
 import type { TableRef } from '../../src/domain/table.js';
 import type { Manifest } from '../../src/lake/manifest.js';
 import type { LakeTable } from '../../src/lake/lake-table.js';
@@ -37,13 +35,20 @@ import { verifyTable } from '../../src/verify/verify-table.js';
 import { statusQuery, syncNowSignal } from '../../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
-import { pipelineConfig, startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
-import { startTcpProxy, type TcpProxy } from '../../scripts/chaos/tcp-proxy.js';
+import type { ClaimsSource } from '../../scripts/demo/harness.js';
+import type { TcpProxy } from '../../scripts/chaos/tcp-proxy.js';
 import { lakeIntegrity } from '../../scripts/chaos/checks.js';
-import { azuriteForTests, temporalForTests } from '../support/stack.js';
+import {
+  dataFiles,
+  eventually,
+  startTwoWorkerStack,
+  zombieUploadsThenReports,
+  type TwoWorkerStack,
+} from './support/two-workers.js';
 
 const ZOMBIE: TableRef = { id: 'Claims.dbo.Zombie', strategy: 'rowversion' };
 
+let stack: TwoWorkerStack;
 let source: ClaimsSource;
 let proxy: TcpProxy;
 let storageProxy: TcpProxy;
@@ -67,70 +72,34 @@ const insert = (from: number, n: number) =>
     );
 
 before(async () => {
-  source = await startClaimsSource({ workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 1e6 } });
-  await source.admin
-    .request()
-    .batch('CREATE TABLE dbo.Zombie (id int NOT NULL PRIMARY KEY, note varchar(20) NULL, RowVer rowversion)');
-  await insert(1, 5);
-  const temporalAddress = await temporalForTests();
-  const [host, port] = temporalAddress.split(':');
-  proxy = await startTcpProxy({ target: { host: host!, port: Number(port) } });
-  const azurite = await azuriteForTests();
-  const blobPort = /BlobEndpoint=http:\/\/[^:]+:(\d+)\//.exec(azurite)?.[1];
-  assert.ok(blobPort, 'the test Azurite connection string names its blob endpoint');
-  storageProxy = await startTcpProxy({ target: { host: '127.0.0.1', port: Number(blobPort) } });
-  const made = pipelineConfig({
-    sourcePort: source.sim.port,
-    azuriteConnectionString: azurite.replace(`:${blobPort}/`, `:${storageProxy.port}/`),
-    temporalAddress: proxy.address,
-    taskQueue: `e2e-zombie-${randomBytes(4).toString('hex')}`,
-    container: `e2e-zombie-${randomBytes(4).toString('hex')}`,
+  stack = await startTwoWorkerStack({
+    name: 'e2e-zombie',
+    source: { workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 1e6 } },
+    setupSql: 'CREATE TABLE dbo.Zombie (id int NOT NULL PRIMARY KEY, note varchar(20) NULL, RowVer rowversion)',
     tables: [{ name: 'dbo.Zombie', capture: '{ strategy: rowversion, column: RowVer }' }],
   });
-  configA = made.config;
-  // Worker B: the same config (task queue, container, keys) reaching Temporal and Azurite directly.
-  const parsedB = parseConfig(made.yaml.replace(`address: ${proxy.address}`, `address: ${temporalAddress}`), {
-    ...made.env,
-    TIDEMARK_SINK_CONNECTION_STRING: azurite,
-  });
-  assert.ok(parsedB.ok);
-  configB = parsedB.config;
+  ({ source, proxy, storageProxy, configA, configB } = stack);
+  await insert(1, 5);
   dir = await mkdtemp(join(tmpdir(), 'tidemark-zombie-'));
   depsA = await buildDependencies(configA, logger);
   workerA = await startWorker({ config: configA, logger, deps: depsA, shutdownGraceTime: '2s' });
-  connection = await Connection.connect({ address: temporalAddress });
+  connection = await Connection.connect({ address: stack.temporalAddress });
   client = new Client({ connection });
 });
 
 after(async () => {
-  source?.sim.faults.clear();
-  proxy?.setMode({ kind: 'pass' });
-  storageProxy?.setMode({ kind: 'pass' });
+  stack?.unblock();
   await handle?.terminate('test done').catch(() => undefined);
   await connection?.close();
   await workerB?.stop();
   await workerA?.stop();
   await depsB?.close();
   await depsA?.close();
-  await proxy?.close();
-  await storageProxy?.close();
-  await source?.stop();
+  await stack?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const status = (): Promise<TableSyncStatus> => handle.query(statusQuery);
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
-      await sleep(500);
-    }
-  }
-}
 
 /** Every manifest's bytes by sequence, and the data files the manifests reference. */
 async function lakeTruth(lake: LakeTable): Promise<{ manifests: Map<string, string>; referenced: Set<string> }> {
@@ -144,12 +113,6 @@ async function lakeTruth(lake: LakeTable): Promise<{ manifests: Map<string, stri
     for (const f of (JSON.parse(body) as Manifest).files) referenced.add(lake.layout.resolve(f.path));
   }
   return { manifests, referenced };
-}
-
-async function dataFiles(lake: LakeTable): Promise<string[]> {
-  const out: string[] = [];
-  for await (const item of lake.store.list(`${lake.layout.root}data/`)) out.push(item.path);
-  return out;
 }
 
 test(
@@ -202,22 +165,8 @@ test(
     const verified = await verifyTable(depsB, ZOMBIE);
     assert.deepEqual([verified.ok, verified.sourceRows, verified.duplicateEvents], [true, 45, 0]);
 
-    // The zombie's upload goes through now, after the commit.
-    storageProxy.setMode({ kind: 'pass' });
-    const zombieFiles = await eventually(
-      async () => {
-        const added = (await dataFiles(lake)).filter((f) => !filesAtCommit.has(f));
-        assert.ok(added.length > 0, 'no zombie upload yet');
-        return added;
-      },
-      60_000,
-      'the zombie uploads its staged file',
-    );
-    // And tries to report its result: A reaches Temporal again (Temporal refuses a timed-out attempt's result).
-    proxy.setMode({ kind: 'pass' });
-    await sleep(8_000);
-    await handle.signal(syncNowSignal);
-    await sleep(5_000);
+    // The zombie's upload goes through now, after the commit; then A reaches Temporal again and tries to report its result.
+    const zombieFiles = await zombieUploadsThenReports(stack, lake, filesAtCommit, handle);
 
     const now = await lakeTruth(lake);
     assert.deepEqual(now.manifests, committed.manifests, 'the manifests are unchanged, byte for byte');

@@ -2,6 +2,8 @@
 import sql from 'mssql';
 import { SIM_CREDENTIALS, startSimulator, type Simulator, type SimulatorOptions } from '../../sim/index.js';
 import { SourceConnection } from '../../src/source/connection.js';
+import type { SourceConfig } from '../../src/config/types.js';
+import { durationOf } from '../../src/config/duration.js';
 import type { ChangeRow, CaptureStrategy, SourceWindow } from '../../src/source/strategies/types.js';
 
 export interface SourceSim {
@@ -57,6 +59,28 @@ export async function startSourceSim(options: SimulatorOptions = {}): Promise<So
       for (const p of pools) await p.close().catch(() => undefined);
       await sim.stop();
     },
+  };
+}
+
+/** The typed source config of a simulator, as `sa` over plain TCP, one pooled connection (SourceConnection.open). */
+export function simSourceConfig(sim: { host: string; port: number }): SourceConfig {
+  return {
+    host: sim.host,
+    port: sim.port,
+    database: 'Claims',
+    auth: {
+      type: 'sql-login',
+      user: SIM_CREDENTIALS.admin.user,
+      password: { kind: 'value', value: SIM_CREDENTIALS.admin.password, fromEnv: [] },
+    },
+    encrypt: false,
+    trustServerCertificate: true,
+    readOnlyIntent: false,
+    appName: 'tidemark',
+    connectTimeout: durationOf(15_000),
+    requestTimeout: durationOf(30_000),
+    pool: { max: 1, min: 0, idleTimeout: durationOf(30_000) },
+    maxConcurrentQueries: 1,
   };
 }
 

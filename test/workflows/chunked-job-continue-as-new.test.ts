@@ -9,31 +9,26 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { snapshotWorkflow } from '../../src/workflows/index.js';
 import { jobProgressQuery } from '../../src/workflows/messages.js';
-import { timeSkippingEnv, WORKFLOWS_PATH } from '../support/temporal.js';
-import { fakeActivities, type FakeLake, type FakeSource } from './fake-table-activities.js';
+import type { FakeLake, FakeSource } from './fake-table-activities.js';
+import { startFakeJobWorker, type FakeJobWorker } from './fake-job-worker.js';
 
 const taskQueue = 'chunked-job-continue-as-new-test';
 const CHUNKS = 10;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let jobWorker: FakeJobWorker;
 const source: FakeSource = { maxPosition: 10, minPosition: 0, snapshotRows: 1000, snapshotChunks: CHUNKS };
 const lake: FakeLake = { manifests: new Map(), watermark: null, extractAttempts: [] };
 /** Every commitManifest call, in call order: the window's sequence number and its chunk's key range. */
 const commits: { seq: number; keyRange: string }[] = [];
 
 before(async () => {
-  env = await timeSkippingEnv();
-  const acts = fakeActivities(source, lake);
-  worker = await Worker.create({
-    connection: env.nativeConnection,
+  jobWorker = await startFakeJobWorker({
     taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
-    activities: {
-      ...acts,
+    source,
+    lake,
+    override: (acts) => ({
       // Earlier chunks take longer (real time), so lanes finish out of chunk order and commits must wait.
       runChunk: async (input: Parameters<typeof acts.runChunk>[0]) => {
         await sleep((4 - (input.chunk.index % 4)) * 30);
@@ -44,16 +39,12 @@ before(async () => {
         commits.push({ seq: input.window.seq, keyRange: `${k?.after ?? null}..${k?.upTo ?? null}` });
         return acts.commitManifest(input);
       },
-    },
+    }),
   });
-  running = worker.run();
+  env = jobWorker.env;
 });
 
-after(async () => {
-  worker.shutdown();
-  await running;
-  await env.teardown();
-});
+after(() => jobWorker.stop());
 
 test('a snapshot job continues as new every few chunks and still commits every chunk exactly once, in order', async () => {
   const firstSeq = 7;

@@ -1,58 +1,37 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { jobProgressQuery, type JobProgress } from '../../src/workflows/messages.js';
 import { backfillWorkflow } from '../../src/workflows/index.js';
-import { timeSkippingEnv, WORKFLOWS_PATH } from '../support/temporal.js';
-import { fakeActivities, type FakeLake, type FakeSource } from './fake-table-activities.js';
+import { eventually as until } from '../support/eventually.js';
+import { startFakeJobWorker, type FakeJobWorker } from './fake-job-worker.js';
 
 const taskQueue = 'chunked-jobs-progress-test';
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let jobWorker: FakeJobWorker;
 let release: () => void = () => undefined;
 const gate = new Promise<void>((r) => (release = r));
 
 before(async () => {
-  env = await timeSkippingEnv();
-  const source: FakeSource = { maxPosition: 10, minPosition: 0, snapshotRows: 300, snapshotChunks: 3, jobChunks: 3 };
-  const lake: FakeLake = { manifests: new Map(), watermark: null, extractAttempts: [] };
-  const acts = fakeActivities(source, lake);
-  worker = await Worker.create({
-    connection: env.nativeConnection,
+  jobWorker = await startFakeJobWorker({
     taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
-    activities: {
-      ...acts,
+    source: { maxPosition: 10, minPosition: 0, snapshotRows: 300, snapshotChunks: 3, jobChunks: 3 },
+    lake: { manifests: new Map(), watermark: null, extractAttempts: [] },
+    override: (acts) => ({
       // Chunk 0 finishes at once; the others wait for the test, so the job is held half-way.
       runChunk: async (input: Parameters<typeof acts.runChunk>[0]) => {
         if (input.chunk.index > 0) await gate;
         return acts.runChunk(input);
       },
-    },
+    }),
   });
-  running = worker.run();
+  env = jobWorker.env;
 });
 
-after(async () => {
-  worker.shutdown();
-  await running;
-  await env.teardown();
-});
+after(() => jobWorker.stop());
 
-async function eventually(check: () => Promise<void>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(50);
-    }
-  }
-}
+/** `eventually` of test/support, polling every 50 ms for 20 s (the time-skipping server answers at once). */
+const eventually = (check: () => Promise<void>) => until(check, 20_000, 50);
 
 test('a chunked job answers the progress query with chunks planned and done and rows (counts only)', async () => {
   const h = await env.client.workflow.start(backfillWorkflow, {

@@ -6,15 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { lateUpdateSweepWorkflow } from '../../src/workflows/index.js';
-import { timeSkippingEnv, WORKFLOWS_PATH } from '../support/temporal.js';
-import { fakeActivities, type FakeLake, type FakeSource } from './fake-table-activities.js';
+import type { FakeLake, FakeSource } from './fake-table-activities.js';
+import { startFakeJobWorker, type FakeJobWorker } from './fake-job-worker.js';
 
 const taskQueue = 'chunked-jobs-test';
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let jobWorker: FakeJobWorker;
 const source: FakeSource = {
   maxPosition: 10,
   minPosition: 0,
@@ -26,21 +24,11 @@ const source: FakeSource = {
 const lake: FakeLake = { manifests: new Map(), watermark: null, extractAttempts: [] };
 
 before(async () => {
-  env = await timeSkippingEnv();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
-    activities: fakeActivities(source, lake),
-  });
-  running = worker.run();
+  jobWorker = await startFakeJobWorker({ taskQueue, source, lake });
+  env = jobWorker.env;
 });
 
-after(async () => {
-  worker.shutdown();
-  await running;
-  await env.teardown();
-});
+after(() => jobWorker.stop());
 
 test('a sweep reports chunks compared and re-extracted, and commits only the differing chunks', async () => {
   const out = await env.client.workflow.execute(lateUpdateSweepWorkflow, {

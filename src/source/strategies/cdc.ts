@@ -59,6 +59,8 @@ import type { SubRange } from '../../domain/window.js';
 
 const ZERO_LSN = '0'.repeat(20);
 const OPS: Record<number, ChangeOp> = { 1: 'd', 2: 'c', 4: 'u' };
+/** Counts and cuts over a window: their time grows with its size, so they are no throttle latency samples. */
+const SIZE_DEPENDENT = { sizeDependent: true } as const;
 
 /** Options of the CDC strategy. */
 export interface CdcOptions extends StrategyOptions {
@@ -177,12 +179,17 @@ export class CdcStrategy implements CaptureStrategy {
     return cdcNoAccessError(this.d, all, ci);
   }
 
-  private async lsnQuery(op: string, text: string, params: { name: string; value: string }[] = []) {
+  private async lsnQuery(
+    op: string,
+    text: string,
+    params: { name: string; value: string }[] = [],
+    sample: { sizeDependent?: boolean } = {},
+  ) {
     return this.conn.query<Record<string, Buffer | null | number>>(
       op,
       text,
       params.map((p) => ({ name: p.name, type: sql.VarBinary(10), value: Buffer.from(p.value, 'hex') })),
-      this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {},
+      { ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}), ...sample },
     );
   }
 
@@ -365,6 +372,7 @@ export class CdcStrategy implements CaptureStrategy {
               `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${cap}) c.__$seqval AS s
                FROM ${fn}(@from, @to, N'all') AS c) AS t`,
               range,
+              SIZE_DEPENDENT,
             )
           : this.lsnQuery('cdc.probe', `SELECT TOP (1) 1 AS found FROM ${fn}(@from, @to, N'all')`, range)
       ).catch(async (err: unknown) => {
@@ -439,7 +447,8 @@ export class CdcStrategy implements CaptureStrategy {
       { name: 'from', value: seg.fromLsn },
       { name: 'to', value: seg.toLsn },
     ];
-    const count = async (op: string, text: string) => Number((await this.lsnQuery(op, text, range))[0]?.n ?? 0);
+    const count = async (op: string, text: string) =>
+      Number((await this.lsnQuery(op, text, range, SIZE_DEPENDENT))[0]?.n ?? 0);
     try {
       const probed =
         memo?.counted && memo.counted.cap === rowsPerSubRange + 1
@@ -461,6 +470,7 @@ export class CdcStrategy implements CaptureStrategy {
           WHERE t.rn % ${target} = 0
           ORDER BY t.l OPTION (MAXDOP 1)`,
         range,
+        SIZE_DEPENDENT,
       );
       return subRangesAt(
         window.from,

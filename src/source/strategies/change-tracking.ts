@@ -192,7 +192,8 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
         { name: 'from', type: sql.BigInt, value: base.toString() },
         { name: 'to', type: sql.BigInt, value: parse20('change_tracking', window.to).toString() },
       ];
-      const opts = { transaction: tx, ...queryTimeout(this.options) };
+      // The split's counts and cuts grow with the window: not latency samples (QueryOptions.sizeDependent).
+      const opts = { transaction: tx, ...queryTimeout(this.options), sizeDependent: true };
       const q: SplitQuery = (op, text) => this.conn.query(op, text, params, opts);
       const cuts = await planRangeCuts(
         q,

@@ -363,7 +363,8 @@ export class IdentityStrategy implements CaptureStrategy {
     ];
     const gapSql = last.gaps.length > 0 ? ` OR ${this.gapPredicate(last.gaps, params)}` : '';
     const split = async (tx?: sql.Transaction) => {
-      const opts = { ...queryTimeout(this.options), ...(tx ? { transaction: tx } : {}) };
+      // The split's counts and key scan grow with the window: not latency samples (QueryOptions.sizeDependent).
+      const opts = { ...queryTimeout(this.options), ...(tx ? { transaction: tx } : {}), sizeDependent: true };
       const q: SplitQuery = (op, text) => this.conn.query(op, text, params, opts);
       const range = { op: 'identity', from: `FROM ${this.table} WHERE ${c} > @hw AND ${c} <= @top`, orderBy: c };
       const target = await splitTarget(q, range, rowsPerSubRange, maxSubRanges);

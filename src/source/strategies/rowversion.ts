@@ -123,7 +123,7 @@ export class RowversionStrategy implements CaptureStrategy {
           'rowversion.plan_count',
           `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${cap}) ${rv} AS v ${where}) AS t OPTION (MAXDOP 1)`,
           params,
-          queryTimeout(this.options),
+          { ...queryTimeout(this.options), sizeDependent: true },
         );
         counted = { n: Number(r[0]?.n ?? 0), cap };
         stats.rowsRead += counted.n;
@@ -174,7 +174,9 @@ export class RowversionStrategy implements CaptureStrategy {
       { name: 'from', type: sql.VarBinary(8), value: rowversionAdd(window.from ?? ZERO, 0n) },
       { name: 'to', type: sql.VarBinary(8), value: rowversionAdd(window.to, 0n) },
     ];
-    const q: SplitQuery = (op, text) => this.conn.query(op, text, params, queryTimeout(this.options));
+    // The split's counts and cuts grow with the window: not latency samples (QueryOptions.sizeDependent).
+    const q: SplitQuery = (op, text) =>
+      this.conn.query(op, text, params, { ...queryTimeout(this.options), sizeDependent: true });
     const counted = this.planned.get(window);
     const cuts = await planRangeCuts(
       q,

@@ -10,8 +10,9 @@
  *
  * A cut is a value of the position, and a sub-range (a, b] holds every row whose position is above `a` and at or
  * below `b`: rows sharing a position value (a transaction's version, equal timestamps) always land in the same
- * sub-range, however many there are. The operation names end in `split_probe`, `split_count` and `split_cuts`:
- * their time grows with the window, so the throttle does not take them for latency samples (throttle.ts).
+ * sub-range, however many there are. The operation names end in `split_probe`, `split_count` and `split_cuts`;
+ * their time grows with the window, so every strategy's `SplitQuery` sends them with `QueryOptions.sizeDependent`
+ * and the throttle does not take them for latency samples (throttle.ts).
  */
 import { subRangeTarget } from '../../domain/sub-ranges.js';
 

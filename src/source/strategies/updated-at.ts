@@ -244,7 +244,9 @@ export class UpdatedAtStrategy implements CaptureStrategy {
       { name: 'from', type: sql.VarChar(27), value: ticksToText(window.from === null ? 0n : windowTicks(window.from)) },
       { name: 'to', type: sql.VarChar(27), value: ticksToText(windowTicks(window.to)) },
     ];
-    const q: SplitQuery = (op, text) => this.conn.query(op, text, params, queryTimeout(this.options));
+    // The split's counts and cuts grow with the window: not latency samples (QueryOptions.sizeDependent).
+    const q: SplitQuery = (op, text) =>
+      this.conn.query(op, text, params, { ...queryTimeout(this.options), sizeDependent: true });
     const cuts = await planRangeCuts(
       q,
       {

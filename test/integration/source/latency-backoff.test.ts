@@ -59,6 +59,7 @@ test('the cap halves when the source slows during a read, is counted, and climbs
   const limiter = tableRowLimiter(conn, table);
   const monitor = conn.latencyMonitors()[0];
   assert.ok(monitor, 'a table with latencyBackoff starts a monitor on its connection');
+  assert.ok(conn.throttle.pacedByApplicationBackoff, "the monitor, not the throttle's own 3x rule, paces the reads");
   const backoffsBefore = conn.throttle.stats.backoffs;
   let rows = 0;
   let stop = false;

@@ -16,10 +16,8 @@ import type { TableContext } from '../../../src/capture/table-context.js';
 import { coversWindow } from '../../../src/domain/sub-ranges.js';
 import sql from 'mssql';
 import { buildPoolConfig, SourceConnection } from '../../../src/source/connection.js';
-import { durationOf } from '../../../src/config/duration.js';
 import { createSecretProvider } from '../../../src/config/secret-provider.js';
-import { SIM_CREDENTIALS } from '../../../sim/index.js';
-import { startSourceSim, type SourceSim } from '../../support/source-sim.js';
+import { simSourceConfig, startSourceSim, type SourceSim } from '../../support/source-sim.js';
 
 const SUB_RANGE_ROWS = 1000;
 let s: SourceSim;
@@ -134,27 +132,7 @@ test('rowversion: a small window is probed and counted by one query, not split; 
 });
 
 test("the source pool hands out a connection without a 'SELECT 1' round trip before each query", async () => {
-  const cfg = await buildPoolConfig(
-    {
-      host: s.sim.host,
-      port: s.sim.port,
-      database: 'Claims',
-      auth: {
-        type: 'sql-login',
-        user: SIM_CREDENTIALS.admin.user,
-        password: { kind: 'value', value: SIM_CREDENTIALS.admin.password, fromEnv: [] },
-      },
-      encrypt: false,
-      trustServerCertificate: true,
-      readOnlyIntent: false,
-      appName: 'tidemark',
-      connectTimeout: durationOf(15_000),
-      requestTimeout: durationOf(30_000),
-      pool: { max: 1, min: 0, idleTimeout: durationOf(30_000) },
-      maxConcurrentQueries: 1,
-    },
-    { secrets: createSecretProvider() },
-  );
+  const cfg = await buildPoolConfig(simSourceConfig(s.sim), { secrets: createSecretProvider() });
   const pooled = new SourceConnection(await new sql.ConnectionPool(cfg).connect(), {
     maxConcurrentQueries: 1,
     maxRowsPerSecond: 1_000_000,

@@ -9,6 +9,7 @@ import { durationOf } from '../../../src/config/duration.js';
 import { assertNoDirtyReads, buildPoolConfig } from '../../../src/source/connection.js';
 import { createSecretProvider, SecretUnavailableError } from '../../../src/config/secret-provider.js';
 import { SourceThrottle } from '../../../src/source/throttle.js';
+import { LatencyMonitor } from '../../../src/source/latency-monitor.js';
 import { transientReason, withTransientRetry } from '../../../src/source/transient.js';
 import { SourceQueryError, TransientSourceError } from '../../../src/source/errors.js';
 
@@ -162,9 +163,10 @@ test('throttle: a count over a window is not a latency sample, so a big window d
   const th = new SourceThrottle({ maxConcurrentQueries: 1, maxRowsPerSecond: 1000, backoffPauseMs: 20 });
   // Small windows' capped counts, then a burst's: ten times slower because it counts more, not because the source
   // is busy. Before, the burst's count tripped the 3x rule and paused the next query (2 s by default).
+  // The query's issuer says so (QueryOptions.sizeDependent), whatever the operation is called.
   for (const op of ['cdc.probe_count', 'rowversion.plan_count', 'cdc.split_probe', 'ct.split_count']) {
-    for (let i = 0; i < 10; i++) th.observeLatency(op, 20);
-    th.observeLatency(op, 400);
+    for (let i = 0; i < 10; i++) th.observeLatency(op, 20, { sizeDependent: true });
+    th.observeLatency(op, 400, { sizeDependent: true });
   }
   assert.equal(th.stats.backoffs, 0, 'no back-off for a count over a large window');
   assert.equal(th.stats.currentRowsPerSecond, 1000);
@@ -173,4 +175,59 @@ test('throttle: a count over a window is not a latency sample, so a big window d
   for (let i = 0; i < 10; i++) th.observeLatency('cdc.bounds', 20);
   th.observeLatency('cdc.bounds', 400);
   assert.equal(th.stats.backoffs, 1);
+});
+
+test('throttle: a count named like one but not flagged size-dependent is a latency sample (the flag decides)', () => {
+  const th = new SourceThrottle({ maxConcurrentQueries: 1, maxRowsPerSecond: 1000, backoffPauseMs: 20 });
+  // Before, the operation's name decided: a `*.split_count` was never a sample, whoever issued it. Now a query is
+  // size-dependent only when its issuer says so, so dropping the flag shows up here and in
+  // test/integration/source/size-dependent-queries.test.ts, not as a silent 2 s pause in a burst.
+  for (let i = 0; i < 10; i++) th.observeLatency('ct.split_count', 20);
+  th.observeLatency('ct.split_count', 400);
+  assert.equal(th.stats.backoffs, 1, 'an unflagged slow sample backs off at 3x its baseline');
+});
+
+test('throttle: the pause after a slow query lasts as long as that query took, at most backoffPauseMs', async () => {
+  // Default backoffPauseMs (2 s). Before, any slow sample paused the next query 2 s: a 120 ms catalog query on a
+  // loaded server cost a window 2 s, the plan's whole p95 at a 10 s cadence.
+  const th = new SourceThrottle({ maxConcurrentQueries: 1, maxRowsPerSecond: 1000 });
+  for (let i = 0; i < 10; i++) th.observeLatency('cdc.bounds', 10);
+  th.observeLatency('cdc.bounds', 120);
+  assert.equal(th.stats.backoffs, 1, 'still a back-off: 12x the baseline');
+  assert.equal(th.stats.currentRowsPerSecond, 500, 'the cap still halves');
+  (await th.acquire())();
+  assert.equal(th.stats.backoffWaitMs, 120, 'the next query waited as long as the slow one took');
+  // A query slower than backoffPauseMs pauses backoffPauseMs.
+  const capped = new SourceThrottle({ maxConcurrentQueries: 1, maxRowsPerSecond: 1000, backoffPauseMs: 30 });
+  for (let i = 0; i < 10; i++) capped.observeLatency('read', 10);
+  capped.observeLatency('read', 400);
+  (await capped.acquire())();
+  assert.equal(capped.stats.backoffWaitMs, 30);
+});
+
+test('throttle: once a table uses the application-latency back-off, the 3x rule no longer pauses or halves', async () => {
+  const th = new SourceThrottle({ maxConcurrentQueries: 1, maxRowsPerSecond: 1000, backoffPauseMs: 20 });
+  for (let i = 0; i < 10; i++) th.observeLatency('cdc.bounds', 10);
+  th.observeLatency('cdc.bounds', 400);
+  assert.equal(th.stats.backoffs, 1, 'without it, the 3x rule backs off');
+  assert.equal(th.stats.currentRowsPerSecond, 500);
+  (await th.acquire())();
+  // The monitor a table's `limits.latencyBackoff` attaches to its connection (SourceConnection.tableBackoff); no
+  // probe runs here: its thread starts with the first table, and this test asks only what attaching it changes.
+  const monitor = new LatencyMonitor(th, { source: base }, { statement: 'SELECT 1', intervalMs: 250 });
+  assert.equal(th.stats.currentRowsPerSecond, 1000, 'the rate the 3x rule halved is restored');
+  th.observeLatency('cdc.bounds', 400);
+  th.observeLatency('read', 10);
+  th.observeLatency('read', 5000);
+  assert.equal(th.stats.backoffs, 1, 'no more back-offs of its own: the application-latency back-off paces reads');
+  assert.equal(th.stats.currentRowsPerSecond, 1000);
+  assert.equal(th.stats.maxLatencyMs, 5000, 'the samples still report the highest latency');
+  const waited = th.stats.backoffWaitMs;
+  (await th.acquire())();
+  assert.equal(th.stats.backoffWaitMs, waited, 'no pause of its own');
+  // The monitor's own decisions still pause the next query (latency-monitor.ts).
+  th.countBackoff(15);
+  (await th.acquire())();
+  assert.equal(th.stats.backoffWaitMs, waited + 15);
+  await monitor.close();
 });
