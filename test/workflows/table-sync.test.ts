@@ -166,6 +166,9 @@ describe('tableSyncWorkflow on the time-skipping server', () => {
   test('the commit step moves the watermark: a window schedules no advanceWatermark activity of its own', async () => {
     const h = await start('CommitAdvances');
     await eventually(async () => assert.equal((await status(h)).lastCommitted?.seq, 3));
+    // Wait until the first turn after the snapshot is waiting out its cadence: a source that moves (and a signal
+    // that arrives) while that turn still plans lets it read the window itself, which is one timer fewer.
+    await eventually(async () => assert.deepEqual(await planAndTimerCounts(h), { plans: 1, timers: 1, waiting: true }));
     source.maxPosition = 20;
     await h.signal(syncNowSignal);
     await eventually(async () => assert.equal((await status(h)).position, positionOf(20)));
