@@ -15,72 +15,15 @@
  * Only chunk reads take it: window steps (plans, window reads, commits) never wait for it.
  */
 
+import { SlotBudget } from '../util/slot-budget.js';
+
 /** Chunk reads at once per worker process unless the worker is told otherwise (docs/performance.md, branch i14-mem). */
 export const DEFAULT_CHUNK_READ_SLOTS = 2;
 
-export class ChunkReadBudget {
-  private inUse = 0;
-  private readonly waiting: { grant: () => void }[] = [];
-
-  constructor(private limit: number) {
-    ChunkReadBudget.check(limit);
-  }
-
-  private static check(slots: number): void {
-    if (!Number.isInteger(slots) || slots < 1)
-      throw new RangeError(`chunk read slots must be a whole number ≥ 1 (got ${slots})`);
-  }
-
-  /** Read slots of the process. */
-  get slots(): number {
-    return this.limit;
-  }
-
-  /** Sets the slots (the worker, at start-up, from its `--chunk-reads`); waiters are let in if there is room now. */
-  resize(slots: number): void {
-    ChunkReadBudget.check(slots);
-    this.limit = slots;
-    while (this.inUse < this.limit && this.waiting.length > 0) {
-      this.inUse++;
-      this.waiting.shift()!.grant();
-    }
-  }
-
-  /**
-   * Resolves once a read slot is free, with the function that gives it back (idempotent). Rejects with
-   * `cancelled`'s reason if that settles first (the chunk's cancellation), and the chunk leaves the queue.
-   */
-  async acquire(cancelled?: Promise<never>): Promise<() => void> {
-    if (this.inUse < this.limit && this.waiting.length === 0) this.inUse++;
-    else
-      await new Promise<void>((resolve, reject) => {
-        const waiter = { grant: resolve };
-        this.waiting.push(waiter);
-        cancelled?.catch((reason: unknown) => {
-          const i = this.waiting.indexOf(waiter);
-          if (i < 0) return; // already granted: the caller releases what it got
-          this.waiting.splice(i, 1);
-          reject(reason instanceof Error ? reason : new Error('cancelled'));
-        });
-      });
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      if (this.inUse <= this.limit && this.waiting.length > 0)
-        this.waiting.shift()!.grant(); // the slot passes straight to the next waiter
-      else this.inUse--;
-    };
-  }
-
-  /** Read slots taken now (for tests). */
-  get used(): number {
-    return this.inUse;
-  }
-
-  /** Chunks waiting for a slot now (for tests). */
-  get queued(): number {
-    return this.waiting.length;
+/** A chunk read budget: the process's slots for chunk reads (util/slot-budget.ts). */
+export class ChunkReadBudget extends SlotBudget {
+  constructor(slots: number) {
+    super('chunk read slots', slots);
   }
 }
 

@@ -9,35 +9,10 @@
  * is released without needing another.
  */
 
+import { SlotBudget } from '../util/slot-budget.js';
+
 /** Segments with rows in a writer at once, per process (at 100K-row segments, ~0.45 GiB). */
 export const SEGMENT_WRITER_SLOTS = 4;
 
-export class SegmentBudget {
-  private inUse = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(readonly slots: number) {}
-
-  /** Resolves once a slot is free; the returned function gives it back (idempotent). */
-  async acquire(): Promise<() => void> {
-    if (this.inUse >= this.slots) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.inUse++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next)
-        next(); // the slot passes straight to the next waiter
-      else this.inUse--;
-    };
-  }
-
-  /** Slots taken now (for tests and metrics). */
-  get used(): number {
-    return this.inUse;
-  }
-}
-
 /** The process's budget (capture/segment-source.ts takes a slot per segment). */
-export const segmentBudget = new SegmentBudget(SEGMENT_WRITER_SLOTS);
+export const segmentBudget = new SlotBudget('segment writer slots', SEGMENT_WRITER_SLOTS);
