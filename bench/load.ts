@@ -51,7 +51,6 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ClaimsWorkload } from '../sim/workload/index.js';
 import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
 import { CLAIMS_PIPELINE_TABLES, type PipelineTable } from '../scripts/demo/harness.js';
 import type { TableRef } from '../src/domain/table.js';
@@ -71,7 +70,7 @@ import {
   waitForSnapshot,
   type Pipeline,
 } from './pipeline-stack.js';
-import { LOAD_MIX, quantileMs, SteadyWorkload, workloadPool } from './steady-workload.js';
+import { LOAD_MIX, quantileMs, SteadyWorkload, warmLoadWorkload, workloadPool } from './steady-workload.js';
 import { positiveNumber as num, WORKLOAD_ARG_OPTIONS, workloadArgs } from './workload-options.js';
 import { BusyMeter, fmtBusy, type BusyShare } from './process-cpu.js';
 import { lakeFreshnessBetween, lakeTimeline, type MinuteOfLake } from './load-timeline.js';
@@ -220,17 +219,7 @@ async function main() {
   let p: Pipeline | undefined;
   const pipelines: Pipeline[] = [];
   try {
-    const workload = new ClaimsWorkload(app, {
-      seed: 11,
-      rate: 0,
-      mix: LOAD_MIX,
-      addColumnAt: [],
-      widenAt: Number.MAX_SAFE_INTEGER,
-      enableChangeTracking: false,
-      claimsPerStatement: WORKLOAD.claimsPerStatement,
-    });
-    await workload.setup();
-    await workload.run({ operations: Math.ceil(2000 / WORKLOAD.claimsPerStatement) }); // ~2,000 claims' operations
+    const workload = await warmLoadWorkload(app, WORKLOAD.claimsPerStatement);
     p = await stack.pipeline('load', sim.port, tablesWithCap(LIFTED));
     pipelines.push(p);
     const env0 = p.env;

@@ -29,11 +29,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import sql from 'mssql';
 import { SIM_CREDENTIALS } from '../sim/index.js';
-import { ClaimsWorkload } from '../sim/workload/index.js';
 import { benchStack, stopChild } from './pipeline-stack.js';
 import { BusyMeter, fmtBusy } from './process-cpu.js';
 import { rawStream } from './raw-stream.js';
-import { LOAD_MIX, quantileMs, SteadyWorkload, WORKLOAD_PACKET_SIZE, workloadPool } from './steady-workload.js';
+import { quantileMs, SteadyWorkload, WORKLOAD_PACKET_SIZE, warmLoadWorkload, workloadPool } from './steady-workload.js';
 import { positiveNumber, WORKLOAD_ARG_OPTIONS, workloadArgs, type WorkloadArgs } from './workload-options.js';
 
 const { values } = parseArgs({
@@ -117,18 +116,7 @@ async function workloadPhase(WORKLOAD: WorkloadArgs, dir?: string) {
     : await workloadPool(sim.host, sim.port, WORKLOAD.concurrency + 2);
   try {
     const busy = new BusyMeter(sim.child.pid);
-    const workload = new ClaimsWorkload(app, {
-      seed: 11,
-      rate: 0,
-      mix: LOAD_MIX,
-      addColumnAt: [],
-      widenAt: Number.MAX_SAFE_INTEGER,
-      enableChangeTracking: false,
-      claimsPerStatement: WORKLOAD.claimsPerStatement,
-    });
-    await workload.setup();
-    // The same warm-up in claims at every batch size (2,000 single-claim operations' worth).
-    await workload.run({ operations: Math.ceil(2000 / WORKLOAD.claimsPerStatement) });
+    const workload = await warmLoadWorkload(app, WORKLOAD.claimsPerStatement);
     const setup = busy.lap();
     say(`workload: setup + warm-up (~2,000 claims' operations), simulator ${fmtBusy(setup)}`);
     const ops = WORKLOAD.opsPerSecond;

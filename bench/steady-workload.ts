@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import sql from 'mssql';
 import { SIM_CREDENTIALS } from '../sim/index.js';
-import type { ClaimsWorkload, WorkloadMix } from '../sim/workload/index.js';
+import { ClaimsWorkload, type WorkloadMix } from '../sim/workload/index.js';
 
 /**
  * TDS packet size of the workload's connections. tedious leaves Nagle's algorithm on (no TCP_NODELAY), so a
@@ -51,6 +51,25 @@ export const LOAD_MIX: WorkloadMix = {
   eligibility: 0,
   longTransaction: 0,
 };
+
+/**
+ * The claims workload bench:load and bench:sim:workload drive ({@link LOAD_MIX}, seed 11, open loop), set up and
+ * warmed with the same claims at every batch size (2,000 single-claim operations' worth).
+ */
+export async function warmLoadWorkload(app: sql.ConnectionPool, claimsPerStatement: number): Promise<ClaimsWorkload> {
+  const workload = new ClaimsWorkload(app, {
+    seed: 11,
+    rate: 0,
+    mix: LOAD_MIX,
+    addColumnAt: [],
+    widenAt: Number.MAX_SAFE_INTEGER,
+    enableChangeTracking: false,
+    claimsPerStatement,
+  });
+  await workload.setup();
+  await workload.run({ operations: Math.ceil(2000 / claimsPerStatement) });
+  return workload;
+}
 
 /** ClaimLines change events one operation of {@link LOAD_MIX} writes on average (an insert: 3 lines on average). */
 export const CLAIM_LINES_PER_OP =
