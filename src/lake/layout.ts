@@ -49,9 +49,25 @@ export function assertAttemptId(attemptId: string): void {
   if (!ATTEMPT_ID.test(attemptId)) throw new RangeError('attempt id must match [A-Za-z0-9_-]{1,64}');
 }
 
-/** UTC calendar date (`YYYY-MM-DD`) of an epoch-nanosecond instant. */
+const NANOS_PER_DAY = 86_400_000_000_000n;
+/** The day {@link utcDateOfNanos} answered last: [lo, hi) in epoch ns, and its date. */
+let lastDay: { lo: bigint; hi: bigint; date: string } | undefined;
+
+/**
+ * UTC calendar date (`YYYY-MM-DD`) of an epoch-nanosecond instant. Called per change event (its partition), where
+ * consecutive events nearly always share a day — a 50K-row transaction shares one commit time — so the day last
+ * answered is remembered: a Date and its ISO string per event cost ~0.7 µs (docs/performance.md, branch
+ * i14-burst3). Instants before 1970 are computed each time (the division truncates towards zero there).
+ */
 export function utcDateOfNanos(epochNanos: bigint): string {
-  return new Date(Number(epochNanos / 1_000_000n)).toISOString().slice(0, 10);
+  const last = lastDay;
+  if (last && epochNanos >= last.lo && epochNanos < last.hi) return last.date;
+  const date = new Date(Number(epochNanos / 1_000_000n)).toISOString().slice(0, 10);
+  if (epochNanos >= 0n) {
+    const lo = epochNanos - (epochNanos % NANOS_PER_DAY);
+    lastDay = { lo, hi: lo + NANOS_PER_DAY, date };
+  }
+  return date;
 }
 
 /** Paths of one table. */
