@@ -42,6 +42,11 @@ export interface ScopeSource {
   qualifiers: string[][];
   columns: ColumnInfo[];
   offset: number;
+  /**
+   * Set by a table or table-function source (query.ts): the columns an expression resolved, so storage decodes
+   * only those (anything reading columns by position, such as `*`, marks them all).
+   */
+  used?: boolean[];
 }
 
 /** The FROM sources visible to an expression, with a parent scope for correlated subqueries. */
@@ -601,6 +606,7 @@ export function resolveColumn(parts: string[], bc: BindContext): Compiled {
     if (hits.length > 1) throw sqlError(209, parts.join('.'));
     const hit = hits[0];
     if (hit) {
+      if (hit.source.used) hit.source.used[hit.index] = true;
       const info = hit.source.columns[hit.index] as ColumnInfo;
       const pos = hit.source.offset + hit.index;
       if (depth === 0) {

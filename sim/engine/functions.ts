@@ -288,11 +288,13 @@ function checksumFn(fold: boolean): FunctionDef {
       let cols: Compiled[] = args;
       if (e.star) {
         cols = [];
-        for (const s of bc.scope.sources)
+        for (const s of bc.scope.sources) {
+          s.used?.fill(true);
           s.columns.forEach((c, i) => {
             const pos = s.offset + i;
             cols.push({ type: c.type, nullable: true, constant: false, eval: (row) => row[pos] ?? null });
           });
+        }
       } else if (args.length === 0) throw sqlError(174, fold ? 'checksum' : 'binary_checksum', 1);
       const types = cols.map((c) => c.type);
       return {

@@ -68,6 +68,16 @@ export class RowRecord implements RowVersion {
     return (this.codec as RowCodec).decodeOneAt(this.slabNo, this.offset, i);
   }
 
+  /**
+   * One slot's value as `values[i]` would give it, without decoding the row: undefined for a slot the row's
+   * layout does not have (a column added after it was written; readers then use the column's missing value).
+   */
+  slotValue(i: number): SqlValue | undefined {
+    if (this.unpacked) return this.unpacked[i];
+    const c = this.codec as RowCodec;
+    return i < c.width ? c.decodeOneAt(this.slabNo, this.offset, i) : undefined;
+  }
+
   /** Packs the values (a no-op when they do not fit the codec's layout). */
   pack(codec: RowCodec): void {
     if (!this.unpacked) return;

@@ -24,7 +24,7 @@ import { coerce, combinedType, commonType } from './coercion.js';
 import type { Column, Database, Index, IndexEntry, Table } from './catalog.js';
 import type { TableAccess, StatementStats } from './accounting.js';
 import { sqlError, unsupported } from './errors.js';
-import { visibleVersion, type ReadView, type RowRecord } from './mvcc.js';
+import { visibleVersion, type ReadView, type RowRecord, type RowVersion } from './mvcc.js';
 import { compareKeys, type Bound } from './ordered-index.js';
 import { indexKey } from './table-store.js';
 import { isTemporal } from './types.js';
@@ -35,7 +35,11 @@ import type { SessionContext } from './session-context.js';
 export interface VirtualTable {
   name: string;
   columns: ColumnInfo[];
-  rows(rt: Runtime, args: SqlValue[]): Iterable<SqlValue[]>;
+  /**
+   * `used[i]` false: no expression of the query reads column i, so the producer may leave it null (undefined:
+   * every column is read).
+   */
+  rows(rt: Runtime, args: SqlValue[], used?: readonly boolean[]): Iterable<SqlValue[]>;
   /** The order `rows` delivers, by column index (an ORDER BY that matches it streams instead of sorting). */
   order?: { col: number; desc: boolean }[];
 }
@@ -84,6 +88,12 @@ interface SourceSpec {
   /** Index order the rows come in (for ORDER BY elision), by source column index. */
   order?: { col: number; desc: boolean }[];
   table?: Table;
+  /**
+   * Set by planSelect once every expression of the statement is bound: the source then produces only the
+   * columns its binding's `used` marks (the others null), so a row's other columns are not decoded to read its
+   * key, count it or skip it. Other users of a source (UPDATE/DELETE … FROM) leave it unset and get every column.
+   */
+  pruned?: boolean;
 }
 
 interface JoinNode {
@@ -500,19 +510,50 @@ function orderMatch(
   return dir;
 }
 
-/** Iterates the visible rows of a table through the chosen access path, counting reads. */
+/**
+ * A visible version's row with only the `used` columns (the others null). A packed newest version decodes just
+ * those slots; other versions hold their values unpacked already.
+ */
+function usedRowOf(rec: RowRecord, v: RowVersion, cols: Column[], used: readonly number[]): SqlValue[] {
+  if (v !== rec || !rec.isPacked) return rowOf(v.values, cols);
+  const out = new Array<SqlValue>(cols.length).fill(null);
+  for (const i of used) {
+    const c = cols[i] as Column;
+    const x = rec.slotValue(c.slot);
+    out[i] = x === undefined ? c.missingValue : x;
+  }
+  return out;
+}
+
+/** `indexKey` of a visible version, reading only the key slots of a packed newest version. */
+function indexKeyOf(ix: Index, table: Table, rec: RowRecord, v: RowVersion): SqlValue[] {
+  if (v !== rec || !rec.isPacked) return indexKey(ix, table, v.values, rec);
+  const key = ix.keyColumns.map((k) => rec.slot(k.column.slot));
+  const cl = table.clustered;
+  if (cl) for (const k of cl.keyColumns) key.push(rec.slot(k.column.slot));
+  else key.push(rec.rid);
+  return key;
+}
+
+/**
+ * Iterates the visible rows of a table through the chosen access path, counting reads. With `used`, only those
+ * columns are read (see SourceSpec.pruned).
+ */
 function* scanTable(
   table: Table,
   access: AccessChoice,
   rt: Runtime,
   prefix: SqlValue[],
   acct: TableAccess,
+  used?: readonly boolean[],
 ): Generator<SqlValue[]> {
   const ranges = access.ranges(rt, prefix);
   if (!ranges) return;
   const view = rt.view;
   const cols = table.columns;
   const ix = access.index;
+  // Every column read (SELECT *, the chunk read): one decode of the whole row is cheaper than one per column.
+  const some = used && used.some((u) => !u) ? used.flatMap((u, i) => (u ? [i] : [])) : undefined;
   for (const r of ranges) {
     if (!ix || ix.clustered) {
       for (const rec of table.records.range(r.lower, r.upper, access.reverse)) {
@@ -520,7 +561,7 @@ function* scanTable(
         if (rt.signal.aborted) return;
         const v = visibleVersion(rec, view);
         if (!v || v.deleted) continue;
-        yield rowOf(v.values, cols);
+        yield some ? usedRowOf(rec, v, cols, some) : rowOf(v.values, cols);
       }
     } else {
       const entries = ix.entries;
@@ -532,8 +573,14 @@ function* scanTable(
         const v = visibleVersion(rec, view);
         if (!v || v.deleted) continue;
         // Stale entry: the visible version is filed under another key.
-        if (compareKeys(indexKey(ix, table, v.values, rec), e.key) !== 0) continue;
-        yield rowOf(v.values, cols);
+        if (some) {
+          if (compareKeys(indexKeyOf(ix, table, rec, v), e.key) !== 0) continue;
+          yield usedRowOf(rec, v, cols, some);
+          continue;
+        }
+        const values = v.values;
+        if (compareKeys(indexKey(ix, table, values, rec), e.key) !== 0) continue;
+        yield rowOf(values, cols);
       }
     }
   }
@@ -759,7 +806,8 @@ export class QueryPlanner {
           : scope.sources;
         if (q && sources.length === 0) throw sqlError(4104, q.join('.'));
         if (!q && scope.sources.length === 0) throw sqlError(263);
-        for (const src of sources)
+        for (const src of sources) {
+          src.used?.fill(true);
           src.columns.forEach((c, i) => {
             const pos = src.offset + i;
             items.push({
@@ -767,6 +815,7 @@ export class QueryPlanner {
               name: c.name,
             });
           });
+        }
         continue;
       }
       const compiled = compile(it.expr, outBc);
@@ -856,6 +905,8 @@ export class QueryPlanner {
       nullable: it.compiled.nullable,
     }));
     const width = scope.width;
+    // Every expression of the statement (subqueries included) is bound: each source knows which columns it must read.
+    for (const j of joins) j.source.pruned = true;
 
     const run = function* (rt: Runtime, outer: SqlValue[][] = []): Generator<SqlValue[]> {
       const ctx: EvalCtx = outer === rt.ctx.outer ? rt.ctx : { ...rt.ctx, outer };
@@ -994,7 +1045,8 @@ export class QueryPlanner {
       const alias = ref.alias ?? ref.name[ref.name.length - 1] ?? '';
       const args = ref.args.map((a) => compile(a, bc));
       const binding = scope.add(alias, [ref.name], vt.columns);
-      return {
+      const used = (binding.used = new Array<boolean>(vt.columns.length).fill(false));
+      const spec: SourceSpec = {
         binding,
         ...(vt.order ? { order: vt.order } : {}),
         open: (rt, prefix) => {
@@ -1011,11 +1063,13 @@ export class QueryPlanner {
             vt.rows(
               rt,
               args.map((a) => a.eval(prefix, rt.ctx)),
+              spec.pruned ? used : undefined,
             ),
             acct,
           );
         },
       };
+      return spec;
     }
     if (ref.kind !== 'table') throw new Error('unexpected join');
     const cte = ref.name.length === 1 ? this.ctes.get((ref.name[0] ?? '').toLowerCase()) : undefined;
@@ -1061,6 +1115,7 @@ export class QueryPlanner {
           [table.database.name, '', table.name],
         ];
     const binding = scope.add(alias, quals, tableColumns(table));
+    const used = (binding.used = new Array<boolean>(table.columns.length).fill(false));
     const hints = new Set(ref.hints);
     // Lock hints whose point is blocking: readers here never take locks, so honouring them silently would change
     // concurrency semantics. Refuse instead (NOLOCK, READPAST, ROWLOCK, INDEX, … are fine).
@@ -1071,7 +1126,7 @@ export class QueryPlanner {
     const access = chooseAccess(table, binding, preds, keysets, orderBy, bc);
     let acct: TableAccess | undefined;
     let lastStats: StatementStats | undefined;
-    return {
+    const spec: SourceSpec = {
       binding,
       table,
       order: access.order,
@@ -1085,9 +1140,10 @@ export class QueryPlanner {
         if (hints.has('NOLOCK') || hints.has('READUNCOMMITTED')) view = { ...view, dirty: true };
         if (hints.has('READPAST')) view = { ...view, readPast: true };
         const rtv = view === rt.view ? rt : { ...rt, view };
-        return scanTable(table, access, rtv, prefix, acct);
+        return scanTable(table, access, rtv, prefix, acct, spec.pruned ? used : undefined);
       },
     };
+    return spec;
   }
 }
 

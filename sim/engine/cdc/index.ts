@@ -15,7 +15,7 @@ import { sqlError } from '../errors.js';
 import { extError, extInfo } from '../ext-errors.js';
 import { T } from '../types.js';
 import { convertValue, textOf } from '../values.js';
-import { visibleValues } from '../mvcc.js';
+import { visibleVersion, type RowRecord } from '../mvcc.js';
 import { hasPermission, isDbOwner, isRoleMember, securityOf, FIXED_DATABASE_ROLES } from '../security/permissions.js';
 import {
   CdcDatabase,
@@ -776,7 +776,7 @@ function changeFunction(ctl: CdcController, parts: string[], session: SessionImp
             { col: 2, desc: false },
           ],
         }),
-    rows: (rt: Runtime, args: SqlValue[]) => {
+    rows: (rt: Runtime, args: SqlValue[], used?: readonly boolean[]) => {
       if (!canReadInstance(rt.ctx.session, inst)) throw extError(229, 'SELECT', name, inst.source.database.name, 'cdc');
       if (args.length !== 3) throw rangeError(net);
       const [fromV, toV, filterV] = args;
@@ -793,53 +793,103 @@ function changeFunction(ctl: CdcController, parts: string[], session: SessionImp
       const stalled = c.stalledAt(inst);
       if (stalled !== undefined && to >= stalled) throw rangeError(net);
       rt.onDataAccess(inst.source.database);
-      return net ? netRows(inst, rt, from, to, filter) : allRows(inst, rt, from, to, filter);
+      return net ? netRows(inst, rt, from, to, filter, used) : allRows(inst, rt, from, to, filter, used);
     },
   };
 }
 
-/** Change-table rows with __$start_lsn in [from, to], in (start_lsn, seqval, operation) order. */
+/** One slot of a visible change-table version: `values` when it holds them unpacked, else a packed slot's decode. */
+function slotOf(rec: RowRecord, values: SqlValue[] | undefined, slot: number): SqlValue {
+  if (slot < 0) return null;
+  return values ? (values[slot] ?? null) : rec.slot(slot);
+}
+
+/**
+ * Change-table rows with __$start_lsn in [from, to], in (start_lsn, seqval, operation) order, except those of
+ * operation `skipOp`. A row's captured values are decoded only where `want` (by captured column) says so, its
+ * LSN, seqval and mask only where `wantMeta` does (null otherwise), and a skipped row's not at all: its operation is read alone (a change table row is ~30 columns, and an update's
+ * old-values row is half of what a burst's change table holds).
+ */
 function* ctRows(
   inst: CaptureInstance,
   rt: Runtime,
   from: bigint,
   to: bigint,
+  want?: readonly boolean[],
+  skipOp?: number,
+  wantMeta?: { lsn: boolean; seqval: boolean; mask: boolean },
 ): Generator<{ lsn: Buffer; seqval: Buffer; op: number; mask: Buffer | null; values: SqlValue[] }> {
   const ct = inst.changeTable;
   const slot = (n: string) => ct.column(n)?.slot ?? -1;
-  const [sLsn, sSeq, sOp, sMask] = ['__$start_lsn', '__$seqval', '__$operation', '__$update_mask'].map(slot);
-  const capSlots = inst.columns.map((cc) => slot(cc.name));
+  const [sLsn, sSeq, sOp, sMask] = ['__$start_lsn', '__$seqval', '__$operation', '__$update_mask'].map(slot) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const lsnSlot = wantMeta && !wantMeta.lsn ? -1 : sLsn;
+  const seqSlot = wantMeta && !wantMeta.seqval ? -1 : sSeq;
+  const maskSlot = wantMeta && !wantMeta.mask ? -1 : sMask;
+  const capSlots = inst.columns.map((cc, k) => (want && !want[k] ? -1 : slot(cc.name)));
   const lower = { key: [lsnToBuffer(from)], inclusive: true };
   const upper = { key: [lsnToBuffer(to)], inclusive: true };
   for (const rec of ct.records.range(lower, upper)) {
-    const v = visibleValues(rec, rt.view);
-    if (!v) continue;
+    const v = visibleVersion(rec, rt.view);
+    if (!v || v.deleted) continue;
+    // The packed newest version (the common case: a harvested row no reader has seen change) decodes per slot.
+    const values = v === rec && rec.isPacked ? undefined : v.values;
+    const op = Number(slotOf(rec, values, sOp));
+    if (op === skipOp) continue;
+    const captured = new Array<SqlValue>(capSlots.length);
+    for (let k = 0; k < capSlots.length; k++) captured[k] = slotOf(rec, values, capSlots[k] as number);
     yield {
-      lsn: v[sLsn as number] as Buffer,
-      seqval: v[sSeq as number] as Buffer,
-      op: Number(v[sOp as number]),
-      mask: (v[sMask as number] ?? null) as Buffer | null,
-      values: capSlots.map((s) => (s >= 0 ? (v[s] ?? null) : null)),
+      lsn: slotOf(rec, values, lsnSlot) as Buffer,
+      seqval: slotOf(rec, values, seqSlot) as Buffer,
+      op,
+      mask: slotOf(rec, values, maskSlot) as Buffer | null,
+      values: captured,
     };
   }
 }
 
-function* allRows(inst: CaptureInstance, rt: Runtime, from: bigint, to: bigint, filter: string): Generator<SqlValue[]> {
-  for (const r of ctRows(inst, rt, from, to)) {
-    if (r.op === 3 && filter !== 'all update old') continue;
-    yield [r.lsn, r.seqval, BigInt(r.op), r.mask, ...r.values];
+/** `used` (by output column: the four metadata columns, then the captured ones) from the query; see VirtualTable. */
+function* allRows(
+  inst: CaptureInstance,
+  rt: Runtime,
+  from: bigint,
+  to: bigint,
+  filter: string,
+  used?: readonly boolean[],
+): Generator<SqlValue[]> {
+  const meta = used && { lsn: used[0] === true, seqval: used[1] === true, mask: used[3] === true };
+  for (const r of ctRows(inst, rt, from, to, used?.slice(4), filter === 'all update old' ? undefined : 3, meta)) {
+    const row = new Array<SqlValue>(4 + r.values.length);
+    row[0] = r.lsn;
+    row[1] = r.seqval;
+    row[2] = BigInt(r.op);
+    row[3] = r.mask;
+    for (let k = 0; k < r.values.length; k++) row[4 + k] = r.values[k] as SqlValue;
+    yield row;
   }
 }
 
-function* netRows(inst: CaptureInstance, rt: Runtime, from: bigint, to: bigint, filter: string): Generator<SqlValue[]> {
+/** `used` by output column: the three metadata columns, then the captured ones (the key is always read). */
+function* netRows(
+  inst: CaptureInstance,
+  rt: Runtime,
+  from: bigint,
+  to: bigint,
+  filter: string,
+  used?: readonly boolean[],
+): Generator<SqlValue[]> {
   const keyIdx = inst.indexColumns.map((k) => inst.columns.findIndex((c) => c.source === k));
+  const want = used?.slice(3).map((u, k) => u || keyIdx.includes(k));
   const groups = new Map<
     string,
     { first: number; last: { lsn: Buffer; op: number; values: SqlValue[] }; mask: Buffer | null; order: number }
   >();
   let order = 0;
-  for (const r of ctRows(inst, rt, from, to)) {
-    if (r.op === 3) continue;
+  for (const r of ctRows(inst, rt, from, to, want, 3)) {
     const key = JSON.stringify(keyIdx.map((i) => keyText(r.values[i] ?? null)));
     const g = groups.get(key);
     if (!g) {
