@@ -98,7 +98,14 @@ export function prepareOutput(
       src.columns.forEach((c, i) => {
         const pos = src.offset + i;
         compiled.push({
-          c: { type: c.type, nullable: true, constant: false, eval: (row) => row[pos] ?? null },
+          c: {
+            type: c.type,
+            nullable: true,
+            constant: false,
+            eval(row) {
+              return row[pos] ?? null;
+            },
+          },
           name: c.name,
         });
       });
