@@ -49,3 +49,28 @@ test('a multi-row INSERT of literals, casts and date functions stores the values
     [3n, '3.25', null, null, 21n],
   ]);
 });
+
+test('INSERT … VALUES maps values to columns by the column list: DEFAULT, omitted columns, identity, rowversion', async () => {
+  // The insert path takes literals without binding them and finds each column's value by its position in the
+  // column list, once per statement (it built a map per row).
+  const s = await connect(engineWithClaims());
+  const r = await run(
+    s,
+    `CREATE TABLE dbo.T (id bigint IDENTITY(1,1) NOT NULL PRIMARY KEY, a int NOT NULL DEFAULT 7, b varchar(5) NULL,
+       c nvarchar(5) NOT NULL DEFAULT N'd', rv rowversion);
+     INSERT INTO dbo.T (c, b, a) VALUES (N'x', 'y', 1), (DEFAULT, NULL, DEFAULT), (N'z', 'w', 2 + 3);
+     INSERT INTO dbo.T (b) VALUES ('only');
+     INSERT INTO dbo.T (a, rv) VALUES (9, NULL);
+     SELECT id, a, b, c, CASE WHEN rv IS NULL THEN 0 ELSE 1 END FROM dbo.T ORDER BY id`,
+  );
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.sets.at(-1), [
+    [1n, 1n, 'y', 'x', 1n],
+    [2n, 7n, null, 'd', 1n],
+    [3n, 5n, 'w', 'z', 1n],
+    [4n, 7n, 'only', 'd', 1n],
+    [5n, 9n, null, 'd', 1n],
+  ]);
+  const bad = await run(s, `INSERT INTO dbo.T (a, rv) VALUES (1, 0x01)`);
+  assert.equal(bad.errors[0]?.number, 273);
+});
