@@ -1617,18 +1617,30 @@ function literalIntType(v: bigint): SqlType {
 function numberLiteral(text: string): Expr {
   if (text.includes('e') || text.includes('E'))
     return { kind: 'literal', value: Number(text), type: { name: 'float', precision: 53 } };
-  if (text.includes('.')) {
-    const [ip = '', fp = ''] = text.split('.');
-    const intDigits = ip.replace(/^0+/, '');
-    const unscaled = BigInt((intDigits || '0') + fp);
-    const precision = Math.max(1, intDigits.length + fp.length, fp.length);
+  const dot = text.indexOf('.');
+  if (dot >= 0) {
+    let zeros = 0;
+    while (zeros < dot && text.charCodeAt(zeros) === 48) zeros++;
+    const intDigits = dot - zeros;
+    const scale = text.length - dot - 1;
+    const unscaled = digitsToBigInt(text.slice(zeros, dot) + text.slice(dot + 1));
+    const precision = Math.max(1, intDigits + scale, scale);
     if (precision > 38) throw sqlError(1007, text);
-    const value: SqlValue = dec(unscaled, fp.length);
-    return { kind: 'literal', value, type: { name: 'decimal', precision, scale: fp.length } };
+    const value: SqlValue = dec(unscaled, scale);
+    return { kind: 'literal', value, type: { name: 'decimal', precision, scale } };
   }
-  const v = BigInt(text);
+  const v = digitsToBigInt(text);
   if (v <= 2147483647n) return { kind: 'literal', value: v, type: { name: 'int' } };
   const digits = text.replace(/^0+/, '').length;
   if (digits > 38) throw sqlError(1007, text);
   return { kind: 'literal', value: dec(v, 0), type: { name: 'decimal', precision: Math.max(1, digits), scale: 0 } };
+}
+
+/**
+ * A run of decimal digits as a BigInt: up to 15 digits through a double (exact there, and ~3× cheaper than
+ * parsing the string as a BigInt: a claims INSERT carries ~10 numeric literals per row).
+ */
+function digitsToBigInt(digits: string): bigint {
+  if (digits.length === 0) return 0n;
+  return digits.length <= 15 ? BigInt(Number(digits)) : BigInt(digits);
 }

@@ -97,3 +97,36 @@ test('the workload-shaped INSERT stores the same rows through the fast paths', a
     [3n, '', '', '0.00', 1],
   ]);
 });
+
+test('number literals: types and values on both sides of 15 digits, leading zeros, a bare point', () => {
+  const lit = (text: string) => {
+    const [p] = parseBatch(`SELECT ${text}`);
+    const e = (p?.stmt as { items: { expr: { value: unknown; type: unknown } }[] }).items[0]?.expr;
+    return [e?.value, e?.type];
+  };
+  assert.deepEqual(lit('007'), [7n, { name: 'int' }]);
+  assert.deepEqual(lit('2147483648'), [
+    { kind: 'decimal', unscaled: 2147483648n, scale: 0 },
+    { name: 'decimal', precision: 10, scale: 0 },
+  ]);
+  assert.deepEqual(lit('00.50'), [
+    { kind: 'decimal', unscaled: 50n, scale: 2 },
+    { name: 'decimal', precision: 2, scale: 2 },
+  ]);
+  assert.deepEqual(lit('5.'), [
+    { kind: 'decimal', unscaled: 5n, scale: 0 },
+    { name: 'decimal', precision: 1, scale: 0 },
+  ]);
+  assert.deepEqual(lit('.5'), [
+    { kind: 'decimal', unscaled: 5n, scale: 1 },
+    { name: 'decimal', precision: 1, scale: 1 },
+  ]);
+  assert.deepEqual(lit('123456789012345.678'), [
+    { kind: 'decimal', unscaled: 123456789012345678n, scale: 3 },
+    { name: 'decimal', precision: 18, scale: 3 },
+  ]);
+  assert.deepEqual(lit('99999999999999999999.9999999999'), [
+    { kind: 'decimal', unscaled: 999999999999999999999999999999n, scale: 10 },
+    { name: 'decimal', precision: 30, scale: 10 },
+  ]);
+});
