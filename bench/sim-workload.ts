@@ -146,13 +146,15 @@ async function workloadPhase(WORKLOAD: WorkloadArgs, dir?: string) {
       simulatorBusy: during,
       /** The simulator's CPU per operation (its capture job's share included): what its speed-ups cut. */
       simulatorCpuMsPerOperation: perOp(during.cpuSeconds, c.operations),
+      /** The simulator's CPU per change event of both tables (the figure bench:load's sustained rate divides). */
+      simulatorCpuUsPerEvent: usPerRow(during.cpuSeconds, c.claimLinesEvents + c.claimsEvents),
       clientBusy: client,
       clientCpuMsPerOperation: perOp(client.cpuSeconds, c.operations),
     };
     say(
       `workload (${out.claimsPerStatement} claims per statement, ${out.concurrency} sessions): ${out.operationsPerSecond} ops/s (aim ${out.aimOperationsPerSecond}), ${out.claimLinesEventsPerSecond} ClaimLines + ` +
         `${out.claimsEventsPerSecond} Claims events/s for ${out.seconds} s, ${out.skippedSlots} slots skipped, ${out.errors} errors; ` +
-        `statement p50/p95 ${out.statementP50Ms}/${out.statementP95Ms} ms; simulator ${fmtBusy(during)}, ${out.simulatorCpuMsPerOperation} ms CPU/op; this process (the sessions) ${fmtBusy(client)}, ${out.clientCpuMsPerOperation} ms CPU/op`,
+        `statement p50/p95 ${out.statementP50Ms}/${out.statementP95Ms} ms; simulator ${fmtBusy(during)}, ${out.simulatorCpuMsPerOperation} ms CPU/op, ${out.simulatorCpuUsPerEvent} µs CPU per change event; this process (the sessions) ${fmtBusy(client)}, ${out.clientCpuMsPerOperation} ms CPU/op`,
     );
     return out;
   } finally {

@@ -154,9 +154,21 @@ function coerceForCompare(c: Compiled, to: SqlType): Compiled {
   const inner = c.eval;
   if (c.constant && c.eval.length === 0) {
     const v = convertValue(inner([], undefined as unknown as EvalCtx), from, to);
-    return { ...c, type: to, eval: () => v };
+    return {
+      ...c,
+      type: to,
+      eval() {
+        return v;
+      },
+    };
   }
-  return { ...c, type: to, eval: (row, ctx) => convertValue(inner(row, ctx), from, to) };
+  return {
+    ...c,
+    type: to,
+    eval(row, ctx) {
+      return convertValue(inner(row, ctx), from, to);
+    },
+  };
 }
 
 /** SQL three-valued comparison. */
@@ -228,7 +240,9 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         nullable: g.compiled.nullable,
         constant: false,
         name: g.compiled.name,
-        eval: (row) => row[k] ?? null,
+        eval(row) {
+          return row[k] ?? null;
+        },
       };
     }
     if (e.kind === 'call' && !e.over && e.name.length === 1 && AGGREGATES[(e.name[0] ?? '').toUpperCase()])
@@ -256,7 +270,9 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: t,
         nullable: true,
         constant: true,
-        eval: (_row, ctx) => ctx.vars.get(key)?.value ?? null,
+        eval(_row, ctx) {
+          return ctx.vars.get(key)?.value ?? null;
+        },
       };
     }
     case 'global':
@@ -268,7 +284,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         return {
           ...o,
           column: undefined,
-          eval: (row, ctx) => {
+          eval(row, ctx) {
             const v = o.eval(row, ctx);
             if (v === null) return null;
             if (typeof v === 'boolean') return !v;
@@ -285,7 +301,14 @@ export function compile(e: Expr, bc: BindContext): Compiled {
       }
       const t = isString(o.type) ? ({ name: 'float', precision: 53 } as SqlType) : o.type;
       const src = coerce(o, t);
-      return { type: t, nullable: o.nullable, constant: o.constant, eval: (row, ctx) => negate(src.eval(row, ctx), t) };
+      return {
+        type: t,
+        nullable: o.nullable,
+        constant: o.constant,
+        eval(row, ctx) {
+          return negate(src.eval(row, ctx), t);
+        },
+      };
     }
     case 'binary': {
       const l = compile(e.left, bc);
@@ -313,7 +336,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: rt,
         nullable: l.nullable || r.nullable,
         constant: l.constant && r.constant,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           const x = le(row, ctx);
           if (x === null) return null;
           const y = re(row, ctx);
@@ -331,7 +354,9 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: BOOL,
         nullable: true,
         constant: l.constant && r.constant,
-        eval: (row, ctx) => compareOp(op, le(row, ctx), re(row, ctx)),
+        eval(row, ctx) {
+          return compareOp(op, le(row, ctx), re(row, ctx));
+        },
       };
     }
     case 'and':
@@ -343,7 +368,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: BOOL,
         nullable: true,
         constant: l.constant && r.constant,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           const x = l.eval(row, ctx);
           if (isAnd && x === false) return false;
           if (!isAnd && x === true) return true;
@@ -359,7 +384,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: BOOL,
         nullable: true,
         constant: o.constant,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           const v = o.eval(row, ctx);
           return v === null ? null : !v;
         },
@@ -372,7 +397,9 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: BOOL,
         nullable: false,
         constant: o.constant,
-        eval: (row, ctx) => (o.eval(row, ctx) === null) !== neg,
+        eval(row, ctx) {
+          return (o.eval(row, ctx) === null) !== neg;
+        },
       };
     }
     case 'between': {
@@ -386,7 +413,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: BOOL,
         nullable: true,
         constant: o.constant && lo.constant && hi.constant,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           const x = compareOp('>=', a1(row, ctx), b1(row, ctx));
           const y = x === false ? false : compareOp('<=', a2(row, ctx), b2(row, ctx));
           const r = x === false || y === false ? false : x === null || y === null ? null : true;
@@ -401,12 +428,19 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         const sub = bc.subquery(e.subquery, bc.scope);
         if (sub.columns.length !== 1) throw sqlError(116);
         const st = (sub.columns[0] as ColumnInfo).type;
-        const probe = comparable(o, { type: st, nullable: true, constant: true, eval: (r) => r[0] ?? null });
+        const probe = comparable(o, {
+          type: st,
+          nullable: true,
+          constant: true,
+          eval(r) {
+            return r[0] ?? null;
+          },
+        });
         return {
           type: BOOL,
           nullable: true,
           constant: false,
-          eval: (row, ctx) => {
+          eval(row, ctx) {
             const x = probe[0](row, ctx);
             if (x === null) return null;
             let sawNull = false;
@@ -425,7 +459,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: BOOL,
         nullable: true,
         constant: o.constant && items.every((i) => i.constant),
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           let sawNull = false;
           for (const [a, b] of pairs) {
             const r = compareOp('=', a(row, ctx), b(row, ctx));
@@ -446,7 +480,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: BOOL,
         nullable: true,
         constant: o.constant && p.constant,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           const s = o.eval(row, ctx);
           const pat = p.eval(row, ctx);
           if (s === null || pat === null) return null;
@@ -463,7 +497,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: BOOL,
         nullable: false,
         constant: false,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           for (const _ of sub.run(ctx, row)) return true;
           return false;
         },
@@ -478,7 +512,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         nullable: true,
         constant: false,
         name: col.name,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           let out: SqlValue = null;
           let n = 0;
           for (const r of sub.run(ctx, row)) {
@@ -504,7 +538,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: to,
         nullable: o.nullable || tryMode,
         constant: o.constant,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           if (!tryMode) return convertValue(o.eval(row, ctx), from, to, styleValue);
           try {
             return convertValue(o.eval(row, ctx), from, to, styleValue);
@@ -529,7 +563,7 @@ export function compile(e: Expr, bc: BindContext): Compiled {
         type: rt,
         nullable: true,
         constant: whens.every((w) => w.when.constant && w.then.constant) && elseC.constant,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           for (let i = 0; i < whens.length; i++) {
             if ((whens[i] as { when: Compiled }).when.eval(row, ctx) === true)
               return (thenC[i] as Compiled).eval(row, ctx);
@@ -616,7 +650,9 @@ export function resolveColumn(parts: string[], bc: BindContext): Compiled {
           constant: false,
           column: hit,
           name: info.name,
-          eval: (row) => row[pos] ?? null,
+          eval(row) {
+            return row[pos] ?? null;
+          },
         };
       }
       const d = depth;
@@ -625,7 +661,9 @@ export function resolveColumn(parts: string[], bc: BindContext): Compiled {
         nullable: info.nullable,
         constant: true,
         name: info.name,
-        eval: (_row, ctx) => ctx.outer[ctx.outer.length - d]?.[pos] ?? null,
+        eval(_row, ctx) {
+          return ctx.outer[ctx.outer.length - d]?.[pos] ?? null;
+        },
       };
     }
   }
@@ -654,7 +692,15 @@ function compileAggregate(e: Expr & { kind: 'call' }, bc: BindContext): Compiled
   }
   const slot = group.keys.length + idx;
   const agg = group.aggs[idx] as { type: SqlType };
-  return { type: agg.type, nullable: true, constant: false, name: undefined, eval: (row) => row[slot] ?? null };
+  return {
+    type: agg.type,
+    nullable: true,
+    constant: false,
+    name: undefined,
+    eval(row) {
+      return row[slot] ?? null;
+    },
+  };
 }
 
 function compileCall(e: Expr & { kind: 'call' }, bc: BindContext): Compiled {
@@ -713,7 +759,14 @@ function compileWindow(e: Expr & { kind: 'call' }, bc: BindContext): Compiled {
   }
   const i = idx;
   // `base` is final only once the whole select list is bound (aggregates add slots before it).
-  return { type: { name: 'bigint' }, nullable: false, constant: false, eval: (row) => row[w.base + i] ?? null };
+  return {
+    type: { name: 'bigint' },
+    nullable: false,
+    constant: false,
+    eval(row) {
+      return row[w.base + i] ?? null;
+    },
+  };
 }
 
 function compileGlobal(name: string, bc: BindContext): Compiled {

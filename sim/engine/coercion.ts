@@ -9,7 +9,15 @@ import { isBinary, isDecimal, isString, precedence, typeToString } from './types
 import { convertValue, implicitlyConvertible } from './values.js';
 
 export function literal(value: SqlValue, type: SqlType): Compiled {
-  return { type, nullable: value === null, eval: () => value, constant: true, nullLiteral: value === null };
+  return {
+    type,
+    nullable: value === null,
+    eval() {
+      return value;
+    },
+    constant: true,
+    nullLiteral: value === null,
+  };
 }
 
 /** The result type of CASE/COALESCE-like combinations: highest precedence, ignoring untyped NULLs. */
@@ -25,7 +33,14 @@ export function coerce(c: Compiled, to: SqlType, explicit = false, style = 0): C
   if (!explicit && !implicitlyConvertible(c.type, to)) throw sqlError(206, typeToString(c.type), typeToString(to));
   const from = c.type;
   const inner = c.eval;
-  return { ...c, type: to, column: undefined, eval: (row, ctx) => convertValue(inner(row, ctx), from, to, style) };
+  return {
+    ...c,
+    type: to,
+    column: undefined,
+    eval(row, ctx) {
+      return convertValue(inner(row, ctx), from, to, style);
+    },
+  };
 }
 
 function sameType(a: SqlType, b: SqlType): boolean {

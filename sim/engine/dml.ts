@@ -98,7 +98,14 @@ export function prepareOutput(
       src.columns.forEach((c, i) => {
         const pos = src.offset + i;
         compiled.push({
-          c: { type: c.type, nullable: true, constant: false, eval: (row) => row[pos] ?? null },
+          c: {
+            type: c.type,
+            nullable: true,
+            constant: false,
+            eval(row) {
+              return row[pos] ?? null;
+            },
+          },
           name: c.name,
         });
       });
@@ -166,14 +173,26 @@ export async function executeInsert(stmt: Statement & { kind: 'insert' }, dc: Dm
         if (stmt.columns) throw sqlError(row.length < targets.length ? 109 : 110);
         throw sqlError(213);
       }
-      const compiled: (Compiled | undefined)[] = row.map((e: Expr) =>
-        e.kind === 'default' ? undefined : compile(e, bc),
-      );
-      rowsIn.push({
-        values: compiled.map((c) => (c ? c.eval([], dc.rt.ctx) : null)),
-        types: compiled.map((c, i) => c?.type ?? (targets[i] as Column).type),
-        isDefault: compiled.map((c) => c === undefined),
-      });
+      const values: SqlValue[] = new Array<SqlValue>(row.length);
+      const types: SqlType[] = new Array<SqlType>(row.length);
+      const isDefault: boolean[] = new Array<boolean>(row.length);
+      for (let i = 0; i < row.length; i++) {
+        const e = row[i] as Expr;
+        isDefault[i] = e.kind === 'default';
+        if (e.kind === 'default') {
+          values[i] = null;
+          types[i] = (targets[i] as Column).type;
+        } else if (e.kind === 'literal') {
+          // What compile() makes of a literal (coercion.ts `literal`): its value and type, without the closure.
+          values[i] = e.value;
+          types[i] = e.type;
+        } else {
+          const c = compile(e, bc);
+          values[i] = c.eval([], dc.rt.ctx);
+          types[i] = c.type;
+        }
+      }
+      rowsIn.push({ values, types, isDefault });
     }
   } else if (stmt.select) {
     const plan = dc.planner.planSelect(stmt.select);
@@ -181,17 +200,18 @@ export async function executeInsert(stmt: Statement & { kind: 'insert' }, dc: Dm
     const types = plan.columns.map((c) => c.type);
     for (const r of plan.run(dc.rt)) rowsIn.push({ values: r, types, isDefault: r.map(() => false) });
   }
+  // Each column's position among the targets (-1: not given), once per statement rather than a map per row.
+  const given = table.columns.map((col) => targets.indexOf(col));
   let count = 0;
   for (const src of rowsIn) {
     const values = new Array<SqlValue>(table.nextSlot).fill(null);
-    const given = new Map<Column, { v: SqlValue; t: SqlType; d: boolean }>();
-    targets.forEach((c, i) =>
-      given.set(c, { v: src.values[i] ?? null, t: src.types[i] ?? c.type, d: src.isDefault[i] ?? false }),
-    );
-    for (const col of table.columns) {
-      const g = given.get(col);
+    for (let ci = 0; ci < table.columns.length; ci++) {
+      const col = table.columns[ci] as Column;
+      const gi = given[ci] as number;
+      const g = gi >= 0;
+      const gd = g && (src.isDefault[gi] ?? false);
       if (col.isRowversion) {
-        if (g && !g.d && g.v !== null) throw sqlError(273);
+        if (g && !gd && (src.values[gi] ?? null) !== null) throw sqlError(273);
         continue;
       }
       if (col.identity && !(g && table.identityInsert)) {
@@ -201,13 +221,13 @@ export async function executeInsert(stmt: Statement & { kind: 'insert' }, dc: Dm
       }
       let v: SqlValue;
       let t: SqlType;
-      if (!g || g.d) {
+      if (!g || gd) {
         const d = defaultValue(col, dc);
         v = d.value;
         t = d.type;
       } else {
-        v = g.v;
-        t = g.t;
+        v = src.values[gi] ?? null;
+        t = src.types[gi] ?? col.type;
       }
       values[col.slot] = assignValue(v, t, col, table, 'INSERT');
       if (col.identity && typeof values[col.slot] === 'bigint') noteExplicitIdentity(table, values[col.slot] as bigint);

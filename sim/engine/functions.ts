@@ -60,7 +60,7 @@ function strict(
         type: t,
         nullable: true,
         constant: args.every((a) => a.constant) && arity[1] > 0,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           const vals: SqlValue[] = [];
           for (const a of args) {
             const v = a.eval(row, ctx);
@@ -76,7 +76,19 @@ function strict(
 
 /** A function of the session only (no arguments); never constant-folded across statements. */
 function niladic(type: SqlType, f: (ctx: EvalCtx) => SqlValue, nullable = false): FunctionDef {
-  return { arity: [0, 0], bind: () => ({ type, nullable, constant: true, eval: (_r, ctx) => f(ctx) }) };
+  return {
+    arity: [0, 0],
+    bind() {
+      return {
+        type,
+        nullable,
+        constant: true,
+        eval(_r, ctx) {
+          return f(ctx);
+        },
+      };
+    },
+  };
 }
 
 function lazy(
@@ -292,7 +304,14 @@ function checksumFn(fold: boolean): FunctionDef {
           s.used?.fill(true);
           s.columns.forEach((c, i) => {
             const pos = s.offset + i;
-            cols.push({ type: c.type, nullable: true, constant: false, eval: (row) => row[pos] ?? null });
+            cols.push({
+              type: c.type,
+              nullable: true,
+              constant: false,
+              eval(row) {
+                return row[pos] ?? null;
+              },
+            });
           });
         }
       } else if (args.length === 0) throw sqlError(174, fold ? 'checksum' : 'binary_checksum', 1);
@@ -301,12 +320,13 @@ function checksumFn(fold: boolean): FunctionDef {
         type: T.int,
         nullable: false,
         constant: false,
-        eval: (row, ctx) =>
-          checksum(
+        eval(row, ctx) {
+          return checksum(
             cols.map((c) => c.eval(row, ctx)),
             types,
             fold,
-          ),
+          );
+        },
       };
     },
   };
@@ -376,7 +396,9 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       type: x.type,
       nullable: y.nullable,
       constant: x.constant && y.constant,
-      eval: (row, ctx) => x.eval(row, ctx) ?? y.eval(row, ctx),
+      eval(row, ctx) {
+        return x.eval(row, ctx) ?? y.eval(row, ctx);
+      },
     };
   }),
   COALESCE: lazy([1, 255], (args) => {
@@ -386,7 +408,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       type: t,
       nullable: cs.every((c) => c.nullable),
       constant: cs.every((c) => c.constant),
-      eval: (row, ctx) => {
+      eval(row, ctx) {
         for (const c of cs) {
           const v = c.eval(row, ctx);
           if (v !== null) return v;
@@ -402,7 +424,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       type: x.type,
       nullable: true,
       constant: x.constant && y.constant,
-      eval: (row, ctx) => {
+      eval(row, ctx) {
         const v = x.eval(row, ctx);
         const w = y.eval(row, ctx);
         return v !== null && w !== null && compareValues(v, w) === 0 ? null : v;
@@ -418,7 +440,9 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       type: t,
       nullable: true,
       constant: cond.constant && x.constant && y.constant,
-      eval: (row, ctx) => (cond.eval(row, ctx) === true ? x.eval(row, ctx) : y.eval(row, ctx)),
+      eval(row, ctx) {
+        return cond.eval(row, ctx) === true ? x.eval(row, ctx) : y.eval(row, ctx);
+      },
     };
   }),
   LEN: strict(
@@ -562,7 +586,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       type: { name: unicode ? 'nvarchar' : 'varchar', length: max ? -1 : limit },
       nullable: false,
       constant: cs.every((c) => c.constant),
-      eval: (row, ctx) => {
+      eval(row, ctx) {
         const out = cs.map((c) => textOf(c.eval(row, ctx))).join('');
         return max || out.length <= limit ? out : out.slice(0, limit);
       },
@@ -575,12 +599,13 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       type: NV(-1),
       nullable: false,
       constant: cs.every((c) => c.constant),
-      eval: (row, ctx) =>
-        rest
+      eval(row, ctx) {
+        return rest
           .map((c) => c.eval(row, ctx))
           .filter((v) => v !== null)
           .map(textOf)
-          .join(str((sep as Compiled).eval(row, ctx) ?? '')),
+          .join(str((sep as Compiled).eval(row, ctx) ?? ''));
+      },
     };
   }),
   ABS: strict(
@@ -695,7 +720,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
         type: rt,
         nullable: true,
         constant: nn.constant && dd.constant,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           const nv = nn.eval(row, ctx);
           const dv = dd.eval(row, ctx);
           if (nv === null || dv === null) return null;
@@ -729,7 +754,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
         type: T.int,
         nullable: true,
         constant: x.constant && y.constant,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           const p = x.eval(row, ctx);
           const q = y.eval(row, ctx);
           if (p === null || q === null) return null;
@@ -779,7 +804,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
         type: T.int,
         nullable: true,
         constant: x.constant,
-        eval: (row, ctx) => {
+        eval(row, ctx) {
           const v = x.eval(row, ctx);
           if (v === null) return null;
           const p = dt(v, x.type);
@@ -881,7 +906,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       type: T.sysname,
       nullable: true,
       constant: true,
-      eval: (row, ctx) => {
+      eval(row, ctx) {
         if (!a) return 'dbo';
         const id = a.eval(row, ctx);
         if (id === null) return null;
@@ -896,7 +921,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       type: T.int,
       nullable: true,
       constant: true,
-      eval: (row, ctx) => {
+      eval(row, ctx) {
         const n = a ? a.eval(row, ctx) : 'dbo';
         if (n === null) return null;
         const s = ctx.session.database.schema(str(n));
@@ -910,7 +935,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       type: T.sysname,
       nullable: true,
       constant: true,
-      eval: (row, ctx) => {
+      eval(row, ctx) {
         if (!a) return ctx.session.database.name;
         const id = a.eval(row, ctx);
         return id === null ? null : (ctx.session.engine.databaseById(toInt(id))?.name ?? null);
@@ -923,7 +948,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       type: T.smallint,
       nullable: true,
       constant: true,
-      eval: (row, ctx) => {
+      eval(row, ctx) {
         if (!a) return BigInt(ctx.session.database.databaseId);
         const n = a.eval(row, ctx);
         const db = n === null ? undefined : ctx.session.engine.database(str(n));
@@ -1102,32 +1127,46 @@ function sumType(t: SqlType | undefined): SqlType {
 
 export const AGGREGATES: Record<string, AggregateDef> = {
   COUNT: {
-    resultType: () => T.int,
-    init: () => ({ n: 0n }),
-    step: (s, v) => {
+    resultType() {
+      return T.int;
+    },
+    init() {
+      return { n: 0n };
+    },
+    step(s, v) {
       if (v !== null) (s as { n: bigint }).n++;
       return s;
     },
-    result: (s) => {
+    result(s) {
       const n = (s as { n: bigint }).n;
       if (n > 2147483647n) throw sqlError(8115, 'expression', 'int');
       return n;
     },
   },
   COUNT_BIG: {
-    resultType: () => T.bigint,
-    init: () => ({ n: 0n }),
-    step: (s, v) => {
+    resultType() {
+      return T.bigint;
+    },
+    init() {
+      return { n: 0n };
+    },
+    step(s, v) {
       if (v !== null) (s as { n: bigint }).n++;
       return s;
     },
-    result: (s) => (s as { n: bigint }).n,
+    result(s) {
+      return (s as { n: bigint }).n;
+    },
   },
   SUM: {
     resultType: sumType,
-    init: (): SumState => ({ n: 0, int: 0n, f: 0 }),
-    step: (s, v) => (v === null ? s : sumStep(s as SumState, v)),
-    result: (s, rt) => {
+    init(): SumState {
+      return { n: 0, int: 0n, f: 0 };
+    },
+    step(s, v) {
+      return v === null ? s : sumStep(s as SumState, v);
+    },
+    result(s, rt) {
       const st = s as SumState;
       if (st.n === 0) return null;
       if (isFloat(rt)) return st.f;
@@ -1137,7 +1176,7 @@ export const AGGREGATES: Record<string, AggregateDef> = {
     },
   },
   AVG: {
-    resultType: (t) => {
+    resultType(t) {
       if (!t) return T.int;
       if (isInteger(t)) return t.name === 'bigint' ? T.bigint : T.int;
       if (t.name === 'money' || t.name === 'smallmoney') return { name: 'money' };
@@ -1145,9 +1184,13 @@ export const AGGREGATES: Record<string, AggregateDef> = {
       if (isFloat(t)) return T.float;
       throw sqlError(8117, typeToString(t), 'avg');
     },
-    init: (): SumState => ({ n: 0, int: 0n, f: 0 }),
-    step: (s, v) => (v === null ? s : sumStep(s as SumState, v)),
-    result: (s, rt) => {
+    init(): SumState {
+      return { n: 0, int: 0n, f: 0 };
+    },
+    step(s, v) {
+      return v === null ? s : sumStep(s as SumState, v);
+    },
+    result(s, rt) {
       const st = s as SumState;
       if (st.n === 0) return null;
       if (isFloat(rt)) return st.f / st.n;
@@ -1158,32 +1201,46 @@ export const AGGREGATES: Record<string, AggregateDef> = {
     },
   },
   MIN: {
-    resultType: (t) => t ?? T.int,
-    init: () => ({ v: null as SqlValue }),
-    step: (s, v) => {
+    resultType(t) {
+      return t ?? T.int;
+    },
+    init() {
+      return { v: null as SqlValue };
+    },
+    step(s, v) {
       const st = s as { v: SqlValue };
       if (v !== null && (st.v === null || compareValues(v, st.v) < 0)) st.v = v;
       return st;
     },
-    result: (s) => (s as { v: SqlValue }).v,
+    result(s) {
+      return (s as { v: SqlValue }).v;
+    },
   },
   MAX: {
-    resultType: (t) => t ?? T.int,
-    init: () => ({ v: null as SqlValue }),
-    step: (s, v) => {
+    resultType(t) {
+      return t ?? T.int;
+    },
+    init() {
+      return { v: null as SqlValue };
+    },
+    step(s, v) {
       const st = s as { v: SqlValue };
       if (v !== null && (st.v === null || compareValues(v, st.v) > 0)) st.v = v;
       return st;
     },
-    result: (s) => (s as { v: SqlValue }).v,
+    result(s) {
+      return (s as { v: SqlValue }).v;
+    },
   },
   CHECKSUM_AGG: {
-    resultType: (t) => {
+    resultType(t) {
       if (t && !isInteger(t)) throw sqlError(8117, typeToString(t), 'checksum_agg');
       return T.int;
     },
-    init: () => ({ x: 0n, any: false }),
-    step: (s, v) => {
+    init() {
+      return { x: 0n, any: false };
+    },
+    step(s, v) {
       const st = s as { x: bigint; any: boolean };
       if (v !== null) {
         st.x = BigInt.asIntN(32, st.x ^ (v as bigint));
@@ -1191,7 +1248,7 @@ export const AGGREGATES: Record<string, AggregateDef> = {
       }
       return st;
     },
-    result: (s) => {
+    result(s) {
       const st = s as { x: bigint; any: boolean };
       return st.any ? st.x : null;
     },

@@ -15,6 +15,11 @@ export interface Token {
   pos: number;
   /** Line number (1-based). */
   line: number;
+  /**
+   * ident: the text in upper case, computed once here: the parser tests most identifiers against several keywords
+   * (`OR`, `AND`, `IS`, `IN`, … after every operand), and upper-cased the text at each test.
+   */
+  up?: string;
 }
 
 const OPS3 = ['!<>'];
@@ -117,7 +122,14 @@ export function tokenize(sql: string): Token[] {
     }
     if (isIdentStartCode(sql.charCodeAt(i))) {
       while (i < n && isIdentCode(sql.charCodeAt(i))) i++;
-      out.push({ kind: 'ident', text: sql.slice(start, i), pos: start, line });
+      const text = sql.slice(start, i);
+      out.push({ kind: 'ident', text, pos: start, line, up: text.toUpperCase() });
+      continue;
+    }
+    // The punctuation of VALUES lists and calls, which begins no two-character operator: no slices to test.
+    if (c === ',' || c === '(' || c === ')' || c === '.' || c === ';') {
+      out.push({ kind: 'op', text: c, pos: start, line });
+      i++;
       continue;
     }
     const three = sql.slice(i, i + 3);

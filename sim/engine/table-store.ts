@@ -294,7 +294,7 @@ export async function insertRow(
       txn.writes.push({
         record: rec,
         table,
-        undo: () => {
+        undo() {
           removeEntries(added);
           popVersion(rec);
         },
@@ -307,7 +307,7 @@ export async function insertRow(
       txn.writes.push({
         record: rec,
         table,
-        undo: () => {
+        undo() {
           removeEntries(added);
           table.records.remove(rec);
         },
@@ -380,7 +380,7 @@ export async function updateRow(
   txn.writes.push({
     record: rec,
     table,
-    undo: () => {
+    undo() {
       removeEntries(added);
       popVersion(rec);
     },
@@ -393,7 +393,13 @@ export function deleteRow(table: Table, rec: RowRecord, wc: WriteContext, _movin
   const txn = wc.txn;
   const before = rec.values;
   pushVersion(rec, before, true, txn, before);
-  txn.writes.push({ record: rec, table, undo: () => popVersion(rec) });
+  txn.writes.push({
+    record: rec,
+    table,
+    undo() {
+      return popVersion(rec);
+    },
+  });
   recordChange(txn, table, 'delete', before, null);
   return Promise.resolve();
 }

@@ -80,3 +80,29 @@ test('slabs: freed rows drop their slab, and compaction keeps memory proportiona
   assert.ok(codec.slabs.allocatedBytes < full * 0.45, `${codec.slabs.allocatedBytes} of ${full}`);
   for (const r of kept) assert.deepEqual(codec.decodeAt(r.slab, r.offset), [r.id, text]);
 });
+
+test('packing copies short strings and 64-bit values byte for byte as Buffer#write and writeBigInt64LE did', () => {
+  // The encoder copies strings of up to 64 characters by a loop and writes 64-bit integers through a DataView
+  // (issue 14: cheaper at every commit); both sides of the 64-character boundary, Latin-1's edge, a lone
+  // surrogate and the int64 extremes must decode to what was packed.
+  const codec = new RowCodec([
+    { name: 'varchar', length: 200 },
+    { name: 'nvarchar', length: 200 },
+    { name: 'bigint' },
+    { name: 'decimal', precision: 19, scale: 0 },
+    { name: 'time', scale: 7 },
+  ]);
+  for (const len of [0, 1, 63, 64, 65, 130]) {
+    const latin = 'aÿ~\u0080'.repeat(40).slice(0, len);
+    const wide = 'Ā\ud800☃x'.repeat(40).slice(0, len);
+    for (const n of [-9223372036854775808n, -1n, 0n, 9223372036854775807n]) {
+      const row: SqlValue[] = [latin, wide, n, { kind: 'decimal', unscaled: n, scale: 0 }, { kind: 'time', ticks: 1n }];
+      assert.ok(codec.pack(row));
+      assert.deepEqual(codec.decodeAt(codec.slabs.lastSlab, codec.slabs.lastOffset), row);
+    }
+  }
+  // Beyond Latin-1 in a varchar slot, short or long, and beyond 64 bits in an integer slot: the row stays unpacked.
+  assert.equal(codec.pack(['Ā', null, null, null, null]), false);
+  assert.equal(codec.pack(['a'.repeat(100) + 'Ā', null, null, null, null]), false);
+  assert.equal(codec.pack([null, null, 9223372036854775808n, null, null]), false);
+});
