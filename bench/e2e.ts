@@ -186,6 +186,9 @@ async function historySince(
   return { kinds, lastCommitAt };
 }
 
+/** Thread names of the CPU table's by-thread line, as printed. */
+const THREAD_LABELS: Record<string, string> = { 'tm-parquet': 'tm-parquet (Parquet writers)' };
+
 /** Part A's CPU per row: one line per process, one column per step (µs of CPU per row read or landed). */
 function cpuTable(steps: Record<string, { rows: number; wallSeconds: number; processes: Record<string, CpuShare> }>) {
   const names = Object.keys(steps);
@@ -213,13 +216,17 @@ function cpuTable(steps: Record<string, { rows: number; wallSeconds: number; pro
         const t = steps[n]!.processes[proc]?.threadsMicrosPerRow ?? {};
         const top = Object.entries(t)
           .sort((a, b) => b[1] - a[1])
-          .map(([k, v]) => `${k} ${v}`)
+          .map(([k, v]) => `${THREAD_LABELS[k] ?? k} ${v}`)
           .join(', ');
         return top ? `${n}: ${top}` : '';
       })
       .filter(Boolean);
     if (byThread.length) lines.push(`  ${proc} by thread, µs per row — ${byThread.join(' | ')}`);
   }
+  lines.push(
+    '  (threads by their /proc name: main; tm-parquet = the Parquet writer threads, which name themselves; node = ' +
+      "every thread Node leaves unnamed: V8's GC and compiler helpers, libuv's pool, DuckDB's own threads)",
+  );
   lines.push(`  ${'all'.padEnd(16)}${totals.map((t) => cell(t.toFixed(1))).join('')}`);
   lines.push(
     `  ${'wall, µs'.padEnd(16)}${names.map((n) => cell(((steps[n]!.wallSeconds * 1e6) / Math.max(1, steps[n]!.rows)).toFixed(1))).join('')}`,

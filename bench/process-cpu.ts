@@ -139,9 +139,14 @@ export function benchProcesses(named: Record<string, number | undefined>): Recor
  */
 interface CpuReading {
   total: number;
+  /** The first process's own CPU (all its threads, those that ended included). */
+  firstTotal: number | null;
   mainThread: number | null;
   threads: Map<string, number>;
 }
+
+/** The by-thread name of CPU spent by threads that ended during the step (counted by the process, not by name). */
+export const ENDED_THREADS = 'threads that ended';
 
 function threadsOf(pid: number): Map<string, number> {
   const out = new Map<string, number>();
@@ -173,6 +178,7 @@ function readGroup(pids: number[]): CpuReading {
   const first = pids[0];
   return {
     total,
+    firstTotal: first === undefined ? null : cpuSecondsOf(first),
     mainThread: first === undefined ? null : threadCpuSeconds(first, first),
     threads: first === undefined ? new Map<string, number>() : threadsOf(first),
   };
@@ -221,11 +227,21 @@ export class CpuBudget {
         microsPerRow: rows > 0 ? +((cpu * 1e6) / rows).toFixed(1) : null,
         threadsMicrosPerRow: {},
       };
-      if (rows > 0)
+      if (rows > 0) {
+        let named = 0;
         for (const [thread, t] of now.threads) {
-          const us = ((t - (was.threads.get(thread) ?? 0)) * 1e6) / rows;
+          const d = t - (was.threads.get(thread) ?? 0);
+          named += d;
+          const us = (d * 1e6) / rows;
           if (us >= 0.5) processes[name].threadsMicrosPerRow[thread] = +us.toFixed(1);
         }
+        // A thread that ended before this reading (a Parquet writer thread beyond the idle pool, DuckDB's threads
+        // of a closed writer) is in the process's CPU but in no name; show it, so the by-thread figures add up.
+        if (now.firstTotal !== null && was.firstTotal !== null) {
+          const us = ((now.firstTotal - was.firstTotal - named) * 1e6) / rows;
+          if (us >= 0.5) processes[name].threadsMicrosPerRow[ENDED_THREADS] = +us.toFixed(1);
+        }
+      }
     }
     return { wallSeconds: +((performance.now() - this.wall0) / 1000).toFixed(2), processes };
   }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ParquetWriter } from '../../../src/lake/parquet-writer.js';
@@ -159,3 +160,24 @@ test('rows with large text values go through the thread in batches bounded by th
     db.closeSync();
   }
 });
+
+test(
+  'a writer thread names itself in /proc, so per-thread CPU tells it from Node’s other threads',
+  { skip: !existsSync('/proc/self/task') },
+  async () => {
+    const names = () =>
+      readdirSync('/proc/self/task').map((tid) => {
+        try {
+          return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+        } catch {
+          return ''; // the thread ended between the listing and the read
+        }
+      });
+    const w = await ThreadedParquetWriter.create({ columns, dir: tempDir() });
+    try {
+      assert.ok(names().includes('tm-parquet'), `thread names: ${[...new Set(names())].join(', ')}`);
+    } finally {
+      w.close();
+    }
+  },
+);
