@@ -38,16 +38,9 @@ import { TableNotFoundError, PositionFormatError } from '../errors.js';
 import { pad20 } from '../positions.js';
 import { EPOCH_TICKS, TICKS_PER_MS, textToTicks, ticksToText } from '../ticks.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
-import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import {
-  contentHash16,
-  clockedJobPosition,
-  keyString,
-  lakeColumns,
-  queryTimeout,
-  streamRead,
-  watermarkReadOptions,
-} from './common.js';
+import type { ColumnReader } from '../type-mapping.js';
+import type { LakeValue } from '../../domain/values.js';
+import { contentHash16, clockedJobPosition, keyString, lakeColumns, queryTimeout, readPlacedRows } from './common.js';
 import type { JobKind } from '../../domain/jobs.js';
 import { subRangesAt } from '../../domain/sub-ranges.js';
 import type { SubRange } from '../../domain/window.js';
@@ -56,6 +49,7 @@ import {
   newStats,
   type CaptureStrategy,
   type ChangeBatch,
+  type ChangeRow,
   type SourceWindow,
   type SnapshotPositioner,
   type StepStats,
@@ -297,49 +291,32 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     const bound = pad20(to);
     const readLo = overlap || window.from === null ? lo : windowTicks(window.from);
     const readTo = windowTicks(window.to);
-    const list = this.readers.map((r) => r.selectSql()).join(', ');
     const c = quoteIdent(this.col);
-    const text = `SELECT ${list} FROM ${quoteTable(this.d.schema, this.d.table)}
-      WHERE ${c} > CAST(@lo AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))
-      ORDER BY ${c} OPTION (MAXDOP 1)`;
     const params = [
       { name: 'lo', type: sql.VarChar(27), value: ticksToText(readLo) },
       { name: 'to', type: sql.VarChar(27), value: ticksToText(readTo) },
     ];
-    stats.queries++;
-    try {
-      for await (const b of streamRead(
-        this.conn,
-        'updated_at.read',
-        text,
-        params,
-        watermarkReadOptions(this.options, this.d),
-      )) {
-        stats.rowsRead += b.rows.length;
-        const rows = [];
-        for (const raw of b.rows) {
-          const values = decodeRow(this.readers, raw);
-          const nanos = values[this.colIndex] as bigint;
-          const ticks = nanos / 100n + EPOCH_TICKS;
-          const hash = contentHash16(values);
-          let pos = `${pad20(ticks)}${hash}`;
-          if (floor !== null && ticks <= floor) {
-            if (seen && (await seen.has(keyString(values, this.keyIdx), hash))) {
-              stats.duplicatesDropped++;
-              continue;
-            }
-            // Seen only now, stamped at or below what the lake already holds: order it by when it was seen.
-            pos = `${bound}${hash}`;
-            stats.extra.placedAtBound = (stats.extra.placedAtBound ?? 0) + 1;
-          }
-          rows.push({ op: 'u' as const, pos, commitTs: null, values });
-        }
-        stats.rowsEmitted += rows.length;
-        if (rows.length > 0) yield { columns: this.columns, rows };
-      }
-    } finally {
-      stats.durationMs = Date.now() - t0;
-    }
+    const where = `${c} > CAST(@lo AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))`;
+    const atBound = (values: LakeValue[], hash: string): ChangeRow => {
+      // Seen only now, stamped at or below what the lake already holds: order it by when it was seen.
+      stats.extra.placedAtBound = (stats.extra.placedAtBound ?? 0) + 1;
+      return { op: 'u', pos: `${bound}${hash}`, commitTs: null, values };
+    };
+    const src = { conn: this.conn, d: this.d, options: this.options, readers: this.readers, columns: this.columns };
+    const query = { operation: 'updated_at.read', where, orderBy: c, params };
+    yield* readPlacedRows(src, query, stats, t0, (values) => {
+      const ticks = (values[this.colIndex] as bigint) / 100n + EPOCH_TICKS;
+      const hash = contentHash16(values);
+      if (floor === null || ticks > floor) return { op: 'u', pos: `${pad20(ticks)}${hash}`, commitTs: null, values };
+      if (!seen) return atBound(values, hash);
+      const known = seen.has(keyString(values, this.keyIdx), hash);
+      const drop = (has: boolean) => {
+        if (!has) return atBound(values, hash);
+        stats.duplicatesDropped++;
+        return undefined;
+      };
+      return known instanceof Promise ? known.then(drop) : drop(known);
+    });
   }
 
   /** The de-duplication key of an emitted row (what a {@link SeenEvents} index stores with `_pos`). */
