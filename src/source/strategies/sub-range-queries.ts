@@ -42,18 +42,25 @@ export async function splitTarget(
   maxSubRanges: number,
   probed?: number,
 ): Promise<number | undefined> {
-  const count = async (op: string, text: string) => Number((await q<{ n: number | string }>(op, text))[0]?.n ?? 0);
-  const n =
-    probed ??
-    (await count(
-      `${range.op}.split_probe`,
-      `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) ${range.orderBy} AS v ${range.from}) AS t`,
-    ));
+  const n = probed ?? (await cappedCount(q, range, rowsPerSubRange, `${range.op}.split_probe`));
   if (n <= rowsPerSubRange) return undefined;
   return subRangeTarget(
-    await count(`${range.op}.split_count`, `SELECT COUNT_BIG(*) AS n ${range.from}`),
+    await count(q, `${range.op}.split_count`, `SELECT COUNT_BIG(*) AS n ${range.from}`),
     rowsPerSubRange,
     maxSubRanges,
+  );
+}
+
+async function count(q: SplitQuery, op: string, text: string): Promise<number> {
+  return Number((await q<{ n: number | string }>(op, text))[0]?.n ?? 0);
+}
+
+/** The window's rows counted up to `rowsPerSubRange + 1` (query 1 above; a plan may run it as its probe). */
+export function cappedCount(q: SplitQuery, range: PositionRange, rowsPerSubRange: number, op: string): Promise<number> {
+  return count(
+    q,
+    op,
+    `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) ${range.orderBy} AS v ${range.from}) AS t`,
   );
 }
 
@@ -81,4 +88,26 @@ export async function planRangeCuts(
 ): Promise<unknown[] | undefined> {
   const target = await splitTarget(q, range, rowsPerSubRange, maxSubRanges, probed);
   return target === undefined ? undefined : cutsEvery(q, range, target);
+}
+
+/**
+ * The cut values of a window holding more than `rowsPerSubRange` rows without its full count (queries 1 and 3
+ * above, query 1 skipped when the plan `probed` it): the position of every `rowsPerSubRange`-th row, thinned to
+ * every k-th of them when the window would need more than `maxSubRanges` sub-ranges. So a window of at most
+ * `rowsPerSubRange × maxSubRanges` rows is cut exactly where `planRangeCuts` cuts it, and a larger one into
+ * sub-ranges of k × `rowsPerSubRange` rows (at most 2× the even share `planRangeCuts` gives) — one scan of the
+ * window fewer (updated_at: every scan reads the window's timestamps; docs/performance.md).
+ */
+export async function planCutsUncounted(
+  q: SplitQuery,
+  range: PositionRange,
+  rowsPerSubRange: number,
+  maxSubRanges: number,
+  probed?: number,
+): Promise<unknown[] | undefined> {
+  const n = probed ?? (await cappedCount(q, range, rowsPerSubRange, `${range.op}.split_probe`));
+  if (n <= rowsPerSubRange) return undefined;
+  const every = await cutsEvery(q, range, rowsPerSubRange);
+  const k = Math.ceil((every.length + 1) / maxSubRanges);
+  return every.filter((_v, i) => (i + 1) % k === 0);
 }

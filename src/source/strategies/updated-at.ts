@@ -44,12 +44,13 @@ import { contentHash16, clockedJobPosition, keyString, lakeColumns, queryTimeout
 import type { JobKind } from '../../domain/jobs.js';
 import { subRangesAt } from '../../domain/sub-ranges.js';
 import type { SubRange } from '../../domain/window.js';
-import { planRangeCuts, type SplitQuery } from './sub-range-queries.js';
+import { cappedCount, planCutsUncounted, type PositionRange, type SplitQuery } from './sub-range-queries.js';
 import {
   newStats,
   type CaptureStrategy,
   type ChangeBatch,
   type ChangeRow,
+  type PlanOptions,
   type SourceWindow,
   type SnapshotPositioner,
   type StepStats,
@@ -179,7 +180,18 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     this.columns = lakeColumns(d, this.readers);
   }
 
-  async planWindow(lastPosition: string | null): Promise<SourceWindow> {
+  /**
+   * The window's rows counted up to `cap` by the plan, for the split of the window object the plan returned
+   * (as rowversion's `planned`).
+   */
+  private readonly planned = new WeakMap<SourceWindow, { readonly n: number; readonly cap: number }>();
+
+  /**
+   * `to` = the source clock − safety lag; empty when no row is stamped in (from, to]. When the caller splits the
+   * window next (`options.rowsPerSubRange`), the probe for a row is the split's capped count (one query, at most
+   * `rowsPerSubRange + 1` timestamps read) instead of a TOP (1) seek followed by that count.
+   */
+  async planWindow(lastPosition: string | null, options: PlanOptions = {}): Promise<SourceWindow> {
     const t0 = Date.now();
     const stats = newStats();
     const clock = this.options.clock === 'local' ? 'SYSDATETIME()' : 'SYSUTCDATETIME()';
@@ -193,31 +205,56 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     const to = textToTicks(r[0]!.now) - BigInt(this.options.safetyLagMs) * TICKS_PER_MS;
     const from = lastPosition === null ? null : windowTicks(lastPosition);
     let empty = from !== null && to <= from;
+    let counted: { n: number; cap: number } | undefined;
     if (!empty) {
-      const any = await this.conn.query(
-        'updated_at.plan_probe',
-        `SELECT TOP (1) 1 AS x FROM ${quoteTable(this.d.schema, this.d.table)}
-          WHERE ${quoteIdent(this.col)} > CAST(@from AS datetime2(7)) AND ${quoteIdent(this.col)} <= CAST(@to AS datetime2(7))
-          OPTION (MAXDOP 1)`,
-        [
-          { name: 'from', type: sql.VarChar(27), value: ticksToText(from ?? 0n) },
-          { name: 'to', type: sql.VarChar(27), value: ticksToText(to) },
-        ],
-        queryTimeout(this.options),
-      );
+      const { q, range } = this.stamped(from ?? 0n, to, options.rowsPerSubRange !== undefined);
+      if (options.rowsPerSubRange !== undefined) {
+        counted = {
+          n: await cappedCount(q, range, options.rowsPerSubRange, 'updated_at.plan_count'),
+          cap: options.rowsPerSubRange + 1,
+        };
+        stats.rowsRead += counted.n;
+        empty = counted.n === 0;
+      } else {
+        const any = await q('updated_at.plan_probe', `SELECT TOP (1) 1 AS x ${range.from} OPTION (MAXDOP 1)`);
+        stats.rowsRead += any.length;
+        empty = any.length === 0;
+      }
       stats.queries++;
-      stats.rowsRead += any.length;
-      empty = any.length === 0;
     }
     stats.durationMs = Date.now() - t0;
     this.lastPlanStats = stats;
-    return {
+    const out: SourceWindow = {
       strategy: 'updated_at',
       from: lastPosition,
       to: empty ? (lastPosition ?? pad20(0n)) : pad20(to),
       empty,
       lagSeconds: null,
     };
+    if (counted && !empty) this.planned.set(out, counted);
+    return out;
+  }
+
+  /**
+   * The rows stamped in (from, to] as a position range, and a query over them. `sizeDependent`: the query's time
+   * grows with the window (a count, the cuts), so the throttle does not take it for a latency sample.
+   */
+  private stamped(from: bigint, to: bigint, sizeDependent: boolean): { q: SplitQuery; range: PositionRange } {
+    const c = quoteIdent(this.col);
+    const params = [
+      { name: 'from', type: sql.VarChar(27), value: ticksToText(from) },
+      { name: 'to', type: sql.VarChar(27), value: ticksToText(to) },
+    ];
+    const opts = { ...queryTimeout(this.options), ...(sizeDependent ? { sizeDependent: true } : {}) };
+    const q: SplitQuery = (op, text) => this.conn.query(op, text, params, opts);
+    const range = {
+      op: 'updated_at',
+      from: `FROM ${quoteTable(this.d.schema, this.d.table)}
+          WHERE ${c} > CAST(@from AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))`,
+      orderBy: c,
+      cutValue: `CONVERT(varchar(27), CAST(${c} AS datetime2(7)), 121)`,
+    };
+    return { q, range };
   }
 
   /**
@@ -226,6 +263,9 @@ export class UpdatedAtStrategy implements CaptureStrategy {
    * below `b`, so rows with equal timestamps at a cut all fall in one sub-range. The cuts are read as
    * `datetime2(7)` text, the type the reads compare the column with, so a cut and the predicates agree on every
    * value. Each sub-range is read with the window's bounds (`SourceWindow.partOf`): see readWindow.
+   *
+   * Two scans of the window's timestamps at most, not three: the capped count comes from the plan, and the cuts
+   * are read at every `rowsPerSubRange`-th row without the window's full count (`planCutsUncounted`).
    */
   async planSubRanges(
     window: SourceWindow,
@@ -233,26 +273,14 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     maxSubRanges: number,
   ): Promise<SubRange[] | undefined> {
     if (window.empty) return undefined;
-    const c = quoteIdent(this.col);
-    const params = [
-      { name: 'from', type: sql.VarChar(27), value: ticksToText(window.from === null ? 0n : windowTicks(window.from)) },
-      { name: 'to', type: sql.VarChar(27), value: ticksToText(windowTicks(window.to)) },
-    ];
-    // The split's counts and cuts grow with the window: not latency samples (QueryOptions.sizeDependent).
-    const q: SplitQuery = (op, text) =>
-      this.conn.query(op, text, params, { ...queryTimeout(this.options), sizeDependent: true });
-    const cuts = await planRangeCuts(
-      q,
-      {
-        op: 'updated_at',
-        from: `FROM ${quoteTable(this.d.schema, this.d.table)}
-          WHERE ${c} > CAST(@from AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))`,
-        orderBy: c,
-        cutValue: `CONVERT(varchar(27), CAST(${c} AS datetime2(7)), 121)`,
-      },
-      rowsPerSubRange,
-      maxSubRanges,
+    const { q, range } = this.stamped(
+      window.from === null ? 0n : windowTicks(window.from),
+      windowTicks(window.to),
+      true,
     );
+    const counted = this.planned.get(window);
+    const probed = counted && counted.cap === rowsPerSubRange + 1 ? counted.n : undefined;
+    const cuts = await planCutsUncounted(q, range, rowsPerSubRange, maxSubRanges, probed);
     return (
       cuts &&
       subRangesAt(
