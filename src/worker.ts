@@ -48,8 +48,8 @@ import { freeLoopbackPort, startMetricsServer, type MetricsServer } from './metr
 import { TidemarkMetrics } from './metrics/tidemark-metrics.js';
 import { startTableMetricsRefresher, type TableMetricsRefresher } from './worker-metrics.js';
 import { buildDependencies, type ActivityDeps } from './activities/dependencies.js';
-import { loadConfig, phiColumnNames, type TidemarkConfig } from './config/index.js';
-import { installFastVarcharDecode } from './source/index.js';
+import { loadConfig, phiColumnNames, type TableConfig, type TidemarkConfig } from './config/index.js';
+import { chunkBackoffKey, chunkRowsPerSecondCap, installFastVarcharDecode } from './source/index.js';
 import { closeWriterThreads } from './lake/parquet-writer-thread.js';
 import { resolveSecret } from './config/secrets.js';
 import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
@@ -154,6 +154,11 @@ export function installRuntimeLogger(logger: Logger, metricsBindAddress?: string
   return runtimeMetricsAddress;
 }
 
+function chunkCapOf(t: TableConfig): { chunkMaxRowsPerSecond?: number } {
+  const cap = chunkRowsPerSecondCap(t);
+  return cap === undefined ? {} : { chunkMaxRowsPerSecond: cap };
+}
+
 /** Tidemark's metrics of every configured table. */
 export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): TidemarkMetrics {
   const metrics = new TidemarkMetrics(
@@ -162,6 +167,7 @@ export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): Tide
       strategy: t.capture.strategy,
       cadenceSeconds: t.cadence.ms / 1000,
       maxRowsPerSecond: t.limits.maxRowsPerSecond,
+      ...chunkCapOf(t),
       database: config.source.database,
     })),
   );
@@ -206,9 +212,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const meter = activityMeter(
     metrics,
     () => throttle.stats,
-    (id) => {
+    (id, path) => {
       const t = findTable(config, id);
-      return t ? deps.source.backoffRateOf(`${t.schema}.${t.table}`) : undefined;
+      if (!t) return undefined;
+      return deps.source.backoffRateOf(path === 'chunk' ? chunkBackoffKey(t) : `${t.schema}.${t.table}`);
     },
   );
   const lineageEmitter = await lineageEmitterOf(config, deps, logger, (destination) =>
