@@ -76,8 +76,15 @@ export async function cutsEvery(q: SplitQuery, range: PositionRange, target: num
 }
 
 /**
- * The cut values of a window holding more than `rowsPerSubRange` rows (all three queries), or undefined when it
- * is read whole. The strategy turns them into positions and sub-ranges (`subRangesAt`, which drops repeats).
+ * The cut values of a window holding more than `rowsPerSubRange` rows, or undefined when it is read whole. The
+ * strategy turns them into positions and sub-ranges (`subRangesAt`, which drops repeats).
+ *
+ * All three queries by default. `withoutCount` skips the window's count (query 2; queries 1 and 3 remain, query 1
+ * too when the plan `probed` it): the cut is read at every `rowsPerSubRange`-th row, and when the window would need
+ * more than `maxSubRanges` sub-ranges every k-th of those cuts is kept. So a window of at most
+ * `rowsPerSubRange × maxSubRanges` rows is cut exactly where the count would cut it, and a larger one into
+ * sub-ranges of k × `rowsPerSubRange` rows (at most 2× the even share) — one scan of the window fewer (updated_at,
+ * where every scan reads the window's timestamps; docs/performance.md).
  */
 export async function planRangeCuts(
   q: SplitQuery,
@@ -85,26 +92,12 @@ export async function planRangeCuts(
   rowsPerSubRange: number,
   maxSubRanges: number,
   probed?: number,
+  withoutCount = false,
 ): Promise<unknown[] | undefined> {
-  const target = await splitTarget(q, range, rowsPerSubRange, maxSubRanges, probed);
-  return target === undefined ? undefined : cutsEvery(q, range, target);
-}
-
-/**
- * The cut values of a window holding more than `rowsPerSubRange` rows without its full count (queries 1 and 3
- * above, query 1 skipped when the plan `probed` it): the position of every `rowsPerSubRange`-th row, thinned to
- * every k-th of them when the window would need more than `maxSubRanges` sub-ranges. So a window of at most
- * `rowsPerSubRange × maxSubRanges` rows is cut exactly where `planRangeCuts` cuts it, and a larger one into
- * sub-ranges of k × `rowsPerSubRange` rows (at most 2× the even share `planRangeCuts` gives) — one scan of the
- * window fewer (updated_at: every scan reads the window's timestamps; docs/performance.md).
- */
-export async function planCutsUncounted(
-  q: SplitQuery,
-  range: PositionRange,
-  rowsPerSubRange: number,
-  maxSubRanges: number,
-  probed?: number,
-): Promise<unknown[] | undefined> {
+  if (!withoutCount) {
+    const target = await splitTarget(q, range, rowsPerSubRange, maxSubRanges, probed);
+    return target === undefined ? undefined : cutsEvery(q, range, target);
+  }
   const n = probed ?? (await cappedCount(q, range, rowsPerSubRange, `${range.op}.split_probe`));
   if (n <= rowsPerSubRange) return undefined;
   const every = await cutsEvery(q, range, rowsPerSubRange);

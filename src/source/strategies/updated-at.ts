@@ -44,7 +44,7 @@ import { contentHash16, clockedJobPosition, keyString, lakeColumns, queryTimeout
 import type { JobKind } from '../../domain/jobs.js';
 import { subRangesAt } from '../../domain/sub-ranges.js';
 import type { SubRange } from '../../domain/window.js';
-import { cappedCount, planCutsUncounted, type PositionRange, type SplitQuery } from './sub-range-queries.js';
+import { cappedCount, planRangeCuts, type PositionRange, type SplitQuery } from './sub-range-queries.js';
 import {
   newStats,
   type CaptureStrategy,
@@ -265,7 +265,7 @@ export class UpdatedAtStrategy implements CaptureStrategy {
    * value. Each sub-range is read with the window's bounds (`SourceWindow.partOf`): see readWindow.
    *
    * Two scans of the window's timestamps at most, not three: the capped count comes from the plan, and the cuts
-   * are read at every `rowsPerSubRange`-th row without the window's full count (`planCutsUncounted`).
+   * are read at every `rowsPerSubRange`-th row without the window's full count (`planRangeCuts`' `withoutCount`).
    */
   async planSubRanges(
     window: SourceWindow,
@@ -280,7 +280,7 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     );
     const counted = this.planned.get(window);
     const probed = counted && counted.cap === rowsPerSubRange + 1 ? counted.n : undefined;
-    const cuts = await planCutsUncounted(q, range, rowsPerSubRange, maxSubRanges, probed);
+    const cuts = await planRangeCuts(q, range, rowsPerSubRange, maxSubRanges, probed, true);
     return (
       cuts &&
       subRangesAt(
