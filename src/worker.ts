@@ -48,8 +48,8 @@ import { freeLoopbackPort, startMetricsServer, type MetricsServer } from './metr
 import { TidemarkMetrics } from './metrics/tidemark-metrics.js';
 import { startTableMetricsRefresher, type TableMetricsRefresher } from './worker-metrics.js';
 import { buildDependencies, type ActivityDeps } from './activities/dependencies.js';
-import { loadConfig, phiColumnNames, type TidemarkConfig } from './config/index.js';
-import { installFastVarcharDecode } from './source/index.js';
+import { loadConfig, phiColumnNames, type TableConfig, type TidemarkConfig } from './config/index.js';
+import { chunkBackoffKey, chunkRowsPerSecondCap, installFastVarcharDecode } from './source/index.js';
 import { closeWriterThreads } from './lake/parquet-writer-thread.js';
 import { resolveSecret } from './config/secrets.js';
 import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
@@ -154,6 +154,11 @@ export function installRuntimeLogger(logger: Logger, metricsBindAddress?: string
   return runtimeMetricsAddress;
 }
 
+function chunkCapOf(t: TableConfig): { chunkMaxRowsPerSecond?: number } {
+  const cap = chunkRowsPerSecondCap(t);
+  return cap === undefined ? {} : { chunkMaxRowsPerSecond: cap };
+}
+
 /** Tidemark's metrics of every configured table. */
 export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): TidemarkMetrics {
   const metrics = new TidemarkMetrics(
@@ -162,6 +167,7 @@ export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): Tide
       strategy: t.capture.strategy,
       cadenceSeconds: t.cadence.ms / 1000,
       maxRowsPerSecond: t.limits.maxRowsPerSecond,
+      ...chunkCapOf(t),
       database: config.source.database,
     })),
   );
@@ -206,9 +212,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const meter = activityMeter(
     metrics,
     () => throttle.stats,
-    (id) => {
+    (id, path) => {
       const t = findTable(config, id);
-      return t ? deps.source.backoffRateOf(`${t.schema}.${t.table}`) : undefined;
+      if (!t) return undefined;
+      return deps.source.backoffRateOf(path === 'chunk' ? chunkBackoffKey(t) : `${t.schema}.${t.table}`);
     },
   );
   const lineageEmitter = await lineageEmitterOf(config, deps, logger, (destination) =>
@@ -400,28 +407,57 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
 /** How long, after the worker stopped, its Parquet writer threads get to end before the process exits. */
 const WRITER_THREADS_EXIT_MS = 30_000;
 
+/** Exit codes of a process ended by a signal, by the shell's convention (128 + the signal's number). */
+const SIGNAL_EXIT_CODES: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
 /**
  * Runs until SIGINT or SIGTERM (or until the worker stops), then: no new tasks, in-flight activities get their
  * grace time (`running.stop`), and the Parquet writer threads end — a part being written completes, an abandoned
  * writer closes — before the exit code is returned for `process.exit` (an exit while a thread is inside DuckDB
  * aborts the process with a native error: src/lake/parquet-writer-thread.ts, closeWriterThreads).
+ *
+ * A second SIGINT or SIGTERM while it waits exits at once (`exit`, code 128 + the signal's number) after one log
+ * line. Decided: a second signal is an operator's "I mean it" (Ctrl-C twice; an orchestrator sends one SIGTERM and
+ * then SIGKILL, so it never gets here), and cutting the wait loses nothing: what is not committed — a window or
+ * chunk in flight, a part half written — is read and written again by the retry, and a commit is one conditional
+ * manifest put that either happened or did not. Ignoring it would leave the operator with SIGKILL, which says
+ * nothing in the log. The cost: a writer thread inside DuckDB at that moment may make the exit print a native error.
  */
 export async function runUntilSignalled(
   running: Pick<RunningWorker, 'stop' | 'done'>,
   logger: Logger,
+  exit: (code: number) => void = (code) => process.exit(code),
 ): Promise<number> {
-  const stop = () => {
-    logger.info('shutting down (in-flight activities get their grace time)');
+  let stopping = false;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    if (stopping) {
+      logger.warn(
+        { signal },
+        `second ${signal}: exiting now without waiting for in-flight activities and writer threads (nothing committed is lost; uncommitted windows and chunks are read again by their retries)`,
+      );
+      exit(SIGNAL_EXIT_CODES[signal]);
+      return;
+    }
+    stopping = true;
+    logger.info(
+      { signal },
+      'shutting down (in-flight activities get their grace time; a second SIGINT or SIGTERM exits at once)',
+    );
     void running.stop();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  await running.done;
-  if (!(await closeWriterThreads(WRITER_THREADS_EXIT_MS)))
-    logger.warn(
-      `a Parquet writer thread did not end within ${WRITER_THREADS_EXIT_MS / 1000} s of the worker stopping: exiting anyway (nothing uncommitted is lost; its window is read again)`,
-    );
-  return 0;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await running.done;
+    if (!(await closeWriterThreads(WRITER_THREADS_EXIT_MS)))
+      logger.warn(
+        `a Parquet writer thread did not end within ${WRITER_THREADS_EXIT_MS / 1000} s of the worker stopping: exiting anyway (nothing uncommitted is lost; its window is read again)`,
+      );
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -18,6 +18,37 @@ export interface AzuriteOptions {
   location?: string;
   logFile: string;
   detached: boolean;
+  /** How long to wait for Azurite to answer; default {@link azuriteReadyTimeoutMs}. */
+  readyTimeoutMs?: number;
+}
+
+/** Overrides how long a start waits for Azurite to answer, in seconds. */
+export const AZURITE_READY_ENV = 'TIDEMARK_AZURITE_READY_TIMEOUT_S';
+
+/**
+ * How long a start waits for Azurite to answer: `TIDEMARK_AZURITE_READY_TIMEOUT_S` seconds, default 120. (It was
+ * 30 s: on a loaded machine — benches beside test runs — Azurite's node start-up alone took longer, and four bench
+ * starts failed; a healthy start is a second or two, so a longer deadline costs nothing when it works.)
+ */
+export function azuriteReadyTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[AZURITE_READY_ENV];
+  if (text === undefined || text === '') return 120_000;
+  const s = Number(text);
+  if (!Number.isFinite(s) || s <= 0)
+    throw new StackStartError(
+      `${AZURITE_READY_ENV}=${text} is not a number of seconds: set it to e.g. 300, or unset it.`,
+    );
+  return s * 1000;
+}
+
+/** Whether Azurite's blob endpoint answers HTTP (any status: an anonymous request is refused once it serves). */
+export async function azuriteAnswers(host: string, port: number): Promise<boolean> {
+  try {
+    await fetch(`http://${host}:${port}/${AZURITE_ACCOUNT}?comp=list`, { signal: AbortSignal.timeout(2000) });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function azuriteConnectionString(host: string, port: number): string {
@@ -64,6 +95,18 @@ export async function startAzurite(options: AzuriteOptions): Promise<SpawnedServ
     logFile: options.logFile,
     detached: options.detached,
   });
-  await waitUntilReady(service, () => portIsOpen(options.host, options.port), 30_000);
+  const timeoutMs = options.readyTimeoutMs ?? azuriteReadyTimeoutMs();
+  try {
+    await waitUntilReady(
+      service,
+      () => azuriteAnswers(options.host, options.port),
+      timeoutMs,
+      `The machine may be too busy for it to start in time (other test or bench runs): wait for them to end and start again, or give it longer with ${AZURITE_READY_ENV}=<seconds> (now ${timeoutMs / 1000}).`,
+    );
+  } catch (e) {
+    // Not left behind half-started: the caller never gets the service to stop.
+    service.child.kill('SIGKILL');
+    throw e;
+  }
   return service;
 }

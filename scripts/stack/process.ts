@@ -74,12 +74,14 @@ export function portIsOpen(host: string, port: number, timeoutMs = 1000): Promis
 }
 
 /**
- * Waits until `probe` succeeds, the process exits (→ error with its log tail) or the timeout passes.
+ * Waits until `probe` succeeds, the process exits (→ error with its log tail) or the timeout passes (→ error with
+ * its log tail and `whatToDo`, when given).
  */
 export async function waitUntilReady(
   service: SpawnedService,
   probe: () => Promise<boolean>,
   timeoutMs: number,
+  whatToDo?: string,
 ): Promise<void> {
   const started = Date.now();
   let exited: string | undefined;
@@ -98,7 +100,7 @@ export async function waitUntilReady(
       await sleep(200);
     }
     throw new StackStartError(
-      `${service.name} was not ready after ${Math.round(timeoutMs / 1000)} s. Its log (${service.logFile}):\n${logTail(service.logFile)}`,
+      `${service.name} was not ready after ${Math.round(timeoutMs / 1000)} s.${whatToDo ? ` ${whatToDo}` : ''} Its log (${service.logFile}):\n${logTail(service.logFile)}`,
     );
   } finally {
     service.child.off('exit', onExit);

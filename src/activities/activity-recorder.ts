@@ -172,11 +172,17 @@ export class ActivityRecorder {
     if (kind === 'changes') this.m.lagChanges.set(l, out.rows);
   }
 
-  recordThrottle(table: string, a: ThrottleCounters, b: ThrottleCounters, backoffRate?: number): void {
+  recordThrottle(
+    table: string,
+    a: ThrottleCounters,
+    b: ThrottleCounters,
+    backoffRate?: number,
+    path: 'window' | 'chunk' = 'window',
+  ): void {
     const l = this.m.labels(table);
     if (!l) return;
-    // The cap the table's latency back-off set by the end of this read (without one the gauge stays the limit).
-    if (backoffRate !== undefined) this.m.throttleRate.set(l, backoffRate);
+    // The cap the read's latency back-off set by its end (without one the gauge stays the limit).
+    if (backoffRate !== undefined) this.m.throttleRate.set({ ...l, path }, backoffRate);
     if (b.backoffs > a.backoffs) this.m.throttleBackoffs.inc(l, b.backoffs - a.backoffs);
     const waits = {
       slot: b.slotWaitMs - a.slotWaitMs,

@@ -28,8 +28,11 @@ export interface ActivityMeter {
 export function activityMeter(
   metrics: TidemarkMetrics | undefined,
   throttle?: () => ThrottleCounters,
-  /** The rows/s cap a table's latency back-off sets now (undefined: the table has none on this worker). */
-  backoffRateOf?: (table: string) => number | undefined,
+  /**
+   * The rows/s cap a table's latency back-off sets now for its window reads or its job chunk reads (undefined:
+   * none on this worker).
+   */
+  backoffRateOf?: (table: string, path: 'window' | 'chunk') => number | undefined,
 ): ActivityMeter {
   const stopKinds: StopKinds = new Map();
   if (!metrics) return { wrap: (_name, fn) => fn, stopKinds };
@@ -55,8 +58,10 @@ export function activityMeter(
         }
         throw err;
       } finally {
-        if (before && throttle)
-          recorder.recordThrottle(input.table.id, before, throttle(), backoffRateOf?.(input.table.id));
+        if (before && throttle) {
+          const path = name === 'runChunk' ? 'chunk' : 'window';
+          recorder.recordThrottle(input.table.id, before, throttle(), backoffRateOf?.(input.table.id, path), path);
+        }
       }
       try {
         if (RECORDED.has(name)) onOutput[name]?.call(recorder, input as never, out as never, Date.now() - t0);

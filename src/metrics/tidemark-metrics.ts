@@ -66,6 +66,8 @@ export interface MeteredTable {
   readonly strategy: string;
   readonly cadenceSeconds: number;
   readonly maxRowsPerSecond: number;
+  /** The chunk reads' own cap (`limits.maxChunkRowsPerSecond`, or the back-off's ceiling); absent: uncapped. */
+  readonly chunkMaxRowsPerSecond?: number;
   /** The source database (the `database` label of source-health series). */
   readonly database: string;
 }
@@ -174,16 +176,16 @@ export class TidemarkMetrics {
     labelNames: ['table', 'strategy'],
     registers: this.reg,
   });
-  readonly throttleRate = new Gauge<TS>({
+  readonly throttleRate = new Gauge<TS | 'path'>({
     name: 'tidemark_throttle_rows_per_second',
-    help: 'The rows/s cap in force now.',
-    labelNames: ['table', 'strategy'],
+    help: 'The rows/s cap in force now, of window reads (path="window") or job chunk reads (path="chunk").',
+    labelNames: ['table', 'strategy', 'path'],
     registers: this.reg,
   });
-  readonly throttleLimit = new Gauge<TS>({
+  readonly throttleLimit = new Gauge<TS | 'path'>({
     name: 'tidemark_throttle_limit_rows_per_second',
-    help: 'The configured limits.maxRowsPerSecond.',
-    labelNames: ['table', 'strategy'],
+    help: 'The configured cap: limits.maxRowsPerSecond (path="window"), the chunk reads\' cap (path="chunk").',
+    labelNames: ['table', 'strategy', 'path'],
     registers: this.reg,
   });
   readonly throttleBackoffs = new Counter<TS>({
@@ -351,8 +353,12 @@ export class TidemarkMetrics {
     this.reseeds.inc(l, 0);
     this.throttleBackoffs.inc(l, 0);
     this.cadence.set(l, t.cadenceSeconds);
-    this.throttleLimit.set(l, t.maxRowsPerSecond);
-    this.throttleRate.set(l, t.maxRowsPerSecond);
+    this.throttleLimit.set({ ...l, path: 'window' }, t.maxRowsPerSecond);
+    this.throttleRate.set({ ...l, path: 'window' }, t.maxRowsPerSecond);
+    if (t.chunkMaxRowsPerSecond !== undefined) {
+      this.throttleLimit.set({ ...l, path: 'chunk' }, t.chunkMaxRowsPerSecond);
+      this.throttleRate.set({ ...l, path: 'chunk' }, t.chunkMaxRowsPerSecond);
+    }
   }
 
   /** The Prometheus text exposition of every series. */

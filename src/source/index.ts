@@ -68,17 +68,26 @@ export const CHUNK_BACKOFF_CEILING_ROWS_PER_SECOND = 100_000;
  * set: the chunk reads as fast as the source's query slots allow. Per activity, like the chunk cap.
  */
 export function chunkRowLimiter(conn: SourceConnection, table: TableConfig): SourceThrottle | undefined {
-  const cap = table.limits.maxChunkRowsPerSecond;
-  if (table.limits.latencyBackoff)
-    return backedOffLimiter(
-      conn,
-      table,
-      `${table.schema}.${table.table}/chunks`,
-      cap ?? CHUNK_BACKOFF_CEILING_ROWS_PER_SECOND,
-    );
+  const cap = chunkRowsPerSecondCap(table);
+  if (cap !== undefined && table.limits.latencyBackoff)
+    return backedOffLimiter(conn, table, chunkBackoffKey(table), cap);
   return cap === undefined
     ? undefined
     : new SourceThrottle({ maxConcurrentQueries: Number.MAX_SAFE_INTEGER, maxRowsPerSecond: cap });
+}
+
+/**
+ * The rows/s cap chunk reads of `table` start at (before any back-off; `chunkRowLimiter`), or undefined when
+ * they are uncapped. The metrics export it as `tidemark_throttle_limit_rows_per_second{path="chunk"}`.
+ */
+export function chunkRowsPerSecondCap(table: TableConfig): number | undefined {
+  const cap = table.limits.maxChunkRowsPerSecond;
+  return table.limits.latencyBackoff ? (cap ?? CHUNK_BACKOFF_CEILING_ROWS_PER_SECOND) : cap;
+}
+
+/** The key of the chunk reads' back-off law of `table` (`SourceConnection.backoffRateOf`). */
+export function chunkBackoffKey(table: { schema: string; table: string }): string {
+  return `${table.schema}.${table.table}/chunks`;
 }
 
 /** A limiter at `cap` rows/s, set lower by back-off `key` of the table's `latencyBackoff` when it has one. */

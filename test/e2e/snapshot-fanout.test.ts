@@ -10,23 +10,19 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
+import type { Client } from '@temporalio/client';
+import type { ActivityDeps } from '../../src/activities/index.js';
 import { tableContext } from '../../src/capture/table-context.js';
 import type { JobOutput } from '../../src/domain/jobs.js';
 import type { TableRef } from '../../src/domain/table.js';
-import { createLogger } from '../../src/util/logger.js';
 import { verifyTable } from '../../src/verify/verify-table.js';
 import type { ChunkedJobInput } from '../../src/workflows/chunked-jobs.js';
 import { jobWorkflowId } from '../../src/workflows/chunked-jobs.js';
-import { pipelineConfig, startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
+import { startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
 import { lakeIntegrity } from '../../scripts/chaos/checks.js';
 import { eventually } from '../support/eventually.js';
-import { azuriteForTests, temporalForTests } from '../support/stack.js';
-import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
+import { startProcessWorkers, type ProcessWorkers } from './support/process-workers.js';
+import type { WorkerProcess } from './support/worker-process.js';
 
 const FANOUT: TableRef = { id: 'Claims.dbo.Fanout', strategy: 'rowversion' };
 const ROWS = 12_000;
@@ -35,12 +31,11 @@ const CHUNK_ROWS = 2_000;
 const CHUNK_ROWS_PER_SECOND = 400;
 
 let source: ClaimsSource;
+let stack: ProcessWorkers | undefined;
 let deps: ActivityDeps;
-let connection: Connection;
 let client: Client;
-let dir: string;
 let taskQueue: string;
-const workers: WorkerProcess[] = [];
+let workers: WorkerProcess[];
 
 before(async () => {
   source = await startClaimsSource({ workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 1e6 } });
@@ -53,40 +48,27 @@ before(async () => {
       .batch(
         `INSERT INTO dbo.Fanout (id, note) VALUES ${Array.from({ length: 1000 }, (_v, i) => `(${from + i}, 'n${from + i}')`).join(', ')}`,
       );
-  const temporalAddress = await temporalForTests();
-  taskQueue = `e2e-fanout-${randomBytes(4).toString('hex')}`;
-  const { yaml, env, config } = pipelineConfig({
-    sourcePort: source.sim.port,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress,
-    taskQueue,
-    container: `e2e-fanout-${randomBytes(4).toString('hex')}`,
-    tables: [
+  stack = await startProcessWorkers(
+    source,
+    'e2e-fanout',
+    [
       {
         name: 'dbo.Fanout',
         capture: '{ strategy: rowversion, column: RowVer }',
         limits: `{ maxChunkRowsPerSecond: ${CHUNK_ROWS_PER_SECOND} }`,
       },
     ],
-  });
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-fanout-'));
-  const configFile = join(dir, 'tidemark.yaml');
-  await writeFile(configFile, yaml);
-  deps = await buildDependencies(config, createLogger({ name: 'e2e-fanout', level: 'warn' }));
-  connection = await Connection.connect({ address: temporalAddress });
-  client = new Client({ connection });
-  for (const name of ['worker-a', 'worker-b'])
-    workers.push(
-      await startWorkerProcess({ configFile, env, logFile: join(dir, `${name}.log`), activityConcurrency: 2 }),
-    );
+    [
+      { name: 'worker-a', activityConcurrency: 2 },
+      { name: 'worker-b', activityConcurrency: 2 },
+    ],
+  );
+  ({ deps, client, taskQueue, workers } = stack);
 });
 
 after(async () => {
-  await connection?.close();
-  for (const w of workers) await w.stop().catch(() => undefined);
-  await deps?.close();
+  await stack?.close();
   await source?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 interface ChunkRun {

@@ -12,33 +12,22 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
+import { readFile } from 'node:fs/promises';
 import type { JobOutput } from '../../src/domain/jobs.js';
 import type { TableRef } from '../../src/domain/table.js';
-import { createLogger } from '../../src/util/logger.js';
 import { verifyTable } from '../../src/verify/verify-table.js';
 import type { ChunkedJobInput } from '../../src/workflows/chunked-jobs.js';
 import { jobWorkflowId } from '../../src/workflows/chunked-jobs.js';
 import { WORKER_OLD_SPACE_MB } from '../../src/worker-heap.js';
-import { pipelineConfig, startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
-import { azuriteForTests, temporalForTests } from '../support/stack.js';
-import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
+import { startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
+import { startProcessWorkers, type ProcessWorkers } from './support/process-workers.js';
 
 const BIG: TableRef = { id: 'Claims.dbo.BigValue', strategy: 'rowversion' };
 /** Characters of the large value: 4M UTF-16 code units, 8 MiB as the driver receives it. */
 const BIG_CHARS = 4 * 1024 * 1024;
 
 let source: ClaimsSource;
-let deps: ActivityDeps;
-let connection: Connection;
-let client: Client;
-let dir: string;
-let taskQueue: string;
-let worker: WorkerProcess | undefined;
+let stack: ProcessWorkers | undefined;
 
 before(async () => {
   source = await startClaimsSource({ workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 1e6 } });
@@ -46,35 +35,23 @@ before(async () => {
       RowVer rowversion);
     INSERT INTO dbo.BigValue (id, body) VALUES (1, N'small'), (3, NULL);
     INSERT INTO dbo.BigValue (id, body) VALUES (2, REPLICATE(CAST(N'ž' AS nvarchar(max)), ${BIG_CHARS}));`);
-  const temporalAddress = await temporalForTests();
-  taskQueue = `e2e-bigvalue-${randomBytes(4).toString('hex')}`;
-  const { yaml, env, config } = pipelineConfig({
-    sourcePort: source.sim.port,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress,
-    taskQueue,
-    container: `e2e-bigvalue-${randomBytes(4).toString('hex')}`,
-    tables: [{ name: 'dbo.BigValue', capture: '{ strategy: rowversion, column: RowVer }' }],
-  });
-  dir = await mkdtemp(join(tmpdir(), 'tidemark-e2e-bigvalue-'));
-  const configFile = join(dir, 'tidemark.yaml');
-  await writeFile(configFile, yaml);
-  deps = await buildDependencies(config, createLogger({ name: 'e2e-bigvalue', level: 'warn' }));
-  connection = await Connection.connect({ address: temporalAddress });
-  client = new Client({ connection });
-  worker = await startWorkerProcess({ configFile, env, logFile: join(dir, 'worker.log') });
+  stack = await startProcessWorkers(
+    source,
+    'e2e-bigvalue',
+    [{ name: 'dbo.BigValue', capture: '{ strategy: rowversion, column: RowVer }' }],
+    [{ name: 'worker' }],
+  );
 });
 
 after(async () => {
-  await connection?.close();
-  await worker?.stop().catch(() => undefined);
-  await deps?.close();
+  await stack?.close();
   await source?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 test('a row with an 8 MiB nvarchar(max) value loads on a worker under its heap cap, and the lake equals the source', async () => {
-  assert.ok(worker);
+  assert.ok(stack);
+  const { client, taskQueue, deps, workers } = stack;
+  const worker = workers[0]!;
   const started = (await readFile(worker.logFile, 'utf8')).split('\n').find((l) => l.includes('"worker started"'));
   const heapLimitMb = (JSON.parse(started ?? '{}') as { heapLimitMb?: number }).heapLimitMb ?? Infinity;
   assert.ok(

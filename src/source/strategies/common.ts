@@ -5,9 +5,10 @@ import type { LakeColumn, LakeValue } from '../../domain/values.js';
 import type { QueryParam, RowBatch, SourceConnection } from '../connection.js';
 import { findColumn, tableReaders, type DiscoveredColumn, type TableDiscovery } from '../discovery.js';
 import { TableNotFoundError } from '../errors.js';
-import type { ColumnReader } from '../type-mapping.js';
+import { quoteTable } from '../sql-text.js';
+import { decodeRow, type ColumnReader } from '../type-mapping.js';
 import type { SourceThrottle } from '../throttle.js';
-import type { CaptureStrategy, StrategyOptions } from './types.js';
+import type { CaptureStrategy, ChangeBatch, ChangeRow, StepStats, StrategyOptions } from './types.js';
 import type { JobKind } from '../../domain/jobs.js';
 
 /** Lake columns for readers, with nullability from discovery. */
@@ -81,6 +82,63 @@ export async function* streamRead(
   } finally {
     if (ok) await tx.commit();
     else await tx.rollback().catch(() => undefined);
+  }
+}
+
+/** How a watermark read places one decoded row: its event, or undefined to drop it (the caller counts why). */
+export type PlaceRow = (values: LakeValue[]) => ChangeRow | undefined | Promise<ChangeRow | undefined>;
+
+/** What a watermark strategy reads a table with. */
+export interface WatermarkSource {
+  readonly conn: SourceConnection;
+  readonly d: TableDiscovery;
+  readonly options: StrategyOptions;
+  readonly readers: readonly ColumnReader[];
+  readonly columns: readonly LakeColumn[];
+}
+
+/** One ordered read of a table: every column, the rows `where` selects (with `params`), ordered by `orderBy`. */
+export interface WatermarkQuery {
+  readonly operation: string;
+  readonly where: string;
+  readonly orderBy: string;
+  readonly params: readonly QueryParam[];
+}
+
+/**
+ * The read loop of the watermark strategies (rowversion, updated_at, identity and its sub-ranges): streams one
+ * ordered query (`streamRead`, with `watermarkReadOptions`), decodes every row, and yields the events `place`
+ * makes of them, one batch per source batch that kept any. Counts the query, the rows read and emitted in
+ * `stats`, and sets its `durationMs` from `t0` when the read ends or fails. What differs between the strategies
+ * is the query and `place` (a position from the row, a drop, a gap noted); `place` returns a promise only when
+ * it must wait (updated_at's de-duplication index), so a row that needs no wait costs no microtask.
+ */
+export async function* readPlacedRows(
+  src: WatermarkSource,
+  query: WatermarkQuery,
+  stats: StepStats,
+  t0: number,
+  place: PlaceRow,
+): AsyncGenerator<ChangeBatch> {
+  const list = src.readers.map((r) => r.selectSql()).join(', ');
+  const text = `SELECT ${list} FROM ${quoteTable(src.d.schema, src.d.table)} WHERE ${query.where}
+      ORDER BY ${query.orderBy} OPTION (MAXDOP 1)`;
+  const opts = watermarkReadOptions(src.options, src.d);
+  stats.queries++;
+  try {
+    for await (const b of streamRead(src.conn, query.operation, text, query.params, opts)) {
+      stats.rowsRead += b.rows.length;
+      const rows: ChangeRow[] = [];
+      for (const raw of b.rows) {
+        const placed = place(decodeRow(src.readers, raw));
+        const event = placed instanceof Promise ? await placed : placed;
+        if (event !== undefined) rows.push(event);
+      }
+      stats.rowsEmitted += rows.length;
+      if (rows.length > 0) yield { columns: src.columns, rows };
+    }
+  } finally {
+    stats.durationMs = Date.now() - t0;
   }
 }
 

@@ -42,8 +42,8 @@ import type { TableDiscovery } from '../discovery.js';
 import { PositionFormatError } from '../errors.js';
 import { pad20 } from '../positions.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
-import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { bindWatermarkColumn, clockedJobPosition, queryTimeout, streamRead, watermarkReadOptions } from './common.js';
+import type { ColumnReader } from '../type-mapping.js';
+import { bindWatermarkColumn, clockedJobPosition, queryTimeout, readPlacedRows } from './common.js';
 import { textToTicks } from '../ticks.js';
 import type { JobKind } from '../../domain/jobs.js';
 import { subRangesAt } from '../../domain/sub-ranges.js';
@@ -421,58 +421,28 @@ export class IdentityStrategy implements CaptureStrategy {
     if (window.empty) return;
     const t0 = Date.now();
     const first = window.from === null;
-    const from = window.from === null ? { highWater: 0n, gaps: [] } : parseIdentityPosition(window.from);
-    const to = parseIdentityPosition(window.to);
+    const from = this.fromPosition(window);
     const { step, now } = await this.meta();
-    stats.queries++;
-    const params: QueryParams = [
-      { name: 'hw', type: sql.BigInt, value: from.highWater.toString() },
-      { name: 'top', type: sql.BigInt, value: to.highWater.toString() },
-    ];
-    const c = quoteIdent(this.col);
-    const gapSql = from.gaps.length > 0 ? ` OR ${this.gapPredicate(from.gaps, params)}` : '';
-    const list = this.readers.map((r) => r.selectSql()).join(', ');
-    const text = `SELECT ${list} FROM ${this.table} WHERE (${c} > @hw AND ${c} <= @top)${gapSql}
-      ORDER BY ${c} OPTION (MAXDOP 1)`;
     stats.queries++;
     // Gaps are found while the rows stream by: a window is never held in memory, only the ids found in old gaps.
     const foundInGaps: bigint[] = [];
     const newGaps: IdentityGap[] = [];
     let prev = from.highWater;
-    try {
-      for await (const b of streamRead(
-        this.conn,
-        'identity.read',
-        text,
-        params,
-        watermarkReadOptions(this.options, this.d),
-      )) {
-        stats.rowsRead += b.rows.length;
-        const rows = [];
-        for (const raw of b.rows) {
-          const values = decodeRow(this.readers, raw);
-          const id = BigInt(values[this.idIndex] as number | bigint);
-          if (id <= from.highWater) foundInGaps.push(id);
-          else {
-            if (id - prev > step && !(first && prev === 0n))
-              newGaps.push({ lo: prev + step, hi: id - step, seenAt: now });
-            prev = id;
-          }
-          rows.push({ op: 'c' as const, pos: pad20(id), commitTs: null, values });
-        }
-        stats.rowsEmitted += rows.length;
-        if (rows.length > 0) yield { columns: this.columns, rows };
+    yield* this.readIds(window, from, stats, t0, (id) => {
+      if (id <= from.highWater) foundInGaps.push(id);
+      else {
+        if (id - prev > step && !(first && prev === 0n)) newGaps.push({ lo: prev + step, hi: id - step, seenAt: now });
+        prev = id;
       }
-      const resume = this.settleGaps(from.gaps, foundInGaps, newGaps, step, now);
-      stats.extra = { gapsOpen: resume.gaps.length, gapsAbandoned: resume.abandoned, gapRowsFound: foundInGaps.length };
-      yield {
-        columns: this.columns,
-        rows: [],
-        resumePosition: formatIdentityPosition({ highWater: prev, gaps: resume.gaps }),
-      };
-    } finally {
-      stats.durationMs = Date.now() - t0;
-    }
+      return true;
+    });
+    const resume = this.settleGaps(from.gaps, foundInGaps, newGaps, step, now);
+    stats.extra = { gapsOpen: resume.gaps.length, gapsAbandoned: resume.abandoned, gapRowsFound: foundInGaps.length };
+    yield {
+      columns: this.columns,
+      rows: [],
+      resumePosition: formatIdentityPosition({ highWater: prev, gaps: resume.gaps }),
+    };
   }
 
   /**
@@ -483,42 +453,42 @@ export class IdentityStrategy implements CaptureStrategy {
   private async *readSubRange(window: SourceWindow, endGaps: readonly IdentityGap[]): AsyncGenerator<ChangeBatch> {
     const stats = newStats();
     this.lastReadStats = stats;
-    const t0 = Date.now();
-    const from = window.from === null ? { highWater: 0n, gaps: [] } : parseIdentityPosition(window.from);
+    let left = 0;
+    yield* this.readIds(window, this.fromPosition(window), stats, Date.now(), (id) => {
+      if (!inGaps(endGaps, id)) return true;
+      left++;
+      return false;
+    });
+    stats.extra = { gapRowsLeft: left };
+  }
+
+  private fromPosition(window: SourceWindow): IdentityPosition {
+    return window.from === null ? { highWater: 0n, gaps: [] } : parseIdentityPosition(window.from);
+  }
+
+  /**
+   * The one read of identity, whole window or sub-range: `(from, to]` plus the old gaps of `from`, in id order;
+   * emits each row `keep` keeps (it also sees every id, in order, to note gaps).
+   */
+  private readIds(
+    window: SourceWindow,
+    from: IdentityPosition,
+    stats: StepStats,
+    t0: number,
+    keep: (id: bigint) => boolean,
+  ): AsyncGenerator<ChangeBatch> {
     const params: QueryParams = [
       { name: 'hw', type: sql.BigInt, value: from.highWater.toString() },
       { name: 'top', type: sql.BigInt, value: parseIdentityPosition(window.to).highWater.toString() },
     ];
     const c = quoteIdent(this.col);
     const gapSql = from.gaps.length > 0 ? ` OR ${this.gapPredicate(from.gaps, params)}` : '';
-    const list = this.readers.map((r) => r.selectSql()).join(', ');
-    const text = `SELECT ${list} FROM ${this.table} WHERE (${c} > @hw AND ${c} <= @top)${gapSql}
-      ORDER BY ${c} OPTION (MAXDOP 1)`;
-    stats.queries++;
-    let left = 0;
-    try {
-      for await (const b of streamRead(
-        this.conn,
-        'identity.read',
-        text,
-        params,
-        watermarkReadOptions(this.options, this.d),
-      )) {
-        stats.rowsRead += b.rows.length;
-        const rows = [];
-        for (const raw of b.rows) {
-          const values = decodeRow(this.readers, raw);
-          const id = BigInt(values[this.idIndex] as number | bigint);
-          if (inGaps(endGaps, id)) left++;
-          else rows.push({ op: 'c' as const, pos: pad20(id), commitTs: null, values });
-        }
-        stats.rowsEmitted += rows.length;
-        if (rows.length > 0) yield { columns: this.columns, rows };
-      }
-      stats.extra = { gapRowsLeft: left };
-    } finally {
-      stats.durationMs = Date.now() - t0;
-    }
+    const query = { operation: 'identity.read', where: `(${c} > @hw AND ${c} <= @top)${gapSql}`, orderBy: c, params };
+    const src = { conn: this.conn, d: this.d, options: this.options, readers: this.readers, columns: this.columns };
+    return readPlacedRows(src, query, stats, t0, (values) => {
+      const id = BigInt(values[this.idIndex] as number | bigint);
+      return keep(id) ? { op: 'c', pos: pad20(id), commitTs: null, values } : undefined;
+    });
   }
 
   /** Old gaps minus the ids found in them (aged-out remainders abandoned), plus the new gaps; at most maxGaps. */

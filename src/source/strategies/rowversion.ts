@@ -12,8 +12,8 @@ import type { SourceConnection } from '../connection.js';
 import { indexesLeadingWith, type TableDiscovery } from '../discovery.js';
 import { hex, rowversionAdd, rowversionPosition } from '../positions.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
-import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import { bindWatermarkColumn, queryTimeout, streamRead, watermarkReadOptions } from './common.js';
+import type { ColumnReader } from '../type-mapping.js';
+import { bindWatermarkColumn, queryTimeout, readPlacedRows } from './common.js';
 import {
   newStats,
   type CaptureStrategy,
@@ -205,33 +205,18 @@ export class RowversionStrategy implements CaptureStrategy {
     this.lastReadStats = stats;
     if (window.empty) return;
     const t0 = Date.now();
-    const list = this.readers.map((r) => r.selectSql()).join(', ');
-    const text = `SELECT ${list} FROM ${quoteTable(this.d.schema, this.d.table)}
-      WHERE ${quoteIdent(this.rv)} > @from AND ${quoteIdent(this.rv)} <= @to
-      ORDER BY ${quoteIdent(this.rv)} OPTION (MAXDOP 1)`;
+    const rv = quoteIdent(this.rv);
     const params = [
       { name: 'from', type: sql.VarBinary(8), value: rowversionAdd(window.from ?? ZERO, 0n) },
       { name: 'to', type: sql.VarBinary(8), value: rowversionAdd(window.to, 0n) },
     ];
-    stats.queries++;
-    try {
-      for await (const b of streamRead(
-        this.conn,
-        'rowversion.read',
-        text,
-        params,
-        watermarkReadOptions(this.options, this.d),
-      )) {
-        stats.rowsRead += b.rows.length;
-        const rows = b.rows.map((raw) => {
-          const values = decodeRow(this.readers, raw);
-          return { op: 'u' as const, pos: rowversionPosition(values[this.rvIndex] as Buffer), commitTs: null, values };
-        });
-        stats.rowsEmitted += rows.length;
-        yield { columns: this.columns, rows };
-      }
-    } finally {
-      stats.durationMs = Date.now() - t0;
-    }
+    const query = { operation: 'rowversion.read', where: `${rv} > @from AND ${rv} <= @to`, orderBy: rv, params };
+    const src = { conn: this.conn, d: this.d, options: this.options, readers: this.readers, columns: this.columns };
+    yield* readPlacedRows(src, query, stats, t0, (values) => ({
+      op: 'u',
+      pos: rowversionPosition(values[this.rvIndex] as Buffer),
+      commitTs: null,
+      values,
+    }));
   }
 }

@@ -42,18 +42,25 @@ export async function splitTarget(
   maxSubRanges: number,
   probed?: number,
 ): Promise<number | undefined> {
-  const count = async (op: string, text: string) => Number((await q<{ n: number | string }>(op, text))[0]?.n ?? 0);
-  const n =
-    probed ??
-    (await count(
-      `${range.op}.split_probe`,
-      `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) ${range.orderBy} AS v ${range.from}) AS t`,
-    ));
+  const n = probed ?? (await cappedCount(q, range, rowsPerSubRange, `${range.op}.split_probe`));
   if (n <= rowsPerSubRange) return undefined;
   return subRangeTarget(
-    await count(`${range.op}.split_count`, `SELECT COUNT_BIG(*) AS n ${range.from}`),
+    await count(q, `${range.op}.split_count`, `SELECT COUNT_BIG(*) AS n ${range.from}`),
     rowsPerSubRange,
     maxSubRanges,
+  );
+}
+
+async function count(q: SplitQuery, op: string, text: string): Promise<number> {
+  return Number((await q<{ n: number | string }>(op, text))[0]?.n ?? 0);
+}
+
+/** The window's rows counted up to `rowsPerSubRange + 1` (query 1 above; a plan may run it as its probe). */
+export function cappedCount(q: SplitQuery, range: PositionRange, rowsPerSubRange: number, op: string): Promise<number> {
+  return count(
+    q,
+    op,
+    `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${rowsPerSubRange + 1}) ${range.orderBy} AS v ${range.from}) AS t`,
   );
 }
 
@@ -69,8 +76,15 @@ export async function cutsEvery(q: SplitQuery, range: PositionRange, target: num
 }
 
 /**
- * The cut values of a window holding more than `rowsPerSubRange` rows (all three queries), or undefined when it
- * is read whole. The strategy turns them into positions and sub-ranges (`subRangesAt`, which drops repeats).
+ * The cut values of a window holding more than `rowsPerSubRange` rows, or undefined when it is read whole. The
+ * strategy turns them into positions and sub-ranges (`subRangesAt`, which drops repeats).
+ *
+ * All three queries by default. `withoutCount` skips the window's count (query 2; queries 1 and 3 remain, query 1
+ * too when the plan `probed` it): the cut is read at every `rowsPerSubRange`-th row, and when the window would need
+ * more than `maxSubRanges` sub-ranges every k-th of those cuts is kept. So a window of at most
+ * `rowsPerSubRange × maxSubRanges` rows is cut exactly where the count would cut it, and a larger one into
+ * sub-ranges of k × `rowsPerSubRange` rows (at most 2× the even share) — one scan of the window fewer (updated_at,
+ * where every scan reads the window's timestamps; docs/performance.md).
  */
 export async function planRangeCuts(
   q: SplitQuery,
@@ -78,7 +92,15 @@ export async function planRangeCuts(
   rowsPerSubRange: number,
   maxSubRanges: number,
   probed?: number,
+  withoutCount = false,
 ): Promise<unknown[] | undefined> {
-  const target = await splitTarget(q, range, rowsPerSubRange, maxSubRanges, probed);
-  return target === undefined ? undefined : cutsEvery(q, range, target);
+  if (!withoutCount) {
+    const target = await splitTarget(q, range, rowsPerSubRange, maxSubRanges, probed);
+    return target === undefined ? undefined : cutsEvery(q, range, target);
+  }
+  const n = probed ?? (await cappedCount(q, range, rowsPerSubRange, `${range.op}.split_probe`));
+  if (n <= rowsPerSubRange) return undefined;
+  const every = await cutsEvery(q, range, rowsPerSubRange);
+  const k = Math.ceil((every.length + 1) / maxSubRanges);
+  return every.filter((_v, i) => (i + 1) % k === 0);
 }

@@ -38,24 +38,19 @@ import { TableNotFoundError, PositionFormatError } from '../errors.js';
 import { pad20 } from '../positions.js';
 import { EPOCH_TICKS, TICKS_PER_MS, textToTicks, ticksToText } from '../ticks.js';
 import { quoteIdent, quoteTable } from '../sql-text.js';
-import { decodeRow, type ColumnReader } from '../type-mapping.js';
-import {
-  contentHash16,
-  clockedJobPosition,
-  keyString,
-  lakeColumns,
-  queryTimeout,
-  streamRead,
-  watermarkReadOptions,
-} from './common.js';
+import type { ColumnReader } from '../type-mapping.js';
+import type { LakeValue } from '../../domain/values.js';
+import { contentHash16, clockedJobPosition, keyString, lakeColumns, queryTimeout, readPlacedRows } from './common.js';
 import type { JobKind } from '../../domain/jobs.js';
 import { subRangesAt } from '../../domain/sub-ranges.js';
 import type { SubRange } from '../../domain/window.js';
-import { planRangeCuts, type SplitQuery } from './sub-range-queries.js';
+import { cappedCount, planRangeCuts, type PositionRange, type SplitQuery } from './sub-range-queries.js';
 import {
   newStats,
   type CaptureStrategy,
   type ChangeBatch,
+  type ChangeRow,
+  type PlanOptions,
   type SourceWindow,
   type SnapshotPositioner,
   type StepStats,
@@ -185,7 +180,18 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     this.columns = lakeColumns(d, this.readers);
   }
 
-  async planWindow(lastPosition: string | null): Promise<SourceWindow> {
+  /**
+   * The window's rows counted up to `cap` by the plan, for the split of the window object the plan returned
+   * (as rowversion's `planned`).
+   */
+  private readonly planned = new WeakMap<SourceWindow, { readonly n: number; readonly cap: number }>();
+
+  /**
+   * `to` = the source clock − safety lag; empty when no row is stamped in (from, to]. When the caller splits the
+   * window next (`options.rowsPerSubRange`), the probe for a row is the split's capped count (one query, at most
+   * `rowsPerSubRange + 1` timestamps read) instead of a TOP (1) seek followed by that count.
+   */
+  async planWindow(lastPosition: string | null, options: PlanOptions = {}): Promise<SourceWindow> {
     const t0 = Date.now();
     const stats = newStats();
     const clock = this.options.clock === 'local' ? 'SYSDATETIME()' : 'SYSUTCDATETIME()';
@@ -199,31 +205,56 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     const to = textToTicks(r[0]!.now) - BigInt(this.options.safetyLagMs) * TICKS_PER_MS;
     const from = lastPosition === null ? null : windowTicks(lastPosition);
     let empty = from !== null && to <= from;
+    let counted: { n: number; cap: number } | undefined;
     if (!empty) {
-      const any = await this.conn.query(
-        'updated_at.plan_probe',
-        `SELECT TOP (1) 1 AS x FROM ${quoteTable(this.d.schema, this.d.table)}
-          WHERE ${quoteIdent(this.col)} > CAST(@from AS datetime2(7)) AND ${quoteIdent(this.col)} <= CAST(@to AS datetime2(7))
-          OPTION (MAXDOP 1)`,
-        [
-          { name: 'from', type: sql.VarChar(27), value: ticksToText(from ?? 0n) },
-          { name: 'to', type: sql.VarChar(27), value: ticksToText(to) },
-        ],
-        queryTimeout(this.options),
-      );
+      const { q, range } = this.stamped(from ?? 0n, to, options.rowsPerSubRange !== undefined);
+      if (options.rowsPerSubRange !== undefined) {
+        counted = {
+          n: await cappedCount(q, range, options.rowsPerSubRange, 'updated_at.plan_count'),
+          cap: options.rowsPerSubRange + 1,
+        };
+        stats.rowsRead += counted.n;
+        empty = counted.n === 0;
+      } else {
+        const any = await q('updated_at.plan_probe', `SELECT TOP (1) 1 AS x ${range.from} OPTION (MAXDOP 1)`);
+        stats.rowsRead += any.length;
+        empty = any.length === 0;
+      }
       stats.queries++;
-      stats.rowsRead += any.length;
-      empty = any.length === 0;
     }
     stats.durationMs = Date.now() - t0;
     this.lastPlanStats = stats;
-    return {
+    const out: SourceWindow = {
       strategy: 'updated_at',
       from: lastPosition,
       to: empty ? (lastPosition ?? pad20(0n)) : pad20(to),
       empty,
       lagSeconds: null,
     };
+    if (counted && !empty) this.planned.set(out, counted);
+    return out;
+  }
+
+  /**
+   * The rows stamped in (from, to] as a position range, and a query over them. `sizeDependent`: the query's time
+   * grows with the window (a count, the cuts), so the throttle does not take it for a latency sample.
+   */
+  private stamped(from: bigint, to: bigint, sizeDependent: boolean): { q: SplitQuery; range: PositionRange } {
+    const c = quoteIdent(this.col);
+    const params = [
+      { name: 'from', type: sql.VarChar(27), value: ticksToText(from) },
+      { name: 'to', type: sql.VarChar(27), value: ticksToText(to) },
+    ];
+    const opts = { ...queryTimeout(this.options), ...(sizeDependent ? { sizeDependent: true } : {}) };
+    const q: SplitQuery = (op, text) => this.conn.query(op, text, params, opts);
+    const range = {
+      op: 'updated_at',
+      from: `FROM ${quoteTable(this.d.schema, this.d.table)}
+          WHERE ${c} > CAST(@from AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))`,
+      orderBy: c,
+      cutValue: `CONVERT(varchar(27), CAST(${c} AS datetime2(7)), 121)`,
+    };
+    return { q, range };
   }
 
   /**
@@ -232,6 +263,9 @@ export class UpdatedAtStrategy implements CaptureStrategy {
    * below `b`, so rows with equal timestamps at a cut all fall in one sub-range. The cuts are read as
    * `datetime2(7)` text, the type the reads compare the column with, so a cut and the predicates agree on every
    * value. Each sub-range is read with the window's bounds (`SourceWindow.partOf`): see readWindow.
+   *
+   * Two scans of the window's timestamps at most, not three: the capped count comes from the plan, and the cuts
+   * are read at every `rowsPerSubRange`-th row without the window's full count (`planRangeCuts`' `withoutCount`).
    */
   async planSubRanges(
     window: SourceWindow,
@@ -239,26 +273,14 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     maxSubRanges: number,
   ): Promise<SubRange[] | undefined> {
     if (window.empty) return undefined;
-    const c = quoteIdent(this.col);
-    const params = [
-      { name: 'from', type: sql.VarChar(27), value: ticksToText(window.from === null ? 0n : windowTicks(window.from)) },
-      { name: 'to', type: sql.VarChar(27), value: ticksToText(windowTicks(window.to)) },
-    ];
-    // The split's counts and cuts grow with the window: not latency samples (QueryOptions.sizeDependent).
-    const q: SplitQuery = (op, text) =>
-      this.conn.query(op, text, params, { ...queryTimeout(this.options), sizeDependent: true });
-    const cuts = await planRangeCuts(
-      q,
-      {
-        op: 'updated_at',
-        from: `FROM ${quoteTable(this.d.schema, this.d.table)}
-          WHERE ${c} > CAST(@from AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))`,
-        orderBy: c,
-        cutValue: `CONVERT(varchar(27), CAST(${c} AS datetime2(7)), 121)`,
-      },
-      rowsPerSubRange,
-      maxSubRanges,
+    const { q, range } = this.stamped(
+      window.from === null ? 0n : windowTicks(window.from),
+      windowTicks(window.to),
+      true,
     );
+    const counted = this.planned.get(window);
+    const probed = counted && counted.cap === rowsPerSubRange + 1 ? counted.n : undefined;
+    const cuts = await planRangeCuts(q, range, rowsPerSubRange, maxSubRanges, probed, true);
     return (
       cuts &&
       subRangesAt(
@@ -297,49 +319,32 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     const bound = pad20(to);
     const readLo = overlap || window.from === null ? lo : windowTicks(window.from);
     const readTo = windowTicks(window.to);
-    const list = this.readers.map((r) => r.selectSql()).join(', ');
     const c = quoteIdent(this.col);
-    const text = `SELECT ${list} FROM ${quoteTable(this.d.schema, this.d.table)}
-      WHERE ${c} > CAST(@lo AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))
-      ORDER BY ${c} OPTION (MAXDOP 1)`;
     const params = [
       { name: 'lo', type: sql.VarChar(27), value: ticksToText(readLo) },
       { name: 'to', type: sql.VarChar(27), value: ticksToText(readTo) },
     ];
-    stats.queries++;
-    try {
-      for await (const b of streamRead(
-        this.conn,
-        'updated_at.read',
-        text,
-        params,
-        watermarkReadOptions(this.options, this.d),
-      )) {
-        stats.rowsRead += b.rows.length;
-        const rows = [];
-        for (const raw of b.rows) {
-          const values = decodeRow(this.readers, raw);
-          const nanos = values[this.colIndex] as bigint;
-          const ticks = nanos / 100n + EPOCH_TICKS;
-          const hash = contentHash16(values);
-          let pos = `${pad20(ticks)}${hash}`;
-          if (floor !== null && ticks <= floor) {
-            if (seen && (await seen.has(keyString(values, this.keyIdx), hash))) {
-              stats.duplicatesDropped++;
-              continue;
-            }
-            // Seen only now, stamped at or below what the lake already holds: order it by when it was seen.
-            pos = `${bound}${hash}`;
-            stats.extra.placedAtBound = (stats.extra.placedAtBound ?? 0) + 1;
-          }
-          rows.push({ op: 'u' as const, pos, commitTs: null, values });
-        }
-        stats.rowsEmitted += rows.length;
-        if (rows.length > 0) yield { columns: this.columns, rows };
-      }
-    } finally {
-      stats.durationMs = Date.now() - t0;
-    }
+    const where = `${c} > CAST(@lo AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))`;
+    const atBound = (values: LakeValue[], hash: string): ChangeRow => {
+      // Seen only now, stamped at or below what the lake already holds: order it by when it was seen.
+      stats.extra.placedAtBound = (stats.extra.placedAtBound ?? 0) + 1;
+      return { op: 'u', pos: `${bound}${hash}`, commitTs: null, values };
+    };
+    const src = { conn: this.conn, d: this.d, options: this.options, readers: this.readers, columns: this.columns };
+    const query = { operation: 'updated_at.read', where, orderBy: c, params };
+    yield* readPlacedRows(src, query, stats, t0, (values) => {
+      const ticks = (values[this.colIndex] as bigint) / 100n + EPOCH_TICKS;
+      const hash = contentHash16(values);
+      if (floor === null || ticks > floor) return { op: 'u', pos: `${pad20(ticks)}${hash}`, commitTs: null, values };
+      if (!seen) return atBound(values, hash);
+      const known = seen.has(keyString(values, this.keyIdx), hash);
+      const drop = (has: boolean) => {
+        if (!has) return atBound(values, hash);
+        stats.duplicatesDropped++;
+        return undefined;
+      };
+      return known instanceof Promise ? known.then(drop) : drop(known);
+    });
   }
 
   /** The de-duplication key of an emitted row (what a {@link SeenEvents} index stores with `_pos`). */

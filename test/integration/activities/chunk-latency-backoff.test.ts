@@ -8,18 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
-import { createActivities, buildDependencies, type ActivityDeps } from '../../../src/activities/index.js';
-import type { Activities } from '../../../src/activities/index.js';
 import type { TableRef } from '../../../src/domain/table.js';
-import { createLogger } from '../../../src/util/logger.js';
-import { azuriteForTests } from '../../support/stack.js';
 import { eventually } from '../../support/eventually.js';
-import { pipelineConfig, startClaimsSource, type ClaimsSource } from '../../../scripts/demo/harness.js';
+import { startChunkTable, type ChunkTableStack } from './support/chunk-table.js';
 
-let source: ClaimsSource;
-let deps: ActivityDeps;
-let acts: Activities;
+let stack: ChunkTableStack;
+let source: ChunkTableStack['source'];
+let deps: ChunkTableStack['deps'];
+let acts: ChunkTableStack['acts'];
 
 const TABLE: TableRef = { id: 'Claims.dbo.ChunkBackoff', strategy: 'rowversion' };
 /** Three of the chunk read's batches (5,000 rows each): the limiter and the hold act between batches. */
@@ -30,36 +26,16 @@ const PROBE = 'SELECT note FROM dbo.ChunkBackoff WHERE id = 7';
 const CAP = 3000;
 
 before(async () => {
-  source = await startClaimsSource({ workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 100_000 } });
-  const values = Array.from({ length: ROWS }, (_v, i) => `(${i + 1}, 'row ${i + 1}')`);
-  await source.admin.request().batch(`ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
-    CREATE TABLE dbo.ChunkBackoff (id int NOT NULL PRIMARY KEY, note varchar(40) NULL, rv rowversion);`);
-  for (let i = 0; i < values.length; i += 1000)
-    await source.admin
-      .request()
-      .batch(`INSERT INTO dbo.ChunkBackoff (id, note) VALUES ${values.slice(i, i + 1000).join(',')}`);
-  const { config } = pipelineConfig({
-    sourcePort: source.sim.port,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress: '127.0.0.1:1',
-    taskQueue: 'unused',
-    container: `chunk-backoff-${randomBytes(4).toString('hex')}`,
-    tables: [
-      {
-        name: 'dbo.ChunkBackoff',
-        capture: '{ strategy: rowversion, column: rv }',
-        limits: `{ maxChunkRowsPerSecond: ${CAP}, latencyBackoff: { maxIncreasePercent: 100, probe: "${PROBE}", probeInterval: 100ms } }`,
-      },
-    ],
+  stack = await startChunkTable({
+    table: 'ChunkBackoff',
+    rows: ROWS,
+    insertRows: 1000,
+    limits: `{ maxChunkRowsPerSecond: ${CAP}, latencyBackoff: { maxIncreasePercent: 100, probe: "${PROBE}", probeInterval: 100ms } }`,
   });
-  deps = await buildDependencies(config, createLogger({ name: 'test', level: 'warn' }));
-  acts = createActivities(deps);
+  ({ source, deps, acts } = stack);
 });
 
-after(async () => {
-  await deps?.close();
-  await source?.stop();
-});
+after(() => stack?.stop());
 
 test('a snapshot chunk reads under the latency back-off: its cap halves when the application slows', async (t) => {
   const job = { kind: 'snapshot' as const, reason: 'test' };

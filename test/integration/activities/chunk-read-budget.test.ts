@@ -8,56 +8,31 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createActivities, buildDependencies, type ActivityDeps } from '../../../src/activities/index.js';
-import type { Activities } from '../../../src/activities/index.js';
 import type { TableRef } from '../../../src/domain/table.js';
 import { SIM_CREDENTIALS } from '../../../sim/index.js';
-import { createLogger } from '../../../src/util/logger.js';
-import { azuriteForTests } from '../../support/stack.js';
-import { pipelineConfig, startClaimsSource, type ClaimsSource } from '../../../scripts/demo/harness.js';
+import { startChunkTable, type ChunkTableStack } from './support/chunk-table.js';
 
-let source: ClaimsSource;
-let deps: ActivityDeps;
-let acts: Activities;
+let stack: ChunkTableStack;
+let source: ChunkTableStack['source'];
+let acts: ChunkTableStack['acts'];
 
 const WIDE: TableRef = { id: 'Claims.dbo.ChunkReads', strategy: 'rowversion' };
 const ROWS = 2000;
 const CHUNK_ROWS = 500;
 
 before(async () => {
-  source = await startClaimsSource({ workload: { rate: 0, longTransactionMs: 50, addColumnAt: [], widenAt: 100_000 } });
-  const values = Array.from({ length: ROWS }, (_v, i) => `(${i + 1}, 'row ${i + 1}')`);
-  await source.admin.request().batch(`ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
-    CREATE TABLE dbo.ChunkReads (id int NOT NULL PRIMARY KEY, note varchar(40) NULL, rv rowversion);`);
-  for (let i = 0; i < values.length; i += 500)
-    await source.admin
-      .request()
-      .batch(`INSERT INTO dbo.ChunkReads (id, note) VALUES ${values.slice(i, i + 500).join(',')}`);
-  const { config } = pipelineConfig({
-    sourcePort: source.sim.port,
-    azuriteConnectionString: await azuriteForTests(),
-    temporalAddress: '127.0.0.1:1',
-    taskQueue: 'unused',
-    container: `chunk-reads-${randomBytes(4).toString('hex')}`,
-    tables: [
-      // 500 rows per chunk at 250 rows/s: each read lasts about 2 s.
-      {
-        name: 'dbo.ChunkReads',
-        capture: '{ strategy: rowversion, column: rv }',
-        limits: '{ maxChunkRowsPerSecond: 250 }',
-      },
-    ],
+  // 500 rows per chunk at 250 rows/s: each read lasts about 2 s.
+  stack = await startChunkTable({
+    table: 'ChunkReads',
+    rows: ROWS,
+    insertRows: 500,
+    limits: '{ maxChunkRowsPerSecond: 250 }',
   });
-  deps = await buildDependencies(config, createLogger({ name: 'test', level: 'warn' }));
-  acts = createActivities(deps);
+  ({ source, acts } = stack);
 });
 
-after(async () => {
-  await deps?.close();
-  await source?.stop();
-});
+after(() => stack?.stop());
 
 /** Sessions of the extractor's login inside a transaction: the chunk reads in progress. */
 async function readsInProgress(): Promise<number> {
