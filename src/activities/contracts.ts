@@ -20,6 +20,13 @@ export interface PlanWindowInput {
   lastPosition: string | null;
   /** The sequence number the planned window will take. */
   seq: number;
+  /**
+   * The workflow reads sub-ranges with `extractSubRange` (patch 'sub-range-activity'), which only workers of that
+   * version or later run: only then is a window over `limits.subRangeRows` split. Absent — workflow code older
+   * than the patch, still running on a worker not yet upgraded, which would schedule a sub-range as `extractWindow`
+   * that any worker, an older one too, may take — the window is planned whole, which every version reads right.
+   */
+  subRangeActivity?: boolean;
 }
 
 export interface PlanWindowOutput {

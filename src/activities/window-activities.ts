@@ -51,7 +51,7 @@ export function windowActivities(deps: ActivityDeps) {
 
   async function planWindow(input: PlanWindowInput): Promise<PlanWindowOutput> {
     const ctx = await tableContext(deps, input.table);
-    return planSourceWindow(ctx, input.lastPosition, input.seq);
+    return planSourceWindow(ctx, input.lastPosition, input.seq, { split: input.subRangeActivity === true });
   }
 
   async function extractWindow(input: ExtractWindowInput): Promise<ExtractWindowOutput> {

@@ -30,7 +30,13 @@ export async function syncOneWindow(ctx: TableWindowContext): Promise<WindowOutc
   const { table, state, acts } = ctx;
   let window = state.pendingWindow;
   if (!window) {
-    const plan = await acts.planWindow({ table, lastPosition: state.position, seq: state.nextSeq });
+    // Only a workflow that reads sub-ranges with their own activity type asks for a split (see extract()).
+    const plan = await acts.planWindow({
+      table,
+      lastPosition: state.position,
+      seq: state.nextSeq,
+      ...(patched(SUB_RANGE_ACTIVITY_PATCH) ? { subRangeActivity: true } : {}),
+    });
     if (!plan.window) {
       state.observedLag(plan.lagSeconds, plan.captureLatencySeconds ?? null);
       return 'empty';
@@ -74,8 +80,10 @@ export async function syncOneWindow(ctx: TableWindowContext): Promise<WindowOutc
  * A sub-range is read by its own activity type, `extractSubRange` (patch 'sub-range-activity'): a worker whose
  * code predates it does not register that type and fails the task as not registered (retryable), so only a
  * worker that reads sub-ranges as this version does (updated_at and identity with the whole window's bounds) ever
- * runs one. Runs recorded before the patch go on scheduling `extractWindow` with `subRange`, which newer workers
- * still serve. A window planned without sub-ranges issues exactly the commands it did before (no patch marker).
+ * runs one. The plan asks for a split only under the same patch (`subRangeActivity`): workflow code older than it,
+ * still running on a worker not yet upgraded, gets windows planned whole by a newer planWindow, so it never
+ * schedules a newer split as `extractWindow` that an older worker could take. Runs recorded before the patch go on
+ * scheduling `extractWindow` with `subRange` for what they planned, which newer workers still serve.
  */
 async function extract(ctx: TableWindowContext, window: WindowPlan): Promise<ExtractWindowOutput> {
   const { table, state, acts } = ctx;

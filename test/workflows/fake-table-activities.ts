@@ -57,7 +57,10 @@ export interface FakeSource {
   windowCap?: number;
   /** The read refines the window's end: it resumes this many positions before `to` (identity's open gaps). */
   resumeShortBy?: number;
-  /** A window of more positions than this is planned with sub-ranges of at most this many positions each. */
+  /**
+   * A window of more positions than this is planned with sub-ranges of at most this many positions each, when the
+   * workflow asks for a split (`subRangeActivity`, patch 'sub-range-activity').
+   */
   subRangeSize?: number;
 }
 
@@ -107,7 +110,7 @@ function windowAndJobActivities(
       const seqs = [...lake.manifests.keys()];
       return Promise.resolve({ position: lake.watermark, lastSeq: seqs.length ? Math.max(...seqs) : 0 });
     },
-    async planWindow({ lastPosition, seq }) {
+    async planWindow({ lastPosition, seq, subRangeActivity }) {
       if (source.planGate) {
         const gate = source.planGate;
         const ctx = Context.current();
@@ -133,7 +136,7 @@ function windowAndJobActivities(
       const to = capped ? last + source.windowCap! : source.maxPosition;
       const size = source.subRangeSize;
       const subRanges =
-        size !== undefined && to - last > size
+        size !== undefined && subRangeActivity === true && to - last > size
           ? Array.from({ length: Math.ceil((to - last) / size) }, (_v, k) => ({
               from: k === 0 ? lastPosition : pos(last + k * size),
               to: pos(Math.min(to, last + (k + 1) * size)),
