@@ -72,6 +72,7 @@ async function insert(from: number, n: number): Promise<void> {
 
 test('a backlog over subRangeRows is split only for a workflow that reads sub-ranges with extractSubRange; a whole plan lands once', async () => {
   await insert(1, 10);
+  await sleep(1500); // past the safety lag, so the load's position is at or above the rows' stamps
   const synced = new Map<string, Awaited<ReturnType<typeof syncTableWithActivities>>>();
   for (const t of [NOTES, CHECKS]) synced.set(t.id, await syncTableWithActivities(acts, t));
   await insert(1001, 3000);
