@@ -16,8 +16,16 @@ interface JsonEvent {
   activityTaskCompletedEventAttributes?: { scheduledEventId?: string };
 }
 
-/** Each completed activity of type `type`: its last attempt's start → completion, in ms (failed ones left out). */
-export function activityDurations(history: temporal.api.history.v1.IHistory, type: string): number[] {
+/**
+ * Each completed activity of type `type` (or of any of `type`: a window's sub-ranges are `extractSubRange` since the
+ * patch 'sub-range-activity', `extractWindow` before it): its last attempt's start → completion, in ms (failed ones
+ * left out).
+ */
+export function activityDurations(
+  history: temporal.api.history.v1.IHistory,
+  type: string | readonly string[],
+): number[] {
+  const types = typeof type === 'string' ? [type] : type;
   const events = (JSON.parse(historyToJSON(history)) as { events: JsonEvent[] }).events;
   const scheduled = new Map<string, string>();
   const started = new Map<string, number>();
@@ -26,7 +34,7 @@ export function activityDurations(history: temporal.api.history.v1.IHistory, typ
     const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
     if (name) scheduled.set(e.eventId, name);
     const st = e.activityTaskStartedEventAttributes?.scheduledEventId;
-    if (st && scheduled.get(st) === type) started.set(st, Date.parse(e.eventTime));
+    if (st && types.includes(scheduled.get(st) ?? '')) started.set(st, Date.parse(e.eventTime));
     const c = e.activityTaskCompletedEventAttributes?.scheduledEventId;
     const from = c ? started.get(c) : undefined;
     if (from !== undefined) out.push(Date.parse(e.eventTime) - from);

@@ -32,6 +32,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { tableContext } from '../src/capture/table-context.js';
+import { WINDOW_READ_ACTIVITIES } from '../src/activities/contracts.js';
 import type { TableRef } from '../src/domain/table.js';
 import type { Manifest } from '../src/lake/manifest.js';
 import { activityDurations, activityRates, type ActivityRates } from './scale-out-activity-rates.js';
@@ -161,7 +162,7 @@ async function run(workers: number, sim: { port: number; admin: Admin }, cap = C
     await waitRows(TABLE_ROWS + CHANGES, 'backlog');
     const drainMs = Date.now() - t0;
     // Only the backlog's window ran sub-ranges (the snapshot is a job of its own; the table is paused before).
-    const durations = activityDurations(await handle.fetchHistory(), 'extractWindow');
+    const durations = activityDurations(await handle.fetchHistory(), WINDOW_READ_ACTIVITIES);
     const subRangeActivities = activityRates(
       durations.filter((d) => d > 0),
       CHANGES,

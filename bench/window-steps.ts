@@ -56,7 +56,7 @@ export async function windowCycles(client: Client, tableId: string): Promise<Win
   const events = (JSON.parse(historyToJSON(history)) as { events: JsonEvent[] }).events;
   const at = (e: JsonEvent) => Date.parse(e.eventTime);
   // Per scheduled activity: its name, scheduled, started and closed times.
-  const acts: { name: string; scheduled: number; started?: number; closed?: number }[] = [];
+  const acts: ScheduledActivity[] = [];
   const actByScheduled = new Map<string, (typeof acts)[number]>();
   const timers: { started: number; ended?: number }[] = [];
   const timerById = new Map<string, (typeof timers)[number]>();
@@ -80,6 +80,36 @@ export async function windowCycles(client: Client, tableId: string): Promise<Win
     const fired = e.timerFiredEventAttributes?.startedEventId ?? e.timerCanceledEventAttributes?.startedEventId;
     if (fired && timerById.get(fired)) timerById.get(fired)!.ended = at(e);
   }
+  return cyclesOf(oneReadPerWindow(acts), timers);
+}
+
+interface ScheduledActivity {
+  name: string;
+  scheduled: number;
+  started?: number;
+  closed?: number;
+  /** The sub-range reads of one window, folded into one step. */
+  subRanges?: boolean;
+}
+
+/**
+ * A split window's sub-range reads (`extractSubRange`, run in parallel) as one `extractWindow` step: scheduled
+ * with the first, started with the first to start, closed with the last to close (still open while one is).
+ */
+function oneReadPerWindow(acts: ScheduledActivity[]): ScheduledActivity[] {
+  const out: ScheduledActivity[] = [];
+  for (const a of acts) {
+    const prev = out[out.length - 1];
+    if (a.name !== 'extractSubRange') out.push(a);
+    else if (prev?.name === 'extractWindow' && prev.subRanges) {
+      prev.started = a.started === undefined ? prev.started : Math.min(prev.started ?? a.started, a.started);
+      prev.closed = a.closed === undefined || prev.closed === undefined ? undefined : Math.max(prev.closed, a.closed);
+    } else out.push({ ...a, name: 'extractWindow', subRanges: true });
+  }
+  return out;
+}
+
+function cyclesOf(acts: ScheduledActivity[], timers: { started: number; ended?: number }[]): WindowCycle[] {
   const cycles: WindowCycle[] = [];
   let emptyPlans = 0;
   for (let i = 0; i < acts.length; i++) {

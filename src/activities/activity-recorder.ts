@@ -9,6 +9,7 @@ import type { TidemarkMetrics, WindowKind } from '../metrics/tidemark-metrics.js
 import type {
   CommitManifestInput,
   CommitManifestOutput,
+  ExtractSubRangeInput,
   ExtractWindowInput,
   ExtractWindowOutput,
   PlanChunksInput,
@@ -70,6 +71,11 @@ export class ActivityRecorder {
 
   extractWindow(input: ExtractWindowInput, out: ExtractWindowOutput, ms: number): void {
     this.recordStaged(input.table.id, kindOf(input.window), out, ms, 'read');
+  }
+
+  /** A sub-range's read is recorded as a window read is (its part of the window's events and time). */
+  extractSubRange(input: ExtractSubRangeInput, out: ExtractWindowOutput, ms: number): void {
+    this.extractWindow(input, out, ms);
   }
 
   validateWindow(input: ValidateWindowInput, out: ValidateWindowOutput, ms: number): void {

@@ -20,6 +20,13 @@ export interface PlanWindowInput {
   lastPosition: string | null;
   /** The sequence number the planned window will take. */
   seq: number;
+  /**
+   * The workflow reads sub-ranges with `extractSubRange` (patch 'sub-range-activity'), which only workers of that
+   * version or later run: only then is a window over `limits.subRangeRows` split. Absent — workflow code older
+   * than the patch, still running on a worker not yet upgraded, which would schedule a sub-range as `extractWindow`
+   * that any worker, an older one too, may take — the window is planned whole, which every version reads right.
+   */
+  subRangeActivity?: boolean;
 }
 
 export interface PlanWindowOutput {
@@ -39,9 +46,32 @@ export interface ExtractWindowInput {
   window: WindowPlan;
   /** Attempt number of this window's extraction, part of staged file names (zombie-proof). */
   attempt: number;
-  /** Read only this sub-range of `window.subRanges` (the workflow runs one activity per sub-range). */
+  /**
+   * Read only this sub-range of `window.subRanges`: how workflows recorded before the patch 'sub-range-activity'
+   * (and workers' older workflow code) schedule a sub-range; since it, sub-ranges are read by `extractSubRange`.
+   */
   subRange?: number;
 }
+
+/**
+ * One sub-range of a split window (`window.subRanges[subRange]`), read with the whole window's bounds and staged
+ * under names that carry `r<subRange>`. Its own activity type, not `extractWindow` with `subRange`: a worker whose
+ * code predates a sub-range contract (updated_at's and identity's read a sub-range with the whole window's floor
+ * and fixed end; before any sub-range, `subRange` was ignored and the whole window read) does not register this
+ * type, so it fails the task (Temporal's retryable NotFoundError) instead of reading it wrong, and the retry goes
+ * to a worker that has it (docs/operations.md, "Rolling upgrades").
+ */
+export interface ExtractSubRangeInput {
+  table: TableRef;
+  window: WindowPlan;
+  /** Attempt number of this window's extraction, part of staged file names (zombie-proof). */
+  attempt: number;
+  /** The index in `window.subRanges`. */
+  subRange: number;
+}
+
+/** The activities that read a window's changes (metrics, lineage and benches treat them alike). */
+export const WINDOW_READ_ACTIVITIES: readonly string[] = ['extractWindow', 'extractSubRange'];
 
 export type { StagedFile } from '../domain/staged.js';
 
@@ -140,6 +170,8 @@ export interface TableSyncActivities {
   readWatermark(input: ReadWatermarkInput): Promise<ReadWatermarkOutput>;
   planWindow(input: PlanWindowInput): Promise<PlanWindowOutput>;
   extractWindow(input: ExtractWindowInput): Promise<ExtractWindowOutput>;
+  /** One sub-range of a split window (patch 'sub-range-activity'); its staging is merged by the workflow. */
+  extractSubRange(input: ExtractSubRangeInput): Promise<ExtractWindowOutput>;
   validateWindow(input: ValidateWindowInput): Promise<ValidateWindowOutput>;
   commitManifest(input: CommitManifestInput): Promise<CommitManifestOutput>;
   advanceWatermark(input: AdvanceWatermarkInput): Promise<AdvanceWatermarkOutput>;

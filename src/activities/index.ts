@@ -38,6 +38,7 @@ export function createActivities(
     readWatermark: wrap('readWatermark', w.readWatermark),
     planWindow: wrap('planWindow', w.planWindow),
     extractWindow: wrap('extractWindow', w.extractWindow),
+    extractSubRange: wrap('extractSubRange', w.extractSubRange),
     validateWindow: wrap('validateWindow', w.validateWindow),
     commitManifest: wrap('commitManifest', w.commitManifest),
     advanceWatermark: wrap('advanceWatermark', w.advanceWatermark),

@@ -39,6 +39,7 @@ import type {
   RunChunkInput,
   RunChunkOutput,
 } from './contracts.js';
+import { WINDOW_READ_ACTIVITIES } from './contracts.js';
 import type { ActivityDeps } from './dependencies.js';
 import { stopKindOf } from './failure-kinds.js';
 import { failureTypeOf } from './failures.js';
@@ -102,7 +103,7 @@ class LineageRecorder {
   ) {}
 
   before(name: string, input: unknown): void {
-    if (name === 'extractWindow') {
+    if (WINDOW_READ_ACTIVITIES.includes(name)) {
       const i = input as ExtractWindowInput;
       if (!i.window.keyRange) this.emit(i.table.id, 'START', windowRun(i.table.id, i.window));
     } else if (name === 'runChunk') {
@@ -142,7 +143,7 @@ class LineageRecorder {
     };
     const table = (input as { table: { id: string } }).table.id;
     let run: RunRef | undefined;
-    if (name === 'extractWindow' || name === 'validateWindow' || name === 'commitManifest')
+    if (WINDOW_READ_ACTIVITIES.includes(name) || name === 'validateWindow' || name === 'commitManifest')
       run = runOfWindow(table, (input as ExtractWindowInput).window);
     else if (name === 'runChunk') {
       const i = input as RunChunkInput;

@@ -10,6 +10,7 @@
 import { Context } from '@temporalio/activity';
 import type { TidemarkMetrics } from '../metrics/tidemark-metrics.js';
 import { ActivityRecorder } from './activity-recorder.js';
+import { WINDOW_READ_ACTIVITIES } from './contracts.js';
 import type { StopKinds, ThrottleCounters } from './failure-kinds.js';
 
 export { retryKindOf, stopKindOf, type StopKinds, type ThrottleCounters } from './failure-kinds.js';
@@ -45,7 +46,7 @@ export function activityMeter(
     stopKinds,
     wrap: (name, fn) => async (input) => {
       const t0 = Date.now();
-      const reads = name === 'extractWindow' || name === 'runChunk';
+      const reads = WINDOW_READ_ACTIVITIES.includes(name) || name === 'runChunk';
       const before = reads && throttle ? { ...throttle() } : undefined;
       let out;
       try {
@@ -74,7 +75,15 @@ export function activityMeter(
 }
 
 /** The activities whose results are recorded (a method of {@link ActivityRecorder} each). */
-const RECORDED = new Set(['planWindow', 'extractWindow', 'validateWindow', 'commitManifest', 'planChunks', 'runChunk']);
+const RECORDED = new Set([
+  'planWindow',
+  'extractWindow',
+  'extractSubRange',
+  'validateWindow',
+  'commitManifest',
+  'planChunks',
+  'runChunk',
+]);
 
 function activityLogWarn(err: unknown): void {
   try {

@@ -1,5 +1,6 @@
 /**
- * The activities of one incremental window: readWatermark, planWindow, extractWindow, validateWindow,
+ * The activities of one incremental window: readWatermark, planWindow, extractWindow (or one extractSubRange per
+ * sub-range of a split window), validateWindow,
  * commitManifest (then the Delta log's publication), advanceWatermark — each thin over src/capture (plan, read → stage) and src/lake (the commit
  * protocol). Everything returned carries positions, paths, counts and timings only.
  */
@@ -17,6 +18,7 @@ import type {
   AdvanceWatermarkOutput,
   CommitManifestInput,
   CommitManifestOutput,
+  ExtractSubRangeInput,
   ExtractWindowInput,
   ExtractWindowOutput,
   PlanWindowInput,
@@ -49,10 +51,15 @@ export function windowActivities(deps: ActivityDeps) {
 
   async function planWindow(input: PlanWindowInput): Promise<PlanWindowOutput> {
     const ctx = await tableContext(deps, input.table);
-    return planSourceWindow(ctx, input.lastPosition, input.seq);
+    return planSourceWindow(ctx, input.lastPosition, input.seq, { split: input.subRangeActivity === true });
   }
 
   async function extractWindow(input: ExtractWindowInput): Promise<ExtractWindowOutput> {
+    const ctx = await tableContext(deps, input.table);
+    return captureWindow(deps, ctx, activityProgress(), input.window, input.attempt, input.subRange);
+  }
+
+  async function extractSubRange(input: ExtractSubRangeInput): Promise<ExtractWindowOutput> {
     const ctx = await tableContext(deps, input.table);
     return captureWindow(deps, ctx, activityProgress(), input.window, input.attempt, input.subRange);
   }
@@ -121,7 +128,15 @@ export function windowActivities(deps: ActivityDeps) {
     return { position: input.position };
   }
 
-  return { readWatermark, planWindow, extractWindow, validateWindow, commitManifest, advanceWatermark };
+  return {
+    readWatermark,
+    planWindow,
+    extractWindow,
+    extractSubRange,
+    validateWindow,
+    commitManifest,
+    advanceWatermark,
+  };
 }
 
 async function schemaVersion(ctx: TableLakeContext, version: number): Promise<SchemaDoc> {

@@ -20,13 +20,24 @@ export interface PlannedWindow {
   captureLatencySeconds?: number | null;
 }
 
-/** Plans window `seq` after `lastPosition` (the strategy reads its bounds from the source now). */
-export async function planWindow(ctx: TableContext, lastPosition: string | null, seq: number): Promise<PlannedWindow> {
+/**
+ * Plans window `seq` after `lastPosition` (the strategy reads its bounds from the source now). `split: false`
+ * plans the window whole whatever its backlog: the caller cannot read sub-ranges safely (workflow code older than
+ * the patch 'sub-range-activity' would have any worker, an older one too, read them; docs/operations.md).
+ */
+export async function planWindow(
+  ctx: TableContext,
+  lastPosition: string | null,
+  seq: number,
+  { split = true }: { split?: boolean } = {},
+): Promise<PlannedWindow> {
   // The split's capped count folds into the plan's probe for changes (strategies that can: CDC, rowversion).
   const w = await ctx.strategy.planWindow(lastPosition, { rowsPerSubRange: ctx.config.limits.subRangeRows });
   const capture = w.captureLatencySeconds !== undefined ? { captureLatencySeconds: w.captureLatencySeconds } : {};
   if (w.empty) return { window: null, lagSeconds: w.lagSeconds, ...capture };
-  const subRanges = await ctx.strategy.planSubRanges?.(w, ctx.config.limits.subRangeRows, MAX_SUB_RANGES);
+  const subRanges = split
+    ? await ctx.strategy.planSubRanges?.(w, ctx.config.limits.subRangeRows, MAX_SUB_RANGES)
+    : undefined;
   return {
     window: {
       seq,

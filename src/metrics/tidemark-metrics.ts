@@ -38,6 +38,7 @@ export const ACTIVITIES = [
   'readWatermark',
   'planWindow',
   'extractWindow',
+  'extractSubRange',
   'validateWindow',
   'commitManifest',
   'advanceWatermark',

@@ -14,7 +14,7 @@ import { ACTIVITY_RETRY } from './retry.js';
 
 /** Overrides for tests (a small heartbeat timeout makes a missed heartbeat show in seconds). */
 export interface ActivityTimeouts {
-  /** Start-to-close of one window's extraction (default 24 h). */
+  /** Start-to-close of one window's extraction, or of one of its sub-ranges (default 24 h). */
   extractStartToCloseSeconds?: number;
   /** Heartbeat timeout of every activity (default 30 s). */
   heartbeatSeconds?: number;
@@ -37,6 +37,8 @@ export const START_TO_CLOSE = {
   /** One chunk's read, compare and staging: as long as the rows and the rows/s cap make it. */
   runChunk: '24h',
   extractWindow: '24h',
+  /** One sub-range of a split window: the same read as extractWindow's, over a part of its bounds. */
+  extractSubRange: '24h',
 } as const satisfies Record<keyof TableSyncActivities | keyof ChunkedJobActivities, Duration>;
 
 function options(startToCloseTimeout: Duration, t: ActivityTimeouts, cancellable = false): ActivityOptions {
@@ -59,6 +61,7 @@ export function tableSyncActivities(t: ActivityTimeouts = {}): TableSyncActiviti
     readWatermark: proxy(options(s.readWatermark, t)).readWatermark,
     planWindow: proxy(options(s.planWindow, t)).planWindow,
     extractWindow: proxy(options(extract, t, true)).extractWindow,
+    extractSubRange: proxy(options(extract, t, true)).extractSubRange,
     validateWindow: proxy(options(s.validateWindow, t)).validateWindow,
     commitManifest: proxy(options(s.commitManifest, t)).commitManifest,
     advanceWatermark: proxy(options(s.advanceWatermark, t)).advanceWatermark,

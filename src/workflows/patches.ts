@@ -37,3 +37,10 @@ export const COMMIT_ADVANCES_WATERMARK_PATCH = 'commit-advances-watermark';
  * not yet taken and its counts (issue 14: a 2.8B-row snapshot would pass the history limit in one run).
  */
 export const CHUNKED_JOB_CONTINUE_AS_NEW_PATCH = 'chunked-job-continue-as-new';
+
+/**
+ * A window's sub-ranges are read by the `extractSubRange` activity, which only workers of this version or later
+ * register, instead of `extractWindow` with `subRange` (rolling upgrades: an older worker read a sub-range as a
+ * window of its own; the new type name makes it fail the task as not registered, and a newer worker retries it).
+ */
+export const SUB_RANGE_ACTIVITY_PATCH = 'sub-range-activity';

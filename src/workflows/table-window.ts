@@ -5,8 +5,8 @@
  * it is table-sync.ts, and what to do when it fails src/state/failure-policy.ts.
  */
 import { CancellationScope, patched } from '@temporalio/workflow';
-import { COMMIT_ADVANCES_WATERMARK_PATCH } from './patches.js';
-import type { ExtractWindowOutput, TableSyncActivities } from '../activities/contracts.js';
+import { COMMIT_ADVANCES_WATERMARK_PATCH, SUB_RANGE_ACTIVITY_PATCH } from './patches.js';
+import type { ExtractSubRangeInput, ExtractWindowOutput, TableSyncActivities } from '../activities/contracts.js';
 import { mergeSubRangeStagings } from '../domain/staged.js';
 import type { WindowPlan } from '../domain/window.js';
 import type { TableRef } from '../domain/table.js';
@@ -30,7 +30,13 @@ export async function syncOneWindow(ctx: TableWindowContext): Promise<WindowOutc
   const { table, state, acts } = ctx;
   let window = state.pendingWindow;
   if (!window) {
-    const plan = await acts.planWindow({ table, lastPosition: state.position, seq: state.nextSeq });
+    // Only a workflow that reads sub-ranges with their own activity type asks for a split (see extract()).
+    const plan = await acts.planWindow({
+      table,
+      lastPosition: state.position,
+      seq: state.nextSeq,
+      ...(patched(SUB_RANGE_ACTIVITY_PATCH) ? { subRangeActivity: true } : {}),
+    });
     if (!plan.window) {
       state.observedLag(plan.lagSeconds, plan.captureLatencySeconds ?? null);
       return 'empty';
@@ -71,17 +77,24 @@ export async function syncOneWindow(ctx: TableWindowContext): Promise<WindowOutc
  * cancelled before the failure is acted on, so no read of this attempt outlives it. Parts staged under different
  * schema versions (a column added meanwhile) are staged again, all of them, under the next attempt.
  *
- * No patch (patches.ts): a window planned without sub-ranges — every window of a history recorded before they
- * existed — issues exactly the commands it did before.
+ * A sub-range is read by its own activity type, `extractSubRange` (patch 'sub-range-activity'): a worker whose
+ * code predates it does not register that type and fails the task as not registered (retryable), so only a
+ * worker that reads sub-ranges as this version does (updated_at and identity with the whole window's bounds) ever
+ * runs one. The plan asks for a split only under the same patch (`subRangeActivity`): workflow code older than it,
+ * still running on a worker not yet upgraded, gets windows planned whole by a newer planWindow, so it never
+ * schedules a newer split as `extractWindow` that an older worker could take. Runs recorded before the patch go on
+ * scheduling `extractWindow` with `subRange` for what they planned, which newer workers still serve.
  */
 async function extract(ctx: TableWindowContext, window: WindowPlan): Promise<ExtractWindowOutput> {
   const { table, state, acts } = ctx;
   const ranges = window.subRanges;
   if (!ranges) return acts.extractWindow({ table, window, attempt: state.nextAttempt() });
+  const own = patched(SUB_RANGE_ACTIVITY_PATCH);
+  const read = (input: ExtractSubRangeInput) => (own ? acts.extractSubRange(input) : acts.extractWindow(input));
   for (;;) {
     const attempt = state.nextAttempt();
     const parts = await new CancellationScope().run(async () => {
-      const runs = ranges.map((_r, subRange) => acts.extractWindow({ table, window, attempt, subRange }));
+      const runs = ranges.map((_r, subRange) => read({ table, window, attempt, subRange }));
       try {
         return await Promise.all(runs);
       } catch (err) {

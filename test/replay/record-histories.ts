@@ -48,6 +48,7 @@ await worker.runUntil(async () => {
   if (wanted('table-sync-stops-and-jobs')) await recordStopsAndJobs();
   if (wanted('table-sync-jobs-and-gap')) await recordJobsAndGap();
   if (wanted('snapshot-continue-as-new')) await recordSnapshotContinueAsNew();
+  if (wanted('table-sync-sub-ranges')) await recordSubRanges();
 });
 await env.teardown();
 process.stdout.write(`recorded ${only.length ? only.join(', ') : 'every history'} in test/replay/histories\n`);
@@ -245,4 +246,35 @@ async function recordSnapshotContinueAsNew(): Promise<void> {
   if (!next) throw new Error('the snapshot did not continue as new');
   const second = await env.client.workflow.getHandle(handle.workflowId, next).fetchHistory();
   writeFileSync(new URL('./histories/snapshot-resumed.json', import.meta.url), pretty(historyToJSON(second)));
+}
+
+/**
+ * Windows split into sub-ranges (issue 14): the load, then a 10-position window planned whole and a 30-position
+ * window planned in three sub-ranges, each read by its own activity and committed by one manifest. Recorded as
+ * `table-sync-sub-ranges.json`; `table-sync-sub-ranges-before-upgrade.json` is the same run recorded before the
+ * `sub-range-activity` patch (each sub-range an `extractWindow` with `subRange`), kept, not re-recorded.
+ */
+async function recordSubRanges(): Promise<void> {
+  source = { maxPosition: 10, minPosition: 0, snapshotRows: 100, snapshotChunks: 1, subRangeSize: 10 };
+  lake = { manifests: new Map(), watermark: null, extractAttempts: [] };
+  const h = await env.client.workflow.start(tableSyncWorkflow, {
+    taskQueue,
+    workflowId: tableSyncWorkflowId('Claims.dbo.ReplaySubRanges'),
+    args: [{ table: { id: 'Claims.dbo.ReplaySubRanges', strategy: 'updated_at' }, cadenceSeconds: 60 }],
+  });
+  const at = async (position: number) => {
+    while ((await h.query(statusQuery)).position !== positionOf(position)) await new Promise((r) => setTimeout(r, 50));
+  };
+  await at(10);
+  source.maxPosition = 20;
+  await env.sleep(61_000);
+  await at(20);
+  source.maxPosition = 50;
+  await env.sleep(61_000);
+  await at(50);
+  await h.terminate();
+  writeFileSync(
+    new URL('./histories/table-sync-sub-ranges.json', import.meta.url),
+    pretty(historyToJSON(await h.fetchHistory())),
+  );
 }

@@ -20,6 +20,9 @@ const load = (name: string): { events: Record<string, unknown>[] } =>
 // 13): jobs that succeed, pause-now, a stop and resume, a gap's re-seed, continue-as-new.
 // snapshot-continue-as-new / snapshot-resumed: a chunked job's first run and a resumed run, each ending in
 // continue-as-new (issue 14); snapshot and sweep were recorded before it, and replay without it.
+// table-sync-sub-ranges-before-upgrade: a window split into three sub-ranges, recorded before the
+// sub-range-activity patch (each an extractWindow with subRange: runs open at the upgrade must go on so);
+// table-sync-sub-ranges: the same run with it (each an extractSubRange, which older workers do not register).
 for (const name of [
   'table-sync',
   'table-sync-before-more',
@@ -31,6 +34,8 @@ for (const name of [
   'sweep',
   'snapshot-continue-as-new',
   'snapshot-resumed',
+  'table-sync-sub-ranges-before-upgrade',
+  'table-sync-sub-ranges',
 ]) {
   test(`today's workflow code replays the recorded ${name} history`, async () => {
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, load(name), `${name}-replay`);
@@ -50,3 +55,24 @@ test('a history the code would not produce fails replay with a determinism error
     DeterminismViolationError,
   );
 });
+
+test('a run recorded before the sub-range-activity patch keeps reading its sub-ranges with extractWindow', async () => {
+  // The patch is what lets it replay: the same history with its sub-range reads renamed as the patched branch
+  // schedules them, but without the patch's marker, is not what today's code would do there.
+  const history = load('table-sync-sub-ranges-before-upgrade');
+  const reads = history.events
+    .map((e) => e.activityTaskScheduledEventAttributes as { activityType: { name: string }; input: unknown })
+    .filter((a) => a && a.activityType.name === 'extractWindow' && /"subRange":/.test(inputText(a.input)));
+  assert.equal(reads.length, 3, 'the recorded window was read in three sub-ranges');
+  for (const a of reads) a.activityType.name = 'extractSubRange';
+  await assert.rejects(
+    Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, 'renamed-without-marker'),
+    DeterminismViolationError,
+  );
+});
+
+/** The JSON text of a recorded activity input (payloads base64-encoded in the history's JSON form). */
+function inputText(input: unknown): string {
+  const payloads = (input as { payloads?: { data?: string }[] } | undefined)?.payloads ?? [];
+  return payloads.map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8')).join('');
+}

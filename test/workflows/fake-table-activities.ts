@@ -19,7 +19,7 @@ export interface FakeLake {
     { kind: WindowPlan['kind']; from: string | null; to: string; resume?: string; rows: number; keyRange?: string }
   >;
   watermark: string | null;
-  extractAttempts: { seq: number; attempt: number; chunk?: number }[];
+  extractAttempts: { seq: number; attempt: number; chunk?: number; subRange?: number }[];
 }
 
 export interface FakeSource {
@@ -57,9 +57,23 @@ export interface FakeSource {
   windowCap?: number;
   /** The read refines the window's end: it resumes this many positions before `to` (identity's open gaps). */
   resumeShortBy?: number;
+  /**
+   * A window of more positions than this is planned with sub-ranges of at most this many positions each, when the
+   * workflow asks for a split (`subRangeActivity`, patch 'sub-range-activity').
+   */
+  subRangeSize?: number;
 }
 
 export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncActivities & ChunkedJobActivities {
+  const acts = windowAndJobActivities(source, lake);
+  // A sub-range is read as the old `extractWindow` with `subRange` reads it: the fake models bounds, not types.
+  return { ...acts, extractSubRange: (input) => acts.extractWindow(input) };
+}
+
+function windowAndJobActivities(
+  source: FakeSource,
+  lake: FakeLake,
+): Omit<TableSyncActivities, 'extractSubRange'> & ChunkedJobActivities {
   const commit = (window: WindowPlan, rows: number, resume?: string) => {
     const existing = lake.manifests.get(window.seq);
     if (existing) {
@@ -96,7 +110,7 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       const seqs = [...lake.manifests.keys()];
       return Promise.resolve({ position: lake.watermark, lastSeq: seqs.length ? Math.max(...seqs) : 0 });
     },
-    async planWindow({ lastPosition, seq }) {
+    async planWindow({ lastPosition, seq, subRangeActivity }) {
       if (source.planGate) {
         const gate = source.planGate;
         const ctx = Context.current();
@@ -119,21 +133,31 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
       if (source.maxPosition <= last) return Promise.resolve({ window: null, lagSeconds: 0 });
       const idle = source.tableChangedUpTo !== undefined && source.tableChangedUpTo <= last;
       const capped = source.windowCap !== undefined && source.maxPosition - last > source.windowCap;
+      const to = capped ? last + source.windowCap! : source.maxPosition;
+      const size = source.subRangeSize;
+      const subRanges =
+        size !== undefined && subRangeActivity === true && to - last > size
+          ? Array.from({ length: Math.ceil((to - last) / size) }, (_v, k) => ({
+              from: k === 0 ? lastPosition : pos(last + k * size),
+              to: pos(Math.min(to, last + (k + 1) * size)),
+            }))
+          : undefined;
       return Promise.resolve({
         window: {
           seq,
           kind: 'changes',
           from: lastPosition,
-          to: pos(capped ? last + source.windowCap! : source.maxPosition),
+          to: pos(to),
           plannedAt: new Date().toISOString(),
           ...(capped ? { more: true } : {}),
           ...(idle ? { idle: true } : {}),
+          ...(subRanges ? { subRanges } : {}),
         },
         lagSeconds: idle ? 0 : 1,
       });
     },
-    async extractWindow({ window, attempt }) {
-      lake.extractAttempts.push({ seq: window.seq, attempt });
+    async extractWindow({ window, attempt, subRange }) {
+      lake.extractAttempts.push({ seq: window.seq, attempt, ...(subRange !== undefined ? { subRange } : {}) });
       if (source.extractGate) {
         const gate = source.extractGate;
         const ctx = Context.current();
@@ -149,10 +173,15 @@ export function fakeActivities(source: FakeSource, lake: FakeLake): TableSyncAct
         source.failNextExtract = undefined;
         throw ApplicationFailure.nonRetryable(`injected ${type}`, type);
       }
-      const changedTo = Math.min(num(window.to), source.tableChangedUpTo ?? Infinity);
-      const rows = Math.max(0, changedTo - num(window.from));
+      const bounds = subRange === undefined ? window : window.subRanges?.[subRange];
+      if (!bounds) throw ApplicationFailure.nonRetryable(`window ${window.seq} has no sub-range ${subRange}`);
+      const changedTo = Math.min(num(bounds.to), source.tableChangedUpTo ?? Infinity);
+      const rows = Math.max(0, changedTo - num(bounds.from));
+      const part = subRange === undefined ? '' : `-r${subRange}`;
       return {
-        files: [{ path: `data/${window.seq}-${attempt}.parquet`, commitDate: DAY, rows, bytes: rows * 10, md5: 'x' }],
+        files: [
+          { path: `data/${window.seq}-${attempt}${part}.parquet`, commitDate: DAY, rows, bytes: rows * 10, md5: 'x' },
+        ],
         rows,
         opCounts: { ...NO_OPS, c: rows },
         attemptId: String(attempt),
