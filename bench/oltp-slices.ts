@@ -172,7 +172,7 @@ export function throttleMetricsOf(port: number, table = 'Claims.dbo.ClaimLines')
       return null;
     };
     return {
-      rowsPerSecond: value('tidemark_throttle_rows_per_second'),
+      rowsPerSecond: value('tidemark_throttle_rows_per_second', 'reads="window"'),
       backoffs: value('tidemark_throttle_backoffs_total'),
       backoffWaitSeconds: value('tidemark_throttle_wait_seconds_total', 'reason="backoff"'),
       rateWaitSeconds: value('tidemark_throttle_wait_seconds_total', 'reason="rate"'),

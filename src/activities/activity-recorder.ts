@@ -188,7 +188,7 @@ export class ActivityRecorder {
     const l = this.m.labels(table);
     if (!l) return;
     // The cap the read's latency back-off set by its end (without one the gauge stays the limit).
-    if (backoffRate !== undefined) this.m.throttleRate.set({ ...l, path }, backoffRate);
+    if (backoffRate !== undefined) this.m.throttleRate.set({ ...l, reads: path }, backoffRate);
     if (b.backoffs > a.backoffs) this.m.throttleBackoffs.inc(l, b.backoffs - a.backoffs);
     const waits = {
       slot: b.slotWaitMs - a.slotWaitMs,

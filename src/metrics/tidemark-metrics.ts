@@ -177,16 +177,16 @@ export class TidemarkMetrics {
     labelNames: ['table', 'strategy'],
     registers: this.reg,
   });
-  readonly throttleRate = new Gauge<TS | 'path'>({
+  readonly throttleRate = new Gauge<TS | 'reads'>({
     name: 'tidemark_throttle_rows_per_second',
-    help: 'The rows/s cap in force now, of window reads (path="window") or job chunk reads (path="chunk").',
-    labelNames: ['table', 'strategy', 'path'],
+    help: 'The rows/s cap in force now, of window reads (reads="window") or job chunk reads (reads="chunk").',
+    labelNames: ['table', 'strategy', 'reads'],
     registers: this.reg,
   });
-  readonly throttleLimit = new Gauge<TS | 'path'>({
+  readonly throttleLimit = new Gauge<TS | 'reads'>({
     name: 'tidemark_throttle_limit_rows_per_second',
-    help: 'The configured cap: limits.maxRowsPerSecond (path="window"), the chunk reads\' cap (path="chunk").',
-    labelNames: ['table', 'strategy', 'path'],
+    help: 'The configured cap: limits.maxRowsPerSecond (reads="window"), the chunk reads\' cap (reads="chunk").',
+    labelNames: ['table', 'strategy', 'reads'],
     registers: this.reg,
   });
   readonly throttleBackoffs = new Counter<TS>({
@@ -354,11 +354,11 @@ export class TidemarkMetrics {
     this.reseeds.inc(l, 0);
     this.throttleBackoffs.inc(l, 0);
     this.cadence.set(l, t.cadenceSeconds);
-    this.throttleLimit.set({ ...l, path: 'window' }, t.maxRowsPerSecond);
-    this.throttleRate.set({ ...l, path: 'window' }, t.maxRowsPerSecond);
+    this.throttleLimit.set({ ...l, reads: 'window' }, t.maxRowsPerSecond);
+    this.throttleRate.set({ ...l, reads: 'window' }, t.maxRowsPerSecond);
     if (t.chunkMaxRowsPerSecond !== undefined) {
-      this.throttleLimit.set({ ...l, path: 'chunk' }, t.chunkMaxRowsPerSecond);
-      this.throttleRate.set({ ...l, path: 'chunk' }, t.chunkMaxRowsPerSecond);
+      this.throttleLimit.set({ ...l, reads: 'chunk' }, t.chunkMaxRowsPerSecond);
+      this.throttleRate.set({ ...l, reads: 'chunk' }, t.chunkMaxRowsPerSecond);
     }
   }
 

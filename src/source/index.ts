@@ -78,7 +78,7 @@ export function chunkRowLimiter(conn: SourceConnection, table: TableConfig): Sou
 
 /**
  * The rows/s cap chunk reads of `table` start at (before any back-off; `chunkRowLimiter`), or undefined when
- * they are uncapped. The metrics export it as `tidemark_throttle_limit_rows_per_second{path="chunk"}`.
+ * they are uncapped. The metrics export it as `tidemark_throttle_limit_rows_per_second{reads="chunk"}`.
  */
 export function chunkRowsPerSecondCap(table: TableConfig): number | undefined {
   const cap = table.limits.maxChunkRowsPerSecond;

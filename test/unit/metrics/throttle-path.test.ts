@@ -1,6 +1,6 @@
 /**
  * `tidemark_throttle_rows_per_second` and `tidemark_throttle_limit_rows_per_second` show the job chunk reads' cap
- * beside the windows' (`path="chunk"` / `path="window"`): the chunk cap configured (or the back-off's ceiling)
+ * beside the windows' (`reads="chunk"` / `reads="window"`): the chunk cap configured (or the back-off's ceiling)
  * from the start, and the cap a chunk read's latency back-off set after each `runChunk`. Before, the gauges had
  * the windows' cap only, so a chunk read slowed by its back-off did not show.
  */
@@ -15,7 +15,7 @@ const counters = { slotWaitMs: 0, rateWaitMs: 0, backoffWaitMs: 0, backoffs: 0 }
 function gauge(text: string, name: string, path: string): number | undefined {
   const line = text
     .split('\n')
-    .find((l) => l.startsWith(`${name}{`) && l.includes(`table="${TABLE}"`) && l.includes(`path="${path}"`));
+    .find((l) => l.startsWith(`${name}{`) && l.includes(`table="${TABLE}"`) && l.includes(`reads="${path}"`));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
