@@ -14,19 +14,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type sql from 'mssql';
 import { buildDependencies, type ActivityDeps } from '../../src/activities/index.js';
-import { tableContext } from '../../src/capture/table-context.js';
 import type { TableRef } from '../../src/domain/table.js';
-import type { Manifest } from '../../src/lake/manifest.js';
-import type { LakeTable } from '../../src/lake/lake-table.js';
 import { createLogger } from '../../src/util/logger.js';
-import { verifyTable } from '../../src/verify/verify-table.js';
 import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 import { pipelineConfig, startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
-import { lakeIntegrity } from '../../scripts/chaos/checks.js';
 import { azuriteForTests, temporalForTests } from '../support/stack.js';
 import { eventually as until } from '../support/eventually.js';
+import { assertExactlyOnce, committedManifests, lakeOf, subRangesOf } from './support/sub-range-lake.js';
 
 const eventually = <T>(check: () => Promise<T>, timeoutMs: number, what: string): Promise<T> =>
   until(check, timeoutMs).catch((err: unknown) => {
@@ -112,38 +108,6 @@ async function insertChecks(n: number, via: sql.ConnectionPool | sql.Transaction
       );
 }
 
-async function lakeOf(table: TableRef): Promise<LakeTable> {
-  return (await tableContext(deps, table)).lake;
-}
-
-async function manifests(lake: LakeTable): Promise<Manifest[]> {
-  const out: Manifest[] = [];
-  for await (const item of lake.store.list(lake.layout.manifestsPrefix)) {
-    const got = await lake.store.get(item.path);
-    if (got) out.push(JSON.parse(got.body.toString('utf8')) as Manifest);
-  }
-  return out.sort((a, b) => a.sequence - b.sequence);
-}
-
-/** The sub-range indexes a manifest's files were staged by (`…-r<k>-…`), empty for a window read whole. */
-const subRangesOf = (m: Manifest): Set<number> =>
-  new Set(m.files.flatMap((f) => /-a\d+-\d+-r(\d+)-/.exec(f.path)?.[1] ?? []).map(Number));
-
-async function assertExactlyOnce(table: TableRef, sourceRows: number): Promise<void> {
-  const v = await verifyTable(deps, table);
-  assert.deepEqual(
-    [v.ok, v.sourceRows, v.missingInLake, v.extraInLake, v.different, v.duplicateEvents],
-    [true, sourceRows, 0, 0, 0, 0],
-    `${table.id}: lake == source, no duplicate (key, position)`,
-  );
-  const integrity = await lakeIntegrity(await lakeOf(table));
-  assert.deepEqual(
-    [integrity.chainProblems, integrity.fileProblems, integrity.watermarkProblems],
-    [[], [], []],
-    `${table.id}: chain, files with their MD5, watermark`,
-  );
-}
-
 const status = (h: WorkflowHandle) => h.query(statusQuery);
 
 test(
@@ -157,7 +121,7 @@ test(
       await eventually(async () => assert.equal((await status(h)).mode, 'paused'), 60_000, 'paused');
     }
     const before = new Map<string, number>();
-    for (const t of [NOTES, CHECKS]) before.set(t.id, (await manifests(await lakeOf(t))).length);
+    for (const t of [NOTES, CHECKS]) before.set(t.id, (await committedManifests(await lakeOf(deps, t))).length);
 
     // updated_at: 3,000 new rows and 5 of the snapshot's rows updated.
     await insertNotes(1001, 3000);
@@ -190,11 +154,11 @@ test(
     );
     await held.commit();
     await checks.signal(syncNowSignal);
-    await eventually(() => assertExactlyOnce(CHECKS, 3011), 120_000, 'identity: lake == source');
-    await eventually(() => assertExactlyOnce(NOTES, 3010), 120_000, 'updated_at: lake == source');
+    await eventually(() => assertExactlyOnce(deps, CHECKS, 3011), 120_000, 'identity: lake == source');
+    await eventually(() => assertExactlyOnce(deps, NOTES, 3010), 120_000, 'updated_at: lake == source');
 
     for (const t of [NOTES, CHECKS]) {
-      const added = (await manifests(await lakeOf(t))).slice(before.get(t.id));
+      const added = (await committedManifests(await lakeOf(deps, t))).slice(before.get(t.id));
       const split = added.filter((m) => subRangesOf(m).size > 0);
       assert.equal(split.length, 1, `${t.id}: one window read in sub-ranges`);
       assert.ok(subRangesOf(split[0]!).size >= 3, `${t.id}: staged by ${subRangesOf(split[0]!).size} sub-ranges`);
