@@ -916,8 +916,7 @@ function* netRows(
     else op = 4;
     if (filter === 'all with merge' && op !== 1) op = 5;
     const mask = filter === 'all with mask' && op === 4 ? g.mask : null;
-    const values = op === 1 ? g.last.values : g.last.values;
-    yield [g.last.lsn, BigInt(op), mask, ...values];
+    yield [g.last.lsn, BigInt(op), mask, ...g.last.values];
   }
 }
 
