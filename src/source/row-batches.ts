@@ -4,6 +4,17 @@
  * that (hysteresis, so the socket is not toggled on every batch).
  */
 
+/**
+ * How a read whose rows are converted and staged on this thread batches them (snapshot chunks; docs/performance.md,
+ * "What survives the worker's scavenges"): small batches, at most one waiting, so a row is decoded, converted and
+ * handed to the Parquet writer within a few hundred rows of arriving — while its objects are still in V8's young
+ * generation. The driver allocates ~11 KB per row and the worker ~16 KB, so a 16 MB semi-space fills every ~1,000
+ * rows: with 5,000-row batches and 4 waiting, every row outlived two scavenges and was copied twice and promoted
+ * (~2.5–3.6 KB per row), which the old generation's marking and sweeping then had to collect. The socket and the
+ * server keep what the paused request does not take yet, so the small buffer costs the read no overlap.
+ */
+export const STAGED_READ_BATCHES = { batchRows: 256, maxBuffered: 1 } as const;
+
 /** Columns of a streamed result as `mssql` describes them (arrayRowMode). */
 export interface ResultColumn {
   readonly name: string;

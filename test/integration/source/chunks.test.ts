@@ -91,3 +91,25 @@ test('a consumer that stops early leaves the connection and its snapshot transac
   const { rows } = await readAll(undefined, undefined, 5);
   assert.equal(rows.length, 5);
 });
+
+test('a chunk read hands its rows on in small batches while the consumer is slow (rows stay young: docs/performance.md)', async () => {
+  await s.admin.request()
+    .batch(`CREATE TABLE dbo.ck_many (id int NOT NULL PRIMARY KEY, v nvarchar(40) NOT NULL, rv rowversion);
+    DECLARE @i int = 1;
+    WHILE @i <= 3000 BEGIN INSERT INTO dbo.ck_many (id, v) VALUES (@i, CONCAT(N'value ', @i)); SET @i += 1; END`);
+  const d = await discoverTable(conn, 'dbo', 'ck_many');
+  const sizes: number[] = [];
+  const ids: LakeValue[] = [];
+  for await (const b of readChunk(conn, d, { limit: 10_000, positioner })) {
+    sizes.push(b.rows.length);
+    ids.push(...b.rows.map((r) => r.values[0]!));
+    // A consumer slower than the driver: without the pause the driver would deliver the whole chunk meanwhile.
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.deepEqual(
+    ids,
+    Array.from({ length: 3000 }, (_v, i) => i + 1),
+    'every row once, in key order',
+  );
+  assert.ok(Math.max(...sizes) <= 256, `batches of at most 256 rows (largest ${Math.max(...sizes)})`);
+});
