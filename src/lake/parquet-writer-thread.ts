@@ -23,17 +23,23 @@ import { LakeValueError } from './lake-types.js';
 import type { ParquetWriterOptions, WrittenPart } from './parquet-writer.js';
 import type { PackedColumn, ThreadReply, ThreadRequest, ThreadRows } from './parquet-writer-thread-protocol.js';
 
-/** Rows per message to the thread: large enough that the per-message cost is negligible. */
-const BATCH_ROWS = 2048;
+/**
+ * Rows per message to the thread: large enough that the per-message cost is negligible, small enough that the
+ * batch being filled on the main thread (its values, and the column arrays holding them) is posted before V8's
+ * next scavenge or two — the main isolate allocates ~16 KB per row during a load, a scavenge every ~1,000 rows, and
+ * 2,048-row batches were promoted to the old generation (docs/performance.md, "What survives the worker's
+ * scavenges"). Once posted, a batch is bytes outside the heap.
+ */
+const BATCH_ROWS = 512;
 /** Batches posted and not yet appended by the thread before `append` waits (bounded memory, ~16K rows). */
-const MAX_BATCHES_IN_FLIGHT = 8;
+const MAX_BATCHES_IN_FLIGHT = 32;
 /** Idle threads kept for the next writer. */
 const IDLE_THREADS = 2;
 /**
  * A batch is also posted once its text reaches this many characters, so that rows with large (max) values do not
- * make a batch, and the 8 in flight, hold gigabytes.
+ * make a batch, and the 32 in flight, hold gigabytes (32 × 1M characters in flight at most: as 8 × 4M before).
  */
-const BATCH_TEXT_CHARS = 4 * 1024 * 1024;
+const BATCH_TEXT_CHARS = 1024 * 1024;
 /**
  * A writer thread's young generation is capped: it holds one batch of rows and the current DuckDB chunk's
  * wrappers, the rest is short-lived garbage, and a default-sized young generation per thread added RSS. The old
@@ -206,6 +212,11 @@ export class ThreadedParquetWriter {
   /** Rows appended so far (sent to the thread or waiting to be sent). */
   get rowsWritten(): number {
     return this.rowsAppended;
+  }
+
+  /** Rows appended and not posted yet: held on this thread's heap, in the batch being filled. */
+  get rowsNotPosted(): number {
+    return this.rowsInBatch;
   }
 
   private reply(r: ThreadReply): void {

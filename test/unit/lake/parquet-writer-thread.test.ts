@@ -135,6 +135,25 @@ test('a row of the wrong width is refused at append, and a writer abandoned mid-
   assert.equal((await again.finish())[0]?.rows, 1);
 });
 
+test('the main thread holds at most 512 appended rows before posting them to the thread (rows stay young)', async () => {
+  // The main isolate scavenges every ~1,000 rows during a load; a batch held longer is promoted to the old
+  // generation, whose marking and sweeping then collect it (docs/performance.md, "What survives the worker's
+  // scavenges").
+  const w = await ThreadedParquetWriter.create({ columns, dir: tempDir() });
+  let most = 0;
+  for (let i = 0; i < 3000; i++) {
+    const f = w.append('d', row(i));
+    most = Math.max(most, w.rowsNotPosted);
+    if (f) await f;
+  }
+  const parts = await w.finish();
+  assert.equal(
+    parts.reduce((n, p) => n + p.rows, 0),
+    3000,
+  );
+  assert.ok(most <= 512, `held ${most} rows`);
+});
+
 test('rows with large text values go through the thread in batches bounded by their size', async () => {
   const cols: LakeColumn[] = [
     { name: 'id', type: { kind: 'int64' }, nullable: false },
