@@ -22,6 +22,7 @@ import {
   dateToDays,
   decimalToUnscaled,
   hasHundredNsCompanion,
+  smallDecimalCharsToUnscaled,
   smallDecimalTextToUnscaled,
   storedTimestamp,
   timeText,
@@ -42,7 +43,7 @@ function isInstant(v: unknown): v is InstantWithOffset {
   return typeof v === 'object' && v !== null && 'epochNanos' in v;
 }
 
-export function wrongJsType(column: string, type: LakeType, expected: string): LakeValueError {
+function wrongJsType(column: string, type: LakeType, expected: string): LakeValueError {
   return new LakeValueError(column, `a ${type.kind} value must be ${expected}`);
 }
 
@@ -397,47 +398,6 @@ class DecimalFill extends ColumnFill {
     this.putNumber(row, small);
     this.valid(row);
   }
-}
-
-const POW10 = Array.from({ length: 16 }, (_v, i) => 10 ** i);
-
-/**
- * {@link smallDecimalTextToUnscaled} of `text[at, at + n)`, without slicing it (same rules: plain
- * `-?digits[.digits]`, at most 15 digits at the column's scale; undefined otherwise).
- */
-export function smallDecimalCharsToUnscaled(
-  text: string,
-  at: number,
-  len: number,
-  precision: number,
-  scale: number,
-): number | undefined {
-  if (len === 0 || len > 17) return undefined;
-  const end = at + len;
-  let i = at;
-  const negative = text.charCodeAt(i) === 45; // '-'
-  if (negative) i++;
-  let n = 0;
-  let digits = 0;
-  let fraction = -1;
-  for (; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (fraction !== -1 || digits === 0) return undefined;
-      fraction = 0;
-      continue;
-    }
-    if (c < 48 || c > 57) return undefined;
-    n = n * 10 + (c - 48);
-    digits++;
-    if (fraction !== -1) fraction++;
-  }
-  if (digits === 0 || fraction === 0) return undefined;
-  const f = fraction === -1 ? 0 : fraction;
-  if (f > scale || digits + scale - f > 15) return undefined;
-  n *= POW10[scale - f]!;
-  if (precision <= 15 && n >= POW10[precision]!) return undefined;
-  return negative && n !== 0 ? -n : n;
 }
 
 class DateFill extends ColumnFill {
