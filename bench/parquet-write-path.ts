@@ -10,7 +10,8 @@
  *
  *   npm run bench:parquet:write-path -- [--rows 500000] [--baseline-src DIR] [--tsv]
  *
- * --baseline-src: a directory holding an older tree's `src/` (e.g. `git archive <commit> src | tar -x -C DIR`),
+ * --baseline-src: a directory holding an older tree's `src/` (`git archive <commit> src | tar -x -C DIR` and
+ * `ln -s "$PWD/node_modules" DIR/`, so that its imports resolve),
  * whose src/lake/parquet-writer.ts is measured as "before" (its `append` per row, after unpacking each batch
  * into strings, as the thread entry did). --tsv: also measure the candidate "DuckDB parses the batch": the rows
  * as a tab-separated file read by `read_csv` with casts and copied to Parquet, counting only DuckDB's side (the
