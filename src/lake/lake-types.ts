@@ -187,15 +187,29 @@ const POW10 = Array.from({ length: 16 }, (_v, i) => 10 ** i);
  * {@link decimalToUnscaled} (the one place that accepts or refuses it, with its message).
  */
 export function smallDecimalTextToUnscaled(text: string, precision: number, scale: number): number | undefined {
-  const len = text.length;
+  return smallDecimalCharsToUnscaled(text, 0, text.length, precision, scale);
+}
+
+/**
+ * {@link smallDecimalTextToUnscaled} of `text[at, at + len)`, without slicing it (the Parquet writer reads
+ * decimals straight from a batch's packed text).
+ */
+export function smallDecimalCharsToUnscaled(
+  text: string,
+  at: number,
+  len: number,
+  precision: number,
+  scale: number,
+): number | undefined {
   if (len === 0 || len > 17) return undefined;
-  let i = 0;
-  const negative = text.charCodeAt(0) === 45; // '-'
-  if (negative) i = 1;
+  const end = at + len;
+  let i = at;
+  const negative = text.charCodeAt(i) === 45; // '-'
+  if (negative) i++;
   let n = 0;
   let digits = 0;
   let fraction = -1;
-  for (; i < len; i++) {
+  for (; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c === 46) {
       // '.'

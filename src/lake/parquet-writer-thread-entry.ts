@@ -5,10 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import type { LakeValue } from '../domain/values.js';
 import { LakeValueError } from './lake-types.js';
 import { ParquetWriter } from './parquet-writer.js';
-import type { PackedColumn, ThreadReply, ThreadRequest } from './parquet-writer-thread-protocol.js';
+import type { ThreadReply, ThreadRequest } from './parquet-writer-thread-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('parquet-writer-thread-entry runs only as a worker thread');
@@ -29,21 +28,6 @@ let writer: ParquetWriter | undefined;
 let failed = false;
 let width = 0;
 let queue: Promise<void> = Promise.resolve();
-
-/** A column's values from its packed form (parquet-writer-thread-protocol.ts). */
-function unpack(c: PackedColumn): LakeValue[] {
-  if ('values' in c) return c.values;
-  const out = new Array<LakeValue>(c.lengths.length);
-  for (let k = 0, at = 0; k < c.lengths.length; k++) {
-    const n = c.lengths[k]!;
-    if (n < 0) out[k] = null;
-    else {
-      out[k] = c.text.slice(at, at + n);
-      at += n;
-    }
-  }
-  return out;
-}
 
 function reply(r: ThreadReply): void {
   port!.postMessage(r);
@@ -73,13 +57,17 @@ async function handle(req: ThreadRequest): Promise<void> {
   }
   if (failed || !writer) return;
   if (req.type === 'rows') {
-    const row = new Array<LakeValue>(width);
-    const { partitions } = req;
-    const columns = req.columns.map(unpack);
-    for (let k = 0; k < partitions.length; k++) {
-      for (let i = 0; i < width; i++) row[i] = columns[i]![k] ?? null;
-      const flushing = writer.append(partitions[k]!, row);
-      if (flushing) await flushing;
+    // Column by column, one run of rows of the same partition at a time (parquet-writer-vectors.ts): no row
+    // arrays, and no strings for short text.
+    const { partitions, columns } = req;
+    if (columns.length !== width) throw new LakeValueError('(row)', `expected ${width} values, got ${columns.length}`);
+    const textAt = new Int32Array(width);
+    for (let k = 0; k < partitions.length;) {
+      const partition = partitions[k]!;
+      let end = k + 1;
+      while (end < partitions.length && partitions[end] === partition) end++;
+      await writer.appendPacked(partition, columns, textAt, k, end - k);
+      k = end;
     }
     reply({ type: 'appended' });
     return;

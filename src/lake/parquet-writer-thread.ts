@@ -150,8 +150,8 @@ function rebuildError(e: Extract<ThreadReply, { type: 'error' }>['error']): Erro
   return err;
 }
 
-/** A column of a batch as it travels (parquet-writer-thread-protocol.ts, PackedColumn). */
-function pack(values: LakeValue[]): PackedColumn {
+/** A column of a batch as it travels (parquet-writer-thread-protocol.ts, PackedColumn). Exported for the bench. */
+export function packColumn(values: LakeValue[]): PackedColumn {
   const lengths = new Int32Array(values.length);
   const texts: string[] = [];
   for (let k = 0; k < values.length; k++) {
@@ -284,7 +284,7 @@ export class ThreadedParquetWriter {
 
   private send(): void {
     if (this.rowsInBatch === 0) return;
-    const batch: ThreadRows = { type: 'rows', columns: this.columns.map(pack), partitions: this.partitions };
+    const batch: ThreadRows = { type: 'rows', columns: this.columns.map(packColumn), partitions: this.partitions };
     this.columns = this.newBatch();
     this.textChars = 0;
     this.partitions = [];
