@@ -31,6 +31,17 @@ export interface BackoffLawOptions {
 /** What one decision did. */
 export type BackoffDecision = 'backoff' | 'recover' | 'none';
 
+/** The figures of a law's latest decision (what the monitor logs for each decision at debug level). */
+export interface BackoffDecisionRecord {
+  readonly decision: BackoffDecision;
+  /** The cap before and after the decision (rows/s). */
+  readonly fromRowsPerSecond: number;
+  readonly toRowsPerSecond: number;
+  /** The median of the decision's probe samples, and the limit it was held against (ms). */
+  readonly medianMs: number;
+  readonly limitMs: number;
+}
+
 /** Counters of a law (cumulative). */
 export interface BackoffLawStats {
   /** Times the cap was halved. */
@@ -47,6 +58,8 @@ export class BackoffLaw {
   private readonly pending: number[] = [];
   private readonly o: Required<BackoffLawOptions>;
   readonly stats: BackoffLawStats;
+  /** The latest decision's figures (undefined before the first). */
+  last: BackoffDecisionRecord | undefined = undefined;
 
   constructor(options: BackoffLawOptions) {
     if (!(options.maxRowsPerSecond >= 1)) throw new Error('maxRowsPerSecond must be at least 1');
@@ -76,10 +89,18 @@ export class BackoffLaw {
   observe(sampleMs: number, baselineMs: number): BackoffDecision {
     this.pending.push(sampleMs);
     if (this.pending.length < this.o.samplesPerDecision) return 'none';
-    const m = median(this.pending);
+    const medianMs = median(this.pending);
     this.pending.length = 0;
     this.stats.decisions++;
-    if (m > this.limitMs(baselineMs)) {
+    const fromRowsPerSecond = this.current;
+    const limitMs = this.limitMs(baselineMs);
+    const decision = this.decide(medianMs > limitMs);
+    this.last = { decision, fromRowsPerSecond, toRowsPerSecond: this.current, medianMs, limitMs };
+    return decision;
+  }
+
+  private decide(over: boolean): BackoffDecision {
+    if (over) {
       this.tripRate = this.current;
       this.current = Math.max(this.o.minRowsPerSecond, Math.floor(this.current / 2));
       this.stats.backoffs++;
