@@ -168,7 +168,7 @@ export class LatencyMonitor {
       this.stats.baselineProbes++;
       // A fresh baseline: samples gathered toward a decision against the old one no longer compare.
       if (held && this.baseline.length >= this.o.baselineSamples) {
-        for (const t of this.tables.values()) t.law.resetPending();
+        for (const t of this.tables.values()) t.law.newBaseline();
         this.release();
       }
       return;
@@ -191,6 +191,9 @@ export class LatencyMonitor {
       else if (d === 'recover') calm = true;
     }
     if (backedOff) {
+      // A law that backed off again and again against this baseline asks for a fresh one (latency-backoff.ts
+      // `wantsBaseline`): a source slower for reasons of its own is not Tidemark's cost.
+      if ([...this.tables.values()].some((t) => t.law.wantsBaseline)) this.holdForBaseline();
       // Fewer rows per second do not help when the source is slowed by the number of queries (short windows back
       // to back): each back-off also pauses the worker's next query, twice as long at each back-off in a row.
       this.consecutiveBackoffs++;
