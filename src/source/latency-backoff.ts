@@ -151,11 +151,11 @@ export class BackoffLaw {
     // average by much; far over acts on its own.
     const x = (medianMs - baselineMs) / (limitMs - baselineMs);
     const severe = x > this.o.severeFactor;
-    this.level = this.level === undefined ? x : this.level + this.o.smoothing * (clip(x, -2, 2 * 1) - this.level);
+    this.level = this.level === undefined ? x : this.level + this.o.smoothing * (clip(x, -2, 2) - this.level);
     let decision: BackoffDecision;
     if (severe || this.level > 1) {
       decision = this.over(severe);
-      // Evidence gathered at the old rate does not hold at the new one.
+      // Evidence gathered at the old rate does not hold at the new one: the next decision starts the average.
       this.level = undefined;
     } else decision = this.within(x <= 1);
     this.last = { decision, fromRowsPerSecond, toRowsPerSecond: this.current, medianMs, limitMs };
