@@ -1,6 +1,7 @@
 /**
  * `npm run bench:load [-- --minutes 10 --rate 5000 --concurrency 8 --claims-per-statement 20 --cadence 10 --oltp-minutes 2
- *  --slice-seconds 15 --latency-backoff 5 --latency-probe SQL --throttle-rows-per-second N --no-pin --skip-oltp
+ *  --slice-seconds 15 --latency-backoff 5 --latency-probe SQL --throttle-rows-per-second N --oltp-caps 250,500,…
+ *  --oltp-phases b,c,d,e,f --no-pin --skip-oltp
  *  --out FILE]`:
  *  sustained load and OLTP impact.
  *
@@ -27,6 +28,10 @@
  *    first and last (bench/oltp-slices.ts),
  *    so the machine's drift falls on both alike: each phase's active p95 against its own paused slices, the
  *    events landed per active second (the throughput cost), and for (e) the throttle metrics of the worker.
+ *    `--oltp-caps 250,500,…` adds one phase per fixed cap (the trade-off curve: p95 against read rate; at a low
+ *    cap an active slice lasts until the window in flight has read its backlog), after (b); `--oltp-phases` picks which of
+ *    b–f run (default all). A back-off phase's worker logs every decision at debug level: the JSON holds them
+ *    (cap per decision, probe median vs baseline) and their summary by rate band.
  *
  * Pinning, for the OLTP phases (on by default where `taskset` and 2+ cores exist; `--no-pin` to leave it to the
  * OS; the sustained run is not pinned, so the simulator can use both cores and sustain more): the simulator
@@ -75,7 +80,7 @@ import { positiveNumber as num, WORKLOAD_ARG_OPTIONS, workloadArgs } from './wor
 import { BusyMeter, fmtBusy, type BusyShare } from './process-cpu.js';
 import { lakeFreshnessBetween, lakeTimeline, type MinuteOfLake } from './load-timeline.js';
 import { windowSteps } from './window-steps.js';
-import { slicedPhase, throttleMetricsOf, type SlicedPhase } from './oltp-slices.js';
+import { backoffDecisionsOf, slicedPhase, throttleMetricsOf, type SlicedPhase } from './oltp-slices.js';
 import { freeLoopbackPort } from '../src/metrics/metrics-server.js';
 
 const { values } = parseArgs({
@@ -88,6 +93,8 @@ const { values } = parseArgs({
     'slice-seconds': { type: 'string', default: '20' },
     'latency-backoff': { type: 'string', default: '5' },
     'latency-probe': { type: 'string', default: 'SELECT ClaimStatus, TotalBilled FROM dbo.Claims WHERE ClaimId = 1' },
+    'oltp-caps': { type: 'string' },
+    'oltp-phases': { type: 'string', default: 'b,c,d,e,f' },
     'skip-oltp': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -106,6 +113,14 @@ const THROTTLE_ROWS =
 const SLICE_S = num('slice-seconds', values['slice-seconds']);
 const SETTLE_S = Math.min(3, SLICE_S / 4);
 const BACKOFF_PERCENT = Math.round(num('latency-backoff', values['latency-backoff']));
+// The trade-off curve (branch i14-backoff): one phase per fixed cap. A CDC window is not bounded in rows
+// (`maxRowsPerWindow` caps identity windows only), so at a low cap an active slice lasts until the backlog written
+// during the paused slice before it is read: the slices are longer than --slice-seconds, as in phase e.
+const OLTP_CAPS = (values['oltp-caps'] ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((x) => Math.round(num('oltp-caps', x)));
+const OLTP_PHASES = new Set((values['oltp-phases'] ?? '').split(',').map((x) => x.trim()));
 const signed = (x: number | null) => (x === null ? 'n/a' : `${x > 0 ? '+' : ''}${x}`);
 if (CADENCE_S < 5) throw new Error('--cadence must be at least 5 (seconds): the config accepts no shorter cadence');
 const OPS_PER_SECOND = WORKLOAD.opsPerSecond;
@@ -385,19 +400,22 @@ async function main() {
       // behind the workload's own sessions, and Tidemark's share would show as lost throughput, not latency.
       const oltpOps = Math.max(1, Math.round(0.6 * sustained.sustained.operationsPerSecond));
       let metricsPort: number | undefined;
+      let workerLog: string | undefined;
       const restartWorker = async (name: string, tables: PipelineTable[], withMetrics = false) => {
         await stopChild(worker!.child);
         const q = await stack.pipeline('load', sim.port, tables);
         pipelines.push(q);
         metricsPort = withMetrics ? await freeLoopbackPort() : undefined;
         // The first config's secrets (the PHI hash key above all) stay: a new key would change the hashes.
+        // A back-off's worker logs each decision at debug level (read back below: cap per decision, probe vs baseline).
         worker = await stack.startWorkerProcess(
           q.configFile,
-          env0,
+          withMetrics ? { ...env0, TIDEMARK_LOG_LEVEL: 'debug' } : env0,
           `worker-${name}`,
           EXTRACT_CORE,
           metricsPort === undefined ? [] : ['--metrics-port', String(metricsPort)],
         );
+        workerLog = worker.logFile;
       };
       // Pinned for these phases only (the sustained run leaves the two cores to the OS, which lets the simulator
       // sustain more): the running processes are moved, restarted workers start pinned.
@@ -412,7 +430,10 @@ async function main() {
         `  OLTP impact: ${OLTP_MINUTES} min per phase at ${oltpOps} ops/s (60% of what the simulator sustained), ` +
           `in slices of ${SLICE_S} s alternating Tidemark paused / active (the first ${SETTLE_S} s of each not counted)`,
       );
-      const phases: Record<string, SlicedPhase & { simulatorBusy: BusyShare }> = {};
+      const phases: Record<
+        string,
+        SlicedPhase & { simulatorBusy: BusyShare; backoffDecisions?: ReturnType<typeof backoffDecisionsOf> }
+      > = {};
       const phase = async (key: string, label: string, sampleMetrics = false) => {
         const busy = new BusyMeter(sim.child.pid);
         const f = await slicedPhase({
@@ -444,30 +465,56 @@ async function main() {
           ...(sampleMetrics && metricsPort !== undefined ? { metrics: throttleMetricsOf(metricsPort) } : {}),
         });
         const simulatorBusy = busy.lap();
-        phases[key] = { ...f, simulatorBusy };
+        const decisions = sampleMetrics && workerLog ? backoffDecisionsOf(readFileSync(workerLog, 'utf8')) : undefined;
+        phases[key] = { ...f, simulatorBusy, ...(decisions ? { backoffDecisions: decisions } : {}) };
         say(
           `  ${label.padEnd(46)} p95 paused ${f.pausedP95Ms} ms / active ${f.activeP95Ms} ms (${signed(f.activeVsPausedP95Percent)}%; ` +
             `median of per-slice ${signed(f.medianSliceVsAroundPercent)}%), p50 ${f.pausedP50Ms}/${f.activeP50Ms} ms; ` +
             `landed ${f.landedPerActiveSecond} events per active s${f.throttle ? `; back-off cap ${f.throttle.capsRowsPerSecond.join(' → ')} rows/s, ${f.throttle.backoffs} back-offs` : ''}; simulator ${fmtBusy(simulatorBusy)}`,
         );
+        say(
+          `    paused-slice p95s: ${f.slices
+            .filter((x) => x.kind === 'paused')
+            .map((x) => x.statementP95Ms)
+            .join(', ')} ms`,
+        );
+        if (decisions)
+          for (const b of decisions.bands)
+            say(
+              `    back-off decisions at ${b.rowsPerSecondFrom}–${b.rowsPerSecondTo} rows/s: ${b.decisions}, over the limit ${b.overLimit}; ` +
+                `median probe vs baseline ${signed(b.medianIncreasePercent)}%`,
+            );
       };
-      await phase('fullSpeed', 'b. extracting at full speed, cap lifted');
-      await restartWorker('cap-default', tablesWithCap(null));
-      await phase('defaultCap', 'c. default cap (5,000 rows/s per table)');
-      if (THROTTLE_ROWS !== null) {
+      const want = (x: string) => OLTP_PHASES.has(x);
+      let restarted = false;
+      if (want('b')) await phase('fullSpeed', 'b. extracting at full speed, cap lifted');
+      for (const cap of OLTP_CAPS) {
+        await restartWorker(`fixed-${cap}`, tablesWithCap(cap));
+        restarted = true;
+        await phase(`cap${cap}`, `cap ${cap.toLocaleString('en')} rows/s per table`);
+      }
+      if (want('c') || !restarted) {
+        await restartWorker('cap-default', tablesWithCap(null));
+        if (want('c')) await phase('defaultCap', 'c. default cap (5,000 rows/s per table)');
+      }
+      if (THROTTLE_ROWS !== null && want('d')) {
         await restartWorker(`cap-${THROTTLE_ROWS}`, tablesWithCap(THROTTLE_ROWS));
         await phase('cap', `d. cap ${THROTTLE_ROWS.toLocaleString('en')} rows/s per table`);
       }
-      await restartWorker(`backoff-${BACKOFF_PERCENT}`, tablesWithCap(LIFTED, BACKOFF_PERCENT), true);
-      await phase('latencyBackoff', `e. latency back-off +${BACKOFF_PERCENT}%, cap lifted`, true);
+      if (want('e')) {
+        await restartWorker(`backoff-${BACKOFF_PERCENT}`, tablesWithCap(LIFTED, BACKOFF_PERCENT), true);
+        await phase('latencyBackoff', `e. latency back-off +${BACKOFF_PERCENT}%, cap lifted`, true);
+      }
       // The same back-off with a probe shaped like the application's statements (a keyed lookup on Claims)
       // instead of `SELECT 1`, which the simulator answers without touching a table.
-      await restartWorker(
-        `backoff-${BACKOFF_PERCENT}-lookup`,
-        tablesWithCap(LIFTED, BACKOFF_PERCENT, values['latency-probe']),
-        true,
-      );
-      await phase('latencyBackoffLookupProbe', `f. latency back-off +${BACKOFF_PERCENT}%, keyed-lookup probe`, true);
+      if (want('f')) {
+        await restartWorker(
+          `backoff-${BACKOFF_PERCENT}-lookup`,
+          tablesWithCap(LIFTED, BACKOFF_PERCENT, values['latency-probe']),
+          true,
+        );
+        await phase('latencyBackoffLookupProbe', `f. latency back-off +${BACKOFF_PERCENT}%, keyed-lookup probe`, true);
+      }
       oltp = {
         minutesPerPhase: OLTP_MINUTES,
         sliceSeconds: SLICE_S,
@@ -475,6 +522,8 @@ async function main() {
         operationsPerSecond: oltpOps,
         pinned: PIN ? { simulatorAndWorkload: DB_CORE, workerTemporalAzurite: EXTRACT_CORE } : null,
         ...(THROTTLE_ROWS !== null ? { capRowsPerSecond: THROTTLE_ROWS } : {}),
+        ...(OLTP_CAPS.length ? { fixedCapsRowsPerSecond: OLTP_CAPS } : {}),
+        phasesRun: [...OLTP_PHASES],
         latencyBackoffPercent: BACKOFF_PERCENT,
         latencyProbeOfPhaseF: values['latency-probe'],
         phases,

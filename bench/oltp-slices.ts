@@ -179,3 +179,70 @@ export function throttleMetricsOf(port: number, table = 'Claims.dbo.ClaimLines')
     };
   };
 }
+
+/** One decision of a table's latency back-off, as the worker logs it at debug level (src/worker.ts). */
+export interface BackoffDecisionLine {
+  at: string;
+  table: string;
+  decision: string;
+  fromRowsPerSecond: number;
+  toRowsPerSecond: number;
+  medianMs: number;
+  limitMs: number;
+  baselineMs: number;
+}
+
+/** Per rate band (the cap in force, by powers of two): how often a decision found the probe over its limit. */
+export interface BackoffBand {
+  rowsPerSecondFrom: number;
+  rowsPerSecondTo: number;
+  decisions: number;
+  overLimit: number;
+  /** Median over the band's decisions of (probe median ÷ baseline − 1), percent. */
+  medianIncreasePercent: number;
+}
+
+/** The back-off decisions of `table` in a worker's log file, and their summary by rate band. */
+export function backoffDecisionsOf(
+  logText: string,
+  table = 'dbo.ClaimLines',
+): { decisions: BackoffDecisionLine[]; bands: BackoffBand[] } {
+  const decisions: BackoffDecisionLine[] = [];
+  for (const line of logText.split('\n')) {
+    if (!line.includes('latency back-off decision')) continue;
+    try {
+      const j = JSON.parse(line) as Record<string, unknown>;
+      if (j.backoffTable !== table) continue;
+      decisions.push({
+        at: String(j.time),
+        table,
+        decision: String(j.decision),
+        fromRowsPerSecond: Number(j.fromRowsPerSecond),
+        toRowsPerSecond: Number(j.toRowsPerSecond),
+        medianMs: Number(j.medianMs),
+        limitMs: Number(j.limitMs),
+        baselineMs: Number(j.baselineMs),
+      });
+    } catch {
+      // not a JSON line
+    }
+  }
+  const byBand = new Map<number, BackoffDecisionLine[]>();
+  for (const d of decisions) {
+    const band = 2 ** Math.floor(Math.log2(Math.max(1, d.fromRowsPerSecond)));
+    byBand.set(band, [...(byBand.get(band) ?? []), d]);
+  }
+  const bands = [...byBand.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([band, ds]) => {
+      const inc = ds.map((d) => (d.medianMs / d.baselineMs - 1) * 100).sort((a, b) => a - b);
+      return {
+        rowsPerSecondFrom: band,
+        rowsPerSecondTo: band * 2 - 1,
+        decisions: ds.length,
+        overLimit: ds.filter((d) => d.medianMs > d.limitMs).length,
+        medianIncreasePercent: +inc[Math.floor(inc.length / 2)]!.toFixed(1),
+      };
+    });
+  return { decisions, bands };
+}

@@ -209,6 +209,21 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       'latency probe failed: the latency back-off takes no decision without it (see docs/operations.md)',
     );
   };
+  // Every decision of a latency back-off (one per three probes while a table reads): at debug, for tuning
+  // (bench:load reads them); no row values, only rates and latencies.
+  deps.source.onBackoffDecision ??= (table, d) =>
+    logger.debug(
+      {
+        backoffTable: table,
+        decision: d.decision,
+        fromRowsPerSecond: d.fromRowsPerSecond,
+        toRowsPerSecond: d.toRowsPerSecond,
+        medianMs: +d.medianMs.toFixed(3),
+        limitMs: +d.limitMs.toFixed(3),
+        baselineMs: +d.baselineMs.toFixed(3),
+      },
+      'latency back-off decision',
+    );
   const meter = activityMeter(
     metrics,
     () => throttle.stats,

@@ -16,7 +16,12 @@ import sql from 'mssql';
 import type { SourceConfig } from '../config/types.js';
 import type { SecretProvider } from '../config/secret-provider.js';
 import { SourceThrottle, type ThrottleOptions } from './throttle.js';
-import { LatencyMonitor, type LatencyProbeSettings, type TableBackoff } from './latency-monitor.js';
+import {
+  LatencyMonitor,
+  type LatencyMonitorOptions,
+  type LatencyProbeSettings,
+  type TableBackoff,
+} from './latency-monitor.js';
 import type { BackoffLawOptions } from './latency-backoff.js';
 import type { ProbeThreadInput } from './latency-probe-thread.js';
 import {
@@ -144,6 +149,8 @@ export class SourceConnection {
   private readonly monitors = new Map<string, LatencyMonitor>();
   /** Where a probe's failures are told (the worker's logger); none: counted only. */
   onProbeError: ((message: string) => void) | undefined;
+  /** Where each decision of a table's latency back-off is told (the worker's logger, at debug); none: not told. */
+  onBackoffDecision: LatencyMonitorOptions['onDecision'];
   constructor(
     readonly pool: sql.ConnectionPool,
     throttle: ThrottleOptions | SourceThrottle,
@@ -168,6 +175,7 @@ export class SourceConnection {
     if (!m) {
       m = new LatencyMonitor(this.throttle, this.probeTarget, probe, {
         onProbeError: (message) => this.onProbeError?.(message),
+        onDecision: (table, decision) => this.onBackoffDecision?.(table, decision),
       });
       this.monitors.set(id, m);
     }

@@ -1,16 +1,27 @@
 /**
  * The control law of the application-latency back-off (`tables[].limits.latencyBackoff`): from probe latencies
  * measured while Tidemark reads, against a baseline measured while it does not (latency-monitor.ts), it sets the
- * rows/s cap of a table's reads — multiplicative decrease, additive increase (AIMD), as TCP does with its
- * congestion window, for the same reason: halving gets off an overloaded source within a few decisions, and a
- * slow climb probes for the rate the source can carry without overshooting it again at once.
+ * rows/s cap of a table's reads. It looks for the highest rate the source carries within the allowed increase
+ * and settles there, instead of halving and climbing back for ever (branch i14-backoff, docs/performance.md "The
+ * back-off's law"): the AIMD law before it (halve on every trip, climb by a tenth of the rate it last halved from)
+ * fell to its 100 rows/s floor on a noisy probe, because each false trip halved the rate *and* the step it
+ * climbed back with.
  *
- * One decision per `samplesPerDecision` probe samples taken while reading: their median (one slow sample from a
- * hiccup does not trip it; a real slowdown moves the median) against the baseline:
- * - above `baseline × (1 + maxIncreasePercent/100)` (and above `baseline + minDeltaMs`, the probe's own timing
- *   noise): the cap is halved, down to `minRowsPerSecond`; the rate it was halved from is remembered;
- * - otherwise the cap grows by a tenth of that remembered rate (so it is back there after ten calm decisions
- *   from the first halving, and goes on climbing up to `maxRowsPerSecond` while the source stays calm).
+ * One decision per `samplesPerDecision` probe samples taken while reading: their median against the baseline,
+ * **over** when above `baseline × (1 + maxIncreasePercent/100)` (and above `baseline + minDeltaMs`, the probe's own
+ * timing noise), **far over** when the increase is more than `severeFactor` times the allowed one.
+ * - The **rate that held** (`heldRowsPerSecond`): the highest cap under which `heldAfter` decisions in a row were
+ *   within the limit. A trip at or below it lowers it by a tenth (a rate that tripped is less sure; noise that
+ *   trips it once costs 10%, a source that got slower for good brings it down trip by trip).
+ * - **Far over**: the cap halves (a real overload is left within a few decisions, as AIMD did).
+ * - **Over**, probing above the rate that held: back to it (the knee lies between).
+ * - **Over** otherwise: the cap × 0.7 — a gentle step, because at a rate that held a single trip is as likely the
+ *   probe's noise as the source (a +5% limit is within what a probe of a busy server varies).
+ * - **Within**: below the rate that held, the cap climbs back by a tenth of it per decision; at or above it, it
+ *   probes higher by a tenth of the cap once it has held `heldAfter` decisions, and after a failed probe it waits
+ *   twice as many decisions before the next one (up to `maxProbeWait`) — so it settles just below the knee
+ *   instead of crossing it every few decisions. With no rate held yet it climbs by a tenth of the cap each
+ *   decision (multiplicative), so a cap knocked to the floor by a burst is back within tens of decisions.
  * Pure: no clock, no I/O; the monitor feeds it.
  */
 
@@ -26,14 +37,35 @@ export interface BackoffLawOptions {
   readonly samplesPerDecision?: number;
   /** An increase smaller than this (ms) is timing noise, never a trip (default 0.2 ms). */
   readonly minDeltaMs?: number;
+  /** Decisions in a row within the limit after which a cap counts as held (default 2). */
+  readonly heldAfter?: number;
+  /** An increase above this many times the allowed one halves the cap at once (default 4). */
+  readonly severeFactor?: number;
+  /** The longest wait, in decisions, between probes above the rate that held (default 16). */
+  readonly maxProbeWait?: number;
+  /** The weight of a decision's increase in the running average the limit is held against (default 0.3). */
+  readonly smoothing?: number;
+  /** Back-offs against one baseline after which the law asks for a fresh one (default 3). */
+  readonly rebaselineAfter?: number;
 }
 
 /** What one decision did. */
 export type BackoffDecision = 'backoff' | 'recover' | 'none';
 
+/** The figures of a law's latest decision (what the monitor logs for each decision at debug level). */
+export interface BackoffDecisionRecord {
+  readonly decision: BackoffDecision;
+  /** The cap before and after the decision (rows/s). */
+  readonly fromRowsPerSecond: number;
+  readonly toRowsPerSecond: number;
+  /** The median of the decision's probe samples, and the limit it was held against (ms). */
+  readonly medianMs: number;
+  readonly limitMs: number;
+}
+
 /** Counters of a law (cumulative). */
 export interface BackoffLawStats {
-  /** Times the cap was halved. */
+  /** Times the cap was lowered. */
   backoffs: number;
   /** Decisions taken. */
   decisions: number;
@@ -43,19 +75,41 @@ export interface BackoffLawStats {
 
 export class BackoffLaw {
   private current: number;
-  private tripRate: number;
+  /** The highest cap that held `heldAfter` decisions in a row (0: none yet). */
+  private held = 0;
+  /** Decisions in a row within the limit at the current cap. */
+  private calm = 0;
+  /** Decisions to wait at the rate that held, once confirmed, before probing higher (grows after failed probes). */
+  private probeWait = 0;
+  /** Decisions in a row over the limit. */
+  private overRun = 0;
+  /** Back-offs since the last fresh baseline. */
+  private backoffsOnBaseline = 0;
+  /** The smoothed increase, in units of the allowed one (undefined: no decision at this rate yet). */
+  private level: number | undefined = undefined;
   private readonly pending: number[] = [];
   private readonly o: Required<BackoffLawOptions>;
   readonly stats: BackoffLawStats;
+  /** The latest decision's figures (undefined before the first). */
+  last: BackoffDecisionRecord | undefined = undefined;
 
   constructor(options: BackoffLawOptions) {
     if (!(options.maxRowsPerSecond >= 1)) throw new Error('maxRowsPerSecond must be at least 1');
     if (!(options.maxIncreasePercent > 0)) throw new Error('maxIncreasePercent must be above 0');
     // 100 rows/s at most: with a lifted cap (1,000,000) a floor in proportion would never slow a window.
     const floor = Math.min(options.maxRowsPerSecond, 100);
-    this.o = { minRowsPerSecond: floor, samplesPerDecision: 3, minDeltaMs: 0.2, ...options };
+    this.o = {
+      minRowsPerSecond: floor,
+      samplesPerDecision: 3,
+      minDeltaMs: 0.2,
+      heldAfter: 2,
+      severeFactor: 4,
+      maxProbeWait: 16,
+      smoothing: 0.3,
+      rebaselineAfter: 3,
+      ...options,
+    };
     this.current = options.maxRowsPerSecond;
-    this.tripRate = options.maxRowsPerSecond;
     this.stats = { backoffs: 0, decisions: 0, lowestRowsPerSecond: this.current };
   }
 
@@ -64,9 +118,21 @@ export class BackoffLaw {
     return this.current;
   }
 
+  /** The highest cap that held (rows/s; 0 before one has). */
+  get heldRowsPerSecond(): number {
+    return this.held;
+  }
+
   /** The probe latency (ms) above which a decision backs off, for `baselineMs`. */
   limitMs(baselineMs: number): number {
-    return Math.max(baselineMs * (1 + this.o.maxIncreasePercent / 100), baselineMs + this.o.minDeltaMs);
+    return this.limitFor(baselineMs, 1);
+  }
+
+  private limitFor(baselineMs: number, factor: number): number {
+    return Math.max(
+      baselineMs * (1 + (factor * this.o.maxIncreasePercent) / 100),
+      baselineMs + factor * this.o.minDeltaMs,
+    );
   }
 
   /**
@@ -76,19 +142,74 @@ export class BackoffLaw {
   observe(sampleMs: number, baselineMs: number): BackoffDecision {
     this.pending.push(sampleMs);
     if (this.pending.length < this.o.samplesPerDecision) return 'none';
-    const m = median(this.pending);
+    const medianMs = median(this.pending);
     this.pending.length = 0;
     this.stats.decisions++;
-    if (m > this.limitMs(baselineMs)) {
-      this.tripRate = this.current;
-      this.current = Math.max(this.o.minRowsPerSecond, Math.floor(this.current / 2));
-      this.stats.backoffs++;
-      this.stats.lowestRowsPerSecond = Math.min(this.stats.lowestRowsPerSecond, this.current);
-      return 'backoff';
+    const fromRowsPerSecond = this.current;
+    const limitMs = this.limitMs(baselineMs);
+    // The increase in units of the allowed one (1: at the limit), clipped so one decision cannot outweigh the
+    // average by much; far over acts on its own.
+    const x = (medianMs - baselineMs) / (limitMs - baselineMs);
+    const severe = x > this.o.severeFactor;
+    this.level = this.level === undefined ? x : this.level + this.o.smoothing * (clip(x, -2, 2) - this.level);
+    let decision: BackoffDecision;
+    if (severe || this.level > 1) {
+      decision = this.over(severe);
+      // Evidence gathered at the old rate does not hold at the new one: the next decision starts the average.
+      this.level = undefined;
+    } else decision = this.within(x <= 1);
+    this.last = { decision, fromRowsPerSecond, toRowsPerSecond: this.current, medianMs, limitMs };
+    return decision;
+  }
+
+  private over(severe: boolean): BackoffDecision {
+    const from = this.current;
+    this.calm = 0;
+    this.overRun++;
+    if (!severe && this.overRun === 1 && this.held > 0 && from > this.held) {
+      // A probe above the rate that held failed: back to it, and wait longer before the next probe.
+      this.current = this.held;
+      this.probeWait = Math.min(this.o.maxProbeWait, Math.max(this.o.heldAfter, this.probeWait * 2));
+    } else {
+      // Far over, or over twice in a row: a real overload, halve; once: a gentle step (it may be noise).
+      this.current = Math.floor(from * (severe || this.overRun > 1 ? 0.5 : 0.7));
+      // A trip at or below the rate that held: that rate is less sure (a tenth per trip), and no more than
+      // the rate that just tripped.
+      if (from <= this.held) this.held = Math.min(Math.floor(this.held * 0.9), from);
+    }
+    this.current = Math.max(this.o.minRowsPerSecond, Math.min(this.current, from));
+    this.stats.backoffs++;
+    this.backoffsOnBaseline++;
+    this.stats.lowestRowsPerSecond = Math.min(this.stats.lowestRowsPerSecond, this.current);
+    return 'backoff';
+  }
+
+  private within(calm: boolean): BackoffDecision {
+    this.overRun = 0;
+    // Only a decision itself within the limit counts toward holding a rate (the average lags behind a rate
+    // just above the knee).
+    if (!calm) {
+      this.calm = 0;
+      return 'none';
+    }
+    this.calm++;
+    if (this.calm >= this.o.heldAfter && this.current > this.held) {
+      this.held = this.current;
+      // A probe held: the next may follow as soon as this rate is confirmed.
+      this.probeWait = 0;
     }
     if (this.current >= this.o.maxRowsPerSecond) return 'none';
-    const step = Math.max(1, Math.ceil(this.tripRate / 10));
-    this.current = Math.min(this.o.maxRowsPerSecond, this.current + step);
+    let next: number;
+    if (this.current < this.held) {
+      // Back toward the rate that held, by a tenth of it per decision.
+      next = Math.min(this.held, this.current + Math.max(1, Math.ceil(this.held / 10)));
+    } else {
+      // At (or, unconfirmed, above) the rate that held: probe higher by a tenth once it has held, and waited.
+      if (this.calm < this.o.heldAfter + this.probeWait) return 'none';
+      next = this.current + Math.max(1, Math.ceil(this.current / 10));
+    }
+    this.calm = 0;
+    this.current = Math.min(this.o.maxRowsPerSecond, next);
     return 'recover';
   }
 
@@ -96,7 +217,25 @@ export class BackoffLaw {
   resetPending(): void {
     this.pending.length = 0;
   }
+
+  /**
+   * True once the cap was lowered `rebaselineAfter` times against one baseline: either the source is overloaded
+   * (a fresh baseline says so again) or the baseline was taken in a quieter moment than now (drift: a fresh one
+   * stops the law from reading the source's own slowdown as Tidemark's cost, all the way to the floor).
+   */
+  get wantsBaseline(): boolean {
+    return this.backoffsOnBaseline >= this.o.rebaselineAfter;
+  }
+
+  /** A fresh baseline is in force: drops the samples and the average gathered against the old one. */
+  newBaseline(): void {
+    this.pending.length = 0;
+    this.level = undefined;
+    this.backoffsOnBaseline = 0;
+  }
 }
+
+const clip = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 
 /** The median of a non-empty list (the upper one of an even count). */
 export function median(xs: readonly number[]): number {

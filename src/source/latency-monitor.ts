@@ -22,7 +22,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startModuleThread } from '../util/module-thread.js';
 import type { SourceThrottle } from './throttle.js';
-import { BackoffLaw, median, type BackoffLawOptions } from './latency-backoff.js';
+import { BackoffLaw, median, type BackoffDecisionRecord, type BackoffLawOptions } from './latency-backoff.js';
 import type { ProbeThreadInput, ProbeThreadMessage } from './latency-probe-thread.js';
 
 /** How the monitor probes (config `limits.latencyBackoff.probe` / `probeInterval`). */
@@ -47,6 +47,8 @@ export interface LatencyMonitorOptions {
   readonly maxQueryPauseMs?: number;
   /** Where failures of the probe are told (never row values: driver messages only). */
   readonly onProbeError?: (message: string) => void;
+  /** Told every decision of a table's law, with the baseline it was taken against (the worker logs it at debug). */
+  readonly onDecision?: (table: string, decision: BackoffDecisionRecord & { baselineMs: number }) => void;
 }
 
 /** A table's back-off as its reads see it. */
@@ -72,7 +74,7 @@ export class LatencyMonitor {
   private holdTimer: NodeJS.Timeout | undefined;
   private noHoldBefore = 0;
   private consecutiveBackoffs = 0;
-  private readonly o: Required<Omit<LatencyMonitorOptions, 'onProbeError'>>;
+  private readonly o: Required<Omit<LatencyMonitorOptions, 'onProbeError' | 'onDecision'>>;
   /** Probes taken, baseline probes among them, and holds for a baseline (cumulative; tests and benches). */
   readonly stats = { probes: 0, baselineProbes: 0, holds: 0, errors: 0 };
 
@@ -166,7 +168,7 @@ export class LatencyMonitor {
       this.stats.baselineProbes++;
       // A fresh baseline: samples gathered toward a decision against the old one no longer compare.
       if (held && this.baseline.length >= this.o.baselineSamples) {
-        for (const t of this.tables.values()) t.law.resetPending();
+        for (const t of this.tables.values()) t.law.newBaseline();
         this.release();
       }
       return;
@@ -179,13 +181,19 @@ export class LatencyMonitor {
     const since = s.at - this.o.activeMs;
     let backedOff = false;
     let calm = false;
-    for (const t of this.tables.values()) {
+    for (const [key, t] of this.tables) {
       if (t.lastReadAt < since) continue;
+      const decisions = t.law.stats.decisions;
       const d = t.law.observe(s.ms, baseline);
+      if (t.law.stats.decisions !== decisions && t.law.last)
+        this.options.onDecision?.(key, { ...t.law.last, baselineMs: baseline });
       if (d === 'backoff') backedOff = true;
       else if (d === 'recover') calm = true;
     }
     if (backedOff) {
+      // A law that backed off again and again against this baseline asks for a fresh one (latency-backoff.ts
+      // `wantsBaseline`): a source slower for reasons of its own is not Tidemark's cost.
+      if ([...this.tables.values()].some((t) => t.law.wantsBaseline)) this.holdForBaseline();
       // Fewer rows per second do not help when the source is slowed by the number of queries (short windows back
       // to back): each back-off also pauses the worker's next query, twice as long at each back-off in a row.
       this.consecutiveBackoffs++;

@@ -103,7 +103,7 @@ test('the cap halves when the source slows during a read, is counted, and climbs
         `${law.stats.backoffs} back-offs, lowest ${law.stats.lowestRowsPerSecond}`,
     );
     const lowest = limiter.stats.currentRowsPerSecond;
-    // Lifted: the cap climbs back (additive, a tenth of the rate it was halved from per calm decision).
+    // Lifted: the cap climbs back (toward the rate that held, then probing above it: src/source/latency-backoff.ts).
     await until(() => assert.ok(limiter.stats.currentRowsPerSecond > lowest, 'climbing back'));
   } finally {
     // Whatever failed, the read ends (it would go on at the floor's rate for minutes and keep the test alive).
