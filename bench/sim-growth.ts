@@ -4,11 +4,14 @@
  * (no TDS, no other process) under bench:load's statement mix (bench/steady-workload.ts LOAD_MIX, built by
  * sim/workload's own SQL builders, as bench/sim-write-path.ts does): 20-claim INSERTs of dbo.Claims with OUTPUT
  * and their lines in one transaction (70%), re-pricings of every line of 20 claims (25%), status updates of 20
- * claims (5%); with CDC on both tables (unless `--no-cdc`), the capture job harvested after every 10 operations.
+ * claims (5%); with CDC on both tables (unless `--no-cdc`), the capture job harvested after every
+ * `--harvest-every` operations (10; bench:load's simulator polls once a second, ~90 operations at 5K events/s).
  *
- * Per slice of `--slice` rows added to the two source tables it prints: CPU µs per change event (both tables,
- * the harvest included), the garbage collector's count and milliseconds (perf_hooks `gc` entries, minor and
- * major apart), the heap used and the RSS at the slice's end. `--profile-slices` takes an inspector CPU profile
+ * Per slice of `--slice` rows added to the two source tables it prints: the engine's CPU µs per change event
+ * (both tables; its statements and the harvest, not the building of the SQL texts; the process's CPU, so the
+ * collector's helper threads count), the garbage collector's count and pause milliseconds (perf_hooks `gc`
+ * entries, minor and major apart; pauses are wall time, long on a loaded machine), the heap used and the RSS at
+ * the slice's end. To compare two simulators, run this from each checkout side by side. `--profile-slices` takes an inspector CPU profile
  * of those slices (1 = the first), written to `--profile-dir` for bench/cpu-profile-summary.ts (use
  * `--from 0 --to 1e9` there: a slice is all busy). One process, so the figure moves less than a whole-simulator
  * run on a shared machine; compare slices within one run. Figures, not assertions.
