@@ -3,6 +3,12 @@
  * right edge in O(1) (identity and rowversion keys grow monotonically), and range iteration that survives
  * concurrent inserts and deletes: an iterator re-seeks from the last key it returned whenever the index
  * changed under it, so lazily pulled results never skip or repeat an entry.
+ *
+ * Each leaf's last key is kept beside it (`lastKeys`), so choosing a leaf, and the right-edge check of every
+ * append, compare keys without calling `keyOf` — which for a table's records decodes the key columns of a packed
+ * row (a BigInt or a Buffer per column, garbage at every comparison), about log2(leaves) times per seek. An
+ * entry's key never changes while it is in the index (a clustered key change moves the row to a new record;
+ * ALTER COLUMN refuses a column an index uses), so a kept key stays true until its leaf changes.
  */
 import type { SqlValue } from './api.js';
 import { compareValues } from './values.js';
@@ -37,6 +43,8 @@ export interface Bound {
 
 export class OrderedIndex<E> {
   private leaves: E[][] = [[]];
+  /** The key of each leaf's last entry (undefined for the empty leaf of an empty index). */
+  private lastKeys: (SqlValue[] | undefined)[] = [undefined];
   private count = 0;
   /** Bumped on every change; iterators compare it to know when to re-seek. */
   modCount = 0;
@@ -60,9 +68,8 @@ export class OrderedIndex<E> {
     let hi = this.leaves.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const leaf = this.leaves[mid] as E[];
-      const last = leaf[leaf.length - 1];
-      const c = last === undefined ? -1 : this.cmp(this.keyOf(last), key, key.length);
+      const last = this.lastKeys[mid];
+      const c = last === undefined ? -1 : this.cmp(last, key, key.length);
       if (c < 0 || (strict && c === 0)) lo = mid + 1;
       else hi = mid;
     }
@@ -73,11 +80,10 @@ export class OrderedIndex<E> {
   private seek(key: readonly SqlValue[], strict: boolean): [number, number] {
     // Past the right edge (an insert's duplicate check on an identity key): one comparison instead of a search.
     const lastLi = this.leaves.length - 1;
-    const lastLeaf = this.leaves[lastLi] as E[];
-    const last = lastLeaf[lastLeaf.length - 1];
+    const last = this.lastKeys[lastLi];
     if (last !== undefined) {
-      const c = this.cmp(this.keyOf(last), key, key.length);
-      if (c < 0 || (strict && c === 0)) return [lastLi, lastLeaf.length];
+      const c = this.cmp(last, key, key.length);
+      if (c < 0 || (strict && c === 0)) return [lastLi, (this.leaves[lastLi] as E[]).length];
     }
     const li = this.leafFor(key, strict);
     const leaf = this.leaves[li] as E[];
@@ -96,18 +102,28 @@ export class OrderedIndex<E> {
     const key = this.keyOf(e);
     this.modCount++;
     this.count++;
-    const lastLeaf = this.leaves[this.leaves.length - 1] as E[];
-    const last = lastLeaf[lastLeaf.length - 1];
-    if (last === undefined || this.cmp(this.keyOf(last), key) <= 0) {
+    const lastLi = this.leaves.length - 1;
+    const lastLeaf = this.leaves[lastLi] as E[];
+    const last = this.lastKeys[lastLi];
+    if (last === undefined || this.cmp(last, key) <= 0) {
       // Fast path: appending at the right edge.
       lastLeaf.push(e);
-      if (lastLeaf.length >= LEAF_MAX * 2) this.leaves.push(lastLeaf.splice(LEAF_MAX));
+      this.lastKeys[lastLi] = key;
+      if (lastLeaf.length >= LEAF_MAX * 2) {
+        this.leaves.push(lastLeaf.splice(LEAF_MAX));
+        this.lastKeys.splice(lastLi, 0, this.keyOf(lastLeaf[lastLeaf.length - 1] as E));
+      }
       return;
     }
     const [li, pos] = this.seek(key, true);
     const leaf = this.leaves[li] as E[];
     leaf.splice(pos, 0, e);
-    if (leaf.length >= LEAF_MAX * 2) this.leaves.splice(li + 1, 0, leaf.splice(LEAF_MAX));
+    if (pos === leaf.length - 1) this.lastKeys[li] = key;
+    if (leaf.length >= LEAF_MAX * 2) {
+      // The upper half keeps the leaf's last key; the lower half's is its new last entry's.
+      this.leaves.splice(li + 1, 0, leaf.splice(LEAF_MAX));
+      this.lastKeys.splice(li, 0, this.keyOf(leaf[leaf.length - 1] as E));
+    }
   }
 
   /** Removes this exact entry (by identity); returns whether it was present. */
@@ -127,7 +143,13 @@ export class OrderedIndex<E> {
         leaf.splice(pos, 1);
         this.count--;
         this.modCount++;
-        if (leaf.length === 0 && this.leaves.length > 1) this.leaves.splice(li, 1);
+        if (leaf.length === 0 && this.leaves.length > 1) {
+          this.leaves.splice(li, 1);
+          this.lastKeys.splice(li, 1);
+        } else if (pos === leaf.length) {
+          const next = leaf[pos - 1];
+          this.lastKeys[li] = next === undefined ? undefined : this.keyOf(next);
+        }
         return true;
       }
       if (this.cmp(this.keyOf(cur), key) !== 0) return false;

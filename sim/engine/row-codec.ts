@@ -73,6 +73,11 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
  */
 let scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 
+/** Copies the last {@link RowCodec.encodeToScratch}'s `len` bytes into `dst` at `at`. */
+export function copyEncoded(dst: Buffer, at: number, len: number): void {
+  scratch.copy(dst, at, 0, len);
+}
+
 /** Strings up to this length are copied by a loop: a native `Buffer#write` call costs more than the copy. */
 const SHORT_STRING = 64;
 
@@ -101,6 +106,22 @@ export class RowCodec {
     if (len === undefined) return false;
     this.slabs.append(scratch, len);
     return true;
+  }
+
+  /**
+   * Encodes values as `pack` does, into a shared scratch buffer instead of the slabs; returns the length (copy
+   * the bytes out with {@link copyEncoded} before the next encode), or undefined when they do not fit the layout.
+   */
+  encodeToScratch(values: SqlValue[]): number | undefined {
+    return this.encode(values);
+  }
+
+  /** Values of a row this codec's layout packed into `p` at `offset` (bytes from {@link encodeToScratch}). */
+  decodeFrom(p: Buffer, offset: number): SqlValue[] {
+    const n = this.kinds.length;
+    const out = new Array<SqlValue>(n);
+    for (let i = 0; i < n; i++) out[i] = this.decodeOne(p, i, offset);
+    return out;
   }
 
   /** Bytes of the packed row at (slab, offset). */

@@ -20,6 +20,7 @@ import { typeToString } from '../types.js';
 import { compareValues, textOf } from '../values.js';
 import { UNIX_EPOCH_DAYS, localOffsetMinutes, roundDatetimeTicks } from '../datetime.js';
 import { insertRow, type WriteContext } from '../table-store.js';
+import { RowCodec, copyEncoded } from '../row-codec.js';
 import { afterCommitLsn, commitLsn, lsnToBuffer, seqvalLsn } from './lsn.js';
 import { deleteWhere, get, insertNamed, updateWhere, writerView } from './store.js';
 
@@ -133,8 +134,11 @@ export interface MappingEntry {
   tranId: Buffer;
 }
 
+/** What the capture job needs of a committed transaction (not its row changes: those are {@link PendingChange}s). */
+type LoggedTxn = Pick<CommittedTransaction, 'lsn' | 'txnId' | 'beginTime' | 'commitTime'>;
+
 type Pending =
-  | { kind: 'txn'; entry: CommittedTransaction; changes: PendingChange[] }
+  | { kind: 'txn'; entry: LoggedTxn; changes: PendingChange[] }
   | {
       kind: 'ddl';
       seq: number;
@@ -146,13 +150,70 @@ type Pending =
       altered?: { name: string; type: SqlType };
     };
 
+/**
+ * A row change waiting for the capture job. Its images are packed at commit (by the row codec of the types they
+ * were logged with) into shared chunks ({@link ImageChunks}), so that a transaction's values are not heap objects
+ * while it waits: with the capture job polling every few seconds, every value of every change outlived several
+ * young-generation collections, was copied into the old generation and left there as garbage for a full
+ * collection — whose cost grows with the tables (see docs/performance.md, "The simulator as its tables grow").
+ * An image that does not pack (a value beyond the layout, a row of an older, narrower layout) stays an array.
+ */
 interface PendingChange {
   table: Table;
   op: 'insert' | 'update' | 'delete';
+  /** The images as arrays when they did not pack (else null; `beforeBuf`/`afterBuf` say whether one exists). */
   before: SqlValue[] | null;
   after: SqlValue[] | null;
+  beforeBuf: Buffer | null;
+  beforeAt: number;
+  afterBuf: Buffer | null;
+  afterAt: number;
+  codec: RowCodec;
   /** The table's column types by slot when the change was logged (its values have these types). */
   types: SqlType[];
+}
+
+/** A change's images as arrays by slot (decoded when they were packed). */
+function imagesOf(c: PendingChange): { before: SqlValue[] | null; after: SqlValue[] | null } {
+  return {
+    before: c.beforeBuf ? c.codec.decodeFrom(c.beforeBuf, c.beforeAt) : c.before,
+    after: c.afterBuf ? c.codec.decodeFrom(c.afterBuf, c.afterAt) : c.after,
+  };
+}
+
+/** Chunks are this large (an image longer than a chunk gets one of its own). */
+const IMAGE_CHUNK = 256 * 1024;
+
+/**
+ * Bump-allocated chunks for packed change images. Nothing is freed explicitly: a chunk is one Buffer, kept by the
+ * pending changes that point into it and collected with the last of them (changes are harvested in commit
+ * order, so a chunk's images go together).
+ */
+class ImageChunks {
+  private chunk = Buffer.allocUnsafeSlow(0);
+  private pos = 0;
+  /** Set by `put`: where the bytes went. */
+  buf: Buffer = this.chunk;
+  at = 0;
+
+  /** Packs `values` (false when they do not fit `codec`'s layout, or are narrower than it). */
+  put(codec: RowCodec, values: SqlValue[]): boolean {
+    // A narrower row (written before a column was added) reads the missing slots as the column's missing value,
+    // which a packed NULL would not keep; a hole (undefined) likewise.
+    if (values.length !== codec.width) return false;
+    for (let i = 0; i < values.length; i++) if (values[i] === undefined) return false;
+    const len = codec.encodeToScratch(values);
+    if (len === undefined) return false;
+    if (this.pos + len > this.chunk.length) {
+      this.chunk = Buffer.allocUnsafeSlow(Math.max(IMAGE_CHUNK, len));
+      this.pos = 0;
+    }
+    copyEncoded(this.chunk, this.pos, len);
+    this.buf = this.chunk;
+    this.at = this.pos;
+    this.pos += len;
+    return true;
+  }
 }
 
 /** A JS Date (server-local wall clock) as a datetime value, and its tick count. */
@@ -182,6 +243,9 @@ export class CdcDatabase {
   private lastPlaceholder = 0n;
   /** Column types by slot of each tracked table as its changes are logged now (dropped at its next DDL). */
   private loggedTypes = new Map<Table, SqlType[]>();
+  /** The codec packing pending images of each logged layout (keyed by the `loggedTypes` array). */
+  private imageCodecs = new WeakMap<SqlType[], RowCodec>();
+  private images = new ImageChunks();
   /** Instances whose harvesting stopped at a transaction they could not write. */
   private stalls = new Map<CaptureInstance, Stall>();
   /** sys.dm_cdc_errors: the errors of the last 32 scan sessions. */
@@ -245,16 +309,41 @@ export class CdcDatabase {
     for (const c of entry.changes) {
       const table = entry.table(c);
       if (!table || !this.instances.some((i) => i.source === table && i.startSeq < Number(entry.lsn))) continue;
-      // Copy the images: later ALTER TABLE rewrites convert stored rows in place. Keep the types they have.
-      changes.push({
+      // Copy the images (packed, or as arrays): later ALTER TABLE rewrites convert stored rows in place. Keep the
+      // types they have.
+      const types = this.typesOf(table);
+      let codec = this.imageCodecs.get(types);
+      if (!codec) this.imageCodecs.set(types, (codec = new RowCodec(types)));
+      const change: PendingChange = {
         table,
         op: c.op,
-        before: c.before?.slice() ?? null,
-        after: c.after?.slice() ?? null,
-        types: this.typesOf(table),
-      });
+        before: null,
+        after: null,
+        beforeBuf: null,
+        beforeAt: 0,
+        afterBuf: null,
+        afterAt: 0,
+        codec,
+        types,
+      };
+      if (c.before) {
+        if (this.images.put(codec, c.before)) {
+          change.beforeBuf = this.images.buf;
+          change.beforeAt = this.images.at;
+        } else change.before = c.before.slice();
+      }
+      if (c.after) {
+        if (this.images.put(codec, c.after)) {
+          change.afterBuf = this.images.buf;
+          change.afterAt = this.images.at;
+        } else change.after = c.after.slice();
+      }
+      changes.push(change);
     }
-    if (changes.length) this.pending.push({ kind: 'txn', entry, changes });
+    if (changes.length) {
+      const { lsn, txnId, beginTime, commitTime } = entry;
+      this.pending.push({ kind: 'txn', entry: { lsn, txnId, beginTime, commitTime }, changes });
+    }
   }
 
   private typesOf(table: Table): SqlType[] {
@@ -503,7 +592,8 @@ export class CdcDatabase {
         let conv = converters.get(c.types);
         if (!conv) converters.set(c.types, (conv = convertersFor(inst, c.types)));
         const seqval = lsnToBuffer(current);
-        for (const r of cdcRows(inst, c, conv)) {
+        const { before, after } = imagesOf(c);
+        for (const r of cdcRows(inst, c.op, before, after, c.types, conv)) {
           await insertRow(inst.changeTable, layout.row(start, seqval, r.op, r.mask, BigInt(i), r.values), wc);
           rows++;
         }
@@ -779,9 +869,13 @@ function changeRowLayout(inst: CaptureInstance) {
  */
 function cdcRows(
   inst: CaptureInstance,
-  c: PendingChange,
+  op: PendingChange['op'],
+  beforeImage: SqlValue[] | null,
+  afterImage: SqlValue[] | null,
+  types: SqlType[],
   conv: Converter[],
 ): { op: number; mask: Buffer; values: SqlValue[] }[] {
+  const c = { op, before: beforeImage, after: afterImage, types };
   const valuesOf = (row: SqlValue[]): SqlValue[] => {
     const cols = inst.columns;
     const out = new Array<SqlValue>(cols.length);
