@@ -919,7 +919,9 @@ export class QueryPlanner {
         // 2. grouping
         if (group)
           rows =
-            streamedGroups > 0 ? streamGroups(rows, group, ctx) : groupRows(rows, group, ctx, s.groupBy.length === 0);
+            s.groupBy.length === 0 || streamedGroups > 0
+              ? streamGroups(rows, group, ctx, s.groupBy.length === 0)
+              : groupRows(rows, group, ctx);
         if (having) rows = filterRows(rows, having, ctx);
         if (windows.defs.length) rows = applyWindows([...rows], windows, ctx);
         // 3. projection (+ hidden order keys)
@@ -1377,10 +1379,16 @@ function sameGroupValue(x: SqlValue, y: SqlValue): boolean {
 }
 
 /**
- * GROUP BY over rows that arrive grouped (see {@link groupsInOrder}): one group's state at a time, each group
- * yielded when the next one starts — the rows and order {@link groupRows} gives them, streamed.
+ * GROUP BY over rows that arrive grouped (see {@link groupsInOrder}), or aggregates without GROUP BY (`scalar`:
+ * one group, also when there is no row): one group's state at a time, each group yielded when the next one
+ * starts — the rows and order {@link groupRows} gives them, streamed.
  */
-function* streamGroups(rows: Iterable<SqlValue[]>, g: GroupBinding, ctx: EvalCtx): Generator<SqlValue[]> {
+function* streamGroups(
+  rows: Iterable<SqlValue[]>,
+  g: GroupBinding,
+  ctx: EvalCtx,
+  scalar: boolean,
+): Generator<SqlValue[]> {
   const keyEvals = g.keys.map((k) => k.compiled.eval);
   const nk = keyEvals.length;
   let keys: SqlValue[] | undefined;
@@ -1412,10 +1420,15 @@ function* streamGroups(rows: Iterable<SqlValue[]>, g: GroupBinding, ctx: EvalCtx
       states[i] = a.def.step(states[i], a.arg ? v : 1n, a.arg?.type);
     }
   }
+  if (!keys && scalar) {
+    keys = [];
+    states = g.aggs.map((a) => a.def.init());
+  }
   if (keys) yield result();
 }
 
-function* groupRows(rows: Iterable<SqlValue[]>, g: GroupBinding, ctx: EvalCtx, scalar: boolean): Generator<SqlValue[]> {
+/** GROUP BY in one go: every group's state in a table, keyed by its keys' {@link groupKey}s, then every group. */
+function* groupRows(rows: Iterable<SqlValue[]>, g: GroupBinding, ctx: EvalCtx): Generator<SqlValue[]> {
   const groups = new Map<string, { keys: SqlValue[]; states: unknown[]; distinct: Set<string>[] }>();
   const keyEvals = g.keys.map((k) => k.compiled.eval);
   for (const r of rows) {
@@ -1438,7 +1451,6 @@ function* groupRows(rows: Iterable<SqlValue[]>, g: GroupBinding, ctx: EvalCtx, s
       grp.states[i] = a.def.step(grp.states[i], a.arg ? v : 1n, a.arg?.type);
     }
   }
-  if (groups.size === 0 && scalar) groups.set('', { keys: [], states: g.aggs.map((a) => a.def.init()), distinct: [] });
   for (const grp of groups.values())
     yield [...grp.keys, ...g.aggs.map((a, i) => a.def.result(grp.states[i], a.type, a.arg?.type))];
 }

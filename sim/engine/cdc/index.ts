@@ -839,7 +839,10 @@ function* ctRows(
   r.inst.columns.forEach((cc, k) => {
     if (read.captured?.[k] !== false && slot(cc.name) >= 0) reads.push([CAPTURED + k, slot(cc.name)]);
   });
-  const width = CAPTURED + r.inst.columns.length;
+  // Rows end at the last column read: the query reads no column past it (its evaluators take a missing one as
+  // NULL), and a count or a GROUP BY __$start_lsn then builds no ~30-slot row per change.
+  const width =
+    read.captured === undefined || read.captured.some((u) => u) ? CAPTURED + r.inst.columns.length : CAPTURED;
   const lower = { key: [lsnToBuffer(r.from)], inclusive: true };
   const upper = { key: [lsnToBuffer(r.to)], inclusive: true };
   for (const rec of ct.records.range(lower, upper)) {
