@@ -28,7 +28,7 @@ import { visibleVersion, type ReadView, type RowRecord, type RowVersion } from '
 import { compareKeys, type Bound } from './ordered-index.js';
 import { indexKey } from './table-store.js';
 import { isTemporal } from './types.js';
-import { compareValues, convertValue, groupKey } from './values.js';
+import { compareBinary, compareValues, convertValue, groupKey } from './values.js';
 import type { SessionContext } from './session-context.js';
 
 /** A virtual table (system view, table-valued function): columns plus a row producer. */
@@ -872,27 +872,27 @@ export class QueryPlanner {
     windows.base = group ? group.keys.length + group.aggs.length : scope.width;
 
     const first = joins[0];
+    // GROUP BY on columns that lead the source's delivered order (e.g. `GROUP BY __$start_lsn` over a CDC function,
+    // or a clustered key's first columns): each group's rows arrive together, so groups stream out one by one in
+    // that order — no table of every group, and an ORDER BY on those columns needs no sort, so TOP stops early.
+    const streamedGroups = group && first ? groupsInOrder(group, joins) : 0;
+    // The ORDER BY is the source's delivered order (a prefix of it, same directions): rows need no sort.
+    const orderIsSources = (): boolean =>
+      s.orderBy.every((o, i) => {
+        const c = o.expr.kind === 'column' ? compileOrUndefined(o.expr, bc) : undefined;
+        const want = first?.source.order?.[i];
+        return (
+          !!want && c?.column?.source === first?.source.binding && c.column.index === want.col && want.desc === o.desc
+        );
+      });
     const orderDelivered =
-      !grouped &&
       !s.distinct &&
       joins.length === 1 &&
-      first?.source.order &&
       s.orderBy.length > 0 &&
-      s.orderBy.length <= first.source.order.length
-        ? s.orderBy.every((o, i) => {
-            if (o.expr.kind !== 'column') return false;
-            let c: Compiled;
-            try {
-              c = compile(o.expr, bc);
-            } catch {
-              return false;
-            }
-            const want = first.source.order?.[i];
-            return (
-              !!want && c.column?.source === first.source.binding && c.column.index === want.col && want.desc === o.desc
-            );
-          })
-        : false;
+      (grouped
+        ? windows.defs.length === 0 && s.orderBy.length <= streamedGroups
+        : s.orderBy.length <= (first?.source.order?.length ?? 0)) &&
+      orderIsSources();
     const needSort = s.orderBy.length > 0 && !orderDelivered;
 
     const top = s.top ? compile(s.top.count, this.bindContext(new Scope(opts.outerScope))) : undefined;
@@ -917,7 +917,11 @@ export class QueryPlanner {
         let rows: Iterable<SqlValue[]> = joins.length === 0 ? [[]] : joinRows(joins, rtx, width, outer);
         if (where) rows = filterRows(rows, where, ctx);
         // 2. grouping
-        if (group) rows = groupRows(rows, group, ctx, s.groupBy.length === 0);
+        if (group)
+          rows =
+            s.groupBy.length === 0 || streamedGroups > 0
+              ? streamGroups(rows, group, ctx, s.groupBy.length === 0)
+              : groupRows(rows, group, ctx);
         if (having) rows = filterRows(rows, having, ctx);
         if (windows.defs.length) rows = applyWindows([...rows], windows, ctx);
         // 3. projection (+ hidden order keys)
@@ -1330,7 +1334,101 @@ function sortRows(rows: Iterable<SqlValue[]>, slots: { slot: number; desc: boole
   return all;
 }
 
-function* groupRows(rows: Iterable<SqlValue[]>, g: GroupBinding, ctx: EvalCtx, scalar: boolean): Generator<SqlValue[]> {
+/** `compile`, or undefined for an expression that does not bind here. */
+function compileOrUndefined(e: Expr, bc: BindContext): Compiled | undefined {
+  try {
+    return compile(e, bc);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Key types whose order (compareValues) and grouping (groupKey) agree on equality, so that rows of one group are
+ * adjacent in an ordered stream: integers, binary, dates and times. Strings (collations), floats and decimals
+ * group through their own rules and keep {@link groupRows}.
+ */
+const STREAMED_GROUP_TYPES = new Set(['bigint', 'int', 'smallint', 'tinyint', 'bit', 'binary', 'varbinary', 'date']);
+
+/**
+ * How many leading columns of the only FROM source's delivered order the GROUP BY keys are (in any order of the
+ * keys), when every key is a plain column of that source with a {@link STREAMED_GROUP_TYPES} type: its groups
+ * then stream ({@link streamGroups}). 0 otherwise (joins, expressions, aggregates without GROUP BY, other types).
+ */
+function groupsInOrder(group: GroupBinding, joins: JoinNode[]): number {
+  const only = joins.length === 1 ? joins[0] : undefined;
+  const order = only?.source.order;
+  const n = group.keys.length;
+  if (!only || !order || n === 0 || n > order.length) return 0;
+  const cols = new Set<number>();
+  for (const k of group.keys) {
+    const c = k.compiled.column;
+    if (!c || c.source !== only.source.binding || !STREAMED_GROUP_TYPES.has(k.compiled.type.name)) return 0;
+    cols.add(c.index);
+  }
+  for (let i = 0; i < n; i++) if (!cols.has((order[i] as { col: number }).col)) return 0;
+  return cols.size === n ? n : 0;
+}
+
+/** Whether two group-key values fall in one group (groupKey's equality, without building the strings). */
+function sameGroupValue(x: SqlValue, y: SqlValue): boolean {
+  if (x === null || y === null) return x === y;
+  if (typeof x === 'bigint' && typeof y === 'bigint') return x === y;
+  if (Buffer.isBuffer(x) && Buffer.isBuffer(y)) return compareBinary(x, y) === 0;
+  return groupKey(x) === groupKey(y);
+}
+
+/**
+ * GROUP BY over rows that arrive grouped (see {@link groupsInOrder}), or aggregates without GROUP BY (`scalar`:
+ * one group, also when there is no row): one group's state at a time, each group yielded when the next one
+ * starts — the rows and order {@link groupRows} gives them, streamed.
+ */
+function* streamGroups(
+  rows: Iterable<SqlValue[]>,
+  g: GroupBinding,
+  ctx: EvalCtx,
+  scalar: boolean,
+): Generator<SqlValue[]> {
+  const keyEvals = g.keys.map((k) => k.compiled.eval);
+  const nk = keyEvals.length;
+  let keys: SqlValue[] | undefined;
+  let states: unknown[] = [];
+  let distinct: Set<string>[] = [];
+  const result = (): SqlValue[] => [
+    ...(keys as SqlValue[]),
+    ...g.aggs.map((a, i) => a.def.result(states[i], a.type, a.arg?.type)),
+  ];
+  for (const r of rows) {
+    let same = keys !== undefined;
+    for (let i = 0; same && i < nk; i++)
+      same = sameGroupValue((keys as SqlValue[])[i] as SqlValue, (keyEvals[i] as Compiled['eval'])(r, ctx));
+    if (!same) {
+      if (keys) yield result();
+      keys = keyEvals.map((e) => e(r, ctx));
+      states = g.aggs.map((a) => a.def.init());
+      distinct = g.aggs.map(() => new Set<string>());
+    }
+    for (let i = 0; i < g.aggs.length; i++) {
+      const a = g.aggs[i] as GroupBinding['aggs'][number];
+      const v = a.arg ? a.arg.eval(r, ctx) : true;
+      if (a.distinct && v !== null) {
+        const k = groupKey(v);
+        const set = distinct[i] as Set<string>;
+        if (set.has(k)) continue;
+        set.add(k);
+      }
+      states[i] = a.def.step(states[i], a.arg ? v : 1n, a.arg?.type);
+    }
+  }
+  if (!keys && scalar) {
+    keys = [];
+    states = g.aggs.map((a) => a.def.init());
+  }
+  if (keys) yield result();
+}
+
+/** GROUP BY in one go: every group's state in a table, keyed by its keys' {@link groupKey}s, then every group. */
+function* groupRows(rows: Iterable<SqlValue[]>, g: GroupBinding, ctx: EvalCtx): Generator<SqlValue[]> {
   const groups = new Map<string, { keys: SqlValue[]; states: unknown[]; distinct: Set<string>[] }>();
   const keyEvals = g.keys.map((k) => k.compiled.eval);
   for (const r of rows) {
@@ -1353,7 +1451,6 @@ function* groupRows(rows: Iterable<SqlValue[]>, g: GroupBinding, ctx: EvalCtx, s
       grp.states[i] = a.def.step(grp.states[i], a.arg ? v : 1n, a.arg?.type);
     }
   }
-  if (groups.size === 0 && scalar) groups.set('', { keys: [], states: g.aggs.map((a) => a.def.init()), distinct: [] });
   for (const grp of groups.values())
     yield [...grp.keys, ...g.aggs.map((a, i) => a.def.result(grp.states[i], a.type, a.arg?.type))];
 }

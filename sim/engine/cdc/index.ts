@@ -15,7 +15,7 @@ import { sqlError } from '../errors.js';
 import { extError, extInfo } from '../ext-errors.js';
 import { T } from '../types.js';
 import { convertValue, textOf } from '../values.js';
-import { visibleVersion, type RowRecord } from '../mvcc.js';
+import { visibleVersion } from '../mvcc.js';
 import { hasPermission, isDbOwner, isRoleMember, securityOf, FIXED_DATABASE_ROLES } from '../security/permissions.js';
 import {
   CdcDatabase,
@@ -793,122 +793,109 @@ function changeFunction(ctl: CdcController, parts: string[], session: SessionImp
       const stalled = c.stalledAt(inst);
       if (stalled !== undefined && to >= stalled) throw rangeError(net);
       rt.onDataAccess(inst.source.database);
-      return net ? netRows(inst, rt, from, to, filter, used) : allRows(inst, rt, from, to, filter, used);
+      const range: ChangeRange = { inst, rt, from, to, filter, used };
+      return net ? netRows(range) : allRows(range);
     },
   };
 }
 
-/** One slot of a visible change-table version: `values` when it holds them unpacked, else a packed slot's decode. */
-function slotOf(rec: RowRecord, values: SqlValue[] | undefined, slot: number): SqlValue {
-  if (slot < 0) return null;
-  return values ? (values[slot] ?? null) : rec.slot(slot);
+/** One change function call: the instance, its LSN range [from, to], its row filter and the columns it reads. */
+interface ChangeRange {
+  readonly inst: CaptureInstance;
+  readonly rt: Runtime;
+  readonly from: bigint;
+  readonly to: bigint;
+  readonly filter: string;
+  /** By output column of the function (see VirtualTable.used); undefined: every column. */
+  readonly used?: readonly boolean[] | undefined;
 }
+
+/** Offsets in a {@link ctRows} row: start_lsn, seqval (1), operation, update_mask, then the captured columns. */
+const LSN = 0;
+const OP = 2;
+const MASK = 3;
+const CAPTURED = 4;
 
 /**
  * Change-table rows with __$start_lsn in [from, to], in (start_lsn, seqval, operation) order, except those of
- * operation `skipOp`. A row's captured values are decoded only where `want` (by captured column) says so, its
- * LSN, seqval and mask only where `wantMeta` does (null otherwise), and a skipped row's not at all: its operation is read alone (a change table row is ~30 columns, and an update's
- * old-values row is half of what a burst's change table holds).
+ * operation `skipOp`, each as `[start_lsn, seqval, operation, update_mask, ...captured]` — the layout of
+ * fn_cdc_get_all_changes_, so that function yields them as they are. Only the slots `read` asks for are decoded
+ * (the others are null), and a skipped row's operation alone: a change-table row is ~30 columns, an update's
+ * old-values row is half of a burst's change table, and a count or a `GROUP BY __$start_lsn` reads one column.
  */
 function* ctRows(
-  inst: CaptureInstance,
-  rt: Runtime,
-  from: bigint,
-  to: bigint,
-  want?: readonly boolean[],
-  skipOp?: number,
-  wantMeta?: { lsn: boolean; seqval: boolean; mask: boolean },
-): Generator<{ lsn: Buffer; seqval: Buffer; op: number; mask: Buffer | null; values: SqlValue[] }> {
-  const ct = inst.changeTable;
+  r: ChangeRange,
+  read: { meta: readonly boolean[]; captured: readonly boolean[] | undefined },
+  skipOp: bigint | undefined,
+): Generator<SqlValue[]> {
+  const ct = r.inst.changeTable;
   const slot = (n: string) => ct.column(n)?.slot ?? -1;
-  const [sLsn, sSeq, sOp, sMask] = ['__$start_lsn', '__$seqval', '__$operation', '__$update_mask'].map(slot) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  const lsnSlot = wantMeta && !wantMeta.lsn ? -1 : sLsn;
-  const seqSlot = wantMeta && !wantMeta.seqval ? -1 : sSeq;
-  const maskSlot = wantMeta && !wantMeta.mask ? -1 : sMask;
-  const capSlots = inst.columns.map((cc, k) => (want && !want[k] ? -1 : slot(cc.name)));
-  const lower = { key: [lsnToBuffer(from)], inclusive: true };
-  const upper = { key: [lsnToBuffer(to)], inclusive: true };
+  const opSlot = slot('__$operation');
+  // (output offset, change-table slot) of every column read besides the operation.
+  const reads: [number, number][] = [];
+  ['__$start_lsn', '__$seqval', '', '__$update_mask'].forEach((n, k) => {
+    if (k !== OP && read.meta[k] !== false && slot(n) >= 0) reads.push([k, slot(n)]);
+  });
+  r.inst.columns.forEach((cc, k) => {
+    if (read.captured?.[k] !== false && slot(cc.name) >= 0) reads.push([CAPTURED + k, slot(cc.name)]);
+  });
+  // Rows end at the last column read: the query reads no column past it (its evaluators take a missing one as
+  // NULL), and a count or a GROUP BY __$start_lsn then builds no ~30-slot row per change.
+  const width =
+    read.captured === undefined || read.captured.some((u) => u) ? CAPTURED + r.inst.columns.length : CAPTURED;
+  const lower = { key: [lsnToBuffer(r.from)], inclusive: true };
+  const upper = { key: [lsnToBuffer(r.to)], inclusive: true };
   for (const rec of ct.records.range(lower, upper)) {
-    const v = visibleVersion(rec, rt.view);
+    const v = visibleVersion(rec, r.rt.view);
     if (!v || v.deleted) continue;
     // The packed newest version (the common case: a harvested row no reader has seen change) decodes per slot.
     const values = v === rec && rec.isPacked ? undefined : v.values;
-    const op = Number(slotOf(rec, values, sOp));
+    const op = (values ? values[opSlot] : rec.slot(opSlot)) ?? null;
     if (op === skipOp) continue;
-    const captured = new Array<SqlValue>(capSlots.length);
-    for (let k = 0; k < capSlots.length; k++) captured[k] = slotOf(rec, values, capSlots[k] as number);
-    yield {
-      lsn: slotOf(rec, values, lsnSlot) as Buffer,
-      seqval: slotOf(rec, values, seqSlot) as Buffer,
-      op,
-      mask: slotOf(rec, values, maskSlot) as Buffer | null,
-      values: captured,
-    };
-  }
-}
-
-/** `used` (by output column: the four metadata columns, then the captured ones) from the query; see VirtualTable. */
-function* allRows(
-  inst: CaptureInstance,
-  rt: Runtime,
-  from: bigint,
-  to: bigint,
-  filter: string,
-  used?: readonly boolean[],
-): Generator<SqlValue[]> {
-  const meta = used && { lsn: used[0] === true, seqval: used[1] === true, mask: used[3] === true };
-  for (const r of ctRows(inst, rt, from, to, used?.slice(4), filter === 'all update old' ? undefined : 3, meta)) {
-    const row = new Array<SqlValue>(4 + r.values.length);
-    row[0] = r.lsn;
-    row[1] = r.seqval;
-    row[2] = BigInt(r.op);
-    row[3] = r.mask;
-    for (let k = 0; k < r.values.length; k++) row[4 + k] = r.values[k] as SqlValue;
+    const row = new Array<SqlValue>(width).fill(null);
+    row[OP] = op;
+    for (const [at, s] of reads) row[at] = (values ? values[s] : rec.slot(s)) ?? null;
     yield row;
   }
 }
 
-/** `used` by output column: the three metadata columns, then the captured ones (the key is always read). */
-function* netRows(
-  inst: CaptureInstance,
-  rt: Runtime,
-  from: bigint,
-  to: bigint,
-  filter: string,
-  used?: readonly boolean[],
-): Generator<SqlValue[]> {
+/** fn_cdc_get_all_changes_: the change-table rows in order, an update's old values only under `all update old`. */
+function allRows(r: ChangeRange): Iterable<SqlValue[]> {
+  const used = r.used;
+  return ctRows(
+    r,
+    { meta: used?.slice(0, CAPTURED) ?? [], captured: used?.slice(CAPTURED) },
+    r.filter === 'all update old' ? undefined : 3n,
+  );
+}
+
+/**
+ * fn_cdc_get_net_changes_: one row per key changed in the range (the key is always read), with the net
+ * operation and the last row's values. Its output columns are all-changes' without __$seqval.
+ */
+function* netRows(r: ChangeRange): Generator<SqlValue[]> {
+  const { inst, filter, used } = r;
   const keyIdx = inst.indexColumns.map((k) => inst.columns.findIndex((c) => c.source === k));
-  const want = used?.slice(3).map((u, k) => u || keyIdx.includes(k));
-  const groups = new Map<
-    string,
-    { first: number; last: { lsn: Buffer; op: number; values: SqlValue[] }; mask: Buffer | null; order: number }
-  >();
+  const captured = used?.slice(3).map((u, k) => u || keyIdx.includes(k));
+  const groups = new Map<string, { first: bigint; last: SqlValue[]; mask: Buffer | null; order: number }>();
   let order = 0;
-  for (const r of ctRows(inst, rt, from, to, want, 3)) {
-    const key = JSON.stringify(keyIdx.map((i) => keyText(r.values[i] ?? null)));
+  for (const row of ctRows(r, { meta: [true, false, true, true], captured }, 3n)) {
+    const key = JSON.stringify(keyIdx.map((i) => keyText(row[CAPTURED + i] ?? null)));
+    const op = row[OP] as bigint;
+    const mask = row[MASK] as Buffer | null;
     const g = groups.get(key);
     if (!g) {
-      groups.set(key, {
-        first: r.op,
-        last: { lsn: r.lsn, op: r.op, values: r.values },
-        mask: r.op === 4 ? r.mask : null,
-        order: order++,
-      });
+      groups.set(key, { first: op, last: row, mask: op === 4n ? mask : null, order: order++ });
     } else {
-      g.last = { lsn: r.lsn, op: r.op, values: r.values };
-      if (r.op === 4 && r.mask) g.mask = g.mask ? orMask(g.mask, r.mask) : Buffer.from(r.mask);
+      g.last = row;
+      if (op === 4n && mask) g.mask = g.mask ? orMask(g.mask, mask) : Buffer.from(mask);
       g.order = order++;
     }
   }
   const out = [...groups.values()].sort((a, b) => a.order - b.order);
   for (const g of out) {
-    const existedBefore = g.first !== 2;
-    const existsAfter = g.last.op !== 1;
+    const existedBefore = g.first !== 2n;
+    const existsAfter = g.last[OP] !== 1n;
     let op: number;
     if (!existedBefore && !existsAfter) continue;
     if (!existsAfter) op = 1;
@@ -916,7 +903,7 @@ function* netRows(
     else op = 4;
     if (filter === 'all with merge' && op !== 1) op = 5;
     const mask = filter === 'all with mask' && op === 4 ? g.mask : null;
-    yield [g.last.lsn, BigInt(op), mask, ...g.last.values];
+    yield [g.last[LSN] ?? null, BigInt(op), mask, ...g.last.slice(CAPTURED)];
   }
 }
 

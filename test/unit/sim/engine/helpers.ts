@@ -7,6 +7,7 @@ import {
   type SqlError,
 } from '../../../../sim/engine/api.js';
 import { createEngine, type SimEngine } from '../../../../sim/engine/index.js';
+import { RowCodec } from '../../../../sim/engine/row-codec.js';
 
 export interface Collected {
   sets: SqlValue[][][];
@@ -64,3 +65,34 @@ export async function scalar(s: Session, sql: string): Promise<SqlValue> {
 }
 
 export { IsolationLevel };
+
+/** Counts the values decoded from packed rows while `fn` runs (a whole row's decode counts its width). */
+export async function valuesDecodedDuring(fn: () => Promise<void>): Promise<number> {
+  const proto = RowCodec.prototype;
+  const whole = Object.getOwnPropertyDescriptor(proto, 'decodeAt') as PropertyDescriptor;
+  const one = Object.getOwnPropertyDescriptor(proto, 'decodeOneAt') as PropertyDescriptor;
+  const decodeWhole = whole.value as (this: RowCodec, ...args: Parameters<RowCodec['decodeAt']>) => unknown;
+  const decodeOne = one.value as (this: RowCodec, ...args: Parameters<RowCodec['decodeOneAt']>) => unknown;
+  let n = 0;
+  Object.defineProperty(proto, 'decodeAt', {
+    ...whole,
+    value(this: RowCodec, ...args: Parameters<RowCodec['decodeAt']>) {
+      n += this.width;
+      return decodeWhole.apply(this, args);
+    },
+  });
+  Object.defineProperty(proto, 'decodeOneAt', {
+    ...one,
+    value(this: RowCodec, ...args: Parameters<RowCodec['decodeOneAt']>) {
+      n++;
+      return decodeOne.apply(this, args);
+    },
+  });
+  try {
+    await fn();
+  } finally {
+    Object.defineProperty(proto, 'decodeAt', whole);
+    Object.defineProperty(proto, 'decodeOneAt', one);
+  }
+  return n;
+}

@@ -16,38 +16,7 @@ import type { Session, SqlValue } from '../../../../sim/engine/api.js';
 import type { SimEngine } from '../../../../sim/engine/index.js';
 import { RowCodec } from '../../../../sim/engine/row-codec.js';
 import { cdcAdmin } from '../../../../sim/engine/cdc/index.js';
-import { engineWithClaims, connect, run } from './helpers.js';
-
-/** Counts the values decoded from packed rows while `fn` runs (a whole row's decode counts its width). */
-async function valuesDecodedDuring(fn: () => Promise<void>): Promise<number> {
-  const proto = RowCodec.prototype;
-  const whole = Object.getOwnPropertyDescriptor(proto, 'decodeAt') as PropertyDescriptor;
-  const one = Object.getOwnPropertyDescriptor(proto, 'decodeOneAt') as PropertyDescriptor;
-  const decodeWhole = whole.value as (this: RowCodec, ...args: Parameters<RowCodec['decodeAt']>) => unknown;
-  const decodeOne = one.value as (this: RowCodec, ...args: Parameters<RowCodec['decodeOneAt']>) => unknown;
-  let n = 0;
-  Object.defineProperty(proto, 'decodeAt', {
-    ...whole,
-    value(this: RowCodec, ...args: Parameters<RowCodec['decodeAt']>) {
-      n += this.width;
-      return decodeWhole.apply(this, args);
-    },
-  });
-  Object.defineProperty(proto, 'decodeOneAt', {
-    ...one,
-    value(this: RowCodec, ...args: Parameters<RowCodec['decodeOneAt']>) {
-      n++;
-      return decodeOne.apply(this, args);
-    },
-  });
-  try {
-    await fn();
-  } finally {
-    Object.defineProperty(proto, 'decodeAt', whole);
-    Object.defineProperty(proto, 'decodeOneAt', one);
-  }
-  return n;
-}
+import { engineWithClaims, connect, run, valuesDecodedDuring } from './helpers.js';
 
 /** Counts full-row decodes of packed rows while `fn` runs. */
 async function decodesDuring(fn: () => Promise<void>): Promise<number> {

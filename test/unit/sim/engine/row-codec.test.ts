@@ -106,3 +106,35 @@ test('packing copies short strings and 64-bit values byte for byte as Buffer#wri
   assert.equal(codec.pack(['a'.repeat(100) + 'Ā', null, null, null, null]), false);
   assert.equal(codec.pack([null, null, 9223372036854775808n, null, null]), false);
 });
+
+test('integers and binary values decode exactly on both sides of the small-integer fast path', () => {
+  // Decoding builds an integer that fits in 53 bits from one exact double, and copies short binary values byte by
+  // byte (issue 14: a CDC read decodes an LSN, a seqval and an operation per change row); every boundary of both
+  // shortcuts must give what readBigInt64LE and Buffer.from gave.
+  const codec = new RowCodec([{ name: 'bigint' }, { name: 'varbinary', length: 100 }, { name: 'int' }]);
+  const around = (x: bigint) => [x - 1n, x, x + 1n, -x - 1n, -x, -x + 1n];
+  const ints = [
+    0n,
+    1n,
+    ...around(1n << 31n),
+    ...around(1n << 32n),
+    ...around(0x100000n << 32n), // the fast path's bound
+    ...around(1n << 52n),
+    ...around(1n << 53n),
+    -9223372036854775808n,
+    9223372036854775807n,
+  ];
+  for (const n of ints)
+    for (const len of [0, 1, 10, 32, 33, 100]) {
+      const bytes = Buffer.from(Array.from({ length: len }, (_, i) => (i * 37 + len) & 0xff));
+      const row: SqlValue[] = [n, bytes, n >= -2147483648n && n <= 2147483647n ? n : 7n];
+      assert.ok(codec.pack(row));
+      const at: [number, number] = [codec.slabs.lastSlab, codec.slabs.lastOffset];
+      assert.deepEqual(codec.decodeAt(...at), row, `${n}, ${len} bytes`);
+      assert.equal(codec.decodeOneAt(...at, 0), n);
+      const copy = codec.decodeOneAt(...at, 1) as Buffer;
+      assert.deepEqual(copy, bytes);
+      copy.fill(0xee); // a copy: the packed row must not change with it
+      assert.deepEqual(codec.decodeOneAt(...at, 1), bytes);
+    }
+});
