@@ -8,6 +8,7 @@ import { TableNotFoundError } from '../errors.js';
 import { quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
 import type { SourceThrottle } from '../throttle.js';
+import { STAGED_READ_BATCHES } from '../row-batches.js';
 import type { CaptureStrategy, ChangeBatch, ChangeRow, StepStats, StrategyOptions } from './types.js';
 import type { JobKind } from '../../domain/jobs.js';
 
@@ -58,11 +59,18 @@ export async function* streamRead(
   operation: string,
   text: string,
   params: readonly QueryParam[],
-  opts: { snapshot: boolean; batchRows: number; timeoutMs?: number; rowLimiter?: SourceThrottle },
+  opts: {
+    snapshot: boolean;
+    batchRows: number;
+    maxBufferedBatches: number;
+    timeoutMs?: number;
+    rowLimiter?: SourceThrottle;
+  },
 ): AsyncGenerator<RowBatch> {
   if (!opts.snapshot) {
     yield* conn.stream(operation, text, params, {
       batchRows: opts.batchRows,
+      maxBufferedBatches: opts.maxBufferedBatches,
       ...(opts.rowLimiter ? { rowLimiter: opts.rowLimiter } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     });
@@ -74,6 +82,7 @@ export async function* streamRead(
   try {
     yield* conn.stream(operation, text, params, {
       batchRows: opts.batchRows,
+      maxBufferedBatches: opts.maxBufferedBatches,
       transaction: tx,
       ...(opts.rowLimiter ? { rowLimiter: opts.rowLimiter } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
@@ -147,14 +156,34 @@ export function queryTimeout(options: StrategyOptions): { timeoutMs?: number } {
   return options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {};
 }
 
+/**
+ * How a window read batches its rows: as a snapshot chunk's (source/row-batches.ts `STAGED_READ_BATCHES`), small
+ * batches with at most one waiting, so a change is decoded and staged while its objects are still in V8's young
+ * generation — with 5,000-row batches and 4 waiting, a window's rows outlived two scavenges and were promoted, as a
+ * chunk's were (docs/performance.md, "What survives the worker's scavenges"). `options.batchRows` (tests) overrides
+ * the batch size.
+ */
+export function stagedReadBatches(options: StrategyOptions): { batchRows: number; maxBufferedBatches: number } {
+  return {
+    batchRows: options.batchRows ?? STAGED_READ_BATCHES.batchRows,
+    maxBufferedBatches: STAGED_READ_BATCHES.maxBuffered,
+  };
+}
+
 /** How a watermark strategy streams a window: snapshot reads where the database allows them, batches, limits. */
 export function watermarkReadOptions(
   options: StrategyOptions,
   d: TableDiscovery,
-): { snapshot: boolean; batchRows: number; timeoutMs?: number; rowLimiter?: SourceThrottle } {
+): {
+  snapshot: boolean;
+  batchRows: number;
+  maxBufferedBatches: number;
+  timeoutMs?: number;
+  rowLimiter?: SourceThrottle;
+} {
   return {
     snapshot: options.snapshot ?? d.database.snapshotIsolation,
-    batchRows: options.batchRows ?? 5000,
+    ...stagedReadBatches(options),
     ...(options.rowLimiter ? { rowLimiter: options.rowLimiter } : {}),
     ...queryTimeout(options),
   };

@@ -159,7 +159,7 @@ export interface VerifyRead {
 
 /** Options every strategy takes. */
 export interface StrategyOptions {
-  /** Rows per batch; default 5000. */
+  /** Rows per batch of a window read; default 256 (common.ts `stagedReadBatches`). */
   readonly batchRows?: number;
   /** Per-query timeout, ms. */
   readonly queryTimeoutMs?: number;
