@@ -9,11 +9,14 @@
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import { installRuntimeLogger } from '../../../src/worker.js';
 import { createLogger } from '../../../src/util/logger.js';
+
+// The installed Runtime keeps the process alive: shut it down so the test file ends.
+after(() => Runtime.instance().shutdown());
 
 const lines: Record<string, unknown>[] = [];
 const destination = new Writable({
