@@ -10,14 +10,13 @@
  * state. Figures, not assertions.
  */
 import { parseArgs } from 'node:util';
-import type { Session } from '../sim/engine/api.js';
 import { cdcAdmin } from '../sim/engine/cdc/index.js';
-import { createEngine } from '../sim/engine/index.js';
 import { parseBatch } from '../sim/engine/parser.js';
 import { prng } from '../sim/seed.js';
 import { ClaimsWorkload } from '../sim/workload/index.js';
 import { CLAIMS_TABLES } from '../sim/workload/claims-schema.js';
 import { LOAD_MIX } from './steady-workload.js';
+import { engineSession } from './sim-engine-session.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,26 +30,7 @@ const N = Number(values['claims-per-statement']);
 const ROUNDS = Number(values.rounds);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-const e = createEngine();
-e.admin.createDatabase('Claims');
-e.admin.createLogin({
-  name: 'b',
-  password: 'pw',
-  defaultDatabase: 'Claims',
-  databases: [{ name: 'Claims', roles: ['db_owner'] }],
-  sysadmin: true,
-});
-const login = await e.login({
-  userName: 'b',
-  password: 'pw',
-  database: 'Claims',
-  appName: 'bench',
-  hostName: 'h',
-  readOnlyIntent: false,
-  clientProcessId: 1,
-});
-if (login.kind !== 'session') throw new Error('login failed');
-const s: Session = login.session;
+const { engine: e, session: s } = await engineSession({ sysadmin: true });
 const cdc = cdcAdmin(e);
 cdc.configure({ autoStart: false });
 

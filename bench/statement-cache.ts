@@ -8,34 +8,16 @@
  * microseconds per statement and the ratio within the run. Figures, not assertions; the machine is shared.
  */
 import { parseArgs } from 'node:util';
-import type { RpcParam, Session } from '../sim/engine/api.js';
-import { createEngine, type SimEngine } from '../sim/engine/index.js';
+import type { RpcParam } from '../sim/engine/api.js';
 import type { ParsedStatementCache } from '../sim/engine/statement-cache.js';
 import { CLAIMS_TABLES } from '../sim/workload/index.js';
+import { engineSession } from './sim-engine-session.js';
 
 const { values } = parseArgs({ options: { statements: { type: 'string', default: '4000' } } });
 const N = Number(values.statements);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-const e: SimEngine = createEngine();
-e.admin.createDatabase('Claims');
-e.admin.createLogin({
-  name: 'b',
-  password: 'pw',
-  defaultDatabase: 'Claims',
-  databases: [{ name: 'Claims', roles: ['db_owner'] }],
-});
-const login = await e.login({
-  userName: 'b',
-  password: 'pw',
-  database: 'Claims',
-  appName: 'bench',
-  hostName: 'h',
-  readOnlyIntent: false,
-  clientProcessId: 1,
-});
-if (login.kind !== 'session') throw new Error('login failed');
-const s: Session = login.session;
+const { engine: e, session: s } = await engineSession();
 const drain = async (it: AsyncIterable<unknown>) => {
   for await (const ev of it) void ev;
 };

@@ -1,7 +1,7 @@
 /**
  * What planning a split updated_at window costs the simulator (issue 14, branch i14-dups): a backlog of `--rows`
  * rows stamped in one window, planned and split as before this branch (a TOP (1) probe, then the split's capped
- * count, the window's count and the cuts: sub-range-queries.ts `planRangeCuts`) and as now (the plan's capped
+ * count, the window's count and the cuts: sub-range-queries.ts `splitTarget` + `cutsEvery`) and as now (the plan's capped
  * count, then the cuts without the count: `UpdatedAtStrategy.planWindow` + `planSubRanges`), alternately
  * `--repeats` times in one run. The simulator runs in this process, and the plan returns a few rows, so the
  * process's CPU is the simulator's (the driver's share is small); rows read are the simulator's accounting
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import sql from 'mssql';
 import { discoverTable } from '../src/source/discovery.js';
 import { UpdatedAtStrategy } from '../src/source/strategies/updated-at.js';
-import { planRangeCuts, type SplitQuery } from '../src/source/strategies/sub-range-queries.js';
+import { cutsEvery, splitTarget, type SplitQuery } from '../src/source/strategies/sub-range-queries.js';
 import { ticksToText } from '../src/source/ticks.js';
 import { startSourceSim } from '../test/support/source-sim.js';
 
@@ -62,7 +62,7 @@ async function lastStatement(): Promise<number> {
   return Number(r.recordset[0]?.m ?? 0);
 }
 
-/** Before this branch: the TOP (1) probe, then planRangeCuts (capped count, count, cuts). */
+/** Before this branch: the TOP (1) probe, then the capped count, the window's count and the cuts. */
 async function before(): Promise<unknown[] | undefined> {
   const st = new UpdatedAtStrategy(conn, d, 'updated_at', { lookbackMs: 0, safetyLagMs: 0 });
   const w = await st.planWindow(first.to);
@@ -72,17 +72,14 @@ async function before(): Promise<unknown[] | undefined> {
     { name: 'to', type: sql.VarChar(27), value: ticksToText(BigInt(w.to.slice(0, 20))) },
   ];
   const q: SplitQuery = (op, text) => conn.query(op, text, params, { sizeDependent: true });
-  return planRangeCuts(
-    q,
-    {
-      op: 'updated_at',
-      from: `FROM [dbo].[bench_ua] WHERE ${c} > CAST(@from AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))`,
-      orderBy: c,
-      cutValue: `CONVERT(varchar(27), CAST(${c} AS datetime2(7)), 121)`,
-    },
-    THRESHOLD,
-    32,
-  );
+  const range = {
+    op: 'updated_at',
+    from: `FROM [dbo].[bench_ua] WHERE ${c} > CAST(@from AS datetime2(7)) AND ${c} <= CAST(@to AS datetime2(7))`,
+    orderBy: c,
+    cutValue: `CONVERT(varchar(27), CAST(${c} AS datetime2(7)), 121)`,
+  };
+  const target = await splitTarget(q, range, THRESHOLD, 32);
+  return target === undefined ? undefined : cutsEvery(q, range, target);
 }
 
 /** This branch: the plan's capped count, then the cuts without the window's count. */

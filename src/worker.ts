@@ -31,7 +31,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { configuredDataConverter } from './temporal/data-converter.js';
 import type { Duration } from '@temporalio/common';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,7 +53,8 @@ import { chunkBackoffKey, chunkRowsPerSecondCap, installFastVarcharDecode } from
 import { closeWriterThreads } from './lake/parquet-writer-thread.js';
 import { resolveSecret } from './config/secrets.js';
 import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
-import { createLogger, withSerializedErrors, type Logger } from './util/logger.js';
+import { createLogger, type Logger } from './util/logger.js';
+import { runtimeLogLine } from './worker-runtime-log.js';
 import { packageIdentity } from './util/package-identity.js';
 import { chunkReadBudget, DEFAULT_CHUNK_READ_SLOTS } from './capture/chunk-read-budget.js';
 import { heapCapped, heapLimitMb, WORKER_NODE_FLAGS } from './worker-heap.js';
@@ -125,13 +126,10 @@ export function installRuntimeLogger(logger: Logger, metricsBindAddress?: string
   runtimeMetricsAddress = metricsBindAddress;
   const temporalLog = logger.child({ component: 'temporal' });
   Runtime.install({
+    // Levels and fields as src/worker-runtime-log.ts decides (an activity not registered here is a WARN).
     logger: new DefaultLogger('WARN', (entry) => {
-      const level: LogLevel = entry.level;
-      // "Activity failed" carries the error under `error`: log its message (masked), not only its type.
-      const fields = withSerializedErrors(entry.meta);
-      if (level === 'ERROR') temporalLog.error(fields, entry.message);
-      else if (level === 'WARN') temporalLog.warn(fields, entry.message);
-      else temporalLog.debug(fields, entry.message);
+      const line = runtimeLogLine(entry);
+      temporalLog[line.level](line.fields, line.message);
     }),
     // Core (Rust) logs go to the console by default; forward them into the same JSON log instead.
     telemetryOptions: {

@@ -12,11 +12,13 @@
  * the only worker polling while an updated_at table's 3,000-row backlog (`subRangeRows: 1000`) is planned in
  * sub-ranges: the window does not commit and its sub-range reads fail as not registered. Then it is replaced by a
  * worker of this version, which reads the sub-ranges and commits the window: lake == source, no duplicate
- * (key, position).
+ * (key, position). The older worker's failures are WARN lines naming the upgrade, without the task's encoded input
+ * (src/worker-runtime-log.ts; this process's Runtime logs through installRuntimeLogger, as a worker's does).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -28,7 +30,7 @@ import { configuredDataConverter } from '../../src/temporal/data-converter.js';
 import { createLogger } from '../../src/util/logger.js';
 import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../../src/workflows/messages.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../src/workflows/table-sync.js';
-import { startWorker, WORKFLOWS_SOURCE, type RunningWorker } from '../../src/worker.js';
+import { installRuntimeLogger, startWorker, WORKFLOWS_SOURCE, type RunningWorker } from '../../src/worker.js';
 import { pipelineConfig, startClaimsSource, type ClaimsSource } from '../../scripts/demo/harness.js';
 import { azuriteForTests, temporalForTests } from '../support/stack.js';
 import { eventually as until } from '../support/eventually.js';
@@ -50,6 +52,8 @@ let connection: Connection;
 let client: Client;
 let handle: WorkflowHandle | undefined;
 const logger = createLogger({ name: 'e2e-sub-range-upgrade', level: 'warn' });
+/** What the Temporal SDK logged in this process (its Runtime's logger), one object per line. */
+const sdkLines: Record<string, unknown>[] = [];
 
 /**
  * A worker with the activity registry of a version before the patch 'sub-range-activity': every activity of
@@ -104,6 +108,13 @@ before(async () => {
     cadence: '10m',
   }).config;
   deps = await buildDependencies(config, logger);
+  // Before any worker: the Runtime is installed once per process, with the worker's log routing.
+  const sdkLog = new PassThrough();
+  sdkLog.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line) sdkLines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  installRuntimeLogger(createLogger({ name: 'e2e-sub-range-upgrade-sdk', level: 'warn', destination: sdkLog }));
   olderWorker = await startOlderWorker();
   connection = await Connection.connect({ address: temporalAddress });
   client = new Client({ connection });
@@ -179,6 +190,15 @@ test(
     assert.deepEqual(new Set(reads.map((a) => a.type)), new Set(['extractSubRange']), 'sub-ranges read by type');
     assert.equal((await status()).rowsCommitted, 10, 'no window of the backlog committed on the older worker');
     assert.equal((await committedManifests(lake)).length, before, 'no manifest written by the older worker');
+    // The older worker's log: a WARN per failed attempt naming the upgrade, no ERROR, no encoded task.
+    const notRegistered = sdkLines.filter((l) => /extractSubRange is not registered/i.test(String(l.msg)));
+    assert.ok(notRegistered.length >= 3, `${notRegistered.length} lines for the failed sub-range reads`);
+    for (const l of notRegistered) {
+      assert.equal(l.level, 'warn', JSON.stringify(l));
+      assert.match(String(l.msg), /rolling upgrade/);
+      assert.equal(l.taskEncoded, undefined, 'no encoded task');
+      assert.equal(l.task, undefined, 'no task');
+    }
 
     // The upgrade: the older worker goes, a worker of this version comes; the retries run on it.
     await stopOlderWorker();

@@ -170,10 +170,11 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
 
   /**
    * Sub-ranges of a planned window holding more than `rowsPerSubRange` changed keys, cut at change versions. In
-   * one SNAPSHOT transaction (the three counts agree with each other), three queries on the change table, each
-   * with a bounded result: a count of at most `rowsPerSubRange + 1` keys (a small window stops there), the
-   * window's count, and the version of every `target`-th key in version order (at most `maxSubRanges` rows). A
-   * key changed again after planning moves to a later sub-range or window, exactly as it would in a whole read.
+   * one SNAPSHOT transaction (the two queries agree with each other), two queries on the change table, each with
+   * a bounded result: a count of at most `rowsPerSubRange + 1` keys (a small window stops there), and the version
+   * of every `rowsPerSubRange`-th key in version order, thinned to at most `maxSubRanges` sub-ranges — not the
+   * window's count (`planRangeCuts`). A key changed again after planning moves to a later sub-range or window,
+   * exactly as it would in a whole read.
    */
   async planSubRanges(
     window: SourceWindow,

@@ -158,10 +158,12 @@ export class RowversionStrategy implements CaptureStrategy {
 
   /**
    * Sub-ranges of a planned window holding more than `rowsPerSubRange` row versions. Any row version is a cut
-   * (a read sees each row once, at its current version; there is no transaction to keep whole). Three queries on
-   * the rowversion column, each with a bounded result: a count of at most `rowsPerSubRange + 1` versions (a small
-   * window stops there), the window's count, and every `target`-th version (at most `maxSubRanges` rows). A row
-   * updated after planning leaves its sub-range for a later window, exactly as it leaves a window read whole.
+   * (a read sees each row once, at its current version; there is no transaction to keep whole). Two queries on
+   * the rowversion column at most, each with a bounded result: a count of at most `rowsPerSubRange + 1` versions
+   * (a small window stops there; the plan ran it when it was given `rowsPerSubRange`), and every
+   * `rowsPerSubRange`-th version, thinned to at most `maxSubRanges` sub-ranges — not the window's count
+   * (`planRangeCuts`). A row updated after planning leaves its sub-range for a later window, exactly as it leaves
+   * a window read whole.
    */
   async planSubRanges(
     window: SourceWindow,

@@ -2,11 +2,13 @@
  * Cutting a window's sortable position range into sub-ranges by a capped count (issue 14): the planning queries
  * rowversion, Change Tracking, updated_at and identity share (CDC cuts at transaction ends instead: cdc.ts).
  *
- * Three queries on the range, each with a bounded result:
+ * The queries on the range, each with a bounded result:
  * 1. a count of at most `rowsPerSubRange + 1` rows (a small window stops here; a plan that ran this very count
  *    passes it as `probed` instead);
- * 2. the window's count, which sets the rows per sub-range (`subRangeTarget`: at most `maxSubRanges` of them);
- * 3. the position of every `target`-th row in position order (at most `maxSubRanges` rows).
+ * 2. the window's count, which sets the rows per sub-range (`subRangeTarget`: at most `maxSubRanges` of them) —
+ *    only identity's split runs it now (`splitTarget`; its key scan needs the target before it starts);
+ * 3. the position of every `target`-th row in position order; `planRangeCuts` (rowversion, Change Tracking,
+ *    updated_at) reads it at every `rowsPerSubRange`-th row instead of counting the window first.
  *
  * A cut is a value of the position, and a sub-range (a, b] holds every row whose position is above `a` and at or
  * below `b`: rows sharing a position value (a transaction's version, equal timestamps) always land in the same
@@ -79,12 +81,12 @@ export async function cutsEvery(q: SplitQuery, range: PositionRange, target: num
  * The cut values of a window holding more than `rowsPerSubRange` rows, or undefined when it is read whole. The
  * strategy turns them into positions and sub-ranges (`subRangesAt`, which drops repeats).
  *
- * All three queries by default. `withoutCount` skips the window's count (query 2; queries 1 and 3 remain, query 1
- * too when the plan `probed` it): the cut is read at every `rowsPerSubRange`-th row, and when the window would need
- * more than `maxSubRanges` sub-ranges every k-th of those cuts is kept. So a window of at most
- * `rowsPerSubRange × maxSubRanges` rows is cut exactly where the count would cut it, and a larger one into
- * sub-ranges of k × `rowsPerSubRange` rows (at most 2× the even share) — one scan of the window fewer (updated_at,
- * where every scan reads the window's timestamps; docs/performance.md).
+ * Queries 1 and 3 above, not the window's count (query 2; query 1 too is skipped when the plan `probed` it): the
+ * cut is read at every `rowsPerSubRange`-th row, and when the window would need more than `maxSubRanges` sub-ranges
+ * every k-th of those cuts is kept. So a window of at most `rowsPerSubRange × maxSubRanges` rows is cut exactly
+ * where the count would cut it, and a larger one into sub-ranges of k × `rowsPerSubRange` rows (at most 2× the even
+ * share) — one scan of the window fewer (docs/performance.md, "updated_at's split, folded into the plan" and
+ * "Rowversion and Change Tracking splits without the window count").
  */
 export async function planRangeCuts(
   q: SplitQuery,
@@ -92,12 +94,7 @@ export async function planRangeCuts(
   rowsPerSubRange: number,
   maxSubRanges: number,
   probed?: number,
-  withoutCount = false,
 ): Promise<unknown[] | undefined> {
-  if (!withoutCount) {
-    const target = await splitTarget(q, range, rowsPerSubRange, maxSubRanges, probed);
-    return target === undefined ? undefined : cutsEvery(q, range, target);
-  }
   const n = probed ?? (await cappedCount(q, range, rowsPerSubRange, `${range.op}.split_probe`));
   if (n <= rowsPerSubRange) return undefined;
   const every = await cutsEvery(q, range, rowsPerSubRange);

@@ -265,7 +265,7 @@ export class UpdatedAtStrategy implements CaptureStrategy {
    * value. Each sub-range is read with the window's bounds (`SourceWindow.partOf`): see readWindow.
    *
    * Two scans of the window's timestamps at most, not three: the capped count comes from the plan, and the cuts
-   * are read at every `rowsPerSubRange`-th row without the window's full count (`planRangeCuts`' `withoutCount`).
+   * are read at every `rowsPerSubRange`-th row without the window's full count (`planRangeCuts`).
    */
   async planSubRanges(
     window: SourceWindow,
@@ -280,7 +280,7 @@ export class UpdatedAtStrategy implements CaptureStrategy {
     );
     const counted = this.planned.get(window);
     const probed = counted && counted.cap === rowsPerSubRange + 1 ? counted.n : undefined;
-    const cuts = await planRangeCuts(q, range, rowsPerSubRange, maxSubRanges, probed, true);
+    const cuts = await planRangeCuts(q, range, rowsPerSubRange, maxSubRanges, probed);
     return (
       cuts &&
       subRangesAt(

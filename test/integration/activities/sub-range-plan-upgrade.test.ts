@@ -93,11 +93,29 @@ test('a backlog over subRangeRows is split only for a workflow that reads sub-ra
       `${table.id}: split for a workflow that reads sub-ranges with extractSubRange`,
     );
     // The whole plan, read and committed whole (as the older workflow code does), lands the backlog once.
-    await syncTableWithActivities(acts, table, { resume: s });
+    const whole = await syncTableWithActivities(acts, table, { resume: s, wholeWindows: true });
+    assert.equal(whole.splitWindows, 0, `${table.id}: read whole`);
     const v = await verifyTable(deps, table);
     assert.deepEqual(
       [v.ok, v.sourceRows, v.missingInLake, v.extraInLake, v.different, v.duplicateEvents],
       [true, 3010, 0, 0, 0, 0],
+      `${table.id}: lake == source, no duplicate (key, position)`,
+    );
+    synced.set(table.id, whole);
+  }
+});
+
+test('the activities sync a backlog over subRangeRows as the workflow does: read in sub-ranges, landed once', async () => {
+  await insert(5001, 3000);
+  await sleep(1500); // past the updated_at table's 1 s safety lag
+  for (const table of [NOTES, CHECKS]) {
+    // Before (branch i14-tidy2): test/support/activity-sync.ts planned and read every window whole.
+    const split = await syncTableWithActivities(acts, table);
+    assert.equal(split.splitWindows, 1, `${table.id}: the backlog read in sub-ranges (extractSubRange)`);
+    const v = await verifyTable(deps, table);
+    assert.deepEqual(
+      [v.ok, v.sourceRows, v.missingInLake, v.extraInLake, v.different, v.duplicateEvents],
+      [true, 6010, 0, 0, 0, 0],
       `${table.id}: lake == source, no duplicate (key, position)`,
     );
   }

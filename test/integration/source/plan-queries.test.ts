@@ -126,6 +126,9 @@ test('rowversion: a small window is probed and counted by one query, not split; 
   assert.ok(w?.subRanges, 'a window above subRangeRows is split');
   assert.ok(w.subRanges.length >= 3, `${w.subRanges.length} sub-ranges`);
   assert.ok(coversWindow(w.from, w.to, w.subRanges), 'the sub-ranges cover the window');
+  // Before (branch i14-tidy2): the plan's capped count, the split's count of the window and its cuts.
+  assert.equal(large.matching(/FROM \[dbo\]\.\[plan_rv\]\s+WHERE/i), 2, 'the capped count and the cuts');
+  assert.ok(large.tableRowsRead <= 1001 + 3000, `${large.tableRowsRead} rows read: at most the cap and one scan`);
 
   const none = await planOnce('plan_rv', 'rowversion', w.to);
   assert.equal(none.plan.window, null, 'nothing new: no window');

@@ -28,6 +28,24 @@ before(async () => {
 });
 after(() => s?.stop());
 
+/** The simulator's last statement id (its accounting, `sim.statement_stats`). */
+async function lastStatement(): Promise<number> {
+  const r = await s.admin
+    .request()
+    .query<{ m: number | null }>('SELECT MAX(statement_id) AS m FROM sim.statement_stats');
+  return Number(r.recordset[0]?.m ?? 0);
+}
+
+/** How many statements of the extractor's connection read the change table since `mark`. */
+async function changeTableQueriesSince(mark: number): Promise<number> {
+  const r = await s.admin
+    .request()
+    .query<{ sql_text: string }>(
+      `SELECT DISTINCT statement_id, sql_text FROM sim.statement_stats WHERE statement_id > ${mark}`,
+    );
+  return r.recordset.filter((x) => /CHANGETABLE\s*\(\s*CHANGES/i.test(x.sql_text)).length;
+}
+
 const byKey = (rows: ChangeRow[]) => new Map(rows.map((r) => [String(r.values[0] as number), r]));
 
 test('change tracking: a window split at change versions reads every key once, at its position and state', async () => {
@@ -49,8 +67,11 @@ test('change tracking: a window split at change versions reads every key once, a
   assert.equal(whole.length, 3000, 'one row per changed key');
   assert.equal(await st.planSubRanges(w, whole.length, 32), undefined, 'at the threshold: read whole');
 
+  const mark = await lastStatement();
   const ranges = await st.planSubRanges(w, 1000, 32);
   assert.ok(ranges, 'the window is split');
+  // Before (branch i14-tidy2): the capped count, the window's count and the cuts — three reads of the change table.
+  assert.equal(await changeTableQueriesSince(mark), 2, 'the capped count and the cuts');
   assert.ok(ranges.length >= 3, `${ranges.length} sub-ranges`);
   assert.ok(coversWindow(w.from, w.to, ranges), 'contiguous, from the window start to its end');
   const parts: ChangeRow[][] = [];
@@ -79,6 +100,14 @@ test('change tracking: a window split at change versions reads every key once, a
     Array.from({ length: 50 }, (_v, i) => i + 1),
   );
   assert.equal(split.filter((r) => r.op === 'd').length, whole.filter((r) => r.op === 'd').length);
+  // A window needing more than the most sub-ranges (30 of 100 keys, at most 8): every k-th cut is kept, and the
+  // sub-ranges still read every key once.
+  const capped = await st.planSubRanges(w, 100, 8);
+  assert.ok(capped && capped.length <= 8 && capped.length >= 4, `${capped?.length} sub-ranges (at most 8)`);
+  assert.ok(coversWindow(w.from, w.to, capped), 'contiguous, from the window start to its end');
+  let keys = 0;
+  for (const r of capped) keys += (await collect(st, { ...w, from: r.from, to: r.to })).length;
+  assert.equal(keys, whole.length, 'every key once over the capped sub-ranges');
   // Each version (one transaction) lies in one sub-range.
   const versionPart = new Map<string, number>();
   parts.forEach((p, k) =>

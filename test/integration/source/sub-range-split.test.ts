@@ -34,8 +34,14 @@ async function insert(table: string, from: number, n: number, perTx: number): Pr
 }
 
 /** Reads every sub-range and checks they add up to the window read whole. */
-async function assertSplitReadsTheWindow(st: CaptureStrategy, w: SourceWindow, threshold: number, minRanges: number) {
-  const ranges = await st.planSubRanges!(w, threshold, 32);
+async function assertSplitReadsTheWindow(
+  st: CaptureStrategy,
+  w: SourceWindow,
+  threshold: number,
+  minRanges: number,
+  maxRanges = 32,
+) {
+  const ranges = await st.planSubRanges!(w, threshold, maxRanges);
   assert.ok(ranges, 'the window is split');
   assert.ok(ranges.length >= minRanges, `${ranges.length} sub-ranges`);
   assert.ok(coversWindow(w.from, w.to, ranges), 'contiguous, from the window start to its end');
@@ -90,5 +96,13 @@ test('rowversion: a 3,000-row window splits into sub-ranges that read exactly th
   assert.deepEqual(
     parts.map((p) => p.length),
     [1000, 1000, 1000],
+  );
+  // A window needing more than the most sub-ranges (30 of 100 rows, at most 8): every k-th cut is kept, so each
+  // sub-range holds k × 100 rows, the last one the rest.
+  const capped = await assertSplitReadsTheWindow(st, w, 100, 4, 8);
+  assert.ok(capped.ranges.length <= 8, `${capped.ranges.length} sub-ranges (at most 8)`);
+  assert.deepEqual(
+    capped.parts.map((p) => p.length),
+    [400, 400, 400, 400, 400, 400, 400, 200],
   );
 });
