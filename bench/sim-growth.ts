@@ -21,13 +21,8 @@ import { Session as Inspector } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { Session } from '../sim/engine/api.js';
 import { cdcAdmin } from '../sim/engine/cdc/index.js';
-import { createEngine } from '../sim/engine/index.js';
-import { prng } from '../sim/seed.js';
-import { ClaimsWorkload } from '../sim/workload/index.js';
-import { CLAIMS_TABLES } from '../sim/workload/claims-schema.js';
-import { LOAD_MIX } from './steady-workload.js';
+import { claimsMix, claimsTables, engineSession, runBatch, type BatchResult } from './sim-engine-session.js';
 
 const { values } = parseArgs({
   options: {
@@ -59,110 +54,31 @@ const cpu = () => {
   return u.user + u.system;
 };
 
-const e = createEngine();
-e.admin.createDatabase('Claims');
-e.admin.createLogin({
-  name: 'b',
-  password: 'pw',
-  defaultDatabase: 'Claims',
-  databases: [{ name: 'Claims', roles: ['db_owner'] }],
-  sysadmin: true,
-});
-const login = await e.login({
-  userName: 'b',
-  password: 'pw',
-  database: 'Claims',
-  appName: 'bench',
-  hostName: 'h',
-  readOnlyIntent: false,
-  clientProcessId: 1,
-});
-if (login.kind !== 'session') throw new Error('login failed');
-const s: Session = login.session;
+const { engine: e, session: s } = await engineSession({ sysadmin: true });
 const cdc = cdcAdmin(e);
 cdc.configure({ autoStart: false });
 
-/** Runs a batch; returns its first result set's rows (as value arrays) and the rows it changed. */
+/** Runs a batch, counting the engine's CPU (the mix's SQL building is not counted). */
 let engineUs = 0;
-async function run(text: string): Promise<{ rows: unknown[][]; changed: number }> {
+async function run(text: string): Promise<BatchResult> {
   const c0 = cpu();
   try {
-    return await runUntimed(text);
+    return await runBatch(s, text);
   } finally {
     engineUs += cpu() - c0;
   }
 }
-async function runUntimed(text: string): Promise<{ rows: unknown[][]; changed: number }> {
-  const rows: unknown[][] = [];
-  let changed = 0;
-  for await (const ev of s.executeBatch(text, new AbortController().signal)) {
-    if (ev.kind === 'resultSet') for (const r of ev.rows) rows.push(r);
-    if (ev.kind === 'done' && ev.rowCount !== undefined) changed += Number(ev.rowCount);
-    if (ev.kind === 'message' && ev.error.severity >= 11) throw new Error(`batch failed: ${ev.error.message}`);
-  }
-  return { rows, changed };
-}
 
-for (const t of CLAIMS_TABLES.filter((x) => x.name === 'Claims' || x.name === 'ClaimLines')) {
-  await run(t.ddl);
-  for (const ix of t.indexes ?? []) await run(ix);
-}
-if (CDC) {
-  await run('EXEC sys.sp_cdc_enable_db');
-  for (const t of ['Claims', 'ClaimLines'])
-    await run(
-      `EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'${t}', @role_name = NULL, @capture_instance = N'dbo_${t}', @supports_net_changes = 1`,
-    );
-}
-
-// The workload's own SQL builders (private: a bench reaches in rather than copying them).
-const w = new ClaimsWorkload(null as never, { seed: 11 }) as unknown as {
-  claimDraw(lines: number): { billedPerLine: number[] };
-  claimTuple(number: string, daysAgo: number, d: unknown): string;
-  lineTuple(claimId: string, line: number, daysAgo: number, billed: number): string;
-};
-const LINE_COLUMNS = (ClaimsWorkload as unknown as { LINE_COLUMNS: string }).LINE_COLUMNS;
-const CLAIM_COLUMNS = (ClaimsWorkload as unknown as { CLAIM_COLUMNS: string }).CLAIM_COLUMNS;
-const rnd = prng(11);
-const claims: { id: number; lines: number }[] = [];
-let claimNo = 0;
+await claimsTables(run, { cdc: CDC });
+const mix = claimsMix(run, N);
 let rowsAdded = 0;
 let events = 0;
 
 /** One operation of the mix; returns the change events it made. */
 async function operation(): Promise<number> {
-  const r = rnd() * 100;
-  if (r < LOAD_MIX.insertClaim || claims.length < N) {
-    const cs = Array.from({ length: N }, () => {
-      const lines = 1 + Math.floor(rnd() * 5);
-      const d = w.claimDraw(lines);
-      const number = `CLM${++claimNo}`;
-      return { number, lines, d, tuple: w.claimTuple(number, 0, d) };
-    });
-    await run('BEGIN TRAN');
-    const out = await run(
-      `SET XACT_ABORT ON;\nINSERT INTO dbo.Claims (${CLAIM_COLUMNS}) OUTPUT inserted.ClaimId, inserted.ClaimNumber\nVALUES ${cs.map((c) => c.tuple).join(',\n')};`,
-    );
-    const ids = new Map(out.rows.map((x) => [String(x[1]), Number(x[0])]));
-    const tuples: string[] = [];
-    for (const c of cs) {
-      const id = ids.get(c.number) as number;
-      c.d.billedPerLine.forEach((b, i) => tuples.push(w.lineTuple(String(id), i + 1, 0, b)));
-      claims.push({ id, lines: c.lines });
-    }
-    const lines = await run(`INSERT INTO dbo.ClaimLines (${LINE_COLUMNS})\nVALUES ${tuples.join(',\n')};`);
-    await run('COMMIT');
-    rowsAdded += out.changed + lines.changed;
-    return out.changed + lines.changed;
-  }
-  const ids = [...new Set(Array.from({ length: N }, () => claims[Math.floor(rnd() * claims.length)]!.id))];
-  const text =
-    r < LOAD_MIX.insertClaim + LOAD_MIX.repriceLine
-      ? `UPDATE dbo.ClaimLines SET AllowedAmount = AllowedAmount * 0.9731, PaidAmount = PaidAmount * 0.9731, IsAdjusted = 1,
-         AdjustmentReason = N'reprice 0.9731', PricingVersion = PricingVersion + 1, UpdatedAt = SYSUTCDATETIME()
-       WHERE ClaimId IN (${ids.join(', ')})`
-      : `UPDATE dbo.Claims SET ClaimStatus = 'PAID', TotalPaid = TotalBilled * 0.6, UpdatedAt = SYSUTCDATETIME() WHERE ClaimId IN (${ids.join(', ')})`;
-  return (await run(text)).changed;
+  const op = await mix();
+  rowsAdded += op.inserted;
+  return op.events;
 }
 
 // The collector's work per slice, by kind.

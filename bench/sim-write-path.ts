@@ -12,11 +12,7 @@
 import { parseArgs } from 'node:util';
 import { cdcAdmin } from '../sim/engine/cdc/index.js';
 import { parseBatch } from '../sim/engine/parser.js';
-import { prng } from '../sim/seed.js';
-import { ClaimsWorkload } from '../sim/workload/index.js';
-import { CLAIMS_TABLES } from '../sim/workload/claims-schema.js';
-import { LOAD_MIX } from './steady-workload.js';
-import { engineSession } from './sim-engine-session.js';
+import { claimsMix, claimsTables, engineSession, runBatch } from './sim-engine-session.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,39 +30,9 @@ const { engine: e, session: s } = await engineSession({ sysadmin: true });
 const cdc = cdcAdmin(e);
 cdc.configure({ autoStart: false });
 
-/** Runs a batch; returns its first result set's rows (as value arrays) and the rows it changed. */
-async function run(text: string): Promise<{ rows: unknown[][]; changed: number }> {
-  const rows: unknown[][] = [];
-  let changed = 0;
-  for await (const ev of s.executeBatch(text, new AbortController().signal)) {
-    if (ev.kind === 'resultSet') for (const r of ev.rows) rows.push(r);
-    if (ev.kind === 'done' && ev.rowCount !== undefined) changed += Number(ev.rowCount);
-    if (ev.kind === 'message' && ev.error.severity >= 11) throw new Error(`batch failed: ${ev.error.message}`);
-  }
-  return { rows, changed };
-}
-
-for (const t of CLAIMS_TABLES.filter((x) => x.name === 'Claims' || x.name === 'ClaimLines')) {
-  await run(t.ddl);
-  for (const ix of t.indexes ?? []) await run(ix);
-}
-await run('EXEC sys.sp_cdc_enable_db');
-for (const t of ['Claims', 'ClaimLines'])
-  await run(
-    `EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'${t}', @role_name = NULL, @capture_instance = N'dbo_${t}', @supports_net_changes = 1`,
-  );
-
-// The workload's own SQL builders (private: a bench reaches in rather than copying them).
-const w = new ClaimsWorkload(null as never, { seed: 11 }) as unknown as {
-  claimDraw(lines: number): { billedPerLine: number[] };
-  claimTuple(number: string, daysAgo: number, d: unknown): string;
-  lineTuple(claimId: string, line: number, daysAgo: number, billed: number): string;
-};
-const LINE_COLUMNS = (ClaimsWorkload as unknown as { LINE_COLUMNS: string }).LINE_COLUMNS;
-const CLAIM_COLUMNS = (ClaimsWorkload as unknown as { CLAIM_COLUMNS: string }).CLAIM_COLUMNS;
-const rnd = prng(11);
-const claims: { id: number; lines: number }[] = [];
-let claimNo = 0;
+const run = (text: string) => runBatch(s, text);
+await claimsTables(run, { cdc: true });
+const mix = claimsMix(run, N);
 
 type Timing = { statementsUs: number; parseUs: number; captureUs: number; events: number };
 const cpu = () => {
@@ -75,46 +41,12 @@ const cpu = () => {
 };
 
 async function operation(t: Timing): Promise<void> {
-  const r = rnd() * 100;
-  const texts: string[] = [];
   const t0 = cpu();
-  if (r < LOAD_MIX.insertClaim || claims.length < N) {
-    const cs = Array.from({ length: N }, () => {
-      const lines = 1 + Math.floor(rnd() * 5);
-      const d = w.claimDraw(lines);
-      const number = `CLM${++claimNo}`;
-      return { number, lines, d, tuple: w.claimTuple(number, 0, d) };
-    });
-    const insertClaims = `SET XACT_ABORT ON;\nINSERT INTO dbo.Claims (${CLAIM_COLUMNS}) OUTPUT inserted.ClaimId, inserted.ClaimNumber\nVALUES ${cs.map((c) => c.tuple).join(',\n')};`;
-    texts.push(insertClaims);
-    await run('BEGIN TRAN');
-    const out = await run(insertClaims);
-    const ids = new Map(out.rows.map((x) => [String(x[1]), Number(x[0])]));
-    const tuples: string[] = [];
-    for (const c of cs) {
-      const id = ids.get(c.number) as number;
-      c.d.billedPerLine.forEach((b, i) => tuples.push(w.lineTuple(String(id), i + 1, 0, b)));
-      claims.push({ id, lines: c.lines });
-    }
-    const insertLines = `INSERT INTO dbo.ClaimLines (${LINE_COLUMNS})\nVALUES ${tuples.join(',\n')};`;
-    texts.push(insertLines);
-    const lines = await run(insertLines);
-    await run('COMMIT');
-    t.events += out.changed + lines.changed;
-  } else {
-    const ids = [...new Set(Array.from({ length: N }, () => claims[Math.floor(rnd() * claims.length)]!.id))];
-    const text =
-      r < LOAD_MIX.insertClaim + LOAD_MIX.repriceLine
-        ? `UPDATE dbo.ClaimLines SET AllowedAmount = AllowedAmount * 0.9731, PaidAmount = PaidAmount * 0.9731, IsAdjusted = 1,
-         AdjustmentReason = N'reprice 0.9731', PricingVersion = PricingVersion + 1, UpdatedAt = SYSUTCDATETIME()
-       WHERE ClaimId IN (${ids.join(', ')})`
-        : `UPDATE dbo.Claims SET ClaimStatus = 'PAID', TotalPaid = TotalBilled * 0.6, UpdatedAt = SYSUTCDATETIME() WHERE ClaimId IN (${ids.join(', ')})`;
-    texts.push(text);
-    t.events += (await run(text)).changed;
-  }
+  const op = await mix();
+  t.events += op.events;
   t.statementsUs += cpu() - t0;
   const p0 = cpu();
-  for (const x of texts) parseBatch(x);
+  for (const x of op.texts) parseBatch(x);
   t.parseUs += cpu() - p0;
 }
 
