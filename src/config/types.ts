@@ -308,7 +308,11 @@ export interface IdentityCapture {
 export interface TableLimits {
   /** Rows read per second at most; default 5000. */
   readonly maxRowsPerSecond: number;
-  /** Rows in one window at most; a larger backlog is read as several windows; default 1000000. */
+  /**
+   * New rows in one identity window at most; a larger backlog is read as several windows; default 1000000. Only
+   * identity capture caps its windows: the other strategies read everything up to the window's bound, split into
+   * sub-ranges of `subRangeRows` (docs/operations.md).
+   */
   readonly maxRowsPerWindow: number;
   /**
    * Rows per second at most for one chunk activity of a job (snapshot, backfill, sweep); absent: not capped.
