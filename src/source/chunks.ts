@@ -22,7 +22,7 @@ import { lakeColumns } from './strategies/common.js';
 import type { ChangeBatch, SnapshotPositioner, StepStats } from './strategies/types.js';
 import { keyOrderSql } from '../util/key-order-sql.js';
 import type { SourceThrottle } from './throttle.js';
-import { STAGED_READ_BATCHES } from './row-batches.js';
+import { stagedReadBatches } from './row-batches.js';
 import { newStats } from './strategies/types.js';
 import type { KeyValues } from '../domain/keys.js';
 
@@ -155,8 +155,7 @@ export async function* readChunk(
     summary.position = await opts.positioner.atStart(q);
     summary.queries += 2;
     for await (const b of conn.stream('chunk.read', text, params, {
-      batchRows: opts.batchRows ?? STAGED_READ_BATCHES.batchRows,
-      maxBufferedBatches: STAGED_READ_BATCHES.maxBuffered,
+      ...stagedReadBatches(opts.batchRows),
       ...(opts.rowLimiter ? { rowLimiter: opts.rowLimiter } : {}),
       ...(tx ? { transaction: tx } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),

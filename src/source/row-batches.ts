@@ -15,6 +15,17 @@
  */
 export const STAGED_READ_BATCHES = { batchRows: 256, maxBuffered: 1 } as const;
 
+/**
+ * The stream options of a staged read (snapshot chunks, every strategy's window reads): `STAGED_READ_BATCHES`,
+ * with `batchRows` (tests) overriding the batch size.
+ */
+export function stagedReadBatches(batchRows?: number): { batchRows: number; maxBufferedBatches: number } {
+  return {
+    batchRows: batchRows ?? STAGED_READ_BATCHES.batchRows,
+    maxBufferedBatches: STAGED_READ_BATCHES.maxBuffered,
+  };
+}
+
 /** Columns of a streamed result as `mssql` describes them (arrayRowMode). */
 export interface ResultColumn {
   readonly name: string;

@@ -39,7 +39,8 @@ import { hex, MAX_SEQVAL, parseHex } from '../positions.js';
 import { quoteIdent } from '../sql-text.js';
 import { sqlErrorInfo } from '../transient.js';
 import { dateToEpochNanos, decodeRow, mapColumn, type ColumnReader } from '../type-mapping.js';
-import { jobOrder, jobPositionQuery, lakeColumns, stagedReadBatches } from './common.js';
+import { jobOrder, jobPositionQuery, lakeColumns } from './common.js';
+import { stagedReadBatches } from '../row-batches.js';
 import {
   newStats,
   type CaptureStrategy,
@@ -562,7 +563,7 @@ export class CdcStrategy implements CaptureStrategy {
     ];
     stats.queries++;
     for await (const b of this.conn.stream('cdc.read', text, params, {
-      ...stagedReadBatches(this.options),
+      ...stagedReadBatches(this.options.batchRows),
       ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
       ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
     })) {

@@ -38,7 +38,8 @@ import { nstring, quoteIdent, quoteTable } from '../sql-text.js';
 import { sqlErrorInfo } from '../transient.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
 import type { ChangeOp } from '../../domain/values.js';
-import { jobOrder, lakeColumns, queryTimeout, stagedReadBatches } from './common.js';
+import { jobOrder, lakeColumns, queryTimeout } from './common.js';
+import { stagedReadBatches } from '../row-batches.js';
 import { subRangesAt } from '../../domain/sub-ranges.js';
 import { planRangeCuts, type SplitQuery } from './sub-range-queries.js';
 import type { SubRange } from '../../domain/window.js';
@@ -247,7 +248,7 @@ export class ChangeTrackingStrategy implements CaptureStrategy {
         ],
         {
           transaction: tx,
-          ...stagedReadBatches(this.options),
+          ...stagedReadBatches(this.options.batchRows),
           ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
           ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
         },

@@ -8,7 +8,7 @@ import { TableNotFoundError } from '../errors.js';
 import { quoteTable } from '../sql-text.js';
 import { decodeRow, type ColumnReader } from '../type-mapping.js';
 import type { SourceThrottle } from '../throttle.js';
-import { STAGED_READ_BATCHES } from '../row-batches.js';
+import { stagedReadBatches } from '../row-batches.js';
 import type { CaptureStrategy, ChangeBatch, ChangeRow, StepStats, StrategyOptions } from './types.js';
 import type { JobKind } from '../../domain/jobs.js';
 
@@ -156,20 +156,6 @@ export function queryTimeout(options: StrategyOptions): { timeoutMs?: number } {
   return options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {};
 }
 
-/**
- * How a window read batches its rows: as a snapshot chunk's (source/row-batches.ts `STAGED_READ_BATCHES`), small
- * batches with at most one waiting, so a change is decoded and staged while its objects are still in V8's young
- * generation — with 5,000-row batches and 4 waiting, a window's rows outlived two scavenges and were promoted, as a
- * chunk's were (docs/performance.md, "What survives the worker's scavenges"). `options.batchRows` (tests) overrides
- * the batch size.
- */
-export function stagedReadBatches(options: StrategyOptions): { batchRows: number; maxBufferedBatches: number } {
-  return {
-    batchRows: options.batchRows ?? STAGED_READ_BATCHES.batchRows,
-    maxBufferedBatches: STAGED_READ_BATCHES.maxBuffered,
-  };
-}
-
 /** How a watermark strategy streams a window: snapshot reads where the database allows them, batches, limits. */
 export function watermarkReadOptions(
   options: StrategyOptions,
@@ -183,7 +169,8 @@ export function watermarkReadOptions(
 } {
   return {
     snapshot: options.snapshot ?? d.database.snapshotIsolation,
-    ...stagedReadBatches(options),
+    // Batched as a chunk's read (row-batches.ts): rows are staged while young (docs/performance.md).
+    ...stagedReadBatches(options.batchRows),
     ...(options.rowLimiter ? { rowLimiter: options.rowLimiter } : {}),
     ...queryTimeout(options),
   };
