@@ -191,8 +191,17 @@ test(
     assert.equal((await status()).rowsCommitted, 10, 'no window of the backlog committed on the older worker');
     assert.equal((await committedManifests(lake)).length, before, 'no manifest written by the older worker');
     // The older worker's log: a WARN per failed attempt naming the upgrade, no ERROR, no encoded task.
-    const notRegistered = sdkLines.filter((l) => /extractSubRange is not registered/i.test(String(l.msg)));
-    assert.ok(notRegistered.length >= 3, `${notRegistered.length} lines for the failed sub-range reads`);
+    // The SDK's line can reach the Runtime's logger after Temporal already shows the failed attempt (tens of
+    // milliseconds later, measured): wait for the lines rather than read them once.
+    const notRegistered = await eventually(
+      async () => {
+        const lines = sdkLines.filter((l) => /extractSubRange is not registered/i.test(String(l.msg)));
+        assert.ok(lines.length >= 3, `${lines.length} lines for the failed sub-range reads`);
+        return lines;
+      },
+      30_000,
+      "the older worker's log",
+    );
     for (const l of notRegistered) {
       assert.equal(l.level, 'warn', JSON.stringify(l));
       assert.match(String(l.msg), /rolling upgrade/);
