@@ -36,7 +36,7 @@ import { azuriteForTests, temporalForTests } from '../support/stack.js';
 import { eventually as until } from '../support/eventually.js';
 import { assertExactlyOnce, committedManifests, lakeOf, subRangesOf } from './support/sub-range-lake.js';
 
-const eventually = <T>(check: () => Promise<T>, timeoutMs: number, what: string): Promise<T> =>
+const eventually = <T>(check: () => T | Promise<T>, timeoutMs: number, what: string): Promise<T> =>
   until(check, timeoutMs).catch((err: unknown) => {
     throw new Error(`${what}: ${(err as Error).message}`);
   });
@@ -194,7 +194,7 @@ test(
     // The SDK's line can reach the Runtime's logger after Temporal already shows the failed attempt (tens of
     // milliseconds later, measured): wait for the lines rather than read them once.
     const notRegistered = await eventually(
-      async () => {
+      () => {
         const lines = sdkLines.filter((l) => /extractSubRange is not registered/i.test(String(l.msg)));
         assert.ok(lines.length >= 3, `${lines.length} lines for the failed sub-range reads`);
         return lines;
