@@ -125,7 +125,7 @@ export function benchStack(o: BenchStackOptions) {
 
   /**
    * The SQL Server simulator as its own process (`sim/cli.ts`), with the young generation `npm run sim` gives it
-   * (64 MB semi-spaces: sim/README.md "Scale"; under bench:load's writes, 0.86–0.89× its CPU per change event and
+   * (64 MB semi-spaces: sim/README.md "Scale"; under bench:load's writes, 0.85–0.89× its CPU per change event and
    * a third of the bytes promoted, docs/performance.md "The simulator under sustained load"); `nodeFlags` more,
    * e.g. a larger heap; `cwd` another checkout's root, to run its simulator instead of this one's
    * (bench:sim:workload's `--baseline-sim`).
