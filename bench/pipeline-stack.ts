@@ -124,8 +124,11 @@ export function benchStack(o: BenchStackOptions) {
   }
 
   /**
-   * The SQL Server simulator as its own process (`sim/cli.ts`); `nodeFlags` e.g. a larger heap; `cwd` another
-   * checkout's root, to run its simulator instead of this one's (bench:sim:workload's `--baseline-sim`).
+   * The SQL Server simulator as its own process (`sim/cli.ts`), with the young generation `npm run sim` gives it
+   * (64 MB semi-spaces: sim/README.md "Scale"; under bench:load's writes, 0.85–0.89× its CPU per change event and
+   * a third of the bytes promoted, docs/performance.md "The simulator under sustained load"); `nodeFlags` more,
+   * e.g. a larger heap; `cwd` another checkout's root, to run its simulator instead of this one's
+   * (bench:sim:workload's `--baseline-sim`).
    */
   async function startSim(args: string[], cpus?: Cpus, poolMax = 6, nodeFlags: string[] = [], cwd?: string) {
     const { child, firstLine } = await spawnNode(
@@ -133,7 +136,7 @@ export function benchStack(o: BenchStackOptions) {
       ['sim/cli.ts', '--port', '0', '--cdc-polling-s', '1', ...args],
       {},
       (l) => l.includes('listening'),
-      nodeFlags,
+      ['--max-semi-space-size=64', ...nodeFlags],
       cpus,
       cwd,
     );

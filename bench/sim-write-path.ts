@@ -1,10 +1,11 @@
 /**
- * `node --import tsx bench/sim-write-path.ts [-- --operations 600 --claims-per-statement 20]`: the simulator's
+ * `node --import tsx bench/sim-write-path.ts [-- --operations 600 --claims-per-statement 20 --harvest-every 10]`: the simulator's
  * write path for the claims workload, on the engine in process (no TDS, no sockets, no other process): the
  * statements of bench:load's mix (bench/steady-workload.ts LOAD_MIX, built by sim/workload's own SQL builders) —
  * a 20-claim INSERT of dbo.Claims with OUTPUT and the INSERT of their lines in one transaction (70%), a re-pricing
  * of every line of 20 claims (25%), a status update of 20 claims (5%) — with CDC on both tables and the capture
- * job harvested after every 10 operations. Prints CPU microseconds per change event (both tables, the harvest
+ * job harvested after every `--harvest-every` operations (10; bench:load's simulator polls once a second, ~90
+ * operations at 5K events/s: the harvest's transaction then holds thousands of change rows). Prints CPU microseconds per change event (both tables, the harvest
  * included), split into parsing (the same texts parsed again apart), statements and harvest. One process, so the
  * figure moves less than a whole-simulator run on a shared machine; compare only within one run or one machine
  * state. Figures, not assertions.
@@ -19,11 +20,13 @@ const { values } = parseArgs({
     operations: { type: 'string', default: '600' },
     'claims-per-statement': { type: 'string', default: '20' },
     rounds: { type: 'string', default: '3' },
+    'harvest-every': { type: 'string', default: '10' },
   },
 });
 const OPS = Number(values.operations);
 const N = Number(values['claims-per-statement']);
 const ROUNDS = Number(values.rounds);
+const HARVEST_EVERY = Number(values['harvest-every']);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 const { engine: e, session: s } = await engineSession({ sysadmin: true });
@@ -54,7 +57,7 @@ async function round(ops: number): Promise<Timing> {
   const t: Timing = { statementsUs: 0, parseUs: 0, captureUs: 0, events: 0 };
   for (let i = 0; i < ops; i++) {
     await operation(t);
-    if (i % 10 === 9) {
+    if (i % HARVEST_EVERY === HARVEST_EVERY - 1) {
       const c0 = cpu();
       await cdc.runCapture('Claims');
       t.captureUs += cpu() - c0;

@@ -88,6 +88,13 @@ export class RowRecord implements RowVersion {
     this.unpacked = undefined;
   }
 
+  /** Decodes a packed row back into an array and frees its bytes (an undone insert of a row packed at once). */
+  unpack(): void {
+    if (!this.codec) return;
+    const v = this.values;
+    this.values = v;
+  }
+
   /** The codec whose slabs hold this row, when packed. */
   get packedBy(): RowCodec | undefined {
     return this.codec;
@@ -117,6 +124,27 @@ export interface RowChange {
   after: SqlValue[] | null;
   /** Order inside the transaction (CDC's seqval/command id). */
   seq: number;
+}
+
+/**
+ * The change of a row inserted packed (see `insertPackedRow` in table-store.ts): its after-image is read from the
+ * record when a commit listener asks, so the transaction holds no array of values per row while it runs. The
+ * record is the inserting transaction's until it ends (its exclusive lock), so what it reads then is what was
+ * inserted.
+ */
+export class PackedInsertChange implements RowChange {
+  readonly op = 'insert';
+  readonly before = null;
+
+  constructor(
+    readonly tableObjectId: number,
+    private readonly record: RowRecord,
+    readonly seq: number,
+  ) {}
+
+  get after(): SqlValue[] {
+    return this.record.values;
+  }
 }
 
 /** Undo log entry: the record whose head this transaction pushed. */

@@ -7,7 +7,7 @@ import type { SqlType, SqlValue } from './api.js';
 import type { Index, IndexEntry, Table } from './catalog.js';
 import { OrderedIndex, compareKeys } from './ordered-index.js';
 import { sqlError } from './errors.js';
-import { RowRecord, lockHolder, wouldDeadlock, type RowVersion, type Txn } from './mvcc.js';
+import { PackedInsertChange, RowRecord, lockHolder, wouldDeadlock, type RowVersion, type Txn } from './mvcc.js';
 import { valueToString } from './values.js';
 import type { RowCodec } from './row-codec.js';
 import type { SessionContext } from './session-context.js';
@@ -310,12 +310,32 @@ export async function insertRow(
         undo() {
           removeEntries(added);
           table.records.remove(rec);
+          rec.unpack();
         },
       });
     }
     recordChange(txn, table, 'insert', null, values);
     return rec;
   }
+}
+
+/**
+ * `insertRow` for a transaction that writes many rows before it commits (the capture job's harvest: thousands of
+ * change rows per scan at bench:load's rate): a new row is packed as it is written instead of at commit, and its
+ * change reads the after-image from the record when a commit listener asks for it. The transaction then holds
+ * no array of values per row, which would outlive the scavenges of its run and be promoted (see
+ * docs/performance.md, "The simulator under sustained load"). The row is still this transaction's
+ * uncommitted version: visibility, locks, undo and commit are those of `insertRow`.
+ */
+export async function insertPackedRow(table: Table, values: SqlValue[], wc: WriteContext): Promise<RowRecord> {
+  const rec = await insertRow(table, values, wc);
+  // A row re-inserted over a deleted one keeps a version chain: it is packed at commit, as before.
+  if (rec.prev !== null) return rec;
+  rec.pack(table.codec);
+  const changes = wc.txn.changes;
+  const last = changes[changes.length - 1];
+  if (rec.isPacked && last) changes[changes.length - 1] = new PackedInsertChange(last.tableObjectId, rec, last.seq);
+  return rec;
 }
 
 /**

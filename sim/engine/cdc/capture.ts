@@ -19,7 +19,7 @@ import { extError } from '../ext-errors.js';
 import { typeToString } from '../types.js';
 import { compareValues, textOf } from '../values.js';
 import { UNIX_EPOCH_DAYS, localOffsetMinutes, roundDatetimeTicks } from '../datetime.js';
-import { insertRow, type WriteContext } from '../table-store.js';
+import { insertPackedRow, type WriteContext } from '../table-store.js';
 import { RowCodec, copyEncoded } from '../row-codec.js';
 import { afterCommitLsn, commitLsn, lsnToBuffer, seqvalLsn } from './lsn.js';
 import { deleteWhere, get, insertNamed, updateWhere, writerView } from './store.js';
@@ -594,7 +594,7 @@ export class CdcDatabase {
         const seqval = lsnToBuffer(current);
         const { before, after } = imagesOf(c);
         for (const r of cdcRows(inst, c.op, before, after, c.types, conv)) {
-          await insertRow(inst.changeTable, layout.row(start, seqval, r.op, r.mask, BigInt(i), r.values), wc);
+          await insertPackedRow(inst.changeTable, layout.row(start, seqval, r.op, r.mask, BigInt(i), r.values), wc);
           rows++;
         }
       }

@@ -86,3 +86,35 @@ test('a text that fails to parse is not cached, and long texts are parsed withou
   assert.deepEqual((await run(s, long)).sets, [[[1n]]]);
   assert.equal(cacheOf(e).size, before);
 });
+
+test('an INSERT of literal rows is not kept (its text is unique); a parameterised one, or one row, still is', async () => {
+  const e = engineWithClaims();
+  const s = await connect(e);
+  await run(s, 'CREATE TABLE dbo.T (id int NOT NULL PRIMARY KEY, v varchar(10) NULL, n int NULL)');
+  const cache = cacheOf(e);
+  const before = cache.size;
+  // bench:load's shape: every INSERT carries its own values, so no text is ever sent twice.
+  for (let i = 0; i < 50; i++) {
+    const r = await run(
+      s,
+      `INSERT INTO dbo.T (id, v, n) VALUES (${2 * i}, 'a${i}', -${i}), (${2 * i + 1}, CASE WHEN ${i} > 1 THEN 'b' END, ${i} + 1)`,
+    );
+    assert.deepEqual(r.errors, []);
+  }
+  assert.equal(cache.size, before, 'no literal multi-row INSERT kept');
+  assert.deepEqual((await run(s, 'SELECT COUNT(*), SUM(n) FROM dbo.T')).sets, [[[100n, 50n]]]);
+
+  // Texts that are sent again stay cached: a parameterised multi-row INSERT (a variable anywhere in its rows,
+  // even inside a CASE) and a one-row INSERT.
+  const again = [
+    'DECLARE @x int = 7; INSERT INTO dbo.T (id, v, n) VALUES (1000 + @x, NULL, 1), (2000, NULL, CASE WHEN 1 = 1 THEN @x END)',
+    "INSERT INTO dbo.T (id, v, n) VALUES (3000, 'c', 3)",
+  ];
+  const size = cache.size;
+  for (const text of again) assert.deepEqual((await run(s, text)).errors, []);
+  assert.equal(cache.size, size + 2);
+  await run(s, 'DELETE FROM dbo.T WHERE id >= 1000');
+  const misses = cache.misses;
+  for (const text of again) assert.deepEqual((await run(s, text)).errors, []);
+  assert.equal(cache.misses, misses, 'both taken from the cache');
+});
