@@ -49,6 +49,8 @@ export async function planWindow(
       ...(w.more ? { more: true } : {}),
       ...(w.idle ? { idle: true } : {}),
       ...(subRanges ? { subRanges } : {}),
+      // What the plan learnt of a window read whole (CDC: its few transactions' commit times), for the read.
+      ...(w.transactions && !subRanges ? { transactions: w.transactions } : {}),
     },
     lagSeconds: w.lagSeconds,
     ...capture,
@@ -77,6 +79,7 @@ export async function extractWindow(
     empty: false,
     lagSeconds: null,
     ...(subRange !== undefined ? { partOf: { from: window.from, to: window.to } } : {}),
+    ...(subRange === undefined && window.transactions ? { transactions: window.transactions } : {}),
   };
   return stageStream(deps, ctx, sink, {
     window,
