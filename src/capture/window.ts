@@ -69,10 +69,21 @@ export async function extractWindow(
   workflowAttempt: number,
   subRange?: number,
 ): Promise<StagedWindow> {
+  return stageStream(deps, ctx, sink, {
+    window,
+    workflowAttempt,
+    ...(subRange !== undefined ? { subRange } : {}),
+    batches: ctx.strategy.readWindow(sourceWindowOf(ctx, window, subRange)),
+    sourceRowsRead: () => (ctx.strategy.lastReadStats ? ctx.strategy.lastReadStats.rowsRead : undefined),
+  });
+}
+
+/** What the strategy reads of planned window `window` (as it crossed Temporal), or of its sub-range `subRange`. */
+export function sourceWindowOf(ctx: TableContext, window: WindowPlan, subRange?: number): SourceWindow {
   const bounds = subRange === undefined ? window : window.subRanges?.[subRange];
   if (!bounds)
     throw new RangeError(`window ${window.seq} of ${ctx.ref.id} has no sub-range ${subRange} (planned without it)`);
-  const sw: SourceWindow = {
+  return {
     strategy: ctx.ref.strategy,
     from: bounds.from,
     to: bounds.to,
@@ -81,11 +92,4 @@ export async function extractWindow(
     ...(subRange !== undefined ? { partOf: { from: window.from, to: window.to } } : {}),
     ...(subRange === undefined && window.transactions ? { transactions: window.transactions } : {}),
   };
-  return stageStream(deps, ctx, sink, {
-    window,
-    workflowAttempt,
-    ...(subRange !== undefined ? { subRange } : {}),
-    batches: ctx.strategy.readWindow(sw),
-    sourceRowsRead: () => (ctx.strategy.lastReadStats ? ctx.strategy.lastReadStats.rowsRead : undefined),
-  });
 }
