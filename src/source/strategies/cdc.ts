@@ -21,7 +21,9 @@
  * `sys.fn_cdc_map_lsn_to_time` (server-local time, per the docs), as ns since 1970 — a public function, where
  * joining `cdc.lsn_time_mapping` would need SELECT on the `cdc` schema besides what reading changes needs. It is
  * called once per transaction, not per row: a read maps the commit times of up to `commitTimesPerQuery`
- * transactions (GROUP BY `__$start_lsn`), then streams their changes, sub-range after sub-range.
+ * transactions (GROUP BY `__$start_lsn`), then streams their changes, sub-range after sub-range — or, when the
+ * plan counted the whole window and found at most {@link MAX_PLANNED_TRANSACTIONS} transactions, takes their
+ * times from the plan (`SourceWindow.transactions`) and only streams the changes.
  */
 import sql from 'mssql';
 import type { SourceConnection } from '../connection.js';
