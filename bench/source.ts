@@ -9,7 +9,9 @@
  * - raw+casts: the strategies' exact SELECT list (decimal(18,2) and datetimeoffset read as text) — the cost of
  *   the lossless read path on the server and the wire;
  * - rowversion / updated_at / identity / chunk: plan + read through src/source (decode to lake values);
- * - cdc / change_tracking: a window of `--log-rows` updates (the simulator holds the change log in memory).
+ * - cdc / change_tracking: a window of `--log-rows` updates (the simulator holds the change log in memory); the
+ *   CDC window is planned as the worker plans it (with `subRangeRows`: the capped count, and the commit times of
+ *   a window of few transactions for the read), not split.
  * Prints one JSON line per step. Figures, not assertions.
  */
 import { spawn } from 'node:child_process';
@@ -25,7 +27,8 @@ import { ChangeTrackingStrategy } from '../src/source/strategies/change-tracking
 import { IdentityStrategy } from '../src/source/strategies/identity.js';
 import { RowversionStrategy } from '../src/source/strategies/rowversion.js';
 import { UpdatedAtStrategy } from '../src/source/strategies/updated-at.js';
-import type { CaptureStrategy } from '../src/source/strategies/types.js';
+import type { CaptureStrategy, PlanOptions } from '../src/source/strategies/types.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 import { rawStream as rawStreamOn } from './raw-stream.js';
 
 const { values } = parseArgs({
@@ -133,8 +136,8 @@ try {
       ratioToRawSameQuery: +(r.rowsPerSecond / rr.rowsPerSecond).toFixed(2),
     };
   };
-  const drain = async (st: CaptureStrategy, last: string | null): Promise<number> => {
-    const w = await st.planWindow(last);
+  const drain = async (st: CaptureStrategy, last: string | null, plan: PlanOptions = {}): Promise<number> => {
+    const w = await st.planWindow(last, plan);
     let n = 0;
     for await (const b of st.readWindow(w)) n += b.rows.length;
     return n;
@@ -184,7 +187,7 @@ try {
       ),
     );
     out(rawCdc);
-    const r = await timed('cdc', () => drain(st, start));
+    const r = await timed('cdc', () => drain(st, start, { rowsPerSubRange: DEFAULTS.subRangeRows }));
     out({
       ...r,
       ratioToRawCdc: +(r.rowsPerSecond / rawCdc.rowsPerSecond).toFixed(2),

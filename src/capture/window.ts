@@ -49,6 +49,8 @@ export async function planWindow(
       ...(w.more ? { more: true } : {}),
       ...(w.idle ? { idle: true } : {}),
       ...(subRanges ? { subRanges } : {}),
+      // What the plan learnt of a window read whole (CDC: its few transactions' commit times), for the read.
+      ...(w.transactions && !subRanges ? { transactions: w.transactions } : {}),
     },
     lagSeconds: w.lagSeconds,
     ...capture,
@@ -67,22 +69,27 @@ export async function extractWindow(
   workflowAttempt: number,
   subRange?: number,
 ): Promise<StagedWindow> {
+  return stageStream(deps, ctx, sink, {
+    window,
+    workflowAttempt,
+    ...(subRange !== undefined ? { subRange } : {}),
+    batches: ctx.strategy.readWindow(sourceWindowOf(ctx, window, subRange)),
+    sourceRowsRead: () => (ctx.strategy.lastReadStats ? ctx.strategy.lastReadStats.rowsRead : undefined),
+  });
+}
+
+/** What the strategy reads of planned window `window` (as it crossed Temporal), or of its sub-range `subRange`. */
+export function sourceWindowOf(ctx: TableContext, window: WindowPlan, subRange?: number): SourceWindow {
   const bounds = subRange === undefined ? window : window.subRanges?.[subRange];
   if (!bounds)
     throw new RangeError(`window ${window.seq} of ${ctx.ref.id} has no sub-range ${subRange} (planned without it)`);
-  const sw: SourceWindow = {
+  return {
     strategy: ctx.ref.strategy,
     from: bounds.from,
     to: bounds.to,
     empty: false,
     lagSeconds: null,
     ...(subRange !== undefined ? { partOf: { from: window.from, to: window.to } } : {}),
+    ...(subRange === undefined && window.transactions ? { transactions: window.transactions } : {}),
   };
-  return stageStream(deps, ctx, sink, {
-    window,
-    workflowAttempt,
-    ...(subRange !== undefined ? { subRange } : {}),
-    batches: ctx.strategy.readWindow(sw),
-    sourceRowsRead: () => (ctx.strategy.lastReadStats ? ctx.strategy.lastReadStats.rowsRead : undefined),
-  });
 }

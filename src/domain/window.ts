@@ -37,6 +37,21 @@ export interface WindowPlan {
    * one read of the whole window.
    */
   subRanges?: readonly SubRange[];
+  /**
+   * CDC: every source transaction with changes of this table in (from, to], with its commit time — set when the
+   * plan's probe counted the whole window (below `limits.subRangeRows`) and it holds at most a few transactions
+   * (a burst is one). The read then looks no commit time up: one pass over the window's changes less at the
+   * source. Fixed with the bounds, so a retry reads the same times. Absent: the read looks them up itself.
+   */
+  transactions?: readonly WindowTransaction[];
+}
+
+/** A source transaction of a window and its commit time. Positions and times only. */
+export interface WindowTransaction {
+  /** The transaction's position (CDC: its commit LSN, 20 hex digits). */
+  at: string;
+  /** Its commit time in ns since 1970, as a decimal string (payloads are JSON); null when the source has none. */
+  commitNs: string | null;
 }
 
 /** A part of a window's bounds: changes in (from, to], `to` at a transaction's end. Positions only. */

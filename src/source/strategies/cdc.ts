@@ -21,7 +21,9 @@
  * `sys.fn_cdc_map_lsn_to_time` (server-local time, per the docs), as ns since 1970 — a public function, where
  * joining `cdc.lsn_time_mapping` would need SELECT on the `cdc` schema besides what reading changes needs. It is
  * called once per transaction, not per row: a read maps the commit times of up to `commitTimesPerQuery`
- * transactions (GROUP BY `__$start_lsn`), then streams their changes, sub-range after sub-range.
+ * transactions (GROUP BY `__$start_lsn`), then streams their changes, sub-range after sub-range — or, when the
+ * plan counted the whole window and found at most {@link MAX_PLANNED_TRANSACTIONS} transactions, takes their
+ * times from the plan (`SourceWindow.transactions`) and only streams the changes.
  */
 import sql from 'mssql';
 import type { SourceConnection } from '../connection.js';
@@ -56,7 +58,7 @@ import {
 import { lakePosition } from '../../domain/positions.js';
 import type { ChangeOp } from '../../domain/values.js';
 import { subRangesAt, subRangeTarget } from '../../domain/sub-ranges.js';
-import type { SubRange } from '../../domain/window.js';
+import type { SubRange, WindowTransaction } from '../../domain/window.js';
 
 const ZERO_LSN = '0'.repeat(20);
 const OPS: Record<number, ChangeOp> = { 1: 'd', 2: 'c', 4: 'u' };
@@ -74,6 +76,13 @@ export interface CdcOptions extends StrategyOptions {
 /** Transactions per commit-time query: bounds the memory of a read to this many (LSN, time) pairs (~ 5 MB). */
 export const COMMIT_TIMES_PER_QUERY = 50_000;
 
+/**
+ * A counted window of at most this many transactions carries their commit times from the plan to the read
+ * (`SourceWindow.transactions`, ~50 bytes each in the workflow's history), so the read skips its commit-time
+ * query — a pass over every change of the window at the source. A burst is one transaction.
+ */
+export const MAX_PLANNED_TRANSACTIONS = 64;
+
 /** One instance's part of a window: LSNs [fromLsn, toLsn], both inclusive. */
 interface Segment {
   readonly instance: CaptureInstance;
@@ -88,6 +97,8 @@ interface Segment {
 interface PlanMemo {
   readonly segments: Segment[];
   readonly counted?: { readonly n: number; readonly cap: number };
+  /** The whole window's transactions with their commit times (a counted window of few transactions). */
+  readonly transactions?: WindowTransaction[];
 }
 
 /** Job rows: the max LSN at the read, with the highest seqval: every change at or below it is in the snapshot. */
@@ -272,6 +283,7 @@ export class CdcStrategy implements CaptureStrategy {
         empty: false,
         lagSeconds: lagBehindSource(lag, captureLatency),
         captureLatencySeconds: captureLatency,
+        ...(probe?.memo.transactions ? { transactions: probe.memo.transactions } : {}),
       },
       probe?.memo,
     );
@@ -343,12 +355,15 @@ export class CdcStrategy implements CaptureStrategy {
       .catch(() => null);
   }
 
-  /** Whether the table has a change in LSNs [fromLsn, toLsn]: `TOP (1)` of each instance's change function. */
   /**
-   * Whether the window (fromLsn, toLsn] holds changes: one probe per instance segment. Given `rowsPerSubRange`
-   * and a window in one segment (the split reads only those), the probe counts the changes capped at
-   * `rowsPerSubRange + 1` — the split's first query, which then need not run: on a 100-change window it reads
-   * the same 100 rows the read does, and a plan has one round trip less (docs/performance.md).
+   * Whether the window (fromLsn, toLsn] holds changes: one probe per instance segment (`TOP (1)` of its change
+   * function). Given `rowsPerSubRange` and a window in one segment (the split reads only those), the probe
+   * counts the changes capped at `rowsPerSubRange + 1` — the split's first query, which then need not run: on a
+   * 100-change window it reads the same 100 rows the read does, and a plan has one round trip less
+   * (docs/performance.md). It counts them per transaction (`GROUP BY __$start_lsn` over the same capped rows):
+   * when the count is below the cap the groups are the whole window's transactions, and when there are at most
+   * {@link MAX_PLANNED_TRANSACTIONS} of them the plan maps their commit times (one query, no pass over the
+   * changes) for the read, which then skips its own commit-time query (a pass over every change).
    */
   private async probeChanges(
     fromLsn: string,
@@ -370,8 +385,8 @@ export class CdcStrategy implements CaptureStrategy {
         cap > 0
           ? this.lsnQuery(
               'cdc.probe_count',
-              `SELECT COUNT_BIG(*) AS n FROM (SELECT TOP (${cap}) c.__$seqval AS s
-               FROM ${fn}(@from, @to, N'all') AS c) AS t`,
+              `SELECT t.l AS lsn, COUNT_BIG(*) AS n FROM (SELECT TOP (${cap}) c.__$start_lsn AS l
+               FROM ${fn}(@from, @to, N'all') AS c) AS t GROUP BY t.l`,
               range,
               SIZE_DEPENDENT,
             )
@@ -384,11 +399,33 @@ export class CdcStrategy implements CaptureStrategy {
       });
       if (found === undefined) return { found: true, memo: { segments } };
       if (cap > 0) {
-        const n = Number(found[0]?.n ?? 0);
-        if (n > 0) return { found: true, memo: { segments, counted: { n, cap } } };
+        let n = 0;
+        for (const g of found) n += Number(g.n);
+        if (n === 0) continue;
+        const transactions =
+          n < cap && found.length <= MAX_PLANNED_TRANSACTIONS
+            ? await this.transactionTimes(found.map((g) => hex(g.lsn as Buffer)))
+            : undefined;
+        if (transactions) stats.queries++;
+        return { found: true, memo: { segments, counted: { n, cap }, ...(transactions ? { transactions } : {}) } };
       } else if (found.length > 0) return { found: true, memo: { segments } };
     }
     return { found: false, memo: { segments } };
+  }
+
+  /** The commit times of transactions `lsns` (one `sys.fn_cdc_map_lsn_to_time` each, one query), in LSN order. */
+  private async transactionTimes(lsns: string[]): Promise<WindowTransaction[]> {
+    lsns.sort();
+    const r = await this.conn.query<Record<string, Date | null>>(
+      'cdc.transaction_times',
+      `SELECT ${lsns.map((_l, k) => `sys.fn_cdc_map_lsn_to_time(@l${k}) AS t${k}`).join(', ')}`,
+      lsns.map((l, k) => ({ name: `l${k}`, type: sql.VarBinary(10), value: Buffer.from(l, 'hex') })),
+      this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {},
+    );
+    return lsns.map((at, k) => {
+      const t = r[0]?.[`t${k}`];
+      return { at, commitNs: t ? dateToEpochNanos(t).toString() : null };
+    });
   }
 
   async *readWindow(window: SourceWindow): AsyncGenerator<ChangeBatch> {
@@ -400,7 +437,10 @@ export class CdcStrategy implements CaptureStrategy {
       const instances = await this.instances();
       const segments = await this.windowSegments(window, instances);
       stats.extra.instanceSegments = segments.length;
-      for (const seg of segments) yield* this.readSegment(seg, window, stats);
+      // The plan's transactions are the window's only when it is read in one segment, as it was planned.
+      const planned = segments.length === 1 ? plannedTimes(window) : undefined;
+      if (planned) stats.extra.plannedTransactions = planned.size;
+      for (const seg of segments) yield* this.readSegment(seg, window, stats, planned);
     } finally {
       stats.durationMs = Date.now() - t0;
     }
@@ -486,7 +526,12 @@ export class CdcStrategy implements CaptureStrategy {
     }
   }
 
-  private async *readSegment(seg: Segment, window: SourceWindow, stats: StepStats): AsyncGenerator<ChangeBatch> {
+  private async *readSegment(
+    seg: Segment,
+    window: SourceWindow,
+    stats: StepStats,
+    planned?: ReadonlyMap<string, bigint | null>,
+  ): AsyncGenerator<ChangeBatch> {
     const readers = this.readersFor(seg.instance);
     const columns = lakeColumns(this.d, readers);
     const fn = `cdc.${quoteIdent(`fn_cdc_get_all_changes_${seg.instance.name}`)}`;
@@ -496,6 +541,11 @@ export class CdcStrategy implements CaptureStrategy {
       ORDER BY c.__$start_lsn, c.__$seqval, c.__$operation OPTION (MAXDOP 1)`;
     const perQuery = this.options.commitTimesPerQuery ?? COMMIT_TIMES_PER_QUERY;
     try {
+      // The plan found every transaction of the window with its commit time: one read, no commit-time query.
+      if (planned) {
+        yield* this.readRange(text, seg.fromLsn, seg.toLsn, planned, columns, readers, stats, window);
+        return;
+      }
       // In LSN sub-ranges of at most `perQuery` transactions: their commit times first (one map_lsn_to_time per
       // transaction), then their changes; memory holds one sub-range's times.
       for (let lo = seg.fromLsn; ;) {
@@ -556,12 +606,16 @@ export class CdcStrategy implements CaptureStrategy {
     columns: ChangeBatch['columns'],
     readers: readonly ColumnReader[],
     stats: StepStats,
+    planned?: SourceWindow,
   ): AsyncGenerator<ChangeBatch> {
     const params = [
       { name: 'from', type: sql.VarBinary(10), value: Buffer.from(lo, 'hex') },
       { name: 'to', type: sql.VarBinary(10), value: Buffer.from(hi, 'hex') },
     ];
     stats.queries++;
+    let lastLsn: Buffer | undefined;
+    let lsn = '';
+    let commitTs: bigint | null = null;
     for await (const b of this.conn.stream('cdc.read', text, params, {
       ...stagedReadBatches(this.options.batchRows),
       ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
@@ -572,13 +626,15 @@ export class CdcStrategy implements CaptureStrategy {
       for (const raw of b.rows) {
         const op = OPS[raw[2] as number];
         if (!op) continue;
-        const lsn = hex(raw[0] as Buffer);
-        rows.push({
-          op,
-          pos: lsn + hex(raw[1] as Buffer),
-          commitTs: times.get(lsn) ?? null,
-          values: decodeRow(readers, raw, 3),
-        });
+        // A transaction's changes arrive together (LSN order): its LSN's hex and commit time are looked up once.
+        const lsnBytes = raw[0] as Buffer;
+        if (lastLsn === undefined || !lsnBytes.equals(lastLsn)) {
+          lastLsn = lsnBytes;
+          lsn = hex(lsnBytes);
+          commitTs = times.get(lsn) ?? null;
+          if (planned && !times.has(lsn)) throw unplannedTransaction(this.name, planned, lsn, times.size);
+        }
+        rows.push({ op, pos: lsn + hex(raw[1] as Buffer), commitTs, values: decodeRow(readers, raw, 3) });
       }
       stats.rowsEmitted += rows.length;
       if (rows.length > 0) yield { columns, rows };
@@ -623,6 +679,24 @@ export class CdcStrategy implements CaptureStrategy {
     }
     return err as Error;
   }
+}
+
+/** The commit times a window's plan found for all its transactions (`SourceWindow.transactions`), by LSN. */
+function plannedTimes(window: SourceWindow): Map<string, bigint | null> | undefined {
+  if (!window.transactions || window.partOf) return undefined;
+  return new Map(window.transactions.map((t) => [t.at, t.commitNs === null ? null : BigInt(t.commitNs)]));
+}
+
+/**
+ * The read met a transaction its plan did not list: the change table's rows in a planned window's LSN range are
+ * fixed once captured, so this is a defect, never a state to read past (the event would lose its commit time).
+ */
+function unplannedTransaction(table: string, window: SourceWindow, lsn: string, planned: number): Error {
+  return new Error(
+    `CDC window (${window.from ?? 'start'}, ${window.to}] of ${table}: the read met transaction ${lsn}, which is ` +
+      `not among the ${planned} its plan listed with their commit times. Nothing was committed; this is a ` +
+      `defect of Tidemark: report it with this message.`,
+  );
 }
 
 /**

@@ -15,7 +15,7 @@ import type { CaptureStrategyName } from '../../domain/table.js';
 import type { SourceThrottle } from '../throttle.js';
 import type { ColumnReader } from '../type-mapping.js';
 import type { JobKind } from '../../domain/jobs.js';
-import type { SubRange } from '../../domain/window.js';
+import type { SubRange, WindowTransaction } from '../../domain/window.js';
 
 /** A window's bounds. `from` exclusive (the previous `to`), `to` inclusive. */
 export interface SourceWindow {
@@ -53,6 +53,11 @@ export interface SourceWindow {
    * so every sub-range places its rows exactly as the whole read would. Absent: the window is read whole.
    */
   readonly partOf?: { readonly from: string | null; readonly to: string };
+  /**
+   * CDC: the window's transactions and their commit times, when the plan found them all (see
+   * {@link WindowTransaction}): the read then maps no commit time itself. Absent: the read maps them.
+   */
+  readonly transactions?: readonly WindowTransaction[];
 }
 
 /** One change event. `values` follow {@link ChangeBatch.columns}. */
