@@ -89,7 +89,8 @@ function batchProjector(ctx: TableContext, schema: SchemaDoc) {
   };
 }
 
-function readEvents(
+/** The stream's events after projection and PHI (exported for bench/main-row-path.ts). */
+export function readEvents(
   ctx: TableContext,
   schema: SchemaDoc,
   sink: ProgressSink,
