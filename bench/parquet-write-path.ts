@@ -80,12 +80,16 @@ function batches(): PackedColumn[][] {
 /** The thread entry's unpacking before this branch: a string per text value, then a row per append. */
 function unpack(c: PackedColumn): LakeValue[] {
   if ('values' in c) return c.values;
+  if ('int64' in c || 'float64' in c) {
+    const items: ArrayLike<bigint | number> = 'int64' in c ? c.int64 : c.float64;
+    return Array.from(items, (v, k) => (c.nulls?.[k] ? null : v));
+  }
   const out = new Array<LakeValue>(c.lengths.length);
   for (let k = 0, at = 0; k < c.lengths.length; k++) {
     const n = c.lengths[k]!;
     if (n < 0) out[k] = null;
     else {
-      out[k] = c.text.slice(at, at + n);
+      out[k] = 'text' in c ? c.text.slice(at, at + n) : c.bytes.slice(at, at + n);
       at += n;
     }
   }

@@ -152,27 +152,41 @@ export class SegmentSource {
     };
   }
 
-  /** Appends events to `stage` until the segment is full or the stream ends. */
+  /**
+   * Appends events to `stage` until the segment is full or the stream ends. The positions digest is updated once
+   * per run of events (their positions joined: a hash of the parts in order is the hash of their concatenation),
+   * not once per event — a native call per row.
+   */
   private async fill(stage: OpenStage, tally: SegmentTally): Promise<void> {
     const { read } = this.s;
-    while (tally.count < this.segmentRows) {
-      if (this.at >= this.buffer.length) {
-        const r = await this.untilCancelled(read.events.next());
-        if (r.done) {
-          this.done = true;
-          return;
+    let positions: string[] = [];
+    const digest = () => {
+      if (positions.length > 0) read.digest.update(positions.join(''));
+      positions = [];
+    };
+    try {
+      while (tally.count < this.segmentRows) {
+        if (this.at >= this.buffer.length) {
+          digest();
+          const r = await this.untilCancelled(read.events.next());
+          if (r.done) {
+            this.done = true;
+            return;
+          }
+          this.buffer = r.value;
+          this.at = 0;
+          continue;
         }
-        this.buffer = r.value;
-        this.at = 0;
-        continue;
+        const e = this.buffer[this.at++]!;
+        tally.count++;
+        tally.lastPos = e.position;
+        positions.push(e.position);
+        tally.byOp[e.op]++;
+        const flushing = stage.add(e);
+        if (flushing) await flushing;
       }
-      const e = this.buffer[this.at++]!;
-      tally.count++;
-      tally.lastPos = e.position;
-      read.digest.update(e.position);
-      tally.byOp[e.op]++;
-      const flushing = stage.add(e);
-      if (flushing) await flushing;
+    } finally {
+      digest();
     }
   }
 

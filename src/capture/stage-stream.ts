@@ -89,7 +89,8 @@ function batchProjector(ctx: TableContext, schema: SchemaDoc) {
   };
 }
 
-function readEvents(
+/** The stream's events after projection and PHI (exported for bench/main-row-path.ts). */
+export function readEvents(
   ctx: TableContext,
   schema: SchemaDoc,
   sink: ProgressSink,
@@ -99,6 +100,8 @@ function readEvents(
   const projectorOf = batchProjector(ctx, schema);
   const suffix = input.posSuffix ?? '';
   let skip = progress.eventsDone;
+  let lastSourcePos: string | undefined;
+  let lastPos = '';
   const read: EventRead = { events: events(), digest: createHash('sha256'), seen: 0 };
   async function* events(): AsyncGenerator<ChangeEvent[]> {
     for await (const batch of input.batches) {
@@ -106,7 +109,12 @@ function readEvents(
       const project = projectorOf(batch.columns);
       const out: ChangeEvent[] = [];
       for (const row of batch.rows) {
-        const pos = lakePosition(row.pos) + suffix;
+        // A snapshot chunk's rows share one position: normalise it once, not per row.
+        if (row.pos !== lastSourcePos) {
+          lastSourcePos = row.pos;
+          lastPos = lakePosition(row.pos) + suffix;
+        }
+        const pos = lastPos;
         if (input.filter && !input.filter(row.pos)) continue;
         read.seen++;
         if (skip > 0) {

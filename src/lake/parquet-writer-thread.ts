@@ -81,8 +81,8 @@ class WriterThread {
     this.worker.unref();
   }
 
-  post(req: ThreadRequest): void {
-    this.worker.postMessage(req);
+  post(req: ThreadRequest, transfer?: ArrayBuffer[]): void {
+    this.worker.postMessage(req, transfer);
   }
 
   /** Closes the thread's writer (whatever it was doing), then returns the thread to the pool. */
@@ -150,12 +150,29 @@ function rebuildError(e: Extract<ThreadReply, { type: 'error' }>['error']): Erro
   return err;
 }
 
-/** A column of a batch as it travels (parquet-writer-thread-protocol.ts, PackedColumn). Exported for the bench. */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A column of a batch as it travels (parquet-writer-thread-protocol.ts, PackedColumn): the form is chosen by the
+ * first non-NULL value, and a column with any value that form cannot hold exactly travels as its values.
+ * Exported for the bench.
+ */
 export function packColumn(values: LakeValue[]): PackedColumn {
+  let first: LakeValue = null;
+  for (let k = 0; k < values.length && first === null; k++) first = values[k] ?? null;
+  if (first === null || typeof first === 'string') return packText(values);
+  if (typeof first === 'bigint') return packInt64(values);
+  if (typeof first === 'number') return packFloat64(values);
+  if (first instanceof Uint8Array) return packBytes(values);
+  return { values };
+}
+
+function packText(values: LakeValue[]): PackedColumn {
   const lengths = new Int32Array(values.length);
   const texts: string[] = [];
   for (let k = 0; k < values.length; k++) {
-    const v = values[k];
+    const v = values[k] ?? null;
     if (v === null) lengths[k] = -1;
     else if (typeof v === 'string') {
       lengths[k] = v.length;
@@ -163,6 +180,64 @@ export function packColumn(values: LakeValue[]): PackedColumn {
     } else return { values };
   }
   return { text: texts.join(''), lengths };
+}
+
+function packInt64(values: LakeValue[]): PackedColumn {
+  const int64 = new BigInt64Array(values.length);
+  let nulls: Uint8Array | undefined;
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k] ?? null;
+    if (v === null) (nulls ??= new Uint8Array(values.length))[k] = 1;
+    else if (typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX) int64[k] = v;
+    else return { values };
+  }
+  return { int64, nulls };
+}
+
+function packFloat64(values: LakeValue[]): PackedColumn {
+  const float64 = new Float64Array(values.length);
+  let nulls: Uint8Array | undefined;
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k] ?? null;
+    if (v === null) (nulls ??= new Uint8Array(values.length))[k] = 1;
+    else if (typeof v === 'number') float64[k] = v;
+    else return { values };
+  }
+  return { float64, nulls };
+}
+
+function packBytes(values: LakeValue[]): PackedColumn {
+  const lengths = new Int32Array(values.length);
+  let total = 0;
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k] ?? null;
+    if (v === null) lengths[k] = -1;
+    else if (v instanceof Uint8Array) {
+      lengths[k] = v.byteLength;
+      total += v.byteLength;
+    } else return { values };
+  }
+  const bytes = new Uint8Array(total);
+  for (let k = 0, at = 0; k < values.length; k++) {
+    const v = values[k] as Uint8Array | null;
+    if (v === null) continue;
+    bytes.set(v, at);
+    at += v.byteLength;
+  }
+  return { bytes, lengths };
+}
+
+/** The buffers of a packed batch's typed arrays: transferred with the message (each array owns its buffer). */
+function transferList(columns: readonly PackedColumn[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const c of columns) {
+    if ('lengths' in c) out.push(c.lengths.buffer as ArrayBuffer);
+    if ('bytes' in c) out.push(c.bytes.buffer as ArrayBuffer);
+    if ('int64' in c) out.push(c.int64.buffer as ArrayBuffer);
+    if ('float64' in c) out.push(c.float64.buffer as ArrayBuffer);
+    if (('int64' in c || 'float64' in c) && c.nulls) out.push(c.nulls.buffer as ArrayBuffer);
+  }
+  return out;
 }
 
 /** {@link ParquetWriter} on a worker thread: see the module comment for how it differs. */
@@ -268,11 +343,11 @@ export class ThreadedParquetWriter {
     const columns = this.columns;
     for (let i = 0; i < row.length; i++) {
       const v = row[i] ?? null;
-      // A driver Buffer is often a view of a larger pooled buffer, and a typed array is cloned with its whole
-      // ArrayBuffer: send a copy of the value's own bytes (Buffer#slice would be another view).
+      // A binary value (often a view of the driver's larger buffer) is copied into its column's bytes when the
+      // batch is packed (packColumn), a few hundred rows later at most.
       if (typeof v === 'string') this.textChars += v.length;
       else if (v instanceof Uint8Array) this.textChars += v.byteLength;
-      columns[i]!.push(v instanceof Uint8Array && v.byteLength !== v.buffer.byteLength ? new Uint8Array(v) : v);
+      columns[i]!.push(v);
     }
     this.partitions.push(partition);
     this.rowsInBatch++;
@@ -284,13 +359,14 @@ export class ThreadedParquetWriter {
 
   private send(): void {
     if (this.rowsInBatch === 0) return;
-    const batch: ThreadRows = { type: 'rows', columns: this.columns.map(packColumn), partitions: this.partitions };
+    const columns = this.columns.map(packColumn);
+    const batch: ThreadRows = { type: 'rows', columns, partitions: this.partitions };
     this.columns = this.newBatch();
     this.textChars = 0;
     this.partitions = [];
     this.rowsInBatch = 0;
     this.inFlight++;
-    this.thread.post(batch);
+    this.thread.post(batch, transferList(columns));
   }
 
   /** Sends the last rows, waits for every part file, and returns them in the order written. Closes the writer. */

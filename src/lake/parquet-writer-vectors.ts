@@ -593,7 +593,7 @@ export class ChunkFiller {
 
   /**
    * Writes rows `from .. from + count` of a packed batch as the chunk's next rows (`count` ≤ {@link free}).
-   * `textAt` holds, per text column, where its next value starts in its text (advanced here). Throws
+   * `textAt` holds, per text or bytes column, where its next value starts in its text or bytes (advanced here). Throws
    * {@link LakeValueError} on an inexact value; the chunk is then unusable (the writer fails as a whole).
    */
   putPacked(columns: readonly PackedColumn[], textAt: Int32Array, from: number, count: number): void {
@@ -610,6 +610,27 @@ export class ChunkFiller {
           else if (column.nullable) fill.putNull(base + k);
           else throw new LakeValueError(column.name, 'NULL in a non-nullable column');
         }
+      } else if ('int64' in c || 'float64' in c) {
+        const items = 'int64' in c ? c.int64 : c.float64;
+        const nulls = c.nulls;
+        for (let k = from; k < from + count; k++) {
+          if (nulls === undefined || nulls[k] === 0) fill.put(base + k, items[k]!);
+          else if (column.nullable) fill.putNull(base + k);
+          else throw new LakeValueError(column.name, 'NULL in a non-nullable column');
+        }
+      } else if ('bytes' in c) {
+        const { bytes, lengths } = c;
+        let at = textAt[i]!;
+        for (let k = from; k < from + count; k++) {
+          const n = lengths[k]!;
+          if (n >= 0) {
+            // A copy of the value's own bytes, as the value arrived before (a long one is assigned natively later).
+            fill.put(base + k, bytes.slice(at, at + n));
+            at += n;
+          } else if (column.nullable) fill.putNull(base + k);
+          else throw new LakeValueError(column.name, 'NULL in a non-nullable column');
+        }
+        textAt[i] = at;
       } else {
         const { text, lengths } = c;
         let at = textAt[i]!;

@@ -213,9 +213,14 @@ function encodeTimed(ms: { encode: number }, flushing: Promise<void>): Promise<v
 function eventCheck(schema: SchemaDoc, keys: ReadonlySet<string>): (e: ChangeEvent) => void {
   const required = schema.columns.flatMap((c, i) => (c.nullable || keys.has(c.name.toLowerCase()) ? [] : [i]));
   let positionWidth = -1;
+  // The last position found well-formed: a snapshot chunk's rows share one, so the pattern runs once per chunk.
+  let checked = '';
   return (e) => {
     if (!CHANGE_OPS.includes(e.op)) throw new LakeValueError('_op', 'op must be c, u, d or r');
-    if (!POSITION.test(e.position)) throw new LakeValueError('_pos', 'position must be lowercase hex');
+    if (e.position !== checked) {
+      if (!POSITION.test(e.position)) throw new LakeValueError('_pos', 'position must be lowercase hex');
+      checked = e.position;
+    }
     if (positionWidth === -1) positionWidth = e.position.length;
     else if (e.position.length !== positionWidth)
       throw new LakeValueError('_pos', 'positions of one window must have one fixed width');

@@ -158,3 +158,100 @@ test('a value refused in the packed path fails with the column named', async () 
   );
   w.close();
 });
+
+test('int64, number and binary columns travel as typed arrays, and land exactly as their values at the edges', async () => {
+  // A batch's bigint, number and byte values cross to the writer thread as typed arrays (transferred, not cloned
+  // value by value); a value such an array cannot hold exactly keeps its column in the plain form.
+  const edges: LakeColumn[] = [
+    { name: 'id', type: { kind: 'int32' }, nullable: false },
+    { name: 'i64', type: { kind: 'int64' }, nullable: true },
+    { name: 'ts', type: { kind: 'timestamp', fractionalDigits: 7 }, nullable: true },
+    { name: 'i16', type: { kind: 'int16' }, nullable: true },
+    { name: 'f64', type: { kind: 'float64' }, nullable: true },
+    { name: 'day', type: { kind: 'date' }, nullable: true },
+    { name: 'bin', type: { kind: 'binary' }, nullable: true },
+    { name: 'flag', type: { kind: 'boolean' }, nullable: true },
+  ];
+  const pool = Buffer.from(Array.from({ length: 64 }, (_v, k) => (k * 37) & 0xff));
+  const i64s = [-(2n ** 63n), 2n ** 63n - 1n, 0n, -1n, null];
+  // datetime2(7) at 0001-01-01 and 9999-12-31 23:59:59.9999999 are beyond int64 nanoseconds: plain values.
+  const farTs = [-62_135_596_800_000_000_000n, 253_402_300_799_999_999_900n];
+  const nums = [-32768, 32767, 0, null];
+  const floats = [-0, 1.7976931348623157e308, 5e-324, -2.5, null];
+  const days = [-719_162, 2_932_896, 0, null];
+  const bins = [new Uint8Array(0), pool.subarray(3, 15), pool.subarray(40, 53), Buffer.from('ab'), null];
+  const rows: LakeValue[][] = Array.from({ length: 3000 }, (_v, i) => [
+    i,
+    i64s[i % i64s.length]!,
+    i >= 2048 && i % 2 === 0
+      ? farTs[i % 4 === 0 ? 0 : 1]!
+      : i % 9 === 4
+        ? null
+        : 1_763_000_000_123_456_700n + BigInt(i) * 100n,
+    nums[i % nums.length]!,
+    floats[i % floats.length]!,
+    days[i % days.length]!,
+    bins[i % bins.length]!,
+    i % 3 === 2 ? null : i % 2 === 0,
+  ]);
+  const first = rows.slice(0, 2048);
+  const packed = (i: number) => packColumn(first.map((r) => r[i] ?? null));
+  assert.ok('int64' in packed(1) && 'int64' in packed(2), 'bigint columns as a BigInt64Array');
+  assert.ok('float64' in packed(3) && 'float64' in packed(4) && 'float64' in packed(5), 'numbers as a Float64Array');
+  assert.ok('bytes' in packed(6), 'binary values end to end');
+  assert.ok('values' in packColumn(rows.slice(2048).map((r) => r[2] ?? null)), 'out of int64: plain values');
+
+  const dir = tempDir();
+  const byRow = await ParquetWriter.create({ columns: edges, dir, fileName: () => 'rows.parquet' });
+  for (const r of rows) await byRow.append('p', r);
+  const [rowPart] = await byRow.finish();
+  const byBatch = await ParquetWriter.create({ columns: edges, dir, fileName: () => 'packed.parquet' });
+  for (let b = 0; b < rows.length; b += 2048) {
+    const batch = rows.slice(b, b + 2048);
+    const cols = edges.map((_c, i) => packColumn(batch.map((r) => r[i] ?? null)));
+    await byBatch.appendPacked('p', cols, new Int32Array(cols.length), 0, batch.length);
+  }
+  const [packedPart] = await byBatch.finish();
+  const read = async (path: string) => {
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    try {
+      const r = await conn.runAndReadAll(
+        `select id, i64, epoch_us(ts), ts__100ns, i16, f64, day, hex(bin), flag from read_parquet('${path}') order by id`,
+      );
+      return r.getRows().map((cells) => cells.map((c) => (c === null ? 'NULL' : String(c))));
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+  };
+  const a = await read(rowPart!.localPath);
+  assert.deepEqual(await read(packedPart!.localPath), a);
+  const hex = (u: Uint8Array) => Buffer.from(u).toString('hex').toUpperCase();
+  assert.deepEqual(a[1], [
+    '1',
+    String(2n ** 63n - 1n),
+    '1763000000123456',
+    '8',
+    '32767',
+    '1.7976931348623157e+308',
+    '9999-12-31',
+    hex(pool.subarray(3, 15)),
+    'false',
+  ]);
+  assert.deepEqual(a[2], [
+    '2',
+    '0',
+    '1763000000123456',
+    '9',
+    '0',
+    '5e-324',
+    '1970-01-01',
+    hex(pool.subarray(40, 53)),
+    'NULL',
+  ]);
+  assert.deepEqual(a[0]!.slice(4, 8), ['-32768', '0', '0001-01-01', '']);
+  assert.deepEqual(a[4]!.slice(1, 8), ['NULL', 'NULL', 'NULL', '-32768', 'NULL', '0001-01-01', 'NULL']);
+  assert.deepEqual(a[2048]!.slice(2, 4), [String(-62_135_596_800_000_000n), '0']);
+  assert.deepEqual(a[2050]!.slice(2, 4), [String(253_402_300_799_999_999n), '9']);
+});
