@@ -16,6 +16,7 @@ import { registerSchema } from '../src/lake/schema-registry.js';
 import { AzureBlobStore } from '../src/lake/blob-store.js';
 import type { LakeTable } from '../src/lake/lake-table.js';
 import { azuriteForTests } from '../test/support/stack.js';
+import { countDownloads } from '../test/support/lake.js';
 
 const CONTROL = ['billed_amount', 'paid_amount', 'units'];
 const rows = Number(process.argv[2] ?? 300_000);
@@ -49,14 +50,7 @@ async function measured<T>(f: () => Promise<T>): Promise<Measured<T>> {
 
 const store = new AzureBlobStore({ connectionString: await azuriteForTests(), container: `bench-sums-${Date.now()}` });
 await store.ensureContainer();
-const downloaded = { files: 0, bytes: 0 };
-const download = store.downloadToFile.bind(store);
-store.downloadToFile = async (path, local) => {
-  const got = await download(path, local);
-  downloaded.files++;
-  downloaded.bytes += got.bytes;
-  return got;
-};
+const downloaded = countDownloads(store);
 const layout = new TableLayout('raw', { db: 'Claims', schema: 'dbo', table: 'ClaimLines' });
 const lake: LakeTable = { store, layout };
 const { doc: schema } = await registerSchema(store, layout, {

@@ -13,7 +13,7 @@ import { stageWindow, type ChangeEvent, type StagedAttempt } from '../../../src/
 import type { LakeTable } from '../../../src/lake/lake-table.js';
 import type { AzureBlobStore } from '../../../src/lake/blob-store.js';
 import type { LakeColumn } from '../../../src/domain/values.js';
-import { freshStore } from '../../support/lake.js';
+import { countDownloads, freshStore } from '../../support/lake.js';
 import { EXTRACTED_AT } from '../../support/lake-window.js';
 
 const COLUMNS: LakeColumn[] = [
@@ -72,19 +72,6 @@ async function setup(label: string): Promise<{ lake: LakeTable; store: AzureBlob
   const lake: LakeTable = { store, layout: new TableLayout('raw', { db: 'Claims', schema: 'dbo', table: 'Lines' }) };
   const { doc } = await registerSchema(store, lake.layout, { columns: COLUMNS, keyColumns: ['line_id'] });
   return { lake, store, schema: doc };
-}
-
-/** Counts the files the store downloads. */
-function countDownloads(store: AzureBlobStore): { files: number; bytes: number } {
-  const seen = { files: 0, bytes: 0 };
-  const download = store.downloadToFile.bind(store);
-  store.downloadToFile = async (path, local) => {
-    const got = await download(path, local);
-    seen.files++;
-    seen.bytes += got.bytes;
-    return got;
-  };
-  return seen;
 }
 
 const WINDOW = { sequence: 1, from: pos(0), to: pos(5) };
