@@ -1,9 +1,10 @@
 /**
- * What planning a split rowversion or Change Tracking window costs the simulator (issue 14, branch i14-tidy2): a
- * backlog of `--rows` inserted rows, one window for each strategy, planned and split as before this branch (the
+ * What planning a split rowversion, Change Tracking or identity window costs the simulator (issue 14, branches
+ * i14-tidy2 and i14-tidy3 for identity): a backlog of `--rows` inserted rows, one window for each strategy, planned and split as before this branch (the
  * split's capped count — for rowversion the plan's, passed on — the window's count, then the cuts at every
- * `target`-th row: sub-range-queries.ts `splitTarget` + `cutsEvery`) and as now (`planWindow` + `planSubRanges`:
- * the cuts at every `subRangeRows`-th row, without the window's count), alternately `--repeats` times in one run.
+ * `target`-th row: bench/counted-split.ts `countedTarget` + `cutsEvery`) and as now (`planWindow` + `planSubRanges`:
+ * the cuts at every `subRangeRows`-th row, without the window's count; identity: its one key scan, which before
+ * ran after the capped count and the window's count), alternately `--repeats` times in one run.
  * The simulator runs in this process and the split returns a few rows, so the process's CPU is the simulator's
  * (the driver's share is small); statements and rows read are the simulator's accounting (`sim.statement_stats`).
  * Before and after must give the same cuts when the window needs at most 32 sub-ranges.
@@ -15,7 +16,9 @@ import sql from 'mssql';
 import { discoverTable } from '../src/source/discovery.js';
 import { RowversionStrategy } from '../src/source/strategies/rowversion.js';
 import { ChangeTrackingStrategy } from '../src/source/strategies/change-tracking.js';
-import { cutsEvery, splitTarget, type SplitQuery } from '../src/source/strategies/sub-range-queries.js';
+import { formatIdentityPosition, IdentityStrategy, parseIdentityPosition } from '../src/source/strategies/identity.js';
+import { cutsEvery, type SplitQuery } from '../src/source/strategies/sub-range-queries.js';
+import { countedTarget } from './counted-split.js';
 import { pad20, rowversionAdd, rowversionPosition } from '../src/source/positions.js';
 import { subRangesAt } from '../src/domain/sub-ranges.js';
 import { startSourceSim } from '../test/support/source-sim.js';
@@ -37,19 +40,23 @@ await s.admin.request()
   ALTER DATABASE Claims SET ALLOW_SNAPSHOT_ISOLATION ON;
   CREATE TABLE dbo.bench_split (id int NOT NULL PRIMARY KEY, note varchar(40) NULL, rv rowversion NOT NULL);
   CREATE INDEX IX_bench_split_rv ON dbo.bench_split (rv);
-  ALTER TABLE dbo.bench_split ENABLE CHANGE_TRACKING;`);
+  ALTER TABLE dbo.bench_split ENABLE CHANGE_TRACKING;
+  CREATE TABLE dbo.bench_split_id (id int IDENTITY(1,1) PRIMARY KEY, note varchar(40) NULL);`);
 const conn = await s.connect({ poolMax: 1 });
-const spid = Number((await conn.query<{ id: number }>('bench.spid', 'SELECT @@SPID AS id'))[0]!.id);
 const d = await discoverTable(conn, 'dbo', 'bench_split');
 const rvFirst = await new RowversionStrategy(conn, d, 'rv').planWindow(null);
 const ctFirst = await new ChangeTrackingStrategy(conn, d).planWindow(null);
 for (let i = 0; i < ROWS; i += 1000) {
   const ids = Array.from({ length: Math.min(1000, ROWS - i) }, (_v, k) => i + k);
-  await s.admin
-    .request()
-    .batch(`INSERT INTO dbo.bench_split (id, note) VALUES ${ids.map((id) => `(${id}, 'note ${id}')`).join(', ')}`);
+  await s.admin.request()
+    .batch(`INSERT INTO dbo.bench_split (id, note) VALUES ${ids.map((id) => `(${id}, 'note ${id}')`).join(', ')}
+      INSERT INTO dbo.bench_split_id (note) VALUES ${ids.map((id) => `('note ${id}')`).join(', ')}`);
 }
+const di = await discoverTable(conn, 'dbo', 'bench_split_id');
+const idFrom = formatIdentityPosition({ highWater: 0n, gaps: [] });
 
+// The statements since a mark, on any session but this accounting's own: the pool may have replaced its
+// connection while the backlog was inserted (idle), so the planning session is not known up front.
 async function lastStatement(): Promise<number> {
   const r = await s.admin
     .request()
@@ -59,7 +66,7 @@ async function lastStatement(): Promise<number> {
 async function accountedSince(mark: number): Promise<{ statements: number; rowsRead: number }> {
   const r = await s.admin.request().query<{ k: number; n: number | string | null }>(
     `SELECT COUNT(DISTINCT statement_id) AS k, SUM(rows_read) AS n FROM sim.statement_stats
-      WHERE session_id = ${spid} AND statement_id > ${mark}`,
+      WHERE statement_id > ${mark} AND sql_text NOT LIKE '%sim.statement_stats%'`,
   );
   return { statements: Number(r.recordset[0]?.k ?? 0), rowsRead: Number(r.recordset[0]?.n ?? 0) };
 }
@@ -67,7 +74,7 @@ async function accountedSince(mark: number): Promise<{ statements: number; rowsR
 /** The count's cuts, as the split read them before this branch. */
 async function countedCuts(q: SplitQuery, from: string, orderBy: string, probed?: number) {
   const range = { op: 'bench', from, orderBy };
-  const target = await splitTarget(q, range, THRESHOLD, MAX, probed);
+  const target = await countedTarget(q, range, THRESHOLD, MAX, probed);
   return target === undefined ? [] : cutsEvery(q, range, target);
 }
 
@@ -131,6 +138,45 @@ const cases = {
     async after(): Promise<number> {
       const st = new ChangeTrackingStrategy(conn, d);
       const w = await st.planWindow(ctFirst.to);
+      return cutCount(await st.planSubRanges(w, THRESHOLD, MAX));
+    },
+  },
+  identity: {
+    async before(): Promise<number> {
+      const st = new IdentityStrategy(conn, di, 'id');
+      const w = await st.planWindow(idFrom);
+      const top = parseIdentityPosition(w.to).highWater;
+      const params = [
+        { name: 'hw', type: sql.BigInt, value: '0' },
+        { name: 'top', type: sql.BigInt, value: top.toString() },
+      ];
+      // In one SNAPSHOT transaction, as the split runs: the capped count, the count, then the key scan at every
+      // target-th id (the gaps it also found cost no statement).
+      const cuts = await conn.inSnapshot('bench.identity_split', async (tx) => {
+        const opts = { transaction: tx, sizeDependent: true };
+        const q: SplitQuery = (op, text) => conn.query(op, text, params, opts);
+        const where = 'FROM [dbo].[bench_split_id] WHERE [id] > @hw AND [id] <= @top';
+        const target = await countedTarget(q, { op: 'bench', from: where, orderBy: '[id]' }, THRESHOLD, MAX);
+        const out: bigint[] = [];
+        if (target === undefined) return out;
+        let n = 0;
+        for await (const b of conn.stream(
+          'bench.identity_cuts',
+          `SELECT [id] AS id FROM [dbo].[bench_split_id] WHERE ([id] > @hw AND [id] <= @top) ORDER BY [id] OPTION (MAXDOP 1)`,
+          params,
+          { ...opts, batchRows: 10_000 },
+        ))
+          for (const r of b.rows) {
+            const id = BigInt(r[0] as number);
+            if (++n % target === 0 && id < top) out.push(id);
+          }
+        return out;
+      });
+      return cutCount(subRangesAt(idFrom, w.to, cuts.map(pad20), MAX));
+    },
+    async after(): Promise<number> {
+      const st = new IdentityStrategy(conn, di, 'id');
+      const w = await st.planWindow(idFrom);
       return cutCount(await st.planSubRanges(w, THRESHOLD, MAX));
     },
   },

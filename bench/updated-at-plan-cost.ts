@@ -1,7 +1,7 @@
 /**
  * What planning a split updated_at window costs the simulator (issue 14, branch i14-dups): a backlog of `--rows`
  * rows stamped in one window, planned and split as before this branch (a TOP (1) probe, then the split's capped
- * count, the window's count and the cuts: sub-range-queries.ts `splitTarget` + `cutsEvery`) and as now (the plan's capped
+ * count, the window's count and the cuts: bench/counted-split.ts `countedTarget` + `cutsEvery`) and as now (the plan's capped
  * count, then the cuts without the count: `UpdatedAtStrategy.planWindow` + `planSubRanges`), alternately
  * `--repeats` times in one run. The simulator runs in this process, and the plan returns a few rows, so the
  * process's CPU is the simulator's (the driver's share is small); rows read are the simulator's accounting
@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import sql from 'mssql';
 import { discoverTable } from '../src/source/discovery.js';
 import { UpdatedAtStrategy } from '../src/source/strategies/updated-at.js';
-import { cutsEvery, splitTarget, type SplitQuery } from '../src/source/strategies/sub-range-queries.js';
+import { cutsEvery, type SplitQuery } from '../src/source/strategies/sub-range-queries.js';
+import { countedTarget } from './counted-split.js';
 import { ticksToText } from '../src/source/ticks.js';
 import { startSourceSim } from '../test/support/source-sim.js';
 
@@ -78,7 +79,7 @@ async function before(): Promise<unknown[] | undefined> {
     orderBy: c,
     cutValue: `CONVERT(varchar(27), CAST(${c} AS datetime2(7)), 121)`,
   };
-  const target = await splitTarget(q, range, THRESHOLD, 32);
+  const target = await countedTarget(q, range, THRESHOLD, 32);
   return target === undefined ? undefined : cutsEvery(q, range, target);
 }
 

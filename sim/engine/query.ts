@@ -6,7 +6,7 @@
  * accounting.
  */
 import type { SqlType, SqlValue } from './api.js';
-import type { CommonTableExpr, Expr, OrderItem, SelectStmt, TableRef } from './ast.js';
+import type { CommonTableExpr, Expr, OrderItem, SelectItem, SelectStmt, TableRef } from './ast.js';
 import {
   Scope,
   compile,
@@ -94,6 +94,11 @@ interface SourceSpec {
    * key, count it or skip it. Other users of a source (UPDATE/DELETE … FROM) leave it unset and get every column.
    */
   pruned?: boolean;
+  /**
+   * Called with `pruned` once every expression of the statement is bound: a derived table then re-plans its
+   * select without the columns nobody reads (see prunedSelect), so its own sources do not decode them either.
+   */
+  prune?(): void;
 }
 
 interface JoinNode {
@@ -906,7 +911,10 @@ export class QueryPlanner {
     }));
     const width = scope.width;
     // Every expression of the statement (subqueries included) is bound: each source knows which columns it must read.
-    for (const j of joins) j.source.pruned = true;
+    for (const j of joins) {
+      j.source.pruned = true;
+      j.source.prune?.();
+    }
 
     const run = function* (rt: Runtime, outer: SqlValue[][] = []): Generator<SqlValue[]> {
       const ctx: EvalCtx = outer === rt.ctx.outer ? rt.ctx : { ...rt.ctx, outer };
@@ -1014,13 +1022,21 @@ export class QueryPlanner {
     orderBy: OrderItem[] | undefined,
   ): SourceSpec {
     if (ref.kind === 'derived') {
-      const plan = this.planSelect(ref.select, { outerScope: scope.parent });
+      let plan = this.planSelect(ref.select, { outerScope: scope.parent });
       const cols = plan.columns.map((c, i) => ({ ...c, name: ref.columnAliases?.[i] ?? c.name }));
       cols.forEach((c, i) => {
         if (!c.name) throw sqlError(8155, i + 1, ref.alias);
       });
       const binding = scope.add(ref.alias, [[ref.alias]], cols);
-      return { binding, open: (rt, _prefix, outer) => plan.run(rt, outer) };
+      const used = (binding.used = new Array<boolean>(cols.length).fill(false));
+      return {
+        binding,
+        open: (rt, _prefix, outer) => plan.run(rt, outer),
+        prune: () => {
+          const select = prunedSelect(ref.select, used);
+          if (select) plan = this.planSelect(select, { outerScope: scope.parent });
+        },
+      };
     }
     if (ref.kind === 'values') {
       const bc = this.bindContext(prior);
@@ -1150,6 +1166,39 @@ export class QueryPlanner {
     return spec;
   }
 }
+
+/**
+ * A derived table's select with each output column the outer query never reads (`used[i]` false) replaced by
+ * NULL, as SQL Server's optimizer drops them: `SELECT COUNT_BIG(*) FROM (SELECT TOP (n) c.__$seqval AS s FROM …)`
+ * then reads no column of its source. Undefined when nothing is dropped, or when a column's value can matter
+ * without being read: DISTINCT (rows compare on every column), grouping or aggregates (replacing an aggregate
+ * would change the row count), `*` (columns by position), UNION, or an inner ORDER BY naming the column.
+ */
+function prunedSelect(s: SelectStmt, used: readonly boolean[]): SelectStmt | undefined {
+  if (s.distinct || s.unionAll?.length || s.groupBy.length > 0 || s.having !== undefined) return undefined;
+  if (s.items.length !== used.length || s.items.some((it) => it.expr.kind === 'star' || it.assignTo)) return undefined;
+  if (s.items.some((it) => containsAggregate(it.expr)) || s.orderBy.some((o) => containsAggregate(o.expr)))
+    return undefined;
+  const ordered = (it: SelectItem, i: number): boolean =>
+    s.orderBy.some(
+      (o) =>
+        (o.expr.kind === 'literal' && typeof o.expr.value === 'bigint' && Number(o.expr.value) === i + 1) ||
+        (o.expr.kind === 'column' &&
+          o.expr.parts.length === 1 &&
+          it.alias !== undefined &&
+          (o.expr.parts[0] ?? '').toLowerCase() === it.alias.toLowerCase()),
+    );
+  let dropped = 0;
+  const items = s.items.map((it, i) => {
+    if (used[i] || it.expr.kind === 'literal' || ordered(it, i)) return it;
+    dropped++;
+    const name = it.alias ?? (it.expr.kind === 'column' ? it.expr.parts[it.expr.parts.length - 1] : undefined);
+    return { ...it, expr: NULL_LITERAL, ...(name !== undefined ? { alias: name } : {}) };
+  });
+  return dropped > 0 ? { ...s, items } : undefined;
+}
+
+const NULL_LITERAL: Expr = { kind: 'literal', value: null, type: { name: 'int' } };
 
 /** Whether a SELECT mentions a table named `name` anywhere in its FROM clauses (recursive CTE detection). */
 function referencesName(s: SelectStmt, name: string): boolean {

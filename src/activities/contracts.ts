@@ -97,6 +97,11 @@ export interface ExtractWindowOutput {
   resumePosition?: string;
   /** Of `durationMs`, milliseconds spent encoding Parquet and uploading it (metrics). */
   stageMs?: { encode: number; upload: number };
+  /**
+   * Sums of the control-total columns over the staged files (computed before upload; the validate step takes
+   * them with the files' MD5). Absent in results recorded before, or when none is configured.
+   */
+  controlSums?: Readonly<Record<string, string | null>>;
 }
 
 export interface ValidateWindowInput {

@@ -11,7 +11,7 @@
  */
 import { lakePosition } from '../domain/positions.js';
 import type { OpCounts } from '../domain/staged.js';
-import type { LakeValue } from '../domain/values.js';
+import { DecimalSum } from '../domain/decimal-sum.js';
 import type { WindowPlan } from '../domain/window.js';
 import type { ControlTotals } from '../lake/control-totals.js';
 import { zeroOpCounts } from '../lake/control-totals.js';
@@ -141,45 +141,6 @@ export function receiptProblems(lake: ControlTotals, source: SourceReceipt): str
     if ((lake.sums[column] ?? null) !== sum)
       problems.push(`sum of ${column}: lake ${lake.sums[column] ?? 'NULL'}, source ${sum ?? 'NULL'}`);
   return problems;
-}
-
-/** An exact sum of integer and decimal values, written as DuckDB writes `sum(x)::VARCHAR`. */
-export class DecimalSum {
-  private unscaled = 0n;
-  private scale = 0;
-  private seen = false;
-
-  add(v: LakeValue): void {
-    if (v === null) return;
-    this.seen = true;
-    if (typeof v === 'bigint') this.addScaled(v, 0);
-    else if (typeof v === 'number' && Number.isInteger(v)) this.addScaled(BigInt(v), 0);
-    else if (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v)) {
-      // An exact decimal as text (`-12.30`), as the lake's value model allows.
-      const [whole = '0', frac = ''] = v.split('.');
-      this.addScaled(BigInt(`${whole}${frac}`), frac.length);
-    } else if (typeof v === 'object' && v !== null && 'unscaled' in v) {
-      const d = v;
-      this.addScaled(d.unscaled, d.scale);
-    } else throw new Error('control totals sum integer and decimal columns only');
-  }
-
-  private addScaled(unscaled: bigint, scale: number): void {
-    if (scale > this.scale) {
-      this.unscaled *= 10n ** BigInt(scale - this.scale);
-      this.scale = scale;
-    }
-    this.unscaled += unscaled * 10n ** BigInt(this.scale - scale);
-  }
-
-  /** null when no value was added (SQL's SUM of nothing). */
-  text(): string | null {
-    if (!this.seen) return null;
-    if (this.scale === 0) return this.unscaled.toString();
-    const neg = this.unscaled < 0n;
-    const digits = (neg ? -this.unscaled : this.unscaled).toString().padStart(this.scale + 1, '0');
-    return `${neg ? '-' : ''}${digits.slice(0, -this.scale)}.${digits.slice(-this.scale)}`;
-  }
 }
 
 /**

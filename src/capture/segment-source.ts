@@ -127,6 +127,9 @@ export class SegmentSource {
         schema: this.s.schema,
         extractedAt: BigInt(Date.now()) * 1_000_000n,
         partRows: this.segmentRows,
+        ...(this.ctx.config.quality?.controlTotals.length
+          ? { controlColumns: this.ctx.config.quality.controlTotals }
+          : {}),
         ...(this.deps.scratchDir ? { scratchDir: this.deps.scratchDir } : {}),
       });
     } catch (err) {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChangeOp } from '../domain/values.js';
 import type { StagedFile } from '../domain/staged.js';
+import { addControlSums } from '../domain/decimal-sum.js';
 import type { ProgressSink } from './progress.js';
 
 export interface StageProgress {
@@ -20,6 +21,11 @@ export interface StageProgress {
   maxPosition: string | null;
   /** Milliseconds spent encoding and uploading the staged segments (metrics; absent in older heartbeats). */
   stageMs?: { encode: number; upload: number };
+  /**
+   * Sums of the control-total columns over the staged segments (non-PHI columns by configuration). Absent: none
+   * configured, or a segment staged without them (an older heartbeat), so the attempt's sums are unknown.
+   */
+  controlSums?: Record<string, string | null>;
   /**
    * SHA-256 (hex) over the positions of the events staged so far, in order. A resumed attempt skips that many
    * events of its re-read and reuses the staged segments only if the skipped positions hash the same: a read
@@ -79,4 +85,11 @@ export function startingProgress(
 export function restartWindow(sink: ProgressSink, stale: StageProgress): Error {
   sink.record(freshProgress(stale.attemptId, stale.schemaVersion));
   return new Error('Re-read of the window differs from the staged segments; starting the window over');
+}
+
+/** Adds a segment's control sums to the progress's (before the segment is counted in `segments`). */
+export function addSegmentSums(progress: StageProgress, sums: StageProgress['controlSums']): void {
+  const total = progress.segments === 0 ? sums : addControlSums([progress.controlSums, sums]);
+  if (total) progress.controlSums = { ...total };
+  else delete progress.controlSums;
 }

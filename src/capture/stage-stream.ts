@@ -24,7 +24,7 @@ import {
   type SegmentTally,
 } from './segment-source.js';
 import type { ProgressSink } from './progress.js';
-import { restartWindow, startingProgress, type StageProgress } from './stage-progress.js';
+import { addSegmentSums, restartWindow, startingProgress, type StageProgress } from './stage-progress.js';
 import type { TableContext } from './table-context.js';
 
 export interface StageStreamInput {
@@ -65,6 +65,7 @@ export async function stageStream(
     maxPosition: progress.maxPosition,
     sourceRowsRead: input.sourceRowsRead() ?? read.seen,
     ...(progress.stageMs ? { stageMs: { ...progress.stageMs } } : {}),
+    ...(progress.controlSums ? { controlSums: { ...progress.controlSums } } : {}),
     ...(read.resumePosition !== undefined ? { resumePosition: read.resumePosition } : {}),
   };
 }
@@ -180,6 +181,7 @@ async function stageSegments(
 
 /** Adds one staged segment to the progress. */
 function recordSegment(progress: StageProgress, staged: StagedAttempt, tally: SegmentTally, digest: string): void {
+  addSegmentSums(progress, staged.controlSums);
   progress.segments++;
   progress.eventsDone += tally.count;
   if (tally.lastPos !== null) progress.lastPos = tally.lastPos;

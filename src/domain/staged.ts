@@ -4,6 +4,7 @@
  * positions. It crosses Temporal between the extract and commit steps, so it holds paths, counts, positions and
  * checksums — never a row value.
  */
+import { addControlSums, type ControlSums } from './decimal-sum.js';
 import type { ChangeOp } from './values.js';
 
 /** One staged Parquet file. `path` is relative to the table's root. */
@@ -45,6 +46,13 @@ export interface StagedWindow {
    * and `upload` stages; the rest is `read`, which includes converting rows). Absent in results recorded before.
    */
   readonly stageMs?: StageTimings;
+  /**
+   * The sums of the table's control-total columns (`tables[].quality.controlTotals`) over the staged files' `c`,
+   * `u` and `r` events, computed on the local parts before upload (lake/check-parts.ts), so validation takes them
+   * with the files' MD5 instead of downloading the files. Absent: not computed (none configured, or staged
+   * before they were recorded); validation then sums the downloaded files.
+   */
+  readonly controlSums?: ControlSums;
 }
 
 /** Milliseconds one staging spent encoding Parquet and uploading it. */
@@ -81,6 +89,7 @@ export function mergeSubRangeStagings(parts: readonly SubRangeStaging[]): Staged
   }
   const joined = parts.map((p) => p.attemptId).join('_');
   const last = parts[parts.length - 1]!;
+  const sums = parts.some((p) => p.controlSums) ? addControlSums(parts.map((p) => p.controlSums)) : undefined;
   return {
     attemptId: joined.length <= 64 ? joined : `${first.attemptId.slice(0, 40)}_and_${parts.length - 1}_more`,
     schemaVersion: first.schemaVersion,
@@ -92,6 +101,7 @@ export function mergeSubRangeStagings(parts: readonly SubRangeStaging[]): Staged
     sourceRowsRead: parts.reduce((n, p) => n + (p.sourceRowsRead ?? p.rows), 0),
     durationMs: Math.max(...parts.map((p) => p.durationMs)),
     ...(stage ? { stageMs: stage } : {}),
+    ...(sums ? { controlSums: sums } : {}),
     ...(last.resumePosition !== undefined ? { resumePosition: last.resumePosition } : {}),
   };
 }

@@ -5,6 +5,9 @@
  * and validation proves from the store's properties that the files are present, of that size and that MD5
  * (validate-window.ts), so the checks need no download of what was just uploaded.
  *
+ * The same read sums the table's control-total columns over the parts' `c`, `u` and `r` events (`sumColumns`),
+ * so validation records the sums of exactly these bytes without downloading them again (validate-window.ts).
+ *
  * The duplicate check spans the parts of one stage call (one segment of a window): an event's partition is a
  * function of its position (its commit date), so one (key, position) never lands in two partitions of a segment.
  */
@@ -16,6 +19,7 @@ import { EVENT_LAKE_COLUMNS, duckdbTypeSql, storedColumns } from './lake-types.j
 import { quoteIdent, quoteLiteral } from './parquet-writer.js';
 import type { SchemaDoc } from './schema-registry.js';
 import type { LakeColumn } from '../domain/values.js';
+import type { ControlSums } from '../domain/decimal-sum.js';
 
 /** All physical columns of a data file of this schema version. */
 export function dataFileColumns(schema: SchemaDoc): LakeColumn[] {
@@ -36,21 +40,47 @@ export interface CheckPartsInput {
   /** What the stage counted while writing. */
   readonly rows: number;
   readonly opCounts: Readonly<Record<ChangeOp, number>>;
+  /** Control-total columns to sum over the `c`, `u` and `r` events (`tables[].quality.controlTotals`). */
+  readonly sumColumns?: readonly string[];
 }
 
-/** Checks the parts; returns every problem found (none: the parts hold exactly what was staged). */
-export async function checkParts(input: CheckPartsInput): Promise<string[]> {
+/** What the check found: every problem (none: the parts hold exactly what was staged), and the sums. */
+export interface PartsCheck {
+  readonly problems: string[];
+  /**
+   * The sums of `sumColumns` (exact decimal text as DuckDB writes `sum(x)::VARCHAR`; NULL when no event carried a
+   * value). Absent when no column is asked for, or one is not an integer or decimal column of the schema (then
+   * validation sums the files as before, and fails as before on such a column).
+   */
+  readonly sums?: ControlSums;
+}
+
+/** Checks the parts, and sums the control-total columns. */
+export async function checkParts(input: CheckPartsInput): Promise<PartsCheck> {
   const problems: string[] = [];
+  const columns = summable(input.schema, input.sumColumns ?? []);
+  const sums: Record<string, string | null> | undefined = columns && Object.fromEntries(columns.map((c) => [c, null]));
   if (input.parts.length === 0) {
     if (input.rows !== 0) problems.push(`extracted ${input.rows} rows but wrote no file`);
-    return problems;
-  }
-  await withDuckDb({ threads: '2' }, (conn) => checkFiles(input, conn, problems));
-  return problems;
+  } else await withDuckDb({ threads: '2' }, (conn) => checkFiles(input, conn, problems, sums));
+  return { problems, ...(sums ? { sums } : {}) };
+}
+
+/** `columns` when each is an integer or decimal column of the schema (case-insensitive), else undefined. */
+function summable(schema: SchemaDoc, columns: readonly string[]): readonly string[] | undefined {
+  if (columns.length === 0) return undefined;
+  const byName = new Map(schema.columns.map((c) => [c.name.toLowerCase(), c]));
+  const exact = new Set(['uint8', 'int16', 'int32', 'int64', 'decimal']);
+  return columns.every((c) => exact.has(byName.get(c.toLowerCase())?.type.kind ?? '')) ? columns : undefined;
 }
 
 /** Row count of each file, then schema and contents. */
-async function checkFiles(input: CheckPartsInput, conn: DuckDBConnection, problems: string[]): Promise<void> {
+async function checkFiles(
+  input: CheckPartsInput,
+  conn: DuckDBConnection,
+  problems: string[],
+  sums: Record<string, string | null> | undefined,
+): Promise<void> {
   const { schema } = input;
   for (const p of input.parts) {
     const [n] = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM read_parquet(${quoteLiteral(p.localPath)})`);
@@ -67,22 +97,34 @@ async function checkFiles(input: CheckPartsInput, conn: DuckDBConnection, proble
     problems.push(`file columns differ from schema version ${schema.version}`);
     return;
   }
-  await checkContents(input, conn, files, problems);
+  await checkContents(input, conn, files, problems, sums);
 }
 
-/** Counts per op, NULL keys, foreign window ids and duplicate (key, position) pairs. */
-async function checkContents(input: CheckPartsInput, conn: DuckDBConnection, files: string, problems: string[]) {
+/** Counts per op, NULL keys, foreign window ids and duplicate (key, position) pairs; fills `sums`. */
+async function checkContents(
+  input: CheckPartsInput,
+  conn: DuckDBConnection,
+  files: string,
+  problems: string[],
+  sums: Record<string, string | null> | undefined,
+) {
   const keys = input.schema.keyColumns.map(quoteIdent);
   const byOp = zeroOpCounts();
+  const sumColumns = Object.keys(sums ?? {});
   const [facts] = await queryRows(
     conn,
     `SELECT count(*)::BIGINT AS n,
             ${CHANGE_OPS.map((op) => `count(*) FILTER (WHERE _op = '${op}')::BIGINT AS op_${op}`).join(', ')},
             count(*) FILTER (WHERE _op NOT IN (${CHANGE_OPS.map((op) => `'${op}'`).join(', ')}))::BIGINT AS bad_ops,
             count(*) FILTER (WHERE ${keys.map((k) => `${k} IS NULL`).join(' OR ')})::BIGINT AS null_keys,
+            ${sumColumns.map((c, i) => `(sum(${quoteIdent(c)}) FILTER (WHERE _op <> 'd'))::VARCHAR AS s${i}, `).join('')}
             count(*) FILTER (WHERE _window_id <> ${input.windowSequence})::BIGINT AS foreign_rows
        FROM ${files}`,
   );
+  sumColumns.forEach((c, i) => {
+    const v = facts?.[`s${i}`];
+    sums![c] = v === null || v === undefined ? null : text(v);
+  });
   for (const op of CHANGE_OPS) byOp[op] = Number(facts?.[`op_${op}`]);
   if (Number(facts?.bad_ops) > 0) problems.push('a row has an unknown _op');
   for (const op of CHANGE_OPS)

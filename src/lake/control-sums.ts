@@ -3,9 +3,10 @@
  * that carry a row's values (`c`, `u`, `r`; a delete's values are the row it removed), as exact decimal text
  * (DuckDB sums integers as HUGEINT and decimals at their scale); NULL when no event carried a value.
  *
- * Validation otherwise proves the files from the store's properties without reading them (validate-window.ts);
- * the sums need the values, so a table with control-total columns downloads its window's files once more here
- * (their MD5 checked again on the way). Tables without them pay nothing.
+ * The fallback: staging computes the sums on the local parts and records them (check-parts.ts, the staged
+ * attempt's `controlSums`), and validation takes them with the files' MD5 from the store's properties. Only a
+ * record staged without them (before they were recorded, or a column configured since) downloads its window's
+ * files once more here (their MD5 checked again on the way) — to the same text.
  */
 import { join } from 'node:path';
 import { queryRows, text, withDuckDb } from './duckdb.js';

@@ -45,7 +45,15 @@ export interface ChangeEvent {
  */
 export type StagedAttempt = Pick<
   StagedWindow,
-  'attemptId' | 'schemaVersion' | 'files' | 'rows' | 'opCounts' | 'minPosition' | 'maxPosition' | 'stageMs'
+  | 'attemptId'
+  | 'schemaVersion'
+  | 'files'
+  | 'rows'
+  | 'opCounts'
+  | 'minPosition'
+  | 'maxPosition'
+  | 'stageMs'
+  | 'controlSums'
 >;
 
 export interface StageWindowInput {
@@ -67,6 +75,11 @@ export interface StageWindowInput {
    * default true. False encodes on the calling thread (same files).
    */
   readonly encodeOnThread?: boolean;
+  /**
+   * Control-total columns (`tables[].quality.controlTotals`): their sums over the parts are computed with the
+   * parts' check, before upload, and recorded as the attempt's `controlSums` (validation then downloads nothing).
+   */
+  readonly controlColumns?: readonly string[];
 }
 
 /**
@@ -181,8 +194,15 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
       async finish() {
         const t0 = Date.now();
         const parts = await w.finish();
-        // The parts' contents are checked here, on the local files, so validation need not download them.
-        const problems = await checkParts({ schema, windowSequence: input.window.sequence, parts, ...counted });
+        // The parts' contents are checked (and the control totals summed) here, on the local files, so validation
+        // need not download them.
+        const { problems, sums } = await checkParts({
+          schema,
+          windowSequence: input.window.sequence,
+          parts,
+          ...counted,
+          ...(input.controlColumns ? { sumColumns: input.controlColumns } : {}),
+        });
         if (problems.length) throw new WindowValidationError(lake.layout.id, input.window.sequence, problems);
         ms.encode += Date.now() - t0;
         return {
@@ -191,7 +211,14 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
             const t1 = Date.now();
             const files = await uploadParts(lake, input.window.sequence, attemptId, parts);
             ms.upload += Date.now() - t1;
-            return { attemptId, schemaVersion: schema.version, files, ...counted, stageMs: { ...ms } };
+            return {
+              attemptId,
+              schemaVersion: schema.version,
+              files,
+              ...counted,
+              stageMs: { ...ms },
+              ...(sums ? { controlSums: sums } : {}),
+            };
           },
         };
       },

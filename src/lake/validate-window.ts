@@ -7,8 +7,10 @@
  * What the files hold was checked before upload, on the local parts (lake/check-parts.ts: row counts per file and
  * per op, schema, key nulls, (key, position) uniqueness, window id), and the upload stores exactly the bytes
  * hashed (every block MD5-checked by the store, the file's MD5 recorded as its Content-MD5). So an MD5 and size
- * equal to the staged record prove the checked bytes are the stored ones, without reading them back. Only a table
- * with control-total columns reads its files, for their sums (lake/control-sums.ts).
+ * equal to the staged record prove the checked bytes are the stored ones, without reading them back. The sums of
+ * the control-total columns were computed on the same local parts (check-parts.ts) and come with the staged
+ * record; only a record staged without them (before they were recorded) downloads its files to sum them
+ * (lake/control-sums.ts).
  */
 import { CHANGE_OPS } from '../domain/values.js';
 import type { ControlTotals } from './control-totals.js';
@@ -67,18 +69,15 @@ export async function validateWindow(input: ValidateWindowInput): Promise<Valida
       }
     });
   }
+  const columns = input.controlColumns ?? [];
   const sums =
-    problems.length === 0
-      ? await controlSums(
-          {
-            lake,
-            staged,
-            columns: input.controlColumns ?? [],
-            ...(input.scratchDir !== undefined ? { scratchDir: input.scratchDir } : {}),
-          },
+    problems.length > 0
+      ? {}
+      : (stagedSums(staged, columns) ??
+        (await controlSums(
+          { lake, staged, columns, ...(input.scratchDir !== undefined ? { scratchDir: input.scratchDir } : {}) },
           problems,
-        )
-      : {};
+        )));
   if (problems.length) throw new WindowValidationError(lake.layout.id, input.window.sequence, problems);
   // The parts were refused before upload on a NULL key or a duplicate (key, position): a receipt records them as 0.
   return {
@@ -89,4 +88,12 @@ export async function validateWindow(input: ValidateWindowInput): Promise<Valida
       receipt: { nullKeys: 0, duplicateKeyPositions: 0 },
     },
   };
+}
+
+/** The staged record's sums of `columns`, when it has one for each (else undefined: they are computed). */
+function stagedSums(staged: StagedAttempt, columns: readonly string[]): Record<string, string | null> | undefined {
+  if (columns.length === 0) return {};
+  const recorded = staged.controlSums;
+  if (!recorded || !columns.every((c) => Object.hasOwn(recorded, c))) return undefined;
+  return Object.fromEntries(columns.map((c) => [c, recorded[c] ?? null]));
 }

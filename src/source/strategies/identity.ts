@@ -48,7 +48,7 @@ import { textToTicks } from '../ticks.js';
 import type { JobKind } from '../../domain/jobs.js';
 import { subRangesAt } from '../../domain/sub-ranges.js';
 import type { SubRange } from '../../domain/window.js';
-import { splitTarget, type SplitQuery } from './sub-range-queries.js';
+import { thinCuts } from './sub-range-queries.js';
 import {
   newStats,
   type CaptureStrategy,
@@ -341,10 +341,12 @@ export class IdentityStrategy implements CaptureStrategy {
   /**
    * Sub-ranges of a planned window of more than `rowsPerSubRange` new ids, and the window's end fixed now (the
    * last sub-range's `to`: `to`'s high-water plus every id of the window and of the old gaps not committed at
-   * this scan). Cut at every `target`-th new id (sub-range-queries.ts sets the target from a capped count and the
-   * count). The first sub-range also reads the old gaps (its `from` is the window's). Not split: a window from
-   * nothing (`from` null: the plan has just read every key, the snapshot's position), or one holding only old
-   * gaps. Ids are unique, so a window whose id span is within the threshold is not counted.
+   * this scan). One statement: the scan cuts at every `rowsPerSubRange`-th new id, thinned to at most
+   * `maxSubRanges` sub-ranges (sub-range-queries.ts `thinCuts`, as the other strategies' splits), and a window
+   * whose scan finds at most `rowsPerSubRange` new ids is not split — no capped count and no window count first.
+   * The first sub-range also reads the old gaps (its `from` is the window's). Not split: a window from nothing
+   * (`from` null: the plan has just read every key, the snapshot's position), or one holding only old gaps. Ids
+   * are unique, so a window whose id span is within the threshold is not scanned.
    */
   async planSubRanges(
     window: SourceWindow,
@@ -363,13 +365,9 @@ export class IdentityStrategy implements CaptureStrategy {
     ];
     const gapSql = last.gaps.length > 0 ? ` OR ${this.gapPredicate(last.gaps, params)}` : '';
     const split = async (tx?: sql.Transaction) => {
-      // The split's counts and key scan grow with the window: not latency samples (QueryOptions.sizeDependent).
+      // The split's key scan grows with the window: not a latency sample (QueryOptions.sizeDependent).
       const opts = { ...queryTimeout(this.options), ...(tx ? { transaction: tx } : {}), sizeDependent: true };
-      const q: SplitQuery = (op, text) => this.conn.query(op, text, params, opts);
-      const range = { op: 'identity', from: `FROM ${this.table} WHERE ${c} > @hw AND ${c} <= @top`, orderBy: c };
-      const target = await splitTarget(q, range, rowsPerSubRange, maxSubRanges);
-      if (target === undefined) return undefined;
-      // One ordered scan of the keys: the cuts (every target-th new id) and the ids missing now.
+      // One ordered scan of the keys: the cuts (every rowsPerSubRange-th new id) and the ids missing now.
       const cuts: bigint[] = [];
       const foundInGaps: bigint[] = [];
       const fresh: IdentityGap[] = [];
@@ -389,9 +387,10 @@ export class IdentityStrategy implements CaptureStrategy {
           }
           if (id - prev > step) fresh.push({ lo: prev + step, hi: id - step, seenAt: now });
           prev = id;
-          if (++n % target === 0 && id < top) cuts.push(id);
+          if (++n % rowsPerSubRange === 0 && id < top) cuts.push(id);
         }
       }
+      if (n <= rowsPerSubRange) return undefined;
       // Ids between the last one seen and the bound were handed out before the plan (the bound is a committed
       // id, or the cap below one): a gap too.
       if (prev + step <= top) fresh.push({ lo: prev + step, hi: top, seenAt: now });
@@ -400,7 +399,7 @@ export class IdentityStrategy implements CaptureStrategy {
     const planned = this.snapshot ? await this.conn.inSnapshot('identity.split', split) : await split();
     if (!planned) return undefined;
     const end = formatIdentityPosition({ highWater: top, gaps: planned.end });
-    return subRangesAt(window.from, end, planned.cuts.map(pad20), maxSubRanges);
+    return subRangesAt(window.from, end, thinCuts(planned.cuts, maxSubRanges).map(pad20), maxSubRanges);
   }
 
   /**

@@ -5,19 +5,16 @@
  * The queries on the range, each with a bounded result:
  * 1. a count of at most `rowsPerSubRange + 1` rows (a small window stops here; a plan that ran this very count
  *    passes it as `probed` instead);
- * 2. the window's count, which sets the rows per sub-range (`subRangeTarget`: at most `maxSubRanges` of them) —
- *    only identity's split runs it now (`splitTarget`; its key scan needs the target before it starts);
- * 3. the position of every `target`-th row in position order; `planRangeCuts` (rowversion, Change Tracking,
- *    updated_at) reads it at every `rowsPerSubRange`-th row instead of counting the window first.
+ * 2. the position of every `rowsPerSubRange`-th row in position order (`planRangeCuts`: rowversion, Change
+ *    Tracking, updated_at), thinned to at most `maxSubRanges` sub-ranges (`thinCuts`) — without counting the
+ *    window first. Identity's split reads its cuts in its own key scan (identity.ts), thinned the same way.
  *
  * A cut is a value of the position, and a sub-range (a, b] holds every row whose position is above `a` and at or
  * below `b`: rows sharing a position value (a transaction's version, equal timestamps) always land in the same
- * sub-range, however many there are. The operation names end in `split_probe`, `split_count` and `split_cuts`;
+ * sub-range, however many there are. The operation names end in `split_probe` and `split_cuts`;
  * their time grows with the window, so every strategy's `SplitQuery` sends them with `QueryOptions.sizeDependent`
  * and the throttle does not take them for latency samples (throttle.ts).
  */
-import { subRangeTarget } from '../../domain/sub-ranges.js';
-
 /** Runs one of the split's queries (with the range's parameters, in the caller's transaction and timeout). */
 export type SplitQuery = <T extends Record<string, unknown>>(operation: string, text: string) => Promise<T[]>;
 
@@ -31,26 +28,6 @@ export interface PositionRange {
   readonly orderBy: string;
   /** The expression a cut is read as (default: `orderBy`); its value becomes the strategy's position. */
   readonly cutValue?: string;
-}
-
-/**
- * The rows each sub-range of the window should hold, or undefined when the window holds at most
- * `rowsPerSubRange` rows (queries 1 and 2 above). `probed`: the capped count the plan already ran.
- */
-export async function splitTarget(
-  q: SplitQuery,
-  range: PositionRange,
-  rowsPerSubRange: number,
-  maxSubRanges: number,
-  probed?: number,
-): Promise<number | undefined> {
-  const n = probed ?? (await cappedCount(q, range, rowsPerSubRange, `${range.op}.split_probe`));
-  if (n <= rowsPerSubRange) return undefined;
-  return subRangeTarget(
-    await count(q, `${range.op}.split_count`, `SELECT COUNT_BIG(*) AS n ${range.from}`),
-    rowsPerSubRange,
-    maxSubRanges,
-  );
 }
 
 async function count(q: SplitQuery, op: string, text: string): Promise<number> {
@@ -97,7 +74,14 @@ export async function planRangeCuts(
 ): Promise<unknown[] | undefined> {
   const n = probed ?? (await cappedCount(q, range, rowsPerSubRange, `${range.op}.split_probe`));
   if (n <= rowsPerSubRange) return undefined;
-  const every = await cutsEvery(q, range, rowsPerSubRange);
+  return thinCuts(await cutsEvery(q, range, rowsPerSubRange), maxSubRanges);
+}
+
+/**
+ * Cuts taken at every `rowsPerSubRange`-th row, thinned to at most `maxSubRanges` sub-ranges: every k-th kept,
+ * k the least that fits (unchanged up to `maxSubRanges` − 1 cuts).
+ */
+export function thinCuts<T>(every: readonly T[], maxSubRanges: number): T[] {
   const k = Math.ceil((every.length + 1) / maxSubRanges);
   return every.filter((_v, i) => (i + 1) % k === 0);
 }

@@ -6,6 +6,7 @@ import { discoverTable } from '../../../src/source/discovery.js';
 import type { SourceConnection } from '../../../src/source/connection.js';
 import type { LakeValue } from '../../../src/domain/values.js';
 import { startSourceSim, type SourceSim } from '../../support/source-sim.js';
+import { consumeSlowly } from '../../support/slow-consumer.js';
 
 let s: SourceSim;
 let conn: SourceConnection;
@@ -98,18 +99,11 @@ test('a chunk read hands its rows on in small batches while the consumer is slow
     DECLARE @i int = 1;
     WHILE @i <= 3000 BEGIN INSERT INTO dbo.ck_many (id, v) VALUES (@i, CONCAT(N'value ', @i)); SET @i += 1; END`);
   const d = await discoverTable(conn, 'dbo', 'ck_many');
-  const sizes: number[] = [];
-  const ids: LakeValue[] = [];
-  for await (const b of readChunk(conn, d, { limit: 10_000, positioner })) {
-    sizes.push(b.rows.length);
-    ids.push(...b.rows.map((r) => r.values[0]!));
-    // A consumer slower than the driver: without the pause the driver would deliver the whole chunk meanwhile.
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const { rows, largest } = await consumeSlowly(readChunk(conn, d, { limit: 10_000, positioner }));
   assert.deepEqual(
-    ids,
+    rows.map((r) => r.values[0]),
     Array.from({ length: 3000 }, (_v, i) => i + 1),
     'every row once, in key order',
   );
-  assert.ok(Math.max(...sizes) <= 256, `batches of at most 256 rows (largest ${Math.max(...sizes)})`);
+  assert.ok(largest <= 256, `batches of at most 256 rows (largest ${largest})`);
 });

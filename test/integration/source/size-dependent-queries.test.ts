@@ -1,9 +1,10 @@
 /**
  * Every count or cut over a window that a plan or a sub-range split sends is flagged size-dependent
  * (`QueryOptions.sizeDependent`), so the throttle never takes its time — which grows with the window — for the
- * source's health (src/source/throttle.ts). Against the simulator over TCP, for each strategy that counts: CDC,
- * rowversion and Change Tracking. A new count query without the flag fails here: every statement with COUNT_BIG
- * or ROW_NUMBER that the plan and split send must carry it.
+ * source's health (src/source/throttle.ts). Against the simulator over TCP, for each strategy that splits: CDC,
+ * rowversion, Change Tracking and identity. A new count query without the flag fails here: every statement with
+ * COUNT_BIG or ROW_NUMBER that the plan and split send must carry it. Identity's split counts nothing: its one key
+ * scan (streamed, flagged too) finds the cuts.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -11,6 +12,7 @@ import { discoverTable } from '../../../src/source/discovery.js';
 import { CdcStrategy } from '../../../src/source/strategies/cdc.js';
 import { ChangeTrackingStrategy } from '../../../src/source/strategies/change-tracking.js';
 import { RowversionStrategy } from '../../../src/source/strategies/rowversion.js';
+import { formatIdentityPosition, IdentityStrategy } from '../../../src/source/strategies/identity.js';
 import type { CaptureStrategy } from '../../../src/source/index.js';
 import type { QueryOptions, SourceConnection } from '../../../src/source/connection.js';
 import { planWindow } from '../../../src/capture/window.js';
@@ -34,6 +36,11 @@ before(async () => {
   conn.query = (operation: string, text: string, params?: never, opts: QueryOptions = {}) => {
     sent.push({ operation, text, sizeDependent: opts.sizeDependent === true });
     return query(operation, text, params, opts);
+  };
+  const stream = conn.stream.bind(conn);
+  conn.stream = (operation: string, text: string, params?: never, opts: QueryOptions = {}) => {
+    sent.push({ operation, text, sizeDependent: opts.sizeDependent === true });
+    return stream(operation, text, params, opts);
   };
 });
 after(() => s?.stop());
@@ -91,4 +98,22 @@ test('change tracking: the split flags every count and cut over the window as si
   const start = await st.planWindow(null);
   await insert('sd_ct', 1, 500);
   await planAndSplit(st, start.to, { min: 2, what: 'the capped count and the cuts' });
+});
+
+test('identity: the split counts nothing — one key scan, flagged size-dependent, finds the cuts', async () => {
+  await s.admin.request().batch('CREATE TABLE dbo.sd_id (id int IDENTITY(1,1) PRIMARY KEY, note varchar(20) NULL);');
+  for (let i = 0; i < 500; i += 50)
+    await s.admin
+      .request()
+      .batch(`INSERT INTO dbo.sd_id (note) VALUES ${Array.from({ length: 50 }, () => "('n')").join(', ')}`);
+  const st = new IdentityStrategy(conn, await discoverTable(conn, 'dbo', 'sd_id'), 'id');
+  const plan = await planAndSplit(st, formatIdentityPosition({ highWater: 0n, gaps: [] }), { min: 0, what: '' });
+  assert.equal(plan.window?.subRanges?.length, 5, '500 new ids at 100 per sub-range');
+  const split = sent.filter((q) => q.operation.startsWith('identity.split'));
+  assert.deepEqual(
+    split.map((q) => q.operation),
+    ['identity.split_cuts'],
+    'no capped count and no window count before the key scan',
+  );
+  assert.ok(split[0]!.sizeDependent, 'the key scan grows with the window: flagged size-dependent');
 });

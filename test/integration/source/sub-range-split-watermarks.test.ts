@@ -177,6 +177,9 @@ test('identity: a window cut at ids fixes its end and gaps at plan time; an id c
   const ranges = await st.planSubRanges(w2, 1000, 32);
   assert.ok(ranges, 'the window is split');
   assert.equal(ranges.length, 3, `${ranges.length} sub-ranges`);
+  const two = await st.planSubRanges(w2, 1000, 2);
+  assert.equal(two?.length, 2, 'at most maxSubRanges: every other cut kept');
+  assert.equal(two[0]!.to, ranges[1]!.to, 'cut at the second of the cuts');
   const end = ranges[ranges.length - 1]!.to;
   assert.ok(coversWindow(w2.from, end, ranges), 'contiguous, from the window start to its end');
   const fixed = parseIdentityPosition(end);

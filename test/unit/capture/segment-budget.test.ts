@@ -34,7 +34,7 @@ function source(w: number, rows: number): SegmentSource {
   const read: EventRead = { events: batches(), digest: createHash('sha256'), seen: 0 };
   return new SegmentSource(
     { partRows: 100 } as never,
-    { lake: { layout: { id: `dbo.T${w}` }, store: {} } } as never,
+    { lake: { layout: { id: `dbo.T${w}` }, store: {} }, config: {} } as never,
     noProgress,
     {
       window: { kind: 'changes', seq: 1, from: '0', to: 'f' } as never,

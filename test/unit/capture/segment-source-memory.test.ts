@@ -46,7 +46,7 @@ test('a segment does not keep the batches it consumed reachable while the window
   // Only what SegmentSource uses of its dependencies: the segment size, and the lake's table id for messages.
   const source = new SegmentSource(
     { partRows: 10_000 } as never,
-    { lake: { layout: { id: 'dbo.T' }, store: {} } } as never,
+    { lake: { layout: { id: 'dbo.T' }, store: {} }, config: {} } as never,
     sink,
     {
       window: { kind: 'changes', seq: 1, from: '0', to: 'f' } as never,

@@ -288,3 +288,48 @@ test('CDC change functions: a subset of columns, counts and net changes equal th
     await sameAsFull(s, ['__$update_mask'], netCols, `${fn} ORDER BY id`);
   }
 });
+
+test('a derived table reads only the columns the outer query uses; DISTINCT, aggregates and ORDER BY keep theirs', async () => {
+  const { s } = await wideTable(150);
+  // Tidemark's capped count: the outer query reads no column of the derived table, so its source decodes no
+  // value but what its walk needs (the same as a derived table of NULLs).
+  const decoded = async (sql: string, expected: SqlValue[][]): Promise<number> =>
+    valuesDecodedDuring(async () => assert.deepEqual(await rows(s, sql), expected, sql));
+  const count = await decoded('SELECT COUNT_BIG(*) FROM (SELECT TOP (100) c7 AS s FROM dbo.Wide WHERE id > 20) AS t', [
+    [100n],
+  ]);
+  const walk = await decoded('SELECT COUNT_BIG(*) FROM (SELECT TOP (100) NULL AS s FROM dbo.Wide WHERE id > 20) AS t', [
+    [100n],
+  ]);
+  // Before: c7 decoded for each of the 100 rows the derived table produced.
+  assert.equal(count, walk, `${count} values decoded for a count over a derived table, ${walk} to walk its rows`);
+  const two = await decoded('SELECT SUM(t.s) FROM (SELECT TOP (3) c7 AS s, c9 AS u FROM dbo.Wide) AS t', [
+    [7n + 107n + 207n],
+  ]);
+  const one = await decoded('SELECT SUM(t.s) FROM (SELECT TOP (3) c7 AS s FROM dbo.Wide) AS t', [[7n + 107n + 207n]]);
+  assert.equal(two, one, 'the column the outer query reads, and only it');
+  // An inner ORDER BY on a column the outer query does not read still orders the TOP.
+  assert.deepEqual(await rows(s, 'SELECT t.id FROM (SELECT TOP (3) id, c3 AS k FROM dbo.Wide ORDER BY k DESC) AS t'), [
+    [149n],
+    [148n],
+    [147n],
+  ]);
+  assert.deepEqual(await rows(s, 'SELECT t.id FROM (SELECT TOP (2) id, c3 FROM dbo.Wide ORDER BY 2 DESC) AS t'), [
+    [149n],
+    [148n],
+  ]);
+  // DISTINCT compares every column; an aggregate sets the row count: neither is dropped.
+  assert.deepEqual(
+    await rows(s, 'SELECT COUNT(*) FROM (SELECT DISTINCT c0 % 3 AS m, id % 2 AS p FROM dbo.Wide) AS t'),
+    [[6n]],
+  );
+  assert.deepEqual(await rows(s, 'SELECT COUNT(*) FROM (SELECT COUNT(*) AS n FROM dbo.Wide) AS t'), [[1n]]);
+  // SELECT * over the derived table reads all of its columns.
+  assert.deepEqual(await rows(s, 'SELECT * FROM (SELECT TOP (1) c1 AS a, c2 AS b FROM dbo.Wide WHERE id = 4) AS t'), [
+    [401n, 402n],
+  ]);
+  // A CTE is a derived table too.
+  assert.deepEqual(await rows(s, 'WITH w AS (SELECT id, c5 AS f FROM dbo.Wide WHERE id < 10) SELECT COUNT(*) FROM w'), [
+    [10n],
+  ]);
+});
