@@ -109,7 +109,7 @@ export function runOnSource(law: BackoffLaw, o: BackoffRunOptions): BackoffRun {
       for (let i = 0; i < 5; i++) probes.push(sample(0));
       if (probes.length > 50) probes.splice(0, probes.length - 50);
       baseline = baselineOf(probes);
-      law.newBaseline();
+      law.newBaseline(baseline);
       baselines++;
       lastBaselineAt = d;
       holdLeft = 3;
