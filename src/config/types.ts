@@ -343,6 +343,11 @@ export interface LatencyBackoffLimit {
   readonly probe: string;
   /** Time between probes; default 250ms (100ms … 10s). */
   readonly probeInterval: Duration;
+  /**
+   * The lowest rows/s cap the back-off sets (1 … `maxRowsPerSecond`; default 100, or the table's cap when lower):
+   * a table keeps up with the source's writes as long as they stay below it, whatever the probe says.
+   */
+  readonly minRowsPerSecond: number;
 }
 
 /**

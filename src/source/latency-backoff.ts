@@ -38,7 +38,7 @@ export interface BackoffLawOptions {
   readonly maxRowsPerSecond: number;
   /** How much slower than its baseline the probe may get while Tidemark reads, in percent (config). */
   readonly maxIncreasePercent: number;
-  /** The floor of the cap (default: 100 rows/s, or the cap when it is lower). */
+  /** The floor of the cap (config `minRowsPerSecond`; default 100 rows/s; never above `maxRowsPerSecond`). */
   readonly minRowsPerSecond?: number;
   /** Probe samples per decision (default 3). */
   readonly samplesPerDecision?: number;
@@ -107,10 +107,10 @@ export class BackoffLaw {
   constructor(options: BackoffLawOptions) {
     if (!(options.maxRowsPerSecond >= 1)) throw new Error('maxRowsPerSecond must be at least 1');
     if (!(options.maxIncreasePercent > 0)) throw new Error('maxIncreasePercent must be above 0');
-    // 100 rows/s at most: with a lifted cap (1,000,000) a floor in proportion would never slow a window.
-    const floor = Math.min(options.maxRowsPerSecond, 100);
+    // 100 rows/s by default: with a lifted cap (1,000,000) a floor in proportion would never slow a window. Never
+    // above the cap (a chunk read's cap may be lower than the floor configured for the table).
+    const floor = Math.min(options.maxRowsPerSecond, options.minRowsPerSecond ?? 100);
     this.o = {
-      minRowsPerSecond: floor,
       samplesPerDecision: 3,
       minDeltaMs: 0.2,
       heldAfter: 2,
@@ -119,6 +119,7 @@ export class BackoffLaw {
       smoothing: 0.3,
       rebaselineAfter: 3,
       ...options,
+      minRowsPerSecond: floor,
     };
     this.current = options.maxRowsPerSecond;
     this.stats = { backoffs: 0, decisions: 0, lowestRowsPerSecond: this.current };

@@ -179,6 +179,15 @@ test('the cap never goes below its floor, nor above the configured cap', () => {
   assert.equal(law.rowsPerSecond, 1_000);
 });
 
+test('a configured floor holds, and is never above the cap (a chunk read may have a lower cap than the floor)', () => {
+  const law = new BackoffLaw({ maxRowsPerSecond: 10_000, maxIncreasePercent: 5, minRowsPerSecond: 2_000 });
+  for (let i = 0; i < 20; i++) feed(law, [50, 50, 50], 10);
+  assert.equal(law.rowsPerSecond, 2_000);
+  const low = new BackoffLaw({ maxRowsPerSecond: 1_000, maxIncreasePercent: 5, minRowsPerSecond: 5_000 });
+  for (let i = 0; i < 5; i++) feed(low, [50, 50, 50], 10);
+  assert.equal(low.rowsPerSecond, 1_000);
+});
+
 test('timing noise below minDeltaMs is not a trip even when it is a large percentage of a tiny baseline', () => {
   const law = new BackoffLaw({ maxRowsPerSecond: 10_000, maxIncreasePercent: 5, minDeltaMs: 0.2 });
   feed(law, [0.65, 0.65, 0.65], 0.5); // +30%, but 0.15 ms
