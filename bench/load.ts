@@ -478,12 +478,24 @@ async function main() {
             .map((x) => x.statementP95Ms)
             .join(', ')} ms`,
         );
-        if (decisions)
+        if (decisions) {
           for (const b of decisions.bands)
             say(
-              `    back-off decisions at ${b.rowsPerSecondFrom}–${b.rowsPerSecondTo} rows/s: ${b.decisions}, over the limit ${b.overLimit}; ` +
-                `median probe vs baseline ${signed(b.medianIncreasePercent)}%`,
+              `    back-off decisions at ${b.rowsPerSecondFrom}–${b.rowsPerSecondTo} rows/s: ${b.decisions}, over the limit ${b.overLimit}, ` +
+                `far below the baseline ${b.farBelow}; median probe vs baseline ${signed(b.medianIncreasePercent)}%`,
             );
+          // The cap's path: every change, with the probe median ÷ baseline that made it (the JSON has them all).
+          const changes = decisions.decisions.filter((d) => d.toRowsPerSecond !== d.fromRowsPerSecond);
+          const step = (d: (typeof changes)[number]) =>
+            `${d.toRowsPerSecond}${d.decision === 'backoff' ? '↓' : '↑'}(${signed(+((d.medianMs / d.baselineMs - 1) * 100).toFixed(0))}%)`;
+          if (changes.length > 0)
+            say(
+              `    back-off cap path (${changes.length} changes in ${decisions.decisions.length} decisions): ` +
+                (changes.length <= 40
+                  ? changes.map(step).join(' ')
+                  : `${changes.slice(0, 20).map(step).join(' ')} … ${changes.slice(-20).map(step).join(' ')}`),
+            );
+        }
       };
       const want = (x: string) => OLTP_PHASES.has(x);
       let restarted = false;
