@@ -18,6 +18,7 @@
  * as not read) and five probes taken, at the start, every 80 decisions (the monitor's 60 s) and whenever the law
  * asks (`wantsBaseline`); `baselineOf` turns those probes into the baseline in force.
  */
+import { prng } from '../../sim/seed.js';
 import type { BackoffLaw } from '../../src/source/latency-backoff.js';
 
 /** What the source does on its own (see the module comment); all default to 0 (none). */
@@ -53,17 +54,8 @@ export interface BackoffRun {
 
 const STALL_MS = 3_000;
 
-/** A seeded uniform generator (mulberry32): the same numbers on every run. */
-export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform generator (the simulator's mulberry32): the same numbers on every run. */
+export const uniform = prng;
 
 /** A seeded standard normal generator (Box–Muller over {@link uniform}). */
 export function normal(seed: number): () => number {
