@@ -259,12 +259,15 @@ export class BackoffLaw {
    * A fresh baseline is in force: drops the samples and the average gathered against the old one. Given the fresh
    * baseline (ms): when it is `STALL_RATIO` times the one the law last backed off against, the source was that much
    * slower with Tidemark's reads held — its own stall, not Tidemark's cost — and the back-offs taken against the old
-   * baseline are undone (the cap and the rate that held go back to what they were before them).
+   * baseline are undone (the cap goes back to what it was before them, at most to the rate that held then; with no
+   * rate held yet — the descent from a lifted cap, the source still busy with Tidemark's reads — nothing is undone).
    */
   newBaseline(freshMs?: number): void {
     const before = this.beforeBackoffs;
-    if (before && freshMs !== undefined && freshMs >= before.baselineMs * STALL_RATIO) {
-      this.current = before.current;
+    // Only back to a rate that held: while the law descends from a lifted cap (nothing held yet) the source is still
+    // busy with Tidemark's own reads when the hold for the baseline starts, and a slow fresh baseline says so.
+    if (before && before.held > 0 && freshMs !== undefined && freshMs >= before.baselineMs * STALL_RATIO) {
+      this.current = Math.min(before.current, before.held);
       this.held = before.held;
       this.calm = 0;
     }

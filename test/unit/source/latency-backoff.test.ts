@@ -133,6 +133,12 @@ test('back-offs that a fresh baseline shows were a stall of the source are undon
   // Reads held, the source is as slow: its own stall. The cap goes back to where it was.
   law.newBaseline(3_000);
   assert.equal(law.rowsPerSecond, 10_000);
+  // The descent from a lifted cap (no rate held yet): a slow fresh baseline is Tidemark's own reads still in the
+  // source, not a stall — nothing is undone.
+  const descent = new BackoffLaw({ maxRowsPerSecond: 1_000_000, maxIncreasePercent: 5 });
+  for (let i = 0; i < 3; i++) feed(descent, [3_000, 3_000, 3_000], 10);
+  descent.newBaseline(3_000);
+  assert.equal(descent.rowsPerSecond, 125_000);
   // The same back-offs with a fresh baseline as before: Tidemark's doing, they stand.
   const real = new BackoffLaw({ maxRowsPerSecond: 10_000, maxIncreasePercent: 5 });
   for (let i = 0; i < 3; i++) feed(real, [3_000, 3_000, 3_000], 10);
