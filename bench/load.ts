@@ -478,12 +478,30 @@ async function main() {
             .map((x) => x.statementP95Ms)
             .join(', ')} ms`,
         );
-        if (decisions)
+        if (decisions) {
           for (const b of decisions.bands)
             say(
-              `    back-off decisions at ${b.rowsPerSecondFrom}–${b.rowsPerSecondTo} rows/s: ${b.decisions}, over the limit ${b.overLimit}; ` +
-                `median probe vs baseline ${signed(b.medianIncreasePercent)}%`,
+              `    back-off decisions at ${b.rowsPerSecondFrom}–${b.rowsPerSecondTo} rows/s: ${b.decisions}, over the limit ${b.overLimit}, ` +
+                `far below the baseline ${b.farBelow}; median probe vs baseline ${signed(b.medianIncreasePercent)}%`,
             );
+          // The cap's path: every change, with the probe median ÷ baseline that made it, and ⇑N where a fresh
+          // baseline undid the back-offs a stall of the source caused (the cap moved between two decisions).
+          const path: string[] = [];
+          let prev: (typeof decisions.decisions)[number] | undefined;
+          for (const d of decisions.decisions) {
+            if (prev && d.fromRowsPerSecond !== prev.toRowsPerSecond) path.push(`⇑${d.fromRowsPerSecond}`);
+            if (d.toRowsPerSecond !== d.fromRowsPerSecond)
+              path.push(
+                `${d.toRowsPerSecond}${d.decision === 'backoff' ? '↓' : '↑'}(${signed(+((d.medianMs / d.baselineMs - 1) * 100).toFixed(0))}%)`,
+              );
+            prev = d;
+          }
+          if (path.length > 0)
+            say(
+              `    back-off cap path (${path.length} changes in ${decisions.decisions.length} decisions): ` +
+                (path.length <= 40 ? path.join(' ') : `${path.slice(0, 20).join(' ')} … ${path.slice(-20).join(' ')}`),
+            );
+        }
       };
       const want = (x: string) => OLTP_PHASES.has(x);
       let restarted = false;

@@ -198,6 +198,8 @@ export interface BackoffBand {
   rowsPerSecondTo: number;
   decisions: number;
   overLimit: number;
+  /** Decisions whose probe median was under half the baseline (the law reads a baseline taken in a stall). */
+  farBelow: number;
   /** Median over the band's decisions of (probe median ÷ baseline − 1), percent. */
   medianIncreasePercent: number;
 }
@@ -241,6 +243,7 @@ export function backoffDecisionsOf(
         rowsPerSecondTo: band * 2 - 1,
         decisions: ds.length,
         overLimit: ds.filter((d) => d.medianMs > d.limitMs).length,
+        farBelow: ds.filter((d) => d.medianMs < d.baselineMs / 2).length,
         medianIncreasePercent: +inc[Math.floor(inc.length / 2)]!.toFixed(1),
       };
     });

@@ -22,6 +22,7 @@ export const DEFAULTS = {
   subRangeRows: 100_000,
   latencyProbe: 'SELECT 1',
   latencyProbeInterval: durationOf(250),
+  latencyBackoffFloor: 100,
   updatedAtLookback: durationOf(15 * 60_000),
   updatedAtSafetyLag: durationOf(2 * 60_000),
   nightlyDuration: durationOf(2 * 3_600_000),

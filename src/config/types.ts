@@ -330,7 +330,8 @@ export interface TableLimits {
   /**
    * The application-latency back-off of this table's window reads; absent: off (the default). While the table
    * reads, a probe statement is timed against its time while Tidemark reads nothing; when it is more than
-   * `maxIncreasePercent` slower, the rows/s cap is halved, and it climbs back while the probe stays within it.
+   * `maxIncreasePercent` slower, the rows/s cap is lowered (not below `minRowsPerSecond`), and it climbs back
+   * while the probe stays within it (src/source/latency-backoff.ts).
    */
   readonly latencyBackoff?: LatencyBackoffLimit;
 }
@@ -343,6 +344,11 @@ export interface LatencyBackoffLimit {
   readonly probe: string;
   /** Time between probes; default 250ms (100ms … 10s). */
   readonly probeInterval: Duration;
+  /**
+   * The lowest rows/s cap the back-off sets (1 … `maxRowsPerSecond`; default 100, or the table's cap when lower):
+   * a table keeps up with the source's writes as long as they stay below it, whatever the probe says.
+   */
+  readonly minRowsPerSecond: number;
 }
 
 /**

@@ -97,7 +97,7 @@ function backedOffLimiter(conn: SourceConnection, table: TableConfig, key: strin
     ? conn.tableBackoff(
         key,
         { statement: lb.probe, intervalMs: lb.probeInterval.ms },
-        { maxRowsPerSecond: cap, maxIncreasePercent: lb.maxIncreasePercent },
+        { maxRowsPerSecond: cap, maxIncreasePercent: lb.maxIncreasePercent, minRowsPerSecond: lb.minRowsPerSecond },
       )
     : undefined;
   return new SourceThrottle({

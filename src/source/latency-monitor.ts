@@ -45,10 +45,15 @@ export interface LatencyMonitorOptions {
   readonly activeMs?: number;
   /** The longest pause of the next query after a back-off [5 s]. */
   readonly maxQueryPauseMs?: number;
+  /**
+   * Where the probe samples come from: `thread` (the default) starts the probe thread on first use; `fed` starts
+   * none, and the samples come through {@link LatencyMonitor.feed} (the monitor's unit tests).
+   */
+  readonly probe?: 'thread' | 'fed';
   /** Where failures of the probe are told (never row values: driver messages only). */
   readonly onProbeError?: (message: string) => void;
   /** Told every decision of a table's law, with the baseline it was taken against (the worker logs it at debug). */
-  readonly onDecision?: (table: string, decision: BackoffDecisionRecord & { baselineMs: number }) => void;
+  readonly onDecision?: (table: string, decision: BackoffDecisionRecord) => void;
 }
 
 /** A table's back-off as its reads see it. */
@@ -60,14 +65,15 @@ export interface TableBackoff {
   readonly law: BackoffLaw;
 }
 
-interface Sample {
-  at: number;
-  ms: number;
+/** One probe sample: when it started (epoch ms) and how long it took (ms). */
+export interface ProbeSample {
+  readonly at: number;
+  readonly ms: number;
 }
 
 export class LatencyMonitor {
   private thread: Worker | undefined;
-  private readonly baseline: Sample[] = [];
+  private readonly baseline: ProbeSample[] = [];
   private readonly tables = new Map<string, { law: BackoffLaw; lastReadAt: number }>();
   private holdStartedAt: number | undefined;
   private endHold: (() => void) | undefined;
@@ -91,6 +97,7 @@ export class LatencyMonitor {
       maxHoldMs: 10_000,
       activeMs: 10_000,
       maxQueryPauseMs: 5_000,
+      probe: 'thread',
       ...options,
     };
     // This monitor paces the worker's queries from now on; the throttle's own 3x rule would pause them too, for
@@ -133,7 +140,7 @@ export class LatencyMonitor {
   }
 
   private start(): void {
-    if (this.thread) return;
+    if (this.thread || this.o.probe === 'fed') return;
     const input: ProbeThreadInput = {
       target: this.target,
       statement: this.settings.statement,
@@ -142,7 +149,7 @@ export class LatencyMonitor {
     const thread = startModuleThread(import.meta.url, 'latency-probe-thread', { workerData: input });
     thread.unref();
     thread.on('message', (m: ProbeThreadMessage) => {
-      if (m.kind === 'sample') this.onSample(m);
+      if (m.kind === 'sample') this.feed(m);
       else {
         this.stats.errors++;
         this.options.onProbeError?.(m.message);
@@ -158,7 +165,11 @@ export class LatencyMonitor {
     this.thread = thread;
   }
 
-  private onSample(s: Sample): void {
+  /**
+   * One probe sample: its start (epoch ms) and latency (ms). The probe thread's samples come here (or a test's,
+   * with `probe: 'fed'`).
+   */
+  feed(s: ProbeSample): void {
     this.stats.probes++;
     const end = s.at + s.ms;
     const held = this.holdStartedAt !== undefined && s.at >= this.holdStartedAt + this.o.settleMs;
@@ -168,7 +179,8 @@ export class LatencyMonitor {
       this.stats.baselineProbes++;
       // A fresh baseline: samples gathered toward a decision against the old one no longer compare.
       if (held && this.baseline.length >= this.o.baselineSamples) {
-        for (const t of this.tables.values()) t.law.newBaseline();
+        const fresh = this.baselineMs();
+        for (const t of this.tables.values()) t.law.newBaseline(fresh);
         this.release();
       }
       return;
@@ -183,17 +195,16 @@ export class LatencyMonitor {
     let calm = false;
     for (const [key, t] of this.tables) {
       if (t.lastReadAt < since) continue;
-      const decisions = t.law.stats.decisions;
       const d = t.law.observe(s.ms, baseline);
-      if (t.law.stats.decisions !== decisions && t.law.last)
-        this.options.onDecision?.(key, { ...t.law.last, baselineMs: baseline });
-      if (d === 'backoff') backedOff = true;
-      else if (d === 'recover') calm = true;
+      if (!d) continue;
+      this.options.onDecision?.(key, d);
+      if (d.decision === 'backoff') backedOff = true;
+      else if (d.decision === 'recover') calm = true;
     }
+    // A law that backed off again and again against this baseline, or reads far below it, asks for a fresh one
+    // (latency-backoff.ts `wantsBaseline`): a source slower or faster for reasons of its own is not Tidemark's doing.
+    if ([...this.tables.values()].some((t) => t.law.wantsBaseline)) this.holdForBaseline();
     if (backedOff) {
-      // A law that backed off again and again against this baseline asks for a fresh one (latency-backoff.ts
-      // `wantsBaseline`): a source slower for reasons of its own is not Tidemark's cost.
-      if ([...this.tables.values()].some((t) => t.law.wantsBaseline)) this.holdForBaseline();
       // Fewer rows per second do not help when the source is slowed by the number of queries (short windows back
       // to back): each back-off also pauses the worker's next query, twice as long at each back-off in a row.
       this.consecutiveBackoffs++;

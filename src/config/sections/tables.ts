@@ -136,6 +136,22 @@ function readLimits(table: ObjectReader, source: SourceConfig): TableConfig['lim
     'latencyBackoff',
   ]);
   const latencyBackoff = readLatencyBackoff(l);
+  const maxRowsPerSecond = l.integer('maxRowsPerSecond', {
+    what: 'the most rows read per second',
+    example: '5000',
+    min: 1,
+    max: 1_000_000,
+    fallback: DEFAULTS.maxRowsPerSecond,
+  });
+  // A floor written above the table's cap is a mistake; the default floor (100) is lowered to a smaller cap.
+  const lbRaw = l.raw('latencyBackoff');
+  const floorWritten = typeof lbRaw === 'object' && lbRaw !== null && 'minRowsPerSecond' in lbRaw;
+  if (latencyBackoff && floorWritten && latencyBackoff.minRowsPerSecond > maxRowsPerSecond)
+    l.checker.report(
+      [...l.at('latencyBackoff'), 'minRowsPerSecond'],
+      `the back-off's floor (${latencyBackoff.minRowsPerSecond} rows/s) is above maxRowsPerSecond (${maxRowsPerSecond}): the back-off could never slow the table's reads`,
+      `lower minRowsPerSecond to at most ${maxRowsPerSecond} (the rate the table must keep up with), or raise maxRowsPerSecond`,
+    );
   const maxChunkRowsPerSecond = l.has('maxChunkRowsPerSecond')
     ? l.integer('maxChunkRowsPerSecond', {
         what: 'the most rows one chunk of a job reads per second',
@@ -146,13 +162,7 @@ function readLimits(table: ObjectReader, source: SourceConfig): TableConfig['lim
       })
     : undefined;
   return {
-    maxRowsPerSecond: l.integer('maxRowsPerSecond', {
-      what: 'the most rows read per second',
-      example: '5000',
-      min: 1,
-      max: 1_000_000,
-      fallback: DEFAULTS.maxRowsPerSecond,
-    }),
+    maxRowsPerSecond,
     maxRowsPerWindow: l.integer('maxRowsPerWindow', {
       what: 'the most rows in one window',
       example: '1000000',
@@ -181,7 +191,7 @@ function readLimits(table: ObjectReader, source: SourceConfig): TableConfig['lim
 
 /**
  * `limits.latencyBackoff`: `off` (the default), a percent (`5`: the probe may get 5% slower), or
- * `{ maxIncreasePercent, probe, probeInterval }`.
+ * `{ maxIncreasePercent, probe, probeInterval, minRowsPerSecond }`.
  */
 function readLatencyBackoff(l: ObjectReader): LatencyBackoffLimit | undefined {
   const raw = l.raw('latencyBackoff');
@@ -192,7 +202,11 @@ function readLatencyBackoff(l: ObjectReader): LatencyBackoffLimit | undefined {
     min: 1,
     max: 1000,
   };
-  const defaults = { probe: DEFAULTS.latencyProbe, probeInterval: DEFAULTS.latencyProbeInterval };
+  const defaults = {
+    probe: DEFAULTS.latencyProbe,
+    probeInterval: DEFAULTS.latencyProbeInterval,
+    minRowsPerSecond: DEFAULTS.latencyBackoffFloor,
+  };
   if (typeof raw === 'number' || typeof raw === 'string') {
     if (typeof raw === 'string' && !/^\d+$/.test(raw.trim())) {
       l.checker.report(
@@ -205,7 +219,7 @@ function readLatencyBackoff(l: ObjectReader): LatencyBackoffLimit | undefined {
     return { maxIncreasePercent: l.integer('latencyBackoff', { ...percent, fallback: 5 }), ...defaults };
   }
   const b = l.checker.object(l.at('latencyBackoff'), raw, 'the latency back-off');
-  b.allow(['maxIncreasePercent', 'probe', 'probeInterval']);
+  b.allow(['maxIncreasePercent', 'probe', 'probeInterval', 'minRowsPerSecond']);
   return {
     maxIncreasePercent: b.integer('maxIncreasePercent', { ...percent, required: true }),
     probe: b.optionalString('probe', {
@@ -220,6 +234,13 @@ function readLatencyBackoff(l: ObjectReader): LatencyBackoffLimit | undefined {
       fallback: defaults.probeInterval,
       min: durationOf(100),
       max: durationOf(10_000),
+    }),
+    minRowsPerSecond: b.integer('minRowsPerSecond', {
+      what: 'the lowest rows/s cap the back-off sets (the table keeps up with writes below it, whatever the probe says)',
+      example: '500',
+      min: 1,
+      max: 1_000_000,
+      fallback: defaults.minRowsPerSecond,
     }),
   };
 }

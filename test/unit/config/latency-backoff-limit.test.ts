@@ -61,3 +61,40 @@ test('the map needs maxIncreasePercent, and a probe that is one plain SELECT', (
   );
   assert.match(fast.message, /at least 100ms/);
 });
+
+test('the floor of the back-off is 100 rows/s unless minRowsPerSecond says otherwise', () => {
+  assert.equal(valid(withBackoff(5)).tables[0]?.limits.latencyBackoff?.minRowsPerSecond, 100);
+  const lb = valid(withBackoff({ maxIncreasePercent: 5, minRowsPerSecond: 500 })).tables[0]?.limits.latencyBackoff;
+  assert.equal(lb?.minRowsPerSecond, 500);
+  // The default floor under a smaller cap is no mistake: the law lowers it to the cap.
+  const small = variant((d) => {
+    d.tables[0]!.limits = { maxRowsPerSecond: 50, latencyBackoff: 5 };
+  });
+  assert.equal(valid(small).tables[0]?.limits.latencyBackoff?.minRowsPerSecond, 100);
+});
+
+test('a floor above the table cap, or below 1, is refused at its path with what to do', () => {
+  const above = issueAt(
+    invalid(
+      variant((d) => {
+        d.tables[0]!.limits = {
+          maxRowsPerSecond: 2000,
+          latencyBackoff: { maxIncreasePercent: 5, minRowsPerSecond: 5000 },
+        };
+      }),
+    ),
+    'tables[0].limits.latencyBackoff.minRowsPerSecond',
+  );
+  assert.match(above.message, /above maxRowsPerSecond \(2000\).*never slow/);
+  assert.match(above.fix, /lower minRowsPerSecond to at most 2000.*or raise maxRowsPerSecond/);
+  // Above the default cap (5,000 rows/s) too, when maxRowsPerSecond is not written.
+  issueAt(
+    invalid(withBackoff({ maxIncreasePercent: 5, minRowsPerSecond: 6000 })),
+    'tables[0].limits.latencyBackoff.minRowsPerSecond',
+  );
+  const zero = issueAt(
+    invalid(withBackoff({ maxIncreasePercent: 5, minRowsPerSecond: 0 })),
+    'tables[0].limits.latencyBackoff.minRowsPerSecond',
+  );
+  assert.match(zero.message, /at least 1|between 1/);
+});
