@@ -11,6 +11,8 @@
  * `--from/--to` cut the recording to seconds after its first sample (the load, say; without them it prints the
  * samples per 5 s to find the step). Prints µs of CPU per row for each role (main, V8 platform threads,
  * Parquet writers, other JS threads, libuv's pool, DuckDB's own threads) and, within it, per category.
+ * `--timeline CATEGORY` (with --from/--to) also prints that category's samples per 5 s of the step, all threads:
+ * e.g. `--timeline 'JIT compiler'` tells a start-up cost (the first seconds) from a recurring one (deopts).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,6 +24,7 @@ const { values, positionals } = parseArgs({
     from: { type: 'string' },
     to: { type: 'string' },
     hz: { type: 'string', default: '199' },
+    timeline: { type: 'string' },
   },
 });
 const file = positionals[0];
@@ -109,5 +112,17 @@ if (values.from === undefined || values.to === undefined) {
       .map(([c, n]) => `${c} ${us(n).toFixed(1)}`)
       .join(', ');
     console.log(`  ${r.padEnd(38)} ${us(total(m)).toFixed(1).padStart(6)}   ${parts}`);
+  }
+  if (values.timeline) {
+    const per5 = new Map<number, number>();
+    for (let t = from; t < to; t += 5) per5.set(t, 0);
+    for (const s of samples) {
+      const at = s.time - t0;
+      if (at < from || at >= to || category(s.frames) !== values.timeline) continue;
+      const bucket = from + Math.floor((at - from) / 5) * 5;
+      per5.set(bucket, (per5.get(bucket) ?? 0) + 1);
+    }
+    console.log(`${values.timeline}: samples per 5 s of the step, all threads (${values.hz} Hz):`);
+    for (const [t, n] of per5) console.log(`  ${String(t).padStart(5)} s  ${n}`);
   }
 }
