@@ -16,14 +16,11 @@
  *
  *   npm run bench:driver -- [--rows 200000] [--rounds 3]
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import sql from 'mssql';
 import { SOURCE_PACKET_SIZE } from '../src/source/connection.js';
+import { tdsBenchPool } from './tds-bench-pool.js';
 
 const { values } = parseArgs({
   options: { rows: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '3' } },
@@ -41,21 +38,7 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
-const child = spawn(
-  process.execPath,
-  ['--import', 'tsx', new URL('./tds-bench-server.ts', import.meta.url).pathname, String(ROWS), 'plain'],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-const { port } = JSON.parse(line) as { port: number };
-const pool = await new sql.ConnectionPool({
-  server: '127.0.0.1',
-  port,
-  user: 'sa',
-  password: 'Sim-Passw0rd',
-  options: { encrypt: false, trustServerCertificate: true, useUTC: true, packetSize: SOURCE_PACKET_SIZE },
-  requestTimeout: 600_000,
-}).connect();
+const { pool, stop } = await tdsBenchPool(ROWS, { options: { useUTC: true, packetSize: SOURCE_PACKET_SIZE } });
 
 function read(): Promise<number> {
   const req = pool.request();
@@ -116,8 +99,7 @@ try {
     }
   }
 } finally {
-  await pool.close();
-  child.kill('SIGTERM');
+  await stop();
 }
 const plain = totals.get('plain')!;
 console.log(`\n${ROWS.toLocaleString('en')} rows × ${ROUNDS} rounds per variant, the client process (all threads):`);
