@@ -24,12 +24,13 @@ if (isMainThread) {
   const interval = Number(process.env.HEAP_SURVIVORS_INTERVAL ?? 32768);
   // HEAP_SURVIVORS_MODE=promoted (default): count what survived a scavenge even once a mark-compact freed it —
   // what the process promoted, summed from the start. `live`: only what no collection freed (V8 then runs a full
-  // collection before each profile, so it is the live heap of that moment).
-  const promoted = (process.env.HEAP_SURVIVORS_MODE ?? 'promoted') === 'promoted';
+  // collection before each profile, so it is the live heap of that moment). `allocated`: everything the main
+  // isolate allocated, whatever collected it — the allocation rate by function, summed from the start.
+  const mode = process.env.HEAP_SURVIVORS_MODE ?? 'promoted';
   session.post('HeapProfiler.startSampling', {
     samplingInterval: interval,
-    includeObjectsCollectedByMajorGC: promoted,
-    includeObjectsCollectedByMinorGC: false,
+    includeObjectsCollectedByMajorGC: mode !== 'live',
+    includeObjectsCollectedByMinorGC: mode === 'allocated',
   });
   let n = 0;
   const write = () =>

@@ -6,11 +6,16 @@
  *   perf record -e cpu-clock -F 199 -g -p <worker pid> -o worker.perf      (the worker started with
  *     BENCH_WORKER_NODE_FLAGS="--max-old-space-size=512 --perf-basic-prof-only-functions" for JS names)
  *   perf script -i worker.perf -F tid,time,ip,sym,dso > worker.script
- *   node --import tsx bench/perf-threads.ts worker.script --rows 500000 [--from S --to S] [--hz 199]
+ *   node --import tsx bench/perf-threads.ts worker.script --rows 500000 [--from S --to S] [--hz 199] [--main-tid PID]
+ *
+ * Attach perf once the worker runs (a few seconds after its pid appears): `perf record -p` misses the threads the
+ * process creates while perf attaches, and node creates V8's platform threads at start.
  *
  * `--from/--to` cut the recording to seconds after its first sample (the load, say; without them it prints the
  * samples per 5 s to find the step). Prints µs of CPU per row for each role (main, V8 platform threads,
  * Parquet writers, other JS threads, libuv's pool, DuckDB's own threads) and, within it, per category.
+ * `--timeline CATEGORY` (with --from/--to) also prints that category's samples per 5 s of the step, all threads:
+ * e.g. `--timeline 'JIT compiler'` tells a start-up cost (the first seconds) from a recurring one (deopts).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,6 +27,8 @@ const { values, positionals } = parseArgs({
     from: { type: 'string' },
     to: { type: 'string' },
     hz: { type: 'string', default: '199' },
+    timeline: { type: 'string' },
+    'main-tid': { type: 'string' },
   },
 });
 const file = positionals[0];
@@ -75,9 +82,12 @@ for (const s of samples) {
   if (ss) ss.push(s);
   else byTid.set(s.tid, [s]);
 }
-// The process's main thread is the tid that equals the pid: the one with the most samples in practice, and the
-// smallest tid of the process.
-const mainTid = Math.min(...byTid.keys());
+// The process's main thread is the tid that equals the pid (`--main-tid`, the worker's pid); without it, the tid with
+// the most samples, which it is during a load. (Not the smallest tid: once pids wrap around, a thread started later
+// can have a smaller one.)
+const mainTid = values['main-tid']
+  ? Number(values['main-tid'])
+  : [...byTid].reduce((a, b) => (b[1].length > a[1].length ? b : a))[0];
 const roles = new Map([...byTid].map(([tid, ss]) => [tid, role(tid, ss, mainTid)]));
 
 if (values.from === undefined || values.to === undefined) {
@@ -109,5 +119,17 @@ if (values.from === undefined || values.to === undefined) {
       .map(([c, n]) => `${c} ${us(n).toFixed(1)}`)
       .join(', ');
     console.log(`  ${r.padEnd(38)} ${us(total(m)).toFixed(1).padStart(6)}   ${parts}`);
+  }
+  if (values.timeline) {
+    const per5 = new Map<number, number>();
+    for (let t = from; t < to; t += 5) per5.set(t, 0);
+    for (const s of samples) {
+      const at = s.time - t0;
+      if (at < from || at >= to || category(s.frames) !== values.timeline) continue;
+      const bucket = from + Math.floor((at - from) / 5) * 5;
+      per5.set(bucket, (per5.get(bucket) ?? 0) + 1);
+    }
+    console.log(`${values.timeline}: samples per 5 s of the step, all threads (${values.hz} Hz):`);
+    for (const [t, n] of per5) console.log(`  ${String(t).padStart(5)} s  ${n}`);
   }
 }

@@ -4,16 +4,13 @@
  *
  *   node --import tsx bench/tds-encode.ts [--rows 1000000] [--mssql [--tls]]
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import sql from 'mssql';
 import type { SqlValue } from '../sim/engine/api.js';
 import { MessageWriter } from '../sim/tds/message-writer.js';
 import { writeColMetadata, writeRow } from '../sim/tds/tokens.js';
 import { planColumn } from '../sim/tds/value-encoder.js';
 import { CLAIM_LINE_COLUMNS, claimLineRow } from './claim-line.js';
+import { tdsBenchPool } from './tds-bench-pool.js';
 
 const args = process.argv.slice(2);
 const rowsArg = args.indexOf('--rows');
@@ -49,45 +46,24 @@ function encodeOnly(n: number): { rowsPerSecond: number; bytes: number } {
 
 /** mssql streams n rows from a TDS server running in a child process (so server and client do not share a core). */
 async function viaMssql(n: number): Promise<number> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', new URL('./tds-bench-server.ts', import.meta.url).pathname, String(n), TLS ? 'tls' : 'plain'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const { pool, stop } = await tdsBenchPool(n, { tls: TLS });
   try {
-    const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-    const { port } = JSON.parse(line) as { port: number };
-    const pool = await new sql.ConnectionPool({
-      server: '127.0.0.1',
-      port,
-      user: 'sa',
-      password: 'Sim-Passw0rd',
-      options: { encrypt: TLS, trustServerCertificate: true },
-      arrayRowMode: true,
-      requestTimeout: 600_000,
-    }).connect();
-    try {
-      const req = pool.request();
-      req.stream = true;
-      (req as unknown as { arrayRowMode: boolean }).arrayRowMode = true;
-      let count = 0;
-      const start = performance.now();
-      await new Promise<void>((resolve, reject) => {
-        req.on('row', () => count++);
-        req.on('error', reject);
-        req.on('done', () => resolve());
-        void req.query('select claim lines');
-      });
-      const seconds = (performance.now() - start) / 1000;
-      if (count !== n) throw new Error(`received ${count} rows, expected ${n}`);
-      return n / seconds;
-    } finally {
-      await pool.close();
-    }
+    const req = pool.request();
+    req.stream = true;
+    (req as unknown as { arrayRowMode: boolean }).arrayRowMode = true;
+    let count = 0;
+    const start = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      req.on('row', () => count++);
+      req.on('error', reject);
+      req.on('done', () => resolve());
+      void req.query('select claim lines');
+    });
+    const seconds = (performance.now() - start) / 1000;
+    if (count !== n) throw new Error(`received ${count} rows, expected ${n}`);
+    return n / seconds;
   } finally {
-    child.kill('SIGTERM');
+    await stop();
   }
 }
 
