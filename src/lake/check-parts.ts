@@ -14,7 +14,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CHANGE_OPS, type ChangeOp } from '../domain/values.js';
 import { zeroOpCounts } from './control-totals.js';
-import { queryRows, text, withDuckDb } from './duckdb.js';
+import { queryRows, text, withDuckDb, type ScalarRow } from './duckdb.js';
 import { EVENT_LAKE_COLUMNS, duckdbTypeSql, storedColumns } from './lake-types.js';
 import { quoteIdent, quoteLiteral } from './parquet-writer.js';
 import type { SchemaDoc } from './schema-registry.js';
@@ -117,14 +117,11 @@ async function checkContents(
             ${CHANGE_OPS.map((op) => `count(*) FILTER (WHERE _op = '${op}')::BIGINT AS op_${op}`).join(', ')},
             count(*) FILTER (WHERE _op NOT IN (${CHANGE_OPS.map((op) => `'${op}'`).join(', ')}))::BIGINT AS bad_ops,
             count(*) FILTER (WHERE ${keys.map((k) => `${k} IS NULL`).join(' OR ')})::BIGINT AS null_keys,
-            ${sumColumns.map((c, i) => `(sum(${quoteIdent(c)}) FILTER (WHERE _op <> 'd'))::VARCHAR AS s${i}, `).join('')}
+            ${sumColumns.map((c, i) => `${controlSumSql(c, i)}, `).join('')}
             count(*) FILTER (WHERE _window_id <> ${input.windowSequence})::BIGINT AS foreign_rows
        FROM ${files}`,
   );
-  sumColumns.forEach((c, i) => {
-    const v = facts?.[`s${i}`];
-    sums![c] = v === null || v === undefined ? null : text(v);
-  });
+  if (sums) Object.assign(sums, controlSumsOf(facts, sumColumns));
   for (const op of CHANGE_OPS) byOp[op] = Number(facts?.[`op_${op}`]);
   if (Number(facts?.bad_ops) > 0) problems.push('a row has an unknown _op');
   for (const op of CHANGE_OPS)
@@ -142,3 +139,22 @@ async function checkContents(
 }
 
 const fileName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+/**
+ * The sum of control-total column `column` over the events that carry a row's values (not `d`), as exact text
+ * (`sum(x)::VARCHAR`: HUGEINT for integers, the decimal's scale), selected as `s<i>`. One expression for the sums
+ * taken while staging and for the fallback over downloaded files (control-sums.ts), so both give the same text.
+ */
+export function controlSumSql(column: string, i: number): string {
+  return `(sum(${quoteIdent(column)}) FILTER (WHERE _op <> 'd'))::VARCHAR AS s${i}`;
+}
+
+/** The sums selected by {@link controlSumSql} from `row`, by column (NULL: no event carried a value). */
+export function controlSumsOf(row: ScalarRow | undefined, columns: readonly string[]): Record<string, string | null> {
+  return Object.fromEntries(
+    columns.map((c, i) => {
+      const v = row?.[`s${i}`];
+      return [c, v === null || v === undefined ? null : text(v)];
+    }),
+  );
+}

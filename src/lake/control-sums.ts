@@ -9,9 +9,10 @@
  * files once more here (their MD5 checked again on the way) — to the same text.
  */
 import { join } from 'node:path';
-import { queryRows, text, withDuckDb } from './duckdb.js';
+import { controlSumSql, controlSumsOf } from './check-parts.js';
+import { queryRows, withDuckDb } from './duckdb.js';
 import type { LakeTable } from './lake-table.js';
-import { quoteIdent, quoteLiteral } from './parquet-writer.js';
+import { quoteLiteral } from './parquet-writer.js';
 import type { StagedAttempt } from './stage-window.js';
 import { withTempDir } from './temp-dir.js';
 
@@ -40,13 +41,10 @@ export async function controlSums(input: ControlSumsInput, problems: string[]): 
       }
       const [row] = await queryRows(
         conn,
-        `SELECT ${input.columns.map((c, i) => `sum(${quoteIdent(c)})::VARCHAR AS s${i}`).join(', ')}
-           FROM read_parquet([${locals.map(quoteLiteral).join(', ')}]) WHERE _op <> 'd'`,
+        `SELECT ${input.columns.map(controlSumSql).join(', ')}
+           FROM read_parquet([${locals.map(quoteLiteral).join(', ')}])`,
       );
-      input.columns.forEach((c, i) => {
-        const v = row?.[`s${i}`];
-        sums[c] = v === null || v === undefined ? null : text(v);
-      });
+      Object.assign(sums, controlSumsOf(row, input.columns));
     }),
   );
   return sums;
