@@ -219,8 +219,8 @@ function packBytes(values: LakeValue[]): PackedColumn {
   }
   const bytes = new Uint8Array(total);
   for (let k = 0, at = 0; k < values.length; k++) {
-    const v = values[k] as Uint8Array | null;
-    if (v === null) continue;
+    if (lengths[k]! < 0) continue;
+    const v = values[k] as Uint8Array;
     bytes.set(v, at);
     at += v.byteLength;
   }
