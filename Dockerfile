@@ -1,5 +1,5 @@
 # The Tidemark worker image (used by docker-compose.yml's `worker` service).
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts=false

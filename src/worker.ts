@@ -58,6 +58,7 @@ import { runtimeLogLine } from './worker-runtime-log.js';
 import { packageIdentity } from './util/package-identity.js';
 import { chunkReadBudget, DEFAULT_CHUNK_READ_SLOTS } from './capture/chunk-read-budget.js';
 import { heapCapped, heapLimitMb, WORKER_NODE_FLAGS } from './worker-heap.js';
+import { nodeRuntimeWarning } from './util/node-runtime.js';
 
 export const WORKFLOWS_SOURCE = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const WORKFLOW_BUNDLE = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
@@ -278,9 +279,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       heapLimitMb: heapLimitMb(),
       bundle: useBundle,
       metricsPort: server?.port ?? null,
+      node: process.version,
     },
     'worker started',
   );
+  const runtimeWarning = nodeRuntimeWarning(process.version);
+  if (runtimeWarning) logger.warn(runtimeWarning);
   const done = worker.run().finally(async () => {
     await refresher?.stop();
     await server?.close();
