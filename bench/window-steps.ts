@@ -218,7 +218,7 @@ export interface ExtractTimings {
 }
 
 export interface WindowTimeline {
-  /** Activities and workflow tasks after event `afterEventId`, in order, until the first commitManifest closed. */
+  /** The window's plan, then its activities and workflow tasks, in order, until its commitManifest closed. */
   steps: TimelineStep[];
   /** Seconds from the first event after `afterEventId` to the commit's close. */
   total: number;
@@ -234,31 +234,35 @@ function jsonPayload(p: { metadata?: Record<string, string>; data?: string } | u
 
 /**
  * The timeline of the first window committed after history event `afterEventId` (the bench's wake of the table):
- * each activity's scheduling, start and close, and each workflow task's, in seconds from the first event after
- * `afterEventId`; and what the extract's result reports of its own time. Null when no window committed.
+ * from the plan that found it (which may have started before the wake) to its commit, each activity's scheduling,
+ * start and close, and each workflow task's, in seconds from the first event after `afterEventId`; and what the
+ * extract's result reports of its own time. Null when no window committed.
  */
 export async function windowTimeline(
   client: Client,
   tableId: string,
   afterEventId: number,
 ): Promise<WindowTimeline | null> {
-  const events = (await historyEvents(client, tableId)).filter((e) => Number(e.eventId) > afterEventId);
-  if (events.length === 0) return null;
-  const t0 = Date.parse(events[0]!.eventTime);
+  const events = await historyEvents(client, tableId);
+  const wake = events.find((e) => Number(e.eventId) > afterEventId);
+  if (!wake) return null;
+  const t0 = Date.parse(wake.eventTime);
   const at = (e: JsonEvent) => +((Date.parse(e.eventTime) - t0) / 1000).toFixed(3);
-  const steps: TimelineStep[] = [];
+  const steps: (TimelineStep & { id: number })[] = [];
   const byScheduled = new Map<string, TimelineStep>();
   let extract: ExtractTimings | null = null;
   let openTask: TimelineStep | undefined;
   for (const e of events) {
+    const id = Number(e.eventId);
     const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
     if (e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED' && name) {
-      const s = { step: name, scheduled: at(e), started: null, closed: null };
+      const s = { id, step: name, scheduled: at(e), started: null, closed: null };
       steps.push(s);
       byScheduled.set(e.eventId, s);
     } else if (e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED') {
-      openTask = { step: 'workflow task', scheduled: at(e), started: null, closed: null };
-      steps.push(openTask);
+      const task = { id, step: 'workflow task', scheduled: at(e), started: null, closed: null };
+      steps.push(task);
+      openTask = task;
     } else if (e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_STARTED' && openTask) openTask.started = at(e);
     else if (e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED' && openTask) {
       openTask.closed = at(e);
@@ -269,10 +273,17 @@ export async function windowTimeline(
     const done = e.activityTaskCompletedEventAttributes;
     const closed = done?.scheduledEventId ?? e.activityTaskFailedEventAttributes?.scheduledEventId;
     const step = closed ? byScheduled.get(closed) : undefined;
-    if (!step) continue;
+    if (!step || id <= afterEventId) continue;
     step.closed = at(e);
     if (step.step === 'extractWindow' && done) extract = extractTimings(jsonPayload(done.result?.payloads?.[0]));
-    if (step.step === 'commitManifest' && done) return { steps, total: step.closed, extract };
+    if (step.step === 'commitManifest' && done) {
+      // From the plan of this window (it may have started before the wake: the bench's earlier wakes) to the commit.
+      const read = steps.findIndex((x) => x.id > afterEventId && x.step === 'extractWindow');
+      let from = read;
+      while (from > 0 && steps[from]!.step !== 'planWindow') from--;
+      const shown = steps.slice(Math.max(0, from), steps.indexOf(step as (typeof steps)[number]) + 1);
+      return { steps: shown.map(({ id: _id, ...x }) => x), total: step.closed, extract };
+    }
   }
   return null;
 }
@@ -306,7 +317,7 @@ export function formatTimeline(t: WindowTimeline): string[] {
   const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
   const lines = t.steps.map(
     (s) =>
-      `    ${s.step.padEnd(16)} scheduled +${f(s.scheduled)}s, queued ${s.started === null ? 'n/a' : f(+(s.started - s.scheduled).toFixed(3))}s, ` +
+      `    ${s.step.padEnd(16)} scheduled ${s.scheduled < 0 ? '' : '+'}${f(s.scheduled)}s, queued ${s.started === null ? 'n/a' : f(+(s.started - s.scheduled).toFixed(3))}s, ` +
       `ran ${s.started === null || s.closed === null ? 'n/a' : f(+(s.closed - s.started).toFixed(3))}s`,
   );
   const x = t.extract;
