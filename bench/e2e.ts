@@ -55,7 +55,7 @@ import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { rawStream } from './raw-stream.js';
-import { windowSteps, type StepSummary } from './window-steps.js';
+import { formatTimeline, windowSteps, windowTimeline, type StepSummary } from './window-steps.js';
 import {
   benchStack,
   fmtVerify,
@@ -385,6 +385,13 @@ async function throughput(encrypted = false, observed = false) {
           .map(([k, n]) => `${k} ${n}`)
           .join(', ')})`,
     );
+    // The window's timeline from the bench's wake (the first event after the capture) to the commit.
+    const burstTimeline =
+      historyAtCapture === undefined ? null : await windowTimeline(p.client, table.id, historyAtCapture);
+    if (burstTimeline) {
+      say(`  burst window timeline (seconds from the wake's signal; the commit closed at +${burstTimeline.total}s):`);
+      for (const line of formatTimeline(burstTimeline)) say(line);
+    }
     say(
       `  incremental burst: ${BURST} updates committed in the source → in the lake in ${seconds(burstMs)}s` +
         ` (in the CDC change table after ${captureMs === null ? 'n/a' : `${seconds(captureMs)}s`}); simulator ${busyStep('burstToLake')}`,
@@ -451,6 +458,7 @@ async function throughput(encrypted = false, observed = false) {
             : +(rate(BURST, windowPathMs)! / rate(rawCdcRows, rawCdcMs)!).toFixed(3),
         windowHistoryEvents: burstHistoryEvents,
         windowHistoryEventKinds: burstHistoryKinds,
+        windowTimeline: burstTimeline,
         rowsPerSecond: rate(BURST, burstMs),
         ratioToRaw: ratio(rate(BURST, burstMs)),
         rawCdcRead: { rows: rawCdcRows, seconds: seconds(rawCdcMs), rowsPerSecond: rate(rawCdcRows, rawCdcMs) },

@@ -16,7 +16,10 @@ interface JsonEvent {
   eventType: string;
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
   activityTaskStartedEventAttributes?: { scheduledEventId?: string };
-  activityTaskCompletedEventAttributes?: { scheduledEventId?: string };
+  activityTaskCompletedEventAttributes?: {
+    scheduledEventId?: string;
+    result?: { payloads?: { metadata?: Record<string, string>; data?: string }[] };
+  };
   activityTaskFailedEventAttributes?: { scheduledEventId?: string };
   timerFiredEventAttributes?: { startedEventId?: string };
   timerCanceledEventAttributes?: { startedEventId?: string };
@@ -51,9 +54,13 @@ const FOLDED_WINDOW_ACTIVITIES = WINDOW_ACTIVITIES.slice(0, 3);
 const isWindow = (next: { name: string }[], names: string[]) =>
   next.length >= names.length && names.every((n, k) => next[k]!.name === n);
 
-export async function windowCycles(client: Client, tableId: string): Promise<WindowCycle[]> {
+async function historyEvents(client: Client, tableId: string): Promise<JsonEvent[]> {
   const history = await client.workflow.getHandle(tableSyncWorkflowId(tableId)).fetchHistory();
-  const events = (JSON.parse(historyToJSON(history)) as { events: JsonEvent[] }).events;
+  return (JSON.parse(historyToJSON(history)) as { events: JsonEvent[] }).events;
+}
+
+export async function windowCycles(client: Client, tableId: string): Promise<WindowCycle[]> {
+  const events = await historyEvents(client, tableId);
   const at = (e: JsonEvent) => Date.parse(e.eventTime);
   // Per scheduled activity: its name, scheduled, started and closed times.
   const acts: ScheduledActivity[] = [];
@@ -185,4 +192,139 @@ export function summariseCycles(cycles: WindowCycle[]): StepSummary {
 
 export async function windowSteps(client: Client, tableId: string): Promise<StepSummary> {
   return summariseCycles(await windowCycles(client, tableId));
+}
+
+/** One step of a window's timeline: seconds from the timeline's start (see `windowTimeline`). */
+export interface TimelineStep {
+  step: string;
+  scheduled: number;
+  started: number | null;
+  closed: number | null;
+}
+
+/** What extractWindow's result says of its own time (timings and counts only), seconds. */
+export interface ExtractTimings {
+  rows: number;
+  files: number;
+  /** The staging: schema lookup, read, encode, upload (extractWindow's run less its discovery). */
+  staging: number;
+  /** Of `staging`: first batch from the source, the source stream's end, the drain after it. */
+  firstBatch: number | null;
+  readEnd: number | null;
+  drain: number | null;
+  /** Summed over segments: Parquet encoding and upload (they overlap the read). */
+  encode: number | null;
+  upload: number | null;
+}
+
+export interface WindowTimeline {
+  /** The window's plan, then its activities and workflow tasks, in order, until its commitManifest closed. */
+  steps: TimelineStep[];
+  /** Seconds from the first event after `afterEventId` to the commit's close. */
+  total: number;
+  extract: ExtractTimings | null;
+}
+
+/** A JSON payload's value (the default converter's `json/plain`), or undefined (encrypted, binary, absent). */
+function jsonPayload(p: { metadata?: Record<string, string>; data?: string } | undefined): unknown {
+  const encoding = p?.metadata?.encoding && Buffer.from(p.metadata.encoding, 'base64').toString();
+  if (encoding !== 'json/plain' || p?.data === undefined) return undefined;
+  return JSON.parse(Buffer.from(p.data, 'base64').toString());
+}
+
+/**
+ * The timeline of the first window committed after history event `afterEventId` (the bench's wake of the table):
+ * from the plan that found it (which may have started before the wake) to its commit, each activity's scheduling,
+ * start and close, and each workflow task's, in seconds from the first event after `afterEventId`; and what the
+ * extract's result reports of its own time. Null when no window committed.
+ */
+export async function windowTimeline(
+  client: Client,
+  tableId: string,
+  afterEventId: number,
+): Promise<WindowTimeline | null> {
+  const events = await historyEvents(client, tableId);
+  const wake = events.find((e) => Number(e.eventId) > afterEventId);
+  if (!wake) return null;
+  const t0 = Date.parse(wake.eventTime);
+  const at = (e: JsonEvent) => +((Date.parse(e.eventTime) - t0) / 1000).toFixed(3);
+  const steps: (TimelineStep & { id: number })[] = [];
+  const byScheduled = new Map<string, TimelineStep>();
+  let extract: ExtractTimings | null = null;
+  let openTask: TimelineStep | undefined;
+  for (const e of events) {
+    const id = Number(e.eventId);
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED' && name) {
+      const s = { id, step: name, scheduled: at(e), started: null, closed: null };
+      steps.push(s);
+      byScheduled.set(e.eventId, s);
+    } else if (e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED') {
+      const task = { id, step: 'workflow task', scheduled: at(e), started: null, closed: null };
+      steps.push(task);
+      openTask = task;
+    } else if (e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_STARTED' && openTask) openTask.started = at(e);
+    else if (e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED' && openTask) {
+      openTask.closed = at(e);
+      openTask = undefined;
+    }
+    const started = e.activityTaskStartedEventAttributes?.scheduledEventId;
+    if (started && byScheduled.get(started)) byScheduled.get(started)!.started = at(e);
+    const done = e.activityTaskCompletedEventAttributes;
+    const closed = done?.scheduledEventId ?? e.activityTaskFailedEventAttributes?.scheduledEventId;
+    const step = closed ? byScheduled.get(closed) : undefined;
+    if (!step || id <= afterEventId) continue;
+    step.closed = at(e);
+    if (step.step === 'extractWindow' && done) extract = extractTimings(jsonPayload(done.result?.payloads?.[0]));
+    if (step.step === 'commitManifest' && done) {
+      // From the plan of this window (it may have started before the wake: the bench's earlier wakes) to the commit.
+      const read = steps.findIndex((x) => x.id > afterEventId && x.step === 'extractWindow');
+      let from = read;
+      while (from > 0 && steps[from]!.step !== 'planWindow') from--;
+      const shown = steps.slice(Math.max(0, from), steps.indexOf(step as (typeof steps)[number]) + 1);
+      return { steps: shown.map(({ id: _id, ...x }) => x), total: step.closed, extract };
+    }
+  }
+  return null;
+}
+
+function extractTimings(out: unknown): ExtractTimings | null {
+  const o = out as
+    | {
+        rows: number;
+        files: unknown[];
+        durationMs: number;
+        stageMs?: { encode: number; upload: number };
+        readMs?: { firstBatch: number | null; end: number };
+      }
+    | undefined;
+  if (!o || typeof o.durationMs !== 'number') return null;
+  const s = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : +(ms / 1000).toFixed(3));
+  return {
+    rows: o.rows,
+    files: o.files.length,
+    staging: s(o.durationMs)!,
+    firstBatch: s(o.readMs?.firstBatch),
+    readEnd: s(o.readMs?.end),
+    drain: o.readMs ? s(o.durationMs - o.readMs.end) : null,
+    encode: s(o.stageMs?.encode),
+    upload: s(o.stageMs?.upload),
+  };
+}
+
+/** The timeline as lines: one per step (queue wait and run), then the extract's own split. */
+export function formatTimeline(t: WindowTimeline): string[] {
+  const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+  const lines = t.steps.map(
+    (s) =>
+      `    ${s.step.padEnd(16)} scheduled ${s.scheduled < 0 ? '' : '+'}${f(s.scheduled)}s, queued ${s.started === null ? 'n/a' : f(+(s.started - s.scheduled).toFixed(3))}s, ` +
+      `ran ${s.started === null || s.closed === null ? 'n/a' : f(+(s.closed - s.started).toFixed(3))}s`,
+  );
+  const x = t.extract;
+  if (x)
+    lines.push(
+      `    extractWindow's staging ${f(x.staging)}s (${x.rows} events, ${x.files} files): first batch +${f(x.firstBatch)}s, ` +
+        `read ended +${f(x.readEnd)}s, drain ${f(x.drain)}s; encode ${f(x.encode)}s, upload ${f(x.upload)}s (summed, overlapping)`,
+    );
+  return lines;
 }

@@ -76,6 +76,12 @@ export interface SelectPlan {
   run(rt: Runtime, outer?: SqlValue[][]): Iterable<SqlValue[]>;
   /** SELECT @v = …: the variables assigned by each item (no result set). */
   assignments?: string[];
+  /**
+   * The order the result rows come in, by output column, when it is known: the only source's delivered order,
+   * as far as its columns are selected plainly (no grouping, DISTINCT, window or sort in between). A derived
+   * table over the select delivers it too, so a GROUP BY or ORDER BY over the derived table streams.
+   */
+  order?: { col: number; desc: boolean }[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -972,6 +978,19 @@ export class QueryPlanner {
     };
     const plan: SelectPlan = { columns, run: (rt, outer) => run(rt, outer) };
     if (assigning) plan.assignments = items.map((i) => i.assign as string);
+    // Filters, a projection and TOP keep the source's order (SQL Server's plan over `SELECT TOP (n) … FROM fn(…)`
+    // in a derived table is an ordered scan too, so its GROUP BY is a stream aggregate).
+    if (first && joins.length === 1 && !group && !s.distinct && windows.defs.length === 0 && !needSort) {
+      const order: { col: number; desc: boolean }[] = [];
+      for (const o of first.source.order ?? []) {
+        const j = items.findIndex(
+          (it) => it.compiled.column?.source === first.source.binding && it.compiled.column.index === o.col,
+        );
+        if (j < 0) break;
+        order.push({ col: j, desc: o.desc });
+      }
+      if (order.length > 0) plan.order = order;
+    }
     return plan;
   }
 
@@ -1029,8 +1048,10 @@ export class QueryPlanner {
       });
       const binding = scope.add(ref.alias, [[ref.alias]], cols);
       const used = (binding.used = new Array<boolean>(cols.length).fill(false));
+      // Pruning re-plans the select with unread columns as NULLs: same columns, same rows, same order.
       return {
         binding,
+        ...(plan.order ? { order: plan.order } : {}),
         open: (rt, _prefix, outer) => plan.run(rt, outer),
         prune: () => {
           const select = prunedSelect(ref.select, used);

@@ -97,6 +97,8 @@ export interface ExtractWindowOutput {
   resumePosition?: string;
   /** Of `durationMs`, milliseconds spent encoding Parquet and uploading it (metrics). */
   stageMs?: { encode: number; upload: number };
+  /** Of `durationMs`, when the source read yielded its first batch and ended (the rest: the upload's drain). */
+  readMs?: { firstBatch: number | null; end: number };
   /**
    * Sums of the control-total columns over the staged files (computed before upload; the validate step takes
    * them with the files' MD5). Absent in results recorded before, or when none is configured.

@@ -37,6 +37,9 @@ export interface EventRead {
   seen: number;
   /** The read's refined end (identity), from its last batch. */
   resumePosition?: string;
+  /** When (Date.now()) the source yielded its first batch, and when its stream ended. */
+  firstBatchAt?: number;
+  endedAt?: number;
 }
 
 /** One segment's tally while it is pulled. */

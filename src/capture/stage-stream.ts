@@ -66,6 +66,14 @@ export async function stageStream(
     sourceRowsRead: input.sourceRowsRead() ?? read.seen,
     ...(progress.stageMs ? { stageMs: { ...progress.stageMs } } : {}),
     ...(progress.controlSums ? { controlSums: { ...progress.controlSums } } : {}),
+    ...(read.endedAt !== undefined
+      ? {
+          readMs: {
+            firstBatch: read.firstBatchAt === undefined ? null : read.firstBatchAt - t0,
+            end: read.endedAt - t0,
+          },
+        }
+      : {}),
     ...(read.resumePosition !== undefined ? { resumePosition: read.resumePosition } : {}),
   };
 }
@@ -106,6 +114,7 @@ export function readEvents(
   const read: EventRead = { events: events(), digest: createHash('sha256'), seen: 0 };
   async function* events(): AsyncGenerator<ChangeEvent[]> {
     for await (const batch of input.batches) {
+      read.firstBatchAt ??= Date.now();
       if (batch.resumePosition !== undefined) read.resumePosition = batch.resumePosition;
       const project = projectorOf(batch.columns);
       const out: ChangeEvent[] = [];
@@ -133,6 +142,7 @@ export function readEvents(
       }
       if (out.length > 0) yield out;
     }
+    read.endedAt = Date.now();
   }
   return read;
 }

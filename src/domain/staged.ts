@@ -47,6 +47,12 @@ export interface StagedWindow {
    */
   readonly stageMs?: StageTimings;
   /**
+   * Of `durationMs`, when the source read yielded its first batch and when it ended (milliseconds from the
+   * staging's start); the rest after `end` is the drain of the last segments (encode, upload). Timings only.
+   * Absent in results recorded before, and for a merged sub-range staging.
+   */
+  readonly readMs?: ReadTimings;
+  /**
    * The sums of the table's control-total columns (`tables[].quality.controlTotals`) over the staged files' `c`,
    * `u` and `r` events, computed on the local parts before upload (lake/check-parts.ts), so validation takes them
    * with the files' MD5 instead of downloading the files. Absent: not computed (none configured, or staged
@@ -59,6 +65,12 @@ export interface StagedWindow {
 export interface StageTimings {
   readonly encode: number;
   readonly upload: number;
+}
+
+/** When a staging's source read yielded its first batch and ended, milliseconds from the staging's start. */
+export interface ReadTimings {
+  readonly firstBatch: number | null;
+  readonly end: number;
 }
 
 /** What one sub-range's extraction returns (its `sourceRowsRead` optional, as it crosses Temporal). */

@@ -63,6 +63,17 @@ export async function startSourceSim(options: SimulatorOptions = {}): Promise<So
 }
 
 /** The typed source config of a simulator, as `sa` over plain TCP, one pooled connection (SourceConnection.open). */
+/**
+ * CDC on for the database and for `dbo.<table>` (`id int` key, `note varchar(20)`), with the capture job stopped:
+ * the test harvests with `sp_cdc_scan` when it wants the changes in the change table.
+ */
+export async function cdcTableWithoutJob(s: SourceSim, table: string): Promise<void> {
+  await s.admin.request().batch(`EXEC sys.sp_cdc_enable_db;
+    CREATE TABLE dbo.${table} (id int NOT NULL PRIMARY KEY, note varchar(20) NULL);
+    EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'${table}', @role_name = NULL;
+    EXEC sys.sp_cdc_stop_job @job_type = N'capture';`);
+}
+
 export function simSourceConfig(sim: { host: string; port: number }): SourceConfig {
   return {
     host: sim.host,

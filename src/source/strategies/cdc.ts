@@ -152,6 +152,7 @@ export class CdcStrategy implements CaptureStrategy {
     // loaded — the table's columns come from its instance.
     if (!newest) throw cdcSetupError(d, options.captureInstance);
     this.columns = lakeColumns(d, this.readersFor(newest));
+    this.discoveredInstances = [...d.cdc.instances];
   }
 
   private readersFor(ci: CaptureInstance): ColumnReader[] {
@@ -163,8 +164,17 @@ export class CdcStrategy implements CaptureStrategy {
     return out;
   }
 
+  /**
+   * The capture instances the discovery this strategy was built from read (`sp_cdc_help_change_data_capture`),
+   * taken by the first plan or read instead of running the procedure again: each activity builds its strategy
+   * right after its discovery (capture/table-context.ts), so this is one round trip less per plan and per read.
+   * Every later call asks the source again.
+   */
+  private discoveredInstances: CaptureInstance[] | undefined;
+
   private async instances(): Promise<CaptureInstance[]> {
-    let all = await discoverCaptureInstances(this.conn, this.d.schema, this.d.table);
+    let all = this.discoveredInstances ?? (await discoverCaptureInstances(this.conn, this.d.schema, this.d.table));
+    this.discoveredInstances = undefined;
     if (this.options.captureInstance) all = all.filter((i) => i.name === this.options.captureInstance);
     if (all.length === 0) throw await this.noInstance();
     // Oldest first by start LSN; equal start LSNs keep the newest by create_date (Debezium's rule).
@@ -248,8 +258,7 @@ export class CdcStrategy implements CaptureStrategy {
       return done({ from: lastPosition, to: lastPosition ?? ZERO_LSN + '0'.repeat(20), empty: true, lagSeconds: null });
     }
     const maxLsn = hex(mx);
-    const captureLatency = await captureLatencySeconds(this.conn, mx);
-    stats.queries++;
+    const captureLatency = captureLatencyOf(row.mxt as Date | null, row.now as Date | null);
     const minOf = (k: number) => hex(mins[0]![`mn${k}`]!);
     const fromLsn = lastLsn ? hex(row.nxt as Buffer) : minOf(0);
     if (fromLsn > maxLsn)
@@ -274,8 +283,7 @@ export class CdcStrategy implements CaptureStrategy {
         lagSeconds: captureLatency,
         captureLatencySeconds: captureLatency,
       });
-    const lag = await this.lsnLagSeconds(fromLsn, mx);
-    stats.queries++;
+    const lag = secondsCrossed(row.frt as Date | null, row.mxt as Date | null);
     return done(
       {
         from: lastPosition,
@@ -290,17 +298,24 @@ export class CdcStrategy implements CaptureStrategy {
   }
 
   /**
-   * The plan's bounds in one query (two before: one round trip less per plan, docs/performance.md): the max LSN,
-   * the LSN after `lastLsn`, and each instance's min LSN.
+   * The plan's bounds in one query (four before: three round trips less per plan, docs/performance.md): the max
+   * LSN, the LSN after `lastLsn`, each instance's min LSN, and the times the capture latency and the lag are taken
+   * from — the max LSN's commit time, the source's clock, the window's first LSN's commit time (null when it maps
+   * to none). The differences are taken here (`captureLatencyOf`, `secondsCrossed`), as `DATEDIFF` took them in
+   * their own queries, whose errors (a millisecond `DATEDIFF` overflows past 24 days) left them unknown.
    */
   private async planBounds(lastLsn: string | null, instances: CaptureInstance[], stats: StepStats) {
     const first = instances[0]!;
+    // The window's first LSN as the plan takes it: after `lastLsn`, else the oldest instance's min LSN.
+    const firstLsn = lastLsn ? 'sys.fn_cdc_increment_lsn(@last)' : 'sys.fn_cdc_get_min_lsn(@ci0)';
     const r = await this.conn
-      .query<Record<string, Buffer | null>>(
+      .query<Record<string, Buffer | Date | null>>(
         'cdc.plan',
         `SELECT sys.fn_cdc_get_max_lsn() AS mx, ${
           lastLsn ? 'sys.fn_cdc_increment_lsn(@last)' : 'CAST(NULL AS binary(10))'
-        } AS nxt, ${instances.map((_i, k) => `sys.fn_cdc_get_min_lsn(@ci${k}) AS mn${k}`).join(', ')}`,
+        } AS nxt, ${instances.map((_i, k) => `sys.fn_cdc_get_min_lsn(@ci${k}) AS mn${k}`).join(', ')},
+          sys.fn_cdc_map_lsn_to_time(sys.fn_cdc_get_max_lsn()) AS mxt, SYSDATETIME() AS now,
+          sys.fn_cdc_map_lsn_to_time(${firstLsn}) AS frt`,
         [
           ...(lastLsn ? [{ name: 'last', type: sql.VarBinary(10), value: Buffer.from(lastLsn, 'hex') }] : []),
           ...instances.map((i, k) => ({ name: `ci${k}`, type: sql.NVarChar(128), value: i.name })),
@@ -338,21 +353,6 @@ export class CdcStrategy implements CaptureStrategy {
         min + ZERO_LSN,
         `capture instance ${instances[k]!.name}`,
       );
-  }
-
-  /** Seconds between the commit times of two LSNs (null when the source cannot map them). */
-  private async lsnLagSeconds(fromLsn: string, to: Buffer): Promise<number | null> {
-    return this.conn
-      .query<{ lag: number | null }>(
-        'cdc.lag',
-        'SELECT DATEDIFF(second, sys.fn_cdc_map_lsn_to_time(@f), sys.fn_cdc_map_lsn_to_time(@t)) AS lag',
-        [
-          { name: 'f', type: sql.VarBinary(10), value: Buffer.from(fromLsn, 'hex') },
-          { name: 't', type: sql.VarBinary(10), value: to },
-        ],
-      )
-      .then((x) => x[0]?.lag ?? null)
-      .catch(() => null);
   }
 
   /**
@@ -456,6 +456,10 @@ export class CdcStrategy implements CaptureStrategy {
         { name: 'ci', type: sql.NVarChar(128), value: instances[0]!.name },
       ]);
       fromLsn = hex(r[0]!.mn);
+    } else if (window.transactions?.[0] && !window.partOf) {
+      // The plan listed every transaction of the window (capped count below the cap): the first of them is the
+      // window's first change, so the read starts there without asking the source for the LSN after `from`.
+      fromLsn = window.transactions.reduce((lo, t) => (t.at < lo ? t.at : lo), window.transactions[0].at);
     } else {
       const r = await this.lsnQuery('cdc.increment', 'SELECT sys.fn_cdc_increment_lsn(@l) AS l', [
         { name: 'l', value: window.from.slice(0, 20) },
@@ -700,28 +704,24 @@ function unplannedTransaction(table: string, window: SourceWindow, lsn: string, 
 }
 
 /**
- * Capture latency: seconds from the newest entry of `cdc.lsn_time_mapping` (the max LSN's `tran_end_time`) to
- * the source's clock now. `SYSDATETIME()` and `tran_end_time` are both the server's local time, so no time zone
- * enters the difference, and the worker's clock does not matter. While the capture job runs, this stays below
- * its polling interval even on an idle database, because an idle scan writes a placeholder mapping row
- * (`tran_id = 0x00`) that moves the max LSN and its time; when the job stalls it grows with the stall, which a
- * comparison of positions alone can never show (the table is "caught up" with a max LSN that no longer moves).
- * Null when the source cannot tell (the query failed): lag is then what the positions say.
+ * Capture latency: seconds from the newest entry of `cdc.lsn_time_mapping` (the max LSN's `tran_end_time`,
+ * `maxLsnTime`) to the source's clock `now` (`SYSDATETIME()`). Both are the server's local time, read by the driver
+ * the same way, so no time zone enters the difference, and the worker's clock does not matter. While the capture
+ * job runs, this stays below its polling interval even on an idle database, because an idle scan writes a
+ * placeholder mapping row (`tran_id = 0x00`) that moves the max LSN and its time; when the job stalls it grows
+ * with the stall, which a comparison of positions alone can never show. Whole seconds elapsed — not second boundaries crossed (those call
+ * 0.95 s → 1.05 s one second) — and a mapping time a hair ahead of the clock (datetime rounds to 1/300 s) is no
+ * latency. Null when either is unknown.
  */
-export async function captureLatencySeconds(conn: SourceConnection, maxLsn: Buffer): Promise<number | null> {
-  return conn
-    .query<{ latency: number | null }>(
-      'cdc.capture_latency',
-      'SELECT DATEDIFF(millisecond, sys.fn_cdc_map_lsn_to_time(@mx), SYSDATETIME()) AS latency',
-      [{ name: 'mx', type: sql.VarBinary(10), value: maxLsn }],
-    )
-    .then((r) => {
-      const ms = r[0]?.latency;
-      // Whole seconds elapsed, not second boundaries crossed (DATEDIFF(second) calls 0.95 s → 1.05 s one
-      // second); a mapping time a hair ahead of SYSDATETIME() (datetime rounds to 1/300 s) is no latency.
-      return ms === null || ms === undefined ? null : Math.max(0, Math.floor(ms / 1000));
-    })
-    .catch(() => null);
+export function captureLatencyOf(maxLsnTime: Date | null, now: Date | null): number | null {
+  if (!maxLsnTime || !now) return null;
+  return Math.max(0, Math.floor((now.getTime() - maxLsnTime.getTime()) / 1000));
+}
+
+/** `DATEDIFF(second, from, to)`: the second boundaries crossed from `from` to `to` (null when either is unknown). */
+export function secondsCrossed(from: Date | null, to: Date | null): number | null {
+  if (!from || !to) return null;
+  return Math.floor(to.getTime() / 1000) - Math.floor(from.getTime() / 1000);
 }
 
 /**

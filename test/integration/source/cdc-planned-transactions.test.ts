@@ -16,7 +16,7 @@ import type { ChangeRow, SourceWindow } from '../../../src/source/index.js';
 import { planWindow, sourceWindowOf } from '../../../src/capture/window.js';
 import type { TableContext } from '../../../src/capture/table-context.js';
 import type { WindowPlan } from '../../../src/domain/window.js';
-import { startSourceSim, type SourceSim } from '../../support/source-sim.js';
+import { cdcTableWithoutJob, startSourceSim, type SourceSim } from '../../support/source-sim.js';
 
 const SUB_RANGE_ROWS = 1000;
 const TABLE = 'planned_tx';
@@ -26,10 +26,7 @@ let spid: number;
 
 before(async () => {
   s = await startSourceSim();
-  await s.admin.request().batch(`EXEC sys.sp_cdc_enable_db;
-    CREATE TABLE dbo.${TABLE} (id int NOT NULL PRIMARY KEY, note varchar(20) NULL);
-    EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'${TABLE}', @role_name = NULL;
-    EXEC sys.sp_cdc_stop_job @job_type = N'capture';`);
+  await cdcTableWithoutJob(s, TABLE);
   conn = await s.connect({ poolMax: 1 });
   spid = Number((await conn.query<{ id: number }>('test.spid', 'SELECT @@SPID AS id'))[0]!.id);
 });

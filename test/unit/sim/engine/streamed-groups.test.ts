@@ -89,6 +89,36 @@ test("the commit-time query over a CDC function streams: TOP (1) walks only the 
   // The first transaction's 10 rows and the next one's first (which ends the group), each its 3 key slots in the
   // walk, its operation and its LSN: ~55. Before, every group was built first: all 110 rows, ~550 values.
   assert.ok(decoded < changeRows * 2, `${decoded} values decoded for the first of ${lsns.length} transactions`);
+
+  // Over a derived table that selects the function's LSN plainly (the plan's capped count per transaction,
+  // `SELECT t.l, COUNT_BIG(*) FROM (SELECT TOP (n) c.__$start_lsn AS l FROM fn(…) AS c) AS t GROUP BY t.l`): the
+  // derived table delivers the function's order, so its GROUP BY streams too — the same groups, and TOP (1) stops
+  // after the first transaction. Before, the derived table declared no order and the groups were hashed.
+  const derived = (top: string, inner: string) =>
+    `SELECT ${top} t.l, COUNT_BIG(*) AS n FROM (SELECT ${inner} c.__$start_lsn AS l, c.__$seqval AS q FROM ${fn}) AS t
+      GROUP BY t.l ORDER BY t.l`;
+  const capped = await rows(s, derived('', 'TOP (35)'));
+  assert.deepEqual(
+    capped.map((r) => [(r[0] as Buffer).toString('hex'), r[1]]),
+    [
+      [lsns[0], 10n],
+      [lsns[1], 10n],
+      [lsns[2], 10n],
+      [lsns[3], 5n],
+    ],
+  );
+  let firstOfDerived: SqlValue[][] = [];
+  const decodedDerived = await valuesDecodedDuring(async () => {
+    firstOfDerived = await rows(s, derived('TOP (1)', ''));
+  });
+  assert.deepEqual(
+    firstOfDerived.map((r) => [(r[0] as Buffer).toString('hex'), r[1]]),
+    [[lsns[0], 10n]],
+  );
+  assert.ok(
+    decodedDerived < changeRows * 2,
+    `${decodedDerived} values decoded for the first of ${lsns.length} transactions over a derived table`,
+  );
 });
 
 test('GROUP BY on a clustered key prefix equals the hashed GROUP BY: aggregates, NULLs, binary, key order, DESC', async () => {
