@@ -16,7 +16,8 @@
  *   als-outside  a store enabled but the read started outside its `run`; als-exit: inside `run`, then `exit`;
  *   tedious      a `tedious` Request on a connection borrowed from the same pool, its 'row' event (no mssql
  *                layer); tedious-als: the same inside a store;
- *   sync-rows, sync-dispatch, sync-dispatch-als, tedious-sync-als: tedious with the token-parser experiments of
+ *   sync-rows, sync-dispatch, sync-dispatch-als, tedious-sync-als, sync-dates-als (sync-dispatch plus one `Date`
+ *                per datetime2): tedious with the token-parser experiments of
  *                bench/tedious-shortcuts.ts (installed for the variant, removed after); before the rounds, every
  *                value of every row they read is compared with the plain read's (`--skip-check` to skip).
  * `--packet-sizes 4096,32767` runs every variant on one pool per TDS packet size; `--fast-varchar` installs the
@@ -35,7 +36,7 @@ import tedious from 'tedious';
 import { SOURCE_PACKET_SIZE } from '../src/source/connection.js';
 import { installFastVarcharDecode } from '../src/source/varchar-decode.js';
 import { tdsBenchPool } from './tds-bench-pool.js';
-import { installSyncDispatch, installSyncRows } from './tedious-shortcuts.js';
+import { installFastDateTime2, installSyncDispatch, installSyncRows } from './tedious-shortcuts.js';
 
 const { values } = parseArgs({
   options: {
@@ -123,6 +124,15 @@ function inStore(run: () => Promise<number>): () => Promise<number> {
   };
 }
 
+function syncDates(): () => void {
+  const a = installSyncDispatch();
+  const b = installFastDateTime2();
+  return () => {
+    b();
+    a();
+  };
+}
+
 function patched(install: () => () => void, run: () => Promise<number>): () => Promise<number> {
   return async () => {
     const restore = install();
@@ -174,6 +184,7 @@ const allVariants = {
   'sync-dispatch': patched(installSyncDispatch, read),
   'sync-dispatch-als': inStore(patched(installSyncDispatch, read)),
   'tedious-sync-als': inStore(patched(installSyncDispatch, readTedious)),
+  'sync-dates-als': inStore(patched(syncDates, read)),
 };
 const wanted = new Set(String(values.variants).split(','));
 const variants = Object.fromEntries(Object.entries(allVariants).filter(([name]) => wanted.has(name)));
@@ -201,6 +212,7 @@ try {
     for (const [name, install] of [
       ['sync-rows', installSyncRows],
       ['sync-dispatch', installSyncDispatch],
+      ['fast-datetime2', installFastDateTime2],
     ] as const) {
       if ((await digest(install)) !== expected) throw new Error(`${name}: values differ from the plain read's`);
     }

@@ -22,6 +22,7 @@ const fromTedious = createRequire(fromHere.resolve('tedious'));
 
 interface Metadata {
   type: { name: string };
+  scale?: number;
 }
 interface StreamParser {
   buffer: Buffer;
@@ -40,10 +41,14 @@ type Token = { handlerName: string };
 
 const Parser = fromTedious('./token/stream-parser') as StreamParserClass;
 const valueParser = fromTedious('./value-parser') as {
-  readValue(buf: Buffer, offset: number, metadata: Metadata, options: unknown): { value: unknown; offset: number };
-  isPLPStream(metadata: Metadata): boolean;
+  readValue: (buf: Buffer, offset: number, metadata: Metadata, options: unknown) => { value: unknown; offset: number };
+  isPLPStream: (metadata: Metadata) => boolean;
 };
-const { NotEnoughDataError } = fromTedious('./token/helpers') as { NotEnoughDataError: new () => Error };
+const helpers = fromTedious('./token/helpers') as {
+  NotEnoughDataError: new (bytes: number) => Error;
+  Result: new (value: unknown, offset: number) => { value: unknown; offset: number };
+};
+const { NotEnoughDataError } = helpers;
 const tokens = fromTedious('./token/token') as {
   NBCRowToken: new (columns: unknown) => Token;
   RowToken: new (columns: unknown) => Token;
@@ -172,5 +177,36 @@ export function installSyncDispatch(): () => void {
   return () => {
     tokenStreamParser.Parser = original;
     restoreRows();
+  };
+}
+
+/**
+ * A datetime2 read as one `Date` (tedious, with `useUTC`, builds a `Date` for the time of day, another for the
+ * day plus that time, and defines `nanosecondsDelta` on both): the same epoch milliseconds (whole days since
+ * 0001-01-01 less 719,162 days to 1970, plus the truncated milliseconds of the ticks) and the same
+ * `nanosecondsDelta`, computed as tedious does. Any other type, or `useUTC` off, takes tedious' reader.
+ */
+export function installFastDateTime2(): () => void {
+  const original = valueParser.readValue;
+  valueParser.readValue = (buf, offset, metadata, options) => {
+    if (metadata.type.name !== 'DateTime2' || !(options as { useUTC?: boolean }).useUTC) {
+      return original(buf, offset, metadata, options);
+    }
+    if (buf.length < offset + 1) throw new NotEnoughDataError(offset + 1);
+    const length = buf[offset]!;
+    if (length === 0) return new helpers.Result(null, offset + 1);
+    const end = offset + 1 + length;
+    if (buf.length < end) throw new NotEnoughDataError(end);
+    const timeBytes = length - 3;
+    if (timeBytes < 3 || timeBytes > 5) return original(buf, offset, metadata, options);
+    let value = buf.readUIntLE(offset + 1, timeBytes);
+    for (let i = metadata.scale ?? 7; i < 7; i++) value *= 10;
+    const days = buf.readUIntLE(offset + 1 + timeBytes, 3);
+    const date = new Date((days - 719_162) * 86_400_000 + Math.trunc(value / 10000));
+    Object.defineProperty(date, 'nanosecondsDelta', { enumerable: false, value: (value % 10000) / Math.pow(10, 7) });
+    return new helpers.Result(date, end);
+  };
+  return () => {
+    valueParser.readValue = original;
   };
 }
