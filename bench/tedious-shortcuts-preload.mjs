@@ -6,10 +6,15 @@
  */
 import { URL } from 'node:url';
 import process from 'node:process';
+import { isMainThread } from 'node:worker_threads';
 
-const { installSyncDispatch, installFastDateTime2 } = await import(
-  new URL('./tedious-shortcuts.ts', import.meta.url).href
-);
-installSyncDispatch();
-installFastDateTime2();
-process.stderr.write(`[tedious shortcuts installed in pid ${process.pid}]\n`);
+// The main thread only: worker threads (Temporal's workflow threads, the Parquet writers) do not read the source,
+// and they inherit this --import without tsx's loader.
+if (isMainThread) {
+  const { installSyncDispatch, installFastDateTime2 } = await import(
+    new URL('./tedious-shortcuts.ts', import.meta.url).href
+  );
+  installSyncDispatch();
+  installFastDateTime2();
+  process.stderr.write(`[tedious shortcuts installed in pid ${process.pid}]\n`);
+}
