@@ -1,0 +1,20 @@
+/**
+ * Installs bench/tedious-shortcuts.ts' experiments (synchronous token dispatch, one `Date` per datetime2) in a
+ * process before anything else runs, to try them against the tests that already pin the read path, e.g.
+ *   node --import tsx --import ./bench/tedious-shortcuts-preload.mjs --test test/integration/source/types.test.ts
+ * (each test file's process loads it: it says so on stderr). Never used by Tidemark itself.
+ */
+import { URL } from 'node:url';
+import process from 'node:process';
+import { isMainThread } from 'node:worker_threads';
+
+// The main thread only: worker threads (Temporal's workflow threads, the Parquet writers) do not read the source,
+// and they inherit this --import without tsx's loader.
+if (isMainThread) {
+  const { installSyncDispatch, installFastDateTime2 } = await import(
+    new URL('./tedious-shortcuts.ts', import.meta.url).href
+  );
+  installSyncDispatch();
+  installFastDateTime2();
+  process.stderr.write(`[tedious shortcuts installed in pid ${process.pid}]\n`);
+}
