@@ -30,7 +30,7 @@ test('writers opened after a prewarm take its threads, and write their parts as 
   assert.equal(writerThreadsStarted(), warmed, 'a full pool is not prewarmed again');
 
   // Two writers at once, as a staging pipeline has (one filling, one encoding): neither starts a thread.
-  const dirs = [await tempDir('prewarm-a-'), await tempDir('prewarm-b-')];
+  const dirs = [tempDir('prewarm-a-'), tempDir('prewarm-b-')];
   const writers = await Promise.all(dirs.map((dir) => ThreadedParquetWriter.create({ columns, dir, partRows: 1000 })));
   assert.equal(writerThreadsStarted(), warmed, 'the writers took the prewarmed threads');
   const parts = [];
