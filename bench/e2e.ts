@@ -56,6 +56,7 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { rawStream } from './raw-stream.js';
 import { formatTimeline, windowSteps, windowTimeline, type StepSummary } from './window-steps.js';
+import { fmtLoadTimeline, loadTimeline } from './load-steps.js';
 import {
   benchStack,
   fmtVerify,
@@ -297,8 +298,10 @@ async function throughput(encrypted = false, observed = false) {
     const loadCpu = budget();
     const rssSampler = sampleRss(worker.child.pid);
     await tidemark(p, ['start']);
+    const cliDone = Date.now();
     const snap = await waitForSnapshot(p, table, 60 * 60_000);
     const loadMs = Date.now() - started;
+    const seen = started + loadMs;
     const workerRssDuringLoad = rssSampler.stop();
     cpuSteps.initialLoad = { rows: snap.rows, ...loadCpu.stop(snap.rows) };
     const jobMs = snap.jobClosed - snap.jobStarted;
@@ -306,6 +309,11 @@ async function throughput(encrypted = false, observed = false) {
       `  initial load: ${snap.rows} rows in ${seconds(loadMs)}s (job workflow ${seconds(jobMs)}s); simulator ${busyStep('initialLoad')}`,
     );
     say(`  worker RSS during the load: ${fmtRss(workerRssDuringLoad)}`);
+    // Where the load's wall time went, step by step (bench/load-steps.ts): the histories and runChunk's own report.
+    const timeline = await loadTimeline(p.client, table.id, snap.workflowId, { t0: started, cliDone, seen }).catch(
+      (err: unknown) => (say(`  load timeline: not available (${String(err)})`), null),
+    );
+    if (timeline) say(fmtLoadTimeline(timeline));
     await rawRead();
     const rawBest = rawRuns.length ? rawRuns.reduce((a, b) => (b.ms < a.ms ? b : a)) : { rows: 0, ms: 0 }; // --skip-raw: no baseline, no ratio
     const rawRows = rawBest.rows;
@@ -445,6 +453,7 @@ async function throughput(encrypted = false, observed = false) {
         jobWorkflowSeconds: seconds(jobMs),
         jobRowsPerSecond: rate(snap.rows, jobMs),
         jobRatioToRaw: ratio(rate(snap.rows, jobMs)),
+        timeline,
       },
       incremental: {
         changes: BURST,

@@ -246,8 +246,10 @@ export async function waitForSnapshot(p: Pipeline, t: TableRef, timeoutMs: numbe
     if (s?.mode === 'stopped') throw new Error(`${t.id} stopped: ${s.stoppedReason ?? ''}`);
     const job = s?.jobs.find((j) => j.kind === 'snapshot' && j.state === 'done');
     if (s && job) {
-      const d = await p.client.workflow.getHandle(jobWorkflowId(t.id, 'snapshot', job.id)).describe();
+      const workflowId = jobWorkflowId(t.id, 'snapshot', job.id);
+      const d = await p.client.workflow.getHandle(workflowId).describe();
       return {
+        workflowId,
         rows: job.rows ?? 0,
         windows: job.windows ?? 0,
         jobStarted: d.startTime.getTime(),

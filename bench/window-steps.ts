@@ -10,7 +10,8 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
 
-interface JsonEvent {
+/** One event of a workflow history, as `historyToJSON` gives it (the fields these benches read). */
+export interface JsonEvent {
   eventId: string;
   eventTime: string;
   eventType: string;
@@ -23,6 +24,53 @@ interface JsonEvent {
   activityTaskFailedEventAttributes?: { scheduledEventId?: string };
   timerFiredEventAttributes?: { startedEventId?: string };
   timerCanceledEventAttributes?: { startedEventId?: string };
+  startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId?: string };
+}
+
+/** The current run's history of a workflow, as JSON events. */
+export async function workflowHistory(client: Client, workflowId: string): Promise<JsonEvent[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return (JSON.parse(historyToJSON(history)) as { events: JsonEvent[] }).events;
+}
+
+/** Epoch ms of an event. */
+export const eventAt = (e: JsonEvent) => Date.parse(e.eventTime);
+
+/** An activity of a history: its name, scheduled, started and closed times (epoch ms), and its JSON result. */
+export interface ScheduledActivity {
+  name: string;
+  scheduled: number;
+  started?: number;
+  closed?: number;
+  /** The completed activity's result, when its payload is plain JSON (not encrypted). */
+  result?: unknown;
+  /** The sub-range reads of one window, folded into one step. */
+  subRanges?: boolean;
+}
+
+/** The activities of a history, in the order they were scheduled. */
+export function scheduledActivities(events: readonly JsonEvent[]): ScheduledActivity[] {
+  const acts: ScheduledActivity[] = [];
+  const byScheduled = new Map<string, ScheduledActivity>();
+  for (const e of events) {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED' && name) {
+      const a = { name, scheduled: eventAt(e) };
+      acts.push(a);
+      byScheduled.set(e.eventId, a);
+    }
+    const started = e.activityTaskStartedEventAttributes?.scheduledEventId;
+    if (started && byScheduled.get(started)) byScheduled.get(started)!.started = eventAt(e);
+    const done = e.activityTaskCompletedEventAttributes;
+    const closed = done?.scheduledEventId ?? e.activityTaskFailedEventAttributes?.scheduledEventId;
+    const a = closed ? byScheduled.get(closed) : undefined;
+    if (!a) continue;
+    a.closed = eventAt(e);
+    const payload = done?.result?.payloads?.[0];
+    if (payload?.data && payload.metadata?.encoding === Buffer.from('json/plain').toString('base64'))
+      a.result = JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')) as unknown;
+  }
+  return acts;
 }
 
 /** The steps of one window cycle, seconds. */
@@ -54,49 +102,20 @@ const FOLDED_WINDOW_ACTIVITIES = WINDOW_ACTIVITIES.slice(0, 3);
 const isWindow = (next: { name: string }[], names: string[]) =>
   next.length >= names.length && names.every((n, k) => next[k]!.name === n);
 
-async function historyEvents(client: Client, tableId: string): Promise<JsonEvent[]> {
-  const history = await client.workflow.getHandle(tableSyncWorkflowId(tableId)).fetchHistory();
-  return (JSON.parse(historyToJSON(history)) as { events: JsonEvent[] }).events;
-}
-
 export async function windowCycles(client: Client, tableId: string): Promise<WindowCycle[]> {
-  const events = await historyEvents(client, tableId);
-  const at = (e: JsonEvent) => Date.parse(e.eventTime);
-  // Per scheduled activity: its name, scheduled, started and closed times.
-  const acts: ScheduledActivity[] = [];
-  const actByScheduled = new Map<string, (typeof acts)[number]>();
+  const events = await workflowHistory(client, tableSyncWorkflowId(tableId));
   const timers: { started: number; ended?: number }[] = [];
   const timerById = new Map<string, (typeof timers)[number]>();
   for (const e of events) {
-    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED' && name) {
-      const a = { name, scheduled: at(e) };
-      acts.push(a);
-      actByScheduled.set(e.eventId, a);
-    }
-    const started = e.activityTaskStartedEventAttributes?.scheduledEventId;
-    if (started) actByScheduled.get(started)!.started = at(e);
-    const closed =
-      e.activityTaskCompletedEventAttributes?.scheduledEventId ?? e.activityTaskFailedEventAttributes?.scheduledEventId;
-    if (closed && actByScheduled.get(closed)) actByScheduled.get(closed)!.closed = at(e);
     if (e.eventType === 'EVENT_TYPE_TIMER_STARTED') {
-      const t = { started: at(e) };
+      const t = { started: eventAt(e) };
       timers.push(t);
       timerById.set(e.eventId, t);
     }
     const fired = e.timerFiredEventAttributes?.startedEventId ?? e.timerCanceledEventAttributes?.startedEventId;
-    if (fired && timerById.get(fired)) timerById.get(fired)!.ended = at(e);
+    if (fired && timerById.get(fired)) timerById.get(fired)!.ended = eventAt(e);
   }
-  return cyclesOf(oneReadPerWindow(acts), timers);
-}
-
-interface ScheduledActivity {
-  name: string;
-  scheduled: number;
-  started?: number;
-  closed?: number;
-  /** The sub-range reads of one window, folded into one step. */
-  subRanges?: boolean;
+  return cyclesOf(oneReadPerWindow(scheduledActivities(events)), timers);
 }
 
 /**
@@ -243,7 +262,7 @@ export async function windowTimeline(
   tableId: string,
   afterEventId: number,
 ): Promise<WindowTimeline | null> {
-  const events = await historyEvents(client, tableId);
+  const events = await workflowHistory(client, tableSyncWorkflowId(tableId));
   const wake = events.find((e) => Number(e.eventId) > afterEventId);
   if (!wake) return null;
   const t0 = Date.parse(wake.eventTime);

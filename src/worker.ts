@@ -50,7 +50,7 @@ import { startTableMetricsRefresher, type TableMetricsRefresher } from './worker
 import { buildDependencies, type ActivityDeps } from './activities/dependencies.js';
 import { loadConfig, phiColumnNames, type TableConfig, type TidemarkConfig } from './config/index.js';
 import { chunkBackoffKey, chunkRowsPerSecondCap, installFastVarcharDecode } from './source/index.js';
-import { closeWriterThreads } from './lake/parquet-writer-thread.js';
+import { closeWriterThreads, prewarmWriterThreads } from './lake/parquet-writer-thread.js';
 import { resolveSecret } from './config/secrets.js';
 import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
 import { createLogger, type Logger } from './util/logger.js';
@@ -271,6 +271,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   }
   const refresher = served?.refresher;
   const server = served?.server;
+  // The Parquet writer threads start now, not when the first window or chunk needs them (their start is seconds of
+  // wall time on a busy machine, which a fresh worker's first load waited for: parquet-writer-thread.ts).
+  void prewarmWriterThreads();
   logger.info(
     {
       taskQueue,

@@ -22,9 +22,10 @@ export function chunkActivities(deps: ActivityDeps) {
   }
 
   async function runChunk(input: RunChunkInput): Promise<RunChunkOutput> {
+    const startedAt = Date.now();
     const ctx = await tableContext(deps, input.table);
     const { job, chunk, firstSeq, attempt } = input;
-    return runJobChunk(deps, ctx, activityProgress(), { job, chunk, firstSeq, workflowAttempt: attempt });
+    return runJobChunk(deps, ctx, activityProgress(), { job, chunk, firstSeq, workflowAttempt: attempt, startedAt });
   }
 
   return { planChunks, runChunk };

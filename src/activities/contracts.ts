@@ -11,6 +11,7 @@
  */
 import type { JobSpec, KeyRange } from '../domain/jobs.js';
 import type { OpCounts, StagedFile } from '../domain/staged.js';
+import type { ChunkSteps } from '../domain/stage-steps.js';
 import type { TableRef } from '../domain/table.js';
 import type { WindowPlan } from '../domain/window.js';
 
@@ -217,6 +218,8 @@ export interface RunChunkOutput {
    * only). `differs: false` ⇒ the chunk was staged empty (nothing re-extracted).
    */
   compared?: { differs: boolean; sourceRows: number; lakeRows: number };
+  /** Where the chunk's time went, ms from the activity's start (timings only; capture/chunk-result.ts). */
+  steps?: ChunkSteps;
 }
 
 /** The activities a chunked job calls, besides validate/commit. */

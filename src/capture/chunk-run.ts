@@ -12,10 +12,11 @@ import { chunkRowLimiter, readChunk, type ChangeBatch } from '../source/index.js
 import { compareWithLake, loadSourceRows, type ChunkComparison } from './chunk-compare.js';
 import { chunkReadBudget } from './chunk-read-budget.js';
 import { unsupported } from './chunk-plan.js';
-import type { ChunkResult } from './chunk-result.js';
+import type { ChunkResult, ChunkSteps } from './chunk-result.js';
 import type { CaptureDeps } from './deps.js';
 import type { ProgressSink } from './progress.js';
 import { reconcileChunk } from './reconcile.js';
+import { StageClock } from './stage-steps.js';
 import { withLakeReader } from './scratch.js';
 import { stageStream } from './stage-stream.js';
 import type { KeyBounds } from './sweep-range.js';
@@ -29,6 +30,8 @@ export interface ChunkRun {
   readonly firstSeq: number;
   /** The workflow's attempt number of this chunk (part of the attempt id in staged file names). */
   readonly workflowAttempt: number;
+  /** Epoch ms the run's steps count from (its activity's start, before the table's context); default now. */
+  readonly startedAt?: number;
 }
 
 export async function runJobChunk(
@@ -48,7 +51,10 @@ export async function runJobChunk(
     return reconcileChunk(deps, ctx, sink, { seq, workflowAttempt: run.workflowAttempt, range, position });
   const businessDate = businessDateFilter(ctx, job);
   const rowLimiter = chunkRowLimiter(deps.source, ctx.config);
+  const clock = new StageClock(run.startedAt);
+  const setupMs = clock.elapsed();
   let rowsRead = 0;
+  let source: ChunkSteps['source'] = null;
   const read = () =>
     readChunk(
       deps.source,
@@ -63,6 +69,7 @@ export async function runJobChunk(
       },
       (s) => {
         rowsRead += s.rowsRead;
+        source = { pausedMs: s.extra.streamPausedMs ?? 0, waitedMs: s.extra.streamWaitedMs ?? 0 };
       },
     );
   const window: WindowPlan = {
@@ -94,6 +101,7 @@ export async function runJobChunk(
       sourceRowsRead: () => rowsRead,
       ...(filter ? { filter } : {}),
       posSuffix: ctx.strategy.jobRowSuffix?.(run.firstSeq) ?? '',
+      clock,
     });
   const staged =
     compared && !compared.differs
@@ -103,6 +111,7 @@ export async function runJobChunk(
     sourceRowsRead: rowsRead,
     staged: { ...staged, sourceRowsRead: rowsRead, readAt: position },
     ...(compared ? { compared } : {}),
+    steps: { setupMs, ...clock.steps(), source },
   };
 }
 

@@ -13,6 +13,7 @@ import type { WindowPlan } from '../domain/window.js';
 import type { CaptureDeps } from './deps.js';
 import { cancellableWaits, type ProgressSink } from './progress.js';
 import { segmentBudget } from './segment-budget.js';
+import type { StageClock } from './stage-steps.js';
 import type { StageProgress } from './stage-progress.js';
 import type { TableContext } from './table-context.js';
 
@@ -67,6 +68,8 @@ export interface SegmentSourceInput {
   readonly schema: SchemaDoc;
   readonly progress: StageProgress;
   readonly read: EventRead;
+  /** Counts the waits on the writer thread and on a segment slot (capture/stage-steps.ts). */
+  readonly clock?: StageClock | undefined;
 }
 
 /** Yields the window's segments one by one (`next`), the events of each pulled lazily from the read. */
@@ -120,8 +123,10 @@ export class SegmentSource {
    * slot is given back when the segment is encoded (its writer closed) or discarded.
    */
   private async open(index: number): Promise<OpenStage> {
-    const release = await segmentBudget.acquire();
+    const slot = segmentBudget.acquire();
+    const release = await (this.s.clock ? this.s.clock.timed('segmentSlot', slot) : slot);
     let stage: OpenStage;
+    const opened = performance.now();
     try {
       stage = await openStage({
         lake: this.ctx.lake,
@@ -139,6 +144,7 @@ export class SegmentSource {
       release();
       throw err;
     }
+    this.s.clock?.waited('stageOpen', performance.now() - opened);
     return {
       add: (e) => stage.add(e),
       get rows() {
@@ -189,7 +195,7 @@ export class SegmentSource {
         positions.push(e.position);
         tally.byOp[e.op]++;
         const flushing = stage.add(e);
-        if (flushing) await flushing;
+        if (flushing) await (this.s.clock ? this.s.clock.timed('writer', flushing) : flushing);
       }
     } finally {
       digest();

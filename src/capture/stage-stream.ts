@@ -24,6 +24,7 @@ import {
   type SegmentTally,
 } from './segment-source.js';
 import type { ProgressSink } from './progress.js';
+import type { StageClock } from './stage-steps.js';
 import { addSegmentSums, restartWindow, startingProgress, type StageProgress } from './stage-progress.js';
 import type { TableContext } from './table-context.js';
 
@@ -40,6 +41,8 @@ export interface StageStreamInput {
   readonly filter?: (pos: string) => boolean;
   /** Appended to every row position (job chunks: see the strategies' `jobRowSuffix`). */
   readonly posSuffix?: string;
+  /** Records when the rows arrived, each segment's steps and the reading side's waits (capture/stage-steps.ts). */
+  readonly clock?: StageClock;
 }
 
 /** Stages `input.batches` as the window's files, in segments; returns what is staged (no row values). */
@@ -52,8 +55,9 @@ export async function stageStream(
   const t0 = Date.now();
   const schema = await ctx.schemaFor(ctx.strategy.columns);
   const progress = startingProgress(sink, input.workflowAttempt, schema.version, input.subRange);
+  input.clock?.stageStarted();
   const read = readEvents(ctx, schema, sink, progress, input);
-  await stageSegments(deps, ctx, sink, { window: input.window, schema, progress, read });
+  await stageSegments(deps, ctx, sink, { window: input.window, schema, progress, read, clock: input.clock });
   return {
     files: progress.files,
     rows: progress.eventsDone,
@@ -112,9 +116,12 @@ export function readEvents(
   let lastSourcePos: string | undefined;
   let lastPos = '';
   const read: EventRead = { events: events(), digest: createHash('sha256'), seen: 0 };
+  const clock = input.clock;
   async function* events(): AsyncGenerator<ChangeEvent[]> {
+    clock?.readStarted();
     for await (const batch of input.batches) {
       read.firstBatchAt ??= Date.now();
+      clock?.eventsArrived();
       if (batch.resumePosition !== undefined) read.resumePosition = batch.resumePosition;
       const project = projectorOf(batch.columns);
       const out: ChangeEvent[] = [];
@@ -143,6 +150,7 @@ export function readEvents(
       if (out.length > 0) yield out;
     }
     read.endedAt = Date.now();
+    clock?.readEnded();
   }
   return read;
 }
@@ -158,16 +166,43 @@ async function stageSegments(
   deps: CaptureDeps,
   ctx: TableContext,
   sink: ProgressSink,
-  s: { window: WindowPlan; schema: SchemaDoc; progress: StageProgress; read: EventRead },
+  s: {
+    window: WindowPlan;
+    schema: SchemaDoc;
+    progress: StageProgress;
+    read: EventRead;
+    clock?: StageClock | undefined;
+  },
 ): Promise<void> {
+  const { clock } = s;
   const segments = new SegmentSource(deps, ctx, sink, s);
   const it = s.read.events;
+  // The clock's index of each filled segment, and when the last one was handed over (the reading side waits for
+  // the encode stage to take a filled segment before it fills the next: the pipeline's hand-off).
+  const steps = new WeakMap<FilledSegment, number>();
+  let filledAt: number | undefined;
+  const nextSegment = async () => {
+    if (clock && filledAt !== undefined) clock.waited('encodeStage', performance.now() - filledAt);
+    const f = await segments.next();
+    filledAt = performance.now();
+    if (f && clock) steps.set(f, clock.segmentFilled(f.tally.count));
+    return f;
+  };
   sink.record(s.progress);
   try {
     await runPipeline(
-      () => segments.next(),
+      nextSegment,
       [
-        async (f: FilledSegment): Promise<EncodedSegment> => ({ ...f, written: await f.stage.finish() }),
+        async (f: FilledSegment): Promise<EncodedSegment> => {
+          const written = await f.stage.finish();
+          const encoded = { ...f, written };
+          const k = steps.get(f);
+          if (clock && k !== undefined) {
+            clock.segmentEncoded(k);
+            steps.set(encoded, k);
+          }
+          return encoded;
+        },
         async (e: EncodedSegment): Promise<void> => {
           // Cancelled while this segment was read ahead: stop before uploading it (a pause is honoured now, and
           // what is staged so far stays recorded for the next attempt).
@@ -175,6 +210,8 @@ async function stageSegments(
           const staged = await e.written.upload();
           await e.stage.discard();
           recordSegment(s.progress, staged, e.tally, e.digest);
+          const k = steps.get(e);
+          if (clock && k !== undefined) clock.segmentUploaded(k);
           sink.record(s.progress);
         },
       ],

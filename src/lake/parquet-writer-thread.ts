@@ -58,6 +58,7 @@ class WriterThread {
   readonly exited: Promise<void>;
 
   constructor() {
+    started++;
     this.worker = startModuleThread(import.meta.url, 'parquet-writer-thread-entry', { resourceLimits: THREAD_LIMITS });
     live.add(this);
     this.exited = new Promise((r) => this.worker.once('exit', () => r()));
@@ -97,6 +98,10 @@ class WriterThread {
 const idle: WriterThread[] = [];
 /** Every thread not yet ended (in use, idle, or closing its writer). */
 const live = new Set<WriterThread>();
+/** Threads started by {@link prewarmWriterThreads} whose modules are still loading (not idle yet). */
+let warming = 0;
+/** Threads started by this process. */
+let started = 0;
 
 /**
  * Ends every writer thread of this process and waits for them, at most `timeoutMs`; true when all ended. For a
@@ -126,6 +131,41 @@ function acquireThread(): WriterThread {
     if (!t) return new WriterThread();
     if (!t.dead) return t;
   }
+}
+
+/**
+ * Fills the idle pool ({@link IDLE_THREADS}) with threads that load their modules now, so that the first stages
+ * of a fresh process do not wait for them: a thread's start (an isolate, its modules, DuckDB's) took 1.2–1.9 s of
+ * wall time on the loaded 2-core machine, and an initial load waited for two — before its first row (the first
+ * segment's writer) and in the middle of its read (the second segment's, while the first one encodes): 3.6 s of a
+ * 52.7 s load (docs/performance.md, "The initial load's timeline"). Resolves once every thread started here has
+ * its modules loaded (the worker does not wait for it); a thread holds the process open while it loads, not once idle.
+ */
+export async function prewarmWriterThreads(): Promise<void> {
+  const ready: Promise<void>[] = [];
+  for (let n = idle.length + warming; n < IDLE_THREADS; n++) {
+    const t = new WriterThread();
+    warming++;
+    ready.push(
+      new Promise<void>((resolve) => {
+        // 'abort' with no writer open is answered as soon as the thread's module runs; then the thread is idle.
+        let loaded = false;
+        t.attach((r) => {
+          if (loaded || (r.type !== 'aborted' && !t.dead)) return;
+          loaded = true;
+          warming--;
+          releaseThread(t);
+          resolve();
+        });
+        t.post({ type: 'abort' });
+      }),
+    );
+  }
+  await Promise.all(ready);
+}
+/** Writer threads this process started so far (tests: whether a writer waited for a new thread). */
+export function writerThreadsStarted(): number {
+  return started;
 }
 
 /**

@@ -148,6 +148,7 @@ export async function* readChunk(
   const snapshot = opts.snapshot ?? d.database.snapshotIsolation;
   const tx = snapshot ? new sql.Transaction(conn.pool) : undefined;
   if (tx) await tx.begin(sql.ISOLATION_LEVEL.SNAPSHOT);
+  const timing = { pausedMs: 0, waitedMs: 0 };
   let ok = false;
   try {
     const q = (t: string) =>
@@ -159,6 +160,7 @@ export async function* readChunk(
       ...(opts.rowLimiter ? { rowLimiter: opts.rowLimiter } : {}),
       ...(tx ? { transaction: tx } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      timing,
     })) {
       summary.rowsRead += b.rows.length;
       const rows = b.rows.map((raw) => {
@@ -182,6 +184,9 @@ export async function* readChunk(
       else await tx.rollback().catch(() => undefined);
     }
     summary.durationMs = Date.now() - t0;
+    // Where the read waited (ms): the request paused by our batch buffer, and the reader waiting for rows.
+    summary.extra.streamPausedMs = timing.pausedMs;
+    summary.extra.streamWaitedMs = timing.waitedMs;
     onSummary?.(summary);
   }
   return summary;

@@ -128,6 +128,12 @@ export interface QueryOptions {
   readonly sizeDependent?: boolean;
 }
 
+/** Where a streamed request's time went, ms (see `SourceConnection.stream`'s `timing`). */
+export interface StreamTiming {
+  pausedMs: number;
+  waitedMs: number;
+}
+
 /** Hints that skip or dirty-read locked rows: the exact rows a watermark must not lose. Never sent. */
 const FORBIDDEN_HINTS = /\b(NOLOCK|READPAST|READUNCOMMITTED)\b|ISOLATION\s+LEVEL\s+READ\s+UNCOMMITTED/i;
 
@@ -314,6 +320,11 @@ export class SourceConnection {
       maxBufferedBatches?: number;
       /** A per-table rows/s limit on top of the source's (config `limits.maxRowsPerSecond`). */
       rowLimiter?: SourceThrottle;
+      /**
+       * Filled when the stream ends: ms the request was paused by the batch buffer (the consumer behind) and the
+       * consumer waited for rows (the socket behind) — where a staged read's main thread waits (bench:e2e).
+       */
+      timing?: StreamTiming;
     } = {},
   ): AsyncGenerator<RowBatch> {
     assertNoDirtyReads(text);
@@ -370,6 +381,10 @@ export class SourceConnection {
         await Promise.race([settled, new Promise((r) => setTimeout(r, 5000).unref())]);
       }
       release();
+      if (opts.timing) {
+        opts.timing.pausedMs = Math.round(batches.pausedMs);
+        opts.timing.waitedMs = Math.round(batches.waitedMs);
+      }
     }
   }
 

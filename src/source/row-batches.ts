@@ -56,6 +56,10 @@ export class RowBatches {
   failure: unknown;
   /** Whether the buffer paused the request. */
   paused = false;
+  /** Time the request spent paused by this buffer, and the consumer spent waiting for rows, ms (so far). */
+  pausedMs = 0;
+  waitedMs = 0;
+  private pausedAt = 0;
 
   constructor(
     private readonly req: PausableRequest,
@@ -91,6 +95,7 @@ export class RowBatches {
     const next = this.queue.shift();
     if (next && this.paused && this.queue.length <= this.resumeAt) {
       this.paused = false;
+      this.pausedMs += performance.now() - this.pausedAt;
       this.req.resume();
     }
     return next;
@@ -98,7 +103,8 @@ export class RowBatches {
 
   /** Resolves when a batch is queued or the request ends. */
   waitForMore(): Promise<void> {
-    return new Promise<void>((r) => (this.wake = r));
+    const t0 = performance.now();
+    return new Promise<void>((r) => (this.wake = r)).then(() => void (this.waitedMs += performance.now() - t0));
   }
 
   private flush(): void {
@@ -107,6 +113,7 @@ export class RowBatches {
     this.current = [];
     if (this.queue.length >= this.maxBuffered && !this.paused) {
       this.paused = true;
+      this.pausedAt = performance.now();
       this.req.pause();
     }
     this.signal();
