@@ -60,7 +60,10 @@ export interface ParquetWriterOptions {
   readonly fileName?: (partition: string, partIndex: number) => string;
   /** DuckDB memory limit, default '512MB'. */
   readonly memoryLimit?: string;
-  /** DuckDB threads (encoding a part), default 2. */
+  /**
+   * DuckDB threads (encoding a part), default 1: a second thread cost 12–24% more CPU per encoded row and buys no
+   * wall time on a worker whose cores are already busy reading (docs/performance.md, branch i14-zstd).
+   */
   readonly threads?: number;
 }
 
@@ -100,7 +103,7 @@ export class ParquetWriter {
     const partRows = options.partRows ?? 500_000;
     const instance = await DuckDBInstance.create(':memory:', {
       memory_limit: options.memoryLimit ?? '512MB',
-      threads: String(options.threads ?? 2),
+      threads: String(options.threads ?? 1),
     });
     const conn = await instance.connect();
     return new ParquetWriter(instance, conn, {
