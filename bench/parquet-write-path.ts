@@ -79,13 +79,13 @@ function row(i: number): LakeValue[] {
 }
 
 /** The rows as batches the writer thread receives (2,048 rows, one packed column each). */
-function batches(): PackedColumn[][] {
+function batches(columns: readonly LakeColumn[] = COLUMNS, make = row, rows = ROWS): PackedColumn[][] {
   const out: PackedColumn[][] = [];
-  for (let b = 0; b < ROWS; b += BATCH_ROWS) {
-    const n = Math.min(BATCH_ROWS, ROWS - b);
-    const cols: LakeValue[][] = COLUMNS.map(() => []);
+  for (let b = 0; b < rows; b += BATCH_ROWS) {
+    const n = Math.min(BATCH_ROWS, rows - b);
+    const cols: LakeValue[][] = columns.map(() => []);
     for (let k = 0; k < n; k++) {
-      const r = row(b + k);
+      const r = make(b + k);
       for (let i = 0; i < r.length; i++) cols[i]!.push(r[i]!);
     }
     out.push(cols.map(packColumn));
@@ -345,15 +345,14 @@ async function writePart(
   rows: number,
 ): Promise<string> {
   const writer = await ParquetWriter.create({ columns, dir, partRows: rows + 1 });
-  for (let b = 0; b < rows; b += BATCH_ROWS) {
-    const n = Math.min(BATCH_ROWS, rows - b);
-    const cols: LakeValue[][] = columns.map(() => []);
-    for (let k = 0; k < n; k++) {
-      const r = make(b + k);
-      for (let i = 0; i < r.length; i++) cols[i]!.push(r[i]!);
-    }
-    await writer.appendPacked('p', cols.map(packColumn), new Int32Array(columns.length), 0, n);
-  }
+  for (const [b, batch] of batches(columns, make, rows).entries())
+    await writer.appendPacked(
+      'p',
+      batch,
+      new Int32Array(columns.length),
+      0,
+      Math.min(BATCH_ROWS, rows - b * BATCH_ROWS),
+    );
   const parts = await writer.finish();
   return parts[0]!.localPath;
 }
