@@ -16,6 +16,7 @@ export function compactionActivities(deps: ActivityDeps): CompactionActivities {
       ...(input.targetFileBytes !== undefined ? { targetFileBytes: input.targetFileBytes } : {}),
       ...(input.maxDays !== undefined ? { maxDays: input.maxDays } : {}),
       ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
+      ...(deps.config.sink.parquet ? { compression: deps.config.sink.parquet } : {}),
       onDay: (d) => heartbeat({ commitDate: d.commitDate, status: d.status }),
     });
     return {

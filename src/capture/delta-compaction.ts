@@ -25,6 +25,7 @@ import type { LakeTable } from '../lake/lake-table.js';
 import { ConfigError } from '../config/config-error.js';
 import { findTable } from '../config/tables.js';
 import type { TableRef } from '../domain/table.js';
+import type { ParquetCompression } from '../config/types.js';
 import type { Logger } from '../util/logger.js';
 import { logLastCheckpointRefused, publishTableDelta } from './delta-publication.js';
 import type { CaptureDeps } from './deps.js';
@@ -40,6 +41,8 @@ export interface CompactTableInput {
   /** One day only (`YYYY-MM-DD`, closed or not: the operator asked for it); default: every closed day. */
   readonly day?: string;
   readonly targetFileBytes?: number;
+  /** The compacted files' compression (config `sink.parquet`); default zstd level 3. */
+  readonly compression?: ParquetCompression;
   readonly maxDays?: number;
   readonly closedAfterMs?: number;
   /** The clock (epoch ms), for which days are closed. */
@@ -111,6 +114,7 @@ export async function compactTable(input: CompactTableInput): Promise<CompactTab
       commitDate,
       targetFileBytes: target,
       checkpointInterval: interval,
+      ...(input.compression ? { compression: input.compression } : {}),
       ...scratch,
     });
     logger.info(

@@ -135,6 +135,7 @@ export class SegmentSource {
         schema: this.s.schema,
         extractedAt: BigInt(Date.now()) * 1_000_000n,
         partRows: this.segmentRows,
+        ...(this.deps.config.sink.parquet ? { compression: this.deps.config.sink.parquet } : {}),
         ...(this.ctx.config.quality?.controlTotals.length
           ? { controlColumns: this.ctx.config.quality.controlTotals }
           : {}),

@@ -52,6 +52,7 @@ export const command: CliCommand = {
           lake: lakeTableOf({ config, store }, ref),
           logger: createLogger({ name: 'tidemark-compact', level: 'silent' }),
           targetFileBytes: targetBytes(values['target-mb']),
+          ...(config.sink.parquet ? { compression: config.sink.parquet } : {}),
           ...(values.day !== undefined ? { day: values.day } : {}),
         });
         if (values.json) io.stdout.write(`${JSON.stringify({ table: ref.id, ...out })}\n`);

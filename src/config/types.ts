@@ -160,7 +160,33 @@ export interface SinkCommon {
   readonly stateContainer?: string;
   /** Encryption scope applied to every blob written (customer-managed keys); account default when absent. */
   readonly encryptionScope?: string;
+  /** How the data files are compressed (`sink.parquet`); {@link DEFAULT_PARQUET_COMPRESSION} when absent. */
+  readonly parquet?: ParquetCompression;
 }
+
+/**
+ * The codecs a data file may be written with: those every reader of the lake reads (DuckDB, pyarrow and
+ * delta-rs, Spark's parquet-mr). Not LZ4: it cost the CPU snappy costs here (docs/performance.md, branch
+ * i14-zstd), and LZ4_RAW is younger than some readers' Parquet libraries.
+ */
+export const PARQUET_CODECS = ['zstd', 'snappy'] as const;
+export type ParquetCodec = (typeof PARQUET_CODECS)[number];
+
+/** zstd levels allowed (`sink.parquet.zstdLevel`); zstd's negative "fast" levels are not offered. */
+export const ZSTD_LEVELS = { min: 1, max: 19 } as const;
+
+/** A data file's compression (config `sink.parquet`). */
+export interface ParquetCompression {
+  readonly codec: ParquetCodec;
+  /** zstd only: the level, {@link ZSTD_LEVELS}. */
+  readonly level?: number;
+}
+
+/**
+ * The data files' default: zstd at level 3 (zstd's own default, and what DuckDB wrote before it was a setting).
+ * Why: docs/performance.md, "The Parquet encoder's codec, level and threads (branch i14-zstd)".
+ */
+export const DEFAULT_PARQUET_COMPRESSION: ParquetCompression = { codec: 'zstd', level: 3 };
 
 /** Sink reached with Entra ID (`DefaultAzureCredential`): the production setting. */
 export interface SinkWithEntraId extends SinkCommon {

@@ -1,7 +1,7 @@
 /**
  * Streaming Parquet writer on DuckDB (`@duckdb/node-api`): rows are appended in data chunks of 2,048 to an
  * in-memory DuckDB table, and every `partRows` rows the table is written with
- * `COPY … (FORMAT parquet, COMPRESSION zstd)` to a local part file and dropped. Memory is therefore bounded by
+ * `COPY … (FORMAT parquet, COMPRESSION zstd, …)` (parquet-compression.ts) to a local part file and dropped. Memory is therefore bounded by
  * one part (per open partition, and by `maxBufferedRows` across partitions), whatever the window's size.
  *
  * Why DuckDB and not hyparquet-writer / parquetjs-lite: see docs/raw-layer.md ("Parquet writer") and
@@ -15,6 +15,8 @@ import { LakeValueError, duckdbTypeSql, storedColumns } from './lake-types.js';
 import type { LakeColumn, LakeValue } from '../domain/values.js';
 import type { PackedColumn } from './parquet-writer-thread-protocol.js';
 import { ChunkFiller } from './parquet-writer-vectors.js';
+import { copyCompressionSql } from './parquet-compression.js';
+import { DEFAULT_PARQUET_COMPRESSION, type ParquetCompression } from '../config/types.js';
 
 /** Quotes an identifier for DuckDB SQL. */
 export function quoteIdent(name: string): string {
@@ -52,11 +54,16 @@ export interface ParquetWriterOptions {
   readonly maxBufferedRows?: number;
   /** Rows per Parquet row group; default 122,880 (DuckDB's default). */
   readonly rowGroupRows?: number;
+  /** The part files' codec (and zstd level); default {@link DEFAULT_PARQUET_COMPRESSION}. */
+  readonly compression?: ParquetCompression;
   /** File name of a part (no directory); default `<partition>-<index>.parquet` sanitised. */
   readonly fileName?: (partition: string, partIndex: number) => string;
   /** DuckDB memory limit, default '512MB'. */
   readonly memoryLimit?: string;
-  /** DuckDB threads (encoding a part), default 2. */
+  /**
+   * DuckDB threads (encoding a part), default 1: a second thread cost 12–24% more CPU per encoded row and buys no
+   * wall time on a worker whose cores are already busy reading (docs/performance.md, branch i14-zstd).
+   */
   readonly threads?: number;
 }
 
@@ -72,7 +79,7 @@ interface OpenPartition {
 }
 
 /**
- * Writes rows into ZSTD Parquet part files, partitioned by a caller-given key, with bounded memory.
+ * Writes rows into Parquet part files (zstd unless told otherwise), partitioned by a caller-given key, with bounded memory.
  * Not safe for concurrent use; `append` is synchronous except when a part is flushed.
  */
 export class ParquetWriter {
@@ -96,7 +103,7 @@ export class ParquetWriter {
     const partRows = options.partRows ?? 500_000;
     const instance = await DuckDBInstance.create(':memory:', {
       memory_limit: options.memoryLimit ?? '512MB',
-      threads: String(options.threads ?? 2),
+      threads: String(options.threads ?? 1),
     });
     const conn = await instance.connect();
     return new ParquetWriter(instance, conn, {
@@ -105,6 +112,7 @@ export class ParquetWriter {
       partRows,
       maxBufferedRows: options.maxBufferedRows ?? 2 * partRows,
       rowGroupRows: options.rowGroupRows ?? 122_880,
+      compression: options.compression ?? DEFAULT_PARQUET_COMPRESSION,
       fileName: options.fileName ?? ((p, i) => `${p.replace(/[^\w.=-]/g, '_')}-${i}.parquet`),
     });
   }
@@ -226,7 +234,7 @@ export class ParquetWriter {
     if (p.rowsInPart > 0) {
       const localPath = join(this.opts.dir, this.opts.fileName(partition, p.nextPartIndex));
       await this.conn.run(
-        `COPY ${p.table} TO ${quoteLiteral(localPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${this.opts.rowGroupRows})`,
+        `COPY ${p.table} TO ${quoteLiteral(localPath)} (FORMAT parquet, ${copyCompressionSql(this.opts.compression)}, ROW_GROUP_SIZE ${this.opts.rowGroupRows})`,
       );
       this.parts.push({ localPath, partition, partIndex: p.nextPartIndex, rows: p.rowsInPart });
       this.buffered -= p.rowsInPart;

@@ -3,6 +3,7 @@
  * unique to (window, attempt). A retry or a zombie attempt writes different names, which no manifest
  * references, so readers never see them.
  */
+import type { ParquetCompression } from '../config/types.js';
 import type { StagedFile, StagedWindow } from '../domain/staged.js';
 import { CHANGE_OPS, type ChangeOp, type LakeValue } from '../domain/values.js';
 import type { LakeTable } from './lake-table.js';
@@ -68,6 +69,8 @@ export interface StageWindowInput {
   readonly extractedAt: bigint;
   /** Rows per part file (bounded memory); default 500,000. */
   readonly partRows?: number;
+  /** The part files' compression (config `sink.parquet`); default zstd level 3. */
+  readonly compression?: ParquetCompression;
   /** Parent of the local scratch directory (the OS temp directory by default); the directory is removed after. */
   readonly scratchDir?: string;
   /**
@@ -152,6 +155,7 @@ export async function openStage(input: Omit<StageWindowInput, 'events'>): Promis
       ],
       dir: scratch,
       partRows: input.partRows,
+      ...(input.compression ? { compression: input.compression } : {}),
     };
     // Part files are named `<commit date>-<part>.parquet` (the writer's default name: a date needs no escaping).
     writer = await (input.encodeOnThread === false

@@ -1,4 +1,5 @@
 /** Runs the commit protocol's steps for tests, optionally stopping after one, and wraps stores with faults. */
+import type { ParquetCompression } from '../../src/config/types.js';
 import { advanceWatermark } from '../../src/lake/watermark.js';
 import { commitManifest, type CommitManifestOutput } from '../../src/lake/commit-manifest.js';
 import { type WindowRef } from '../../src/lake/manifest.js';
@@ -17,6 +18,8 @@ export type Step = 'stage' | 'validate' | 'commit' | 'publish' | 'advance';
 export interface RunWindowOptions {
   readonly stopAfter?: Step;
   readonly partRows?: number;
+  /** The part files' compression (config `sink.parquet`); the writer's default when absent. */
+  readonly compression?: ParquetCompression;
   /** Publish the Delta log after the commit, as the commit activity does (default: no publication step). */
   readonly delta?: { readonly checkpointInterval?: number; readonly store?: BlobStore };
 }
@@ -38,6 +41,7 @@ export async function runWindow(
     events,
     extractedAt: EXTRACTED_AT,
     partRows: options.partRows,
+    ...(options.compression ? { compression: options.compression } : {}),
   });
   if (options.stopAfter === 'stage') return undefined;
   const validated = await validateWindow({ lake, schema, window, staged });

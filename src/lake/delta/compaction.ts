@@ -32,6 +32,8 @@ import { ensureCheckpoint } from './checkpoint.js';
 import { liveFiles, manifestSequenceOf, tidemarkInfoOf, type LiveFile } from './live-files.js';
 import { DeltaLogPaths } from './log-paths.js';
 import { DEFAULT_CHECKPOINT_INTERVAL } from './protocol.js';
+import { copyCompressionSql } from '../parquet-compression.js';
+import { DEFAULT_PARQUET_COMPRESSION, type ParquetCompression } from '../../config/types.js';
 import { highestPublishedVersion } from './publish.js';
 import { compactionVersion, serializeVersion, type CompactedFile } from './version-actions.js';
 import {
@@ -58,6 +60,8 @@ export interface CompactDayInput {
   readonly commitDate: string;
   /** Target size of a compacted file (bytes); files at or above it are left as they are. */
   readonly targetFileBytes?: number;
+  /** The compacted files' compression (config `sink.parquet`); default zstd level 3, as the data files. */
+  readonly compression?: ParquetCompression;
   /** The log's checkpoint interval (default 100), to find the checkpoint the plan starts from. */
   readonly checkpointInterval?: number;
   /** Parent of the local scratch directory (a temp directory by default); the scratch is removed. */
@@ -188,7 +192,8 @@ export async function compactDay(input: CompactDayInput): Promise<CompactionRepo
   const attemptId = randomBytes(8).toString('hex');
   const removed = groups.flat();
   const added = await withTempDir('tidemark-compact-', input.scratchDir, async (scratch) => {
-    const written = await writeGroups(lake, scratch, commitDate, attemptId, groups);
+    const compression = input.compression ?? DEFAULT_PARQUET_COMPRESSION;
+    const written = await writeGroups(lake, scratch, commitDate, attemptId, groups, compression);
     await input.onStep?.('written');
     const out: CompactedFile[] = [];
     for (const w of written) {
@@ -270,6 +275,7 @@ async function writeGroups(
   commitDate: string,
   attemptId: string,
   groups: readonly LiveFile[][],
+  compression: ParquetCompression,
 ): Promise<WrittenGroup[]> {
   const out: WrittenGroup[] = [];
   let n = 0;
@@ -291,7 +297,7 @@ async function writeGroups(
     const path = `data/commit_date=${commitDate}/c-a${attemptId}-p${String(g).padStart(5, '0')}.parquet`;
     const stats = await withDuckDb(
       { threads: '1', memory_limit: '512MB', temp_directory: join(scratch, 'duckdb.tmp') },
-      (conn) => rewriteGroup(conn, lake.layout.id, inputs, local, group),
+      (conn) => rewriteGroup(conn, lake.layout.id, inputs, local, group, compression),
     );
     out.push({ local, path, file: { path, commitDate, ...stats } });
   }
@@ -309,12 +315,13 @@ async function rewriteGroup(
   inputs: readonly string[],
   local: string,
   group: readonly LiveFile[],
+  compression: ParquetCompression,
 ): Promise<Pick<CompactedFile, 'rows' | 'minWindow' | 'maxWindow'>> {
   const list = `[${inputs.map(quoteLiteral).join(', ')}]`;
   const source = `read_parquet(${list}, union_by_name = true)`;
   await conn.run(
     `COPY (SELECT * FROM ${source} ORDER BY _window_id, _pos) TO ${quoteLiteral(local)} ` +
-      '(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)',
+      `(FORMAT parquet, ${copyCompressionSql(compression)}, ROW_GROUP_SIZE 122880)`,
   );
   const digest = async (from: string) => {
     const [r] = await queryRows(

@@ -10,6 +10,7 @@ import type { LakeColumn } from '../../../src/domain/values.js';
 import { freshStore, tempDir } from '../../support/lake.js';
 import { runWindow } from '../../support/lake-window.js';
 import { pythonWithPyarrow } from '../../support/pyarrow.js';
+import { PARQUET_CODECS, type ParquetCompression } from '../../../src/config/types.js';
 
 /** Renders every column of the files as exact text with pyarrow alone (no options). */
 const PY = `
@@ -111,4 +112,66 @@ test('a second, independent reader (pyarrow, no options) agrees with DuckDB on t
   assert.equal(duck[0]?.amount, '1234567890123456789012345678901234.5678');
   assert.equal(BigInt(String(duck[0]?.at)) * 1000n + BigInt(String(duck[0]?.at100)) * 100n, at);
   assert.equal(duck[0]?.id, '9007199254740993');
+});
+
+test('every codec sink.parquet allows lands files pyarrow and DuckDB read to the same values as the default', async () => {
+  const python = pythonWithPyarrow();
+  const { store } = await freshStore('pyarrow-codecs');
+  const events = Array.from({ length: 300 }, (_, i) => ({
+    op: 'c' as const,
+    position: String(i).padStart(4, '0'),
+    commitTs: 1_732_400_000_123_456_000n + BigInt(i) * 1000n,
+    values: [
+      BigInt(i) * 9_007_199_254_741n,
+      i % 7 === 0 ? null : `${i}.${String(i).padStart(4, '0')}`,
+      `${i % 100}.25`,
+      1_732_400_000_123_456_700n + BigInt(i) * 100n,
+      { epochNanos: 1_732_400_000_123_456_700n - BigInt(i) * 100n, offsetMinutes: -300 },
+      Buffer.from([i & 0xff, 0, 7]),
+      '6f9619ff-8b86-d011-b42d-00c04fc964ff',
+      i % 3 === 0 ? null : `Zoë ${'é'.repeat(i % 9)}`,
+    ],
+  }));
+  const land = async (name: string, compression?: ParquetCompression) => {
+    const layout = new TableLayout('raw', { db: 'Claims', schema: 'dbo', table: name });
+    const lake = { store, layout };
+    const { doc } = await registerSchema(store, layout, { columns: COLUMNS, keyColumns: ['id'] });
+    await runWindow(lake, doc, { sequence: 1, from: '0000', to: '9999' }, 'a', events, {
+      ...(compression ? { compression } : {}),
+    });
+    const cacheDir = tempDir();
+    const reader = await LakeReader.open({ lake, cacheDir });
+    let duck;
+    try {
+      duck = await reader.scalars(
+        `SELECT _pos, id::VARCHAR AS id, amount::VARCHAR AS amount, epoch_us("at")::VARCHAR AS "at", at__100ns::VARCHAR AS at100,
+                epoch_us(tz.utc)::VARCHAR AS tz_utc, lower(hex(raw)) AS raw, g, note FROM changes ORDER BY _pos`,
+      );
+    } finally {
+      await reader.close();
+    }
+    const files = readdirSync(cacheDir).map((f) => join(cacheDir, f));
+    const codecs = execFileSync(
+      python,
+      [
+        '-c',
+        'import sys, pyarrow.parquet as pq; m = pq.ParquetFile(sys.argv[1]).metadata; print(m.row_group(0).column(0).compression)',
+        files[0] ?? '',
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+    const py = JSON.parse(execFileSync(python, ['-c', PY, ...files], { encoding: 'utf8' })) as {
+      rows: Record<string, unknown>[];
+    };
+    return { duck, py: py.rows, codecs };
+  };
+  const byDefault = await land('ByDefault');
+  assert.equal(byDefault.codecs, 'ZSTD', 'zstd when sink.parquet is not set');
+  assert.equal(byDefault.duck.length, 300);
+  for (const codec of PARQUET_CODECS) {
+    const got = await land(`Codec_${codec}`, { codec });
+    assert.equal(got.codecs, codec.toUpperCase(), codec);
+    assert.deepEqual(got.duck, byDefault.duck, `${codec}: DuckDB reads the default's values`);
+    assert.deepEqual(got.py, byDefault.py, `${codec}: pyarrow reads the default's values`);
+  }
 });

@@ -33,7 +33,7 @@ function source(w: number, rows: number): SegmentSource {
   }
   const read: EventRead = { events: batches(), digest: createHash('sha256'), seen: 0 };
   return new SegmentSource(
-    { partRows: 100 } as never,
+    { partRows: 100, config: { sink: {} } } as never,
     { lake: { layout: { id: `dbo.T${w}` }, store: {} }, config: {} } as never,
     noProgress,
     {

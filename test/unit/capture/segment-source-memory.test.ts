@@ -43,9 +43,10 @@ test('a segment does not keep the batches it consumed reachable while the window
     ],
   };
   const read: EventRead = { events: batches(), digest: createHash('sha256'), seen: 0 };
-  // Only what SegmentSource uses of its dependencies: the segment size, and the lake's table id for messages.
+  // Only what SegmentSource uses of its dependencies: the segment size, the sink's Parquet settings (none: the
+  // default), and the lake's table id for messages.
   const source = new SegmentSource(
-    { partRows: 10_000 } as never,
+    { partRows: 10_000, config: { sink: {} } } as never,
     { lake: { layout: { id: 'dbo.T' }, store: {} }, config: {} } as never,
     sink,
     {

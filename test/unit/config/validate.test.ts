@@ -379,6 +379,27 @@ test('sink.stateContainer: a separate container for the watermark (WORM data con
   assert.match(issueAt(bad, 'sink.stateContainer').message, /not a valid container name/);
 });
 
+test("sink.parquet: the data files' codec (zstd, snappy) and zstd level, each mistake with its fix", () => {
+  assert.equal(valid(BASE).sink.parquet, undefined, "absent: the writer's default (zstd, level 3)");
+  const set = (parquet: unknown) => variant((d) => (d.sink.parquet = parquet));
+  assert.deepEqual(valid(set({ compression: 'zstd', zstdLevel: 1 })).sink.parquet, { codec: 'zstd', level: 1 });
+  assert.deepEqual(valid(set({ zstdLevel: 6 })).sink.parquet, { codec: 'zstd', level: 6 });
+  assert.deepEqual(valid(set({ compression: 'snappy' })).sink.parquet, { codec: 'snappy' });
+
+  const unknown = issueAt(invalid(set({ compression: 'zstandard' })), 'sink.parquet.compression');
+  assert.match(unknown.message, /"zstandard" is not a valid Parquet compression codec/);
+  const refused = issueAt(invalid(set({ compression: 'uncompressed' })), 'sink.parquet.compression');
+  assert.match(refused.message, /not offered for data files: .*5–6 times the bytes/);
+  assert.equal(refused.fix, 'write one of: zstd, snappy (zstd is the default)');
+  assert.match(issueAt(invalid(set({ compression: 'lz4_raw' })), 'sink.parquet.compression').message, /snappy/);
+  const range = issueAt(invalid(set({ zstdLevel: 22 })), 'sink.parquet.zstdLevel');
+  assert.match(range.message, /the zstd level must be between 1 and 19, got 22/);
+  const notZstd = issueAt(invalid(set({ compression: 'snappy', zstdLevel: 3 })), 'sink.parquet.zstdLevel');
+  assert.match(notZstd.message, /zstdLevel is set but compression is snappy/);
+  assert.match(notZstd.fix, /remove `zstdLevel`, or write `compression: zstd`/);
+  assert.match(issueAt(invalid(set({ codec: 'zstd' })), 'sink.parquet.codec').message, /unknown|not a known/i);
+});
+
 test('a malformed connection string is reported without echoing it', () => {
   const env = { ...ENV, CONN: 'AccountKey=S3CRETKEY;nothing-else' };
   const issues = invalid(BASE, env);

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
+import { statSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ParquetWriter } from '../../../src/lake/parquet-writer.js';
 import { LakeValueError } from '../../../src/lake/lake-types.js';
 import { type LakeColumn, type LakeValue } from '../../../src/domain/values.js';
+import { PARQUET_CODECS, type ParquetCompression } from '../../../src/config/types.js';
 import { tempDir } from '../../support/lake.js';
 
 const columns: LakeColumn[] = [
@@ -107,4 +109,56 @@ test('a row refused half-way leaves no trace, and the caller may reuse its row a
     got.map((g) => g.r),
     expected,
   );
+});
+
+test('each allowed codec writes the same values, and the file records its codec (zstd when not told)', async () => {
+  const cols: LakeColumn[] = [
+    { name: 'id', type: { kind: 'int64' }, nullable: false },
+    { name: 'amount', type: { kind: 'decimal', precision: 19, scale: 4 }, nullable: true },
+    { name: 'at', type: { kind: 'timestamp', fractionalDigits: 7 }, nullable: true },
+    { name: 'note', type: { kind: 'string' }, nullable: true },
+    { name: 'raw', type: { kind: 'binary' }, nullable: true },
+  ];
+  const rows = (i: number): LakeValue[] => [
+    BigInt(i) * 9_007_199_254_741n,
+    i % 7 === 0 ? null : `${i}.${String(i % 10_000).padStart(4, '0')}`,
+    i % 5 === 0 ? null : 1_732_400_000_123_456_700n + BigInt(i) * 100n,
+    i % 3 === 0 ? null : `line ${i} — ${'x'.repeat(i % 40)}`,
+    i % 4 === 0 ? null : Buffer.from([i & 0xff, (i >> 8) & 0xff, 0]),
+  ];
+  const write = async (compression?: ParquetCompression): Promise<string> => {
+    const w = await ParquetWriter.create({
+      columns: cols,
+      dir: tempDir(),
+      rowGroupRows: 2048,
+      ...(compression ? { compression } : {}),
+    });
+    for (let i = 0; i < 5000; i++) await w.append('p', rows(i));
+    const [part] = await w.finish();
+    assert.ok(part);
+    return part.localPath;
+  };
+  const codecOf = async (file: string) =>
+    (await query(`select distinct compression from parquet_metadata('${file}')`)).map((r) => r.compression);
+  const byDefault = await write();
+  assert.deepEqual(await codecOf(byDefault), ['ZSTD']);
+  const cases: [ParquetCompression, string][] = [
+    ...PARQUET_CODECS.map((codec): [ParquetCompression, string] => [{ codec }, codec.toUpperCase()]),
+    [{ codec: 'zstd', level: 1 }, 'ZSTD'],
+    [{ codec: 'zstd', level: 19 }, 'ZSTD'],
+  ];
+  const sizes = new Map<string, number>();
+  for (const [compression, recorded] of cases) {
+    const file = await write(compression);
+    sizes.set(JSON.stringify(compression), statSync(file).size);
+    assert.deepEqual(await codecOf(file), [recorded], JSON.stringify(compression));
+    const [diff] = await query(
+      `select (select count(*) from (from '${file}' except all from '${byDefault}'))::int +
+              (select count(*) from (from '${byDefault}' except all from '${file}'))::int as n,
+              (select count(*) from '${file}')::int as rows`,
+    );
+    assert.deepEqual(diff, { n: 0, rows: 5000 }, JSON.stringify(compression));
+  }
+  // The level reaches the encoder: the same rows at level 1 and 19 are different files.
+  assert.notEqual(sizes.get('{"codec":"zstd","level":1}'), sizes.get('{"codec":"zstd","level":19}'));
 });
