@@ -225,8 +225,9 @@ function cpuTable(steps: Record<string, { rows: number; wallSeconds: number; pro
     if (byThread.length) lines.push(`  ${proc} by thread, µs per row — ${byThread.join(' | ')}`);
   }
   lines.push(
-    '  (threads by their /proc name: main; tm-parquet = the Parquet writer threads, which name themselves; node = ' +
-      "every thread Node leaves unnamed: V8's GC and compiler helpers, libuv's pool, DuckDB's own threads)",
+    '  (threads by their /proc name: main; tm-parquet = the Parquet writer threads, which name themselves; on Node 24 ' +
+      "V8Worker = V8's GC and compiler helpers, libuv-worker = libuv's pool, WorkerThread = the SDK's; node = every " +
+      "thread left unnamed — on Node 20 all of those, and DuckDB's own threads)",
   );
   lines.push(`  ${'all'.padEnd(16)}${totals.map((t) => cell(t.toFixed(1))).join('')}`);
   lines.push(
