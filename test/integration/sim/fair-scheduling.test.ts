@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import sql from 'mssql';
 import { SIM_CREDENTIALS, startSimulator, cdcAdmin, type Simulator } from '../../../sim/index.js';
 
-const ROWS = 100_000;
+const ROWS = 300_000;
 
 function pool(sim: Simulator): Promise<sql.ConnectionPool> {
   return new sql.ConnectionPool({
@@ -43,7 +43,9 @@ describe('the simulator shares its thread between sessions', () => {
   });
 
   test('a short query on a second session completes while a large result streams on the first', async () => {
-    // 100,000 one-byte values: ~200 KB of rows, which the simulator used to produce in one run without yielding.
+    // 300,000 one-byte values: ~600 KB of rows, which the simulator used to produce in one run without yielding.
+    // (100,000 left too little room: in one process under load the short query finished after 19K-59K rows, over
+    // the ROWS / 2 bound at times; without the quantum it finishes after all of them.)
     const req = big.request();
     req.stream = true;
     req.arrayRowMode = true;
