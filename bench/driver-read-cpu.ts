@@ -18,8 +18,10 @@
  *                layer); tedious-als: the same inside a store;
  *   sync-rows, sync-dispatch, sync-dispatch-als, tedious-sync-als, sync-dates-als (sync-dispatch plus one `Date`
  *                per datetime2): tedious with the token-parser experiments of
- *                bench/tedious-shortcuts.ts (installed for the variant, removed after); before the rounds, every
- *                value of every row they read is compared with the plain read's (`--skip-check` to skip).
+ *                bench/tedious-shortcuts.ts (installed for the variant, removed after);
+ *   dates, dates-als  plain / als with the worker's datetime2/date shortcut (src/source/date-decode.ts, installed
+ *                for the variant, removed after). Before the rounds, every value of every row the shortcuts read
+ *                is compared with the plain read's (`--skip-check` to skip).
  * `--packet-sizes 4096,32767` runs every variant on one pool per TDS packet size; `--fast-varchar` installs the
  * worker's (var)char shortcut (src/source/varchar-decode.ts) for the whole run, as the worker does.
  * Prints, per variant, the process's CPU per row (all its threads: the collector's helpers too, from
@@ -36,7 +38,8 @@ import tedious from 'tedious';
 import { SOURCE_PACKET_SIZE } from '../src/source/connection.js';
 import { installFastVarcharDecode } from '../src/source/varchar-decode.js';
 import { tdsBenchPool } from './tds-bench-pool.js';
-import { installFastDateTime2, installSyncDispatch, installSyncRows } from './tedious-shortcuts.js';
+import { installFastDateDecode } from '../src/source/date-decode.js';
+import { installSyncDispatch, installSyncRows } from './tedious-shortcuts.js';
 
 const { values } = parseArgs({
   options: {
@@ -124,9 +127,16 @@ function inStore(run: () => Promise<number>): () => Promise<number> {
   };
 }
 
+/** The worker's datetime2/date shortcut (src/source/date-decode.ts), with the function that removes it. */
+function installFastDates(): () => void {
+  const r = installFastDateDecode();
+  if (!r.installed) throw new Error(`the datetime2/date shortcut did not install: ${r.reason}`);
+  return r.restore;
+}
+
 function syncDates(): () => void {
   const a = installSyncDispatch();
-  const b = installFastDateTime2();
+  const b = installFastDates();
   return () => {
     b();
     a();
@@ -185,6 +195,9 @@ const allVariants = {
   'sync-dispatch-als': inStore(patched(installSyncDispatch, read)),
   'tedious-sync-als': inStore(patched(installSyncDispatch, readTedious)),
   'sync-dates-als': inStore(patched(syncDates, read)),
+  // The worker's datetime2/date shortcut alone (src/source/date-decode.ts), on the plain read and in a store.
+  dates: patched(installFastDates, read),
+  'dates-als': inStore(patched(installFastDates, read)),
 };
 const wanted = new Set(String(values.variants).split(','));
 const variants = Object.fromEntries(Object.entries(allVariants).filter(([name]) => wanted.has(name)));
@@ -212,7 +225,7 @@ try {
     for (const [name, install] of [
       ['sync-rows', installSyncRows],
       ['sync-dispatch', installSyncDispatch],
-      ['fast-datetime2', installFastDateTime2],
+      ['fast-dates', installFastDates],
     ] as const) {
       if ((await digest(install)) !== expected) throw new Error(`${name}: values differ from the plain read's`);
     }

@@ -1,5 +1,6 @@
 /**
- * Two experiments on `tedious`' token parser, for bench/driver-read-cpu.ts only (never installed by Tidemark):
+ * Two experiments on `tedious`' token parser, for bench/driver-read-cpu.ts only (never installed by Tidemark; the
+ * one-`Date` datetime2/date read that was the third is shipped: src/source/date-decode.ts):
  * how much of the driver's CPU per row is its asynchronous plumbing rather than reading values? Both keep
  * tedious' own value readers (`readValue`), so the values and tokens are the ones tedious makes; what changes is
  * how many promises and microtask hops a row costs.
@@ -46,7 +47,6 @@ const valueParser = fromTedious('./value-parser') as {
 };
 const helpers = fromTedious('./token/helpers') as {
   NotEnoughDataError: new (bytes: number) => Error;
-  Result: new (value: unknown, offset: number) => { value: unknown; offset: number };
 };
 const { NotEnoughDataError } = helpers;
 const tokens = fromTedious('./token/token') as {
@@ -177,36 +177,5 @@ export function installSyncDispatch(): () => void {
   return () => {
     tokenStreamParser.Parser = original;
     restoreRows();
-  };
-}
-
-/**
- * A datetime2 read as one `Date` (tedious, with `useUTC`, builds a `Date` for the time of day, another for the
- * day plus that time, and defines `nanosecondsDelta` on both): the same epoch milliseconds (whole days since
- * 0001-01-01 less 719,162 days to 1970, plus the truncated milliseconds of the ticks) and the same
- * `nanosecondsDelta`, computed as tedious does. Any other type, or `useUTC` off, takes tedious' reader.
- */
-export function installFastDateTime2(): () => void {
-  const original = valueParser.readValue;
-  valueParser.readValue = (buf, offset, metadata, options) => {
-    if (metadata.type.name !== 'DateTime2' || !(options as { useUTC?: boolean }).useUTC) {
-      return original(buf, offset, metadata, options);
-    }
-    if (buf.length < offset + 1) throw new NotEnoughDataError(offset + 1);
-    const length = buf[offset]!;
-    if (length === 0) return new helpers.Result(null, offset + 1);
-    const end = offset + 1 + length;
-    if (buf.length < end) throw new NotEnoughDataError(end);
-    const timeBytes = length - 3;
-    if (timeBytes < 3 || timeBytes > 5) return original(buf, offset, metadata, options);
-    let value = buf.readUIntLE(offset + 1, timeBytes);
-    for (let i = metadata.scale ?? 7; i < 7; i++) value *= 10;
-    const days = buf.readUIntLE(offset + 1 + timeBytes, 3);
-    const date = new Date((days - 719_162) * 86_400_000 + Math.trunc(value / 10000));
-    Object.defineProperty(date, 'nanosecondsDelta', { enumerable: false, value: (value % 10000) / Math.pow(10, 7) });
-    return new helpers.Result(date, end);
-  };
-  return () => {
-    valueParser.readValue = original;
   };
 }

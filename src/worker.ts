@@ -49,7 +49,12 @@ import { TidemarkMetrics } from './metrics/tidemark-metrics.js';
 import { startTableMetricsRefresher, type TableMetricsRefresher } from './worker-metrics.js';
 import { buildDependencies, type ActivityDeps } from './activities/dependencies.js';
 import { loadConfig, phiColumnNames, type TableConfig, type TidemarkConfig } from './config/index.js';
-import { chunkBackoffKey, chunkRowsPerSecondCap, installFastVarcharDecode } from './source/index.js';
+import {
+  chunkBackoffKey,
+  chunkRowsPerSecondCap,
+  installFastDateDecode,
+  installFastVarcharDecode,
+} from './source/index.js';
 import { closeWriterThreads, prewarmWriterThreads } from './lake/parquet-writer-thread.js';
 import { resolveSecret } from './config/secrets.js';
 import { temporalConnectionSettings, temporalTarget, temporalUnreachableError } from './temporal/connect.js';
@@ -180,10 +185,17 @@ export function workerMetricsOf(config: TidemarkConfig, taskQueue: string): Tide
 /** Creates and runs a worker; returns at once with a handle. */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config } = options;
-  // Once per process, before the first source connection: the driver's ASCII varchar shortcut (exact; see
-  // src/source/varchar-decode.ts). Here, not at each connection open, so only worker processes patch the driver.
+  // Once per process, before the first source connection: the driver's ASCII varchar shortcut and its one-`Date`
+  // datetime2/date read (both exact; see src/source/varchar-decode.ts, src/source/date-decode.ts). Here, not at
+  // each connection open, so only worker processes patch the driver.
   installFastVarcharDecode();
   const logger = options.logger ?? createLogger({ name: 'worker', phiColumns: phiColumnNames(config) });
+  const dates = installFastDateDecode();
+  if (!dates.installed)
+    logger.warn(
+      `datetime2 and date values are read by the driver's own, slower reader: ${dates.reason}. ` +
+        'Loads are correct; to get the faster read, run the tedious version in package-lock.json.',
+    );
   const wantMetrics = options.metricsPort !== undefined;
   const coreAddress = installRuntimeLogger(logger, wantMetrics ? `127.0.0.1:${await freeLoopbackPort()}` : undefined);
   if (wantMetrics && !coreAddress)

@@ -26,6 +26,7 @@ export { transientReason, withTransientRetry, TRANSIENT_SQL_NUMBERS, TRANSIENT_D
 export { discoverTable, type TableDiscovery, type DiscoveredColumn, type CaptureInstance } from './discovery.js';
 export { readableDiscovery, unreadColumns } from './read-columns.js';
 export { installFastVarcharDecode, fastVarcharDecodeInstalled } from './varchar-decode.js';
+export { installFastDateDecode, fastDateDecodeInstalled } from './date-decode.js';
 export { checkPrerequisites, assertPrerequisites, type PrerequisiteReport } from './prerequisites.js';
 export { mapColumn, type ColumnReader, type SqlColumnType } from './type-mapping.js';
 export { readChunk, readChunkKeys, keyLakeKinds, nextChunkBoundary } from './chunks.js';

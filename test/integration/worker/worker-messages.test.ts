@@ -17,7 +17,7 @@ import { SIM_CREDENTIALS, startSimulator, type Simulator } from '../../../sim/in
 import { parseConfig, type TidemarkConfig } from '../../../src/config/index.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { startWorker } from '../../../src/worker.js';
-import { fastVarcharDecodeInstalled } from '../../../src/source/index.js';
+import { fastDateDecodeInstalled, fastVarcharDecodeInstalled } from '../../../src/source/index.js';
 import { tableSyncWorkflow, tableSyncWorkflowId } from '../../../src/workflows/table-sync.js';
 import { AccountSASPermissions, BlobServiceClient } from '@azure/storage-blob';
 import { azuriteConnectionString } from '../../../scripts/stack/azurite.js';
@@ -106,6 +106,8 @@ test('a failed activity is logged with its message, not only its type', async ()
   });
   // The driver's ASCII varchar shortcut is the worker's, installed once at its start (src/source/varchar-decode.ts).
   assert.ok(fastVarcharDecodeInstalled(), 'a started worker decodes varchar values with the shortcut');
+  // And its one-`Date` datetime2/date read (src/source/date-decode.ts), on the tedious this repository pins.
+  assert.ok(fastDateDecodeInstalled(), 'a started worker reads datetime2/date values with the shortcut');
   const connection = await Connection.connect({ address: temporalAddress });
   const id = tableSyncWorkflowId(`Claims.${table}`);
   try {
