@@ -285,7 +285,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const server = served?.server;
   // The Parquet writer threads start now, not when the first window or chunk needs them (their start is seconds of
   // wall time on a busy machine, which a fresh worker's first load waited for: parquet-writer-thread.ts).
-  void prewarmWriterThreads();
+  // A thread that cannot start now is started again when a writer needs it (and fails there, with its reason).
+  prewarmWriterThreads().catch((err: unknown) =>
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Parquet writer threads not started ahead'),
+  );
   logger.info(
     {
       taskQueue,
