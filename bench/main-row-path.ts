@@ -16,13 +16,13 @@
  * while the segments fill, and the whole process's (process.cpuUsage: the writer thread and V8's helpers too)
  * over the same span. Figures, not assertions; the best pass of `--passes` is printed last.
  */
+import { simAdminPool } from './sim-pool.js';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import sql from 'mssql';
-import { SIM_CREDENTIALS, startSimulator } from '../sim/index.js';
+import { startSimulator } from '../sim/index.js';
 import { SourceConnection } from '../src/source/connection.js';
 import { discoverTable, tableReaders, type TableDiscovery } from '../src/source/discovery.js';
 import { readChunk } from '../src/source/chunks.js';
@@ -66,14 +66,7 @@ async function captureRows(): Promise<{ d: TableDiscovery; rows: unknown[][]; ls
   installFastVarcharDecode();
   const sim = await startSimulator({ seed: 42, seedRows: ROWS });
   try {
-    const pool = await new sql.ConnectionPool({
-      server: sim.host,
-      port: sim.port,
-      user: SIM_CREDENTIALS.admin.user,
-      password: SIM_CREDENTIALS.admin.password,
-      database: 'Claims',
-      options: { encrypt: false, trustServerCertificate: true },
-    }).connect();
+    const pool = await simAdminPool(sim);
     const conn = new SourceConnection(pool, { maxConcurrentQueries: 2, maxRowsPerSecond: 1e9 });
     try {
       const d = await discoverTable(conn, 'dbo', 'ClaimLines');
@@ -130,7 +123,7 @@ async function pass(d: TableDiscovery, rows: readonly unknown[][], lsn: Buffer) 
     lake: { layout: { id: 'bench' } },
     projector: (c: never, s: SchemaDoc) => phi.projector(c, s),
   } as unknown as TableContext;
-  const deps = { scratchDir } as unknown as CaptureDeps;
+  const deps = { scratchDir, config: { sink: {} } } as unknown as CaptureDeps;
   const window = { seq: 1, kind: 'snapshot', from: '', to: '' } as never;
   const progress = startingProgress(noProgress, 1, 1);
   const conn = replayConnection(rows, lsn);
