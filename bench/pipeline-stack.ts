@@ -6,14 +6,13 @@
  * One {@link benchStack} per bench run: it holds the run's work directory (child logs, configs), its id (task
  * queue and container names) and the options every child shares (cadence, `--cpu-prof`).
  */
+import { simAdminPool } from './sim-pool.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import sql from 'mssql';
-import { SIM_CREDENTIALS } from '../sim/index.js';
 import { azuriteForTests, temporalForTests } from '../test/support/stack.js';
 import { pipelineConfig, type PipelineTable } from '../scripts/demo/harness.js';
 import type { TableRef } from '../src/domain/table.js';
@@ -141,16 +140,7 @@ export function benchStack(o: BenchStackOptions) {
       cwd,
     );
     const address = JSON.parse(firstLine) as { host: string; port: number };
-    const admin = await new sql.ConnectionPool({
-      server: address.host,
-      port: address.port,
-      user: SIM_CREDENTIALS.admin.user,
-      password: SIM_CREDENTIALS.admin.password,
-      database: 'Claims',
-      pool: { max: poolMax, min: 0 },
-      requestTimeout: 0,
-      options: { encrypt: false, trustServerCertificate: true },
-    }).connect();
+    const admin = await simAdminPool(address, { poolMax, requestTimeout: 0 });
     return { child, host: address.host, port: address.port, admin };
   }
 

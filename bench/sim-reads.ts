@@ -20,12 +20,11 @@
  * planned whenever the chunks are read); `--cpu-prof DIR` runs each simulator under `node --cpu-prof` (profiles in
  * DIR/baseline and DIR/ours). Figures, not assertions; on a shared machine compare only within one run.
  */
+import { simAdminPool } from './sim-pool.js';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import sql from 'mssql';
-import { SIM_CREDENTIALS } from '../sim/index.js';
 import { SourceConnection, SOURCE_PACKET_SIZE } from '../src/source/connection.js';
 import { discoverTable } from '../src/source/discovery.js';
 import { nextChunkBoundary, readChunk } from '../src/source/chunks.js';
@@ -76,16 +75,7 @@ async function phase(dir?: string): Promise<Record<string, Step>> {
     ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'], dir ? 'baseline' : 'ours')]
     : [];
   const sim = await stack.startSim(['--seed', '42', '--rows', String(ROWS)], undefined, 4, prof, dir && resolve(dir));
-  const pool = await new sql.ConnectionPool({
-    server: sim.host,
-    port: sim.port,
-    user: SIM_CREDENTIALS.admin.user,
-    password: SIM_CREDENTIALS.admin.password,
-    database: 'Claims',
-    pool: { max: 2, min: 0 },
-    requestTimeout: 0,
-    options: { encrypt: false, trustServerCertificate: true, packetSize: SOURCE_PACKET_SIZE },
-  }).connect();
+  const pool = await simAdminPool(sim, { poolMax: 2, requestTimeout: 0, packetSize: SOURCE_PACKET_SIZE });
   const conn = new SourceConnection(pool, { maxConcurrentQueries: 2, maxRowsPerSecond: Number.MAX_SAFE_INTEGER });
   const steps: Record<string, Step> = {};
   try {
