@@ -1,8 +1,8 @@
 /**
  * The source end of the stage pipeline (capture/stage-stream.ts): pulls the window's converted events into one
  * segment at a time, each appended to its own Parquet writer, until the stream ends or the window is cancelled.
- * A segment is at most `partRows` events; an empty stream still yields its one (empty) segment, an empty tail
- * after full segments yields none.
+ * A segment is at most `partRows` events (fewer where the plan's count cuts a small last one: segment-size.ts);
+ * an empty stream still yields its one (empty) segment, an empty tail after full segments yields none.
  */
 import type { Hash } from 'node:crypto';
 import { windowRefOf } from '../lake/manifest.js';
@@ -13,6 +13,7 @@ import type { WindowPlan } from '../domain/window.js';
 import type { CaptureDeps } from './deps.js';
 import { cancellableWaits, type ProgressSink } from './progress.js';
 import { segmentBudget } from './segment-budget.js';
+import { nextSegmentRows } from './segment-size.js';
 import type { StageClock } from './stage-steps.js';
 import type { StageProgress } from './stage-progress.js';
 import type { TableContext } from './table-context.js';
@@ -102,9 +103,12 @@ export class SegmentSource {
     if (this.sink.isCancelled()) throw this.sink.cancellationError();
     const index = this.firstSegment + this.filled++;
     const tally: SegmentTally = { count: 0, lastPos: null, byOp: { c: 0, u: 0, d: 0, r: 0 } };
+    // Consumed so far (staged, or skipped as an earlier attempt's): the segment's size follows the plan's count.
+    const taken = this.s.read.seen - (this.buffer.length - this.at);
+    const rows = nextSegmentRows(this.segmentRows, this.s.window.rows, taken);
     const stage = await this.open(index);
     try {
-      await this.fill(stage, tally);
+      await this.fill(stage, tally, rows);
       const digest = this.s.read.digest.copy().digest('hex');
       if (!this.done && this.at >= this.buffer.length) await this.peek();
       if (tally.count === 0 && index > 0) {
@@ -166,11 +170,11 @@ export class SegmentSource {
   }
 
   /**
-   * Appends events to `stage` until the segment is full or the stream ends. The positions digest is updated once
+   * Appends events to `stage` until the segment holds `rows` (capture/segment-size.ts) or the stream ends. The positions digest is updated once
    * per run of events (their positions joined: a hash of the parts in order is the hash of their concatenation),
    * not once per event — a native call per row.
    */
-  private async fill(stage: OpenStage, tally: SegmentTally): Promise<void> {
+  private async fill(stage: OpenStage, tally: SegmentTally, rows: number): Promise<void> {
     const { read } = this.s;
     let positions: string[] = [];
     const digest = () => {
@@ -178,7 +182,7 @@ export class SegmentSource {
       positions = [];
     };
     try {
-      while (tally.count < this.segmentRows) {
+      while (tally.count < rows) {
         if (this.at >= this.buffer.length) {
           digest();
           const r = await this.untilCancelled(read.events.next());

@@ -51,6 +51,7 @@ export async function planWindow(
       ...(subRanges ? { subRanges } : {}),
       // What the plan learnt of a window read whole (CDC: its few transactions' commit times), for the read.
       ...(w.transactions && !subRanges ? { transactions: w.transactions } : {}),
+      ...(w.rows !== undefined && !subRanges ? { rows: w.rows } : {}),
     },
     lagSeconds: w.lagSeconds,
     ...capture,

@@ -44,6 +44,12 @@ export interface WindowPlan {
    * source. Fixed with the bounds, so a retry reads the same times. Absent: the read looks them up itself.
    */
   transactions?: readonly WindowTransaction[];
+  /**
+   * The window's change count, when the plan counted it whole (CDC, below `limits.subRangeRows`): the staging
+   * sizes its segments by it so that the last one is small and most of the encoding overlaps the read
+   * (capture/segment-size.ts). A hint only; absent: not counted, or the window is read in sub-ranges.
+   */
+  rows?: number;
 }
 
 /** A source transaction of a window and its commit time. Positions and times only. */

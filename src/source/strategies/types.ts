@@ -58,6 +58,12 @@ export interface SourceWindow {
    * {@link WindowTransaction}): the read then maps no commit time itself. Absent: the read maps them.
    */
   readonly transactions?: readonly WindowTransaction[];
+  /**
+   * The window's change rows, when the plan counted them all (CDC: its probe's count stayed below the split's
+   * cap). A hint for sizing the staging's segments (capture/segment-size.ts), never trusted for correctness: the
+   * read emits what the source holds. Absent: not counted.
+   */
+  readonly rows?: number;
 }
 
 /** One change event. `values` follow {@link ChangeBatch.columns}. */

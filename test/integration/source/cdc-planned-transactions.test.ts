@@ -99,6 +99,8 @@ test('a window of few transactions: the plan lists their commit times; the read 
   assert.ok(w && !w.idle && !w.subRanges, 'the 30 changes make one window, read whole');
   // Before: no list (the read mapped the commit times itself).
   assert.equal(w.transactions?.length, 3, 'three transactions listed');
+  // The plan's count reaches the read too: the staging sizes its segments by it (capture/segment-size.ts).
+  assert.equal(w.rows, 30, 'the window counted');
   assert.ok(
     w.transactions.every((t) => t.commitNs !== null),
     'each with its commit time',
@@ -132,6 +134,7 @@ test('a window of more transactions, or one split into sub-ranges, has no list a
   const many = await plan(last);
   assert.ok(many && !many.subRanges, 'one window, read whole');
   assert.equal(many.transactions, undefined, `more than ${MAX_PLANNED_TRANSACTIONS} transactions: no list`);
+  assert.equal(many.rows, MAX_PLANNED_TRANSACTIONS + 1, 'counted all the same');
   const r = await read(sourceWindowOf(await context(), many));
   assert.equal(changeFunctionQueries(r.texts), 2, 'the commit-time query and the read');
   assert.equal(new Set(r.rows.map((x) => x.pos.slice(0, 20))).size, MAX_PLANNED_TRANSACTIONS + 1);
@@ -142,6 +145,7 @@ test('a window of more transactions, or one split into sub-ranges, has no list a
   const split = await plan(many.to);
   assert.ok(split?.subRanges && split.subRanges.length >= 2, 'split into sub-ranges');
   assert.equal(split.transactions, undefined, 'a split window has no list');
+  assert.equal(split.rows, undefined, 'nor a count: each sub-range reads a part of it');
   for (const sr of split.subRanges) assert.match(sr.to, /f{20}$/, 'each sub-range ends at a transaction end');
 });
 
