@@ -293,9 +293,7 @@ export class CdcStrategy implements CaptureStrategy {
         captureLatencySeconds: captureLatency,
         ...(probe?.memo.transactions ? { transactions: probe.memo.transactions } : {}),
         // Below the cap the count is the whole window's (one instance segment: cap > 0 only then).
-        ...(probe?.memo.counted && probe.memo.counted.n < probe.memo.counted.cap
-          ? { rows: probe.memo.counted.n }
-          : {}),
+        ...(probe?.memo.counted && probe.memo.counted.n < probe.memo.counted.cap ? { rows: probe.memo.counted.n } : {}),
       },
       probe?.memo,
     );
