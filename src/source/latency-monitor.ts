@@ -155,7 +155,7 @@ export class LatencyMonitor {
         this.options.onProbeError?.(m.message);
       }
     });
-    thread.on('error', (err) => {
+    thread.on('error', (err: Error) => {
       this.stats.errors++;
       this.options.onProbeError?.(err.message);
     });
