@@ -2,7 +2,7 @@
  * How many events the next segment of a staging takes. A segment is encoded (DuckDB's COPY to Parquet, on the
  * writer thread) only once it is full, so whatever the last segment holds is encoded and uploaded after the
  * read's last row, overlapping nothing: a 50K-change window under one 100K-event segment spent ~0.18 s there,
- * ~15% of its path (docs/performance.md, "The burst's tail").
+ * ~15% of its path (docs/performance.md, "The burst's tail and the worker's first change window").
  *
  * When the plan counted the window (`WindowPlan.rows`), the segments are cut so that the last one is a small
  * tail: full segments while more than a segment and a tail remain, then one segment of all but the tail, then

@@ -170,9 +170,9 @@ export class SegmentSource {
   }
 
   /**
-   * Appends events to `stage` until the segment holds `rows` (capture/segment-size.ts) or the stream ends. The positions digest is updated once
-   * per run of events (their positions joined: a hash of the parts in order is the hash of their concatenation),
-   * not once per event — a native call per row.
+   * Appends events to `stage` until the segment holds `rows` (capture/segment-size.ts) or the stream ends. The
+   * positions digest is updated once per run of events (their positions joined: a hash of the parts in order is the
+   * hash of their concatenation), not once per event — a native call per row.
    */
   private async fill(stage: OpenStage, tally: SegmentTally, rows: number): Promise<void> {
     const { read } = this.s;

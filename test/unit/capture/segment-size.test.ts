@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { SegmentSource, type EventRead } from '../../../src/capture/segment-source.js';
 import { nextSegmentRows, MIN_SPLIT_EVENTS } from '../../../src/capture/segment-size.js';
-import type { ProgressSink } from '../../../src/capture/progress.js';
+import { noProgress } from '../../../src/capture/progress.js';
 import { startingProgress } from '../../../src/capture/stage-progress.js';
 import type { ChangeEvent } from '../../../src/lake/stage-window.js';
 
@@ -63,14 +63,7 @@ test('a count that is off moves the cuts, never an event', () => {
   }
 });
 
-const sink: ProgressSink = {
-  previous: undefined,
-  attempt: 1,
-  record: () => undefined,
-  isCancelled: () => false,
-  cancellationError: () => new Error('cancelled'),
-  whenCancelled: new Promise<never>(() => undefined),
-};
+const sink = noProgress;
 
 const schema = {
   version: 1,
