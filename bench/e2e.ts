@@ -1,6 +1,6 @@
 /**
  * `npm run bench:e2e [-- --rows 500000 --burst 50000 --minutes 5 --rate 20 --cadence 60 --out FILE --cpu-prof DIR
- * --max-rows-per-second N --burst-poll-ms 1000]`: the whole
+ * --max-rows-per-second N --burst-poll-ms 1000 --warm-burst 20000]`: the whole
  * pipeline end to end — SQL Server simulator → Tidemark worker on a Temporal dev server → Azurite — with the
  * raw driver read of the same rows measured in the same run as the baseline.
  *
@@ -17,7 +17,10 @@
  *     its CPU per change per process (`burstWindow`) and the table-sync workflow's history events in it. The
  *     commit time is the commitManifest activity's completion in the history; the bench polls the table's status
  *     every `--burst-poll-ms` (default 1000: each poll is a Temporal query the worker answers, which at the
- *     100 ms used before cost Temporal and the worker CPU inside the measured path);
+ *     100 ms used before cost Temporal and the worker CPU inside the measured path). A first burst of
+ *     `--warm-burst` updates (0: none) lands before it and is reported apart (`incremental.warmUp`): the worker's
+ *     first change window compiles the CDC read's code as it runs, as a production worker does once per process;
+ *     the raw CDC read reads the measured burst's changes only;
  *   - verify: the lake's latest state against the source (`--skip-verify` to leave it out).
  * Part B, freshness (a second simulator running the claims workload at `--rate` operations/s for `--minutes`,
  *   dbo.Claims and dbo.ClaimLines synced by CDC at `--cadence` seconds; the table is never woken): per change
