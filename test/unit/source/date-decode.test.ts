@@ -12,6 +12,26 @@ import {
 } from '../../../src/source/date-decode.js';
 
 type Read = DriverValueReader['valueParser']['readValue'];
+
+/**
+ * Runs `fn` with the shortcut installed on the driver's reader — `fast` the wrapped readValue, `original` tedious'
+ * own — and checks that restoring it puts tedious' reader back.
+ */
+function withShortcut(fn: (fast: Read, original: Read, reader: DriverValueReader) => void): void {
+  const reader = driverValueReader();
+  const original: Read = reader.valueParser.readValue;
+  const result = installFastDateDecode(reader);
+  assert.ok(result.installed, result.installed ? '' : result.reason);
+  try {
+    const fast = reader.valueParser.readValue;
+    assert.notEqual(fast, original, "the driver's readValue is wrapped");
+    fn(fast, original, reader);
+  } finally {
+    result.restore();
+  }
+  assert.equal(reader.valueParser.readValue, original, 'restore puts tedious back');
+}
+
 type Dt = Date & { nanosecondsDelta?: number };
 
 /** The TDS bytes of a datetime2(scale): length, time of day in 10^-scale s units (3–5 bytes), days since 0001-01-01. */
@@ -89,15 +109,9 @@ function assertSame(got: { value: unknown; offset: number }, want: { value: unkn
   assert.deepEqual(Object.keys(g), Object.keys(w), what);
 }
 
-test('every datetime2 (scales 0–7, 0001-01-01 to 9999-12-31, leap days, NULL) reads as tedious reads it', () => {
-  const reader = driverValueReader();
-  const original: Read = reader.valueParser.readValue;
-  const result = installFastDateDecode(reader);
-  assert.ok(result.installed, result.installed ? '' : result.reason);
-  try {
+test('every datetime2 (scales 0–7, 0001-01-01 to 9999-12-31, leap days, NULL) reads as tedious reads it', () =>
+  withShortcut((fast, original, reader) => {
     assert.ok(fastDateDecodeInstalled(reader));
-    const fast = reader.valueParser.readValue;
-    assert.notEqual(fast, original, "the driver's readValue is wrapped");
     const opts = { useUTC: true };
     let n = 0;
     for (const { scale, bytes, what } of samples()) {
@@ -122,19 +136,10 @@ test('every datetime2 (scales 0–7, 0001-01-01 to 9999-12-31, leap days, NULL) 
         original(Buffer.from([0]), 0, { type: { name: 'DateTime2' }, scale }, opts),
         `NULL scale ${scale}`,
       );
-  } finally {
-    if (result.installed) result.restore();
-  }
-  assert.equal(reader.valueParser.readValue, original, 'restore puts tedious back');
-});
+  }));
 
-test("a datetime2 not wholly buffered, useUTC off, odd bytes and other types take tedious' own reader", () => {
-  const reader = driverValueReader();
-  const original: Read = reader.valueParser.readValue;
-  const result = installFastDateDecode(reader);
-  assert.ok(result.installed);
-  try {
-    const fast = reader.valueParser.readValue;
+test("a datetime2 not wholly buffered, useUTC off, odd bytes and other types take tedious' own reader", () =>
+  withShortcut((fast, original) => {
     const metadata = { type: { name: 'DateTime2' }, scale: 7 };
     const whole = datetime2Bytes(7, 123_456_789, 738_000);
     // Cut short: the same "not enough data" error, with the same byte count, for the row parser to wait on.
@@ -174,19 +179,10 @@ test("a datetime2 not wholly buffered, useUTC off, odd bytes and other types tak
       () => fast(date.subarray(0, 3), 0, dm, { useUTC: true }),
       (e: unknown) => e instanceof Error && e.constructor.name === 'NotEnoughDataError',
     );
-  } finally {
-    if (result.installed) result.restore();
-  }
-});
+  }));
 
-test('every date (all 3,652,059 days from 0001-01-01 to 9999-12-31, and NULL) reads as tedious reads it', () => {
-  const reader = driverValueReader();
-  const original: Read = reader.valueParser.readValue;
-  const result = installFastDateDecode(reader);
-  assert.ok(result.installed, result.installed ? '' : result.reason);
-  try {
-    const fast = reader.valueParser.readValue;
-    assert.notEqual(fast, original, "the driver's readValue is wrapped");
+test('every date (all 3,652,059 days from 0001-01-01 to 9999-12-31, and NULL) reads as tedious reads it', () =>
+  withShortcut((fast, original) => {
     const metadata = { type: { name: 'Date' } };
     const opts = { useUTC: true };
     const bytes = Buffer.from([7, 3, 0, 0, 0, 7]);
@@ -202,10 +198,7 @@ test('every date (all 3,652,059 days from 0001-01-01 to 9999-12-31, and NULL) re
     assertSame(fast(Buffer.from([0]), 0, metadata, opts), original(Buffer.from([0]), 0, metadata, opts), 'NULL');
     const max = fast(Buffer.from([3, 0xda, 0xb9, 0x37]), 0, metadata, opts);
     assert.equal((max.value as Date).toISOString(), '9999-12-31T00:00:00.000Z');
-  } finally {
-    if (result.installed) result.restore();
-  }
-});
+  }));
 
 test('the shortcut refuses another tedious major, or a module without what it wraps, and says why', () => {
   const real = driverValueReader();
