@@ -329,19 +329,22 @@ async function throughput(encrypted = false, observed = false) {
     // One transaction of `n` updates, landed: done when the table committed that many more rows. Returns the
     // commit → lake time, the capture's share, the window path (the rest) with its history and timeline.
     const syncTable = p.client.workflow.getHandle(tableSyncWorkflowId(table.id));
-    const landBurst = async (n: number, step: 'burst' | 'warmUp') => {
-      // Let the table settle into its cadence wait, so the burst does not overlap the steps before it.
-      await sleep(5000);
-      const before = (await status(p!, table)).rowsCommitted;
-      // The change rows already in the change table (the warm-up's): counted before the update, which the capture
-      // job may harvest before the first poll.
-      const changedBefore = Number(
+    // The updates' new-value rows the capture job has put in the change table so far.
+    const updatesInChangeTable = async () =>
+      Number(
         (
           await sim.admin
             .request()
             .query<{ n: number }>('SELECT COUNT(*) AS n FROM cdc.dbo_ClaimLines_CT WHERE __$operation = 4')
         ).recordset[0]?.n ?? 0,
       );
+    const landBurst = async (n: number, step: 'burst' | 'warmUp') => {
+      // Let the table settle into its cadence wait, so the burst does not overlap the steps before it.
+      await sleep(5000);
+      const before = (await status(p!, table)).rowsCommitted;
+      // The change rows already in the change table (the warm-up's): counted before the update, which the capture
+      // job may harvest before the first poll.
+      const changedBefore = await updatesInChangeTable();
       const t = performance.now();
       simBusy.lap();
       const burstCpu = budget();
@@ -361,10 +364,7 @@ async function throughput(encrypted = false, observed = false) {
       let woke = 0; // when the bench last woke the table (performance.now())
       const capture = (async () => {
         while (performance.now() - committedAt < 20 * 60_000) {
-          const r = await sim.admin
-            .request()
-            .query<{ n: number }>('SELECT COUNT(*) AS n FROM cdc.dbo_ClaimLines_CT WHERE __$operation = 4');
-          if ((r.recordset[0]?.n ?? 0) - changedBefore >= n) {
+          if ((await updatesInChangeTable()) - changedBefore >= n) {
             captureMs = performance.now() - committedAt;
             windowCpu = budget();
             historyAtCapture = (await syncTable.describe()).historyLength;

@@ -16,7 +16,6 @@
  * while the segments fill, and the whole process's (process.cpuUsage: the writer thread and V8's helpers too)
  * over the same span. Figures, not assertions; the best pass of `--passes` is printed last.
  */
-import { simAdminPool } from './sim-pool.js';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,6 +39,7 @@ import type { CaptureDeps } from '../src/capture/deps.js';
 import type { SchemaDoc } from '../src/lake/schema-registry.js';
 import type { TableConfig } from '../src/config/types.js';
 import { closeWriterThreads } from '../src/lake/parquet-writer-thread.js';
+import { simAdminPool } from './sim-pool.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -6,7 +6,6 @@
  * One {@link benchStack} per bench run: it holds the run's work directory (child logs, configs), its id (task
  * queue and container names) and the options every child shares (cadence, `--cpu-prof`).
  */
-import { simAdminPool } from './sim-pool.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -26,6 +25,7 @@ import { jobWorkflowId } from '../src/workflows/chunked-jobs.js';
 import { statusQuery } from '../src/workflows/messages.js';
 import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
 import { WORKER_NODE_FLAGS } from '../src/worker-heap.js';
+import { simAdminPool } from './sim-pool.js';
 
 export const mb = (kb: number) => Math.round(kb / 1024);
 export const seconds = (ms: number) => +(ms / 1000).toFixed(2);

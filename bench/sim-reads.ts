@@ -20,7 +20,6 @@
  * planned whenever the chunks are read); `--cpu-prof DIR` runs each simulator under `node --cpu-prof` (profiles in
  * DIR/baseline and DIR/ours). Figures, not assertions; on a shared machine compare only within one run.
  */
-import { simAdminPool } from './sim-pool.js';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -33,6 +32,7 @@ import type { KeyValues } from '../src/domain/keys.js';
 import { benchStack, stopChild } from './pipeline-stack.js';
 import { BusyMeter } from './process-cpu.js';
 import { rawStream } from './raw-stream.js';
+import { simAdminPool } from './sim-pool.js';
 
 const { values } = parseArgs({
   options: {
