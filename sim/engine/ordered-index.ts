@@ -169,7 +169,13 @@ export class OrderedIndex<E> {
 
   /**
    * Entries between the bounds in key order (or reverse). Safe against changes between pulls: positions are
-   * re-sought from the last returned key whenever `modCount` moved.
+   * re-sought from the last returned entry's key whenever `modCount` moved.
+   *
+   * A walk derives no key per entry: a leaf whose kept last key is inside the far bound is inside it entirely
+   * (reverse: a leaf after one whose last key is), so only the leaf where the range ends compares its entries;
+   * and the last returned entry's key is derived only to re-seek after a change. An entry's key must therefore
+   * stay derivable after the entry left the index: a table's removed records keep their values (a deleted row's
+   * tombstone, an undone insert unpacked), and an index entry holds its key.
    */
   *range(lower?: Bound, upper?: Bound, reverse = false): Generator<E> {
     if (reverse) {
@@ -178,11 +184,18 @@ export class OrderedIndex<E> {
     }
     let [li, pos] = lower ? this.seek(lower.key, !lower.inclusive) : [0, 0];
     let seen = this.modCount;
-    let lastKey: SqlValue[] | undefined;
+    let last: E | undefined;
+    /** The leaf known to lie inside `upper` entirely (-1: none), valid while `modCount` stays. */
+    let inside = -1;
+    const beyond = (key: readonly SqlValue[]): boolean => {
+      const c = this.cmp(key, (upper as Bound).key, (upper as Bound).key.length);
+      return c > 0 || (c === 0 && !(upper as Bound).inclusive);
+    };
     for (;;) {
       if (seen !== this.modCount) {
-        if (lastKey) [li, pos] = this.seek(lastKey, true);
+        if (last !== undefined) [li, pos] = this.seek(this.keyOf(last), true);
         seen = this.modCount;
+        inside = -1;
       }
       const leaf = this.leaves[li];
       if (!leaf) return;
@@ -192,12 +205,12 @@ export class OrderedIndex<E> {
         continue;
       }
       const e = leaf[pos] as E;
-      const key = this.keyOf(e);
-      if (upper) {
-        const c = this.cmp(key, upper.key, upper.key.length);
-        if (c > 0 || (c === 0 && !upper.inclusive)) return;
+      if (upper && inside !== li) {
+        const kept = this.lastKeys[li];
+        if (kept !== undefined && !beyond(kept)) inside = li;
+        else if (beyond(this.keyOf(e))) return;
       }
-      lastKey = key;
+      last = e;
       pos++;
       yield e;
     }
@@ -210,11 +223,18 @@ export class OrderedIndex<E> {
     if (upper) [li, pos] = this.seek(upper.key, upper.inclusive);
     else [li, pos] = [this.leaves.length - 1, (this.leaves[this.leaves.length - 1] as E[]).length];
     let seen = this.modCount;
-    let lastKey: SqlValue[] | undefined;
+    let last: E | undefined;
+    /** The leaf known to lie inside `lower` entirely (-1: none), valid while `modCount` stays. */
+    let inside = -1;
+    const before = (key: readonly SqlValue[]): boolean => {
+      const c = this.cmp(key, (lower as Bound).key, (lower as Bound).key.length);
+      return c < 0 || (c === 0 && !(lower as Bound).inclusive);
+    };
     for (;;) {
       if (seen !== this.modCount) {
-        if (lastKey) [li, pos] = this.seek(lastKey, false);
+        if (last !== undefined) [li, pos] = this.seek(this.keyOf(last), false);
         seen = this.modCount;
+        inside = -1;
       }
       pos--;
       while (pos < 0) {
@@ -223,12 +243,13 @@ export class OrderedIndex<E> {
         pos = (this.leaves[li] as E[]).length - 1;
       }
       const e = (this.leaves[li] as E[])[pos] as E;
-      const key = this.keyOf(e);
-      if (lower) {
-        const c = this.cmp(key, lower.key, lower.key.length);
-        if (c < 0 || (c === 0 && !lower.inclusive)) return;
+      if (lower && inside !== li) {
+        // Every entry of a leaf is ≥ the last key of the leaf before it.
+        const kept = li > 0 ? this.lastKeys[li - 1] : undefined;
+        if (kept !== undefined && !before(kept)) inside = li;
+        else if (before(this.keyOf(e))) return;
       }
-      lastKey = key;
+      last = e;
       yield e;
     }
   }

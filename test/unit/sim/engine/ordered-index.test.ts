@@ -106,3 +106,65 @@ test('appends derive one key each, and a seek derives keys only inside its leaf'
   const perSeek = (calls() - before) / 1_000;
   assert.ok(perSeek <= 13, `keyOf calls per seek: ${perSeek}`);
 });
+
+test('a range walk derives keys only to seek its start and in the leaf where it ends', () => {
+  const { ix, calls } = counted();
+  const n = 100_000; // ~130 leaves
+  for (let i = 0; i < n; i++) ix.insert({ k: BigInt(i), n: 0 });
+  const walk = (lower: bigint, upper: bigint, reverse: boolean): number => {
+    const before = calls();
+    const got = [...ix.range({ key: [lower], inclusive: true }, { key: [upper], inclusive: false }, reverse)];
+    assert.equal(got.length, Number(upper - lower));
+    assert.equal(got[0]?.k, reverse ? upper - 1n : lower);
+    return calls() - before;
+  };
+  // 80K entries: a seek (~13 keys) and at most one leaf's entries (≤ 1,024) compared to the far bound. Before,
+  // every entry's key was derived: 80K.
+  for (const reverse of [false, true]) {
+    const derived = walk(10_000n, 90_000n, reverse);
+    assert.ok(derived <= 13 + 1_024, `keys derived by an 80K-entry walk (reverse ${reverse}): ${derived}`);
+  }
+});
+
+test('a range walk pulled lazily while entries come and go returns each entry it passes once, in order', () => {
+  const rnd = prng(11);
+  for (const reverse of [false, true]) {
+    const { ix } = counted();
+    const live = new Set<Entry>();
+    let n = 0;
+    for (let i = 0; i < 30_000; i++) {
+      const e = { k: BigInt(i * 2), n: n++ };
+      ix.insert(e);
+      live.add(e);
+    }
+    const stable = new Set(live);
+    const lower = { key: [2_000n] as SqlValue[], inclusive: true };
+    const upper = { key: [58_000n] as SqlValue[], inclusive: false };
+    const got: Entry[] = [];
+    for (const e of ix.range(lower, upper, reverse)) {
+      assert.ok(live.has(e), 'an entry returned is in the index when returned');
+      got.push(e);
+      // Between pulls: inserts anywhere (leaf splits), removals of entries ahead, behind and just returned.
+      const r = rnd();
+      if (r < 0.3) {
+        const f = { k: BigInt(Math.floor(rnd() * 60_000)), n: n++ };
+        ix.insert(f);
+        live.add(f);
+      } else if (r < 0.45) {
+        const victim = rnd() < 0.3 ? e : [...live][Math.floor(rnd() * live.size)]!;
+        assert.equal(ix.remove(victim), true);
+        live.delete(victim);
+        stable.delete(victim);
+      }
+    }
+    for (let i = 1; i < got.length; i++) {
+      const c = order(got[i - 1]!, got[i]!);
+      assert.ok(reverse ? c > 0 : c < 0, 'strictly in key order: nothing repeated');
+    }
+    const inRange = (e: Entry) => e.k >= 2_000n && e.k < 58_000n;
+    const returned = new Set(got);
+    for (const e of stable)
+      if (inRange(e)) assert.ok(returned.has(e), `entry ${e.k}/${e.n}, there throughout, returned`);
+    for (const e of got) assert.ok(inRange(e), 'only entries inside the bounds');
+  }
+});
