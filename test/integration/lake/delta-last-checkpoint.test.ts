@@ -13,7 +13,7 @@ import { type LakeTable } from '../../../src/lake/lake-table.js';
 import { LakeReader } from '../../../src/lake/reader.js';
 import { classifyBlobError, type AzureBlobStore, type BlobPutOptions } from '../../../src/lake/blob-store.js';
 import { BlobAccessDeniedError } from '../../../src/lake/errors.js';
-import { publishDelta } from '../../../src/lake/delta/publish.js';
+import { forgetKnownHeads, publishDelta } from '../../../src/lake/delta/publish.js';
 import { ensureCheckpoint } from '../../../src/lake/delta/checkpoint.js';
 import { forgetLastCheckpoints } from '../../../src/lake/delta/last-checkpoint.js';
 import { DeltaLogPaths } from '../../../src/lake/delta/log-paths.js';
@@ -149,6 +149,7 @@ test('a stale _last_checkpoint still opens the right latest state in delta-rs, a
 
   // A new process (nothing remembered) publishing with no new window repairs it from the existing checkpoint.
   forgetLastCheckpoints();
+  forgetKnownHeads();
   const again = await publishDelta({ lake: t.lake, checkpointInterval: INTERVAL });
   assert.deepEqual(again, { version: 8, written: [], checkpoints: [], behind: false });
   const repaired = await hintOf(t);

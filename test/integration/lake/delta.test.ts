@@ -13,7 +13,7 @@ import { type ChangeEvent } from '../../../src/lake/stage-window.js';
 import { type LakeTable } from '../../../src/lake/lake-table.js';
 import { LakeReader } from '../../../src/lake/reader.js';
 import { LakeIntegrityError } from '../../../src/lake/errors.js';
-import type { AzureBlobStore } from '../../../src/lake/blob-store.js';
+import type { AzureBlobStore, BlobStore } from '../../../src/lake/blob-store.js';
 import type { LakeColumn } from '../../../src/domain/values.js';
 import { publishDelta } from '../../../src/lake/delta/publish.js';
 import { DeltaLogPaths } from '../../../src/lake/delta/log-paths.js';
@@ -264,6 +264,64 @@ test('two publishers racing write each version once; a foreign version at a wind
     assert.match(err.message, /Delta version 5 .* is not the version manifest 5 gives/);
     return true;
   });
+});
+
+/** `store`, counting the requests made through it (one object: a process's publications of one store). */
+function countingStore(store: BlobStore): { store: BlobStore; requests: () => number } {
+  let n = 0;
+  const counted = new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        n++;
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: counted, requests: () => n };
+}
+
+test('the next publication in the process checks that its known head is still the head (two requests), not the whole head', async () => {
+  const t = await setup('delta-known-head');
+  const one = (n: number) => [ev('c', n * 10, DAY1 + BigInt(n) * 1000n, row(n, 'PN', `${n}.00`))];
+  const commit = (n: number) =>
+    runWindow(t.lake, t.schema, { sequence: n, from: pos((n - 1) * 10), to: pos(n * 10) }, 'a', one(n));
+  for (let n = 1; n <= 8; n++) await commit(n);
+  const worker = countingStore(t.store);
+  assert.equal((await publishDelta({ lake: { ...t.lake, store: worker.store } })).version, 8);
+
+  // Window 9, published by the same process: the head's two existence checks (at once), manifest 9, version 9,
+  // and the absent manifest 10.
+  await commit(9);
+  let before = worker.requests();
+  const next = await publishDelta({ lake: { ...t.lake, store: worker.store } });
+  assert.deepEqual(next.written, [9]);
+  assert.equal(worker.requests() - before, 5);
+  // Another process (a worker that never published this table) searches the head and checks it.
+  await commit(10);
+  const other = countingStore(t.store);
+  assert.deepEqual((await publishDelta({ lake: { ...t.lake, store: other.store } })).written, [10]);
+  assert.ok(other.requests() >= 12, `a first publication's requests: ${other.requests()}`);
+  assert.deepEqual(await logVersions(t), {
+    versions: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    sequences: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  });
+
+  // The first process's known head (9) is no longer the head: it searches and checks the head again, and so finds
+  // the version another Delta writer put after it.
+  await t.store.putIfAbsent(
+    new DeltaLogPaths(t.lake.layout).version(11),
+    `${JSON.stringify({ commitInfo: { operation: 'OPTIMIZE' } })}\n`,
+  );
+  await commit(11);
+  before = worker.requests();
+  await assert.rejects(publishDelta({ lake: { ...t.lake, store: worker.store } }), (err: unknown) => {
+    assert.ok(err instanceof LakeIntegrityError);
+    assert.match(err.message, /Delta version 11 .* is not the version manifest 11 gives/);
+    return true;
+  });
+  assert.ok(worker.requests() - before >= 10, 'the head was searched and checked');
 });
 
 test('an added column becomes a new metaData that delta-rs reads (older files read NULL); a Delta type change is refused', async () => {
