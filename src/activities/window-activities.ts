@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import { tablePosition } from '../lake/table-position.js';
 import { advanceWatermark as lakeAdvanceWatermark } from '../lake/watermark.js';
 import { commitManifest as lakeCommitManifest } from '../lake/commit-manifest.js';
+import { allSettledOrThrow } from '../util/settle-all.js';
 import { windowRefOf } from '../lake/manifest.js';
 import { decodeControlTotals, encodeControlTotals } from '../lake/control-totals.js';
 import { validateWindow as lakeValidateWindow } from '../lake/validate-window.js';
@@ -102,16 +103,19 @@ export function windowActivities(deps: ActivityDeps) {
       { window: input.window.seq, kind: input.window.kind, rows: out.rows, files: out.files, status: out.status },
       'window committed',
     );
-    // The Delta log follows the manifest (capture/delta-publication.ts): a retry of this activity after a crash
-    // here finds the manifest committed and publishes again; a Delta refusal is logged, never thrown.
-    const delta = await publishTableDelta({
-      lake: ctx.lake,
-      logger: log(input.table),
-      ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
-    });
-    // After the manifest, never before it (lake/watermark.ts checks it is there); a retry after a crash here finds
-    // the manifest committed and advances again, which moves nothing twice (the watermark never moves backwards).
-    if (input.advanceWatermark) await lakeAdvanceWatermark({ lake: ctx.lake, sequence: input.window.seq });
+    // Both follow the manifest and neither needs the other, so they run at once (each is a few storage round
+    // trips, one after the other). The Delta log (capture/delta-publication.ts): a retry of this activity after a
+    // crash here finds the manifest committed and publishes again; a Delta refusal is logged, never thrown. The
+    // watermark: after the manifest, never before it (lake/watermark.ts checks it is there); a retry advances
+    // again, which moves nothing twice (the watermark never moves backwards).
+    const [delta] = await allSettledOrThrow([
+      publishTableDelta({
+        lake: ctx.lake,
+        logger: log(input.table),
+        ...(deps.scratchDir ? { scratchDir: deps.scratchDir } : {}),
+      }),
+      input.advanceWatermark ? lakeAdvanceWatermark({ lake: ctx.lake, sequence: input.window.seq }) : undefined,
+    ]);
     return {
       manifestPath: out.manifestPath,
       alreadyCommitted: out.status === 'already-committed',

@@ -5,6 +5,7 @@
  * The audit entry is then created (idempotently) for the committed manifest.
  */
 import { md5OfBytes } from './blob-store.js';
+import { allSettledOrThrow } from '../util/settle-all.js';
 import { writeAuditEntry } from './audit-ledger.js';
 import { BlobAlreadyExistsError, LakeIntegrityError, WindowConflictError } from './errors.js';
 import type { LakeTable } from './lake-table.js';
@@ -54,10 +55,15 @@ export async function commitManifest(input: CommitManifestInput): Promise<Commit
   const { layout } = lake;
   const path = layout.manifestPath(window.sequence);
   const manifest = manifestOf(input);
-  const existing = await lake.store.get(path);
+  // Whether this window is committed already (a retry) and whether the previous one is: both reads at once.
+  const previous = manifest.previousManifest;
+  const [existing, previousThere] = await allSettledOrThrow([
+    lake.store.get(path),
+    previous === null ? true : lake.store.exists(previous),
+  ]);
   const { committed, md5, status } = existing
     ? { committed: parseManifest(layout, path, existing.body), md5: md5OfBytes(existing.body), status: 'already' }
-    : await createManifest(lake, manifest, path);
+    : await createManifest(lake, manifest, path, previousThere);
   const recorded = windowOf(committed);
   if (!sameWindow(recorded, window))
     throw new WindowConflictError(
@@ -98,15 +104,19 @@ function manifestOf(input: CommitManifestInput): Manifest {
   };
 }
 
-/** Creates the manifest after its predecessor; losing a race to another committer returns the winner's. */
+/**
+ * Creates the manifest after its predecessor (`previousThere`: read by the caller); losing a race to another
+ * committer returns the winner's.
+ */
 async function createManifest(
   lake: LakeTable,
   manifest: Manifest,
   path: string,
+  previousThere: boolean,
 ): Promise<{ committed: Manifest; md5: string; status: 'created' | 'already' }> {
   const { layout } = lake;
   const previous = manifest.previousManifest;
-  if (previous !== null && !(await lake.store.exists(previous)))
+  if (previous !== null && !previousThere)
     throw new LakeIntegrityError(
       `Window ${manifest.sequence} cannot commit before window ${manifest.sequence - 1}`,
       layout.id,
