@@ -9,6 +9,7 @@
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { tableSyncWorkflowId } from '../src/workflows/table-sync.js';
+import type { ReadSteps } from '../src/domain/stage-steps.js';
 
 /** One event of a workflow history, as `historyToJSON` gives it (the fields these benches read). */
 export interface JsonEvent {
@@ -234,6 +235,8 @@ export interface ExtractTimings {
   /** Summed over segments: Parquet encoding and upload (they overlap the read). */
   encode: number | null;
   upload: number | null;
+  /** The staging's own steps (domain/stage-steps.ts), when the worker recorded them: ms from the staging's start. */
+  steps?: ReadSteps;
 }
 
 export interface WindowTimeline {
@@ -315,6 +318,7 @@ function extractTimings(out: unknown): ExtractTimings | null {
         durationMs: number;
         stageMs?: { encode: number; upload: number };
         readMs?: { firstBatch: number | null; end: number };
+        steps?: ReadSteps;
       }
     | undefined;
   if (!o || typeof o.durationMs !== 'number') return null;
@@ -328,6 +332,7 @@ function extractTimings(out: unknown): ExtractTimings | null {
     drain: o.readMs ? s(o.durationMs - o.readMs.end) : null,
     encode: s(o.stageMs?.encode),
     upload: s(o.stageMs?.upload),
+    ...(o.steps ? { steps: o.steps } : {}),
   };
 }
 
@@ -345,5 +350,18 @@ export function formatTimeline(t: WindowTimeline): string[] {
       `    extractWindow's staging ${f(x.staging)}s (${x.rows} events, ${x.files} files): first batch +${f(x.firstBatch)}s, ` +
         `read ended +${f(x.readEnd)}s, drain ${f(x.drain)}s; encode ${f(x.encode)}s, upload ${f(x.upload)}s (summed, overlapping)`,
     );
+  const st = x?.steps;
+  if (st) {
+    const ms = (v: number | null) => (v === null ? 'n/a' : `+${(v / 1000).toFixed(3)}`);
+    for (const [k, g] of st.segments.entries())
+      lines.push(
+        `      segment ${k + 1} (${g.rows} events): filled ${ms(g.filledMs)}s, encoded ${ms(g.encodedMs)}s, uploaded ${ms(g.uploadedMs)}s`,
+      );
+    lines.push(
+      `      reading side waited: writer thread ${st.waitMs.writer} ms, encode stage ${st.waitMs.encodeStage} ms, ` +
+        `segment writer open ${st.waitMs.stageOpen} ms; main thread idle while reading ${st.readIdleMs ?? 'n/a'} ms; ` +
+        `driver request paused (reader behind) ${st.source?.pausedMs ?? 'n/a'} ms, reader waited for rows ${st.source?.waitedMs ?? 'n/a'} ms`,
+    );
+  }
   return lines;
 }

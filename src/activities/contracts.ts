@@ -11,7 +11,7 @@
  */
 import type { JobSpec, KeyRange } from '../domain/jobs.js';
 import type { OpCounts, StagedFile } from '../domain/staged.js';
-import type { ChunkSteps } from '../domain/stage-steps.js';
+import type { ChunkSteps, ReadSteps } from '../domain/stage-steps.js';
 import type { TableRef } from '../domain/table.js';
 import type { WindowPlan } from '../domain/window.js';
 
@@ -105,6 +105,8 @@ export interface ExtractWindowOutput {
    * them with the files' MD5). Absent in results recorded before, or when none is configured.
    */
   controlSums?: Readonly<Record<string, string | null>>;
+  /** Where the staging spent its time (domain/stage-steps.ts; timings and counts only, bench:e2e's timeline). */
+  steps?: ReadSteps;
 }
 
 export interface ValidateWindowInput {

@@ -11,6 +11,7 @@ import type { SourceWindow } from '../source/index.js';
 import type { CaptureDeps } from './deps.js';
 import type { ProgressSink } from './progress.js';
 import { stageStream } from './stage-stream.js';
+import { StageClock } from './stage-steps.js';
 import type { TableContext } from './table-context.js';
 
 /** A planned window (null: nothing changed since `lastPosition`) and how far the lake is behind. */
@@ -70,13 +71,21 @@ export async function extractWindow(
   workflowAttempt: number,
   subRange?: number,
 ): Promise<StagedWindow> {
-  return stageStream(deps, ctx, sink, {
+  const clock = new StageClock();
+  const staged = await stageStream(deps, ctx, sink, {
     window,
     workflowAttempt,
     ...(subRange !== undefined ? { subRange } : {}),
     batches: ctx.strategy.readWindow(sourceWindowOf(ctx, window, subRange)),
     sourceRowsRead: () => (ctx.strategy.lastReadStats ? ctx.strategy.lastReadStats.rowsRead : undefined),
+    clock,
   });
+  const extra = ctx.strategy.lastReadStats?.extra;
+  const source =
+    extra?.streamPausedMs !== undefined
+      ? { pausedMs: extra.streamPausedMs, waitedMs: extra.streamWaitedMs ?? 0 }
+      : null;
+  return { ...staged, steps: { ...clock.steps(), source } };
 }
 
 /** What the strategy reads of planned window `window` (as it crossed Temporal), or of its sub-range `subRange`. */

@@ -44,11 +44,15 @@ export interface StageSteps {
 }
 
 /**
- * Where a chunk's time went (ms from its activity's start; timings only): the table's context ready (`setupMs`),
- * the staging's steps, and the source stream's waits — `pausedMs` the driver's request paused because the reader
- * was behind, `waitedMs` the reader waiting for rows (null: no read, e.g. a compared chunk staged empty).
+ * A staging's steps and the source stream's waits — `pausedMs` the driver's request paused because the reader was
+ * behind, `waitedMs` the reader waiting for rows (null: no read, e.g. a compared chunk staged empty, or a strategy
+ * that does not count them). A change window's extraction records them (ms from the staging's start).
  */
-export type ChunkSteps = StageSteps & {
-  readonly setupMs: number;
+export type ReadSteps = StageSteps & {
   readonly source: { readonly pausedMs: number; readonly waitedMs: number } | null;
+};
+
+/** Where a chunk's time went (ms from its activity's start; timings only): also the table's context ready. */
+export type ChunkSteps = ReadSteps & {
+  readonly setupMs: number;
 };

@@ -6,6 +6,7 @@
  */
 import { addControlSums, type ControlSums } from './decimal-sum.js';
 import type { ChangeOp } from './values.js';
+import type { ReadSteps } from './stage-steps.js';
 
 /** One staged Parquet file. `path` is relative to the table's root. */
 export interface StagedFile {
@@ -59,6 +60,12 @@ export interface StagedWindow {
    * before they were recorded); validation then sums the downloaded files.
    */
   readonly controlSums?: ControlSums;
+  /**
+   * Where the staging's time went (domain/stage-steps.ts: its segments, what the reading side waited on, the
+   * source stream's waits), ms from the staging's start. Timings and counts only. Absent in results recorded
+   * before, and for a merged sub-range staging.
+   */
+  readonly steps?: ReadSteps;
 }
 
 /** Milliseconds one staging spent encoding Parquet and uploading it. */

@@ -118,6 +118,23 @@ test('an extraction interrupted after staged segments resumes from its heartbeat
   const full = await run(new MockActivityEnvironment({ attempt: 3 }), { table, window, attempt: 1 });
   assert.equal(extract.rows, full.rows);
   assert.deepEqual(extract.opCounts, full.opCounts);
+  // Where a window's staging spent its time (bench:e2e's window timeline): in order, numbers only.
+  const s = full.steps;
+  assert.ok(s, 'the extraction reports its steps');
+  assert.ok(s.segments.length >= 2);
+  assert.equal(
+    s.segments.reduce((n, g) => n + g.rows, 0),
+    full.rows,
+  );
+  for (const g of s.segments) assert.ok(g.filledMs <= g.encodedMs! && g.encodedMs! <= g.uploadedMs!);
+  assert.ok(s.stageStartMs <= s.firstEventMs! && s.firstEventMs! <= s.readEndMs! && s.readEndMs! <= s.endMs);
+  assert.ok(s.source && s.source.pausedMs >= 0 && s.source.waitedMs >= 0, "the CDC read's stream waits");
+  const leaves = (v: unknown): unknown[] =>
+    v !== null && typeof v === 'object' ? Object.values(v).flatMap(leaves) : [v];
+  assert.ok(
+    leaves(s).every((v) => v === null || typeof v === 'number'),
+    'timings and counts only',
+  );
   for (const f of last.files as { path: string }[])
     assert.ok(
       extract.files.some((g) => g.path === f.path),
