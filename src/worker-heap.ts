@@ -19,8 +19,22 @@ import { getHeapStatistics } from 'node:v8';
 /** The main thread's old-generation cap, MiB. */
 export const WORKER_OLD_SPACE_MB = 512;
 
-/** Node flags the worker is started with (package.json's `worker` script; the benches and e2e tests). */
-export const WORKER_NODE_FLAGS: readonly string[] = [`--max-old-space-size=${WORKER_OLD_SPACE_MB}`];
+/**
+ * Node flags the worker is started with (package.json's `worker` script; the benches and e2e tests):
+ * - the old-generation cap above;
+ * - `--no-memory-reducer`: V8's memory reducer collects with "reduce footprint" once a process has allocated
+ *   little for a few seconds, and leaves the old generation's limit just above the live heap. A worker is idle
+ *   between windows, so each window then started one or two full markings of the ~110 MB live heap (V8's helper
+ *   threads 4.4–6 µs of CPU per change of a 50K-change window, besides the main thread's marking steps), on a
+ *   machine whose two cores the read, the encoding and the source already share. Without it the heap keeps its
+ *   working size between windows (bounded by the cap; the peak is unchanged): the burst window's path was
+ *   0.96–1.01 s against 1.01–1.21 s, helper threads 1.4–3.6 µs per change (docs/performance.md, "The memory
+ *   reducer between windows").
+ */
+export const WORKER_NODE_FLAGS: readonly string[] = [
+  `--max-old-space-size=${WORKER_OLD_SPACE_MB}`,
+  '--no-memory-reducer',
+];
 
 /** This process's V8 heap limit, MiB (the old-generation cap plus the young generation). */
 export function heapLimitMb(): number {
