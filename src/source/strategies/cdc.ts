@@ -619,52 +619,39 @@ export class CdcStrategy implements CaptureStrategy {
       { name: 'to', type: sql.VarBinary(10), value: Buffer.from(hi, 'hex') },
     ];
     stats.queries++;
-    // Where the read waited (ms, summed over the window's ranges): added to the stats when each range ends.
-    const timing = { pausedMs: 0, waitedMs: 0 };
-    const stream = this.conn.stream('cdc.read', text, params, {
-      ...stagedReadBatches(this.options.batchRows),
-      ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
-      ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
-      timing,
-    });
-    try {
-      yield* this.changeBatches(stream, times, columns, readers, stats, planned);
-    } finally {
-      stats.extra.streamPausedMs = (stats.extra.streamPausedMs ?? 0) + timing.pausedMs;
-      stats.extra.streamWaitedMs = (stats.extra.streamWaitedMs ?? 0) + timing.waitedMs;
-    }
-  }
-
-  /** The change rows of one range's stream, batch by batch (a transaction's LSN and commit time looked up once). */
-  private async *changeBatches(
-    stream: AsyncIterable<{ rows: unknown[][] }>,
-    times: ReadonlyMap<string, bigint | null>,
-    columns: ChangeBatch['columns'],
-    readers: readonly ColumnReader[],
-    stats: StepStats,
-    planned?: SourceWindow,
-  ): AsyncGenerator<ChangeBatch> {
     let lastLsn: Buffer | undefined;
     let lsn = '';
     let commitTs: bigint | null = null;
-    for await (const b of stream) {
-      stats.rowsRead += b.rows.length;
-      const rows: ChangeRow[] = [];
-      for (const raw of b.rows) {
-        const op = OPS[raw[2] as number];
-        if (!op) continue;
-        // A transaction's changes arrive together (LSN order): its LSN's hex and commit time are looked up once.
-        const lsnBytes = raw[0] as Buffer;
-        if (lastLsn === undefined || !lsnBytes.equals(lastLsn)) {
-          lastLsn = lsnBytes;
-          lsn = hex(lsnBytes);
-          commitTs = times.get(lsn) ?? null;
-          if (planned && !times.has(lsn)) throw unplannedTransaction(this.name, planned, lsn, times.size);
+    // Where the read waited (ms, summed over the window's ranges): added to the stats when the range ends.
+    const timing = { pausedMs: 0, waitedMs: 0 };
+    try {
+      for await (const b of this.conn.stream('cdc.read', text, params, {
+        ...stagedReadBatches(this.options.batchRows),
+        ...(this.options.rowLimiter ? { rowLimiter: this.options.rowLimiter } : {}),
+        ...(this.options.queryTimeoutMs !== undefined ? { timeoutMs: this.options.queryTimeoutMs } : {}),
+        timing,
+      })) {
+        stats.rowsRead += b.rows.length;
+        const rows: ChangeRow[] = [];
+        for (const raw of b.rows) {
+          const op = OPS[raw[2] as number];
+          if (!op) continue;
+          // A transaction's changes arrive together (LSN order): its LSN's hex and commit time are looked up once.
+          const lsnBytes = raw[0] as Buffer;
+          if (lastLsn === undefined || !lsnBytes.equals(lastLsn)) {
+            lastLsn = lsnBytes;
+            lsn = hex(lsnBytes);
+            commitTs = times.get(lsn) ?? null;
+            if (planned && !times.has(lsn)) throw unplannedTransaction(this.name, planned, lsn, times.size);
+          }
+          rows.push({ op, pos: lsn + hex(raw[1] as Buffer), commitTs, values: decodeRow(readers, raw, 3) });
         }
-        rows.push({ op, pos: lsn + hex(raw[1] as Buffer), commitTs, values: decodeRow(readers, raw, 3) });
+        stats.rowsEmitted += rows.length;
+        if (rows.length > 0) yield { columns, rows };
       }
-      stats.rowsEmitted += rows.length;
-      if (rows.length > 0) yield { columns, rows };
+    } finally {
+      stats.extra.streamPausedMs = (stats.extra.streamPausedMs ?? 0) + timing.pausedMs;
+      stats.extra.streamWaitedMs = (stats.extra.streamWaitedMs ?? 0) + timing.waitedMs;
     }
   }
 
