@@ -29,7 +29,7 @@ export const WORKER_OLD_SPACE_MB = 512;
  *   machine whose two cores the read, the encoding and the source already share. Without it the heap keeps its
  *   working size between windows (bounded by the cap; the peak is unchanged): the burst window's path was
  *   0.96–1.01 s against 1.01–1.21 s, helper threads 1.4–3.6 µs per change (docs/performance.md, "The memory
- *   reducer between windows").
+ *   reducer between windows, and the window's fixed steps").
  */
 export const WORKER_NODE_FLAGS: readonly string[] = [
   `--max-old-space-size=${WORKER_OLD_SPACE_MB}`,
