@@ -155,8 +155,9 @@ class DeltaPublisher {
 
   async publish(): Promise<PublishDeltaOutput> {
     const { store, layout } = this.lake;
-    // A commit publishes right after the last one in this process: two existence checks instead of the head's
-    // search (~2·log2(head) checks, one after the other) and its check (the head version and two manifests).
+    // A commit publishes right after the last one in this process: the known head read and the version after it
+    // checked, at once, instead of the head's search (~2·log2(head) checks, one after the other) and its check (the
+    // head version and two manifests).
     const known = await this.knownHead();
     const head = known?.version ?? (await highestPublishedVersion(this.lake, this.paths));
     const first = known?.first ?? (await readSchema(store, layout, 1));
