@@ -16,7 +16,7 @@ import type { ChunkResult, ChunkSteps } from './chunk-result.js';
 import type { CaptureDeps } from './deps.js';
 import type { ProgressSink } from './progress.js';
 import { reconcileChunk } from './reconcile.js';
-import { StageClock } from './stage-steps.js';
+import { StageClock, streamWaits } from './stage-steps.js';
 import { withLakeReader } from './scratch.js';
 import { stageStream } from './stage-stream.js';
 import type { KeyBounds } from './sweep-range.js';
@@ -69,7 +69,7 @@ export async function runJobChunk(
       },
       (s) => {
         rowsRead += s.rowsRead;
-        source = { pausedMs: s.extra.streamPausedMs ?? 0, waitedMs: s.extra.streamWaitedMs ?? 0 };
+        source = streamWaits(s.extra);
       },
     );
   const window: WindowPlan = {

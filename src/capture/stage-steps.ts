@@ -3,9 +3,16 @@
  * the steps as they happen.
  */
 import { performance } from 'node:perf_hooks';
-import type { StageSteps } from '../domain/stage-steps.js';
+import type { ReadSteps, StageSteps } from '../domain/stage-steps.js';
 
 export type { StageSteps } from '../domain/stage-steps.js';
+
+/** The source stream's waits a read recorded in its stats' `extra` (null: it recorded none). */
+export function streamWaits(extra: Readonly<Record<string, number>> | undefined): ReadSteps['source'] {
+  return extra?.streamPausedMs === undefined
+    ? null
+    : { pausedMs: extra.streamPausedMs, waitedMs: extra.streamWaitedMs ?? 0 };
+}
 
 type Elu = ReturnType<typeof performance.eventLoopUtilization>;
 

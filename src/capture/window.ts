@@ -11,7 +11,7 @@ import type { SourceWindow } from '../source/index.js';
 import type { CaptureDeps } from './deps.js';
 import type { ProgressSink } from './progress.js';
 import { stageStream } from './stage-stream.js';
-import { StageClock } from './stage-steps.js';
+import { StageClock, streamWaits } from './stage-steps.js';
 import type { TableContext } from './table-context.js';
 
 /** A planned window (null: nothing changed since `lastPosition`) and how far the lake is behind. */
@@ -80,12 +80,7 @@ export async function extractWindow(
     sourceRowsRead: () => (ctx.strategy.lastReadStats ? ctx.strategy.lastReadStats.rowsRead : undefined),
     clock,
   });
-  const extra = ctx.strategy.lastReadStats?.extra;
-  const source =
-    extra?.streamPausedMs !== undefined
-      ? { pausedMs: extra.streamPausedMs, waitedMs: extra.streamWaitedMs ?? 0 }
-      : null;
-  return { ...staged, steps: { ...clock.steps(), source } };
+  return { ...staged, steps: { ...clock.steps(), source: streamWaits(ctx.strategy.lastReadStats?.extra) } };
 }
 
 /** What the strategy reads of planned window `window` (as it crossed Temporal), or of its sub-range `subRange`. */

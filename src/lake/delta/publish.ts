@@ -18,6 +18,7 @@
  * - after each checkpoint `_last_checkpoint` is pointed at it, best effort (last-checkpoint.ts): an immutability
  *   policy that refuses the overwrite is reported once (`lastCheckpointRefused`) and never fails the call.
  */
+import { allSettledOrThrow } from '../../util/settle-all.js';
 import { ensureCheckpoint } from './checkpoint.js';
 import { DeltaSchemaError, deltaSchemaOf, schemaChangeProblems, type DeltaStructType } from './delta-schema.js';
 import { DeltaLogPaths } from './log-paths.js';
@@ -201,7 +202,7 @@ class DeltaPublisher {
   private async knownHead(): Promise<KnownHead | undefined> {
     const known = knownHeads.get(this.lake.store)?.get(this.paths.version(0));
     if (!known) return undefined;
-    const [head, followed] = await Promise.all([
+    const [head, followed] = await allSettledOrThrow([
       this.lake.store.get(this.paths.version(known.version)),
       this.lake.store.exists(this.paths.version(known.version + 1)),
     ]);
